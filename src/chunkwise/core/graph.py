@@ -1,0 +1,339 @@
+"""The task graph: keys, references, tasks and data nodes.
+
+A *graph* is a plain ``dict`` mapping keys to nodes. A *key* is a ``str``, an
+``int``, a ``float`` or a tuple of those (``("x", 0, 1)`` names chunk ``(0, 1)``
+of ``x``); nothing else, since that is all ``distributed`` accepts. A *node* is
+one of:
+
+- :class:`Task` -- a callable with arguments. An argument is a literal, a
+  :class:`Ref` to another key, another :class:`Task` (computed inline, in the
+  same task), or a ``list``/``tuple``/``dict`` nesting any of these.
+- :class:`DataNode` -- a literal value held in the graph.
+
+Arguments are parsed once, when the task is built: the task records its
+dependencies and a flat plan of which argument positions need resolving, so
+running a task never walks its arguments again.
+
+>>> from operator import add
+>>> graph = {
+...     "a": DataNode("a", 1),
+...     "b": Task("b", add, Ref("a"), 10),
+...     "c": Task("c", sum, [Ref("a"), Ref("b"), 100]),
+... }
+>>> sorted(graph["c"].dependencies)
+['a', 'b']
+>>> results = {"a": 1, "b": 11}
+>>> graph["c"](results)
+112
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any
+
+__all__ = [
+    "DataNode",
+    "Node",
+    "Ref",
+    "Task",
+    "is_valid_key",
+    "validate_key",
+]
+
+_ATOM_TYPES = (str, int, float)
+
+
+def is_valid_key(key: object) -> bool:
+    """Whether ``key`` is a str, int, float, or a (nested) tuple of those.
+
+    NumPy integers and booleans are refused: ``distributed`` rejects them.
+
+    >>> is_valid_key(("x", 0, 1)), is_valid_key("x"), is_valid_key(["x", 0])
+    (True, True, False)
+    """
+    tp = type(key)
+    if tp is str or tp is int or tp is float:
+        return True
+    if tp is tuple:
+        for part in key:  # type: ignore[attr-defined]
+            tp = type(part)
+            if not (tp is str or tp is int or tp is float or (tp is tuple and is_valid_key(part))):
+                return False
+        return True
+    return False
+
+
+def validate_key(key: object) -> None:
+    """Raise ``TypeError`` naming the bad part when ``key`` is not a valid key."""
+    if is_valid_key(key):
+        return
+    if isinstance(key, tuple):
+        bad = [p for p in key if not is_valid_key(p)]
+        raise TypeError(
+            f"invalid graph key {key!r}: its part {bad[0]!r} has type {type(bad[0]).__name__}; "
+            "keys hold only str, int, float and tuples of them (cast NumPy integers with int())"
+        )
+    raise TypeError(
+        f"invalid graph key {key!r} of type {type(key).__name__}: keys are str, int, float "
+        "or tuples of them, such as ('x', 0, 1)"
+    )
+
+
+class Ref:
+    """A reference to the result of another key, used inside task arguments.
+
+    >>> Ref(("x", 0))
+    Ref(('x', 0))
+    """
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: Hashable):
+        self.key = key
+
+    def __repr__(self) -> str:
+        return f"Ref({self.key!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Ref and other.key == self.key
+
+    def __hash__(self) -> int:
+        return hash(("chunkwise.Ref", self.key))
+
+    def __reduce__(self):
+        return (Ref, (self.key,))
+
+
+# --- argument parsing -------------------------------------------------------
+#
+# ``_parse`` turns one argument into either a literal (returned as it is) or a
+# resolver: an object with a ``resolve(results)`` method and its dependencies.
+# It runs once per task at construction.
+
+
+class _ListArg:
+    __slots__ = ("items", "kind")
+
+    def __init__(self, items: list, kind: type):
+        self.items = items
+        self.kind = kind
+
+    def resolve(self, results: Mapping) -> Any:
+        out = [_resolve(item, results) for item in self.items]
+        return out if self.kind is list else self.kind(out)
+
+
+class _DictArg:
+    __slots__ = ("items",)
+
+    def __init__(self, items: dict):
+        self.items = items
+
+    def resolve(self, results: Mapping) -> dict:
+        return {k: _resolve(v, results) for k, v in self.items.items()}
+
+
+def _resolve(arg: Any, results: Mapping) -> Any:
+    tp = type(arg)
+    if tp is Ref:
+        return results[arg.key]
+    if tp is _ListArg or tp is _DictArg:
+        return arg.resolve(results)
+    if tp is Task:
+        return arg(results)
+    return arg
+
+
+def _parse(arg: Any, deps: set) -> tuple[Any, bool]:
+    """Return (parsed argument, needs resolving), adding keys it references to ``deps``."""
+    tp = type(arg)
+    if tp is Ref:
+        deps.add(arg.key)
+        return arg, True
+    if tp is Task:
+        deps.update(arg.dependencies)
+        return arg, True
+    if tp is list or tp is tuple:
+        parsed = []
+        dynamic = False
+        for item in arg:
+            value, is_dynamic = _parse(item, deps)
+            parsed.append(value)
+            dynamic = dynamic or is_dynamic
+        if not dynamic:
+            return arg, False
+        return _ListArg(parsed, tp), True
+    if tp is dict:
+        parsed_dict = {}
+        dynamic = False
+        for k, item in arg.items():
+            value, is_dynamic = _parse(item, deps)
+            parsed_dict[k] = value
+            dynamic = dynamic or is_dynamic
+        if not dynamic:
+            return arg, False
+        return _DictArg(parsed_dict), True
+    if tp is DataNode:
+        return arg.value, False
+    return arg, False
+
+
+class Task:
+    """A call of ``func(*args, **kwargs)`` whose arguments may reference other keys.
+
+    ``key`` may be ``None`` for a task nested inside another task's arguments.
+    Dependencies are found once, here; calling the task with a mapping of
+    results resolves only the argument positions that hold references.
+
+    >>> from operator import mul
+    >>> t = Task("y", mul, Ref("x"), 3)
+    >>> t.dependencies
+    frozenset({'x'})
+    >>> t({"x": 2})
+    6
+    """
+
+    __slots__ = ("args", "dependencies", "func", "key", "kwargs", "_dyn_args", "_dyn_kwargs")
+
+    def __init__(self, key: Hashable, func: Callable, /, *args: Any, **kwargs: Any):
+        if not callable(func):
+            raise TypeError(f"Task {key!r}: func must be callable, got {type(func).__name__}")
+        self.key = key
+        self.func = func
+        deps: set = set()
+        parsed_args = list(args)
+        dyn_args = None
+        for i, arg in enumerate(args):
+            value, dynamic = _parse(arg, deps)
+            if dynamic:
+                parsed_args[i] = value
+                if dyn_args is None:
+                    dyn_args = []
+                dyn_args.append(i)
+        dyn_kwargs = None
+        parsed_kwargs = kwargs
+        if kwargs:
+            parsed_kwargs = dict(kwargs)
+            for name, arg in kwargs.items():
+                value, dynamic = _parse(arg, deps)
+                if dynamic:
+                    parsed_kwargs[name] = value
+                    if dyn_kwargs is None:
+                        dyn_kwargs = []
+                    dyn_kwargs.append(name)
+        self.args = tuple(parsed_args)
+        self.kwargs = parsed_kwargs
+        self._dyn_args = dyn_args
+        self._dyn_kwargs = dyn_kwargs
+        self.dependencies = frozenset(deps)
+
+    def __call__(self, results: Mapping) -> Any:
+        dyn = self._dyn_args
+        if dyn is None:
+            args = self.args
+        else:
+            args = list(self.args)
+            for i in dyn:
+                args[i] = _resolve(args[i], results)
+        if self.kwargs:
+            kwargs = self.kwargs
+            if self._dyn_kwargs is not None:
+                kwargs = dict(kwargs)
+                for name in self._dyn_kwargs:
+                    kwargs[name] = _resolve(kwargs[name], results)
+            return self.func(*args, **kwargs)
+        return self.func(*args)
+
+    def substitute(self, key: Hashable | None = None, inline: Mapping | None = None) -> Task:
+        """A copy of this task, renamed to ``key`` and with ``Ref(k)`` replaced by ``inline[k]``.
+
+        Used by fusion: a dependency's task is put in place of the reference to it.
+        """
+        new_key = self.key if key is None else key
+        if not inline:
+            return Task(new_key, self.func, *_unparse(self.args), **_unparse_kwargs(self.kwargs))
+        args = [_substitute(a, inline) for a in _unparse(self.args)]
+        kwargs = {k: _substitute(v, inline) for k, v in _unparse_kwargs(self.kwargs).items()}
+        return Task(new_key, self.func, *args, **kwargs)
+
+    def __repr__(self) -> str:
+        name = getattr(self.func, "__name__", type(self.func).__name__)
+        args = ", ".join(repr(a) for a in _unparse(self.args))
+        if self.kwargs:
+            kw = ", ".join(f"{k}={v!r}" for k, v in _unparse_kwargs(self.kwargs).items())
+            args = f"{args}, {kw}" if args else kw
+        return f"Task({self.key!r}, {name}({args}))"
+
+    def __reduce__(self):
+        return (_rebuild_task, (self.key, self.func, _unparse(self.args), _unparse_kwargs(self.kwargs)))
+
+
+def _rebuild_task(key, func, args, kwargs):
+    return Task(key, func, *args, **kwargs)
+
+
+def _unparse(arg: Any) -> Any:
+    """The argument as the user wrote it: resolvers turned back into containers of Refs."""
+    tp = type(arg)
+    if tp is tuple:
+        return tuple(_unparse(a) for a in arg)
+    if tp is _ListArg:
+        items = [_unparse(a) for a in arg.items]
+        return items if arg.kind is list else arg.kind(items)
+    if tp is _DictArg:
+        return {k: _unparse(v) for k, v in arg.items.items()}
+    return arg
+
+
+def _unparse_kwargs(kwargs: dict) -> dict:
+    return {k: _unparse(v) for k, v in kwargs.items()} if kwargs else {}
+
+
+def _substitute(arg: Any, inline: Mapping) -> Any:
+    tp = type(arg)
+    if tp is Ref:
+        return inline.get(arg.key, arg)
+    if tp is list or tp is tuple:
+        return tp(_substitute(a, inline) for a in arg)
+    if tp is dict:
+        return {k: _substitute(v, inline) for k, v in arg.items()}
+    if tp is Task:
+        if arg.dependencies.isdisjoint(inline):
+            return arg
+        return arg.substitute(None, inline)
+    return arg
+
+
+class DataNode:
+    """A literal value stored in the graph under ``key``.
+
+    >>> DataNode("x", 42)({})
+    42
+    """
+
+    __slots__ = ("key", "value")
+
+    dependencies: frozenset = frozenset()
+
+    def __init__(self, key: Hashable, value: Any):
+        self.key = key
+        self.value = value
+
+    def __call__(self, results: Mapping | None = None) -> Any:
+        return self.value
+
+    def substitute(self, key: Hashable | None = None, inline: Mapping | None = None) -> DataNode:
+        return DataNode(self.key if key is None else key, self.value)
+
+    def __repr__(self) -> str:
+        text = repr(self.value)
+        if len(text) > 60:
+            text = text[:57] + "..."
+        return f"DataNode({self.key!r}, {text})"
+
+    def __reduce__(self):
+        return (DataNode, (self.key, self.value))
+
+
+Node = Task | DataNode
