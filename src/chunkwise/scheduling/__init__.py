@@ -1,0 +1,88 @@
+"""Schedulers: run a task graph and return the results of some of its keys.
+
+``get(graph, keys, scheduler=...)`` picks the scheduler: the ``scheduler``
+argument, else ``chunkwise.config.get("scheduler")`` (also set by the
+``CHUNKWISE_SCHEDULER`` environment variable), else ``"threads"``.
+
+>>> from chunkwise.core.graph import DataNode, Task, Ref
+>>> graph = {"x": DataNode("x", 2), "y": Task("y", pow, Ref("x"), 10)}
+>>> get(graph, "y", scheduler="sync")
+1024
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from chunkwise import config
+from chunkwise.scheduling.callbacks import Callback
+from chunkwise.scheduling.local import get_sync, get_threads
+
+__all__ = ["Callback", "get", "get_processes", "get_scheduler", "get_sync", "get_threads"]
+
+_ALIASES = {
+    "sync": "sync",
+    "synchronous": "sync",
+    "single-threaded": "sync",
+    "threads": "threads",
+    "threading": "threads",
+    "processes": "processes",
+    "multiprocessing": "processes",
+}
+
+
+def get_processes(graph: Mapping, keys: Any, **kwargs: Any) -> Any:
+    """Run ``graph`` on a pool of worker processes; see ``chunkwise.scheduling.processes``."""
+    from chunkwise.scheduling.processes import get_processes as run
+
+    return run(graph, keys, **kwargs)
+
+
+_GETTERS: dict[str, Callable[..., Any]] = {
+    "sync": get_sync,
+    "threads": get_threads,
+    "processes": get_processes,
+}
+
+
+def get_scheduler(scheduler: Any = None) -> Callable[..., Any]:
+    """The ``get`` function for ``scheduler`` (a name, a get function, or ``None`` for the default)."""
+    if scheduler is None:
+        scheduler = config.get("scheduler", None)
+    if scheduler is None:
+        return get_threads
+    if isinstance(scheduler, str):
+        name = _ALIASES.get(scheduler.lower())
+        if name is None:
+            raise ValueError(
+                f"unknown scheduler {scheduler!r}; choose one of 'sync', 'threads', "
+                "'processes' (or pass a get function)"
+            )
+        return _GETTERS[name]
+    if callable(scheduler):
+        return scheduler
+    raise TypeError(
+        f"scheduler must be a name such as 'threads' or a get function, got {type(scheduler).__name__}"
+    )
+
+
+def get(
+    graph: Mapping,
+    keys: Any,
+    scheduler: Any = None,
+    num_workers: int | None = None,
+    callbacks: Any = None,
+    **kwargs: Any,
+) -> Any:
+    """Run ``graph`` and return the results of ``keys`` (a key, or nested lists of keys).
+
+    Only the tasks the keys need run. ``num_workers`` defaults to
+    ``chunkwise.config.get("num_workers")``, else the number of cores.
+    """
+    getter = get_scheduler(scheduler)
+    if num_workers is None:
+        num_workers = config.get("num_workers", None)
+    if getter is get_sync:
+        return getter(graph, keys, callbacks=callbacks, **kwargs)
+    return getter(graph, keys, num_workers=num_workers, callbacks=callbacks, **kwargs)
