@@ -104,6 +104,9 @@ class Ref:
     def __reduce__(self):
         return (Ref, (self.key,))
 
+    def __chunkwise_tokenize__(self) -> tuple:
+        return ("chunkwise.Ref", self.key)
+
 
 # --- argument parsing -------------------------------------------------------
 #
