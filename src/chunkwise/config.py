@@ -69,7 +69,7 @@ def get(key: str, default: Any = _MISSING) -> Any:
     return value
 
 
-class set:  # noqa: N801 - mirrors dask.config.set
+class set:  # mirrors dask.config.set
     """Set values globally; used in a ``with`` block they are restored at its end.
 
     >>> import chunkwise

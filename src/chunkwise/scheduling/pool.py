@@ -15,6 +15,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable
@@ -59,10 +60,8 @@ class ThreadPool:
         jobs = self._jobs
         while True:
             job = jobs.get()
-            try:
+            with contextlib.suppress(BaseException):  # jobs report their own errors
                 job()
-            except BaseException:  # the job reports its own errors; never kill the thread
-                pass
             job = None
             with self._lock:
                 if self._idle >= self.max_idle:

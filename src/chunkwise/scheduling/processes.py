@@ -65,14 +65,14 @@ def shutdown_pool(kill: bool = False) -> None:
         pool, _pool = _pool, None
     if pool is None:
         return
+    processes = list((getattr(pool, "_processes", None) or {}).values())
     if kill:
-        for process in list(getattr(pool, "_processes", {}).values()):
+        for process in processes:
             if process.is_alive():
                 process.terminate()
     pool.shutdown(wait=not kill, cancel_futures=True)
-    if kill:
-        for process in list(getattr(pool, "_processes", {}).values() or []):
-            process.join(timeout=2)
+    for process in processes:
+        process.join(timeout=5)
 
 
 class RemoteError(Exception):

@@ -1,0 +1,428 @@
+"""The local schedulers: results, release of memory, throttling, errors, interrupts, threads."""
+
+from __future__ import annotations
+
+import _thread
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import traceback
+from operator import add
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import chunkwise
+from chunkwise import config
+from chunkwise.core.graph import DataNode, Ref, Task
+from chunkwise.scheduling import Callback, get, get_scheduler, get_sync, get_threads
+from chunkwise.scheduling.local import run_graph
+
+SCHEDULERS = ["sync", "threads"]
+
+
+def inc(x):
+    return x + 1
+
+
+def tree_graph(leaves: int, fan_in: int = 2, leaf=lambda i: Task(("leaf", i), inc, i)):
+    """A reduction tree over ``leaves`` source tasks; returns (graph, root key)."""
+    graph = {}
+    level = []
+    for i in range(leaves):
+        node = leaf(i)
+        graph[node.key] = node
+        level.append(node.key)
+    depth = 0
+    while len(level) > 1:
+        depth += 1
+        nxt = []
+        for j in range(0, len(level), fan_in):
+            key = ("sum", depth, j // fan_in)
+            graph[key] = Task(key, sum, [Ref(k) for k in level[j : j + fan_in]])
+            nxt.append(key)
+        level = nxt
+    return graph, level[0]
+
+
+@pytest.mark.parametrize("scheduler", SCHEDULERS + ["processes"])
+def test_results_match_python(scheduler):
+    graph, root = tree_graph(50)
+    assert get(graph, root, scheduler=scheduler, num_workers=2) == sum(i + 1 for i in range(50))
+
+
+@pytest.mark.parametrize("scheduler", SCHEDULERS)
+def test_nested_key_structure_and_nested_arguments(scheduler):
+    graph = {
+        "a": DataNode("a", 1),
+        ("b", 0): Task(("b", 0), add, Ref("a"), 10),
+        "c": Task("c", dict, x=[Ref("a"), (Ref(("b", 0)), {"deep": Ref("a")})]),
+    }
+    out = get(graph, [["a", ("b", 0)], "c"], scheduler=scheduler)
+    assert out == [[1, 11], {"x": [1, (11, {"deep": 1})]}]
+
+
+@st.composite
+def random_dags(draw):
+    n = draw(st.integers(1, 40))
+    graph = {}
+    for i in range(n):
+        deps = draw(st.lists(st.integers(0, i - 1), max_size=3, unique=True)) if i else []
+        if deps:
+            graph[i] = Task(i, lambda *xs, i=i: i + sum(xs), *[Ref(d) for d in deps])
+        else:
+            graph[i] = DataNode(i, i)
+    outputs = draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=4, unique=True))
+    return graph, outputs
+
+
+def naive(graph, key, memo=None):
+    memo = {} if memo is None else memo
+    if key not in memo:
+        node = graph[key]
+        memo[key] = node({d: naive(graph, d, memo) for d in node.dependencies})
+    return memo[key]
+
+
+@settings(max_examples=60, deadline=None)
+@given(random_dags(), st.sampled_from([1, 2, 4]), st.integers(0, 3))
+def test_random_dags_agree_with_naive_execution(dag, workers, max_live):
+    graph, outputs = dag
+    expected = [naive(graph, k) for k in outputs]
+    assert get_sync(graph, outputs) == expected
+    assert get_threads(graph, outputs, num_workers=workers, max_live_sources=max_live) == expected
+
+
+class LiveCounter(Callback):
+    """Counts results held by the scheduler after each task (through the callback state)."""
+
+    def __init__(self):
+        self.peak = 0
+        self.lock = threading.Lock()
+
+    def _posttask(self, key, result, graph, state, worker_id):
+        live = len(state.results)
+        if live > self.peak:
+            with self.lock:
+                self.peak = max(self.peak, live)
+
+
+@pytest.mark.parametrize("fan_in", [2, 8])
+def test_tree_reduction_over_10000_chunks_holds_few_results(fan_in):
+    graph, root = tree_graph(10_000, fan_in)
+    workers = 4
+    counter = LiveCounter()
+    assert get_threads(graph, root, num_workers=workers, callbacks=[counter]) == sum(
+        range(1, 10_001)
+    )
+    depth = 0
+    n = 10_000
+    while n > 1:
+        n = -(-n // fan_in)
+        depth += 1
+    # O(workers x depth): each tree level holds at most a group per worker in flight.
+    assert counter.peak <= workers * fan_in * depth, counter.peak
+
+
+def test_results_are_released_when_no_longer_needed():
+    graph = {("x", i): Task(("x", i), inc, i) for i in range(100)}
+    for i in range(100):
+        graph[("y", i)] = Task(("y", i), inc, Ref(("x", i)))
+    graph["total"] = Task("total", sum, [Ref(("y", i)) for i in range(100)])
+    seen, at_end = [], []
+    cb = Callback(
+        posttask=lambda key, result, graph, state, worker_id: seen.append(len(state.results)),
+        finish=lambda graph, state, errored: at_end.append(sorted(state.results, key=str)),
+    )
+    get_sync(graph, "total", callbacks=[cb])
+    # x_i is dropped as soon as y_i ran: at most all y's plus one x are alive.
+    assert max(seen) <= 101
+    assert at_end == [["total"]]  # only the requested key remains
+
+
+def test_sources_are_throttled_behind_slow_consumers():
+    """Sources (no dependencies) do not run far ahead of the tasks consuming them."""
+    n = 200
+    graph = {}
+    for i in range(n):
+        graph[("src", i)] = Task(("src", i), inc, i)
+        graph[("slow", i)] = Task(("slow", i), _slow_inc, Ref(("src", i)))
+    graph["total"] = Task("total", sum, [Ref(("slow", i)) for i in range(n)])
+    started = {"src": 0, "slow": 0}
+    ahead = []
+    lock = threading.Lock()
+
+    def pretask(key, graph, state):
+        if isinstance(key, tuple):
+            with lock:
+                started[key[0]] += 1
+                ahead.append(started["src"] - started["slow"])
+
+    result = get_threads(graph, "total", num_workers=2, callbacks=[Callback(pretask=pretask)])
+    assert result == sum(i + 2 for i in range(n))
+    assert max(ahead) <= 4 * 2 + 2
+
+
+def _slow_inc(x):
+    time.sleep(0.0005)
+    return x + 1
+
+
+def test_throttle_never_deadlocks_when_a_consumer_needs_many_sources():
+    graph = {("src", i): Task(("src", i), inc, i) for i in range(64)}
+    graph["all"] = Task("all", sum, [Ref(("src", i)) for i in range(64)])
+    assert get_threads(graph, "all", num_workers=2, max_live_sources=1) == sum(range(1, 65))
+
+
+# --- errors -------------------------------------------------------------------
+
+
+def user_function_that_fails(x):
+    raise ZeroDivisionError(f"cannot divide {x}")
+
+
+@pytest.mark.parametrize("scheduler", SCHEDULERS + ["processes"])
+def test_task_error_keeps_type_names_key_and_shows_user_function(scheduler):
+    graph = {"a": DataNode("a", 1), ("b", 3): Task(("b", 3), user_function_that_fails, Ref("a"))}
+    with pytest.raises(ZeroDivisionError, match="cannot divide 1") as info:
+        get(graph, ("b", 3), scheduler=scheduler, num_workers=2)
+    notes = "\n".join(getattr(info.value, "__notes__", []))
+    assert "('b', 3)" in notes
+    if scheduler == "processes":
+        assert "user_function_that_fails" in notes  # the worker's traceback
+    else:
+        frames = [f.name for f in traceback.extract_tb(info.value.__traceback__)]
+        assert "user_function_that_fails" in frames
+        # No frames of the graph machinery between the caller and the user's function.
+        files = [f.filename for f in traceback.extract_tb(info.value.__traceback__)]
+        assert not any(f.endswith(os.path.join("core", "graph.py")) for f in files)
+
+
+def test_error_stops_the_rest_of_the_computation_promptly():
+    ran = []
+
+    def slow(i):
+        time.sleep(0.01)
+        ran.append(i)
+        return i
+
+    graph = {("s", i): Task(("s", i), slow, i) for i in range(200)}
+    graph["bad"] = Task("bad", user_function_that_fails, 0)
+    graph["all"] = Task("all", lambda *xs: xs, Ref("bad"), *[Ref(("s", i)) for i in range(200)])
+    with pytest.raises(ZeroDivisionError):
+        get_threads(graph, "all", num_workers=2)
+    count = len(ran)
+    time.sleep(0.1)
+    assert len(ran) <= count + 2  # nothing keeps running in the background
+    assert count < 200
+
+
+def test_missing_dependency_and_cycle_are_clear_errors():
+    with pytest.raises((ValueError, KeyError), match="missing|not in the graph"):
+        get_sync({"a": Task("a", inc, Ref("nope"))}, "a")
+    cyclic = {"a": Task("a", inc, Ref("b")), "b": Task("b", inc, Ref("a"))}
+    with pytest.raises(ValueError, match="cycle"):
+        get_threads(cyclic, "a", num_workers=2)
+    with pytest.raises(KeyError, match="not in the graph"):
+        get_sync({"a": DataNode("a", 1)}, "zzz")
+
+
+# --- selection and config -----------------------------------------------------
+
+
+def test_scheduler_selection_by_argument_config_and_environment():
+    assert get_scheduler("sync") is get_sync
+    assert get_scheduler("threading") is get_threads
+    with config.set(scheduler="sync"):
+        assert get_scheduler() is get_sync
+    assert get_scheduler() is get_threads
+    with pytest.raises(ValueError, match="unknown scheduler 'nope'.*sync"):
+        get_scheduler("nope")
+    code = textwrap.dedent(
+        """
+        import chunkwise
+        from chunkwise.scheduling import get_scheduler, get_sync
+        assert get_scheduler() is get_sync
+        print("ok")
+        """
+    )
+    env = dict(os.environ, CHUNKWISE_SCHEDULER="sync")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_num_workers_from_config_is_used():
+    seen = set()
+    cb = Callback(posttask=lambda key, result, graph, state, worker_id: seen.add(worker_id))
+    graph = {("x", i): Task(("x", i), _slow_inc, i) for i in range(40)}
+    with config.set(num_workers=1):
+        get(graph, list(graph), scheduler="threads", callbacks=[cb])
+    assert seen == {0}
+
+
+# --- threads ------------------------------------------------------------------
+
+
+def test_two_threads_computing_at_once_both_get_their_results():
+    results = {}
+
+    def work(name, n):
+        graph, root = tree_graph(n)
+        results[name] = get_threads(graph, root, num_workers=2)
+
+    threads = [threading.Thread(target=work, args=(f"t{i}", 500 + i)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for i in range(4):
+        assert results[f"t{i}"] == sum(range(1, 501 + i))
+
+
+def test_a_task_that_computes_does_not_deadlock():
+    def inner(x):
+        graph, root = tree_graph(20)
+        return x + get_threads(graph, root, num_workers=2)
+
+    graph = {("x", i): Task(("x", i), inner, i) for i in range(8)}
+    graph["total"] = Task("total", sum, [Ref(("x", i)) for i in range(8)])
+    assert get_threads(graph, "total", num_workers=2) == sum(range(8)) + 8 * 210
+
+
+def test_delayed_compute_inside_delayed_task_on_threads():
+    @chunkwise.delayed
+    def outer(i):
+        return chunkwise.delayed(add)(i, 1).compute(scheduler="threads")
+
+    assert chunkwise.compute(*[outer(i) for i in range(6)], scheduler="threads") == tuple(
+        range(1, 7)
+    )
+
+
+# --- callbacks ----------------------------------------------------------------
+
+
+def test_callback_hooks_are_called_in_order():
+    events = []
+
+    class Recorder(Callback):
+        def _start(self, graph):
+            events.append(("start", len(graph)))
+
+        def _start_state(self, graph, state):
+            events.append(("start_state", state.num_tasks))
+
+        def _pretask(self, key, graph, state):
+            events.append(("pretask", key))
+
+        def _posttask(self, key, result, graph, state, worker_id):
+            events.append(("posttask", key, result))
+
+        def _finish(self, graph, state, errored):
+            events.append(("finish", errored, state.num_done))
+
+    graph = {"a": DataNode("a", 1), "b": Task("b", inc, Ref("a"))}
+    with Recorder():
+        get_sync(graph, "b")
+    assert events == [
+        ("start", 2),
+        ("start_state", 2),
+        ("pretask", "a"),
+        ("posttask", "a", 1),
+        ("pretask", "b"),
+        ("posttask", "b", 2),
+        ("finish", False, 2),
+    ]
+    events.clear()
+    rec = Recorder()
+    rec.register()
+    try:
+        with pytest.raises(ZeroDivisionError):
+            get_sync({"x": Task("x", user_function_that_fails, 1)}, "x")
+    finally:
+        rec.unregister()
+    assert events[-1] == ("finish", True, 0)
+    events.clear()
+    get_sync(graph, "b")
+    assert events == []
+
+
+# --- interrupts ----------------------------------------------------------------
+
+
+def _sleep_task(i):
+    time.sleep(0.05)
+    return i
+
+
+@pytest.mark.parametrize("scheduler", ["threads", "sync"])
+def test_ctrl_c_stops_promptly_and_leaves_no_busy_threads(scheduler):
+    started, finished = [], []
+    cb = Callback(
+        pretask=lambda key, graph, state: started.append(time.monotonic()),
+        posttask=lambda key, result, graph, state, worker_id: finished.append(time.monotonic()),
+    )
+    graph = {("s", i): Task(("s", i), _sleep_task, i) for i in range(400)}
+    graph["all"] = Task("all", len, [Ref(("s", i)) for i in range(400)])
+    timer = threading.Timer(0.3, _thread.interrupt_main)
+    timer.start()
+    t0 = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        get(graph, "all", scheduler=scheduler, num_workers=4, callbacks=[cb])
+    stopped = time.monotonic()
+    assert stopped - t0 < 1.5
+    time.sleep(0.3)
+    # No task starts after the interrupt; at most the tasks in flight then finish.
+    assert not [t for t in started if t > stopped]
+    assert len([t for t in finished if t > stopped]) <= 3
+    assert len(started) - len(finished) <= 1  # the interrupted task itself, in the caller
+
+def test_ctrl_c_stops_processes_and_leaves_no_orphans():
+    code = textwrap.dedent(
+        """
+        import _thread, threading, time, psutil, os
+        from chunkwise.core.graph import Task, Ref
+        from chunkwise.scheduling import get
+
+        def slow(i):
+            time.sleep(0.2)
+            return i
+
+        if __name__ == "__main__":
+            graph = {("s", i): Task(("s", i), slow, i) for i in range(200)}
+            graph["all"] = Task("all", len, [Ref(("s", i)) for i in range(200)])
+            get({"w": Task("w", slow, 1)}, "w", scheduler="processes", num_workers=2)  # warm up
+            threading.Timer(1.0, _thread.interrupt_main).start()
+            t0 = time.monotonic()
+            try:
+                get(graph, "all", scheduler="processes", num_workers=2)
+            except KeyboardInterrupt:
+                print("interrupted after", round(time.monotonic() - t0, 2))
+            time.sleep(0.5)
+            # The forkserver and the resource tracker (direct children) are helpers; the
+            # pool's workers are forked by the forkserver, so they are grandchildren.
+            me = psutil.Process()
+            direct = {p.pid for p in me.children()}
+            kids = [p.pid for p in me.children(recursive=True)
+                    if p.pid not in direct and p.status() != psutil.STATUS_ZOMBIE]
+            print("children", len(kids))
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert "interrupted after" in out.stdout, out.stderr
+    waited = float(out.stdout.split("interrupted after")[1].split()[0])
+    assert waited < 2.0
+    assert "children 0" in out.stdout, out.stdout + out.stderr
+
+
+def test_run_graph_without_cull_runs_everything():
+    ran = []
+    graph = {"a": Task("a", ran.append, 1), "b": Task("b", ran.append, 2)}
+    run_graph(graph, "a", cull=False)
+    assert sorted(ran) == [1, 2]
