@@ -38,14 +38,14 @@ and implements ``_task(key)``; ``_output_keys()`` lists its outputs.
 ...         if isinstance(self.right, Literal) and self.right.value == 0:
 ...             return self.left      # x + 0 -> x
 >>> one = Literal(1)
->>> expr = Add(Add(one, Literal(0)), one)
+>>> expr = Add(Add(one, Literal(0)), Literal(2))
 >>> print(expr.simplify().explain(show=False))
 Add
   Literal: value=1
-  Literal: value=1
+  Literal: value=2
 >>> graph = lower([expr.simplify()])
 >>> sorted(type(node).__name__ for node in graph.values())
-['Task', 'Task']
+['Task', 'Task', 'Task']
 >>> Literal(1).name == one.name
 True
 """
@@ -96,6 +96,7 @@ class Expr:
     @functools.cached_property
     def name(self) -> str:
         """A deterministic name: equal expressions built twice get the same name."""
+        _name_operands_first(self)
         return f"{self._funcname}-{tokenize(type(self).__name__, *self.operands)}"
 
     @property
@@ -259,6 +260,28 @@ class Expr:
             print(text)
             return None
         return text
+
+
+def _name_operands_first(expr: Expr) -> None:
+    """Compute the names of ``expr``'s descendants bottom-up, without recursion.
+
+    A name tokenizes the operands' names, so naming the top of a deep tree
+    would otherwise recurse once per level.
+    """
+    stack = [op for op in expr.operands if isinstance(op, Expr) and "name" not in op.__dict__]
+    while stack:
+        node = stack[-1]
+        if "name" in node.__dict__:
+            stack.pop()
+            continue
+        unnamed = [
+            op for op in node.operands if isinstance(op, Expr) and "name" not in op.__dict__
+        ]
+        if unnamed:
+            stack.extend(unnamed)
+        else:
+            stack.pop()
+            node.name  # noqa: B018 - operands are named, so this does not recurse
 
 
 def _short(value: Any) -> str:
