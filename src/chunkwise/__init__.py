@@ -7,7 +7,10 @@
 (345, 780)
 """
 
-from chunkwise import config
+from chunkwise import (
+    _tokenize_backends,  # noqa: F401  (registers lazy NumPy/pandas tokens)
+    config,
+)
 from chunkwise.base import compute, persist
 from chunkwise.delayed import Delayed, delayed
 from chunkwise.scheduling import get
