@@ -1,0 +1,476 @@
+"""Run the benchmark suite: chunkwise against Dask (and NumPy/pandas) on the same workloads.
+
+    python -m benchmarks                       # everything, 5 repetitions
+    python -m benchmarks --only 'tasks_*' --repeat 3
+    python -m benchmarks --quick --repeat 1    # smoke test at small sizes
+    python -m benchmarks --list
+
+Every implementation runs in a fresh subprocess (``benchmarks/worker.py``), so
+imports, caches and thread pools never leak between measurements. Repetitions
+are interleaved: repetition r runs the implementations in a rotated order
+(A B, B A, ...) so that machine noise hits all of them. The table reports
+medians; the JSON file (default ``benchmarks/results/latest.json``) holds every
+raw figure plus the machine's description.
+
+The first repetition of each implementation also runs the workload's expensive
+result check (``--verify`` in the worker), and the runner compares result
+digests across implementations: a mismatch is printed loudly, shown in the
+table, and makes the exit status 1. A failing implementation prints the tail of
+its stderr, shows ``error`` in its cell, and the run goes on (exit status 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import fnmatch
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.registry import WORKLOADS, Workload, load_all
+from benchmarks.worker import RESULT_MARKER
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_JSON = ROOT / "benchmarks" / "results" / "latest.json"
+BASELINES = ("numpy", "pandas")
+
+
+# --- running one implementation ---------------------------------------------
+
+
+def run_worker(
+    name: str, impl: str, *, quick: bool, verify: bool, timeout: float, python: str
+) -> dict:
+    """Run one implementation in a fresh process; a dict with the report, or with ``error``."""
+    cmd = [python, "-m", "benchmarks.worker", name, impl]
+    if quick:
+        cmd.append("--quick")
+    if verify:
+        cmd.append("--verify")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(
+            cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired as exc:
+        stderr = (
+            exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else exc.stderr
+        )
+        return {"error": f"timed out after {timeout:g} s", "stderr_tail": _tail(stderr or "")}
+    elapsed = time.perf_counter() - start
+    report = None
+    for line in proc.stdout.splitlines():
+        if line.startswith(RESULT_MARKER):
+            report = json.loads(line[len(RESULT_MARKER) :])
+    if proc.returncode != 0 or report is None:
+        tail = _tail(proc.stderr or proc.stdout)
+        last = tail.strip().splitlines()[-1] if tail.strip() else f"exit status {proc.returncode}"
+        return {"error": last, "returncode": proc.returncode, "stderr_tail": tail}
+    report["process_s"] = elapsed
+    return report
+
+
+def _tail(text: str, lines: int = 15) -> str:
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+# --- summarizing ------------------------------------------------------------
+
+
+def _median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def summarize_impl(runs: list[dict]) -> dict:
+    ok = [r for r in runs if "error" not in r]
+    errors = [r for r in runs if "error" in r]
+    summary: dict = {"runs": runs, "n_ok": len(ok), "n_errors": len(errors)}
+    if not ok:
+        summary["error"] = errors[0]["error"] if errors else "not run"
+        return summary
+    summary["median_wall_s"] = _median(r["wall_s"] for r in ok)
+    summary["min_wall_s"] = min(r["wall_s"] for r in ok)
+    summary["median_peak_rss_mib"] = _median(r["peak_rss_mib"] for r in ok)
+    summary["median_us_per_task"] = _median(r.get("us_per_task") for r in ok)
+    summary["tasks"] = ok[0].get("tasks")
+    extra_keys = sorted({k for r in ok for k in r.get("extra", {})})
+    extras = {}
+    for key in extra_keys:
+        values = [r["extra"].get(key) for r in ok]
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            extras[key] = _median(values)
+        else:
+            extras[key] = values[0]
+    summary["median_extra"] = extras
+    if errors:
+        summary["partial_error"] = errors[0]["error"]
+    return summary
+
+
+def compare_digests(impls: dict[str, dict]) -> tuple[bool | None, dict]:
+    """Whether every implementation's every run gave the same digest (None: nothing to compare)."""
+    digests = {}
+    for impl, summary in impls.items():
+        seen = [
+            r["digest"] for r in summary["runs"] if "error" not in r and r.get("digest") is not None
+        ]
+        if not seen:
+            continue
+        # The first run carries the verified (fuller) digest; later runs only the cheap one.
+        digests[impl] = seen[0]
+        cheap = seen[1:]
+        if any(d != cheap[0] for d in cheap):
+            return False, digests
+    if len(digests) < 2:
+        return None, digests
+    values = [json.dumps(d, sort_keys=True) for d in digests.values()]
+    return all(v == values[0] for v in values), digests
+
+
+def run_workload(wl: Workload, impls: list[str], args) -> dict:
+    runs: dict[str, list[dict]] = {impl: [] for impl in impls}
+    failed: set[str] = set()
+    for rep in range(args.repeat):
+        shift = rep % len(impls)
+        order = impls[shift:] + impls[:shift]
+        for impl in order:
+            if impl in failed:
+                continue
+            report = run_worker(
+                wl.name,
+                impl,
+                quick=args.quick,
+                verify=rep == 0 and not args.no_verify,
+                timeout=args.timeout,
+                python=args.python,
+            )
+            runs[impl].append(report)
+            if "error" in report:
+                failed.add(impl)  # errors are deterministic: do not repeat them
+                print(
+                    f"\n!! {wl.name} / {impl} failed: {report['error']}\n"
+                    + _indent(report.get("stderr_tail", "")),
+                    file=sys.stderr,
+                    flush=True,
+                )
+            elif args.verbose:
+                print(
+                    f"   {wl.name} / {impl} rep {rep + 1}: {report['wall_s']:.4f} s, "
+                    f"{report['peak_rss_mib']:.0f} MiB",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    summaries = {impl: summarize_impl(r) for impl, r in runs.items()}
+    match, digests = compare_digests(summaries)
+    if match is False:
+        print(
+            f"\n!!!!!!!! RESULT MISMATCH in {wl.name}: implementations disagree !!!!!!!!\n"
+            + "\n".join(f"   {impl}: {json.dumps(d)[:300]}" for impl, d in digests.items()),
+            file=sys.stderr,
+            flush=True,
+        )
+    cw = summaries.get("chunkwise", {}).get("median_wall_s")
+    dk = summaries.get("dask", {}).get("median_wall_s")
+    ratio = cw / dk if cw is not None and dk else None
+    met = None
+    if ratio is not None and wl.target is not None:
+        met = ratio <= wl.target
+    return {
+        "name": wl.name,
+        "description": wl.description,
+        "group": wl.group,
+        "params": wl.sizes(args.quick),
+        "target": wl.target,
+        "target_note": wl.target_note,
+        "impls": summaries,
+        "ratio": ratio,
+        "met": met,
+        "digests_match": match,
+        "digests": digests,
+    }
+
+
+def _indent(text: str) -> str:
+    return "\n".join("   | " + line for line in text.splitlines())
+
+
+# --- reporting ----------------------------------------------------------------
+
+
+def _fmt_time(seconds) -> str:
+    if seconds is None:
+        return "—"
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds * 1e6:.0f} µs"
+
+
+def _cell_time(summary: dict | None) -> str:
+    if summary is None:
+        return "—"
+    if "error" in summary:
+        return "error"
+    text = _fmt_time(summary["median_wall_s"])
+    return text + (" (!)" if summary.get("partial_error") else "")
+
+
+def _cell_rss(summary: dict | None) -> str:
+    if summary is None or "error" in summary:
+        return "—"
+    return f"{summary['median_peak_rss_mib']:.0f} MiB"
+
+
+def _cell_us(summary: dict | None) -> str:
+    if summary is None or summary.get("median_us_per_task") is None:
+        return "—"
+    return f"{summary['median_us_per_task']:.1f}"
+
+
+def markdown_table(results: list[dict]) -> str:
+    with_baseline = any(any(b in r["impls"] for b in BASELINES) for r in results)
+    header = ["workload", "chunkwise", "dask", "ratio", "target", "met?"]
+    if with_baseline:
+        header.append("numpy/pandas")
+    header += ["peak RSS chunkwise", "peak RSS dask", "µs/task chunkwise / dask"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for r in results:
+        impls = r["impls"]
+        ratio = "—" if r["ratio"] is None else f"{r['ratio']:.2f}"
+        target = "—" if r["target"] is None else f"≤ {r['target']:.2f}"
+        if r["digests_match"] is False:
+            met = "**MISMATCH**"
+        elif r["met"] is None:
+            met = "—"
+        else:
+            met = "yes" if r["met"] else "**no**"
+        row = [
+            r["name"],
+            _cell_time(impls.get("chunkwise")),
+            _cell_time(impls.get("dask")),
+            ratio,
+            target,
+            met,
+        ]
+        if with_baseline:
+            base = next((impls[b] for b in BASELINES if b in impls), None)
+            row.append(_cell_time(base))
+        us_cw, us_dk = _cell_us(impls.get("chunkwise")), _cell_us(impls.get("dask"))
+        row += [
+            _cell_rss(impls.get("chunkwise")),
+            _cell_rss(impls.get("dask")),
+            "—" if us_cw == us_dk == "—" else f"{us_cw} / {us_dk}",
+        ]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def extras_table(results: list[dict]) -> str:
+    """A second table of the extra figures (sub-phase timings, task counts), where any."""
+    lines = []
+    for r in results:
+        for impl, summary in r["impls"].items():
+            extra = summary.get("median_extra") or {}
+            if not extra:
+                continue
+            parts = []
+            for key, value in extra.items():
+                if key.endswith("_s") and isinstance(value, (int, float)):
+                    parts.append(f"{key[:-2]} {_fmt_time(value)}")
+                elif isinstance(value, float) and value.is_integer():
+                    parts.append(f"{key} {int(value)}")
+                else:
+                    parts.append(f"{key} {value}")
+            lines.append(f"| {r['name']} | {impl} | {', '.join(parts)} |")
+    if not lines:
+        return ""
+    return "\n".join(["| workload | impl | extra figures (medians) |", "|---|---|---|", *lines])
+
+
+def machine_info() -> dict:
+    from importlib import metadata
+
+    versions = {}
+    for package in ("chunkwise", "dask", "distributed", "numpy", "pandas", "pyarrow", "psutil"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    info = {
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "hostname": platform.node(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": platform.processor(),
+        "cpu_count": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "python_implementation": platform.python_implementation(),
+        "versions": versions,
+    }
+    if hasattr(os, "sched_getaffinity"):
+        info["cpus_available"] = len(os.sched_getaffinity(0))
+    try:
+        import psutil
+
+        info["memory_total_gib"] = round(psutil.virtual_memory().total / 2**30, 1)
+    except ImportError:
+        pass
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        info["git_commit"] = commit + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return info
+
+
+# --- command line -----------------------------------------------------------
+
+
+def select(patterns: list[str] | None) -> list[Workload]:
+    if not patterns:
+        return list(WORKLOADS.values())
+    chosen = []
+    for pattern in patterns:
+        matched = [w for name, w in WORKLOADS.items() if fnmatch.fnmatchcase(name, pattern)]
+        if not matched:
+            raise SystemExit(
+                f"--only {pattern!r} matches no workload; known: {', '.join(WORKLOADS)} "
+                "(see --list)"
+            )
+        chosen.extend(w for w in matched if w not in chosen)
+    return chosen
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Run chunkwise vs Dask benchmarks, each implementation in a fresh process.",
+    )
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="workload names or glob patterns")
+    parser.add_argument("--impl", nargs="+", metavar="IMPL", help="run only these implementations")
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="repetitions per implementation (default 5)"
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=DEFAULT_JSON,
+        help=f"where to write raw results (default {DEFAULT_JSON.relative_to(ROOT)})",
+    )
+    parser.add_argument("--list", action="store_true", help="list the workloads and exit")
+    parser.add_argument(
+        "--timeout", type=float, default=600, help="seconds allowed per subprocess (default 600)"
+    )
+    parser.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="skip the expensive result checks on the first repetition",
+    )
+    parser.add_argument("--python", default=sys.executable, help="interpreter for the workers")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="print every run as it finishes"
+    )
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    load_errors = load_all()
+    for module, error in load_errors.items():
+        print(f"!! could not import workload module {module}: {error}", file=sys.stderr)
+
+    if args.list:
+        for w in WORKLOADS.values():
+            target = "" if w.target is None else f"  [target ratio <= {w.target:.2f}]"
+            print(f"{w.name:28s} {', '.join(w.impl_names()):24s} {w.description}{target}")
+        return 1 if load_errors else 0
+
+    workloads = select(args.only)
+    info = machine_info()
+    print(
+        f"chunkwise {info['versions']['chunkwise']} vs dask {info['versions']['dask']} | "
+        f"python {info['python']} | {info['cpu_count']} CPUs | repeat {args.repeat}"
+        + (" | quick" if args.quick else ""),
+        file=sys.stderr,
+        flush=True,
+    )
+    results = []
+    for wl in workloads:
+        impls = wl.impl_names()
+        if args.impl:
+            impls = [i for i in impls if i in args.impl]
+        if not impls:
+            continue
+        print(f"-- {wl.name}: {', '.join(impls)}", file=sys.stderr, flush=True)
+        results.append(run_workload(wl, impls, args))
+
+    document = {
+        "machine": info,
+        "settings": {
+            "repeat": args.repeat,
+            "quick": args.quick,
+            "timeout_s": args.timeout,
+            "verify": not args.no_verify,
+            "command": " ".join(
+                ["python -m benchmarks", *(argv if argv is not None else sys.argv[1:])]
+            ),
+        },
+        "load_errors": load_errors,
+        "workloads": results,
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(document, indent=1, default=repr) + "\n")
+
+    print()
+    print(markdown_table(results))
+    extras = extras_table(results)
+    if extras:
+        print()
+        print(extras)
+    print(f"\nraw results: {args.json}")
+    mismatches = [r["name"] for r in results if r["digests_match"] is False]
+    errors = [
+        f"{r['name']}/{impl}"
+        for r in results
+        for impl, s in r["impls"].items()
+        if "error" in s or s.get("partial_error")
+    ]
+    if mismatches:
+        print(f"RESULT MISMATCH: {', '.join(mismatches)}", file=sys.stderr)
+    if errors:
+        print(f"errors: {', '.join(errors)}", file=sys.stderr)
+    return 1 if mismatches or errors or load_errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
