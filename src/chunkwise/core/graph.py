@@ -159,27 +159,32 @@ def _parse(arg: Any, deps: set) -> tuple[Any, bool]:
         return arg, True
     if tp is list or tp is tuple:
         parsed = []
-        dynamic = False
+        dynamic = changed = False
         for item in arg:
             value, is_dynamic = _parse(item, deps)
             parsed.append(value)
             dynamic = dynamic or is_dynamic
+            changed = changed or value is not item
         if not dynamic:
-            return arg, False
+            return (tp(parsed) if changed else arg), False
         return _ListArg(parsed, tp), True
     if tp is dict:
         parsed_dict = {}
-        dynamic = False
+        dynamic = changed = False
         for k, item in arg.items():
             value, is_dynamic = _parse(item, deps)
             parsed_dict[k] = value
             dynamic = dynamic or is_dynamic
+            changed = changed or value is not item
         if not dynamic:
-            return arg, False
+            return (parsed_dict if changed else arg), False
         return _DictArg(parsed_dict), True
     if tp is DataNode:
         return arg.value, False
     return arg, False
+
+
+_NESTING = frozenset({list, tuple, dict})  # also Task and DataNode, added below
 
 
 class Task:
@@ -205,12 +210,21 @@ class Task:
         self.key = key
         self.func = func
         deps: set = set()
-        parsed_args = list(args)
+        parsed_args = None
         dyn_args = None
         for i, arg in enumerate(args):
-            value, dynamic = _parse(arg, deps)
+            tp = type(arg)
+            if tp is Ref:
+                deps.add(arg.key)
+                value, dynamic = arg, True
+            elif tp in _NESTING:
+                value, dynamic = _parse(arg, deps)
+            else:
+                continue  # a literal: the common case, nothing to record
+            if parsed_args is None:
+                parsed_args = list(args)
+            parsed_args[i] = value
             if dynamic:
-                parsed_args[i] = value
                 if dyn_args is None:
                     dyn_args = []
                 dyn_args.append(i)
@@ -225,7 +239,9 @@ class Task:
                     if dyn_kwargs is None:
                         dyn_kwargs = []
                     dyn_kwargs.append(name)
-        self.args = tuple(parsed_args)
+                elif value is not arg:
+                    parsed_kwargs[name] = value
+        self.args = args if parsed_args is None else tuple(parsed_args)
         self.kwargs = parsed_kwargs
         self._dyn_args = dyn_args
         self._dyn_kwargs = dyn_kwargs
@@ -338,5 +354,7 @@ class DataNode:
     def __reduce__(self):
         return (DataNode, (self.key, self.value))
 
+
+_NESTING = _NESTING | {Task, DataNode}
 
 Node = Task | DataNode
