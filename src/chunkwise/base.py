@@ -16,13 +16,15 @@ chosen scheduler.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+import functools
+import gc
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 from chunkwise import config
 from chunkwise.core import passes
 from chunkwise.core.expr import Expr, lower
-from chunkwise.core.graph import DataNode
+from chunkwise.core.graph import DataNode, Ref, Task
 from chunkwise.scheduling import get
 
 __all__ = ["Collection", "Persisted", "compute", "is_collection", "persist", "unpack_collections"]
@@ -83,65 +85,163 @@ class Collection:
         from chunkwise.diagnostics import visualize
 
         return visualize(self, filename=filename, format=format, **kwargs)
-
-
 def is_collection(obj: Any) -> bool:
     """Whether ``obj`` is a chunkwise collection."""
     return isinstance(obj, Collection)
 
 
-def unpack_collections(obj: Any, found: dict[str, Collection]) -> Any:
+def unpack_collections(obj: Any, found: dict[str, Expr]) -> Any:
     """Replace the collections nested in lists/tuples/dicts/sets by placeholders.
 
-    Returns a structure where each collection stands as ``_Slot(expr_name)``;
-    ``found`` collects the collections by name.
+    Returns a structure where each collection stands as ``_Slot(name)``;
+    ``found`` collects the finalized expressions (``_finalize()``) by name.
+    Structures without collections come back as they are.
     """
     if isinstance(obj, Collection):
-        name = obj._finalize().name
-        found.setdefault(name, obj)
-        return _Slot(name)
+        expr = obj._finalize()
+        found.setdefault(expr.name, expr)
+        return _Slot(expr.name)
     tp = type(obj)
-    if tp in (list, tuple, set, frozenset):
-        return tp(unpack_collections(item, found) for item in obj)
+    if tp is list or tp is tuple or tp is set or tp is frozenset:
+        items = [unpack_collections(item, found) for item in obj]
+        if all(a is b for a, b in zip(items, obj)):
+            return obj
+        return items if tp is list else tp(items)
     if tp is dict:
-        return {k: unpack_collections(v, found) for k, v in obj.items()}
+        values = {k: unpack_collections(v, found) for k, v in obj.items()}
+        if all(values[k] is v for k, v in obj.items()):
+            return obj
+        return values
     return obj
 
 
 class _Slot:
     __slots__ = ("name",)
 
-    def __init__(self, name: str):
+    def __init__(self, name: Hashable):
         self.name = name
 
 
-def _repack(obj: Any, values: Mapping[str, Any]) -> Any:
+def _repack(obj: Any, values: Mapping) -> Any:
     tp = type(obj)
     if tp is _Slot:
         return values[obj.name]
-    if tp in (list, tuple, set, frozenset):
+    if tp is list or tp is tuple or tp is set or tp is frozenset:
         return tp(_repack(item, values) for item in obj)
     if tp is dict:
         return {k: _repack(v, values) for k, v in obj.items()}
     return obj
 
 
+def _keeps_dependency_keys(expr: Expr) -> bool:
+    """Whether ``expr``'s tasks reference its dependencies by their keys (delayed calls).
+
+    Such a node has one output key, its name, and no rewrite rules, so they are neither simplified nor walked
+    by the optimizer: only the other expressions they depend on are optimized,
+    and one whose key changes gets an alias under its old key.
+    """
+    return getattr(type(expr), "_keeps_dependency_keys", False)
+
+
+def _gc_paused(func: Callable) -> Callable:
+    """Run ``func`` with the cyclic garbage collector paused.
+
+    Lowering allocates hundreds of thousands of acyclic objects, which would
+    otherwise trigger full collections that cost as much as the lowering itself.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        enabled = gc.isenabled()
+        if enabled:
+            gc.disable()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            if enabled:
+                gc.enable()
+
+    return wrapper
+
+
+@_gc_paused
+def _lower_plan(roots: list[Expr], optimize_graph: bool, all_outputs: bool = False) -> tuple[list, dict]:
+    """The roots as they will run (optimized unless delayed) and their task graph.
+
+    The graph computes each root's ``key`` (every output key with ``all_outputs``).
+    Delayed nodes are lowered here directly, in one pass over them; the other
+    expressions they depend on and the other roots are optimized (each once:
+    work they share keeps one name) and lowered by :func:`~chunkwise.core.expr.lower`.
+    """
+    memo: dict[str, Expr] = {}
+
+    def optimized(expr: Expr) -> Expr:
+        if not optimize_graph:
+            return expr
+        out = memo.get(expr.name)
+        if out is None:
+            out = memo[expr.name] = expr.optimize()
+        return out
+
+    graph: dict = {}
+    out_roots: list[Expr] = []
+    lower_roots: list[Expr] = []
+    lower_keys: list = []
+    aliases: dict = {}
+    stack: list[Expr] = []
+    for root in roots:
+        if _keeps_dependency_keys(root):
+            out_roots.append(root)
+            stack.append(root)
+        else:
+            opt = optimized(root)
+            out_roots.append(opt)
+            lower_roots.append(opt)
+            lower_keys.extend(opt._output_keys() if all_outputs else [opt.key])
+    seen: set = set()
+    opaque_types: dict[type, bool] = {}
+    while stack:
+        expr = stack.pop()
+        name = expr.name
+        if name in seen:
+            continue
+        seen.add(name)
+        tp = type(expr)
+        opaque = opaque_types.get(tp)
+        if opaque is None:
+            opaque = opaque_types[tp] = _keeps_dependency_keys(expr)
+        if opaque:  # one output key, its name
+            graph[name] = expr._task(name)
+            stack.extend(expr.dependencies())
+        else:  # another collection, referenced by its key
+            opt = optimized(expr)
+            lower_roots.append(opt)
+            lower_keys.append(opt.key)
+            if opt.key != expr.key:
+                aliases[expr.key] = opt.key
+    if lower_roots:
+        for key, node in lower(lower_roots, lower_keys).items():
+            graph.setdefault(key, node)
+    for old, new in aliases.items():
+        graph[old] = Task(old, _alias, Ref(new))
+    return out_roots, graph
+
+
+def _alias(value: Any) -> Any:
+    return value
+
+
 def _graph_of(collections: list[Collection], optimize_graph: bool) -> tuple[dict, list]:
-    finals = [c._finalize() for c in collections]
-    if optimize_graph:
-        memo: dict[str, Expr] = {}
-        finals = [_optimize(expr, memo) for expr in finals]
-    keys = [expr.key for expr in finals]
-    graph = lower(finals, keys)
+    """The task graph computing ``collections`` and the key of each one's result."""
+    return _graph_of_exprs([c._finalize() for c in collections], optimize_graph)
+
+
+def _graph_of_exprs(finals: list[Expr], optimize_graph: bool) -> tuple[dict, list]:
+    roots, graph = _lower_plan(finals, optimize_graph)
+    keys = [expr.key for expr in roots]
     if optimize_graph and config.get("optimization.fuse", True):
         graph = passes.fuse_linear(graph, keys)
     return graph, keys
-
-
-def _optimize(expr: Expr, memo: dict[str, Expr]) -> Expr:
-    if expr.name not in memo:
-        memo[expr.name] = expr.optimize()
-    return memo[expr.name]
 
 
 def compute(
@@ -149,25 +249,26 @@ def compute(
 ) -> tuple:
     """Compute several collections at once, sharing the work they have in common.
 
-    Collections nested in lists, tuples and dicts are computed too (unless
-    ``traverse=False``); other arguments come back as they are.
+    Collections nested in lists, tuples, sets and dicts are computed too (unless
+    ``traverse=False``); other arguments come back as they are. Matches
+    ``dask.compute``; ``scheduler`` and the other keywords are as for
+    :meth:`Collection.compute`.
 
     >>> import chunkwise
     >>> a = chunkwise.delayed(sum)([1, 2, 3])
     >>> chunkwise.compute(a, {"b": a}, 7)
     (6, {'b': 6}, 7)
     """
-    found: dict[str, Collection] = {}
+    found: dict[str, Expr] = {}
     if traverse:
         packed = [unpack_collections(arg, found) for arg in args]
     else:
         packed = [unpack_collections(arg, found) if is_collection(arg) else arg for arg in args]
     if not found:
         return tuple(args)
-    collections = list(found.values())
-    graph, keys = _graph_of(collections, optimize_graph)
+    graph, keys = _graph_of_exprs(list(found.values()), optimize_graph)
     results = get(graph, keys, scheduler=scheduler, **kwargs)
-    values = {name: result for name, result in zip(found, results)}
+    values = dict(zip(found, results))
     return tuple(_repack(p, values) for p in packed)
 
 
@@ -215,10 +316,14 @@ class Persisted(Expr):
         return getattr(operands[0], attr)
 
 
-def persist(*args: Any, scheduler: Any = None, optimize_graph: bool = True, **kwargs: Any) -> tuple:
+def persist(
+    *args: Any, scheduler: Any = None, optimize_graph: bool = True, traverse: bool = True, **kwargs: Any
+) -> tuple:
     """Compute collections' chunks now; return the same collections backed by them.
 
-    Later computations on the results start from the stored chunks.
+    Later computations on the results start from the stored chunks. Collections
+    nested in lists, tuples, sets and dicts are persisted too (unless
+    ``traverse=False``). Matches ``dask.persist``.
 
     >>> import chunkwise
     >>> a = chunkwise.delayed(sum)([1, 2, 3])
@@ -226,23 +331,38 @@ def persist(*args: Any, scheduler: Any = None, optimize_graph: bool = True, **kw
     >>> (b + 1).compute()
     7
     """
-    collections = [arg for arg in args if is_collection(arg)]
-    if not collections:
+    found: dict[int, Collection] = {}
+
+    def collect(obj: Any) -> Any:
+        if isinstance(obj, Collection):
+            found.setdefault(id(obj), obj)
+            return _Slot(id(obj))
+        tp = type(obj)
+        if traverse and (tp is list or tp is tuple or tp is set or tp is frozenset):
+            items = [collect(item) for item in obj]
+            if all(a is b for a, b in zip(items, obj)):
+                return obj
+            return items if tp is list else tp(items)
+        if traverse and tp is dict:
+            values = {k: collect(v) for k, v in obj.items()}
+            if all(values[k] is v for k, v in obj.items()):
+                return obj
+            return values
+        return obj
+
+    packed = [collect(arg) for arg in args]
+    if not found:
         return tuple(args)
-    exprs = [c.expr.optimize() if optimize_graph else c.expr for c in collections]
+    collections = list(found.values())
+    exprs, graph = _lower_plan([c.expr for c in collections], optimize_graph, all_outputs=True)
     key_lists = [expr._output_keys() for expr in exprs]
     all_keys = [k for keys in key_lists for k in keys]
-    graph = lower(exprs, all_keys)
     if optimize_graph and config.get("optimization.fuse", True):
         graph = passes.fuse_linear(graph, all_keys)
     results = get(graph, all_keys, scheduler=scheduler, **kwargs)
     data = dict(zip(all_keys, results))
-    out = []
-    it = iter(zip(collections, exprs, key_lists))
-    for arg in args:
-        if is_collection(arg):
-            coll, expr, keys = next(it)
-            out.append(coll._rebuild(Persisted(expr, {k: data[k] for k in keys})))
-        else:
-            out.append(arg)
-    return tuple(out)
+    values = {
+        id(coll): coll._rebuild(Persisted(expr, {k: data[k] for k in keys}))
+        for coll, expr, keys in zip(collections, exprs, key_lists)
+    }
+    return tuple(_repack(p, values) for p in packed)

@@ -3,13 +3,22 @@
 Wrap a function, call it, and nothing runs: you get a :class:`Delayed`
 standing for the result. Calls on delayed values, their attributes, items and
 operators are delayed too. Delayed values (and other collections) nested in
-lists, tuples, dicts and sets given as arguments become dependencies.
-``.compute()`` runs the graph; ``chunkwise.compute(a, b)`` computes several at
-once, sharing the work they have in common.
+lists, tuples, dicts, sets, slices, namedtuples and dataclasses given as
+arguments become dependencies. ``.compute()`` runs the graph;
+``chunkwise.compute(a, b)`` computes several at once, sharing the work they
+have in common.
 
-As in Dask, a call's key is random unless the call is ``pure`` (then it is a
+As in Dask, a call's key is unique unless the call is ``pure`` (then it is a
 token of the function and its arguments, so the same call made twice is
 computed once); ``delayed(value)`` always names the value by its token.
+
+Design: a delayed call is one :class:`DelayedCall` node that holds the task's
+arguments with each dependency already replaced by a :class:`Ref` to its key.
+Lowering a call is therefore building one ``Task``; the node has no rewrite
+rules, and :mod:`chunkwise.base` neither simplifies nor re-walks delayed nodes
+(``_keeps_dependency_keys``): only the other collections they depend on are
+optimized. An impure call's key is a per-process random prefix plus a counter,
+so building a call costs no hashing at all.
 
 >>> from operator import add
 >>> import chunkwise
@@ -30,17 +39,23 @@ computed once); ``delayed(value)`` always names the value by its token.
 >>> q, r = delayed(divmod, nout=2)(17, 5)
 >>> chunkwise.compute(q, r)
 (3, 2)
+>>> delayed("a-b").split("-").compute()
+['a', 'b']
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import itertools
 import operator
+import os
 import uuid
 from collections.abc import Callable, Hashable
 from typing import Any
 
 from chunkwise import config
-from chunkwise.base import Collection, is_collection
+from chunkwise.base import Collection
 from chunkwise.core.expr import Expr
 from chunkwise.core.graph import DataNode, Ref, Task
 from chunkwise.core.tokenize import tokenize
@@ -48,44 +63,129 @@ from chunkwise.core.tokenize import tokenize
 __all__ = ["Delayed", "delayed"]
 
 
+# --- names --------------------------------------------------------------------
+
+
 def _funcname(func: Any) -> str:
-    name = getattr(func, "__name__", None) or type(func).__name__
+    """The label of a call's key, as Dask spells it (``lambda`` for lambdas)."""
+    while isinstance(func, functools.partial):
+        func = func.func
+    name = getattr(func, "__name__", None)
+    if not isinstance(name, str):
+        name = type(func).__name__
     if name == "<lambda>":
         return "lambda"
-    return str(name).lower()
+    return name[:50]
+
+
+class _UniqueNames:
+    """Unique key suffixes without hashing: a random per-process prefix and a counter.
+
+    The prefix is drawn again in a forked child, so processes never share names.
+    """
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.prefix = uuid.uuid4().hex[:16]
+        self.counter = itertools.count()
+
+    def __call__(self) -> str:
+        return f"{self.prefix}{next(self.counter):016x}"
+
+
+_unique = _UniqueNames()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_unique.reset)
+
+
+# --- arguments ----------------------------------------------------------------
+
+_ATOMS = frozenset({int, float, str, bool, bytes, type(None), complex, range})
 
 
 def _to_arg(obj: Any, deps: dict[str, Expr]) -> Any:
-    """``obj`` with each nested collection replaced by a reference to its result."""
+    """``obj`` with each nested collection replaced by a reference to its result.
+
+    The collections found are added to ``deps`` (by expression name). Containers
+    without collections come back as they are (the same object).
+    """
+    tp = type(obj)
+    if tp is Delayed:
+        expr = obj._expr
+        deps[expr.name] = expr
+        return Ref(expr.key)
+    if tp in _ATOMS:
+        return obj
     if isinstance(obj, Collection):
         expr = obj._finalize()
-        deps.setdefault(expr.name, expr)
+        deps[expr.name] = expr
         return Ref(expr.key)
-    tp = type(obj)
     if tp is list or tp is tuple:
-        return tp(_to_arg(item, deps) for item in obj)
+        items = [_to_arg(item, deps) for item in obj]
+        if all(a is b for a, b in zip(items, obj)):
+            return obj
+        return items if tp is list else tuple(items)
     if tp is dict:
-        return {k: _to_arg(v, deps) for k, v in obj.items()}
+        values = {k: _to_arg(v, deps) for k, v in obj.items()}
+        if all(values[k] is v for k, v in obj.items()):
+            return obj
+        return values
     if tp is set or tp is frozenset:
         items = [_to_arg(item, deps) for item in obj]
-        if any(type(i) is Ref for i in items):
-            return Task(None, tp, items)
-        return obj
+        if all(a is b for a, b in zip(items, obj)):
+            return obj
+        return Task(None, tp, items)
+    if tp is slice:
+        parts = [_to_arg(p, deps) for p in (obj.start, obj.stop, obj.step)]
+        if parts[0] is obj.start and parts[1] is obj.stop and parts[2] is obj.step:
+            return obj
+        return Task(None, slice, *parts)
+    if isinstance(obj, tuple) and hasattr(tp, "_fields"):  # a namedtuple
+        items = [_to_arg(item, deps) for item in obj]
+        if all(a is b for a, b in zip(items, obj)):
+            return obj
+        return Task(None, tp, *items)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        fields = [f for f in dataclasses.fields(obj) if f.init and hasattr(obj, f.name)]
+        values = {f.name: getattr(obj, f.name) for f in fields}
+        parsed = {k: _to_arg(v, deps) for k, v in values.items()}
+        if all(parsed[k] is v for k, v in values.items()):
+            return obj
+        return Task(None, tp, **parsed)
     return obj
 
 
-def _token_or_random(pure: bool, *parts: Any) -> str:
-    return tokenize(*parts) if pure else uuid.uuid4().hex
+# --- expressions ----------------------------------------------------------------
 
 
 class DelayedLeaf(Expr):
-    """A value (or function) held in the graph as it is."""
+    """A value (or function) held in the graph as it is.
 
-    _parameters = ("value", "_name")
+    Its name is the token of the value, computed only when first needed (a
+    wrapped function that is only called never needs it).
+    """
 
-    @property
+    _parameters = ("value", "nout")
+    _keeps_dependency_keys = True
+
+    def __init__(self, value: Any, nout: int | None = None, name: str | None = None):
+        self.operands = [value, nout]
+        if name is not None:
+            self.__dict__["name"] = name
+
+    @functools.cached_property
     def name(self) -> str:  # type: ignore[override]
-        return self.operands[1]
+        value = self.operands[0]
+        label = _funcname(value) if callable(value) else type(value).__name__
+        return f"{label}-{tokenize(value, self.operands[1])}"
+
+    def with_operands(self, operands: list) -> Expr:
+        return self
+
+    def dependencies(self) -> list[Expr]:
+        return []
 
     def _task(self, key: Hashable) -> DataNode:
         return DataNode(key, self.operands[0])
@@ -95,23 +195,24 @@ class DelayedLeaf(Expr):
 
 
 class DelayedCall(Expr):
-    """A call ``func(*args, **kwargs)``; ``args`` hold references to its ``deps``."""
+    """A call ``func(*args, **kwargs)``; ``args`` hold references to its ``deps``.
 
-    _parameters = ("func", "args", "kwargs", "deps", "_name")
+    ``func`` is a callable, or an expression whose value is the callable;
+    ``deps`` lists every expression referenced (``func`` included).
+    """
 
-    @property
-    def name(self) -> str:  # type: ignore[override]
-        return self.operands[4]
+    _parameters = ("func", "args", "kwargs", "deps")
+    _keeps_dependency_keys = True
+
+    def __init__(self, func: Any, args: tuple, kwargs: dict, deps: tuple, name: str):
+        self.operands = [func, args, kwargs, deps]
+        self.__dict__["name"] = name
 
     def dependencies(self) -> list[Expr]:
-        deps = list(self.operands[3])
-        func = self.operands[0]
-        if isinstance(func, Expr):
-            deps.append(func)
-        return deps
+        return list(self.operands[3])
 
     def with_operands(self, operands: list) -> Expr:
-        # Rewrites of the dependencies keep their names, so the references stay valid.
+        # Rewrites of the dependencies keep their keys, so the references stay valid.
         return self
 
     def _task(self, key: Hashable) -> Task:
@@ -130,18 +231,38 @@ def _call(func: Callable, args: tuple, kwargs: dict) -> Any:
     return func(*args, **kwargs)
 
 
+def _call_method(obj: Any, attr: str, /, *args: Any, **kwargs: Any) -> Any:
+    return getattr(obj, attr)(*args, **kwargs)
+
+
+def _identity(x: Any) -> Any:
+    return x
+
+
+# --- the collection -------------------------------------------------------------
+
+_set_expr = Collection._expr.__set__  # type: ignore[attr-defined]
+
+
 class Delayed(Collection):
     """A lazy value: the result of delayed calls, attribute lookups and operators.
 
     ``nout`` (when known) is the length of the value, so it can be unpacked.
+    Matches Dask's ``Delayed``: ``key``, ``compute``, ``persist``,
+    ``visualize``; truth testing and iteration of unknown length raise
+    ``TypeError``; attributes cannot be set.
     """
 
     __slots__ = ("_nout", "_pure")
 
+    # NumPy operators defer to ours: ``array + delayed`` is a Delayed, not an
+    # object array of Delayeds.
+    __array_ufunc__ = None
+
     def __init__(self, expr: Expr, nout: int | None = None, pure: bool | None = None):
-        super().__init__(expr)
-        object.__setattr__(self, "_nout", nout)
-        object.__setattr__(self, "_pure", pure)
+        _set_expr(self, expr)
+        _set_nout(self, nout)
+        _set_pure(self, pure)
 
     @property
     def key(self) -> Hashable:
@@ -150,6 +271,9 @@ class Delayed(Collection):
 
     def _rebuild(self, expr: Expr) -> Delayed:
         return Delayed(expr, self._nout, self._pure)
+
+    def __reduce__(self):
+        return (Delayed, (self._expr, self._nout, self._pure))
 
     def __repr__(self) -> str:
         return f"Delayed({self.key!r})"
@@ -163,7 +287,10 @@ class Delayed(Collection):
     def __getattr__(self, attr: str) -> Delayed:
         if attr.startswith("_"):
             raise AttributeError(f"Delayed has no attribute {attr!r}")
-        return _delayed_call(getattr, (self, attr), {}, pure=True, funcname=f"getattr-{attr}")
+        if attr == "dtype" and self._nout is None:
+            # so NumPy and pandas do not take a Delayed for an array-like
+            raise AttributeError("Delayed has no attribute 'dtype'")
+        return _DelayedAttr(self, attr)
 
     def __setattr__(self, attr: str, value: Any) -> None:
         raise TypeError(
@@ -171,19 +298,28 @@ class Delayed(Collection):
             "delay a function that returns a modified copy instead"
         )
 
-    def __setitem__(self, index: Any, value: Any) -> None:
-        raise TypeError("Delayed objects are immutable: item assignment is not supported")
+    def __delattr__(self, attr: str) -> None:
+        raise TypeError(f"Delayed objects are immutable: cannot delete attribute {attr!r}")
 
-    def __call__(self, *args: Any, pure: bool | None = None, dask_key_name: str | None = None, **kwargs: Any) -> Delayed:
+    def __setitem__(self, index: Any, value: Any) -> None:
+        raise TypeError(
+            "Delayed objects are immutable: item assignment is not supported; "
+            "delay a function that returns a modified copy instead"
+        )
+
+    def __call__(
+        self, *args: Any, pure: bool | None = None, dask_key_name: Hashable | None = None, **kwargs: Any
+    ) -> Delayed:
         expr = self._expr
-        if isinstance(expr, DelayedLeaf) and callable(expr.operands[0]):
-            func = expr.operands[0]
-            pure = self._pure if pure is None else pure
-            return _delayed_call(func, args, kwargs, pure=pure, name=dask_key_name, nout=self._nout)
-        return _delayed_call(self, args, kwargs, pure=pure, name=dask_key_name)
+        if type(expr) is DelayedLeaf and callable(expr.operands[0]):
+            # a wrapped function: the call embeds the function itself
+            return _delayed_call(
+                expr.operands[0], args, kwargs, self._pure if pure is None else pure, dask_key_name, self._nout
+            )
+        return _delayed_call(self, args, kwargs, pure, dask_key_name)
 
     def __getitem__(self, index: Any) -> Delayed:
-        return _delayed_call(operator.getitem, (self, index), {}, pure=True)
+        return _delayed_call(operator.getitem, (self, index), {}, True, None, None, "getitem")
 
     def __bool__(self) -> bool:
         raise TypeError(
@@ -194,15 +330,52 @@ class Delayed(Collection):
     def __iter__(self):
         if self._nout is None:
             raise TypeError(
-                "Delayed objects of unknown length cannot be iterated; "
-                "pass nout= to delayed(), e.g. delayed(divmod, nout=2)"
+                "Delayed objects of unknown length cannot be iterated or unpacked; "
+                "pass nout= to delayed(), e.g. delayed(divmod, nout=2), or compute first"
             )
-        return iter(self[i] for i in range(self._nout))
+        return iter([self[i] for i in range(self._nout)])
 
     def __len__(self) -> int:
         if self._nout is None:
-            raise TypeError("Delayed objects of unknown length have no len(); pass nout= to delayed()")
+            raise TypeError(
+                "Delayed objects of unknown length have no len(); pass nout= to delayed(), "
+                "e.g. delayed(divmod, nout=2)"
+            )
         return self._nout
+
+
+_set_nout = Delayed._nout.__set__  # type: ignore[attr-defined]
+_set_pure = Delayed._pure.__set__  # type: ignore[attr-defined]
+
+
+def _new_delayed(expr: Expr, nout: int | None = None, pure: bool | None = None) -> Delayed:
+    out = object.__new__(Delayed)
+    _set_expr(out, expr)
+    _set_nout(out, nout)
+    _set_pure(out, pure)
+    return out
+
+
+class _DelayedAttr(Delayed):
+    """``obj.attr``: a Delayed that, when called, makes one ``obj.attr(*args)`` task."""
+
+    __slots__ = ("_obj", "_attr")
+
+    def __init__(self, obj: Delayed, attr: str):
+        expr = _delayed_call(getattr, (obj, attr), {}, True, None, None, "getattr")._expr
+        super().__init__(expr)
+        object.__setattr__(self, "_obj", obj)
+        object.__setattr__(self, "_attr", attr)
+
+    def __reduce__(self):
+        return (Delayed, (self._expr, self._nout, self._pure))
+
+    def __call__(
+        self, *args: Any, pure: bool | None = None, dask_key_name: Hashable | None = None, **kwargs: Any
+    ) -> Delayed:
+        return _delayed_call(
+            _call_method, (self._obj, self._attr, *args), kwargs, pure, dask_key_name, None, self._attr
+        )
 
 
 def _delayed_call(
@@ -210,33 +383,38 @@ def _delayed_call(
     args: tuple,
     kwargs: dict,
     pure: bool | None = None,
-    name: str | None = None,
+    name: Hashable | None = None,
     nout: int | None = None,
     funcname: str | None = None,
 ) -> Delayed:
-    if pure is None:
-        pure = config.get("delayed_pure", False)
+    """The Delayed of ``func(*args, **kwargs)``; ``func`` may be a Delayed itself."""
+    if name is not None:
+        _check_name(name, "dask_key_name")
     deps: dict[str, Expr] = {}
-    task_args = tuple(_to_arg(a, deps) for a in args)
-    task_kwargs = {k: _to_arg(v, deps) for k, v in kwargs.items()}
+    task_args = tuple([_to_arg(a, deps) for a in args])
+    task_kwargs = {k: _to_arg(v, deps) for k, v in kwargs.items()} if kwargs else {}
     func_operand: Any = func
     if isinstance(func, Delayed):
         func_operand = func._expr
+        deps[func_operand.name] = func_operand
     if name is None:
-        label = funcname or (
-            "call" if isinstance(func, Delayed) else _funcname(func)
-        )
-        token = _token_or_random(
-            pure, func_operand.name if isinstance(func_operand, Expr) else func, task_args, task_kwargs
-        )
-        name = f"{label}-{token}"
+        label = funcname or ("call" if isinstance(func, Delayed) else _funcname(func))
+        if pure is None:
+            pure = config.get("delayed_pure", False)
+        if pure:
+            name = f"{label}-{tokenize(func, args, kwargs)}"
+        else:
+            name = f"{label}-{_unique()}"
     expr = DelayedCall(func_operand, task_args, task_kwargs, tuple(deps.values()), name)
-    return Delayed(expr, nout=nout)
+    return _new_delayed(expr, nout)
+
+
+_NO_OBJECT: Any = object()
 
 
 def delayed(
-    obj: Any = None,
-    name: str | None = None,
+    obj: Any = _NO_OBJECT,
+    name: Hashable | None = None,
     pure: bool | None = None,
     nout: int | None = None,
     traverse: bool = True,
@@ -245,54 +423,75 @@ def delayed(
 
     ``delayed(func)`` returns a delayed function: calling it records the call.
     ``delayed(value)`` returns a :class:`Delayed` holding the value; collections
-    inside it (lists, dicts...) become dependencies. ``pure=True`` names calls by
-    a token of their inputs; ``nout`` makes the result unpackable; ``name`` sets
-    the key. Use as ``@delayed`` or ``@delayed(pure=True)``. Matches Dask's
-    ``dask.delayed`` (``dask_key_name=`` is accepted by calls).
+    inside it (lists, dicts...) become dependencies unless ``traverse=False``.
+    ``pure=True`` names calls by a token of their inputs, so equal calls are
+    computed once (default: ``chunkwise.config.get("delayed_pure", False)``);
+    ``nout`` makes the result unpackable; ``name`` sets the key. Use as
+    ``@delayed`` or ``@delayed(pure=True)``. Matches Dask's ``dask.delayed``;
+    calls accept ``dask_key_name=`` and ``pure=``.
 
     >>> from chunkwise import delayed
     >>> delayed(len)([1, 2]).compute()
     2
+    >>> delayed(1, name="one").key
+    'one'
     """
-    if obj is None:
-        return lambda func: delayed(func, name=name, pure=pure, nout=nout, traverse=traverse)
+    if nout is not None:
+        _check_nout(nout)
+    if name is not None:
+        _check_name(name, "name")
+    if obj is _NO_OBJECT:  # @delayed(pure=True)
+        return functools.partial(delayed, name=name, pure=pure, nout=nout, traverse=traverse)
     if isinstance(obj, Delayed):
         return obj
-    if nout is not None and (type(nout) is not int or nout < 0):
-        raise ValueError(f"delayed: nout must be a non-negative int, got {nout!r}")
-    if is_collection(obj):
-        return _delayed_call(_identity, (obj,), {}, pure=True, name=name, funcname="finalize")
-    if traverse and type(obj) in (list, tuple, dict, set, frozenset):
+    if isinstance(obj, Collection):
+        return _delayed_call(_identity, (obj,), {}, True, name, nout, "finalize")
+    if traverse and type(obj) in _TRAVERSED:
         deps: dict[str, Expr] = {}
         arg = _to_arg(obj, deps)
         if deps:
-            return _delayed_call(_identity, (obj,), {}, pure=True, name=name, funcname=type(obj).__name__)
-        del arg
-    if name is None:
-        label = _funcname(obj) if callable(obj) else type(obj).__name__.lower()
-        name = f"{label}-{tokenize(obj, nout)}"
-    return Delayed(DelayedLeaf(obj, name), nout=nout, pure=pure)
+            if name is None:
+                name = f"{type(obj).__name__}-{tokenize(obj)}"
+            expr = DelayedCall(_identity, (arg,), {}, tuple(deps.values()), name)
+            return _new_delayed(expr, nout)
+    return _new_delayed(DelayedLeaf(obj, nout, name), nout, pure)
 
 
-def _identity(x: Any) -> Any:
-    return x
+_TRAVERSED = frozenset({list, tuple, dict, set, frozenset, slice})
+
+
+def _check_name(name: Any, argument: str) -> None:
+    if type(name) is not str:
+        raise TypeError(
+            f"delayed: {argument} must be a str (the key of the result), got {name!r} "
+            f"of type {type(name).__name__}"
+        )
+
+
+def _check_nout(nout: Any) -> None:
+    if type(nout) is not int or nout < 0:
+        raise ValueError(
+            f"delayed: nout must be a non-negative int (the number of outputs to unpack), "
+            f"got {nout!r} of type {type(nout).__name__}"
+        )
 
 
 # --- operators ----------------------------------------------------------------
 
-def _binary(op: Callable, reflected: bool = False) -> Callable:
+
+def _binary(op: Callable, label: str, reflected: bool = False) -> Callable:
     if reflected:
         def method(self: Delayed, other: Any) -> Delayed:
-            return _delayed_call(op, (other, self), {}, pure=True)
+            return _delayed_call(op, (other, self), {}, True, None, None, label)
     else:
         def method(self: Delayed, other: Any) -> Delayed:
-            return _delayed_call(op, (self, other), {}, pure=True)
+            return _delayed_call(op, (self, other), {}, True, None, None, label)
     return method
 
 
-def _unary(op: Callable) -> Callable:
+def _unary(op: Callable, label: str) -> Callable:
     def method(self: Delayed) -> Delayed:
-        return _delayed_call(op, (self,), {}, pure=True)
+        return _delayed_call(op, (self,), {}, True, None, None, label)
     return method
 
 
@@ -301,13 +500,12 @@ for _name in (
     "lshift", "rshift", "and", "xor", "or",
 ):
     _op = getattr(operator, _name if _name not in ("and", "or") else _name + "_")
-    setattr(Delayed, f"__{_name}__", _binary(_op))
-    setattr(Delayed, f"__r{_name}__", _binary(_op, reflected=True))
+    setattr(Delayed, f"__{_name}__", _binary(_op, _name))
+    setattr(Delayed, f"__r{_name}__", _binary(_op, _name, reflected=True))
 for _name in ("lt", "le", "eq", "ne", "gt", "ge"):
-    setattr(Delayed, f"__{_name}__", _binary(getattr(operator, _name)))
+    setattr(Delayed, f"__{_name}__", _binary(getattr(operator, _name), _name))
 for _name in ("neg", "pos", "invert", "abs"):
-    setattr(Delayed, f"__{_name}__", _unary(getattr(operator, _name)))
-Delayed.__divmod__ = _binary(divmod)  # type: ignore[attr-defined]
-Delayed.__rdivmod__ = _binary(divmod, reflected=True)  # type: ignore[attr-defined]
-Delayed.__hash__ = lambda self: hash(self.key)  # type: ignore[method-assign]
+    setattr(Delayed, f"__{_name}__", _unary(getattr(operator, _name), _name))
+Delayed.__divmod__ = _binary(divmod, "divmod")  # type: ignore[attr-defined]
+Delayed.__rdivmod__ = _binary(divmod, "divmod", reflected=True)  # type: ignore[attr-defined]
 del _name, _op
