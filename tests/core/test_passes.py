@@ -172,7 +172,7 @@ def test_fuse_linear_chain_nests_tasks_under_the_last_key():
     fused = fuse_linear(graph, "z")
     assert list(fused) == ["z"]
     inner = fused["z"].args[0]
-    assert type(inner) is Task and inner.key is None
+    assert type(inner) is Task and inner.key == "y"  # nested, keeping its key for error notes
     assert fused["z"].dependencies == frozenset()
     assert fused["z"]({}) == 12
 

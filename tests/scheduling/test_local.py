@@ -426,3 +426,18 @@ def test_run_graph_without_cull_runs_everything():
     graph = {"a": Task("a", ran.append, 1), "b": Task("b", ran.append, 2)}
     run_graph(graph, "a", cull=False)
     assert sorted(ran) == [1, 2]
+
+
+def test_error_in_a_fused_task_names_the_task_that_failed():
+    graph = {
+        "a": DataNode("a", 1),
+        "b": Task("b", inc, Ref("a")),
+        "c": Task("c", user_function_that_fails, Ref("b")),
+        "d": Task("d", inc, Ref("c")),
+    }
+    fused = chunkwise.core.passes.fuse_linear(graph, ["d"])
+    assert list(fused) == ["d"]
+    for scheduler in SCHEDULERS:
+        with pytest.raises(ZeroDivisionError) as info:
+            get(fused, "d", scheduler=scheduler)
+        assert "task 'c' (fused into task 'd')" in "\n".join(info.value.__notes__)

@@ -190,7 +190,8 @@ _NESTING = frozenset({list, tuple, dict})  # also Task and DataNode, added below
 class Task:
     """A call of ``func(*args, **kwargs)`` whose arguments may reference other keys.
 
-    ``key`` may be ``None`` for a task nested inside another task's arguments.
+    A task nested inside another task's arguments names no result: its ``key``
+    is ``None`` or, after fusion, the key of the task it was.
     Dependencies are found once, here; calling the task with a mapping of
     results resolves only the argument positions that hold references.
 

@@ -476,16 +476,13 @@ def simulate_memory(graph: Graph, priorities: Mapping, keys: object = None) -> i
 
 # --- fusion -------------------------------------------------------------------
 
-_TASK_SLOTS = tuple(s for s in Task.__slots__ if s != "key")
-
-
 def _nested(task: Task) -> Task:
-    """A copy of ``task`` with key ``None``, to sit inside another task (no re-parsing)."""
-    new = Task.__new__(Task)
-    for slot in _TASK_SLOTS:
-        setattr(new, slot, getattr(task, slot))
-    new.key = None
-    return new
+    """``task`` as it sits inside another task.
+
+    It keeps its key: the key no longer names a result in the graph, but an
+    error raised inside the fused task is reported under it.
+    """
+    return task
 
 
 _UNSAFE_LITERALS = (list, tuple, dict, Ref, Task, DataNode)
@@ -550,7 +547,7 @@ def fuse_linear(
     >>> graph = {"x": DataNode("x", 1), "y": Task("y", add, Ref("x"), 10), "z": Task("z", neg, Ref("y"))}
     >>> fused = fuse_linear(graph, ["z"])
     >>> fused
-    {'z': Task('z', neg(Task(None, add(1, 10))))}
+    {'z': Task('z', neg(Task('y', add(1, 10))))}
     >>> fused["z"]({})
     -11
     """
@@ -635,7 +632,7 @@ def _build_chain(graph, bottom, get_task, get_data, max_chain, out, limit) -> No
         k = get_task(k)
         if len(chain) > limit + 1:
             _raise_cycle(get_dependencies(graph))
-    prev_key = prev = None  # the previous link, a Task with key None, to inline into the next
+    prev_key = prev = None  # the previous link, a Task to inline into the next
     depth = 0
     for pos in range(len(chain) - 1, -1, -1):
         c = chain[pos]
@@ -654,7 +651,7 @@ def _build_chain(graph, bottom, get_task, get_data, max_chain, out, limit) -> No
             and node.args[dyn[0]].key == prev_key
         ):
             # The common case, ``f(Ref(prev), literals...)``: put the task in place, no re-parsing.
-            task = _replace_arg(node, dyn[0], prev, c if keep_key else None)
+            task = _replace_arg(node, dyn[0], prev, c)
         else:
             inline = {}
             if data is not None:

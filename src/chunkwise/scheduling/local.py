@@ -290,11 +290,27 @@ def _is_internal(filename: str) -> bool:
     return any(part in filename for part in _INTERNAL_FILES)
 
 
+def _failed_key(tb: types.TracebackType | None, key: Hashable) -> Hashable:
+    """The key of the innermost task in ``tb``: after fusion, the task that really failed."""
+    call_code = Task.__call__.__code__
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_code is call_code:
+            inner = frame.f_locals.get("self")
+            if getattr(inner, "key", None) is not None:
+                key = inner.key
+        tb = tb.tb_next
+    return key
+
+
 def _raise_task_error(exc: BaseException, key: Hashable) -> None:
     if key is None:
         raise exc
     if isinstance(exc, Exception) and hasattr(exc, "add_note"):
-        note = f"[chunkwise] raised while computing task {key!r}"
+        failed = _failed_key(exc.__traceback__, key)
+        note = f"[chunkwise] raised while computing task {failed!r}"
+        if failed != key:
+            note += f" (fused into task {key!r})"
         if note not in getattr(exc, "__notes__", ()):
             exc.add_note(note)
     trimmed = _trim_traceback(exc.__traceback__)
