@@ -197,3 +197,14 @@ def test_substitute_replaces_a_subtree():
     expr = Total(Map(add, old, 1))
     new = expr.substitute(old, Source(3, 10))
     assert get_sync(lower([new]), new.key) == sum(10 * i + 1 for i in range(3))
+
+
+def test_lowering_refuses_keys_distributed_would_reject():
+    np = pytest.importorskip("numpy")
+
+    class BadKeys(Source):
+        def _output_keys(self):
+            return [(self.name, np.int64(i)) for i in range(self.n)]
+
+    with pytest.raises(TypeError, match="cast NumPy integers with int"):
+        lower([BadKeys(2)])

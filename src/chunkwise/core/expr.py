@@ -56,7 +56,7 @@ import functools
 from collections.abc import Hashable, Iterable, Iterator
 from typing import Any
 
-from chunkwise.core.graph import Ref
+from chunkwise.core.graph import Ref, is_valid_key, validate_key
 from chunkwise.core.tokenize import tokenize
 
 __all__ = ["Expr", "key_name", "lower", "walk"]
@@ -325,6 +325,8 @@ def lower(roots: list[Expr], keys: Iterable[Hashable] | None = None) -> dict:
         if owner is None:
             raise KeyError(f"no expression in the plan produces key {key!r}")
         node = owner._task(key)
+        if not is_valid_key(key):
+            validate_key(key)  # raises, naming the bad part
         graph[key] = node
         for dep in node.dependencies:
             if dep not in graph:
