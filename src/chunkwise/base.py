@@ -47,6 +47,10 @@ class Collection:
         """An expression with one output key holding the computed result."""
         return self._expr
 
+    def _persisted(self, expr: Expr, data: dict) -> Expr:
+        """An expression standing for ``expr`` whose outputs are the computed ``data``."""
+        return Persisted(expr, data)
+
     def _rebuild(self, expr: Expr) -> Collection:
         return type(self)(expr)
 
@@ -362,7 +366,7 @@ def persist(
     results = get(graph, all_keys, scheduler=scheduler, **kwargs)
     data = dict(zip(all_keys, results))
     values = {
-        id(coll): coll._rebuild(Persisted(expr, {k: data[k] for k in keys}))
+        id(coll): coll._rebuild(coll._persisted(expr, {k: data[k] for k in keys}))
         for coll, expr, keys in zip(collections, exprs, key_lists)
     }
     return tuple(_repack(p, values) for p in packed)

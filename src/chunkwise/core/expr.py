@@ -72,9 +72,16 @@ class Expr:
 
     _parameters: tuple[str, ...] = ()
     _defaults: dict[str, Any] = {}
+    #: When true, operands beyond ``_parameters`` are accepted (``self.operands[n:]``).
+    _variadic: bool = False
 
     def __init__(self, *operands: Any, **kwargs: Any):
         params = self._parameters
+        if len(operands) > len(params) and self._variadic:
+            if kwargs:
+                raise TypeError(f"{type(self).__name__}: give every operand by position")
+            self.operands = list(operands)
+            return
         if len(operands) > len(params):
             raise TypeError(
                 f"{type(self).__name__} takes at most {len(params)} operands, got {len(operands)}"
@@ -262,23 +269,32 @@ class Expr:
         return text
 
 
+def _unnamed(value: Any) -> bool:
+    """Whether ``value`` is an expression whose cached name is not computed yet."""
+    return (
+        isinstance(value, Expr)
+        and "name" not in value.__dict__
+        and type(value).__dict__.get("name", _CACHED_NAME) is _CACHED_NAME
+        and type(value).name is _CACHED_NAME
+    )
+
+
 def _name_operands_first(expr: Expr) -> None:
     """Compute the names of ``expr``'s descendants bottom-up, without recursion.
 
     A name tokenizes the operands' names, so naming the top of a deep tree
-    would otherwise recurse once per level.
+    would otherwise recurse once per level. Nodes that define their own
+    ``name`` (not the cached token) are left alone.
     """
-    stack = [op for op in expr.operands if isinstance(op, Expr) and "name" not in op.__dict__]
+    stack = [op for op in expr.operands if _unnamed(op)]
     while stack:
         node = stack[-1]
-        if "name" in node.__dict__:
+        if not _unnamed(node):
             stack.pop()
             continue
-        unnamed = [
-            op for op in node.operands if isinstance(op, Expr) and "name" not in op.__dict__
-        ]
-        if unnamed:
-            stack.extend(unnamed)
+        pending = [op for op in node.operands if _unnamed(op)]
+        if pending:
+            stack.extend(pending)
         else:
             stack.pop()
             node.name  # noqa: B018 - operands are named, so this does not recurse
@@ -288,6 +304,9 @@ def _short(value: Any) -> str:
     text = getattr(value, "__name__", None) if callable(value) else None
     text = text or repr(value)
     return text if len(text) <= 50 else text[:47] + "..."
+
+
+_CACHED_NAME = Expr.__dict__["name"]
 
 
 def walk(roots: Iterable[Expr]) -> Iterator[Expr]:

@@ -1,0 +1,60 @@
+"""``chunkwise.array``: NumPy on chunked arrays, larger than memory.
+
+Use it as ``import chunkwise.array as da``; the names follow NumPy and
+``dask.array``. Every module below contributes the operations listed in its
+``__all__``.
+"""
+
+from chunkwise.array.chunks import normalize_chunks
+from chunkwise.array.core import (
+    Array,
+    array,
+    asanyarray,
+    asarray,
+    from_array,
+    unify_chunks,
+)
+from chunkwise.array.rechunk import rechunk
+
+_MODULES = (
+    "elementwise",
+    "reductions",
+    "slicing",
+    "manipulation",
+    "creation",
+    "blockwise",
+    "linalg",
+    "io",
+)
+
+
+def _export_all() -> list:
+    import importlib
+    import importlib.util
+
+    names = []
+    for module_name in _MODULES:
+        if importlib.util.find_spec(f"chunkwise.array.{module_name}") is None:
+            continue  # not written yet
+        module = importlib.import_module(f"chunkwise.array.{module_name}")
+        for name in getattr(module, "__all__", ()):
+            globals()[name] = getattr(module, name)
+            names.append(name)
+    return names
+
+
+__all__ = [
+    "Array",
+    "array",
+    "asanyarray",
+    "asarray",
+    "from_array",
+    "normalize_chunks",
+    "rechunk",
+    "unify_chunks",
+]
+__all__ += _export_all()  # noqa: PLE0605 - each module lists its own names
+import importlib.util as _util  # noqa: E402
+
+if _util.find_spec("chunkwise.array.random") is not None:  # da.random.*
+    from chunkwise.array import random  # noqa: F401

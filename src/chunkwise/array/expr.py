@@ -1,0 +1,443 @@
+"""Array expressions: the plan nodes behind ``chunkwise.array.Array``.
+
+An :class:`ArrayExpr` knows its ``chunks`` (one tuple of block lengths per
+axis, ``nan`` where unknown) and ``dtype`` without computing anything; its
+output keys are ``(name, i, j, ...)``, one per block. Subclasses implement
+``_chunks()``, ``_dtype()`` and ``_task(key)``.
+
+The nodes every other module builds on live here:
+
+- :class:`FromArray` -- blocks sliced out of anything with ``shape``, ``dtype``
+  and ``__getitem__`` (a NumPy array, a memmap, an h5py or zarr dataset);
+- :class:`Blockwise` -- one task per output block from the blocks of its
+  inputs at the same index (broadcasting size-1 axes); elementwise operations
+  are blockwise;
+- :class:`Finalize` -- the one task that assembles the computed blocks into a
+  NumPy array (what ``.compute()`` returns).
+
+>>> import numpy as np
+>>> from chunkwise.core.expr import lower
+>>> from chunkwise.scheduling import get_sync
+>>> def compute_array(expr):
+...     final = Finalize(expr)
+...     return get_sync(lower([final]), final.key)
+>>> x = FromArray(np.arange(6).reshape(2, 3), ((1, 1), (2, 1)))
+>>> x.chunks, x.numblocks, x.shape
+(((1, 1), (2, 1)), (2, 2), (2, 3))
+>>> y = blockwise_call(np.add, x, 10)
+>>> y.dtype, y.chunks
+(dtype('int64'), ((1, 1), (2, 1)))
+>>> compute_array(y)
+array([[10, 11, 12],
+       [13, 14, 15]])
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import threading
+import warnings
+from collections.abc import Callable, Hashable, Sequence
+from itertools import product
+from typing import Any
+
+import numpy as np
+
+from chunkwise.array.chunks import chunk_boundaries, has_unknown
+from chunkwise.core.expr import Expr
+from chunkwise.core.graph import DataNode, Ref, Task
+
+__all__ = [
+    "ArrayExpr",
+    "Blockwise",
+    "FromArray",
+    "Finalize",
+    "blockwise_call",
+    "broadcast_shapes",
+    "concatenate_blocks",
+    "infer_dtype",
+]
+
+
+class ArrayExpr(Expr):
+    """Base of every array plan node; see the module docstring."""
+
+    # --- metadata ------------------------------------------------------------
+
+    @functools.cached_property
+    def chunks(self) -> tuple:
+        """One tuple of block lengths per axis (``nan`` for an unknown length)."""
+        return self._chunks()
+
+    @functools.cached_property
+    def dtype(self) -> np.dtype:
+        """The dtype of the array (known without computing)."""
+        return np.dtype(self._dtype())
+
+    def _chunks(self) -> tuple:
+        raise NotImplementedError
+
+    def _dtype(self) -> Any:
+        raise NotImplementedError
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(sum(c) if not any(math.isnan(x) for x in c) else math.nan for c in self.chunks)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.chunks)
+
+    @property
+    def numblocks(self) -> tuple:
+        return tuple(len(c) for c in self.chunks)
+
+    @property
+    def npartitions(self) -> int:
+        return math.prod(self.numblocks)
+
+    @property
+    def size(self) -> float:
+        return math.prod(self.shape)
+
+    @property
+    def nbytes(self) -> float:
+        return self.size * self.dtype.itemsize
+
+    @property
+    def unknown_chunks(self) -> bool:
+        return has_unknown(self.chunks)
+
+    def block_shape(self, index: Sequence[int]) -> tuple:
+        """The shape of block ``index``."""
+        return tuple(c[i] for c, i in zip(self.chunks, index))
+
+    def chunk_nbytes(self, key: Hashable) -> int | None:
+        if type(key) is not tuple or key[0] != self.name:
+            return None
+        shape = self.block_shape(key[1:])
+        if any(math.isnan(s) for s in shape):
+            return None
+        return int(math.prod(shape)) * self.dtype.itemsize
+
+    @property
+    def max_chunk_nbytes(self) -> float:
+        """Bytes of the largest block (``nan`` when unknown)."""
+        largest = [max(c) if c else 0 for c in self.chunks]
+        return math.prod(largest) * self.dtype.itemsize
+
+    # --- keys -----------------------------------------------------------------
+
+    @property
+    def key(self) -> Hashable:
+        return (self.name,) + (0,) * self.ndim
+
+    def _output_keys(self) -> list:
+        name = self.name
+        return [(name, *idx) for idx in product(*(range(n) for n in self.numblocks))]
+
+    def block_ref(self, index: Sequence[int]) -> Ref:
+        """A reference to block ``index`` of this array."""
+        return Ref((self.name, *index))
+
+    def _explain_line(self) -> str:
+        line = super()._explain_line()
+        nbytes = self.max_chunk_nbytes
+        size = "?" if math.isnan(nbytes) else _format_bytes(nbytes)
+        return f"{line}  [{self.npartitions} blocks of <= {size}, {self.dtype}]"
+
+
+def _format_bytes(n: float) -> str:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("kiB", 2**10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{int(n)} B"
+
+
+# --- reading from an in-memory or on-disk array -----------------------------------
+
+
+def getter(source: Any, slices: tuple, lock: Any = None) -> np.ndarray:
+    """Read one block: ``source[slices]`` as a NumPy array, under ``lock`` if given."""
+    if lock is not None:
+        with lock:
+            block = source[slices]
+    else:
+        block = source[slices]
+    if type(block) is not np.ndarray:
+        block = np.asarray(block)
+    return block
+
+
+class FromArray(ArrayExpr):
+    """Blocks of ``source`` (shape, dtype, ``__getitem__``), each read only where needed.
+
+    ``lock``: ``True`` for a new lock, or a lock object, when the source is not
+    thread safe (some HDF5 builds).
+    """
+
+    _parameters = ("source", "chunks_", "lock", "name_")
+    _defaults = {"lock": None, "name_": None}
+
+    @functools.cached_property
+    def name(self) -> str:
+        if self.name_ is not None:
+            return self.name_
+        from chunkwise.core.tokenize import tokenize
+
+        return "array-" + tokenize(self.source, self.chunks_)
+
+    def _chunks(self) -> tuple:
+        return self.chunks_
+
+    def _dtype(self) -> Any:
+        return self.source.dtype
+
+    @functools.cached_property
+    def _lock(self) -> Any:
+        lock = self.lock
+        if lock is True:
+            return threading.Lock()
+        return lock or None
+
+    @functools.cached_property
+    def _boundaries(self) -> tuple:
+        return tuple(chunk_boundaries(c) for c in self.chunks)
+
+    def _task(self, key: Hashable) -> Task:
+        index = key[1:]
+        slices = tuple(
+            slice(bounds[i], bounds[i + 1]) for bounds, i in zip(self._boundaries, index)
+        )
+        return Task(key, getter, self.source, slices, self._lock)
+
+    def _explain_line(self) -> str:
+        source = f"{type(self.source).__name__} {tuple(self.source.shape)}"
+        return f"FromArray: {source}  [{self.npartitions} blocks, {self.dtype}]"
+
+
+# --- blockwise ----------------------------------------------------------------------
+
+
+def broadcast_shapes(*shapes: tuple) -> tuple:
+    """NumPy's broadcasting of shapes, allowing ``nan`` (unknown) lengths."""
+    ndim = max((len(s) for s in shapes), default=0)
+    out = []
+    for axis in range(ndim):
+        size = 1
+        for shape in shapes:
+            offset = axis - (ndim - len(shape))
+            if offset < 0:
+                continue
+            length = shape[offset]
+            if length == 1:
+                continue
+            if size == 1 or (isinstance(size, float) and math.isnan(size)):
+                size = length
+            elif not (isinstance(length, float) and math.isnan(length)) and length != size:
+                raise ValueError(
+                    "operands could not be broadcast together with shapes "
+                    + " ".join(str(tuple(s)) for s in shapes)
+                )
+        out.append(size)
+    return tuple(out)
+
+
+def infer_dtype(func: Callable, args: Sequence[Any], kwargs: dict | None = None) -> np.dtype:
+    """The dtype ``func`` returns on inputs of the given dtypes (tried on one-element arrays).
+
+    Arguments that are ``ArrayExpr`` stand for arrays of their dtype; Python
+    scalars stay scalars, so NumPy's promotion rules for them apply.
+    """
+    samples = [
+        np.ones((1,) * max(arg.ndim, 1), dtype=arg.dtype) if isinstance(arg, ArrayExpr) else arg
+        for arg in args
+    ]
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            out = func(*samples, **(kwargs or {}))
+        except Exception as exc:
+            name = getattr(func, "__name__", repr(func))
+            raise TypeError(
+                f"{name}: cannot apply to inputs of dtypes "
+                f"{[getattr(a, 'dtype', type(a).__name__) for a in args]}: {exc}"
+            ) from exc
+    if isinstance(out, tuple):
+        return tuple(np.asarray(o).dtype for o in out)  # type: ignore[return-value]
+    return np.asarray(out).dtype
+
+
+class Blockwise(ArrayExpr):
+    """``func`` applied block by block to aligned inputs (with NumPy broadcasting).
+
+    Operands: ``func``, ``kwargs`` (or ``None``), ``dtype_`` (``None``: inferred),
+    ``funcname`` (``None``: the function's name), then the arguments, which are
+    arrays (``ArrayExpr``) and scalars. The arrays' chunks must agree on every
+    axis they share (``elementwise.unify_chunks`` rechunks them); size-1 axes
+    broadcast. Build one with :func:`blockwise_call`.
+    """
+
+    _parameters = ("func", "kwargs", "dtype_", "funcname")
+    _defaults = {"kwargs": None, "dtype_": None, "funcname": None}
+    _variadic = True
+
+    @property
+    def args(self) -> tuple:
+        return tuple(self.operands[4:])
+
+    @property
+    def _funcname(self) -> str:
+        return self.funcname or getattr(self.func, "__name__", "blockwise")
+
+    @functools.cached_property
+    def _arrays(self) -> list:
+        return [a for a in self.args if isinstance(a, ArrayExpr)]
+
+    def _chunks(self) -> tuple:
+        arrays = self._arrays
+        ndim = max((a.ndim for a in arrays), default=0)
+        shape = broadcast_shapes(*(a.shape for a in arrays))
+        out = []
+        for axis in range(ndim):
+            chosen = None
+            for a in arrays:
+                offset = axis - (ndim - a.ndim)
+                if offset < 0:
+                    continue
+                c = a.chunks[offset]
+                if a.shape[offset] == 1 and shape[axis] != 1:
+                    continue  # broadcast
+                if chosen is None:
+                    chosen = c
+                elif not _same_chunks(c, chosen):
+                    raise ValueError(
+                        f"{self._funcname}: inputs have different chunks on axis {axis}: "
+                        f"{chosen} and {c}; rechunk them alike (unify_chunks does it)"
+                    )
+            out.append(chosen if chosen is not None else ((1,) if shape[axis] == 1 else (shape[axis],)))
+        return tuple(out)
+
+    def _dtype(self) -> Any:
+        if self.dtype_ is not None:
+            return self.dtype_
+        return infer_dtype(self.func, self.args, self.kwargs)
+
+    def _task(self, key: Hashable) -> Task:
+        index = key[1:]
+        ndim = len(index)
+        args = []
+        for arg in self.args:
+            if isinstance(arg, ArrayExpr):
+                offset = ndim - arg.ndim
+                block = tuple(
+                    0 if arg.numblocks[d] == 1 else index[d + offset] for d in range(arg.ndim)
+                )
+                args.append(Ref((arg.name, *block)))
+            else:
+                args.append(arg)
+        if self.kwargs:
+            return Task(key, self.func, *args, **self.kwargs)
+        return Task(key, self.func, *args)
+
+    def _explain_line(self) -> str:
+        scalars = [repr(a) for a in self.args if not isinstance(a, Expr)]
+        head = f"Blockwise: {self._funcname}"
+        if scalars:
+            head += "(" + ", ".join(s if len(s) < 20 else s[:17] + "..." for s in scalars) + ")"
+        nbytes = self.max_chunk_nbytes
+        size = "?" if math.isnan(nbytes) else _format_bytes(nbytes)
+        return f"{head}  [{self.npartitions} blocks of <= {size}, {self.dtype}]"
+
+
+def _same_chunks(a: tuple, b: tuple) -> bool:
+    if a == b:
+        return True
+    return len(a) == len(b) and all(
+        x == y or (math.isnan(x) and math.isnan(y)) for x, y in zip(a, b)
+    )
+
+
+def blockwise_call(
+    func: Callable,
+    *args: Any,
+    kwargs: dict | None = None,
+    dtype: Any = None,
+    funcname: str | None = None,
+) -> Blockwise:
+    """A :class:`Blockwise` node applying ``func`` to ``args`` block by block."""
+    return Blockwise(func, kwargs or None, None if dtype is None else np.dtype(dtype), funcname, *args)
+
+
+# --- assembling the result ------------------------------------------------------------
+
+
+def concatenate_blocks(blocks: Any, ndim: int) -> np.ndarray:
+    """Assemble nested lists of blocks (``ndim`` levels deep) into one array."""
+    if ndim == 0:
+        return blocks
+    if ndim == 1:
+        if len(blocks) == 1:
+            return blocks[0]
+        return np.concatenate(blocks)
+    # np.block handles the nesting; the axes line up with the nesting depth.
+    if _count_blocks(blocks, ndim) == 1:
+        return _first_block(blocks, ndim)
+    return np.block(blocks)
+
+
+def _count_blocks(blocks: Any, ndim: int) -> int:
+    if ndim == 0:
+        return 1
+    return len(blocks) * (_count_blocks(blocks[0], ndim - 1) if blocks else 0)
+
+
+def _first_block(blocks: Any, ndim: int) -> Any:
+    for _ in range(ndim):
+        blocks = blocks[0]
+    return blocks
+
+
+def _nested_refs(name: str, numblocks: tuple, prefix: tuple = ()) -> Any:
+    axis = len(prefix)
+    if axis == len(numblocks):
+        return Ref((name, *prefix))
+    return [_nested_refs(name, numblocks, (*prefix, i)) for i in range(numblocks[axis])]
+
+
+class Finalize(ArrayExpr):
+    """The whole array as one NumPy array: the single task ``.compute()`` asks for."""
+
+    _parameters = ("array",)
+
+    @property
+    def _funcname(self) -> str:
+        return "finalize-" + self.array._funcname
+
+    @property
+    def key(self) -> Hashable:
+        return self.name
+
+    def _output_keys(self) -> list:
+        return [self.name]
+
+    def _chunks(self) -> tuple:
+        return tuple((s,) for s in self.array.shape)
+
+    def _dtype(self) -> Any:
+        return self.array.dtype
+
+    def _task(self, key: Hashable) -> Task | DataNode:
+        array = self.array
+        if array.ndim == 0:
+            return Task(key, _identity, Ref((array.name,)))
+        if any(n == 0 for n in array.numblocks):
+            return DataNode(key, np.empty(array.shape, dtype=array.dtype))
+        return Task(
+            key, concatenate_blocks, _nested_refs(array.name, array.numblocks), array.ndim
+        )
+
+
+def _identity(x: Any) -> Any:
+    return x
