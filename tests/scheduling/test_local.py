@@ -144,12 +144,16 @@ def test_results_are_released_when_no_longer_needed():
     assert at_end == [["total"]]  # only the requested key remains
 
 
-def test_sources_are_throttled_behind_slow_consumers():
-    """Sources (no dependencies) do not run far ahead of the tasks consuming them."""
+@pytest.mark.parametrize("reads_a_data_node", [False, True])
+def test_sources_are_throttled_behind_slow_consumers(reads_a_data_node):
+    """Sources (no dependencies but data) do not run far ahead of the tasks consuming them."""
     n = 200
-    graph = {}
+    graph = {"offset": DataNode("offset", 0)} if reads_a_data_node else {}
     for i in range(n):
-        graph[("src", i)] = Task(("src", i), inc, i)
+        if reads_a_data_node:
+            graph[("src", i)] = Task(("src", i), add, Ref("offset"), i + 1)
+        else:
+            graph[("src", i)] = Task(("src", i), inc, i)
         graph[("slow", i)] = Task(("slow", i), _slow_inc, Ref(("src", i)))
     graph["total"] = Task("total", sum, [Ref(("slow", i)) for i in range(n)])
     started = {"src": 0, "slow": 0}

@@ -126,18 +126,27 @@ class State:
         self.results: dict = {}
         self.pending = {k: len(v) for k, v in dependents.items()}
         self.waiting: dict = {}
+        # Sources: tasks that read or generate data -- no dependencies, or only literal
+        # DataNodes. DataNodes themselves hold data already and are never throttled.
         sources = set()
         ready_sources: list[int] = []
+        ready_other: list[int] = []
         for key, deps in dependencies.items():
-            if deps:
-                self.waiting[key] = len(deps)
-            else:
+            node = graph[key]
+            if type(node) is DataNode:
+                ready_other.append(priority[key])
+            elif not deps:
                 sources.add(key)
                 ready_sources.append(priority[key])
+            else:
+                self.waiting[key] = len(deps)
+                if all(type(graph[d]) is DataNode for d in deps):
+                    sources.add(key)
         ready_sources.sort()  # a sorted list is a heap
+        ready_other.sort()
         self.sources = sources
         self.ready_sources = ready_sources
-        self.ready_other: list[int] = []
+        self.ready_other = ready_other
         self.live_sources = 0
         self.max_live_sources = max_live_sources
         self.running_other = 0
@@ -154,17 +163,21 @@ class State:
         other = self.ready_other
         sources = self.ready_sources
         if other and (not sources or other[0] < sources[0]):
-            self.running_other += 1
-            return self.keys_by_priority[heappop(other)]
+            return self._pop_other()
         if sources:
             if self.live_sources >= self.max_live_sources and (other or self.running_other):
                 if other:
-                    self.running_other += 1
-                    return self.keys_by_priority[heappop(other)]
+                    return self._pop_other()
                 return None
             self.live_sources += 1
             return self.keys_by_priority[heappop(sources)]
         return None
+
+    def _pop_other(self) -> Hashable:
+        key = self.keys_by_priority[heappop(self.ready_other)]
+        if type(self.graph[key]) is not DataNode:
+            self.running_other += 1
+        return key
 
     def _finish(self, key: Hashable, result: Any) -> int:
         """Record ``key``'s result and release what is no longer needed. Lock held.
@@ -176,19 +189,20 @@ class State:
         pending = self.pending
         if dependents or key in self.keep:
             results[key] = result
-        if key in self.sources:
+        sources = self.sources
+        if key in sources:
             if not dependents:  # a source nobody consumes no longer holds the throttle
                 self.live_sources -= 1
-        else:
+        elif type(self.graph[key]) is not DataNode:
             self.running_other -= 1
-            for dep in self.graph[key].dependencies:
-                left = pending[dep] - 1
-                pending[dep] = left
-                if left == 0:
-                    if dep not in self.keep:
-                        del results[dep]
-                    if dep in self.sources:
-                        self.live_sources -= 1
+        for dep in self.graph[key].dependencies:
+            left = pending[dep] - 1
+            pending[dep] = left
+            if left == 0:
+                if dep not in self.keep:
+                    del results[dep]
+                if dep in sources:
+                    self.live_sources -= 1
         newly_ready = 0
         if dependents:
             waiting = self.waiting
@@ -199,7 +213,10 @@ class State:
                     waiting[dependent] = left
                 else:
                     del waiting[dependent]
-                    heappush(self.ready_other, priority[dependent])
+                    if dependent in sources:
+                        heappush(self.ready_sources, priority[dependent])
+                    else:
+                        heappush(self.ready_other, priority[dependent])
                     newly_ready += 1
         self.num_done += 1
         return newly_ready
