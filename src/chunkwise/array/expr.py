@@ -376,15 +376,22 @@ def blockwise_call(
 def concatenate_blocks(blocks: Any, ndim: int) -> np.ndarray:
     """Assemble nested lists of blocks (``ndim`` levels deep) into one array."""
     if ndim == 0:
-        return blocks
+        return _writeable(blocks)
     if ndim == 1:
         if len(blocks) == 1:
-            return blocks[0]
+            return _writeable(blocks[0])
         return np.concatenate(blocks)
     # np.block handles the nesting; the axes line up with the nesting depth.
     if _count_blocks(blocks, ndim) == 1:
-        return _first_block(blocks, ndim)
+        return _writeable(_first_block(blocks, ndim))
     return np.block(blocks)
+
+
+def _writeable(block: Any) -> Any:
+    """A block handed to the user: copied if it is a read-only view (e.g. of a constant)."""
+    if type(block) is np.ndarray and not block.flags.writeable:
+        return block.copy()
+    return block
 
 
 def _count_blocks(blocks: Any, ndim: int) -> int:
@@ -431,7 +438,7 @@ class Finalize(ArrayExpr):
     def _task(self, key: Hashable) -> Task | DataNode:
         array = self.array
         if array.ndim == 0:
-            return Task(key, _identity, Ref((array.name,)))
+            return Task(key, _writeable, Ref((array.name,)))
         if any(n == 0 for n in array.numblocks):
             return DataNode(key, np.empty(array.shape, dtype=array.dtype))
         return Task(
