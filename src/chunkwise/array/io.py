@@ -1,0 +1,925 @@
+"""Storage: write arrays block by block, read them back, and hand blocks to ``delayed``.
+
+- :func:`store` writes each block into anything with ``__setitem__`` (a NumPy
+  array, a memmap, a zarr array, an h5py dataset): one task per block,
+  ``target[region of the block] = block``, under a lock unless told otherwise.
+  A write that fails re-raises its own error with a note naming the block and
+  the region it was writing, and how many (and which) blocks of that target
+  had been written before: a partial write is never silent.
+- :func:`to_zarr` / :func:`from_zarr` (zarr v3, optional dependency): the
+  source is rechunked so that every block covers whole zarr chunks (shards when
+  the array is sharded), so concurrent writes never touch the same chunk and
+  need no lock. An existing array is never replaced unless ``overwrite=True``.
+- :func:`to_npy_stack` / :func:`from_npy_stack`: one ``.npy`` file per block
+  along one axis plus an ``info`` file, as Dask writes them. Each file is
+  written to a temporary name and renamed into place; ``info`` is removed first
+  and written last, so an interrupted write is detected when read.
+- :func:`to_hdf5` (h5py, optional); read HDF5 back with
+  ``from_array(h5py_dataset, lock=True)``.
+- :func:`to_delayed` / :func:`from_delayed`: blocks as ``Delayed`` values, and
+  a ``Delayed`` value as a one-block array.
+
+>>> import numpy as np
+>>> import chunkwise.array as da
+>>> x = da.from_array(np.arange(10), chunks=4)
+>>> target = np.zeros(12, dtype=int)
+>>> store(x, target, regions=(slice(2, 12),))
+>>> target.tolist()
+[0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import pickle
+import threading
+import uuid
+from collections.abc import Hashable
+from itertools import product
+from typing import Any
+
+import numpy as np
+
+from chunkwise.array.chunks import chunk_boundaries, has_unknown
+from chunkwise.array.core import Array, asarray
+from chunkwise.array.expr import ArrayExpr, FromArray, getter
+from chunkwise.core.expr import Expr, walk
+from chunkwise.core.graph import Ref, Task
+from chunkwise.core.tokenize import tokenize
+
+__all__ = [
+    "from_delayed",
+    "from_npy_stack",
+    "from_zarr",
+    "store",
+    "to_delayed",
+    "to_hdf5",
+    "to_npy_stack",
+    "to_zarr",
+]
+
+
+# --- locks --------------------------------------------------------------------------
+
+
+class SerializableLock:
+    """A ``threading.Lock`` that survives pickling: copies in one process share one lock.
+
+    Used for ``store(lock=True)`` so that graphs holding it can be sent to
+    worker processes (each process then serializes its own writes).
+
+    >>> import pickle
+    >>> lock = SerializableLock()
+    >>> pickle.loads(pickle.dumps(lock)).lock is lock.lock
+    True
+    """
+
+    _locks: dict[str, threading.Lock] = {}
+    _registry_lock = threading.Lock()
+
+    def __init__(self, token: str | None = None):
+        self.token = token or uuid.uuid4().hex
+        with self._registry_lock:
+            self.lock = self._locks.setdefault(self.token, threading.Lock())
+
+    def acquire(self, *args: Any, **kwargs: Any) -> bool:
+        return self.lock.acquire(*args, **kwargs)
+
+    def release(self) -> None:
+        self.lock.release()
+
+    def __enter__(self) -> SerializableLock:
+        self.lock.acquire()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.lock.release()
+
+    def __reduce__(self):
+        return (SerializableLock, (self.token,))
+
+    def __repr__(self) -> str:
+        return f"<SerializableLock {self.token[:8]}>"
+
+
+def _normalize_lock(lock: Any) -> Any:
+    if lock is True:
+        return SerializableLock()
+    if lock is False or lock is None:
+        return None
+    if not (hasattr(lock, "__enter__") and hasattr(lock, "__exit__")):
+        raise TypeError(
+            f"store: lock must be True, False or a lock object (with __enter__/__exit__), "
+            f"got {type(lock).__name__}"
+        )
+    return lock
+
+
+# --- regions ------------------------------------------------------------------------
+
+
+def _normalize_region(region: Any, target_shape: tuple | None, ndim: int, opname: str) -> tuple:
+    """``((start, step), ...)`` per axis and the region's shape (``None`` if unknown)."""
+    if region is None:
+        return ((0, 1),) * ndim, target_shape
+    if isinstance(region, slice):
+        region = (region,)
+    if not isinstance(region, tuple) or not all(isinstance(s, slice) for s in region):
+        raise TypeError(f"{opname}: a region is a tuple of slices, got {region!r}")
+    if target_shape is None:
+        raise TypeError(f"{opname}: regions need a target with a .shape; this one has none")
+    if len(region) > len(target_shape):
+        raise ValueError(
+            f"{opname}: region {region!r} has {len(region)} slices but the target has only "
+            f"{len(target_shape)} axes (shape {target_shape})"
+        )
+    region = region + (slice(None),) * (len(target_shape) - len(region))
+    starts, shape = [], []
+    for sl, length in zip(region, target_shape):
+        r = range(*sl.indices(length))
+        starts.append((r.start, r.step))
+        shape.append(len(r))
+    return tuple(starts), tuple(shape)
+
+
+def _block_slices(region: tuple, boundaries: tuple, index: tuple) -> tuple:
+    """The slices of the target that block ``index`` covers."""
+    out = []
+    for (start, step), bounds, i in zip(region, boundaries, index):
+        lo, hi = bounds[i], bounds[i + 1]
+        if lo == hi:
+            out.append(slice(0, 0))
+        elif step == 1:
+            out.append(slice(start + lo, start + hi))
+        else:
+            stop = start + hi * step
+            out.append(slice(start + lo * step, None if stop < 0 else stop, step))
+    return tuple(out)
+
+
+def _describe_slices(slices: tuple) -> str:
+    def one(s: slice) -> str:
+        text = f"{'' if s.start is None else s.start}:{'' if s.stop is None else s.stop}"
+        return text + (f":{s.step}" if s.step not in (None, 1) else "")
+
+    return "[" + ", ".join(one(s) for s in slices) + "]"
+
+
+# --- store --------------------------------------------------------------------------
+
+
+class _WriteLog:
+    """Which blocks of one (source, target) pair have been written, for error messages.
+
+    Shared by the write tasks of one :func:`store` call in one process (a copy
+    sent to another process starts empty).
+    """
+
+    def __init__(self, description: str, total: int):
+        self.description = description
+        self.total = total
+        self.written: set = set()
+        self.lock = threading.Lock()
+
+    def __reduce__(self):
+        return (_WriteLog, (self.description, self.total))
+
+    def __repr__(self) -> str:
+        return f"<write log: {self.description}>"
+
+    def done(self, index: tuple) -> None:
+        with self.lock:
+            self.written.add(index)
+
+    def failure_note(self, index: tuple, slices: tuple) -> str:
+        with self.lock:
+            written = sorted(self.written)
+        shown = ", ".join(str(w) for w in written[:10]) + (", ..." if len(written) > 10 else "")
+        note = (
+            f"[chunkwise.store] writing block {index} into {self.description}"
+            f"{_describe_slices(slices)} failed. "
+        )
+        if written:
+            note += f"{len(written)} of {self.total} blocks had been written before it: {shown}; "
+        else:
+            note += f"none of the {self.total} blocks had been written before it; "
+        note += "the others were not written (or were being written concurrently): the target is incomplete"
+        return note
+
+
+def _write_block(
+    block: Any, target: Any, slices: tuple, lock: Any, log: _WriteLog, index: tuple, return_block: bool
+) -> Any:
+    try:
+        if lock is not None:
+            with lock:
+                target[slices] = block
+        else:
+            target[slices] = block
+    except Exception as exc:
+        if hasattr(exc, "add_note"):
+            exc.add_note(log.failure_note(index, slices))
+        raise
+    log.done(index)
+    return block if return_block else None
+
+
+class StoreBlocks(ArrayExpr):
+    """Each block of ``array`` written into ``target`` at its place in ``region``.
+
+    Its output blocks are the written blocks (``return_blocks``) or ``None``.
+    ``prefix`` is unique per :func:`store` call: writing is a side effect, so two
+    stores of the same data are two stores.
+    """
+
+    _parameters = ("array", "target", "region", "lock", "log", "return_blocks", "prefix")
+
+    @functools.cached_property
+    def name(self) -> str:  # type: ignore[override]
+        return f"{self.prefix}-{tokenize(self.array.name)}"
+
+    def _chunks(self) -> tuple:
+        return self.array.chunks
+
+    def _dtype(self) -> Any:
+        return self.array.dtype
+
+    @functools.cached_property
+    def _boundaries(self) -> tuple:
+        return tuple(chunk_boundaries(c) for c in self.array.chunks)
+
+    @functools.cached_property
+    def _parts(self) -> tuple:
+        return (self.array.name, self.target, self.region, self._boundaries, self.lock, self.log,
+                self.return_blocks)
+
+    def _task(self, key: Hashable) -> Task:
+        name, target, region, boundaries, lock, log, return_blocks = self._parts
+        index = key[1:]
+        slices = _block_slices(region, boundaries, index)
+        return Task(key, _write_block, Ref((name, *index)), target, slices, lock, log, index, return_blocks)
+
+    def _explain_line(self) -> str:
+        return f"Store: into {type(self.target).__name__}  [{self.npartitions} blocks, {self.dtype}]"
+
+
+class StoreDone(Expr):
+    """One task that waits for every write of ``stores`` (the result of ``store(compute=False)``)."""
+
+    _parameters = ("prefix",)
+    _variadic = True
+
+    @functools.cached_property
+    def name(self) -> str:  # type: ignore[override]
+        return f"{self.operands[0]}-{tokenize(*[s.name for s in self.operands[1:]])}"
+
+    def _task(self, key: Hashable) -> Task:
+        refs = [Ref(k) for s in self.operands[1:] for k in s._output_keys()]
+        return Task(key, _stored, refs)
+
+    def _explain_line(self) -> str:
+        return f"StoreDone: {len(self.operands) - 1} target(s)"
+
+
+def _stored(results: list) -> None:
+    return None
+
+
+class LoadStored(ArrayExpr):
+    """Blocks read back from the ``target`` that ``store`` wrote them into."""
+
+    _parameters = ("target", "region", "chunks_", "dtype_", "lock", "prefix")
+
+    @functools.cached_property
+    def name(self) -> str:  # type: ignore[override]
+        return f"load-{self.prefix}"
+
+    def _chunks(self) -> tuple:
+        return self.chunks_
+
+    def _dtype(self) -> Any:
+        return self.dtype_
+
+    @functools.cached_property
+    def _boundaries(self) -> tuple:
+        return tuple(chunk_boundaries(c) for c in self.chunks_)
+
+    def _task(self, key: Hashable) -> Task:
+        slices = _block_slices(self.region, self._boundaries, key[1:])
+        return Task(key, getter, self.target, slices, self.lock)
+
+
+def _as_list(obj: Any) -> tuple[list, bool]:
+    if isinstance(obj, (list, tuple)) and not isinstance(obj, Array):
+        return list(obj), True
+    return [obj], False
+
+
+def _target_shape(target: Any) -> tuple | None:
+    shape = getattr(target, "shape", None)
+    if shape is None:
+        return None
+    try:
+        return tuple(int(s) for s in shape)
+    except TypeError:
+        return None
+
+
+def store(
+    sources: Any,
+    targets: Any,
+    lock: Any = True,
+    regions: Any = None,
+    compute: bool = True,
+    return_stored: bool = False,
+    **kwargs: Any,
+) -> Any:
+    """Write arrays into targets that support ``target[slices] = block``, one task per block.
+
+    ``sources``: an array or a list of arrays; ``targets``: one target or a list
+    of the same length (NumPy arrays, memmaps, zarr arrays, h5py datasets...).
+    ``regions``: a tuple of slices (or one per target) placing each source in
+    its target. ``lock``: ``True`` (a new lock shared by all writes),
+    ``False``, or a lock object. ``compute=False`` returns a ``Delayed`` that
+    writes when computed; ``return_stored=True`` returns the arrays instead
+    (read back from the targets when ``compute=True``, or the written blocks
+    themselves when ``compute=False``). Other keywords go to ``compute``.
+    Matches ``dask.array.store``; in addition a failed write names the block,
+    its region and the blocks already written.
+
+    >>> import numpy as np
+    >>> import chunkwise.array as da
+    >>> x = da.from_array(np.arange(6).reshape(2, 3), chunks=(1, 2))
+    >>> out = np.zeros((2, 3))
+    >>> writes = store(x, out, compute=False)
+    >>> float(out.sum())
+    0.0
+    >>> writes.compute()
+    >>> out.tolist()
+    [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+    """
+    from chunkwise.delayed import Delayed
+
+    source_list, _ = _as_list(sources)
+    source_list = [asarray(s) for s in source_list]
+    target_list, targets_listed = _as_list(targets)
+    if len(source_list) != len(target_list):
+        raise ValueError(
+            f"store: got {len(source_list)} source(s) but {len(target_list)} target(s); "
+            "give one target per source"
+        )
+    if regions is None or isinstance(regions, (tuple, slice)):
+        region_list = [regions] * len(source_list)
+    else:
+        region_list = list(regions)
+        if len(region_list) != len(source_list):
+            raise ValueError(
+                f"store: got {len(region_list)} regions for {len(source_list)} source(s)"
+            )
+    lock = _normalize_lock(lock)
+    prefix = f"store-{uuid.uuid4().hex[:16]}"
+    stores = []
+    for n, (source, target, region) in enumerate(zip(source_list, target_list, region_list)):
+        if not hasattr(target, "__setitem__"):
+            raise TypeError(
+                f"store: target {n} ({type(target).__name__}) does not support item assignment "
+                "(target[slices] = block)"
+            )
+        if has_unknown(source.chunks):
+            raise ValueError(
+                f"store: source {n} has unknown chunk sizes (nan), so where its blocks go is "
+                "unknown; call x.compute_chunk_sizes() first"
+            )
+        tshape = _target_shape(target)
+        norm_region, region_shape = _normalize_region(region, tshape, source.ndim, "store")
+        if region_shape is not None and tuple(source.shape) != tuple(region_shape):
+            where = f"region {region!r} of the target (shape {tshape})" if region is not None else "target"
+            raise ValueError(
+                f"store: source {n} has shape {tuple(source.shape)} but the {where} has shape "
+                f"{tuple(region_shape)}; they must match"
+            )
+        what = f"target {n} ({type(target).__name__})" if len(target_list) > 1 else type(target).__name__
+        log = _WriteLog(what, source.npartitions)
+        stores.append(
+            StoreBlocks(source.expr, target, norm_region, lock, log, bool(return_stored and not compute),
+                        f"{prefix}-{n}")
+        )
+
+    if return_stored and not compute:
+        out = [Array(s) for s in stores]
+    elif return_stored:
+        Delayed(StoreDone(prefix, *stores)).compute(**kwargs)
+        out = [
+            Array(LoadStored(s.target, s.region, s.array.chunks, s.array.dtype, lock, s.prefix))
+            for s in stores
+        ]
+    else:
+        done = Delayed(StoreDone(prefix, *stores))
+        if compute:
+            done.compute(**kwargs)
+            return None
+        return done
+    return out if targets_listed or isinstance(sources, (list, tuple)) else out[0]
+
+
+# --- delayed ------------------------------------------------------------------------
+
+
+class _Block(Expr):
+    """One block of an (already optimized) array, as the value of a ``Delayed``.
+
+    Its key is its own (a short alias task), so it can be persisted and
+    referenced like any delayed value; it is not re-optimized per block.
+    """
+
+    _parameters = ("array", "index")
+
+    @functools.cached_property
+    def name(self) -> str:  # type: ignore[override]
+        return f"{self.array.name}-block-" + "-".join(str(i) for i in self.index)
+
+    def optimize(self) -> Expr:
+        return self
+
+    def simplify(self) -> Expr:
+        return self
+
+    def _task(self, key: Hashable) -> Task:
+        return Task(key, _identity, Ref((self.array.name, *self.index)))
+
+    def _explain_line(self) -> str:
+        return f"Block {self.index} of {self.array.name}"
+
+
+def _identity(x: Any) -> Any:
+    return x
+
+
+def to_delayed(x: Any, optimize_graph: bool = True) -> Any:
+    """The blocks of ``x`` as ``Delayed`` values, in an object array of shape ``x.numblocks``.
+
+    As ``dask.array.Array.to_delayed`` (index it like nested lists,
+    ``blocks[i][j]``, or call ``.tolist()``): the plan is optimized once, here
+    (``optimize_graph=False`` to keep it as it is); computing one block runs
+    only what that block needs.
+
+    >>> import numpy as np
+    >>> import chunkwise.array as da
+    >>> x = da.from_array(np.arange(6).reshape(2, 3), chunks=(1, 2))
+    >>> blocks = to_delayed(x + 1)
+    >>> len(blocks), len(blocks[0])
+    (2, 2)
+    >>> blocks[1][0].compute().tolist()
+    [[4, 5]]
+    """
+    from chunkwise.delayed import Delayed
+
+    x = asarray(x)
+    expr = x.expr.optimize() if optimize_graph else x.expr
+
+    out = np.empty(expr.numblocks, dtype=object)
+    for index in product(*(range(n) for n in expr.numblocks)):
+        out[index] = Delayed(_Block(expr, index))
+    return out
+
+
+class FromDelayed(ArrayExpr):
+    """A one-block array whose block is the value of a delayed expression."""
+
+    _parameters = ("value", "shape_", "dtype_", "name_")
+
+    @functools.cached_property
+    def name(self) -> str:  # type: ignore[override]
+        if self.name_ is not None:
+            return self.name_
+        return "from-value-" + tokenize(self.value.name, self.shape_, str(self.dtype_))
+
+    def _chunks(self) -> tuple:
+        return tuple((s,) for s in self.shape_)
+
+    def _dtype(self) -> Any:
+        return self.dtype_
+
+    def _task(self, key: Hashable) -> Task:
+        return Task(key, _check_block, Ref(self.value.key), self.shape_, self.dtype_)
+
+
+def _check_block(value: Any, shape: tuple, dtype: np.dtype) -> np.ndarray:
+    block = np.asarray(value)
+    if block.ndim != len(shape) or any(
+        not math.isnan(s) and b != s for b, s in zip(block.shape, shape)
+    ):
+        raise ValueError(
+            f"from_delayed: the value has shape {block.shape} but from_delayed declared "
+            f"shape {shape}; pass the right shape"
+        )
+    if block.dtype != dtype:
+        if not np.can_cast(block.dtype, dtype, casting="same_kind"):
+            raise TypeError(
+                f"from_delayed: the value has dtype {block.dtype} but from_delayed declared "
+                f"dtype {dtype}; pass the right dtype"
+            )
+        block = block.astype(dtype)
+    return block
+
+
+def from_delayed(value: Any, shape: tuple, dtype: Any = None, meta: Any = None, name: str | None = None) -> Array:
+    """A one-block array whose block is the value of ``value`` (a ``Delayed``).
+
+    As ``dask.array.from_delayed``; in addition the value's shape is checked
+    when computed (a clear ``ValueError`` instead of a wrong result later) and
+    a value of a kindred dtype is cast to ``dtype``. ``shape`` may hold ``nan``.
+
+    >>> import numpy as np
+    >>> from chunkwise import delayed
+    >>> value = delayed(np.ones)((2, 3))
+    >>> x = from_delayed(value, shape=(2, 3), dtype=float)
+    >>> (x + 1).compute().tolist()
+    [[2.0, 2.0, 2.0], [2.0, 2.0, 2.0]]
+    """
+    from chunkwise.base import Collection
+
+    if not isinstance(value, Collection):
+        raise TypeError(f"from_delayed: expected a Delayed value, got {type(value).__name__}")
+    if dtype is None:
+        if meta is None:
+            raise TypeError("from_delayed: give the dtype (or meta) of the value")
+        dtype = meta.dtype
+    shape = tuple(s if isinstance(s, float) and math.isnan(s) else int(s) for s in shape)
+    expr = value._finalize()
+    return Array(FromDelayed(expr, shape, np.dtype(dtype), name))
+
+
+# --- zarr ---------------------------------------------------------------------------
+
+
+def _import_zarr() -> Any:
+    try:
+        import zarr
+    except ImportError:
+        raise ImportError(
+            "zarr is needed for to_zarr/from_zarr: pip install 'chunkwise[zarr]' (or pip install zarr)"
+        ) from None
+    return zarr
+
+
+@functools.cache
+def _exists_error() -> type:
+    """``FileExistsError`` that is also zarr's ``ContainsArrayError`` (catch either)."""
+    from zarr.errors import ContainsArrayError
+
+    class ZarrArrayExistsError(FileExistsError, ContainsArrayError):
+        pass
+
+    return ZarrArrayExistsError
+
+
+def _aligned_chunks(axis_chunks: tuple, start: int, length: int, unit: int) -> tuple | None:
+    """New chunks for one axis so every block boundary falls on the zarr grid, or ``None``.
+
+    ``None``: the chunks are aligned already. Otherwise blocks are a multiple of
+    ``unit`` near the current block length (the first one ends on the grid).
+
+    >>> _aligned_chunks((3, 3, 4), 0, 10, 2)
+    (4, 4, 2)
+    >>> _aligned_chunks((4, 4, 2), 1, 10, 4) is None, _aligned_chunks((5, 5), 1, 10, 4)
+    (False, (3, 4, 3))
+    """
+    bounds = chunk_boundaries(axis_chunks)
+    if all((start + b) % unit == 0 for b in bounds[1:-1]):
+        return None
+    size = max(1, max(axis_chunks) // unit) * unit
+    offset = (unit - start % unit) % unit
+    first = min(length, offset + size - unit if offset else size)
+    out = [first]
+    rest = length - first
+    while rest > 0:
+        out.append(min(size, rest))
+        rest -= out[-1]
+    return tuple(out)
+
+
+def _zarr_source_paths(expr: Any, zarr: Any) -> set:
+    paths = set()
+    for node in walk([expr]):
+        if isinstance(node, FromArray) and isinstance(node.source, zarr.Array):
+            paths.add(str(node.source.store_path))
+    return paths
+
+
+_COMPUTE_KEYWORDS = ("scheduler", "num_workers", "callbacks", "optimize_graph")
+
+
+def to_zarr(
+    arr: Any,
+    url: Any,
+    component: str | None = None,
+    storage_options: dict | None = None,
+    overwrite: bool = False,
+    region: tuple | None = None,
+    compute: bool = True,
+    return_stored: bool = False,
+    **kwargs: Any,
+) -> Any:
+    """Write ``arr`` to a zarr (v3) array at ``url`` (a path, an fsspec URL, a store, or a zarr array).
+
+    A new array is created with ``arr``'s shape and dtype and chunks of its
+    largest block (or ``chunks=``; other keywords go to ``zarr.create_array``,
+    e.g. ``shards=`` or ``compressors=``). ``arr`` is rechunked so that its blocks
+    cover whole zarr chunks (shards if sharded), so the writes are concurrent
+    and need no lock. ``component`` is the path of the array inside the store.
+    An existing array is kept and an error (both a ``FileExistsError`` and
+    zarr's ``ContainsArrayError``) raised unless ``overwrite=True``; an
+    ``overwrite`` of an array that ``arr`` itself reads from is refused.
+    fsspec URLs (``"s3://..."``, ``"file://..."``) work as zarr supports them,
+    with ``storage_options``. ``region`` (with an existing zarr array as ``url``)
+    writes into part of it. ``compute`` and ``return_stored`` are as for
+    :func:`store`; ``scheduler=`` and ``num_workers=`` go to ``compute``.
+    Matches ``dask.array.to_zarr``.
+
+    >>> import numpy as np, tempfile, os
+    >>> import chunkwise.array as da
+    >>> path = os.path.join(tempfile.mkdtemp(), "x.zarr")
+    >>> x = da.from_array(np.arange(10.0), chunks=4)
+    >>> to_zarr(x, path)
+    >>> from_zarr(path).compute().tolist() == list(range(10))
+    True
+    """
+    zarr = _import_zarr()
+    compute_kwargs = {k: kwargs.pop(k) for k in _COMPUTE_KEYWORDS if k in kwargs}
+    x = asarray(arr)
+    if has_unknown(x.chunks):
+        raise ValueError(
+            "to_zarr: the array has unknown chunk sizes (nan); call x.compute_chunk_sizes() first"
+        )
+    if isinstance(url, zarr.Array):
+        z = url
+        if kwargs:
+            raise TypeError(f"to_zarr: cannot pass {sorted(kwargs)} when writing into an existing zarr array")
+    else:
+        if region is not None:
+            raise ValueError("to_zarr: region= needs an existing zarr array as url (open it with zarr.open_array)")
+        chunks = kwargs.pop("chunks", None)
+        if chunks is None:
+            chunks = tuple(max(1, int(c)) for c in x.chunksize)
+        options = dict(storage_options or {})
+        if isinstance(url, str) and url.startswith("file://"):
+            options.setdefault("auto_mkdir", True)
+        if overwrite:
+            reads = _zarr_source_paths(x.expr, zarr)
+            if reads:
+                try:
+                    existing = zarr.open_array(store=url, path=component or "", mode="r",
+                                               storage_options=options or None)
+                except Exception:
+                    existing = None
+                if existing is not None and str(existing.store_path) in reads:
+                    raise ValueError(
+                        f"to_zarr: refusing to overwrite {existing.store_path}: the array being "
+                        "written reads from it; write to another path, then move it"
+                    )
+        try:
+            z = zarr.create_array(
+                store=url, name=component, shape=tuple(int(s) for s in x.shape), dtype=x.dtype,
+                chunks=chunks, overwrite=overwrite, storage_options=options or None, **kwargs,
+            )
+        except (zarr.errors.ContainsArrayError, zarr.errors.ContainsGroupError) as exc:
+            where = f"{url!s}" + (f" (component {component!r})" if component else "")
+            raise _exists_error()(
+                f"to_zarr: an array or group already exists at {where}; pass overwrite=True to "
+                "replace it, or choose another path"
+            ) from exc
+    unit = tuple(z.shards or z.chunks)
+    norm_region, region_shape = _normalize_region(region, tuple(z.shape), x.ndim, "to_zarr")
+    if region_shape != tuple(x.shape):
+        raise ValueError(
+            f"to_zarr: the array has shape {tuple(x.shape)} but the zarr array"
+            + (f" region {region!r}" if region is not None else "")
+            + f" has shape {region_shape}"
+        )
+    if any(step != 1 for _, step in norm_region):
+        raise ValueError(f"to_zarr: region {region!r} must use slices of step 1")
+    new_chunks = []
+    changed = False
+    for axis, ((start, _), length) in enumerate(zip(norm_region, x.shape)):
+        aligned = _aligned_chunks(x.chunks[axis], start, int(length), unit[axis]) if length else None
+        changed = changed or aligned is not None
+        new_chunks.append(aligned if aligned is not None else x.chunks[axis])
+    if changed:
+        x = x.rechunk(tuple(new_chunks))
+    return store(
+        x, z, lock=False, regions=region, compute=compute, return_stored=return_stored, **compute_kwargs
+    )
+
+
+def from_zarr(
+    url: Any,
+    component: str | None = None,
+    storage_options: dict | None = None,
+    chunks: Any = None,
+    name: str | None = None,
+    inline_array: bool = False,
+    **kwargs: Any,
+) -> Array:
+    """An array reading a zarr array (a path, an fsspec URL, a store, or a ``zarr.Array``).
+
+    ``chunks`` default to the zarr array's chunks (shards if sharded); each
+    block reads only its region. Other keywords go to ``zarr.open_array``.
+    Matches ``dask.array.from_zarr`` (``inline_array`` is accepted and has no
+    effect: the zarr array is always held by the read tasks themselves).
+
+    >>> import numpy as np, zarr
+    >>> z = zarr.create_array(store={}, shape=(4, 4), chunks=(2, 2), dtype="i8")
+    >>> z[:] = np.arange(16).reshape(4, 4)
+    >>> x = from_zarr(z)
+    >>> x.chunks, int(x.compute()[3, 3])
+    (((2, 2), (2, 2)), 15)
+    """
+    from chunkwise.array.core import from_array
+
+    zarr = _import_zarr()
+    if isinstance(url, zarr.Array):
+        z = url
+    else:
+        options = dict(storage_options or {})
+        z = zarr.open_array(store=url, path=component or "", mode="r", storage_options=options or None,
+                            **kwargs)
+    if chunks is None:
+        chunks = tuple(z.shards or z.chunks)
+    if name is None:
+        name = "from-zarr-" + tokenize(str(z.store_path), tuple(z.shape), str(z.dtype), chunks)
+    return from_array(z, chunks=chunks, name=name, lock=False)
+
+
+# --- npy stacks ---------------------------------------------------------------------
+
+
+def _order_array_first(args: tuple, opname: str) -> tuple:
+    """``(array, *others)`` from arguments in either order (dask's module order puts it last)."""
+    arrays = [i for i, a in enumerate(args) if isinstance(a, Array)]
+    if not arrays:
+        raise TypeError(f"{opname}: no chunkwise array among the arguments")
+    i = arrays[0]
+    return (args[i], *args[:i], *args[i + 1:])
+
+
+def _write_npy(block: np.ndarray, path: str) -> None:
+    tmp = f"{path}.tmp-{uuid.uuid4().hex[:12]}"
+    try:
+        with open(tmp, "wb") as f:
+            np.save(f, block, allow_pickle=False)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def to_npy_stack(*args: Any, axis: int = 0, **kwargs: Any) -> None:
+    """Write ``x`` as a directory of ``.npy`` files, one per block along ``axis``.
+
+    Call as ``to_npy_stack(dirname, x, axis=0)`` (Dask's order) or
+    ``to_npy_stack(x, dirname)``. ``x`` is rechunked to whole blocks on the
+    other axes. The ``info`` file (a pickle of chunks, dtype and axis, as Dask
+    writes it) is removed first and written last; each ``.npy`` is written to a
+    temporary file and renamed, so readers never see a half-written file.
+    Keywords go to ``compute``.
+
+    >>> import numpy as np, tempfile
+    >>> import chunkwise.array as da
+    >>> d = tempfile.mkdtemp()
+    >>> to_npy_stack(d, da.from_array(np.arange(10), chunks=4))
+    >>> sorted(os.listdir(d))
+    ['0.npy', '1.npy', '2.npy', 'info']
+    >>> from_npy_stack(d).compute().tolist() == list(range(10))
+    True
+    """
+    if len(args) != 2:
+        raise TypeError("to_npy_stack takes (dirname, x) or (x, dirname)")
+    x, dirname = _order_array_first(args, "to_npy_stack")
+    dirname = os.fspath(dirname)
+    if x.ndim == 0:
+        raise ValueError("to_npy_stack: needs an array with at least one axis, got a 0-d array")
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"to_npy_stack: axis {axis} is out of bounds for an array of {x.ndim} dimensions")
+    axis = axis % x.ndim
+    if has_unknown(x.chunks):
+        raise ValueError(
+            "to_npy_stack: the array has unknown chunk sizes (nan); call x.compute_chunk_sizes() first"
+        )
+    chunks = tuple(c if i == axis else (sum(c),) for i, c in enumerate(x.chunks))
+    x = x.rechunk(chunks) if chunks != x.chunks else x
+    os.makedirs(dirname, exist_ok=True)
+    info_path = os.path.join(dirname, "info")
+    if os.path.exists(info_path):
+        os.remove(info_path)
+    from chunkwise.base import compute
+    from chunkwise.delayed import delayed
+
+    blocks = to_delayed(x).reshape(-1)  # one block per position along ``axis``
+    writes = [
+        delayed(_write_npy, pure=False)(block, os.path.join(dirname, f"{i}.npy"))
+        for i, block in enumerate(blocks)
+    ]
+    compute(*writes, **kwargs)
+    meta = {"chunks": x.chunks, "dtype": x.dtype, "axis": axis}
+    tmp = f"{info_path}.tmp-{uuid.uuid4().hex[:12]}"
+    with open(tmp, "wb") as f:
+        pickle.dump(meta, f)
+    os.replace(tmp, info_path)
+
+
+class FromNpyStack(ArrayExpr):
+    """Blocks loaded from the ``.npy`` files of a stack written by :func:`to_npy_stack`."""
+
+    _parameters = ("dirname", "chunks_", "dtype_", "axis", "mmap_mode")
+
+    def _chunks(self) -> tuple:
+        return self.chunks_
+
+    def _dtype(self) -> Any:
+        return self.dtype_
+
+    def _task(self, key: Hashable) -> Task:
+        path = os.path.join(self.dirname, f"{key[1 + self.axis]}.npy")
+        return Task(key, np.load, path, self.mmap_mode)
+
+
+def from_npy_stack(dirname: Any, mmap_mode: str | None = "r") -> Array:
+    """The array stored by :func:`to_npy_stack` in ``dirname`` (memory-mapped by default).
+
+    The ``info`` file is a pickle, as Dask writes it: read only stacks you trust.
+    See :func:`to_npy_stack` for an example.
+    """
+    dirname = os.fspath(dirname)
+    info_path = os.path.join(dirname, "info")
+    if not os.path.exists(info_path):
+        raise FileNotFoundError(
+            f"from_npy_stack: {dirname} has no 'info' file: it is not an npy stack, or its "
+            "writing did not finish"
+        )
+    with open(info_path, "rb") as f:
+        info = pickle.load(f)
+    chunks = tuple(tuple(int(c) for c in axis_chunks) for axis_chunks in info["chunks"])
+    return Array(FromNpyStack(dirname, chunks, np.dtype(info["dtype"]), int(info["axis"]), mmap_mode))
+
+
+# --- HDF5 ---------------------------------------------------------------------------
+
+
+def to_hdf5(*args: Any, chunks: Any = True, **kwargs: Any) -> None:
+    """Write arrays to datasets of an HDF5 file (h5py), creating or reusing the datasets.
+
+    Call as ``to_hdf5(filename, "/x", x)``, ``to_hdf5(filename, {"/x": x, "/y": y})``
+    (Dask's orders) or ``to_hdf5(x, filename, "/x")`` (what ``x.to_hdf5`` does).
+    ``chunks=True`` gives HDF5 chunks equal to the array's largest block; other
+    keywords (``compression=``...) go to ``h5py.File.require_dataset``. Writes are
+    serialized by a lock (HDF5 is not thread safe). Read back with
+    ``from_array(h5py.File(filename)["/x"], lock=True)``.
+
+    >>> import numpy as np, h5py, tempfile, os
+    >>> import chunkwise.array as da
+    >>> path = os.path.join(tempfile.mkdtemp(), "data.h5")
+    >>> to_hdf5(path, "/x", da.from_array(np.arange(6.0), chunks=4))
+    >>> with h5py.File(path, "r") as f:
+    ...     f["/x"][:].tolist()
+    [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    """
+    try:
+        import h5py
+    except ImportError:
+        raise ImportError(
+            "h5py is needed for to_hdf5: pip install 'chunkwise[hdf5]' (or pip install h5py)"
+        ) from None
+    if args and isinstance(args[0], Array):
+        if len(args) != 3:
+            raise TypeError("to_hdf5: call as x.to_hdf5(filename, datapath)")
+        x, filename, datapath = args
+        data = {datapath: x}
+    elif len(args) == 2 and isinstance(args[1], dict):
+        filename, data = args
+    elif len(args) == 3:
+        filename, datapath, x = args
+        data = {datapath: x}
+    else:
+        raise TypeError("to_hdf5: call as to_hdf5(filename, datapath, x) or to_hdf5(filename, {datapath: x})")
+    data = {path: asarray(value) for path, value in data.items()}
+    for path, value in data.items():
+        if has_unknown(value.chunks):
+            raise ValueError(
+                f"to_hdf5: the array for {path!r} has unknown chunk sizes (nan); call "
+                "x.compute_chunk_sizes() first"
+            )
+    with h5py.File(filename, mode="a") as f:
+        datasets = []
+        for path, value in data.items():
+            shape = tuple(int(s) for s in value.shape)
+            if chunks is True:
+                h5chunks = tuple(max(1, int(c)) for c in value.chunksize) if shape and all(shape) else None
+            else:
+                h5chunks = chunks
+            datasets.append(f.require_dataset(path, shape=shape, dtype=value.dtype, chunks=h5chunks, **kwargs))
+        store(list(data.values()), datasets, lock=True)
+

@@ -1,0 +1,489 @@
+"""Storage: store, zarr, npy stacks, HDF5, and blocks as Delayed values."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import threading
+
+import numpy as np
+import pytest
+
+import chunkwise
+import chunkwise.array as da
+from chunkwise.array.core import Array
+from chunkwise.array.expr import FromArray
+from chunkwise.array.io import SerializableLock
+from chunkwise.array.testing import assert_eq
+from chunkwise.delayed import Delayed, delayed
+
+
+def _unknown(a: np.ndarray) -> Array:
+    """An array whose first-axis block lengths are unknown (for build-time errors only)."""
+    return Array(FromArray(a, ((np.nan, np.nan),) + tuple((s,) for s in a.shape[1:]), None, "unknown-x"))
+
+
+A = np.arange(35.0).reshape(5, 7)
+UNEVEN = ((2, 0, 3), (1, 4, 2))
+
+
+# --- store --------------------------------------------------------------------------
+
+
+def test_store_round_trip(scheduler):
+    x = da.from_array(A, chunks=UNEVEN)
+    out = np.zeros_like(A)
+    assert da.store(x, out, scheduler=scheduler) is None
+    np.testing.assert_array_equal(out, A)
+
+
+def test_store_method_forwards():
+    x = da.from_array(A, chunks=2)
+    out = np.zeros_like(A)
+    x.store(out)
+    np.testing.assert_array_equal(out, A)
+
+
+@pytest.mark.parametrize(
+    ("region", "target_shape"),
+    [
+        ((slice(1, 6), slice(2, 9)), (10, 9)),
+        ((slice(1, 6),), (8, 7)),
+        ((slice(0, 10, 2), slice(None, None, -1)), (10, 7)),
+        ((slice(None, None, -1), slice(1, 8)), (5, 9)),
+        (slice(3, 8), (8, 7)),
+    ],
+)
+def test_store_regions(region, target_shape):
+    x = da.from_array(A, chunks=UNEVEN)
+    target = np.full(target_shape, -1.0)
+    expected = target.copy()
+    expected[region] = A
+    da.store(x, target, regions=region)
+    np.testing.assert_array_equal(target, expected)
+
+
+def test_store_several_sources_and_regions():
+    x = da.from_array(np.arange(6), chunks=4)
+    y = da.from_array(np.arange(4) * 10, chunks=3)
+    t1, t2 = np.zeros(8, int), np.zeros(4, int)
+    da.store([x, y], [t1, t2], regions=[(slice(2, 8),), None])
+    np.testing.assert_array_equal(t1, [0, 0, 0, 1, 2, 3, 4, 5])
+    np.testing.assert_array_equal(t2, [0, 10, 20, 30])
+
+
+class CountingLock:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.count = 0
+
+    def __enter__(self):
+        self.lock.acquire()
+        self.count += 1
+        return self
+
+    def __exit__(self, *exc):
+        self.lock.release()
+
+
+@pytest.mark.parametrize("lock", [True, False, None, "threading", "counting"])
+def test_store_lock_variants(lock, scheduler):
+    if lock == "threading":
+        lock = threading.Lock()
+    elif lock == "counting":
+        lock = CountingLock()
+    x = da.from_array(A, chunks=2)
+    out = np.zeros_like(A)
+    da.store(x, out, lock=lock, scheduler=scheduler)
+    np.testing.assert_array_equal(out, A)
+    if isinstance(lock, CountingLock):
+        assert lock.count == x.npartitions
+
+
+def test_store_bad_lock():
+    with pytest.raises(TypeError, match="lock"):
+        da.store(da.from_array(A, chunks=2), np.zeros_like(A), lock="yes")
+
+
+def test_serializable_lock_pickles():
+    lock = SerializableLock()
+    copy = pickle.loads(pickle.dumps(lock))
+    assert copy.lock is lock.lock
+    with copy:
+        assert not lock.acquire(blocking=False)
+
+
+def test_store_compute_false_returns_delayed():
+    x = da.from_array(A, chunks=UNEVEN)
+    out = np.zeros_like(A)
+    writes = da.store(x, out, compute=False)
+    assert isinstance(writes, Delayed)
+    assert not out.any()
+    assert writes.compute() is None
+    np.testing.assert_array_equal(out, A)
+    # it composes with other delayed work
+    out[:] = 0
+    total = delayed(lambda _, t: float(t.sum()))(writes, out)
+    assert total.compute() == A.sum()
+
+
+def test_store_compute_false_with_elementwise_source():
+    x = da.from_array(A, chunks=UNEVEN)
+    out = np.zeros_like(A)
+    da.store(x * 2 + 1, out, compute=False).compute(scheduler="threads")
+    np.testing.assert_array_equal(out, A * 2 + 1)
+
+
+def test_store_return_stored():
+    x = da.from_array(A, chunks=UNEVEN)
+    out = np.zeros_like(A)
+    stored = da.store(x, out, compute=False, return_stored=True)
+    assert isinstance(stored, Array) and stored.chunks == x.chunks
+    assert_eq(stored, A)
+    np.testing.assert_array_equal(out, A)
+
+    out2 = np.zeros_like(A)
+    back = da.store(x + 1, out2, return_stored=True)
+    np.testing.assert_array_equal(out2, A + 1)
+    out2[0, 0] = 100  # read back from the target, not held in memory
+    assert back.compute()[0, 0] == 100
+
+
+def test_store_0d_and_empty():
+    target = np.zeros(())
+    da.store(da.from_array(np.array(3.5)), target)
+    assert target[()] == 3.5
+    empty = np.zeros((0, 4))
+    da.store(da.from_array(np.ones((0, 4)), chunks=2), empty)
+    assert empty.shape == (0, 4)
+
+
+def test_store_memmap(tmp_path):
+    path = tmp_path / "m.dat"
+    mm = np.lib.format.open_memmap(path, mode="w+", dtype=A.dtype, shape=A.shape)
+    da.store(da.from_array(A, chunks=UNEVEN), mm)
+    mm.flush()
+    np.testing.assert_array_equal(np.load(path), A)
+
+
+def test_store_errors_at_build_time():
+    x = da.from_array(A, chunks=2)
+    with pytest.raises(ValueError, match=r"\(5, 7\).*\(4, 7\)"):
+        da.store(x, np.zeros((4, 7)))
+    with pytest.raises(ValueError, match=r"\(5, 7\).*region.*\(3, 7\)"):
+        da.store(x, np.zeros((8, 7)), regions=(slice(0, 3),))
+    with pytest.raises(ValueError, match="2 target"):
+        da.store(x, [np.zeros_like(A), np.zeros_like(A)])
+    with pytest.raises(ValueError, match="compute_chunk_sizes"):
+        da.store(_unknown(A), np.zeros_like(A))
+    with pytest.raises(TypeError, match="item assignment"):
+        da.store(x, object())
+    with pytest.raises(TypeError, match="tuple of slices"):
+        da.store(x, np.zeros_like(A), regions=(0, 1))
+
+
+class FailingTarget:
+    """A NumPy-backed target whose writes fail for rows at or after ``fail_row``."""
+
+    def __init__(self, shape, fail_row):
+        self.data = np.zeros(shape)
+        self.shape = shape
+        self.fail_row = fail_row
+
+    def __setitem__(self, index, value):
+        if index[0].start >= self.fail_row:
+            raise OSError(f"disk full at {index}")
+        self.data[index] = value
+
+
+def test_store_failure_names_what_was_written():
+    x = da.from_array(A, chunks=(2, 7))  # row blocks 0-2, 2-4, 4-5
+    target = FailingTarget(A.shape, fail_row=4)
+    with pytest.raises(OSError, match="disk full") as info:
+        da.store(x, target, scheduler="sync")
+    note = "\n".join(info.value.__notes__)
+    assert "block (2, 0)" in note and "[4:5, 0:7]" in note
+    assert "2 of 3 blocks had been written" in note
+    assert "(0, 0)" in note and "(1, 0)" in note
+    np.testing.assert_array_equal(target.data[:4], A[:4])
+
+
+def test_store_failure_first_block():
+    x = da.from_array(A, chunks=(2, 7))
+    target = FailingTarget(A.shape, fail_row=0)
+    with pytest.raises(OSError) as info:
+        da.store(x, target, scheduler="threads")
+    assert any("none of the 3 blocks" in n or "blocks had been written" in n for n in info.value.__notes__)
+
+
+# --- delayed ------------------------------------------------------------------------
+
+
+def test_to_delayed_blocks(scheduler):
+    x = da.from_array(A, chunks=UNEVEN) + 1
+    blocks = x.to_delayed()
+    assert blocks.shape == x.numblocks and blocks.dtype == object
+    for i in range(3):
+        for j in range(3):
+            np.testing.assert_array_equal(
+                blocks[i][j].compute(scheduler=scheduler),
+                (A + 1)[sum(UNEVEN[0][:i]):sum(UNEVEN[0][:i + 1]), sum(UNEVEN[1][:j]):sum(UNEVEN[1][:j + 1])],
+            )
+    values = chunkwise.compute(*blocks.ravel().tolist(), scheduler=scheduler)
+    assert sum(v.sum() for v in values) == (A + 1).sum()
+
+
+def test_to_delayed_composes_and_persists():
+    x = da.from_array(A, chunks=(2, 7))
+    blocks = da.to_delayed(x)
+    total = delayed(sum)([delayed(np.sum)(b) for b in blocks[:, 0]])
+    assert total.compute() == A.sum()
+    (b,) = chunkwise.persist(blocks[1, 0])
+    np.testing.assert_array_equal(b.compute(), A[2:4])
+    np.testing.assert_array_equal((b + 1).compute(), A[2:4] + 1)
+
+
+def test_to_delayed_0d():
+    blocks = da.to_delayed(da.from_array(np.array(4.0)))
+    assert blocks.shape == ()
+    assert blocks[()].compute() == 4.0
+
+
+def test_from_delayed_round_trip():
+    value = delayed(np.arange)(6.0)
+    x = da.from_delayed(value, shape=(6,), dtype=float)
+    assert x.chunks == ((6,),)
+    assert_eq(x, np.arange(6.0))
+    assert_eq(x * 2, np.arange(6.0) * 2)
+    # blocks back into an array
+    y = da.from_array(A, chunks=(2, 7))
+    back = da.from_delayed(y.to_delayed()[1, 0], shape=(2, 7), dtype=A.dtype)
+    assert_eq(back, A[2:4])
+
+
+def test_from_delayed_checks_the_value():
+    bad = da.from_delayed(delayed(np.ones)((2, 2)), shape=(3, 2), dtype=float)
+    with pytest.raises(ValueError, match=r"\(2, 2\).*\(3, 2\)"):
+        bad.compute()
+    cast = da.from_delayed(delayed(np.ones)(3, dtype="f4"), shape=(3,), dtype="f8")
+    assert_eq(cast, np.ones(3))
+    with pytest.raises(TypeError, match="dtype"):
+        da.from_delayed(delayed(np.ones)(3), shape=(3,), dtype=int).compute()
+    with pytest.raises(TypeError, match="Delayed"):
+        da.from_delayed(np.ones(3), shape=(3,), dtype=float)
+
+
+# --- npy stacks ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_npy_stack_round_trip(tmp_path, axis):
+    x = da.from_array(A, chunks=UNEVEN)
+    da.to_npy_stack(tmp_path / "s", x, axis=axis)
+    files = sorted(os.listdir(tmp_path / "s"))
+    assert "info" in files and not any(".tmp" in f for f in files)
+    y = da.from_npy_stack(tmp_path / "s")
+    assert y.chunks[axis] == x.chunks[axis]
+    assert_eq(y, A)
+    assert_eq(da.from_npy_stack(tmp_path / "s", mmap_mode=None), A)
+
+
+def test_npy_stack_array_first(tmp_path):
+    da.to_npy_stack(da.from_array(np.arange(5), chunks=2), tmp_path)
+    assert sorted(os.listdir(tmp_path)) == ["0.npy", "1.npy", "2.npy", "info"]
+    assert_eq(da.from_npy_stack(tmp_path), np.arange(5))
+
+
+def test_npy_stack_interrupted_write(tmp_path, monkeypatch):
+    import chunkwise.array.io as io
+
+    da.to_npy_stack(tmp_path, da.from_array(np.arange(6), chunks=2))  # an old, complete stack
+    real_save = np.save
+
+    def failing_save(f, block, **kwargs):
+        if block[0] == 14:
+            raise OSError("disk full")
+        real_save(f, block, **kwargs)
+
+    monkeypatch.setattr(io.np, "save", failing_save)
+    with pytest.raises(OSError, match="disk full"):
+        da.to_npy_stack(tmp_path, da.from_array(np.arange(10, 20), chunks=2), scheduler="sync")
+    files = os.listdir(tmp_path)
+    assert "info" not in files and not any(".tmp" in f for f in files)
+    with pytest.raises(FileNotFoundError, match="did not finish"):
+        da.from_npy_stack(tmp_path)
+    # every file present is complete (written to a temporary name, then renamed)
+    for f in files:
+        assert np.load(tmp_path / f).shape == (2,)
+
+
+def test_npy_stack_errors(tmp_path):
+    with pytest.raises(ValueError, match="0-d"):
+        da.to_npy_stack(tmp_path, da.from_array(np.array(1.0)))
+    with pytest.raises(ValueError, match="axis 2"):
+        da.to_npy_stack(tmp_path, da.from_array(A), axis=2)
+    with pytest.raises(ValueError, match="compute_chunk_sizes"):
+        da.to_npy_stack(tmp_path, _unknown(A))
+
+
+# --- zarr ---------------------------------------------------------------------------
+
+
+def test_zarr_round_trip(tmp_path, scheduler):
+    pytest.importorskip("zarr")
+    x = da.from_array(A, chunks=UNEVEN)
+    path = str(tmp_path / "a.zarr")
+    da.to_zarr(x, path)
+    y = da.from_zarr(path)
+    assert_eq(y, A, schedulers=(scheduler,))
+
+
+def test_zarr_rechunks_to_the_zarr_grid():
+    zarr = pytest.importorskip("zarr")
+    import chunkwise.array.io as io
+
+    x = da.from_array(A, chunks=UNEVEN)
+    z = zarr.create_array(store={}, shape=A.shape, chunks=(2, 3), dtype=A.dtype)
+    stored = da.to_zarr(x, z, compute=False, return_stored=True)
+    for axis, unit in enumerate((2, 3)):
+        bounds = np.cumsum(stored.chunks[axis])[:-1]
+        assert (bounds % unit == 0).all(), stored.chunks
+    assert_eq(stored, A)
+    np.testing.assert_array_equal(z[:], A)
+    # aligned chunks are kept as they are
+    assert io._aligned_chunks((4, 4, 2), 0, 10, 2) is None
+
+
+def test_zarr_sharded_and_chunks_keyword(tmp_path):
+    zarr = pytest.importorskip("zarr")
+    x = da.from_array(np.arange(100.0).reshape(10, 10), chunks=3)
+    path = str(tmp_path / "s.zarr")
+    da.to_zarr(x, path, chunks=(2, 2), shards=(4, 4))
+    z = zarr.open_array(path, mode="r")
+    assert z.shards == (4, 4)
+    y = da.from_zarr(path)
+    assert y.chunks[0][0] == 4
+    assert_eq(y, np.arange(100.0).reshape(10, 10))
+    assert_eq(da.from_zarr(path, chunks=5), np.arange(100.0).reshape(10, 10))
+
+
+def test_zarr_refuses_to_overwrite(tmp_path):
+    pytest.importorskip("zarr")
+    from zarr.errors import ContainsArrayError
+
+    path = str(tmp_path / "a.zarr")
+    da.to_zarr(da.from_array(A, chunks=2), path)
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        da.to_zarr(da.from_array(A, chunks=2), path)
+    with pytest.raises(ContainsArrayError):
+        da.to_zarr(da.from_array(A, chunks=2), path)
+    da.to_zarr(da.from_array(A * 2, chunks=2), path, overwrite=True)
+    assert_eq(da.from_zarr(path), A * 2)
+    # overwriting the array being read would destroy the input
+    with pytest.raises(ValueError, match="reads from it"):
+        da.to_zarr(da.from_zarr(path) + 1, path, overwrite=True)
+    assert_eq(da.from_zarr(path), A * 2)
+
+
+def test_zarr_component_method_and_compute_false(tmp_path):
+    zarr = pytest.importorskip("zarr")
+    path = str(tmp_path / "g.zarr")
+    x = da.from_array(A, chunks=UNEVEN)
+    writes = x.to_zarr(path, component="group/x", compute=False)
+    assert isinstance(writes, Delayed)
+    assert not zarr.open_array(path, path="group/x", mode="r")[:].any()
+    writes.compute()
+    assert_eq(da.from_zarr(path, component="group/x"), A)
+
+
+def test_zarr_region(tmp_path):
+    zarr = pytest.importorskip("zarr")
+    z = zarr.create_array(store=str(tmp_path / "r.zarr"), shape=(10, 7), chunks=(3, 7), dtype="f8")
+    da.to_zarr(da.from_array(A, chunks=2), z, region=(slice(4, 9),))
+    expected = np.zeros((10, 7))
+    expected[4:9] = A
+    np.testing.assert_array_equal(z[:], expected)
+    with pytest.raises(ValueError, match="shape"):
+        da.to_zarr(da.from_array(A), z, region=(slice(0, 3),))
+
+
+def test_zarr_fsspec_file_url(tmp_path):
+    pytest.importorskip("zarr")
+    pytest.importorskip("fsspec")
+    url = "file://" + str(tmp_path / "u.zarr")
+    da.to_zarr(da.from_array(A, chunks=3), url)
+    assert_eq(da.from_zarr(url), A)
+
+
+def test_zarr_0d_and_empty(tmp_path):
+    pytest.importorskip("zarr")
+    da.to_zarr(da.from_array(np.array(2.5)), str(tmp_path / "s.zarr"))
+    assert_eq(da.from_zarr(str(tmp_path / "s.zarr")), np.array(2.5))
+    da.to_zarr(da.from_array(np.ones((0, 3))), str(tmp_path / "e.zarr"))
+    assert_eq(da.from_zarr(str(tmp_path / "e.zarr")), np.ones((0, 3)))
+
+
+def test_zarr_errors(tmp_path):
+    pytest.importorskip("zarr")
+    with pytest.raises(ValueError, match="compute_chunk_sizes"):
+        da.to_zarr(_unknown(A), str(tmp_path / "u.zarr"))
+    with pytest.raises(ValueError, match="existing zarr array"):
+        da.to_zarr(da.from_array(A), str(tmp_path / "v.zarr"), region=(slice(0, 5),))
+    with pytest.raises(FileNotFoundError):
+        da.from_zarr(str(tmp_path / "missing.zarr"))
+
+
+def test_zarr_write_failure_is_reported(tmp_path, monkeypatch):
+    zarr = pytest.importorskip("zarr")
+    z = zarr.create_array(store={}, shape=A.shape, chunks=(2, 7), dtype="f8")
+    x = da.from_array(A, chunks=(2, 7))
+    real = type(z).__setitem__
+
+    def failing(self, index, value):
+        if index[0].start == 2:
+            raise OSError("network down")
+        real(self, index, value)
+
+    monkeypatch.setattr(type(z), "__setitem__", failing)
+    with pytest.raises(OSError, match="network down") as info:
+        da.to_zarr(x, z, scheduler="sync")
+    assert any("block (1, 0)" in n and "incomplete" in n for n in info.value.__notes__)
+
+
+# --- HDF5 ---------------------------------------------------------------------------
+
+
+def test_hdf5_round_trip(tmp_path):
+    h5py = pytest.importorskip("h5py")
+    path = str(tmp_path / "d.h5")
+    x = da.from_array(A, chunks=UNEVEN)
+    da.to_hdf5(path, "/x", x)  # dask's order
+    x.to_hdf5(path, "/y")  # the method: to_hdf5(x, path, "/y")
+    da.to_hdf5(path, {"/z": x + 1, "/w": da.from_array(np.arange(3), chunks=2)})
+    with h5py.File(path, "r") as f:
+        assert f["/x"].chunks == (3, 4)
+        for name, expected in [("/x", A), ("/y", A), ("/z", A + 1), ("/w", np.arange(3))]:
+            assert_eq(da.from_array(f[name], chunks=2, lock=True), expected)
+
+
+def test_hdf5_0d_and_empty(tmp_path):
+    h5py = pytest.importorskip("h5py")
+    path = str(tmp_path / "e.h5")
+    da.to_hdf5(path, {"/s": da.from_array(np.array(1.5)), "/e": da.from_array(np.ones((0, 2)))})
+    with h5py.File(path, "r") as f:
+        assert f["/s"][()] == 1.5 and f["/e"].shape == (0, 2)
+
+
+def test_hdf5_bad_arguments(tmp_path):
+    pytest.importorskip("h5py")
+    with pytest.raises(TypeError, match="to_hdf5"):
+        da.to_hdf5(str(tmp_path / "x.h5"))
+
+
+def test_npy_stack_interoperates_with_dask(tmp_path):
+    dask_array = pytest.importorskip("dask.array")
+    x = dask_array.from_array(A, chunks=(2, 7))
+    dask_array.to_npy_stack(str(tmp_path / "d"), x)
+    assert_eq(da.from_npy_stack(tmp_path / "d"), A)
+    da.to_npy_stack(tmp_path / "c", da.from_array(A, chunks=UNEVEN), axis=1)
+    np.testing.assert_array_equal(dask_array.from_npy_stack(str(tmp_path / "c")).compute(), A)
