@@ -81,7 +81,7 @@ class ArrayExpr(Expr):
     def _dtype(self) -> Any:
         raise NotImplementedError
 
-    @property
+    @functools.cached_property
     def shape(self) -> tuple:
         return tuple(sum(c) if not any(math.isnan(x) for x in c) else math.nan for c in self.chunks)
 

@@ -1,0 +1,377 @@
+"""Indexing: basic slicing, integer arrays, boolean masks, take, vindex, blocks, setitem."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import chunkwise.array as da
+from chunkwise.array import slicing
+from chunkwise.array.expr import Blockwise, FromArray
+from chunkwise.array.testing import assert_eq
+from chunkwise.core.expr import lower
+
+A3 = np.arange(7 * 6 * 5).reshape(7, 6, 5)
+
+
+def x3():
+    return da.from_array(A3, chunks=((2, 0, 3, 2), (1, 5), (2, 3)))
+
+
+# --- hypothesis: random basic indices against NumPy ------------------------------------
+
+
+@st.composite
+def chunked_arrays(draw):
+    ndim = draw(st.integers(0, 3))
+    shape = tuple(draw(st.integers(0, 8)) for _ in range(ndim))
+    chunks = []
+    for n in shape:
+        cuts = sorted(draw(st.lists(st.integers(0, n), max_size=3)))
+        bounds = [0, *cuts, n]
+        chunks.append(tuple(b - a for a, b in zip(bounds, bounds[1:])))
+    a = np.arange(int(np.prod(shape)), dtype="i8").reshape(shape)
+    return a, da.from_array(a, chunks=tuple(chunks))
+
+
+@st.composite
+def basic_indices(draw, shape):
+    items = []
+    for n in shape:
+        kind = draw(st.sampled_from(["int", "slice", "slice", "none", "skip"]))
+        if kind == "int" and n > 0:
+            items.append(draw(st.integers(-n, n - 1)))
+        elif kind == "slice" or kind == "int":
+            bound = st.none() | st.integers(-n - 2, n + 2)
+            step = st.none() | st.integers(-4, 4).filter(bool)
+            items.append(slice(draw(bound), draw(bound), draw(step)))
+        elif kind == "none":
+            items.extend([None, slice(None)])
+        else:
+            items.append(slice(None))
+    if items and draw(st.booleans()):  # replace a run of trailing full slices by ...
+        cut = draw(st.integers(0, len(items)))
+        items = [*items[:cut], Ellipsis]
+    return tuple(items)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_random_basic_indices_match_numpy(data):
+    a, x = data.draw(chunked_arrays())
+    index = data.draw(basic_indices(a.shape))
+    assert_eq(x[index], a[index], schedulers=("sync",))
+    assert_eq((x + 1)[index], (a + 1)[index], schedulers=("sync",))  # pushed through add
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_random_slice_of_slice_matches_numpy(data):
+    a, x = data.draw(chunked_arrays())
+    first = data.draw(basic_indices(a.shape))
+    second = data.draw(basic_indices(a[first].shape))
+    assert_eq(x[first][second], a[first][second], schedulers=("sync",))
+    assert_eq((x * 2)[first][second], (a * 2)[first][second], schedulers=("sync",))
+
+
+# --- basic and advanced cases -------------------------------------------------------------
+
+CASES = [
+    np.s_[1], np.s_[-1, ::-2], np.s_[..., None, 1:4], np.s_[::-1, None, :, ::3], np.s_[5:2],
+    np.s_[...], (), np.s_[:, -1], np.s_[2, 3, 4], np.s_[np.int64(3)],
+    # integer arrays: unsorted, repeated, negative, lists and NumPy arrays
+    np.s_[[3, 0, 0, -1]], np.s_[:, [4, 1, 4]], np.s_[..., np.array([-1, 0, 2, 2])],
+    np.s_[np.array([[1, 2], [3, 0]])], np.s_[[]], np.s_[np.array(2)],
+    np.s_[[0, 1], [2, 3]], np.s_[[0, 1], :, [2, 3]], np.s_[:, [0, 1], [2, 3]], np.s_[0, :, [1, 2]],
+    np.s_[1:, [5, 0], None], np.s_[None, [1, 1], 2],
+    # NumPy boolean masks (known chunk sizes)
+    np.s_[A3[:, :, 0] > 10], np.s_[A3[:, 0, 0] > 10, 2], np.s_[:, A3[0] % 3 == 0], np.s_[A3 % 7 == 1],
+    np.s_[True], np.s_[False, 1],
+]
+
+
+@pytest.mark.parametrize("index", CASES, ids=[str(i) for i in range(len(CASES))])
+def test_index_cases_match_numpy(index):
+    x = x3()
+    assert_eq(x[index], A3[index])
+    assert_eq((x - 3)[index], (A3 - 3)[index])
+
+
+def test_numpy_mask_gives_known_chunks():
+    x = x3()
+    y = x[A3 > 100]
+    assert not np.isnan(y.shape[0])
+    assert_eq(y, A3[A3 > 100])
+
+
+def test_zero_d_and_empty_arrays():
+    s = da.from_array(np.array(5.0))
+    assert_eq(s[None], np.array(5.0)[None])
+    assert_eq(s[()], np.array(5.0))
+    assert_eq(s[...], np.array(5.0))
+    e = np.ones((0, 3))
+    x = da.from_array(e, chunks=2)
+    for index in [np.s_[:, 1], np.s_[[]], np.s_[::-1, ::2], np.s_[:, [2, 0]], np.s_[e > 0]]:
+        assert_eq(x[index], e[index])
+    one = da.from_array(np.array([7]), chunks=1)
+    assert_eq(one[0], np.array([7])[0])
+    assert_eq(one[[0, 0, -1]], np.array([7, 7, 7]))
+
+
+def test_out_of_bounds_and_bad_indices_raise_at_build_time():
+    x = x3()
+    with pytest.raises(IndexError, match="index 7 is out of bounds for axis 0 with size 7"):
+        x[7]
+    with pytest.raises(IndexError, match="index -7 is out of bounds for axis 1 with size 6"):
+        x[:, [0, -7]]
+    with pytest.raises(IndexError, match="too many indices"):
+        x[1, 2, 3, 4]
+    with pytest.raises(IndexError, match="single ellipsis"):
+        x[..., 1, ...]
+    with pytest.raises(IndexError, match="boolean index did not match"):
+        x[np.ones(3, dtype=bool)]
+    with pytest.raises(IndexError, match="valid indices"):
+        x[1.5]
+    with pytest.raises(ValueError, match="step cannot be zero"):
+        x[::0]
+
+
+# --- chunkwise boolean masks (unknown chunks) ------------------------------------------------
+
+
+def test_chunkwise_mask_gives_unknown_chunks_and_matches_numpy():
+    a = np.arange(20) - 5
+    x = da.from_array(a, chunks=6)
+    y = x[x > 0]
+    assert len(y.chunks[0]) == 4 and np.isnan(y.chunks[0]).all() and np.isnan(y.shape[0])
+    assert_eq(y, a[a > 0])
+    assert_eq(y * 2, a[a > 0] * 2)
+    assert_eq(y[y % 2 == 0], a[a > 0][a[a > 0] % 2 == 0])
+
+
+def test_full_shape_chunkwise_mask_is_flattened_in_numpy_order():
+    x = x3()
+    assert_eq(x[x % 3 == 0], A3[A3 % 3 == 0])
+    a = np.arange(16.0).reshape(4, 4)
+    y = da.from_array(a, chunks=2)
+    assert_eq(y[y > 5], a[a > 5])
+    assert_eq(y[y > 100], a[a > 100])  # nothing selected
+
+
+def test_chunkwise_mask_along_one_axis():
+    x = x3()
+    rows = da.from_array(A3[:, 0, 0] > 40, chunks=3)  # chunks differ from x's: rechunked
+    assert_eq(x[rows], A3[A3[:, 0, 0] > 40])
+    assert_eq(x[:, x[0, :, 0] > 10], A3[:, A3[0, :, 0] > 10])
+    assert_eq(x[2, :, x[0, 0] > 1], A3[2, :, A3[0, 0] > 1])
+
+
+def test_operations_needing_known_chunks_say_so():
+    x = da.from_array(np.arange(10), chunks=3)
+    y = x[x > 4]
+    for index in [np.s_[3], np.s_[:4], np.s_[[1]], np.s_[::-1]]:
+        with pytest.raises(ValueError, match="compute_chunk_sizes"):
+            y[index]
+    assert_eq(y[:], np.arange(5, 10))
+
+
+def test_compute_chunk_sizes_then_more_operations():
+    a = np.arange(30) % 7
+    x = da.from_array(a, chunks=4)
+    y = x[x > 2]
+    assert y.compute_chunk_sizes() is y
+    expected = a[a > 2]
+    assert y.chunks == (tuple(int(c) for c in [(a[i:i + 4] > 2).sum() for i in range(0, 30, 4)]),)
+    assert_eq(y + 1, expected + 1)
+    assert_eq(y[2:5], expected[2:5])
+    assert_eq(y[[0, -1]], expected[[0, -1]])
+    assert_eq(y.rechunk(5), expected)
+
+
+def test_compute_chunk_sizes_2d():
+    x = x3()
+    y = x[:, x[0, :, 0] > 10]
+    y.compute_chunk_sizes()
+    expected = A3[:, A3[0, :, 0] > 10]
+    assert y.shape == expected.shape
+    assert_eq(y[1:, ::-1], expected[1:, ::-1])
+
+
+# --- take, vindex, blocks ----------------------------------------------------------------------
+
+
+def test_take_matches_numpy():
+    x = x3()
+    assert_eq(np.take(x, [4, 0, 4], axis=2), np.take(A3, [4, 0, 4], axis=2))
+    assert_eq(da.take(x, [[1, 0], [6, 6]], axis=0), np.take(A3, [[1, 0], [6, 6]], axis=0))
+    assert_eq(da.take(x, -1, axis=1), np.take(A3, -1, axis=1))
+    assert_eq(da.take(x, [9, -9], axis=1, mode="wrap"), np.take(A3, [9, -9], axis=1, mode="wrap"))
+    assert_eq(da.take(x, [9, -9], axis=1, mode="clip"), np.take(A3, [9, -9], axis=1, mode="clip"))
+    v = da.from_array(np.arange(10), chunks=3)
+    assert_eq(da.take(v, [9, 0, 5]), np.take(np.arange(10), [9, 0, 5]))
+    with pytest.raises(IndexError, match="out of bounds"):
+        da.take(x, [7], axis=0)
+
+
+def test_vindex_matches_numpy_pointwise():
+    x = x3()
+    assert_eq(x.vindex[[0, 2], [1, 3]], A3[[0, 2], [1, 3]])
+    assert_eq(x.vindex[[6, 0, 6], :, [4, 0, 4]], A3[[6, 0, 6], :, [4, 0, 4]])
+    # the broadcast axes come first, as in dask
+    assert_eq(x.vindex[:, [5, 1], [0, 2]], np.moveaxis(A3[:, [5, 1], [0, 2]], 1, 0))
+    assert_eq(x.vindex[[[0], [3]], 2, [1, 2, 4]], A3[[[0], [3]], 2, [1, 2, 4]])
+    assert_eq(x.vindex[1:, 2], A3[1:, 2])
+    with pytest.raises(IndexError, match="boolean"):
+        x.vindex[A3[:, 0, 0] > 3]
+    with pytest.raises(IndexError, match="out of bounds"):
+        x.vindex[[0, 7], [0, 0]]
+
+
+def test_blocks():
+    a = np.arange(10)
+    x = da.from_array(a, chunks=3)
+    assert x.blocks.shape == (4,) and x.blocks.size == 4
+    assert_eq(x.blocks[0], a[:3])
+    assert_eq(x.blocks[-1], a[9:])
+    assert_eq(x.blocks[::2], np.r_[a[:3], a[6:9]])
+    assert_eq(x.blocks[[-1, 0]], np.r_[a[9:], a[:3]])
+    assert len(x.blocks.ravel()) == 4
+    y = x3()
+    assert_eq(y.blocks[:, 1:], A3[:, 1:])
+    assert_eq(y.blocks[2, 1, 0], A3[2:5, 1:, :2])
+    with pytest.raises(IndexError, match="block index 4"):
+        x.blocks[4]
+
+
+# --- setitem ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "index, value",
+    [
+        (np.s_[1:6:2, ::-1, 2], -5),
+        (np.s_[2:4], np.arange(5)),
+        (np.s_[::-1, 1], np.arange(35).reshape(7, 5)),
+        (np.s_[3, 2, 1], 99.7),  # cast to the array's dtype
+        (np.s_[..., 0], np.arange(7)[:, None]),
+        (np.s_[:], 0),
+        (np.s_[4:4], 5),
+    ],
+)
+def test_setitem_slices(index, value):
+    x = da.from_array(A3.copy(), chunks=3)
+    expected = A3.copy()
+    x[index] = value
+    expected[index] = value
+    assert_eq(x, expected)
+
+
+def test_setitem_with_chunkwise_value_and_masks():
+    x = da.from_array(A3.copy(), chunks=3)
+    expected = A3.copy()
+    x[::-1, 1] = da.from_array(np.arange(35).reshape(7, 5), chunks=2)
+    expected[::-1, 1] = np.arange(35).reshape(7, 5)
+    assert_eq(x, expected)
+    x[x > 100] = 0
+    expected[expected > 100] = 0
+    assert_eq(x, expected)
+    mask = expected % 2 == 1
+    x[mask] = -1
+    expected[mask] = -1
+    assert_eq(x, expected)
+    x[expected[:, 0, 0] == 0] = 7  # a 1-d mask along the first axis
+    expected[expected[:, 0, 0] == 0] = 7
+    assert_eq(x, expected)
+    y = da.from_array(np.arange(6.0), chunks=4)
+    y[y > 2] = da.from_array(np.full(6, 0.5), chunks=3)
+    assert_eq(y, np.where(np.arange(6.0) > 2, 0.5, np.arange(6.0)))
+
+
+def test_setitem_touches_only_the_blocks_in_the_region():
+    x = da.from_array(np.zeros((100, 100)), chunks=10)
+    y = da.from_array(np.zeros((100, 100)), chunks=10)
+    y[5:15, 95] = 1
+    graph = lower([y.expr])
+    assigned = [t for t in graph.values() if getattr(t, "func", None) is slicing._assign]
+    assert len(assigned) == 2
+    expected = np.zeros((100, 100))
+    expected[5:15, 95] = 1
+    assert_eq(y, expected)
+    assert_eq(x, np.zeros((100, 100)))  # the original is unchanged by the other's assignment
+
+
+def test_setitem_errors():
+    x = da.from_array(np.arange(10), chunks=3)
+    with pytest.raises(ValueError, match="could not broadcast"):
+        x[:4] = np.arange(3)
+    with pytest.raises(IndexError, match="out of bounds"):
+        x[10] = 1
+    with pytest.raises(IndexError, match="boolean index did not match"):
+        x[np.ones(4, dtype=bool)] = 1
+
+
+# --- the engine: lowering only what is needed, rewriting -----------------------------------------
+
+
+def test_slice_lowers_only_the_overlapping_blocks():
+    x = da.from_array(np.ones((1000, 1000)), chunks=10)  # 100 x 100 blocks
+    assert len(x[:10, :10].__chunkwise_graph__()) <= 2
+    assert len(x[5:15, 995:].__chunkwise_graph__()) <= 4
+    assert len((x + 1)[:10, :10].__chunkwise_graph__()) <= 2
+    r = x.rechunk(20)[:10, :10]  # not rewritten: lowered lazily, 1 rechunked block from 4 inputs
+    assert len(r.__chunkwise_graph__(optimize_graph=False)) <= 7
+    assert_eq(r, np.ones((10, 10)))
+
+
+def test_slice_is_pushed_through_elementwise_work():
+    a = np.arange(100.0).reshape(10, 10)
+    b = np.arange(10.0)
+    x = da.from_array(a, chunks=3)
+    y = da.from_array(b, chunks=3)
+    z = (x * 2 + y)[2:5, ::-3]
+    optimized = z.expr.optimize()
+    assert isinstance(optimized, Blockwise)
+    assert_eq(z, (a * 2 + b)[2:5, ::-3])
+    col = da.from_array(b.reshape(10, 1), chunks=3)  # a broadcast (size-1) axis
+    assert_eq((x + col)[1:7:2, 4], (a + b.reshape(10, 1))[1:7:2, 4])
+    assert_eq((x + col)[None, 3, [1, 2]], (a + b.reshape(10, 1))[None, 3, [1, 2]])
+
+
+def test_slice_of_slice_merges_and_from_array_reads_only_the_region():
+    a = np.arange(100.0)
+    x = da.from_array(a, chunks=7)
+    y = x[5:][:30][::-2]
+    optimized = y.expr.optimize()
+    assert isinstance(optimized, FromArray) and optimized.source.shape == (15,)
+    assert_eq(y, a[5:][:30][::-2])
+
+    class Recording:
+        shape, dtype, ndim = a.shape, a.dtype, 1
+
+        def __init__(self):
+            self.reads = []
+
+        def __getitem__(self, index):
+            self.reads.append(index)
+            return a[index]
+
+    source = Recording()
+    z = da.from_array(source, chunks=10, name="recorded")[12:14]
+    np.testing.assert_array_equal(z.compute(scheduler="sync"), a[12:14])
+    assert source.reads == [(slice(12, 14, 1),)]
+
+
+def test_gather_tasks_hold_one_input_block_each():
+    a = np.arange(100)
+    x = da.from_array(a, chunks=10)
+    rng = np.random.default_rng(0)
+    index = rng.integers(0, 100, 50)
+    y = x[index]
+    graph = lower([y.expr])
+    for task in graph.values():
+        inputs = [k for k in task.dependencies if k[0] == x.name]
+        assert len(inputs) <= 1
+    assert_eq(y, a[index])
+    assert y.chunks == ((10,) * 5,)
