@@ -23,7 +23,7 @@ from typing import Any
 
 from chunkwise import config
 from chunkwise.core import passes
-from chunkwise.core.expr import Expr, lower
+from chunkwise.core.expr import Expr, lower, optimize_together
 from chunkwise.core.graph import DataNode, Ref, Task
 from chunkwise.scheduling import get
 
@@ -177,32 +177,16 @@ def _lower_plan(roots: list[Expr], optimize_graph: bool, all_outputs: bool = Fal
     expressions they depend on and the other roots are optimized (each once:
     work they share keeps one name) and lowered by :func:`~chunkwise.core.expr.lower`.
     """
-    memo: dict[str, Expr] = {}
-
-    def optimized(expr: Expr) -> Expr:
-        if not optimize_graph:
-            return expr
-        out = memo.get(expr.name)
-        if out is None:
-            out = memo[expr.name] = expr.optimize()
-        return out
-
     graph: dict = {}
-    out_roots: list[Expr] = []
-    lower_roots: list[Expr] = []
-    lower_keys: list = []
-    aliases: dict = {}
     stack: list[Expr] = []
+    plain: dict[str, Expr] = {}  # expressions to optimize together, by name
     for root in roots:
         if _keeps_dependency_keys(root):
-            out_roots.append(root)
             stack.append(root)
         else:
-            opt = optimized(root)
-            out_roots.append(opt)
-            lower_roots.append(opt)
-            lower_keys.extend(opt._output_keys() if all_outputs else [opt.key])
+            plain.setdefault(root.name, root)
     seen: set = set()
+    referenced: set = set()  # plain expressions that delayed tasks reference by key
     opaque_types: dict[type, bool] = {}
     while stack:
         expr = stack.pop()
@@ -218,11 +202,28 @@ def _lower_plan(roots: list[Expr], optimize_graph: bool, all_outputs: bool = Fal
             graph[name] = expr._task(name)
             stack.extend(expr.dependencies())
         else:  # another collection, referenced by its key
-            opt = optimized(expr)
-            lower_roots.append(opt)
+            plain.setdefault(name, expr)
+            referenced.add(name)
+    # One optimization over all of them: passes that look at every consumer of a
+    # node (blockwise fusion) see the whole plan, so shared work stays shared.
+    originals = list(plain.values())
+    if optimize_graph and originals:
+        optimized = dict(zip(plain, optimize_together(originals)))
+    else:
+        optimized = dict(plain)
+    out_roots = [root if _keeps_dependency_keys(root) else optimized[root.name] for root in roots]
+    lower_roots = list(optimized.values())
+    lower_keys: list = []
+    aliases: dict = {}
+    root_names = {root.name for root in roots}
+    for name, opt in optimized.items():
+        if name in root_names and all_outputs:
+            lower_keys.extend(opt._output_keys())
+        else:
             lower_keys.append(opt.key)
-            if opt.key != expr.key:
-                aliases[expr.key] = opt.key
+        original = plain[name]
+        if name in referenced and opt.key != original.key:  # delayed tasks use the old key
+            aliases[original.key] = opt.key
     if lower_roots:
         for key, node in lower(lower_roots, lower_keys).items():
             graph.setdefault(key, node)

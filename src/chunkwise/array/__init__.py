@@ -15,6 +15,7 @@ from chunkwise.array.core import (
     unify_chunks,
 )
 from chunkwise.array.rechunk import rechunk
+from chunkwise.core.expr import register_plan_pass as _register_plan_pass
 
 _MODULES = (
     "elementwise",
@@ -55,6 +56,11 @@ __all__ = [
 ]
 __all__ += _export_all()  # noqa: PLE0605 - each module lists its own names
 import importlib.util as _util  # noqa: E402
+
+from chunkwise.array.blockwise import fuse_blockwise as _fuse_blockwise  # noqa: E402
+
+# Elementwise groups become one task per block; the pass sees the whole plan.
+_register_plan_pass(_fuse_blockwise)
 
 if _util.find_spec("chunkwise.array.random") is not None:  # da.random.*
     from chunkwise.array import random  # noqa: F401

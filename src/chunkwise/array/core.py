@@ -222,9 +222,13 @@ class Array(Collection):
             )
         kwargs.pop("out", None)
         if method == "__call__":
+            if ufunc is np.matmul:
+                return _module("linalg").matmul(*inputs, **kwargs)
             return elemwise(ufunc, *inputs, **kwargs)
         reductions = {np.add: "sum", np.multiply: "prod", np.minimum: "min", np.maximum: "max",
                       np.logical_and: "all", np.logical_or: "any"}
+        if method in ("reduce", "accumulate"):
+            kwargs.setdefault("axis", 0)  # NumPy's default for ufunc.reduce/accumulate
         if method == "reduce" and ufunc in reductions:
             return getattr(_module("reductions"), reductions[ufunc])(*inputs, **kwargs)
         accumulations = {np.add: "cumsum", np.multiply: "cumprod"}

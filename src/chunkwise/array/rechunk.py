@@ -1,8 +1,24 @@
-"""``rechunk``: change the block structure of an array.
+"""``rechunk``: change the block structure of an array, in bounded memory.
 
-Each output block is assembled from the input blocks it overlaps: each of
-those is sliced to the overlap and the pieces are concatenated. A rechunk to
-the same chunks is dropped when the plan is simplified.
+Each output block of one rechunk *stage* is assembled from the input blocks it
+overlaps: each of those is sliced to the overlap and the pieces are
+concatenated. A task therefore holds every input block its output block
+touches, plus the output block. When the two grids are misaligned (row blocks
+to column blocks, say) one stage would make each task hold a whole row of
+input blocks, so :func:`plan_rechunk` chooses intermediate chunkings: a chain
+of stages, each of whose tasks stays under a memory limit (by default
+``MEMORY_FACTOR`` times the larger of the input and output block).
+
+Planning is per axis, never per block: the projected bytes of a stage's worst
+task are the product over axes of the widest span of input blocks any output
+block touches, plus the largest output block (:func:`rechunk_task_nbytes`),
+which costs a few vectorised NumPy calls per axis even over 100,000 blocks.
+
+The plan is built when the expression is simplified: a :class:`Rechunk` node
+(what :func:`rechunk` and chunk unification create) first absorbs a rechunk
+below it and vanishes if it changes nothing, then expands into a chain of
+*planned* ``Rechunk`` stages, which ``explain()`` shows with their task count
+and memory per task.
 
 >>> import numpy as np
 >>> import chunkwise.array as da
@@ -12,27 +28,44 @@ the same chunks is dropped when the plan is simplified.
 ((5, 5),)
 >>> y.compute().tolist() == list(range(10))
 True
+>>> plan = plan_rechunk(((10,) * 100, (1000,)), ((1000,), (10,) * 100), 8, 4 * 80_000)
+>>> len(plan) > 1 and plan[-1] == ((1000,), (10,) * 100)
+True
 """
 
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Hashable
 from typing import Any
 
 import numpy as np
 
-from chunkwise.array.chunks import chunk_boundaries, has_unknown, normalize_chunks
-from chunkwise.array.expr import ArrayExpr, concatenate_blocks
+from chunkwise import config
+from chunkwise.array.chunks import chunk_boundaries, has_unknown, normalize_chunks, parse_bytes
+from chunkwise.array.expr import ArrayExpr, _format_bytes, concatenate_blocks
 from chunkwise.core.graph import Ref, Task
 
-__all__ = ["Rechunk", "rechunk"]
+__all__ = ["Rechunk", "plan_rechunk", "rechunk", "rechunk_task_nbytes"]
+
+#: A stage's tasks may hold up to this many times the larger of the input and output block.
+MEMORY_FACTOR = 3
+#: At most this many stages in a plan.
+MAX_STAGES = 16
 
 
 class Rechunk(ArrayExpr):
-    """The input array with ``new_chunks`` (normalized)."""
+    """The input array with ``new_chunks`` (normalized).
 
-    _parameters = ("array", "new_chunks")
+    ``planned=False`` (what others create) is the logical operation; simplifying
+    replaces it by a chain of ``planned=True`` stages, each run as one layer of
+    tasks. ``floor``: bytes a task may always hold (default: the configured
+    ``array.chunk_size``); see :func:`plan_rechunk`.
+    """
+
+    _parameters = ("array", "new_chunks", "planned", "floor")
+    _defaults = {"planned": False, "floor": None}
 
     def _chunks(self) -> tuple:
         return self.new_chunks
@@ -41,19 +74,31 @@ class Rechunk(ArrayExpr):
         return self.array.dtype
 
     def _simplify_down(self):
-        if self.array.chunks == self.new_chunks:
-            return self.array
-        if isinstance(self.array, Rechunk):
-            return Rechunk(self.array.array, self.new_chunks)
-        return None
+        source = self.array
+        if source.chunks == self.new_chunks:
+            return source
+        if self.planned:
+            return None
+        # Absorb the rechunks below (logical or already planned): plan from their source.
+        while isinstance(source, Rechunk):
+            source = source.array
+        if source.chunks == self.new_chunks:
+            return source
+        if has_unknown(source.chunks):
+            return Rechunk(source, self.new_chunks, True)
+        limit = _default_limit(source.chunks, self.new_chunks, source.dtype.itemsize, self.floor)
+        expr = source
+        for stage in plan_rechunk(source.chunks, self.new_chunks, source.dtype.itemsize, limit):
+            expr = Rechunk(expr, stage, True)
+        return expr
 
     def _task(self, key: Hashable) -> Task:
         index = key[1:]
         source = self.array
         pieces_per_axis = []
         for axis, i in enumerate(index):
-            new_bounds = chunk_boundaries(self.new_chunks[axis])
-            old_bounds = chunk_boundaries(source.chunks[axis])
+            new_bounds = self._bounds[axis]
+            old_bounds = self._source_bounds[axis]
             pieces_per_axis.append(_overlaps(old_bounds, new_bounds[i], new_bounds[i + 1]))
         if all(len(p) == 1 for p in pieces_per_axis):
             block = tuple(p[0][0] for p in pieces_per_axis)
@@ -61,6 +106,47 @@ class Rechunk(ArrayExpr):
             return Task(key, _getitem, Ref((source.name, *block)), slices)
         nested = _nest(pieces_per_axis, source.name)
         return Task(key, concatenate_blocks, nested, self.ndim)
+
+    @property
+    def _bounds(self) -> tuple:
+        bounds = self.__dict__.get("_bounds_cache")
+        if bounds is None:
+            bounds = self.__dict__["_bounds_cache"] = tuple(chunk_boundaries(c) for c in self.new_chunks)
+        return bounds
+
+    @property
+    def _source_bounds(self) -> tuple:
+        bounds = self.__dict__.get("_source_bounds_cache")
+        if bounds is None:
+            bounds = tuple(chunk_boundaries(c) for c in self.array.chunks)
+            self.__dict__["_source_bounds_cache"] = bounds
+        return bounds
+
+    @property
+    def task_nbytes(self) -> float:
+        """Projected bytes held by this stage's worst task (inputs touched plus output)."""
+        return rechunk_task_nbytes(self.array.chunks, self.new_chunks, self.dtype.itemsize)
+
+    def _explain_line(self) -> str:
+        head = f"Rechunk: {_describe_chunks(self.array.chunks)} -> {_describe_chunks(self.new_chunks)}"
+        nbytes = self.task_nbytes
+        size = "?" if math.isnan(nbytes) else _format_bytes(nbytes)
+        return f"{head}  [{self.npartitions} tasks, <= {size} per task]"
+
+
+def _describe_chunks(chunks: tuple) -> str:
+    """A short text for chunks: ``((1000,)*20, (500,))``."""
+    parts = []
+    for c in chunks:
+        if len(c) == 1:
+            parts.append(f"({c[0]},)")
+        elif all(x == c[0] for x in c):
+            parts.append(f"({c[0]},)*{len(c)}")
+        elif all(x == c[0] for x in c[:-1]):
+            parts.append(f"({c[0]},)*{len(c) - 1}+({c[-1]},)")
+        else:
+            parts.append(f"({c[0]}, ..., {c[-1]})[{len(c)} blocks]")
+    return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
 
 
 def _overlaps(old_bounds: tuple, start: int, stop: int) -> list:
@@ -92,19 +178,234 @@ def _getitem(block: np.ndarray, slices: tuple) -> np.ndarray:
     return block[slices]
 
 
+# --- planning ----------------------------------------------------------------------------
+
+
+def _max_span(old: tuple, new: tuple) -> int:
+    """The widest stretch of ``old`` blocks that one block of ``new`` touches (one axis).
+
+    An empty new block reads an empty slice of one old block, whose length counts.
+    """
+    old_bounds = np.cumsum((0, *old), dtype=np.int64)
+    new_bounds = np.cumsum((0, *new), dtype=np.int64)
+    if old_bounds[-1] == 0:
+        return 0
+    starts, stops = new_bounds[:-1], new_bounds[1:]
+    first = np.searchsorted(old_bounds, starts, side="right") - 1
+    first = np.clip(first, 0, len(old) - 1)
+    last = np.searchsorted(old_bounds, stops, side="left")  # boundary at or after the stop
+    last = np.clip(np.maximum(last, first + 1), 1, len(old))
+    spans = old_bounds[last] - old_bounds[first]
+    return int(spans.max()) if len(spans) else 0
+
+
+def rechunk_task_nbytes(old_chunks: tuple, new_chunks: tuple, itemsize: int) -> float:
+    """Projected bytes of the worst task of one stage from ``old_chunks`` to ``new_chunks``.
+
+    An upper bound: the product over axes of the widest span of input blocks an
+    output block touches (the input blocks the task holds), plus the largest
+    output block. Costs a few NumPy calls per axis, nothing per block.
+    ``nan`` when chunk sizes are unknown.
+
+    >>> rechunk_task_nbytes(((2, 2), (4,)), ((4,), (2, 2)), 1)  # reads 4x4, writes 4x2
+    24
+    """
+    if has_unknown(old_chunks) or has_unknown(new_chunks):
+        return math.nan
+    inputs = math.prod(_max_span(o, n) for o, n in zip(old_chunks, new_chunks))
+    output = math.prod(max(n) if n else 0 for n in new_chunks)
+    return (inputs + output) * itemsize
+
+
+def _max_block_nbytes(chunks: tuple, itemsize: int) -> int:
+    return math.prod(max(c) if c else 0 for c in chunks) * itemsize
+
+
+def _default_limit(old_chunks: tuple, new_chunks: tuple, itemsize: int, floor: Any = None) -> int:
+    """``MEMORY_FACTOR`` times the larger block, but never under ``floor`` (default: the chunk size).
+
+    A task holding a few MiB is never a problem, so small arrays are rechunked
+    in one stage even when their grids are misaligned.
+    """
+    largest = max(_max_block_nbytes(old_chunks, itemsize), _max_block_nbytes(new_chunks, itemsize), itemsize)
+    if floor is None:
+        floor = config.get("array.chunk_size")
+    return max(MEMORY_FACTOR * largest, parse_bytes(floor))
+
+
+def _coarsen(chunks: tuple, target: float) -> tuple:
+    """Group runs of consecutive blocks of ``chunks`` into blocks of about ``target`` (boundaries kept).
+
+    Every group has the same number of blocks (the last may have fewer), so
+    regular chunks stay regular and no group is much over ``target``.
+    """
+    count = round(target / _typical(chunks))
+    if len(chunks) <= 1 or count <= 1:
+        return tuple(chunks)
+    starts = np.arange(0, len(chunks), count)
+    merged = np.add.reduceat(np.asarray(chunks, dtype=np.int64), starts)
+    return tuple(int(c) for c in merged)
+
+
+def _refine(old: tuple, new: tuple) -> tuple:
+    """The chunks cut at every boundary of ``old`` and of ``new`` (one axis)."""
+    if old == new:
+        return tuple(old)
+    bounds = np.union1d(np.cumsum((0, *old)), np.cumsum((0, *new)))
+    out = tuple(int(c) for c in np.diff(bounds))
+    return out or (0,)
+
+
+def _typical(chunks: tuple) -> float:
+    return max(max(chunks), 1) if chunks else 1
+
+
+def _geometric_plan(old: tuple, new: tuple, stages: int) -> list:
+    """``stages`` chunkings from ``old`` to ``new`` with block lengths in geometric progression.
+
+    Consecutive chunkings nest, so each stage only merges or only splits on an
+    axis: where blocks grow, each intermediate groups the previous one's
+    blocks; where they shrink, each groups the next one's (built backwards
+    from ``new``). Only the first or last stage meets a misaligned grid.
+    """
+    per_axis = []
+    for o, n in zip(old, new):
+        if o == n:
+            per_axis.append([o] * (stages - 1))
+            continue
+        to, tn = _typical(o), _typical(n)
+        targets = [
+            math.exp((1 - s / stages) * math.log(to) + (s / stages) * math.log(tn))
+            for s in range(1, stages)
+        ]
+        chunkings = []
+        if tn >= to:  # blocks grow: coarsen forwards from old
+            previous = o
+            for target in targets:
+                previous = _coarsen(previous, target)
+                chunkings.append(previous)
+        else:  # blocks shrink: coarsen backwards from new
+            following = n
+            for target in reversed(targets):
+                following = _coarsen(following, target)
+                chunkings.append(following)
+            chunkings.reverse()
+        per_axis.append(chunkings)
+    plan = [tuple(axis[s] for axis in per_axis) for s in range(stages - 1)]
+    plan.append(tuple(new))
+    return plan
+
+
+def _plan_cost(old: tuple, plan: list, itemsize: int) -> tuple:
+    """(worst task bytes, total tasks) of running ``plan`` from ``old``."""
+    worst = 0.0
+    tasks = 0
+    previous = old
+    for stage in plan:
+        worst = max(worst, rechunk_task_nbytes(previous, stage, itemsize))
+        tasks += math.prod(len(c) for c in stage)
+        previous = stage
+    return worst, tasks
+
+
+def plan_rechunk(old_chunks: tuple, new_chunks: tuple, itemsize: int, limit: float | None = None) -> list:
+    """The chunkings of each stage of a rechunk from ``old_chunks`` to ``new_chunks``.
+
+    Returns a list of normalized chunks, the last being ``new_chunks``; every
+    stage's worst task (:func:`rechunk_task_nbytes`) stays within ``limit``
+    bytes (default: ``MEMORY_FACTOR`` times the larger block) when that is
+    possible, using as few tasks as it can. Candidates: one stage; stages whose
+    block lengths move geometrically from the old to the new ones; and two
+    stages through the common refinement of both grids (each task then holds at
+    most one input block and one output block's worth of pieces, so it fits any
+    limit of at least twice the larger block). If no candidate fits, the one
+    with the smallest tasks is returned.
+
+    >>> plan_rechunk(((5, 5),), ((2, 2, 2, 2, 2),), 8, 1000)
+    [((2, 2, 2, 2, 2),)]
+    """
+    old_chunks, new_chunks = tuple(map(tuple, old_chunks)), tuple(map(tuple, new_chunks))
+    if has_unknown(old_chunks) or has_unknown(new_chunks):
+        raise ValueError(
+            "rechunk: the array has unknown chunk sizes (nan); call x.compute_chunk_sizes() first"
+        )
+    if limit is None:
+        limit = _default_limit(old_chunks, new_chunks, itemsize)
+    if old_chunks == new_chunks:
+        return [new_chunks]
+    candidates = [[new_chunks]]
+    first_worst = _plan_cost(old_chunks, [new_chunks], itemsize)[0]
+    if first_worst <= limit:
+        return [new_chunks]
+    # More stages mean more tasks: the first geometric plan that fits is the best of them.
+    for stages in range(2, MAX_STAGES + 1):
+        plan = _geometric_plan(old_chunks, new_chunks, stages)
+        candidates.append(plan)
+        if _plan_cost(old_chunks, plan, itemsize)[0] <= limit:
+            break
+    refined = tuple(_refine(o, n) for o, n in zip(old_chunks, new_chunks))
+    candidates.append([refined, new_chunks])
+    best = None
+    best_cost = None
+    fallback = None
+    fallback_cost = None
+    for plan in candidates:
+        plan = _drop_repeats(old_chunks, plan)
+        worst, tasks = _plan_cost(old_chunks, plan, itemsize)
+        if worst <= limit and (best_cost is None or tasks < best_cost):
+            best, best_cost = plan, tasks
+        if fallback_cost is None or (worst, tasks) < fallback_cost:
+            fallback, fallback_cost = plan, (worst, tasks)
+    return best if best is not None else fallback  # type: ignore[return-value]
+
+
+def _drop_repeats(old: tuple, plan: list) -> list:
+    """``plan`` without stages that repeat the chunks before them."""
+    out = []
+    previous = old
+    for stage in plan:
+        if stage != previous:
+            out.append(stage)
+            previous = stage
+    return out or [tuple(old)]
+
+
+# --- the public function --------------------------------------------------------------------
+
+
 def rechunk(x: Any, chunks: Any = "auto", threshold: Any = None, block_size_limit: Any = None) -> Any:
-    """The array ``x`` with new chunks (any spec ``normalize_chunks`` reads); as ``dask.array.rechunk``."""
+    """The array ``x`` with new chunks; as ``dask.array.rechunk``.
+
+    ``chunks`` is any spec :func:`~chunkwise.array.chunks.normalize_chunks`
+    reads: an int, a tuple, a dict ``{axis: spec}`` (other axes keep their
+    chunks), ``-1``/``None`` for a whole axis, ``"auto"`` (blocks near
+    ``block_size_limit`` or the configured ``array.chunk_size``). Misaligned
+    grids are rechunked in several stages (:func:`plan_rechunk`) whose tasks
+    hold at most ``MEMORY_FACTOR`` times the larger of the old and new blocks,
+    or ``block_size_limit`` (default: ``array.chunk_size``) if that is more.
+    ``threshold`` is accepted for compatibility with Dask and ignored.
+
+    >>> import numpy as np
+    >>> import chunkwise.array as da
+    >>> x = da.from_array(np.ones((4, 6)), chunks=(1, 6))
+    >>> x.rechunk({0: -1, 1: 2}).chunks
+    ((4,), (2, 2, 2))
+    """
     from chunkwise.array.core import Array
 
     expr = x.expr
     if has_unknown(expr.chunks):
         raise ValueError(
-            "rechunk: the array has unknown chunk sizes (nan), e.g. after boolean indexing; "
-            "call x.compute_chunk_sizes() first"
+            f"rechunk: the array (shape {expr.shape}) has unknown chunk sizes (nan), e.g. after "
+            "boolean indexing; call x.compute_chunk_sizes() first"
         )
-    new = normalize_chunks(
-        chunks, expr.shape, dtype=expr.dtype, limit=block_size_limit, previous_chunks=expr.chunks
-    )
+    try:
+        new = normalize_chunks(
+            chunks, expr.shape, dtype=expr.dtype, limit=block_size_limit, previous_chunks=expr.chunks
+        )
+    except (ValueError, TypeError) as exc:
+        raise type(exc)(f"rechunk of an array of shape {expr.shape}: {exc}") from None
     if new == expr.chunks:
         return x
-    return Array(Rechunk(expr, new))
+    floor = None if block_size_limit is None else parse_bytes(block_size_limit)
+    return Array(Rechunk(expr, new, False, floor))

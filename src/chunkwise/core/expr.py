@@ -53,13 +53,13 @@ True
 from __future__ import annotations
 
 import functools
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import Any
 
 from chunkwise.core.graph import Ref, is_valid_key, validate_key
 from chunkwise.core.tokenize import tokenize
 
-__all__ = ["Expr", "key_name", "lower", "walk"]
+__all__ = ["Expr", "Tuple", "key_name", "lower", "optimize_together", "register_plan_pass", "walk"]
 
 
 def key_name(key: Hashable) -> Any:
@@ -234,8 +234,15 @@ class Expr:
         return memo[self.name]
 
     def optimize(self) -> Expr:
-        """The expression that will run: simplified (collections add more rules)."""
-        return self.simplify()
+        """The expression that will run: simplified, then the whole-plan passes applied.
+
+        Collections register passes that must see every consumer of a node
+        (array blockwise fusion) with :func:`register_plan_pass`.
+        """
+        expr = self.simplify()
+        for plan_pass in _PLAN_PASSES:
+            expr = plan_pass(expr)
+        return expr
 
     # --- explaining ---------------------------------------------------------
 
@@ -307,6 +314,36 @@ def _short(value: Any) -> str:
 
 
 _CACHED_NAME = Expr.__dict__["name"]
+
+_PLAN_PASSES: list[Callable[[Expr], Expr]] = []
+
+
+def register_plan_pass(plan_pass: Callable[[Expr], Expr]) -> Callable[[Expr], Expr]:
+    """Add a pass run on the whole plan by :meth:`Expr.optimize` (after simplification)."""
+    if plan_pass not in _PLAN_PASSES:
+        _PLAN_PASSES.append(plan_pass)
+    return plan_pass
+
+
+class Tuple(Expr):
+    """Several expressions optimized as one plan (it builds no task itself)."""
+
+    _variadic = True
+
+    def _task(self, key: Hashable) -> Any:
+        raise TypeError("a Tuple of expressions has no task of its own")
+
+
+def optimize_together(exprs: list[Expr]) -> list[Expr]:
+    """Optimize ``exprs`` as one plan: work they share is optimized (and named) alike.
+
+    >>> a = Tuple()
+    >>> optimize_together([a])[0] is a
+    True
+    """
+    if len(exprs) == 1:
+        return [exprs[0].optimize()]
+    return list(Tuple(*exprs).optimize().operands)
 
 
 def walk(roots: Iterable[Expr]) -> Iterator[Expr]:

@@ -1,0 +1,1194 @@
+"""Reductions (sum, mean, var, min, argmin, ...), cumulative sums and ``diff``.
+
+Every reduction is one :class:`Reduction` node: a *tree reduction* described
+by three functions,
+
+- ``chunk(block)`` -> a small *partial* result per input block (the reduced
+  axes kept with length 1: a NumPy array, or a tuple of them, e.g.
+  ``(count, mean, M2)`` for the variance);
+- ``combine(partials)`` -> one partial from a list of partials of
+  neighbouring blocks (at most ``split_every`` per reduced axis);
+- ``aggregate(partial)`` -> the output block.
+
+The node owns its intermediate stages: keys ``(f"{name}-partial-{level}", *index)``
+for each level of the tree, and the output keys ``(name, *index)``, where the
+reduced axes have one block (index 0) or are dropped (``keepdims=False``).
+Nothing is built per block until lowering; a task never holds more than
+``split_every`` partials, which are as small as one block's non-reduced axes.
+
+Partials merge elementwise, so the order of a group does not matter: mean and
+variance use the pairwise (Chan/Welford) merge of ``(count, mean, M2)``,
+numerically stable; argmin/argmax carry ``(value, global index)`` pairs.
+
+Cumulative sums (:class:`Cumulative`) run ``cumsum`` inside each block, then a
+sequential carry along the axis. :func:`diff` reads one element from the next
+block.
+
+>>> import numpy as np
+>>> import chunkwise.array as da
+>>> x = da.from_array(np.arange(12).reshape(3, 4), chunks=2)
+>>> x.sum(axis=0).compute()
+array([12, 15, 18, 21])
+>>> float(np.mean(x)), int(x.argmax())
+(5.5, 11)
+>>> da.cumsum(x, axis=1).compute()[2]
+array([ 8, 17, 27, 38])
+"""
+
+from __future__ import annotations
+
+import builtins
+import functools
+import math
+import numbers
+import operator
+import warnings
+from collections.abc import Callable, Hashable
+from itertools import product
+from typing import Any
+
+import numpy as np
+
+from chunkwise.array.chunks import chunk_boundaries, has_unknown
+from chunkwise.array.core import Array, asarray, elemwise, implements
+from chunkwise.array.expr import ArrayExpr
+from chunkwise.core.graph import Ref, Task
+
+__all__ = [
+    "Cumulative",
+    "Reduction",
+    "all",
+    "any",
+    "argmax",
+    "argmin",
+    "average",
+    "count_nonzero",
+    "cumprod",
+    "cumsum",
+    "diff",
+    "max",
+    "mean",
+    "min",
+    "nanargmax",
+    "nanargmin",
+    "nancumprod",
+    "nancumsum",
+    "nanmax",
+    "nanmean",
+    "nanmin",
+    "nanprod",
+    "nanstd",
+    "nansum",
+    "nanvar",
+    "prod",
+    "ptp",
+    "reduction",
+    "std",
+    "sum",
+    "var",
+]
+
+#: Default number of partials combined by one task (spread over the reduced axes).
+DEFAULT_SPLIT_EVERY = 16
+
+
+# --- the tree-reduction node -------------------------------------------------------------
+
+
+class Reduction(ArrayExpr):
+    """A tree reduction of ``array`` over ``axes``; see the module docstring.
+
+    Operands: ``chunk``, ``combine`` and ``aggregate`` (callables), ``axes``
+    (sorted tuple of non-negative ints), ``keepdims``, ``split_every`` (a tuple
+    of ``(axis, fan-in)`` pairs), ``dtype_``, ``funcname``, ``skip_empty``
+    (blocks with a zero-length reduced axis give no partial: the operation has
+    no identity) and ``with_offsets`` (``chunk`` gets ``offsets=`` and
+    ``shape=`` to compute global indices).
+    """
+
+    _parameters = (
+        "array", "chunk", "combine", "aggregate", "axes", "keepdims", "split_every",
+        "dtype_", "funcname", "skip_empty", "with_offsets",
+    )
+    _defaults = {"skip_empty": False, "with_offsets": False}
+
+    @property
+    def _funcname(self) -> str:
+        return self.funcname
+
+    def _dtype(self) -> Any:
+        return self.dtype_
+
+    def _chunks(self) -> tuple:
+        axes = self.axes
+        out = []
+        for axis, c in enumerate(self.array.chunks):
+            if axis not in axes:
+                out.append(c)
+            elif self.keepdims:
+                out.append((1,))
+        return tuple(out)
+
+    # --- the tree ------------------------------------------------------------------
+
+    @functools.cached_property
+    def _levels(self) -> list:
+        """Number of blocks per axis at each level of partials (level 0: the input's)."""
+        fan_in = dict(self.split_every)
+        counts = [tuple(self.array.numblocks)]
+        while builtins.any(counts[-1][a] > fan_in[a] for a in self.axes):
+            counts.append(
+                tuple(
+                    -(-n // fan_in[a]) if a in fan_in else n for a, n in enumerate(counts[-1])
+                )
+            )
+        return counts
+
+    @property
+    def _fused(self) -> bool:
+        """Whether each output block comes from a single input block (no partial stages)."""
+        return builtins.all(self.array.numblocks[a] == 1 for a in self.axes)
+
+    def _owned_names(self):
+        name = self.name
+        if self._fused:
+            return (name,)
+        return (name, *(f"{name}-partial-{level}" for level in range(len(self._levels))))
+
+    @functools.cached_property
+    def _boundaries(self) -> tuple:
+        return tuple(chunk_boundaries(c) for c in self.array.chunks)
+
+    @functools.cached_property
+    def _plan(self) -> tuple:
+        """What ``_task`` reads for every key, fetched once (operand lookups are not free)."""
+        name = self.name
+        levels = {f"{name}-partial-{level}": level for level in range(len(self._levels))}
+        return (
+            name, self.array.name, self.chunk, self.axes if self.skip_empty else None,
+            self.with_offsets, levels, (self.funcname, self.axes, self.keepdims, self.dtype),
+        )
+
+    def _chunk_task(self, key: Hashable, index: tuple) -> Task:
+        _, source, chunk, skip, with_offsets, _, _ = self._plan
+        ref = Ref((source, *index))
+        if not with_offsets:
+            return Task(key, _chunk_call, ref, chunk, skip)
+        # unknown lengths only on axes the caller does not reduce (checked at build time)
+        offsets = tuple(
+            0 if math.isnan(b[i]) else int(b[i]) for b, i in zip(self._boundaries, index)
+        )
+        shape = tuple(-1 if math.isnan(s) else int(s) for s in self.array.shape)
+        return Task(key, _chunk_call, ref, chunk, skip, offsets, shape)
+
+    def _group(self, index: tuple, level: int, whole: bool) -> list:
+        """The indices at ``level`` that feed block ``index`` of the next level."""
+        counts = self._levels[level]
+        fan_in = self._fan_in
+        ranges = []
+        for axis, i in enumerate(index):
+            s = fan_in.get(axis)
+            if s is None:
+                ranges.append((i,))
+            elif whole:
+                ranges.append(range(counts[axis]))
+            else:
+                ranges.append(range(i * s, builtins.min((i + 1) * s, counts[axis])))
+        return list(product(*ranges))
+
+    @functools.cached_property
+    def _fan_in(self) -> dict:
+        return dict(self.split_every)
+
+    def _task(self, key: Hashable) -> Task:
+        name, _, _, _, _, levels, final = self._plan
+        index = key[1:]
+        if key[0] == name:
+            _, axes, keepdims, _ = final
+            if not keepdims:
+                it = iter(index)
+                index = tuple(0 if a in axes else next(it) for a in range(self.array.ndim))
+            if self._fused:
+                parts = [self._chunk_task(None, index)]
+            else:
+                last = len(levels) - 1
+                prefix = f"{name}-partial-{last}"
+                parts = [Ref((prefix, *i)) for i in self._group(index, last, True)]
+            return Task(key, _finish, parts, self.combine, self.aggregate, *final)
+        level = levels[key[0]]
+        if level == 0:
+            return self._chunk_task(key, index)
+        prefix = f"{name}-partial-{level - 1}"
+        parts = [Ref((prefix, *i)) for i in self._group(index, level - 1, False)]
+        return Task(key, _combine_call, parts, self.combine)
+
+    def _explain_line(self) -> str:
+        return (
+            f"Reduction: {self.funcname} axes={self.axes} levels={len(self._levels)}"
+            f"  [{self.npartitions} blocks, {self.dtype}]"
+        )
+
+
+def _chunk_call(
+    block: Any, chunk: Callable, skip_axes: tuple | None, offsets: tuple | None = None,
+    shape: tuple | None = None,
+) -> Any:
+    if skip_axes is not None and builtins.any(np.shape(block)[a] == 0 for a in skip_axes):
+        return None
+    if offsets is None:
+        return chunk(np.asarray(block))
+    return chunk(np.asarray(block), offsets=offsets, shape=shape)
+
+
+def _combine_call(parts: list, combine: Callable) -> Any:
+    parts = [p for p in parts if p is not None]
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return parts[0]
+    return combine(parts)
+
+
+def _finish(
+    parts: list, combine: Callable, aggregate: Callable, funcname: str, axes: tuple,
+    keepdims: bool, dtype: np.dtype,
+) -> Any:
+    combined = _combine_call(parts, combine)
+    if combined is None:
+        raise ValueError(
+            f"zero-size array to reduction operation {funcname} which has no identity"
+        )
+    out = np.asarray(aggregate(combined))
+    if out.dtype != dtype:
+        out = out.astype(dtype)
+    if not keepdims:
+        out = out.reshape(tuple(s for a, s in enumerate(out.shape) if a not in axes))
+        if out.ndim == 0:
+            return out[()]
+    return out
+
+
+# --- argument checking -----------------------------------------------------------------
+
+
+def _normalize_axis(axis: Any, ndim: int, opname: str) -> tuple:
+    """``axis`` (None, int or tuple, negatives allowed) as a sorted tuple of axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    items = axis if isinstance(axis, (tuple, list)) else (axis,)
+    out = []
+    for a in items:
+        if not isinstance(a, (numbers.Integral, np.integer)) or isinstance(a, (bool, np.bool_)):
+            raise TypeError(
+                f"{opname}: axis must be an int, a tuple of ints or None, got {axis!r}"
+            )
+        a = int(a)
+        if not -ndim <= a < ndim:
+            raise np.exceptions.AxisError(a, ndim, opname)
+        out.append(a % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{opname}: duplicate value in 'axis': {axis!r}")
+    return tuple(sorted(out))
+
+
+def _normalize_split_every(split_every: Any, axes: tuple, ndim: int, opname: str) -> tuple:
+    """Fan-in per reduced axis, as a sorted tuple of ``(axis, n)`` pairs."""
+    if not axes:
+        return ()
+    if split_every is None:
+        split_every = DEFAULT_SPLIT_EVERY
+    if isinstance(split_every, dict):
+        out = {}
+        for a, n in split_every.items():
+            if not isinstance(a, (numbers.Integral, np.integer)) or not -ndim <= a < ndim:
+                raise ValueError(f"{opname}: split_every names axis {a!r}, but the array has {ndim} axes")
+            out[int(a) % ndim] = n
+        default = builtins.max(2, int(DEFAULT_SPLIT_EVERY ** (1 / len(axes))))
+        fan_in = {a: out.get(a, default) for a in axes}
+    elif isinstance(split_every, (numbers.Integral, np.integer)) and not isinstance(split_every, bool):
+        per_axis = builtins.max(2, round(int(split_every) ** (1 / len(axes)))) if split_every >= 2 else split_every
+        fan_in = dict.fromkeys(axes, per_axis)
+    else:
+        raise TypeError(f"{opname}: split_every must be an int or a dict {{axis: int}}, got {split_every!r}")
+    for a, n in fan_in.items():
+        if not isinstance(n, (numbers.Integral, np.integer)) or n < 2:
+            raise ValueError(
+                f"{opname}: split_every must be at least 2 (blocks combined per task), got {n!r} for axis {a}"
+            )
+    return tuple((a, int(n)) for a, n in sorted(fan_in.items()))
+
+
+def _numpy_dtype(opname: str, func: Callable, input_dtype: np.dtype, /, **kwargs: Any) -> np.dtype:
+    """The dtype NumPy's ``func`` returns for an input of ``input_dtype`` (tried on a tiny array)."""
+    sample = np.ones((2,), dtype=input_dtype)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return np.asarray(func(sample, **kwargs)).dtype
+        except Exception as exc:
+            raise TypeError(f"{opname}: cannot reduce an array of dtype {input_dtype}: {exc}") from exc
+
+
+def _refuse_extra(opname: str, out: Any = None, **kwargs: Any) -> None:
+    if out is not None:
+        raise TypeError(
+            f"{opname}: out= is not supported on chunkwise arrays (they are immutable); "
+            "use the returned array instead"
+        )
+    for key, value in kwargs.items():
+        if value is not None and value is not np._NoValue:
+            raise TypeError(f"{opname}: the {key}= argument is not supported on chunkwise arrays")
+
+
+def _check_not_empty(x: Array, axes: tuple, opname: str, message: str | None = None) -> None:
+    for a in axes:
+        if x.shape[a] == 0:
+            raise ValueError(
+                message or f"zero-size array to reduction operation {opname} which has no identity"
+            )
+
+
+def reduction(
+    x: Any,
+    chunk: Callable,
+    combine: Callable,
+    aggregate: Callable,
+    axis: Any = None,
+    keepdims: bool = False,
+    dtype: Any = None,
+    split_every: Any = None,
+    name: str = "reduction",
+    skip_empty: bool = False,
+    with_offsets: bool = False,
+) -> Array:
+    """A general tree reduction; see the module docstring for ``chunk``/``combine``/``aggregate``.
+
+    ``dtype`` is the output dtype (required). Like ``dask.array.reduction``
+    but ``combine`` receives a list of partials (merged elementwise) rather
+    than their concatenation.
+
+    >>> import numpy as np
+    >>> from functools import partial, reduce
+    >>> x = asarray(np.arange(10))
+    >>> total = reduction(x, partial(np.sum, axis=(0,), keepdims=True),
+    ...                   partial(reduce, np.add), np.asarray, dtype=int, name="total")
+    >>> int(total)
+    45
+    """
+    x = asarray(x)
+    axes = _normalize_axis(axis, x.ndim, name)
+    fan_in = _normalize_split_every(split_every, axes, x.ndim, name)
+    return Array(
+        Reduction(
+            x.expr, chunk, combine, aggregate, axes, bool(keepdims), fan_in,
+            np.dtype(dtype), name, skip_empty, with_offsets,
+        )
+    )
+
+
+# --- ufunc-style reductions: sum, prod, min, max, any, all and their nan versions -------------
+
+
+def _ufunc_chunk(block: np.ndarray, func: Callable, axis: tuple, **kwargs: Any) -> np.ndarray:
+    return func(block, axis=axis, keepdims=True, **kwargs)
+
+
+def _binop_combine(parts: list, binop: Callable) -> np.ndarray:
+    return functools.reduce(binop, parts)
+
+
+def _nan_warning_aggregate(partial: np.ndarray) -> np.ndarray:
+    if partial.dtype.kind in "fc" and np.isnan(partial).any():
+        warnings.warn("All-NaN slice encountered", RuntimeWarning, stacklevel=2)
+    return partial
+
+
+def _simple(
+    a: Any, opname: str, func: Callable, binop: Callable, axis: Any, keepdims: bool,
+    split_every: Any, dtype: Any = None, has_identity: bool = True, aggregate: Callable = np.asarray,
+    sample: Callable | None = None,
+) -> Array:
+    x = asarray(a)
+    axes = _normalize_axis(axis, x.ndim, opname)
+    if not has_identity:
+        _check_not_empty(x, axes, opname)
+    kwargs = {} if dtype is None else {"dtype": np.dtype(dtype)}
+    out_dtype = _numpy_dtype(opname, sample or func, x.dtype, **kwargs)
+    chunk = functools.partial(_ufunc_chunk, func=func, axis=axes, **kwargs)
+    combine = functools.partial(_binop_combine, binop=binop)
+    return reduction(
+        x, chunk, combine, aggregate, axis=axes, keepdims=keepdims, dtype=out_dtype,
+        split_every=split_every, name=opname, skip_empty=not has_identity,
+    )
+
+
+@implements(np.sum)
+def sum(a, axis=None, dtype=None, out=None, keepdims=False, split_every=None, initial=None, where=None):
+    """Sum over ``axis``, as ``numpy.sum`` (``split_every``: blocks combined per task).
+
+    >>> import numpy as np
+    >>> x = asarray(np.arange(6, dtype="int32").reshape(2, 3))
+    >>> sum(x, axis=1).compute()
+    array([ 3, 12])
+    """
+    _refuse_extra("sum", out, initial=initial, where=where)
+    return _simple(a, "sum", np.sum, np.add, axis, keepdims, split_every, dtype)
+
+
+@implements(np.prod)
+def prod(a, axis=None, dtype=None, out=None, keepdims=False, split_every=None, initial=None, where=None):
+    """Product over ``axis``, as ``numpy.prod``.
+
+    >>> import numpy as np
+    >>> int(prod(asarray(np.arange(1, 6))))
+    120
+    """
+    _refuse_extra("prod", out, initial=initial, where=where)
+    return _simple(a, "prod", np.prod, np.multiply, axis, keepdims, split_every, dtype)
+
+
+@implements(np.min, np.amin)
+def min(a, axis=None, out=None, keepdims=False, split_every=None, initial=None, where=None):
+    """Minimum over ``axis``, as ``numpy.min`` (NaN propagates).
+
+    >>> import numpy as np
+    >>> int(min(asarray(np.array([3, 1, 2]))))
+    1
+    """
+    _refuse_extra("min", out, initial=initial, where=where)
+    return _simple(a, "minimum", np.min, np.minimum, axis, keepdims, split_every, has_identity=False)
+
+
+@implements(np.max, np.amax)
+def max(a, axis=None, out=None, keepdims=False, split_every=None, initial=None, where=None):
+    """Maximum over ``axis``, as ``numpy.max`` (NaN propagates).
+
+    >>> import numpy as np
+    >>> int(max(asarray(np.array([3, 1, 2]))))
+    3
+    """
+    _refuse_extra("max", out, initial=initial, where=where)
+    return _simple(a, "maximum", np.max, np.maximum, axis, keepdims, split_every, has_identity=False)
+
+
+@implements(np.any)
+def any(a, axis=None, out=None, keepdims=False, split_every=None, where=None):
+    """Whether any element is true over ``axis``, as ``numpy.any``.
+
+    >>> import numpy as np
+    >>> bool(any(asarray(np.array([0, 0, 1]))))
+    True
+    """
+    _refuse_extra("any", out, where=where)
+    return _simple(a, "any", np.any, np.logical_or, axis, keepdims, split_every)
+
+
+@implements(np.all)
+def all(a, axis=None, out=None, keepdims=False, split_every=None, where=None):
+    """Whether all elements are true over ``axis``, as ``numpy.all``.
+
+    >>> import numpy as np
+    >>> bool(all(asarray(np.array([1, 0, 1]))))
+    False
+    """
+    _refuse_extra("all", out, where=where)
+    return _simple(a, "all", np.all, np.logical_and, axis, keepdims, split_every)
+
+
+@implements(np.nansum)
+def nansum(a, axis=None, dtype=None, out=None, keepdims=False, split_every=None, initial=None, where=None):
+    """Sum over ``axis`` treating NaN as zero, as ``numpy.nansum``.
+
+    >>> import numpy as np
+    >>> float(nansum(asarray(np.array([1.0, np.nan, 2.0]))))
+    3.0
+    """
+    _refuse_extra("nansum", out, initial=initial, where=where)
+    return _simple(a, "nansum", np.nansum, np.add, axis, keepdims, split_every, dtype)
+
+
+@implements(np.nanprod)
+def nanprod(a, axis=None, dtype=None, out=None, keepdims=False, split_every=None, initial=None, where=None):
+    """Product over ``axis`` treating NaN as one, as ``numpy.nanprod``.
+
+    >>> import numpy as np
+    >>> float(nanprod(asarray(np.array([2.0, np.nan, 3.0]))))
+    6.0
+    """
+    _refuse_extra("nanprod", out, initial=initial, where=where)
+    return _simple(a, "nanprod", np.nanprod, np.multiply, axis, keepdims, split_every, dtype)
+
+
+def _fmin_reduce(block, axis, keepdims):
+    return np.fmin.reduce(block, axis=axis, keepdims=keepdims)
+
+
+def _fmax_reduce(block, axis, keepdims):
+    return np.fmax.reduce(block, axis=axis, keepdims=keepdims)
+
+
+@implements(np.nanmin)
+def nanmin(a, axis=None, out=None, keepdims=False, split_every=None, initial=None, where=None):
+    """Minimum over ``axis`` ignoring NaN, as ``numpy.nanmin`` (all-NaN slices: NaN and a warning).
+
+    >>> import numpy as np
+    >>> float(nanmin(asarray(np.array([np.nan, 3.0, 1.0]))))
+    1.0
+    """
+    _refuse_extra("nanmin", out, initial=initial, where=where)
+    return _simple(
+        a, "fmin", _fmin_reduce, np.fmin, axis, keepdims, split_every, has_identity=False,
+        aggregate=_nan_warning_aggregate, sample=np.nanmin,
+    )
+
+
+@implements(np.nanmax)
+def nanmax(a, axis=None, out=None, keepdims=False, split_every=None, initial=None, where=None):
+    """Maximum over ``axis`` ignoring NaN, as ``numpy.nanmax`` (all-NaN slices: NaN and a warning).
+
+    >>> import numpy as np
+    >>> float(nanmax(asarray(np.array([np.nan, 3.0, 1.0]))))
+    3.0
+    """
+    _refuse_extra("nanmax", out, initial=initial, where=where)
+    return _simple(
+        a, "fmax", _fmax_reduce, np.fmax, axis, keepdims, split_every, has_identity=False,
+        aggregate=_nan_warning_aggregate, sample=np.nanmax,
+    )
+
+
+def _count_nonzero_chunk(block, axis, keepdims):
+    return np.count_nonzero(block, axis=axis, keepdims=keepdims)
+
+
+@implements(np.count_nonzero)
+def count_nonzero(a, axis=None, *, keepdims=False, split_every=None):
+    """Number of non-zero elements over ``axis``, as ``numpy.count_nonzero``.
+
+    Differs from NumPy: with ``axis=None`` the result is a 0-d array, not an int.
+
+    >>> import numpy as np
+    >>> int(count_nonzero(asarray(np.array([0, 2, 0, 3]))))
+    2
+    """
+    return _simple(
+        a, "count_nonzero", _count_nonzero_chunk, np.add, axis, keepdims, split_every,
+        sample=lambda s: np.count_nonzero(s, axis=0),
+    )
+
+
+# --- ptp -----------------------------------------------------------------------------------
+
+
+def _ptp_chunk(block, axis):
+    return np.min(block, axis=axis, keepdims=True), np.max(block, axis=axis, keepdims=True)
+
+
+def _ptp_combine(parts):
+    return (
+        functools.reduce(np.minimum, [p[0] for p in parts]),
+        functools.reduce(np.maximum, [p[1] for p in parts]),
+    )
+
+
+def _ptp_aggregate(partial):
+    return np.subtract(partial[1], partial[0])
+
+
+@implements(np.ptp)
+def ptp(a, axis=None, out=None, keepdims=False, split_every=None):
+    """Range of values (max - min) over ``axis``, as ``numpy.ptp``.
+
+    >>> import numpy as np
+    >>> int(ptp(asarray(np.array([4, 9, 1]))))
+    8
+    """
+    _refuse_extra("ptp", out)
+    x = asarray(a)
+    axes = _normalize_axis(axis, x.ndim, "ptp")
+    _check_not_empty(x, axes, "maximum")
+    out_dtype = _numpy_dtype("ptp", np.ptp, x.dtype)
+    return reduction(
+        x, functools.partial(_ptp_chunk, axis=axes), _ptp_combine, _ptp_aggregate, axis=axes,
+        keepdims=keepdims, dtype=out_dtype, split_every=split_every, name="ptp", skip_empty=True,
+    )
+
+
+# --- mean, var, std --------------------------------------------------------------------------
+
+
+def _accumulator_dtype(out_dtype: np.dtype) -> np.dtype:
+    """At least float64 (complex128 for complex) for the partial sums of mean and variance."""
+    if out_dtype.kind in "fc":
+        return np.result_type(out_dtype, np.float64)
+    return np.dtype(np.float64)
+
+
+def _count(block: np.ndarray, axis: tuple, skipna: bool) -> Any:
+    if skipna and block.dtype.kind in "fc":
+        return np.sum(~np.isnan(block), axis=axis, keepdims=True)
+    return math.prod(block.shape[a] for a in axis)
+
+
+def _mean_chunk(block, axis, acc, skipna):
+    n = _count(block, axis, skipna)
+    total = (np.nansum if skipna else np.sum)(block, axis=axis, keepdims=True, dtype=acc)
+    return n, total
+
+
+def _mean_combine(parts):
+    return functools.reduce(operator.add, [p[0] for p in parts]), functools.reduce(
+        np.add, [p[1] for p in parts]
+    )
+
+
+def _mean_aggregate(partial):
+    n, total = partial
+    if np.any(np.asarray(n) == 0):
+        warnings.warn("Mean of empty slice", RuntimeWarning, stacklevel=2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return total / n
+
+
+def _moments_chunk(block, axis, acc, skipna):
+    n, total = _mean_chunk(block, axis, acc, skipna)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = total / np.maximum(n, 1)
+    delta = block - mean
+    squares = delta.real**2 + delta.imag**2 if delta.dtype.kind == "c" else delta**2
+    m2 = (np.nansum if skipna else np.sum)(squares, axis=axis, keepdims=True)
+    return n, mean, m2
+
+
+def _moments_merge(a, b):
+    na, ma, m2a = a
+    nb, mb, m2b = b
+    n = na + nb
+    safe = np.maximum(n, 1)
+    delta = mb - ma
+    mean = ma + delta * (nb / safe)
+    sq = delta.real**2 + delta.imag**2 if np.iscomplexobj(delta) else delta**2
+    m2 = m2a + m2b + sq * (na * nb / safe)
+    return n, mean, m2
+
+
+def _moments_combine(parts):
+    return functools.reduce(_moments_merge, parts)
+
+
+def _var_aggregate(partial, ddof, sqrt):
+    n, _, m2 = partial
+    rcount = np.maximum(np.asarray(n) - ddof, 0)
+    if np.any(rcount <= 0):
+        warnings.warn("Degrees of freedom <= 0 for slice", RuntimeWarning, stacklevel=2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = m2 / rcount
+    return np.sqrt(out) if sqrt else out
+
+
+def _moment_reduction(a, opname, axis, dtype, keepdims, split_every, skipna, ddof=None, sqrt=False):
+    x = asarray(a)
+    axes = _normalize_axis(axis, x.ndim, opname)
+    sample = getattr(np, opname)
+    kwargs = {} if dtype is None else {"dtype": np.dtype(dtype)}
+    out_dtype = _numpy_dtype(opname, sample, x.dtype, **kwargs)
+    acc = _accumulator_dtype(
+        np.result_type(out_dtype, x.dtype) if dtype is None else np.dtype(dtype)
+    )
+    skipna = skipna and x.dtype.kind in "fc"
+    if ddof is None:
+        chunk = functools.partial(_mean_chunk, axis=axes, acc=acc, skipna=skipna)
+        combine, aggregate = _mean_combine, _mean_aggregate
+    else:
+        if not isinstance(ddof, (numbers.Real, np.number)):
+            raise TypeError(f"{opname}: ddof must be a number, got {ddof!r}")
+        chunk = functools.partial(_moments_chunk, axis=axes, acc=acc, skipna=skipna)
+        combine = _moments_combine
+        aggregate = functools.partial(_var_aggregate, ddof=ddof, sqrt=sqrt)
+    return reduction(
+        x, chunk, combine, aggregate, axis=axes, keepdims=keepdims, dtype=out_dtype,
+        split_every=split_every, name=opname,
+    )
+
+
+@implements(np.mean)
+def mean(a, axis=None, dtype=None, out=None, keepdims=False, split_every=None, where=None):
+    """Mean over ``axis``, as ``numpy.mean`` (sums accumulate in at least float64).
+
+    >>> import numpy as np
+    >>> mean(asarray(np.arange(6).reshape(2, 3)), axis=0).compute()
+    array([1.5, 2.5, 3.5])
+    """
+    _refuse_extra("mean", out, where=where)
+    return _moment_reduction(a, "mean", axis, dtype, keepdims, split_every, skipna=False)
+
+
+@implements(np.nanmean)
+def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, split_every=None, where=None):
+    """Mean over ``axis`` ignoring NaN, as ``numpy.nanmean``.
+
+    >>> import numpy as np
+    >>> float(nanmean(asarray(np.array([1.0, np.nan, 3.0]))))
+    2.0
+    """
+    _refuse_extra("nanmean", out, where=where)
+    return _moment_reduction(a, "nanmean", axis, dtype, keepdims, split_every, skipna=True)
+
+
+@implements(np.var)
+def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, split_every=None, where=None, mean=None, correction=None):
+    """Variance over ``axis`` (``ddof``), as ``numpy.var``; a one-pass, numerically stable merge.
+
+    >>> import numpy as np
+    >>> float(var(asarray(np.array([1.0, 2.0, 3.0, 4.0]), chunks=2), ddof=1))
+    1.6666666666666667
+    """
+    _refuse_extra("var", out, where=where, mean=mean)
+    ddof = correction if correction is not None else ddof
+    return _moment_reduction(a, "var", axis, dtype, keepdims, split_every, False, ddof)
+
+
+@implements(np.std)
+def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, split_every=None, where=None, mean=None, correction=None):
+    """Standard deviation over ``axis`` (``ddof``), as ``numpy.std``.
+
+    >>> import numpy as np
+    >>> float(std(asarray(np.array([1.0, 3.0]))))
+    1.0
+    """
+    _refuse_extra("std", out, where=where, mean=mean)
+    ddof = correction if correction is not None else ddof
+    return _moment_reduction(a, "std", axis, dtype, keepdims, split_every, False, ddof, sqrt=True)
+
+
+@implements(np.nanvar)
+def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, split_every=None, where=None, mean=None, correction=None):
+    """Variance over ``axis`` ignoring NaN, as ``numpy.nanvar``.
+
+    >>> import numpy as np
+    >>> float(nanvar(asarray(np.array([1.0, np.nan, 3.0]))))
+    1.0
+    """
+    _refuse_extra("nanvar", out, where=where, mean=mean)
+    ddof = correction if correction is not None else ddof
+    return _moment_reduction(a, "nanvar", axis, dtype, keepdims, split_every, True, ddof)
+
+
+@implements(np.nanstd)
+def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, split_every=None, where=None, mean=None, correction=None):
+    """Standard deviation over ``axis`` ignoring NaN, as ``numpy.nanstd``.
+
+    >>> import numpy as np
+    >>> float(nanstd(asarray(np.array([1.0, np.nan, 3.0]))))
+    1.0
+    """
+    _refuse_extra("nanstd", out, where=where, mean=mean)
+    ddof = correction if correction is not None else ddof
+    return _moment_reduction(a, "nanstd", axis, dtype, keepdims, split_every, True, ddof, sqrt=True)
+
+
+# --- argmin, argmax ------------------------------------------------------------------------
+
+
+def _arg_chunk(block, axis, argfunc, skipna, offsets, shape):
+    if skipna and block.dtype.kind in "fc":
+        nan_slices = np.isnan(block).all(axis=axis, keepdims=True)
+        searched = np.where(nan_slices, 0, block) if nan_slices.any() else block
+    else:
+        searched = block
+    if axis is None:
+        local = int(argfunc(searched)) if block.ndim else 0
+        value = block.reshape(-1)[local] if block.ndim else block[()]
+        if block.ndim:
+            coords = np.unravel_index(local, block.shape)
+            index = np.ravel_multi_index(tuple(c + o for c, o in zip(coords, offsets)), shape)
+        else:
+            index = 0
+        keep = (1,) * block.ndim
+        return np.asarray(value).reshape(keep), np.asarray(index, dtype=np.intp).reshape(keep)
+    local = argfunc(searched, axis=axis, keepdims=True)
+    value = np.take_along_axis(block, local, axis=axis)
+    return value, local + offsets[axis]
+
+
+def _arg_combine(parts, greater, skipna):
+    best_v, best_i = parts[0]
+    for v, i in parts[1:]:
+        with np.errstate(invalid="ignore"):
+            better = (v > best_v) if greater else (v < best_v)
+            equal = v == best_v
+        if v.dtype.kind in "fc":
+            new_nan, old_nan = np.isnan(v), np.isnan(best_v)
+            equal = equal | (new_nan & old_nan)
+            if skipna:  # NaN loses to any number
+                better = (better & ~new_nan) | (~new_nan & old_nan)
+            else:  # NaN wins, the first one
+                better = (better & ~old_nan) | (new_nan & ~old_nan)
+        take = better | (equal & (i < best_i))
+        best_v = np.where(take, v, best_v)
+        best_i = np.where(take, i, best_i)
+    return best_v, best_i
+
+
+def _arg_aggregate(partial, skipna):
+    value, index = partial
+    if skipna and value.dtype.kind in "fc" and np.isnan(value).any():
+        raise ValueError("All-NaN slice encountered")
+    return index
+
+
+def _arg_reduction(a, opname, argfunc, greater, skipna, axis, keepdims, split_every):
+    x = asarray(a)
+    if axis is not None and not isinstance(axis, (numbers.Integral, np.integer)):
+        raise TypeError(f"{opname}: axis must be an int or None, got {axis!r}")
+    axes = _normalize_axis(axis, x.ndim, opname)
+    needed = range(x.ndim) if axis is None else axes
+    if builtins.any(has_unknown((x.chunks[d],)) for d in needed):
+        raise ValueError(
+            f"{opname}: the array has unknown chunk sizes (nan) along the reduced axes, so global "
+            "indices cannot be computed; call x.compute_chunk_sizes() first"
+        )
+    _check_not_empty(x, axes, opname, f"attempt to get {opname.removeprefix('nan')} of an empty sequence")
+    chunk = functools.partial(
+        _arg_chunk, axis=None if axis is None else axes[0], argfunc=argfunc, skipna=skipna
+    )
+    combine = functools.partial(_arg_combine, greater=greater, skipna=skipna)
+    aggregate = functools.partial(_arg_aggregate, skipna=skipna)
+    return reduction(
+        x, chunk, combine, aggregate, axis=axes, keepdims=keepdims, dtype=np.intp,
+        split_every=split_every, name=opname, skip_empty=True, with_offsets=True,
+    )
+
+
+@implements(np.argmin)
+def argmin(a, axis=None, out=None, *, keepdims=False, split_every=None):
+    """Index of the minimum over ``axis`` (flat index for ``axis=None``), as ``numpy.argmin``.
+
+    >>> import numpy as np
+    >>> int(argmin(asarray(np.array([3, 1, 2, 1]), chunks=2)))
+    1
+    """
+    _refuse_extra("argmin", out)
+    return _arg_reduction(a, "argmin", np.argmin, False, False, axis, keepdims, split_every)
+
+
+@implements(np.argmax)
+def argmax(a, axis=None, out=None, *, keepdims=False, split_every=None):
+    """Index of the maximum over ``axis`` (flat index for ``axis=None``), as ``numpy.argmax``.
+
+    >>> import numpy as np
+    >>> int(argmax(asarray(np.array([3, 5, 2, 5]), chunks=2)))
+    1
+    """
+    _refuse_extra("argmax", out)
+    return _arg_reduction(a, "argmax", np.argmax, True, False, axis, keepdims, split_every)
+
+
+@implements(np.nanargmin)
+def nanargmin(a, axis=None, out=None, *, keepdims=False, split_every=None):
+    """Index of the minimum ignoring NaN, as ``numpy.nanargmin`` (all-NaN slices raise on compute).
+
+    >>> import numpy as np
+    >>> int(nanargmin(asarray(np.array([np.nan, 3.0, 1.0]))))
+    2
+    """
+    _refuse_extra("nanargmin", out)
+    return _arg_reduction(a, "nanargmin", np.nanargmin, False, True, axis, keepdims, split_every)
+
+
+@implements(np.nanargmax)
+def nanargmax(a, axis=None, out=None, *, keepdims=False, split_every=None):
+    """Index of the maximum ignoring NaN, as ``numpy.nanargmax`` (all-NaN slices raise on compute).
+
+    >>> import numpy as np
+    >>> int(nanargmax(asarray(np.array([np.nan, 3.0, 1.0]))))
+    1
+    """
+    _refuse_extra("nanargmax", out)
+    return _arg_reduction(a, "nanargmax", np.nanargmax, True, True, axis, keepdims, split_every)
+
+
+# --- average -------------------------------------------------------------------------------
+
+
+def _broadcast_like(value, like):
+    return np.broadcast_to(value, np.shape(like)).astype(np.result_type(like), copy=True)
+
+
+@implements(np.average)
+def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
+    """Weighted average over ``axis``, as ``numpy.average``.
+
+    Differs from NumPy: weights that sum to zero give ``inf``/``nan`` (the sum
+    is not known until computed) instead of raising ``ZeroDivisionError``.
+
+    >>> import numpy as np
+    >>> float(average(asarray(np.array([1.0, 2.0, 4.0])), weights=np.array([1, 1, 2])))
+    2.75
+    """
+    x = asarray(a)
+    axes = _normalize_axis(axis, x.ndim, "average")
+    if weights is None:
+        avg = mean(x, axis=axes, keepdims=keepdims)
+        if not returned:
+            return avg
+        count = math.prod(x.shape[d] for d in axes)
+        return avg, elemwise(_broadcast_like, avg.dtype.type(count), avg, dtype=avg.dtype)
+    w = weights if isinstance(weights, Array) else np.asarray(weights)
+    if tuple(w.shape) != tuple(x.shape):
+        if axis is None:
+            raise TypeError("average: axis must be specified when shapes of a and weights differ")
+        if w.ndim != 1:
+            raise TypeError("average: 1D weights expected when shapes of a and weights differ")
+        if len(axes) != 1 or w.shape[0] != x.shape[axes[0]]:
+            raise ValueError(
+                f"average: length of weights {w.shape[0]} not compatible with axis {axis} "
+                f"of an array of shape {x.shape}"
+            )
+        shape = tuple(w.shape[0] if d == axes[0] else 1 for d in range(x.ndim))
+        w = w.reshape(shape)
+        if not isinstance(w, Array):
+            w = asarray(w, chunks=tuple(x.chunks[d] if d == axes[0] else 1 for d in range(x.ndim)))
+    w = asarray(w)
+    if x.dtype.kind in "biu":
+        result_dtype = np.result_type(x.dtype, w.dtype, "f8")
+    else:
+        result_dtype = np.result_type(x.dtype, w.dtype)
+    scale = sum(w, axis=axes, dtype=result_dtype, keepdims=keepdims)
+    avg = sum(elemwise(np.multiply, x, w, dtype=result_dtype), axis=axes, keepdims=keepdims) / scale
+    if not returned:
+        return avg
+    if scale.shape != avg.shape:
+        scale = elemwise(_broadcast_like, scale, avg, dtype=scale.dtype)
+    return avg, scale
+
+
+# --- cumulative reductions -------------------------------------------------------------------
+
+
+class Cumulative(ArrayExpr):
+    """``func`` (``np.cumsum``, ...) along ``axis`` within blocks, then a carry across blocks.
+
+    Keys: ``(name, *index)`` outputs; ``(f"{name}-local", *index)`` holds the
+    in-block result of blocks after the first along the axis;
+    ``(f"{name}-carry", *index)`` the running total (``binop`` of the last
+    elements of the preceding blocks), one slice thin.
+    """
+
+    _parameters = ("array", "func", "binop", "axis", "dtype_", "funcname")
+
+    @property
+    def _funcname(self) -> str:
+        return self.funcname
+
+    def _chunks(self) -> tuple:
+        return self.array.chunks
+
+    def _dtype(self) -> Any:
+        return self.dtype_
+
+    def _owned_names(self):
+        return (self.name, f"{self.name}-local", f"{self.name}-carry")
+
+    def _task(self, key: Hashable) -> Task:
+        name, index = key[0], key[1:]
+        axis = self.axis
+        j = index[axis]
+        block = Ref((self.array.name, *index))
+        if name == f"{self.name}-local" or (name == self.name and j == 0):
+            return Task(key, _cumulative_block, block, self.func, axis, self.dtype)
+        before = (*index[:axis], j - 1, *index[axis + 1:])
+        if name == f"{self.name}-carry":
+            previous = Ref((self.name, *before)) if j == 1 else Ref((f"{self.name}-local", *before))
+            carry = Ref((f"{self.name}-carry", *before)) if j > 1 else None
+            return Task(key, _next_carry, carry, previous, axis, self.binop)
+        return Task(
+            key, _apply_carry, Ref((f"{self.name}-local", *index)),
+            Ref((f"{self.name}-carry", *index)), self.binop,
+        )
+
+
+def _cumulative_block(block, func, axis, dtype):
+    return func(block, axis=axis, dtype=dtype)
+
+
+def _next_carry(carry, previous, axis, binop):
+    if previous.shape[axis] == 0:
+        return carry
+    last = np.take(previous, [-1], axis=axis)
+    return last if carry is None else binop(carry, last)
+
+
+def _apply_carry(local, carry, binop):
+    if carry is None:
+        return local
+    return binop(local, carry).astype(local.dtype, copy=False)
+
+
+def _cumulative(a, opname, func, binop, axis, dtype, out):
+    _refuse_extra(opname, out)
+    x = asarray(a)
+    if axis is None:
+        if x.ndim != 1:
+            from chunkwise.array import manipulation
+
+            x = manipulation.ravel(x)
+        axis = 0
+    (axis,) = _normalize_axis(axis, x.ndim, opname)
+    kwargs = {} if dtype is None else {"dtype": np.dtype(dtype)}
+    out_dtype = _numpy_dtype(opname, func, x.dtype, **kwargs)
+    return Array(Cumulative(x.expr, func, binop, axis, out_dtype, opname))
+
+
+@implements(np.cumsum)
+def cumsum(a, axis=None, dtype=None, out=None):
+    """Cumulative sum along ``axis`` (flattened when ``None``), as ``numpy.cumsum``.
+
+    >>> import numpy as np
+    >>> cumsum(asarray(np.arange(5), chunks=2)).compute()
+    array([ 0,  1,  3,  6, 10])
+    """
+    return _cumulative(a, "cumsum", np.cumsum, np.add, axis, dtype, out)
+
+
+@implements(np.cumprod)
+def cumprod(a, axis=None, dtype=None, out=None):
+    """Cumulative product along ``axis`` (flattened when ``None``), as ``numpy.cumprod``.
+
+    >>> import numpy as np
+    >>> cumprod(asarray(np.arange(1, 5), chunks=2)).compute()
+    array([ 1,  2,  6, 24])
+    """
+    return _cumulative(a, "cumprod", np.cumprod, np.multiply, axis, dtype, out)
+
+
+@implements(np.nancumsum)
+def nancumsum(a, axis=None, dtype=None, out=None):
+    """Cumulative sum treating NaN as zero, as ``numpy.nancumsum``.
+
+    >>> import numpy as np
+    >>> nancumsum(asarray(np.array([1.0, np.nan, 2.0]), chunks=2)).compute()
+    array([1., 1., 3.])
+    """
+    return _cumulative(a, "nancumsum", np.nancumsum, np.add, axis, dtype, out)
+
+
+@implements(np.nancumprod)
+def nancumprod(a, axis=None, dtype=None, out=None):
+    """Cumulative product treating NaN as one, as ``numpy.nancumprod``.
+
+    >>> import numpy as np
+    >>> nancumprod(asarray(np.array([2.0, np.nan, 3.0]), chunks=2)).compute()
+    array([2., 2., 6.])
+    """
+    return _cumulative(a, "nancumprod", np.nancumprod, np.multiply, axis, dtype, out)
+
+
+# --- diff ------------------------------------------------------------------------------------
+
+
+class Diff(ArrayExpr):
+    """First difference along ``axis``: each block reads the first element of the next non-empty block."""
+
+    _parameters = ("array", "axis", "dtype_")
+
+    @property
+    def _funcname(self) -> str:
+        return "diff"
+
+    def _dtype(self) -> Any:
+        return self.dtype_
+
+    @functools.cached_property
+    def _next_nonempty(self) -> tuple:
+        """For each block along the axis, the next block with elements (or None)."""
+        lengths = self.array.chunks[self.axis]
+        out: list = [None] * len(lengths)
+        following = None
+        for j in range(len(lengths) - 1, -1, -1):
+            out[j] = following
+            if lengths[j] > 0:
+                following = j
+        return tuple(out)
+
+    def _chunks(self) -> tuple:
+        lengths = self.array.chunks[self.axis]
+        following = self._next_nonempty
+        axis_chunks = tuple(
+            n if following[j] is not None else builtins.max(n - 1, 0) for j, n in enumerate(lengths)
+        )
+        return (*self.array.chunks[: self.axis], axis_chunks, *self.array.chunks[self.axis + 1:])
+
+    def _task(self, key: Hashable) -> Task:
+        index = key[1:]
+        axis = self.axis
+        nxt = self._next_nonempty[index[axis]]
+        block = Ref((self.array.name, *index))
+        if nxt is None or self.array.chunks[axis][index[axis]] == 0:
+            return Task(key, _diff_block, block, None, axis)
+        neighbour = Ref((self.array.name, *index[:axis], nxt, *index[axis + 1:]))
+        return Task(key, _diff_block, block, neighbour, axis)
+
+
+def _diff_block(block, neighbour, axis):
+    if neighbour is not None:
+        block = np.concatenate([block, np.take(neighbour, [0], axis=axis)], axis=axis)
+    return np.diff(block, axis=axis)
+
+
+def _as_edge(value: Any, x: Array, axis: int) -> Any:
+    """``prepend``/``append`` as an array with the shape of ``x`` except length 1 (or more) on ``axis``."""
+    if isinstance(value, Array):
+        if value.ndim == 0:
+            shape = tuple(1 if d == axis else s for d, s in enumerate(x.shape))
+            value = value.reshape((1,) * x.ndim)
+            from chunkwise.array import manipulation
+
+            return manipulation.broadcast_to(value, shape)
+        return value
+    value = np.asarray(value)
+    if value.ndim == 0:
+        shape = tuple(1 if d == axis else s for d, s in enumerate(x.shape))
+        value = np.broadcast_to(value, shape)
+    return asarray(value, chunks=tuple(-1 if d == axis else x.chunks[d] for d in range(x.ndim)))
+
+
+@implements(np.diff)
+def diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue):
+    """The ``n``-th discrete difference along ``axis``, as ``numpy.diff``.
+
+    >>> import numpy as np
+    >>> diff(asarray(np.array([1, 4, 9, 16]), chunks=3)).compute()
+    array([3, 5, 7])
+    """
+    x = asarray(a)
+    if not isinstance(n, (numbers.Integral, np.integer)):
+        raise TypeError(f"diff: order n must be an int, got {n!r}")
+    if n < 0:
+        raise ValueError(f"diff: order must be non-negative but got {n}")
+    if x.ndim == 0:
+        raise ValueError("diff requires input that is at least one dimensional")
+    (axis,) = _normalize_axis(axis, x.ndim, "diff")
+    if n == 0:
+        return x
+    edges = [v for v in (prepend, append) if v is not np._NoValue]
+    if edges:
+        from chunkwise.array import manipulation
+
+        parts = []
+        if prepend is not np._NoValue:
+            parts.append(_as_edge(prepend, x, axis))
+        parts.append(x)
+        if append is not np._NoValue:
+            parts.append(_as_edge(append, x, axis))
+        x = manipulation.concatenate(parts, axis=axis)
+    if has_unknown((x.chunks[axis],)):
+        raise ValueError(
+            "diff: the array has unknown chunk sizes (nan) along the axis; "
+            "call x.compute_chunk_sizes() first"
+        )
+    dtype = np.diff(np.zeros((2,), dtype=x.dtype)).dtype
+    expr = x.expr
+    for _ in range(int(n)):
+        expr = Diff(expr, axis, dtype)
+    return Array(expr)

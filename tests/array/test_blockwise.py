@@ -1,0 +1,357 @@
+"""map_blocks, blockwise (index notation) and the fusion of elementwise groups."""
+
+import threading
+
+import numpy as np
+import pytest
+
+import chunkwise.array as da
+from chunkwise.array.blockwise import FusedBlockwise, fuse_blockwise
+from chunkwise.array.core import Array, elemwise
+from chunkwise.array.testing import assert_eq
+
+A = np.arange(42.0).reshape(6, 7)
+AU = da.from_array(A, chunks=((2, 4), (3, 0, 4)))
+
+
+# --- map_blocks -------------------------------------------------------------------------------
+
+
+def test_map_blocks_elementwise_and_method():
+    assert_eq(da.map_blocks(lambda b: b * 2, AU), A * 2)
+    assert_eq(AU.map_blocks(np.sin), np.sin(A))
+    assert_eq(AU.map_blocks(lambda b, k: b + k, k=3), A + 3)
+
+
+def test_map_blocks_dtype_inferred_from_zero_size_sample():
+    y = AU.map_blocks(lambda b: (b > 3).astype(np.int16))
+    assert y.dtype == np.int16
+    assert_eq(y, (A > 3).astype(np.int16))
+
+
+def test_map_blocks_dtype_falls_back_to_one_element_sample():
+    def needs_element(b):
+        if b.size == 0:
+            raise ValueError("empty")
+        return b.astype(np.float32)
+
+    assert needs_element is not None
+    y = AU.map_blocks(needs_element)
+    assert y.dtype == np.float32
+
+
+def test_map_blocks_dtype_uninferrable_asks_for_dtype():
+    def always_fails(b):
+        raise RuntimeError("nope")
+
+    with pytest.raises(ValueError, match="pass dtype="):
+        AU.map_blocks(always_fails)
+    y = AU.map_blocks(always_fails, dtype=float)
+    assert y.dtype == float
+
+
+def test_map_blocks_meta():
+    y = AU.map_blocks(lambda b: b.astype(np.int32), meta=np.empty((0, 0), dtype=np.int32))
+    assert y.dtype == np.int32
+
+
+def test_map_blocks_chunks_per_block_shape():
+    x = da.from_array(np.arange(10), chunks=3)
+    y = x.map_blocks(lambda b: np.array([b.sum()]), chunks=(1,))
+    assert y.chunks == ((1, 1, 1, 1),)
+    assert_eq(y, np.array([3, 12, 21, 9]))
+
+
+def test_map_blocks_chunks_tuple_of_tuples():
+    x = da.from_array(np.arange(10), chunks=5)
+    y = x.map_blocks(lambda b: b[:2], chunks=((2, 2),))
+    assert_eq(y, np.array([0, 1, 5, 6]))
+
+
+def test_map_blocks_wrong_shape_is_a_clear_error():
+    x = da.from_array(np.arange(10), chunks=5)
+    y = x.map_blocks(lambda b: b[:2])  # chunks not declared
+    with pytest.raises(ValueError, match=r"block \(0,\) came back with shape \(2,\).*chunks say \(5,\)"):
+        y.compute(scheduler="sync")
+
+
+def test_map_blocks_enforce_ndim():
+    x = da.from_array(np.arange(10), chunks=5)
+    y = x.map_blocks(lambda b: b.reshape(1, -1), enforce_ndim=True, dtype=x.dtype,
+                     chunks=((1, 1),))
+    with pytest.raises(ValueError, match="dimensions"):
+        y.compute(scheduler="sync")
+
+
+def test_map_blocks_drop_axis():
+    y = AU.map_blocks(lambda b: b.sum(axis=1), drop_axis=1)
+    assert y.chunks == ((2, 4),)
+    assert_eq(y, A.sum(axis=1))
+    z = AU.map_blocks(lambda b: b.sum(axis=0), drop_axis=0)
+    assert z.chunks == ((3, 0, 4),)
+    assert_eq(z, A.sum(axis=0))
+    w = AU.map_blocks(lambda b: b.sum(), drop_axis=[0, 1])
+    assert w.shape == ()
+    assert_eq(w, A.sum())
+
+
+def test_map_blocks_new_axis():
+    x = da.from_array(np.arange(10.0), chunks=4)
+    y = x.map_blocks(lambda b: b[None, :], new_axis=0)
+    assert y.chunks == ((1,), (4, 4, 2))
+    assert_eq(y, np.arange(10.0)[None, :])
+    z = x.map_blocks(lambda b: np.stack([b, -b], axis=1), new_axis=[1], chunks=((4, 4, 2), (2,)))
+    assert z.chunks == ((4, 4, 2), (2,))
+    assert_eq(z, np.stack([np.arange(10.0), -np.arange(10.0)], axis=1))
+    w = x.map_blocks(lambda b: b[:, None] * np.ones(3), new_axis=-1, chunks=(4, 3))
+    assert w.chunks == ((4, 4, 4), (3,))  # int chunks: one block shape (Dask's meaning)
+
+
+def test_map_blocks_drop_and_new_axis():
+    y = AU.map_blocks(lambda b: b.sum(axis=1)[:, None, None], drop_axis=1, new_axis=[1, 2])
+    assert y.chunks == ((2, 4), (1,), (1,))
+    assert_eq(y, A.sum(axis=1)[:, None, None])
+
+
+def test_map_blocks_bad_axes():
+    with pytest.raises(ValueError, match="drop_axis"):
+        AU.map_blocks(np.sum, drop_axis=2)
+    with pytest.raises(ValueError, match="chunks"):
+        AU.map_blocks(lambda b: b, chunks=(1,))
+    with pytest.raises(TypeError, match="chunkwise array"):
+        da.map_blocks(np.sin, np.ones(3))
+
+
+def test_map_blocks_block_info_and_block_id():
+    seen = []
+    lock = threading.Lock()
+
+    def f(b, block_info=None, block_id=None):
+        with lock:
+            seen.append((block_id, block_info))
+        return b + block_info[0]["array-location"][0][0]
+
+    y = AU.map_blocks(f)
+    expected = A + np.repeat([0, 2], [2, 4])[:, None]
+    assert_eq(y, expected, schedulers=("sync",))
+    info = {bid: bi for bid, bi in seen if bid is not None and bi[None]["num-chunks"] == (2, 3)}
+    bi = info[(1, 2)]
+    assert bi[0]["shape"] == (6, 7) and bi[0]["num-chunks"] == (2, 3)
+    assert bi[0]["chunk-location"] == (1, 2)
+    assert bi[0]["array-location"] == [(2, 6), (3, 7)]
+    assert bi[None]["chunk-shape"] == (4, 4) and bi[None]["dtype"] == np.float64
+
+
+def test_map_blocks_several_arrays_broadcast_and_align():
+    row = np.arange(7.0)
+    y = da.map_blocks(np.add, AU, da.from_array(row, chunks=7))
+    assert y.chunks == AU.chunks
+    assert_eq(y, A + row)
+    other = da.from_array(A * 2, chunks=3)
+    assert_eq(da.map_blocks(lambda a, b: a - b, AU, other), A - A * 2)
+    assert_eq(da.map_blocks(lambda a, c: a * c, AU, 3), A * 3)
+
+
+def test_map_blocks_empty_and_zero_d():
+    e = da.from_array(np.empty((0, 4)), chunks=2)
+    assert_eq(e.map_blocks(lambda b: b + 1), np.empty((0, 4)))
+    z = da.from_array(np.array(5.0))
+    assert_eq(z.map_blocks(lambda b: b * 2), np.array(10.0))
+
+
+def test_map_blocks_unknown_chunks_skip_the_check():
+    x = da.from_array(np.arange(10.0), chunks=3)
+    (pos,) = da.nonzero(x > 4)
+    y = pos.map_blocks(lambda b: b * 2)
+    np.testing.assert_array_equal(y.compute(), np.nonzero(np.arange(10.0) > 4)[0] * 2)
+
+
+def test_map_blocks_name_is_deterministic():
+    f = np.sin
+    assert AU.map_blocks(f).name == AU.map_blocks(f).name
+    assert AU.map_blocks(f, name="mine").name == "mine"
+
+
+# --- blockwise ---------------------------------------------------------------------------------
+
+
+def test_blockwise_transpose_and_elementwise():
+    assert_eq(da.blockwise(lambda b: b.T, "ji", AU, "ij"), A.T)
+    v = np.arange(7.0)
+    assert_eq(da.blockwise(np.add, "ij", AU, "ij", v, "j"), A + v)
+    assert_eq(da.blockwise(np.multiply, "ij", AU, "ij", 2, None), A * 2)
+
+
+def test_blockwise_outer_product():
+    a = np.arange(5.0)
+    b = np.arange(3.0)
+    out = da.blockwise(np.multiply.outer, "ij", da.from_array(a, chunks=2), "i",
+                       da.from_array(b, chunks=2), "j")
+    assert out.chunks == ((2, 2, 1), (2, 1))
+    assert_eq(out, np.multiply.outer(a, b))
+
+
+def test_blockwise_contraction_lists_and_concatenate():
+    b = np.arange(28.0).reshape(7, 4)
+    x = da.from_array(A, chunks=(3, 2))
+    y = da.from_array(b, chunks=(2, 2))
+
+    def dot_lists(xs, ys):
+        return sum(np.dot(p, q) for p, q in zip(xs, ys))
+
+    out = da.blockwise(dot_lists, "ik", x, "ij", y, "jk", dtype=float)
+    assert_eq(out, A @ b)
+    out2 = da.blockwise(np.dot, "ik", x, "ij", y, "jk", concatenate=True)
+    assert out2.dtype == float
+    assert_eq(out2, A @ b)
+
+
+def test_blockwise_new_axes_and_adjust_chunks():
+    x = da.from_array(np.arange(6.0), chunks=4)
+    y = da.blockwise(lambda b: b[:, None] * np.ones(3), "ij", x, "i", new_axes={"j": 3})
+    assert y.chunks == ((4, 2), (3,))
+    assert_eq(y, np.arange(6.0)[:, None] * np.ones(3))
+    z = da.blockwise(lambda b: b[:1], "i", x, "i", adjust_chunks={"i": 1})
+    assert_eq(z, np.array([0.0, 4.0]))
+    w = da.blockwise(lambda b: np.concatenate([b, b]), "i", x, "i", adjust_chunks={"i": lambda c: 2 * c})
+    assert w.chunks == ((8, 4),)
+
+
+def test_blockwise_aligns_chunks_and_checks_lengths():
+    p = da.from_array(A, chunks=(2, 7))
+    q = da.from_array(A, chunks=(3, 3))
+    assert_eq(da.blockwise(np.add, "ij", p, "ij", q, "ij"), A + A)
+    with pytest.raises(ValueError, match="align_arrays"):
+        da.blockwise(np.add, "ij", p, "ij", q, "ij", align_arrays=False)
+    with pytest.raises(ValueError, match="different lengths"):
+        da.blockwise(np.add, "ij", p, "ij", da.from_array(np.ones((6, 5))), "ij")
+    with pytest.raises(ValueError, match="2 dimensions"):
+        da.blockwise(np.add, "ij", p, "i")
+    with pytest.raises(ValueError, match="new_axes"):
+        da.blockwise(np.add, "ijk", p, "ij")
+
+
+def test_blockwise_to_scalar():
+    total = da.blockwise(lambda blocks: sum(b.sum() for row in blocks for b in row), "", AU, "ij",
+                         dtype=float)
+    assert total.shape == ()
+    assert_eq(total, np.array(A.sum()))
+
+
+# --- fusion ------------------------------------------------------------------------------------
+
+
+def _chain(x):
+    return (da.sin(x) ** 2 + da.cos(x) ** 2) * 2 - 1
+
+
+def test_fusion_diamond_one_task_per_block():
+    v = np.linspace(0, 3, 1000)
+    x = da.from_array(v, chunks=10)  # 100 blocks
+    y = _chain(x)
+    fused = fuse_blockwise(y.expr)
+    assert isinstance(fused, FusedBlockwise)
+    assert fused.name == y.name and fused.chunks == y.chunks and fused.dtype == y.dtype
+    graph = Array(fused).__chunkwise_graph__()
+    assert len(graph) == 100 + 1  # reads fused in by linear fusion, plus the finalize task
+    assert_eq(Array(fused), (np.sin(v) ** 2 + np.cos(v) ** 2) * 2 - 1)
+    text = Array(fused).explain(show=False)
+    assert "FusedBlockwise: 7 ops" in text and "sin" in text
+
+
+def test_fusion_many_blocks_lowering_is_linear():
+    x = da.from_array(np.zeros((100, 100)), chunks=1)  # 10,000 blocks
+    fused = fuse_blockwise(_chain(x).expr)
+    graph = Array(fused).__chunkwise_graph__()
+    assert len(graph) <= 10_001
+
+
+def test_fusion_shared_node_with_outside_consumer_is_not_recomputed():
+    calls = []
+    lock = threading.Lock()
+
+    def counted(b):
+        with lock:
+            calls.append(1)
+        return b + 1
+
+    v = np.arange(20.0)
+    x = da.from_array(v, chunks=5)  # 4 blocks
+    s = elemwise(counted, x, dtype=float)  # shared: used by t (group) and by u (map_blocks, outside)
+    t = s * 2
+    u = s.map_blocks(lambda b: b - 1)
+    y = t + u
+    fused = fuse_blockwise(y.expr)
+    calls.clear()
+    result = Array(fused).compute(scheduler="sync")
+    np.testing.assert_array_equal(result, (v + 1) * 2 + v)
+    assert len(calls) == 4  # once per block, not twice
+
+
+def test_fusion_respects_broadcast_block_counts():
+    calls = []
+
+    def counted(b):
+        calls.append(1)
+        return b * 3
+
+    small = da.from_array(np.arange(4.0), chunks=4)  # one block, broadcast over 5 row blocks
+    big = da.from_array(np.ones((10, 4)), chunks=(2, 4))
+    y = elemwise(counted, small, dtype=float) + big
+    fused = fuse_blockwise(y.expr)
+    calls.clear()
+    np.testing.assert_array_equal(Array(fused).compute(scheduler="sync"), np.arange(4.0) * 3 + np.ones((10, 4)))
+    assert len(calls) == 1
+
+
+def test_fusion_keeps_non_elementwise_boundaries():
+    x = da.from_array(np.arange(12.0), chunks=4)
+    y = x.map_blocks(np.cumsum)
+    z = da.sin(y) + da.cos(y)
+    fused = fuse_blockwise(z.expr)
+    assert isinstance(fused, FusedBlockwise)
+    assert fused.inputs[0].name == y.name
+    assert_eq(Array(fused), np.sin(np.concatenate([np.cumsum(b) for b in np.split(np.arange(12.0), 3)]))
+              + np.cos(np.concatenate([np.cumsum(b) for b in np.split(np.arange(12.0), 3)])))
+
+
+def test_fusion_nothing_to_fuse_returns_same_expr():
+    x = da.from_array(np.arange(4.0), chunks=2)
+    y = da.sin(x)
+    assert fuse_blockwise(y.expr) is y.expr
+
+
+def test_fusion_two_outputs_and_scalars_and_kwargs():
+    v = np.linspace(-3, 3, 13)
+    x = da.from_array(v, chunks=4)
+    q, r = da.divmod(x, 0.7)
+    y = da.round(q * r + 1.5, 2)
+    fused = fuse_blockwise(y.expr)
+    assert isinstance(fused, FusedBlockwise)
+    eq, er = np.divmod(v, 0.7)
+    assert_eq(Array(fused), np.round(eq * er + 1.5, 2))
+
+
+def test_fused_error_names_step():
+    x = da.from_array(np.arange(4.0), chunks=2)
+
+    def boom(b):
+        if b.size:
+            raise ZeroDivisionError("boom")
+        return b
+
+    y = da.sin(elemwise(boom, da.cos(x) + 1, dtype=float))
+    fused = fuse_blockwise(y.expr)
+    with pytest.raises(ZeroDivisionError) as info:
+        Array(fused).compute(scheduler="sync")
+    assert any("boom" in note for note in getattr(info.value, "__notes__", []))
+
+
+def test_fusion_deep_chain_does_not_recurse():
+    x = da.from_array(np.zeros(4), chunks=2)
+    y = x
+    for _ in range(3000):
+        y = y + 1
+    fused = fuse_blockwise(y.expr)
+    assert isinstance(fused, FusedBlockwise)
+    np.testing.assert_array_equal(Array(fused).compute(scheduler="sync"), np.full(4, 3000.0))
