@@ -1,9 +1,10 @@
 """``python -m chunkwise demo``: a short tour that runs in a few seconds.
 
-The demo builds a tree reduction over many delayed tasks, shows its plan,
-runs it with a progress bar on the threaded scheduler, checks the answer
-against plain Python and prints a summary: tasks, time, time per task and the
-peak number of results held at once. Later collections extend it.
+1. delayed: a tree reduction over many delayed tasks, run with a progress bar
+   on the threaded scheduler, checked against plain Python, with a summary
+   (tasks, time per task, the peak number of results held at once).
+2. array: the mean of a 3 GiB random array computed block by block, with its
+   plan, a progress bar and the process's peak memory.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import threading
 import time
 from operator import add
 
-__all__ = ["demo", "main"]
+__all__ = ["array_demo", "demo", "main"]
 
 
 def _load(i: int) -> list[int]:
@@ -75,6 +76,38 @@ def demo(n_chunks: int = 2_000, out=None) -> dict:
     return {"tasks": len(graph), "seconds": elapsed, "peak_live_results": peak["live"]}
 
 
+def array_demo(size: int = 20_000, block: int = 2_000, out=None) -> dict:
+    """An out-of-core-style reduction: the mean of a random array larger than it holds at once."""
+    import chunkwise.array as da
+    from chunkwise.diagnostics import ProgressBar, ResourceProfiler
+
+    out = out or sys.stdout
+    nbytes = size * size * 8
+    print(
+        f"2. array: mean of a {size:,} x {size:,} random float64 array "
+        f"({nbytes / 2**30:.1f} GiB) in {block:,} x {block:,} blocks",
+        file=out,
+    )
+    x = da.random.default_rng(42).random((size, size), chunks=(block, block))
+    total = x.mean()
+    print(f"   plan: {len(total.__chunkwise_graph__()):,} tasks; the plan:", file=out)
+    for line in total.explain(show=False).splitlines():
+        print("     " + line, file=out)
+    start = time.perf_counter()
+    with ProgressBar(out=out), ResourceProfiler(dt=0.05) as resources:
+        mean = float(total.compute())
+    elapsed = time.perf_counter() - start
+    peak = resources.peak_memory or 0.0
+    print(
+        f"   mean {mean:.6f} (expected about 0.5) in {elapsed:.2f} s "
+        f"({nbytes / elapsed / 2**30:.2f} GiB/s); peak memory of the process {peak:,.0f} MB",
+        file=out,
+    )
+    if abs(mean - 0.5) > 1e-3:
+        raise SystemExit(1)
+    return {"seconds": elapsed, "peak_mb": peak, "mean": mean}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chunkwise", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -83,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "demo":
         demo(args.chunks)
+        array_demo()
     return 0
 
 
