@@ -38,8 +38,8 @@ from typing import Any
 import numpy as np
 
 from chunkwise.array.chunks import has_unknown
-from chunkwise.array.core import Array, asarray
-from chunkwise.array.expr import ArrayExpr, Blockwise, _format_bytes
+from chunkwise.array.core import Array, _nbytes, asarray
+from chunkwise.array.expr import ArrayExpr, Blockwise, _format_bytes, _same_chunks
 from chunkwise.core.expr import Expr
 from chunkwise.core.graph import Ref, Task
 
@@ -259,7 +259,7 @@ def _unify(pairs: list, align: bool, opname: str) -> tuple[list, dict]:
         new = []
         for d, s in enumerate(ind):
             have, want = arg.chunks[d], target[s]
-            if _same(have, want) or (arg.shape[d] == 1 and len(have) == 1):
+            if _same_chunks(have, want) or (arg.shape[d] == 1 and len(have) == 1):
                 new.append(have)
                 continue
             if not align:
@@ -276,18 +276,6 @@ def _unify(pairs: list, align: bool, opname: str) -> tuple[list, dict]:
         new = tuple(new)
         out.append((arg if new == arg.chunks else Rechunk(arg, new), ind))
     return out, target
-
-
-def _same(a: tuple, b: tuple) -> bool:
-    return len(a) == len(b) and all(
-        x == y or (isinstance(x, float) and isinstance(y, float) and math.isnan(x) and math.isnan(y))
-        for x, y in zip(a, b)
-    )
-
-
-def _nbytes(a: ArrayExpr) -> float:
-    n = a.nbytes
-    return 0 if isinstance(n, float) and math.isnan(n) else n
 
 
 def _sample_call(func: Callable, pairs: list, out_ind: tuple, concatenate: bool, kwargs: dict,

@@ -44,6 +44,7 @@ from chunkwise.array.expr import (
     ArrayExpr,
     Finalize,
     FromArray,
+    _same_chunks,
     blockwise_call,
     broadcast_shapes,
 )
@@ -582,7 +583,7 @@ def unify_chunks(*exprs: Any, opname: str = "operation") -> list:
             axis = d + ndim - e.ndim
             want = target[axis]
             have = e.chunks[d]
-            if (e.shape[d] == 1 and shape[axis] != 1) or want is None or _same(have, want):
+            if (e.shape[d] == 1 and shape[axis] != 1) or want is None or _same_chunks(have, want):
                 new.append(have)
                 continue
             if has_unknown((have,)) or has_unknown((want,)):
@@ -594,13 +595,6 @@ def unify_chunks(*exprs: Any, opname: str = "operation") -> list:
         new = tuple(new)
         out.append(e if new == e.chunks else Rechunk(e, new))
     return out
-
-
-def _same(a: tuple, b: tuple) -> bool:
-    return len(a) == len(b) and all(
-        x == y or (isinstance(x, float) and isinstance(y, float) and math.isnan(x) and math.isnan(y))
-        for x, y in zip(a, b)
-    )
 
 
 def _nbytes(a: ArrayExpr) -> float:

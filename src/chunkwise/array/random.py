@@ -43,8 +43,9 @@ from typing import Any
 
 import numpy as np
 
-from chunkwise.array.chunks import chunk_boundaries, has_unknown, normalize_chunks
+from chunkwise.array.chunks import chunk_boundaries, has_unknown
 from chunkwise.array.core import Array, asarray, from_array
+from chunkwise.array.creation import _chunks_for
 from chunkwise.array.expr import ArrayExpr, broadcast_shapes
 from chunkwise.core.graph import Ref, Task
 
@@ -238,13 +239,6 @@ def _size(opname: str, size: Any) -> tuple | None:
     if any(d < 0 for d in dims):
         raise ValueError(f"{opname}: negative dimensions are not allowed (size {dims})")
     return tuple(int(d) for d in dims)
-
-
-def _chunks_for(opname: str, chunks: Any, shape: tuple, dtype: Any) -> tuple:
-    try:
-        return normalize_chunks(chunks, shape, dtype=dtype)
-    except (ValueError, TypeError) as exc:
-        raise type(exc)(f"{opname}: {exc}") from None
 
 
 def _reraise(opname: str, exc: Exception) -> None:
