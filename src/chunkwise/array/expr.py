@@ -85,11 +85,11 @@ class ArrayExpr(Expr):
     def shape(self) -> tuple:
         return tuple(sum(c) if not any(math.isnan(x) for x in c) else math.nan for c in self.chunks)
 
-    @property
+    @functools.cached_property
     def ndim(self) -> int:
         return len(self.chunks)
 
-    @property
+    @functools.cached_property
     def numblocks(self) -> tuple:
         return tuple(len(c) for c in self.chunks)
 

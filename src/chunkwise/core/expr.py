@@ -62,6 +62,13 @@ from chunkwise.core.tokenize import tokenize
 __all__ = ["Expr", "Tuple", "key_name", "lower", "optimize_together", "register_plan_pass", "walk"]
 
 
+class _OperandProperty(property):
+    """``expr.<parameter>``: the operand at a fixed position."""
+
+    def __init__(self, index: int):
+        super().__init__(lambda self: self.operands[index])
+
+
 def key_name(key: Hashable) -> Any:
     """The name part of a key: the key itself for a str, the first element of a tuple."""
     return key[0] if type(key) is tuple else key
@@ -74,6 +81,15 @@ class Expr:
     _defaults: dict[str, Any] = {}
     #: When true, operands beyond ``_parameters`` are accepted (``self.operands[n:]``).
     _variadic: bool = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Operands are reachable by their parameter names (``expr.left``) through fast
+        # generated properties; names the class defines itself are left alone.
+        for index, param in enumerate(cls.__dict__.get("_parameters", ())):
+            existing = getattr(cls, param, None)
+            if existing is None or isinstance(existing, _OperandProperty):
+                setattr(cls, param, _OperandProperty(index))
 
     def __init__(self, *operands: Any, **kwargs: Any):
         params = self._parameters
