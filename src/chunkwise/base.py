@@ -225,7 +225,7 @@ def _lower_plan(roots: list[Expr], optimize_graph: bool, all_outputs: bool = Fal
         if name in referenced and opt.key != original.key:  # delayed tasks use the old key
             aliases[original.key] = opt.key
     if lower_roots:
-        for key, node in lower(lower_roots, lower_keys).items():
+        for key, node in lower(lower_roots, lower_keys, inline=optimize_graph).items():
             graph.setdefault(key, node)
     for old, new in aliases.items():
         graph[old] = Task(old, _alias, Ref(new))

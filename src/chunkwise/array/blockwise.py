@@ -39,7 +39,13 @@ import numpy as np
 
 from chunkwise.array.chunks import has_unknown
 from chunkwise.array.core import Array, _nbytes, asarray
-from chunkwise.array.expr import ArrayExpr, Blockwise, _format_bytes, _same_chunks
+from chunkwise.array.expr import (
+    ArrayExpr,
+    Blockwise,
+    _format_bytes,
+    _same_chunks,
+    one_to_one_inputs,
+)
 from chunkwise.core.expr import Expr
 from chunkwise.core.graph import Ref, Task
 
@@ -596,6 +602,9 @@ class FusedBlockwise(ArrayExpr):
 
     def _dtype(self) -> Any:
         return self.dtype_
+
+    def _one_to_one_inputs(self) -> tuple:
+        return one_to_one_inputs(self, self.inputs)
 
     def _task(self, key: Hashable) -> Task:
         index = key[1:]

@@ -324,6 +324,9 @@ class Blockwise(ArrayExpr):
             return self.dtype_
         return infer_dtype(self.func, self.args, self.kwargs)
 
+    def _one_to_one_inputs(self) -> tuple:
+        return one_to_one_inputs(self, self._arrays)
+
     def _task(self, key: Hashable) -> Task:
         index = key[1:]
         ndim = len(index)
@@ -349,6 +352,14 @@ class Blockwise(ArrayExpr):
         nbytes = self.max_chunk_nbytes
         size = "?" if math.isnan(nbytes) else _format_bytes(nbytes)
         return f"{head}  [{self.npartitions} blocks of <= {size}, {self.dtype}]"
+
+
+def one_to_one_inputs(expr: ArrayExpr, inputs: Sequence) -> tuple:
+    """Names of ``inputs`` whose block ``i`` only block ``i`` of ``expr`` reads (same grid)."""
+    numblocks = expr.numblocks
+    names = [a.name for a in inputs if isinstance(a, ArrayExpr) and a.numblocks == numblocks]
+    # An input passed twice is read twice per task: not one-to-one.
+    return tuple(n for n in names if names.count(n) == 1)
 
 
 def _same_chunks(a: tuple, b: tuple) -> bool:

@@ -149,6 +149,9 @@ class Reduction(ArrayExpr):
         """Whether each output block comes from a single input block (no partial stages)."""
         return builtins.all(self.array.numblocks[a] == 1 for a in self.axes)
 
+    def _one_to_one_inputs(self) -> tuple:
+        return (self.array.name,)  # each input block feeds exactly one first-stage task
+
     def _owned_names(self):
         name = self.name
         if self._fused:

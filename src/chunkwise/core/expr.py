@@ -56,7 +56,7 @@ import functools
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import Any
 
-from chunkwise.core.graph import Ref, is_valid_key, validate_key
+from chunkwise.core.graph import Ref, Task, is_valid_key, validate_key
 from chunkwise.core.tokenize import tokenize
 
 __all__ = ["Expr", "Tuple", "key_name", "lower", "optimize_together", "register_plan_pass", "walk"]
@@ -205,6 +205,14 @@ class Expr:
     def chunk_nbytes(self, key: Hashable) -> int | None:
         """Projected bytes of output ``key``; ``None`` when unknown."""
         return None
+
+    def _one_to_one_inputs(self) -> tuple:
+        """Names of inputs each of whose outputs this node's tasks read once, from one task.
+
+        When such an input has no other consumer, :func:`lower` builds its task
+        inside the task that reads it (no separate graph node, nothing to fuse later).
+        """
+        return ()
 
     # --- rewriting ----------------------------------------------------------
 
@@ -375,15 +383,30 @@ def walk(roots: Iterable[Expr]) -> Iterator[Expr]:
         stack.extend(expr.dependencies())
 
 
-def lower(roots: list[Expr], keys: Iterable[Hashable] | None = None) -> dict:
+def lower(
+    roots: list[Expr], keys: Iterable[Hashable] | None = None, inline: bool = True
+) -> dict:
     """The task graph computing ``keys`` (default: every output key of ``roots``).
 
-    Only the tasks those keys need are built.
+    Only the tasks those keys need are built. An input that a single node reads
+    one-to-one (see :meth:`Expr._one_to_one_inputs`) is built inside the task
+    that reads it, as graph-level linear fusion would do afterwards
+    (``inline=False`` keeps every task separate).
     """
     owners: dict[Any, Expr] = {}
-    for expr in walk(roots):
+    consumers: dict[str, set] = {}
+    nodes = list(walk(roots))
+    for expr in nodes:
         for name in expr._owned_names():
             owners.setdefault(name, expr)
+        for dep in expr.dependencies():
+            consumers.setdefault(dep.name, set()).add(expr.name)
+    root_names = {root.name for root in roots}
+    inlined: set = set()
+    for expr in nodes if inline else ():
+        for name in expr._one_to_one_inputs():
+            if name not in root_names and consumers.get(name) == {expr.name}:
+                inlined.add(name)
     if keys is None:
         keys = [k for root in roots for k in root._output_keys()]
     graph: dict = {}
@@ -399,9 +422,30 @@ def lower(roots: list[Expr], keys: Iterable[Hashable] | None = None) -> dict:
         node = owner._task(key)
         if not is_valid_key(key):
             validate_key(key)  # raises, naming the bad part
+        if inlined and type(node) is Task:
+            node = _inline_inputs(node, inlined, owners, _MAX_INLINE_DEPTH)
         graph[key] = node
         for dep in node.dependencies:
             if dep not in graph:
                 stack.append(dep)
     return graph
 
+
+_MAX_INLINE_DEPTH = 32  # bounds the nesting (and the recursion of running a task)
+
+
+def _inline_inputs(task: Task, inline: set, owners: dict, depth: int) -> Task:
+    """``task`` with references to inlinable inputs replaced by those inputs' tasks."""
+    found = {}
+    for dep in task.dependencies:
+        name = dep[0] if type(dep) is tuple else dep
+        if name in inline:
+            inner = owners[name]._task(dep)
+            if type(inner) is not Task:
+                continue  # data nodes are inlined as values by graph fusion
+            if depth > 1 and inner.dependencies:
+                inner = _inline_inputs(inner, inline, owners, depth - 1)
+            found[dep] = inner
+    if not found:
+        return task
+    return task.inline(found)

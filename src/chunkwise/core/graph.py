@@ -277,6 +277,43 @@ class Task:
         kwargs = {k: _substitute(v, inline) for k, v in _unparse_kwargs(self.kwargs).items()}
         return Task(new_key, self.func, *args, **kwargs)
 
+    def inline(self, replacements: Mapping) -> Task:
+        """A copy with each ``Ref(k)`` for ``k`` in ``replacements`` replaced by that node.
+
+        Unlike :meth:`substitute` it does not re-parse the arguments: only the
+        positions recorded as holding references are visited.
+
+        >>> from operator import add
+        >>> t = Task("y", add, Ref("x"), 1).inline({"x": Task("x", add, 1, 1)})
+        >>> t.dependencies, t({})
+        (frozenset(), 3)
+        """
+        new = Task.__new__(Task)
+        new.key = self.key
+        new.func = self.func
+        args = self.args
+        if self._dyn_args is not None:
+            args = list(args)
+            for i in self._dyn_args:
+                args[i] = _inline_arg(args[i], replacements)
+            args = tuple(args)
+        kwargs = self.kwargs
+        if self._dyn_kwargs is not None:
+            kwargs = dict(kwargs)
+            for name in self._dyn_kwargs:
+                kwargs[name] = _inline_arg(kwargs[name], replacements)
+        new.args = args
+        new.kwargs = kwargs
+        new._dyn_args = self._dyn_args
+        new._dyn_kwargs = self._dyn_kwargs
+        deps = set(self.dependencies)
+        for key, node in replacements.items():
+            if key in deps:
+                deps.discard(key)
+                deps.update(node.dependencies)
+        new.dependencies = frozenset(deps)
+        return new
+
     def __repr__(self) -> str:
         name = getattr(self.func, "__name__", type(self.func).__name__)
         args = ", ".join(repr(a) for a in _unparse(self.args))
@@ -291,6 +328,24 @@ class Task:
 
 def _rebuild_task(key, func, args, kwargs):
     return Task(key, func, *args, **kwargs)
+
+
+def _inline_arg(arg: Any, replacements: Mapping) -> Any:
+    tp = type(arg)
+    if tp is Ref:
+        node = replacements.get(arg.key)
+        if node is None:
+            return arg
+        return node.value if type(node) is DataNode else node
+    if tp is _ListArg:
+        return _ListArg([_inline_arg(item, replacements) for item in arg.items], arg.kind)
+    if tp is _DictArg:
+        return _DictArg({k: _inline_arg(v, replacements) for k, v in arg.items.items()})
+    if tp is Task:
+        if arg.dependencies.isdisjoint(replacements):
+            return arg
+        return arg.inline(replacements)
+    return arg
 
 
 def _unparse(arg: Any) -> Any:
