@@ -20,8 +20,12 @@ from chunkwise.core.expr import register_plan_pass as _register_plan_pass
 _MODULES = (
     "elementwise",
     "reductions",
+    "cumulative",
     "slicing",
+    "gather",
+    "setitem",
     "manipulation",
+    "reshape",
     "creation",
     "blockwise",
     "linalg",
