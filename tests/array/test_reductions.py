@@ -1,4 +1,4 @@
-"""Reductions, cumulative sums and diff against NumPy."""
+"""Reductions against NumPy (cumulative sums and diff: test_cumulative.py)."""
 
 from __future__ import annotations
 
@@ -315,68 +315,6 @@ def test_average():
         da.average(x, weights=w)
     with pytest.raises(ValueError, match="not compatible"):
         da.average(x, axis=0, weights=w)
-
-
-# --- cumulative and diff -------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("name", ["cumsum", "cumprod", "nancumsum", "nancumprod"])
-@pytest.mark.parametrize("axis", [0, 1, -1])
-def test_cumulative(name, axis):
-    a = (A / 20)[:, :9]
-    a[1, 2] = np.nan
-    x = da.from_array(a, chunks=((1, 0, 3), (2, 3, 0, 4)))
-    assert_eq(getattr(da, name)(x, axis=axis), getattr(np, name)(a, axis=axis))
-
-
-def test_cumulative_1d_and_ints():
-    a = np.arange(1, 20, dtype="i4")
-    x = da.from_array(a, chunks=4)
-    assert_eq(da.cumsum(x), np.cumsum(a))
-    assert_eq(x.cumprod(dtype="f8"), np.cumprod(a, dtype="f8"))
-    assert_eq(np.cumsum(x > 5), np.cumsum(a > 5))
-    assert_eq(np.add.accumulate(x), np.add.accumulate(a))
-    assert_eq(da.cumsum(da.from_array(np.ones(0), chunks=2)), np.cumsum(np.ones(0)))
-
-
-@pytest.mark.skipif(not _has_manipulation(), reason="needs chunkwise.array.manipulation")
-def test_cumsum_axis_none_flattens():
-    x = _x()
-    assert_eq(da.cumsum(x), np.cumsum(A))
-
-
-def test_cumulative_unknown_chunks():
-    a = np.arange(10.0)
-    unknown = _unknown(a, 3, (0,))
-    assert np.isnan(unknown.cumsum(axis=0).shape[0])
-    np.testing.assert_array_equal(unknown.cumsum(axis=0).compute(), np.cumsum(a))
-
-
-@pytest.mark.parametrize("n", [0, 1, 2, 5])
-@pytest.mark.parametrize("axis", [0, 1, -1])
-def test_diff(n, axis):
-    a = (np.arange(40) ** 2).reshape(4, 10)
-    x = da.from_array(a, chunks=((1, 0, 3), (1, 3, 0, 1, 5)))
-    assert_eq(da.diff(x, n=n, axis=axis), np.diff(a, n=n, axis=axis))
-    assert_eq(np.diff(x, n=n, axis=axis), np.diff(a, n=n, axis=axis))
-
-
-def test_diff_bool_and_errors():
-    a = np.array([True, False, False, True])
-    assert_eq(da.diff(da.from_array(a, chunks=1)), np.diff(a))
-    assert_eq(da.diff(da.from_array(np.ones(0), chunks=1)), np.diff(np.ones(0)))
-    with pytest.raises(ValueError, match="non-negative"):
-        da.diff(da.from_array(a), n=-1)
-    with pytest.raises(ValueError, match="at least one dimensional"):
-        da.diff(da.from_array(np.array(1.0)))
-
-
-@pytest.mark.skipif(not _has_manipulation(), reason="needs chunkwise.array.manipulation")
-def test_diff_prepend_append():
-    a = np.arange(12).reshape(3, 4) ** 2
-    x = da.from_array(a, chunks=2)
-    assert_eq(da.diff(x, prepend=0), np.diff(a, prepend=0))
-    assert_eq(da.diff(x, axis=0, append=np.ones((1, 4), int)), np.diff(a, axis=0, append=np.ones((1, 4), int)))
 
 
 # --- the tree, the plan, memory ---------------------------------------------------------------

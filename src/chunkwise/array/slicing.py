@@ -1,23 +1,19 @@
-"""Indexing: slicing, integer and boolean indexing, ``take``, ``vindex``, ``blocks``, item assignment.
+"""Indexing: basic slicing, index normalization, ``blocks``, and the ``getitem`` dispatch.
 
 Every index is normalized once, at build time, against the array's shape
-(out-of-bounds integers raise ``IndexError`` as in NumPy), then becomes one of
-a few plan nodes:
+(out-of-bounds integers raise ``IndexError`` as in NumPy). Basic indexing
+(ints, slices with any step, ``None``) becomes a :class:`Slice` plan node:
+block boundaries stay where they are, output block ``i`` is a slice of one
+input block, so ``x[:10, :10]`` lowers only the blocks it overlaps. When the
+plan is simplified a slice is pushed below elementwise work (``(x + 1)[:10]``
+becomes ``x[:10] + 1``), two slices merge into one, and a slice of
+``from_array`` becomes a ``from_array`` of just that region.
 
-- :class:`Slice` -- basic indexing (ints, slices with any step, ``None``).
-  Block boundaries stay where they are: output block ``i`` is a slice of one
-  input block, so ``x[:10, :10]`` lowers only the blocks it overlaps. When the
-  plan is simplified a slice is pushed below elementwise work
-  (``(x + 1)[:10]`` becomes ``x[:10] + 1``), two slices merge into one, and a
-  slice of ``from_array`` becomes a ``from_array`` of just that region.
-- :class:`Gather` -- integer arrays (and NumPy boolean masks, through their
-  ``nonzero()``): each output block collects its points from the input blocks
-  that hold them, one small task per input block it needs (sort, take, then
-  un-permute), so nothing holds a whole axis.
-- :class:`BooleanMask` -- a chunkwise boolean mask: one output block per input
-  block, of unknown (``nan``) length until ``compute_chunk_sizes()``.
-- :class:`SetItem` -- ``x[index] = value`` as a new plan: only the blocks the
-  region touches are copied and assigned.
+:func:`getitem` hands integer arrays and boolean masks to
+:mod:`chunkwise.array.gather` (``Gather``, ``BooleanMask``, ``take``,
+``vindex``, ``compute_chunk_sizes``); item assignment lives in
+:mod:`chunkwise.array.assignment`. ``VIndex``, ``with_computed_chunks`` and
+``setitem`` can still be reached here (``Array`` looks them up in this module).
 
 >>> import numpy as np
 >>> import chunkwise.array as da
@@ -26,16 +22,12 @@ a few plan nodes:
 array([9, 6, 3, 0])
 >>> x[[5, 1, 1]].compute()
 array([5, 1, 1])
->>> y = x[x % 2 == 0]
->>> y.chunks
-((nan, nan, nan),)
->>> y.compute_chunk_sizes().chunks
-((2, 2, 1),)
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 import math
 import numbers
 import operator
@@ -45,15 +37,15 @@ from typing import Any
 
 import numpy as np
 
-from chunkwise.array.chunks import blockdims_from_blockshape, chunk_boundaries, has_unknown
-from chunkwise.array.core import Array, _as_operand, elemwise, implements
+from chunkwise.array.chunks import chunk_boundaries
+from chunkwise.array.core import Array
 from chunkwise.array.expr import ArrayExpr, Blockwise, FromArray
-from chunkwise.array.rechunk import Rechunk
 from chunkwise.core.expr import Expr
 from chunkwise.core.graph import Ref, Task
 from chunkwise.core.tokenize import tokenize
 
-__all__ = ["BlockView", "VIndex", "getitem", "setitem", "take", "with_computed_chunks"]
+__all__ = ["BlockView", "getitem"]
+
 
 _FULL = slice(None)
 
@@ -511,260 +503,6 @@ def _basic(x: Array, index: tuple) -> Array:
     return Array(Slice(x.expr, tuple(index)))
 
 
-# --- integer arrays: gather ----------------------------------------------------------------
-
-
-class Gather(ArrayExpr):
-    """Pointwise selection along ``axes`` with the integer arrays ``indices`` (flat, non-negative).
-
-    The points form an array of shape ``shape_``, whose axes are placed at
-    ``position`` among the axes that are not indexed. Output blocks split the
-    first point axis; each gathers its points from the input blocks holding
-    them: one task per such input block extracts them, then one task
-    concatenates and restores the requested order.
-    """
-
-    _parameters = ("array", "axes", "indices", "shape_", "position")
-
-    @property
-    def _funcname(self) -> str:
-        return "gather"
-
-    def _dtype(self) -> Any:
-        return self.array.dtype
-
-    @functools.cached_property
-    def _rest(self) -> list:
-        return [d for d in range(self.array.ndim) if d not in self.axes]
-
-    @functools.cached_property
-    def _inner(self) -> int:
-        return math.prod(self.shape_[1:])
-
-    @functools.cached_property
-    def _row_chunks(self) -> tuple:
-        shape = self.shape_
-        if not shape:
-            return ()
-        target = math.prod(max(max(self.array.chunks[a]), 1) for a in self.axes)
-        rows = max(1, target // max(self._inner, 1))
-        return blockdims_from_blockshape((shape[0],), (rows,))[0]
-
-    def _chunks(self) -> tuple:
-        chunks = self.array.chunks
-        rest = [chunks[d] for d in self._rest]
-        points = [self._row_chunks] + [(s,) for s in self.shape_[1:]] if self.shape_ else []
-        pos = self.position
-        return tuple(rest[:pos] + points + rest[pos:])
-
-    @functools.cached_property
-    def _bounds(self) -> list:
-        return [np.asarray(chunk_boundaries(self.array.chunks[a]), dtype=np.int64) for a in self.axes]
-
-    @functools.cached_property
-    def _block_ids(self) -> np.ndarray:
-        """The linear id (over the indexed axes' block grid) of the block holding each point."""
-        ids = [np.searchsorted(b, idx, "right") - 1 for b, idx in zip(self._bounds, self.indices)]
-        grid = tuple(self.array.numblocks[a] for a in self.axes)
-        return np.ravel_multi_index(tuple(ids), grid)
-
-    @functools.cached_property
-    def _stage_name(self) -> str:
-        return self.name + "-part"
-
-    def _owned_names(self) -> tuple:
-        return (self.name, self._stage_name)
-
-    def _point_range(self, row_block: int) -> tuple:
-        if not self.shape_:
-            return 0, 1
-        bounds = chunk_boundaries(self._row_chunks)
-        return bounds[row_block] * self._inner, bounds[row_block + 1] * self._inner
-
-    @functools.cached_property
-    def _group_cache(self) -> dict:
-        return {}
-
-    def _groups(self, row_block: int) -> tuple:
-        """(input block per group, local coordinates per group, inverse permutation or None)."""
-        cached = self._group_cache.get(row_block)
-        if cached is not None:
-            return cached
-        lo, hi = self._point_range(row_block)
-        grid = tuple(self.array.numblocks[a] for a in self.axes)
-        if hi == lo:
-            result = ([(0,) * len(self.axes)], [tuple(np.empty(0, np.intp) for _ in self.axes)], None)
-        else:
-            ids = self._block_ids[lo:hi]
-            order = np.argsort(ids, kind="stable")
-            sorted_ids = ids[order]
-            uniq, starts = np.unique(sorted_ids, return_index=True)
-            ends = list(starts[1:]) + [len(ids)]
-            blocks, coords = [], []
-            points = [idx[lo:hi] for idx in self.indices]
-            for u, s, e in zip(uniq.tolist(), starts.tolist(), ends):
-                block = np.unravel_index(u, grid)
-                sel = order[s:e]
-                blocks.append(tuple(int(b) for b in block))
-                coords.append(
-                    tuple(p[sel] - bd[b] for p, bd, b in zip(points, self._bounds, block))
-                )
-            inverse = None if np.all(order[1:] > order[:-1]) else np.argsort(order)
-            result = (blocks, coords, inverse)
-        self._group_cache[row_block] = result
-        return result
-
-    def _split_key(self, out: tuple) -> tuple:
-        pos, k = self.position, len(self.shape_)
-        row_block = out[pos] if k else 0
-        rest_blocks = out[:pos] + out[pos + k:]
-        return row_block, rest_blocks
-
-    def _input_block(self, block: tuple, rest_blocks: tuple) -> tuple:
-        full = [0] * self.array.ndim
-        for a, b in zip(self.axes, block):
-            full[a] = b
-        for d, b in zip(self._rest, rest_blocks):
-            full[d] = b
-        return tuple(full)
-
-    def _task(self, key: Hashable) -> Task:
-        if key[0] == self._stage_name:
-            out, group = key[1:-1], key[-1]
-            row_block, rest_blocks = self._split_key(out)
-            blocks, coords, _ = self._groups(row_block)
-            ref = Ref((self.array.name, *self._input_block(blocks[group], rest_blocks)))
-            return Task(key, _gather_extract, ref, coords[group], self.axes)
-        out = key[1:]
-        row_block, rest_blocks = self._split_key(out)
-        blocks, coords, inverse = self._groups(row_block)
-        lo, hi = self._point_range(row_block)
-        local_shape = ((hi - lo) // max(self._inner, 1),) + tuple(self.shape_[1:]) if self.shape_ else ()
-        if len(blocks) == 1:
-            ref = Ref((self.array.name, *self._input_block(blocks[0], rest_blocks)))
-            piece = Task(None, _gather_extract, ref, coords[0], self.axes)
-            return Task(key, _gather_combine, [piece], inverse, local_shape, self.position)
-        pieces = [Ref((self._stage_name, *out, g)) for g in range(len(blocks))]
-        return Task(key, _gather_combine, pieces, inverse, local_shape, self.position)
-
-
-def _gather_extract(block: np.ndarray, coords: tuple, axes: tuple) -> np.ndarray:
-    """The points at ``coords`` (on ``axes``) of ``block``, as axis 0, then the other axes."""
-    block = np.asarray(block)
-    moved = np.moveaxis(block, axes, tuple(range(len(axes))))
-    return moved[coords]
-
-
-def _gather_combine(pieces: list, inverse: Any, local_shape: tuple, position: int) -> np.ndarray:
-    out = pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=0)
-    if inverse is not None:
-        out = out.take(inverse, axis=0)
-    out = out.reshape(local_shape + out.shape[1:])
-    k = len(local_shape)
-    if k and position:
-        out = np.moveaxis(out, tuple(range(k)), tuple(range(position, position + k)))
-    return out
-
-
-def _gather(x: Array, axes: tuple, arrays: list, position: int, op: str) -> Array:
-    """``x`` indexed pointwise by integer ``arrays`` on ``axes`` (broadcast together)."""
-    arrays = np.broadcast_arrays(*arrays)
-    shape = arrays[0].shape
-    x_shape = x.shape
-    flat = []
-    for a, arr in zip(axes, arrays):
-        length = x_shape[a]
-        if _isnan(length):
-            raise _unknown_error(op, a, "integer-array indexing")
-        arr = arr.reshape(-1).astype(np.int64, copy=False)
-        bad = (arr >= length) | (arr < -length)
-        if bad.any():
-            i = int(arr[bad][0])
-            raise IndexError(f"index {i} is out of bounds for axis {a} with size {length}")
-        flat.append(np.where(arr < 0, arr + length, arr))
-    return Array(Gather(x.expr, tuple(axes), tuple(flat), tuple(int(s) for s in shape), position))
-
-
-# --- boolean masks given as chunkwise arrays -------------------------------------------------
-
-
-class BooleanMask(ArrayExpr):
-    """``array`` masked by the chunkwise boolean ``mask`` covering the axes from ``axis`` on.
-
-    The mask's chunks equal the array's on those axes, and only the first of
-    them has more than one block: output block ``j`` is input block ``j``
-    masked, of unknown length.
-    """
-
-    _parameters = ("array", "mask", "axis", "position")
-    _defaults = {"position": None}
-
-    @property
-    def _funcname(self) -> str:
-        return "getitem-mask"
-
-    @property
-    def _position(self) -> int:
-        return self.axis if self.position is None else self.position
-
-    def _dtype(self) -> Any:
-        return self.array.dtype
-
-    def _chunks(self) -> tuple:
-        chunks = self.array.chunks
-        p, k = self.axis, self.mask.ndim
-        rest = chunks[:p] + chunks[p + k:]
-        q = self._position
-        return rest[:q] + ((math.nan,) * len(chunks[p]),) + rest[q:]
-
-    def _task(self, key: Hashable) -> Task:
-        out = key[1:]
-        p, k, q = self.axis, self.mask.ndim, self._position
-        j = out[q]
-        rest = out[:q] + out[q + 1:]
-        block = rest[:p] + (j,) + (0,) * (k - 1) + rest[p:]
-        mask_block = (j,) + (0,) * (k - 1)
-        return Task(
-            key, _apply_mask, Ref((self.array.name, *block)), Ref((self.mask.name, *mask_block)), p, q
-        )
-
-
-def _apply_mask(block: np.ndarray, mask: np.ndarray, axis: int, position: int) -> np.ndarray:
-    out = np.asarray(block)[(_FULL,) * axis + (np.asarray(mask, dtype=bool),)]
-    return out if position == axis else np.moveaxis(out, axis, position)
-
-
-def _boolean_mask(x: Array, mask: Array, axis: int, op: str, position: int | None = None) -> Array:
-    k = mask.ndim
-    shape = x.shape
-    _check_mask_shape(mask.shape, shape, axis)
-    xe, me = x.expr, mask.expr
-    axes = range(axis, axis + k)
-    if k > 1 and any(xe.numblocks[a] > 1 or me.numblocks[a - axis] > 1 for a in axes[1:]):
-        # A flattening mask keeps NumPy's C order only when every mask axis but the
-        # first is whole in each block: rechunk to rows of about the same size.
-        for a in axes:
-            if _isnan(shape[a]):
-                raise _unknown_error(op, a, "a boolean mask over several axes")
-        elements = math.prod(max(max(xe.chunks[a]), 1) for a in axes)
-        row = math.prod(shape[a] for a in axes[1:])
-        rows = blockdims_from_blockshape((shape[axis],), (max(1, elements // max(row, 1)),))[0]
-        new = list(xe.chunks)
-        new[axis] = rows
-        for a in axes[1:]:
-            new[a] = (shape[a],) if shape[a] else (0,)
-        xe = Rechunk(xe, tuple(new))
-    want = tuple(xe.chunks[a] for a in axes)
-    if not _same_chunks(me.chunks, want):
-        if has_unknown(want) or has_unknown(me.chunks):
-            raise ValueError(
-                f"{op}: the boolean mask's chunks {me.chunks} do not line up with the array's "
-                f"{want} and some are unknown (nan); call compute_chunk_sizes() on both first"
-            )
-        me = Rechunk(me, want)
-    return Array(BooleanMask(xe, me, axis, position))
-
-
 def _same_chunks(a: tuple, b: tuple) -> bool:
     return len(a) == len(b) and all(
         len(x) == len(y) and all(p == q or (_isnan(p) and _isnan(q)) for p, q in zip(x, y))
@@ -849,6 +587,8 @@ def getitem(x: Any, index: Any) -> Array:
     masks = [i for i, item in enumerate(items) if isinstance(item, Array)]
     result = _basic(x, tuple(basic))
     if arrays or masks:
+        from chunkwise.array.gather import _boolean_mask, _gather  # gather.py imports this module
+
         if arrays and masks or len(masks) > 1:
             raise NotImplementedError(
                 f"{op}: a chunkwise boolean mask combined with other array indices is not supported; "
@@ -885,116 +625,6 @@ def _item_out_axes(item: Any) -> int:
     if item is None or type(item) is tuple or isinstance(item, slice):
         return 1
     return 0
-
-
-# --- take and vindex ---------------------------------------------------------------------------
-
-
-@implements(np.take)
-def take(a: Any, indices: Any, axis: int | None = None, out: Any = None, mode: str = "raise") -> Array:
-    """Elements of ``a`` at ``indices`` along ``axis``, as ``numpy.take`` (lazily).
-
-    ``indices`` may be unsorted and repeated; ``axis=None`` takes from the
-    flattened array. ``out=`` is not supported (arrays are immutable).
-
-    >>> import numpy as np
-    >>> import chunkwise.array as da
-    >>> x = da.from_array(np.arange(12).reshape(3, 4), chunks=2)
-    >>> take(x, [3, 0, 3], axis=1).compute()
-    array([[ 3,  0,  3],
-           [ 7,  4,  7],
-           [11,  8, 11]])
-    """
-    from chunkwise.array.core import asarray
-
-    if out is not None:
-        raise TypeError("take: out= is not supported on chunkwise arrays; use the returned array")
-    a = asarray(a)
-    if isinstance(indices, Array):
-        raise NotImplementedError("take: indices given as a chunkwise array; compute them first")
-    if axis is None:
-        if a.ndim != 1:
-            a = a.ravel()
-        axis = 0
-    if not -a.ndim <= axis < a.ndim:
-        raise np.exceptions.AxisError(f"take: axis {axis} is out of bounds for an array of dimension {a.ndim}")
-    axis %= a.ndim
-    idx = np.asarray(indices)
-    if idx.size == 0 and idx.dtype.kind not in "iu":
-        idx = idx.astype(np.intp)
-    if idx.dtype.kind not in "iu":
-        raise TypeError(f"take: indices must be integers, got dtype {idx.dtype}")
-    length = a.shape[axis]
-    if mode == "wrap":
-        idx = idx % length
-    elif mode == "clip":
-        idx = np.clip(idx, 0, length - 1)
-    elif mode != "raise":
-        raise ValueError(f"take: mode must be 'raise', 'wrap' or 'clip', got {mode!r}")
-    if idx.ndim == 0:
-        return getitem(a, (_FULL,) * axis + (int(idx),))
-    return getitem(a, (_FULL,) * axis + (idx,))
-
-
-def _vindex(x: Array, index: Any) -> Array:
-    op = "vindex"
-    if not isinstance(index, tuple):
-        index = (index,)
-    if any(item is None for item in index):
-        raise IndexError("vindex does not support indexing with None (np.newaxis)")
-    items = _expand(index, x.ndim, op)
-    shape = x.shape
-    basic = []
-    arrays = []
-    axes = []
-    out_axis = 0
-    for axis, item in enumerate(items):
-        if isinstance(item, Array):
-            raise NotImplementedError("vindex: indices given as chunkwise arrays; compute them first")
-        if isinstance(item, np.ndarray):
-            if item.dtype == bool:
-                raise IndexError("vindex does not support indexing with boolean arrays")
-            basic.append(_FULL)
-            arrays.append(item)
-            axes.append(out_axis)
-            out_axis += 1
-        elif isinstance(item, slice):
-            basic.append(_normalize_slice(item, shape[axis], axis, op))
-            out_axis += 1
-        elif type(item) is tuple:
-            raise IndexError("vindex does not support indexing with boolean scalars")
-        else:
-            basic.append(_index_int(item, shape[axis], axis, op))
-    result = _basic(x, tuple(basic))
-    if not arrays:
-        return result
-    return _gather(result, tuple(axes), arrays, 0, op)
-
-
-class VIndex:
-    """Pointwise indexing, as ``dask.array``'s ``x.vindex[...]``.
-
-    Integer arrays on several axes are broadcast together and pick single
-    elements (the broadcast axes come first in the result); ints and slices
-    apply as in basic indexing.
-
-    >>> import numpy as np
-    >>> import chunkwise.array as da
-    >>> x = da.from_array(np.arange(12).reshape(3, 4), chunks=2)
-    >>> x.vindex[[0, 2], [1, 3]].compute()
-    array([ 1, 11])
-    """
-
-    __slots__ = ("_array",)
-
-    def __init__(self, array: Array):
-        self._array = array
-
-    def __getitem__(self, index: Any) -> Array:
-        return _vindex(self._array, index)
-
-    def __repr__(self) -> str:
-        return f"VIndex({self._array!r})"
 
 
 # --- blocks --------------------------------------------------------------------------------
@@ -1093,245 +723,15 @@ def _block_int(i: int, n: int, axis: int) -> int:
     return i % n
 
 
-# --- item assignment ------------------------------------------------------------------------
+# --- names that moved to gather.py and assignment.py ------------------------------------------------
+
+#: Kept reachable as ``slicing.<name>`` (``Array`` calls them through this module);
+#: imported on first use, since those modules import this one.
+_MOVED = {"VIndex": "gather", "with_computed_chunks": "gather", "setitem": "assignment"}
 
 
-class SetItem(ArrayExpr):
-    """``array`` with ``array[index] = value``: blocks outside the region pass through.
-
-    ``index`` is a normalized basic index (ints and slices); ``value`` is a
-    scalar or an array whose blocks line up with the region's blocks.
-    """
-
-    _parameters = ("array", "index", "value")
-
-    @property
-    def _funcname(self) -> str:
-        return "setitem"
-
-    def _dtype(self) -> Any:
-        return self.array.dtype
-
-    def _chunks(self) -> tuple:
-        return self.array.chunks
-
-    @functools.cached_property
-    def _maps(self) -> list:
-        """Per axis: {input block: (region block or None for an int, local index)}; None for ``:``."""
-        maps = []
-        for entry, chunks in zip(self.index, self.array.chunks):
-            if isinstance(entry, slice):
-                blocks, locals_, _ = _slice_plan(chunks, entry)
-                if blocks is None:
-                    maps.append(None)
-                else:
-                    maps.append({int(b): (r, locals_[r]) for r, b in enumerate(blocks)})
-            else:
-                bounds = chunk_boundaries(chunks)
-                block = int(np.searchsorted(bounds, entry, "right") - 1)
-                maps.append({block: (None, entry - bounds[block])})
-        return maps
-
-    def _task(self, key: Hashable) -> Task:
-        out = key[1:]
-        ref = Ref((self.array.name, *out))
-        local = []
-        region = []
-        for i, m in zip(out, self._maps):
-            if m is None:
-                local.append(_FULL)
-                region.append(i)
-                continue
-            hit = m.get(i)
-            if hit is None:
-                return Task(key, _identity, ref)
-            if hit[0] is not None:
-                region.append(hit[0])
-            local.append(hit[1])
-        value = self.value
-        if isinstance(value, ArrayExpr):
-            offset = len(region) - value.ndim
-            block = tuple(
-                0 if value.numblocks[e] == 1 else region[e + offset] for e in range(value.ndim)
-            )
-            value = Ref((value.name, *block))
-        return Task(key, _assign, ref, tuple(local), value)
-
-
-def _assign(block: np.ndarray, index: tuple, value: Any) -> np.ndarray:
-    out = np.array(block, copy=True)
-    out[index] = value
-    return out
-
-
-def _masked_assign(block: np.ndarray, mask: np.ndarray, value: Any) -> np.ndarray:
-    out = np.array(block, copy=True)
-    np.copyto(out, value, casting="unsafe", where=np.asarray(mask, dtype=bool))
-    return out
-
-
-def setitem(x: Array, index: Any, value: Any) -> Array:
-    """A new array equal to ``x`` with ``x[index] = value``; ``Array.__setitem__`` swaps it in.
-
-    ``index``: ints and slices (any step), or a boolean mask (NumPy or
-    chunkwise) of ``x``'s shape, or a 1-d mask along the first axis (scalar
-    values only). ``value``: a scalar or an array broadcastable to the
-    selected region (for a full mask: to ``x``'s shape, where NumPy would want
-    one value per selected element). Only the blocks the region touches are
-    rewritten; values are cast to ``x.dtype`` as NumPy does.
-
-    >>> import numpy as np
-    >>> import chunkwise.array as da
-    >>> x = da.from_array(np.arange(6), chunks=4)
-    >>> x[1:5:2] = -1
-    >>> x.compute()
-    array([ 0, -1,  2, -1,  4,  5])
-    >>> x[x < 0] = 9
-    >>> x.compute()
-    array([0, 9, 2, 9, 4, 5])
-    """
-    op = "setitem"
-    if isinstance(index, Array):
-        is_mask = index.dtype == bool
-    else:
-        is_mask = isinstance(index, (np.ndarray, list)) and np.asarray(index).dtype == bool
-    if is_mask:
-        return _setitem_mask(x, index, value)
-    items = _expand(index, x.ndim, op)
-    shape = x.shape
-    basic = []
-    for axis, item in enumerate(items):
-        if item is None or type(item) is tuple or isinstance(item, (np.ndarray, Array)):
-            raise NotImplementedError(
-                f"{op}: only ints, slices and boolean masks of the array's shape are supported "
-                f"as indices, got {item!r}"
-            )
-        if isinstance(item, slice):
-            basic.append(_normalize_slice(item, shape[axis], axis, op))
-        else:
-            basic.append(_index_int(item, shape[axis], axis, op))
-    basic = tuple(basic)
-    region = Slice(x.expr, basic) if any(e != _FULL for e in basic) else x.expr
-    if any(s == 0 for s in region.shape):
-        return x
-    operand = _as_operand(value)
-    if isinstance(operand, ArrayExpr):
-        operand = _align_value(operand, region, op)
-    elif not isinstance(operand, (numbers.Number, np.generic, str, bytes)):
-        raise TypeError(f"{op}: cannot assign a {type(value).__name__}")
-    return Array(SetItem(x.expr, basic, operand))
-
-
-def _align_value(value: ArrayExpr, region: ArrayExpr, op: str) -> ArrayExpr:
-    """``value`` rechunked so its blocks line up with the region's (size-1 axes broadcast)."""
-    try:
-        shape = np.broadcast_shapes(tuple(value.shape), tuple(region.shape))
-    except ValueError:
-        shape = None
-    if shape != tuple(region.shape) or value.ndim > region.ndim:
-        raise ValueError(
-            f"{op}: could not broadcast input array from shape {value.shape} into shape {region.shape}"
-        )
-    offset = region.ndim - value.ndim
-    target = []
-    for e in range(value.ndim):
-        if value.shape[e] == 1 and region.shape[e + offset] != 1:
-            target.append((1,))
-        else:
-            target.append(region.chunks[e + offset])
-    target = tuple(target)
-    if _same_chunks(value.chunks, target):
-        return value
-    if has_unknown(target) or has_unknown(value.chunks):
-        raise ValueError(f"{op}: chunk sizes are unknown (nan); call x.compute_chunk_sizes() first")
-    return Rechunk(value, target)
-
-
-def _setitem_mask(x: Array, mask: Any, value: Any) -> Array:
-    op = "setitem"
-    if not isinstance(mask, Array):
-        mask = np.asarray(mask)
-    if mask.ndim < x.ndim:
-        _check_mask_shape(mask.shape, x.shape, 0)
-        if not isinstance(value, (numbers.Number, np.generic)):
-            raise NotImplementedError(
-                f"{op}: with a mask over fewer axes than the array, only scalar values are supported"
-            )
-        mask = mask[(_FULL,) * mask.ndim + (None,) * (x.ndim - mask.ndim)]
-    elif mask.ndim > x.ndim:
-        raise IndexError(f"too many indices for array: array is {x.ndim}-dimensional, but {mask.ndim} were indexed")
-    else:
-        _check_mask_shape(mask.shape, x.shape, 0)
-    if isinstance(value, Array) and value.ndim > x.ndim:
-        raise ValueError(f"{op}: could not broadcast input array from shape {value.shape} into shape {x.shape}")
-    return elemwise(_masked_assign, x, mask, value, dtype=x.dtype, funcname=op)
-
-
-# --- computing unknown chunk sizes ---------------------------------------------------------------
-
-
-class KnownChunks(ArrayExpr):
-    """``array`` with its (computed) chunk sizes filled in; its blocks are the original blocks."""
-
-    _parameters = ("array", "chunks_")
-
-    @property
-    def _funcname(self) -> str:
-        return "known-chunks"
-
-    def _dtype(self) -> Any:
-        return self.array.dtype
-
-    def _chunks(self) -> tuple:
-        return self.chunks_
-
-    def _task(self, key: Hashable) -> Task:
-        return Task(key, _identity, Ref((self.array.name, *key[1:])))
-
-
-class _BlockShapes(Expr):
-    """The shape of every block of ``array`` (one small task per block), as a list in C order."""
-
-    _parameters = ("array",)
-
-    @functools.cached_property
-    def _stage_name(self) -> str:
-        return self.name + "-shape"
-
-    def _owned_names(self) -> tuple:
-        return (self.name, self._stage_name)
-
-    def _task(self, key: Hashable) -> Task:
-        if type(key) is tuple:
-            return Task(key, np.shape, Ref((self.array.name, *key[1:])))
-        refs = [Ref((self._stage_name, *idx)) for idx in product(*(range(n) for n in self.array.numblocks))]
-        return Task(key, list, refs)
-
-
-def with_computed_chunks(x: Array) -> Array:
-    """``x`` with unknown (``nan``) chunk sizes computed; used by ``Array.compute_chunk_sizes()``.
-
-    The blocks are computed once to learn their shapes (only the shapes are
-    kept); the returned array's blocks are ``x``'s own blocks.
-
-    >>> import numpy as np
-    >>> import chunkwise.array as da
-    >>> x = da.from_array(np.arange(6), chunks=4)
-    >>> with_computed_chunks(x[x > 2]).chunks
-    ((1, 2),)
-    """
-    from chunkwise.base import _graph_of_exprs
-    from chunkwise.scheduling import get
-
-    expr = x.expr
-    if not has_unknown(expr.chunks):
-        return x
-    graph, keys = _graph_of_exprs([_BlockShapes(expr)], True)
-    (shapes,) = get(graph, keys)
-    numblocks = expr.numblocks
-    grid = np.asarray(shapes, dtype=np.int64).reshape(numblocks + (expr.ndim,))
-    chunks = []
-    for axis in range(expr.ndim):
-        where = tuple(slice(None) if d == axis else 0 for d in range(expr.ndim)) + (axis,)
-        chunks.append(tuple(int(c) for c in grid[where]))
-    return Array(KnownChunks(expr, tuple(chunks)))
+def __getattr__(name: str) -> Any:
+    module = _MOVED.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"chunkwise.array.{module}"), name)

@@ -1,0 +1,491 @@
+"""Integer-array indexing, ``take``, ``vindex``, boolean masks and ``compute_chunk_sizes``.
+
+:func:`chunkwise.array.slicing.getitem` normalizes the index and applies its
+basic part; what is left becomes one of these plan nodes:
+
+- :class:`Gather` -- integer arrays (and NumPy boolean masks, through their
+  ``nonzero()``): each output block collects its points from the input blocks
+  that hold them, one small task per input block it needs (sort, take, then
+  un-permute), so nothing holds a whole axis.
+- :class:`BooleanMask` -- a chunkwise boolean mask: one output block per input
+  block, of unknown (``nan``) length until ``compute_chunk_sizes()``
+  (:func:`with_computed_chunks`).
+
+>>> import numpy as np
+>>> import chunkwise.array as da
+>>> x = da.from_array(np.arange(10), chunks=4)
+>>> x[[5, 1, 1]].compute()
+array([5, 1, 1])
+>>> y = x[x % 2 == 0]
+>>> y.chunks
+((nan, nan, nan),)
+>>> y.compute_chunk_sizes().chunks
+((2, 2, 1),)
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Hashable
+from itertools import product
+from typing import Any
+
+import numpy as np
+
+from chunkwise.array.chunks import blockdims_from_blockshape, chunk_boundaries, has_unknown
+from chunkwise.array.core import Array, implements
+from chunkwise.array.expr import ArrayExpr
+from chunkwise.array.rechunk import Rechunk
+from chunkwise.array.slicing import (
+    _FULL,
+    _basic,
+    _check_mask_shape,
+    _expand,
+    _identity,
+    _index_int,
+    _isnan,
+    _normalize_slice,
+    _same_chunks,
+    _unknown_error,
+    getitem,
+)
+from chunkwise.core.expr import Expr
+from chunkwise.core.graph import Ref, Task
+
+__all__ = ["VIndex", "take", "with_computed_chunks"]
+
+
+# --- integer arrays: gather ----------------------------------------------------------------
+
+
+class Gather(ArrayExpr):
+    """Pointwise selection along ``axes`` with the integer arrays ``indices`` (flat, non-negative).
+
+    The points form an array of shape ``shape_``, whose axes are placed at
+    ``position`` among the axes that are not indexed. Output blocks split the
+    first point axis; each gathers its points from the input blocks holding
+    them: one task per such input block extracts them, then one task
+    concatenates and restores the requested order.
+    """
+
+    _parameters = ("array", "axes", "indices", "shape_", "position")
+
+    @property
+    def _funcname(self) -> str:
+        return "gather"
+
+    def _dtype(self) -> Any:
+        return self.array.dtype
+
+    @functools.cached_property
+    def _rest(self) -> list:
+        return [d for d in range(self.array.ndim) if d not in self.axes]
+
+    @functools.cached_property
+    def _inner(self) -> int:
+        return math.prod(self.shape_[1:])
+
+    @functools.cached_property
+    def _row_chunks(self) -> tuple:
+        shape = self.shape_
+        if not shape:
+            return ()
+        target = math.prod(max(max(self.array.chunks[a]), 1) for a in self.axes)
+        rows = max(1, target // max(self._inner, 1))
+        return blockdims_from_blockshape((shape[0],), (rows,))[0]
+
+    def _chunks(self) -> tuple:
+        chunks = self.array.chunks
+        rest = [chunks[d] for d in self._rest]
+        points = [self._row_chunks] + [(s,) for s in self.shape_[1:]] if self.shape_ else []
+        pos = self.position
+        return tuple(rest[:pos] + points + rest[pos:])
+
+    @functools.cached_property
+    def _bounds(self) -> list:
+        return [np.asarray(chunk_boundaries(self.array.chunks[a]), dtype=np.int64) for a in self.axes]
+
+    @functools.cached_property
+    def _block_ids(self) -> np.ndarray:
+        """The linear id (over the indexed axes' block grid) of the block holding each point."""
+        ids = [np.searchsorted(b, idx, "right") - 1 for b, idx in zip(self._bounds, self.indices)]
+        grid = tuple(self.array.numblocks[a] for a in self.axes)
+        return np.ravel_multi_index(tuple(ids), grid)
+
+    @functools.cached_property
+    def _stage_name(self) -> str:
+        return self.name + "-part"
+
+    def _owned_names(self) -> tuple:
+        return (self.name, self._stage_name)
+
+    def _point_range(self, row_block: int) -> tuple:
+        if not self.shape_:
+            return 0, 1
+        bounds = chunk_boundaries(self._row_chunks)
+        return bounds[row_block] * self._inner, bounds[row_block + 1] * self._inner
+
+    @functools.cached_property
+    def _group_cache(self) -> dict:
+        return {}
+
+    def _groups(self, row_block: int) -> tuple:
+        """(input block per group, local coordinates per group, inverse permutation or None)."""
+        cached = self._group_cache.get(row_block)
+        if cached is not None:
+            return cached
+        lo, hi = self._point_range(row_block)
+        grid = tuple(self.array.numblocks[a] for a in self.axes)
+        if hi == lo:
+            result = ([(0,) * len(self.axes)], [tuple(np.empty(0, np.intp) for _ in self.axes)], None)
+        else:
+            ids = self._block_ids[lo:hi]
+            order = np.argsort(ids, kind="stable")
+            sorted_ids = ids[order]
+            uniq, starts = np.unique(sorted_ids, return_index=True)
+            ends = list(starts[1:]) + [len(ids)]
+            blocks, coords = [], []
+            points = [idx[lo:hi] for idx in self.indices]
+            for u, s, e in zip(uniq.tolist(), starts.tolist(), ends):
+                block = np.unravel_index(u, grid)
+                sel = order[s:e]
+                blocks.append(tuple(int(b) for b in block))
+                coords.append(
+                    tuple(p[sel] - bd[b] for p, bd, b in zip(points, self._bounds, block))
+                )
+            inverse = None if np.all(order[1:] > order[:-1]) else np.argsort(order)
+            result = (blocks, coords, inverse)
+        self._group_cache[row_block] = result
+        return result
+
+    def _split_key(self, out: tuple) -> tuple:
+        pos, k = self.position, len(self.shape_)
+        row_block = out[pos] if k else 0
+        rest_blocks = out[:pos] + out[pos + k:]
+        return row_block, rest_blocks
+
+    def _input_block(self, block: tuple, rest_blocks: tuple) -> tuple:
+        full = [0] * self.array.ndim
+        for a, b in zip(self.axes, block):
+            full[a] = b
+        for d, b in zip(self._rest, rest_blocks):
+            full[d] = b
+        return tuple(full)
+
+    def _task(self, key: Hashable) -> Task:
+        if key[0] == self._stage_name:
+            out, group = key[1:-1], key[-1]
+            row_block, rest_blocks = self._split_key(out)
+            blocks, coords, _ = self._groups(row_block)
+            ref = Ref((self.array.name, *self._input_block(blocks[group], rest_blocks)))
+            return Task(key, _gather_extract, ref, coords[group], self.axes)
+        out = key[1:]
+        row_block, rest_blocks = self._split_key(out)
+        blocks, coords, inverse = self._groups(row_block)
+        lo, hi = self._point_range(row_block)
+        local_shape = ((hi - lo) // max(self._inner, 1),) + tuple(self.shape_[1:]) if self.shape_ else ()
+        if len(blocks) == 1:
+            ref = Ref((self.array.name, *self._input_block(blocks[0], rest_blocks)))
+            piece = Task(None, _gather_extract, ref, coords[0], self.axes)
+            return Task(key, _gather_combine, [piece], inverse, local_shape, self.position)
+        pieces = [Ref((self._stage_name, *out, g)) for g in range(len(blocks))]
+        return Task(key, _gather_combine, pieces, inverse, local_shape, self.position)
+
+
+def _gather_extract(block: np.ndarray, coords: tuple, axes: tuple) -> np.ndarray:
+    """The points at ``coords`` (on ``axes``) of ``block``, as axis 0, then the other axes."""
+    block = np.asarray(block)
+    moved = np.moveaxis(block, axes, tuple(range(len(axes))))
+    return moved[coords]
+
+
+def _gather_combine(pieces: list, inverse: Any, local_shape: tuple, position: int) -> np.ndarray:
+    out = pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=0)
+    if inverse is not None:
+        out = out.take(inverse, axis=0)
+    out = out.reshape(local_shape + out.shape[1:])
+    k = len(local_shape)
+    if k and position:
+        out = np.moveaxis(out, tuple(range(k)), tuple(range(position, position + k)))
+    return out
+
+
+def _gather(x: Array, axes: tuple, arrays: list, position: int, op: str) -> Array:
+    """``x`` indexed pointwise by integer ``arrays`` on ``axes`` (broadcast together)."""
+    arrays = np.broadcast_arrays(*arrays)
+    shape = arrays[0].shape
+    x_shape = x.shape
+    flat = []
+    for a, arr in zip(axes, arrays):
+        length = x_shape[a]
+        if _isnan(length):
+            raise _unknown_error(op, a, "integer-array indexing")
+        arr = arr.reshape(-1).astype(np.int64, copy=False)
+        bad = (arr >= length) | (arr < -length)
+        if bad.any():
+            i = int(arr[bad][0])
+            raise IndexError(f"index {i} is out of bounds for axis {a} with size {length}")
+        flat.append(np.where(arr < 0, arr + length, arr))
+    return Array(Gather(x.expr, tuple(axes), tuple(flat), tuple(int(s) for s in shape), position))
+
+
+# --- boolean masks given as chunkwise arrays -------------------------------------------------
+
+
+class BooleanMask(ArrayExpr):
+    """``array`` masked by the chunkwise boolean ``mask`` covering the axes from ``axis`` on.
+
+    The mask's chunks equal the array's on those axes, and only the first of
+    them has more than one block: output block ``j`` is input block ``j``
+    masked, of unknown length.
+    """
+
+    _parameters = ("array", "mask", "axis", "position")
+    _defaults = {"position": None}
+
+    @property
+    def _funcname(self) -> str:
+        return "getitem-mask"
+
+    @property
+    def _position(self) -> int:
+        return self.axis if self.position is None else self.position
+
+    def _dtype(self) -> Any:
+        return self.array.dtype
+
+    def _chunks(self) -> tuple:
+        chunks = self.array.chunks
+        p, k = self.axis, self.mask.ndim
+        rest = chunks[:p] + chunks[p + k:]
+        q = self._position
+        return rest[:q] + ((math.nan,) * len(chunks[p]),) + rest[q:]
+
+    def _task(self, key: Hashable) -> Task:
+        out = key[1:]
+        p, k, q = self.axis, self.mask.ndim, self._position
+        j = out[q]
+        rest = out[:q] + out[q + 1:]
+        block = rest[:p] + (j,) + (0,) * (k - 1) + rest[p:]
+        mask_block = (j,) + (0,) * (k - 1)
+        return Task(
+            key, _apply_mask, Ref((self.array.name, *block)), Ref((self.mask.name, *mask_block)), p, q
+        )
+
+
+def _apply_mask(block: np.ndarray, mask: np.ndarray, axis: int, position: int) -> np.ndarray:
+    out = np.asarray(block)[(_FULL,) * axis + (np.asarray(mask, dtype=bool),)]
+    return out if position == axis else np.moveaxis(out, axis, position)
+
+
+def _boolean_mask(x: Array, mask: Array, axis: int, op: str, position: int | None = None) -> Array:
+    k = mask.ndim
+    shape = x.shape
+    _check_mask_shape(mask.shape, shape, axis)
+    xe, me = x.expr, mask.expr
+    axes = range(axis, axis + k)
+    if k > 1 and any(xe.numblocks[a] > 1 or me.numblocks[a - axis] > 1 for a in axes[1:]):
+        # A flattening mask keeps NumPy's C order only when every mask axis but the
+        # first is whole in each block: rechunk to rows of about the same size.
+        for a in axes:
+            if _isnan(shape[a]):
+                raise _unknown_error(op, a, "a boolean mask over several axes")
+        elements = math.prod(max(max(xe.chunks[a]), 1) for a in axes)
+        row = math.prod(shape[a] for a in axes[1:])
+        rows = blockdims_from_blockshape((shape[axis],), (max(1, elements // max(row, 1)),))[0]
+        new = list(xe.chunks)
+        new[axis] = rows
+        for a in axes[1:]:
+            new[a] = (shape[a],) if shape[a] else (0,)
+        xe = Rechunk(xe, tuple(new))
+    want = tuple(xe.chunks[a] for a in axes)
+    if not _same_chunks(me.chunks, want):
+        if has_unknown(want) or has_unknown(me.chunks):
+            raise ValueError(
+                f"{op}: the boolean mask's chunks {me.chunks} do not line up with the array's "
+                f"{want} and some are unknown (nan); call compute_chunk_sizes() on both first"
+            )
+        me = Rechunk(me, want)
+    return Array(BooleanMask(xe, me, axis, position))
+
+
+
+# --- take and vindex ---------------------------------------------------------------------------
+
+
+@implements(np.take)
+def take(a: Any, indices: Any, axis: int | None = None, out: Any = None, mode: str = "raise") -> Array:
+    """Elements of ``a`` at ``indices`` along ``axis``, as ``numpy.take`` (lazily).
+
+    ``indices`` may be unsorted and repeated; ``axis=None`` takes from the
+    flattened array. ``out=`` is not supported (arrays are immutable).
+
+    >>> import numpy as np
+    >>> import chunkwise.array as da
+    >>> x = da.from_array(np.arange(12).reshape(3, 4), chunks=2)
+    >>> take(x, [3, 0, 3], axis=1).compute()
+    array([[ 3,  0,  3],
+           [ 7,  4,  7],
+           [11,  8, 11]])
+    """
+    from chunkwise.array.core import asarray
+
+    if out is not None:
+        raise TypeError("take: out= is not supported on chunkwise arrays; use the returned array")
+    a = asarray(a)
+    if isinstance(indices, Array):
+        raise NotImplementedError("take: indices given as a chunkwise array; compute them first")
+    if axis is None:
+        if a.ndim != 1:
+            a = a.ravel()
+        axis = 0
+    if not -a.ndim <= axis < a.ndim:
+        raise np.exceptions.AxisError(f"take: axis {axis} is out of bounds for an array of dimension {a.ndim}")
+    axis %= a.ndim
+    idx = np.asarray(indices)
+    if idx.size == 0 and idx.dtype.kind not in "iu":
+        idx = idx.astype(np.intp)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"take: indices must be integers, got dtype {idx.dtype}")
+    length = a.shape[axis]
+    if mode == "wrap":
+        idx = idx % length
+    elif mode == "clip":
+        idx = np.clip(idx, 0, length - 1)
+    elif mode != "raise":
+        raise ValueError(f"take: mode must be 'raise', 'wrap' or 'clip', got {mode!r}")
+    if idx.ndim == 0:
+        return getitem(a, (_FULL,) * axis + (int(idx),))
+    return getitem(a, (_FULL,) * axis + (idx,))
+
+
+def _vindex(x: Array, index: Any) -> Array:
+    op = "vindex"
+    if not isinstance(index, tuple):
+        index = (index,)
+    if any(item is None for item in index):
+        raise IndexError("vindex does not support indexing with None (np.newaxis)")
+    items = _expand(index, x.ndim, op)
+    shape = x.shape
+    basic = []
+    arrays = []
+    axes = []
+    out_axis = 0
+    for axis, item in enumerate(items):
+        if isinstance(item, Array):
+            raise NotImplementedError("vindex: indices given as chunkwise arrays; compute them first")
+        if isinstance(item, np.ndarray):
+            if item.dtype == bool:
+                raise IndexError("vindex does not support indexing with boolean arrays")
+            basic.append(_FULL)
+            arrays.append(item)
+            axes.append(out_axis)
+            out_axis += 1
+        elif isinstance(item, slice):
+            basic.append(_normalize_slice(item, shape[axis], axis, op))
+            out_axis += 1
+        elif type(item) is tuple:
+            raise IndexError("vindex does not support indexing with boolean scalars")
+        else:
+            basic.append(_index_int(item, shape[axis], axis, op))
+    result = _basic(x, tuple(basic))
+    if not arrays:
+        return result
+    return _gather(result, tuple(axes), arrays, 0, op)
+
+
+class VIndex:
+    """Pointwise indexing, as ``dask.array``'s ``x.vindex[...]``.
+
+    Integer arrays on several axes are broadcast together and pick single
+    elements (the broadcast axes come first in the result); ints and slices
+    apply as in basic indexing.
+
+    >>> import numpy as np
+    >>> import chunkwise.array as da
+    >>> x = da.from_array(np.arange(12).reshape(3, 4), chunks=2)
+    >>> x.vindex[[0, 2], [1, 3]].compute()
+    array([ 1, 11])
+    """
+
+    __slots__ = ("_array",)
+
+    def __init__(self, array: Array):
+        self._array = array
+
+    def __getitem__(self, index: Any) -> Array:
+        return _vindex(self._array, index)
+
+    def __repr__(self) -> str:
+        return f"VIndex({self._array!r})"
+
+
+# --- computing unknown chunk sizes ---------------------------------------------------------------
+
+
+class KnownChunks(ArrayExpr):
+    """``array`` with its (computed) chunk sizes filled in; its blocks are the original blocks."""
+
+    _parameters = ("array", "chunks_")
+
+    @property
+    def _funcname(self) -> str:
+        return "known-chunks"
+
+    def _dtype(self) -> Any:
+        return self.array.dtype
+
+    def _chunks(self) -> tuple:
+        return self.chunks_
+
+    def _task(self, key: Hashable) -> Task:
+        return Task(key, _identity, Ref((self.array.name, *key[1:])))
+
+
+class _BlockShapes(Expr):
+    """The shape of every block of ``array`` (one small task per block), as a list in C order."""
+
+    _parameters = ("array",)
+
+    @functools.cached_property
+    def _stage_name(self) -> str:
+        return self.name + "-shape"
+
+    def _owned_names(self) -> tuple:
+        return (self.name, self._stage_name)
+
+    def _task(self, key: Hashable) -> Task:
+        if type(key) is tuple:
+            return Task(key, np.shape, Ref((self.array.name, *key[1:])))
+        refs = [Ref((self._stage_name, *idx)) for idx in product(*(range(n) for n in self.array.numblocks))]
+        return Task(key, list, refs)
+
+
+def with_computed_chunks(x: Array) -> Array:
+    """``x`` with unknown (``nan``) chunk sizes computed; used by ``Array.compute_chunk_sizes()``.
+
+    The blocks are computed once to learn their shapes (only the shapes are
+    kept); the returned array's blocks are ``x``'s own blocks.
+
+    >>> import numpy as np
+    >>> import chunkwise.array as da
+    >>> x = da.from_array(np.arange(6), chunks=4)
+    >>> with_computed_chunks(x[x > 2]).chunks
+    ((1, 2),)
+    """
+    from chunkwise.base import _graph_of_exprs
+    from chunkwise.scheduling import get
+
+    expr = x.expr
+    if not has_unknown(expr.chunks):
+        return x
+    graph, keys = _graph_of_exprs([_BlockShapes(expr)], True)
+    (shapes,) = get(graph, keys)
+    numblocks = expr.numblocks
+    grid = np.asarray(shapes, dtype=np.int64).reshape(numblocks + (expr.ndim,))
+    chunks = []
+    for axis in range(expr.ndim):
+        where = tuple(slice(None) if d == axis else 0 for d in range(expr.ndim)) + (axis,)
+        chunks.append(tuple(int(c) for c in grid[where]))
+    return Array(KnownChunks(expr, tuple(chunks)))

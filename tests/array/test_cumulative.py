@@ -1,0 +1,114 @@
+"""Cumulative sums and products and diff against NumPy."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import chunkwise.array as da
+from chunkwise.array.expr import ArrayExpr
+from chunkwise.array.testing import assert_eq
+from chunkwise.core.graph import Ref, Task
+
+A = np.arange(60, dtype="f8").reshape(4, 15) - 20.5
+CHUNKS = ((1, 3), (4, 0, 5, 6))  # uneven, with an empty block
+
+
+def _x(a=A, chunks=CHUNKS):
+    return da.from_array(a, chunks=chunks)
+
+
+def _has_manipulation():
+    """Whether ``ravel``/``concatenate`` exist (axis=None cumulative sums on n-d, diff's prepend)."""
+    try:
+        from chunkwise.array import manipulation  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class _Unknown(ArrayExpr):
+    """``array`` with the chunk sizes on ``axes`` declared unknown (as after a boolean mask)."""
+
+    _parameters = ("array", "axes")
+
+    def _chunks(self):
+        return tuple(
+            tuple(math.nan for _ in c) if d in self.axes else c
+            for d, c in enumerate(self.array.chunks)
+        )
+
+    def _dtype(self):
+        return self.array.dtype
+
+    def _task(self, key):
+        return Task(key, _identity, Ref((self.array.name, *key[1:])))
+
+
+def _identity(x):
+    return x
+
+
+def _unknown(a, chunks, axes):
+    return da.Array(_Unknown(da.from_array(a, chunks=chunks).expr, axes))
+
+
+@pytest.mark.parametrize("name", ["cumsum", "cumprod", "nancumsum", "nancumprod"])
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_cumulative(name, axis):
+    a = (A / 20)[:, :9]
+    a[1, 2] = np.nan
+    x = da.from_array(a, chunks=((1, 0, 3), (2, 3, 0, 4)))
+    assert_eq(getattr(da, name)(x, axis=axis), getattr(np, name)(a, axis=axis))
+
+
+def test_cumulative_1d_and_ints():
+    a = np.arange(1, 20, dtype="i4")
+    x = da.from_array(a, chunks=4)
+    assert_eq(da.cumsum(x), np.cumsum(a))
+    assert_eq(x.cumprod(dtype="f8"), np.cumprod(a, dtype="f8"))
+    assert_eq(np.cumsum(x > 5), np.cumsum(a > 5))
+    assert_eq(np.add.accumulate(x), np.add.accumulate(a))
+    assert_eq(da.cumsum(da.from_array(np.ones(0), chunks=2)), np.cumsum(np.ones(0)))
+
+
+@pytest.mark.skipif(not _has_manipulation(), reason="needs chunkwise.array.manipulation")
+def test_cumsum_axis_none_flattens():
+    x = _x()
+    assert_eq(da.cumsum(x), np.cumsum(A))
+
+
+def test_cumulative_unknown_chunks():
+    a = np.arange(10.0)
+    unknown = _unknown(a, 3, (0,))
+    assert np.isnan(unknown.cumsum(axis=0).shape[0])
+    np.testing.assert_array_equal(unknown.cumsum(axis=0).compute(), np.cumsum(a))
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 5])
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_diff(n, axis):
+    a = (np.arange(40) ** 2).reshape(4, 10)
+    x = da.from_array(a, chunks=((1, 0, 3), (1, 3, 0, 1, 5)))
+    assert_eq(da.diff(x, n=n, axis=axis), np.diff(a, n=n, axis=axis))
+    assert_eq(np.diff(x, n=n, axis=axis), np.diff(a, n=n, axis=axis))
+
+
+def test_diff_bool_and_errors():
+    a = np.array([True, False, False, True])
+    assert_eq(da.diff(da.from_array(a, chunks=1)), np.diff(a))
+    assert_eq(da.diff(da.from_array(np.ones(0), chunks=1)), np.diff(np.ones(0)))
+    with pytest.raises(ValueError, match="non-negative"):
+        da.diff(da.from_array(a), n=-1)
+    with pytest.raises(ValueError, match="at least one dimensional"):
+        da.diff(da.from_array(np.array(1.0)))
+
+
+@pytest.mark.skipif(not _has_manipulation(), reason="needs chunkwise.array.manipulation")
+def test_diff_prepend_append():
+    a = np.arange(12).reshape(3, 4) ** 2
+    x = da.from_array(a, chunks=2)
+    assert_eq(da.diff(x, prepend=0), np.diff(a, prepend=0))
+    assert_eq(da.diff(x, axis=0, append=np.ones((1, 4), int)), np.diff(a, axis=0, append=np.ones((1, 4), int)))
