@@ -355,3 +355,20 @@ def test_fusion_deep_chain_does_not_recurse():
     fused = fuse_blockwise(y.expr)
     assert isinstance(fused, FusedBlockwise)
     np.testing.assert_array_equal(Array(fused).compute(scheduler="sync"), np.full(4, 3000.0))
+
+
+def test_fused_steps_reuse_dying_intermediates_without_touching_inputs():
+    import chunkwise
+
+    a = np.linspace(0, 3, 40).reshape(8, 5)
+    x = da.from_array(a, chunks=(3, 2))
+    (p,) = chunkwise.persist(x * 1.0)  # blocks that own their data
+    before = np.asarray(p.compute()).copy()
+    z = (da.sin(p) ** 2 + da.cos(p) ** 2) * 2 - 1
+    s = da.sin(p)
+    w = s * s + s  # an intermediate used twice in one step
+    assert_eq(z, (np.sin(a) ** 2 + np.cos(a) ** 2) * 2 - 1)
+    assert_eq(w, np.sin(a) * np.sin(a) + np.sin(a))
+    assert_eq(p, before)  # the inputs were never written into
+    ints = da.from_array(np.arange(10, dtype="i4"), chunks=3)
+    assert_eq((ints + 1) / 2, (np.arange(10, dtype="i4") + 1) / 2)  # dtype changes: no reuse

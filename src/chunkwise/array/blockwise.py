@@ -561,18 +561,62 @@ class _Program:
 
 
 def _run_program(program: _Program, *inputs: Any) -> Any:
-    """Run a fused group on one block's inputs."""
+    """Run a fused group on one block's inputs.
+
+    A ufunc step whose argument is an intermediate block dying at this step
+    writes its result into that block (``out=``) when the dtype and shape
+    match: a chain like ``(sin(x) ** 2 + cos(x) ** 2) * 2 - 1`` then allocates
+    two temporary blocks instead of six, and moves half the memory.
+    """
     results: list = [None] * len(program.steps)
     for k, (func, spec, kwargs, release) in enumerate(program.steps):
         args = [inputs[v] if kind == 0 else results[v] if kind == 1 else v for kind, v in spec]
         try:
-            results[k] = func(*args, **kwargs) if kwargs else func(*args)
+            buffer = None
+            if release and not kwargs and type(func) is np.ufunc and func.nout == 1:
+                buffer = _reusable_buffer(func, spec, args, release, results, inputs)
+            if buffer is not None:
+                results[k] = func(*args, out=buffer)
+            else:
+                results[k] = func(*args, **kwargs) if kwargs else func(*args)
         except Exception as exc:
             exc.add_note(f"in step {program.names[k]!r} of the fused elementwise task {program.root!r}")
             raise
         for j in release:
             results[j] = None
     return results[-1]
+
+
+def _reusable_buffer(
+    func: np.ufunc, spec: tuple, args: list, release: tuple, results: list, inputs: tuple
+) -> np.ndarray | None:
+    """An intermediate among ``args`` that can safely receive ``func``'s result, or None."""
+    for (kind, v), arg in zip(spec, args):
+        if kind != 1 or v not in release or type(arg) is not np.ndarray:
+            continue
+        if arg.base is not None or not arg.flags.writeable or not arg.flags.c_contiguous:
+            continue  # a view (of an input, perhaps) or a constant
+        if any(arg is block for block in inputs):
+            continue
+        if sum(1 for r in results if r is arg) != 1:
+            continue  # another live step holds the same object
+        try:
+            dtypes = tuple(_operand_dtype(a) for a in args)
+            expected = func.resolve_dtypes(dtypes + (None,))[-1]
+            shape = np.broadcast_shapes(*(np.shape(a) for a in args))
+        except Exception:
+            return None
+        if arg.dtype == expected and arg.shape == shape:
+            return arg
+    return None
+
+
+def _operand_dtype(value: Any) -> Any:
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value.dtype
+    if type(value) in (int, float, complex):
+        return type(value)  # Python scalars promote weakly, as in the call itself
+    raise TypeError("no dtype")
 
 
 class FusedBlockwise(ArrayExpr):
