@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 
 import chunkwise.array as da
-from chunkwise.array.expr import ArrayExpr
-from chunkwise.array.testing import assert_eq
-from chunkwise.core.graph import Ref, Task
+from chunkwise.array.testing import assert_eq, with_unknown_chunks
 
 A = np.arange(60, dtype="f8").reshape(4, 15) - 20.5
 CHUNKS = ((1, 3), (4, 0, 5, 6))  # uneven, with an empty block
@@ -29,30 +25,9 @@ def _has_manipulation():
     return True
 
 
-class _Unknown(ArrayExpr):
-    """``array`` with the chunk sizes on ``axes`` declared unknown (as after a boolean mask)."""
-
-    _parameters = ("array", "axes")
-
-    def _chunks(self):
-        return tuple(
-            tuple(math.nan for _ in c) if d in self.axes else c
-            for d, c in enumerate(self.array.chunks)
-        )
-
-    def _dtype(self):
-        return self.array.dtype
-
-    def _task(self, key):
-        return Task(key, _identity, Ref((self.array.name, *key[1:])))
-
-
-def _identity(x):
-    return x
-
 
 def _unknown(a, chunks, axes):
-    return da.Array(_Unknown(da.from_array(a, chunks=chunks).expr, axes))
+    return with_unknown_chunks(da.from_array(a, chunks=chunks), axes)
 
 
 @pytest.mark.parametrize("name", ["cumsum", "cumprod", "nancumsum", "nancumprod"])

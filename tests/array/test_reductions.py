@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import warnings
 
 import numpy as np
@@ -13,10 +12,8 @@ from hypothesis import strategies as st
 import chunkwise
 import chunkwise.array as da
 from chunkwise.array import reductions
-from chunkwise.array.expr import ArrayExpr
-from chunkwise.array.testing import assert_eq
+from chunkwise.array.testing import assert_eq, with_unknown_chunks
 from chunkwise.core.expr import lower
-from chunkwise.core.graph import Ref, Task
 
 A = np.arange(60, dtype="f8").reshape(4, 15) - 20.5
 CHUNKS = ((1, 3), (4, 0, 5, 6))  # uneven, with an empty block
@@ -35,30 +32,9 @@ def _has_manipulation():
     return True
 
 
-class _Unknown(ArrayExpr):
-    """``array`` with the chunk sizes on ``axes`` declared unknown (as after a boolean mask)."""
-
-    _parameters = ("array", "axes")
-
-    def _chunks(self):
-        return tuple(
-            tuple(math.nan for _ in c) if d in self.axes else c
-            for d, c in enumerate(self.array.chunks)
-        )
-
-    def _dtype(self):
-        return self.array.dtype
-
-    def _task(self, key):
-        return Task(key, _identity, Ref((self.array.name, *key[1:])))
-
-
-def _identity(x):
-    return x
-
 
 def _unknown(a, chunks, axes):
-    return da.Array(_Unknown(da.from_array(a, chunks=chunks).expr, axes))
+    return with_unknown_chunks(da.from_array(a, chunks=chunks), axes)
 
 
 SIMPLE = ["sum", "prod", "mean", "var", "std", "min", "max", "any", "all", "ptp",

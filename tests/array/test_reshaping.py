@@ -10,32 +10,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import chunkwise.array as da
-from chunkwise.array.expr import ArrayExpr
 from chunkwise.array.rechunk import Rechunk
 from chunkwise.array.reshaping import Reshape
-from chunkwise.array.testing import assert_eq
-from chunkwise.core.graph import Ref, Task
-
-
-class _Unknown(ArrayExpr):
-    """The input with its chunk sizes on ``axes`` forgotten (as after a boolean mask)."""
-
-    _parameters = ("array", "axes")
-
-    def _chunks(self):
-        return tuple(
-            tuple(math.nan for _ in c) if d in self.axes else c for d, c in enumerate(self.array.chunks)
-        )
-
-    def _dtype(self):
-        return self.array.dtype
-
-    def _task(self, key):
-        return Task(key, lambda b: b, Ref((self.array.name, *key[1:])))
+from chunkwise.array.testing import assert_eq, with_unknown_chunks
 
 
 def unknown(x, axes=(0,)):
-    return da.Array(_Unknown(x.expr, tuple(axes)))
+    return with_unknown_chunks(x, axes)
 
 
 def _expr_types(x):

@@ -13,8 +13,10 @@ import numpy as np
 
 from chunkwise.array.chunks import has_unknown
 from chunkwise.array.core import Array
+from chunkwise.array.expr import ArrayExpr
+from chunkwise.core.graph import Ref, Task
 
-__all__ = ["assert_eq"]
+__all__ = ["assert_eq", "with_unknown_chunks"]
 
 
 def _check_metadata(x) -> None:
@@ -85,3 +87,36 @@ def _block_shapes(x) -> dict:
     return out
 
 
+
+
+class _UnknownChunks(ArrayExpr):
+    """``array`` with the block lengths on ``axes`` declared unknown (as after a boolean mask)."""
+
+    _parameters = ("array", "axes")
+
+    def _chunks(self) -> tuple:
+        return tuple(
+            tuple(math.nan for _ in c) if d in self.axes else c
+            for d, c in enumerate(self.array.chunks)
+        )
+
+    def _dtype(self):
+        return self.array.dtype
+
+    def _task(self, key):
+        return Task(key, _same_block, Ref((self.array.name, *key[1:])))
+
+
+def _same_block(block):
+    return block
+
+
+def with_unknown_chunks(x, axes=(0,)) -> Array:
+    """``x`` with its block lengths on ``axes`` unknown (``nan``), to test code paths for them.
+
+    >>> import numpy as np
+    >>> import chunkwise.array as da
+    >>> with_unknown_chunks(da.from_array(np.arange(4), chunks=2)).chunks
+    ((nan, nan),)
+    """
+    return Array(_UnknownChunks(x.expr, tuple(axes)))
