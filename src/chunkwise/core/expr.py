@@ -199,7 +199,10 @@ class Expr:
         return (self.name,)
 
     def _task(self, key: Hashable) -> Any:
-        """The task (or data node) that computes output ``key``."""
+        """A new task (or data node) computing output ``key``.
+
+        It must be a new object on each call: :func:`lower` may complete it in place.
+        """
         raise NotImplementedError(f"{type(self).__name__} does not define _task")
 
     def chunk_nbytes(self, key: Hashable) -> int | None:
@@ -448,4 +451,4 @@ def _inline_inputs(task: Task, inline: set, owners: dict, depth: int) -> Task:
             found[dep] = inner
     if not found:
         return task
-    return task.inline(found)
+    return task.inline(found, in_place=True)  # ``_task`` returns a new node on each call

@@ -277,18 +277,20 @@ class Task:
         kwargs = {k: _substitute(v, inline) for k, v in _unparse_kwargs(self.kwargs).items()}
         return Task(new_key, self.func, *args, **kwargs)
 
-    def inline(self, replacements: Mapping) -> Task:
+    def inline(self, replacements: Mapping, in_place: bool = False) -> Task:
         """A copy with each ``Ref(k)`` for ``k`` in ``replacements`` replaced by that node.
 
         Unlike :meth:`substitute` it does not re-parse the arguments: only the
-        positions recorded as holding references are visited.
+        positions recorded as holding references are visited. ``in_place=True``
+        completes this task itself instead of copying it: only for a task nobody
+        else holds yet (lowering does this with the tasks it has just built).
 
         >>> from operator import add
         >>> t = Task("y", add, Ref("x"), 1).inline({"x": Task("x", add, 1, 1)})
         >>> t.dependencies, t({})
         (frozenset(), 3)
         """
-        new = Task.__new__(Task)
+        new = self if in_place else Task.__new__(Task)
         new.key = self.key
         new.func = self.func
         args = self.args
