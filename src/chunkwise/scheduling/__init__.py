@@ -2,7 +2,13 @@
 
 ``get(graph, keys, scheduler=...)`` picks the scheduler: the ``scheduler``
 argument, else ``chunkwise.config.get("scheduler")`` (also set by the
-``CHUNKWISE_SCHEDULER`` environment variable), else ``"threads"``.
+``CHUNKWISE_SCHEDULER`` environment variable), else an active
+``distributed.Client`` if there is one, else ``"threads"``.
+
+``scheduler`` may also be ``"distributed"`` (the active client) or a
+``distributed.Client``. ``distributed`` is never imported here: the adapter
+``chunkwise.distributed`` is consulted only once the user has imported
+``distributed`` themselves.
 
 >>> from chunkwise.core.graph import DataNode, Task, Ref
 >>> graph = {"x": DataNode("x", 2), "y": Task("y", pow, Ref("x"), 10)}
@@ -12,6 +18,8 @@ argument, else ``chunkwise.config.get("scheduler")`` (also set by the
 
 from __future__ import annotations
 
+import functools
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -19,7 +27,15 @@ from chunkwise import config
 from chunkwise.scheduling.callbacks import Callback
 from chunkwise.scheduling.local import get_sync, get_threads
 
-__all__ = ["Callback", "get", "get_processes", "get_scheduler", "get_sync", "get_threads"]
+__all__ = [
+    "Callback",
+    "get",
+    "get_distributed",
+    "get_processes",
+    "get_scheduler",
+    "get_sync",
+    "get_threads",
+]
 
 _ALIASES = {
     "sync": "sync",
@@ -46,24 +62,59 @@ _GETTERS: dict[str, Callable[..., Any]] = {
 }
 
 
+def get_distributed(graph: Mapping, keys: Any, **kwargs: Any) -> Any:
+    """Run ``graph`` on the active ``distributed.Client``; see ``chunkwise.distributed``."""
+    from chunkwise.distributed import get_distributed as run
+
+    return run(graph, keys, **kwargs)
+
+
+_DISTRIBUTED_NAMES = frozenset({"distributed", "dask.distributed"})
+
+
+def _active_client_getter() -> Callable[..., Any] | None:
+    """A get function for the active ``distributed.Client``, if ``distributed`` is imported and one exists."""
+    if "distributed" not in sys.modules:
+        return None
+    from chunkwise.distributed import active_client
+
+    client = active_client()
+    if client is None:
+        return None
+    return functools.partial(get_distributed, client=client)
+
+
 def get_scheduler(scheduler: Any = None) -> Callable[..., Any]:
-    """The ``get`` function for ``scheduler`` (a name, a get function, or ``None`` for the default)."""
+    """The ``get`` function for ``scheduler``.
+
+    ``scheduler`` is a name, a ``distributed.Client``, a get function, or
+    ``None`` for the default (the configured scheduler, else an active
+    ``distributed.Client``, else threads).
+    """
     if scheduler is None:
         scheduler = config.get("scheduler", None)
     if scheduler is None:
-        return get_threads
+        return _active_client_getter() or get_threads
     if isinstance(scheduler, str):
+        if scheduler.lower() in _DISTRIBUTED_NAMES:
+            return get_distributed
         name = _ALIASES.get(scheduler.lower())
         if name is None:
             raise ValueError(
                 f"unknown scheduler {scheduler!r}; choose one of 'sync', 'threads', "
-                "'processes' (or pass a get function)"
+                "'processes', 'distributed' (or pass a get function or a distributed.Client)"
             )
         return _GETTERS[name]
+    if "distributed" in sys.modules:
+        from chunkwise.distributed import is_client
+
+        if is_client(scheduler):
+            return functools.partial(get_distributed, client=scheduler)
     if callable(scheduler):
         return scheduler
     raise TypeError(
-        f"scheduler must be a name such as 'threads' or a get function, got {type(scheduler).__name__}"
+        "scheduler must be a name such as 'threads', a get function or a distributed.Client, got "
+        f"{type(scheduler).__name__}"
     )
 
 
