@@ -308,8 +308,7 @@ def _unnamed(value: Any) -> bool:
     return (
         isinstance(value, Expr)
         and "name" not in value.__dict__
-        and type(value).__dict__.get("name", _CACHED_NAME) is _CACHED_NAME
-        and type(value).name is _CACHED_NAME
+        and type(value).name is _CACHED_NAME  # not a class defining its own name
     )
 
 
