@@ -16,13 +16,6 @@ def _x(a=A, chunks=CHUNKS):
     return da.from_array(a, chunks=chunks)
 
 
-def _has_manipulation():
-    """Whether ``ravel``/``concatenate`` exist (axis=None cumulative sums on n-d, diff's prepend)."""
-    try:
-        from chunkwise.array import manipulation  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 
@@ -49,7 +42,6 @@ def test_cumulative_1d_and_ints():
     assert_eq(da.cumsum(da.from_array(np.ones(0), chunks=2)), np.cumsum(np.ones(0)))
 
 
-@pytest.mark.skipif(not _has_manipulation(), reason="needs chunkwise.array.manipulation")
 def test_cumsum_axis_none_flattens():
     x = _x()
     assert_eq(da.cumsum(x), np.cumsum(A))
@@ -81,7 +73,6 @@ def test_diff_bool_and_errors():
         da.diff(da.from_array(np.array(1.0)))
 
 
-@pytest.mark.skipif(not _has_manipulation(), reason="needs chunkwise.array.manipulation")
 def test_diff_prepend_append():
     a = np.arange(12).reshape(3, 4) ** 2
     x = da.from_array(a, chunks=2)

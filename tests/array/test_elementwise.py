@@ -247,7 +247,6 @@ def test_unknown_chunks_elementwise():
 
 
 def test_ufunc_outer():
-    pytest.importorskip("chunkwise.array.manipulation")
     a = np.arange(3.0)
     b = np.arange(4.0)
     assert_eq(np.add.outer(da.from_array(a, chunks=2), da.from_array(b, chunks=3)), np.add.outer(a, b))

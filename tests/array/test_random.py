@@ -178,7 +178,6 @@ def test_permutation():
 
 
 def test_permutation_of_array():
-    pytest.importorskip("chunkwise.array.slicing")
     rng = da.random.default_rng(8)
     a = np.arange(20) * 2
     x = rng.permutation(da.from_array(a, chunks=6))

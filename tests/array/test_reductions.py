@@ -23,13 +23,6 @@ def _x(a=A, chunks=CHUNKS):
     return da.from_array(a, chunks=chunks)
 
 
-def _has_manipulation():
-    """Whether ``ravel``/``concatenate`` exist (axis=None cumulative sums on n-d, diff's prepend)."""
-    try:
-        from chunkwise.array import manipulation  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 
@@ -73,8 +66,6 @@ def test_input_dtypes(dtype, name):
         a = a[:, :3]
     x = da.from_array(a, chunks=(4, 3))
     for axis in (None, 0, 1):
-        if axis is None and name.startswith("cum") and not _has_manipulation():
-            continue
         expected = getattr(np, name)(a, axis=axis)
         assert_eq(getattr(da, name)(x, axis=axis), expected, rtol=1e-5 if dtype == "f4" else 1e-7)
 
@@ -134,8 +125,6 @@ def test_nan_reductions():
                  "nanargmin", "nanargmax", "nancumsum", "nancumprod"]:
         b = a / 10 if "prod" in name else a
         for axis in [None, 0, 1]:
-            if axis is None and "cum" in name and not _has_manipulation():
-                continue
             assert_eq(getattr(da, name)(_x(b), axis=axis), getattr(np, name)(b, axis=axis))
     for name in ["sum", "mean", "max", "min", "argmin", "argmax"]:  # NaN propagates / wins
         for axis in [None, 0, 1]:

@@ -35,12 +35,9 @@ _MODULES = (
 
 def _export_all() -> list:
     import importlib
-    import importlib.util
 
     names = []
     for module_name in _MODULES:
-        if importlib.util.find_spec(f"chunkwise.array.{module_name}") is None:
-            continue  # not written yet
         module = importlib.import_module(f"chunkwise.array.{module_name}")
         for name in getattr(module, "__all__", ()):
             globals()[name] = getattr(module, name)
@@ -59,12 +56,10 @@ __all__ = [
     "unify_chunks",
 ]
 __all__ += _export_all()  # noqa: PLE0605 - each module lists its own names
-import importlib.util as _util  # noqa: E402
 
 from chunkwise.array.blockwise import fuse_blockwise as _fuse_blockwise  # noqa: E402
 
 # Elementwise groups become one task per block; the pass sees the whole plan.
 _register_plan_pass(_fuse_blockwise)
 
-if _util.find_spec("chunkwise.array.random") is not None:  # da.random.*
-    from chunkwise.array import random  # noqa: F401
+from chunkwise.array import random  # noqa: E402, F401  (da.random.*)

@@ -307,10 +307,6 @@ def isclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan:
                     kwargs={"rtol": rtol, "atol": atol, "equal_nan": bool(equal_nan)})
 
 
-def _all_block(block: np.ndarray) -> np.ndarray:
-    return np.asarray(np.all(block)).reshape((1,) * block.ndim)
-
-
 @implements(np.allclose)
 def allclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Array:
     """Whether all elements are close, as ``numpy.allclose``: a lazy 0-d bool array.
@@ -325,31 +321,7 @@ def allclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan
     close = isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
     if not isinstance(close, Array):
         return np.bool_(close.all())
-    try:
-        from chunkwise.array import reductions
-    except ImportError:
-        reductions = None
-    if reductions is not None and hasattr(reductions, "all"):
-        return close.all()
-    # No reductions module: one bool per block, then one task over those.
-    from chunkwise.array.blockwise import blockwise, map_blocks
-
-    flags = map_blocks(_all_block, close, chunks=tuple((1,) * n for n in close.numblocks), dtype=bool)
-    index = "abcdefghijklmnopqrstuvwxyz"[: close.ndim]
-    return blockwise(_all_blocks_nested, "", flags, index, dtype=bool, concatenate=False,
-                     ndim=close.ndim)
-
-
-def _all_blocks_nested(blocks: Any, ndim: int) -> np.bool_:
-    stack = [(blocks, ndim)]
-    while stack:
-        item, depth = stack.pop()
-        if depth == 0:
-            if not bool(np.all(item)):
-                return np.bool_(False)
-        else:
-            stack.extend((sub, depth - 1) for sub in item)
-    return np.bool_(True)
+    return close.all()
 
 
 # --- nonzero: unknown output sizes --------------------------------------------------------

@@ -505,19 +505,11 @@ def inner(a: Any, b: Any) -> Array:
 
 
 def _flat(x: Array, name: str) -> Array:
+    from chunkwise.array.manipulation import atleast_1d, ravel  # imports linalg's users
+
     if x.ndim == 1:
         return x
-    if x.ndim == 0:
-        return _module_manipulation("atleast_1d", x, name)
-    return _module_manipulation("ravel", x, name)
-
-
-def _module_manipulation(function: str, x: Array, name: str) -> Array:
-    try:
-        from chunkwise.array import manipulation
-    except ImportError:  # pragma: no cover - the module is always there in a release
-        raise NotImplementedError(f"{name}: needs chunkwise.array.manipulation.{function}") from None
-    return getattr(manipulation, function)(x)
+    return atleast_1d(x) if x.ndim == 0 else ravel(x)
 
 
 @implements(np.outer)
