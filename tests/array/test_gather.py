@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import chunkwise.array as da
-from chunkwise.array.testing import assert_eq
+from chunkwise.array.testing import assert_eq, with_unknown_chunks
 from chunkwise.core.expr import lower
 
 A3 = np.arange(7 * 6 * 5).reshape(7, 6, 5)
@@ -129,3 +129,77 @@ def test_gather_tasks_hold_one_input_block_each():
         assert len(inputs) <= 1
     assert_eq(y, a[index])
     assert y.chunks == ((10,) * 5,)
+
+
+# --- chunkwise integer indices ---------------------------------------------------------------
+
+
+I6 = np.array([3, -1, 0, 6, 2, 2])
+
+
+def test_chunkwise_integer_index_matches_numpy():
+    x = x3()
+    ic = da.from_array(I6, chunks=4)
+    assert_eq(x[ic], A3[I6])
+    assert_eq(x[:, ic[:5] % 6], A3[:, I6[:5] % 6])
+    assert_eq(x[1, :, ic[:3] % 5], A3[1, :, I6[:3] % 5])  # not adjacent: moves first, as NumPy
+    assert_eq(x[1:, 2, ic[:3] % 5], A3[1:, 2, I6[:3] % 5])
+    assert_eq(x[ic, 1:3, 0], A3[I6, 1:3, 0])
+    i2 = I6.reshape(2, 3) % 5
+    assert_eq(x[:, ic.reshape(2, 3) % 5], A3[:, i2])
+    assert_eq(x[0, :, ic.reshape(2, 3) % 5], A3[0, :, i2])
+    assert_eq(x[ic[2]], A3[I6[2]])  # 0-d chunkwise index
+    y = x[ic]
+    assert y.chunks[0] == (4, 2) and y.chunks[1:] == x.chunks[1:]
+    v = da.from_array(np.arange(10.0), chunks=3)
+    assert_eq(v[v.astype(int)[::-1]], np.arange(10.0)[::-1])
+
+
+def test_chunkwise_integer_index_with_unknown_chunks_and_empty():
+    x = x3()
+    u = with_unknown_chunks(da.from_array(I6, chunks=4))
+    y = x[u]
+    assert np.isnan(y.shape[0])
+    assert_eq(y, A3[I6])
+    e = da.from_array(np.zeros(0, int), chunks=3)
+    assert_eq(x[e], A3[np.zeros(0, int)])
+    z = da.from_array(np.zeros((0, 3)), chunks=2)
+    assert_eq(z[e], np.zeros((0, 3)))
+    with pytest.raises(ValueError, match="compute_chunk_sizes"):
+        y[u]  # the indexed axis has unknown chunks
+
+
+def test_take_with_chunkwise_indices():
+    x = x3()
+    ic = da.from_array(I6, chunks=4)
+    assert_eq(da.take(x, ic, axis=0), np.take(A3, I6, axis=0))
+    assert_eq(np.take(x, ic % 5, axis=2), np.take(A3, I6 % 5, axis=2))
+    assert_eq(da.take(x, ic + 10, axis=1, mode="wrap"), np.take(A3, I6 + 10, axis=1, mode="wrap"))
+    assert_eq(
+        da.take(x, ic.reshape(2, 3), axis=1, mode="clip"), np.take(A3, I6.reshape(2, 3), axis=1, mode="clip")
+    )
+    assert_eq(da.take(x, ic + 100), np.take(A3, I6 + 100))
+
+
+def test_chunkwise_index_out_of_bounds_raises_at_compute_time():
+    x = x3()
+    ic = da.from_array(I6, chunks=4)
+    y = x[ic + 7]  # building is fine: the values are unknown
+    with pytest.raises(IndexError, match="getitem: index 10 is out of bounds for axis 0 with size 7"):
+        y.compute()
+    with pytest.raises(IndexError, match="take: index -8 is out of bounds"):
+        da.take(x, ic - 7, axis=0).compute()
+    with pytest.raises(IndexError, match="float64"):
+        x[ic * 1.0]
+    with pytest.raises(NotImplementedError, match="combined"):
+        x[ic, [0, 1]]
+
+
+def test_chunkwise_index_tasks_hold_one_input_block_each():
+    a = np.arange(100)
+    x = da.from_array(a, chunks=10)
+    index = np.random.default_rng(0).integers(-100, 100, 50)
+    y = x[da.from_array(index, chunks=20)]
+    for task in lower([y.expr]).values():
+        assert len([k for k in task.dependencies if k[0] == x.name]) <= 1
+    assert_eq(y, a[index])

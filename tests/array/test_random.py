@@ -164,9 +164,34 @@ def test_choice():
     with pytest.raises(ValueError, match="same size|one probability per element"):
         rng.choice(3, size=2, p=[0.5, 0.5])
     with pytest.raises(ValueError, match="1-dimensional"):
-        rng.choice(np.ones((2, 2)), size=2)
+        da.random.RandomState(0).choice(np.ones((2, 2)), size=2)
     with pytest.raises(ValueError, match="positive"):
         rng.choice(0, size=2)
+
+
+def test_choice_of_slices_of_an_nd_population():
+    rng = da.random.default_rng(5)
+    a = np.arange(7 * 4 * 3).reshape(7, 4, 3)
+    x = da.from_array(a, chunks=(3, 2, 2))
+    rows = {tuple(r.ravel()) for r in a}
+    y = rng.choice(x, size=(5, 2), chunks=(2, 1))
+    assert y.shape == (5, 2, 4, 3) and y.chunks[:2] == ((2, 2, 1), (1, 1)) and y.chunks[2:] == x.chunks[1:]
+    out = y.compute()
+    assert all(tuple(out[i, j].ravel()) in rows for i in range(5) for j in range(2))
+    np.testing.assert_array_equal(out, y.compute(scheduler="threads"))  # the same draws on any scheduler
+    z = rng.choice(a, size=4, axis=1, replace=False, chunks=3).compute()
+    assert z.shape == (7, 4, 3) and sorted(z[0, :, 0].tolist()) == a[0, :, 0].tolist()
+    w = rng.choice(x, size=6, axis=-1, p=[0.0, 1.0, 0.0], chunks=4).compute()
+    np.testing.assert_array_equal(w, np.repeat(a[:, :, 1:2], 6, axis=2))
+    one = rng.choice(x).compute()  # size=None: one slice
+    assert one.shape == (4, 3) and tuple(one.ravel()) in rows
+    assert rng.choice(np.ones((0, 2)), size=0).shape == (0, 2)
+    with pytest.raises(np.exceptions.AxisError, match="choice: axis 3"):
+        rng.choice(x, axis=3)
+    with pytest.raises(ValueError, match="empty"):
+        rng.choice(np.ones((0, 2)), size=2)
+    with pytest.raises(ValueError, match="larger sample"):
+        rng.choice(x, size=8, replace=False)
 
 
 def test_permutation():

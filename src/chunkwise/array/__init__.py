@@ -29,6 +29,7 @@ _MODULES = (
     "creation",
     "blockwise",
     "linalg",
+    "einsum",
     "io",
 )
 

@@ -7,6 +7,11 @@ basic part; what is left becomes one of these plan nodes:
   ``nonzero()``): each output block collects its points from the input blocks
   that hold them, one small task per input block it needs (sort, take, then
   un-permute), so nothing holds a whole axis.
+- :class:`TakeByArray` -- a chunkwise integer index (``x[idx]``,
+  ``take(x, idx, axis)``): its values are only known at compute time, so the
+  output blocks follow the index's blocks and each gathers, through one small
+  task per input block along the axis, the elements it needs (bounds are
+  checked then, raising ``IndexError``).
 - :class:`BooleanMask` -- a chunkwise boolean mask: one output block per input
   block, of unknown (``nan``) length until ``compute_chunk_sizes()``
   (:func:`with_computed_chunks`).
@@ -21,6 +26,8 @@ array([5, 1, 1])
 ((nan, nan, nan),)
 >>> y.compute_chunk_sizes().chunks
 ((2, 2, 1),)
+>>> x[da.from_array(np.array([9, -1, 0]), chunks=2)].compute()
+array([9, 9, 0])
 """
 
 from __future__ import annotations
@@ -230,6 +237,138 @@ def _gather(x: Array, axes: tuple, arrays: list, position: int, op: str) -> Arra
     return Array(Gather(x.expr, tuple(axes), tuple(flat), tuple(int(s) for s in shape), position))
 
 
+# --- integer indices given as chunkwise arrays ----------------------------------------------------
+
+
+class TakeByArray(ArrayExpr):
+    """``array`` indexed along ``axis`` by the chunkwise integer array ``index`` (any ndim).
+
+    The output has ``array``'s chunks with ``axis`` replaced by ``index``'s
+    chunks. The index values are only known at compute time, so an output
+    block may need every input block along ``axis``. Three stages keep each
+    task small:
+
+    - ``-index`` (one per index block): the indices checked against the axis
+      length (``IndexError`` at compute time) and negatives wrapped;
+    - ``-part`` (one per output block and input block along ``axis``): the
+      elements that input block holds, with their positions in the output;
+    - the output block: an empty block filled with its parts.
+
+    Cost: ``(output blocks) x (input blocks along axis)`` part tasks: every
+    input block is read once per index block. Memory per task stays near one
+    input block plus one output block.
+    """
+
+    _parameters = ("array", "index", "axis", "op")
+    _defaults = {"op": "take"}
+
+    @property
+    def _funcname(self) -> str:
+        return self.op
+
+    def _dtype(self) -> Any:
+        return self.array.dtype
+
+    def _chunks(self) -> tuple:
+        chunks = self.array.chunks
+        axis = self.axis
+        return chunks[:axis] + self.index.chunks + chunks[axis + 1:]
+
+    @functools.cached_property
+    def _index_name(self) -> str:
+        return self.name + "-index"
+
+    @functools.cached_property
+    def _part_name(self) -> str:
+        return self.name + "-part"
+
+    def _owned_names(self) -> tuple:
+        return (self.name, self._index_name, self._part_name)
+
+    @functools.cached_property
+    def _bounds(self) -> tuple:
+        return chunk_boundaries(self.array.chunks[self.axis])
+
+    def chunk_nbytes(self, key: Hashable) -> int | None:
+        if type(key) is tuple and key[0] == self.name:
+            return super().chunk_nbytes(key)
+        return None
+
+    def _task(self, key: Hashable) -> Task:
+        axis, k = self.axis, self.index.ndim
+        if key[0] == self._index_name:
+            length = int(self._bounds[-1])
+            return Task(key, _check_index, Ref((self.index.name, *key[1:])), length, axis, self.op)
+        if key[0] == self._part_name:
+            out, b = key[1:-1], key[-1]
+            block = out[:axis] + (b,) + out[axis + k:]
+            lo, hi = int(self._bounds[b]), int(self._bounds[b + 1])
+            return Task(
+                key, _take_part, Ref((self.array.name, *block)),
+                Ref((self._index_name, *out[axis:axis + k])), lo, hi, axis,
+            )
+        out = key[1:]
+        nb = self.array.numblocks[axis]
+        parts = [Ref((self._part_name, *out, b)) for b in range(nb)]
+        index = Ref((self._index_name, *out[axis:axis + k]))
+        return Task(key, _take_combine, parts, index, axis, self.array.dtype)
+
+
+def _check_index(index: Any, length: int, axis: int, op: str) -> np.ndarray:
+    index = np.asarray(index).astype(np.int64, copy=False)
+    bad = (index >= length) | (index < -length)
+    if bad.any():
+        raise IndexError(
+            f"{op}: index {int(index[bad][0])} is out of bounds for axis {axis} with size {length}"
+        )
+    return np.where(index < 0, index + length, index)
+
+
+def _take_part(block: np.ndarray, index: np.ndarray, lo: int, hi: int, axis: int) -> tuple:
+    flat = index.reshape(-1)
+    (positions,) = np.nonzero((flat >= lo) & (flat < hi))
+    return positions, np.take(np.asarray(block), flat[positions] - lo, axis=axis)
+
+
+def _take_combine(parts: list, index: np.ndarray, axis: int, dtype: np.dtype) -> np.ndarray:
+    shape = list(parts[0][1].shape)
+    shape[axis] = index.size
+    out = np.empty(tuple(shape), dtype=dtype)
+    where = [slice(None)] * len(shape)
+    for positions, values in parts:
+        if len(positions):
+            where[axis] = positions
+            out[tuple(where)] = values
+    return out.reshape(tuple(shape[:axis]) + index.shape + tuple(shape[axis + 1:]))
+
+
+def _take_chunkwise(a: Array, indices: Array, axis: int, mode: str) -> Array:
+    """``take`` with a chunkwise index of any dimension (n-d indices are flattened, then reshaped)."""
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"take: indices must be integers, got dtype {indices.dtype}")
+    length = a.shape[axis]
+    if _isnan(length):
+        raise _unknown_error("take", axis, "take with a chunkwise index")
+    if mode == "wrap":
+        indices = indices % length if length else indices
+    elif mode == "clip":
+        indices = np.clip(indices, 0, max(length - 1, 0))
+    elif mode != "raise":
+        raise ValueError(f"take: mode must be 'raise', 'wrap' or 'clip', got {mode!r}")
+    return _take_by_array(a, indices, axis, "take")
+
+
+def _take_by_array(x: Array, index: Array, axis: int, op: str) -> Array:
+    """``x`` indexed along ``axis`` by the chunkwise integer array ``index`` (lazily)."""
+    if index.dtype.kind not in "iu":
+        raise IndexError(f"{op}: a chunkwise index must hold integers or booleans, got dtype {index.dtype}")
+    if any(_isnan(c) for c in x.chunks[axis]):
+        raise _unknown_error(op, axis, "indexing with a chunkwise integer array")
+    if not x.chunks[axis]:
+        raise NotImplementedError(f"{op}: axis {axis} has no blocks; rechunk it to (0,) first")
+    return Array(TakeByArray(x.expr, index.expr, axis, op))
+
+
 # --- boolean masks given as chunkwise arrays -------------------------------------------------
 
 
@@ -320,6 +459,10 @@ def take(a: Any, indices: Any, axis: int | None = None, out: Any = None, mode: s
 
     ``indices`` may be unsorted and repeated; ``axis=None`` takes from the
     flattened array. ``out=`` is not supported (arrays are immutable).
+    ``indices`` may be a chunkwise integer array (any ndim, unknown chunk
+    sizes allowed): the result's chunks on ``axis`` follow its chunks, and
+    out-of-bounds values raise ``IndexError`` at compute time (see
+    :class:`TakeByArray` for the cost).
 
     >>> import numpy as np
     >>> import chunkwise.array as da
@@ -334,8 +477,6 @@ def take(a: Any, indices: Any, axis: int | None = None, out: Any = None, mode: s
     if out is not None:
         raise TypeError("take: out= is not supported on chunkwise arrays; use the returned array")
     a = asarray(a)
-    if isinstance(indices, Array):
-        raise NotImplementedError("take: indices given as a chunkwise array; compute them first")
     if axis is None:
         if a.ndim != 1:
             a = a.ravel()
@@ -343,6 +484,8 @@ def take(a: Any, indices: Any, axis: int | None = None, out: Any = None, mode: s
     if not -a.ndim <= axis < a.ndim:
         raise np.exceptions.AxisError(f"take: axis {axis} is out of bounds for an array of dimension {a.ndim}")
     axis %= a.ndim
+    if isinstance(indices, Array):
+        return _take_chunkwise(a, indices, axis, mode)
     idx = np.asarray(indices)
     if idx.size == 0 and idx.dtype.kind not in "iu":
         idx = idx.astype(np.intp)

@@ -388,19 +388,26 @@ class _Sampler:
     ) -> Array:
         """Samples from ``a`` (an int ``n`` means ``arange(n)``), as ``Generator.choice``.
 
-        ``a`` must be an int or 1-d. With ``replace=True`` each block draws
-        independently; with ``replace=False`` one task draws all the indices
-        (``size`` int64s) and the blocks slice them. A population (and ``p``)
-        is held once, in one block, and shared by the blocks.
+        With ``replace=True`` each block draws independently; with
+        ``replace=False`` one task draws all the indices (``size`` int64s) and
+        the blocks slice them. A 1-d population (and ``p``) is held once, in
+        one block, and shared by the blocks. An n-d ``a`` gives whole slices
+        along ``axis`` (shape ``a.shape[:axis] + size + a.shape[axis + 1:]``):
+        the indices are drawn as above, then ``a`` is gathered lazily with
+        them (``take``; ``chunks`` applies to the ``size`` axes), so ``a`` is
+        never held whole.
+
+        >>> import numpy as np
+        >>> rng = default_rng(0)
+        >>> rng.choice(np.arange(12).reshape(3, 4), size=5, axis=1, chunks=2).shape
+        (3, 5)
         """
         opname = "choice"
-        if axis != 0:
-            raise NotImplementedError("choice: only axis=0 is supported")
         population = None
         if isinstance(a, Array) or np.ndim(a) > 0:
             population = a if isinstance(a, Array) else np.asarray(a)
-            if population.ndim != 1:
-                raise ValueError(f"choice: a must be 1-dimensional or an integer, got shape {population.shape}")
+            if population.ndim != 1 or axis not in (0, -1):
+                return self._choice_slices(population, size, replace, p, axis, shuffle, chunks)
             if has_unknown(population.chunks if isinstance(population, Array) else ()):
                 raise ValueError("choice: a has unknown chunk sizes; call a.compute_chunk_sizes() first")
             n = int(population.shape[0])
@@ -461,6 +468,25 @@ class _Sampler:
             kwargs["p"] = _Param(len(params) - 1, whole=True)
         node = RandomBlocks(stream.entropy, stream.next_key(), "choice", args, kwargs, normalized, dtype, *params)
         return Array(node)
+
+    def _choice_slices(
+        self, population: Any, size: Any, replace: bool, p: Any, axis: int, shuffle: bool, chunks: Any
+    ) -> Array:
+        """``choice`` of whole slices of an n-d ``population`` along ``axis``."""
+        from chunkwise.array.gather import take
+
+        if not -population.ndim <= axis < population.ndim:
+            raise np.exceptions.AxisError(
+                f"choice: axis {axis} is out of bounds for a population of dimension {population.ndim}"
+            )
+        axis %= population.ndim
+        n = population.shape[axis]
+        if isinstance(n, float):
+            raise ValueError("choice: a has unknown chunk sizes; call a.compute_chunk_sizes() first")
+        if n == 0 and (size is None or math.prod(_size("choice", size) or ()) > 0):
+            raise ValueError("choice: a cannot be empty unless no samples are taken")
+        indices = self.choice(int(n), size, replace, p, shuffle=shuffle, chunks=chunks)
+        return take(asarray(population), indices, axis=axis)
 
     def permutation(self, x: Any, axis: int = 0, *, chunks: Any = "auto") -> Array:
         """A random permutation of ``arange(x)`` (int ``x``) or of ``x`` along its first axis.
@@ -619,7 +645,9 @@ class RandomState(_Sampler):
         return self._wrap("randint", "integers", (low, high), size, chunks, dtype=dtype, kwargs=kwargs)
 
     def choice(self, a: Any, size: Any = None, replace: bool = True, p: Any = None, *, chunks: Any = "auto") -> Array:  # type: ignore[override]
-        """Samples from ``a``, as ``RandomState.choice`` (see :meth:`Generator.choice`)."""
+        """Samples from ``a``, as ``RandomState.choice`` (see :meth:`Generator.choice`); ``a`` is an int or 1-d."""
+        if (isinstance(a, Array) and a.ndim > 1) or (not isinstance(a, Array) and np.ndim(a) > 1):
+            raise ValueError(f"choice: a must be 1-dimensional or an integer, got shape {np.shape(a) if not isinstance(a, Array) else a.shape}")
         return _Sampler.choice(self, a, size, replace, p, chunks=chunks)
 
     def permutation(self, x: Any, *, chunks: Any = "auto") -> Array:  # type: ignore[override]

@@ -161,10 +161,12 @@ def _expand(index: Any, ndim: int, op: str) -> list:
             if item.dtype == bool:
                 items.append(item)
                 consumed += item.ndim
+            elif item.dtype.kind in "iu":
+                items.append(item)
+                consumed += 1
             else:
-                raise NotImplementedError(
-                    f"{op}: indexing with a chunkwise integer array is not supported; compute the "
-                    "index first (np.asarray(index)) or use a boolean mask"
+                raise IndexError(
+                    f"{op}: a chunkwise index must hold integers or booleans, got dtype {item.dtype}"
                 )
         else:
             arr = _as_int_array(item)
@@ -521,7 +523,9 @@ def getitem(x: Any, index: Any) -> Array:
     boolean masks. A NumPy mask gives known chunk sizes; a chunkwise boolean
     array gives unknown (``nan``) ones, one block per input block (rows of
     blocks are first made whole when the mask spans several axes, so the
-    order is NumPy's). Indexing with a chunkwise integer array is not supported.
+    order is NumPy's). A chunkwise integer array gathers lazily: its
+    values are only read at compute time (see ``gather.TakeByArray`` for the
+    cost), and out-of-bounds values raise ``IndexError`` then.
 
     >>> import numpy as np
     >>> import chunkwise.array as da
@@ -591,7 +595,7 @@ def getitem(x: Any, index: Any) -> Array:
 
         if arrays and masks or len(masks) > 1:
             raise NotImplementedError(
-                f"{op}: a chunkwise boolean mask combined with other array indices is not supported; "
+                f"{op}: a chunkwise index combined with other array indices is not supported; "
                 "apply them one after the other"
             )
         advanced = [
@@ -609,7 +613,15 @@ def getitem(x: Any, index: Any) -> Array:
             elif item is None or isinstance(item, slice):
                 out_axis += 1
         first = positions[arrays[0] if arrays else masks[0]]
-        if masks:
+        if masks and items[masks[0]].dtype != bool:
+            from chunkwise.array.gather import _take_by_array
+            from chunkwise.array.reshaping import moveaxis
+
+            k = items[masks[0]].ndim
+            result = _take_by_array(result, items[masks[0]], first, op)
+            if not adjacent and first != 0 and k:
+                result = moveaxis(result, list(range(first, first + k)), list(range(k)))
+        elif masks:
             result = _boolean_mask(result, items[masks[0]], first, op, None if adjacent else 0)
         else:
             axes = tuple(positions[i] for i in arrays)
