@@ -22,6 +22,7 @@ its stderr, shows ``error`` in its cell, and the run goes on (exit status 1).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import fnmatch
 import json
@@ -403,6 +404,38 @@ def parse_args(argv):
     return args
 
 
+def _run_all(workloads: list[Workload], args, results: list[dict]) -> None:
+    for wl in workloads:
+        impls = wl.impl_names()
+        if args.impl:
+            impls = [i for i in impls if i in args.impl]
+        if not impls:
+            continue
+        print(f"-- {wl.name}: {', '.join(impls)}", file=sys.stderr, flush=True)
+        results.append(run_workload(wl, impls, args))
+
+
+@contextlib.contextmanager
+def _shared_cluster(workloads: list[Workload]):
+    """One cluster for every ``cluster`` workload of the run, its address in the environment.
+
+    The worker processes (``benchmarks/worker.py``) inherit the variable and
+    connect to it, so chunkwise and Dask run on the very same cluster.
+    """
+    if not any(wl.group == "cluster" for wl in workloads):
+        yield
+        return
+    from benchmarks.workloads.cluster import SCHEDULER_ENV, start_cluster
+
+    with start_cluster() as cluster:
+        os.environ[SCHEDULER_ENV] = cluster.scheduler_address
+        print(f"-- cluster: {cluster.scheduler_address}", file=sys.stderr, flush=True)
+        try:
+            yield
+        finally:
+            os.environ.pop(SCHEDULER_ENV, None)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     load_errors = load_all()
@@ -425,14 +458,8 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     results = []
-    for wl in workloads:
-        impls = wl.impl_names()
-        if args.impl:
-            impls = [i for i in impls if i in args.impl]
-        if not impls:
-            continue
-        print(f"-- {wl.name}: {', '.join(impls)}", file=sys.stderr, flush=True)
-        results.append(run_workload(wl, impls, args))
+    with _shared_cluster(workloads):
+        _run_all(workloads, args, results)
 
     document = {
         "machine": info,
