@@ -25,6 +25,7 @@ _MODULES = (
     "gather",
     "assignment",
     "manipulation",
+    "padding",
     "reshaping",
     "creation",
     "blockwise",
