@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import functools
 import gc
+import sys
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
@@ -25,9 +27,66 @@ from chunkwise import config
 from chunkwise.core import passes
 from chunkwise.core.expr import Expr, lower, optimize_together
 from chunkwise.core.graph import DataNode, Ref, Task
-from chunkwise.scheduling import get
+from chunkwise.scheduling import get, get_distributed, get_scheduler
 
 __all__ = ["Collection", "Persisted", "compute", "is_collection", "persist", "unpack_collections"]
+
+
+_DASK_ROOTS: OrderedDict[str, Expr] = OrderedDict()  # name -> optimized expression
+_DASK_ROOTS_SIZE = 8
+
+
+def _remember_root(name: str, root: Expr) -> None:
+    """Keep the optimized expression of ``name`` for the next protocol call (a few, LRU)."""
+    _DASK_ROOTS[name] = root
+    _DASK_ROOTS.move_to_end(name)
+    while len(_DASK_ROOTS) > _DASK_ROOTS_SIZE:
+        _DASK_ROOTS.popitem(last=False)
+
+
+def _identity_optimize(dsk: Any, keys: Any, **kwargs: Any) -> Any:
+    """``__dask_optimize__``: the graph is optimized already."""
+    return dsk
+
+
+def _dask_scheduler(dsk: Any, keys: Any, **kwargs: Any) -> Any:
+    """``__dask_scheduler__``: run a converted graph with ``dask``'s threaded scheduler."""
+    from chunkwise.distributed import dask_get
+
+    return dask_get(dsk, keys, **kwargs)
+
+
+def _first(parts: list) -> Any:
+    return parts[0]
+
+
+def _finalize_parts(parts: list, keys: list, node: Any) -> Any:
+    """Run the finalize ``node`` on the block values ``parts`` (those of ``keys``)."""
+    if type(node) is DataNode:
+        return node.value
+    return node(dict(zip(keys, parts)))
+
+
+def _rebuild_persisted(data: Mapping, collection: Collection, root: Expr, rename: Any = None) -> Collection:
+    """``collection`` backed by ``data``: computed blocks, or ``distributed`` futures, by key."""
+    if rename:
+        raise NotImplementedError("chunkwise collections cannot be rebuilt under new keys (rename=)")
+    return collection._rebuild(collection._persisted(root, dict(data)))
+
+
+def _is_future(value: Any) -> bool:
+    """Whether ``value`` is a ``distributed.Future`` (without importing ``distributed``)."""
+    module = sys.modules.get("distributed")
+    return module is not None and isinstance(value, module.Future)
+
+
+def _stored_node(key: Hashable, value: Any) -> DataNode | Task:
+    """The graph node of a stored block: its value, or a fetch of it when it is a future."""
+    if _is_future(value):
+        from chunkwise.distributed import _future_value
+
+        return Task(key, _future_value, value)
+    return DataNode(key, value)
 
 
 class Collection:
@@ -67,7 +126,11 @@ class Collection:
         return result
 
     def persist(self, scheduler: Any = None, **kwargs: Any) -> Collection:
-        """Compute the chunks now and return the same collection backed by them."""
+        """Compute the chunks now and return the same collection backed by them.
+
+        On a ``distributed`` cluster (an active client, or ``scheduler=client``)
+        the chunks stay on the workers: the result is backed by futures.
+        """
         (result,) = persist(self, scheduler=scheduler, **kwargs)
         return result
 
@@ -89,6 +152,57 @@ class Collection:
         from chunkwise.diagnostics import visualize
 
         return visualize(self, filename=filename, format=format, **kwargs)
+
+    # --- the dask collection protocol (see chunkwise.distributed) -------------
+    #
+    # The keys are the output blocks of the optimized expression, so
+    # ``client.persist`` keeps every block on the cluster and the persisted
+    # collection refers to them; ``__dask_postcompute__`` joins them.
+
+    def _dask_root(self) -> Expr:
+        """The expression as it will run: optimized (a delayed value as it is)."""
+        name = self._expr.name
+        root = _DASK_ROOTS.get(name)
+        if root is None:
+            expr = self._expr
+            root = expr if _keeps_dependency_keys(expr) else optimize_together([expr])[0]
+            _remember_root(name, root)
+        return root
+
+    def __dask_graph__(self) -> dict:
+        """The graph of every output block, converted to ``dask`` nodes (imports ``distributed``)."""
+        from chunkwise.distributed import to_dask_graph
+
+        roots, graph = _lower_plan([self._expr], True, all_outputs=True)
+        root = roots[0]
+        _remember_root(self._expr.name, root)
+        if config.get("optimization.fuse", True):
+            graph = passes.fuse_linear(graph, root._output_keys())
+        return to_dask_graph(graph)
+
+    def __dask_keys__(self) -> list:
+        """The keys of the output blocks, flat (one key for a delayed value)."""
+        return list(self._dask_root()._output_keys())
+
+    def __dask_postcompute__(self) -> tuple:
+        """``(func, args)``: ``func(block_values, *args)`` is the computed result."""
+        root = self._dask_root()
+        final = self._rebuild(root)._finalize()
+        if final.name == root.name:  # its own result (a delayed value)
+            return _first, ()
+        return _finalize_parts, (root._output_keys(), final._task(final.key))
+
+    def __dask_postpersist__(self) -> tuple:
+        """``(func, args)``: ``func({key: block}, *args)`` is this collection backed by the blocks."""
+        return _rebuild_persisted, (self, self._dask_root())
+
+    def __dask_tokenize__(self) -> tuple:
+        return (type(self).__name__, self._expr.name)
+
+    __dask_optimize__ = staticmethod(_identity_optimize)
+    __dask_scheduler__ = staticmethod(_dask_scheduler)
+
+
 def is_collection(obj: Any) -> bool:
     """Whether ``obj`` is a chunkwise collection."""
     return isinstance(obj, Collection)
@@ -303,8 +417,8 @@ class Persisted(Expr):
     def key(self) -> Hashable:
         return self.operands[0].key
 
-    def _task(self, key: Hashable) -> DataNode:
-        return DataNode(key, self.operands[1][key])
+    def _task(self, key: Hashable) -> DataNode | Task:
+        return _stored_node(key, self.operands[1][key])
 
     def chunk_nbytes(self, key: Hashable) -> int | None:
         return self.operands[0].chunk_nbytes(key)
@@ -328,7 +442,10 @@ def persist(
 
     Later computations on the results start from the stored chunks. Collections
     nested in lists, tuples, sets and dicts are persisted too (unless
-    ``traverse=False``). Matches ``dask.persist``.
+    ``traverse=False``). Matches ``dask.persist``: on a ``distributed``
+    cluster the chunks stay on the workers and the results hold futures (as
+    ``client.persist`` gives); computing them later on the cluster uses that
+    data in place, and a local scheduler fetches it.
 
     >>> import chunkwise
     >>> a = chunkwise.delayed(sum)([1, 2, 3])
@@ -364,7 +481,12 @@ def persist(
     all_keys = [k for keys in key_lists for k in keys]
     if optimize_graph and config.get("optimization.fuse", True):
         graph = passes.fuse_linear(graph, all_keys)
-    results = get(graph, all_keys, scheduler=scheduler, **kwargs)
+    getter = get_scheduler(scheduler)
+    if getter is get_distributed or getattr(getter, "func", None) is get_distributed:
+        # on a cluster the blocks stay there: keep futures, as client.persist does
+        results = getter(graph, all_keys, sync=False, **kwargs)
+    else:
+        results = get(graph, all_keys, scheduler=scheduler, **kwargs)
     data = dict(zip(all_keys, results))
     values = {
         id(coll): coll._rebuild(coll._persisted(expr, {k: data[k] for k in keys}))

@@ -285,7 +285,8 @@ class Delayed(Collection):
         return sorted(set(dir(type(self))) | {"key", "compute", "persist", "visualize"})
 
     def __getattr__(self, attr: str) -> Delayed:
-        if attr.startswith("_"):
+        if attr.startswith("_") or attr == "dask":
+            # ``dask`` looks for a ``.dask`` graph before calling ``__dask_graph__``
             raise AttributeError(f"Delayed has no attribute {attr!r}")
         if attr == "dtype" and self._nout is None:
             # so NumPy and pandas do not take a Delayed for an array-like

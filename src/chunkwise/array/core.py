@@ -48,8 +48,8 @@ from chunkwise.array.expr import (
     blockwise_call,
     broadcast_shapes,
 )
-from chunkwise.base import Collection
-from chunkwise.core.graph import DataNode
+from chunkwise.base import Collection, _stored_node
+from chunkwise.core.graph import DataNode, Task
 from chunkwise.core.tokenize import tokenize
 
 __all__ = [
@@ -110,8 +110,10 @@ class PersistedArray(ArrayExpr):
     def _dtype(self) -> Any:
         return self.operands[0].dtype
 
-    def _task(self, key: Any) -> DataNode:
-        return DataNode(key, self.operands[1][key])
+    def _task(self, key: Any) -> DataNode | Task:
+        # a block held on a distributed cluster (a Future) is fetched by local
+        # schedulers and referred to in place on the cluster
+        return _stored_node(key, self.operands[1][key])
 
     def _explain_line(self) -> str:
         return f"Persisted: {len(self.operands[1])} blocks  [{self.dtype}]"

@@ -18,6 +18,8 @@
   ``from_array(h5py_dataset, lock=True)``.
 - :func:`to_delayed` / :func:`from_delayed`: blocks as ``Delayed`` values, and
   a ``Delayed`` value as a one-block array.
+- :func:`from_futures`: an array from a grid of ``distributed`` futures (or
+  ``Delayed`` values), one per block; the blocks stay on the cluster.
 
 >>> import numpy as np
 >>> import chunkwise.array as da
@@ -51,6 +53,7 @@ from chunkwise.core.tokenize import tokenize
 
 __all__ = [
     "from_delayed",
+    "from_futures",
     "from_npy_stack",
     "from_zarr",
     "store",
@@ -506,19 +509,19 @@ class FromDelayed(ArrayExpr):
         return Task(key, _check_block, Ref(self.value.key), self.shape_, self.dtype_)
 
 
-def _check_block(value: Any, shape: tuple, dtype: np.dtype) -> np.ndarray:
+def _check_block(value: Any, shape: tuple, dtype: np.dtype, op: str = "from_delayed") -> np.ndarray:
     block = np.asarray(value)
     if block.ndim != len(shape) or any(
         not math.isnan(s) and b != s for b, s in zip(block.shape, shape)
     ):
         raise ValueError(
-            f"from_delayed: the value has shape {block.shape} but from_delayed declared "
+            f"{op}: the value has shape {block.shape} but {op} declared "
             f"shape {shape}; pass the right shape"
         )
     if block.dtype != dtype:
         if not np.can_cast(block.dtype, dtype, casting="same_kind"):
             raise TypeError(
-                f"from_delayed: the value has dtype {block.dtype} but from_delayed declared "
+                f"{op}: the value has dtype {block.dtype} but {op} declared "
                 f"dtype {dtype}; pass the right dtype"
             )
         block = block.astype(dtype)
@@ -550,6 +553,162 @@ def from_delayed(value: Any, shape: tuple, dtype: Any = None, meta: Any = None, 
     shape = tuple(s if isinstance(s, float) and math.isnan(s) else int(s) for s in shape)
     expr = value._finalize()
     return Array(FromDelayed(expr, shape, np.dtype(dtype), name))
+
+
+class FromFutures(ArrayExpr):
+    """An array whose blocks are the values of ``distributed`` futures, one per block.
+
+    ``blocks`` maps each block index to its future. On the cluster a block's
+    task takes the future's data where it is; local schedulers fetch it.
+    """
+
+    _parameters = ("blocks", "chunks_", "dtype_", "name_")
+
+    @functools.cached_property
+    def name(self) -> str:  # type: ignore[override]
+        if self.name_ is not None:
+            return self.name_
+        keys = [(index, future.key) for index, future in self.blocks.items()]
+        return "from-futures-" + tokenize(keys, self.chunks_, str(self.dtype_))
+
+    def _chunks(self) -> tuple:
+        return self.chunks_
+
+    def _dtype(self) -> Any:
+        return self.dtype_
+
+    def _task(self, key: Hashable) -> Task:
+        from chunkwise.distributed import _future_value
+
+        index = key[1:]
+        shape = tuple(c[i] for c, i in zip(self.chunks_, index))
+        # local schedulers run ``_future_value`` (fetching the block); on the
+        # cluster it becomes a reference to the future's data, where it is
+        fetch = Task(None, _future_value, self.blocks[index])
+        return Task(key, _check_block, fetch, shape, self.dtype_, "from_futures")
+
+
+def _grid_items(futures: Any, numblocks: tuple) -> dict:
+    """The items of the nested lists ``futures`` by block index, checked against ``numblocks``."""
+    items: dict = {}
+
+    def visit(obj: Any, index: tuple) -> None:
+        depth = len(index)
+        if depth == len(numblocks):
+            items[index] = obj
+            return
+        if not isinstance(obj, (list, tuple)) or len(obj) != numblocks[depth]:
+            where = "futures" + "".join(f"[{i}]" for i in index)
+            found = f"a {type(obj).__name__}" if not isinstance(obj, (list, tuple)) else (
+                f"{len(obj)} items"
+            )
+            raise ValueError(
+                f"from_futures: the chunks give {numblocks} blocks, so {where} must be a list "
+                f"of {numblocks[depth]} items (nested {len(numblocks)} deep), but it is {found}"
+            )
+        for i, item in enumerate(obj):
+            visit(item, (*index, i))
+
+    visit(futures, ())
+    return items
+
+
+def from_futures(
+    futures: Any,
+    chunks: Any = None,
+    dtype: Any = None,
+    shape: tuple | None = None,
+    meta: Any = None,
+    name: str | None = None,
+) -> Array:
+    """An array from a grid of ``distributed`` futures (or ``Delayed`` values), one per block.
+
+    ``futures`` is nested lists, as deep as the array has dimensions, of
+    ``distributed.Future`` objects (from ``client.submit``, ``client.scatter``,
+    ``client.map``) or chunkwise ``Delayed`` values: ``futures[i][j]`` is block
+    ``(i, j)``. A single future or delayed value makes a one-block array of
+    ``shape``. ``chunks`` gives the block lengths on each axis, e.g.
+    ``((2, 2), (3,))``, or a block shape together with ``shape``; ``nan``
+    marks an unknown length (futures only). ``dtype`` (or ``meta``) is needed.
+    Dask builds such arrays with ``da.block`` of ``from_delayed`` arrays; here
+    it is one expression, each block's shape is checked when computed, and on
+    a cluster the blocks are used where they are, without moving them.
+
+    >>> import numpy as np
+    >>> from chunkwise import delayed
+    >>> parts = [[delayed(np.full)((2, 3), i + j) for j in range(2)] for i in range(2)]
+    >>> x = from_futures(parts, chunks=((2, 2), (3, 3)), dtype=float)
+    >>> x.compute()[:, ::3].tolist()
+    [[0.0, 1.0], [0.0, 1.0], [1.0, 2.0], [1.0, 2.0]]
+    """
+    from chunkwise.array.chunks import normalize_chunks
+    from chunkwise.array.manipulation import block
+    from chunkwise.base import Collection, _is_future
+
+    if dtype is None:
+        if meta is None:
+            raise TypeError("from_futures: give the dtype (or meta) of the blocks")
+        dtype = meta.dtype
+    dtype = np.dtype(dtype)
+    single = _is_future(futures) or isinstance(futures, Collection)
+    if single:
+        if shape is None:
+            raise TypeError("from_futures: give the shape of the one block (shape=...)")
+        chunks = tuple((s,) for s in shape)
+        futures_grid: Any = futures
+    else:
+        futures_grid = futures
+        if chunks is None:
+            raise TypeError(
+                "from_futures: give the block lengths on each axis, e.g. chunks=((2, 2), (3,)), "
+                "or a block shape with shape=..."
+            )
+    if shape is None:
+        if not (isinstance(chunks, (tuple, list)) and all(isinstance(c, (tuple, list)) for c in chunks)):
+            raise TypeError(
+                "from_futures: chunks must give every block length, e.g. ((2, 2), (3,)), "
+                "unless shape= is given too"
+            )
+        chunks = tuple(tuple(c) for c in chunks)
+        shape = tuple(math.nan if any(math.isnan(b) for b in c) else int(sum(c)) for c in chunks)
+    shape = tuple(s if isinstance(s, float) and math.isnan(s) else int(s) for s in shape)
+    chunks = normalize_chunks(chunks, shape)
+    numblocks = tuple(len(c) for c in chunks)
+    items = {(0,) * len(shape): futures_grid} if single else _grid_items(futures_grid, numblocks)
+    bad = [
+        (i, v) for i, v in items.items() if not (_is_future(v) or isinstance(v, Collection))
+    ]
+    if bad:
+        index, value = bad[0]
+        raise TypeError(
+            f"from_futures: block {index} is a {type(value).__name__}, not a distributed.Future "
+            "or a Delayed value"
+        )
+    if all(_is_future(v) for v in items.values()):
+        return Array(FromFutures(items, chunks, dtype, name))
+    # Delayed values (or a mixture): one one-block array each, assembled
+    if has_unknown(chunks):
+        raise ValueError(
+            "from_futures: Delayed blocks need known block lengths (no nan in chunks)"
+        )
+
+    def one(index: tuple) -> Array:
+        value = items[index]
+        block_shape = tuple(c[i] for c, i in zip(chunks, index))
+        if _is_future(value):
+            return Array(FromFutures({(0,) * len(block_shape): value},
+                                     tuple((s,) for s in block_shape), dtype, None))
+        return from_delayed(value, block_shape, dtype)
+
+    if len(items) == 1:
+        return one(next(iter(items)))
+
+    def nest(index: tuple) -> Any:
+        if len(index) == len(numblocks):
+            return one(index)
+        return [nest((*index, i)) for i in range(numblocks[len(index)])]
+
+    return block(nest(()))
 
 
 # --- zarr ---------------------------------------------------------------------------
