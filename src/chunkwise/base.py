@@ -355,6 +355,7 @@ def _graph_of(collections: list[Collection], optimize_graph: bool) -> tuple[dict
     return _graph_of_exprs([c._finalize() for c in collections], optimize_graph)
 
 
+@_gc_paused  # lowering and fusing allocate many acyclic objects; see _gc_paused
 def _graph_of_exprs(finals: list[Expr], optimize_graph: bool) -> tuple[dict, list]:
     roots, graph = _lower_plan(finals, optimize_graph)
     keys = [expr.key for expr in roots]

@@ -372,3 +372,89 @@ def test_fused_steps_reuse_dying_intermediates_without_touching_inputs():
     assert_eq(p, before)  # the inputs were never written into
     ints = da.from_array(np.arange(10, dtype="i4"), chunks=3)
     assert_eq((ints + 1) / 2, (np.arange(10, dtype="i4") + 1) / 2)  # dtype changes: no reuse
+
+
+# --- constant sources absorbed by fused groups ----------------------------------------------
+
+
+def _tasks_named(graph, prefix):
+    return [k for k in graph if isinstance(k, tuple) and str(k[0]).startswith(prefix)]
+
+
+def test_fusion_absorbs_ones_source():
+    x = da.ones((5, 7), chunks=(2, 3))
+    y = (x + 1) * 2
+    fused = fuse_blockwise(y.expr)
+    assert isinstance(fused, FusedBlockwise)
+    assert fused.inputs == ()  # the ones blocks are made inside the fused task
+    graph = Array(fused).__chunkwise_graph__()
+    assert not _tasks_named(graph, "ones") and len(graph) == 3 * 3 + 1
+    assert_eq(y, (np.ones((5, 7)) + 1) * 2)
+
+
+def test_fusion_absorbs_a_lone_node_and_keeps_dtype():
+    y = da.full((4, 6), 3, dtype="int16", chunks=(3, 4)) + np.int16(2)
+    assert isinstance(fuse_blockwise(y.expr), FusedBlockwise)
+    assert_eq(y, np.full((4, 6), 3, dtype="int16") + np.int16(2))
+    assert_eq(da.zeros(5, dtype=int, chunks=2) * 1.5, np.zeros(5, dtype=int) * 1.5)
+
+
+def test_fusion_absorbs_constants_in_0d_empty_and_mixed_plans():
+    assert_eq(da.ones(()) + 1, np.ones(()) + 1)
+    assert_eq(da.ones((0, 3), chunks=2) * 2, np.ones((0, 3)) * 2)
+    v = np.arange(12.0).reshape(3, 4)
+    x = da.from_array(v, chunks=(2, 3))
+    assert_eq(da.sin(x) + da.ones((3, 4), chunks=(2, 3)), np.sin(v) + 1)
+
+
+def test_fusion_does_not_absorb_broadcast_or_misaligned_constants():
+    v = np.arange(12.0).reshape(3, 4)
+    x = da.from_array(v, chunks=(2, 2))
+    row = da.ones((1, 4), chunks=(1, 2))  # broadcast over the row blocks: other chunks
+    y = (x + row) * 2
+    fused = fuse_blockwise(y.expr)
+    assert [i.name for i in fused.inputs] == [x.name, row.name]
+    assert_eq(y, (v + 1) * 2)
+
+
+def test_fusion_shared_constant_source_is_made_by_each_consumer():
+    o = da.ones((6, 6), chunks=(2, 3))
+    y = (o + 1) + o.T * 3
+    assert_eq(y, np.ones((6, 6)) * 5)
+    assert_eq((o * 2).sum(axis=0) + o.mean(axis=0), np.full(6, 13.0))
+
+
+# --- large blocks run in cache-sized slabs --------------------------------------------------
+
+
+def test_fused_program_runs_large_blocks_in_slabs():
+    import sys
+
+    module = sys.modules["chunkwise.array.blockwise"]
+    v = np.random.default_rng(0).random((700, 500))  # one 350,000-element block, slabs of 65 rows
+    x = da.from_array(v, chunks=(700, 500))
+    y = (da.sin(x) ** 2 + da.cos(x) ** 2) * 2 - 1
+    fused = fuse_blockwise(y.expr)
+    assert module._slab_rows(fused.program, (v,), None) == 65
+    assert_eq(y, (np.sin(v) ** 2 + np.cos(v) ** 2) * 2 - 1)
+    assert_eq(y.sum(), ((np.sin(v) ** 2 + np.cos(v) ** 2) * 2 - 1).sum())
+    i = da.from_array((v * 100).astype(int), chunks=(700, 500))
+    assert_eq((i * 3 + 1) // 2 > 7, ((v * 100).astype(int) * 3 + 1) // 2 > 7)  # int, then bool
+    o = da.ones((700, 500), chunks=(700, 500))
+    assert_eq((o + 1) * 2 - o, np.full((700, 500), 3.0))  # constants made per slab
+
+
+def test_fused_program_not_slabbed_when_not_plainly_elementwise():
+    import sys
+
+    module = sys.modules["chunkwise.array.blockwise"]
+    v = np.random.default_rng(1).random((600, 500))
+    row = np.random.default_rng(2).random(500)
+    x = da.from_array(v, chunks=(600, 500))
+    r = da.from_array(row, chunks=500)
+    y = (x + r) * 2 - 1  # broadcast input: run whole
+    fused = fuse_blockwise(y.expr)
+    assert module._slab_rows(fused.program, (v, row), None) == 0
+    assert_eq(y, (v + row) * 2 - 1)
+    z = da.round(x * 10 + 1.5, 2) - 1  # a step with keywords: run whole
+    assert_eq(z, np.round(v * 10 + 1.5, 2) - 1)

@@ -154,3 +154,49 @@ def test_integer_overflow_and_dtype_kept():
     z = da.from_array(f, chunks=1) @ da.from_array(f, chunks=1)
     assert z.dtype == np.float32
     assert_eq(z, f @ f)
+
+
+def test_blas_limit_is_enforced_before_each_product(monkeypatch):
+    libs = linalg._blas_libraries()
+    if not libs:
+        pytest.skip("no BLAS found by threadpoolctl")
+    lib = libs[0]
+    original = lib.get_num_threads()
+    try:
+        lib.set_num_threads(2)
+        before = lib.get_num_threads()
+        monkeypatch.setattr(linalg, "_blas_users", 0)
+        linalg._enforce_one_blas_thread()  # no limit held: left alone
+        assert lib.get_num_threads() == before
+        monkeypatch.setattr(linalg, "_blas_users", 1)
+        linalg._enforce_one_blas_thread()
+        assert lib.get_num_threads() == 1
+    finally:
+        lib.set_num_threads(original)
+
+
+@pytest.mark.parametrize("chunks", [(3, 2), (7, 5), (2, 5), ((1, 4, 2), (2, 2, 1))])
+def test_symmetric_products_mirror_blocks_below_the_diagonal(chunks):
+    v = np.random.default_rng(3).random((7, 5))
+    x = da.from_array(v, chunks=chunks)
+    for y, expected in ((x @ x.T, v @ v.T), (x.T @ x, v.T @ v)):
+        assert y.expr._symmetric
+        assert_eq(y, expected)
+        assert_eq(y.sum(), expected.sum())
+        assert_eq(y.sum(axis=0) + y[0], expected.sum(axis=0) + expected[0])
+        n = y.numblocks[0]
+        graph = y.__chunkwise_graph__()
+        products = [node for node in graph.values() if getattr(node, "func", None) is linalg._contract_sum]
+        assert len(products) <= n * (n + 1) // 2 * max(1, -(-y.expr._contracted_numblocks[0] // linalg.SPLIT_EVERY))
+
+
+def test_symmetric_detection_is_exact():
+    v = np.arange(12.0).reshape(3, 4)
+    x = da.from_array(v, chunks=2)
+    z = da.from_array(v + 1, chunks=2)
+    assert not (x @ z.T).expr._symmetric
+    assert_eq(x @ z.T, v @ (v + 1).T)
+    c = da.from_array(v + 1j, chunks=2)
+    assert_eq(c @ c.T, (v + 1j) @ (v + 1j).T)  # not conjugated: still symmetric
+    i = da.from_array(np.arange(12).reshape(3, 4), chunks=2)
+    assert_eq(i @ i.T, np.arange(12).reshape(3, 4) @ np.arange(12).reshape(3, 4).T)

@@ -429,3 +429,33 @@ def test_hypothesis_sum_mean_max(case):
     else:
         with pytest.raises(ValueError, match="zero-size"):
             x.max(**kwargs)
+
+
+# --- the first stage built with a fused elementwise input --------------------------------------
+
+
+def test_reduction_first_stage_runs_fused_input_in_one_task():
+    from chunkwise.array.reductions import _chunk_program_call
+    from chunkwise.core.graph import Task
+
+    x = da.ones((40, 30), chunks=(10, 10))
+    z = ((x + 1) * 2).sum(axis=0, split_every=2)
+    graph = z.__chunkwise_graph__()
+    first = [node for key, node in graph.items() if "partial-0" in str(key[0])]
+    assert len(first) == 12
+    for node in first:
+        assert node.func is _chunk_program_call and not node.dependencies
+        assert not any(type(a) is Task for a in node.args)  # nothing nested: one task object
+    assert_eq(z, ((np.ones((40, 30)) + 1) * 2).sum(axis=0))
+
+
+def test_reduction_first_stage_with_fused_input_from_data():
+    v = np.arange(35.0).reshape(5, 7)
+    x = da.from_array(v, chunks=(2, 3))
+    y = da.sin(x) ** 2 + da.cos(x)
+    assert_eq(y.sum(), (np.sin(v) ** 2 + np.cos(v)).sum())
+    assert_eq(y.mean(axis=1), (np.sin(v) ** 2 + np.cos(v)).mean(axis=1))
+    assert_eq(y.argmax(axis=0), (np.sin(v) ** 2 + np.cos(v)).argmax(axis=0))  # with offsets
+    assert_eq(y.max(axis=0, keepdims=True), (np.sin(v) ** 2 + np.cos(v)).max(axis=0, keepdims=True))
+    # the fused input also read elsewhere: not built into the reduction's tasks
+    assert_eq(y.sum() + y, (np.sin(v) ** 2 + np.cos(v)).sum() + (np.sin(v) ** 2 + np.cos(v)))

@@ -208,3 +208,65 @@ def test_lowering_refuses_keys_distributed_would_reject():
 
     with pytest.raises(TypeError, match="cast NumPy integers with int"):
         lower([BadKeys(2)])
+
+
+# --- nodes building their inlined inputs themselves ----------------------------------------------
+
+
+class _Inc(Expr):
+    """A source-reading node: chunk i of its input plus one (reads one-to-one)."""
+
+    _parameters = ("frame",)
+
+    def _output_keys(self):
+        return [(self.name, i) for i in range(self.frame.n)]
+
+    def _one_to_one_inputs(self):
+        return (self.frame.name,)
+
+    def _task(self, key):
+        return Task(key, add, Ref((self.frame.name, key[1])), 1)
+
+
+class _Double(Expr):
+    """Doubles an ``_Inc``; builds the ``_Inc`` step itself when it is inlined."""
+
+    _parameters = ("frame",)
+    built_directly = 0
+
+    def _output_keys(self):
+        return [(self.name, i) for i in range(self.frame.frame.n)]
+
+    def _one_to_one_inputs(self):
+        return (self.frame.name,)
+
+    def _task(self, key):
+        return Task(key, mul, Ref((self.frame.name, key[1])), 2)
+
+    def _task_inline(self, key, inlined):
+        if self.frame.name not in inlined:
+            return self._task(key)
+        type(self).built_directly += 1
+        source = Ref((self.frame.frame.name, key[1]))  # left for lower to inline (a data node)
+        return Task(key, lambda v: (v + 1) * 2, source)
+
+
+def test_lower_uses_task_inline_and_inlines_what_it_leaves():
+    src = Source(3)
+    expr = _Double(_Inc(src))
+    _Double.built_directly = 0
+    graph = lower([expr])
+    assert not any(key[0] == expr.frame.name for key in graph)  # no separate _Inc tasks
+    assert len(graph) == 6  # the doubles and the source's data nodes (graph fusion inlines those)
+    assert _Double.built_directly == 3
+    assert [get_sync(graph, (expr.name, i)) for i in range(3)] == [2, 4, 6]
+    # without inlining, the default path: three separate stages
+    separate = lower([expr], inline=False)
+    assert len(separate) == 9 and _Double.built_directly == 3
+    assert [get_sync(separate, (expr.name, i)) for i in range(3)] == [2, 4, 6]
+
+
+def test_task_inline_defaults_to_task():
+    src = Source(2)
+    inc = _Inc(src)
+    assert repr(inc._task_inline((inc.name, 0), set())) == repr(inc._task((inc.name, 0)))

@@ -541,20 +541,25 @@ class _Program:
     """The steps of a fused group; a literal in tasks (never parsed), run by :func:`_run_program`.
 
     Each step is ``(func, args, kwargs, release)``: ``args`` hold ``(0, i)`` for
-    input block ``i``, ``(1, j)`` for the result of step ``j`` and ``(2, v)`` for
-    a literal ``v``; ``release`` lists the steps whose results are no longer
-    needed after this one (so a task holds few intermediate blocks).
+    input block ``i``, ``(1, j)`` for the result of step ``j``, ``(2, v)`` for
+    a literal ``v`` and ``(3, v)`` for a constant block of the output block's
+    shape filled with the 0-d array ``v`` (an absorbed ``ones``/``full`` source;
+    the task passes that shape as its last ``ndim`` arguments); ``release``
+    lists the steps whose results are no longer needed after this one (so a
+    task holds few intermediate blocks). ``ninputs`` is the number of input
+    blocks a task passes.
     """
 
-    __slots__ = ("steps", "names", "root")
+    __slots__ = ("steps", "names", "root", "ninputs")
 
-    def __init__(self, steps: tuple, names: tuple, root: str):
+    def __init__(self, steps: tuple, names: tuple, root: str, ninputs: int = -1):
         self.steps = steps
         self.names = names
         self.root = root
+        self.ninputs = ninputs
 
     def __reduce__(self):
-        return (_Program, (self.steps, self.names, self.root))
+        return (_Program, (self.steps, self.names, self.root, self.ninputs))
 
     def __chunkwise_tokenize__(self) -> tuple:
         return ("chunkwise.FusedProgram", self.root)
@@ -567,10 +572,84 @@ def _run_program(program: _Program, *inputs: Any) -> Any:
     writes its result into that block (``out=``) when the dtype and shape
     match: a chain like ``(sin(x) ** 2 + cos(x) ** 2) * 2 - 1`` then allocates
     two temporary blocks instead of six, and moves half the memory.
+
+    A large block of a program made only of ufuncs on same-shaped inputs is
+    run in slabs of rows that fit in the CPU cache (each slab through every
+    step, then copied into the output block): the intermediate results never
+    leave the cache.
     """
+    ninputs = program.ninputs
+    shape = None
+    if ninputs >= 0:  # the block shape follows the inputs, for constant sources
+        shape = inputs[ninputs:]
+        inputs = inputs[:ninputs]
+    rows = _slab_rows(program, inputs, shape)
+    if rows:
+        return _run_in_slabs(program, inputs, shape, rows)
+    return _run_steps(program, inputs, shape)
+
+
+_SLAB_ELEMENTS = 32_768  # per slab: a few slabs of intermediates stay in L2 cache
+_SLAB_MIN_BLOCK = 8 * _SLAB_ELEMENTS
+
+
+def _slab_rows(program: _Program, inputs: tuple, shape: Any) -> int:
+    """Rows per slab when ``program`` may run in slabs of its block, else 0."""
+    steps = program.steps
+    if len(steps) < 3:
+        return 0
+    if inputs:
+        first = inputs[0]
+        if type(first) is not np.ndarray:
+            return 0
+        block_shape = first.shape
+        if any(type(b) is not np.ndarray or b.shape != block_shape for b in inputs):
+            return 0
+        if shape is not None and tuple(shape) != block_shape:
+            return 0
+    elif shape is not None:
+        block_shape = tuple(shape)
+    else:
+        return 0
+    if len(block_shape) == 0 or block_shape[0] < 2:
+        return 0
+    size = math.prod(block_shape)
+    if size < _SLAB_MIN_BLOCK:
+        return 0
+    for func, spec, kwargs, _ in steps:
+        if kwargs or type(func) is not np.ufunc or func.nout != 1 or func.signature is not None:
+            return 0
+        for kind, v in spec:
+            if kind == 2 and np.ndim(v) != 0:
+                return 0
+    row = size // block_shape[0]
+    return max(1, _SLAB_ELEMENTS // max(row, 1))
+
+
+def _run_in_slabs(program: _Program, inputs: tuple, shape: Any, rows: int) -> Any:
+    n = inputs[0].shape[0] if inputs else shape[0]
+    out = None
+    for start in range(0, n, rows):
+        stop = min(start + rows, n)
+        slab_inputs = tuple(b[start:stop] for b in inputs)
+        slab_shape = None if shape is None else (stop - start, *shape[1:])
+        part = _run_steps(program, slab_inputs, slab_shape)
+        if out is None:
+            if np.ndim(part) == 0:  # not elementwise after all: run it whole
+                return _run_steps(program, inputs, shape)
+            out = np.empty((n, *np.shape(part)[1:]), dtype=np.result_type(part))
+        out[start:stop] = part
+    return out
+
+
+def _run_steps(program: _Program, inputs: tuple, shape: Any) -> Any:
     results: list = [None] * len(program.steps)
     for k, (func, spec, kwargs, release) in enumerate(program.steps):
-        args = [inputs[v] if kind == 0 else results[v] if kind == 1 else v for kind, v in spec]
+        args = [
+            inputs[v] if kind == 0 else results[v] if kind == 1 else v if kind == 2
+            else np.broadcast_to(v, shape)
+            for kind, v in spec
+        ]
         try:
             buffer = None
             if release and not kwargs and type(func) is np.ufunc and func.nout == 1:
@@ -650,16 +729,22 @@ class FusedBlockwise(ArrayExpr):
     def _one_to_one_inputs(self) -> tuple:
         return one_to_one_inputs(self, self.inputs)
 
-    def _task(self, key: Hashable) -> Task:
-        index = key[1:]
+    def _block_args(self, index: tuple) -> list:
+        """The arguments after the program of block ``index``'s task: input refs, then
+        the block shape when the program makes constant blocks."""
         ndim = len(index)
-        refs = []
+        args = []
         for arg in self.inputs:
             offset = ndim - arg.ndim
             numblocks = arg.numblocks
-            refs.append(Ref((arg.name, *(0 if numblocks[d] == 1 else index[d + offset]
+            args.append(Ref((arg.name, *(0 if numblocks[d] == 1 else index[d + offset]
                                          for d in range(arg.ndim)))))
-        return Task(key, _run_program, self.program, *refs)
+        if self.program.ninputs >= 0:
+            args.extend(c[i] for c, i in zip(self.chunks, index))
+        return args
+
+    def _task(self, key: Hashable) -> Task:
+        return Task(key, _run_program, self.program, *self._block_args(key[1:]))
 
     def _explain_line(self) -> str:
         names = self.program.names
@@ -731,7 +816,9 @@ def fuse_blockwise(expr: Any) -> Any:
     for name in reversed(parents_first):
         if name in group:
             members.setdefault(group[name], []).append(name)
-    if all(len(m) == 1 for m in members.values()):
+    # A lone node is rewritten only to absorb constant sources (``ones((n, n)) + 1``).
+    fused = {g for g, m in members.items() if len(m) > 1 or _absorbable_constants(nodes[g], nodes[g])}
+    if not fused:
         return expr
     # Rebuild, inputs first.
     memo: dict = {}
@@ -740,7 +827,7 @@ def fuse_blockwise(expr: Any) -> Any:
         g = group.get(name)
         if g is not None and g != name:
             continue  # inside a group: built with the group's output
-        if g is not None and len(members[g]) > 1:
+        if g is not None and g in fused:
             memo[name] = _fuse_group(node, [nodes[m] for m in members[g]], group, memo)
             continue
         deps = {d.name for d in node.dependencies()}
@@ -750,6 +837,19 @@ def fuse_blockwise(expr: Any) -> Any:
     return memo[expr.name]
 
 
+def _is_constant_source(arg: Any, root: ArrayExpr) -> bool:
+    """Whether ``arg`` is a constant source (``ones``, ``full``) with ``root``'s blocks.
+
+    Its blocks cost nothing to make, so a fused group makes them itself (even
+    when other nodes read the source too) instead of reading another task.
+    """
+    return getattr(type(arg), "_constant_source", False) and arg.chunks == root.chunks
+
+
+def _absorbable_constants(node: Any, root: ArrayExpr) -> bool:
+    return any(_is_constant_source(arg, root) for arg in node.args)
+
+
 def _fuse_group(root: Blockwise, group_nodes: list, group: dict, memo: dict) -> FusedBlockwise:
     """The :class:`FusedBlockwise` computing ``root`` from the inputs of ``group_nodes``."""
     position = {node.name: k for k, node in enumerate(group_nodes)}
@@ -757,6 +857,7 @@ def _fuse_group(root: Blockwise, group_nodes: list, group: dict, memo: dict) -> 
     input_position: dict = {}
     steps = []
     last_use: dict = {}
+    constants = False
     for k, node in enumerate(group_nodes):
         spec = []
         for arg in node.args:
@@ -764,6 +865,9 @@ def _fuse_group(root: Blockwise, group_nodes: list, group: dict, memo: dict) -> 
                 if arg.name in position and group.get(arg.name) == root.name:
                     spec.append((1, position[arg.name]))
                     last_use[position[arg.name]] = k
+                elif _is_constant_source(arg, root):
+                    spec.append((3, arg.value))
+                    constants = True
                 else:
                     if arg.name not in input_position:
                         input_position[arg.name] = len(inputs)
@@ -777,5 +881,6 @@ def _fuse_group(root: Blockwise, group_nodes: list, group: dict, memo: dict) -> 
         releases.setdefault(k, []).append(j)
     for k, js in releases.items():
         steps[k][3] = tuple(js)
-    program = _Program(tuple(tuple(s) for s in steps), tuple(n._funcname for n in group_nodes), root.name)
+    program = _Program(tuple(tuple(s) for s in steps), tuple(n._funcname for n in group_nodes), root.name,
+                       len(inputs) if constants else -1)
     return FusedBlockwise(root.name, program, root.chunks, root.dtype, *inputs)

@@ -139,6 +139,8 @@ class Full(_Source):
     """Every element equal to ``value`` (a 0-d NumPy array of the result dtype)."""
 
     _parameters = ("value", "chunks_", "funcname_")
+    #: Its blocks are free to make: fused elementwise groups make them themselves.
+    _constant_source = True
 
     @property
     def _funcname(self) -> str:

@@ -6,7 +6,10 @@ contracted axes must line up, so the cheaper operand (fewer bytes) is rechunked
 to the other's chunks on those axes. The sum over ``k`` is done in groups of
 ``SPLIT_EVERY`` products per task (accumulated in place), and the group sums
 are added in a tree of the same fan-in, so no task holds more than a few blocks
-however many blocks the contracted axis has.
+however many blocks the contracted axis has. A symmetric product, ``a @ a.T``
+or ``a.T @ a`` of a 2-d ``a``, computes only the blocks on and above the
+diagonal; each block below it is a transposed copy of its mirror (half the
+products, as NumPy's own ``a @ a.T`` uses BLAS's ``syrk``).
 
 Inside tasks, BLAS is limited to one thread while several chunkwise worker
 threads run (through ``threadpoolctl`` when it is installed; otherwise BLAS
@@ -62,6 +65,35 @@ def _blas_controller() -> Any:
         return None
 
 
+@functools.cache
+def _blas_libraries() -> tuple:
+    """The BLAS libraries' controllers (``get_num_threads``/``set_num_threads``)."""
+    controller = _blas_controller()
+    if controller is None:
+        return ()
+    try:
+        return tuple(controller.select(user_api="blas").lib_controllers)
+    except Exception:  # pragma: no cover
+        return ()
+
+
+def _enforce_one_blas_thread() -> None:
+    """Set BLAS back to one thread if it is not (while a limit is held).
+
+    OpenBLAS sometimes ignores a ``set_num_threads`` call made while its
+    thread pool is winding down from another thread's call, so the limit taken
+    by :func:`_one_blas_thread` is checked again before each product (a cheap
+    call) instead of trusted.
+    """
+    if _blas_users:
+        for lib in _blas_libraries():
+            try:
+                if lib.get_num_threads() != 1:
+                    lib.set_num_threads(1)
+            except Exception:  # pragma: no cover
+                pass
+
+
 _blas_lock = threading.Lock()
 _blas_users = 0
 _blas_limiter: Any = None
@@ -111,6 +143,7 @@ def _contract_sum(func: Any, a_blocks: list, b_blocks: list, kwargs: dict | None
     total = None
     with _one_blas_thread():
         for a, b in zip(a_blocks, b_blocks):
+            _enforce_one_blas_thread()
             part = func(a, b, **kwargs) if kwargs else func(a, b)
             if total is None and isinstance(part, np.ndarray) and not part.flags.owndata:
                 part = part.copy()  # a view of an input: never add into it
@@ -124,6 +157,11 @@ def _add_parts(parts: list, dtype: np.dtype) -> Any:
     for part in parts:
         total = part.copy() if total is None and isinstance(part, np.ndarray) else _accumulate(total, part)
     return _as_dtype(total, dtype)
+
+
+def _transposed(block: Any) -> Any:
+    """A C-ordered copy of ``block.T`` (a mirrored block of a symmetric product)."""
+    return np.ascontiguousarray(np.transpose(block))
 
 
 def _as_dtype(value: Any, dtype: np.dtype) -> Any:
@@ -209,10 +247,38 @@ class Contraction(ArrayExpr):
         )
         return Ref((operand.name, *block))
 
+    @functools.cached_property
+    def _symmetric(self) -> bool:
+        """Whether this is ``a @ a.T`` (or ``a.T @ a``) of a 2-d ``a``: a symmetric result.
+
+        Then each output block below the diagonal is the transpose of the block
+        above it, copied instead of computed (half the products, as NumPy's own
+        ``a @ a.T`` calls BLAS's ``syrk``).
+        """
+        from chunkwise.array.reshaping import Transpose
+
+        a, b = self.a, self.b
+        return (
+            self.func is np.matmul
+            and not self.kwargs
+            and self.a_index == ("n", "k")
+            and self.b_index == ("k", "m")
+            and self.out_index == ("n", "m")
+            and (
+                (type(b) is Transpose and b.axes == (1, 0) and b.array.name == a.name)
+                or (type(a) is Transpose and a.axes == (1, 0) and a.array.name == b.name)
+            )
+        )
+
+    def _inlinable(self) -> bool:
+        return not self._symmetric  # mirrored blocks read other output blocks
+
     def _task(self, key: Hashable) -> Task:
         name = key[0]
         levels = self._levels
         if name == self.name:
+            if len(key) == 3 and key[1] > key[2] and self._symmetric:
+                return Task(key, _transposed, Ref((name, key[2], key[1])))
             level = levels  # the output: sums the partials of the level below (or the products)
             out_index, group = key[1:], 0
         else:

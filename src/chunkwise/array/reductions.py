@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from chunkwise.array.blockwise import FusedBlockwise, _run_program
 from chunkwise.array.chunks import chunk_boundaries, has_unknown
 from chunkwise.array.core import Array, asarray, elemwise, implements
 from chunkwise.array.expr import ArrayExpr
@@ -193,6 +194,22 @@ class Reduction(ArrayExpr):
     def _fan_in(self) -> dict:
         return dict(self.split_every)
 
+    def _task_inline(self, key: Hashable, inlined: set) -> Task:
+        # A fused elementwise input read only here runs inside the first stage's task:
+        # one task object per input block instead of two, inlined afterwards.
+        array = self.array
+        if (
+            type(array) is FusedBlockwise
+            and not self.with_offsets
+            and array.name in inlined
+            and key[0] in self._plan[5]
+            and self._plan[5][key[0]] == 0
+        ):
+            _, _, chunk, skip, _, _, _ = self._plan
+            return Task(key, _chunk_program_call, chunk, skip, array.program,
+                        *array._block_args(key[1:]))
+        return self._task(key)
+
     def _task(self, key: Hashable) -> Task:
         name, _, _, _, _, levels, final = self._plan
         index = key[1:]
@@ -231,6 +248,11 @@ def _chunk_call(
     if offsets is None:
         return chunk(np.asarray(block))
     return chunk(np.asarray(block), offsets=offsets, shape=shape)
+
+
+def _chunk_program_call(chunk: Callable, skip_axes: tuple | None, program: Any, *inputs: Any) -> Any:
+    """``_chunk_call`` on the block a fused elementwise program computes from ``inputs``."""
+    return _chunk_call(_run_program(program, *inputs), chunk, skip_axes)
 
 
 def _combine_call(parts: list, combine: Callable) -> Any:

@@ -205,6 +205,23 @@ class Expr:
         """
         raise NotImplementedError(f"{type(self).__name__} does not define _task")
 
+    def _inlinable(self) -> bool:
+        """Whether a consumer reading this node one-to-one may build its tasks inside its own.
+
+        ``False`` for a node whose tasks read other outputs of the node itself.
+        """
+        return True
+
+    def _task_inline(self, key: Hashable, inlined: set) -> Any:
+        """The task of ``key`` when the inputs named in ``inlined`` are built inside it.
+
+        A node may build such an input's work into its own task directly (one
+        task object instead of one per node, then inlined); what it leaves as
+        references to ``inlined`` inputs :func:`lower` inlines as usual. The
+        default is :meth:`_task`.
+        """
+        return self._task(key)
+
     def chunk_nbytes(self, key: Hashable) -> int | None:
         """Projected bytes of output ``key``; ``None`` when unknown."""
         return None
@@ -407,7 +424,11 @@ def lower(
     inlined: set = set()
     for expr in nodes if inline else ():
         for name in expr._one_to_one_inputs():
-            if name not in root_names and consumers.get(name) == {expr.name}:
+            if (
+                name not in root_names
+                and consumers.get(name) == {expr.name}
+                and (name not in owners or owners[name]._inlinable())
+            ):
                 inlined.add(name)
     if keys is None:
         keys = [k for root in roots for k in root._output_keys()]
@@ -421,11 +442,14 @@ def lower(
         owner = owners.get(name)
         if owner is None:
             raise KeyError(f"no expression in the plan produces key {key!r}")
-        node = owner._task(key)
+        if inlined:
+            node = owner._task_inline(key, inlined)
+            if type(node) is Task and node.dependencies:
+                node = _inline_inputs(node, inlined, owners, _MAX_INLINE_DEPTH)
+        else:
+            node = owner._task(key)
         if not is_valid_key(key):
             validate_key(key)  # raises, naming the bad part
-        if inlined and type(node) is Task:
-            node = _inline_inputs(node, inlined, owners, _MAX_INLINE_DEPTH)
         graph[key] = node
         for dep in node.dependencies:
             if dep not in graph:
