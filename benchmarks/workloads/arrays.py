@@ -298,6 +298,58 @@ _register(
 )
 
 
+# --- matmul_general_sum -------------------------------------------------------------
+# ``x @ x.T`` is symmetric and chunkwise computes only half its blocks (as NumPy's
+# own call does, through BLAS's syrk); this one has no such shortcut on any side.
+
+
+matmul_general_sum = workload(
+    "matmul_general_sum",
+    "(x @ y).sum() on two different in-memory float64 (n, n) arrays (from_array, chunks=c); "
+    "numpy: one BLAS call (its own threads)",
+    params={"n": 8_000, "chunk": 1_000},
+    quick={"n": 800, "chunk": 200},
+    group=GROUP,
+)
+
+
+def _two_arrays(n):
+    return _same_data(n), _same_data(n, seed=1)
+
+
+def _matmul_general_chunked(impl, n, chunk):
+    da = _chunked(impl)
+    a, b = _two_arrays(n)
+    a_small, b_small = _two_arrays(40)
+
+    def build(x, y):
+        return (x @ y).sum()
+
+    x, y = da.from_array(a, chunks=(chunk, chunk)), da.from_array(b, chunks=(chunk, chunk))
+    xs, ys = da.from_array(a_small, chunks=(10, 10)), da.from_array(b_small, chunks=(10, 10))
+    return Prepared(
+        run=lambda: build(x, y).compute(),
+        warmup=lambda: build(xs, ys).compute(),
+        tasks=_task_count(impl, build(x, y)),
+        digest=_relative(7),
+    )
+
+
+def _matmul_general_numpy(n, chunk):
+    a, b = _two_arrays(n)
+    return Prepared(run=lambda: (a @ b).sum(), digest=_relative(7))
+
+
+_register(
+    matmul_general_sum,
+    {
+        "chunkwise": lambda n, chunk: _matmul_general_chunked("chunkwise", n, chunk),
+        "dask": lambda n, chunk: _matmul_general_chunked("dask", n, chunk),
+        "numpy": _matmul_general_numpy,
+    },
+)
+
+
 # --- rechunk_rows_to_cols ------------------------------------------------------------
 
 
