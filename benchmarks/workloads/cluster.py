@@ -134,11 +134,21 @@ def _chunked(impl: str):
     return da
 
 
-def _tasks_and_conversion(impl: str, collection, extra: dict) -> int:
-    """Tasks sent to the scheduler; for chunkwise also the conversion's cost per task (untimed)."""
+def _tasks_and_conversion(impl: str, collection, extra: dict, persist: bool = False) -> int:
+    """Tasks sent to the scheduler; for chunkwise also the conversion's cost per task (untimed).
+
+    ``persist``: count the graph ``client.persist`` sends (every block, no task
+    joining them), as on the Dask side.
+    """
     if impl == "chunkwise":
         from chunkwise.distributed import to_dask_graph
 
+        if persist:
+            start = time.perf_counter()
+            sent = collection.__dask_graph__()  # optimized, lowered, fused and converted
+            extra["persist_graph_us_per_task"] = (time.perf_counter() - start) / len(sent) * 1e6
+            extra["tasks_sent"] = len(sent)
+            return len(sent)
         graph = collection.__chunkwise_graph__()
         start = time.perf_counter()
         to_dask_graph(graph)
@@ -267,7 +277,7 @@ def _persist_reduce(impl, n, chunk):
         return x + x.T
 
     y_plan = build(n, chunk)
-    tasks = _tasks_and_conversion(impl, y_plan, extra)
+    tasks = _tasks_and_conversion(impl, y_plan, extra, persist=True)
 
     def run():
         t0 = time.perf_counter()
