@@ -173,11 +173,8 @@ class Collection:
         """The graph of every output block, converted to ``dask`` nodes (imports ``distributed``)."""
         from chunkwise.distributed import to_dask_graph
 
-        roots, graph = _lower_plan([self._expr], True, all_outputs=True)
-        root = roots[0]
+        (root,), graph, _ = _graph_of_outputs([self._expr], True)
         _remember_root(self._expr.name, root)
-        if config.get("optimization.fuse", True):
-            graph = passes.fuse_linear(graph, root._output_keys())
         return to_dask_graph(graph)
 
     def __dask_keys__(self) -> list:
@@ -355,6 +352,19 @@ def _graph_of(collections: list[Collection], optimize_graph: bool) -> tuple[dict
     return _graph_of_exprs([c._finalize() for c in collections], optimize_graph)
 
 
+@_gc_paused
+def _graph_of_outputs(exprs: list[Expr], optimize_graph: bool) -> tuple[list, dict, list]:
+    """The graph of every output block of ``exprs`` (what ``persist`` keeps), fused.
+
+    Returns the optimized expressions, the graph and each one's output keys.
+    """
+    roots, graph = _lower_plan(exprs, optimize_graph, all_outputs=True)
+    key_lists = [root._output_keys() for root in roots]
+    if optimize_graph and config.get("optimization.fuse", True):
+        graph = passes.fuse_linear(graph, [k for keys in key_lists for k in keys])
+    return roots, graph, key_lists
+
+
 @_gc_paused  # lowering and fusing allocate many acyclic objects; see _gc_paused
 def _graph_of_exprs(finals: list[Expr], optimize_graph: bool) -> tuple[dict, list]:
     roots, graph = _lower_plan(finals, optimize_graph)
@@ -477,11 +487,8 @@ def persist(
     if not found:
         return tuple(args)
     collections = list(found.values())
-    exprs, graph = _lower_plan([c.expr for c in collections], optimize_graph, all_outputs=True)
-    key_lists = [expr._output_keys() for expr in exprs]
+    exprs, graph, key_lists = _graph_of_outputs([c.expr for c in collections], optimize_graph)
     all_keys = [k for keys in key_lists for k in keys]
-    if optimize_graph and config.get("optimization.fuse", True):
-        graph = passes.fuse_linear(graph, all_keys)
     getter = get_scheduler(scheduler)
     if getter is get_distributed or getattr(getter, "func", None) is get_distributed:
         # on a cluster the blocks stay there: keep futures, as client.persist does
