@@ -633,17 +633,21 @@ def _run_in_slabs(program: _Program, inputs: tuple, shape: Any, rows: int) -> An
         stop = min(start + rows, n)
         slab_inputs = tuple(b[start:stop] for b in inputs)
         slab_shape = None if shape is None else (stop - start, *shape[1:])
+        if out is not None:  # the last step writes straight into the output block
+            _run_steps(program, slab_inputs, slab_shape, out[start:stop])
+            continue
         part = _run_steps(program, slab_inputs, slab_shape)
-        if out is None:
-            if np.ndim(part) == 0:  # not elementwise after all: run it whole
-                return _run_steps(program, inputs, shape)
-            out = np.empty((n, *np.shape(part)[1:]), dtype=np.result_type(part))
+        if np.ndim(part) == 0:  # not elementwise after all: run it whole
+            return _run_steps(program, inputs, shape)
+        out = np.empty((n, *np.shape(part)[1:]), dtype=np.result_type(part))
         out[start:stop] = part
     return out
 
 
-def _run_steps(program: _Program, inputs: tuple, shape: Any) -> Any:
+def _run_steps(program: _Program, inputs: tuple, shape: Any, out: Any = None) -> Any:
+    """Run the steps; ``out``: where the last step (a ufunc, in slab mode) writes its result."""
     results: list = [None] * len(program.steps)
+    last = len(program.steps) - 1
     for k, (func, spec, kwargs, release) in enumerate(program.steps):
         args = [
             inputs[v] if kind == 0 else results[v] if kind == 1 else v if kind == 2
@@ -654,7 +658,9 @@ def _run_steps(program: _Program, inputs: tuple, shape: Any) -> Any:
             buffer = None
             if release and not kwargs and type(func) is np.ufunc and func.nout == 1:
                 buffer = _reusable_buffer(func, spec, args, release, results, inputs)
-            if buffer is not None:
+            if k == last and out is not None:
+                results[k] = func(*args, out=out)
+            elif buffer is not None:
                 results[k] = func(*args, out=buffer)
             else:
                 results[k] = func(*args, **kwargs) if kwargs else func(*args)
