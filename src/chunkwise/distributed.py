@@ -23,8 +23,10 @@ A block held on the cluster (a chunkwise task ``_future_value(future)``, what
 becomes the ``distributed.Future`` itself: as a graph value under its own key
 the scheduler drops it and uses the data it already holds; as an argument it
 is a ``TaskRef`` to that data (tasks holding one are converted node by node,
-containers becoming ``List``/``Tuple``/``Dict``). Nothing is recomputed, and
-no block travels back to the client.
+containers becoming ``List``/``Tuple``/``Dict``), and the future also stands at
+the top level under its own key, as in Dask's graphs (so ``futures_of`` finds
+the futures a derived collection uses). Nothing is recomputed, and no block
+travels back to the client.
 
 **Running.** :func:`get_distributed` submits the converted graph as a
 ``LLGExpr`` with a random token, as ``Client.submit`` does, so ``distributed``
@@ -231,12 +233,33 @@ def _has_future(task: Task) -> bool:
     return False
 
 
+def _collect_futures(arg: Any, held: dict) -> None:
+    """Add the futures ``arg`` (a task, or a container argument) refers to, by key, to ``held``."""
+    tp = type(arg)
+    if tp is _ListArg:
+        for item in arg.items:
+            _collect_futures(item, held)
+    elif tp is _DictArg:
+        for item in arg.items.values():
+            _collect_futures(item, held)
+    elif tp is Task:
+        if arg.func is _future_value:
+            held[arg.args[0].key] = arg.args[0]
+            return
+        if arg._dyn_args is not None:
+            for i in arg._dyn_args:
+                _collect_futures(arg.args[i], held)
+        if arg._dyn_kwargs is not None:
+            for name in arg._dyn_kwargs:
+                _collect_futures(arg.kwargs[name], held)
+
+
 def _run_nested(task: Task, keys: tuple, *values: Any) -> Any:
     """Run a chunkwise task on a worker, given the values of its dependencies ``keys``."""
     return task(dict(zip(keys, values)))
 
 
-def _convert_top(key: Any, task: Task) -> Any:
+def _convert_top(key: Any, task: Task, held: dict) -> Any:
     """A top-level chunkwise task as a dask node.
 
     A task whose arguments are literals and references converts one to one.
@@ -273,6 +296,7 @@ def _convert_top(key: Any, task: Task) -> Any:
                 kwargs[name] = _DaskTaskRef(kwargs[name].key)
         return _dask_task(key, task.func, args, kwargs or {}, frozenset(task.dependencies))
     if _has_future(task):
+        _collect_futures(task, held)
         return _convert_task(task)[0]
     deps = frozenset(task.dependencies)
     keys = tuple(deps)
@@ -288,6 +312,7 @@ def to_dask_graph(graph: Mapping) -> dict:
     others is sent whole (see :func:`_convert_top`).
     """
     out = {}
+    held: dict = {}  # futures referred to inside tasks, by key
     gc_was_enabled = gc.isenabled()
     gc.disable()  # building ~10^5 objects would otherwise trigger full collections
     try:
@@ -299,7 +324,7 @@ def to_dask_graph(graph: Mapping) -> dict:
                     # ``key`` (the data is there already), an alias otherwise
                     out[key] = node.args[0]
                 else:
-                    out[key] = _convert_top(key, node)
+                    out[key] = _convert_top(key, node, held)
             elif tp is DataNode:
                 out[key] = _DaskDataNode(key, node.value)
             else:
@@ -309,6 +334,11 @@ def to_dask_graph(graph: Mapping) -> dict:
     finally:
         if gc_was_enabled:
             gc.enable()
+    for key, future in held.items():
+        # as in Dask's graphs, each block held on the cluster also stands at the top
+        # level under its own key (the scheduler keeps the data it has), so
+        # ``distributed.futures_of`` finds the futures a derived collection uses
+        out.setdefault(key, future)
     return out
 
 

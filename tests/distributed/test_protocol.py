@@ -132,10 +132,13 @@ def test_client_persist_reuses_blocks(active):
     # the graph sent for later work refers to the blocks on the cluster: no upstream tasks
     graph = y.sum().__dask_graph__()
     y_keys = {f.key for f in futures}
-    needed = set().union(*(node.dependencies for node in graph.values()))
-    assert y_keys <= needed and needed - y_keys <= set(graph)
-    assert not set(graph) & y_keys
-    assert not any("_count" in repr(v) or "from-array" in repr(v) for v in graph.values())
+    # y's blocks stand in the graph as their futures (as in Dask's graphs), nothing else of x
+    held = {k: v for k, v in graph.items() if isinstance(v, distributed.Future)}
+    assert set(held) == y_keys and all(held[k].key == k for k in held)
+    tasks = {k: v for k, v in graph.items() if k not in held}
+    needed = set().union(*(node.dependencies for node in tasks.values()))
+    assert y_keys <= needed and needed - y_keys <= set(tasks)
+    assert not any("_count" in repr(v) or "from-array" in repr(v) for v in tasks.values())
     assert y.sum().compute() == (a + a.T).sum()  # the active client
     assert y.sum().compute(scheduler=active) == (a + a.T).sum()
     np.testing.assert_array_equal(active.compute(y[2:6]).result(), (a + a.T)[2:6])
@@ -155,6 +158,10 @@ def test_chunkwise_persist_on_cluster_keeps_futures(active):
     assert len(distributed.futures_of(z)) == 6
     distributed.wait([y, z])
     done = _calls["chunkwise-persist"]
+    # derived collections show the futures they use, as Dask's do
+    y_keys = {f.key for f in distributed.futures_of(y)}
+    assert {f.key for f in distributed.futures_of((y + 1).sum())} == y_keys
+    assert {f.key for f in distributed.futures_of(y[:3])} < y_keys
     assert (y + 1).sum().compute() == (a + 1).sum()
     assert (y + 1).sum().compute(scheduler="sync") == (a + 1).sum()
     np.testing.assert_array_equal(z.compute(), a * 2)
