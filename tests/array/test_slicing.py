@@ -175,6 +175,27 @@ def test_slice_is_pushed_through_elementwise_work():
     assert_eq((x + col)[None, 3, [1, 2]], (a + b.reshape(10, 1))[None, 3, [1, 2]])
 
 
+def test_slice_is_pushed_through_reductions_on_kept_axes():
+    from chunkwise.array.reductions import Reduction
+
+    a = np.random.default_rng(0).random((40, 60))
+    x = da.from_array(a, chunks=(10, 15))
+    z = x.sum(axis=1)[3:17:2]
+    optimized = z.expr.optimize()
+    assert isinstance(optimized, Reduction) and optimized.array.shape == (7, 60)  # reads 7 rows
+    assert_eq(z, a.sum(axis=1)[3:17:2])
+    assert_eq(x.mean(axis=0)[:5], a.mean(axis=0)[:5])
+    assert_eq(x.std(axis=0)[::-3], a.std(axis=0)[::-3])
+    assert_eq((x + 1).var(axis=1, ddof=1)[-5:], (a + 1).var(axis=1, ddof=1)[-5:])
+    assert_eq(x.max(axis=0, keepdims=True)[:, 10:40], a.max(axis=0, keepdims=True)[:, 10:40])
+    # left outside: a reduced (length-1) axis sliced, ints, arg-reductions, unknown chunks
+    assert_eq(x.max(axis=0, keepdims=True)[0:0, 10:40], a.max(axis=0, keepdims=True)[0:0, 10:40])
+    assert_eq(x.sum(axis=0)[7], a.sum(axis=0)[7])
+    assert_eq(x.argmax(axis=0)[5:9], a.argmax(axis=0)[5:9])
+    u = x[x[:, 0] > 0.5]
+    assert_eq(u.sum(axis=0)[2:8], a[a[:, 0] > 0.5].sum(axis=0)[2:8])
+
+
 def test_slice_of_slice_merges_and_from_array_reads_only_the_region():
     a = np.arange(100.0)
     x = da.from_array(a, chunks=7)

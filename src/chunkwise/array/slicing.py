@@ -343,7 +343,7 @@ class Slice(ArrayExpr):
             return _sliced_from_array(array, index, self.chunks)
         if type(array) is Blockwise and _is_elementwise(array):
             return _push_through_blockwise(array, index)
-        return None
+        return _push_through_reduction(array, index)
 
 
 def _compose(inner: tuple, outer: tuple, shape: tuple) -> tuple | None:
@@ -496,6 +496,36 @@ def _push_through_blockwise(array: Blockwise, index: tuple) -> Expr:
         new_args.append(arg if all(e == _FULL for e in entries) else Slice(arg, entries))
     ops = array.operands
     return Blockwise(ops[0], ops[1], array.dtype, ops[3], *new_args)
+
+
+def _push_through_reduction(array: Expr, index: tuple) -> Expr | None:
+    """``Slice(Reduction(x))`` as ``Reduction(Slice(x))`` when only kept axes are sliced.
+
+    ``x.sum(axis=0)[:5]`` then reads only the blocks of ``x`` holding those five
+    columns. Only slices are pushed (ints and ``None`` change the axes the
+    reduction numbers), never into the reduced axes, and not into arg-reductions
+    (their offsets depend on the whole input).
+    """
+    from chunkwise.array.reductions import Reduction
+
+    if type(array) is not Reduction or array.with_offsets:
+        return None
+    if not all(isinstance(entry, slice) for entry in index):
+        return None
+    axes = array.axes
+    keepdims = array.keepdims
+    entries = iter(index)
+    inner = []
+    for axis in range(array.array.ndim):
+        if axis in axes:
+            if keepdims and next(entries, _FULL) != _FULL:
+                return None  # a slice of a length-1 reduced axis: leave it outside
+            inner.append(_FULL)
+        else:
+            inner.append(next(entries, _FULL))
+    if all(entry == _FULL for entry in inner):
+        return None
+    return Reduction(Slice(array.array, tuple(inner)), *array.operands[1:])
 
 
 def _basic(x: Array, index: tuple) -> Array:
