@@ -508,3 +508,20 @@ def test_stable_across_processes_and_hash_seeds():
         outputs.append(result.stdout)
     assert outputs[0] == outputs[1] == outputs[2]
     assert len(outputs[0].split()) == 2
+
+
+def test_content_hash_falls_back_to_sha1_without_xxhash(monkeypatch):
+    import hashlib
+    import sys
+
+    from chunkwise.core import tokenize as module
+
+    monkeypatch.setitem(sys.modules, "xxhash", None)  # import xxhash now fails
+    fallback = module._content_hash_factory()
+    h = fallback(b"chunk")
+    h.update(b"wise")
+    assert h.hexdigest() == hashlib.sha1(b"chunkwise").hexdigest()
+    monkeypatch.delitem(sys.modules, "xxhash")
+    fast = module._content_hash_factory()()
+    fast.update(b"chunkwise")
+    assert len(fast.hexdigest()) == 32  # XXH3-128

@@ -85,9 +85,24 @@ __all__ = [
 # Hashing
 # ---------------------------------------------------------------------------
 
-#: Hash of large buffers (array content, pickles): SHA-1 was the fastest of
-#: md5/sha1/sha256/blake2b on x86 with SHA-NI (see docs/tokenize.md).
-content_hash = functools.partial(hashlib.sha1, usedforsecurity=False)
+def _content_hash_factory() -> Any:
+    """XXH3-128 when ``xxhash`` is installed (~10 GB/s), else SHA-1 (~1.5 GB/s).
+
+    SHA-1 was the fastest of md5/sha1/sha256/blake2b in ``hashlib`` on x86 with
+    SHA-NI (see docs/tokenize.md); XXH3 is a non-cryptographic 128-bit hash,
+    as Dask also prefers for content tokens. Tokens are the same in every
+    process of one environment, not across environments with and without it.
+    """
+    try:
+        import xxhash
+    except ImportError:
+        return functools.partial(hashlib.sha1, usedforsecurity=False)
+    return xxhash.xxh3_128
+
+
+#: Hash of large buffers (array content, pickles): an object with ``update`` and
+#: ``hexdigest``, called with an optional first buffer.
+content_hash = _content_hash_factory()
 
 #: bytes up to this length are kept raw in a normalized token, longer ones hashed.
 _SMALL_BYTES = 64
