@@ -36,28 +36,6 @@ def counted(x, label):
     return x.map_blocks(_count, label, dtype=x.dtype)
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address="127.0.0.1:0"
-    ) as lc:
-        yield lc
-
-
-@pytest.fixture
-def client(cluster):
-    """A client that is not the default client."""
-    with distributed.Client(cluster, set_as_default=False) as c:
-        yield c
-
-
-@pytest.fixture
-def active(cluster):
-    """The default client for the duration of the test."""
-    with distributed.Client(cluster) as c:
-        yield c
-
-
 def _data(shape=(7, 5)):
     return np.arange(np.prod(shape), dtype=float).reshape(shape)
 

@@ -34,28 +34,6 @@ def concat(*parts, sep="-"):
     return sep.join(str(p) for p in parts)
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address="127.0.0.1:0"
-    ) as lc:
-        yield lc
-
-
-@pytest.fixture
-def client(cluster):
-    """A client that is the default client only for the duration of the test."""
-    with distributed.Client(cluster, set_as_default=False) as c:
-        yield c
-
-
-@pytest.fixture
-def active(cluster):
-    with distributed.Client(cluster) as c:
-        assert distributed.default_client() is c
-        yield c
-
-
 def where(x):
     """``"cluster"`` when run by a distributed worker, else ``"local"``."""
     try:
