@@ -83,9 +83,9 @@ def _is_future(value: Any) -> bool:
 def _stored_node(key: Hashable, value: Any) -> DataNode | Task:
     """The graph node of a stored block: its value, or a fetch of it when it is a future."""
     if _is_future(value):
-        from chunkwise.distributed import _future_value
+        from chunkwise.distributed import future_task
 
-        return Task(key, _future_value, value)
+        return future_task(key, value)
     return DataNode(key, value)
 
 

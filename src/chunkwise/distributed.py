@@ -79,7 +79,15 @@ from dask._task_spec import Tuple as _DaskTuple
 from chunkwise.core.graph import DataNode, Ref, Task, _DictArg, _ListArg
 from distributed import CancelledError, Client, Future, default_client
 
-__all__ = ["active_client", "dask_get", "get_distributed", "is_client", "is_future", "to_dask_graph"]
+__all__ = [
+    "active_client",
+    "dask_get",
+    "future_task",
+    "get_distributed",
+    "is_client",
+    "is_future",
+    "to_dask_graph",
+]
 
 
 _TOKENIZE_EVERY = 8
@@ -98,6 +106,23 @@ def _future_value(future: Any) -> Any:
             f"the block {future.key!r} held on the distributed cluster is gone (cancelled, "
             "or its client closed); persist the collection again"
         ) from error
+
+
+#: Whether this process has made any :func:`future_task`: until it has, no graph
+#: can refer to futures, and converting skips looking for them in nested tasks.
+_future_tasks_made = False
+
+
+def future_task(key: Any, future: Any) -> Task:
+    """The chunkwise task standing for a block held on the cluster as ``future``.
+
+    Local schedulers run it (fetching the block); :func:`to_dask_graph` turns
+    it into the future itself, a reference to the data where it is. Every
+    graph node referring to a future is made here.
+    """
+    global _future_tasks_made
+    _future_tasks_made = True
+    return Task(key, _future_value, future)
 
 
 def _convert_arg(arg: Any) -> tuple[Any, int, bool]:
@@ -206,33 +231,6 @@ def _convert_task(task: Task) -> tuple[_DaskTask, int, bool]:
     return _dask_task(task.key, task.func, args, kwargs or {}, deps), height, fut
 
 
-def _arg_has_future(arg: Any) -> bool:
-    tp = type(arg)
-    if tp is Task:
-        return _has_future(arg)
-    if tp is _ListArg:
-        return any(_arg_has_future(item) for item in arg.items)
-    if tp is _DictArg:
-        return any(_arg_has_future(item) for item in arg.items.values())
-    return False
-
-
-def _has_future(task: Task) -> bool:
-    """Whether ``task`` (nested tasks included) refers to a block held on the cluster."""
-    if task.func is _future_value:
-        return True
-    args = task.args
-    if task._dyn_args is not None:
-        for i in task._dyn_args:
-            if _arg_has_future(args[i]):
-                return True
-    if task._dyn_kwargs is not None:
-        for name in task._dyn_kwargs:
-            if _arg_has_future(task.kwargs[name]):
-                return True
-    return False
-
-
 def _collect_futures(arg: Any, held: dict) -> None:
     """Add the futures ``arg`` (a task, or a container argument) refers to, by key, to ``held``."""
     tp = type(arg)
@@ -295,9 +293,12 @@ def _convert_top(key: Any, task: Task, held: dict) -> Any:
             for name in task._dyn_kwargs:
                 kwargs[name] = _DaskTaskRef(kwargs[name].key)
         return _dask_task(key, task.func, args, kwargs or {}, frozenset(task.dependencies))
-    if _has_future(task):
-        _collect_futures(task, held)
-        return _convert_task(task)[0]
+    if _future_tasks_made:
+        found: dict = {}
+        _collect_futures(task, found)
+        if found:
+            held.update(found)
+            return _convert_task(task)[0]
     deps = frozenset(task.dependencies)
     keys = tuple(deps)
     return _dask_task(key, _run_nested, (task, keys, *map(_DaskTaskRef, keys)), {}, deps)

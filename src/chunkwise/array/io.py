@@ -578,13 +578,13 @@ class FromFutures(ArrayExpr):
         return self.dtype_
 
     def _task(self, key: Hashable) -> Task:
-        from chunkwise.distributed import _future_value
+        from chunkwise.distributed import future_task
 
         index = key[1:]
         shape = tuple(c[i] for c, i in zip(self.chunks_, index))
-        # local schedulers run ``_future_value`` (fetching the block); on the
-        # cluster it becomes a reference to the future's data, where it is
-        fetch = Task(None, _future_value, self.blocks[index])
+        # local schedulers fetch the block; on the cluster the task becomes a
+        # reference to the future's data, where it is
+        fetch = future_task(None, self.blocks[index])
         return Task(key, _check_block, fetch, shape, self.dtype_, "from_futures")
 
 
