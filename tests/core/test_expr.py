@@ -107,14 +107,17 @@ def test_names_are_deterministic_and_distinguish_operands():
 
 
 def test_names_are_stable_across_processes():
+    # this module under the name pytest gave it (``test_expr`` or ``tests.core.test_expr``,
+    # depending on the import mode), found from the directory that name starts at
+    root = __import__("pathlib").Path(__file__).resolve().parents[__name__.count(".")]
     code = textwrap.dedent(
         """
-        import sys
+        import importlib, sys
         sys.path.insert(0, {!r})
         from operator import add
-        from test_expr import Map, Source
-        print(Map(add, Source(4), 1).name)
-        """.format(str(__import__("pathlib").Path(__file__).parent))
+        module = importlib.import_module({!r})
+        print(module.Map(add, module.Source(4), 1).name)
+        """.format(str(root), __name__)
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == Map(add, Source(4), 1).name
