@@ -111,13 +111,13 @@ def test_names_are_stable_across_processes():
     # depending on the import mode), found from the directory that name starts at
     root = __import__("pathlib").Path(__file__).resolve().parents[__name__.count(".")]
     code = textwrap.dedent(
-        """
+        f"""
         import importlib, sys
-        sys.path.insert(0, {!r})
+        sys.path.insert(0, {str(root)!r})
         from operator import add
-        module = importlib.import_module({!r})
+        module = importlib.import_module({__name__!r})
         print(module.Map(add, module.Source(4), 1).name)
-        """.format(str(root), __name__)
+        """
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == Map(add, Source(4), 1).name
