@@ -13,10 +13,11 @@ recorded (``Task.__init__`` would scan every argument again). A task nesting
 other tasks or containers of references (as fusion and inlining leave them) is
 sent whole: a dask ``Task`` that depends on the same keys and runs the
 chunkwise task on their values (:func:`_run_nested`), so the cost does not
-grow with the nesting and dask never recurses into it. Measured on a loaded
-2-core machine: ~2.4 µs per task (CPU) on an unfused 100,000-task graph,
-3.7-4.7 µs on fused array graphs of 10^5 tasks (``x + x.T``, its sum, a
-mean), against 3.1-11.5 µs converting nested tasks node by node.
+grow with the nesting and dask never recurses into it. Measured with
+``python -m benchmarks.convert_cost`` on a noisy 2-core machine: ~2.5-2.7 µs
+per task (CPU) on an unfused graph, ~3.6-4.4 µs on fused array graphs of
+~10^5 tasks (``x + x.T``, its sum, a mean); converting nested tasks node by
+node had cost 3.1-11.5 µs.
 
 A block held on the cluster (a chunkwise task ``_future_value(future)``, what
 ``persist`` on a cluster and :func:`chunkwise.array.from_futures` leave)
@@ -183,13 +184,20 @@ _FAST_TASKS = (
 _new = object.__new__
 
 
-def _dask_task(key: Any, func: Any, args: tuple, kwargs: dict, deps: frozenset | None) -> _DaskTask:
-    """``dask._task_spec.Task(key, func, *args, **kwargs)``; ``deps``: its dependencies, if known."""
+def _dask_task(
+    key: Any, func: Any, args: tuple, kwargs: dict, deps: frozenset | None, literals: bool = True
+) -> _DaskTask:
+    """``dask._task_spec.Task(key, func, *args, **kwargs)``; ``deps``: its dependencies, if known.
+
+    ``literals=False``: the arguments hold no user literal that could be a future.
+    """
     if (
         deps is None
         or not _FAST_TASKS
-        or Future in map(type, args)  # a literal future is a reference too, as in dask
-        or (kwargs and Future in map(type, kwargs.values()))
+        or (
+            literals  # a literal future is a reference too, as in dask
+            and (Future in map(type, args) or (kwargs and Future in map(type, kwargs.values())))
+        )
     ):
         return _DaskTask(key, func, *args, **kwargs)
     task = _new(_DaskTask)
@@ -301,7 +309,7 @@ def _convert_top(key: Any, task: Task, held: dict) -> Any:
             return _convert_task(task)[0]
     deps = frozenset(task.dependencies)
     keys = tuple(deps)
-    return _dask_task(key, _run_nested, (task, keys, *map(_DaskTaskRef, keys)), {}, deps)
+    return _dask_task(key, _run_nested, (task, keys, *map(_DaskTaskRef, keys)), {}, deps, literals=False)
 
 
 def to_dask_graph(graph: Mapping) -> dict:
