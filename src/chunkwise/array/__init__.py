@@ -12,9 +12,8 @@ from chunkwise.array.core import (
     asanyarray,
     asarray,
     from_array,
-    unify_chunks,
 )
-from chunkwise.array.rechunk import rechunk
+from chunkwise.array.rechunk import rechunk, unify_chunks
 from chunkwise.core.expr import register_plan_pass as _register_plan_pass
 
 _MODULES = (

@@ -37,8 +37,9 @@ from typing import Any
 
 import numpy as np
 
+from chunkwise.array._utils import nbytes
 from chunkwise.array.chunks import has_unknown
-from chunkwise.array.core import Array, _nbytes, asarray
+from chunkwise.array.core import Array, asarray
 from chunkwise.array.expr import (
     ArrayExpr,
     Blockwise,
@@ -255,7 +256,7 @@ def _unify(pairs: list, align: bool, opname: str) -> tuple[list, dict]:
                 f"{opname}: index {s!r} has different lengths {sorted(known)} in the inputs: {shapes}"
             )
         candidates = [(p, d) for p, d in uses if pairs[p][0].shape[d] != 1] or uses
-        best = max(candidates, key=lambda u: (_nbytes(pairs[u[0]][0]), -u[0]))
+        best = max(candidates, key=lambda u: (nbytes(pairs[u[0]][0]), -u[0]))
         target[s] = pairs[best[0]][0].chunks[best[1]]
     out = []
     for arg, ind in pairs:
@@ -538,7 +539,7 @@ def map_blocks(func: Callable, *args: Any, name: str | None = None, token: str |
 
 
 class _Program:
-    """The steps of a fused group; a literal in tasks (never parsed), run by :func:`_run_program`.
+    """The steps of a fused group; a literal in tasks (never parsed), run by :func:`run_program`.
 
     Each step is ``(func, args, kwargs, release)``: ``args`` hold ``(0, i)`` for
     input block ``i``, ``(1, j)`` for the result of step ``j``, ``(2, v)`` for
@@ -565,7 +566,7 @@ class _Program:
         return ("chunkwise.FusedProgram", self.root)
 
 
-def _run_program(program: _Program, *inputs: Any) -> Any:
+def run_program(program: _Program, *inputs: Any) -> Any:
     """Run a fused group on one block's inputs.
 
     A ufunc step whose argument is an intermediate block dying at this step
@@ -750,7 +751,7 @@ class FusedBlockwise(ArrayExpr):
         return args
 
     def _task(self, key: Hashable) -> Task:
-        return Task(key, _run_program, self.program, *self._block_args(key[1:]))
+        return Task(key, run_program, self.program, *self._block_args(key[1:]))
 
     def _explain_line(self) -> str:
         names = self.program.names

@@ -44,10 +44,10 @@ from chunkwise.array.expr import (
     ArrayExpr,
     Finalize,
     FromArray,
-    _same_chunks,
     blockwise_call,
     broadcast_shapes,
 )
+from chunkwise.array.rechunk import unify_chunks
 from chunkwise.base import Collection, _stored_node
 from chunkwise.core.graph import DataNode, Task
 from chunkwise.core.tokenize import tokenize
@@ -55,13 +55,13 @@ from chunkwise.core.tokenize import tokenize
 __all__ = [
     "HANDLED_FUNCTIONS",
     "Array",
+    "astype_block",
     "array",
     "asanyarray",
     "asarray",
     "elemwise",
     "from_array",
     "implements",
-    "unify_chunks",
 ]
 
 #: NumPy function -> chunkwise implementation, for ``__array_function__``.
@@ -236,7 +236,7 @@ class Array(Collection):
             return getattr(_module("reductions"), reductions[ufunc])(*inputs, **kwargs)
         accumulations = {np.add: "cumsum", np.multiply: "cumprod"}
         if method == "accumulate" and ufunc in accumulations:
-            return getattr(_module("reductions"), accumulations[ufunc])(*inputs, **kwargs)
+            return getattr(_module("cumulative"), accumulations[ufunc])(*inputs, **kwargs)
         if method == "outer":
             a, b = inputs
             a, b = asarray(a), asarray(b)
@@ -302,7 +302,7 @@ class Array(Collection):
         return _module("slicing").getitem(self, index)
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        new = _module("slicing").setitem(self, index, value)
+        new = _module("assignment").setitem(self, index, value)
         # Arrays are immutable plans; item assignment swaps in the plan with the update,
         # as Dask does, so that ``x[mask] = 0`` reads like NumPy.
         object.__setattr__(self, "_expr", new._expr)
@@ -331,7 +331,7 @@ class Array(Collection):
     @property
     def vindex(self) -> Any:
         """Pointwise (vectorized) indexing: ``x.vindex[[0, 2], [1, 3]]`` picks two elements."""
-        return _module("slicing").VIndex(self)
+        return _module("gather").VIndex(self)
 
     def compute_chunk_sizes(self) -> Array:
         """Compute the sizes of blocks that are unknown (``nan``); returns this array.
@@ -341,7 +341,7 @@ class Array(Collection):
         """
         if not has_unknown(self.chunks):
             return self
-        new = _module("slicing").with_computed_chunks(self)
+        new = _module("gather").with_computed_chunks(self)
         object.__setattr__(self, "_expr", new._expr)
         return self
 
@@ -354,7 +354,7 @@ class Array(Collection):
             raise TypeError(
                 f"astype: cannot cast {self.dtype} to {dtype} with casting={casting!r}"
             )
-        return elemwise(_astype, self, dtype=dtype, funcname="astype", kwargs={"dtype": dtype})
+        return elemwise(astype_block, self, dtype=dtype, funcname="astype", kwargs={"dtype": dtype})
 
     def copy(self) -> Array:
         """The same array (arrays are immutable, so no data is copied)."""
@@ -370,7 +370,7 @@ class Array(Collection):
         return repr(self)
 
 
-def _astype(block: np.ndarray, dtype: np.dtype) -> np.ndarray:
+def astype_block(block: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return block.astype(dtype, copy=False)
 
 
@@ -429,6 +429,8 @@ _FORWARDED = {
         ("any", "Whether any element is true over ``axis``, as numpy.any."),
         ("all", "Whether all elements are true over ``axis``, as numpy.all."),
         ("ptp", "Range (max - min) over ``axis``, as numpy.ptp."),
+    ],
+    "cumulative": [
         ("cumsum", "Cumulative sum over ``axis``, as numpy.cumsum."),
         ("cumprod", "Cumulative product over ``axis``, as numpy.cumprod."),
     ],
@@ -533,7 +535,7 @@ asanyarray = asarray
 # --- elementwise core --------------------------------------------------------------------
 
 
-def _as_operand(x: Any) -> Any:
+def as_operand(x: Any) -> Any:
     """Arrays become their expressions; NumPy arrays become one-block arrays; scalars stay."""
     if isinstance(x, Array):
         return x._expr
@@ -546,64 +548,12 @@ def _as_operand(x: Any) -> Any:
             return x[()]
         return FromArray(x, tuple((s,) for s in x.shape), None, "array-" + tokenize(x))
     if isinstance(x, (list, tuple)):
-        return _as_operand(np.asarray(x))
+        return as_operand(np.asarray(x))
     if isinstance(x, Collection):
         raise TypeError(
             f"cannot combine a chunkwise array with a {type(x).__name__} elementwise"
         )
     return x
-
-
-def unify_chunks(*exprs: Any, opname: str = "operation") -> list:
-    """The array operands rechunked so blocks line up on every (broadcast) axis.
-
-    On each axis, the chunks of the largest operand are kept and the others are
-    rechunked to them (moving the fewest bytes).
-    """
-    from chunkwise.array.rechunk import Rechunk
-
-    arrays = [e for e in exprs if isinstance(e, ArrayExpr)]
-    if len(arrays) < 2:
-        return list(exprs)
-    ndim = max(a.ndim for a in arrays)
-    shape = broadcast_shapes(*(a.shape for a in arrays))
-    target: list = [None] * ndim
-    for axis in range(ndim):
-        best = None
-        for a in sorted(arrays, key=lambda a: -_nbytes(a)):
-            offset = axis - (ndim - a.ndim)
-            if offset < 0 or (a.shape[offset] == 1 and shape[axis] != 1):
-                continue
-            if best is None:
-                best = a.chunks[offset]
-        target[axis] = best
-    out = []
-    for e in exprs:
-        if not isinstance(e, ArrayExpr):
-            out.append(e)
-            continue
-        new = []
-        for d in range(e.ndim):
-            axis = d + ndim - e.ndim
-            want = target[axis]
-            have = e.chunks[d]
-            if (e.shape[d] == 1 and shape[axis] != 1) or want is None or _same_chunks(have, want):
-                new.append(have)
-                continue
-            if has_unknown((have,)) or has_unknown((want,)):
-                raise ValueError(
-                    f"{opname}: operands have unknown chunk sizes that may not line up "
-                    f"({have} vs {want}); call x.compute_chunk_sizes() first"
-                )
-            new.append(want)
-        new = tuple(new)
-        out.append(e if new == e.chunks else Rechunk(e, new))
-    return out
-
-
-def _nbytes(a: ArrayExpr) -> float:
-    n = a.nbytes
-    return 0 if isinstance(n, float) and math.isnan(n) else n
 
 
 def elemwise(
@@ -629,7 +579,7 @@ def elemwise(
     call_kwargs.update(ufunc_kwargs)
     if "dtype" in ufunc_kwargs and dtype is None:
         dtype = ufunc_kwargs["dtype"]
-    operands = [_as_operand(a) for a in args]
+    operands = [as_operand(a) for a in args]
     try:
         broadcast_shapes(*(o.shape for o in operands if isinstance(o, ArrayExpr)))
     except ValueError as exc:

@@ -43,11 +43,18 @@ from typing import Any
 import numpy as np
 
 from chunkwise import config
+from chunkwise.array._utils import nbytes
 from chunkwise.array.chunks import chunk_boundaries, has_unknown, normalize_chunks, parse_bytes
-from chunkwise.array.expr import ArrayExpr, _format_bytes, concatenate_blocks
+from chunkwise.array.expr import (
+    ArrayExpr,
+    _format_bytes,
+    _same_chunks,
+    broadcast_shapes,
+    concatenate_blocks,
+)
 from chunkwise.core.graph import Ref, Task
 
-__all__ = ["Rechunk", "plan_rechunk", "rechunk", "rechunk_task_nbytes"]
+__all__ = ["Rechunk", "plan_rechunk", "rechunk", "rechunk_task_nbytes", "unify_chunks"]
 
 #: A stage's tasks may hold up to this many times the larger of the input and output block.
 MEMORY_FACTOR = 3
@@ -181,7 +188,7 @@ def _getitem(block: np.ndarray, slices: tuple) -> np.ndarray:
 # --- planning ----------------------------------------------------------------------------
 
 
-def _max_span(old: tuple, new: tuple) -> int:
+def max_span(old: tuple, new: tuple) -> int:
     """The widest stretch of ``old`` blocks that one block of ``new`` touches (one axis).
 
     An empty new block reads an empty slice of one old block, whose length counts.
@@ -212,7 +219,7 @@ def rechunk_task_nbytes(old_chunks: tuple, new_chunks: tuple, itemsize: int) -> 
     """
     if has_unknown(old_chunks) or has_unknown(new_chunks):
         return math.nan
-    inputs = math.prod(_max_span(o, n) for o, n in zip(old_chunks, new_chunks))
+    inputs = math.prod(max_span(o, n) for o, n in zip(old_chunks, new_chunks))
     output = math.prod(max(n) if n else 0 for n in new_chunks)
     return (inputs + output) * itemsize
 
@@ -370,6 +377,55 @@ def _drop_repeats(old: tuple, plan: list) -> list:
     return out or [tuple(old)]
 
 
+# --- chunks lined up for elementwise work -----------------------------------------------------
+
+
+def unify_chunks(*exprs: Any, opname: str = "operation") -> list:
+    """The array operands rechunked so blocks line up on every (broadcast) axis.
+
+    On each axis, the chunks of the largest operand are kept and the others are
+    rechunked to them (moving the fewest bytes).
+    """
+    arrays = [e for e in exprs if isinstance(e, ArrayExpr)]
+    if len(arrays) < 2:
+        return list(exprs)
+    ndim = max(a.ndim for a in arrays)
+    shape = broadcast_shapes(*(a.shape for a in arrays))
+    target: list = [None] * ndim
+    for axis in range(ndim):
+        best = None
+        for a in sorted(arrays, key=lambda a: -nbytes(a)):
+            offset = axis - (ndim - a.ndim)
+            if offset < 0 or (a.shape[offset] == 1 and shape[axis] != 1):
+                continue
+            if best is None:
+                best = a.chunks[offset]
+        target[axis] = best
+    out = []
+    for e in exprs:
+        if not isinstance(e, ArrayExpr):
+            out.append(e)
+            continue
+        new = []
+        for d in range(e.ndim):
+            axis = d + ndim - e.ndim
+            want = target[axis]
+            have = e.chunks[d]
+            if (e.shape[d] == 1 and shape[axis] != 1) or want is None or _same_chunks(have, want):
+                new.append(have)
+                continue
+            if has_unknown((have,)) or has_unknown((want,)):
+                raise ValueError(
+                    f"{opname}: operands have unknown chunk sizes that may not line up "
+                    f"({have} vs {want}); call x.compute_chunk_sizes() first"
+                )
+            new.append(want)
+        new = tuple(new)
+        out.append(e if new == e.chunks else Rechunk(e, new))
+    return out
+
+
+
 # --- the public function --------------------------------------------------------------------
 
 
@@ -391,8 +447,6 @@ def rechunk(x: Any, chunks: Any = "auto", threshold: Any = None, block_size_limi
     >>> x.rechunk({0: -1, 1: 2}).chunks
     ((4,), (2, 2, 2))
     """
-    from chunkwise.array.core import Array
-
     expr = x.expr
     if has_unknown(expr.chunks):
         raise ValueError(
@@ -408,4 +462,4 @@ def rechunk(x: Any, chunks: Any = "auto", threshold: Any = None, block_size_limi
     if new == expr.chunks:
         return x
     floor = None if block_size_limit is None else parse_bytes(block_size_limit)
-    return Array(Rechunk(expr, new, False, floor))
+    return x._rebuild(Rechunk(expr, new, False, floor))
