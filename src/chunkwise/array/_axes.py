@@ -27,14 +27,15 @@ import numpy as np
 __all__ = ["normalize_axes", "normalize_axis"]
 
 
-def normalize_axis(axis: Any, ndim: int, opname: str) -> int:
+def normalize_axis(axis: Any, ndim: int, opname: str, argname: str = "axis") -> int:
     """One ``axis`` (negative counts from the end) as an int in ``[0, ndim)``."""
     try:
         axis = operator.index(axis)
     except TypeError:
-        raise TypeError(f"{opname}: axis must be an integer, got {axis!r}") from None
+        raise TypeError(f"{opname}: {argname} must be an integer, got {axis!r}") from None
     if not -ndim <= axis < ndim:
-        raise np.exceptions.AxisError(axis, ndim, opname)
+        prefix = opname if argname == "axis" else f"{opname}: {argname}"
+        raise np.exceptions.AxisError(axis, ndim, prefix)
     return axis % ndim
 
 
@@ -42,14 +43,20 @@ def normalize_axes(axes: Any, ndim: int, opname: str, argname: str = "axis") -> 
     """``axes`` (``None``: all, an int, or a sequence of ints) as a tuple of axes, in the given order."""
     if axes is None:
         return tuple(range(ndim))
-    items = axes if isinstance(axes, (tuple, list)) else (axes,)
+    if isinstance(axes, (numbers.Integral, np.integer)):
+        items: tuple = (axes,)
+    else:
+        try:
+            items = tuple(axes)
+        except TypeError:
+            items = (axes,)
     out = []
     for a in items:
         if not isinstance(a, (numbers.Integral, np.integer)) or isinstance(a, (bool, np.bool_)):
             raise TypeError(
                 f"{opname}: {argname} must be an int, a tuple of ints or None, got {axes!r}"
             )
-        out.append(normalize_axis(a, ndim, opname))
+        out.append(normalize_axis(a, ndim, opname, argname))
     if len(set(out)) != len(out):
         raise ValueError(f"{opname}: repeated axis (duplicate value) in `{argname}`: {axes!r}")
     return tuple(out)

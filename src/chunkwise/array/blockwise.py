@@ -37,16 +37,16 @@ from typing import Any
 
 import numpy as np
 
-from chunkwise.array._utils import nbytes
-from chunkwise.array.chunks import has_unknown
+from chunkwise.array._axes import normalize_axes
+from chunkwise.array._utils import format_bytes, nbytes
+from chunkwise.array.chunks import check_known_chunks, same_axis_chunks
 from chunkwise.array.core import Array, asarray
 from chunkwise.array.expr import (
     ArrayExpr,
     Blockwise,
-    _format_bytes,
-    _same_chunks,
     one_to_one_inputs,
 )
+from chunkwise.array.rechunk import Rechunk
 from chunkwise.core.expr import Expr
 from chunkwise.core.graph import Ref, Task
 
@@ -237,8 +237,6 @@ def _as_index(ind: Any, what: str) -> tuple:
 
 def _unify(pairs: list, align: bool, opname: str) -> tuple[list, dict]:
     """Rechunk the arrays so that every index symbol has one chunking; return (pairs, chunks)."""
-    from chunkwise.array.rechunk import Rechunk
-
     symbols: dict = {}
     for pos, (_arg, ind) in enumerate(pairs):
         if ind is None:
@@ -266,7 +264,7 @@ def _unify(pairs: list, align: bool, opname: str) -> tuple[list, dict]:
         new = []
         for d, s in enumerate(ind):
             have, want = arg.chunks[d], target[s]
-            if _same_chunks(have, want) or (arg.shape[d] == 1 and len(have) == 1):
+            if same_axis_chunks(have, want) or (arg.shape[d] == 1 and len(have) == 1):
                 new.append(have)
                 continue
             if not align:
@@ -274,11 +272,10 @@ def _unify(pairs: list, align: bool, opname: str) -> tuple[list, dict]:
                     f"{opname}: index {s!r} has chunks {have} in one input and {want} in another; "
                     "rechunk them alike or pass align_arrays=True"
                 )
-            if has_unknown((have,)) or has_unknown((want,)):
-                raise ValueError(
-                    f"{opname}: inputs have unknown chunk sizes that may not line up on index {s!r} "
-                    f"({have} vs {want}); call x.compute_chunk_sizes() first"
-                )
+            check_known_chunks(
+                opname, (have, want), what="an input",
+                detail=f", so its blocks may not line up on index {s!r} ({have} vs {want})",
+            )
             new.append(want)
         new = tuple(new)
         out.append((arg if new == arg.chunks else Rechunk(arg, new), ind))
@@ -441,21 +438,6 @@ def blockwise(func: Callable, out_ind: Any, *args: Any, name: str | None = None,
                   kwargs=kwargs, name=name, check=True, enforce_ndim=False, opname="blockwise")
 
 
-def _normalize_axes(axes: Any, ndim: int, what: str) -> list:
-    if axes is None:
-        return []
-    if isinstance(axes, numbers.Integral):
-        axes = [axes]
-    out = []
-    for a in axes:
-        if not isinstance(a, numbers.Integral) or not -ndim <= a < ndim:
-            raise ValueError(f"map_blocks: {what}={axes!r} is out of range for {ndim} dimensions")
-        out.append(int(a) % ndim)
-    if len(set(out)) != len(out):
-        raise ValueError(f"map_blocks: {what}={axes!r} repeats an axis")
-    return sorted(out)
-
-
 def map_blocks(func: Callable, *args: Any, name: str | None = None, token: str | None = None,
                dtype: Any = None, chunks: Any = None, drop_axis: Any = None, new_axis: Any = None,
                enforce_ndim: bool = False, meta: Any = None, **kwargs: Any) -> Array:
@@ -491,11 +473,11 @@ def map_blocks(func: Callable, *args: Any, name: str | None = None, token: str |
         raise TypeError("map_blocks: needs at least one chunkwise array argument")
     ndim = max(a.ndim for a in arrays)
     pairs = [(a, tuple(range(ndim - a.ndim, ndim))) if isinstance(a, Array) else (a, None) for a in args]
-    dropped = _normalize_axes(drop_axis, ndim, "drop_axis")
+    dropped = [] if drop_axis is None else sorted(normalize_axes(drop_axis, ndim, "map_blocks", "drop_axis"))
     out_ind: list = [i for i in range(ndim) if i not in dropped]
     new_axis_list = [new_axis] if isinstance(new_axis, numbers.Integral) else list(new_axis or [])
     n_out = len(out_ind) + len(new_axis_list)
-    added = _normalize_axes(new_axis_list, n_out, "new_axis") if new_axis_list else []
+    added = sorted(normalize_axes(new_axis_list, n_out, "map_blocks", "new_axis")) if new_axis_list else []
     new_axes = {}
     for k, axis in enumerate(added):
         symbol = ndim + k
@@ -757,7 +739,7 @@ class FusedBlockwise(ArrayExpr):
         names = self.program.names
         shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
         nbytes = self.max_chunk_nbytes
-        size = "?" if math.isnan(nbytes) else _format_bytes(nbytes)
+        size = format_bytes(nbytes, precision=1)
         return (f"FusedBlockwise: {len(names)} ops ({shown})  "
                 f"[{self.npartitions} blocks of <= {size}, {self.dtype}]")
 

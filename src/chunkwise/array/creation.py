@@ -44,7 +44,11 @@ from typing import Any
 
 import numpy as np
 
-from chunkwise.array.chunks import chunk_boundaries, has_unknown, normalize_chunks
+from chunkwise.array.chunks import (
+    check_known_chunks,
+    chunk_boundaries,
+    normalize_chunks,
+)
 from chunkwise.array.core import Array, asarray, implements
 from chunkwise.array.expr import ArrayExpr
 from chunkwise.core.graph import Ref, Task
@@ -91,19 +95,11 @@ def normalize_shape(shape: Any, opname: str) -> tuple:
     return tuple(int(d) for d in dims)
 
 
-def _chunks_for(opname: str, chunks: Any, shape: tuple, dtype: Any) -> tuple:
+def chunks_for(opname: str, chunks: Any, shape: tuple, dtype: Any) -> tuple:
     try:
         return normalize_chunks(chunks, shape, dtype=dtype)
     except (ValueError, TypeError) as exc:
         raise type(exc)(f"{opname}: {exc}") from None
-
-
-def _known(opname: str, x: ArrayExpr) -> None:
-    if has_unknown(x.chunks):
-        raise ValueError(
-            f"{opname}: the input has unknown chunk sizes {x.chunks}; "
-            "call x.compute_chunk_sizes() first"
-        )
 
 
 def _constant_block(value: np.ndarray, shape: tuple) -> np.ndarray:
@@ -158,7 +154,7 @@ class Full(_Source):
 
 def _full(opname: str, shape: Any, value: np.ndarray, chunks: Any) -> Array:
     shape = normalize_shape(shape, opname)
-    normalized = _chunks_for(opname, chunks, shape, value.dtype)
+    normalized = chunks_for(opname, chunks, shape, value.dtype)
     return Array(Full(value, normalized, opname))
 
 
@@ -227,13 +223,13 @@ def _like(opname: str, a: Any, dtype: Any, shape: Any, chunks: Any) -> tuple:
     dtype = a.dtype if dtype is None else np.dtype(dtype)
     if shape is not None:
         shape = normalize_shape(shape, opname)
-        return shape, dtype, _chunks_for(opname, "auto" if chunks is None else chunks, shape, dtype)
+        return shape, dtype, chunks_for(opname, "auto" if chunks is None else chunks, shape, dtype)
     if isinstance(a, Array):
-        _known(opname, a._expr)
+        check_known_chunks(opname, a, what=f"the input (chunks {a.chunks})")
         if chunks is None:
             return a.shape, dtype, a.chunks
     shape = tuple(int(s) for s in a.shape)
-    return shape, dtype, _chunks_for(opname, "auto" if chunks is None else chunks, shape, dtype)
+    return shape, dtype, chunks_for(opname, "auto" if chunks is None else chunks, shape, dtype)
 
 
 @implements(np.ones_like)
@@ -395,7 +391,7 @@ def arange(
     pair[0] = start
     if length > 1:
         pair[1] = start + step
-    normalized = _chunks_for("arange", chunks, (length,), dtype)
+    normalized = chunks_for("arange", chunks, (length,), dtype)
     return Array(Arange(pair[0], pair[1], normalized))
 
 
@@ -486,7 +482,7 @@ def linspace(
     else:
         step = np.nan
         scale = delta
-    normalized = _chunks_for("linspace", chunks, (num,), final)
+    normalized = chunks_for("linspace", chunks, (num,), final)
     out = Array(Linspace(start_c, stop_c, num, bool(endpoint), scale, step_zero, div, dt, final, normalized))
     if retstep:
         return out, step
@@ -532,7 +528,7 @@ def _matrix(opname: str, N: Any, M: Any, k: Any, dtype: Any, chunks: Any) -> Arr
     M = N[0] if M is None else normalize_shape(M, opname)[0]
     shape = (N[0], M)
     dtype = np.dtype(dtype)
-    normalized = _chunks_for(opname, chunks, shape, dtype)
+    normalized = chunks_for(opname, chunks, shape, dtype)
     return Array(Eye(operator.index(k), dtype, normalized, opname))
 
 
@@ -660,7 +656,7 @@ def diag(v: Any, k: int = 0) -> Array:
     """
     x = asarray(v)
     k = operator.index(k)
-    _known("diag", x._expr)
+    check_known_chunks("diag", x, what=f"the input (chunks {x.chunks})")
     if x.ndim == 1:
         return Array(DiagFrom1d(x._expr, k))
     if x.ndim == 2:
@@ -712,7 +708,7 @@ def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = 
         x = asarray(x)
         if x.ndim != 1:
             x = x.ravel()
-        _known("meshgrid", x._expr)
+        check_known_chunks("meshgrid", x, what=f"the input (chunks {x.chunks})")
         arrays.append(x)
     ndim = len(arrays)
     axes = list(range(ndim))
@@ -768,7 +764,7 @@ def indices(dimensions: Sequence[int], dtype: Any = int, sparse: bool = False, *
     """
     dims = normalize_shape(tuple(dimensions), "indices")
     dtype = np.dtype(dtype)
-    inner = _chunks_for("indices", chunks, dims, dtype)
+    inner = chunks_for("indices", chunks, dims, dtype)
     if sparse:
         out = []
         for axis, c in enumerate(inner):
@@ -845,7 +841,7 @@ def fromfunction(
                 f"fromfunction: calling {name} on index arrays of dtype {index_dtype} failed: {exc}"
             ) from exc
     out_dtype = np.asarray(sample).dtype
-    normalized = _chunks_for("fromfunction", chunks, shape, out_dtype)
+    normalized = chunks_for("fromfunction", chunks, shape, out_dtype)
     return Array(FromFunction(function, kwargs or None, index_dtype, out_dtype, normalized))
 
 

@@ -44,7 +44,8 @@ from typing import Any
 
 import numpy as np
 
-from chunkwise.array.chunks import chunk_boundaries, has_unknown
+from chunkwise.array._utils import identity
+from chunkwise.array.chunks import check_known_chunks, chunk_boundaries, has_unknown
 from chunkwise.array.core import Array, asarray
 from chunkwise.array.expr import ArrayExpr, FromArray, getter
 from chunkwise.core.expr import Expr, walk
@@ -390,11 +391,7 @@ def store(
                 f"store: target {n} ({type(target).__name__}) does not support item assignment "
                 "(target[slices] = block)"
             )
-        if has_unknown(source.chunks):
-            raise ValueError(
-                f"store: source {n} has unknown chunk sizes (nan), so where its blocks go is "
-                "unknown; call x.compute_chunk_sizes() first"
-            )
+        check_known_chunks("store", source, what=f"source {n}", detail=", so where its blocks go is unknown")
         tshape = _target_shape(target)
         norm_region, region_shape = _normalize_region(region, tshape, source.ndim, "store")
         if region_shape is not None and tuple(source.shape) != tuple(region_shape):
@@ -450,14 +447,10 @@ class _Block(Expr):
         return self
 
     def _task(self, key: Hashable) -> Task:
-        return Task(key, _identity, Ref((self.array.name, *self.index)))
+        return Task(key, identity, Ref((self.array.name, *self.index)))
 
     def _explain_line(self) -> str:
         return f"Block {self.index} of {self.array.name}"
-
-
-def _identity(x: Any) -> Any:
-    return x
 
 
 def to_delayed(x: Any, optimize_graph: bool = True) -> Any:
@@ -809,10 +802,7 @@ def to_zarr(
     zarr = _import_zarr()
     compute_kwargs = {k: kwargs.pop(k) for k in _COMPUTE_KEYWORDS if k in kwargs}
     x = asarray(arr)
-    if has_unknown(x.chunks):
-        raise ValueError(
-            "to_zarr: the array has unknown chunk sizes (nan); call x.compute_chunk_sizes() first"
-        )
+    check_known_chunks("to_zarr", x)
     if isinstance(url, zarr.Array):
         z = url
         if kwargs:
@@ -964,10 +954,7 @@ def to_npy_stack(*args: Any, axis: int = 0, **kwargs: Any) -> None:
     if not -x.ndim <= axis < x.ndim:
         raise ValueError(f"to_npy_stack: axis {axis} is out of bounds for an array of {x.ndim} dimensions")
     axis = axis % x.ndim
-    if has_unknown(x.chunks):
-        raise ValueError(
-            "to_npy_stack: the array has unknown chunk sizes (nan); call x.compute_chunk_sizes() first"
-        )
+    check_known_chunks("to_npy_stack", x)
     chunks = tuple(c if i == axis else (sum(c),) for i, c in enumerate(x.chunks))
     x = x.rechunk(chunks) if chunks != x.chunks else x
     os.makedirs(dirname, exist_ok=True)
@@ -1066,11 +1053,7 @@ def to_hdf5(*args: Any, chunks: Any = True, **kwargs: Any) -> None:
         raise TypeError("to_hdf5: call as to_hdf5(filename, datapath, x) or to_hdf5(filename, {datapath: x})")
     data = {path: asarray(value) for path, value in data.items()}
     for path, value in data.items():
-        if has_unknown(value.chunks):
-            raise ValueError(
-                f"to_hdf5: the array for {path!r} has unknown chunk sizes (nan); call "
-                "x.compute_chunk_sizes() first"
-            )
+        check_known_chunks("to_hdf5", value, what=f"the array for {path!r}")
     with h5py.File(filename, mode="a") as f:
         datasets = []
         for path, value in data.items():

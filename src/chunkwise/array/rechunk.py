@@ -43,12 +43,17 @@ from typing import Any
 import numpy as np
 
 from chunkwise import config
-from chunkwise.array._utils import nbytes
-from chunkwise.array.chunks import chunk_boundaries, has_unknown, normalize_chunks, parse_bytes
+from chunkwise.array._utils import format_bytes, nbytes
+from chunkwise.array.chunks import (
+    check_known_chunks,
+    chunk_boundaries,
+    has_unknown,
+    normalize_chunks,
+    parse_bytes,
+    same_axis_chunks,
+)
 from chunkwise.array.expr import (
     ArrayExpr,
-    _format_bytes,
-    _same_chunks,
     broadcast_shapes,
     concatenate_blocks,
 )
@@ -137,7 +142,7 @@ class Rechunk(ArrayExpr):
     def _explain_line(self) -> str:
         head = f"Rechunk: {_describe_chunks(self.array.chunks)} -> {_describe_chunks(self.new_chunks)}"
         nbytes = self.task_nbytes
-        size = "?" if math.isnan(nbytes) else _format_bytes(nbytes)
+        size = format_bytes(nbytes, precision=1)
         return f"{head}  [{self.npartitions} tasks, <= {size} per task]"
 
 
@@ -332,10 +337,7 @@ def plan_rechunk(old_chunks: tuple, new_chunks: tuple, itemsize: int, limit: flo
     [((2, 2, 2, 2, 2),)]
     """
     old_chunks, new_chunks = tuple(map(tuple, old_chunks)), tuple(map(tuple, new_chunks))
-    if has_unknown(old_chunks) or has_unknown(new_chunks):
-        raise ValueError(
-            "rechunk: the array has unknown chunk sizes (nan); call x.compute_chunk_sizes() first"
-        )
+    check_known_chunks("rechunk", old_chunks, new_chunks)
     if limit is None:
         limit = _default_limit(old_chunks, new_chunks, itemsize)
     if old_chunks == new_chunks:
@@ -411,14 +413,13 @@ def unify_chunks(*exprs: Any, opname: str = "operation") -> list:
             axis = d + ndim - e.ndim
             want = target[axis]
             have = e.chunks[d]
-            if (e.shape[d] == 1 and shape[axis] != 1) or want is None or _same_chunks(have, want):
+            if (e.shape[d] == 1 and shape[axis] != 1) or want is None or same_axis_chunks(have, want):
                 new.append(have)
                 continue
-            if has_unknown((have,)) or has_unknown((want,)):
-                raise ValueError(
-                    f"{opname}: operands have unknown chunk sizes that may not line up "
-                    f"({have} vs {want}); call x.compute_chunk_sizes() first"
-                )
+            check_known_chunks(
+                opname, (have, want), what="an operand",
+                detail=f", so its blocks may not line up ({have} vs {want})",
+            )
             new.append(want)
         new = tuple(new)
         out.append(e if new == e.chunks else Rechunk(e, new))
@@ -448,11 +449,7 @@ def rechunk(x: Any, chunks: Any = "auto", threshold: Any = None, block_size_limi
     ((4,), (2, 2, 2))
     """
     expr = x.expr
-    if has_unknown(expr.chunks):
-        raise ValueError(
-            f"rechunk: the array (shape {expr.shape}) has unknown chunk sizes (nan), e.g. after "
-            "boolean indexing; call x.compute_chunk_sizes() first"
-        )
+    check_known_chunks("rechunk", expr, what=f"the array (shape {expr.shape})")
     try:
         new = normalize_chunks(
             chunks, expr.shape, dtype=expr.dtype, limit=block_size_limit, previous_chunks=expr.chunks

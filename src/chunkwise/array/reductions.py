@@ -22,7 +22,6 @@ array([12, 15, 18, 21])
 
 from __future__ import annotations
 
-import builtins
 import functools
 import math
 import numbers
@@ -34,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from chunkwise.array._axes import normalize_axes
-from chunkwise.array.chunks import has_unknown
+from chunkwise.array.chunks import check_known_chunks
 from chunkwise.array.core import Array, asarray, elemwise, implements
 from chunkwise.array.treereduce import (
     Reduction,
@@ -529,11 +528,9 @@ def _arg_reduction(a, opname, argfunc, greater, skipna, axis, keepdims, split_ev
         raise TypeError(f"{opname}: axis must be an int or None, got {axis!r}")
     axes = tuple(sorted(normalize_axes(axis, x.ndim, opname)))
     needed = range(x.ndim) if axis is None else axes
-    if builtins.any(has_unknown((x.chunks[d],)) for d in needed):
-        raise ValueError(
-            f"{opname}: the array has unknown chunk sizes (nan) along the reduced axes, so global "
-            "indices cannot be computed; call x.compute_chunk_sizes() first"
-        )
+    check_known_chunks(
+        opname, x, axes=tuple(needed), detail=" along the reduced axes, so global indices cannot be computed"
+    )
     check_not_empty(x, axes, opname, f"attempt to get {opname.removeprefix('nan')} of an empty sequence")
     chunk = functools.partial(
         _arg_chunk, axis=None if axis is None else axes[0], argfunc=argfunc, skipna=skipna

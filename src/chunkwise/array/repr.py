@@ -24,6 +24,9 @@ import html
 import math
 from typing import Any
 
+from chunkwise.array._utils import format_bytes
+from chunkwise.core.expr import walk
+
 __all__: list = []
 
 #: Most grid lines drawn per axis; beyond it lines are sampled evenly.
@@ -44,20 +47,6 @@ def array_repr(x: Any) -> str:
 # --- the table ----------------------------------------------------------------------
 
 
-def format_bytes(n: float) -> str:
-    """Bytes in a human-readable unit (``?`` when unknown).
-
-    >>> format_bytes(0), format_bytes(1536), format_bytes(8 * 10**9), format_bytes(float("nan"))
-    ('0 B', '1.50 kiB', '7.45 GiB', '?')
-    """
-    if isinstance(n, float) and math.isnan(n):
-        return "?"
-    for unit, scale in (("PiB", 2**50), ("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("kiB", 2**10)):
-        if n >= scale:
-            return f"{n / scale:.2f} {unit}"
-    return f"{int(n)} B"
-
-
 def _known(c: Any) -> bool:
     return not (isinstance(c, float) and math.isnan(c))
 
@@ -75,8 +64,6 @@ def _chunk_shape(chunks: tuple) -> tuple:
 
 
 def _plan_nodes(x: Any) -> int:
-    from chunkwise.core.expr import walk
-
     return sum(1 for _ in walk([x.expr]))
 
 
