@@ -31,7 +31,6 @@ np.float64(3.4641016151377544)
 from __future__ import annotations
 
 import importlib
-import math
 import numbers
 import operator
 from collections.abc import Callable
@@ -39,13 +38,14 @@ from typing import Any
 
 import numpy as np
 
-from chunkwise.array.chunks import has_unknown, normalize_chunks
+from chunkwise.array.chunks import check_known_chunks, has_unknown, normalize_chunks
 from chunkwise.array.expr import (
     ArrayExpr,
     Finalize,
     FromArray,
     blockwise_call,
     broadcast_shapes,
+    infer_dtype,
 )
 from chunkwise.array.rechunk import unify_chunks
 from chunkwise.base import Collection, _stored_node
@@ -80,16 +80,12 @@ def implements(*numpy_functions: Callable) -> Callable:
 
 
 def _module(name: str) -> Any:
+    """The array module ``name``, for ``Array`` methods that forward to it.
+
+    Those modules import this one (they build ``Array`` objects), so the methods
+    look them up when called rather than import them here.
+    """
     return importlib.import_module(f"chunkwise.array.{name}")
-
-
-def _forward(module: str, function: str, doc: str) -> Callable:
-    def method(self: Array, *args: Any, **kwargs: Any) -> Any:
-        return getattr(_module(module), function)(self, *args, **kwargs)
-
-    method.__name__ = function
-    method.__doc__ = doc
-    return method
 
 
 class PersistedArray(ArrayExpr):
@@ -191,12 +187,8 @@ class Array(Collection):
     def __len__(self) -> int:
         if self.ndim == 0:
             raise TypeError("len() of unsized object (a 0-d array)")
-        length = self.shape[0]
-        if isinstance(length, float) and math.isnan(length):
-            raise ValueError(
-                "len() of an array with unknown chunk sizes; call x.compute_chunk_sizes() first"
-            )
-        return length
+        check_known_chunks("len()", self, axes=(0,))
+        return self.shape[0]
 
     def __repr__(self) -> str:
         return _module("repr").array_repr(self)
@@ -254,7 +246,7 @@ class Array(Collection):
         return impl(*args, **kwargs)
 
     def __array_namespace__(self, api_version: str | None = None) -> Any:
-        import chunkwise.array as namespace
+        import chunkwise.array as namespace  # the package imports this module: look it up when asked
 
         return namespace
 
@@ -364,6 +356,290 @@ class Array(Collection):
         """The blocks as a nested list of ``Delayed`` objects."""
         return _module("io").to_delayed(self)
 
+    # --- arithmetic and bitwise operators (elementwise, NumPy broadcasting) -------------------
+
+    def __add__(self, other: Any) -> Any:
+        """``self + other`` elementwise, as ``numpy.add``."""
+        return _binary(np.add, self, other)
+
+    def __radd__(self, other: Any) -> Any:
+        """``other + self`` elementwise, as ``numpy.add``."""
+        return _reflected(np.add, self, other)
+
+    def __sub__(self, other: Any) -> Any:
+        """``self - other`` elementwise, as ``numpy.subtract``."""
+        return _binary(np.subtract, self, other)
+
+    def __rsub__(self, other: Any) -> Any:
+        """``other - self`` elementwise, as ``numpy.subtract``."""
+        return _reflected(np.subtract, self, other)
+
+    def __mul__(self, other: Any) -> Any:
+        """``self * other`` elementwise, as ``numpy.multiply``."""
+        return _binary(np.multiply, self, other)
+
+    def __rmul__(self, other: Any) -> Any:
+        """``other * self`` elementwise, as ``numpy.multiply``."""
+        return _reflected(np.multiply, self, other)
+
+    def __truediv__(self, other: Any) -> Any:
+        """``self / other`` elementwise, as ``numpy.true_divide``."""
+        return _binary(np.true_divide, self, other)
+
+    def __rtruediv__(self, other: Any) -> Any:
+        """``other / self`` elementwise, as ``numpy.true_divide``."""
+        return _reflected(np.true_divide, self, other)
+
+    def __floordiv__(self, other: Any) -> Any:
+        """``self // other`` elementwise, as ``numpy.floor_divide``."""
+        return _binary(np.floor_divide, self, other)
+
+    def __rfloordiv__(self, other: Any) -> Any:
+        """``other // self`` elementwise, as ``numpy.floor_divide``."""
+        return _reflected(np.floor_divide, self, other)
+
+    def __mod__(self, other: Any) -> Any:
+        """``self % other`` elementwise, as ``numpy.remainder``."""
+        return _binary(np.remainder, self, other)
+
+    def __rmod__(self, other: Any) -> Any:
+        """``other % self`` elementwise, as ``numpy.remainder``."""
+        return _reflected(np.remainder, self, other)
+
+    def __pow__(self, other: Any) -> Any:
+        """``self ** other`` elementwise, as ``numpy.power``."""
+        return _binary(np.power, self, other)
+
+    def __rpow__(self, other: Any) -> Any:
+        """``other ** self`` elementwise, as ``numpy.power``."""
+        return _reflected(np.power, self, other)
+
+    def __lshift__(self, other: Any) -> Any:
+        """``self << other`` elementwise, as ``numpy.left_shift``."""
+        return _binary(np.left_shift, self, other)
+
+    def __rlshift__(self, other: Any) -> Any:
+        """``other << self`` elementwise, as ``numpy.left_shift``."""
+        return _reflected(np.left_shift, self, other)
+
+    def __rshift__(self, other: Any) -> Any:
+        """``self >> other`` elementwise, as ``numpy.right_shift``."""
+        return _binary(np.right_shift, self, other)
+
+    def __rrshift__(self, other: Any) -> Any:
+        """``other >> self`` elementwise, as ``numpy.right_shift``."""
+        return _reflected(np.right_shift, self, other)
+
+    def __and__(self, other: Any) -> Any:
+        """``self & other`` elementwise, as ``numpy.bitwise_and``."""
+        return _binary(np.bitwise_and, self, other)
+
+    def __rand__(self, other: Any) -> Any:
+        """``other & self`` elementwise, as ``numpy.bitwise_and``."""
+        return _reflected(np.bitwise_and, self, other)
+
+    def __or__(self, other: Any) -> Any:
+        """``self | other`` elementwise, as ``numpy.bitwise_or``."""
+        return _binary(np.bitwise_or, self, other)
+
+    def __ror__(self, other: Any) -> Any:
+        """``other | self`` elementwise, as ``numpy.bitwise_or``."""
+        return _reflected(np.bitwise_or, self, other)
+
+    def __xor__(self, other: Any) -> Any:
+        """``self ^ other`` elementwise, as ``numpy.bitwise_xor``."""
+        return _binary(np.bitwise_xor, self, other)
+
+    def __rxor__(self, other: Any) -> Any:
+        """``other ^ self`` elementwise, as ``numpy.bitwise_xor``."""
+        return _reflected(np.bitwise_xor, self, other)
+
+    def __divmod__(self, other: Any) -> Any:
+        """``divmod(self, other)`` elementwise, as ``numpy.divmod``."""
+        return _binary(np.divmod, self, other)
+
+    def __rdivmod__(self, other: Any) -> Any:
+        """``divmod(other, self)`` elementwise, as ``numpy.divmod``."""
+        return _reflected(np.divmod, self, other)
+
+    # --- comparisons (elementwise; return boolean arrays) ----------------------------------------
+
+    def __lt__(self, other: Any) -> Any:  # type: ignore[override]
+        """``self < other`` elementwise, as ``numpy.less``."""
+        return _binary(np.less, self, other)
+
+    def __le__(self, other: Any) -> Any:  # type: ignore[override]
+        """``self <= other`` elementwise, as ``numpy.less_equal``."""
+        return _binary(np.less_equal, self, other)
+
+    def __gt__(self, other: Any) -> Any:  # type: ignore[override]
+        """``self > other`` elementwise, as ``numpy.greater``."""
+        return _binary(np.greater, self, other)
+
+    def __ge__(self, other: Any) -> Any:  # type: ignore[override]
+        """``self >= other`` elementwise, as ``numpy.greater_equal``."""
+        return _binary(np.greater_equal, self, other)
+
+    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+        """``self == other`` elementwise, as ``numpy.equal``."""
+        return _binary(np.equal, self, other)
+
+    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+        """``self != other`` elementwise, as ``numpy.not_equal``."""
+        return _binary(np.not_equal, self, other)
+
+    # --- unary operators ---------------------------------------------------------------------------
+
+    def __neg__(self) -> Array:
+        """``-self`` elementwise, as ``numpy.negative``."""
+        return elemwise(np.negative, self)
+
+    def __pos__(self) -> Array:
+        """``+self`` elementwise, as ``numpy.positive``."""
+        return elemwise(np.positive, self)
+
+    def __abs__(self) -> Array:
+        """``abs(self)`` elementwise, as ``numpy.absolute``."""
+        return elemwise(np.absolute, self)
+
+    def __invert__(self) -> Array:
+        """``~self`` elementwise, as ``numpy.invert``."""
+        return elemwise(np.invert, self)
+
+    def __matmul__(self, other: Any) -> Any:
+        """``self @ other``, as ``numpy.matmul``; see chunkwise.array.matmul."""
+        return _module("linalg").matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Any:
+        """``other @ self``, as ``numpy.matmul``; see chunkwise.array.matmul."""
+        return _module("linalg").matmul(other, self)
+
+    # --- methods that forward to the functions of other modules ---------------------------------
+
+    def sum(self, axis=None, dtype=None, out=None, keepdims=False, split_every=None, initial=None, where=None) -> Any:
+        """Sum of elements over ``axis``, as numpy.sum."""
+        return _module("reductions").sum(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims, split_every=split_every, initial=initial, where=where)
+
+    def prod(self, axis=None, dtype=None, out=None, keepdims=False, split_every=None, initial=None, where=None) -> Any:
+        """Product over ``axis``, as numpy.prod."""
+        return _module("reductions").prod(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims, split_every=split_every, initial=initial, where=where)
+
+    def mean(self, axis=None, dtype=None, out=None, keepdims=False, split_every=None, where=None) -> Any:
+        """Mean over ``axis``, as numpy.mean."""
+        return _module("reductions").mean(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims, split_every=split_every, where=where)
+
+    def var(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False, split_every=None, where=None, mean=None, correction=None) -> Any:
+        """Variance over ``axis`` (``ddof``), as numpy.var."""
+        return _module("reductions").var(self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, split_every=split_every, where=where, mean=mean, correction=correction)
+
+    def std(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False, split_every=None, where=None, mean=None, correction=None) -> Any:
+        """Standard deviation over ``axis`` (``ddof``), as numpy.std."""
+        return _module("reductions").std(self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, split_every=split_every, where=where, mean=mean, correction=correction)
+
+    def min(self, axis=None, out=None, keepdims=False, split_every=None, initial=None, where=None) -> Any:
+        """Minimum over ``axis``, as numpy.min."""
+        return _module("reductions").min(self, axis=axis, out=out, keepdims=keepdims, split_every=split_every, initial=initial, where=where)
+
+    def max(self, axis=None, out=None, keepdims=False, split_every=None, initial=None, where=None) -> Any:
+        """Maximum over ``axis``, as numpy.max."""
+        return _module("reductions").max(self, axis=axis, out=out, keepdims=keepdims, split_every=split_every, initial=initial, where=where)
+
+    def argmin(self, axis=None, out=None, *, keepdims=False, split_every=None) -> Any:
+        """Index of the minimum over ``axis``, as numpy.argmin."""
+        return _module("reductions").argmin(self, axis=axis, out=out, keepdims=keepdims, split_every=split_every)
+
+    def argmax(self, axis=None, out=None, *, keepdims=False, split_every=None) -> Any:
+        """Index of the maximum over ``axis``, as numpy.argmax."""
+        return _module("reductions").argmax(self, axis=axis, out=out, keepdims=keepdims, split_every=split_every)
+
+    def any(self, axis=None, out=None, keepdims=False, split_every=None, where=None) -> Any:
+        """Whether any element is true over ``axis``, as numpy.any."""
+        return _module("reductions").any(self, axis=axis, out=out, keepdims=keepdims, split_every=split_every, where=where)
+
+    def all(self, axis=None, out=None, keepdims=False, split_every=None, where=None) -> Any:
+        """Whether all elements are true over ``axis``, as numpy.all."""
+        return _module("reductions").all(self, axis=axis, out=out, keepdims=keepdims, split_every=split_every, where=where)
+
+    def ptp(self, axis=None, out=None, keepdims=False, split_every=None) -> Any:
+        """Range (max - min) over ``axis``, as numpy.ptp."""
+        return _module("reductions").ptp(self, axis=axis, out=out, keepdims=keepdims, split_every=split_every)
+
+    def cumsum(self, axis=None, dtype=None, out=None) -> Any:
+        """Cumulative sum over ``axis``, as numpy.cumsum."""
+        return _module("cumulative").cumsum(self, axis=axis, dtype=dtype, out=out)
+
+    def cumprod(self, axis=None, dtype=None, out=None) -> Any:
+        """Cumulative product over ``axis``, as numpy.cumprod."""
+        return _module("cumulative").cumprod(self, axis=axis, dtype=dtype, out=out)
+
+    def transpose(self, *axes: Any, **kwargs: Any) -> Any:
+        """Permute the axes, as numpy.transpose."""
+        return _module("manipulation").transpose(self, *axes, **kwargs)
+
+    def swapaxes(self, axis1, axis2) -> Any:
+        """Swap two axes, as numpy.swapaxes."""
+        return _module("manipulation").swapaxes(self, axis1=axis1, axis2=axis2)
+
+    def reshape(self, *shape, order='C', newshape=None, copy=None) -> Any:
+        """A new shape with the same data, as numpy.reshape."""
+        return _module("manipulation").reshape(self, *shape, order=order, newshape=newshape, copy=copy)
+
+    def ravel(self, order='C') -> Any:
+        """The array flattened to 1-d, as numpy.ravel."""
+        return _module("manipulation").ravel(self, order=order)
+
+    def flatten(self, order='C') -> Any:
+        """The array flattened to 1-d, as numpy.ndarray.flatten."""
+        return _module("manipulation").flatten(self, order=order)
+
+    def squeeze(self, axis=None) -> Any:
+        """Remove length-1 axes, as numpy.squeeze."""
+        return _module("manipulation").squeeze(self, axis=axis)
+
+    def repeat(self, repeats, axis=None) -> Any:
+        """Repeat elements, as numpy.repeat."""
+        return _module("manipulation").repeat(self, repeats=repeats, axis=axis)
+
+    def clip(self, a_min=None, a_max=None, out=None, *, min=None, max=None, **kwargs: Any) -> Any:
+        """Limit values to ``[min, max]``, as numpy.clip."""
+        return _module("elementwise").clip(self, a_min=a_min, a_max=a_max, out=out, min=min, max=max, **kwargs)
+
+    def round(self, decimals=0, out=None) -> Any:
+        """Round to ``decimals``, as numpy.round."""
+        return _module("elementwise").round(self, decimals=decimals, out=out)
+
+    def conj(self) -> Any:
+        """Complex conjugate, as numpy.conj."""
+        return _module("elementwise").conj(self)
+
+    def nonzero(self) -> Any:
+        """Indices of non-zero elements, as numpy.nonzero."""
+        return _module("elementwise").nonzero(self)
+
+    def rechunk(self, chunks='auto', threshold=None, block_size_limit=None) -> Any:
+        """The same array with new chunks; see chunkwise.array.rechunk."""
+        return _module("rechunk").rechunk(self, chunks=chunks, threshold=threshold, block_size_limit=block_size_limit)
+
+    def map_blocks(self, *args, name=None, token=None, dtype=None, chunks=None, drop_axis=None, new_axis=None, enforce_ndim=False, meta=None, **kwargs: Any) -> Any:
+        """Apply a function to every block; see chunkwise.array.map_blocks."""
+        return _module("blockwise").map_blocks(self, *args, name=name, token=token, dtype=dtype, chunks=chunks, drop_axis=drop_axis, new_axis=new_axis, enforce_ndim=enforce_ndim, meta=meta, **kwargs)
+
+    def store(self, targets, lock=True, regions=None, compute=True, return_stored=False, **kwargs: Any) -> Any:
+        """Write the blocks into a target supporting ``__setitem__``; see chunkwise.array.store."""
+        return _module("io").store(self, targets=targets, lock=lock, regions=regions, compute=compute, return_stored=return_stored, **kwargs)
+
+    def to_zarr(self, url, component=None, storage_options=None, overwrite=False, region=None, compute=True, return_stored=False, **kwargs: Any) -> Any:
+        """Write to a zarr array; see chunkwise.array.to_zarr."""
+        return _module("io").to_zarr(self, url=url, component=component, storage_options=storage_options, overwrite=overwrite, region=region, compute=compute, return_stored=return_stored, **kwargs)
+
+    def to_hdf5(self, *args: Any, **kwargs: Any) -> Any:
+        """Write to an HDF5 file; see chunkwise.array.to_hdf5."""
+        return _module("io").to_hdf5(self, *args, **kwargs)
+
+    def dot(self, b, out=None) -> Any:
+        """Dot product, as numpy.dot."""
+        return _module("linalg").dot(self, b=b, out=out)
+
     def __format__(self, spec: str) -> str:
         if spec and self.size == 1:
             return format(self.compute().reshape(()).item(), spec)
@@ -374,94 +650,25 @@ def astype_block(block: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return block.astype(dtype, copy=False)
 
 
-def _binary(op: Callable, name: str) -> Callable:
-    def method(self: Array, other: Any) -> Any:
-        if _defer_to(other):
-            return NotImplemented
-        if op is np.power and type(other) in (int, float) and other == 2 and self.dtype.kind in "fc":
-            return elemwise(np.square, self)  # what ndarray.__pow__ does for x ** 2: faster
-        return elemwise(op, self, other)
+def _binary(op: Callable, array: Array, other: Any) -> Any:
+    """``op(array, other)`` for a binary operator method; NotImplemented defers to ``other``."""
+    if _defer_to(other):
+        return NotImplemented
+    if op is np.power and type(other) in (int, float) and other == 2 and array.dtype.kind in "fc":
+        return elemwise(np.square, array)  # what ndarray.__pow__ does for x ** 2: faster
+    return elemwise(op, array, other)
 
-    def reflected(self: Array, other: Any) -> Any:
-        if _defer_to(other):
-            return NotImplemented
-        return elemwise(op, other, self)
 
-    method.__name__ = f"__{name}__"
-    reflected.__name__ = f"__r{name}__"
-    return method, reflected
+def _reflected(op: Callable, array: Array, other: Any) -> Any:
+    """``op(other, array)`` for a reflected operator method (``other + x``)."""
+    if _defer_to(other):
+        return NotImplemented
+    return elemwise(op, other, array)
 
 
 def _defer_to(other: Any) -> bool:
     """Whether a binary operator should return NotImplemented (let ``other`` handle it)."""
     return hasattr(other, "__array_ufunc__") and other.__array_ufunc__ is None
-
-
-for _name, _op in [
-    ("add", np.add), ("sub", np.subtract), ("mul", np.multiply), ("truediv", np.true_divide),
-    ("floordiv", np.floor_divide), ("mod", np.remainder), ("pow", np.power),
-    ("lshift", np.left_shift), ("rshift", np.right_shift), ("and", np.bitwise_and),
-    ("or", np.bitwise_or), ("xor", np.bitwise_xor), ("divmod", np.divmod),
-]:
-    _m, _r = _binary(_op, _name)
-    setattr(Array, f"__{_name}__", _m)
-    setattr(Array, f"__r{_name}__", _r)
-for _name, _op in [("lt", np.less), ("le", np.less_equal), ("gt", np.greater),
-                   ("ge", np.greater_equal), ("eq", np.equal), ("ne", np.not_equal)]:
-    setattr(Array, f"__{_name}__", _binary(_op, _name)[0])
-for _name, _op in [("neg", np.negative), ("pos", np.positive), ("abs", np.absolute),
-                   ("invert", np.invert)]:
-    setattr(Array, f"__{_name}__", (lambda op: lambda self: elemwise(op, self))(_op))
-Array.__matmul__ = lambda self, other: _module("linalg").matmul(self, other)  # type: ignore[attr-defined]
-Array.__rmatmul__ = lambda self, other: _module("linalg").matmul(other, self)  # type: ignore[attr-defined]
-
-_FORWARDED = {
-    "reductions": [
-        ("sum", "Sum of elements over ``axis``, as numpy.sum."),
-        ("prod", "Product over ``axis``, as numpy.prod."),
-        ("mean", "Mean over ``axis``, as numpy.mean."),
-        ("var", "Variance over ``axis`` (``ddof``), as numpy.var."),
-        ("std", "Standard deviation over ``axis`` (``ddof``), as numpy.std."),
-        ("min", "Minimum over ``axis``, as numpy.min."),
-        ("max", "Maximum over ``axis``, as numpy.max."),
-        ("argmin", "Index of the minimum over ``axis``, as numpy.argmin."),
-        ("argmax", "Index of the maximum over ``axis``, as numpy.argmax."),
-        ("any", "Whether any element is true over ``axis``, as numpy.any."),
-        ("all", "Whether all elements are true over ``axis``, as numpy.all."),
-        ("ptp", "Range (max - min) over ``axis``, as numpy.ptp."),
-    ],
-    "cumulative": [
-        ("cumsum", "Cumulative sum over ``axis``, as numpy.cumsum."),
-        ("cumprod", "Cumulative product over ``axis``, as numpy.cumprod."),
-    ],
-    "manipulation": [
-        ("transpose", "Permute the axes, as numpy.transpose."),
-        ("swapaxes", "Swap two axes, as numpy.swapaxes."),
-        ("reshape", "A new shape with the same data, as numpy.reshape."),
-        ("ravel", "The array flattened to 1-d, as numpy.ravel."),
-        ("flatten", "The array flattened to 1-d, as numpy.ndarray.flatten."),
-        ("squeeze", "Remove length-1 axes, as numpy.squeeze."),
-        ("repeat", "Repeat elements, as numpy.repeat."),
-    ],
-    "elementwise": [
-        ("clip", "Limit values to ``[min, max]``, as numpy.clip."),
-        ("round", "Round to ``decimals``, as numpy.round."),
-        ("conj", "Complex conjugate, as numpy.conj."),
-        ("nonzero", "Indices of non-zero elements, as numpy.nonzero."),
-    ],
-    "rechunk": [("rechunk", "The same array with new chunks; see chunkwise.array.rechunk.")],
-    "blockwise": [("map_blocks", "Apply a function to every block; see chunkwise.array.map_blocks.")],
-    "io": [
-        ("store", "Write the blocks into a target supporting ``__setitem__``; see chunkwise.array.store."),
-        ("to_zarr", "Write to a zarr array; see chunkwise.array.to_zarr."),
-        ("to_hdf5", "Write to an HDF5 file; see chunkwise.array.to_hdf5."),
-    ],
-    "linalg": [("dot", "Dot product, as numpy.dot.")],
-}
-for _module_name, _methods in _FORWARDED.items():
-    for _name, _doc in _methods:
-        setattr(Array, _name, _forward(_module_name, _name, _doc))
-del _name, _op, _m, _r, _module_name, _methods, _doc
 
 
 # --- building arrays --------------------------------------------------------------------
@@ -601,8 +808,6 @@ def elemwise(
 
 
 def _infer_out_dtypes(op: Callable, operands: list, kwargs: dict) -> tuple:
-    from chunkwise.array.expr import infer_dtype
-
     return infer_dtype(op, operands, kwargs)  # type: ignore[return-value]
 
 
