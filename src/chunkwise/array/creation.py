@@ -436,7 +436,7 @@ def _linspace_block(start, stop, num, endpoint, scale, step_zero, div, dt, dtype
 def _array_converter(start: Any, stop: Any) -> tuple:
     """NumPy's own conversion of linspace's ``start``/``stop`` and its working dtype."""
     try:
-        from numpy._core._multiarray_umath import _array_converter as converter
+        from numpy._core._multiarray_umath import _array_converter as converter  # noqa: PLC2701 - NumPy's own conversion, if present
     except ImportError:  # pragma: no cover - a NumPy without it: NumPy's public promotion rules
         dt = np.result_type(start, stop)
         if dt.kind not in "fc":
