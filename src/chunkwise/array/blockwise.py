@@ -36,6 +36,7 @@ from itertools import accumulate
 from typing import Any
 
 import numpy as np
+from toolz import partition
 
 from chunkwise.array._axes import normalize_axes
 from chunkwise.array._utils import format_bytes, nbytes
@@ -432,7 +433,7 @@ def blockwise(func: Callable, out_ind: Any, *args: Any, name: str | None = None,
     if len(args) % 2:
         raise ValueError("blockwise: pass arguments in pairs: array, index (None for a literal)")
     out_ind = _as_index(out_ind, "out_ind")
-    pairs = [(args[i], args[i + 1]) for i in range(0, len(args), 2)]
+    pairs = list(partition(2, args))
     return _build(func, out_ind, pairs, dtype=dtype, meta=meta, adjust_chunks=adjust_chunks,
                   new_axes=new_axes, align_arrays=align_arrays, concatenate=bool(concatenate),
                   kwargs=kwargs, name=name, check=True, enforce_ndim=False, opname="blockwise")

@@ -43,6 +43,7 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import numpy as np
+from toolz import sliding_window
 
 from chunkwise.array.chunks import (
     check_known_chunks,
@@ -615,7 +616,7 @@ class DiagFrom2d(ArrayExpr):
         cuts.update(b - c_shift for b in cols if 0 < b - c_shift < length)
         edges = sorted(cuts)
         pieces = []
-        for t0, t1 in zip(edges[:-1], edges[1:]):
+        for t0, t1 in sliding_window(2, edges):
             r, c = t0 + r_shift, t0 + c_shift
             bi = bisect.bisect_right(rows, r) - 1
             bj = bisect.bisect_right(cols, c) - 1

@@ -35,6 +35,7 @@ from itertools import accumulate
 from typing import Any
 
 import numpy as np
+from toolz import sliding_window
 
 from chunkwise.array._axes import normalize_axes, normalize_axis
 from chunkwise.array._utils import identity, is_nan
@@ -517,7 +518,7 @@ def _map_pieces(source: np.ndarray, bounds: tuple, largest: int) -> list:
     breaks[2:] |= steps[1:] != steps[:-1]
     starts = np.flatnonzero(breaks).tolist() + [len(source)]
     pieces = []
-    for s, e in zip(starts[:-1], starts[1:]):
+    for s, e in sliding_window(2, starts):
         j = int(blocks[s])
         step = int(source[s + 1] - source[s]) if e - s > 1 else 1
         for t in range(s, e, largest):
