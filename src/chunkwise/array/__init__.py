@@ -58,7 +58,7 @@ __all__ = [
 ]
 __all__ += _export_all()  # noqa: PLE0605 - each module lists its own names
 
-from chunkwise.array.blockwise import fuse_blockwise as _fuse_blockwise  # noqa: E402
+from chunkwise.array.fusion import fuse_blockwise as _fuse_blockwise  # noqa: E402
 
 # Elementwise groups become one task per block; the pass sees the whole plan.
 _register_plan_pass(_fuse_blockwise)

@@ -39,10 +39,10 @@ from typing import Any
 import numpy as np
 
 from chunkwise.array._axes import normalize_axes
-from chunkwise.array.blockwise import FusedBlockwise, run_program
 from chunkwise.array.chunks import chunk_boundaries
 from chunkwise.array.core import Array, asarray
 from chunkwise.array.expr import ArrayExpr
+from chunkwise.array.fusion import FusedBlockwise, run_program
 from chunkwise.core.graph import Ref, Task
 
 __all__ = [
