@@ -27,6 +27,7 @@ _MODULES = (
     "padding",
     "reshaping",
     "creation",
+    "grids",
     "blockwise",
     "linalg",
     "einsum",
