@@ -36,7 +36,7 @@ import numpy as np
 from toolz import partition
 
 from chunkwise.array._axes import normalize_axes
-from chunkwise.array._utils import nbytes
+from chunkwise.array._utils import is_nan, nbytes
 from chunkwise.array.chunks import check_known_chunks, same_axis_chunks
 from chunkwise.array.core import Array, asarray
 from chunkwise.array.expr import (
@@ -186,7 +186,7 @@ class IndexBlockwise(ArrayExpr):
             kwargs["block_info"] = info
         if pass_id:
             kwargs["block_id"] = tuple(index)
-        if not check or any(isinstance(s, float) and math.isnan(s) for s in expected):
+        if not check or any(map(is_nan, expected)):
             expected = None
         call = _Call(self.func, kwargs or None, expected, tuple(index), self._funcname, self.ndim,
                      enforce_ndim)
@@ -241,7 +241,7 @@ def _unify(pairs: list, align: bool, opname: str) -> tuple[list, dict]:
     target: dict = {}
     for s, uses in symbols.items():
         lengths = {pairs[p][0].shape[d] for p, d in uses} - {1}
-        known = {n for n in lengths if not (isinstance(n, float) and math.isnan(n))}
+        known = {n for n in lengths if not is_nan(n)}
         if len(known) > 1:
             shapes = ", ".join(f"{pairs[p][0].shape} (index {''.join(map(str, pairs[p][1]))})"
                                for p, _ in uses)

@@ -162,7 +162,7 @@ def normalize_chunks(
     shape = tuple(shape)
     ndim = len(shape)
     for axis, size in enumerate(shape):
-        if not (isinstance(size, (int, np.integer)) or (isinstance(size, float) and math.isnan(size))):
+        if not (isinstance(size, (int, np.integer)) or is_nan(size)):
             raise TypeError(f"array shape must hold ints, got {shape!r} (axis {axis})")
     # Already normalized (tuple of tuples)?
     if isinstance(chunks, tuple) and len(chunks) == ndim and all(isinstance(c, tuple) for c in chunks):

@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from chunkwise.array._utils import format_bytes
+from chunkwise.array._utils import format_bytes, is_nan
 from chunkwise.array.chunks import chunk_boundaries, has_unknown, same_axis_chunks
 from chunkwise.core.expr import Expr
 from chunkwise.core.graph import DataNode, Ref, Task
@@ -226,9 +226,9 @@ def broadcast_shapes(*shapes: tuple) -> tuple:
             length = shape[offset]
             if length == 1:
                 continue
-            if size == 1 or (isinstance(size, float) and math.isnan(size)):
+            if size == 1 or is_nan(size):
                 size = length
-            elif not (isinstance(length, float) and math.isnan(length)) and length != size:
+            elif not is_nan(length) and length != size:
                 raise ValueError(
                     "operands could not be broadcast together with shapes "
                     + " ".join(str(tuple(s)) for s in shapes)

@@ -24,7 +24,8 @@ import html
 import math
 from typing import Any
 
-from chunkwise.array._utils import format_bytes
+from chunkwise.array._utils import format_bytes, is_nan
+from chunkwise.array.chunks import has_unknown
 from chunkwise.core.expr import walk
 
 __all__: list = []
@@ -47,19 +48,15 @@ def array_repr(x: Any) -> str:
 # --- the table ----------------------------------------------------------------------
 
 
-def _known(c: Any) -> bool:
-    return not (isinstance(c, float) and math.isnan(c))
-
-
 def _format_shape(shape: tuple) -> str:
-    parts = [str(int(s)) if _known(s) else "?" for s in shape]
+    parts = [str(int(s)) if not is_nan(s) else "?" for s in shape]
     return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
 
 
 def _chunk_shape(chunks: tuple) -> tuple:
     """The largest block length per axis (``nan`` where any length is unknown)."""
     return tuple(
-        math.nan if any(not _known(c) for c in axis) else (max(axis) if axis else 0) for axis in chunks
+        math.nan if any(is_nan(c) for c in axis) else (max(axis) if axis else 0) for axis in chunks
     )
 
 
@@ -225,7 +222,7 @@ def _svg_3d(chunks: tuple, shape_labels: tuple) -> tuple[str, bool]:
 
 def _diagram(x: Any) -> str:
     chunks = x.chunks
-    if any(not _known(c) for axis in chunks for c in axis):
+    if has_unknown(chunks):
         return (
             "<p>Block sizes are unknown (nan), e.g. after boolean indexing: no diagram. "
             "Call <code>x.compute_chunk_sizes()</code> to draw it.</p>"
