@@ -37,6 +37,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from toolz import merge
 
 from chunkwise.array.chunks import check_known_chunks, has_unknown, normalize_chunks
 from chunkwise.array.expr import (
@@ -782,8 +783,7 @@ def elemwise(
             f"{name}: where= is not supported on chunkwise arrays; use chunkwise.array.where"
         )
     ufunc_kwargs.pop("where", None)
-    call_kwargs = dict(kwargs or {})
-    call_kwargs.update(ufunc_kwargs)
+    call_kwargs = merge(kwargs or {}, ufunc_kwargs)
     if "dtype" in ufunc_kwargs and dtype is None:
         dtype = ufunc_kwargs["dtype"]
     operands = [as_operand(a) for a in args]

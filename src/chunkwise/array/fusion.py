@@ -22,6 +22,7 @@ from collections.abc import Hashable
 from typing import Any
 
 import numpy as np
+from toolz import groupby
 
 from chunkwise.array._utils import format_bytes
 from chunkwise.array.expr import ArrayExpr, Blockwise, one_to_one_inputs
@@ -312,10 +313,7 @@ def fuse_blockwise(expr: Any) -> Any:
                 group[name] = root.name
                 continue
         group[name] = name
-    members: dict = {}
-    for name in reversed(parents_first):
-        if name in group:
-            members.setdefault(group[name], []).append(name)
+    members = groupby(group.get, (name for name in reversed(parents_first) if name in group))
     # A lone node is rewritten only to absorb constant sources (``ones((n, n)) + 1``).
     fused = {g for g, m in members.items() if len(m) > 1 or _absorbable_constants(nodes[g], nodes[g])}
     if not fused:
@@ -376,10 +374,7 @@ def _fuse_group(root: Blockwise, group_nodes: list, group: dict, memo: dict) -> 
             else:
                 spec.append((2, arg))
         steps.append([node.func, tuple(spec), node.kwargs or None, ()])
-    releases: dict = {}
-    for j, k in last_use.items():
-        releases.setdefault(k, []).append(j)
-    for k, js in releases.items():
+    for k, js in groupby(last_use.get, last_use).items():
         steps[k][3] = tuple(js)
     program = _Program(tuple(tuple(s) for s in steps), tuple(n._funcname for n in group_nodes), root.name,
                        len(inputs) if constants else -1)
