@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import chunkwise.array as da
@@ -75,3 +76,22 @@ def test_forwarding_methods_show_their_parameters():
     assert "axis" in inspect.signature(da.Array.sum).parameters
     assert "keepdims" in inspect.signature(da.Array.mean).parameters
     assert "numpy.sum" in da.Array.sum.__doc__
+
+
+def test_the_unknown_chunk_sizes_error_is_written_once():
+    # Every operation raises it through chunks.check_known_chunks, with its own name in front.
+    writers = sorted(
+        path.name for path in PACKAGE.glob("*.py") if "compute_chunk_sizes() first" in path.read_text()
+    )
+    assert writers == ["chunks.py"]
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [len, lambda y: y.rechunk(2), lambda y: y.reshape(1, -1), lambda y: y[1], np.diff, np.argmax],
+)
+def test_unknown_chunk_sizes_error_names_the_operation_and_the_fix(operation):
+    x = da.from_array(np.arange(6.0), chunks=4)
+    y = x[x > 2]
+    with pytest.raises(ValueError, match=r"^\S+: .*unknown chunk sizes.*compute_chunk_sizes\(\) first"):
+        operation(y)

@@ -318,12 +318,12 @@ class Array(Collection):
 
     @property
     def blocks(self) -> Any:
-        """Index blocks, not elements: ``x.blocks[0, 1:]`` is an array of those blocks."""
+        """Index blocks, not elements: ``x.blocks[0, 1:]`` is an array of those blocks; see chunkwise.array.slicing.BlockView."""
         return _module("slicing").BlockView(self)
 
     @property
     def vindex(self) -> Any:
-        """Pointwise (vectorized) indexing: ``x.vindex[[0, 2], [1, 3]]`` picks two elements."""
+        """Pointwise (vectorized) indexing: ``x.vindex[[0, 2], [1, 3]]`` picks two elements; see chunkwise.array.gather.VIndex."""
         return _module("gather").VIndex(self)
 
     def compute_chunk_sizes(self) -> Array:
@@ -354,7 +354,7 @@ class Array(Collection):
         return self
 
     def to_delayed(self) -> Any:
-        """The blocks as a nested list of ``Delayed`` objects."""
+        """The blocks as a nested list of ``Delayed`` objects; see chunkwise.array.io.to_delayed."""
         return _module("io").to_delayed(self)
 
     # --- arithmetic and bitwise operators (elementwise, NumPy broadcasting) -------------------
@@ -508,137 +508,137 @@ class Array(Collection):
         return elemwise(np.invert, self)
 
     def __matmul__(self, other: Any) -> Any:
-        """``self @ other``, as ``numpy.matmul``; see chunkwise.array.matmul."""
+        """``self @ other``, as ``numpy.matmul``; see chunkwise.array.linalg.matmul."""
         return _module("linalg").matmul(self, other)
 
     def __rmatmul__(self, other: Any) -> Any:
-        """``other @ self``, as ``numpy.matmul``; see chunkwise.array.matmul."""
+        """``other @ self``, as ``numpy.matmul``; see chunkwise.array.linalg.matmul."""
         return _module("linalg").matmul(other, self)
 
     # --- methods that forward to the functions of other modules ---------------------------------
 
     def sum(self, axis=None, dtype=None, out=None, keepdims=False, split_every=None, initial=None, where=None) -> Any:
-        """Sum of elements over ``axis``, as numpy.sum."""
+        """Sum of elements over ``axis``, as numpy.sum; see chunkwise.array.reductions.sum."""
         return _module("reductions").sum(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims, split_every=split_every, initial=initial, where=where)
 
     def prod(self, axis=None, dtype=None, out=None, keepdims=False, split_every=None, initial=None, where=None) -> Any:
-        """Product over ``axis``, as numpy.prod."""
+        """Product over ``axis``, as numpy.prod; see chunkwise.array.reductions.prod."""
         return _module("reductions").prod(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims, split_every=split_every, initial=initial, where=where)
 
     def mean(self, axis=None, dtype=None, out=None, keepdims=False, split_every=None, where=None) -> Any:
-        """Mean over ``axis``, as numpy.mean."""
+        """Mean over ``axis``, as numpy.mean; see chunkwise.array.reductions.mean."""
         return _module("reductions").mean(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims, split_every=split_every, where=where)
 
     def var(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False, split_every=None, where=None, mean=None, correction=None) -> Any:
-        """Variance over ``axis`` (``ddof``), as numpy.var."""
+        """Variance over ``axis`` (``ddof``), as numpy.var; see chunkwise.array.reductions.var."""
         return _module("reductions").var(self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, split_every=split_every, where=where, mean=mean, correction=correction)
 
     def std(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False, split_every=None, where=None, mean=None, correction=None) -> Any:
-        """Standard deviation over ``axis`` (``ddof``), as numpy.std."""
+        """Standard deviation over ``axis`` (``ddof``), as numpy.std; see chunkwise.array.reductions.std."""
         return _module("reductions").std(self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, split_every=split_every, where=where, mean=mean, correction=correction)
 
     def min(self, axis=None, out=None, keepdims=False, split_every=None, initial=None, where=None) -> Any:
-        """Minimum over ``axis``, as numpy.min."""
+        """Minimum over ``axis``, as numpy.min; see chunkwise.array.reductions.min."""
         return _module("reductions").min(self, axis=axis, out=out, keepdims=keepdims, split_every=split_every, initial=initial, where=where)
 
     def max(self, axis=None, out=None, keepdims=False, split_every=None, initial=None, where=None) -> Any:
-        """Maximum over ``axis``, as numpy.max."""
+        """Maximum over ``axis``, as numpy.max; see chunkwise.array.reductions.max."""
         return _module("reductions").max(self, axis=axis, out=out, keepdims=keepdims, split_every=split_every, initial=initial, where=where)
 
     def argmin(self, axis=None, out=None, *, keepdims=False, split_every=None) -> Any:
-        """Index of the minimum over ``axis``, as numpy.argmin."""
+        """Index of the minimum over ``axis``, as numpy.argmin; see chunkwise.array.reductions.argmin."""
         return _module("reductions").argmin(self, axis=axis, out=out, keepdims=keepdims, split_every=split_every)
 
     def argmax(self, axis=None, out=None, *, keepdims=False, split_every=None) -> Any:
-        """Index of the maximum over ``axis``, as numpy.argmax."""
+        """Index of the maximum over ``axis``, as numpy.argmax; see chunkwise.array.reductions.argmax."""
         return _module("reductions").argmax(self, axis=axis, out=out, keepdims=keepdims, split_every=split_every)
 
     def any(self, axis=None, out=None, keepdims=False, split_every=None, where=None) -> Any:
-        """Whether any element is true over ``axis``, as numpy.any."""
+        """Whether any element is true over ``axis``, as numpy.any; see chunkwise.array.reductions.any."""
         return _module("reductions").any(self, axis=axis, out=out, keepdims=keepdims, split_every=split_every, where=where)
 
     def all(self, axis=None, out=None, keepdims=False, split_every=None, where=None) -> Any:
-        """Whether all elements are true over ``axis``, as numpy.all."""
+        """Whether all elements are true over ``axis``, as numpy.all; see chunkwise.array.reductions.all."""
         return _module("reductions").all(self, axis=axis, out=out, keepdims=keepdims, split_every=split_every, where=where)
 
     def ptp(self, axis=None, out=None, keepdims=False, split_every=None) -> Any:
-        """Range (max - min) over ``axis``, as numpy.ptp."""
+        """Range (max - min) over ``axis``, as numpy.ptp; see chunkwise.array.reductions.ptp."""
         return _module("reductions").ptp(self, axis=axis, out=out, keepdims=keepdims, split_every=split_every)
 
     def cumsum(self, axis=None, dtype=None, out=None) -> Any:
-        """Cumulative sum over ``axis``, as numpy.cumsum."""
+        """Cumulative sum over ``axis``, as numpy.cumsum; see chunkwise.array.cumulative.cumsum."""
         return _module("cumulative").cumsum(self, axis=axis, dtype=dtype, out=out)
 
     def cumprod(self, axis=None, dtype=None, out=None) -> Any:
-        """Cumulative product over ``axis``, as numpy.cumprod."""
+        """Cumulative product over ``axis``, as numpy.cumprod; see chunkwise.array.cumulative.cumprod."""
         return _module("cumulative").cumprod(self, axis=axis, dtype=dtype, out=out)
 
     def transpose(self, *axes: Any, **kwargs: Any) -> Any:
-        """Permute the axes, as numpy.transpose."""
+        """Permute the axes, as numpy.transpose; see chunkwise.array.manipulation.transpose."""
         return _module("manipulation").transpose(self, *axes, **kwargs)
 
     def swapaxes(self, axis1, axis2) -> Any:
-        """Swap two axes, as numpy.swapaxes."""
+        """Swap two axes, as numpy.swapaxes; see chunkwise.array.manipulation.swapaxes."""
         return _module("manipulation").swapaxes(self, axis1=axis1, axis2=axis2)
 
     def reshape(self, *shape, order='C', newshape=None, copy=None) -> Any:
-        """A new shape with the same data, as numpy.reshape."""
+        """A new shape with the same data, as numpy.reshape; see chunkwise.array.manipulation.reshape."""
         return _module("manipulation").reshape(self, *shape, order=order, newshape=newshape, copy=copy)
 
     def ravel(self, order='C') -> Any:
-        """The array flattened to 1-d, as numpy.ravel."""
+        """The array flattened to 1-d, as numpy.ravel; see chunkwise.array.manipulation.ravel."""
         return _module("manipulation").ravel(self, order=order)
 
     def flatten(self, order='C') -> Any:
-        """The array flattened to 1-d, as numpy.ndarray.flatten."""
+        """The array flattened to 1-d, as numpy.ndarray.flatten; see chunkwise.array.manipulation.flatten."""
         return _module("manipulation").flatten(self, order=order)
 
     def squeeze(self, axis=None) -> Any:
-        """Remove length-1 axes, as numpy.squeeze."""
+        """Remove length-1 axes, as numpy.squeeze; see chunkwise.array.manipulation.squeeze."""
         return _module("manipulation").squeeze(self, axis=axis)
 
     def repeat(self, repeats, axis=None) -> Any:
-        """Repeat elements, as numpy.repeat."""
+        """Repeat elements, as numpy.repeat; see chunkwise.array.manipulation.repeat."""
         return _module("manipulation").repeat(self, repeats=repeats, axis=axis)
 
     def clip(self, a_min=None, a_max=None, out=None, *, min=None, max=None, **kwargs: Any) -> Any:
-        """Limit values to ``[min, max]``, as numpy.clip."""
+        """Limit values to ``[min, max]``, as numpy.clip; see chunkwise.array.elementwise.clip."""
         return _module("elementwise").clip(self, a_min=a_min, a_max=a_max, out=out, min=min, max=max, **kwargs)
 
     def round(self, decimals=0, out=None) -> Any:
-        """Round to ``decimals``, as numpy.round."""
+        """Round to ``decimals``, as numpy.round; see chunkwise.array.elementwise.round."""
         return _module("elementwise").round(self, decimals=decimals, out=out)
 
     def conj(self) -> Any:
-        """Complex conjugate, as numpy.conj."""
+        """Complex conjugate, as numpy.conj; see chunkwise.array.elementwise.conj."""
         return _module("elementwise").conj(self)
 
     def nonzero(self) -> Any:
-        """Indices of non-zero elements, as numpy.nonzero."""
+        """Indices of non-zero elements, as numpy.nonzero; see chunkwise.array.elementwise.nonzero."""
         return _module("elementwise").nonzero(self)
 
     def rechunk(self, chunks='auto', threshold=None, block_size_limit=None) -> Any:
-        """The same array with new chunks; see chunkwise.array.rechunk."""
+        """The same array with new chunks; see chunkwise.array.rechunk.rechunk."""
         return _module("rechunk").rechunk(self, chunks=chunks, threshold=threshold, block_size_limit=block_size_limit)
 
     def map_blocks(self, *args, name=None, token=None, dtype=None, chunks=None, drop_axis=None, new_axis=None, enforce_ndim=False, meta=None, **kwargs: Any) -> Any:
-        """Apply a function to every block; see chunkwise.array.map_blocks."""
+        """Apply a function to every block; see chunkwise.array.blockwise.map_blocks."""
         return _module("blockwise").map_blocks(self, *args, name=name, token=token, dtype=dtype, chunks=chunks, drop_axis=drop_axis, new_axis=new_axis, enforce_ndim=enforce_ndim, meta=meta, **kwargs)
 
     def store(self, targets, lock=True, regions=None, compute=True, return_stored=False, **kwargs: Any) -> Any:
-        """Write the blocks into a target supporting ``__setitem__``; see chunkwise.array.store."""
+        """Write the blocks into a target supporting ``__setitem__``; see chunkwise.array.io.store."""
         return _module("io").store(self, targets=targets, lock=lock, regions=regions, compute=compute, return_stored=return_stored, **kwargs)
 
     def to_zarr(self, url, component=None, storage_options=None, overwrite=False, region=None, compute=True, return_stored=False, **kwargs: Any) -> Any:
-        """Write to a zarr array; see chunkwise.array.to_zarr."""
+        """Write to a zarr array; see chunkwise.array.io.to_zarr."""
         return _module("io").to_zarr(self, url=url, component=component, storage_options=storage_options, overwrite=overwrite, region=region, compute=compute, return_stored=return_stored, **kwargs)
 
     def to_hdf5(self, *args: Any, **kwargs: Any) -> Any:
-        """Write to an HDF5 file; see chunkwise.array.to_hdf5."""
+        """Write to an HDF5 file; see chunkwise.array.io.to_hdf5."""
         return _module("io").to_hdf5(self, *args, **kwargs)
 
     def dot(self, b, out=None) -> Any:
-        """Dot product, as numpy.dot."""
+        """Dot product, as numpy.dot; see chunkwise.array.linalg.dot."""
         return _module("linalg").dot(self, b=b, out=out)
 
     def __format__(self, spec: str) -> str:
