@@ -44,13 +44,21 @@ from typing import Any
 
 import numpy as np
 
+from chunkwise.array import manipulation
 from chunkwise.array._utils import identity
-from chunkwise.array.chunks import check_known_chunks, chunk_boundaries, has_unknown
-from chunkwise.array.core import Array, asarray
+from chunkwise.array.chunks import (
+    check_known_chunks,
+    chunk_boundaries,
+    has_unknown,
+    normalize_chunks,
+)
+from chunkwise.array.core import Array, asarray, from_array
 from chunkwise.array.expr import ArrayExpr, FromArray, getter
+from chunkwise.base import Collection, _is_future, compute
 from chunkwise.core.expr import Expr, walk
 from chunkwise.core.graph import Ref, Task
 from chunkwise.core.tokenize import tokenize
+from chunkwise.delayed import Delayed, delayed
 
 __all__ = [
     "from_delayed",
@@ -364,8 +372,6 @@ def store(
     >>> out.tolist()
     [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
     """
-    from chunkwise.delayed import Delayed
-
     source_list, _ = _as_list(sources)
     source_list = [asarray(s) for s in source_list]
     target_list, targets_listed = _as_list(targets)
@@ -470,8 +476,6 @@ def to_delayed(x: Any, optimize_graph: bool = True) -> Any:
     >>> blocks[1][0].compute().tolist()
     [[4, 5]]
     """
-    from chunkwise.delayed import Delayed
-
     x = asarray(x)
     expr = x.expr.optimize() if optimize_graph else x.expr
 
@@ -535,8 +539,6 @@ def from_delayed(value: Any, shape: tuple, dtype: Any = None, meta: Any = None, 
     >>> (x + 1).compute().tolist()
     [[2.0, 2.0, 2.0], [2.0, 2.0, 2.0]]
     """
-    from chunkwise.base import Collection
-
     if not isinstance(value, Collection):
         raise TypeError(f"from_delayed: expected a Delayed value, got {type(value).__name__}")
     if dtype is None:
@@ -571,7 +573,7 @@ class FromFutures(ArrayExpr):
         return self.dtype_
 
     def _task(self, key: Hashable) -> Task:
-        from chunkwise.distributed import future_task
+        from chunkwise.distributed import future_task  # needs the optional distributed package
 
         index = key[1:]
         shape = tuple(c[i] for c, i in zip(self.chunks_, index))
@@ -634,10 +636,6 @@ def from_futures(
     >>> x.compute()[:, ::3].tolist()
     [[0.0, 1.0], [0.0, 1.0], [1.0, 2.0], [1.0, 2.0]]
     """
-    from chunkwise.array.chunks import normalize_chunks
-    from chunkwise.array.manipulation import block
-    from chunkwise.base import Collection, _is_future
-
     if dtype is None:
         if meta is None:
             raise TypeError("from_futures: give the dtype (or meta) of the blocks")
@@ -701,7 +699,7 @@ def from_futures(
             return one(index)
         return [nest((*index, i)) for i in range(numblocks[len(index)])]
 
-    return block(nest(()))
+    return manipulation.block(nest(()))
 
 
 # --- zarr ---------------------------------------------------------------------------
@@ -886,8 +884,6 @@ def from_zarr(
     >>> x.chunks, int(x.compute()[3, 3])
     (((2, 2), (2, 2)), 15)
     """
-    from chunkwise.array.core import from_array
-
     zarr = _import_zarr()
     if isinstance(url, zarr.Array):
         z = url
@@ -961,9 +957,6 @@ def to_npy_stack(*args: Any, axis: int = 0, **kwargs: Any) -> None:
     info_path = os.path.join(dirname, "info")
     if os.path.exists(info_path):
         os.remove(info_path)
-    from chunkwise.base import compute
-    from chunkwise.delayed import delayed
-
     blocks = to_delayed(x).reshape(-1)  # one block per position along ``axis``
     writes = [
         delayed(_write_npy, pure=False)(block, os.path.join(dirname, f"{i}.npy"))
