@@ -13,7 +13,7 @@ from chunkwise.array.core import (
     asarray,
     from_array,
 )
-from chunkwise.array.rechunk import rechunk, unify_chunks
+from chunkwise.array.rechunk import rechunk
 from chunkwise.core.expr import register_plan_pass as _register_plan_pass
 
 _MODULES = (
@@ -55,7 +55,6 @@ __all__ = [
     "from_array",
     "normalize_chunks",
     "rechunk",
-    "unify_chunks",
 ]
 __all__ += _export_all()  # noqa: PLE0605 - each module lists its own names
 

@@ -268,7 +268,7 @@ class Blockwise(ArrayExpr):
     Operands: ``func``, ``kwargs`` (or ``None``), ``dtype_`` (``None``: inferred),
     ``funcname`` (``None``: the function's name), then the arguments, which are
     arrays (``ArrayExpr``) and scalars. The arrays' chunks must agree on every
-    axis they share (``elementwise.unify_chunks`` rechunks them); size-1 axes
+    axis they share (``rechunk.unify_chunks`` rechunks them); size-1 axes
     broadcast. Build one with :func:`blockwise_call`.
     """
 

@@ -59,7 +59,7 @@ from chunkwise.array.expr import (
 )
 from chunkwise.core.graph import Ref, Task
 
-__all__ = ["Rechunk", "plan_rechunk", "rechunk", "rechunk_task_nbytes", "unify_chunks"]
+__all__ = ["Rechunk", "plan_rechunk", "rechunk", "rechunk_task_nbytes"]
 
 #: A stage's tasks may hold up to this many times the larger of the input and output block.
 MEMORY_FACTOR = 3
