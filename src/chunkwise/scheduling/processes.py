@@ -140,20 +140,18 @@ class _Pool:
 
 _lock = threading.Lock()
 _pool: _Pool | None = None
-_pool_workers = 0
 _numbers = itertools.count(1)
 
 
 def _get_pool(num_workers: int, check_processes: bool = False) -> _Pool:
     """The current pool, a new one if there is none, it has the wrong size or is broken."""
-    global _pool, _pool_workers
+    global _pool
     with _lock:
         pool = _pool
         if pool is None or pool.num_workers != num_workers or pool.is_broken(check_processes):
             if pool is not None:
                 pool.executor.shutdown(wait=False, cancel_futures=True)
             pool = _pool = _Pool(num_workers)
-            _pool_workers = num_workers
         return pool
 
 
@@ -166,11 +164,15 @@ def _drop_pool(pool: _Pool) -> None:
     pool.executor.shutdown(wait=False, cancel_futures=True)
 
 
-def shutdown_pool(kill: bool = False) -> None:
-    """Stop the worker processes (terminating them at once with ``kill=True``)."""
+def shutdown_pool(kill: bool = False, pool: _Pool | None = None) -> None:
+    """Stop the worker processes (terminating them at once with ``kill=True``).
+
+    ``pool``: that pool (also when it is no longer the current one); by default the current one.
+    """
     global _pool
     with _lock:
-        pool, _pool = _pool, None
+        if pool is None or _pool is pool:
+            pool, _pool = _pool, None
     if pool is None:
         return
     pool.closing = True
@@ -225,41 +227,69 @@ def _died_error(pool: _Pool, deaths: list, number: int, key: Hashable) -> Worker
     )
 
 
-def _execute_remote(node: Any, results: Mapping) -> Any:
-    if type(node) is DataNode:
-        return node.value
-    inputs = {dep: results[dep] for dep in node.dependencies}
-    payload = cloudpickle.dumps((node, inputs))
-    key = node.key
-    for attempt in range(_MAX_RETRIES + 1):
-        pool = _get_pool(_pool_workers or (os.cpu_count() or 1))
-        number = next(_numbers)
-        pool.keys[number] = key
-        try:
-            future = pool.executor.submit(_run_in_worker, payload, number)
-        except BrokenProcessPool:  # broke before this task was handed over: it never ran
-            _drop_pool(pool)
-            continue
-        except RuntimeError:  # shut down by another computation's Ctrl-C or resize
-            if pool.closing:
-                raise
-            continue
-        try:
-            ok, blob, text = future.result()
-        except BrokenProcessPool as exc:
-            _drop_pool(pool)
-            deaths = pool.deaths()
-            if pool.closing or any(d[2] == number for d in deaths) or attempt == _MAX_RETRIES:
-                raise _died_error(pool, deaths, number, key) from exc
-            continue  # another worker died: this task was collateral; run it on a fresh pool
-        pool.keys.pop(number, None)
-        value = cloudpickle.loads(blob)
-        if ok:
-            return value
-        if hasattr(value, "add_note"):
-            value.add_note("[chunkwise] traceback in the worker process:\n" + text.rstrip())
-        raise value
-    raise _died_error(pool, [], number, key)
+class _Run:
+    """One computation on the pool: which pool its tasks go to, and whether it was interrupted."""
+
+    def __init__(self, pool: _Pool):
+        self.pool = pool
+        self.interrupted = False
+        self.lock = threading.Lock()
+
+    def current_pool(self) -> _Pool:
+        """The pool for the next task: this run's, or a fresh one if that broke (never after Ctrl-C)."""
+        with self.lock:
+            if self.interrupted:
+                raise KeyboardInterrupt("processes scheduler: the computation was interrupted")
+            if self.pool.is_broken():
+                self.pool = _get_pool(self.pool.num_workers)
+            return self.pool
+
+    def interrupt(self) -> None:
+        """Ctrl-C: no task of this run starts a pool again; terminate the pool's processes."""
+        with self.lock:
+            self.interrupted = True
+            pool = self.pool
+        pool.closing = True
+        shutdown_pool(kill=True, pool=pool)
+
+    def execute(self, node: Any, results: Mapping) -> Any:
+        if type(node) is DataNode:
+            return node.value
+        inputs = {dep: results[dep] for dep in node.dependencies}
+        payload = cloudpickle.dumps((node, inputs))
+        key = node.key
+        pool = None
+        number = 0
+        for attempt in range(_MAX_RETRIES + 1):
+            pool = self.current_pool()
+            number = next(_numbers)
+            pool.keys[number] = key
+            try:
+                future = pool.executor.submit(_run_in_worker, payload, number)
+            except BrokenProcessPool:  # broke before this task was handed over: it never ran
+                _drop_pool(pool)
+                continue
+            except RuntimeError:  # shut down (Ctrl-C, or resized by another computation)
+                if pool.closing or self.interrupted:
+                    raise
+                _drop_pool(pool)
+                continue
+            try:
+                ok, blob, text = future.result()
+            except BrokenProcessPool as exc:
+                _drop_pool(pool)
+                deaths = pool.deaths()
+                if pool.closing or any(d[2] == number for d in deaths) or attempt == _MAX_RETRIES:
+                    raise _died_error(pool, deaths, number, key) from exc
+                continue  # another worker died: this task was collateral; run it on a fresh pool
+            pool.keys.pop(number, None)
+            value = cloudpickle.loads(blob)
+            if ok:
+                return value
+            if hasattr(value, "add_note"):
+                value.add_note("[chunkwise] traceback in the worker process:\n" + text.rstrip())
+            raise value
+        raise _died_error(pool, [], number, key)  # type: ignore[arg-type]
 
 
 def get_processes(
@@ -270,13 +300,13 @@ def get_processes(
         num_workers = os.cpu_count() or 1
     if num_workers < 1:
         raise ValueError(f"processes scheduler: num_workers must be >= 1, got {num_workers}")
-    _get_pool(num_workers, check_processes=True)
+    run = _Run(_get_pool(num_workers, check_processes=True))
     return run_graph(
         graph,
         keys,
         num_workers=num_workers,
-        execute=_execute_remote,
+        execute=run.execute,
         callbacks=callbacks,
-        on_interrupt=lambda: shutdown_pool(kill=True),
+        on_interrupt=run.interrupt,
         **kwargs,
     )
