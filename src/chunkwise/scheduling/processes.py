@@ -115,9 +115,10 @@ class _Pool:
         self.processes: dict = self.executor._processes  # type: ignore[attr-defined]
         self.keys: dict[int, Hashable] = {}  # task number -> key, for tasks submitted here
         self.closing = False  # shut down on purpose (Ctrl-C): never retried
+        self.dropped = False  # no longer the current pool: tasks go to another one
 
     def is_broken(self, check_processes: bool = False) -> bool:
-        if getattr(self.executor, "_broken", False):
+        if self.dropped or getattr(self.executor, "_broken", False):
             return True
         if check_processes:
             return any(p.exitcode is not None for p in list((self.processes or {}).values()))
@@ -150,6 +151,7 @@ def _get_pool(num_workers: int, check_processes: bool = False) -> _Pool:
         pool = _pool
         if pool is None or pool.num_workers != num_workers or pool.is_broken(check_processes):
             if pool is not None:
+                pool.dropped = True
                 pool.executor.shutdown(wait=False, cancel_futures=True)
             pool = _pool = _Pool(num_workers)
         return pool
@@ -159,6 +161,7 @@ def _drop_pool(pool: _Pool) -> None:
     """Forget ``pool`` (broken) so that the next task gets a fresh one."""
     global _pool
     with _lock:
+        pool.dropped = True
         if _pool is pool:
             _pool = None
     pool.executor.shutdown(wait=False, cancel_futures=True)
