@@ -112,7 +112,7 @@ class _Pool:
             initargs=(self.running, self.pids, ctx.Value("i", 0)),
         )
         # the executor's own dict of worker processes; it keeps them after a breakage
-        self.processes: dict = self.executor._processes  # type: ignore[attr-defined]
+        self.processes: Any = self.executor._processes
         self.keys: dict[int, Hashable] = {}  # task number -> key, for tasks submitted here
         self.closing = False  # shut down on purpose (Ctrl-C): never retried
         self.dropped = False  # no longer the current pool: tasks go to another one
