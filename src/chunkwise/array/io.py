@@ -1030,7 +1030,7 @@ def _create_zarr(zarr: Any, x: Array, url: Any, component: str | None, overwrite
     create = dict(shape=tuple(int(s) for s in x.shape), dtype=x.dtype, chunks=chunks, **kwargs)
     if _is_local_path(url):
         root = os.path.abspath(os.fspath(url))
-        dest = os.path.normpath(os.path.join(root, component)) if component else root
+        dest = os.path.normpath(os.path.join(root, component.strip("/"))) if component else root
         _refuse_foreign_directory(root, overwrite)
         if dest != root:
             _refuse_foreign_directory(dest, overwrite)
