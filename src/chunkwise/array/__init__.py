@@ -5,6 +5,8 @@ Use it as ``import chunkwise.array as da``; the names follow NumPy and
 ``__all__``.
 """
 
+import importlib
+
 from chunkwise.array.chunks import normalize_chunks
 from chunkwise.array.core import (
     Array,
@@ -36,8 +38,6 @@ _MODULES = (
 
 
 def _export_all() -> list:
-    import importlib
-
     names = []
     for module_name in _MODULES:
         module = importlib.import_module(f"chunkwise.array.{module_name}")
