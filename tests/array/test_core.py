@@ -127,3 +127,69 @@ def test_elementwise_chain_fuses_into_one_task_per_block():
 def test_array_namespace():
     x = da.from_array(np.ones(3), chunks=2)
     assert x.__array_namespace__() is da
+
+
+# --- foreign lazy arrays and array-likes as operands (issue 15, item 1) -------------------------
+
+
+class _ArrayLike:
+    """Anything with shape, dtype and __getitem__ (not a NumPy array); counts its reads."""
+
+    def __init__(self, a):
+        self.a, self.shape, self.dtype, self.reads = a, a.shape, a.dtype, []
+
+    def __getitem__(self, index):
+        self.reads.append(index)
+        return self.a[index]
+
+
+def test_dask_array_operand_shape_mismatch_fails_at_build_time():
+    dask_array = pytest.importorskip("dask.array")
+    c = da.from_array(np.arange(4.0), chunks=2)
+    d = dask_array.from_array(np.array([10.0, 20.0]), chunks=2)
+    with pytest.raises(ValueError, match=r"add: operands could not be broadcast together with shapes \(4,\) \(2,\)"):
+        c + d
+    with pytest.raises(ValueError, match=r"add: operands could not be broadcast"):
+        np.add(c, d)
+    with pytest.raises(ValueError, match=r"multiply: operands could not be broadcast"):
+        da.multiply(c, d)
+
+
+def test_dask_array_operands_compute_to_numpy(scheduler):
+    dask_array = pytest.importorskip("dask.array")
+    a, b = np.arange(12.0).reshape(3, 4), np.arange(12.0).reshape(3, 4) * 10
+    c = da.from_array(a, chunks=(2, 3))
+    d = dask_array.from_array(b, chunks=(1, 4))
+    for result, expected in [
+        (c + d, a + b), (np.add(c, d), a + b), (d + c, b + a), (np.multiply(d, c), b * a),
+        (c - d[0], a - b[0]), (da.where(c > 5, d, c), np.where(a > 5, b, a)),
+        (da.concatenate([c, d]), np.concatenate([a, b])), (np.concatenate([c, d], axis=1), np.concatenate([a, b], axis=1)),
+    ]:
+        assert isinstance(result, da.Array), type(result)
+        computed = result.compute(scheduler=scheduler)
+        assert type(computed) is np.ndarray
+        np.testing.assert_array_equal(computed, expected)
+    assert (c + d).chunks == c.chunks  # the dask operand is read in c's blocks: no rechunk of c
+
+
+def test_array_like_operand_is_read_block_by_block(scheduler):
+    a = np.arange(12.0).reshape(3, 4)
+    c = da.from_array(a, chunks=(2, 2))
+    like = _ArrayLike(a * 100)
+    y = c + like
+    assert y.chunks == c.chunks
+    assert_eq(y, a + a * 100, schedulers=(scheduler,))
+    assert like.reads and all(isinstance(i, tuple) and all(isinstance(s, slice) for s in i) for i in like.reads)
+    assert len(like.reads) == c.npartitions * 2  # one read per block, per computation of assert_eq
+    assert_eq(np.maximum(like, c), np.maximum(a * 100, a), schedulers=(scheduler,))
+    assert_eq(da.where(c > 3, like, 0), np.where(a > 3, a * 100, 0), schedulers=(scheduler,))
+    with pytest.raises(ValueError, match=r"add: operands could not be broadcast together with shapes \(3, 4\) \(3,\)"):
+        c + _ArrayLike(np.arange(3.0))
+
+
+def test_dask_array_with_unknown_shape_is_refused_with_the_fix():
+    dask_array = pytest.importorskip("dask.array")
+    d = dask_array.from_array(np.arange(6.0), chunks=3)
+    d = d[d > 1]
+    with pytest.raises(ValueError, match=r"unknown lengths.*compute_chunk_sizes"):
+        da.from_array(np.arange(4.0), chunks=2) + d

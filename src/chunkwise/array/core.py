@@ -495,6 +495,11 @@ def from_array(
         hasattr(x, "shape") and hasattr(x, "dtype") and hasattr(x, "__getitem__")
     ):
         x = np.asarray(x)
+    if any(isinstance(s, float) and math.isnan(s) for s in x.shape):
+        raise ValueError(
+            f"from_array: the {type(x).__name__} has unknown lengths (shape {tuple(x.shape)}); "
+            "compute them first (for a dask array: x.compute_chunk_sizes())"
+        )
     shape = tuple(int(s) for s in x.shape)
     dtype = np.dtype(x.dtype)
     normalized = normalize_chunks(chunks, shape, dtype=dtype)
@@ -551,7 +556,48 @@ def _as_operand(x: Any) -> Any:
         raise TypeError(
             f"cannot combine a chunkwise array with a {type(x).__name__} elementwise"
         )
+    if _is_foreign_array(x):
+        if type(x).__module__.partition(".")[0] == "pandas":
+            return _as_operand(np.asarray(x))  # in memory already
+        # a dask array, zarr/h5py dataset or any other array-like: its blocks are read as
+        # from_array reads them (never handed whole to every block as if it were a scalar)
+        return from_array(x)._expr
     return x
+
+
+def _is_foreign_array(x: Any) -> bool:
+    """Whether ``x`` is an array-like from elsewhere: ``shape``, ``dtype`` and ``__getitem__``."""
+    return hasattr(x, "shape") and hasattr(x, "dtype") and hasattr(x, "__getitem__")
+
+
+def _align_foreign(args: tuple, operands: list) -> list:
+    """Operands read from foreign array-likes, chunked like the chunkwise arrays they meet.
+
+    ``from_array``'s automatic chunks would make :func:`unify_chunks` rechunk one
+    side; chunking the foreign source like the others' blocks avoids that.
+    """
+    partners = [o for a, o in zip(args, operands) if isinstance(a, (Array, ArrayExpr))]
+    if not partners:
+        return operands
+    ndim = max(o.ndim for o in operands if isinstance(o, ArrayExpr))
+    out = []
+    for arg, operand in zip(args, operands):
+        if not isinstance(operand, FromArray) or operand.source is not arg:
+            out.append(operand)
+            continue
+        chunks = []
+        for d, length in enumerate(operand.shape):
+            axis = d + ndim - operand.ndim
+            chosen = operand.chunks[d]
+            for p in partners:
+                offset = axis - (ndim - p.ndim)
+                if offset >= 0 and p.shape[offset] == length and not has_unknown((p.chunks[offset],)):
+                    chosen = p.chunks[offset]
+                    break
+            chunks.append(chosen)
+        chunks = tuple(chunks)
+        out.append(operand if chunks == operand.chunks else FromArray(arg, chunks, None, None))
+    return out
 
 
 def unify_chunks(*exprs: Any, opname: str = "operation") -> list:
@@ -629,7 +675,7 @@ def elemwise(
     call_kwargs.update(ufunc_kwargs)
     if "dtype" in ufunc_kwargs and dtype is None:
         dtype = ufunc_kwargs["dtype"]
-    operands = [_as_operand(a) for a in args]
+    operands = _align_foreign(args, [_as_operand(a) for a in args])
     try:
         broadcast_shapes(*(o.shape for o in operands if isinstance(o, ArrayExpr)))
     except ValueError as exc:
