@@ -193,3 +193,47 @@ def test_dask_array_with_unknown_shape_is_refused_with_the_fix():
     d = d[d > 1]
     with pytest.raises(ValueError, match=r"unknown lengths.*compute_chunk_sizes"):
         da.from_array(np.arange(4.0), chunks=2) + d
+
+
+# --- results never alias the user's input (issue 15, item 5) --------------------------------------
+
+
+def test_single_chunk_results_do_not_share_memory_with_the_input(scheduler):
+    src = np.arange(12.0).reshape(3, 4)
+    cases = [
+        da.from_array(src),  # one chunk: the block is a view src[:, :]
+        da.asarray(src),
+        da.from_array(src)[1:3],
+        da.from_array(src, chunks=2)[0:2, 0:2],  # one block of several
+        da.from_array(src[1:]),  # from_array of a slice
+        da.from_array(src).T,
+        da.from_array(np.float64(5.0) * np.ones(())),  # 0-d
+    ]
+    for x in cases:
+        result = x.compute(scheduler=scheduler)
+        assert not np.shares_memory(result, src), x
+        assert result.flags.writeable
+        np.testing.assert_array_equal(np.asarray(x), result)
+        assert not np.shares_memory(np.asarray(x), src)
+    result = da.from_array(src).compute(scheduler=scheduler)
+    result[0, 0] = -1  # writing to a result leaves the input alone
+    assert src[0, 0] == 0
+
+
+def test_persist_does_not_show_later_mutations_of_the_input(scheduler):
+    src = np.arange(6.0)
+    for chunks in [-1, 2]:
+        persisted = da.from_array(src, chunks=chunks).persist(scheduler=scheduler)
+        src[0] = 99.0
+        assert persisted.compute(scheduler=scheduler)[0] == 0.0
+        assert float(persisted.sum().compute(scheduler=scheduler)) == 15.0
+        src[0] = 0.0
+
+
+def test_computed_blocks_are_not_copied_when_they_own_their_memory():
+    from chunkwise.array.expr import _writeable
+
+    fresh = np.arange(4.0) + 1
+    assert _writeable(fresh) is fresh  # no copy added to results computed by NumPy
+    view = fresh[1:]
+    assert _writeable(view) is not view and np.array_equal(_writeable(view), view)

@@ -139,7 +139,9 @@ class Array(Collection):
         return Array(expr)
 
     def _persisted(self, expr: ArrayExpr, data: dict) -> ArrayExpr:
-        return PersistedArray(expr, data)
+        # blocks that are views (of the user's input, read by from_array) are copied:
+        # later writes to the input must not show through the persisted array
+        return PersistedArray(expr, {k: _own_memory(v) for k, v in data.items()})
 
     # --- metadata -------------------------------------------------------------
 
@@ -368,6 +370,13 @@ class Array(Collection):
         if spec and self.size == 1:
             return format(self.compute().reshape(()).item(), spec)
         return repr(self)
+
+
+def _own_memory(block: Any) -> Any:
+    """``block``, or a copy when it is a NumPy view of memory it does not own."""
+    if type(block) is np.ndarray and block.base is not None:
+        return block.copy()
+    return block
 
 
 def _astype(block: np.ndarray, dtype: np.dtype) -> np.ndarray:

@@ -399,8 +399,14 @@ def concatenate_blocks(blocks: Any, ndim: int) -> np.ndarray:
 
 
 def _writeable(block: Any) -> Any:
-    """A block handed to the user: copied if it is a read-only view (e.g. of a constant)."""
-    if type(block) is np.ndarray and not block.flags.writeable:
+    """A block handed to the user whole: copied if it is read-only or a view.
+
+    A single-block result may be a view of the user's own input (``from_array(src)``
+    reads ``src[:]``, a view) or of a constant; the user must get memory of their
+    own. Blocks computed by NumPy own their memory and pass through uncopied;
+    results of several blocks are always new arrays (concatenated).
+    """
+    if type(block) is np.ndarray and (block.base is not None or not block.flags.writeable):
         return block.copy()
     return block
 
