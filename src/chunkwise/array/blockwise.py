@@ -45,6 +45,7 @@ from chunkwise.array.expr import (
     _format_bytes,
     _same_chunks,
     one_to_one_inputs,
+    unknown_chunks_origin,
 )
 from chunkwise.core.expr import Expr
 from chunkwise.core.graph import Ref, Task
@@ -282,6 +283,15 @@ def _unify(pairs: list, align: bool, opname: str) -> tuple[list, dict]:
                                for p, _ in uses)
             raise ValueError(
                 f"{opname}: index {s!r} has different lengths {sorted(known)} in the inputs: {shapes}"
+            )
+        unknown = {unknown_chunks_origin(pairs[p][0], d) for p, d in uses
+                   if pairs[p][0].shape[d] != 1 and has_unknown((pairs[p][0].chunks[d],))}
+        if len(unknown) > 1:
+            shapes = " ".join(str(tuple(pairs[p][0].shape)) for p, _ in uses)
+            raise ValueError(
+                f"{opname}: inputs with shapes {shapes} have unknown chunk sizes (nan) on index {s!r} "
+                "that may not line up block by block (e.g. two different boolean masks); call "
+                "compute_chunk_sizes() on each of them first (or rechunk them to known chunks)"
             )
         candidates = [(p, d) for p, d in uses if pairs[p][0].shape[d] != 1] or uses
         best = max(candidates, key=lambda u: (_nbytes(pairs[u[0]][0]), -u[0]))

@@ -47,6 +47,7 @@ from chunkwise.array.expr import (
     _same_chunks,
     blockwise_call,
     broadcast_shapes,
+    unknown_chunks_origin,
 )
 from chunkwise.base import Collection, _stored_node
 from chunkwise.core.graph import DataNode, Task
@@ -689,6 +690,7 @@ def elemwise(
         broadcast_shapes(*(o.shape for o in operands if isinstance(o, ArrayExpr)))
     except ValueError as exc:
         raise ValueError(f"{name}: {exc}") from None
+    _check_unknown_chunks_align(operands, name)
     operands = unify_chunks(*operands, opname=name)
     nout = getattr(op, "nout", 1)
     if nout > 1:
@@ -703,6 +705,37 @@ def elemwise(
         raise TypeError(f"{name}: needs at least one chunkwise array argument")
     expr.dtype  # noqa: B018 - infer now, so bad dtypes fail at build time
     return Array(expr)
+
+
+def _check_unknown_chunks_align(operands: list, opname: str) -> None:
+    """Refuse to pair blocks of unknown (``nan``) lengths unless they provably line up.
+
+    Blocks line up when both sides' unknown chunks come from the same node (see
+    :func:`~chunkwise.array.expr.unknown_chunks_origin`); otherwise block ``i``
+    of one side may hold other elements than block ``i`` of the other.
+    """
+    arrays = [o for o in operands if isinstance(o, ArrayExpr)]
+    if len(arrays) < 2 or not any(a.unknown_chunks for a in arrays):
+        return
+    ndim = max(a.ndim for a in arrays)
+    for axis in range(ndim):
+        sides = []
+        for a in arrays:
+            offset = axis - (ndim - a.ndim)
+            if offset >= 0 and a.shape[offset] != 1:
+                sides.append((a, offset))
+        if not any(has_unknown((a.chunks[d],)) for a, d in sides):
+            continue
+        origins = {
+            unknown_chunks_origin(a, d) if has_unknown((a.chunks[d],)) else None for a, d in sides
+        }
+        if len(origins) > 1 or None in origins:
+            shapes = " ".join(str(tuple(a.shape)) for a in arrays)
+            raise ValueError(
+                f"{opname}: operands with shapes {shapes} have unknown chunk sizes (nan) on axis "
+                f"{axis} that may not line up block by block (e.g. two different boolean masks); "
+                "call compute_chunk_sizes() on each of them first (or rechunk them to known chunks)"
+            )
 
 
 def _infer_out_dtypes(op: Callable, operands: list, kwargs: dict) -> tuple:

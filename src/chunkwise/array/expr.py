@@ -57,6 +57,7 @@ __all__ = [
     "broadcast_shapes",
     "concatenate_blocks",
     "infer_dtype",
+    "unknown_chunks_origin",
 ]
 
 
@@ -352,6 +353,26 @@ class Blockwise(ArrayExpr):
         nbytes = self.max_chunk_nbytes
         size = "?" if math.isnan(nbytes) else _format_bytes(nbytes)
         return f"{head}  [{self.npartitions} blocks of <= {size}, {self.dtype}]"
+
+
+def unknown_chunks_origin(expr: ArrayExpr, axis: int) -> str:
+    """The name of the node whose unknown (``nan``) chunks ``expr`` has on ``axis``.
+
+    Elementwise (``Blockwise``) nodes keep their input's blocks one to one, so
+    they pass the question down; any other node is the origin. Two arrays with
+    the same origin on an axis have blocks of the same (unknown) lengths there:
+    ``x[m] + x[m] * 2`` pairs blocks safely, ``x[x > 1] + y[y > 1]`` does not.
+    """
+    while isinstance(expr, Blockwise):
+        ndim = expr.ndim
+        for arg in expr._arrays:
+            offset = axis - (ndim - arg.ndim)
+            if offset >= 0 and has_unknown((arg.chunks[offset],)):
+                expr, axis = arg, offset
+                break
+        else:
+            break
+    return f"{expr.name}:{axis}"
 
 
 def one_to_one_inputs(expr: ArrayExpr, inputs: Sequence) -> tuple:
