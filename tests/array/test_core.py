@@ -96,7 +96,7 @@ def test_astype_and_scalar_conversion():
     with pytest.raises(TypeError, match="cannot cast"):
         x.astype("i1", casting="safe")
     with pytest.raises(TypeError, match="size 1"):
-        bool(x)
+        float(x)
 
 
 def test_persist_and_compute_share_work():
@@ -237,3 +237,51 @@ def test_computed_blocks_are_not_copied_when_they_own_their_memory():
     assert _writeable(fresh) is fresh  # no copy added to results computed by NumPy
     view = fresh[1:]
     assert _writeable(view) is not view and np.array_equal(_writeable(view), view)
+
+
+# --- NumPy-like errors (issue 15, item 9) ---------------------------------------------------------
+
+
+def test_bool_of_many_elements_is_numpys_value_error():
+    x = da.from_array(np.arange(6).reshape(2, 3), chunks=2)
+    with pytest.raises(ValueError, match=r"^The truth value of an array with more than one element is ambiguous\. Use a\.any\(\) or a\.all\(\)$"):
+        bool(x)
+    with pytest.raises(ValueError, match="truth value of an empty array is ambiguous"):
+        bool(x[:0])
+    with pytest.raises(ValueError, match="more than one element"):
+        if x > 2:
+            pass
+    assert bool(x[1:2, 2:3]) is True and bool(x[0, 0]) is False  # one element: its truth
+    assert bool((x > 4).any()) and not bool((x > 4).all())
+
+
+@pytest.mark.parametrize("exponent", [-1, np.int64(-2), np.array([1, -1, 2]), np.array(-1)])
+def test_integer_to_negative_integer_power_is_refused_at_build_time(exponent):
+    x = da.from_array(np.arange(1, 4), chunks=2)
+    with pytest.raises(ValueError, match=r"^Integers to negative integer powers are not allowed\.$"):
+        x ** exponent
+    with pytest.raises(ValueError, match=r"^Integers to negative integer powers are not allowed\.$"):
+        np.power(x, exponent)
+    with pytest.raises(ValueError, match="Integers to negative integer powers"):
+        np.arange(1, 4) ** exponent  # what NumPy does
+
+
+def test_integer_power_with_lazy_negative_exponent_fails_at_compute(scheduler):
+    x = da.from_array(np.arange(1, 4), chunks=2)
+    y = 2 ** (x - 2)  # the exponent's values are known only when computed
+    with pytest.raises(ValueError, match="Integers to negative integer powers are not allowed"):
+        y.compute(scheduler=scheduler)
+    assert_eq(x ** 2, np.arange(1, 4) ** 2, schedulers=(scheduler,))
+    assert_eq(x ** -1.0, np.arange(1, 4) ** -1.0, schedulers=(scheduler,))
+    assert_eq(x.astype("f8") ** -1, np.arange(1, 4).astype("f8") ** -1, schedulers=(scheduler,))
+    assert_eq(x ** np.array([1, 0, 2]), np.arange(1, 4) ** np.array([1, 0, 2]), schedulers=(scheduler,))
+
+
+@pytest.mark.parametrize("chunks", [True, False, (True, 2), (2, False), ((2, True), (4,)), {0: True}, np.True_])
+def test_bool_chunks_are_refused(chunks):
+    with pytest.raises(TypeError, match=r"is not a chunk length \(a bool would be read as [01]\); give an int"):
+        da.from_array(np.ones((4, 4)), chunks=chunks)
+    with pytest.raises(TypeError, match=r"ones: chunks=.*is not a chunk length"):
+        da.ones((4, 4), chunks=chunks)
+    with pytest.raises(TypeError, match="is not a chunk length"):
+        da.ones((4, 4), chunks=2).rechunk(chunks)

@@ -271,6 +271,17 @@ class Array(Collection):
         return kind(self.compute().reshape(()))
 
     def __bool__(self) -> bool:
+        size = self.size
+        if not (isinstance(size, float) and math.isnan(size)) and size != 1:
+            if size == 0:
+                raise ValueError(
+                    "The truth value of an empty array is ambiguous. Use `array.size > 0` to "
+                    "check that an array is not empty."
+                )
+            raise ValueError(
+                "The truth value of an array with more than one element is ambiguous. "
+                "Use a.any() or a.all()"
+            )
         return self._scalar(bool)
 
     def __int__(self) -> int:
@@ -512,7 +523,10 @@ def from_array(
         )
     shape = tuple(int(s) for s in x.shape)
     dtype = np.dtype(x.dtype)
-    normalized = normalize_chunks(chunks, shape, dtype=dtype)
+    try:
+        normalized = normalize_chunks(chunks, shape, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"from_array: {exc}") from None
     if name is False:
         import uuid
 
@@ -690,6 +704,8 @@ def elemwise(
         broadcast_shapes(*(o.shape for o in operands if isinstance(o, ArrayExpr)))
     except ValueError as exc:
         raise ValueError(f"{name}: {exc}") from None
+    if op is np.power and len(operands) == 2:
+        _check_integer_power(*operands)
     _check_unknown_chunks_align(operands, name)
     operands = unify_chunks(*operands, opname=name)
     nout = getattr(op, "nout", 1)
@@ -705,6 +721,29 @@ def elemwise(
         raise TypeError(f"{name}: needs at least one chunkwise array argument")
     expr.dtype  # noqa: B018 - infer now, so bad dtypes fail at build time
     return Array(expr)
+
+
+def _check_integer_power(base: Any, exponent: Any) -> None:
+    """NumPy's ``ValueError`` for integers to negative integer powers, at build time where known.
+
+    A negative scalar exponent, or an in-memory NumPy exponent holding a negative
+    value, is refused now; lazy exponents fail when computed, as in NumPy.
+    """
+    def kind(x: Any) -> str:
+        if isinstance(x, ArrayExpr):
+            return x.dtype.kind
+        if isinstance(x, (bool, np.bool_)):
+            return "b"
+        return np.asarray(x).dtype.kind if isinstance(x, (numbers.Number, np.generic)) else "?"
+
+    if kind(base) not in "biu" or kind(exponent) not in "iu":
+        return
+    if isinstance(exponent, FromArray) and type(exponent.source) is np.ndarray:  # in memory
+        negative = exponent.source.size and exponent.source.min() < 0
+    else:
+        negative = isinstance(exponent, (numbers.Integral, np.integer)) and exponent < 0
+    if negative:
+        raise ValueError("Integers to negative integer powers are not allowed.")
 
 
 def _check_unknown_chunks_align(operands: list, opname: str) -> None:

@@ -358,21 +358,24 @@ class Blockwise(ArrayExpr):
 def unknown_chunks_origin(expr: ArrayExpr, axis: int) -> str:
     """The name of the node whose unknown (``nan``) chunks ``expr`` has on ``axis``.
 
-    Elementwise (``Blockwise``) nodes keep their input's blocks one to one, so
-    they pass the question down; any other node is the origin. Two arrays with
-    the same origin on an axis have blocks of the same (unknown) lengths there:
-    ``x[m] + x[m] * 2`` pairs blocks safely, ``x[x > 1] + y[y > 1]`` does not.
+    A node that hands on an input's chunks unchanged on that axis (elementwise
+    work, ``astype``, ``cumsum``, item assignment: the very same tuple of
+    lengths) passes the question down to that input; any other node is the
+    origin. Two arrays with the same origin on an axis have blocks of the same
+    (unknown) lengths there: ``x[m] + x[m] * 2`` pairs blocks safely,
+    ``x[x > 1] + y[y > 1]`` does not.
     """
-    while isinstance(expr, Blockwise):
-        ndim = expr.ndim
-        for arg in expr._arrays:
-            offset = axis - (ndim - arg.ndim)
-            if offset >= 0 and has_unknown((arg.chunks[offset],)):
-                expr, axis = arg, offset
+    while True:
+        lengths = expr.chunks[axis]
+        for dep in expr.dependencies():
+            if not isinstance(dep, ArrayExpr):
+                continue
+            same = [d for d, c in enumerate(dep.chunks) if c is lengths]
+            if same:
+                expr, axis = dep, (axis if axis in same else same[0])
                 break
         else:
-            break
-    return f"{expr.name}:{axis}"
+            return f"{expr.name}:{axis}"
 
 
 def one_to_one_inputs(expr: ArrayExpr, inputs: Sequence) -> tuple:
