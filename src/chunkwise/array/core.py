@@ -521,6 +521,13 @@ def from_array(
             f"from_array: the {type(x).__name__} has unknown lengths (shape {tuple(x.shape)}); "
             "compute them first (for a dask array: x.compute_chunk_sizes())"
         )
+    if type(x).__module__.startswith("h5py") and "chunkwise_incomplete" in getattr(x, "attrs", ()):
+        # marked by a chunkwise.array.to_hdf5 that did not finish (see array/io.py)
+        raise ValueError(
+            f"from_array: the HDF5 dataset {getattr(x, 'name', '')} is incomplete: "
+            f"{x.attrs['chunkwise_incomplete']}. Write it again, or delete its attribute "
+            "'chunkwise_incomplete' if you know its data is whole"
+        )
     shape = tuple(int(s) for s in x.shape)
     dtype = np.dtype(x.dtype)
     try:
