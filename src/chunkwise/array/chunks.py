@@ -86,14 +86,19 @@ def same_chunks(a: tuple, b: tuple) -> bool:
 
 
 def check_known_chunks(
-    op: str, *arrays: Any, axes: Sequence[int] | None = None, what: str = "the array", detail: str = ""
+    op: str,
+    *arrays: Any,
+    axes: Sequence[int] | None = None,
+    what: str = "the array",
+    detail: str = "",
+    plural: bool = False,
 ) -> None:
     """Raise the one "unknown chunk sizes" ``ValueError`` if a block length is ``nan``.
 
     ``arrays`` are arrays or expressions (anything with ``chunks``) or ``chunks``
     tuples; only ``axes`` are checked when given. The message names ``op`` (the
-    user's operation), ``what`` has unknown sizes, an optional ``detail``, and
-    the fix: ``compute_chunk_sizes()``.
+    user's operation), ``what`` has unknown sizes (``plural``: ``what`` names
+    several arrays), an optional ``detail``, and the fix: ``compute_chunk_sizes()``.
 
     >>> check_known_chunks("rechunk", ((2, 2),))
     >>> check_known_chunks("rechunk", ((float("nan"),),))
@@ -106,9 +111,10 @@ def check_known_chunks(
         if axes is not None:
             chunks = tuple(chunks[d] for d in axes)
         if has_unknown(chunks):
+            verb, fix = ("have", "compute_chunk_sizes() on each of them") if plural else ("has", "x.compute_chunk_sizes()")
             raise ValueError(
-                f"{op}: {what} has unknown chunk sizes (nan), e.g. after boolean indexing{detail}; "
-                "call x.compute_chunk_sizes() first"
+                f"{op}: {what} {verb} unknown chunk sizes (nan), e.g. after boolean indexing{detail}; "
+                f"call {fix} first"
             )
 
 
@@ -151,6 +157,21 @@ def _auto_axis_lengths(shape, dtype, auto_axes, fixed, limit):
     return lengths
 
 
+def _refuse_bools(spec: Any, whole: Any) -> None:
+    """A bool anywhere in a chunk spec is a mistake (``True`` would be read as 1)."""
+    if isinstance(spec, (bool, np.bool_)):
+        raise TypeError(
+            f"chunks={whole!r}: {spec!r} is not a chunk length (a bool would be read as "
+            f"{int(spec)}); give an int, a tuple of ints per axis, 'auto', or -1 for a whole axis"
+        )
+    if isinstance(spec, (tuple, list)):
+        for item in spec:
+            _refuse_bools(item, whole)
+    elif isinstance(spec, dict):
+        for item in spec.values():
+            _refuse_bools(item, whole)
+
+
 def normalize_chunks(
     chunks: Any,
     shape: Sequence[int],
@@ -159,6 +180,7 @@ def normalize_chunks(
     previous_chunks: tuple | None = None,
 ) -> tuple:
     """Normalize a chunk spec for an array of ``shape``; see the module docstring."""
+    _refuse_bools(chunks, chunks)
     shape = tuple(shape)
     ndim = len(shape)
     for axis, size in enumerate(shape):

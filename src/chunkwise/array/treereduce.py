@@ -298,6 +298,13 @@ def numpy_dtype(opname: str, func: Callable, input_dtype: np.dtype, /, **kwargs:
     sample = np.ones((2,), dtype=input_dtype)
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        if input_dtype.kind == "O" and "dtype" not in kwargs:
+            # Over all axes NumPy returns a bare Python object (an int for ones): reduce one
+            # axis of a 2-d sample instead to see the array dtype NumPy keeps (object).
+            try:
+                return np.asarray(func(np.ones((2, 2), dtype=object), axis=0)).dtype
+            except TypeError:
+                pass  # a sample function that takes no axis=: the 1-d answer below
         try:
             return np.asarray(func(sample, **kwargs)).dtype
         except Exception as exc:
