@@ -49,9 +49,8 @@ from chunkwise.array.expr import (
     blockwise_call,
     broadcast_shapes,
     infer_dtype,
-    unknown_chunks_origin,
 )
-from chunkwise.array.rechunk import unify_chunks
+from chunkwise.array.rechunk import check_unknown_chunks_align, unify_chunks
 from chunkwise.base import Collection, _stored_node
 from chunkwise.core.graph import DataNode, Task
 from chunkwise.core.tokenize import tokenize
@@ -870,7 +869,7 @@ def elemwise(
         raise ValueError(f"{name}: {exc}") from None
     if op is np.power and len(operands) == 2:
         _check_integer_power(*operands)
-    _check_unknown_chunks_align(operands, name)
+    check_unknown_chunks_align(operands, name)
     operands = unify_chunks(*operands, opname=name)
     nout = getattr(op, "nout", 1)
     if nout > 1:
@@ -908,37 +907,6 @@ def _check_integer_power(base: Any, exponent: Any) -> None:
         negative = isinstance(exponent, (numbers.Integral, np.integer)) and exponent < 0
     if negative:
         raise ValueError("Integers to negative integer powers are not allowed.")
-
-
-def _check_unknown_chunks_align(operands: list, opname: str) -> None:
-    """Refuse to pair blocks of unknown (``nan``) lengths unless they provably line up.
-
-    Blocks line up when both sides' unknown chunks come from the same node (see
-    :func:`~chunkwise.array.expr.unknown_chunks_origin`); otherwise block ``i``
-    of one side may hold other elements than block ``i`` of the other.
-    """
-    arrays = [o for o in operands if isinstance(o, ArrayExpr)]
-    if len(arrays) < 2 or not any(a.unknown_chunks for a in arrays):
-        return
-    ndim = max(a.ndim for a in arrays)
-    for axis in range(ndim):
-        sides = []
-        for a in arrays:
-            offset = axis - (ndim - a.ndim)
-            if offset >= 0 and a.shape[offset] != 1:
-                sides.append((a, offset))
-        if not any(has_unknown((a.chunks[d],)) for a, d in sides):
-            continue
-        origins = {
-            unknown_chunks_origin(a, d) if has_unknown((a.chunks[d],)) else None for a, d in sides
-        }
-        if len(origins) > 1 or None in origins:
-            shapes = " ".join(str(tuple(a.shape)) for a in arrays)
-            check_known_chunks(
-                opname, *((a.chunks[d],) for a, d in sides), what=f"operands with shapes {shapes}",
-                plural=True, detail=f", so their blocks may not line up on axis {axis} (rechunking "
-                "them to known chunks also works)",
-            )
 
 
 def _infer_out_dtypes(op: Callable, operands: list, kwargs: dict) -> tuple:

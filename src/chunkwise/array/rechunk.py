@@ -56,6 +56,7 @@ from chunkwise.array.expr import (
     ArrayExpr,
     broadcast_shapes,
     concatenate_blocks,
+    unknown_chunks_origin,
 )
 from chunkwise.core.graph import Ref, Task
 
@@ -425,6 +426,37 @@ def unify_chunks(*exprs: Any, opname: str = "operation") -> list:
         out.append(e if new == e.chunks else Rechunk(e, new))
     return out
 
+
+
+def check_unknown_chunks_align(operands: list, opname: str) -> None:
+    """Refuse to pair blocks of unknown (``nan``) lengths unless they provably line up.
+
+    Blocks line up when both sides' unknown chunks come from the same node (see
+    :func:`~chunkwise.array.expr.unknown_chunks_origin`); otherwise block ``i``
+    of one side may hold other elements than block ``i`` of the other.
+    """
+    arrays = [o for o in operands if isinstance(o, ArrayExpr)]
+    if len(arrays) < 2 or not any(a.unknown_chunks for a in arrays):
+        return
+    ndim = max(a.ndim for a in arrays)
+    for axis in range(ndim):
+        sides = []
+        for a in arrays:
+            offset = axis - (ndim - a.ndim)
+            if offset >= 0 and a.shape[offset] != 1:
+                sides.append((a, offset))
+        if not any(has_unknown((a.chunks[d],)) for a, d in sides):
+            continue
+        origins = {
+            unknown_chunks_origin(a, d) if has_unknown((a.chunks[d],)) else None for a, d in sides
+        }
+        if len(origins) > 1 or None in origins:
+            shapes = " ".join(str(tuple(a.shape)) for a in arrays)
+            check_known_chunks(
+                opname, *((a.chunks[d],) for a, d in sides), what=f"operands with shapes {shapes}",
+                plural=True, detail=f", so their blocks may not line up on axis {axis} (rechunking "
+                "them to known chunks also works)",
+            )
 
 
 # --- the public function --------------------------------------------------------------------
