@@ -123,8 +123,20 @@ def _to_arg(obj: Any, deps: dict[str, Expr]) -> Any:
         deps[expr.name] = expr
         return Ref(expr.key)
     if tp is list or tp is tuple:
-        items = [_to_arg(item, deps) for item in obj]
-        if all(a is b for a, b in zip(items, obj)):
+        items = []
+        append = items.append
+        changed = False
+        for item in obj:  # a list of a million Delayed values: no call per item
+            if type(item) is Delayed:
+                expr = item._expr
+                deps[expr.name] = expr
+                append(Ref(expr.key))
+                changed = True
+            else:
+                arg = _to_arg(item, deps)
+                append(arg)
+                changed = changed or arg is not item
+        if not changed:
             return obj
         return items if tp is list else tuple(items)
     if tp is dict:
@@ -173,7 +185,7 @@ class DelayedLeaf(Expr):
     def __init__(self, value: Any, nout: int | None = None, name: str | None = None):
         self.operands = [value, nout]
         if name is not None:
-            self.__dict__["name"] = name
+            self.name = name
 
     @functools.cached_property
     def name(self) -> str:  # type: ignore[override]
@@ -205,8 +217,11 @@ class DelayedCall(Expr):
     _keeps_dependency_keys = True
 
     def __init__(self, func: Any, args: tuple, kwargs: dict, deps: tuple, name: str):
-        self.operands = [func, args, kwargs, deps]
-        self.__dict__["name"] = name
+        # A million calls make a million nodes: the operands are a tuple and the
+        # name is set as a plain attribute, so the node is one small object
+        # (``self.__dict__[...]`` would give each its own dict, 64 bytes more).
+        self.operands = (func, args, kwargs, deps)
+        self.name = name
 
     def dependencies(self) -> list[Expr]:
         return list(self.operands[3])
@@ -219,7 +234,7 @@ class DelayedCall(Expr):
         func, args, kwargs = self.operands[0], self.operands[1], self.operands[2]
         if isinstance(func, Expr):
             return Task(key, _call, func.ref(), args, kwargs)
-        return Task(key, func, *args, **kwargs)
+        return Task.from_call(key, func, args, kwargs)
 
     def _explain_line(self) -> str:
         func = self.operands[0]
@@ -379,6 +394,9 @@ class _DelayedAttr(Delayed):
         )
 
 
+_NO_KWARGS: dict = {}  # shared by every call without keywords; never mutated
+
+
 def _delayed_call(
     func: Any,
     args: tuple,
@@ -392,8 +410,14 @@ def _delayed_call(
     if name is not None:
         _check_name(name, "dask_key_name")
     deps: dict[str, Expr] = {}
-    task_args = tuple([_to_arg(a, deps) for a in args])
-    task_kwargs = {k: _to_arg(v, deps) for k, v in kwargs.items()} if kwargs else {}
+    atoms = _ATOMS
+    for a in args:
+        if type(a) not in atoms:
+            task_args = tuple([_to_arg(a, deps) for a in args])
+            break
+    else:  # only literals (the common leaf call): the tuple is the task's arguments
+        task_args = args
+    task_kwargs = {k: _to_arg(v, deps) for k, v in kwargs.items()} if kwargs else _NO_KWARGS
     func_operand: Any = func
     if isinstance(func, Delayed):
         func_operand = func._expr
@@ -406,7 +430,7 @@ def _delayed_call(
             name = f"{label}-{tokenize(func, args, kwargs)}"
         else:
             name = f"{label}-{_unique()}"
-    expr = DelayedCall(func_operand, task_args, task_kwargs, tuple(deps.values()), name)
+    expr = DelayedCall(func_operand, task_args, task_kwargs, tuple(deps.values()) if deps else (), name)
     return _new_delayed(expr, nout)
 
 

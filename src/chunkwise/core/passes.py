@@ -556,15 +556,13 @@ def fuse_linear(
     keep = set(_key_list(graph, keys))
     if dependencies is None:
         dependencies = get_dependencies(graph)
-    if dependents is None:
-        dependents = get_dependents(graph, dependencies)
+    only_user = _only_users(dependencies, dependents)
     DataNode_ = DataNode
     absorbs_task: dict = {}  # d -> the one Task key inlined into d
     absorbs_data: dict = {}  # d -> DataNode keys inlined into d
-    for k, users in dependents.items():
-        if len(users) != 1 or k in keep:
+    for k, d in only_user.items():
+        if d is _MANY or k in keep:
             continue
-        (d,) = users
         node = graph[k]
         if type(node) is DataNode_:
             if type(node.value) in _UNSAFE_LITERALS:
@@ -615,12 +613,32 @@ def fuse_linear(
         if (
             type(node) is DataNode_
             and k not in keep
-            and len(dependents[k]) == 1
+            and only_user.get(k, _MANY) is not _MANY
             and type(node.value) not in _UNSAFE_LITERALS
         ):
             continue  # inlined into its dependent
         out[k] = node
     return out
+
+
+_MANY = object()  # in ``_only_users``: a key with several dependents
+
+
+def _only_users(dependencies: Mapping, dependents: Mapping | None = None) -> dict:
+    """Map each key that has dependents to its only dependent, or to ``_MANY``.
+
+    What fusion needs of the dependents, without a set per key (a set costs 216
+    bytes: a million of them is most of the memory of fusing a large graph).
+    """
+    if dependents is not None:
+        return {k: next(iter(users)) if len(users) == 1 else _MANY for k, users in dependents.items() if users}
+    only: dict = {}
+    for k, deps in dependencies.items():
+        for d in deps:
+            only[d] = _MANY if d in only else k
+    if not only.keys() <= dependencies.keys():
+        _raise_missing(dependencies)
+    return only
 
 
 def _build_chain(graph, bottom, get_task, get_data, max_chain, out, limit) -> None:

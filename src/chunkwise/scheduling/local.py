@@ -55,6 +55,7 @@ is kept because it was asked for.
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 import types
@@ -102,8 +103,16 @@ class State:
         "waiting",
     )
 
-    def __init__(self, graph: Mapping, keep: set, max_live_sources: int, num_workers: int = 1):
-        dependencies = {k: node.dependencies for k, node in graph.items()}
+    def __init__(
+        self,
+        graph: Mapping,
+        keep: set,
+        max_live_sources: int,
+        num_workers: int = 1,
+        dependencies: Mapping | None = None,
+    ):
+        if dependencies is None:
+            dependencies = {k: node.dependencies for k, node in graph.items()}
         dependents: dict[Hashable, list] = {k: [] for k in graph}
         for key, deps in dependencies.items():
             for dep in deps:
@@ -368,15 +377,24 @@ def run_graph(
     missing = [k for k in flat if k not in graph]
     if missing:
         raise KeyError(f"requested keys are not in the graph: {missing[:5]!r}")
+    dependencies = None
     if cull:
-        graph, _ = passes.cull(graph, flat)
+        graph, dependencies = passes.cull(graph, flat)
     cbs = active_callbacks(callbacks)
     for cb in cbs:
         if hasattr(cb, "_start"):
             cb._start(graph)
     if max_live_sources is None:
         max_live_sources = 4 * num_workers
-    state = State(graph, set(flat), max_live_sources, num_workers)
+    # The state is a few containers per task and holds no cycles: with the cyclic
+    # collector on, building it for 10**6 tasks would walk the whole heap repeatedly.
+    gc_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        state = State(graph, set(flat), max_live_sources, num_workers, dependencies)
+    finally:
+        if gc_enabled:
+            gc.enable()
     for cb in cbs:
         if hasattr(cb, "_start_state"):
             cb._start_state(graph, state)
