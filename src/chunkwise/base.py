@@ -94,6 +94,8 @@ class Collection:
 
     __slots__ = ("_expr",)
 
+    _expr: Expr
+
     def __init__(self, expr: Expr):
         object.__setattr__(self, "_expr", expr)
 

@@ -184,7 +184,7 @@ def _parse(arg: Any, deps: set) -> tuple[Any, bool]:
     return arg, False
 
 
-_NESTING = frozenset({list, tuple, dict})  # also Task and DataNode, added below
+_NESTING: frozenset[type] = frozenset({list, tuple, dict})  # also Task and DataNode, added below
 
 # Shared by every task without keyword arguments or dependencies (most of a
 # large graph): an empty dict and an empty frozenset cost 64 and 216 bytes each.
@@ -210,6 +210,14 @@ class Task:
     """
 
     __slots__ = ("args", "dependencies", "func", "key", "kwargs", "_dyn_args", "_dyn_kwargs")
+
+    key: Hashable
+    func: Callable
+    args: tuple
+    kwargs: dict
+    dependencies: frozenset
+    _dyn_args: list[int] | None  # positions of ``args`` that hold references
+    _dyn_kwargs: list[str] | None  # names of ``kwargs`` that hold references
 
     def __init__(self, key: Hashable, func: Callable, /, *args: Any, **kwargs: Any):
         if not callable(func):
@@ -255,7 +263,7 @@ class Task:
         self.dependencies = frozenset(deps) if deps else _NO_DEPENDENCIES
 
     @classmethod
-    def from_call(cls, key: Hashable, func: Callable, args: tuple, kwargs: Mapping) -> Task:
+    def from_call(cls, key: Hashable, func: Callable, args: tuple, kwargs: dict) -> Task:
         """``Task(key, func, *args, **kwargs)``, keeping the tuple ``args`` when it holds only literals.
 
         For builders that already hold a call's arguments as a tuple (a delayed
@@ -287,6 +295,7 @@ class Task:
 
     def __call__(self, results: Mapping) -> Any:
         dyn = self._dyn_args
+        args: tuple | list
         if dyn is None:
             args = self.args
         else:
@@ -332,10 +341,10 @@ class Task:
         new.func = self.func
         args = self.args
         if self._dyn_args is not None:
-            args = list(args)
+            new_args = list(args)
             for i in self._dyn_args:
-                args[i] = _inline_arg(args[i], replacements)
-            args = tuple(args)
+                new_args[i] = _inline_arg(new_args[i], replacements)
+            args = tuple(new_args)
         kwargs = self.kwargs
         if self._dyn_kwargs is not None:
             kwargs = dict(kwargs)

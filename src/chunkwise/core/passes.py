@@ -411,13 +411,13 @@ def order(
                 i += 1
                 users = dependents[node]
                 if users:
-                    ready = True
+                    all_ready = True
                     for d in users:
                         w = waiting[d] - 1
                         waiting[d] = w
                         if w:
-                            ready = False
-                    if ready:
+                            all_ready = False
+                    if all_ready:
                         # every user can run now: run them next, which frees ``node``
                         if len(users) == 1:
                             extend(users)
@@ -501,7 +501,7 @@ def _literal(node: DataNode) -> object:
 
 def _count_refs(task: Task, key: Hashable, limit: int = 2) -> int:
     """How many times ``Ref(key)`` occurs in the arguments of ``task`` (counting stops at ``limit``)."""
-    stack = [task]
+    stack: list = [task]
     count = 0
     while stack:
         arg = stack.pop()

@@ -322,9 +322,9 @@ def _failed_key(tb: types.TracebackType | None, key: Hashable) -> Hashable:
     while tb is not None:
         frame = tb.tb_frame
         if frame.f_code is call_code:
-            inner = frame.f_locals.get("self")
-            if getattr(inner, "key", None) is not None:
-                key = inner.key
+            inner_key = getattr(frame.f_locals.get("self"), "key", None)
+            if inner_key is not None:
+                key = inner_key
         tb = tb.tb_next
     return key
 
