@@ -52,6 +52,7 @@ from __future__ import annotations
 import functools
 import gc
 from collections.abc import Hashable, Iterable, Mapping
+from typing import Any
 
 from chunkwise.core.graph import DataNode, Ref, Task, _DictArg, _ListArg, validate_key
 
@@ -370,9 +371,14 @@ def order(
         dependencies = get_dependencies(graph)
     if dependents is None:
         dependents = get_dependents(graph, dependencies)
-    rank = _ranks(dependencies)
-    rank_get = rank.__getitem__
-    waiting = {k: len(v) for k, v in dependencies.items()}
+    # Keys are opened in their natural order. When every key is a str (delayed
+    # graphs) that order is plain string comparison, so no table of ranks is
+    # built (it is a sort and a dict the size of the graph: much of the cost of
+    # ordering 10**6 tasks); otherwise each key's rank in the global ordering.
+    rank_get: Any = None if all(type(k) is str for k in dependencies) else _ranks(dependencies).__getitem__
+    # unnumbered dependencies per key; keys without any (most of a wide graph) are left out
+    waiting = {k: len(v) for k, v in dependencies.items() if v}
+    waiting_get = waiting.get
     priority: dict = {}
     expanded: set = set()
     roots = [k for k, v in dependents.items() if not v]
@@ -390,7 +396,7 @@ def order(
                 if node in priority:
                     pop()
                     continue
-                if waiting[node]:
+                if waiting_get(node, 0):
                     if node in expanded:
                         _raise_cycle(dependencies)
                     expanded.add(node)
@@ -400,9 +406,9 @@ def order(
                         # dependencies that are ready (leaves) last, right before
                         # ``node``, so their results are not held while the others run.
                         pending.sort(key=rank_get, reverse=True)
-                        ready = [d for d in pending if not waiting[d]]
+                        ready = [d for d in pending if not waiting_get(d, 0)]
                         if ready and len(ready) != len(pending):
-                            ready.extend([d for d in pending if waiting[d]])
+                            ready.extend([d for d in pending if waiting_get(d, 0)])
                             pending = ready
                     extend(pending)
                     continue
