@@ -98,7 +98,9 @@ def _run(label: str, src: str | None, shape: str, n: int, timeout: float) -> dic
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--one", nargs=3, metavar=("SHAPE", "N", "IMPL"), help=argparse.SUPPRESS)
-    parser.add_argument("--src", action="append", default=[], help="a checkout's src folder")
+    parser.add_argument(
+        "--src", action="append", default=[], help="a checkout's src folder (default: src)"
+    )
     parser.add_argument("--dask", action="store_true", help="also run dask.delayed")
     parser.add_argument("-n", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--shape", nargs="+", default=["flat", "tree"], choices=["flat", "tree"])
@@ -109,7 +111,9 @@ def main(argv: list[str] | None = None) -> int:
         shape, n, impl = args.one
         print(json.dumps(measure(shape, int(n), impl)))
         return 0
-    sides: list[tuple[str, str | None]] = [(src, src) for src in args.src or ["src"]]
+    sides: list[tuple[str, str | None]] = [(src, src) for src in args.src]
+    if not sides and not args.dask:
+        sides.append(("src", "src"))
     if args.dask:
         sides.append(("dask", None))
     runs: dict = {}

@@ -52,6 +52,7 @@ import operator
 import os
 import uuid
 from collections.abc import Callable, Hashable
+from types import FunctionType
 from typing import Any
 
 from chunkwise import config
@@ -217,27 +218,35 @@ class DelayedCall(Expr):
     _keeps_dependency_keys = True
 
     def __init__(self, func: Any, args: tuple, kwargs: dict, deps: tuple, name: str):
-        # A million calls make a million nodes: the operands are a tuple and the
-        # name is set as a plain attribute, so the node is one small object
-        # (``self.__dict__[...]`` would give each its own dict, 64 bytes more).
-        self.operands = (func, args, kwargs, deps)
+        # A million calls make a million nodes, each alive until computed: the
+        # operands and the name are plain attributes of one small object, with no
+        # operands tuple (72 bytes, and one more object for the cyclic garbage
+        # collector to walk) and no ``__dict__`` of its own.
+        self._func = func
+        self._args = args
+        self._kwargs = kwargs
+        self._deps = deps
         self.name = name
 
+    @property
+    def operands(self) -> tuple:  # type: ignore[override]
+        return (self._func, self._args, self._kwargs, self._deps)
+
     def dependencies(self) -> list[Expr]:
-        return list(self.operands[3])
+        return list(self._deps)
 
     def with_operands(self, operands: list) -> Expr:
         # Rewrites of the dependencies keep their keys, so the references stay valid.
         return self
 
     def _task(self, key: Hashable) -> Task:
-        func, args, kwargs = self.operands[0], self.operands[1], self.operands[2]
+        func = self._func
         if isinstance(func, Expr):
-            return Task(key, _call, func.ref(), args, kwargs)
-        return Task.from_call(key, func, args, kwargs)
+            return Task(key, _call, func.ref(), self._args, self._kwargs)
+        return Task.from_call(key, func, self._args, self._kwargs)
 
     def _explain_line(self) -> str:
-        func = self.operands[0]
+        func = self._func
         text = func.name if isinstance(func, Expr) else _funcname(func)
         return f"Call: {text}"
 
@@ -436,6 +445,13 @@ def _delayed_call(
 
 _NO_OBJECT: Any = object()
 
+_last_wrapped: tuple = (None, None)  # (function, its Delayed) of the last plain delayed(function)
+
+
+def _remember_wrapped(func: Callable, wrapped: Delayed) -> None:
+    global _last_wrapped
+    _last_wrapped = (func, wrapped)  # one assignment: threads see the old pair or the new
+
 
 def delayed(
     obj: Any = _NO_OBJECT,
@@ -461,6 +477,15 @@ def delayed(
     >>> delayed(1, name="one").key
     'one'
     """
+    if type(obj) is FunctionType and name is None and pure is None and nout is None:
+        # ``[delayed(f)(i) for i in ...]`` wraps the same function a million times:
+        # the wrapper is immutable, so the last one made is handed out again.
+        last = _last_wrapped
+        if last[0] is obj:
+            return last[1]
+        wrapped = _new_delayed(DelayedLeaf(obj))
+        _remember_wrapped(obj, wrapped)
+        return wrapped
     if nout is not None:
         _check_nout(nout)
     if name is not None:
