@@ -276,14 +276,14 @@ def test_like_dispatch_of_numpy_creation():
 def test_many_blocks_build_fast():
     import time
 
-    start = time.perf_counter()
+    start = time.thread_time()  # CPU time of this thread: holds on a loaded machine
     x = da.ones((100_000, 100_000), chunks=(316, 316))  # ~100,000 blocks
     assert x.npartitions > 99_000
     y = da.random.random((100_000, 100_000), chunks=(316, 316)) if hasattr(da, "random") else x
     assert y.npartitions == x.npartitions
     z = da.arange(10**9, chunks=10_000)
     assert z.npartitions == 100_000
-    assert time.perf_counter() - start < 1.0
+    assert time.thread_time() - start < 1.0
     graph = lower([z.expr], [(z.name, 99_999)])
     assert len(graph) == 1
     np.testing.assert_array_equal(next(iter(graph.values()))({}), np.arange(10**9 - 10_000, 10**9))

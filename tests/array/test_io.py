@@ -391,7 +391,9 @@ def test_zarr_component_method_and_compute_false(tmp_path):
     x = da.from_array(A, chunks=UNEVEN)
     writes = x.to_zarr(path, component="group/x", compute=False)
     assert isinstance(writes, Delayed)
-    assert not zarr.open_array(path, path="group/x", mode="r")[:].any()
+    # nothing that reads as an array is at the path until every block has landed
+    with pytest.raises(FileNotFoundError):
+        zarr.open_array(path, path="group/x", mode="r")
     writes.compute()
     assert_eq(da.from_zarr(path, component="group/x"), A)
 
@@ -487,3 +489,174 @@ def test_npy_stack_interoperates_with_dask(tmp_path):
     assert_eq(da.from_npy_stack(tmp_path / "d"), A)
     da.to_npy_stack(tmp_path / "c", da.from_array(A, chunks=UNEVEN), axis=1)
     np.testing.assert_array_equal(dask_array.from_npy_stack(str(tmp_path / "c")).compute(), A)
+
+
+# --- failed writes never look complete ----------------------------------------------
+
+
+class Faulty:
+    """An array-like source whose rows 4.. cannot be read (a block raising mid-write)."""
+
+    def __init__(self, data, fail_from=4):
+        self.data = data
+        self.shape = data.shape
+        self.dtype = data.dtype
+        self.ndim = data.ndim
+        self.fail_from = fail_from
+
+    def __getitem__(self, index):
+        rows = index[0] if isinstance(index, tuple) else index
+        if isinstance(rows, slice) and (rows.start or 0) >= self.fail_from:
+            raise OSError("source disk gone")
+        return self.data[index]
+
+
+B = np.arange(60.0).reshape(6, 10)
+
+
+def _faulty():
+    return da.from_array(Faulty(B), chunks=(2, 10))  # blocks 0-2, 2-4 fine; 4-6 raises
+
+
+def _leftovers(root):
+    return [os.path.join(d, n) for d, dirs, files in os.walk(root) for n in dirs + files if "chunkwise-" in n]
+
+
+def test_zarr_failed_write_at_a_local_path_leaves_nothing(tmp_path, scheduler):
+    pytest.importorskip("zarr")
+    path = tmp_path / "a.zarr"
+    with pytest.raises(OSError, match="source disk gone"):
+        da.to_zarr(_faulty(), str(path), scheduler=scheduler)
+    assert not path.exists() and os.listdir(tmp_path) == []  # no array, temporary removed
+    with pytest.raises(FileNotFoundError):
+        da.from_zarr(str(path))
+    # with a component: the array is absent, the groups above it are fine
+    with pytest.raises(OSError, match="source disk gone"):
+        da.to_zarr(_faulty(), str(path), component="g/x", scheduler=scheduler)
+    assert not (path / "g" / "x").exists() and _leftovers(tmp_path) == []
+    da.to_zarr(da.from_array(B, chunks=3), str(path), component="g/x")
+    assert_eq(da.from_zarr(str(path), component="g/x"), B)
+
+
+def test_zarr_failed_overwrite_keeps_the_old_array(tmp_path, scheduler):
+    pytest.importorskip("zarr")
+    path = str(tmp_path / "a.zarr")
+    da.to_zarr(da.from_array(B + 1, chunks=2), path)
+    with pytest.raises(OSError, match="source disk gone"):
+        da.to_zarr(_faulty(), path, overwrite=True, scheduler=scheduler)
+    assert_eq(da.from_zarr(path), B + 1)
+    assert _leftovers(tmp_path) == []
+    # a successful overwrite swaps the new array in and removes the old one, even when
+    # the old one's chunk directories are read-only
+    for d, dirs, _ in os.walk(os.path.join(path, "c")):
+        for name in dirs:
+            os.chmod(os.path.join(d, name), 0o555)
+    da.to_zarr(da.from_array(B * 2, chunks=(2, 5)), path, overwrite=True, chunks=(2, 5))
+    assert_eq(da.from_zarr(path), B * 2)
+    assert _leftovers(tmp_path) == [] and os.listdir(tmp_path) == ["a.zarr"]
+
+
+def test_zarr_failed_write_where_nothing_can_be_renamed_is_marked(tmp_path):
+    zarr = pytest.importorskip("zarr")
+    pytest.importorskip("fsspec")
+    url = "file://" + str(tmp_path / "u.zarr")
+    memory = zarr.storage.MemoryStore()
+    existing = zarr.create_array(store=str(tmp_path / "e.zarr"), shape=(10, 10), chunks=(2, 10), dtype="f8")
+    for target, kwargs in [(url, {}), (memory, {}), (existing, {"region": (slice(2, 8),)})]:
+        with pytest.raises(OSError, match="source disk gone"):
+            da.to_zarr(_faulty(), target, scheduler="threads", **kwargs)
+        with pytest.raises(ValueError, match=r"is incomplete: a chunkwise to_zarr write .* has not finished"):
+            da.from_zarr(target)
+        opened = target if isinstance(target, zarr.Array) else zarr.open_array(target, mode="r")
+        assert "chunkwise_incomplete" in opened.attrs
+    # a write that completes leaves no mark
+    da.to_zarr(da.from_array(B, chunks=4), url, overwrite=True)
+    assert_eq(da.from_zarr(url), B)
+    assert "chunkwise_incomplete" not in zarr.open_array(url, mode="r").attrs
+    z = zarr.create_array(store={}, shape=B.shape, chunks=(2, 10), dtype="f8", attributes={"units": "m"})
+    da.to_zarr(da.from_array(B, chunks=4), z)
+    assert dict(z.attrs) == {"units": "m"}  # the user's attributes are kept
+    assert_eq(da.from_zarr(z), B)
+    # compute=False: incomplete until computed
+    w = zarr.create_array(store={}, shape=B.shape, chunks=(2, 10), dtype="f8")
+    writes = da.to_zarr(da.from_array(B, chunks=4), w, compute=False)
+    with pytest.raises(ValueError, match="incomplete"):
+        da.from_zarr(w)
+    writes.compute()
+    assert_eq(da.from_zarr(w), B)
+
+
+def test_zarr_refuses_a_directory_that_is_not_a_zarr_store(tmp_path):
+    pytest.importorskip("zarr")
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep me")
+    (folder / "sub").mkdir()
+    for overwrite in (False, True):
+        with pytest.raises(FileExistsError, match=r"not a zarr store .*notes.txt.*Nothing was deleted"):
+            da.to_zarr(da.from_array(B, chunks=3), str(folder), overwrite=overwrite)
+        with pytest.raises(FileExistsError, match="not a zarr store"):
+            da.to_zarr(da.from_array(B, chunks=3), str(folder), component="x", overwrite=overwrite)
+    assert sorted(os.listdir(folder)) == ["notes.txt", "sub"]
+    assert (folder / "notes.txt").read_text() == "keep me"
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(FileExistsError, match="is a file"):
+        da.to_zarr(da.from_array(B, chunks=3), str(tmp_path / "file"), overwrite=True)
+    da.to_zarr(da.from_array(B, chunks=3), str(tmp_path / "arr.zarr"))
+    with pytest.raises(FileExistsError, match="holds a zarr array, not a group"):
+        da.to_zarr(da.from_array(B, chunks=3), str(tmp_path / "arr.zarr"), component="x", overwrite=True)
+    assert_eq(da.from_zarr(str(tmp_path / "arr.zarr")), B)
+    (tmp_path / "empty").mkdir()
+    da.to_zarr(da.from_array(B, chunks=3), str(tmp_path / "empty"))  # an empty directory is fine
+    assert_eq(da.from_zarr(str(tmp_path / "empty")), B)
+
+
+def test_from_zarr_on_a_group_lists_its_arrays(tmp_path):
+    pytest.importorskip("zarr")
+    path = str(tmp_path / "g.zarr")
+    da.to_zarr(da.from_array(B, chunks=3), path, component="raw/x")
+    da.to_zarr(da.from_array(B, chunks=3), path, component="y")
+    with pytest.raises(ValueError, match=r"g.zarr is a zarr group.*'raw/x', 'y'.*component=") as info:
+        da.from_zarr(path)
+    assert "component='raw/x'" in str(info.value)
+    with pytest.raises(ValueError, match=r"component 'raw'.* is a zarr group.*'raw/x'"):
+        da.from_zarr(path, component="raw")
+    assert_eq(da.from_zarr(path, component="raw/x"), B)
+
+
+def test_hdf5_failed_write_leaves_nothing_or_a_marked_dataset(tmp_path, scheduler):
+    h5py = pytest.importorskip("h5py")
+    path = tmp_path / "new.h5"
+    with pytest.raises(OSError, match="source disk gone"):
+        da.to_hdf5(str(path), "/x", _faulty(), scheduler=scheduler)
+    assert os.listdir(tmp_path) == []  # no file, temporary removed
+    # an existing file keeps its other datasets; the failed one is marked incomplete
+    da.to_hdf5(str(path), "/keep", da.from_array(B, chunks=3))
+    with pytest.raises(OSError, match="source disk gone"):
+        da.to_hdf5(str(path), "/x", _faulty(), scheduler=scheduler)
+    with h5py.File(path, "r") as f:
+        assert "chunkwise_incomplete" in f["/x"].attrs
+        assert "chunkwise_incomplete" not in f["/keep"].attrs
+        with pytest.raises(ValueError, match=r"HDF5 dataset /x is incomplete: a chunkwise to_hdf5 write"):
+            da.from_array(f["/x"], lock=True)
+        np.testing.assert_array_equal(f["/keep"][:], B)
+    # an open file handed in: marked too, and a complete write unmarks
+    with h5py.File(path, "a") as f:
+        with pytest.raises(OSError, match="source disk gone"):
+            da.to_hdf5(f, "/y", _faulty())
+        assert "chunkwise_incomplete" in f["/y"].attrs
+        da.to_hdf5(f, "/y", da.from_array(B, chunks=4))
+        assert "chunkwise_incomplete" not in f["/y"].attrs
+        np.testing.assert_array_equal(f["/y"][:], B)
+    assert sorted(os.listdir(tmp_path)) == ["new.h5"]
+
+
+def test_store_failure_says_which_targets_were_written():
+    ok = np.zeros_like(B)
+    bad = FailingTarget(B.shape, fail_row=4)
+    with pytest.raises(OSError, match="disk full") as info:
+        da.store([da.from_array(B, chunks=(6, 10)), da.from_array(B, chunks=(2, 10))], [ok, bad], scheduler="sync")
+    note = "\n".join(info.value.__notes__)
+    assert "writing block (2, 0) into target 1 (FailingTarget)" in note
+    assert "target 0 (ndarray): fully written, 1 of 1 blocks" in note
+    np.testing.assert_array_equal(ok, B)

@@ -232,7 +232,7 @@ def test_tril_zero_blocks_read_nothing():
 def test_building_over_many_blocks_is_instant():
     x = da.from_array(np.broadcast_to(np.float32(1), (1000, 100)), chunks=(1, 1))  # 100,000 blocks
     assert x.npartitions == 100_000
-    start = time.perf_counter()
+    start = time.thread_time()  # CPU time of this thread: holds on a loaded machine
     ys = [
         x.T,
         x.transpose(1, 0).T,
@@ -251,7 +251,7 @@ def test_building_over_many_blocks_is_instant():
     for y in ys:
         y.chunks
         y.name
-    assert time.perf_counter() - start < 2.0
+    assert time.thread_time() - start < 2.0
     assert ys[0].npartitions == 100_000
 
 

@@ -232,11 +232,11 @@ def test_bad_arguments():
 def test_many_blocks_build_without_per_block_work():
     import time
 
-    start = time.perf_counter()
+    start = time.thread_time()  # CPU time of this thread: holds on a loaded machine
     x = da.random.default_rng(0).random((100_000, 100_000), chunks=(316, 316))
     assert x.npartitions > 99_000
     graph = lower([x.expr], [(x.name, 316, 316)])
-    assert time.perf_counter() - start < 1.0
+    assert time.thread_time() - start < 1.0
     (task,) = graph.values()
     assert not task.dependencies and task({}).shape == (144, 144)
 

@@ -120,9 +120,9 @@ def test_many_blocks_plan_is_fast():
 
     old = ((10,) * 100_000,)
     new = ((7,) * 142_857 + (1,),)
-    start = time.perf_counter()
+    start = time.thread_time()  # CPU time of this thread: holds on a loaded machine
     plan = plan_rechunk(old, new, 8, 1000)
-    assert time.perf_counter() - start < 2
+    assert time.thread_time() - start < 2
     assert plan[-1] == new
 
 

@@ -107,9 +107,9 @@ def test_html_repr_escapes_dtype():
 def test_html_repr_many_blocks_is_small_and_fast():
     n = 10_000
     x = Array(FromArray(FakeSource((n, n)), ((1,) * n, (1,) * n), None, "huge"))
-    start = time.perf_counter()
+    start = time.thread_time()  # CPU time of this thread: holds on a loaded machine
     html = array_repr_html(x)
-    elapsed = time.perf_counter() - start
+    elapsed = time.thread_time() - start
     assert elapsed < 2.0
     assert len(html) < 200_000
     (svg,) = _svgs(html)

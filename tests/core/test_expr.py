@@ -273,3 +273,19 @@ def test_task_inline_defaults_to_task():
     src = Source(2)
     inc = _Inc(src)
     assert repr(inc._task_inline((inc.name, 0), set())) == repr(inc._task((inc.name, 0)))
+
+
+def test_operand_reaches_a_parameter_that_metadata_shadows():
+    class Node(Expr):
+        _parameters = ("source", "columns")
+
+        @property
+        def columns(self):
+            return ["metadata"]
+
+    node = Node("src", ["a", "b"])
+    assert node.columns == ["metadata"]
+    assert node.operand("columns") == ["a", "b"]
+    assert node.operand("source") == node.source == "src"
+    with pytest.raises(ValueError):
+        node.operand("missing")

@@ -10,6 +10,7 @@ import functools
 import operator
 import os
 import pathlib
+import re
 import subprocess
 import sys
 import textwrap
@@ -33,8 +34,8 @@ def assert_distinct(*values):
 
 def test_token_format():
     token = tokenize(1, "a")
-    assert len(token) == 32
-    assert int(token, 16) >= 0
+    assert re.fullmatch(r"[0-9a-f]{32}", token), token  # 32 lowercase hex digits
+    assert tokenize(1, "a") == token and tokenize(1, "b") != token
 
 
 def test_primitives_are_type_tagged():

@@ -1,3 +1,4 @@
+import os
 import sys
 import threading
 import time
@@ -20,15 +21,33 @@ def slow_graph(n=5, delay=0.02):
     return graph
 
 
+def wait_for(condition, timeout=30.0):
+    """Poll ``condition()`` until it is true or ``timeout`` seconds have passed; its last value."""
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return condition()
+
+
 def test_samples_during_computation(get):
+    def spin_until_sampled(rprof):
+        # burn CPU in this process until the sampler has taken 3 samples of its own
+        deadline = time.monotonic() + 30
+        while len(rprof.results) < 4 and time.monotonic() < deadline:
+            sum(range(1000))
+        return len(rprof.results)
+
     with ResourceProfiler(dt=0.01) as rprof:
-        get(slow_graph(), "total", scheduler="sync")
+        graph = {"spin": Task("spin", spin_until_sampled, rprof)}
+        assert get(graph, "spin", scheduler="sync") >= 4
     assert not sampler_threads()
-    assert len(rprof.results) >= 3
+    assert len(rprof.results) >= 5  # the first, 3 from the thread, the last
     for sample in rprof.results:
         assert isinstance(sample, ResourceData)
         assert sample.mem > 0
-        assert sample.cpu >= 0
+        # psutil's percent of one core, summed over the process's threads
+        assert 0 <= sample.cpu <= 100 * (os.cpu_count() or 1) * 1.5, sample
+    assert max(s.cpu for s in rprof.results) > 0  # the spinning task was seen using CPU
     times = [s.time for s in rprof.results]
     assert times == sorted(times)
     assert rprof.peak_memory == max(s.mem for s in rprof.results)
@@ -37,9 +56,10 @@ def test_samples_during_computation(get):
 def test_with_block_covers_whole_block():
     with ResourceProfiler(dt=0.01) as rprof:
         assert rprof.running
-        time.sleep(0.05)  # no computation at all
+        # no computation at all: the thread samples anyway
+        assert wait_for(lambda: len(rprof.results) >= 3), rprof.results
     assert not rprof.running
-    assert len(rprof.results) >= 3
+    assert len(rprof.results) >= 4
 
 
 def test_registered_samples_each_computation(get):

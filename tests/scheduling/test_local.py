@@ -363,57 +363,104 @@ def _sleep_task(i):
     return i
 
 
+def wait_for(condition, timeout=30.0):
+    """Poll ``condition()`` until it is true or ``timeout`` seconds have passed; its last value."""
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return condition()
+
+
 @pytest.mark.parametrize("scheduler", ["threads", "sync"])
 def test_ctrl_c_stops_promptly_and_leaves_no_busy_threads(scheduler):
-    started, finished = [], []
+    workers = 4
+    lock = threading.Lock()
+    started, finished, interrupted_at = [], [], []
+
+    def interrupt():
+        interrupted_at.append(time.monotonic())
+        _thread.interrupt_main()
+
+    def pretask(key, graph, state):
+        with lock:
+            started.append(key)
+            first = len(started) == 1
+        if first:  # interrupt once the computation runs, however late a loaded machine starts it
+            threading.Timer(0.2, interrupt).start()
+
     cb = Callback(
-        pretask=lambda key, graph, state: started.append(time.monotonic()),
-        posttask=lambda key, result, graph, state, worker_id: finished.append(time.monotonic()),
+        pretask=pretask,
+        posttask=lambda key, result, graph, state, worker_id: finished.append(key),
     )
-    graph = {("s", i): Task(("s", i), _sleep_task, i) for i in range(400)}
+    graph = {("s", i): Task(("s", i), _sleep_task, i) for i in range(400)}  # 400 x 0.05 s
     graph["all"] = Task("all", len, [Ref(("s", i)) for i in range(400)])
-    timer = threading.Timer(0.3, _thread.interrupt_main)
-    timer.start()
-    t0 = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
-        get(graph, "all", scheduler=scheduler, num_workers=4, callbacks=[cb])
+        get(graph, "all", scheduler=scheduler, num_workers=workers, callbacks=[cb])
     stopped = time.monotonic()
-    assert stopped - t0 < 1.5
-    time.sleep(0.3)
-    # No task starts after the interrupt; at most the tasks in flight then finish.
-    assert not [t for t in started if t > stopped]
-    assert len([t for t in finished if t > stopped]) <= 3
-    assert len(started) - len(finished) <= 1  # the interrupted task itself, in the caller
+    started_by_then = len(started)
+    # Measured from the interrupt: far below the 5 s the work would take, with room for load.
+    assert stopped - interrupted_at[0] < 3.0
+    # The tasks in flight finish (all but the caller's own, interrupted, task).
+    assert wait_for(lambda: len(started) - len(finished) <= 1), (len(started), len(finished))
+    # No new task starts: only tasks taken before the interrupt may report their start
+    # late (one per pool thread), and then nothing more runs.
+    assert len(started) <= started_by_then + (workers - 1)
+    settled = len(started)
+    time.sleep(0.2)
+    assert len(started) == settled and len(started) < 400
+
 
 def test_ctrl_c_stops_processes_and_leaves_no_orphans():
     code = textwrap.dedent(
         """
         import _thread, threading, time, psutil, os
         from chunkwise.core.graph import Task, Ref
-        from chunkwise.scheduling import get
+        from chunkwise.scheduling import Callback, get
 
         def slow(i):
             time.sleep(0.2)
             return i
 
-        if __name__ == "__main__":
-            graph = {("s", i): Task(("s", i), slow, i) for i in range(200)}
-            graph["all"] = Task("all", len, [Ref(("s", i)) for i in range(200)])
-            get({"w": Task("w", slow, 1)}, "w", scheduler="processes", num_workers=2)  # warm up
-            threading.Timer(1.0, _thread.interrupt_main).start()
-            t0 = time.monotonic()
-            try:
-                get(graph, "all", scheduler="processes", num_workers=2)
-            except KeyboardInterrupt:
-                print("interrupted after", round(time.monotonic() - t0, 2))
-            time.sleep(0.5)
+        def orphans():
             # The forkserver and the resource tracker (direct children) are helpers; the
             # pool's workers are forked by the forkserver, so they are grandchildren.
             me = psutil.Process()
             direct = {p.pid for p in me.children()}
-            kids = [p.pid for p in me.children(recursive=True)
-                    if p.pid not in direct and p.status() != psutil.STATUS_ZOMBIE]
-            print("children", len(kids))
+            out = []
+            for p in me.children(recursive=True):
+                try:
+                    if p.pid not in direct and p.status() != psutil.STATUS_ZOMBIE:
+                        out.append(p.pid)
+                except psutil.NoSuchProcess:
+                    pass
+            return out
+
+        if __name__ == "__main__":
+            graph = {("s", i): Task(("s", i), slow, i) for i in range(200)}
+            graph["all"] = Task("all", len, [Ref(("s", i)) for i in range(200)])
+            get({"w": Task("w", slow, 1)}, "w", scheduler="processes", num_workers=2)  # warm up
+            interrupted_at = []
+
+            def interrupt():
+                interrupted_at.append(time.monotonic())
+                _thread.interrupt_main()
+
+            timer = threading.Timer(0.5, interrupt)
+            started = []
+
+            def first(key, graph, state):
+                if not started:
+                    started.append(key)
+                    timer.start()  # tasks are in flight in the workers when Ctrl-C comes
+
+            try:
+                get(graph, "all", scheduler="processes", num_workers=2, callbacks=[Callback(pretask=first)])
+            except KeyboardInterrupt:
+                print("interrupted after", round(time.monotonic() - interrupted_at[0], 2))
+            deadline = time.monotonic() + 30
+            while orphans() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            print("children", len(orphans()))
         """
     )
     out = subprocess.run(
@@ -421,7 +468,7 @@ def test_ctrl_c_stops_processes_and_leaves_no_orphans():
     )
     assert "interrupted after" in out.stdout, out.stderr
     waited = float(out.stdout.split("interrupted after")[1].split()[0])
-    assert waited < 2.0
+    assert waited < 5.0  # measured from the interrupt; the work would take 20 s
     assert "children 0" in out.stdout, out.stdout + out.stderr
 
 

@@ -495,6 +495,13 @@ def from_array(
         hasattr(x, "shape") and hasattr(x, "dtype") and hasattr(x, "__getitem__")
     ):
         x = np.asarray(x)
+    if type(x).__module__.startswith("h5py") and "chunkwise_incomplete" in getattr(x, "attrs", ()):
+        # marked by a chunkwise.array.to_hdf5 that did not finish (see array/io.py)
+        raise ValueError(
+            f"from_array: the HDF5 dataset {getattr(x, 'name', '')} is incomplete: "
+            f"{x.attrs['chunkwise_incomplete']}. Write it again, or delete its attribute "
+            "'chunkwise_incomplete' if you know its data is whole"
+        )
     shape = tuple(int(s) for s in x.shape)
     dtype = np.dtype(x.dtype)
     normalized = normalize_chunks(chunks, shape, dtype=dtype)

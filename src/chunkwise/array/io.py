@@ -9,7 +9,15 @@
 - :func:`to_zarr` / :func:`from_zarr` (zarr v3, optional dependency): the
   source is rechunked so that every block covers whole zarr chunks (shards when
   the array is sharded), so concurrent writes never touch the same chunk and
-  need no lock. An existing array is never replaced unless ``overwrite=True``.
+  need no lock. An existing array is never replaced unless ``overwrite=True``,
+  and a directory holding anything but a zarr store is never written into.
+- Failed writes never look complete. At a local path, :func:`to_zarr` and
+  :func:`to_hdf5` (new file) write under a hidden sibling name and rename into
+  place when the last block has landed; an overwritten zarr array is swapped
+  out only then. Where nothing can be renamed (fsspec URLs, store objects,
+  existing zarr arrays or HDF5 files), the array carries the attribute
+  ``chunkwise_incomplete`` until the last block lands, and :func:`from_zarr`
+  refuses to read it.
 - :func:`to_npy_stack` / :func:`from_npy_stack`: one ``.npy`` file per block
   along one axis plus an ``info`` file, as Dask writes them. Each file is
   written to a temporary name and renamed into place; ``info`` is removed first
@@ -32,11 +40,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import json
 import math
 import os
 import pickle
+import shutil
+import stat
 import threading
+import time
 import uuid
 from collections.abc import Hashable
 from itertools import product
@@ -185,6 +198,7 @@ class _WriteLog:
         self.total = total
         self.written: set = set()
         self.lock = threading.Lock()
+        self.siblings: list[_WriteLog] = []  # the logs of the other targets of the same store call
 
     def __reduce__(self):
         return (_WriteLog, (self.description, self.total))
@@ -209,6 +223,14 @@ class _WriteLog:
         else:
             note += f"none of the {self.total} blocks had been written before it; "
         note += "the others were not written (or were being written concurrently): the target is incomplete"
+        others = []
+        for sibling in self.siblings:
+            with sibling.lock:
+                count = len(sibling.written)
+            state = "fully written" if count == sibling.total else "NOT fully written (incomplete)"
+            others.append(f"{sibling.description}: {state}, {count} of {sibling.total} blocks")
+        if others:
+            note += ". The other targets of this store: " + "; ".join(others)
         return note
 
 
@@ -384,6 +406,7 @@ def store(
     lock = _normalize_lock(lock)
     prefix = f"store-{uuid.uuid4().hex[:16]}"
     stores = []
+    logs: list[_WriteLog] = []
     for n, (source, target, region) in enumerate(zip(source_list, target_list, region_list)):
         if not hasattr(target, "__setitem__"):
             raise TypeError(
@@ -403,13 +426,17 @@ def store(
                 f"store: source {n} has shape {tuple(source.shape)} but the {where} has shape "
                 f"{tuple(region_shape)}; they must match"
             )
-        what = f"target {n} ({type(target).__name__})" if len(target_list) > 1 else type(target).__name__
+        kind = getattr(target, "store_description", None) or type(target).__name__
+        what = f"target {n} ({kind})" if len(target_list) > 1 else kind
         log = _WriteLog(what, source.npartitions)
+        logs.append(log)
         stores.append(
             StoreBlocks(source.expr, target, norm_region, lock, log, bool(return_stored and not compute),
                         f"{prefix}-{n}")
         )
 
+    for log in logs:
+        log.siblings = [other for other in logs if other is not log]
     if return_stored and not compute:
         out = [Array(s) for s in stores]
     elif return_stored:
@@ -770,6 +797,279 @@ def _zarr_source_paths(expr: Any, zarr: Any) -> set:
 
 _COMPUTE_KEYWORDS = ("scheduler", "num_workers", "callbacks", "optimize_graph")
 
+INCOMPLETE_ATTRIBUTE = "chunkwise_incomplete"
+
+
+def _is_local_path(url: Any) -> bool:
+    """A path on the local file system (not an fsspec URL, not a store object)."""
+    if isinstance(url, os.PathLike):
+        return True
+    return isinstance(url, str) and "://" not in url
+
+
+def _zarr_node_kind(path: str) -> str | None:
+    """``"array"`` or ``"group"`` if ``path`` holds zarr metadata (v3 or v2), else ``None``."""
+    meta = os.path.join(path, "zarr.json")
+    if os.path.isfile(meta):
+        try:
+            with open(meta) as f:
+                return "group" if json.load(f).get("node_type") == "group" else "array"
+        except (OSError, ValueError):
+            return "array"
+    if os.path.isfile(os.path.join(path, ".zarray")):
+        return "array"
+    if os.path.isfile(os.path.join(path, ".zgroup")):
+        return "group"
+    return None
+
+
+def _refuse_foreign_directory(path: str, overwrite: bool) -> None:
+    """Refuse to write a zarr store into a file, or into a non-empty directory that is not zarr."""
+    if not os.path.lexists(path):
+        return
+    if not os.path.isdir(path):
+        raise FileExistsError(
+            f"to_zarr: {path} is a file, not a zarr store; refusing to write there (nothing was "
+            "deleted). Choose a new path, or remove the file yourself"
+        )
+    if _zarr_node_kind(path) is not None:
+        return
+    entries = sorted(os.listdir(path))
+    if entries:
+        shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
+        extra = " even with overwrite=True, which only replaces zarr arrays" if overwrite else ""
+        raise FileExistsError(
+            f"to_zarr: {path} is a directory that is not a zarr store (it holds {len(entries)} "
+            f"entries: {shown}); refusing to write into it{extra}. Nothing was deleted. Choose a "
+            "new or empty directory"
+        )
+
+
+def _remove_tree(path: str) -> None:
+    """``shutil.rmtree`` that makes read-only directories writable first."""
+
+    def retry(func: Any, target: str, exc_info: Any) -> None:
+        parent = os.path.dirname(target)
+        with contextlib.suppress(OSError):
+            os.chmod(parent, os.stat(parent).st_mode | stat.S_IWUSR | stat.S_IXUSR)
+            os.chmod(target, os.stat(target).st_mode | stat.S_IWUSR | stat.S_IXUSR)
+        with contextlib.suppress(FileNotFoundError):
+            func(target)
+
+    if os.path.lexists(path):
+        shutil.rmtree(path, onerror=retry)
+
+
+def _sibling(path: str, what: str) -> str:
+    parent, base = os.path.split(path)
+    return os.path.join(parent, f".{base}.chunkwise-{what}-{uuid.uuid4().hex[:12]}")
+
+
+def _stored_marks(z: Any) -> Any:
+    """The ``chunkwise_incomplete`` attribute as stored now (``z`` may hold older metadata)."""
+    zarr = _import_zarr()
+    with contextlib.suppress(Exception):
+        z = zarr.open_array(store=z.store, path=z.path, mode="r")
+    return z.attrs.get(INCOMPLETE_ATTRIBUTE)
+
+
+def _mark_incomplete(z: Any, write_id: str, what: str) -> None:
+    marks = dict(z.attrs.get(INCOMPLETE_ATTRIBUTE) or {})
+    marks[write_id] = what
+    z.attrs[INCOMPLETE_ATTRIBUTE] = marks
+
+
+def _unmark_incomplete(z: Any, write_id: str) -> None:
+    marks = dict(_stored_marks(z) or {})
+    marks.pop(write_id, None)
+    if marks:
+        z.attrs[INCOMPLETE_ATTRIBUTE] = marks
+    elif INCOMPLETE_ATTRIBUTE in z.attrs:
+        del z.attrs[INCOMPLETE_ATTRIBUTE]
+
+
+class ZarrWrite:
+    """The target of one :func:`to_zarr` call: writes blocks into ``array`` and completes it.
+
+    Either ``array`` lives in a temporary directory ``tmp`` that :meth:`finish`
+    renames to ``dest`` (replacing an old array only then), or ``array`` was
+    marked incomplete (attribute ``chunkwise_incomplete``) and :meth:`finish`
+    removes the mark. :meth:`abort` waits for the writes in flight in this
+    process, then removes ``tmp``. A copy sent to another process starts with
+    no writes in flight.
+    """
+
+    def __init__(self, array: Any, tmp: str | None, dest: str | None, write_id: str, where: str):
+        self.array = array
+        self.tmp = tmp
+        self.dest = dest
+        self.write_id = write_id
+        self.where = where
+        self._cond = threading.Condition()
+        self._in_flight = 0
+        self._aborted = False
+
+    def __reduce__(self):
+        return (ZarrWrite, (self.array, self.tmp, self.dest, self.write_id, self.where))
+
+    def __repr__(self) -> str:
+        return f"<ZarrWrite into {self.where}>"
+
+    @property
+    def store_description(self) -> str:
+        return f"zarr array {self.where}"
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(self.array.shape)
+
+    def __setitem__(self, slices: Any, block: Any) -> None:
+        with self._cond:
+            if self._aborted:
+                raise RuntimeError(f"to_zarr: the write into {self.where} was abandoned (another block failed)")
+            self._in_flight += 1
+        try:
+            self.array[slices] = block
+        finally:
+            with self._cond:
+                self._in_flight -= 1
+                self._cond.notify_all()
+
+    def abort(self) -> None:
+        """After a failure: stop further writes, wait for those in flight, remove the temporary array."""
+        with self._cond:
+            self._aborted = True
+            while self._in_flight:
+                self._cond.wait()
+        if self.tmp is not None:
+            _remove_tree(self.tmp)
+
+    def finish(self) -> Any:
+        """Every block has landed: make the array complete where readers look; return it."""
+        if self.tmp is None:
+            _unmark_incomplete(self.array, self.write_id)
+            return self.array
+        zarr = _import_zarr()
+        dest = self.dest
+        old = None
+        if os.path.isdir(dest) and not os.listdir(dest):
+            os.rmdir(dest)
+        elif os.path.lexists(dest):  # overwrite=True of a zarr array: set it aside, swap
+            old = _sibling(dest, "old")
+            os.rename(dest, old)
+        try:
+            os.rename(self.tmp, dest)
+        except BaseException:
+            if old is not None:
+                os.rename(old, dest)
+            raise
+        if old is not None:
+            _remove_tree(old)
+        return zarr.open_array(store=dest, mode="r+")
+
+
+class ZarrFinish(Expr):
+    """One task, run after every write of one :func:`to_zarr` call: completes the array."""
+
+    _parameters = ("write", "prefix", "return_array")
+    _variadic = True
+
+    @functools.cached_property
+    def name(self) -> str:  # type: ignore[override]
+        return f"{self.prefix}-finish" + ("-array" if self.return_array else "")
+
+    def _task(self, key: Hashable) -> Task:
+        refs = [Ref(k) for s in self.operands[3:] for k in s._output_keys()]
+        return Task(key, _finish_zarr_write, self.write, refs, self.return_array)
+
+    def _explain_line(self) -> str:
+        return f"ZarrFinish: {self.write.where}"
+
+
+def _finish_zarr_write(write: ZarrWrite, written: list, return_array: bool) -> Any:
+    z = write.finish()
+    return z if return_array else None
+
+
+class ReadFinished(ArrayExpr):
+    """The blocks of an array read back from the zarr array that ``finish`` completed."""
+
+    _parameters = ("finish", "region", "chunks_", "dtype_")
+
+    @functools.cached_property
+    def name(self) -> str:  # type: ignore[override]
+        return f"{self.finish.name}-read"
+
+    def _chunks(self) -> tuple:
+        return self.chunks_
+
+    def _dtype(self) -> Any:
+        return self.dtype_
+
+    @functools.cached_property
+    def _boundaries(self) -> tuple:
+        return tuple(chunk_boundaries(c) for c in self.chunks_)
+
+    def _task(self, key: Hashable) -> Task:
+        slices = _block_slices(self.region, self._boundaries, key[1:])
+        return Task(key, getter, Ref(self.finish.key), slices, None)
+
+
+def _create_zarr(zarr: Any, x: Array, url: Any, component: str | None, overwrite: bool,
+                 storage_options: dict | None, kwargs: dict) -> ZarrWrite:
+    """Create the array that :func:`to_zarr` writes into (aside, for local paths), as a ``ZarrWrite``."""
+    chunks = kwargs.pop("chunks", None)
+    if chunks is None:
+        chunks = tuple(max(1, int(c)) for c in x.chunksize)
+    where = f"{url!s}" + (f" (component {component!r})" if component else "")
+    exists_message = (
+        f"to_zarr: an array or group already exists at {where}; pass overwrite=True to "
+        "replace it, or choose another path"
+    )
+    write_id = uuid.uuid4().hex[:16]
+    create = dict(shape=tuple(int(s) for s in x.shape), dtype=x.dtype, chunks=chunks, **kwargs)
+    if _is_local_path(url):
+        root = os.path.abspath(os.fspath(url))
+        dest = os.path.normpath(os.path.join(root, component.strip("/"))) if component else root
+        _refuse_foreign_directory(root, overwrite)
+        if dest != root:
+            _refuse_foreign_directory(dest, overwrite)
+        if _zarr_node_kind(dest) is not None and not overwrite:
+            raise _exists_error()(exists_message)
+        if dest != root and _zarr_node_kind(root) == "array":
+            raise _exists_error()(
+                f"to_zarr: {root} holds a zarr array, not a group, so it cannot hold component "
+                f"{component!r}; choose another path (or overwrite=True without component=)"
+            )
+        if dest != root:  # the groups above the array, as zarr would create them
+            parent = os.path.relpath(os.path.dirname(dest), root)
+            group = zarr.open_group(store=root, mode="a")
+            if parent != ".":
+                group.require_group(parent.replace(os.sep, "/"))
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        tmp = _sibling(dest, "writing")
+        try:
+            z = zarr.create_array(store=tmp, **create)
+        except BaseException:
+            _remove_tree(tmp)
+            raise
+        return ZarrWrite(z, tmp, dest, write_id, where)
+    options = dict(storage_options or {})
+    if isinstance(url, str) and url.startswith("file://"):
+        options.setdefault("auto_mkdir", True)
+    try:
+        z = zarr.create_array(store=url, name=component, overwrite=overwrite,
+                              storage_options=options or None, **create)
+    except (zarr.errors.ContainsArrayError, zarr.errors.ContainsGroupError) as exc:
+        raise _exists_error()(exists_message) from exc
+    _mark_incomplete(z, write_id, _incomplete_note())
+    return ZarrWrite(z, None, None, write_id, where)
+
+
+def _incomplete_note() -> str:
+    started = time.strftime("%Y-%m-%d %H:%M:%S")
+    return f"a chunkwise to_zarr write started at {started} has not finished (it failed, or was not computed)"
+
 
 def to_zarr(
     arr: Any,
@@ -791,12 +1091,22 @@ def to_zarr(
     and need no lock. ``component`` is the path of the array inside the store.
     An existing array is kept and an error (both a ``FileExistsError`` and
     zarr's ``ContainsArrayError``) raised unless ``overwrite=True``; an
-    ``overwrite`` of an array that ``arr`` itself reads from is refused.
+    ``overwrite`` of an array that ``arr`` itself reads from is refused, and so
+    is writing into a directory that holds other files than a zarr store.
     fsspec URLs (``"s3://..."``, ``"file://..."``) work as zarr supports them,
     with ``storage_options``. ``region`` (with an existing zarr array as ``url``)
     writes into part of it. ``compute`` and ``return_stored`` are as for
     :func:`store`; ``scheduler=`` and ``num_workers=`` go to ``compute``.
     Matches ``dask.array.to_zarr``.
+
+    A write that fails never leaves an array that reads as complete. At a
+    local path the array is built in a hidden sibling directory and renamed
+    into place once every block has landed (an old array, with
+    ``overwrite=True``, is replaced only then); after a failure the hidden
+    directory is removed (with ``compute=False`` it is left, hidden, and the
+    path untouched). Elsewhere (fsspec URLs, store objects, existing zarr
+    arrays) the array carries the attribute ``chunkwise_incomplete`` until the
+    last block lands, and :func:`from_zarr` refuses to read it.
 
     >>> import numpy as np, tempfile, os
     >>> import chunkwise.array as da
@@ -806,6 +1116,8 @@ def to_zarr(
     >>> from_zarr(path).compute().tolist() == list(range(10))
     True
     """
+    from chunkwise.delayed import Delayed
+
     zarr = _import_zarr()
     compute_kwargs = {k: kwargs.pop(k) for k in _COMPUTE_KEYWORDS if k in kwargs}
     x = asarray(arr)
@@ -814,21 +1126,17 @@ def to_zarr(
             "to_zarr: the array has unknown chunk sizes (nan); call x.compute_chunk_sizes() first"
         )
     if isinstance(url, zarr.Array):
-        z = url
         if kwargs:
             raise TypeError(f"to_zarr: cannot pass {sorted(kwargs)} when writing into an existing zarr array")
+        z = url
+        write = None
     else:
         if region is not None:
             raise ValueError("to_zarr: region= needs an existing zarr array as url (open it with zarr.open_array)")
-        chunks = kwargs.pop("chunks", None)
-        if chunks is None:
-            chunks = tuple(max(1, int(c)) for c in x.chunksize)
-        options = dict(storage_options or {})
-        if isinstance(url, str) and url.startswith("file://"):
-            options.setdefault("auto_mkdir", True)
         if overwrite:
             reads = _zarr_source_paths(x.expr, zarr)
             if reads:
+                options = dict(storage_options or {})
                 try:
                     existing = zarr.open_array(store=url, path=component or "", mode="r",
                                                storage_options=options or None)
@@ -839,27 +1147,26 @@ def to_zarr(
                         f"to_zarr: refusing to overwrite {existing.store_path}: the array being "
                         "written reads from it; write to another path, then move it"
                     )
-        try:
-            z = zarr.create_array(
-                store=url, name=component, shape=tuple(int(s) for s in x.shape), dtype=x.dtype,
-                chunks=chunks, overwrite=overwrite, storage_options=options or None, **kwargs,
-            )
-        except (zarr.errors.ContainsArrayError, zarr.errors.ContainsGroupError) as exc:
-            where = f"{url!s}" + (f" (component {component!r})" if component else "")
-            raise _exists_error()(
-                f"to_zarr: an array or group already exists at {where}; pass overwrite=True to "
-                "replace it, or choose another path"
-            ) from exc
+        write = _create_zarr(zarr, x, url, component, overwrite, storage_options, kwargs)
+        z = write.array
     unit = tuple(z.shards or z.chunks)
-    norm_region, region_shape = _normalize_region(region, tuple(z.shape), x.ndim, "to_zarr")
-    if region_shape != tuple(x.shape):
-        raise ValueError(
-            f"to_zarr: the array has shape {tuple(x.shape)} but the zarr array"
-            + (f" region {region!r}" if region is not None else "")
-            + f" has shape {region_shape}"
-        )
-    if any(step != 1 for _, step in norm_region):
-        raise ValueError(f"to_zarr: region {region!r} must use slices of step 1")
+    try:
+        norm_region, region_shape = _normalize_region(region, tuple(z.shape), x.ndim, "to_zarr")
+        if region_shape != tuple(x.shape):
+            raise ValueError(
+                f"to_zarr: the array has shape {tuple(x.shape)} but the zarr array"
+                + (f" region {region!r}" if region is not None else "")
+                + f" has shape {region_shape}"
+            )
+        if any(step != 1 for _, step in norm_region):
+            raise ValueError(f"to_zarr: region {region!r} must use slices of step 1")
+    except BaseException:
+        if write is not None:
+            write.abort()
+        raise
+    if write is None:
+        write = ZarrWrite(z, None, None, uuid.uuid4().hex[:16], str(z.store_path))
+        _mark_incomplete(z, write.write_id, _incomplete_note())
     new_chunks = []
     changed = False
     for axis, ((start, _), length) in enumerate(zip(norm_region, x.shape)):
@@ -868,8 +1175,39 @@ def to_zarr(
         new_chunks.append(aligned if aligned is not None else x.chunks[axis])
     if changed:
         x = x.rechunk(tuple(new_chunks))
-    return store(
-        x, z, lock=False, regions=region, compute=compute, return_stored=return_stored, **compute_kwargs
+    writes = store(x, write, lock=False, regions=region, compute=False)
+    prefix = f"to-zarr-{write.write_id}"
+    finish = ZarrFinish(write, prefix, bool(return_stored), writes.expr)
+    if not compute:
+        if return_stored:
+            return Array(ReadFinished(finish, norm_region, x.chunks, x.dtype))
+        return Delayed(finish)
+    try:
+        final = Delayed(finish).compute(**compute_kwargs)
+    except BaseException:
+        write.abort()
+        raise
+    if return_stored:
+        return Array(LoadStored(final, norm_region, x.chunks, x.dtype, None, prefix))
+    return None
+
+
+def _group_error(zarr: Any, url: Any, component: str | None, options: dict, kwargs: dict) -> Exception | None:
+    """The error for ``from_zarr`` pointed at a group: its path, its arrays, ``component=``."""
+    try:
+        group = zarr.open_group(store=url, path=component or "", mode="r", storage_options=options or None,
+                                **kwargs)
+        names = sorted(path for path, node in group.members(max_depth=None) if isinstance(node, zarr.Array))
+    except Exception:
+        return None
+    prefix = f"{component.strip('/')}/" if component else ""
+    where = f"{url!s}" + (f" (component {component!r})" if component else "")
+    if not names:
+        return ValueError(f"from_zarr: {where} is a zarr group, not an array, and it holds no arrays")
+    shown = ", ".join(repr(prefix + n) for n in names[:10]) + (", ..." if len(names) > 10 else "")
+    return ValueError(
+        f"from_zarr: {where} is a zarr group, not an array; it holds the arrays {shown}. "
+        f"Pass component= to read one, e.g. from_zarr({url!r}, component={prefix + names[0]!r})"
     )
 
 
@@ -885,9 +1223,12 @@ def from_zarr(
     """An array reading a zarr array (a path, an fsspec URL, a store, or a ``zarr.Array``).
 
     ``chunks`` default to the zarr array's chunks (shards if sharded); each
-    block reads only its region. Other keywords go to ``zarr.open_array``.
-    Matches ``dask.array.from_zarr`` (``inline_array`` is accepted and has no
-    effect: the zarr array is always held by the read tasks themselves).
+    block reads only its region. ``component`` is the path of the array inside
+    a group. Other keywords go to ``zarr.open_array``. Matches
+    ``dask.array.from_zarr`` (``inline_array`` is accepted and has no effect:
+    the zarr array is always held by the read tasks themselves). An array that
+    a chunkwise write has not finished (attribute ``chunkwise_incomplete``) is
+    refused with a ``ValueError``.
 
     >>> import numpy as np, zarr
     >>> z = zarr.create_array(store={}, shape=(4, 4), chunks=(2, 2), dtype="i8")
@@ -903,8 +1244,26 @@ def from_zarr(
         z = url
     else:
         options = dict(storage_options or {})
-        z = zarr.open_array(store=url, path=component or "", mode="r", storage_options=options or None,
-                            **kwargs)
+        try:
+            z = zarr.open_array(store=url, path=component or "", mode="r",
+                                storage_options=options or None, **kwargs)
+        except (FileNotFoundError, KeyError):
+            raise
+        except Exception as exc:
+            group_error = _group_error(zarr, url, component, options, kwargs)
+            if group_error is None:
+                raise
+            raise group_error from exc
+    marks = _stored_marks(z)
+    if marks:
+        first = next(iter(marks.values())) if isinstance(marks, dict) else str(marks)
+        raise ValueError(
+            f"from_zarr: the zarr array at {z.store_path} is incomplete: {first}"
+            + (f" (and {len(marks) - 1} more writes)" if isinstance(marks, dict) and len(marks) > 1 else "")
+            + ". The blocks not written would read as fill values. Write it again (to_zarr with "
+            f"overwrite=True); or, if you know its data is whole, delete its attribute "
+            f"{INCOMPLETE_ATTRIBUTE!r} with zarr"
+        )
     if chunks is None:
         chunks = tuple(z.shards or z.chunks)
     if name is None:
@@ -1036,7 +1395,14 @@ def to_hdf5(*args: Any, chunks: Any = True, **kwargs: Any) -> None:
     ``chunks=True`` gives HDF5 chunks equal to the array's largest block; other
     keywords (``compression=``...) go to ``h5py.File.require_dataset``. Writes are
     serialized by a lock (HDF5 is not thread safe). Read back with
-    ``from_array(h5py.File(filename)["/x"], lock=True)``.
+    ``from_array(h5py.File(filename)["/x"], lock=True)``. ``filename`` may also be
+    an open ``h5py.File`` or group.
+
+    A write that fails never leaves a file that looks complete: a new file is
+    written under a hidden temporary name and renamed into place at the end
+    (removed after a failure); in an existing file (or one handed in open),
+    each dataset carries the attribute ``chunkwise_incomplete`` until every
+    block has landed.
 
     >>> import numpy as np, h5py, tempfile, os
     >>> import chunkwise.array as da
@@ -1071,7 +1437,9 @@ def to_hdf5(*args: Any, chunks: Any = True, **kwargs: Any) -> None:
                 f"to_hdf5: the array for {path!r} has unknown chunk sizes (nan); call "
                 "x.compute_chunk_sizes() first"
             )
-    with h5py.File(filename, mode="a") as f:
+    compute_kwargs = {k: kwargs.pop(k) for k in _COMPUTE_KEYWORDS if k in kwargs}
+
+    def write(f: Any, mark: bool) -> None:
         datasets = []
         for path, value in data.items():
             shape = tuple(int(s) for s in value.shape)
@@ -1080,5 +1448,33 @@ def to_hdf5(*args: Any, chunks: Any = True, **kwargs: Any) -> None:
             else:
                 h5chunks = chunks
             datasets.append(f.require_dataset(path, shape=shape, dtype=value.dtype, chunks=h5chunks, **kwargs))
-        store(list(data.values()), datasets, lock=True)
+        if mark:
+            note = _incomplete_note().replace("to_zarr", "to_hdf5")
+            for dataset in datasets:
+                dataset.attrs[INCOMPLETE_ATTRIBUTE] = note
+        store(list(data.values()), datasets, lock=True, **compute_kwargs)
+        if mark:
+            for dataset in datasets:
+                del dataset.attrs[INCOMPLETE_ATTRIBUTE]
+
+    if isinstance(filename, (h5py.File, h5py.Group)):  # the user's open file: mark, write, unmark
+        write(filename, mark=True)
+        return
+    filename = os.fspath(filename)
+    if os.path.exists(filename):  # other datasets live there: mark, write, unmark
+        with h5py.File(filename, mode="a") as f:
+            write(f, mark=True)
+        return
+    # a new file: written aside, renamed into place once complete
+    tmp = _sibling(os.path.abspath(filename), "writing")
+    try:
+        with h5py.File(tmp, mode="w") as f:
+            write(f, mark=False)
+        if os.path.exists(filename):
+            raise FileExistsError(f"to_hdf5: {filename} was created by someone else while this write ran")
+        os.replace(tmp, filename)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+        raise
 

@@ -152,6 +152,18 @@ class Expr:
 
     # --- structure ----------------------------------------------------------
 
+    def operand(self, name: str) -> Any:
+        """The operand given for parameter ``name``.
+
+        Parameters are also attributes (``expr.left``), except where the class
+        defines that name itself as metadata (``columns``, ``dtype``): there,
+        ``operand("columns")`` is the operand and ``expr.columns`` the metadata.
+        """
+        params = type(self)._parameters
+        if name not in params:
+            raise ValueError(f"{type(self).__name__} has no parameter {name!r}; its parameters: {params}")
+        return self.operands[params.index(name)]
+
     def dependencies(self) -> list[Expr]:
         """The operands that are expressions."""
         return [op for op in self.operands if isinstance(op, Expr)]
