@@ -13,7 +13,8 @@ table shows medians. Two shapes, both summing ``inc(i)`` over ``range(n)``:
   time, up to one (a fan-in-100 tree, about 1.01 n tasks).
 
 Build (making the Delayed objects) and compute (``.compute()`` on the
-threaded scheduler) are both timed. Memory is the peak RSS of the process
+threaded scheduler) are both timed, in wall time and in the process's CPU
+time (steadier than wall time on a machine shared with other work). Memory is the peak RSS of the process
 minus its RSS after the imports, per task. The same shapes run in the
 benchmark suite as ``delayed_flat_1m`` and ``delayed_tree_1m``.
 """
@@ -59,11 +60,13 @@ def measure(shape: str, n: int, impl: str) -> dict:
         from chunkwise import delayed
     gc.collect()
     base = psutil.Process().memory_info().rss
+    c0 = time.process_time()
     t0 = time.perf_counter()
     root, tasks = build(delayed, shape, n)
     t1 = time.perf_counter()
     value = root.compute(scheduler="threads")
     t2 = time.perf_counter()
+    c2 = time.process_time()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     if value != n * (n + 1) // 2:
         raise AssertionError(f"{impl} {shape} {n}: wrong answer {value!r}")
@@ -72,6 +75,7 @@ def measure(shape: str, n: int, impl: str) -> dict:
         "build_s": t1 - t0,
         "compute_s": t2 - t1,
         "us_per_task": (t2 - t0) / tasks * 1e6,
+        "cpu_us_per_task": (c2 - c0) / tasks * 1e6,
         "bytes_per_task": (peak - base) / tasks,
     }
 
@@ -125,13 +129,16 @@ def main(argv: list[str] | None = None) -> int:
                     out = _run(label, src, shape, n, args.timeout)
                     runs.setdefault((shape, n, label), []).append(out)
                     print(f"# {shape} n={n} {label}: {json.dumps(out)}", flush=True)
-    print("| shape | n | side | tasks | build s | compute s | µs/task | B/task (peak RSS) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| shape | n | side | tasks | build s | compute s | µs/task | CPU µs/task | B/task (peak RSS) |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for (shape, n, label), outs in runs.items():
         med = {k: statistics.median(o[k] for o in outs) for k in outs[0]}
         print(
             f"| {shape} | {n} | {label} | {int(med['tasks'])} | {med['build_s']:.2f} | "
-            f"{med['compute_s']:.2f} | {med['us_per_task']:.1f} | {med['bytes_per_task']:.0f} |"
+            f"{med['compute_s']:.2f} | {med['us_per_task']:.1f} | {med['cpu_us_per_task']:.1f} | "
+            f"{med['bytes_per_task']:.0f} |"
         )
     return 0
 
