@@ -560,9 +560,8 @@ def fuse_linear(
     if max_chain < 1:
         raise ValueError(f"fuse_linear: max_chain must be at least 1, got {max_chain}")
     keep = set(_key_list(graph, keys))
-    if dependencies is None:
-        dependencies = get_dependencies(graph)
-    only_user = _only_users(dependencies, dependents)
+    # Without ``dependencies`` each node's own are read: no dict the size of the graph.
+    only_user = _only_users(graph, dependencies, dependents)
     DataNode_ = DataNode
     absorbs_task: dict = {}  # d -> the one Task key inlined into d
     absorbs_data: dict = {}  # d -> DataNode keys inlined into d
@@ -582,7 +581,7 @@ def fuse_linear(
         target = graph[d]
         if type(target) is not Task:
             continue
-        ddeps = dependencies[d]
+        ddeps = target.dependencies if dependencies is None else dependencies[d]
         if len(ddeps) != 1:
             other_task = False
             for x in ddeps:
@@ -630,7 +629,9 @@ def fuse_linear(
 _MANY = object()  # in ``_only_users``: a key with several dependents
 
 
-def _only_users(dependencies: Mapping, dependents: Mapping | None = None) -> dict:
+def _only_users(
+    graph: Graph, dependencies: Mapping | None = None, dependents: Mapping | None = None
+) -> dict:
     """Map each key that has dependents to its only dependent, or to ``_MANY``.
 
     What fusion needs of the dependents, without a set per key (a set costs 216
@@ -639,11 +640,16 @@ def _only_users(dependencies: Mapping, dependents: Mapping | None = None) -> dic
     if dependents is not None:
         return {k: next(iter(users)) if len(users) == 1 else _MANY for k, users in dependents.items() if users}
     only: dict = {}
-    for k, deps in dependencies.items():
-        for d in deps:
-            only[d] = _MANY if d in only else k
-    if not only.keys() <= dependencies.keys():
-        _raise_missing(dependencies)
+    if dependencies is None:
+        for k, node in graph.items():
+            for d in node.dependencies:
+                only[d] = _MANY if d in only else k
+    else:
+        for k, deps in dependencies.items():
+            for d in deps:
+                only[d] = _MANY if d in only else k
+    if not only.keys() <= graph.keys():
+        _raise_missing(get_dependencies(graph) if dependencies is None else dependencies)
     return only
 
 
