@@ -114,9 +114,15 @@ class State:
     ):
         if dependencies is None:
             dependencies = {k: node.dependencies for k, node in graph.items()}
-        # For ordering: a 1-tuple for a task read by a single task (the common case,
-        # smaller than a list), a list once there are several.
-        dependents: dict[Hashable, Any] = dict.fromkeys(graph, ())
+        # A task's dependents are ``None`` (none), the one dependent's key (the common
+        # case: no container per task; keys are never None or lists), or a list of
+        # several. Memory per task matters at 10**6 tasks: pending counts are kept
+        # only for results that several tasks read (one read by a single task is
+        # released when that task finishes), and a set holds only the sources that
+        # have (DataNode) dependencies: a task without dependencies that is not a
+        # DataNode is a source too.
+        dependents: dict[Hashable, Any] = dict.fromkeys(graph)
+        pending: dict = {}
         for key, deps in dependencies.items():
             for dep in deps:
                 try:
@@ -125,32 +131,20 @@ class State:
                     raise ValueError(
                         f"task {key!r} depends on {dep!r}, which is not in the graph"
                     ) from None
-                if type(users) is list:
+                if users is None:
+                    dependents[dep] = key
+                elif type(users) is list:
                     users.append(key)
-                elif users:
-                    dependents[dep] = [users[0], key]
+                    pending[dep] += 1
                 else:
-                    dependents[dep] = (key,)
-        priority = passes.order(graph, dependencies, dependents)
+                    dependents[dep] = [users, key]
+                    pending[dep] = 2
+        priority = passes.order_compact(dependencies, dependents)
         keys_by_priority: list = [None] * len(priority)
         for key, p in priority.items():
             keys_by_priority[p] = key
 
         self.graph = graph
-        # Memory per task matters at 10**6 tasks. From here on a task's dependents
-        # are ``None`` (none), the one dependent's key (the common case: no container
-        # per task), or a list of several; converted in place, so that no second dict
-        # is alive at once. Pending counts are kept only for results that several
-        # tasks read (one read by a single task is released when that task
-        # finishes), and a set holds only the sources that have (DataNode)
-        # dependencies: a task without dependencies that is not a DataNode is a
-        # source too.
-        pending: dict = {}
-        for k, v in dependents.items():
-            if type(v) is list:
-                pending[k] = len(v)
-            else:
-                dependents[k] = v[0] if v else None
         self.dependents = dependents
         self.priority = priority
         self.keys_by_priority = keys_by_priority
