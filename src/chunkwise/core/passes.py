@@ -599,6 +599,7 @@ def fuse_linear(
     DataNode_ = DataNode
     absorbs_task: dict = {}  # d -> the one Task key inlined into d
     absorbs_data: dict = {}  # d -> DataNode keys inlined into d
+    blocked: set = set()  # tasks with two or more Task inputs: nothing fuses into them
     for k, d in only_user.items():
         if d is _MANY or k in keep:
             continue
@@ -612,17 +613,23 @@ def fuse_linear(
             else:
                 lst.append(k)
             continue
+        if d in blocked:  # a reduction: every Task input of ``d`` has a sibling
+            continue
         target = graph[d]
         if type(target) is not Task:
             continue
         ddeps = target.dependencies if dependencies is None else dependencies[d]
         if len(ddeps) != 1:
-            other_task = False
+            # Count the Task inputs of ``d`` once (up to two): with two, none of them
+            # is fused into it, so the other inputs skip this walk (a sum of 10**6).
+            others = 0
             for x in ddeps:
-                if x != k and type(graph.get(x)) is not DataNode_:
-                    other_task = True
-                    break
-            if other_task:
+                if type(graph.get(x)) is not DataNode_:
+                    others += 1
+                    if others == 2:
+                        break
+            if others == 2:
+                blocked.add(d)
                 continue
         dyn = target._dyn_args
         if (
