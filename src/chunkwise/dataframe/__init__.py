@@ -1,0 +1,29 @@
+"""``chunkwise.dataframe``: pandas on row partitions, larger than memory.
+
+Use it as ``import chunkwise.dataframe as dd``; the names follow pandas and
+``dask.dataframe``. See ``docs/dataframe.md`` for the user guide.
+
+>>> import pandas as pd
+>>> import chunkwise.dataframe as dd
+>>> df = dd.from_pandas(pd.DataFrame({"x": [1, 2, 3]}), npartitions=2)
+>>> df[df.x > 1].x.compute().tolist()
+[2, 3]
+"""
+
+from chunkwise.dataframe.core import DataFrame, Index, Scalar, Series, new_collection
+from chunkwise.dataframe.io.pandas import from_pandas
+from chunkwise.dataframe.methods import map_partitions, to_datetime, to_numeric
+from chunkwise.dataframe.testing import assert_eq
+
+__all__ = [
+    "DataFrame",
+    "Index",
+    "Scalar",
+    "Series",
+    "assert_eq",
+    "from_pandas",
+    "map_partitions",
+    "new_collection",
+    "to_datetime",
+    "to_numeric",
+]
