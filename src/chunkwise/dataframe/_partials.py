@@ -71,7 +71,7 @@ __all__ = [
 ]
 
 #: Values kept per partition (and per merged digest) by the approximate quantile.
-QUANTILE_POINTS = 1000
+QUANTILE_POINTS = 4096
 
 #: HyperLogLog registers: 2**HLL_PRECISION (relative error ~ 1.04 / 2**(p/2)).
 HLL_PRECISION = 14
@@ -270,7 +270,7 @@ def moments_combine(parts: list, skipna: bool = True) -> tuple:
 
 
 def moments_aggregate(partial: tuple, how: str, ddof: int = 1, skipna: bool = True,
-                      index: Any = None, name: Any = None) -> Any:
+                      index: Any = None, name: Any = None, meta: Any = None) -> Any:
     """``mean``/``var``/``std`` from merged moments; a scalar when ``index`` is None."""
     n, mean, m2, has_null = partial
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -284,7 +284,7 @@ def moments_aggregate(partial: tuple, how: str, ddof: int = 1, skipna: bool = Tr
         out = np.where(has_null, np.nan, out)
     if index is None:
         return np.float64(out[0])
-    return pd.Series(out, index=index, dtype="float64", name=name)
+    return cast_like(pd.Series(out, index=index, dtype="float64", name=name), meta)
 
 
 # --- nunique, idxmin/idxmax, mode, value_counts (per column) ---------------------------
@@ -304,7 +304,7 @@ def per_column_combine(parts: list, func, **kwargs: Any) -> Any:
 
 
 def per_column_aggregate(partial: Any, func, columns: Any = None, frame: bool = False,
-                         name: Any = None, meta: Any = None, **kwargs: Any) -> Any:
+                         series_name: Any = None, meta: Any = None, **kwargs: Any) -> Any:
     """A Series (one value per column) or, with ``frame=True``, a frame of the results."""
     if not isinstance(partial, dict):
         return cast_like(func(partial, **kwargs), meta)
@@ -313,7 +313,7 @@ def per_column_aggregate(partial: Any, func, columns: Any = None, frame: bool = 
         out = pd.concat(values, axis=1) if values else pd.DataFrame(index=pd.RangeIndex(0))
         out.columns = columns
         return out
-    return cast_like(pd.Series(values, index=columns, name=name), meta)
+    return cast_like(pd.Series(values, index=columns, name=series_name), meta)
 
 
 def unique_chunk(s: pd.Series) -> pd.Series:

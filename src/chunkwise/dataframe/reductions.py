@@ -36,6 +36,7 @@ pandas; :class:`TreeReduction` runs them over partitions.
 """
 from __future__ import annotations
 
+import builtins
 import functools
 import numbers
 from collections.abc import Callable, Hashable
@@ -47,7 +48,13 @@ import pandas as pd
 from chunkwise.core.graph import Ref, Task
 from chunkwise.dataframe import _partials as k
 from chunkwise.dataframe.core import new_collection
-from chunkwise.dataframe.expr import FrameExpr, Projection, emulate, map_partitions_expr
+from chunkwise.dataframe.expr import (
+    FrameExpr,
+    Projection,
+    emulate,
+    map_partitions_expr,
+    meta_nonempty,
+)
 
 __all__ = [
     "DEFAULT_SPLIT_EVERY",
@@ -152,7 +159,7 @@ class TreeReduction(FrameExpr):
                         self.chunk_kwargs)
         every = self.split_every
         prefix = f"{name}-partial-{level - 1}"
-        stop = min((i + 1) * every, levels[level - 1])
+        stop = builtins.min((i + 1) * every, levels[level - 1])
         parts = [Ref((prefix, j)) for j in range(i * every, stop)]
         return Task(key, k.combine_call, parts, self.combine, self.combine_kwargs)
 
@@ -195,6 +202,11 @@ def call_method(sample: Any, method: str, kwargs: dict) -> Any:
 def pandas_meta(obj: Any, method: str, operation: str, **kwargs: Any) -> Any:
     """The meta of pandas' ``method`` on ``obj``: pandas' own errors raise here, at build time."""
     return emulate(call_method, obj.expr, method, kwargs, operation=operation)
+
+
+def result_labels(obj: Any, method: str, **kwargs: Any) -> pd.Index:
+    """The index of pandas' result on a sample: the columns a frame reduction keeps."""
+    return getattr(meta_nonempty(obj.expr.meta), method)(**kwargs).index
 
 
 def is_frame(obj: Any) -> bool:
@@ -328,11 +340,12 @@ def moments(obj: Any, how: str, axis: Any, skipna: bool, ddof: int, numeric_only
         return reduce_rows(obj, how, **kwargs)
     meta = pandas_meta(obj, how, operation_name(obj, how), **kwargs)
     check_moment_dtypes(obj, how, numeric_only)
-    index = meta.index if isinstance(meta, pd.Series) else None
+    index = result_labels(obj, how, **kwargs) if isinstance(meta, pd.Series) else None
     return tree_reduce(
         obj, k.moments_chunk, k.moments_combine, k.moments_aggregate, meta, label=how,
         split_every=split_every, chunk_kwargs={"skipna": skipna, "numeric_only": numeric_only},
-        aggregate_kwargs={"how": how, "ddof": ddof, "skipna": skipna, "index": index},
+        aggregate_kwargs={"how": how, "ddof": ddof, "skipna": skipna, "index": index,
+                          "meta": meta if index is not None else None},
     )
 
 
@@ -391,7 +404,7 @@ def arg_reduction(obj: Any, how: str, axis: Any, skipna: bool, numeric_only: boo
         return reduce_rows(obj, how, **kwargs)
     meta = pandas_meta(obj, how, operation_name(obj, how), **kwargs)
     if numeric_only and is_frame(obj):
-        obj = new_collection(Projection(obj.expr, list(meta.index)))
+        obj = new_collection(Projection(obj.expr, list(result_labels(obj, how, **kwargs))))
     return per_column(obj, meta, how, split_every, k.arg_chunk, k.arg_combine, k.arg_aggregate,
                       chunk_kwargs={"how": how, "skipna": skipna},
                       combine_kwargs={"how": how, "skipna": skipna},
@@ -527,7 +540,7 @@ def quantile(obj: Any, q: Any = 0.5, numeric_only: bool = False, split_every: An
         return tree_reduce(obj, k.quantile_chunk, k.quantile_combine, k.quantile_aggregate,
                            meta, label="quantile", split_every=split_every,
                            aggregate_kwargs={"q": q, "name": meta.name if np.ndim(q) else None})
-    columns = list(meta.columns if np.ndim(q) else meta.index)
+    columns = list(meta.columns if np.ndim(q) else result_labels(obj, "quantile", **kwargs))
     obj = new_collection(Projection(obj.expr, columns))
     return tree_reduce(
         obj, k.per_column_chunk, k.per_column_combine, quantile_frame_aggregate, meta,
@@ -559,6 +572,7 @@ def describe(obj: Any, percentiles: Any = None, split_every: Any = None) -> Any:
     operation = operation_name(obj, "describe")
     meta = pandas_meta(obj, "describe", operation, percentiles=list(percentiles))
     source = obj.expr.meta
+    labels = meta_nonempty(source).describe(percentiles=list(percentiles)).index
     if is_frame(obj):
         columns = list(meta.columns)
         dtypes = [source[c].dtype for c in columns] if len(set(source.columns)) == len(
@@ -567,7 +581,7 @@ def describe(obj: Any, percentiles: Any = None, split_every: Any = None) -> Any:
     else:
         columns, dtypes = None, [source.dtype]
     numeric = [is_numeric_for_describe(d) for d in dtypes]
-    if len(set(numeric)) > 1 or builtins_any(
+    if len(set(numeric)) > 1 or builtins.any(
             pd.api.types.is_datetime64_any_dtype(d) or pd.api.types.is_timedelta64_dtype(d)
             for d in dtypes):
         raise NotImplementedError(
@@ -582,12 +596,8 @@ def describe(obj: Any, percentiles: Any = None, split_every: Any = None) -> Any:
         combine_kwargs={"func": k.describe_combine, **kwargs},
         aggregate_kwargs={"func": k.describe_aggregate, "columns": columns,
                           "frame": columns is not None, "percentiles": percentiles,
-                          "index": meta.index, "name": getattr(meta, "name", None), **kwargs},
+                          "index": labels, "name": getattr(meta, "name", None), **kwargs},
     )
-
-
-def builtins_any(values: Any) -> bool:
-    return True in (bool(v) for v in values)
 
 
 def is_numeric_for_describe(dtype: Any) -> bool:
