@@ -76,10 +76,10 @@ class Aggregation:
     """A user-defined groupby aggregation by tree reduction, as Dask's.
 
     ``chunk(grouped)`` runs on each partition's ``SeriesGroupBy`` and returns a
-    Series (or a tuple of them) indexed by group; ``agg(grouped)`` merges the
-    concatenated partials (the same structure, grouped by the keys again) and
-    runs at every level of the tree; ``finalize(partial)`` (optional) makes
-    the result from the merged partial.
+    Series (or a tuple of them) indexed by group; ``agg(*grouped)`` merges the
+    concatenated partials (one ``SeriesGroupBy`` per Series ``chunk`` returned,
+    grouped by the keys again) and runs at every level of the tree;
+    ``finalize(*series)`` (optional) makes the result from the merged partials.
 
     >>> custom_sum = Aggregation("custom_sum", lambda g: g.sum(), lambda g: g.sum())
     >>> custom_sum.name
@@ -219,7 +219,8 @@ def groupby_combine(parts: list, *, prims: list, observed: bool = False) -> tupl
         if prim == "moments":
             merged = merge_moments(frame, i, levels, observed)
         elif prim == "custom":
-            merged = [column[1].agg(regroup(frame[label])) for label in parts_of]
+            out = column[1].agg(*[regroup(frame[label]) for label in parts_of])
+            merged = list(out) if isinstance(out, tuple) else [out]
         else:
             merged = [getattr(regroup(frame[(i, 0)]), MERGE[prim])()]
         for j, series in enumerate(merged):
@@ -277,8 +278,12 @@ def one_result(frame: pd.DataFrame, pairs: dict, where: dict, column: Any, how: 
     if isinstance(how, Aggregation):
         i = where[((column, how), "custom")]
         cols = [frame[label] for label in frame.columns if label[0] == i]
-        value = cols[0] if len(cols) == 1 else tuple(cols)
-        return how.finalize(value) if how.finalize is not None else value
+        if how.finalize is not None:
+            return how.finalize(*cols)
+        if len(cols) != 1:
+            raise ValueError(f"Aggregation {how.name!r}: its chunk returns {len(cols)} Series; "
+                             "give a finalize that makes one of them")
+        return cols[0]
     if how == "size":
         return frame[(where[(None, "size")], 0)]
     if how == "mean":
@@ -453,8 +458,9 @@ class DataFrameGroupBy:
                            self.observed, self.selection, method, pandas_arg,
                            operation=operation)
         prims = primitives_of(specs)
+        name = self.selection if series and isinstance(self, SeriesGroupBy) else None
         return emulate(run_kernels, self.obj.expr, aligned, self.by, prims, specs, columns,
-                       series, self.dropna, self.observed, operation=operation)
+                       series, self.dropna, self.observed, name, operation=operation)
 
     def size(self, split_every: Any = None) -> Any:
         """Rows per group (a Series), as pandas' ``size``."""
@@ -636,8 +642,10 @@ def run_pandas(sample: pd.DataFrame, aligned: Any, by: list, sort: bool, dropna:
 
 
 def run_kernels(sample: pd.DataFrame, aligned: Any, by: list, prims: list, specs: list,
-                columns: Any, series: bool, dropna: bool, observed: bool) -> Any:
+                columns: Any, series: bool, dropna: bool, observed: bool,
+                series_name: Any) -> Any:
     """The result of these kernels on the sample (meta with custom Aggregations)."""
     partial = groupby_chunk(sample, aligned, by=by, prims=prims, dropna=dropna, observed=observed)
     return groupby_aggregate(partial, by=by, prims=prims, specs=specs, dropna=dropna,
-                             observed=observed, columns=columns, series=series)
+                             observed=observed, columns=columns, series=series,
+                             series_name=series_name)
