@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import functools
 import operator
+import warnings
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
@@ -71,6 +72,7 @@ __all__ = [
     "apply_and_enforce",
     "concat_partitions",
     "emulate",
+    "named_error",
     "infer_meta",
     "is_frame_like",
     "is_object_dtype",
@@ -211,12 +213,33 @@ def emulate(func: Callable, *args: Any, operation: str, **kwargs: Any) -> Any:
     try:
         result = func(*samples, **kw)
     except Exception as exc:
-        try:
-            error = type(exc)(f"{operation}: {exc}")
-        except Exception:
-            raise exc from None
-        raise error from exc
+        raise named_error(exc, operation) from exc
     return make_meta(result)
+
+
+_PLAIN_ERRORS = (
+    KeyError, IndexError, ZeroDivisionError, OverflowError, NotImplementedError,
+    TypeError, ValueError, AttributeError, ArithmeticError, LookupError,
+)  # fmt: skip
+
+
+def named_error(exc: Exception, operation: str) -> Exception:
+    """``exc``'s type (or its nearest plain base) with ``operation`` named in the message."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # NumPy's ufunc errors warn when formatted
+        message = f"{operation}: {exc.args[0] if len(exc.args) == 1 else exc}"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            error = type(exc)(message)
+            if str(error) in (message, repr(message)):
+                return error
+    except Exception:
+        pass
+    for base in type(exc).__mro__:
+        if base in _PLAIN_ERRORS:
+            return base(message)
+    return Exception(message)
 
 
 def infer_meta(func: Callable, args: Sequence, kwargs: dict, call: str) -> Any:
