@@ -360,7 +360,7 @@ def apply_and_enforce(func: Callable, meta: Any, *args: Any, **kwargs: Any) -> A
     if isinstance(meta, pd.Series) and isinstance(result, pd.Series):
         if result.name != meta.name:
             result = result.rename(meta.name)
-        if result.dtype != meta.dtype:
+        if result.dtype != meta.dtype and _castable(meta.dtype):
             result = _cast(result, meta.dtype)
         return result
     if isinstance(meta, pd.DataFrame) and isinstance(result, pd.DataFrame):
@@ -371,10 +371,19 @@ def apply_and_enforce(func: Callable, meta: Any, *args: Any, **kwargs: Any) -> A
                 "pass a meta= matching the result"
             )
         if not result.columns.has_duplicates:
-            casts = {c: d for c, d, r in zip(meta.columns, meta.dtypes, result.dtypes) if r != d}
+            casts = {
+                c: d
+                for c, d, r in zip(meta.columns, meta.dtypes, result.dtypes)
+                if r != d and _castable(d)
+            }
             if casts:
                 result = _cast(result, casts)
     return result
+
+
+def _castable(dtype: Any) -> bool:
+    """Whether partitions may be cast to ``dtype`` (not a categorical with unknown categories)."""
+    return not (isinstance(dtype, pd.CategoricalDtype) and UNKNOWN_CATEGORIES in dtype.categories)
 
 
 def _cast(obj: Any, dtype: Any) -> Any:
