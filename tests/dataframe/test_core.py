@@ -231,3 +231,41 @@ def test_pickle_round_trip(pdf):
     df = dd.from_pandas(pdf, npartitions=2)
     again = pickle.loads(pickle.dumps(df.i + 1))
     assert_eq(again, pdf.i + 1)
+
+
+def test_assign(pdf, scheduler):
+    df = dd.from_pandas(pdf, npartitions=3)
+    assert_eq(df.assign(z=df.i * 2, k=1), pdf.assign(z=pdf.i * 2, k=1), scheduler=scheduler)
+    assert_eq(df.assign(i=df.f), pdf.assign(i=pdf.f))
+    assert_eq(
+        df.assign(z=lambda d: d.i + 1, w=lambda d: d.z * 2),
+        pdf.assign(z=lambda d: d.i + 1, w=lambda d: d.z * 2),
+    )
+    with pytest.raises(TypeError, match=r"assign\(z=...\): an in-memory"):
+        df.assign(z=np.arange(len(pdf)))
+    other = dd.from_pandas(pdf, npartitions=2)
+    with pytest.raises(ValueError, match="assign.*repartition"):
+        df.assign(z=other.i)
+
+
+def test_query_and_eval(pdf, scheduler):
+    df = dd.from_pandas(pdf, npartitions=3)
+    assert_eq(df.query("i > 2 and f < 0.5"), pdf.query("i > 2 and f < 0.5"), scheduler=scheduler)
+    assert_eq(df.query("i > @x", local_dict={"x": 3}), pdf.query("i > 3"))
+    assert_eq(df.eval("i + f"), pdf.eval("i + f"))
+    assert_eq(df.eval("z = i * 2"), pdf.eval("z = i * 2"))
+    with pytest.raises(Exception, match="^query: "):
+        df.query("nope > 1")
+
+
+def test_scalar_collection_broadcasts():
+    pdf = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0]})
+    df = dd.from_pandas(pdf, npartitions=2)
+    from chunkwise.dataframe.expr import map_partitions_expr
+
+    first = dd.Scalar(map_partitions_expr(lambda s: s.iloc[0], df.x.partitions[0].expr,
+                                          meta=np.float64(0.0), label="first"))
+    assert isinstance(first, dd.Scalar)
+    assert first.compute() == 1.0
+    assert_eq(df.x - first, pdf.x - 1.0)
+    assert (first + 1).compute() == 2.0

@@ -11,7 +11,16 @@ Use it as ``import chunkwise.dataframe as dd``; the names follow pandas and
 """
 
 from chunkwise.dataframe.core import DataFrame, Index, Scalar, Series, new_collection
-from chunkwise.dataframe.io.pandas import from_pandas
+from chunkwise.dataframe.io.pandas import (
+    from_array,
+    from_delayed,
+    from_dict,
+    from_futures,
+    from_map,
+    from_pandas,
+    to_dask_array,
+    to_delayed,
+)
 from chunkwise.dataframe.methods import map_partitions, to_datetime, to_numeric
 from chunkwise.dataframe.testing import assert_eq
 
@@ -21,9 +30,16 @@ __all__ = [
     "Scalar",
     "Series",
     "assert_eq",
+    "from_array",
+    "from_delayed",
+    "from_dict",
+    "from_futures",
+    "from_map",
     "from_pandas",
     "map_partitions",
     "new_collection",
     "to_datetime",
+    "to_dask_array",
+    "to_delayed",
     "to_numeric",
 ]

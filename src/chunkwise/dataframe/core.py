@@ -54,6 +54,7 @@ __all__ = [
     "Series",
     "check_aligned",
     "elemwise",
+    "index_result",
     "new_collection",
     "partition_lengths",
 ]
@@ -124,7 +125,17 @@ def elemwise(op: Callable, *args: Any, label: str | None = None, **kwargs: Any) 
             )
     check_aligned(exprs, label)
     meta = emulate(op, *exprs, operation=label, **kwargs)
+    if isinstance(meta, np.ndarray):  # an operation on an Index: keep it an Index
+        meta = pd.Index(meta)
+        return new_collection(
+            map_partitions_expr(index_result, op, *exprs, meta=meta, label=label, **kwargs)
+        )
     return new_collection(map_partitions_expr(op, *exprs, meta=meta, label=label, **kwargs))
+
+
+def index_result(op: Callable, *args: Any, **kwargs: Any) -> pd.Index:
+    """``op``'s result as an Index (pandas gives NumPy arrays for operations on an Index)."""
+    return pd.Index(op(*args, **kwargs))
 
 
 def partition_lengths(frame: FrameBase) -> list[int]:
@@ -512,7 +523,7 @@ class DataFrame(FrameBase):
 
     def __getitem__(self, key: Any) -> Any:
         """A column (a Series), a list of columns (a DataFrame), or the rows where a boolean Series is true."""
-        if isinstance(key, Series):
+        if isinstance(key, (Series, Index)):
             if key._meta.dtype != bool and str(key._meta.dtype) != "boolean":
                 raise KeyError(
                     f"df[series]: the series must be boolean to filter rows, got dtype "
@@ -716,7 +727,7 @@ class Series(FrameBase):
         return self._meta.dtype
 
     def __getitem__(self, key: Any) -> Any:
-        if isinstance(key, Series):
+        if isinstance(key, (Series, Index)):
             check_aligned([self.expr, key.expr], "series[boolean series]")
             return new_collection(Filter(self.expr, key.expr))
         return _module("indexing").LocIndexer(self)[key]
@@ -735,6 +746,10 @@ class Series(FrameBase):
 
     def between(self, left: Any, right: Any, inclusive: str = "both") -> Series:
         return _module("methods").call_method(self, "between", left, right, inclusive=inclusive)
+
+    def categorize(self, **kwargs: Any) -> Series:
+        """This Series as a categorical with known categories (computes them)."""
+        return _module("methods").categorize(self, **kwargs)
 
     @property
     def str(self) -> Any:

@@ -26,6 +26,7 @@ Row positions (``iloc[rows]``) would need every partition's length, so only
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Hashable
 from typing import Any
 
@@ -36,6 +37,7 @@ from chunkwise.core.graph import Ref, Task
 from chunkwise.dataframe.core import (
     DataFrame,
     FrameBase,
+    Index,
     Series,
     check_aligned,
     new_collection,
@@ -48,6 +50,7 @@ from chunkwise.dataframe.expr import (
     concat_partitions,
     map_partitions_expr,
     meta_nonempty,
+    named_error,
 )
 
 __all__ = [
@@ -241,9 +244,11 @@ def _check_label_type(frame: FrameBase, sample: Any, operation: str) -> None:
     """Refuse labels that cannot be compared with the index (pandas' error, at build time)."""
     index = meta_nonempty(frame._meta).index
     try:
-        index.sort_values().slice_indexer(sample, sample)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            index.sort_values().slice_indexer(sample, sample)
     except Exception as exc:
-        raise type(exc)(f"{operation}: {exc}") from exc
+        raise named_error(exc, operation) from exc
 
 
 class LocIndexer:
@@ -266,7 +271,7 @@ class LocIndexer:
             if isinstance(columns, slice):
                 columns = list(frame._meta.loc[:, columns].columns)
             return selected[columns]
-        if isinstance(key, Series):
+        if isinstance(key, (Series, Index)):
             check_aligned([frame.expr, key.expr], "loc[boolean series]")
             return new_collection(Filter(frame.expr, key.expr))
         if isinstance(key, FrameBase):
