@@ -138,15 +138,16 @@ def group_keys(part: pd.DataFrame, by: list, aligned: Any = None) -> list:
     return keys
 
 
-def grouped(part: pd.DataFrame, keys: list, dropna: bool, observed: bool) -> Any:
-    return part.groupby(keys, sort=False, dropna=dropna, observed=observed)
+def grouped(part: pd.DataFrame, keys: list, dropna: bool, observed: bool, sort: bool) -> Any:
+    # sorting per partition is cheaper in pandas than keeping the first-seen order
+    return part.groupby(keys, sort=sort, dropna=dropna, observed=observed)
 
 
 # --- chunk -----------------------------------------------------------------------------
 
 
 def groupby_chunk(part: pd.DataFrame, aligned: Any = None, *, by: list, prims: list,
-                  dropna: bool = True, observed: bool = False) -> tuple:
+                  dropna: bool = True, observed: bool = False, sort: bool = False) -> tuple:
     """Per-group primitives of one partition: ``(frame, {index: distinct pairs})``.
 
     The frame is indexed by the group keys; its columns are ``(i, j)``: part
@@ -154,7 +155,7 @@ def groupby_chunk(part: pd.DataFrame, aligned: Any = None, *, by: list, prims: l
     Aggregation as many as its chunk returns).
     """
     keys = group_keys(part, by, aligned)
-    g = grouped(part, keys, dropna, observed)
+    g = grouped(part, keys, dropna, observed, sort)
     columns: dict = {}
     pairs: dict = {}
     for i, (column, prim) in enumerate(prims):
@@ -431,7 +432,7 @@ class DataFrameGroupBy:
             split_every=split_every if split_every is not None else self.split_every,
             aligned=self.aligned,
             chunk_kwargs={"by": self.by, "prims": prims, "dropna": self.dropna,
-                          "observed": self.observed},
+                          "observed": self.observed, "sort": self.sort},
             combine_kwargs={"prims": prims, "observed": self.observed},
             aggregate_kwargs={"by": self.by, "prims": prims, "specs": specs, "ddof": ddof,
                               "sort": self.sort, "dropna": self.dropna,
