@@ -21,18 +21,30 @@ are ``nunique``, ``mode`` and ``value_counts``.
 What differs from pandas:
 
 - ``quantile`` (and the percentiles of ``describe``) is approximate: each
-  partition keeps at most :data:`QUANTILE_POINTS` values of its sorted data
-  (all of them when it is smaller), weighted by the rows they stand for, and
-  the digests are merged by weight. Below that size per partition the answer
-  is pandas' (linear interpolation); above it, the measured error is under
-  0.1% of the rows in rank on uniform and on log-normal data (see
+  partition keeps at most ``QUANTILE_POINTS`` (4096) values of its sorted
+  data (all of them when it is smaller), weighted by the rows they stand for,
+  and the digests are merged by weight. Below that size per partition the
+  answer is pandas' (linear interpolation); above it, the measured error is
+  under 0.1% of the rows in rank on uniform and on log-normal data (see
   ``tests/dataframe/test_reductions.py::test_quantile_error_bound``).
 - ``nunique_approx`` is HyperLogLog with 2**14 registers on
   ``pd.util.hash_pandas_object`` hashes: a relative error of about 1%.
 - ``memory_usage(index=True)`` sums each partition's index memory.
 
-The kernels work on plain pandas objects and are tested directly against
-pandas; :class:`TreeReduction` runs them over partitions.
+The kernels (in :mod:`chunkwise.dataframe._partials`) work on plain pandas
+objects and are tested directly against pandas; :class:`TreeReduction` runs
+them over partitions, and the functions here build it with the result's
+``meta`` found by running pandas on a small sample, so mistakes fail when
+written, with pandas' error type and the operation's name.
+
+>>> import pandas as pd
+>>> import chunkwise.dataframe as dd
+>>> df = dd.from_pandas(pd.DataFrame({"x": [1, 2, 3, 4], "y": [1.0, 2.0, 3.0, 5.0]}),
+...                     npartitions=2)
+>>> int(df.x.sum().compute()), float(df.y.var().compute())
+(10, 2.9166666666666665)
+>>> df.max().compute().tolist()
+[4.0, 5.0]
 """
 from __future__ import annotations
 
