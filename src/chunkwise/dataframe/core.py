@@ -110,7 +110,7 @@ def _short(divisions: tuple) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def elemwise(op: Callable, *args: Any, label: str | None = None, **kwargs: Any) -> Any:
+def elemwise(op: Callable, /, *args: Any, label: str | None = None, **kwargs: Any) -> Any:
     """``op`` applied partition by partition to aligned frames, scalars and literals.
 
     The result's meta comes from running ``op`` on samples of the inputs.
@@ -531,6 +531,8 @@ class DataFrame(FrameBase):
                 )
             check_aligned([self.expr, key.expr], "df[boolean series]")
             return new_collection(Filter(self.expr, key.expr))
+        if callable(key) and not isinstance(key, FrameBase):
+            return self[key(self)]
         if isinstance(key, FrameBase):
             raise TypeError(
                 f"df[...]: cannot index a DataFrame with a {type(key).__name__}; "
@@ -550,6 +552,21 @@ class DataFrame(FrameBase):
                 )
             return DataFrame(Projection(self.expr, key))
         return _get_column(self, key)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "columns":  # df.columns = [...], as pandas
+            object.__setattr__(self, "_expr", _module("methods").set_columns(self, value).expr)
+            return
+        super().__setattr__(name, value)
+
+    def select_dtypes(self, include: Any = None, exclude: Any = None) -> DataFrame:
+        """The columns of the given dtypes (from meta; nothing is computed)."""
+        selected = self._meta.select_dtypes(include=include, exclude=exclude)
+        return self[list(selected.columns)]
+
+    def pipe(self, func: Callable, *args: Any, **kwargs: Any) -> Any:
+        """``func(self, *args, **kwargs)``."""
+        return func(self, *args, **kwargs)
 
     def __setitem__(self, key: Any, value: Any) -> None:
         if isinstance(key, list):
@@ -694,6 +711,14 @@ class Index(FrameBase):
     @property
     def index(self) -> Index:
         raise AttributeError("'Index' object has no attribute 'index'")
+
+    def to_series(self, index: Any = None, name: Any = None) -> Series:
+        """The index values as a Series indexed by themselves (per partition)."""
+        return _module("methods").call_method(self, "to_series", index=index, name=name)
+
+    def to_frame(self, index: bool = True, name: Any = None) -> DataFrame:
+        kwargs = {} if name is None else {"name": name}
+        return _module("methods").call_method(self, "to_frame", index=index, **kwargs)
 
     # --- reductions: chunkwise.dataframe.reductions ---
     # (methods added by the reductions/groupby engineer)

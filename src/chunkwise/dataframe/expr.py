@@ -569,6 +569,19 @@ class Projection(Partitionwise):
     def _explain_line(self) -> str:
         return f"Projection: columns={self.operand('columns')!r}"
 
+    def _simplify_down(self) -> FrameExpr | None:
+        columns = self.operand("columns")
+        frame = self.frame
+        if isinstance(frame, Projection) and isinstance(frame.operand("columns"), list):
+            # df[["a", "b"]]["a"] -> df["a"]
+            return Projection(frame.frame, columns)
+        if isinstance(frame, Filter) and not frame.frame.meta.columns.has_duplicates:
+            # df[mask][cols] -> df[cols][mask]: the filter reads only the columns kept
+            return Filter(Projection(frame.frame, columns), frame.predicate)
+        if isinstance(columns, list) and columns == list(frame.meta.columns):
+            return frame  # every column, in order
+        return None
+
 
 class Filter(Partitionwise):
     """Rows where a boolean Series (aligned partition by partition) is true."""
