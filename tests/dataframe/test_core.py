@@ -308,3 +308,18 @@ def test_small_frame_api(pdf):
         renamed.columns = ["a"]
     assert_eq(df.index.to_series(), pdf.index.to_series())
     assert_eq(df.index.to_frame(), pdf.index.to_frame())
+
+
+def test_shape_and_iteration(pdf):
+    df = dd.from_pandas(pdf, npartitions=3)
+    rows, cols = df.shape
+    assert isinstance(rows, dd.Scalar)
+    assert rows.compute() == len(pdf)
+    assert cols == 5
+    (n,) = df.i.shape
+    assert int(n) == len(pdf)
+    assert list(df.i) == pdf.i.tolist()
+    assert list(df) == list(pdf.columns)
+    assert list(df.index) == pdf.index.tolist()
+    empty = df[df.i > 100]
+    assert len(empty) == 0

@@ -44,6 +44,8 @@ from chunkwise.dataframe.expr import (
     emulate,
     is_scalar_meta,
     map_partitions_expr,
+    partition_length,
+    total_rows,
 )
 
 __all__ = [
@@ -141,13 +143,10 @@ def index_result(op: Callable, *args: Any, **kwargs: Any) -> pd.Index:
 def partition_lengths(frame: FrameBase) -> list[int]:
     """The number of rows of each partition (computes them)."""
     expr = map_partitions_expr(
-        _length_series, frame.expr, meta=pd.Series(dtype="int64"), label="len", clear_divisions=True
+        partition_length, frame.expr, meta=pd.Series(dtype="int64"), label="len-partitions",
+        clear_divisions=True,
     )
     return Series(expr).compute().tolist()
-
-
-def _length_series(partition: Any) -> pd.Series:
-    return pd.Series([len(partition)], dtype="int64")
 
 
 def _binary(op: Callable, name: str) -> Callable:
@@ -281,12 +280,16 @@ class FrameBase(Collection):
     @property
     def shape(self) -> tuple:
         """``(rows,)`` or ``(rows, columns)``; rows is a lazy Scalar (computed on demand)."""
-        rows = Scalar(map_partitions_expr(_length_series, self._expr, meta=pd.Series(dtype="int64"),
-                                          label="len", clear_divisions=True))
+        rows = Scalar(total_rows(self._expr))
         return (rows,) if self.ndim == 1 else (rows, len(self._meta.columns))
 
     def __len__(self) -> int:
-        return int(sum(partition_lengths(self)))
+        return int(Scalar(total_rows(self._expr)).compute())
+
+    def __iter__(self):
+        """The values, computed one partition at a time."""
+        for i in range(self.npartitions):
+            yield from self.partitions[i].compute()
 
     @property
     def index(self) -> Index:

@@ -63,6 +63,7 @@ __all__ = [
     "UNKNOWN_CATEGORIES",
     "Filter",
     "Finalize",
+    "TotalRows",
     "FrameExpr",
     "FromPandas",
     "MapPartitions",
@@ -652,7 +653,7 @@ def map_partitions_expr(
     return MapPartitions(func, meta, kwargs, clear_divisions, label, enforce, *args)
 
 
-__all__ += ["map_partitions_expr", "partition_ref", "select_columns", "filter_rows",
+__all__ += ["total_rows", "partition_length", "sum_parts", "map_partitions_expr", "partition_ref", "select_columns", "filter_rows",
             "unify_categoricals"]
 
 
@@ -676,6 +677,49 @@ class Partitions(FrameExpr):
 
     def _explain_line(self) -> str:
         return f"Partitions: {list(self.indices)}"
+
+
+def sum_parts(parts: list) -> Any:
+    """The sum of small per-partition Series (row counts, say) as one NumPy scalar."""
+    return np.int64(sum(int(p.sum()) for p in parts))
+
+
+class TotalRows(FrameExpr):
+    """A scalar: the sum of ``counts``, a Series with one row count per partition.
+
+    Build it with :func:`total_rows`; each partition counts its own rows, and
+    this one task adds the small counts up.
+    """
+
+    _parameters = ("counts",)
+
+    @property
+    def _funcname(self) -> str:
+        return "len"
+
+    def _meta(self) -> Any:
+        return np.int64(0)
+
+    def _divisions(self) -> tuple:
+        return (None, None)
+
+    def _task(self, key: Hashable) -> Task:
+        counts = self.counts
+        return Task(key, sum_parts, [Ref((counts.name, i)) for i in range(counts.npartitions)])
+
+
+def total_rows(frame: FrameExpr) -> TotalRows:
+    """The number of rows of ``frame``, as a one-partition scalar expression."""
+    counts = map_partitions_expr(
+        partition_length, frame, meta=pd.Series(dtype="int64"), label="len-partitions",
+        clear_divisions=True,
+    )
+    return TotalRows(counts)
+
+
+def partition_length(partition: Any) -> pd.Series:
+    """A one-value Series: the number of rows of the partition."""
+    return pd.Series([len(partition)], dtype="int64")
 
 
 class Finalize(FrameExpr):
