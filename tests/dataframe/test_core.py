@@ -297,6 +297,8 @@ def test_projection_rules(pdf):
 def test_small_frame_api(pdf):
     df = dd.from_pandas(pdf, npartitions=3)
     assert_eq(df[lambda d: d.i > 0], pdf[pdf.i > 0])
+    num = df[["i", "f"]]
+    assert_eq(num[num > 0], pdf[["i", "f"]][pdf[["i", "f"]] > 0])
     assert_eq(df.select_dtypes("number"), pdf.select_dtypes("number"))
     assert_eq(df.pipe(lambda d, k: d.i * k, 3), pdf.i * 3)
     renamed = dd.from_pandas(pdf, npartitions=3)
@@ -323,3 +325,13 @@ def test_shape_and_iteration(pdf):
     assert list(df.index) == pdf.index.tolist()
     empty = df[df.i > 100]
     assert len(empty) == 0
+
+
+def test_numpy_ufuncs_stay_lazy(pdf):
+    df = dd.from_pandas(pdf, npartitions=3)
+    out = np.log1p(df.i.abs())
+    assert isinstance(out, dd.Series)
+    assert_eq(out, np.log1p(pdf.i.abs()))
+    assert_eq(np.add(df[["i", "f"]], 1), pdf[["i", "f"]] + 1)
+    assert_eq(np.maximum(df.i, df.f), np.maximum(pdf.i, pdf.f))
+    np.testing.assert_array_equal(np.asarray(df.i), pdf.i.to_numpy())

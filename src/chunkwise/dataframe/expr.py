@@ -210,12 +210,14 @@ def meta_nonempty(meta: Any, n: int = 2) -> Any:
 
 def _sample(arg: Any) -> Any:
     """The sample standing in for a build-time argument when meta is inferred."""
-    if isinstance(arg, FrameExpr):
-        return meta_nonempty(arg.meta)
-    expr = getattr(arg, "expr", None)
-    if isinstance(expr, FrameExpr):
-        return meta_nonempty(expr.meta)
-    return arg
+    if not isinstance(arg, FrameExpr):
+        expr = getattr(arg, "expr", None)
+        if not isinstance(expr, FrameExpr):
+            return arg
+        arg = expr
+    sample = arg.meta_sample
+    # a shallow copy: under copy-on-write a function that edits it edits its own copy
+    return sample.copy(deep=False) if is_frame_like(sample) else sample
 
 
 def emulate(func: Callable, *args: Any, operation: str, **kwargs: Any) -> Any:
@@ -429,6 +431,11 @@ class FrameExpr(Expr):
     def divisions(self) -> tuple:
         """``npartitions + 1`` index bounds of the partitions (all ``None`` when unknown)."""
         return tuple(self._divisions())
+
+    @functools.cached_property
+    def meta_sample(self) -> Any:
+        """:func:`meta_nonempty` of ``meta`` (kept: several operations sample one input)."""
+        return meta_nonempty(self.meta)
 
     @property
     def npartitions(self) -> int:
