@@ -132,6 +132,10 @@ def test_agg_dict_list_named(frames, scheduler):
                                    spread=("i", "var")))
     assert_eq(df.groupby("k").f.agg(["sum", "mean"]), pdf.groupby("k").f.agg(["sum", "mean"]))
     assert_eq(df.groupby("k").f.agg("mean"), pdf.groupby("k").f.agg("mean"))
+    assert_eq(df[["k", "i", "f"]].groupby("k").agg("sum"), pdf[["k", "i", "f"]].groupby("k").agg("sum"))
+    assert_eq(df.groupby("k")[["i", "f"]].agg(["sum", "last"]),
+              pdf.groupby("k")[["i", "f"]].agg(["sum", "last"]))
+    assert_eq(df.groupby("k")[["i", "f"]].sum(), pdf.groupby("k")[["i", "f"]].sum())
     assert_eq(df.groupby("k").f.agg(total="sum", most="max"),
               pdf.groupby("k").f.agg(total="sum", most="max"))
     assert_eq(df.groupby("k").agg(total=pd.NamedAgg("f", "sum")),
@@ -188,6 +192,8 @@ def test_by_list_series_and_level(frames, scheduler):
     assert_eq(dindexed.groupby(level=0).agg({"f": "mean", "i": "count"}),
               indexed.groupby(level=0).agg({"f": "mean", "i": "count"}))
     assert_eq(dindexed.f.groupby(level=0).sum(), indexed.f.groupby(level=0).sum())
+    # an index level named like a key, mixed with a column
+    assert_eq(dindexed.groupby(["k", "s"]).f.count(), indexed.groupby(["k", "s"]).f.count())
 
 
 def test_sort_false_and_dropna_false(frames):
