@@ -220,6 +220,11 @@ def test_categorical_keys_observed(frames, observed, scheduler):
         expected = getattr(pgb if how == "size" else pgb[column], how)()
         assert_eq(result, expected, scheduler=scheduler)
     assert ("never" in result.compute().index) is (not observed)
+    # with a second key, observed=False gives the product of categories and keys, as pandas
+    two = df.groupby(["c", "k"], observed=observed)
+    ptwo = pdf.groupby(["c", "k"], observed=observed)
+    assert_eq(two.f.mean(split_every=split_every), ptwo.f.mean(), scheduler=scheduler)
+    assert_eq(two.size(), ptwo.size())
 
 
 def test_groupby_empty_and_filtered(frames):
