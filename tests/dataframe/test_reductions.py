@@ -71,6 +71,16 @@ def test_min_max_of_strings_and_tz_datetimes(frames, scheduler):
         assert getattr(df.s, how)().compute() == getattr(pdf.s, how)()
 
 
+def test_index_min_max(frames, scheduler):
+    df, pdf, split_every = frames
+    assert_eq(df.index.min(split_every=split_every), pdf.index.min(), scheduler=scheduler)
+    assert_eq(df.index.max(split_every=split_every), pdf.index.max(), scheduler=scheduler)
+    by_time = dd.from_pandas(pdf.set_index("t"), npartitions=3)
+    assert by_time.index.max().compute() == pdf.t.max()
+    with pytest.raises(TypeError, match="Index.min"):
+        dd.from_pandas(pdf.set_index("c"), npartitions=2).index.min()
+
+
 def test_count_all_dtypes_and_any_all(frames, scheduler):
     df, pdf, split_every = frames
     assert_eq(df.count(split_every=split_every), pdf.count(), scheduler=scheduler)

@@ -880,7 +880,14 @@ class Index(FrameBase):
         return _module("methods").call_method(self, "to_frame", index=index, **kwargs)
 
     # --- reductions: chunkwise.dataframe.reductions ---
-    # (methods added by the reductions/groupby engineer)
+
+    def min(self, skipna: bool = True, split_every: Any = None) -> Any:
+        """Smallest label (a lazy Scalar), as pandas' ``Index.min``."""
+        return _module("reductions").min(self, None, skipna, False, split_every)
+
+    def max(self, skipna: bool = True, split_every: Any = None) -> Any:
+        """Largest label (a lazy Scalar), as pandas' ``Index.max``."""
+        return _module("reductions").max(self, None, skipna, False, split_every)
 
 
 class Scalar(Collection):

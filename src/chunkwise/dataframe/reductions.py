@@ -226,7 +226,11 @@ def is_frame(obj: Any) -> bool:
 
 
 def operation_name(obj: Any, method: str) -> str:
-    return f"{'DataFrame' if is_frame(obj) else 'Series'}.{method}"
+    """``DataFrame.<method>``, ``Series.<method>`` or ``Index.<method>``: the user's call."""
+    meta = obj.expr.meta
+    kind = "DataFrame" if isinstance(meta, pd.DataFrame) else (
+        "Index" if isinstance(meta, pd.Index) else "Series")
+    return f"{kind}.{method}"
 
 
 def check_axis(obj: Any, axis: Any, method: str) -> int:
