@@ -36,7 +36,7 @@ LAYOUTS = ["even", "uneven-empty-unknown", "deep-tree"]
 
 @pytest.fixture(params=LAYOUTS)
 def frames(request, pdf):
-    pdf = pdf.assign(b=pdf.i > 0, small=(pdf.i % 3) + 1)
+    pdf = pdf.assign(b=pdf.i > 0, small=(pdf.i % 3) + 1, k=pdf.i % 2)
     df, split_every = layout(pdf, request.param)
     return df, pdf, split_every
 
@@ -222,6 +222,18 @@ def test_value_counts_sort_ascending_and_categorical(frames):
     expected = cat.value_counts()
     assert result["never"] == 0  # every category, as pandas
     pd.testing.assert_series_equal(result.sort_index(), expected.sort_index())
+
+
+@pytest.mark.parametrize("normalize", [False, True])
+def test_frame_value_counts(frames, normalize, scheduler):
+    df, pdf, split_every = frames
+    result = df[["k", "s"]].value_counts(normalize=normalize, split_every=split_every)
+    expected = pdf[["k", "s"]].value_counts(normalize=normalize)
+    computed = result.compute(scheduler=scheduler)
+    assert computed.is_monotonic_decreasing
+    pd.testing.assert_series_equal(computed.sort_index(), expected.sort_index())
+    assert_eq(df.value_counts(subset=["k"], sort=False).compute().sort_index(),
+              pdf.value_counts(subset=["k"], sort=False).sort_index())
 
 
 def test_cov_corr(frames, scheduler):

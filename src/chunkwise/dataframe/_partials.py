@@ -349,13 +349,17 @@ def arg_aggregate(s: pd.Series, how: str, skipna: bool = True) -> Any:
 
 
 def counts_chunk(s: pd.Series, dropna: bool = True) -> pd.Series:
-    """The count of each value (all categories of a categorical, like pandas)."""
+    """The count of each value (all categories of a categorical, like pandas).
+
+    For a frame: the count of each distinct row (``DataFrame.value_counts``).
+    """
     return s.value_counts(dropna=dropna, sort=False)
 
 
 def counts_combine(parts: list, dropna: bool = True) -> pd.Series:
     merged = pd.concat(parts)
-    return merged.groupby(level=0, sort=False, dropna=False, observed=False).sum()
+    levels = list(range(merged.index.nlevels))
+    return merged.groupby(level=levels, sort=False, dropna=False, observed=False).sum()
 
 
 def mode_aggregate(counts: pd.Series, dropna: bool = True, name: Any = None,
@@ -375,7 +379,12 @@ def value_counts_aggregate(counts: pd.Series, normalize: bool = False, sort: boo
                            ascending: bool = False, name: Any = None) -> pd.Series:
     """pandas' ``value_counts`` result from the merged counts."""
     out = counts.astype("int64")
-    out.index.name = name
+    if isinstance(name, list):  # a frame's rows: a MultiIndex, even of one level
+        if not isinstance(out.index, pd.MultiIndex):
+            out.index = pd.MultiIndex.from_arrays([out.index])
+        out.index.names = name
+    else:
+        out.index.name = name
     if normalize:
         total = out.sum()
         out = out / total if total else out.astype("float64")

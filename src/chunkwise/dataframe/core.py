@@ -691,6 +691,14 @@ class DataFrame(FrameBase):
         return _module("reductions").corr(self, None, method, min_periods, numeric_only,
                                           split_every)
 
+    def value_counts(self, subset: Any = None, normalize: bool = False, sort: bool = True,
+                     ascending: bool = False, dropna: bool = True,
+                     split_every: Any = None) -> Any:
+        """Count of each distinct row, as pandas' ``DataFrame.value_counts``."""
+        frame = self if subset is None else self[list(subset)]
+        return _module("reductions").value_counts(frame, sort, ascending, normalize, dropna,
+                                                  split_every)
+
     def groupby(self, by: Any = None, level: Any = None, sort: bool = True, dropna: bool = True,
                 observed: bool = True, split_every: Any = None) -> Any:
         """A lazy ``DataFrameGroupBy`` (tree reductions; see ``chunkwise.dataframe.groupby``)."""

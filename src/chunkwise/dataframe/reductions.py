@@ -457,19 +457,20 @@ def mode(obj: Any, dropna: bool = True, split_every: Any = None) -> Any:
 
 def value_counts(obj: Any, sort: bool = True, ascending: bool = False, normalize: bool = False,
                  dropna: bool = True, split_every: Any = None) -> Any:
-    """Count of each distinct value, as pandas' ``Series.value_counts``.
+    """Count of each distinct value (row of a frame), as pandas' ``value_counts``.
 
     Ties in the counts keep the order values were first seen in, partition by
     partition (pandas' order among ties is not specified either).
     """
-    meta = pandas_meta(obj, "value_counts", "Series.value_counts", sort=sort,
+    meta = pandas_meta(obj, "value_counts", operation_name(obj, "value_counts"), sort=sort,
                        ascending=ascending, normalize=normalize, dropna=dropna)
+    name = list(meta.index.names) if isinstance(meta.index, pd.MultiIndex) else meta.index.name
     return tree_reduce(
         obj, k.counts_chunk, k.counts_combine, k.value_counts_aggregate, meta,
         label="value_counts", split_every=split_every, chunk_kwargs={"dropna": dropna},
         combine_kwargs={"dropna": dropna},
         aggregate_kwargs={"normalize": normalize, "sort": sort, "ascending": ascending,
-                          "name": meta.index.name},
+                          "name": name},
     )
 
 
