@@ -148,7 +148,7 @@ def stack(parts: list) -> Any:
 
 
 def cast_like(result: Any, meta: Any) -> Any:
-    """``result`` with the dtype of ``meta`` where a cast is lossless (pandas' dtypes)."""
+    """``result`` with the dtype of ``meta`` (pandas' dtypes); a cast that fails is skipped."""
     if meta is None:
         return result
     if isinstance(meta, pd.Series) and isinstance(result, pd.Series):

@@ -308,7 +308,11 @@ def one_result(frame: pd.DataFrame, pairs: dict, where: dict, column: Any, how: 
 
 
 def cast_to(result: Any, meta: Any) -> Any:
-    """``result`` with ``meta``'s dtypes where the cast is lossless."""
+    """``result`` with ``meta``'s dtypes (pandas' on a sample); a cast that fails is skipped.
+
+    Where the data decides pandas' dtype (missing groups of an int column with
+    ``observed=False`` become float), the result keeps the dtype the data gave.
+    """
     if meta is None:
         return result
     if isinstance(result, pd.Series):
