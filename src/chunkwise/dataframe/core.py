@@ -543,10 +543,21 @@ class DataFrame(FrameBase):
         return func(self, *args, **kwargs)
 
     def __setitem__(self, key: Any, value: Any) -> None:
+        """``df[key] = value``: the plan is swapped for one with the column assigned (as Dask)."""
         if isinstance(key, list):
-            new = self.assign(**dict(zip(key, [value[k] for k in key] if isinstance(value, DataFrame) else [value] * len(key))))
+            if isinstance(value, DataFrame):
+                if len(value.columns) != len(key):
+                    raise ValueError(
+                        f"df[{key!r}] = frame: {len(key)} columns to set from a frame with "
+                        f"{len(value.columns)} columns"
+                    )
+                values = [value[c] for c in value.columns]
+            else:
+                values = [value] * len(key)
+            columns = dict(zip(key, values))
         else:
-            new = self.assign(**{key: value})
+            columns = {key: value}
+        new = _module("methods").assign(self, columns)
         object.__setattr__(self, "_expr", new.expr)
 
     def __getattr__(self, attr: str) -> Any:
@@ -581,7 +592,7 @@ class DataFrame(FrameBase):
 
     def assign(self, **columns: Any) -> DataFrame:
         """New columns from scalars, aligned Series or callables of the frame (pandas' ``assign``)."""
-        return _module("methods").assign(self, **columns)
+        return _module("methods").assign(self, columns)
 
     def query(self, expr: str, **kwargs: Any) -> DataFrame:
         return _module("methods").query(self, expr, **kwargs)

@@ -281,15 +281,25 @@ def isin(frame: Any, values: Any) -> Any:
 
 
 def assign_columns(partition: pd.DataFrame, names: list, *values: Any) -> pd.DataFrame:
-    return partition.assign(**dict(zip(names, values)))
+    """``partition`` with ``names`` set to ``values`` (labels of any type, unlike ``assign``)."""
+    out = partition.copy(deep=False)
+    for name, value in zip(names, values):
+        out[name] = value
+    return out
 
 
-def assign(frame: DataFrame, **columns: Any) -> DataFrame:
-    """New or replaced columns (pandas' ``assign``): scalars, aligned Series, callables of the frame."""
-    names, values = [], []
+def assign(frame: DataFrame, columns: dict) -> DataFrame:
+    """New or replaced columns (pandas' ``assign``): scalars, aligned Series, callables of the frame.
+
+    A callable sees the frame with the columns before it assigned, as in pandas.
+    """
+    names: list = []
+    values: list = []
     current = frame
     for name, value in columns.items():
         if callable(value) and not isinstance(value, (FrameBase, Scalar)):
+            if names:
+                current = elemwise(assign_columns, frame, names, *values, label="assign")
             value = value(current)
         if isinstance(value, DataFrame):
             raise TypeError(f"assign({name}=...): a column must be a Series or a scalar, "
@@ -301,8 +311,6 @@ def assign(frame: DataFrame, **columns: Any) -> DataFrame:
             )
         names.append(name)
         values.append(value)
-        if any(callable(v) for v in list(columns.values())[len(names):]):
-            current = elemwise(assign_columns, frame, names, *values, label="assign")
     return elemwise(assign_columns, frame, names, *values, label="assign")
 
 

@@ -83,7 +83,11 @@ def _check_divisions(parts: list, divisions: tuple) -> None:
 
 def _compute(obj: Any, check_dtype: bool, check_divisions: bool, scheduler: Any) -> Any:
     if isinstance(obj, Scalar):
-        return obj.compute(scheduler=scheduler)
+        value = obj.compute(scheduler=scheduler)
+        expected = getattr(obj._meta, "dtype", None)
+        if check_dtype and expected is not None and hasattr(value, "dtype"):
+            _check_dtype(value.dtype, expected, "the scalar")
+        return value
     if not isinstance(obj, FrameBase):
         return obj
     parts = computed_partitions(obj, scheduler=scheduler)
