@@ -116,7 +116,10 @@ def _short(divisions: tuple) -> str:
 def elemwise(op: Callable, /, *args: Any, label: str | None = None, **kwargs: Any) -> Any:
     """``op`` applied partition by partition to aligned frames, scalars and literals.
 
-    The result's meta comes from running ``op`` on samples of the inputs.
+    The result's meta comes from running ``op`` on samples of the inputs, and
+    each partition's result is cast to it where pandas' dtype depends on the
+    data (``s.where(cond)`` of integers is ``float64`` only where a value was
+    replaced), so partitions agree.
     """
     label = label or getattr(op, "__name__", "elemwise")
     exprs = [_expr_of(a) for a in args]
@@ -133,7 +136,9 @@ def elemwise(op: Callable, /, *args: Any, label: str | None = None, **kwargs: An
         return new_collection(
             map_partitions_expr(index_result, op, *exprs, meta=meta, label=label, **kwargs)
         )
-    return new_collection(map_partitions_expr(op, *exprs, meta=meta, label=label, **kwargs))
+    return new_collection(
+        map_partitions_expr(op, *exprs, meta=meta, label=label, enforce=True, **kwargs)
+    )
 
 
 def index_result(op: Callable, *args: Any, **kwargs: Any) -> pd.Index:

@@ -475,13 +475,14 @@ def map_values(series: Series, arg: Any, na_action: Any = None, meta: Any = None
         if isinstance(meta, pd.Series):
             meta = meta.rename(series.name)
     elif isinstance(arg, (dict, pd.Series)):
-        values = pd.Series(list(arg.values())) if isinstance(arg, dict) else arg
-        meta = pd.Series(values.iloc[:0], name=series.name, index=series._meta.index)
-        meta = pd.Series([], dtype=values.dtype, name=series.name, index=series._meta.index)
+        # values missing from the mapping become NaN: the dtype of the values with a NaN
+        values = list(arg.values()) if isinstance(arg, dict) else arg.tolist()
+        dtype = pd.Series([*values, np.nan]).dtype
+        meta = pd.Series([], dtype=dtype, name=series.name, index=series._meta.index)
     else:
         meta = infer_meta(map_series, [series.expr, arg, na_action], {}, _call_name(arg, "map({})"))
     return new_collection(map_partitions_expr(map_series, series.expr, arg, na_action, meta=meta,
-                                              label="map"))
+                                              label="map", enforce=True))
 
 
 def map_frame(partition: pd.DataFrame, func: Callable, na_action: Any) -> pd.DataFrame:
@@ -495,7 +496,7 @@ def map_elements(frame: DataFrame, func: Callable, na_action: Any = None, meta: 
     else:
         meta = normalize_meta(meta)
     return new_collection(map_partitions_expr(map_frame, frame.expr, func, na_action, meta=meta,
-                                              label="map"))
+                                              label="map", enforce=True))
 
 
 # --- conversions ---------------------------------------------------------------------------------
