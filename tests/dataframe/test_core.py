@@ -322,6 +322,7 @@ def test_shape_and_iteration(pdf):
     assert int(n) == len(pdf)
     assert list(df.i) == pdf.i.tolist()
     assert list(df) == list(pdf.columns)
+    assert [(name, col.dtype) for name, col in df.items()] == list(pdf.dtypes.items())
     assert list(df.index) == pdf.index.tolist()
     empty = df[df.i > 100]
     assert len(empty) == 0

@@ -590,6 +590,11 @@ class DataFrame(FrameBase):
     def keys(self) -> pd.Index:
         return self._meta.columns
 
+    def items(self):
+        """``(column, Series)`` pairs (lazy Series; nothing is computed)."""
+        for column in self._meta.columns:
+            yield column, self[column]
+
     @property
     def iloc(self) -> Any:
         """``df.iloc[:, columns]`` (column positions only, as in dask)."""

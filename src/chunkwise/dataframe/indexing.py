@@ -255,7 +255,9 @@ class LocIndexer:
     """``df.loc[label]``, ``[start:stop]``, ``[[labels]]``, ``[boolean series]``, ``[rows, columns]``.
 
     A single label gives a frame with the matching rows (as Dask; pandas gives
-    a row or a scalar).
+    a row or a scalar). A list of labels gives the matching rows in index
+    order, not in the list's order, and labels that are absent are skipped
+    (pandas raises ``KeyError``).
     """
 
     __slots__ = ("frame",)
