@@ -80,6 +80,7 @@ __all__ = [
     "is_frame_like",
     "is_object_dtype",
     "is_scalar_meta",
+    "kept_index_dtype",
     "make_meta",
     "meta_nonempty",
 ]
@@ -307,15 +308,31 @@ __all__ += ["normalize_meta"]
 # --- functions run in tasks (top level: picklable by reference) -------------------
 
 
-def concat_partitions(parts: list) -> Any:
-    """The partitions joined into one pandas object (a scalar: the only part)."""
+def kept_index_dtype(meta: Any) -> Any:
+    """The index dtype :func:`concat_partitions` must restore for ``meta`` (``object``), else ``None``."""
+    index = meta if isinstance(meta, pd.Index) else getattr(meta, "index", None)
+    if index is None or isinstance(index, pd.MultiIndex) or not is_object_dtype(index.dtype):
+        return None
+    return index.dtype
+
+
+def concat_partitions(parts: list, index_dtype: Any = None) -> Any:
+    """The partitions joined into one pandas object (a scalar: the only part).
+
+    ``index_dtype``: the index dtype to keep (pandas' ``concat`` infers ``str``
+    from ``object`` indexes).
+    """
     if len(parts) == 1:
         return parts[0]
     first = parts[0]
     if isinstance(first, pd.Index):
-        return first.append(list(parts[1:]))
+        out = first.append(list(parts[1:]))
+        return out.astype(index_dtype) if index_dtype is not None and out.dtype != index_dtype else out
     if isinstance(first, (pd.DataFrame, pd.Series)):
-        return pd.concat(unify_categoricals(parts))
+        out = pd.concat(unify_categoricals(parts))
+        if index_dtype is not None and out.index.dtype != index_dtype:
+            out.index = out.index.astype(index_dtype)
+        return out
     return parts[0]
 
 
@@ -750,6 +767,9 @@ class Finalize(FrameExpr):
     def _task(self, key: Hashable) -> Task:
         frame = self.frame
         refs = [Ref((frame.name, i)) for i in range(frame.npartitions)]
+        index_dtype = kept_index_dtype(frame.meta)
+        if index_dtype is not None:
+            return Task(key, concat_partitions, refs, index_dtype)
         return Task(key, concat_partitions, refs)
 
 

@@ -48,6 +48,7 @@ from chunkwise.dataframe.expr import (
     Partitions,
     Projection,
     concat_partitions,
+    kept_index_dtype,
     map_partitions_expr,
     meta_nonempty,
     named_error,
@@ -74,7 +75,12 @@ def head_of_parts(parts: list, n: int) -> Any:
         count += len(taken[-1])
         if count >= n:
             break
-    return concat_partitions(taken)
+    return concat_partitions(taken, _object_index(parts[0]))
+
+
+def _object_index(part: Any) -> Any:
+    index = part if isinstance(part, pd.Index) else part.index
+    return index.dtype if kept_index_dtype(index) is not None else None
 
 
 def tail_of_parts(parts: list, n: int) -> Any:
@@ -85,7 +91,7 @@ def tail_of_parts(parts: list, n: int) -> Any:
         count += len(taken[-1])
         if count >= n:
             break
-    return concat_partitions(taken[::-1])
+    return concat_partitions(taken[::-1], _object_index(parts[0]))
 
 
 class HeadTail(FrameExpr):
@@ -137,7 +143,7 @@ def _grow(frame: FrameBase, n: int, k: int, from_end: bool) -> Any:
         done += more
     if from_end:
         pieces = pieces[::-1]
-    return concat_partitions(pieces) if len(pieces) > 1 else pieces[0]
+    return concat_partitions(pieces, kept_index_dtype(frame._meta)) if len(pieces) > 1 else pieces[0]
 
 
 def head(frame: FrameBase, n: int = 5, npartitions: int = 1, compute: bool = True) -> Any:

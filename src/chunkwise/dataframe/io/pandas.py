@@ -82,6 +82,19 @@ def sorted_division_locations(index: pd.Index, chunksize: int) -> tuple[list, li
     return divisions, locations
 
 
+def _orderable(index: pd.Index) -> bool:
+    """Whether the divisions of ``index`` can be known: no nulls, values comparable with ``<``.
+
+    A MultiIndex or an unordered categorical index is split by position and
+    its divisions are left unknown.
+    """
+    if isinstance(index, pd.MultiIndex):
+        return False
+    if isinstance(index.dtype, pd.CategoricalDtype):
+        return False
+    return not index.hasnans
+
+
 def from_pandas(
     data: pd.DataFrame | pd.Series,
     npartitions: int | None = None,
@@ -94,7 +107,8 @@ def from_pandas(
     per partition) sets the split; with ``sort=True`` the index is sorted and
     the divisions are known (there may be fewer partitions than asked, since
     equal index values stay together); ``sort=False`` keeps the row order and
-    leaves the divisions unknown.
+    leaves the divisions unknown, as do a MultiIndex, a categorical index and
+    an index with nulls.
 
     >>> import chunkwise.dataframe as dd
     >>> df = dd.from_pandas(pd.DataFrame({"x": range(10)}), chunksize=4)
@@ -123,7 +137,7 @@ def from_pandas(
         return new_collection(FromPandas(data, (None, None), (0, 0)))
     if chunksize is None:
         chunksize = math.ceil(nrows / npartitions)
-    if sort and not data.index.hasnans:
+    if sort and _orderable(data.index):
         divisions, locations = sorted_division_locations(data.index, chunksize)
     else:
         locations = [*range(0, nrows, chunksize), nrows]
