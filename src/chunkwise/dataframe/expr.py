@@ -48,7 +48,6 @@ mistakes fail when the operation is written, not when it runs.
 from __future__ import annotations
 
 import functools
-import operator
 import warnings
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
@@ -63,7 +62,6 @@ __all__ = [
     "UNKNOWN_CATEGORIES",
     "Filter",
     "Finalize",
-    "TotalRows",
     "FrameExpr",
     "FromPandas",
     "MapPartitions",
@@ -71,10 +69,11 @@ __all__ = [
     "Partitionwise",
     "PersistedFrame",
     "Projection",
+    "TotalRows",
     "apply_and_enforce",
     "concat_partitions",
     "emulate",
-    "named_error",
+    "filter_rows",
     "has_known_categories",
     "infer_meta",
     "is_frame_like",
@@ -82,7 +81,16 @@ __all__ = [
     "is_scalar_meta",
     "kept_index_dtype",
     "make_meta",
+    "map_partitions_expr",
     "meta_nonempty",
+    "named_error",
+    "normalize_meta",
+    "partition_length",
+    "partition_ref",
+    "select_columns",
+    "sum_parts",
+    "total_rows",
+    "unify_categoricals",
 ]
 
 
@@ -300,9 +308,6 @@ def normalize_meta(meta: Any) -> Any:
     if isinstance(meta, (str, np.dtype, pd.api.extensions.ExtensionDtype, type)):
         return pd.Series(dtype=meta)
     return meta
-
-
-__all__ += ["normalize_meta"]
 
 
 # --- functions run in tasks (top level: picklable by reference) -------------------
@@ -677,10 +682,6 @@ def map_partitions_expr(
     return MapPartitions(func, meta, kwargs, clear_divisions, label, enforce, *args)
 
 
-__all__ += ["total_rows", "partition_length", "sum_parts", "map_partitions_expr", "partition_ref", "select_columns", "filter_rows",
-            "unify_categoricals"]
-
-
 class Partitions(FrameExpr):
     """The partitions ``indices`` (in that order) of ``frame``."""
 
@@ -771,13 +772,3 @@ class Finalize(FrameExpr):
         if index_dtype is not None:
             return Task(key, concat_partitions, refs, index_dtype)
         return Task(key, concat_partitions, refs)
-
-
-OPERATORS: dict[str, Callable] = {
-    name: getattr(operator, name)
-    for name in (
-        "add", "sub", "mul", "truediv", "floordiv", "mod", "pow",
-        "eq", "ne", "lt", "le", "gt", "ge", "and_", "or_", "xor",
-    )
-}  # fmt: skip
-__all__ += ["OPERATORS"]

@@ -56,6 +56,10 @@ from chunkwise.dataframe.expr import (
 
 __all__ = [
     "HeadTail",
+    "head_of_parts",
+    "loc_labels",
+    "loc_slice",
+    "tail_of_parts",
     "ILocIndexer",
     "LocIndexer",
     "PartitionSelector",
@@ -415,5 +419,4 @@ def _iloc_columns(partition: Any, cols: Any) -> Any:
     return partition.iloc[:, cols]
 
 
-__all__ += ["loc_labels", "loc_slice", "head_of_parts", "tail_of_parts"]
 
