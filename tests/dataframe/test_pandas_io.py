@@ -171,3 +171,15 @@ def test_from_pandas_index_kinds(index, known):
     assert_eq(df, pdf.sort_index())
     assert_eq(df.x + 1, pdf.sort_index().x + 1)
     pd.testing.assert_frame_equal(df.head(2), pdf.sort_index().head(2))
+
+
+def test_lengths_survive_row_preserving_work(pdf):
+    df = dd.from_pandas(pdf, npartitions=3)
+    lengths = (7, 7, 6)
+    assert (df.i + 1).values.chunks[0] == lengths
+    assert df.s.str.upper().values.chunks[0] == lengths
+    assert df.fillna({"f": 0}).assign(z=df.i * 2)[["f", "z"]].to_dask_array().chunks[0] == lengths
+    assert df.partitions[1:].i.values.chunks[0] == (7, 6)
+    assert df.persist().i.values.chunks[0] == lengths
+    for unknown in (df[df.i > 0], df.dropna(), df.query("i > 0"), df.map_partitions(lambda p: p)):
+        assert all(math.isnan(c) for c in unknown.i.values.chunks[0])

@@ -113,10 +113,14 @@ def _short(divisions: tuple) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def elemwise(op: Callable, /, *args: Any, label: str | None = None, **kwargs: Any) -> Any:
+def elemwise(
+    op: Callable, /, *args: Any, label: str | None = None, keeps_rows: bool = True, **kwargs: Any
+) -> Any:
     """``op`` applied partition by partition to aligned frames, scalars and literals.
 
-    The result's meta comes from running ``op`` on samples of the inputs, and
+    ``keeps_rows=False`` when ``op`` may drop or add rows (known partition
+    lengths then become unknown). The result's meta comes from running ``op``
+    on samples of the inputs, and
     each partition's result is cast to it where pandas' dtype depends on the
     data (``s.where(cond)`` of integers is ``float64`` only where a value was
     replaced), so partitions agree.
@@ -134,10 +138,14 @@ def elemwise(op: Callable, /, *args: Any, label: str | None = None, **kwargs: An
     if isinstance(meta, np.ndarray):  # an operation on an Index: keep it an Index
         meta = pd.Index(meta)
         return new_collection(
-            map_partitions_expr(index_result, op, *exprs, meta=meta, label=label, **kwargs)
+            map_partitions_expr(
+                index_result, op, *exprs, meta=meta, label=label, keeps_rows=keeps_rows, **kwargs
+            )
         )
     return new_collection(
-        map_partitions_expr(op, *exprs, meta=meta, label=label, enforce=True, **kwargs)
+        map_partitions_expr(
+            op, *exprs, meta=meta, label=label, enforce=True, keeps_rows=keeps_rows, **kwargs
+        )
     )
 
 

@@ -455,6 +455,14 @@ class FrameExpr(Expr):
         return tuple(self._divisions())
 
     @functools.cached_property
+    def lengths(self) -> tuple | None:
+        """The number of rows of each partition when known without computing, else ``None``."""
+        return self._lengths()
+
+    def _lengths(self) -> tuple | None:
+        return None
+
+    @functools.cached_property
     def meta_sample(self) -> Any:
         """:func:`meta_nonempty` of ``meta`` (kept: several operations sample one input)."""
         return meta_nonempty(self.meta)
@@ -504,6 +512,9 @@ class PersistedFrame(FrameExpr):
     def _divisions(self) -> tuple:
         return self.operands[0].divisions
 
+    def _lengths(self) -> tuple | None:
+        return self.operands[0].lengths
+
     def _task(self, key: Hashable) -> Any:
         from chunkwise.base import Persisted
 
@@ -523,6 +534,10 @@ class FromPandas(FrameExpr):
 
     def _divisions(self) -> tuple:
         return self.operand("divisions")
+
+    def _lengths(self) -> tuple:
+        loc = self.locations
+        return tuple(b - a for a, b in zip(loc[:-1], loc[1:]))
 
     def _task(self, key: Hashable) -> DataNode:
         i = key[1]
@@ -596,6 +611,9 @@ class Projection(Partitionwise):
     def _meta(self) -> Any:
         return self.frame.meta[self.operand("columns")]
 
+    def _lengths(self) -> tuple | None:
+        return self.frame.lengths
+
     def _explain_line(self) -> str:
         return f"Projection: columns={self.operand('columns')!r}"
 
@@ -631,11 +649,13 @@ class MapPartitions(Partitionwise):
 
     Operands: ``func``, ``meta``, ``kwargs`` (a dict), ``clear_divisions``
     (the result's index is not the input's), ``label`` (the name shown in
-    plans and task keys), ``enforce`` (check the result's columns against
-    ``meta``), then the positional arguments (frames and literals).
+    plans and task keys), ``enforce`` (make the result match ``meta``),
+    ``keeps_rows`` (each output partition has its input's rows, so known
+    partition lengths stay known), then the positional arguments (frames and
+    literals).
     """
 
-    _parameters = ("func", "meta", "kwargs", "clear_divisions", "label", "enforce")
+    _parameters = ("func", "meta", "kwargs", "clear_divisions", "label", "enforce", "keeps_rows")
     _variadic = True
 
     @property
@@ -650,6 +670,14 @@ class MapPartitions(Partitionwise):
 
     def _meta(self) -> Any:
         return self.operand("meta")
+
+    def _lengths(self) -> tuple | None:
+        if not self.keeps_rows:
+            return None
+        for frame in self._frames():
+            if frame.lengths is not None:
+                return frame.lengths
+        return None
 
     def _divisions(self) -> tuple:
         divisions = super()._divisions()
@@ -675,11 +703,12 @@ def map_partitions_expr(
     label: str | None = None,
     clear_divisions: bool = False,
     enforce: bool = False,
+    keeps_rows: bool = False,
     **kwargs: Any,
 ) -> MapPartitions:
     """A :class:`MapPartitions` node (operands in their positional order)."""
     label = label or getattr(func, "__name__", "map-partitions")
-    return MapPartitions(func, meta, kwargs, clear_divisions, label, enforce, *args)
+    return MapPartitions(func, meta, kwargs, clear_divisions, label, enforce, keeps_rows, *args)
 
 
 class Partitions(FrameExpr):
@@ -696,6 +725,10 @@ class Partitions(FrameExpr):
         if not self.frame.known_divisions or list(indices) != sorted(indices):
             return (None,) * (len(indices) + 1)
         return tuple(divisions[i] for i in indices) + (divisions[indices[-1] + 1],)
+
+    def _lengths(self) -> tuple | None:
+        lengths = self.frame.lengths
+        return None if lengths is None else tuple(lengths[i] for i in self.indices)
 
     def _task(self, key: Hashable) -> Task:
         return Task(key, _identity, Ref((self.frame.name, self.indices[key[1]])))

@@ -57,6 +57,7 @@ from chunkwise.dataframe.expr import (
 )
 
 __all__ = [
+    "ROW_CHANGING_METHODS",
     "UNKNOWN_CATEGORIES",
     "MethodCaller",
     "apply",
@@ -121,9 +122,14 @@ def method_caller(name: str) -> MethodCaller:
     return MethodCaller(name)
 
 
+#: Methods whose result may have other rows than their input.
+ROW_CHANGING_METHODS = frozenset({"dropna", "query", "drop_duplicates", "head", "tail", "explode"})
+
+
 def call_method(frame: Any, method: str, /, *args: Any, **kwargs: Any) -> Any:
     """``frame.<method>(*args, **kwargs)`` on every partition (collections in args aligned)."""
-    return elemwise(MethodCaller(method), frame, *args, label=method, **kwargs)
+    return elemwise(MethodCaller(method), frame, *args, label=method,
+                    keeps_rows=method not in ROW_CHANGING_METHODS, **kwargs)
 
 
 # --- categoricals ---------------------------------------------------------------------------
@@ -327,7 +333,7 @@ def query(frame: DataFrame, expr: str, **kwargs: Any) -> DataFrame:
 
     Local variables (``@x``) must be passed as ``local_dict=``.
     """
-    return elemwise(query_partition, frame, expr, label="query", **kwargs)
+    return elemwise(query_partition, frame, expr, label="query", keeps_rows=False, **kwargs)
 
 
 def eval_frame(frame: DataFrame, expr: str, **kwargs: Any) -> Any:
@@ -443,7 +449,8 @@ def apply(frame: DataFrame, func: Callable, axis: Any = 0, args: tuple = (), met
     else:
         meta = normalize_meta(meta)
     return new_collection(map_partitions_expr(apply_rows, frame.expr, func, args, kwargs,
-                                              meta=meta, label="apply", enforce=True))
+                                              meta=meta, label="apply", enforce=True,
+                                              keeps_rows=True))
 
 
 def apply_values(partition: pd.Series, func: Callable, args: tuple, kwargs: dict) -> Any:
@@ -459,7 +466,8 @@ def series_apply(series: Series, func: Callable, args: tuple = (), meta: Any = N
     else:
         meta = normalize_meta(meta)
     return new_collection(map_partitions_expr(apply_values, series.expr, func, args, kwargs,
-                                              meta=meta, label="apply", enforce=True))
+                                              meta=meta, label="apply", enforce=True,
+                                              keeps_rows=True))
 
 
 def map_series(partition: pd.Series, arg: Any, na_action: Any) -> pd.Series:
@@ -482,7 +490,8 @@ def map_values(series: Series, arg: Any, na_action: Any = None, meta: Any = None
     else:
         meta = infer_meta(map_series, [series.expr, arg, na_action], {}, _call_name(arg, "map({})"))
     return new_collection(map_partitions_expr(map_series, series.expr, arg, na_action, meta=meta,
-                                              label="map", enforce=True))
+                                              label="map", enforce=True,
+                                              keeps_rows=True))
 
 
 def map_frame(partition: pd.DataFrame, func: Callable, na_action: Any) -> pd.DataFrame:
@@ -496,7 +505,8 @@ def map_elements(frame: DataFrame, func: Callable, na_action: Any = None, meta: 
     else:
         meta = normalize_meta(meta)
     return new_collection(map_partitions_expr(map_frame, frame.expr, func, na_action, meta=meta,
-                                              label="map", enforce=True))
+                                              label="map", enforce=True,
+                                              keeps_rows=True))
 
 
 # --- conversions ---------------------------------------------------------------------------------
@@ -529,7 +539,8 @@ def to_datetime(arg: Any, meta: Any = None, **kwargs: Any) -> Any:
         meta = normalize_meta(meta)
     dtype = meta.dtype
     return new_collection(map_partitions_expr(to_datetime_partition, arg.expr, dtype, kwargs,
-                                              meta=meta, label="to_datetime"))
+                                              meta=meta, label="to_datetime",
+                                              keeps_rows=True))
 
 
 def _datetime_sample(meta: Any) -> Any:
@@ -563,4 +574,5 @@ def to_numeric(arg: Any, errors: str = "raise", meta: Any = None, **kwargs: Any)
     if isinstance(meta, pd.Series) and meta.name != arg.name:
         meta = meta.rename(arg.name)
     return new_collection(map_partitions_expr(to_numeric_partition, arg.expr, meta.dtype, kwargs,
-                                              meta=meta, label="to_numeric"))
+                                              meta=meta, label="to_numeric",
+                                              keeps_rows=True))

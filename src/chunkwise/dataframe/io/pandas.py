@@ -8,8 +8,10 @@
   partition per row chunk of a chunkwise (or NumPy) array; the index counts
   rows across partitions, so the divisions are known when the chunk lengths are.
 - :func:`to_dask_array` (``.values``) goes back: one row chunk per partition;
-  the chunk lengths are known when the partitions' lengths are (``from_pandas``,
-  ``from_array`` and column selections of them), or computed with ``lengths=True``.
+  the chunk lengths are known when the plan knows the partitions' lengths
+  (``FrameExpr.lengths``: ``from_pandas`` and ``from_array``, then any work that
+  keeps every row -- arithmetic, methods, accessors -- but not filters), or
+  computed with ``lengths=True``.
 - :func:`from_delayed`, :func:`from_map` and :func:`from_futures` build a frame from
   values computed elsewhere, one partition each; :func:`to_delayed` hands out
   the partitions as ``Delayed`` values.
@@ -201,7 +203,7 @@ class FromArrayBlocks(FrameExpr):
             return (None,) * (len(rows) + 1)
         return (*[int(s) for s in starts], int(starts[-1] + rows[-1] - 1))
 
-    def lengths(self) -> tuple | None:
+    def _lengths(self) -> tuple | None:
         rows = self.array.chunks[0]
         return None if any(math.isnan(r) for r in rows) else tuple(int(r) for r in rows)
 
@@ -298,20 +300,6 @@ def values_dtype(meta: Any) -> np.dtype:
         return np.dtype(object)
 
 
-def known_lengths(expr: FrameExpr) -> tuple | None:
-    """The partitions' row counts when the plan knows them without computing."""
-    while True:
-        if isinstance(expr, FromPandas):
-            loc = expr.locations
-            return tuple(b - a for a, b in zip(loc[:-1], loc[1:]))
-        if isinstance(expr, FromArrayBlocks):
-            return expr.lengths()
-        if type(expr).__name__ in ("Projection", "PersistedFrame"):
-            expr = expr.operands[0]
-            continue
-        return None
-
-
 def to_dask_array(frame: FrameBase, lengths: Any = None) -> Array:
     """The values as a chunkwise Array, one row chunk per partition (as dask's ``to_dask_array``).
 
@@ -330,7 +318,7 @@ def to_dask_array(frame: FrameBase, lengths: Any = None) -> Array:
     if lengths is True:
         lengths = tuple(partition_lengths(frame))
     elif lengths is None or lengths is False:
-        lengths = known_lengths(frame.expr) if lengths is None else None
+        lengths = frame.expr.lengths if lengths is None else None
     else:
         lengths = tuple(int(n) for n in lengths)
         if len(lengths) != frame.npartitions:
