@@ -361,3 +361,11 @@ def test_setitem_lists_and_non_string_labels(pdf):
     scalar_col = dd.from_pandas(pdf, npartitions=3)
     scalar_col["k"] = 7
     assert_eq(scalar_col, pdf.assign(k=7))
+
+
+def test_processes_scheduler(pdf):
+    df = dd.from_pandas(pdf, npartitions=3)
+    out = df.assign(u=df.s.str.upper(), r=2 - df.i, y=df.t.dt.year)[df.i > 0]
+    out = out.map_partitions(lambda p: p.assign(k=1))
+    expected = pdf.assign(u=pdf.s.str.upper(), r=2 - pdf.i, y=pdf.t.dt.year.astype("float64"))
+    assert_eq(out, expected[pdf.i > 0].assign(k=1), scheduler="processes")
