@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 import chunkwise.dataframe as dd
+import chunkwise.dataframe.partials as k
 from chunkwise.core.expr import lower
-from chunkwise.dataframe import _partials as k
 from chunkwise.dataframe import assert_eq
 from chunkwise.dataframe.expr import FromPandas
 from chunkwise.dataframe.reductions import TreeReduction

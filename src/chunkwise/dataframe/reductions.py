@@ -31,7 +31,7 @@ What differs from pandas:
   ``pd.util.hash_pandas_object`` hashes: a relative error of about 1%.
 - ``memory_usage(index=True)`` sums each partition's index memory.
 
-The kernels (in :mod:`chunkwise.dataframe._partials`) work on plain pandas
+The kernels (in :mod:`chunkwise.dataframe.partials`) work on plain pandas
 objects and are tested directly against pandas; :class:`TreeReduction` runs
 them over partitions, and the functions here build it with the result's
 ``meta`` found by running pandas on a small sample, so mistakes fail when
@@ -58,7 +58,7 @@ import numpy as np
 import pandas as pd
 
 from chunkwise.core.graph import Ref, Task
-from chunkwise.dataframe import _partials as k
+from chunkwise.dataframe import partials as k
 from chunkwise.dataframe.core import new_collection
 from chunkwise.dataframe.expr import (
     FrameExpr,
@@ -541,7 +541,7 @@ def quantile(obj: Any, q: Any = 0.5, numeric_only: bool = False, split_every: An
     """Approximate quantiles: per-partition digests merged by weight (see the module notes).
 
     Exact (pandas' linear interpolation) while each partition has at most
-    :data:`~chunkwise.dataframe._partials.QUANTILE_POINTS` non-null values.
+    :data:`~chunkwise.dataframe.partials.QUANTILE_POINTS` non-null values.
     """
     kwargs: dict[str, Any] = {"q": q}
     if is_frame(obj):
