@@ -11,7 +11,10 @@ Use it as ``import chunkwise.dataframe as dd``; the names follow pandas and
 """
 
 from chunkwise.dataframe.core import DataFrame, Index, Scalar, Series, new_collection
+from chunkwise.dataframe.io.csv import read_csv, to_csv
+from chunkwise.dataframe.io.json import read_json, to_json
 from chunkwise.dataframe.io.pandas import from_pandas
+from chunkwise.dataframe.io.parquet import read_parquet, to_parquet
 from chunkwise.dataframe.methods import map_partitions, to_datetime, to_numeric
 from chunkwise.dataframe.testing import assert_eq
 
@@ -24,6 +27,12 @@ __all__ = [
     "from_pandas",
     "map_partitions",
     "new_collection",
+    "read_csv",
+    "read_json",
+    "read_parquet",
+    "to_csv",
     "to_datetime",
+    "to_json",
     "to_numeric",
+    "to_parquet",
 ]
