@@ -389,3 +389,23 @@ def test_write_metadata_file(tmp_path, pdf):
 
 def test_read_is_a_readparquet_node(files_dir):
     assert isinstance(read_parquet(files_dir).expr, ReadParquet)
+
+
+@pytest.mark.parametrize("scheduler", SCHEDULERS)
+def test_pushed_filter_keeps_row_labels(tmp_path, pdf, scheduler):
+    path = tmp_path / "one.parquet"
+    pdf.to_parquet(path, row_group_size=7)
+    expected = pd.read_parquet(path)
+    df = read_parquet(path, split_row_groups=2)
+    query = df[(df.i > 12) & (df.i < 30)]
+    assert "filters=[[('i', '>', 12), ('i', '<', 30)]]" in query.optimize().expr.explain(show=False)
+    with record_reads() as reads:
+        assert_eq(query, expected[(expected.i > 12) & (expected.i < 30)], scheduler=scheduler)
+    # row groups 0 (rows 0-6) and 5 (35-39) cannot match and are not read
+    assert {r.row_groups for r in reads} == {(1, 2), (3, 4)}
+    # the user's own filters number rows afresh (as pandas does): a later mask is not pushed
+    user = read_parquet(path, filters=[("i", ">=", 5)])
+    masked = user[user.i < 9]
+    assert "('i', '<', 9)" not in masked.optimize().expr.explain(show=False)
+    base = pd.read_parquet(path, filters=[("i", ">=", 5)])
+    assert_eq(masked, base[base.i < 9], scheduler=scheduler)

@@ -48,7 +48,9 @@ class FileSystem:
         return path if self.protocol == "file" else f"{self.protocol}://{path}"
 
     def __chunkwise_tokenize__(self) -> str:
-        return f"{self.protocol}://{self.path}|{self.fs.fsid if hasattr(self.fs, 'fsid') else ''}"
+        from chunkwise.core.tokenize import tokenize
+
+        return f"{self.protocol}://{self.path}|{tokenize(getattr(self.fs, 'storage_options', {}))}"
 
 
 def resolve(path: str | os.PathLike, storage_options: dict | None = None) -> FileSystem:

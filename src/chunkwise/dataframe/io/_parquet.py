@@ -41,6 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
@@ -370,38 +371,46 @@ def read_piece(
     meta: pd.DataFrame,
     partitions: dict[str, list],
     pandas_index: tuple[str, ...] = (),
+    pushed: list[list[tuple]] | None = None,
+    positional: bool = False,
 ) -> pd.DataFrame:
     """Read one piece as a pandas DataFrame shaped like ``meta``.
 
     ``columns`` are file columns (``None``: all); partition columns in ``meta``
-    are added from the piece's partition values.
+    are added from the piece's partition values. ``filters`` are the user's
+    (rows are then numbered afresh, as ``pd.read_parquet(filters=)`` does);
+    ``pushed`` are filters the optimizer moved into the read, which must not
+    change the result: with ``positional`` (the index is the file's stored
+    ``RangeIndex``), rows keep the labels of their positions in the file.
     """
     read_cols = None if columns is None else list(dict.fromkeys([*columns, *pandas_index]))
     if _RECORDERS:
         record = ReadRecord(
-            piece.path, piece.row_groups, None if read_cols is None else tuple(read_cols), filters
+            piece.path, piece.row_groups, None if read_cols is None else tuple(read_cols),
+            _both(filters, pushed),
         )
         for log in list(_RECORDERS):
             log.append(record)
     arrow = fs.arrow
-    if filters:
+    if positional and not filters and (pushed or piece.row_groups is not None):
+        frame = _read_by_position(arrow, piece, read_cols, pushed)
+    elif filters or pushed:
         fragment = ds.ParquetFileFormat().make_fragment(
             piece.path, filesystem=arrow, row_groups=piece.row_groups
         )
-        expr = pq.filters_to_expression(filters)
+        expr = pq.filters_to_expression(_both(filters, pushed))
         table = fragment.to_table(columns=read_cols, filter=expr)
         schema_meta = fragment.physical_schema.metadata
         if schema_meta and table.num_columns:  # (a column-less table would lose its rows)
             table = table.replace_schema_metadata(schema_meta)
+        frame = _to_pandas(table)
     else:
         pfile = pq.ParquetFile(piece.path, filesystem=arrow)
         if piece.row_groups is None:
             table = pfile.read(columns=read_cols, use_pandas_metadata=True)
         else:
             table = pfile.read_row_groups(list(piece.row_groups), columns=read_cols, use_pandas_metadata=True)
-    frame = table.to_pandas()
-    if len(frame) != table.num_rows:  # no file column read (only partition columns wanted)
-        frame = pd.DataFrame(index=pd.RangeIndex(table.num_rows))
+        frame = _to_pandas(table)
     values = dict(piece.partition)
     for name in partitions:
         if name in meta.columns:
@@ -409,6 +418,53 @@ def read_piece(
             codes = [dtype.categories.get_loc(values[name])] * len(frame) if name in values else [-1] * len(frame)
             frame[name] = pd.Categorical.from_codes(codes, dtype=dtype)
     return conform(frame, meta, index)
+
+
+def _both(filters: list | None, pushed: list | None) -> list | None:
+    if not filters:
+        return pushed
+    if not pushed:
+        return filters
+    return [[*a, *b] for a in filters for b in pushed]
+
+
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    frame = table.to_pandas()
+    if len(frame) != table.num_rows:  # no file column read (only partition columns wanted)
+        frame = pd.DataFrame(index=pd.RangeIndex(table.num_rows))
+    return frame
+
+
+_POSITION = "__chunkwise_position__"
+
+
+def _read_by_position(arrow: Any, piece: Piece, read_cols: list | None, pushed: list | None) -> pd.DataFrame:
+    """Read row groups (filtered by ``pushed``), labelling rows by their place in the file's RangeIndex."""
+    pfile = pq.ParquetFile(piece.path, filesystem=arrow)
+    footer = pfile.metadata
+    starts = np.cumsum([0] + [footer.row_group(g).num_rows for g in range(footer.num_row_groups)])
+    groups = list(piece.row_groups) if piece.row_groups is not None else list(range(footer.num_row_groups))
+    wanted = read_cols
+    if read_cols is not None and pushed:
+        wanted = list(dict.fromkeys([*read_cols, *_filters.filter_columns(pushed)]))
+    table = pfile.read_row_groups(groups, columns=wanted)
+    positions = np.concatenate([np.arange(starts[g], starts[g + 1]) for g in groups] or [np.arange(0)])
+    if pushed:
+        table = table.append_column(_POSITION, pa.array(positions, type=pa.int64()))
+        table = table.filter(pq.filters_to_expression(pushed))
+        positions = table.column(_POSITION).to_numpy()
+        table = table.select([c for c in table.column_names if c != _POSITION and (read_cols is None or c in read_cols)])
+    start, step = 0, 1
+    for entry in (pfile.schema_arrow.pandas_metadata or {}).get("index_columns", []):
+        if isinstance(entry, dict) and entry.get("kind") == "range":
+            start, step = entry.get("start", 0), entry.get("step", 1)
+    frame = _to_pandas(table.replace_schema_metadata(None) if table.num_columns else table)
+    labels = start + step * positions
+    if len(labels) and np.all(np.diff(labels) == step):
+        frame.index = pd.RangeIndex(labels[0], labels[-1] + step, step)
+    else:
+        frame.index = pd.Index(labels, dtype="int64")
+    return frame
 
 
 def conform(frame: pd.DataFrame, meta: pd.DataFrame, index: Any) -> pd.DataFrame:

@@ -62,9 +62,10 @@ _REFLECTED = {"==": "==", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 class ReadParquet(FrameExpr):
     """A Parquet scan; see the module docstring."""
 
-    _parameters = ("dataset", "columns", "filters", "index", "split_row_groups", "blocksize")
-    _defaults = {"columns": None, "filters": None, "index": None, "split_row_groups": "infer",
-                 "blocksize": files.DEFAULT_BLOCKSIZE}
+    _parameters = ("dataset", "columns", "filters", "pushed", "index", "split_row_groups",
+                   "blocksize")
+    _defaults = {"columns": None, "filters": None, "pushed": None, "index": None,
+                 "split_row_groups": "infer", "blocksize": files.DEFAULT_BLOCKSIZE}
 
     @property
     def _funcname(self) -> str:
@@ -96,7 +97,8 @@ class ReadParquet(FrameExpr):
         cache = self.__dict__.get("_pieces_cache")
         if cache is None:
             cache = files.plan_pieces(
-                self.dataset, self.filters, self.split_row_groups, self.blocksize
+                self.dataset, _and(self.filters, self.pushed) if self.pushed else self.filters,
+                self.split_row_groups, self.blocksize,
             )
             self.__dict__["_pieces_cache"] = cache
         return cache
@@ -112,6 +114,10 @@ class ReadParquet(FrameExpr):
         if self.index not in (None, False):
             wanted += [self.index] if isinstance(self.index, str) else list(self.index)
         return [c for c in dict.fromkeys(wanted) if c not in self.dataset.partitions]
+
+    def _positional(self) -> bool:
+        """Whether rows are labelled by their position in the file (a stored RangeIndex)."""
+        return self.index is None and not self.dataset.pandas_index
 
     def _read_meta(self) -> pd.DataFrame:
         columns = self.operand("columns")
@@ -133,6 +139,7 @@ class ReadParquet(FrameExpr):
             key, files.read_piece, dataset.fs, piece, self._file_columns(),
             files.piece_filter(self.filters, piece), self.index, self._read_meta(),
             dataset.partitions, () if self.index is not None else dataset.pandas_index,
+            files.piece_filter(self.pushed, piece), self._positional(),
         )
         if columns is not None and not isinstance(columns, list):
             return Task(key, _column, task, columns)
@@ -150,7 +157,7 @@ class ReadParquet(FrameExpr):
             return self._push_projection(parent, dependents)
         if isinstance(parent, Filter) and parent.frame is self:
             return self._push_filter(parent, dependents)
-        if _is_length(parent, self) and self.filters is None:
+        if _is_length(parent, self) and self.filters is None and self.pushed is None:
             return ParquetLength(self.dataset, self.split_row_groups, self.blocksize)
         return None
 
@@ -176,19 +183,21 @@ class ReadParquet(FrameExpr):
         return Projection(narrowed, wanted)
 
     def _push_filter(self, parent: Filter, dependents: Any) -> Any:
+        if self.index is False or (self._positional() and self.filters is not None):
+            return None  # row labels are numbered afresh: filtering earlier would change them
         dnf = predicate_to_filters(parent.predicate, self)
         if dnf is None:
             return None
         if dependents is not None and not _only_filtered_by(self, parent, dependents):
             return None
-        combined = _and(self.filters, dnf)
-        if self.filters is not None and combined == self.filters:
+        combined = _and(self.pushed, dnf)
+        if self.pushed is not None and combined == self.pushed:
             return None
-        narrowed = self._replace(filters=combined)
+        narrowed = self._replace(pushed=combined)
         predicate = parent.predicate
         for node in list(walk([predicate])):
             if isinstance(node, ReadParquet) and same_source(node, self):
-                predicate = predicate.substitute(node, node._replace(filters=combined))
+                predicate = predicate.substitute(node, node._replace(pushed=combined))
         return Filter(narrowed, predicate)
 
     # --- explaining --------------------------------------------------------------------------
@@ -202,8 +211,8 @@ class ReadParquet(FrameExpr):
             f"ReadParquet: {dataset.fs.unstrip(dataset.fs.path) if len(dataset.files) > 1 else dataset.files[0]}",
             f"columns={'all' if columns is None else columns!r}",
         ]
-        if self.filters is not None:
-            parts.append(f"filters={self.filters!r}")
+        if self.filters is not None or self.pushed is not None:
+            parts.append(f"filters={_and(self.filters, self.pushed) if self.pushed else self.filters!r}")
         if self.index is not None:
             parts.append(f"index={self.index!r}")
         read = f"files={len(paths)}/{len(dataset.files)}"
@@ -320,6 +329,7 @@ def same_source(a: ReadParquet, b: ReadParquet) -> bool:
     return a.name == b.name or (
         a.dataset is b.dataset
         and a.filters == b.filters
+        and a.pushed == b.pushed
         and a.index == b.index
         and a.split_row_groups == b.split_row_groups
         and a.blocksize == b.blocksize
@@ -416,7 +426,7 @@ def read_parquet(
             )
     if isinstance(columns, tuple):
         columns = list(columns)
-    expr = ReadParquet(found, None, dnf, index, split_row_groups, blocksize)
+    expr = ReadParquet(found, None, dnf, None, index, split_row_groups, blocksize)
     if columns is not None:
         available = list(expr.meta.columns)
         wanted = columns if isinstance(columns, list) else [columns]
