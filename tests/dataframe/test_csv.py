@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 
 import chunkwise.dataframe as dd
-from chunkwise.dataframe.io import _text
 from chunkwise.dataframe.testing import assert_eq
 
 SCHEDULERS = ["sync", "threads"]
@@ -87,7 +86,7 @@ def test_projection_is_pushed_into_usecols(csv_files, monkeypatch):
         return original(*args, **kwargs)
 
     df = dd.read_csv(str(root / "*.csv"), blocksize=None)
-    monkeypatch.setattr(_text.pd, "read_csv", spy)
+    monkeypatch.setattr(pd, "read_csv", spy)
     result = df[["name", "id"]].compute(scheduler="sync")
     assert seen == [["name", "id"]] * 3
     assert_eq(result, pandas_read(paths)[["name", "id"]], check_index=False)

@@ -62,6 +62,8 @@ def resolve(path: str | os.PathLike, storage_options: dict | None = None) -> Fil
         protocol = "file"
     if protocol == "file":
         inner = os.path.abspath(inner)
+    else:
+        fs.invalidate_cache()  # fsspec instances are shared: never plan from a stale listing
     return FileSystem(fs, inner, protocol)
 
 

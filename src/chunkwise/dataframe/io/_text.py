@@ -32,10 +32,9 @@ import numpy as np
 import pandas as pd
 from fsspec.utils import infer_compression, read_block
 
+from chunkwise.core.graph import Ref, Task
 from chunkwise.dataframe.expr import FrameExpr, Projection
 from chunkwise.dataframe.io._fs import FileSystem, expand_paths, resolve
-
-from chunkwise.core.graph import Ref, Task
 
 __all__ = [
     "Block",
