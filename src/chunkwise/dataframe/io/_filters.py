@@ -65,7 +65,7 @@ def filter_columns(filters: list[list[tuple]] | None) -> list[str]:
 
 
 def _holds(value: Any, op: str, target: Any) -> bool:
-    if op == "==":
+    if op in ("==", "="):
         return value == target
     if op == "!=":
         return value != target
@@ -79,7 +79,9 @@ def _holds(value: Any, op: str, target: Any) -> bool:
         return value >= target
     if op == "in":
         return value in target
-    return value not in target
+    if op == "not in":
+        return value not in target
+    raise ValueError(f"unknown filter operator {op!r}; use one of {', '.join(OPERATORS)}")
 
 
 def bind_partition(
@@ -117,7 +119,7 @@ def bind_partition(
 
 def _may_hold(lo: Any, hi: Any, op: str, target: Any) -> bool:
     try:
-        if op == "==":
+        if op in ("==", "="):
             return lo <= target <= hi
         if op == "!=":
             return not (lo == hi == target)

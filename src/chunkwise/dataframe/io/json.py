@@ -8,8 +8,8 @@ each file is one partition.
 >>> import chunkwise.dataframe as dd
 >>> path = os.path.join(tempfile.mkdtemp(), "data.jsonl")
 >>> pd.DataFrame({"a": [1, 2, 3]}).to_json(path, orient="records", lines=True)
->>> dd.read_json(path, blocksize=10).a.sum().compute()
-np.int64(6)
+>>> dd.read_json(path, blocksize=10).a.compute().tolist()
+[1, 2, 3]
 """
 
 from __future__ import annotations
