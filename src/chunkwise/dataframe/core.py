@@ -669,6 +669,10 @@ class Series(FrameBase):
     def between(self, left: Any, right: Any, inclusive: str = "both") -> Series:
         return _module("methods").call_method(self, "between", left, right, inclusive=inclusive)
 
+    def categorize(self, **kwargs: Any) -> Series:
+        """This Series as a categorical with known categories (computes them)."""
+        return _module("methods").categorize(self, **kwargs)
+
     @property
     def str(self) -> Any:
         return _module("accessors").StringAccessor(self)

@@ -60,6 +60,7 @@ from chunkwise.core.expr import Expr
 from chunkwise.core.graph import DataNode, Ref, Task
 
 __all__ = [
+    "UNKNOWN_CATEGORIES",
     "Filter",
     "Finalize",
     "FrameExpr",
@@ -73,6 +74,7 @@ __all__ = [
     "concat_partitions",
     "emulate",
     "named_error",
+    "has_known_categories",
     "infer_meta",
     "is_frame_like",
     "is_object_dtype",
@@ -88,6 +90,19 @@ __all__ = [
 def is_frame_like(obj: Any) -> bool:
     """Whether ``obj`` is a pandas DataFrame, Series or Index."""
     return isinstance(obj, (pd.DataFrame, pd.Series, pd.Index))
+
+
+#: The one category in the meta of a categorical whose categories are not known yet (as Dask).
+UNKNOWN_CATEGORIES = "__UNKNOWN_CATEGORIES__"
+
+
+def has_known_categories(obj: Any) -> bool:
+    """Whether a categorical Series/Index (its meta, or a dtype) has known categories."""
+    meta = getattr(obj, "_meta", obj)
+    dtype = getattr(meta, "dtype", meta)
+    if not isinstance(dtype, pd.CategoricalDtype):
+        raise TypeError(f"expected a categorical, got dtype {dtype}")
+    return UNKNOWN_CATEGORIES not in dtype.categories
 
 
 def is_object_dtype(dtype: Any) -> bool:
@@ -117,10 +132,10 @@ def _nonempty_values(dtype: Any, n: int, distinct: bool = False) -> Any:
     """``n`` made-up values of ``dtype`` (distinct ones when ``distinct``)."""
     if isinstance(dtype, pd.CategoricalDtype):
         cats = dtype.categories
-        if len(cats):
+        if len(cats) and UNKNOWN_CATEGORIES not in cats:
             codes = np.arange(n) % len(cats) if distinct else np.zeros(n, dtype=int)
             return pd.Categorical.from_codes(codes, dtype=dtype)
-        return pd.Categorical.from_codes(np.full(n, -1), dtype=dtype)  # unknown categories
+        return pd.Categorical.from_codes(np.full(n, -1), dtype=dtype)  # none, or unknown ones
     if isinstance(dtype, pd.DatetimeTZDtype):
         return pd.date_range("1970-01-01", periods=n, tz=dtype.tz, unit=dtype.unit).array
     if isinstance(dtype, pd.PeriodDtype):
@@ -293,24 +308,89 @@ def concat_partitions(parts: list) -> Any:
     if isinstance(first, pd.Index):
         return first.append(list(parts[1:]))
     if isinstance(first, (pd.DataFrame, pd.Series)):
-        return pd.concat(parts)
+        return pd.concat(unify_categoricals(parts))
     return parts[0]
 
 
+def _union_dtype(dtypes: list) -> Any:
+    """One categorical dtype holding the categories of all of ``dtypes`` (sorted, as pandas sorts)."""
+    if any(d.ordered for d in dtypes):
+        return None
+    empties = [pd.Categorical([], dtype=d) for d in dtypes]
+    return pd.api.types.union_categoricals(empties, sort_categories=True).dtype
+
+
+def unify_categoricals(parts: list) -> list:
+    """``parts`` with each categorical column cast to the union of its categories.
+
+    Partitions categorized separately have different categories; pandas'
+    ``concat`` would turn such columns into plain values.
+    """
+    first = parts[0]
+    if isinstance(first, pd.Series):
+        dtypes = [p.dtype for p in parts]
+        if isinstance(first.dtype, pd.CategoricalDtype) and any(d != dtypes[0] for d in dtypes):
+            union = _union_dtype(dtypes)
+            return parts if union is None else [p.astype(union) for p in parts]
+        return parts
+    if not isinstance(first, pd.DataFrame) or first.columns.has_duplicates:
+        return parts
+    casts = {}
+    for column, dtype in first.dtypes.items():
+        if not isinstance(dtype, pd.CategoricalDtype):
+            continue
+        dtypes = [p.dtypes[column] if column in p.columns else dtype for p in parts]
+        if all(isinstance(d, pd.CategoricalDtype) for d in dtypes) and any(d != dtype for d in dtypes):
+            union = _union_dtype(dtypes)
+            if union is not None:
+                casts[column] = union
+    if not casts:
+        return parts
+    return [p.astype(casts) for p in parts]
+
+
 def apply_and_enforce(func: Callable, meta: Any, *args: Any, **kwargs: Any) -> Any:
-    """``func(*args, **kwargs)``, checked against ``meta``'s kind and columns."""
+    """``func(*args, **kwargs)`` made to match ``meta``: its name, column order and dtypes.
+
+    A user's function may give another dtype on some partitions (all nulls,
+    say); the declared (or inferred) meta wins, so partitions stay alike.
+    Columns other than those of ``meta`` are an error naming the function.
+    """
     result = func(*args, **kwargs)
-    if (
-        isinstance(meta, pd.DataFrame)
-        and isinstance(result, pd.DataFrame)
-        and list(result.columns) != list(meta.columns)
-    ):
-        raise ValueError(
-            f"the function {getattr(func, '__name__', func)!r} returned columns "
-            f"{list(result.columns)} where its meta= says {list(meta.columns)}; "
-            "pass a meta= matching the result"
-        )
+    if isinstance(meta, pd.Series) and isinstance(result, pd.Series):
+        if result.name != meta.name:
+            result = result.rename(meta.name)
+        if result.dtype != meta.dtype and _castable(meta.dtype):
+            result = _cast(result, meta.dtype)
+        return result
+    if isinstance(meta, pd.DataFrame) and isinstance(result, pd.DataFrame):
+        if list(result.columns) != list(meta.columns):
+            raise ValueError(
+                f"the function {getattr(func, '__name__', func)!r} returned columns "
+                f"{list(result.columns)} where its meta= says {list(meta.columns)}; "
+                "pass a meta= matching the result"
+            )
+        if not result.columns.has_duplicates:
+            casts = {
+                c: d
+                for c, d, r in zip(meta.columns, meta.dtypes, result.dtypes)
+                if r != d and _castable(d)
+            }
+            if casts:
+                result = _cast(result, casts)
     return result
+
+
+def _castable(dtype: Any) -> bool:
+    """Whether partitions may be cast to ``dtype`` (not a categorical with unknown categories)."""
+    return not (isinstance(dtype, pd.CategoricalDtype) and UNKNOWN_CATEGORIES in dtype.categories)
+
+
+def _cast(obj: Any, dtype: Any) -> Any:
+    try:
+        return obj.astype(dtype)
+    except (TypeError, ValueError):
+        return obj
 
 
 def select_columns(frame: Any, columns: Any) -> Any:
@@ -555,7 +635,8 @@ def map_partitions_expr(
     return MapPartitions(func, meta, kwargs, clear_divisions, label, enforce, *args)
 
 
-__all__ += ["map_partitions_expr", "partition_ref", "select_columns", "filter_rows"]
+__all__ += ["map_partitions_expr", "partition_ref", "select_columns", "filter_rows",
+            "unify_categoricals"]
 
 
 class Partitions(FrameExpr):

@@ -46,7 +46,9 @@ from chunkwise.dataframe.core import (
     new_collection,
 )
 from chunkwise.dataframe.expr import (
+    UNKNOWN_CATEGORIES,
     FrameExpr,
+    has_known_categories,
     infer_meta,
     is_frame_like,
     is_object_dtype,
@@ -84,8 +86,6 @@ __all__ = [
     "with_unknown_categories",
 ]
 
-#: The one category in the meta of a categorical whose categories are not known yet.
-UNKNOWN_CATEGORIES = "__UNKNOWN_CATEGORIES__"
 
 
 class MethodCaller:
@@ -126,15 +126,6 @@ def call_method(frame: Any, name: str, *args: Any, **kwargs: Any) -> Any:
 
 
 # --- categoricals ---------------------------------------------------------------------------
-
-
-def has_known_categories(obj: Any) -> bool:
-    """Whether a categorical Series/Index (or its meta) has known categories."""
-    meta = getattr(obj, "_meta", obj)
-    dtype = meta.dtype
-    if not isinstance(dtype, pd.CategoricalDtype):
-        raise TypeError(f"expected a categorical, got dtype {dtype}")
-    return UNKNOWN_CATEGORIES not in dtype.categories
 
 
 def _unknown_dtype(dtype: pd.CategoricalDtype) -> pd.CategoricalDtype:
@@ -411,7 +402,7 @@ def map_partitions(func: Callable, *args: Any, meta: Any = None, enforce_metadat
         )
     label = getattr(func, "__name__", "map-partitions")
     return new_collection(map_partitions_expr(
-        func, *exprs, meta=meta, label=label, enforce=enforce_metadata and isinstance(meta, pd.DataFrame),
+        func, *exprs, meta=meta, label=label, enforce=enforce_metadata,
         clear_divisions=clear_divisions, **kwargs))
 
 
@@ -433,7 +424,7 @@ def apply(frame: DataFrame, func: Callable, axis: Any = 0, args: tuple = (), met
     else:
         meta = normalize_meta(meta)
     return new_collection(map_partitions_expr(apply_rows, frame.expr, func, args, kwargs,
-                                              meta=meta, label="apply"))
+                                              meta=meta, label="apply", enforce=True))
 
 
 def apply_values(partition: pd.Series, func: Callable, args: tuple, kwargs: dict) -> Any:
@@ -449,7 +440,7 @@ def series_apply(series: Series, func: Callable, args: tuple = (), meta: Any = N
     else:
         meta = normalize_meta(meta)
     return new_collection(map_partitions_expr(apply_values, series.expr, func, args, kwargs,
-                                              meta=meta, label="apply"))
+                                              meta=meta, label="apply", enforce=True))
 
 
 def map_series(partition: pd.Series, arg: Any, na_action: Any) -> pd.Series:
