@@ -413,3 +413,22 @@ def test_pushed_filter_keeps_row_labels(tmp_path, pdf, scheduler):
     assert "('i', '<', 9)" not in masked.optimize().expr.explain(show=False)
     base = pd.read_parquet(path, filters=[("i", ">=", 5)])
     assert_eq(masked, base[base.i < 9], scheduler=scheduler)
+
+
+def test_calculate_divisions_from_statistics(tmp_path, pdf):
+    pdf = pdf.assign(key=pdf.i ** 2).set_index("key")  # a stored (not range) index
+    path = tmp_path / "sorted"
+    path.mkdir()
+    for k in range(4):
+        pdf.iloc[k * 10:(k + 1) * 10].to_parquet(path / f"part.{k}.parquet")
+    assert not read_parquet(path).known_divisions  # statistics are not read by default
+    df = read_parquet(path, calculate_divisions=True)
+    assert df.divisions == (0, 100, 400, 900, 1521)
+    expected = pd.read_parquet(path)
+    assert_eq(df, expected)
+    assert_eq(df.loc[120:500], expected.loc[120:500])
+    overlapping = tmp_path / "overlapping"
+    overlapping.mkdir()
+    pdf.iloc[::2].to_parquet(overlapping / "part.0.parquet")
+    pdf.iloc[1::2].to_parquet(overlapping / "part.1.parquet")
+    assert not read_parquet(overlapping, calculate_divisions=True).known_divisions

@@ -57,6 +57,7 @@ __all__ = [
     "Piece",
     "ReadRecord",
     "discover",
+    "divisions_from_statistics",
     "finish_dataset",
     "parse_bytes",
     "piece_filter",
@@ -316,6 +317,31 @@ def _row_group_stats(footer: pq.FileMetaData, index: int, columns: list[str]) ->
             if stats is not None and stats.has_min_max:
                 out[name] = (stats.min, stats.max)
     return out
+
+
+def divisions_from_statistics(dataset: ParquetDataset, pieces: list[Piece], column: str) -> tuple | None:
+    """Divisions from the min/max statistics of ``column`` per piece; ``None`` when unsorted or unknown."""
+    footers = dataset.read_footers(list(dict.fromkeys(p.path for p in pieces)))
+    by_path = dict(zip(dict.fromkeys(p.path for p in pieces), footers))
+    bounds = []
+    for piece in pieces:
+        footer = by_path[piece.path]
+        groups = piece.row_groups if piece.row_groups is not None else range(footer.num_row_groups)
+        stats = [_row_group_stats(footer, g, [column]).get(column) for g in groups]
+        if not stats or None in stats:
+            return None
+        try:
+            bounds.append((min(s[0] for s in stats), max(s[1] for s in stats)))
+        except TypeError:
+            return None
+    for (_, high), (low, _) in zip(bounds, bounds[1:]):
+        try:
+            if not high < low:
+                return None
+        except TypeError:
+            return None
+    values = [low for low, _ in bounds] + [bounds[-1][1]]
+    return tuple(pd.Timestamp(v) if hasattr(v, "tzinfo") and hasattr(v, "year") else v for v in values)
 
 
 def piece_filter(filters: list[list[tuple]] | None, piece: Piece) -> list[list[tuple]] | None:

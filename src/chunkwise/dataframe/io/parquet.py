@@ -63,9 +63,10 @@ class ReadParquet(FrameExpr):
     """A Parquet scan; see the module docstring."""
 
     _parameters = ("dataset", "columns", "filters", "pushed", "index", "split_row_groups",
-                   "blocksize")
+                   "blocksize", "calculate_divisions")
     _defaults = {"columns": None, "filters": None, "pushed": None, "index": None,
-                 "split_row_groups": "infer", "blocksize": files.DEFAULT_BLOCKSIZE}
+                 "split_row_groups": "infer", "blocksize": files.DEFAULT_BLOCKSIZE,
+                 "calculate_divisions": False}
 
     @property
     def _funcname(self) -> str:
@@ -104,7 +105,16 @@ class ReadParquet(FrameExpr):
         return cache
 
     def _divisions(self) -> tuple:
-        return (None,) * (max(len(self._pieces), 1) + 1)
+        unknown = (None,) * (max(len(self._pieces), 1) + 1)
+        if not self.calculate_divisions or not self._pieces:
+            return unknown
+        index = self.index if self.index is not None else list(self.dataset.pandas_index)
+        if isinstance(index, list):
+            index = index[0] if len(index) == 1 else None
+        if not isinstance(index, str) or index in self.dataset.partitions:
+            return unknown
+        divisions = files.divisions_from_statistics(self.dataset, self._pieces, index)
+        return unknown if divisions is None else divisions
 
     def _file_columns(self) -> list[str] | None:
         columns = self.operand("columns")
@@ -391,6 +401,7 @@ def read_parquet(
     blocksize: int | str = files.DEFAULT_BLOCKSIZE,
     storage_options: dict | None = None,
     dataset: dict | None = None,
+    calculate_divisions: bool = False,
 ) -> Any:
     """Read a Parquet file, a list of files or a directory (hive partitions) lazily.
 
@@ -408,9 +419,12 @@ def read_parquet(
       (default) splits files whose row groups exceed ``blocksize`` in total.
     - ``storage_options``: for fsspec URLs (``s3://...``).
     - ``dataset``: options for ``pyarrow.dataset.dataset`` (``partitioning``).
+    - ``calculate_divisions``: read the footers' statistics of the index column
+      (in parallel) and give known divisions when the partitions are sorted
+      and do not overlap; otherwise (and by default) divisions are unknown.
 
     Hive partition columns are pandas categoricals of every value found, as in
-    ``pd.read_parquet``. Divisions are unknown.
+    ``pd.read_parquet``.
     """
     from chunkwise.dataframe.core import new_collection
 
@@ -426,7 +440,8 @@ def read_parquet(
             )
     if isinstance(columns, tuple):
         columns = list(columns)
-    expr = ReadParquet(found, None, dnf, None, index, split_row_groups, blocksize)
+    expr = ReadParquet(found, None, dnf, None, index, split_row_groups, blocksize,
+                       calculate_divisions)
     if columns is not None:
         available = list(expr.meta.columns)
         wanted = columns if isinstance(columns, list) else [columns]
