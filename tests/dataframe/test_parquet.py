@@ -432,3 +432,19 @@ def test_calculate_divisions_from_statistics(tmp_path, pdf):
     pdf.iloc[::2].to_parquet(overlapping / "part.0.parquet")
     pdf.iloc[1::2].to_parquet(overlapping / "part.1.parquet")
     assert not read_parquet(overlapping, calculate_divisions=True).known_divisions
+
+
+def test_read_and_write_on_a_cluster_of_worker_processes(files_dir, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
+        host="127.0.0.1",
+    ) as cluster, distributed.Client(cluster, set_as_default=False) as client:
+        df = read_parquet(files_dir, filters=[("i", "<", 25)])
+        expected = pd.read_parquet(files_dir, filters=[("i", "<", 25)])
+        result = df[df.f > 0][["i", "s"]].compute(scheduler=client)
+        assert_eq(result.reset_index(drop=True),
+                  expected[expected.f > 0][["i", "s"]].reset_index(drop=True))
+        out = tmp_path / "from-cluster"
+        assert to_parquet(df, out, compute_kwargs={"scheduler": client}) == df.npartitions
+    assert_eq(read_parquet(out), expected, check_index=False)
