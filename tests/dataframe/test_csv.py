@@ -117,6 +117,8 @@ def test_include_path_column(csv_files):
     assert list(result.path.cat.categories) == [str(p) for p in paths]
     counts = result.path.astype(str).value_counts()
     assert counts[str(paths[0])] == 17
+    only = df.path.compute(scheduler="sync")  # no file column read, the rows still counted
+    assert only.astype(str).tolist() == result.path.astype(str).tolist()
     named = dd.read_csv(str(root / "*.csv"), include_path_column="source")
     assert "source" in named.columns
 

@@ -145,9 +145,12 @@ def read_text_block(
         if block.offset > 0:
             data = header + data
     kwargs = dict(kwargs)
-    if columns is not None and kind == "csv":
-        kwargs["usecols"] = [c for c in columns if c != path_column]
+    file_columns = None if columns is None else [c for c in columns if c != path_column]
+    if file_columns is not None and kind == "csv":
+        kwargs["usecols"] = file_columns or [0]  # (only the path column: count the rows)
     frame = _parse(kind, data, kwargs)
+    if file_columns == []:
+        frame = frame.iloc[:, :0]
     if kind == "json" and frame.empty and not len(frame.columns):
         frame = meta.drop(columns=[path_column] if path_column in meta.columns else []).copy()
     if path_column is not None and path_column in meta.columns:
