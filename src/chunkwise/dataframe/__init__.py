@@ -13,7 +13,16 @@ Use it as ``import chunkwise.dataframe as dd``; the names follow pandas and
 from chunkwise.dataframe.core import DataFrame, Index, Scalar, Series, new_collection
 from chunkwise.dataframe.io.csv import read_csv, to_csv
 from chunkwise.dataframe.io.json import read_json, to_json
-from chunkwise.dataframe.io.pandas import from_pandas
+from chunkwise.dataframe.io.pandas import (
+    from_array,
+    from_delayed,
+    from_dict,
+    from_futures,
+    from_map,
+    from_pandas,
+    to_dask_array,
+    to_delayed,
+)
 from chunkwise.dataframe.io.parquet import read_parquet, to_parquet
 from chunkwise.dataframe.methods import map_partitions, to_datetime, to_numeric
 from chunkwise.dataframe.testing import assert_eq
@@ -24,6 +33,11 @@ __all__ = [
     "Scalar",
     "Series",
     "assert_eq",
+    "from_array",
+    "from_delayed",
+    "from_dict",
+    "from_futures",
+    "from_map",
     "from_pandas",
     "map_partitions",
     "new_collection",
@@ -32,6 +46,8 @@ __all__ = [
     "read_parquet",
     "to_csv",
     "to_datetime",
+    "to_dask_array",
+    "to_delayed",
     "to_json",
     "to_numeric",
     "to_parquet",

@@ -28,6 +28,7 @@ dtype('float64')
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -134,8 +135,10 @@ class Accessor:
         operation = f".{self._accessor}.{caller.method}"
         sample = null_sample(self._series._meta)
         try:
-            result = caller(sample, *[_sample_arg(a) for a in args],
-                            **{k: _sample_arg(v) for k, v in kwargs.items()})
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # about made-up sample data, not the user's
+                result = caller(sample, *[_sample_arg(a) for a in args],
+                                **{k: _sample_arg(v) for k, v in kwargs.items()})
         except Exception as exc:
             raise named_error(exc, operation) from exc
         if isinstance(result, (pd.Series, pd.DataFrame, pd.Index)):

@@ -226,7 +226,9 @@ def emulate(func: Callable, *args: Any, operation: str, **kwargs: Any) -> Any:
     samples = [_sample(a) for a in args]
     kw = {k: _sample(v) for k, v in kwargs.items()}
     try:
-        result = func(*samples, **kw)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # about made-up sample data, not the user's
+            result = func(*samples, **kw)
     except Exception as exc:
         raise named_error(exc, operation) from exc
     return make_meta(result)
@@ -267,7 +269,9 @@ def infer_meta(func: Callable, args: Sequence, kwargs: dict, call: str) -> Any:
     samples = [_sample(a) for a in args]
     kw = {k: _sample(v) for k, v in kwargs.items()}
     try:
-        result = func(*samples, **kw)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # about made-up sample data, not the user's
+            result = func(*samples, **kw)
     except Exception as exc:
         raise ValueError(
             f"{call}: could not infer the result's metadata by running the function on a "

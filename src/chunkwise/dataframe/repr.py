@@ -36,41 +36,47 @@ def _division_labels(frame: Any) -> list:
     return [""] * len(divisions)
 
 
-def structure_table(frame: Any) -> pd.DataFrame:
-    """The structure as a small pandas frame of strings: dtypes, then '...' per division."""
+def structure_table(frame: Any) -> pd.DataFrame | pd.Series:
+    """The structure as a small pandas object of strings: dtypes, then '...' per division."""
     meta = frame._meta
+    labels = _division_labels(frame)
+    index = pd.Index(labels, name=f"npartitions={frame.npartitions}")
     if isinstance(meta, pd.DataFrame):
         dtypes = [str(t) for t in meta.dtypes]
-        columns = list(meta.columns)
-    else:
-        dtypes = [str(meta.dtype)]
-        columns = [meta.name if meta.name is not None else ""]
-    labels = _division_labels(frame)
-    rows = [dtypes] + [["..."] * len(dtypes) for _ in labels[1:]]
-    index = pd.Index(labels, name=f"npartitions={frame.npartitions}")
-    return pd.DataFrame(rows, columns=pd.Index(columns, dtype=object), index=index)
+        rows = [dtypes] + [["..."] * len(dtypes) for _ in labels[1:]]
+        return pd.DataFrame(rows, columns=pd.Index(list(meta.columns), dtype=object), index=index)
+    values = [str(meta.dtype)] + ["..."] * (len(labels) - 1)
+    return pd.Series(values, index=index, dtype=object)
 
 
 def _kind(frame: Any) -> str:
     return type(frame).__name__
 
 
-def frame_repr(frame: Any) -> str:
-    """The text structure block of a DataFrame, Series or Index."""
-    table = structure_table(frame)
-    body = "\n".join(line.rstrip() for line in table.to_string().splitlines())
+def _footer(frame: Any) -> str:
+    meta = frame._meta
     name = frame.expr._funcname
-    return (
-        f"Chunkwise {_kind(frame)} Structure:\n{body}\n"
-        f"Chunkwise Name: {name}, {frame.npartitions} partitions"
-    )
+    plan = f"Chunkwise Name: {name}, {frame.npartitions} partitions"
+    if isinstance(meta, pd.DataFrame):
+        return plan
+    return f"Name: {meta.name}, dtype: {meta.dtype}\n{plan}"
+
+
+def frame_repr(frame: Any) -> str:
+    """The text structure block of a DataFrame, Series or Index (nothing is computed)."""
+    table = structure_table(frame)
+    text = table.to_string()
+    body = "\n".join(line.rstrip() for line in text.splitlines())
+    return f"Chunkwise {_kind(frame)} Structure:\n{body}\n{_footer(frame)}"
 
 
 def frame_repr_html(frame: Any) -> str:
-    """The structure block as HTML (Jupyter)."""
-    table = structure_table(frame).to_html()
-    name = html.escape(str(frame.expr._funcname))
+    """The structure block as HTML, for Jupyter (nothing is computed)."""
+    table = structure_table(frame)
+    if isinstance(table, pd.Series):
+        table = table.to_frame(name=str(frame._meta.name))
+    footer = "<br>".join(html.escape(line) for line in _footer(frame).splitlines())
     return (
-        f"<div><strong>Chunkwise {_kind(frame)} Structure:</strong></div>\n{table}\n"
-        f"<div>Chunkwise Name: {name}, {frame.npartitions} partitions</div>"
+        f"<div><strong>Chunkwise {_kind(frame)} Structure:</strong></div>\n"
+        f"{table.to_html()}\n<div>{footer}</div>"
     )

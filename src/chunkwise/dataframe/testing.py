@@ -19,22 +19,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from chunkwise.base import persist
+from chunkwise.base import compute
 from chunkwise.dataframe.core import FrameBase, Scalar
 from chunkwise.dataframe.expr import concat_partitions, has_known_categories, is_scalar_meta
+from chunkwise.dataframe.io.pandas import to_delayed
 
 __all__ = ["assert_eq", "computed_partitions"]
 
 
 def computed_partitions(collection: Any, scheduler: Any = None) -> list:
-    """The computed partitions of ``collection``, in order."""
-    (persisted,) = persist(collection, scheduler=scheduler)
-    data = persisted.expr.operands[1]
-    return [data[key] for key in sorted(data, key=_partition_number)]
-
-
-def _partition_number(key: tuple) -> int:
-    return key[1]
+    """The computed partitions of ``collection``, in order (one computation of the whole plan)."""
+    return list(compute(*to_delayed(collection), scheduler=scheduler))
 
 
 def _check_meta(part: Any, meta: Any, i: int, check_dtype: bool) -> None:
