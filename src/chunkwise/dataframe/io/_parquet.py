@@ -499,9 +499,9 @@ def conform(frame: pd.DataFrame, meta: pd.DataFrame, index: Any) -> pd.DataFrame
         frame = frame.reset_index(drop=True)
     elif index is not None:
         frame = frame.set_index(index)
-    frame = frame[list(meta.columns)]
-    for name, dtype in meta.dtypes.items():
-        have = frame[name].dtype
+    if list(frame.columns) != list(meta.columns):
+        frame = frame[list(meta.columns)]
+    for (name, dtype), have in zip(meta.dtypes.items(), frame.dtypes):
         if have == dtype:
             continue
         if isinstance(dtype, pd.CategoricalDtype) and isinstance(have, pd.CategoricalDtype):

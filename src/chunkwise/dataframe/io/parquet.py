@@ -28,6 +28,7 @@ looking complete.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Hashable
 from typing import Any
 
@@ -116,6 +117,7 @@ class ReadParquet(FrameExpr):
         divisions = files.divisions_from_statistics(self.dataset, self._pieces, index)
         return unknown if divisions is None else divisions
 
+    @functools.cached_property
     def _file_columns(self) -> list[str] | None:
         columns = self.operand("columns")
         if columns is None:
@@ -129,6 +131,7 @@ class ReadParquet(FrameExpr):
         """Whether rows are labelled by their position in the file (a stored RangeIndex)."""
         return self.index is None and not self.dataset.pandas_index
 
+    @functools.cached_property
     def _read_meta(self) -> pd.DataFrame:
         columns = self.operand("columns")
         meta = self._full_meta()
@@ -146,8 +149,8 @@ class ReadParquet(FrameExpr):
         piece = self._pieces[i]
         dataset = self.dataset
         task = Task(
-            key, files.read_piece, dataset.fs, piece, self._file_columns(),
-            files.piece_filter(self.filters, piece), self.index, self._read_meta(),
+            key, files.read_piece, dataset.fs, piece, self._file_columns,
+            files.piece_filter(self.filters, piece), self.index, self._read_meta,
             dataset.partitions, () if self.index is not None else dataset.pandas_index,
             files.piece_filter(self.pushed, piece), self._positional(),
         )
