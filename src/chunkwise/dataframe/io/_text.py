@@ -22,6 +22,7 @@ temporary file that is renamed when the last is written.
 
 from __future__ import annotations
 
+import functools
 import io
 import uuid
 from collections.abc import Hashable
@@ -200,15 +201,21 @@ class ReadText(FrameExpr):
     def _divisions(self) -> tuple:
         return (None,) * (len(self.blocks) + 1)
 
-    def _task(self, key: Hashable) -> Task:
+    @functools.cached_property
+    def _block_arguments(self) -> tuple:
+        """What every block's read is given besides its block: computed once, not per task."""
         columns = self.operand("columns")
         wanted = None if columns is None else ([columns] if not isinstance(columns, list) else columns)
         meta = self.full_meta if wanted is None else self.full_meta[wanted]
         path_dtype = None
         if self.path_column is not None:
             path_dtype = self.full_meta[self.path_column].dtype
+        return meta, wanted, self.path_column, path_dtype
+
+    def _task(self, key: Hashable) -> Task:
+        columns = self.operand("columns")
         task = Task(key, read_text_block, self.fs, self.blocks[key[1]], self.header, self.kind,
-                    self.kwargs, meta, wanted, self.path_column, path_dtype)
+                    self.kwargs, *self._block_arguments)
         if columns is not None and not isinstance(columns, list):
             return Task(key, _column, task, columns)
         return task
