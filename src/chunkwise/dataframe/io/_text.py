@@ -166,9 +166,10 @@ def _conform(frame: pd.DataFrame, meta: pd.DataFrame, kind: str, block: Block, f
             f"read_{kind}: {fs.unstrip(block.path)!r} (bytes from {block.offset}) lacks columns "
             f"{missing} that the first file has; read files with different columns separately"
         )
-    frame = frame[list(meta.columns)]
-    for name, dtype in meta.dtypes.items():
-        if frame[name].dtype == dtype:
+    if list(frame.columns) != list(meta.columns):
+        frame = frame[list(meta.columns)]
+    for (name, dtype), have in zip(meta.dtypes.items(), frame.dtypes):
+        if have == dtype:
             continue
         try:
             frame[name] = frame[name].astype(dtype)
@@ -178,8 +179,6 @@ def _conform(frame: pd.DataFrame, meta: pd.DataFrame, kind: str, block: Block, f
                 f"{fs.unstrip(block.path)!r} (bytes from {block.offset}) holds {frame[name].dtype} "
                 f"values ({exc}); pass dtype={{{name!r}: {str(frame[name].dtype)!r}}} (or 'object')"
             ) from exc
-    if isinstance(frame.index, pd.RangeIndex) and isinstance(meta.index, pd.RangeIndex):
-        return frame
     return frame
 
 
