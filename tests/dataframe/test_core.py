@@ -269,3 +269,69 @@ def test_scalar_collection_broadcasts():
     assert first.compute() == 1.0
     assert_eq(df.x - first, pdf.x - 1.0)
     assert (first + 1).compute() == 2.0
+
+
+def test_elementwise_chain_is_one_task_per_partition(pdf):
+    df = dd.from_pandas(pdf, npartitions=4)
+    out = ((df[["i", "f"]] + 1) * 2)[df.i > 0].assign(u=df.s.str.upper())
+    graph = out.__chunkwise_graph__()
+    partition_tasks = [k for k in graph if isinstance(k, tuple)]
+    assert len(partition_tasks) == 4
+    assert_eq(out, ((pdf[["i", "f"]] + 1) * 2)[pdf.i > 0].assign(u=pdf.s.str.upper()))
+
+
+def test_projection_rules(pdf):
+    df = dd.from_pandas(pdf, npartitions=2)
+    twice = df[["i", "f", "s"]][["i", "f"]]["i"]
+    plan = twice.explain(show=False)
+    assert plan.count("Projection") == 1
+    assert_eq(twice, pdf.i)
+    filtered = df[df.f > 0]["s"]
+    plan = filtered.optimize().expr
+    assert type(plan).__name__ == "Filter"
+    assert type(plan.frame).__name__ == "Projection"
+    assert_eq(filtered, pdf[pdf.f > 0]["s"])
+    assert df[list(pdf.columns)].optimize().expr.name == df.expr.name
+
+
+def test_small_frame_api(pdf):
+    df = dd.from_pandas(pdf, npartitions=3)
+    assert_eq(df[lambda d: d.i > 0], pdf[pdf.i > 0])
+    num = df[["i", "f"]]
+    assert_eq(num[num > 0], pdf[["i", "f"]][pdf[["i", "f"]] > 0])
+    assert_eq(df.select_dtypes("number"), pdf.select_dtypes("number"))
+    assert_eq(df.pipe(lambda d, k: d.i * k, 3), pdf.i * 3)
+    renamed = dd.from_pandas(pdf, npartitions=3)
+    renamed.columns = ["a", "b", "c", "d", "e"]
+    expected = pdf.copy()
+    expected.columns = ["a", "b", "c", "d", "e"]
+    assert_eq(renamed, expected)
+    with pytest.raises(ValueError, match="^set-columns: Length mismatch"):
+        renamed.columns = ["a"]
+    assert_eq(df.index.to_series(), pdf.index.to_series())
+    assert_eq(df.index.to_frame(), pdf.index.to_frame())
+
+
+def test_shape_and_iteration(pdf):
+    df = dd.from_pandas(pdf, npartitions=3)
+    rows, cols = df.shape
+    assert isinstance(rows, dd.Scalar)
+    assert rows.compute() == len(pdf)
+    assert cols == 5
+    (n,) = df.i.shape
+    assert int(n) == len(pdf)
+    assert list(df.i) == pdf.i.tolist()
+    assert list(df) == list(pdf.columns)
+    assert list(df.index) == pdf.index.tolist()
+    empty = df[df.i > 100]
+    assert len(empty) == 0
+
+
+def test_numpy_ufuncs_stay_lazy(pdf):
+    df = dd.from_pandas(pdf, npartitions=3)
+    out = np.log1p(df.i.abs())
+    assert isinstance(out, dd.Series)
+    assert_eq(out, np.log1p(pdf.i.abs()))
+    assert_eq(np.add(df[["i", "f"]], 1), pdf[["i", "f"]] + 1)
+    assert_eq(np.maximum(df.i, df.f), np.maximum(pdf.i, pdf.f))
+    np.testing.assert_array_equal(np.asarray(df.i), pdf.i.to_numpy())

@@ -44,10 +44,13 @@ from chunkwise.dataframe.expr import (
     emulate,
     is_scalar_meta,
     map_partitions_expr,
+    partition_length,
+    total_rows,
 )
 
 __all__ = [
     "DataFrame",
+    "Reflected",
     "FrameBase",
     "Index",
     "Scalar",
@@ -110,7 +113,7 @@ def _short(divisions: tuple) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def elemwise(op: Callable, *args: Any, label: str | None = None, **kwargs: Any) -> Any:
+def elemwise(op: Callable, /, *args: Any, label: str | None = None, **kwargs: Any) -> Any:
     """``op`` applied partition by partition to aligned frames, scalars and literals.
 
     The result's meta comes from running ``op`` on samples of the inputs.
@@ -141,13 +144,10 @@ def index_result(op: Callable, *args: Any, **kwargs: Any) -> pd.Index:
 def partition_lengths(frame: FrameBase) -> list[int]:
     """The number of rows of each partition (computes them)."""
     expr = map_partitions_expr(
-        _length_series, frame.expr, meta=pd.Series(dtype="int64"), label="len", clear_divisions=True
+        partition_length, frame.expr, meta=pd.Series(dtype="int64"), label="len-partitions",
+        clear_divisions=True,
     )
     return Series(expr).compute().tolist()
-
-
-def _length_series(partition: Any) -> pd.Series:
-    return pd.Series([len(partition)], dtype="int64")
 
 
 def _binary(op: Callable, name: str) -> Callable:
@@ -162,55 +162,41 @@ def _binary(op: Callable, name: str) -> Callable:
     return method, reflected
 
 
-def _radd(a: Any, b: Any) -> Any:
-    return b + a
+class Reflected:
+    """``Reflected(op)(a, b)`` is ``op(b, a)``: the reflected operator (``2 - s``), picklable."""
 
+    __slots__ = ("op",)
 
-def _rsub(a: Any, b: Any) -> Any:
-    return b - a
+    def __init__(self, op: Callable):
+        self.op = op
 
+    def __call__(self, a: Any, b: Any) -> Any:
+        return self.op(b, a)
 
-def _rmul(a: Any, b: Any) -> Any:
-    return b * a
+    def __reduce__(self):
+        return (Reflected, (self.op,))
 
+    def __chunkwise_tokenize__(self) -> tuple:
+        return ("Reflected", self.op.__name__)
 
-def _rtruediv(a: Any, b: Any) -> Any:
-    return b / a
-
-
-def _rfloordiv(a: Any, b: Any) -> Any:
-    return b // a
-
-
-def _rmod(a: Any, b: Any) -> Any:
-    return b % a
-
-
-def _rpow(a: Any, b: Any) -> Any:
-    return b**a
-
-
-def _rand(a: Any, b: Any) -> Any:
-    return b & a
-
-
-def _ror(a: Any, b: Any) -> Any:
-    return b | a
-
-
-def _rxor(a: Any, b: Any) -> Any:
-    return b ^ a
-
-
-_REFLECTED = {
-    operator.add: _radd, operator.sub: _rsub, operator.mul: _rmul,
-    operator.truediv: _rtruediv, operator.floordiv: _rfloordiv, operator.mod: _rmod,
-    operator.pow: _rpow, operator.and_: _rand, operator.or_: _ror, operator.xor: _rxor,
-}  # fmt: skip
+    @property
+    def __name__(self) -> str:
+        return "r" + self.op.__name__.strip("_")
 
 
 def _reflect(op: Callable) -> Callable:
-    return _REFLECTED[op]
+    return Reflected(op)
+
+
+def _named_binary(name: str) -> Callable:
+    """``s.add(other, fill_value=...)`` and the like: pandas' flexible binary method, per partition."""
+
+    def method(self: Any, other: Any, **kwargs: Any) -> Any:
+        return elemwise(_module("methods").method_caller(name), self, other, label=name, **kwargs)
+
+    method.__name__ = name
+    method.__doc__ = f"pandas' ``{name}`` partition by partition (the other operand aligned)."
+    return method
 
 
 class FrameBase(Collection):
@@ -281,12 +267,16 @@ class FrameBase(Collection):
     @property
     def shape(self) -> tuple:
         """``(rows,)`` or ``(rows, columns)``; rows is a lazy Scalar (computed on demand)."""
-        rows = Scalar(map_partitions_expr(_length_series, self._expr, meta=pd.Series(dtype="int64"),
-                                          label="len", clear_divisions=True))
+        rows = Scalar(total_rows(self._expr))
         return (rows,) if self.ndim == 1 else (rows, len(self._meta.columns))
 
     def __len__(self) -> int:
-        return int(sum(partition_lengths(self)))
+        return int(Scalar(total_rows(self._expr)).compute())
+
+    def __iter__(self):
+        """The values, computed one partition at a time."""
+        for i in range(self.npartitions):
+            yield from self.partitions[i].compute()
 
     @property
     def index(self) -> Index:
@@ -310,6 +300,18 @@ class FrameBase(Collection):
             f"The truth value of a chunkwise {type(self).__name__} is ambiguous; "
             "use a.any() or a.all(), or compute first"
         )
+
+    # --- NumPy protocols: ufuncs stay lazy, np.asarray computes ---------------------------
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        if method != "__call__" or kwargs.get("out") is not None:
+            return NotImplemented
+        kwargs.pop("out", None)
+        return elemwise(ufunc, *inputs, label=ufunc.__name__, **kwargs)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        result = np.asarray(self.compute())
+        return result.astype(dtype) if dtype is not None and result.dtype != dtype else result
 
     # --- conversions -------------------------------------------------------------------
 
@@ -437,62 +439,32 @@ class FrameBase(Collection):
     def __abs__(self) -> Any:
         return elemwise(operator.abs, self, label="abs")
 
-    def _binary_method(self, name: str, other: Any, **kwargs: Any) -> Any:
-        return elemwise(_module("methods").method_caller(name), self, other, label=name, **kwargs)
+    add = _named_binary("add")
+    sub = _named_binary("sub")
+    mul = _named_binary("mul")
+    div = _named_binary("div")
+    truediv = _named_binary("truediv")
+    floordiv = _named_binary("floordiv")
+    mod = _named_binary("mod")
+    pow = _named_binary("pow")
+    radd = _named_binary("radd")
+    rsub = _named_binary("rsub")
+    rmul = _named_binary("rmul")
+    rdiv = _named_binary("rdiv")
+    rtruediv = _named_binary("rtruediv")
+    rfloordiv = _named_binary("rfloordiv")
+    rmod = _named_binary("rmod")
+    rpow = _named_binary("rpow")
+    eq = _named_binary("eq")
+    ne = _named_binary("ne")
+    lt = _named_binary("lt")
+    le = _named_binary("le")
+    gt = _named_binary("gt")
+    ge = _named_binary("ge")
 
-    def add(self, other: Any, **kwargs: Any) -> Any:
-        return self._binary_method("add", other, **kwargs)
 
-    def sub(self, other: Any, **kwargs: Any) -> Any:
-        return self._binary_method("sub", other, **kwargs)
-
-    def mul(self, other: Any, **kwargs: Any) -> Any:
-        return self._binary_method("mul", other, **kwargs)
-
-    def div(self, other: Any, **kwargs: Any) -> Any:
-        return self._binary_method("div", other, **kwargs)
-
-    def truediv(self, other: Any, **kwargs: Any) -> Any:
-        return self._binary_method("truediv", other, **kwargs)
-
-    def floordiv(self, other: Any, **kwargs: Any) -> Any:
-        return self._binary_method("floordiv", other, **kwargs)
-
-    def mod(self, other: Any, **kwargs: Any) -> Any:
-        return self._binary_method("mod", other, **kwargs)
-
-    def pow(self, other: Any, **kwargs: Any) -> Any:
-        return self._binary_method("pow", other, **kwargs)
-
-    def radd(self, other: Any, **kwargs: Any) -> Any:
-        return self._binary_method("radd", other, **kwargs)
-
-    def rsub(self, other: Any, **kwargs: Any) -> Any:
-        return self._binary_method("rsub", other, **kwargs)
-
-    def rmul(self, other: Any, **kwargs: Any) -> Any:
-        return self._binary_method("rmul", other, **kwargs)
-
-    def rtruediv(self, other: Any, **kwargs: Any) -> Any:
-        return self._binary_method("rtruediv", other, **kwargs)
-
-    def eq(self, other: Any) -> Any:
-        return self._binary_method("eq", other)
-
-    def ne(self, other: Any) -> Any:
-        return self._binary_method("ne", other)
-
-    def lt(self, other: Any) -> Any:
-        return self._binary_method("lt", other)
-
-    def le(self, other: Any) -> Any:
-        return self._binary_method("le", other)
-
-    def gt(self, other: Any) -> Any:
-        return self._binary_method("gt", other)
-
-    def ge(self, other: Any) -> Any:
-        return self._binary_method("ge", other)
+def _mask_frame(frame: pd.DataFrame, mask: pd.DataFrame) -> pd.DataFrame:
+    return frame[mask]
 
 
 def _get_index(partition: Any) -> pd.Index:
@@ -531,6 +503,10 @@ class DataFrame(FrameBase):
                 )
             check_aligned([self.expr, key.expr], "df[boolean series]")
             return new_collection(Filter(self.expr, key.expr))
+        if callable(key) and not isinstance(key, FrameBase):
+            return self[key(self)]
+        if isinstance(key, DataFrame):  # df[df > 0]: a boolean frame masks values, as pandas
+            return elemwise(_mask_frame, self, key, label="getitem-mask")
         if isinstance(key, FrameBase):
             raise TypeError(
                 f"df[...]: cannot index a DataFrame with a {type(key).__name__}; "
@@ -550,6 +526,21 @@ class DataFrame(FrameBase):
                 )
             return DataFrame(Projection(self.expr, key))
         return _get_column(self, key)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "columns":  # df.columns = [...], as pandas
+            object.__setattr__(self, "_expr", _module("methods").set_columns(self, value).expr)
+            return
+        super().__setattr__(name, value)
+
+    def select_dtypes(self, include: Any = None, exclude: Any = None) -> DataFrame:
+        """The columns of the given dtypes (from meta; nothing is computed)."""
+        selected = self._meta.select_dtypes(include=include, exclude=exclude)
+        return self[list(selected.columns)]
+
+    def pipe(self, func: Callable, *args: Any, **kwargs: Any) -> Any:
+        """``func(self, *args, **kwargs)``."""
+        return func(self, *args, **kwargs)
 
     def __setitem__(self, key: Any, value: Any) -> None:
         if isinstance(key, list):
@@ -705,6 +696,14 @@ class Index(FrameBase):
     @property
     def index(self) -> Index:
         raise AttributeError("'Index' object has no attribute 'index'")
+
+    def to_series(self, index: Any = None, name: Any = None) -> Series:
+        """The index values as a Series indexed by themselves (per partition)."""
+        return _module("methods").call_method(self, "to_series", index=index, name=name)
+
+    def to_frame(self, index: bool = True, name: Any = None) -> DataFrame:
+        kwargs = {} if name is None else {"name": name}
+        return _module("methods").call_method(self, "to_frame", index=index, **kwargs)
 
     # --- reductions: chunkwise.dataframe.reductions ---
     # (methods added by the reductions/groupby engineer)

@@ -63,6 +63,7 @@ __all__ = [
     "UNKNOWN_CATEGORIES",
     "Filter",
     "Finalize",
+    "TotalRows",
     "FrameExpr",
     "FromPandas",
     "MapPartitions",
@@ -209,12 +210,14 @@ def meta_nonempty(meta: Any, n: int = 2) -> Any:
 
 def _sample(arg: Any) -> Any:
     """The sample standing in for a build-time argument when meta is inferred."""
-    if isinstance(arg, FrameExpr):
-        return meta_nonempty(arg.meta)
-    expr = getattr(arg, "expr", None)
-    if isinstance(expr, FrameExpr):
-        return meta_nonempty(expr.meta)
-    return arg
+    if not isinstance(arg, FrameExpr):
+        expr = getattr(arg, "expr", None)
+        if not isinstance(expr, FrameExpr):
+            return arg
+        arg = expr
+    sample = arg.meta_sample
+    # a shallow copy: under copy-on-write a function that edits it edits its own copy
+    return sample.copy(deep=False) if is_frame_like(sample) else sample
 
 
 def emulate(func: Callable, *args: Any, operation: str, **kwargs: Any) -> Any:
@@ -429,6 +432,11 @@ class FrameExpr(Expr):
         """``npartitions + 1`` index bounds of the partitions (all ``None`` when unknown)."""
         return tuple(self._divisions())
 
+    @functools.cached_property
+    def meta_sample(self) -> Any:
+        """:func:`meta_nonempty` of ``meta`` (kept: several operations sample one input)."""
+        return meta_nonempty(self.meta)
+
     @property
     def npartitions(self) -> int:
         return len(self.divisions) - 1
@@ -569,6 +577,19 @@ class Projection(Partitionwise):
     def _explain_line(self) -> str:
         return f"Projection: columns={self.operand('columns')!r}"
 
+    def _simplify_down(self) -> FrameExpr | None:
+        columns = self.operand("columns")
+        frame = self.frame
+        if isinstance(frame, Projection) and isinstance(frame.operand("columns"), list):
+            # df[["a", "b"]]["a"] -> df["a"]
+            return Projection(frame.frame, columns)
+        if isinstance(frame, Filter) and not frame.frame.meta.columns.has_duplicates:
+            # df[mask][cols] -> df[cols][mask]: the filter reads only the columns kept
+            return Filter(Projection(frame.frame, columns), frame.predicate)
+        if isinstance(columns, list) and columns == list(frame.meta.columns):
+            return frame  # every column, in order
+        return None
+
 
 class Filter(Partitionwise):
     """Rows where a boolean Series (aligned partition by partition) is true."""
@@ -639,7 +660,7 @@ def map_partitions_expr(
     return MapPartitions(func, meta, kwargs, clear_divisions, label, enforce, *args)
 
 
-__all__ += ["map_partitions_expr", "partition_ref", "select_columns", "filter_rows",
+__all__ += ["total_rows", "partition_length", "sum_parts", "map_partitions_expr", "partition_ref", "select_columns", "filter_rows",
             "unify_categoricals"]
 
 
@@ -663,6 +684,49 @@ class Partitions(FrameExpr):
 
     def _explain_line(self) -> str:
         return f"Partitions: {list(self.indices)}"
+
+
+def sum_parts(parts: list) -> Any:
+    """The sum of small per-partition Series (row counts, say) as one NumPy scalar."""
+    return np.int64(sum(int(p.sum()) for p in parts))
+
+
+class TotalRows(FrameExpr):
+    """A scalar: the sum of ``counts``, a Series with one row count per partition.
+
+    Build it with :func:`total_rows`; each partition counts its own rows, and
+    this one task adds the small counts up.
+    """
+
+    _parameters = ("counts",)
+
+    @property
+    def _funcname(self) -> str:
+        return "len"
+
+    def _meta(self) -> Any:
+        return np.int64(0)
+
+    def _divisions(self) -> tuple:
+        return (None, None)
+
+    def _task(self, key: Hashable) -> Task:
+        counts = self.counts
+        return Task(key, sum_parts, [Ref((counts.name, i)) for i in range(counts.npartitions)])
+
+
+def total_rows(frame: FrameExpr) -> TotalRows:
+    """The number of rows of ``frame``, as a one-partition scalar expression."""
+    counts = map_partitions_expr(
+        partition_length, frame, meta=pd.Series(dtype="int64"), label="len-partitions",
+        clear_divisions=True,
+    )
+    return TotalRows(counts)
+
+
+def partition_length(partition: Any) -> pd.Series:
+    """A one-value Series: the number of rows of the partition."""
+    return pd.Series([len(partition)], dtype="int64")
 
 
 class Finalize(FrameExpr):

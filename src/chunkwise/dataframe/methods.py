@@ -80,6 +80,7 @@ __all__ = [
     "replace",
     "reset_index",
     "series_apply",
+    "set_columns",
     "to_datetime",
     "to_numeric",
     "where",
@@ -120,9 +121,9 @@ def method_caller(name: str) -> MethodCaller:
     return MethodCaller(name)
 
 
-def call_method(frame: Any, name: str, *args: Any, **kwargs: Any) -> Any:
-    """``frame.<name>(*args, **kwargs)`` on every partition (collections in args aligned)."""
-    return elemwise(MethodCaller(name), frame, *args, label=name, **kwargs)
+def call_method(frame: Any, method: str, /, *args: Any, **kwargs: Any) -> Any:
+    """``frame.<method>(*args, **kwargs)`` on every partition (collections in args aligned)."""
+    return elemwise(MethodCaller(method), frame, *args, label=method, **kwargs)
 
 
 # --- categoricals ---------------------------------------------------------------------------
@@ -348,6 +349,16 @@ def _clear_divisions(collection: Any) -> Any:
     ops = list(expr.operands)
     ops[3] = True  # MapPartitions' clear_divisions
     return new_collection(type(expr)(*ops))
+
+
+def relabel_columns(partition: pd.DataFrame, columns: list) -> pd.DataFrame:
+    return partition.set_axis(columns, axis=1)
+
+
+def set_columns(frame: DataFrame, columns: Any) -> DataFrame:
+    """The frame with its columns relabelled (``df.columns = [...]``)."""
+    columns = list(columns)
+    return elemwise(relabel_columns, frame, columns, label="set-columns")
 
 
 def drop(frame: DataFrame, labels: Any = None, axis: Any = 0, columns: Any = None,
