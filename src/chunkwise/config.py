@@ -11,11 +11,22 @@ from :data:`defaults`, then from environment variables ``CHUNKWISE_<KEY>``
 'sync'
 >>> chunkwise.config.get("no.such.key", "fallback")
 'fallback'
+
+``set`` accepts only known keys (those in :data:`defaults`), so a typo fails
+loudly instead of being ignored; a library adding its own settings adds them to
+:data:`defaults` first. A namespace may be given as a nested dict
+(``set(array={"chunk_size": "64MiB"})``).
+
+>>> chunkwise.config.set(schedular="sync")
+Traceback (most recent call last):
+...
+KeyError: "chunkwise.config.set: unknown key 'schedular' (did you mean 'scheduler'?); known keys: ['array.chunk_size', 'delayed_pure', 'num_workers', 'optimization.fuse', 'scheduler', 'scheduler.max_live_source_results', 'tokenize.ensure_deterministic']"
 """
 
 from __future__ import annotations
 
 import ast
+import difflib
 import os
 import threading
 from typing import Any
@@ -29,6 +40,7 @@ defaults: dict[str, Any] = {
     "scheduler.max_live_source_results": None,  # None: 4 x num_workers
     "array.chunk_size": "128MiB",
     "tokenize.ensure_deterministic": False,
+    "delayed_pure": False,  # chunkwise.delayed: calls are pure (named by their arguments) by default
 }
 
 _lock = threading.RLock()
@@ -80,13 +92,15 @@ class set:  # mirrors dask.config.set
     """
 
     def __init__(self, arg: dict | None = None, **kwargs: Any):
-        updates = dict(arg or {})
-        updates.update(kwargs)
+        updates: dict[str, Any] = {}
+        for key, value in [*(arg or {}).items(), *kwargs.items()]:
+            _flatten(_canonical(key.replace("__", ".")), value, updates)
+        for key in updates:
+            _check_known(key)
         self._previous: dict[str, Any] = {}
         with _lock:
             for key, value in updates.items():
-                key = _canonical(key.replace("__", "."))
-                self._previous[key] = _config.get(key, _MISSING)
+                self._previous.setdefault(key, _config.get(key, _MISSING))
                 _config[key] = value
 
     def __enter__(self):
@@ -99,6 +113,31 @@ class set:  # mirrors dask.config.set
                     _config.pop(key, None)
                 else:
                     _config[key] = value
+
+
+def _known() -> list:
+    return sorted(_canonical(k) for k in defaults)
+
+
+def _flatten(key: str, value: Any, out: dict) -> None:
+    """``key: value`` into ``out``; a dict under a namespace (``array={...}``) as dotted keys."""
+    namespace = key + "."
+    if isinstance(value, dict) and key not in _known() and any(k.startswith(namespace) for k in _known()):
+        for sub, item in value.items():
+            _flatten(namespace + _canonical(sub), item, out)
+    else:
+        out[key] = value
+
+
+def _check_known(key: str) -> None:
+    known = _known()
+    if key in known:
+        return
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise KeyError(
+        f"chunkwise.config.set: unknown key {key!r}{hint}; known keys: {known}"
+    )
 
 
 refresh()

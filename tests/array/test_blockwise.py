@@ -35,7 +35,8 @@ def test_map_blocks_dtype_falls_back_to_one_element_sample():
             raise ValueError("empty")
         return b.astype(np.float32)
 
-    assert needs_element is not None
+    with pytest.raises(ValueError, match="empty"):  # the zero-size sample cannot be used
+        needs_element(np.empty((0, 0)))
     y = AU.map_blocks(needs_element)
     assert y.dtype == np.float32
 
@@ -73,6 +74,47 @@ def test_map_blocks_wrong_shape_is_a_clear_error():
     y = x.map_blocks(lambda b: b[:2])  # chunks not declared
     with pytest.raises(ValueError, match=r"block \(0,\) came back with shape \(2,\).*chunks say \(5,\)"):
         y.compute(scheduler="sync")
+
+
+@pytest.mark.parametrize(
+    "func, dtype, error, message",
+    [
+        (lambda b: 1.0, "f8", TypeError, r"lambda: block \(\d, \d\) came back as a float, not an array of 2 dimensions.*np.full"),
+        (lambda b: [1.0, 2.0], "f8", TypeError, r"lambda: block \(\d, \d\) came back as a list, not an array of 2 dimensions"),
+        (lambda b: np.float64(b.sum()), "f8", TypeError, r"block \(\d, \d\) came back as a float64, not an array"),
+        (lambda b: b.ravel(), "f8", ValueError, r"block \(\d, \d\) came back with 1 dimensions \(shape \(4,\)\), but the output has 2; pass drop_axis=/new_axis="),
+        (lambda b: b[None], "f8", ValueError, r"block \(\d, \d\) came back with 3 dimensions"),
+        (lambda b: b.astype("i4"), "f8", TypeError, r"block \(\d, \d\) came back with dtype int32, but the output was declared float64; pass dtype='int32'"),
+        (lambda b: b.astype("f4"), None, None, None),  # inferred float32: matches
+    ],
+)
+def test_map_blocks_checks_each_block_is_an_array_of_the_declared_ndim_and_dtype(func, dtype, error, message, scheduler):
+    x = da.ones((4, 4), chunks=2)
+    y = x.map_blocks(func, dtype=dtype)
+    if error is None:
+        assert_eq(y, np.ones((4, 4), dtype="f4"), schedulers=(scheduler,))
+        return
+    with pytest.raises(error, match=message):
+        y.compute(scheduler=scheduler)
+
+
+def test_map_blocks_check_names_the_failing_block():
+    x = da.from_array(np.arange(8.0).reshape(2, 4), chunks=(1, 2))
+    y = x.map_blocks(lambda b, block_id=None: b if block_id != (1, 1) else b.astype("i8"), dtype="f8")
+    with pytest.raises(TypeError, match=r"block \(1, 1\) came back with dtype int64"):
+        y.compute(scheduler="sync")
+    assert_eq(y[:1], np.arange(4.0)[None])  # the other blocks are fine
+    z = x.map_blocks(lambda b, block_id=None: b if block_id != (0, 1) else 7.0, dtype="f8")
+    with pytest.raises(TypeError, match=r"block \(0, 1\) came back as a float"):
+        z.compute(scheduler="sync")
+
+
+def test_blockwise_checks_block_dtype_too():
+    x = da.from_array(np.arange(6).reshape(2, 3), chunks=(1, 2))
+    y = da.blockwise(lambda b: b.T.astype("f4"), "ji", x, "ij", dtype="f8")
+    with pytest.raises(TypeError, match=r"came back with dtype float32, but the output was declared float64"):
+        y.compute(scheduler="sync")
+    assert_eq(da.blockwise(lambda b: b.T, "ji", x, "ij", dtype="i8"), np.arange(6).reshape(2, 3).T)
 
 
 def test_map_blocks_enforce_ndim():

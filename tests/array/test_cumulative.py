@@ -78,3 +78,38 @@ def test_diff_prepend_append():
     x = da.from_array(a, chunks=2)
     assert_eq(da.diff(x, prepend=0), np.diff(a, prepend=0))
     assert_eq(da.diff(x, axis=0, append=np.ones((1, 4), int)), np.diff(a, axis=0, append=np.ones((1, 4), int)))
+
+
+# --- object dtype (issue 15, item 2) -------------------------------------------------------------
+
+
+def test_object_dtype_cumulative_match_numpy(scheduler):
+    from decimal import Decimal
+    from fractions import Fraction
+
+    datas = [
+        np.array([1, 2.5, 3, 4.25, 5, 0.5], dtype=object),
+        np.array([2**70, 3, 2**65, 7, 1, 2**64], dtype=object),
+        np.array([Decimal("1.1"), Decimal("2.2"), Decimal("0.5"), Decimal(3), Decimal("0.25"), Decimal(7)], dtype=object),
+        np.array([Fraction(1, 3), Fraction(2, 7), Fraction(5), Fraction(1, 9), Fraction(3, 4), Fraction(2)], dtype=object),
+    ]
+    for data in datas:
+        for a in (data, data.reshape(2, 3)):
+            for chunks in [((1, 1), (2, 1)) if a.ndim == 2 else ((1, 3, 2),), -1]:
+                for name in ["cumsum", "cumprod", "nancumsum", "nancumprod", "diff"]:
+                    for axis in ([None, 0, 1] if a.ndim == 2 else [None, 0]):
+                        if name == "diff" and axis is None:
+                            continue
+                        expected = getattr(np, name)(a, axis=-1 if axis is None and name == "diff" else axis)
+                        x = getattr(da, name)(da.from_array(a, chunks=chunks), axis=axis)
+                        got = x.compute(scheduler=scheduler)
+                        assert x.dtype == expected.dtype == got.dtype == object
+                        assert got.shape == expected.shape
+                        assert [type(v) for v in got.ravel()] == [type(v) for v in expected.ravel()]
+                        assert list(got.ravel()) == list(expected.ravel()), (name, axis, got, expected)
+
+
+def test_cumsum_of_str_objects_concatenates_in_order(scheduler):
+    data = np.array(list("badce"), dtype=object)
+    got = da.cumsum(da.from_array(data, chunks=2)).compute(scheduler=scheduler)
+    assert list(got) == ["b", "ba", "bad", "badc", "badce"] == list(np.cumsum(data))

@@ -255,3 +255,39 @@ def test_ufunc_outer():
 def test_broadcast_error_names_shapes():
     with pytest.raises(ValueError, match=r"add.*\(7, 9\).*\(4,\)"):
         da.add(XU, da.from_array(np.ones(4)))
+
+
+# --- unknown chunk sizes on both sides (issue 15, item 4) ------------------------------------------
+
+
+def test_two_differently_masked_arrays_are_refused_at_build_time():
+    a, b = np.arange(10), np.arange(10)[::-1].copy()
+    A, B = da.from_array(a, chunks=3), da.from_array(b, chunks=3)
+    left, right = A[A > 1], B[B > 1]
+    for build in [lambda: left + right, lambda: np.multiply(left, right), lambda: da.where(left > 3, left, right),
+                  lambda: left + (right * 2), lambda: da.map_blocks(np.add, left, right)]:
+        with pytest.raises(ValueError, match=r"\(nan,\) \(nan,\) have unknown chunk sizes.*compute_chunk_sizes\(\) on each"):
+            build()
+    # the fix the message names works and agrees with NumPy
+    left.compute_chunk_sizes()
+    right.compute_chunk_sizes()
+    assert_eq(left + right, a[a > 1] + b[b > 1])
+
+
+def test_arrays_masked_by_the_same_expression_still_pair_blocks(scheduler):
+    a = np.arange(10)
+    A = da.from_array(a, chunks=3)
+    m = A > 1
+    expected = a[a > 1] + a[a > 1] * 2
+    assert_eq(A[m] + A[m] * 2, expected, schedulers=(scheduler,))
+    assert_eq(np.sin(A[m]) + A[m].astype("f8") - A[m] ** 2, np.sin(a[a > 1]) + a[a > 1] - a[a > 1] ** 2,
+              schedulers=(scheduler,))
+    assert_eq(da.where(A[m] > 4, A[m], -A[m]), np.where(a[a > 1] > 4, a[a > 1], -a[a > 1]), schedulers=(scheduler,))
+    assert_eq(A[m] + A[m].sum(), a[a > 1] + a[a > 1].sum(), schedulers=(scheduler,))  # a 0-d side broadcasts
+
+
+def test_unknown_chunks_against_known_chunks_are_refused():
+    A = da.from_array(np.arange(10), chunks=3)
+    masked = A[A > 1]
+    with pytest.raises(ValueError, match=r"unknown chunk sizes.*compute_chunk_sizes"):
+        masked + da.from_array(np.arange(8), chunks=4)

@@ -362,7 +362,10 @@ def test_building_does_not_lower(monkeypatch):
     w = x.argmax(axis=1)
     assert y.shape == (200,) and y.chunks == ((1,) * 200,) and z.shape == () and w.numblocks == (200,)
     assert calls == []
-    assert z.expr.name  # naming is cheap too
+    # naming is cheap too (no lowering), deterministic, and tells different reductions apart
+    assert z.expr.name == x.mean().expr.name != x.mean(axis=0).expr.name
+    assert y.expr.name != x.sum(axis=1).expr.name and w.expr.name.startswith("argmax")
+    assert calls == []
 
 
 def test_unknown_chunks():
@@ -459,3 +462,118 @@ def test_reduction_first_stage_with_fused_input_from_data():
     assert_eq(y.max(axis=0, keepdims=True), (np.sin(v) ** 2 + np.cos(v)).max(axis=0, keepdims=True))
     # the fused input also read elsewhere: not built into the reduction's tasks
     assert_eq(y.sum() + y, (np.sin(v) ** 2 + np.cos(v)).sum() + (np.sin(v) ** 2 + np.cos(v)))
+
+
+# --- object dtype: NumPy's result dtype and Python values (issue 15, item 2) -------------------
+
+
+def _object_data():
+    from decimal import Decimal
+    from fractions import Fraction
+
+    def obj(values):
+        return np.array(values, dtype=object).reshape(3, 4)
+
+    return {
+        "floats-and-ints": obj([1, 2.5, 3, 4.25, 5, 0.5, 7, 8.75, 9, 10, 0.125, 12]),
+        "big-ints": obj([2**70, 3, 2**65, 7, 1, 2**80, 5, 11, 2**64, 13, 17, 19]),
+        "decimal": obj([Decimal(v) for v in ["1.1", "2.2", "3.3", "0.5", "2", "7.25", "0.1", "4",
+                                             "9.9", "1.5", "3", "6.75"]]),
+        "fraction": obj([Fraction(i + 1, 3 * i + 2) for i in range(12)]),
+        "str": obj(list("bdacfehgjilk")),
+    }
+
+
+OBJECT_DATA = _object_data()
+OBJECT_REDUCTIONS = SIMPLE + ["argmin", "argmax", "nanargmin", "nanargmax", "count_nonzero"]
+
+
+def _assert_same_objects(got, expected):
+    """Same dtype/shape and, element by element, the same Python type and (close) value."""
+    def same(g, e):
+        if isinstance(e, float):
+            assert isinstance(g, float) and np.isclose(g, e, rtol=1e-12), (g, e)
+        elif type(e).__name__ == "Decimal":  # 28 digits: the merge of partials rounds differently
+            assert type(g) is type(e) and abs(g - e) <= abs(e) * type(e)("1e-20"), (g, e)
+        else:
+            assert type(g) is type(e) and g == e, (g, e)
+    if isinstance(expected, np.ndarray):
+        assert isinstance(got, np.ndarray) and got.dtype == expected.dtype, (got, expected)
+        assert got.shape == expected.shape, (got.shape, expected.shape)
+        for g, e in zip(got.ravel().tolist() if got.dtype != object else got.ravel(),
+                        expected.ravel().tolist() if expected.dtype != object else expected.ravel()):
+            same(g, e)
+    else:
+        same(got, expected)
+
+
+def _check_object_case(func_name, data, chunks, axis, scheduler, numpy_func=None):
+    numpy_func = numpy_func or getattr(np, func_name)
+    kwargs = {} if axis == "none" else {"axis": axis}
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            try:
+                expected = numpy_func(data, **kwargs)
+            except TypeError as exc:
+                if "sqrt" not in str(exc) or "std" not in func_name or axis == "none":
+                    raise
+                # NumPy's std of Python floats fails over an axis (float has no .sqrt());
+                # chunkwise gives the square roots of the variances, as NumPy does over all axes
+                variance = getattr(np, func_name.replace("std", "var"))(data, **kwargs)
+                expected = np.frompyfunc(np.sqrt, 1, 1)(variance)
+        except (TypeError, ValueError, OverflowError) as exc:
+            with pytest.raises(TypeError if isinstance(exc, TypeError) else type(exc)):
+                getattr(da, func_name)(da.from_array(data, chunks=chunks), **kwargs).compute(scheduler=scheduler)
+            return
+        x = getattr(da, func_name)(da.from_array(data, chunks=chunks), **kwargs)
+        got = x.compute(scheduler=scheduler)
+    if isinstance(expected, np.ndarray):
+        assert x.dtype == expected.dtype and x.shape == expected.shape, (x.dtype, expected.dtype)
+    elif func_name.startswith(("arg", "nanarg", "count", "any", "all")):
+        assert x.dtype == np.asarray(expected).dtype
+    else:  # a Python scalar: the metadata keeps object, as NumPy does over an axis
+        assert x.dtype == object
+    _assert_same_objects(got, expected)
+
+
+@pytest.mark.parametrize("data_name", list(OBJECT_DATA))
+@pytest.mark.parametrize("func_name", OBJECT_REDUCTIONS)
+def test_object_dtype_reductions_match_numpy(func_name, data_name, scheduler):
+    data = OBJECT_DATA[data_name]
+    if func_name == "ptp" and data_name in ("floats-and-ints", "big-ints"):
+        pytest.skip("NumPy's ptp of objects casts through int64 (np.int64 result, OverflowError)")
+    for chunks in [((2, 1), (3, 1)), -1]:  # uneven blocks, one block
+        for axis in ["none", 0, 1]:
+            _check_object_case(func_name, data, chunks, axis, scheduler)
+
+
+def test_object_dtype_reductions_keep_object_metadata():
+    x = da.from_array(OBJECT_DATA["decimal"], chunks=2)
+    for name in ["sum", "prod", "mean", "var", "std", "min", "max", "nansum", "nanmean", "ptp"]:
+        assert getattr(da, name)(x).dtype == object, name
+        assert getattr(da, name)(x, axis=0).dtype == np.asarray(getattr(np, name)(x.compute(), axis=0)).dtype
+    assert da.any(x).dtype == bool and da.argmax(x).dtype == np.intp
+
+
+def test_object_dtype_examples_from_the_issue(scheduler):
+    x = da.from_array(np.array([1, 2.5, 3], dtype=object), chunks=2)
+    assert x.sum().compute(scheduler=scheduler) == 6.5
+    half = da.from_array(np.array([0.5, 0.5], dtype=object), chunks=1)
+    assert half.prod().compute(scheduler=scheduler) == 0.25
+    big = da.from_array(np.array([2**70, 2**70], dtype=object), chunks=1)
+    assert big.sum().compute(scheduler=scheduler) == 2**71
+    words = da.from_array(np.array(["ab", "cd", "ef"], dtype=object), chunks=2)
+    assert words.sum().compute(scheduler=scheduler) == "abcdef"
+    assert words.max().compute(scheduler=scheduler) == "ef"
+
+
+def test_object_dtype_nan_reductions_skip_nan_objects(scheduler):
+    data = np.array([1.5, np.nan, 2, 4.0, np.nan], dtype=object)
+    x = da.from_array(data, chunks=2)
+    for name in ["nansum", "nanmean", "nanvar", "nanmax", "nanmin"]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            expected = getattr(np, name)(data)
+        got = getattr(da, name)(x).compute(scheduler=scheduler)
+        assert np.isclose(float(got), float(expected)), (name, got, expected)

@@ -218,3 +218,55 @@ def test_slice_of_slice_merges_and_from_array_reads_only_the_region():
     z = da.from_array(source, chunks=10, name="recorded")[12:14]
     np.testing.assert_array_equal(z.compute(scheduler="sync"), a[12:14])
     assert source.reads == [(slice(12, 14, 1),)]
+
+
+# --- structured dtypes: fields (issue 15, item 9) --------------------------------------------------
+
+
+def _structured():
+    s = np.zeros((5, 3), dtype=[("a", "f8"), ("b", "i4"), ("c", "f4", (2,))])
+    s["a"] = np.arange(15.0).reshape(5, 3)
+    s["b"] = np.arange(15).reshape(5, 3) * 10
+    s["c"] = np.arange(30).reshape(5, 3, 2)
+    return s
+
+
+@pytest.mark.parametrize("fields", ["a", "b", "c", ["a", "b"], ["b", "a"], ["a", "c"]])
+def test_structured_field_access_matches_numpy(fields, scheduler):
+    s = _structured()
+    x = da.from_array(s, chunks=(2, 2))
+    y = x[fields]
+    expected = s[fields]
+    if not isinstance(fields, str):  # several fields come packed (no gaps for the others)
+        from numpy.lib.recfunctions import repack_fields
+
+        assert expected.dtype.itemsize == s.dtype.itemsize
+        expected = repack_fields(expected)
+        assert expected.dtype.names == tuple(fields)
+    assert y.dtype == expected.dtype and y.shape == expected.shape
+    got = y.compute(scheduler=scheduler)
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    for name in expected.dtype.names or [None]:
+        np.testing.assert_array_equal(got if name is None else got[name], expected if name is None else expected[name])
+    assert y.chunks[:2] == x.chunks  # per block: nothing rechunked
+
+
+def test_structured_field_is_lazy_and_composes(scheduler):
+    s = _structured()
+    x = da.from_array(s, chunks=(2, 2))
+    assert_eq(x["a"] * 2 + x["b"], s["a"] * 2 + s["b"], schedulers=(scheduler,))
+    assert_eq(x["a"][1:4, ::2], s["a"][1:4, ::2], schedulers=(scheduler,))
+    assert_eq(x[1:4]["b"].sum(axis=0), s[1:4]["b"].sum(axis=0), schedulers=(scheduler,))
+    assert_eq(x["c"][..., 1], s["c"][..., 1], schedulers=(scheduler,))
+
+
+def test_structured_missing_field_raises_numpys_error_naming_the_fields():
+    x = da.from_array(_structured(), chunks=2)
+    with pytest.raises(ValueError, match=r"no field of name z; the fields are \['a', 'b', 'c'\]"):
+        x["z"]
+    with pytest.raises(KeyError, match=r"no field of name z; the fields are \['a', 'b', 'c'\]"):
+        x[["a", "z"]]
+    with pytest.raises(ValueError, match="duplicate field"):
+        x[["a", "a"]]
+    with pytest.raises(IndexError, match="has no fields"):
+        da.from_array(np.arange(4), chunks=2)["a"]

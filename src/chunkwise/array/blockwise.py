@@ -45,6 +45,7 @@ from chunkwise.array.expr import (
     _format_bytes,
     _same_chunks,
     one_to_one_inputs,
+    unknown_chunks_origin,
 )
 from chunkwise.core.expr import Expr
 from chunkwise.core.graph import Ref, Task
@@ -58,9 +59,9 @@ __all__ = ["blockwise", "map_blocks"]
 class _Call:
     """What one ``IndexBlockwise`` task needs besides its input blocks (a literal, not parsed)."""
 
-    __slots__ = ("func", "kwargs", "expected", "index", "funcname", "ndim", "enforce_ndim")
+    __slots__ = ("func", "kwargs", "expected", "index", "funcname", "ndim", "enforce_ndim", "dtype")
 
-    def __init__(self, func, kwargs, expected, index, funcname, ndim, enforce_ndim):
+    def __init__(self, func, kwargs, expected, index, funcname, ndim, enforce_ndim, dtype=None):
         self.func = func
         self.kwargs = kwargs
         self.expected = expected
@@ -68,15 +69,44 @@ class _Call:
         self.funcname = funcname
         self.ndim = ndim
         self.enforce_ndim = enforce_ndim
+        self.dtype = dtype
 
     def __reduce__(self):
         return (_Call, (self.func, self.kwargs, self.expected, self.index, self.funcname,
-                        self.ndim, self.enforce_ndim))
+                        self.ndim, self.enforce_ndim, self.dtype))
+
+
+def _check_block_kind(call: _Call, result: Any) -> None:
+    """Refuse a block that is no array (a scalar, a list), has the wrong ndim or dtype."""
+    if call.dtype is None:
+        return
+    shape, dtype = getattr(result, "shape", None), getattr(result, "dtype", None)
+    if shape is None or dtype is None or not hasattr(result, "ndim") or (
+        isinstance(result, np.generic) and call.ndim != 0
+    ):
+        raise TypeError(
+            f"{call.funcname}: block {call.index} came back as a {type(result).__name__}, not an "
+            f"array of {call.ndim} dimensions; the function must return an array for each block "
+            "(wrap a scalar: np.full(block.shape, value), or use reductions for one value per block)"
+        )
+    if len(shape) != call.ndim:
+        raise ValueError(
+            f"{call.funcname}: block {call.index} came back with {len(shape)} dimensions "
+            f"(shape {tuple(shape)}), but the output has {call.ndim}; "
+            "pass drop_axis=/new_axis= (and chunks=) to match what the function returns"
+        )
+    declared = call.dtype
+    if dtype != declared and not (dtype.kind == declared.kind and dtype.kind in "USV"):
+        raise TypeError(
+            f"{call.funcname}: block {call.index} came back with dtype {dtype}, but the output "
+            f"was declared {declared}; pass dtype={str(dtype)!r} (or cast inside the function)"
+        )
 
 
 def _call_block(call: _Call, *args: Any) -> Any:
     """Run the user's function on one block's inputs and check the result's shape."""
     result = call.func(*args, **call.kwargs) if call.kwargs else call.func(*args)
+    _check_block_kind(call, result)
     shape = getattr(result, "shape", None)
     if call.enforce_ndim and (shape is None or len(shape) != call.ndim):
         raise ValueError(
@@ -193,7 +223,7 @@ class IndexBlockwise(ArrayExpr):
         if not check or any(isinstance(s, float) and math.isnan(s) for s in expected):
             expected = None
         call = _Call(self.func, kwargs or None, expected, tuple(index), self._funcname, self.ndim,
-                     enforce_ndim)
+                     enforce_ndim, self.dtype if check else None)
         return Task(key, _call_block, call, *args)
 
     def _explain_line(self) -> str:
@@ -253,6 +283,15 @@ def _unify(pairs: list, align: bool, opname: str) -> tuple[list, dict]:
                                for p, _ in uses)
             raise ValueError(
                 f"{opname}: index {s!r} has different lengths {sorted(known)} in the inputs: {shapes}"
+            )
+        unknown = {unknown_chunks_origin(pairs[p][0], d) for p, d in uses
+                   if pairs[p][0].shape[d] != 1 and has_unknown((pairs[p][0].chunks[d],))}
+        if len(unknown) > 1:
+            shapes = " ".join(str(tuple(pairs[p][0].shape)) for p, _ in uses)
+            raise ValueError(
+                f"{opname}: inputs with shapes {shapes} have unknown chunk sizes (nan) on index {s!r} "
+                "that may not line up block by block (e.g. two different boolean masks); call "
+                "compute_chunk_sizes() on each of them first (or rechunk them to known chunks)"
             )
         candidates = [(p, d) for p, d in uses if pairs[p][0].shape[d] != 1] or uses
         best = max(candidates, key=lambda u: (_nbytes(pairs[u[0]][0]), -u[0]))
@@ -469,9 +508,12 @@ def map_blocks(func: Callable, *args: Any, name: str | None = None, token: str |
     ``block_id``, it gets them. ``dtype`` (or ``meta``) is inferred by calling
     ``func`` on a zero-size sample, then a one-element one.
 
-    Differs from Dask: a block whose shape differs from the declared chunks
-    raises a ``ValueError`` naming the block and both shapes (``enforce_ndim``
-    checks the number of dimensions only).
+    Differs from Dask: every block is checked as it comes back. One that is no
+    array (a scalar, a list) or whose dtype differs from the declared one raises
+    a ``TypeError``; another number of dimensions or a shape other than the
+    declared chunks raises a ``ValueError``; each names the block, what was
+    expected and the argument to pass (``enforce_ndim`` is accepted for Dask
+    compatibility: the number of dimensions is always checked).
 
     >>> import numpy as np
     >>> import chunkwise.array as da

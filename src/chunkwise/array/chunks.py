@@ -106,6 +106,21 @@ def _auto_axis_lengths(shape, dtype, auto_axes, fixed, limit):
     return lengths
 
 
+def _refuse_bools(spec: Any, whole: Any) -> None:
+    """A bool anywhere in a chunk spec is a mistake (``True`` would be read as 1)."""
+    if isinstance(spec, (bool, np.bool_)):
+        raise TypeError(
+            f"chunks={whole!r}: {spec!r} is not a chunk length (a bool would be read as "
+            f"{int(spec)}); give an int, a tuple of ints per axis, 'auto', or -1 for a whole axis"
+        )
+    if isinstance(spec, (tuple, list)):
+        for item in spec:
+            _refuse_bools(item, whole)
+    elif isinstance(spec, dict):
+        for item in spec.values():
+            _refuse_bools(item, whole)
+
+
 def normalize_chunks(
     chunks: Any,
     shape: Sequence[int],
@@ -114,6 +129,7 @@ def normalize_chunks(
     previous_chunks: tuple | None = None,
 ) -> tuple:
     """Normalize a chunk spec for an array of ``shape``; see the module docstring."""
+    _refuse_bools(chunks, chunks)
     shape = tuple(shape)
     ndim = len(shape)
     for axis, size in enumerate(shape):

@@ -47,6 +47,7 @@ from chunkwise.array.expr import (
     _same_chunks,
     blockwise_call,
     broadcast_shapes,
+    unknown_chunks_origin,
 )
 from chunkwise.base import Collection, _stored_node
 from chunkwise.core.graph import DataNode, Task
@@ -139,7 +140,9 @@ class Array(Collection):
         return Array(expr)
 
     def _persisted(self, expr: ArrayExpr, data: dict) -> ArrayExpr:
-        return PersistedArray(expr, data)
+        # blocks that are views (of the user's input, read by from_array) are copied:
+        # later writes to the input must not show through the persisted array
+        return PersistedArray(expr, {k: _own_memory(v) for k, v in data.items()})
 
     # --- metadata -------------------------------------------------------------
 
@@ -268,6 +271,17 @@ class Array(Collection):
         return kind(self.compute().reshape(()))
 
     def __bool__(self) -> bool:
+        size = self.size
+        if not (isinstance(size, float) and math.isnan(size)) and size != 1:
+            if size == 0:
+                raise ValueError(
+                    "The truth value of an empty array is ambiguous. Use `array.size > 0` to "
+                    "check that an array is not empty."
+                )
+            raise ValueError(
+                "The truth value of an array with more than one element is ambiguous. "
+                "Use a.any() or a.all()"
+            )
         return self._scalar(bool)
 
     def __int__(self) -> int:
@@ -368,6 +382,13 @@ class Array(Collection):
         if spec and self.size == 1:
             return format(self.compute().reshape(()).item(), spec)
         return repr(self)
+
+
+def _own_memory(block: Any) -> Any:
+    """``block``, or a copy when it is a NumPy view of memory it does not own."""
+    if type(block) is np.ndarray and block.base is not None:
+        return block.copy()
+    return block
 
 
 def _astype(block: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -495,6 +516,11 @@ def from_array(
         hasattr(x, "shape") and hasattr(x, "dtype") and hasattr(x, "__getitem__")
     ):
         x = np.asarray(x)
+    if any(isinstance(s, float) and math.isnan(s) for s in x.shape):
+        raise ValueError(
+            f"from_array: the {type(x).__name__} has unknown lengths (shape {tuple(x.shape)}); "
+            "compute them first (for a dask array: x.compute_chunk_sizes())"
+        )
     if type(x).__module__.startswith("h5py") and "chunkwise_incomplete" in getattr(x, "attrs", ()):
         # marked by a chunkwise.array.to_hdf5 that did not finish (see array/io.py)
         raise ValueError(
@@ -504,7 +530,10 @@ def from_array(
         )
     shape = tuple(int(s) for s in x.shape)
     dtype = np.dtype(x.dtype)
-    normalized = normalize_chunks(chunks, shape, dtype=dtype)
+    try:
+        normalized = normalize_chunks(chunks, shape, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"from_array: {exc}") from None
     if name is False:
         import uuid
 
@@ -558,7 +587,48 @@ def _as_operand(x: Any) -> Any:
         raise TypeError(
             f"cannot combine a chunkwise array with a {type(x).__name__} elementwise"
         )
+    if _is_foreign_array(x):
+        if type(x).__module__.partition(".")[0] == "pandas":
+            return _as_operand(np.asarray(x))  # in memory already
+        # a dask array, zarr/h5py dataset or any other array-like: its blocks are read as
+        # from_array reads them (never handed whole to every block as if it were a scalar)
+        return from_array(x)._expr
     return x
+
+
+def _is_foreign_array(x: Any) -> bool:
+    """Whether ``x`` is an array-like from elsewhere: ``shape``, ``dtype`` and ``__getitem__``."""
+    return hasattr(x, "shape") and hasattr(x, "dtype") and hasattr(x, "__getitem__")
+
+
+def _align_foreign(args: tuple, operands: list) -> list:
+    """Operands read from foreign array-likes, chunked like the chunkwise arrays they meet.
+
+    ``from_array``'s automatic chunks would make :func:`unify_chunks` rechunk one
+    side; chunking the foreign source like the others' blocks avoids that.
+    """
+    partners = [o for a, o in zip(args, operands) if isinstance(a, (Array, ArrayExpr))]
+    if not partners:
+        return operands
+    ndim = max(o.ndim for o in operands if isinstance(o, ArrayExpr))
+    out = []
+    for arg, operand in zip(args, operands):
+        if not isinstance(operand, FromArray) or operand.source is not arg:
+            out.append(operand)
+            continue
+        chunks = []
+        for d, length in enumerate(operand.shape):
+            axis = d + ndim - operand.ndim
+            chosen = operand.chunks[d]
+            for p in partners:
+                offset = axis - (ndim - p.ndim)
+                if offset >= 0 and p.shape[offset] == length and not has_unknown((p.chunks[offset],)):
+                    chosen = p.chunks[offset]
+                    break
+            chunks.append(chosen)
+        chunks = tuple(chunks)
+        out.append(operand if chunks == operand.chunks else FromArray(arg, chunks, None, None))
+    return out
 
 
 def unify_chunks(*exprs: Any, opname: str = "operation") -> list:
@@ -636,11 +706,14 @@ def elemwise(
     call_kwargs.update(ufunc_kwargs)
     if "dtype" in ufunc_kwargs and dtype is None:
         dtype = ufunc_kwargs["dtype"]
-    operands = [_as_operand(a) for a in args]
+    operands = _align_foreign(args, [_as_operand(a) for a in args])
     try:
         broadcast_shapes(*(o.shape for o in operands if isinstance(o, ArrayExpr)))
     except ValueError as exc:
         raise ValueError(f"{name}: {exc}") from None
+    if op is np.power and len(operands) == 2:
+        _check_integer_power(*operands)
+    _check_unknown_chunks_align(operands, name)
     operands = unify_chunks(*operands, opname=name)
     nout = getattr(op, "nout", 1)
     if nout > 1:
@@ -655,6 +728,60 @@ def elemwise(
         raise TypeError(f"{name}: needs at least one chunkwise array argument")
     expr.dtype  # noqa: B018 - infer now, so bad dtypes fail at build time
     return Array(expr)
+
+
+def _check_integer_power(base: Any, exponent: Any) -> None:
+    """NumPy's ``ValueError`` for integers to negative integer powers, at build time where known.
+
+    A negative scalar exponent, or an in-memory NumPy exponent holding a negative
+    value, is refused now; lazy exponents fail when computed, as in NumPy.
+    """
+    def kind(x: Any) -> str:
+        if isinstance(x, ArrayExpr):
+            return x.dtype.kind
+        if isinstance(x, (bool, np.bool_)):
+            return "b"
+        return np.asarray(x).dtype.kind if isinstance(x, (numbers.Number, np.generic)) else "?"
+
+    if kind(base) not in "biu" or kind(exponent) not in "iu":
+        return
+    if isinstance(exponent, FromArray) and type(exponent.source) is np.ndarray:  # in memory
+        negative = exponent.source.size and exponent.source.min() < 0
+    else:
+        negative = isinstance(exponent, (numbers.Integral, np.integer)) and exponent < 0
+    if negative:
+        raise ValueError("Integers to negative integer powers are not allowed.")
+
+
+def _check_unknown_chunks_align(operands: list, opname: str) -> None:
+    """Refuse to pair blocks of unknown (``nan``) lengths unless they provably line up.
+
+    Blocks line up when both sides' unknown chunks come from the same node (see
+    :func:`~chunkwise.array.expr.unknown_chunks_origin`); otherwise block ``i``
+    of one side may hold other elements than block ``i`` of the other.
+    """
+    arrays = [o for o in operands if isinstance(o, ArrayExpr)]
+    if len(arrays) < 2 or not any(a.unknown_chunks for a in arrays):
+        return
+    ndim = max(a.ndim for a in arrays)
+    for axis in range(ndim):
+        sides = []
+        for a in arrays:
+            offset = axis - (ndim - a.ndim)
+            if offset >= 0 and a.shape[offset] != 1:
+                sides.append((a, offset))
+        if not any(has_unknown((a.chunks[d],)) for a, d in sides):
+            continue
+        origins = {
+            unknown_chunks_origin(a, d) if has_unknown((a.chunks[d],)) else None for a, d in sides
+        }
+        if len(origins) > 1 or None in origins:
+            shapes = " ".join(str(tuple(a.shape)) for a in arrays)
+            raise ValueError(
+                f"{opname}: operands with shapes {shapes} have unknown chunk sizes (nan) on axis "
+                f"{axis} that may not line up block by block (e.g. two different boolean masks); "
+                "call compute_chunk_sizes() on each of them first (or rechunk them to known chunks)"
+            )
 
 
 def _infer_out_dtypes(op: Callable, operands: list, kwargs: dict) -> tuple:

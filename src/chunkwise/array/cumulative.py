@@ -98,7 +98,8 @@ def _next_carry(carry, previous, axis, binop):
 def _apply_carry(local, carry, binop):
     if carry is None:
         return local
-    return binop(local, carry).astype(local.dtype, copy=False)
+    # carry on the left: sums of str objects concatenate, and order matters there
+    return binop(carry, local).astype(local.dtype, copy=False)
 
 
 def _cumulative(a, opname, func, binop, axis, dtype, out):

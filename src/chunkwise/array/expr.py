@@ -57,6 +57,7 @@ __all__ = [
     "broadcast_shapes",
     "concatenate_blocks",
     "infer_dtype",
+    "unknown_chunks_origin",
 ]
 
 
@@ -354,6 +355,29 @@ class Blockwise(ArrayExpr):
         return f"{head}  [{self.npartitions} blocks of <= {size}, {self.dtype}]"
 
 
+def unknown_chunks_origin(expr: ArrayExpr, axis: int) -> str:
+    """The name of the node whose unknown (``nan``) chunks ``expr`` has on ``axis``.
+
+    A node that hands on an input's chunks unchanged on that axis (elementwise
+    work, ``astype``, ``cumsum``, item assignment: the very same tuple of
+    lengths) passes the question down to that input; any other node is the
+    origin. Two arrays with the same origin on an axis have blocks of the same
+    (unknown) lengths there: ``x[m] + x[m] * 2`` pairs blocks safely,
+    ``x[x > 1] + y[y > 1]`` does not.
+    """
+    while True:
+        lengths = expr.chunks[axis]
+        for dep in expr.dependencies():
+            if not isinstance(dep, ArrayExpr):
+                continue
+            same = [d for d, c in enumerate(dep.chunks) if c is lengths]
+            if same:
+                expr, axis = dep, (axis if axis in same else same[0])
+                break
+        else:
+            return f"{expr.name}:{axis}"
+
+
 def one_to_one_inputs(expr: ArrayExpr, inputs: Sequence) -> tuple:
     """Names of ``inputs`` whose block ``i`` only block ``i`` of ``expr`` reads (same grid)."""
     numblocks = expr.numblocks
@@ -399,8 +423,14 @@ def concatenate_blocks(blocks: Any, ndim: int) -> np.ndarray:
 
 
 def _writeable(block: Any) -> Any:
-    """A block handed to the user: copied if it is a read-only view (e.g. of a constant)."""
-    if type(block) is np.ndarray and not block.flags.writeable:
+    """A block handed to the user whole: copied if it is read-only or a view.
+
+    A single-block result may be a view of the user's own input (``from_array(src)``
+    reads ``src[:]``, a view) or of a constant; the user must get memory of their
+    own. Blocks computed by NumPy own their memory and pass through uncopied;
+    results of several blocks are always new arrays (concatenated).
+    """
+    if type(block) is np.ndarray and (block.base is not None or not block.flags.writeable):
         return block.copy()
     return block
 

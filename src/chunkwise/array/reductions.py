@@ -338,6 +338,13 @@ def _numpy_dtype(opname: str, func: Callable, input_dtype: np.dtype, /, **kwargs
     sample = np.ones((2,), dtype=input_dtype)
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        if input_dtype.kind == "O" and "dtype" not in kwargs:
+            # Over all axes NumPy returns a bare Python object (an int for ones): reduce one
+            # axis of a 2-d sample instead to see the array dtype NumPy keeps (object).
+            try:
+                return np.asarray(func(np.ones((2, 2), dtype=object), axis=0)).dtype
+            except TypeError:
+                pass  # a sample function that takes no axis=: the 1-d answer below
         try:
             return np.asarray(func(sample, **kwargs)).dtype
         except Exception as exc:
@@ -413,7 +420,11 @@ def _binop_combine(parts: list, binop: Callable) -> np.ndarray:
 
 
 def _nan_warning_aggregate(partial: np.ndarray) -> np.ndarray:
-    if partial.dtype.kind in "fc" and np.isnan(partial).any():
+    if partial.dtype.kind == "O":  # NaN objects are unequal to themselves
+        nan = np.not_equal(partial, partial, dtype=bool).any()
+    else:
+        nan = partial.dtype.kind in "fc" and np.isnan(partial).any()
+    if nan:
         warnings.warn("All-NaN slice encountered", RuntimeWarning, stacklevel=2)
     return partial
 
@@ -425,6 +436,14 @@ def _simple(
 ) -> Array:
     x = asarray(a)
     axes = _normalize_axis(axis, x.ndim, opname)
+    if x.dtype == object and len(axes) > 1 and func in (np.sum, np.prod, np.nansum, np.nanprod):
+        # Python objects need not commute ("a" + "b"): NumPy adds them in C order, which is
+        # the last axis first, then the ones before it (whose numbers that does not change)
+        out = x
+        for one in reversed(axes):
+            out = _simple(out, opname, func, binop, one, keepdims, split_every, dtype, has_identity,
+                          aggregate, sample)
+        return out
     if not has_identity:
         _check_not_empty(x, axes, opname)
     kwargs = {} if dtype is None else {"dtype": np.dtype(dtype)}
@@ -535,11 +554,37 @@ def nanprod(a, axis=None, dtype=None, out=None, keepdims=False, split_every=None
 
 
 def _fmin_reduce(block, axis, keepdims):
+    if block.dtype == object:  # fmin of objects does not skip NaN objects; nanmin does
+        return _object_nan_reduce(np.nanmin, block, axis, keepdims)
     return np.fmin.reduce(block, axis=axis, keepdims=keepdims)
 
 
 def _fmax_reduce(block, axis, keepdims):
+    if block.dtype == object:
+        return _object_nan_reduce(np.nanmax, block, axis, keepdims)
     return np.fmax.reduce(block, axis=axis, keepdims=keepdims)
+
+
+def _object_nan_reduce(func, block, axis, keepdims):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices: NaN, warned at the end
+        return func(block, axis=axis, keepdims=keepdims)
+
+
+def _skip_nan_objects(pick: Callable) -> Callable:
+    """The object version of ``np.fmin``/``np.fmax``: the other value where one is NaN."""
+    def one(a, b):
+        if a != a:
+            return b
+        if b != b:
+            return a
+        return pick(a, b)
+
+    return np.frompyfunc(one, 2, 1)
+
+
+_object_fmin = _skip_nan_objects(builtins.min)
+_object_fmax = _skip_nan_objects(builtins.max)
 
 
 @implements(np.nanmin)
@@ -551,8 +596,9 @@ def nanmin(a, axis=None, out=None, keepdims=False, split_every=None, initial=Non
     1.0
     """
     _refuse_extra("nanmin", out, initial=initial, where=where)
+    a = asarray(a)
     return _simple(
-        a, "fmin", _fmin_reduce, np.fmin, axis, keepdims, split_every, has_identity=False,
+        a, "fmin", _fmin_reduce, _object_fmin if a.dtype == object else np.fmin, axis, keepdims, split_every, has_identity=False,
         aggregate=_nan_warning_aggregate, sample=np.nanmin,
     )
 
@@ -566,8 +612,9 @@ def nanmax(a, axis=None, out=None, keepdims=False, split_every=None, initial=Non
     3.0
     """
     _refuse_extra("nanmax", out, initial=initial, where=where)
+    a = asarray(a)
     return _simple(
-        a, "fmax", _fmax_reduce, np.fmax, axis, keepdims, split_every, has_identity=False,
+        a, "fmax", _fmax_reduce, _object_fmax if a.dtype == object else np.fmax, axis, keepdims, split_every, has_identity=False,
         aggregate=_nan_warning_aggregate, sample=np.nanmax,
     )
 
@@ -636,12 +683,16 @@ def _accumulator_dtype(out_dtype: np.dtype) -> np.dtype:
     """At least float64 (complex128 for complex) for the partial sums of mean and variance."""
     if out_dtype.kind in "fc":
         return np.result_type(out_dtype, np.float64)
+    if out_dtype.kind == "O":
+        return out_dtype  # Python objects (Decimal, Fraction, big ints) keep their own arithmetic
     return np.dtype(np.float64)
 
 
 def _count(block: np.ndarray, axis: tuple, skipna: bool) -> Any:
     if skipna and block.dtype.kind in "fc":
         return np.sum(~np.isnan(block), axis=axis, keepdims=True)
+    if skipna and block.dtype.kind == "O":  # NaN objects are the ones unequal to themselves
+        return np.sum(np.equal(block, block, dtype=bool), axis=axis, keepdims=True)
     return math.prod(block.shape[a] for a in axis)
 
 
@@ -662,7 +713,20 @@ def _mean_aggregate(partial):
     if np.any(np.asarray(n) == 0):
         warnings.warn("Mean of empty slice", RuntimeWarning, stacklevel=2)
     with np.errstate(divide="ignore", invalid="ignore"):
+        if _is_object(total):
+            return _object_divide(total, n)
         return total / n
+
+
+def _is_object(value: Any) -> bool:
+    return getattr(getattr(value, "dtype", None), "kind", None) == "O"
+
+
+def _object_divide_one(value: Any, count: Any) -> Any:
+    return value / np.intp(count)  # NumPy divides by an intp count: a float sum gives float64
+
+
+_object_divide = np.frompyfunc(_object_divide_one, 2, 1)
 
 
 def _moments_chunk(block, axis, acc, skipna):
@@ -681,8 +745,12 @@ def _moments_merge(a, b):
     n = na + nb
     safe = np.maximum(n, 1)
     delta = mb - ma
-    mean = ma + delta * (nb / safe)
     sq = delta.real**2 + delta.imag**2 if np.iscomplexobj(delta) else delta**2
+    if _is_object(delta):
+        # object partials: multiply before dividing so Decimal and Fraction stay exact
+        # (an int ratio would be a float, which Decimal refuses and Fraction loses digits to)
+        return n, ma + delta * nb / safe, m2a + m2b + sq * (na * nb) / safe
+    mean = ma + delta * (nb / safe)
     m2 = m2a + m2b + sq * (na * nb / safe)
     return n, mean, m2
 
@@ -697,8 +765,18 @@ def _var_aggregate(partial, ddof, sqrt):
     if np.any(rcount <= 0):
         warnings.warn("Degrees of freedom <= 0 for slice", RuntimeWarning, stacklevel=2)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = m2 / rcount
+        out = _object_divide(m2, rcount) if _is_object(m2) else m2 / rcount
+    if sqrt and _is_object(out):
+        # NumPy's std of objects is sqrt of the scalar variance: Decimal.sqrt, float -> float64
+        return _object_sqrt(out)
     return np.sqrt(out) if sqrt else out
+
+
+def _object_sqrt_one(value: Any) -> Any:
+    return np.sqrt(value)
+
+
+_object_sqrt = np.frompyfunc(_object_sqrt_one, 1, 1)
 
 
 def _moment_reduction(a, opname, axis, dtype, keepdims, split_every, skipna, ddof=None, sqrt=False):
@@ -706,11 +784,14 @@ def _moment_reduction(a, opname, axis, dtype, keepdims, split_every, skipna, ddo
     axes = _normalize_axis(axis, x.ndim, opname)
     sample = getattr(np, opname)
     kwargs = {} if dtype is None else {"dtype": np.dtype(dtype)}
-    out_dtype = _numpy_dtype(opname, sample, x.dtype, **kwargs)
+    if x.dtype == object and dtype is None:
+        out_dtype = x.dtype  # as NumPy over an axis (its std of floats in objects fails there)
+    else:
+        out_dtype = _numpy_dtype(opname, sample, x.dtype, **kwargs)
     acc = _accumulator_dtype(
         np.result_type(out_dtype, x.dtype) if dtype is None else np.dtype(dtype)
     )
-    skipna = skipna and x.dtype.kind in "fc"
+    skipna = skipna and x.dtype.kind in "fcO"
     if ddof is None:
         chunk = functools.partial(_mean_chunk, axis=axes, acc=acc, skipna=skipna)
         combine, aggregate = _mean_combine, _mean_aggregate

@@ -545,6 +545,53 @@ def _same_chunks(a: tuple, b: tuple) -> bool:
 # --- getitem -----------------------------------------------------------------------------------
 
 
+def _field_block(block: np.ndarray, fields: Any) -> np.ndarray:
+    if isinstance(fields, str):
+        return block[fields]
+    # several fields: packed (no gaps where other fields were), the dtype that
+    # concatenating blocks gives anyway
+    from numpy.lib import recfunctions
+
+    return recfunctions.repack_fields(block[fields])
+
+
+def _getfield(x: Array, fields: Any) -> Array:
+    """``x["f"]`` or ``x[["f", "g"]]`` on a structured array, block by block, as in NumPy.
+
+    Differs from NumPy: several fields come packed (NumPy's ``repack_fields`` of
+    its result, whose dtype keeps the other fields' bytes as gaps).
+    """
+    names = x.dtype.names
+    if names is None:
+        raise IndexError(
+            f"getitem: field {fields!r} of an array of dtype {x.dtype}, which has no fields; "
+            "only integers, slices (`:`), ellipsis (`...`), numpy.newaxis (`None`) and integer "
+            "or boolean arrays are valid indices"
+        )
+    wanted = [fields] if isinstance(fields, str) else fields
+    missing = [f for f in wanted if f not in names]
+    if missing:
+        message = f"getitem: no field of name {missing[0]}; the fields are {list(names)}"
+        raise ValueError(message) if isinstance(fields, str) else KeyError(message)
+    if not isinstance(fields, str) and len(set(fields)) != len(fields):
+        raise ValueError(f"getitem: duplicate field of name {fields!r}; the fields are {list(names)}")
+    sample = _field_block(np.empty((0,) * x.ndim, dtype=x.dtype), fields)  # dtype, subarray axes
+    extra = sample.shape[x.ndim:]
+    if not extra:
+        from chunkwise.array.core import elemwise
+
+        return elemwise(_field_block, x, dtype=sample.dtype, funcname="getitem-field",
+                        kwargs={"fields": fields})
+    from chunkwise.array.blockwise import map_blocks
+
+    # a subarray field ("f4", (2,)) adds its axes at the end, each one block long
+    return map_blocks(
+        _field_block, x, fields, dtype=sample.dtype,
+        new_axis=list(range(x.ndim, x.ndim + len(extra))),
+        chunks=x.chunks + tuple((n,) for n in extra),
+    )
+
+
 def getitem(x: Any, index: Any) -> Array:
     """``x[index]`` with NumPy's indexing rules, lazily; ``Array.__getitem__`` calls it.
 
@@ -570,6 +617,10 @@ def getitem(x: Any, index: Any) -> Array:
     from chunkwise.array.core import asarray
 
     x = asarray(x)
+    if isinstance(index, str) or (
+        isinstance(index, list) and index and all(isinstance(i, str) for i in index)
+    ):
+        return _getfield(x, index)
     op = "getitem"
     shape = x.shape
     items = _expand(index, x.ndim, op)
