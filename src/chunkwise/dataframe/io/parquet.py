@@ -37,7 +37,13 @@ import pandas as pd
 
 from chunkwise.core.expr import walk
 from chunkwise.core.graph import Ref, Task
-from chunkwise.dataframe.expr import Filter, FrameExpr, MapPartitions, Projection
+from chunkwise.dataframe.expr import (
+    Filter,
+    FrameExpr,
+    MapPartitions,
+    Projection,
+    partition_length,
+)
 from chunkwise.dataframe.io import _filters
 from chunkwise.dataframe.io import _parquet as files
 from chunkwise.dataframe.io._fs import resolve
@@ -282,7 +288,7 @@ def _column(frame: pd.DataFrame, column: Hashable) -> pd.Series:
 def _is_length(parent: Any, child: FrameExpr) -> bool:
     return (
         isinstance(parent, MapPartitions)
-        and parent.label == "len"
+        and parent.func is partition_length
         and list(parent.operands[len(MapPartitions._parameters):]) == [child]
     )
 
