@@ -57,6 +57,14 @@ def test_parquet_round_trip_through_s3(s3):
     assert len(df) == 30
     expected = pd.read_parquet(url, storage_options=options)
     assert_eq(df, expected)
+    more = dd.from_pandas(pdf.iloc[:6], npartitions=2)
+    assert more.to_parquet(url, append=True, storage_options=options) == 2
+    assert len(dd.read_parquet(url, storage_options=options)) == 36
+    assert more.to_parquet(url, overwrite=True, storage_options=options) == 2
+    assert sorted(p.rsplit("/", 1)[-1] for p in fs.ls(f"{BUCKET}/round-trip", refresh=True)) == [
+        "_chunkwise", "part.0.parquet", "part.1.parquet"
+    ]
+    assert_eq(dd.read_parquet(url, storage_options=options), pdf.iloc[:6])
 
 
 def test_parquet_hive_directory_written_by_pandas(s3):
