@@ -122,6 +122,9 @@ def test_projection_reads_only_the_columns(files_dir):
         series = df.f.compute(scheduler="sync")
     assert {r.columns for r in reads} == {("f",)}
     assert_eq(series, pd.read_parquet(files_dir).f, check_index=False)
+    named = read_parquet(files_dir, columns="s")  # a label gives a Series
+    assert isinstance(named, dd.Series)
+    assert_eq(named, pd.read_parquet(files_dir).s, check_index=False)
 
 
 def test_aggregate_over_one_column_reads_it_only(files_dir):

@@ -95,32 +95,24 @@ class ReadParquet(FrameExpr):
         columns = self.operand("columns")
         return meta if columns is None else meta[columns]
 
-    @property
+    @functools.cached_property
     def pieces(self) -> list:
-        """What each partition reads (planned on first use)."""
-        return self._pieces
-
-    @property
-    def _pieces(self) -> list:
-        cache = self.__dict__.get("_pieces_cache")
-        if cache is None:
-            cache = files.plan_pieces(
-                self.dataset, _and(self.filters, self.pushed) if self.pushed else self.filters,
-                self.split_row_groups, self.blocksize,
-            )
-            self.__dict__["_pieces_cache"] = cache
-        return cache
+        """What each partition reads: planned on first use (the partition count needs it)."""
+        return files.plan_pieces(
+            self.dataset, _and(self.filters, self.pushed) if self.pushed else self.filters,
+            self.split_row_groups, self.blocksize,
+        )
 
     def _divisions(self) -> tuple:
-        unknown = (None,) * (max(len(self._pieces), 1) + 1)
-        if not self.calculate_divisions or not self._pieces:
+        unknown = (None,) * (max(len(self.pieces), 1) + 1)
+        if not self.calculate_divisions or not self.pieces:
             return unknown
         index = self.index if self.index is not None else list(self.dataset.pandas_index)
         if isinstance(index, list):
             index = index[0] if len(index) == 1 else None
         if not isinstance(index, str) or index in self.dataset.partitions:
             return unknown
-        divisions = files.divisions_from_statistics(self.dataset, self._pieces, index)
+        divisions = files.divisions_from_statistics(self.dataset, self.pieces, index)
         return unknown if divisions is None else divisions
 
     @functools.cached_property
@@ -150,9 +142,9 @@ class ReadParquet(FrameExpr):
     def _task(self, key: Hashable) -> Task:
         i = key[1]
         columns = self.operand("columns")
-        if not self._pieces:  # every row filtered out at plan time: one empty partition
+        if not self.pieces:  # every row filtered out at plan time: one empty partition
             return Task(key, _empty_like, self._meta())
-        piece = self._pieces[i]
+        piece = self.pieces[i]
         dataset = self.dataset
         task = Task(
             key, files.read_piece, dataset.fs, piece, self._file_columns,
@@ -224,7 +216,7 @@ class ReadParquet(FrameExpr):
     def _explain_line(self) -> str:
         dataset = self.dataset
         columns = self.operand("columns")
-        pieces = self._pieces
+        pieces = self.pieces
         paths = {p.path for p in pieces}
         parts = [
             f"ReadParquet: {dataset.fs.unstrip(dataset.fs.path) if len(dataset.files) > 1 else dataset.files[0]}",
@@ -255,22 +247,19 @@ class ParquetLength(FrameExpr):
     def _meta(self) -> Any:
         return pd.Series(dtype="int64")
 
-    @property
-    def _pieces(self) -> list:
-        cache = self.__dict__.get("_pieces_cache")
-        if cache is None:
-            cache = files.plan_pieces(self.dataset, None, self.split_row_groups, self.blocksize)
-            self.__dict__["_pieces_cache"] = cache
-        return cache
+    @functools.cached_property
+    def pieces(self) -> list:
+        """The pieces of the unfiltered read whose rows are counted."""
+        return files.plan_pieces(self.dataset, None, self.split_row_groups, self.blocksize)
 
     def _divisions(self) -> tuple:
-        return (None,) * (len(self._pieces) + 1)
+        return (None,) * (len(self.pieces) + 1)
 
     def _task(self, key: Hashable) -> Task:
-        return Task(key, _rows_series, self.dataset.fs, self._pieces[key[1]])
+        return Task(key, _rows_series, self.dataset.fs, self.pieces[key[1]])
 
     def _explain_line(self) -> str:
-        return f"ParquetLength: rows from {len(self._pieces)} footers  [{self.npartitions} partitions]"
+        return f"ParquetLength: rows from {len(self.pieces)} footers  [{self.npartitions} partitions]"
 
 
 def _rows_series(fs: Any, piece: files.Piece) -> pd.Series:
