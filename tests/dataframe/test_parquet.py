@@ -1,6 +1,7 @@
 """read_parquet / to_parquet against pandas on the same files, and checks of what was read."""
 
 import inspect
+import weakref
 import os
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 import chunkwise
 import chunkwise.dataframe as dd
 from chunkwise.core.expr import Expr
+from chunkwise.dataframe.expr import Finalize, MapPartitions, Projection
 from chunkwise.dataframe.io.parquet import ReadParquet, read_parquet, record_reads, to_parquet
 from chunkwise.dataframe.testing import assert_eq
 
@@ -451,3 +453,19 @@ def test_read_and_write_on_a_cluster_of_worker_processes(files_dir, tmp_path):
         out = tmp_path / "from-cluster"
         assert to_parquet(df, out, compute_kwargs={"scheduler": client}) == df.npartitions
     assert_eq(read_parquet(out), expected, check_index=False)
+
+
+def test_projection_rule_takes_the_union_of_all_consumers(files_dir):
+    """Given every consumer of a read (as the expression layer will pass them), the rule
+    narrows the read to the union of their columns; a consumer needing all columns stops it."""
+    read = read_parquet(files_dir).expr
+    first, second = Projection(read, "i"), Projection(read, ["f", "s"])
+    union = read._simplify_up(first, {read.name: [weakref.ref(first), weakref.ref(second)]})
+    assert isinstance(union, Projection) and union.frame.operand("columns") == ["i", "f", "s"]
+    assert read._simplify_up(first, {read.name: [first, Finalize(read)]}) is None
+    # a filter is pushed only when the filter and its predicate are the read's only consumers
+    df = read_parquet(files_dir)
+    filtered = (df[df.i > 3]).expr
+    consumers = [filtered, filtered.predicate.operands[len(MapPartitions._parameters)]]
+    assert read._simplify_up(filtered, {read.name: consumers}) is not None
+    assert read._simplify_up(filtered, {read.name: [*consumers, second]}) is None

@@ -36,6 +36,7 @@ from fsspec.utils import infer_compression, read_block
 from chunkwise.core.graph import Ref, Task
 from chunkwise.dataframe.expr import FrameExpr, Projection
 from chunkwise.dataframe.io._fs import FileSystem, expand_paths, resolve
+from chunkwise.dataframe.io.parquet import consumers_of
 
 __all__ = [
     "Block",
@@ -225,7 +226,7 @@ class ReadText(FrameExpr):
         return type(self)(*(values[p] for p in self._parameters))
 
     def _simplify_up(self, parent: Any, dependents: Any = None) -> Any:
-        if not (isinstance(parent, Projection) and parent.frame is self):
+        if not (isinstance(parent, Projection) and parent.frame.name == self.name):
             return None
         if self.kind != "csv":
             return None  # JSON has no usecols: a narrower read saves nothing
@@ -235,7 +236,7 @@ class ReadText(FrameExpr):
         wanted = parent.operand("columns")
         needed = [wanted] if not isinstance(wanted, list) else list(wanted)
         if dependents is not None:
-            consumers = dependents.get(self.name, []) if isinstance(dependents, dict) else dependents
+            consumers = consumers_of(self, dependents)
             union: set = set()
             for consumer in consumers:
                 if not (isinstance(consumer, Projection) and consumer.frame.name == self.name):

@@ -53,6 +53,7 @@ __all__ = [
     "ReadParquet",
     "WriteParquet",
     "absorb",
+    "consumers_of",
     "predicate_to_filters",
     "read_parquet",
     "record_reads",
@@ -164,9 +165,9 @@ class ReadParquet(FrameExpr):
         return ReadParquet(*(values[p] for p in self._parameters))
 
     def _simplify_up(self, parent: Any, dependents: Any = None) -> Any:
-        if isinstance(parent, Projection) and parent.frame is self:
+        if isinstance(parent, Projection) and parent.frame.name == self.name:
             return self._push_projection(parent, dependents)
-        if isinstance(parent, Filter) and parent.frame is self:
+        if isinstance(parent, Filter) and parent.frame.name == self.name:
             return self._push_filter(parent, dependents)
         if _is_length(parent, self) and self.filters is None and self.pushed is None:
             return ParquetLength(self.dataset, self.split_row_groups, self.blocksize)
@@ -282,9 +283,17 @@ def _is_length(parent: Any, child: FrameExpr) -> bool:
     )
 
 
+def consumers_of(expr: FrameExpr, dependents: Any) -> list:
+    """The nodes consuming ``expr``: ``dependents`` is a mapping name -> nodes (or weak
+    references to them, as dask-expr keeps them) or the list of nodes itself."""
+    found = dependents.get(expr.name, []) if isinstance(dependents, dict) else dependents
+    nodes = [node if isinstance(node, FrameExpr) or not callable(node) else node() for node in found]
+    return [node for node in nodes if node is not None]
+
+
 def _columns_needed(read: ReadParquet, dependents: Any) -> set | None:
     """The union of columns every consumer of ``read`` needs; ``None`` when one needs all."""
-    consumers = dependents.get(read.name, []) if isinstance(dependents, dict) else dependents
+    consumers = consumers_of(read, dependents)
     needed: set = set()
     for consumer in consumers:
         if not (isinstance(consumer, Projection) and consumer.frame.name == read.name):
@@ -296,7 +305,7 @@ def _columns_needed(read: ReadParquet, dependents: Any) -> set | None:
 
 def _only_filtered_by(read: ReadParquet, parent: Filter, dependents: Any) -> bool:
     """Whether every consumer of ``read`` is ``parent`` or inside its predicate."""
-    consumers = dependents.get(read.name, []) if isinstance(dependents, dict) else dependents
+    consumers = consumers_of(read, dependents)
     inside = {e.name for e in walk([parent.predicate])}
     return all(c.name == parent.name or c.name in inside for c in consumers)
 
