@@ -1,8 +1,8 @@
 """read_parquet / to_parquet against pandas on the same files, and checks of what was read."""
 
 import inspect
-import weakref
 import os
+import weakref
 
 import numpy as np
 import pandas as pd
