@@ -469,3 +469,20 @@ def test_projection_rule_takes_the_union_of_all_consumers(files_dir):
     consumers = [filtered, filtered.predicate.operands[len(MapPartitions._parameters)]]
     assert read._simplify_up(filtered, {read.name: consumers}) is not None
     assert read._simplify_up(filtered, {read.name: [*consumers, second]}) is None
+
+
+def test_comparisons_pyarrow_cannot_make_stay_in_pandas(tmp_path, pdf):
+    path = tmp_path / "times.parquet"
+    pdf.to_parquet(path, row_group_size=5)
+    df = read_parquet(path)
+    expected = pd.read_parquet(path)
+    cut = pd.Timestamp("2024-04-05", tz="Europe/Berlin")
+    pushed = df[df.t > cut]
+    assert "filters=" in pushed.optimize().expr.explain(show=False)
+    assert_eq(pushed, expected[expected.t > cut])
+    parsed = df[df.t > "2024-04-05"]  # pandas parses the string; pyarrow would not
+    assert "filters=" not in parsed.optimize().expr.explain(show=False)
+    assert_eq(parsed, expected[expected.t > "2024-04-05"])
+    category = df[df.c == "y"]  # a categorical file column
+    assert "filters=[[('c', '==', 'y')]]" in category.optimize().expr.explain(show=False)
+    assert_eq(category, expected[expected.c == "y"])

@@ -336,7 +336,7 @@ def predicate_to_filters(predicate: Any, read: FrameExpr) -> list | None:
         column, value = args
         if _is_column_of(value, read) and _is_scalar(column):
             column, value, op = value, column, _REFLECTED[op]
-        if _is_column_of(column, read) and _is_scalar(value):
+        if _is_column_of(column, read) and _is_scalar(value) and _comparable(column.meta.dtype, value):
             return [[(column.operand("columns"), op, _plain(value))]]
     return None
 
@@ -368,6 +368,27 @@ def _is_scalar(value: Any) -> bool:
         return False
     if isinstance(value, (int, float, str, np.integer, np.floating, pd.Timestamp)):
         return not (isinstance(value, (float, np.floating)) and np.isnan(value))
+    return False
+
+
+def _comparable(dtype: Any, value: Any) -> bool:
+    """Whether pyarrow compares a column of ``dtype`` with ``value`` as pandas does.
+
+    pandas also parses strings against datetimes (``df.t > "2024-01-01"``);
+    pyarrow does not, so such a comparison stays out of the read.
+    """
+    if isinstance(dtype, pd.CategoricalDtype):
+        dtype = dtype.categories.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return False
+    if pd.api.types.is_numeric_dtype(dtype):
+        return isinstance(value, (int, float, np.integer, np.floating))
+    if pd.api.types.is_string_dtype(dtype):
+        return isinstance(value, str)
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return isinstance(value, pd.Timestamp) and value.tz is not None
+    if pd.api.types.is_datetime64_dtype(dtype):
+        return isinstance(value, pd.Timestamp) and value.tz is None
     return False
 
 
