@@ -8,8 +8,10 @@ Reading is planned in two steps, and only the first runs at build time:
    a directory with hive ``key=value`` partitions) through a pyarrow dataset,
    which reads the footer of ONE file for the schema. ``meta`` comes from that
    schema plus the partition columns (pandas categoricals whose categories are
-   every value found, as ``pd.read_parquet`` gives them). Thousands of files
-   cost one listing, not thousands of footers.
+   every value found, as ``pd.read_parquet`` gives them); a categorical file
+   column takes its categories from one row group of the first file holding
+   rows (pandas stores every category in each file). Thousands of files cost
+   one listing, not thousands of footers.
 2. **Plan pieces** (:func:`plan_pieces`): one piece per file, per row group or
    per group of row groups. Hive partitions are pruned by ``filters`` from the
    paths alone. Footers are read only when something needs them — row-group
@@ -20,6 +22,12 @@ Each task then reads one piece (:func:`read_piece`): only the needed columns,
 with the piece's filter (the user's filter with the partition's values bound)
 passed to pyarrow, which skips row groups by statistics and filters rows
 exactly. :func:`record_reads` lets tests (and users) see what each task read.
+
+Row labels: a file whose pandas metadata stores a ``RangeIndex`` labels its
+rows by position. Filters the optimizer pushes into a read keep those labels
+(the rows are read with their positions, so ``df[df.x > 5]`` gives the labels
+pandas gives); the user's own ``filters=`` number the rows afresh, as
+``pd.read_parquet(filters=)`` does.
 
 Writing (:func:`write_partition`, :func:`finish_dataset`) puts each partition
 in ``part.<i>.parquet``, written under a hidden temporary name and renamed.
