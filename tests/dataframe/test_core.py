@@ -322,6 +322,7 @@ def test_shape_and_iteration(pdf):
     assert int(n) == len(pdf)
     assert list(df.i) == pdf.i.tolist()
     assert list(df) == list(pdf.columns)
+    assert [(name, col.dtype) for name, col in df.items()] == list(pdf.dtypes.items())
     assert list(df.index) == pdf.index.tolist()
     empty = df[df.i > 100]
     assert len(empty) == 0
@@ -335,3 +336,36 @@ def test_numpy_ufuncs_stay_lazy(pdf):
     assert_eq(np.add(df[["i", "f"]], 1), pdf[["i", "f"]] + 1)
     assert_eq(np.maximum(df.i, df.f), np.maximum(pdf.i, pdf.f))
     np.testing.assert_array_equal(np.asarray(df.i), pdf.i.to_numpy())
+
+
+def test_assert_eq_catches_lying_meta(pdf):
+    df = dd.from_pandas(pdf, npartitions=2)
+    liar = df.map_partitions(lambda p: p.i.astype("int32"), meta=("i", "int64"), enforce_metadata=False)
+    with pytest.raises(AssertionError, match="partition 0 has dtype int32, meta says int64"):
+        assert_eq(liar, pdf.i.astype("int32"))
+    assert_eq(liar, pdf.i.astype("int32"), check_dtype=False)
+    shifted = dd.from_delayed(df.to_delayed()[::-1], meta=pdf, divisions=df.divisions)
+    with pytest.raises(AssertionError, match="partition 0 holds index"):
+        assert_eq(shifted, pdf)
+
+
+def test_setitem_lists_and_non_string_labels(pdf):
+    df = dd.from_pandas(pdf, npartitions=3)
+    df[["a", "b"]] = df[["i", "f"]]
+    expected = pdf.copy()
+    expected[["a", "b"]] = pdf[["i", "f"]]
+    assert_eq(df, expected)
+    numeric = dd.from_pandas(pd.DataFrame({0: [1, 2, 3]}), npartitions=2)
+    numeric[1] = numeric[0] * 2
+    assert_eq(numeric, pd.DataFrame({0: [1, 2, 3], 1: [2, 4, 6]}))
+    scalar_col = dd.from_pandas(pdf, npartitions=3)
+    scalar_col["k"] = 7
+    assert_eq(scalar_col, pdf.assign(k=7))
+
+
+def test_processes_scheduler(pdf):
+    df = dd.from_pandas(pdf, npartitions=3)
+    out = df.assign(u=df.s.str.upper(), r=2 - df.i, y=df.t.dt.year)[df.i > 0]
+    out = out.map_partitions(lambda p: p.assign(k=1))
+    expected = pdf.assign(u=pdf.s.str.upper(), r=2 - pdf.i, y=pdf.t.dt.year.astype("float64"))
+    assert_eq(out, expected[pdf.i > 0].assign(k=1), scheduler="processes")

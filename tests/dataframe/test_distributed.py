@@ -100,3 +100,14 @@ def test_worker_processes(pdf):
         pd.testing.assert_frame_equal(out, pdf.assign(u=pdf.s.str.upper())[pdf.i > 1])
         persisted = c.persist(df.map_partitions(lambda p: p.assign(z=p.i * 2)))
         pd.testing.assert_series_equal(c.compute(persisted.z.abs()).result(), (pdf.i * 2).abs().rename("z"))
+
+
+def test_dask_compute_and_scalars(client, pdf):
+    dask = pytest.importorskip("dask")
+    from chunkwise.dataframe.expr import total_rows
+
+    df = dd.from_pandas(pdf, npartitions=3)
+    (out,) = dask.compute(df[df.i > 0].f, scheduler=client)
+    pd.testing.assert_series_equal(out, pdf[pdf.i > 0].f)
+    rows = dd.Scalar(total_rows(df[df.i > 0].expr))
+    assert client.compute(rows).result() == int((pdf.i > 0).sum())

@@ -63,6 +63,14 @@ def test_missing_values(df, pdf, scheduler):
         df.dropna(axis=1)
 
 
+def test_where_keeps_one_dtype_across_partitions():
+    pdf = pd.DataFrame({"x": [1, 2, 3, 4, 5, 6]})
+    df = dd.from_pandas(pdf, npartitions=3)
+    out = df.x.where(df.x < 3)  # the last partitions replace values, the first does not
+    assert out.dtype == np.dtype("float64")
+    assert_eq(out, pdf.x.where(pdf.x < 3))
+
+
 def test_where_mask_clip(df, pdf):
     assert_eq(df.f.where(df.i > 0), pdf.f.where(pdf.i > 0))
     assert_eq(df.f.where(df.i > 0, -1.0), pdf.f.where(pdf.i > 0, -1.0))
@@ -92,8 +100,12 @@ def test_rename_drop_replace(df, pdf):
 def test_map_and_apply(df, pdf):
     assert_eq(df.i.map(lambda x: x * 2), pdf.i.map(lambda x: x * 2))
     mapping = {"alice": 1, "bob": 2, "carol": 3, "dan": 4}
-    assert_eq(df.s.map(mapping), pdf.s.map(mapping), check_dtype=False)
-    assert_eq(df.i.map({v: v * 10 for v in range(-5, 10)}), pdf.i.map({v: v * 10 for v in range(-5, 10)}))
+    assert_eq(df.s.map(mapping), pdf.s.map(mapping))  # nulls: float64, as pandas
+    full = {v: v * 10 for v in range(-5, 10)}
+    # a mapping may miss values, so the result is null-safe (float64) even when it does not
+    assert df.i.map(full).dtype == np.dtype("float64")
+    assert_eq(df.i.map(full), pdf.i.map(full).astype("float64"))
+    assert_eq(df.s.map({"bob": "B"}), pdf.s.map({"bob": "B"}))
     assert_eq(df.i.apply(lambda x: x + 1), pdf.i.apply(lambda x: x + 1))
     assert_eq(df[["i", "f"]].apply(lambda r: r.i + r.f, axis=1), pdf[["i", "f"]].apply(lambda r: r.i + r.f, axis=1))
     assert_eq(

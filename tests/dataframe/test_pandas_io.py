@@ -150,3 +150,36 @@ def test_compute_bridges_together(pdf):
     df = dd.from_pandas(pdf, npartitions=2)
     a, b = chunkwise.compute(df.i.values.sum(), df.i + 1)
     assert a == pdf.i.sum()
+
+
+@pytest.mark.parametrize(
+    "index, known",
+    [
+        (pd.Index(list("abcdefghijkl"), dtype="str"), True),
+        (pd.Index([str(i) for i in range(12)], dtype=object), True),
+        (pd.date_range("2024-01-01", periods=12, tz="UTC"), True),
+        (pd.Index([1.5, 1.5, 1.5, 2.0, 2.0, 3.0, 3.0, 3.0, 3.0, 4.0, 5.0, 5.0]), True),
+        (pd.MultiIndex.from_product([[1, 2, 3], ["x", "y", "z", "w"]]), False),
+        (pd.CategoricalIndex(list("aabbccddeeff")), False),
+        (pd.Index([3.0, np.nan, 1.0, 2.0] * 3), False),
+    ],
+)
+def test_from_pandas_index_kinds(index, known):
+    pdf = pd.DataFrame({"x": np.arange(12), "s": list("abcdefghijkl")}, index=index)
+    df = dd.from_pandas(pdf, npartitions=3)
+    assert df.known_divisions is known
+    assert_eq(df, pdf.sort_index())
+    assert_eq(df.x + 1, pdf.sort_index().x + 1)
+    pd.testing.assert_frame_equal(df.head(2), pdf.sort_index().head(2))
+
+
+def test_lengths_survive_row_preserving_work(pdf):
+    df = dd.from_pandas(pdf, npartitions=3)
+    lengths = (7, 7, 6)
+    assert (df.i + 1).values.chunks[0] == lengths
+    assert df.s.str.upper().values.chunks[0] == lengths
+    assert df.fillna({"f": 0}).assign(z=df.i * 2)[["f", "z"]].to_dask_array().chunks[0] == lengths
+    assert df.partitions[1:].i.values.chunks[0] == (7, 6)
+    assert df.persist().i.values.chunks[0] == lengths
+    for unknown in (df[df.i > 0], df.dropna(), df.query("i > 0"), df.map_partitions(lambda p: p)):
+        assert all(math.isnan(c) for c in unknown.i.values.chunks[0])

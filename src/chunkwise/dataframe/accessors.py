@@ -162,7 +162,7 @@ class Accessor:
             caller = caller.with_columns(meta.columns)
         return new_collection(map_partitions_expr(
             caller, self._series.expr, *exprs, meta=meta, label=caller.__name__, enforce=True,
-            **kwexprs))
+            keeps_rows=caller.method != "extractall", **kwexprs))
 
 
 def _method(name: str, doc: str | None = None) -> Callable:

@@ -113,10 +113,17 @@ def _short(divisions: tuple) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def elemwise(op: Callable, /, *args: Any, label: str | None = None, **kwargs: Any) -> Any:
+def elemwise(
+    op: Callable, /, *args: Any, label: str | None = None, keeps_rows: bool = True, **kwargs: Any
+) -> Any:
     """``op`` applied partition by partition to aligned frames, scalars and literals.
 
-    The result's meta comes from running ``op`` on samples of the inputs.
+    ``keeps_rows=False`` when ``op`` may drop or add rows (known partition
+    lengths then become unknown). The result's meta comes from running ``op``
+    on samples of the inputs, and
+    each partition's result is cast to it where pandas' dtype depends on the
+    data (``s.where(cond)`` of integers is ``float64`` only where a value was
+    replaced), so partitions agree.
     """
     label = label or getattr(op, "__name__", "elemwise")
     exprs = [_expr_of(a) for a in args]
@@ -131,9 +138,15 @@ def elemwise(op: Callable, /, *args: Any, label: str | None = None, **kwargs: An
     if isinstance(meta, np.ndarray):  # an operation on an Index: keep it an Index
         meta = pd.Index(meta)
         return new_collection(
-            map_partitions_expr(index_result, op, *exprs, meta=meta, label=label, **kwargs)
+            map_partitions_expr(
+                index_result, op, *exprs, meta=meta, label=label, keeps_rows=keeps_rows, **kwargs
+            )
         )
-    return new_collection(map_partitions_expr(op, *exprs, meta=meta, label=label, **kwargs))
+    return new_collection(
+        map_partitions_expr(
+            op, *exprs, meta=meta, label=label, enforce=True, keeps_rows=keeps_rows, **kwargs
+        )
+    )
 
 
 def index_result(op: Callable, *args: Any, **kwargs: Any) -> pd.Index:
@@ -543,10 +556,21 @@ class DataFrame(FrameBase):
         return func(self, *args, **kwargs)
 
     def __setitem__(self, key: Any, value: Any) -> None:
+        """``df[key] = value``: the plan is swapped for one with the column assigned (as Dask)."""
         if isinstance(key, list):
-            new = self.assign(**dict(zip(key, [value[k] for k in key] if isinstance(value, DataFrame) else [value] * len(key))))
+            if isinstance(value, DataFrame):
+                if len(value.columns) != len(key):
+                    raise ValueError(
+                        f"df[{key!r}] = frame: {len(key)} columns to set from a frame with "
+                        f"{len(value.columns)} columns"
+                    )
+                values = [value[c] for c in value.columns]
+            else:
+                values = [value] * len(key)
+            columns = dict(zip(key, values))
         else:
-            new = self.assign(**{key: value})
+            columns = {key: value}
+        new = _module("methods").assign(self, columns)
         object.__setattr__(self, "_expr", new.expr)
 
     def __getattr__(self, attr: str) -> Any:
@@ -574,6 +598,11 @@ class DataFrame(FrameBase):
     def keys(self) -> pd.Index:
         return self._meta.columns
 
+    def items(self):
+        """``(column, Series)`` pairs (lazy Series; nothing is computed)."""
+        for column in self._meta.columns:
+            yield column, self[column]
+
     @property
     def iloc(self) -> Any:
         """``df.iloc[:, columns]`` (column positions only, as in dask)."""
@@ -581,7 +610,7 @@ class DataFrame(FrameBase):
 
     def assign(self, **columns: Any) -> DataFrame:
         """New columns from scalars, aligned Series or callables of the frame (pandas' ``assign``)."""
-        return _module("methods").assign(self, **columns)
+        return _module("methods").assign(self, columns)
 
     def query(self, expr: str, **kwargs: Any) -> DataFrame:
         return _module("methods").query(self, expr, **kwargs)

@@ -48,7 +48,6 @@ mistakes fail when the operation is written, not when it runs.
 from __future__ import annotations
 
 import functools
-import operator
 import warnings
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
@@ -63,7 +62,6 @@ __all__ = [
     "UNKNOWN_CATEGORIES",
     "Filter",
     "Finalize",
-    "TotalRows",
     "FrameExpr",
     "FromPandas",
     "MapPartitions",
@@ -71,17 +69,28 @@ __all__ = [
     "Partitionwise",
     "PersistedFrame",
     "Projection",
+    "TotalRows",
     "apply_and_enforce",
     "concat_partitions",
     "emulate",
-    "named_error",
+    "filter_rows",
     "has_known_categories",
     "infer_meta",
     "is_frame_like",
     "is_object_dtype",
     "is_scalar_meta",
+    "kept_index_dtype",
     "make_meta",
+    "map_partitions_expr",
     "meta_nonempty",
+    "named_error",
+    "normalize_meta",
+    "partition_length",
+    "partition_ref",
+    "select_columns",
+    "sum_parts",
+    "total_rows",
+    "unify_categoricals",
 ]
 
 
@@ -301,21 +310,34 @@ def normalize_meta(meta: Any) -> Any:
     return meta
 
 
-__all__ += ["normalize_meta"]
-
-
 # --- functions run in tasks (top level: picklable by reference) -------------------
 
 
-def concat_partitions(parts: list) -> Any:
-    """The partitions joined into one pandas object (a scalar: the only part)."""
+def kept_index_dtype(meta: Any) -> Any:
+    """The index dtype :func:`concat_partitions` must restore for ``meta`` (``object``), else ``None``."""
+    index = meta if isinstance(meta, pd.Index) else getattr(meta, "index", None)
+    if index is None or isinstance(index, pd.MultiIndex) or not is_object_dtype(index.dtype):
+        return None
+    return index.dtype
+
+
+def concat_partitions(parts: list, index_dtype: Any = None) -> Any:
+    """The partitions joined into one pandas object (a scalar: the only part).
+
+    ``index_dtype``: the index dtype to keep (pandas' ``concat`` infers ``str``
+    from ``object`` indexes).
+    """
     if len(parts) == 1:
         return parts[0]
     first = parts[0]
     if isinstance(first, pd.Index):
-        return first.append(list(parts[1:]))
+        out = first.append(list(parts[1:]))
+        return out.astype(index_dtype) if index_dtype is not None and out.dtype != index_dtype else out
     if isinstance(first, (pd.DataFrame, pd.Series)):
-        return pd.concat(unify_categoricals(parts))
+        out = pd.concat(unify_categoricals(parts))
+        if index_dtype is not None and out.index.dtype != index_dtype:
+            out.index = out.index.astype(index_dtype)
+        return out
     return parts[0]
 
 
@@ -433,6 +455,14 @@ class FrameExpr(Expr):
         return tuple(self._divisions())
 
     @functools.cached_property
+    def lengths(self) -> tuple | None:
+        """The number of rows of each partition when known without computing, else ``None``."""
+        return self._lengths()
+
+    def _lengths(self) -> tuple | None:
+        return None
+
+    @functools.cached_property
     def meta_sample(self) -> Any:
         """:func:`meta_nonempty` of ``meta`` (kept: several operations sample one input)."""
         return meta_nonempty(self.meta)
@@ -482,6 +512,9 @@ class PersistedFrame(FrameExpr):
     def _divisions(self) -> tuple:
         return self.operands[0].divisions
 
+    def _lengths(self) -> tuple | None:
+        return self.operands[0].lengths
+
     def _task(self, key: Hashable) -> Any:
         from chunkwise.base import Persisted
 
@@ -501,6 +534,10 @@ class FromPandas(FrameExpr):
 
     def _divisions(self) -> tuple:
         return self.operand("divisions")
+
+    def _lengths(self) -> tuple:
+        loc = self.locations
+        return tuple(b - a for a, b in zip(loc[:-1], loc[1:]))
 
     def _task(self, key: Hashable) -> DataNode:
         i = key[1]
@@ -574,6 +611,9 @@ class Projection(Partitionwise):
     def _meta(self) -> Any:
         return self.frame.meta[self.operand("columns")]
 
+    def _lengths(self) -> tuple | None:
+        return self.frame.lengths
+
     def _explain_line(self) -> str:
         return f"Projection: columns={self.operand('columns')!r}"
 
@@ -609,11 +649,13 @@ class MapPartitions(Partitionwise):
 
     Operands: ``func``, ``meta``, ``kwargs`` (a dict), ``clear_divisions``
     (the result's index is not the input's), ``label`` (the name shown in
-    plans and task keys), ``enforce`` (check the result's columns against
-    ``meta``), then the positional arguments (frames and literals).
+    plans and task keys), ``enforce`` (make the result match ``meta``),
+    ``keeps_rows`` (each output partition has its input's rows, so known
+    partition lengths stay known), then the positional arguments (frames and
+    literals).
     """
 
-    _parameters = ("func", "meta", "kwargs", "clear_divisions", "label", "enforce")
+    _parameters = ("func", "meta", "kwargs", "clear_divisions", "label", "enforce", "keeps_rows")
     _variadic = True
 
     @property
@@ -628,6 +670,14 @@ class MapPartitions(Partitionwise):
 
     def _meta(self) -> Any:
         return self.operand("meta")
+
+    def _lengths(self) -> tuple | None:
+        if not self.keeps_rows:
+            return None
+        for frame in self._frames():
+            if frame.lengths is not None:
+                return frame.lengths
+        return None
 
     def _divisions(self) -> tuple:
         divisions = super()._divisions()
@@ -653,15 +703,12 @@ def map_partitions_expr(
     label: str | None = None,
     clear_divisions: bool = False,
     enforce: bool = False,
+    keeps_rows: bool = False,
     **kwargs: Any,
 ) -> MapPartitions:
     """A :class:`MapPartitions` node (operands in their positional order)."""
     label = label or getattr(func, "__name__", "map-partitions")
-    return MapPartitions(func, meta, kwargs, clear_divisions, label, enforce, *args)
-
-
-__all__ += ["total_rows", "partition_length", "sum_parts", "map_partitions_expr", "partition_ref", "select_columns", "filter_rows",
-            "unify_categoricals"]
+    return MapPartitions(func, meta, kwargs, clear_divisions, label, enforce, keeps_rows, *args)
 
 
 class Partitions(FrameExpr):
@@ -678,6 +725,10 @@ class Partitions(FrameExpr):
         if not self.frame.known_divisions or list(indices) != sorted(indices):
             return (None,) * (len(indices) + 1)
         return tuple(divisions[i] for i in indices) + (divisions[indices[-1] + 1],)
+
+    def _lengths(self) -> tuple | None:
+        lengths = self.frame.lengths
+        return None if lengths is None else tuple(lengths[i] for i in self.indices)
 
     def _task(self, key: Hashable) -> Task:
         return Task(key, _identity, Ref((self.frame.name, self.indices[key[1]])))
@@ -750,14 +801,7 @@ class Finalize(FrameExpr):
     def _task(self, key: Hashable) -> Task:
         frame = self.frame
         refs = [Ref((frame.name, i)) for i in range(frame.npartitions)]
+        index_dtype = kept_index_dtype(frame.meta)
+        if index_dtype is not None:
+            return Task(key, concat_partitions, refs, index_dtype)
         return Task(key, concat_partitions, refs)
-
-
-OPERATORS: dict[str, Callable] = {
-    name: getattr(operator, name)
-    for name in (
-        "add", "sub", "mul", "truediv", "floordiv", "mod", "pow",
-        "eq", "ne", "lt", "le", "gt", "ge", "and_", "or_", "xor",
-    )
-}  # fmt: skip
-__all__ += ["OPERATORS"]

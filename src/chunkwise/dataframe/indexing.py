@@ -48,6 +48,7 @@ from chunkwise.dataframe.expr import (
     Partitions,
     Projection,
     concat_partitions,
+    kept_index_dtype,
     map_partitions_expr,
     meta_nonempty,
     named_error,
@@ -55,6 +56,10 @@ from chunkwise.dataframe.expr import (
 
 __all__ = [
     "HeadTail",
+    "head_of_parts",
+    "loc_labels",
+    "loc_slice",
+    "tail_of_parts",
     "ILocIndexer",
     "LocIndexer",
     "PartitionSelector",
@@ -74,7 +79,12 @@ def head_of_parts(parts: list, n: int) -> Any:
         count += len(taken[-1])
         if count >= n:
             break
-    return concat_partitions(taken)
+    return concat_partitions(taken, _object_index(parts[0]))
+
+
+def _object_index(part: Any) -> Any:
+    index = part if isinstance(part, pd.Index) else part.index
+    return index.dtype if kept_index_dtype(index) is not None else None
 
 
 def tail_of_parts(parts: list, n: int) -> Any:
@@ -85,7 +95,7 @@ def tail_of_parts(parts: list, n: int) -> Any:
         count += len(taken[-1])
         if count >= n:
             break
-    return concat_partitions(taken[::-1])
+    return concat_partitions(taken[::-1], _object_index(parts[0]))
 
 
 class HeadTail(FrameExpr):
@@ -137,7 +147,7 @@ def _grow(frame: FrameBase, n: int, k: int, from_end: bool) -> Any:
         done += more
     if from_end:
         pieces = pieces[::-1]
-    return concat_partitions(pieces) if len(pieces) > 1 else pieces[0]
+    return concat_partitions(pieces, kept_index_dtype(frame._meta)) if len(pieces) > 1 else pieces[0]
 
 
 def head(frame: FrameBase, n: int = 5, npartitions: int = 1, compute: bool = True) -> Any:
@@ -255,7 +265,9 @@ class LocIndexer:
     """``df.loc[label]``, ``[start:stop]``, ``[[labels]]``, ``[boolean series]``, ``[rows, columns]``.
 
     A single label gives a frame with the matching rows (as Dask; pandas gives
-    a row or a scalar).
+    a row or a scalar). A list of labels gives the matching rows in index
+    order, not in the list's order, and labels that are absent are skipped
+    (pandas raises ``KeyError``).
     """
 
     __slots__ = ("frame",)
@@ -407,5 +419,4 @@ def _iloc_columns(partition: Any, cols: Any) -> Any:
     return partition.iloc[:, cols]
 
 
-__all__ += ["loc_labels", "loc_slice", "head_of_parts", "tail_of_parts"]
 

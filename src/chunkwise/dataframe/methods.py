@@ -57,6 +57,7 @@ from chunkwise.dataframe.expr import (
 )
 
 __all__ = [
+    "ROW_CHANGING_METHODS",
     "UNKNOWN_CATEGORIES",
     "MethodCaller",
     "apply",
@@ -121,9 +122,14 @@ def method_caller(name: str) -> MethodCaller:
     return MethodCaller(name)
 
 
+#: Methods whose result may have other rows than their input.
+ROW_CHANGING_METHODS = frozenset({"dropna", "query", "drop_duplicates", "head", "tail", "explode"})
+
+
 def call_method(frame: Any, method: str, /, *args: Any, **kwargs: Any) -> Any:
     """``frame.<method>(*args, **kwargs)`` on every partition (collections in args aligned)."""
-    return elemwise(MethodCaller(method), frame, *args, label=method, **kwargs)
+    return elemwise(MethodCaller(method), frame, *args, label=method,
+                    keeps_rows=method not in ROW_CHANGING_METHODS, **kwargs)
 
 
 # --- categoricals ---------------------------------------------------------------------------
@@ -281,15 +287,25 @@ def isin(frame: Any, values: Any) -> Any:
 
 
 def assign_columns(partition: pd.DataFrame, names: list, *values: Any) -> pd.DataFrame:
-    return partition.assign(**dict(zip(names, values)))
+    """``partition`` with ``names`` set to ``values`` (labels of any type, unlike ``assign``)."""
+    out = partition.copy(deep=False)
+    for name, value in zip(names, values):
+        out[name] = value
+    return out
 
 
-def assign(frame: DataFrame, **columns: Any) -> DataFrame:
-    """New or replaced columns (pandas' ``assign``): scalars, aligned Series, callables of the frame."""
-    names, values = [], []
+def assign(frame: DataFrame, columns: dict) -> DataFrame:
+    """New or replaced columns (pandas' ``assign``): scalars, aligned Series, callables of the frame.
+
+    A callable sees the frame with the columns before it assigned, as in pandas.
+    """
+    names: list = []
+    values: list = []
     current = frame
     for name, value in columns.items():
         if callable(value) and not isinstance(value, (FrameBase, Scalar)):
+            if names:
+                current = elemwise(assign_columns, frame, names, *values, label="assign")
             value = value(current)
         if isinstance(value, DataFrame):
             raise TypeError(f"assign({name}=...): a column must be a Series or a scalar, "
@@ -301,8 +317,6 @@ def assign(frame: DataFrame, **columns: Any) -> DataFrame:
             )
         names.append(name)
         values.append(value)
-        if any(callable(v) for v in list(columns.values())[len(names):]):
-            current = elemwise(assign_columns, frame, names, *values, label="assign")
     return elemwise(assign_columns, frame, names, *values, label="assign")
 
 
@@ -319,7 +333,7 @@ def query(frame: DataFrame, expr: str, **kwargs: Any) -> DataFrame:
 
     Local variables (``@x``) must be passed as ``local_dict=``.
     """
-    return elemwise(query_partition, frame, expr, label="query", **kwargs)
+    return elemwise(query_partition, frame, expr, label="query", keeps_rows=False, **kwargs)
 
 
 def eval_frame(frame: DataFrame, expr: str, **kwargs: Any) -> Any:
@@ -435,7 +449,8 @@ def apply(frame: DataFrame, func: Callable, axis: Any = 0, args: tuple = (), met
     else:
         meta = normalize_meta(meta)
     return new_collection(map_partitions_expr(apply_rows, frame.expr, func, args, kwargs,
-                                              meta=meta, label="apply", enforce=True))
+                                              meta=meta, label="apply", enforce=True,
+                                              keeps_rows=True))
 
 
 def apply_values(partition: pd.Series, func: Callable, args: tuple, kwargs: dict) -> Any:
@@ -451,7 +466,8 @@ def series_apply(series: Series, func: Callable, args: tuple = (), meta: Any = N
     else:
         meta = normalize_meta(meta)
     return new_collection(map_partitions_expr(apply_values, series.expr, func, args, kwargs,
-                                              meta=meta, label="apply", enforce=True))
+                                              meta=meta, label="apply", enforce=True,
+                                              keeps_rows=True))
 
 
 def map_series(partition: pd.Series, arg: Any, na_action: Any) -> pd.Series:
@@ -467,13 +483,15 @@ def map_values(series: Series, arg: Any, na_action: Any = None, meta: Any = None
         if isinstance(meta, pd.Series):
             meta = meta.rename(series.name)
     elif isinstance(arg, (dict, pd.Series)):
-        values = pd.Series(list(arg.values())) if isinstance(arg, dict) else arg
-        meta = pd.Series(values.iloc[:0], name=series.name, index=series._meta.index)
-        meta = pd.Series([], dtype=values.dtype, name=series.name, index=series._meta.index)
+        # values missing from the mapping become NaN: the dtype of the values with a NaN
+        values = list(arg.values()) if isinstance(arg, dict) else arg.tolist()
+        dtype = pd.Series([*values, np.nan]).dtype
+        meta = pd.Series([], dtype=dtype, name=series.name, index=series._meta.index)
     else:
         meta = infer_meta(map_series, [series.expr, arg, na_action], {}, _call_name(arg, "map({})"))
     return new_collection(map_partitions_expr(map_series, series.expr, arg, na_action, meta=meta,
-                                              label="map"))
+                                              label="map", enforce=True,
+                                              keeps_rows=True))
 
 
 def map_frame(partition: pd.DataFrame, func: Callable, na_action: Any) -> pd.DataFrame:
@@ -487,7 +505,8 @@ def map_elements(frame: DataFrame, func: Callable, na_action: Any = None, meta: 
     else:
         meta = normalize_meta(meta)
     return new_collection(map_partitions_expr(map_frame, frame.expr, func, na_action, meta=meta,
-                                              label="map"))
+                                              label="map", enforce=True,
+                                              keeps_rows=True))
 
 
 # --- conversions ---------------------------------------------------------------------------------
@@ -520,7 +539,8 @@ def to_datetime(arg: Any, meta: Any = None, **kwargs: Any) -> Any:
         meta = normalize_meta(meta)
     dtype = meta.dtype
     return new_collection(map_partitions_expr(to_datetime_partition, arg.expr, dtype, kwargs,
-                                              meta=meta, label="to_datetime"))
+                                              meta=meta, label="to_datetime",
+                                              keeps_rows=True))
 
 
 def _datetime_sample(meta: Any) -> Any:
@@ -554,4 +574,5 @@ def to_numeric(arg: Any, errors: str = "raise", meta: Any = None, **kwargs: Any)
     if isinstance(meta, pd.Series) and meta.name != arg.name:
         meta = meta.rename(arg.name)
     return new_collection(map_partitions_expr(to_numeric_partition, arg.expr, meta.dtype, kwargs,
-                                              meta=meta, label="to_numeric"))
+                                              meta=meta, label="to_numeric",
+                                              keeps_rows=True))

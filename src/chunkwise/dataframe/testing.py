@@ -21,7 +21,12 @@ import pandas as pd
 
 from chunkwise.base import compute
 from chunkwise.dataframe.core import FrameBase, Scalar
-from chunkwise.dataframe.expr import concat_partitions, has_known_categories, is_scalar_meta
+from chunkwise.dataframe.expr import (
+    concat_partitions,
+    has_known_categories,
+    is_scalar_meta,
+    kept_index_dtype,
+)
 from chunkwise.dataframe.io.pandas import to_delayed
 
 __all__ = ["assert_eq", "computed_partitions"]
@@ -71,7 +76,7 @@ def _check_dtype(actual: Any, expected: Any, where: str) -> None:
 def _check_divisions(parts: list, divisions: tuple) -> None:
     for i, part in enumerate(parts):
         index = part if isinstance(part, pd.Index) else part.index
-        if len(index) == 0:
+        if len(index) == 0 or isinstance(index, pd.MultiIndex):
             continue
         low, high = divisions[i], divisions[i + 1]
         assert index.min() >= low, f"partition {i} holds index {index.min()!r} below its division {low!r}"
@@ -83,7 +88,11 @@ def _check_divisions(parts: list, divisions: tuple) -> None:
 
 def _compute(obj: Any, check_dtype: bool, check_divisions: bool, scheduler: Any) -> Any:
     if isinstance(obj, Scalar):
-        return obj.compute(scheduler=scheduler)
+        value = obj.compute(scheduler=scheduler)
+        expected = getattr(obj._meta, "dtype", None)
+        if check_dtype and expected is not None and hasattr(value, "dtype"):
+            _check_dtype(value.dtype, expected, "the scalar")
+        return value
     if not isinstance(obj, FrameBase):
         return obj
     parts = computed_partitions(obj, scheduler=scheduler)
@@ -92,7 +101,7 @@ def _compute(obj: Any, check_dtype: bool, check_divisions: bool, scheduler: Any)
         _check_meta(part, meta, i, check_dtype)
     if check_divisions and obj.known_divisions:
         _check_divisions(parts, obj.divisions)
-    return concat_partitions(parts)
+    return concat_partitions(parts, kept_index_dtype(meta))
 
 
 def assert_eq(

@@ -8,8 +8,10 @@
   partition per row chunk of a chunkwise (or NumPy) array; the index counts
   rows across partitions, so the divisions are known when the chunk lengths are.
 - :func:`to_dask_array` (``.values``) goes back: one row chunk per partition;
-  the chunk lengths are known when the partitions' lengths are (``from_pandas``,
-  ``from_array`` and column selections of them), or computed with ``lengths=True``.
+  the chunk lengths are known when the plan knows the partitions' lengths
+  (``FrameExpr.lengths``: ``from_pandas`` and ``from_array``, then any work that
+  keeps every row -- arithmetic, methods, accessors -- but not filters), or
+  computed with ``lengths=True``.
 - :func:`from_delayed`, :func:`from_map` and :func:`from_futures` build a frame from
   values computed elsewhere, one partition each; :func:`to_delayed` hands out
   the partitions as ``Delayed`` values.
@@ -82,6 +84,19 @@ def sorted_division_locations(index: pd.Index, chunksize: int) -> tuple[list, li
     return divisions, locations
 
 
+def _orderable(index: pd.Index) -> bool:
+    """Whether the divisions of ``index`` can be known: no nulls, values comparable with ``<``.
+
+    A MultiIndex or an unordered categorical index is split by position and
+    its divisions are left unknown.
+    """
+    if isinstance(index, pd.MultiIndex):
+        return False
+    if isinstance(index.dtype, pd.CategoricalDtype):
+        return False
+    return not index.hasnans
+
+
 def from_pandas(
     data: pd.DataFrame | pd.Series,
     npartitions: int | None = None,
@@ -94,7 +109,8 @@ def from_pandas(
     per partition) sets the split; with ``sort=True`` the index is sorted and
     the divisions are known (there may be fewer partitions than asked, since
     equal index values stay together); ``sort=False`` keeps the row order and
-    leaves the divisions unknown.
+    leaves the divisions unknown, as do a MultiIndex, a categorical index and
+    an index with nulls.
 
     >>> import chunkwise.dataframe as dd
     >>> df = dd.from_pandas(pd.DataFrame({"x": range(10)}), chunksize=4)
@@ -123,7 +139,7 @@ def from_pandas(
         return new_collection(FromPandas(data, (None, None), (0, 0)))
     if chunksize is None:
         chunksize = math.ceil(nrows / npartitions)
-    if sort and not data.index.hasnans:
+    if sort and _orderable(data.index):
         divisions, locations = sorted_division_locations(data.index, chunksize)
     else:
         locations = [*range(0, nrows, chunksize), nrows]
@@ -187,7 +203,7 @@ class FromArrayBlocks(FrameExpr):
             return (None,) * (len(rows) + 1)
         return (*[int(s) for s in starts], int(starts[-1] + rows[-1] - 1))
 
-    def lengths(self) -> tuple | None:
+    def _lengths(self) -> tuple | None:
         rows = self.array.chunks[0]
         return None if any(math.isnan(r) for r in rows) else tuple(int(r) for r in rows)
 
@@ -284,20 +300,6 @@ def values_dtype(meta: Any) -> np.dtype:
         return np.dtype(object)
 
 
-def known_lengths(expr: FrameExpr) -> tuple | None:
-    """The partitions' row counts when the plan knows them without computing."""
-    while True:
-        if isinstance(expr, FromPandas):
-            loc = expr.locations
-            return tuple(b - a for a, b in zip(loc[:-1], loc[1:]))
-        if isinstance(expr, FromArrayBlocks):
-            return expr.lengths()
-        if type(expr).__name__ in ("Projection", "PersistedFrame"):
-            expr = expr.operands[0]
-            continue
-        return None
-
-
 def to_dask_array(frame: FrameBase, lengths: Any = None) -> Array:
     """The values as a chunkwise Array, one row chunk per partition (as dask's ``to_dask_array``).
 
@@ -316,7 +318,7 @@ def to_dask_array(frame: FrameBase, lengths: Any = None) -> Array:
     if lengths is True:
         lengths = tuple(partition_lengths(frame))
     elif lengths is None or lengths is False:
-        lengths = known_lengths(frame.expr) if lengths is None else None
+        lengths = frame.expr.lengths if lengths is None else None
     else:
         lengths = tuple(int(n) for n in lengths)
         if len(lengths) != frame.npartitions:
