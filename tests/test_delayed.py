@@ -413,3 +413,71 @@ def test_tree_reduction_matches_dask():
         return layer[0]
 
     assert tree(delayed, 101).compute() == tree(dask.delayed, 101).compute(scheduler="sync")
+
+
+# --- large graphs (issue 15, item 12): behaviour of the lean paths ---------------
+
+
+def _tree_of_sums(leaves, fan_in=100):
+    layer = leaves
+    while len(layer) > 1:
+        layer = [delayed(sum)(layer[j : j + fan_in]) for j in range(0, len(layer), fan_in)]
+    return layer[0]
+
+
+@pytest.mark.parametrize("scheduler", ["sync", "threads"])
+def test_many_calls_flat_and_fan_in_tree(scheduler):
+    n = 20_000
+    expected = sum(i + 1 for i in range(n))
+    flat = delayed(sum)([delayed(inc)(i) for i in range(n)])
+    tree = _tree_of_sums([delayed(inc)(i) for i in range(n)])
+    assert flat.compute(scheduler=scheduler) == expected
+    assert tree.compute(scheduler=scheduler) == expected
+    assert chunkwise.compute(flat, tree, scheduler=scheduler) == (expected, expected)
+
+
+def test_reused_function_wrapper_keeps_keys_and_options():
+    a, b = delayed(inc)(1), delayed(inc)(1)
+    assert a.key != b.key  # impure calls: unique keys
+    assert delayed(inc, pure=True)(1).key == delayed(inc, pure=True)(1).key
+    q, r = delayed(divmod, nout=2)(7, 2)
+    assert (q.compute(), r.compute()) == (3, 1)
+    assert delayed(double)(delayed(inc)(2)).compute() == 6
+    named = delayed(inc, name="f")
+    assert named.key == "f"
+    assert delayed(inc).key != "f"
+
+
+def test_leaf_calls_share_their_argument_tuple_and_nested_calls_keep_references():
+    from chunkwise.core.graph import Ref, Task
+
+    args = (3, "x")
+    task = Task.from_call("k", operator.mul, args, {})
+    assert task.args is args and task({}) == "xxx" and task.dependencies == frozenset()
+    with_ref = Task.from_call("k", operator.add, (Ref("a"), 1), {})
+    assert with_ref.dependencies == frozenset({"a"}) and with_ref({"a": 41}) == 42
+    with_kwargs = Task.from_call("k", int, ("ff",), {"base": 16})
+    assert with_kwargs({}) == 255
+    with pytest.raises(TypeError, match="func must be callable"):
+        Task.from_call("k", 3, (1,), {})
+    graph = delayed(sum)([delayed(inc)(i) for i in range(3)]).__chunkwise_graph__()
+    leaf_args = [node.args for node in graph.values() if node.func is inc]
+    assert sorted(leaf_args) == [(0,), (1,), (2,)]
+
+
+def test_scheduler_state_keeps_no_container_for_a_result_read_once():
+    from chunkwise.core.graph import DataNode, Ref, Task
+    from chunkwise.scheduling.local import State
+
+    graph = {
+        "a": DataNode("a", 1),
+        "b": Task("b", inc, Ref("a")),
+        "c": Task("c", add, Ref("b"), Ref("a")),
+        "d": Task("d", double, Ref("c")),
+    }
+    state = State(graph, {"d"}, max_live_sources=4)
+    dependents = dict(state.dependents)
+    assert sorted(dependents.pop("a")) == ["b", "c"]  # a list: several readers
+    assert dependents == {"b": "c", "c": "d", "d": None}  # one reader's key, or none
+    assert state.pending == {"a": 2}  # counts only for results several tasks read
+    assert chunkwise.get(graph, "d", scheduler="sync") == 6

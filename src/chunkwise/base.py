@@ -27,7 +27,7 @@ from chunkwise import config
 from chunkwise.core import passes
 from chunkwise.core.expr import Expr, lower, optimize_together
 from chunkwise.core.graph import DataNode, Ref, Task
-from chunkwise.scheduling import get, get_distributed, get_scheduler
+from chunkwise.scheduling import get, get_distributed, get_scheduler, get_sync, get_threads
 
 __all__ = ["Collection", "Persisted", "compute", "is_collection", "persist", "unpack_collections"]
 
@@ -93,6 +93,8 @@ class Collection:
     """Base of ``Delayed``, ``Array`` and ``DataFrame``: a wrapper around an expression."""
 
     __slots__ = ("_expr",)
+
+    _expr: Expr
 
     def __init__(self, expr: Expr):
         object.__setattr__(self, "_expr", expr)
@@ -296,22 +298,21 @@ def _lower_plan(roots: list[Expr], optimize_graph: bool, all_outputs: bool = Fal
             stack.append(root)
         else:
             plain.setdefault(root.name, root)
-    seen: set = set()
     referenced: set = set()  # plain expressions that delayed tasks reference by key
     opaque_types: dict[type, bool] = {}
+    pop = stack.pop
+    extend = stack.extend
     while stack:
-        expr = stack.pop()
+        expr = pop()
         name = expr.name
-        if name in seen:
-            continue
-        seen.add(name)
         tp = type(expr)
         opaque = opaque_types.get(tp)
         if opaque is None:
             opaque = opaque_types[tp] = _keeps_dependency_keys(expr)
-        if opaque:  # one output key, its name
-            graph[name] = expr._task(name)
-            stack.extend(expr.dependencies())
+        if opaque:  # one output key, its name: the graph itself says what was seen
+            if name not in graph:
+                graph[name] = expr._task(name)
+                extend(expr.dependencies())
         else:  # another collection, referenced by its key
             plain.setdefault(name, expr)
             referenced.add(name)
@@ -374,6 +375,9 @@ def _graph_of_exprs(finals: list[Expr], optimize_graph: bool) -> tuple[dict, lis
     return graph, keys
 
 
+_LOCAL_GETTERS = (get_sync, get_threads)
+
+
 def compute(
     *args: Any, scheduler: Any = None, optimize_graph: bool = True, traverse: bool = True, **kwargs: Any
 ) -> tuple:
@@ -397,6 +401,9 @@ def compute(
     if not found:
         return tuple(args)
     graph, keys = _graph_of_exprs(list(found.values()), optimize_graph)
+    if get_scheduler(scheduler) in _LOCAL_GETTERS:
+        # lowering built exactly what the keys need: the scheduler need not cull again
+        kwargs.setdefault("cull", False)
     results = get(graph, keys, scheduler=scheduler, **kwargs)
     values = dict(zip(found, results))
     return tuple(_repack(p, values) for p in packed)

@@ -52,6 +52,7 @@ import operator
 import os
 import uuid
 from collections.abc import Callable, Hashable
+from types import FunctionType
 from typing import Any
 
 from chunkwise import config
@@ -123,8 +124,20 @@ def _to_arg(obj: Any, deps: dict[str, Expr]) -> Any:
         deps[expr.name] = expr
         return Ref(expr.key)
     if tp is list or tp is tuple:
-        items = [_to_arg(item, deps) for item in obj]
-        if all(a is b for a, b in zip(items, obj)):
+        items = []
+        append = items.append
+        changed = False
+        for item in obj:  # a list of a million Delayed values: no call per item
+            if type(item) is Delayed:
+                expr = item._expr
+                deps[expr.name] = expr
+                append(Ref(expr.key))
+                changed = True
+            else:
+                arg = _to_arg(item, deps)
+                append(arg)
+                changed = changed or arg is not item
+        if not changed:
             return obj
         return items if tp is list else tuple(items)
     if tp is dict:
@@ -173,7 +186,7 @@ class DelayedLeaf(Expr):
     def __init__(self, value: Any, nout: int | None = None, name: str | None = None):
         self.operands = [value, nout]
         if name is not None:
-            self.__dict__["name"] = name
+            self.name = name
 
     @functools.cached_property
     def name(self) -> str:  # type: ignore[override]
@@ -205,24 +218,35 @@ class DelayedCall(Expr):
     _keeps_dependency_keys = True
 
     def __init__(self, func: Any, args: tuple, kwargs: dict, deps: tuple, name: str):
-        self.operands = [func, args, kwargs, deps]
-        self.__dict__["name"] = name
+        # A million calls make a million nodes, each alive until computed: the
+        # operands and the name are plain attributes of one small object, with no
+        # operands tuple (72 bytes, and one more object for the cyclic garbage
+        # collector to walk) and no ``__dict__`` of its own.
+        self._func = func
+        self._args = args
+        self._kwargs = kwargs
+        self._deps = deps
+        self.name = name
+
+    @property
+    def operands(self) -> tuple:  # type: ignore[override]
+        return (self._func, self._args, self._kwargs, self._deps)
 
     def dependencies(self) -> list[Expr]:
-        return list(self.operands[3])
+        return list(self._deps)
 
     def with_operands(self, operands: list) -> Expr:
         # Rewrites of the dependencies keep their keys, so the references stay valid.
         return self
 
     def _task(self, key: Hashable) -> Task:
-        func, args, kwargs = self.operands[0], self.operands[1], self.operands[2]
+        func = self._func
         if isinstance(func, Expr):
-            return Task(key, _call, func.ref(), args, kwargs)
-        return Task(key, func, *args, **kwargs)
+            return Task(key, _call, func.ref(), self._args, self._kwargs)
+        return Task.from_call(key, func, self._args, self._kwargs)
 
     def _explain_line(self) -> str:
-        func = self.operands[0]
+        func = self._func
         text = func.name if isinstance(func, Expr) else _funcname(func)
         return f"Call: {text}"
 
@@ -379,6 +403,9 @@ class _DelayedAttr(Delayed):
         )
 
 
+_NO_KWARGS: dict = {}  # shared by every call without keywords; never mutated
+
+
 def _delayed_call(
     func: Any,
     args: tuple,
@@ -392,8 +419,14 @@ def _delayed_call(
     if name is not None:
         _check_name(name, "dask_key_name")
     deps: dict[str, Expr] = {}
-    task_args = tuple([_to_arg(a, deps) for a in args])
-    task_kwargs = {k: _to_arg(v, deps) for k, v in kwargs.items()} if kwargs else {}
+    atoms = _ATOMS
+    for a in args:
+        if type(a) not in atoms:
+            task_args = tuple([_to_arg(a, deps) for a in args])
+            break
+    else:  # only literals (the common leaf call): the tuple is the task's arguments
+        task_args = args
+    task_kwargs = {k: _to_arg(v, deps) for k, v in kwargs.items()} if kwargs else _NO_KWARGS
     func_operand: Any = func
     if isinstance(func, Delayed):
         func_operand = func._expr
@@ -406,11 +439,18 @@ def _delayed_call(
             name = f"{label}-{tokenize(func, args, kwargs)}"
         else:
             name = f"{label}-{_unique()}"
-    expr = DelayedCall(func_operand, task_args, task_kwargs, tuple(deps.values()), name)
+    expr = DelayedCall(func_operand, task_args, task_kwargs, tuple(deps.values()) if deps else (), name)
     return _new_delayed(expr, nout)
 
 
 _NO_OBJECT: Any = object()
+
+_last_wrapped: tuple = (None, None)  # (function, its Delayed) of the last plain delayed(function)
+
+
+def _remember_wrapped(func: Callable, wrapped: Delayed) -> None:
+    global _last_wrapped
+    _last_wrapped = (func, wrapped)  # one assignment: threads see the old pair or the new
 
 
 def delayed(
@@ -437,6 +477,15 @@ def delayed(
     >>> delayed(1, name="one").key
     'one'
     """
+    if type(obj) is FunctionType and name is None and pure is None and nout is None:
+        # ``[delayed(f)(i) for i in ...]`` wraps the same function a million times:
+        # the wrapper is immutable, so the last one made is handed out again.
+        last = _last_wrapped
+        if last[0] is obj:
+            return last[1]
+        wrapped = _new_delayed(DelayedLeaf(obj))
+        _remember_wrapped(obj, wrapped)
+        return wrapped
     if nout is not None:
         _check_nout(nout)
     if name is not None:

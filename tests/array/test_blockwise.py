@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import chunkwise.array as da
-from chunkwise.array.blockwise import FusedBlockwise, fuse_blockwise
 from chunkwise.array.core import Array, elemwise
+from chunkwise.array.fusion import FusedBlockwise, fuse_blockwise
 from chunkwise.array.testing import assert_eq
 
 A = np.arange(42.0).reshape(6, 7)
@@ -472,7 +472,7 @@ def test_fusion_shared_constant_source_is_made_by_each_consumer():
 def test_fused_program_runs_large_blocks_in_slabs():
     import sys
 
-    module = sys.modules["chunkwise.array.blockwise"]
+    module = sys.modules["chunkwise.array.fusion"]
     v = np.random.default_rng(0).random((700, 500))  # one 350,000-element block, slabs of 65 rows
     x = da.from_array(v, chunks=(700, 500))
     y = (da.sin(x) ** 2 + da.cos(x) ** 2) * 2 - 1
@@ -489,7 +489,7 @@ def test_fused_program_runs_large_blocks_in_slabs():
 def test_fused_program_not_slabbed_when_not_plainly_elementwise():
     import sys
 
-    module = sys.modules["chunkwise.array.blockwise"]
+    module = sys.modules["chunkwise.array.fusion"]
     v = np.random.default_rng(1).random((600, 500))
     row = np.random.default_rng(2).random(500)
     x = da.from_array(v, chunks=(600, 500))

@@ -12,7 +12,7 @@ import chunkwise.array as da
 from chunkwise.array.chunks import chunk_boundaries
 from chunkwise.array.rechunk import (
     Rechunk,
-    _max_span,
+    max_span,
     plan_rechunk,
     rechunk,
     rechunk_task_nbytes,
@@ -200,9 +200,9 @@ def test_hypothesis_plans_bounded_and_equal(case, factor):
 
 
 def test_max_span_zero_lengths():
-    assert _max_span((0, 3, 0, 3), (6,)) == 6
-    assert _max_span((3, 3), (0, 6, 0)) == 6
-    assert _max_span((0,), (0,)) == 0
+    assert max_span((0, 3, 0, 3), (6,)) == 6
+    assert max_span((3, 3), (0, 6, 0)) == 6
+    assert max_span((0,), (0,)) == 0
 
 
 def test_measured_task_memory_within_projection():

@@ -438,7 +438,7 @@ def test_hypothesis_sum_mean_max(case):
 
 
 def test_reduction_first_stage_runs_fused_input_in_one_task():
-    from chunkwise.array.reductions import _chunk_program_call
+    from chunkwise.array.treereduce import chunk_program_call
     from chunkwise.core.graph import Task
 
     x = da.ones((40, 30), chunks=(10, 10))
@@ -447,7 +447,7 @@ def test_reduction_first_stage_runs_fused_input_in_one_task():
     first = [node for key, node in graph.items() if "partial-0" in str(key[0])]
     assert len(first) == 12
     for node in first:
-        assert node.func is _chunk_program_call and not node.dependencies
+        assert node.func is chunk_program_call and not node.dependencies
         assert not any(type(a) is Task for a in node.args)  # nothing nested: one task object
     assert_eq(z, ((np.ones((40, 30)) + 1) * 2).sum(axis=0))
 

@@ -5,6 +5,8 @@ Use it as ``import chunkwise.array as da``; the names follow NumPy and
 ``__all__``.
 """
 
+import importlib
+
 from chunkwise.array.chunks import normalize_chunks
 from chunkwise.array.core import (
     Array,
@@ -12,7 +14,6 @@ from chunkwise.array.core import (
     asanyarray,
     asarray,
     from_array,
-    unify_chunks,
 )
 from chunkwise.array.rechunk import rechunk
 from chunkwise.core.expr import register_plan_pass as _register_plan_pass
@@ -28,6 +29,7 @@ _MODULES = (
     "padding",
     "reshaping",
     "creation",
+    "grids",
     "blockwise",
     "linalg",
     "einsum",
@@ -36,8 +38,6 @@ _MODULES = (
 
 
 def _export_all() -> list:
-    import importlib
-
     names = []
     for module_name in _MODULES:
         module = importlib.import_module(f"chunkwise.array.{module_name}")
@@ -55,11 +55,10 @@ __all__ = [
     "from_array",
     "normalize_chunks",
     "rechunk",
-    "unify_chunks",
 ]
 __all__ += _export_all()  # noqa: PLE0605 - each module lists its own names
 
-from chunkwise.array.blockwise import fuse_blockwise as _fuse_blockwise  # noqa: E402
+from chunkwise.array.fusion import fuse_blockwise as _fuse_blockwise  # noqa: E402
 
 # Elementwise groups become one task per block; the pass sees the whole plan.
 _register_plan_pass(_fuse_blockwise)

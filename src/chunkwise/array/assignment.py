@@ -20,21 +20,24 @@ from typing import Any
 
 import numpy as np
 
-from chunkwise.array.chunks import chunk_boundaries, has_unknown
-from chunkwise.array.core import Array, _as_operand, elemwise
-from chunkwise.array.expr import ArrayExpr
-from chunkwise.array.rechunk import Rechunk
-from chunkwise.array.slicing import (
-    _FULL,
-    Slice,
-    _check_mask_shape,
-    _expand,
-    _identity,
-    _index_int,
-    _normalize_slice,
-    _same_chunks,
-    _slice_plan,
+from chunkwise.array._index import (
+    FULL,
+    check_known_length,
+    check_mask_shape,
+    expand_index,
+    index_int,
+    normalize_slice,
 )
+from chunkwise.array._utils import identity, is_nan
+from chunkwise.array.chunks import check_known_chunks, chunk_boundaries, same_chunks
+from chunkwise.array.core import Array, as_operand, asarray, elemwise, from_array
+from chunkwise.array.cumulative import cumsum
+from chunkwise.array.elementwise import where
+from chunkwise.array.expr import ArrayExpr
+from chunkwise.array.gather import TakeByArray, take
+from chunkwise.array.rechunk import Rechunk, rechunk
+from chunkwise.array.reshaping import broadcast_to
+from chunkwise.array.slicing import Slice, getitem, slice_plan
 from chunkwise.core.graph import Ref, Task
 
 __all__ = ["setitem"]
@@ -68,7 +71,7 @@ class SetItem(ArrayExpr):
         maps = []
         for entry, chunks in zip(self.index, self.array.chunks):
             if isinstance(entry, slice):
-                blocks, locals_, _ = _slice_plan(chunks, entry)
+                blocks, locals_, _ = slice_plan(chunks, entry)
                 if blocks is None:
                     maps.append(None)
                 else:
@@ -86,12 +89,12 @@ class SetItem(ArrayExpr):
         region = []
         for i, m in zip(out, self._maps):
             if m is None:
-                local.append(_FULL)
+                local.append(FULL)
                 region.append(i)
                 continue
             hit = m.get(i)
             if hit is None:
-                return Task(key, _identity, ref)
+                return Task(key, identity, ref)
             if hit[0] is not None:
                 region.append(hit[0])
             local.append(hit[1])
@@ -161,13 +164,13 @@ def setitem(x: Array, index: Any, value: Any) -> Array:
             f"{op}: a chunkwise integer index is not supported in item assignment; compute it "
             "first (np.asarray(index)), or assign through a boolean mask"
         )
-    items = _expand(index, x.ndim, op)
+    items = expand_index(index, x.ndim, op)
     if any(item is None for item in items):
         items, value = _drop_new_axes(x, index, items, value)
     arrays = [i for i, item in enumerate(items) if isinstance(item, (np.ndarray, Array))]
     if arrays:
         if len(arrays) > 1 or any(
-            not (isinstance(item, slice) and item == _FULL) for i, item in enumerate(items) if i != arrays[0]
+            not (isinstance(item, slice) and item == FULL) for i, item in enumerate(items) if i != arrays[0]
         ):
             raise NotImplementedError(
                 f"{op}: an array index is supported with ':' on every other axis only "
@@ -180,14 +183,14 @@ def setitem(x: Array, index: Any, value: Any) -> Array:
         if type(item) is tuple:
             raise NotImplementedError(f"{op}: a scalar boolean index is not supported, got {item[1]!r}")
         if isinstance(item, slice):
-            basic.append(_normalize_slice(item, shape[axis], axis, op))
+            basic.append(normalize_slice(item, shape[axis], axis, op))
         else:
-            basic.append(_index_int(item, shape[axis], axis, op))
+            basic.append(index_int(item, shape[axis], axis, op))
     basic = tuple(basic)
-    region = Slice(x.expr, basic) if any(e != _FULL for e in basic) else x.expr
+    region = Slice(x.expr, basic) if any(e != FULL for e in basic) else x.expr
     if any(s == 0 for s in region.shape):
         return x
-    operand = _as_operand(value)
+    operand = as_operand(value)
     if isinstance(operand, ArrayExpr):
         operand = _align_value(operand, region, op)
     elif not isinstance(operand, (numbers.Number, np.generic, str, bytes)):
@@ -213,10 +216,9 @@ def _align_value(value: ArrayExpr, region: ArrayExpr, op: str) -> ArrayExpr:
         else:
             target.append(region.chunks[e + offset])
     target = tuple(target)
-    if _same_chunks(value.chunks, target):
+    if same_chunks(value.chunks, target):
         return value
-    if has_unknown(target) or has_unknown(value.chunks):
-        raise ValueError(f"{op}: chunk sizes are unknown (nan); call x.compute_chunk_sizes() first")
+    check_known_chunks(op, target, value.chunks, what="the array or the assigned value")
     return Rechunk(value, target)
 
 
@@ -228,8 +230,6 @@ def _is_scalar(value: Any) -> bool:
 
 def _drop_new_axes(x: Array, index: Any, items: list, value: Any) -> tuple:
     """The index without ``None`` items, and ``value`` with the length-1 axes they add removed."""
-    from chunkwise.array.slicing import getitem
-
     target = getitem(x, index).shape
     if isinstance(value, (numbers.Number, np.generic, str, bytes)):
         return [item for item in items if item is not None], value
@@ -247,7 +247,7 @@ def _drop_new_axes(x: Array, index: Any, items: list, value: Any) -> tuple:
         raise NotImplementedError("setitem: None (np.newaxis) mixed with array indices is not supported")
     value = value[(None,) * (len(target) - value.ndim)]
     # Each output axis comes from a slice (kept) or a None (its length-1 axis is dropped).
-    take = [0 if item is None else _FULL for item in items if not isinstance(item, numbers.Integral)]
+    take = [0 if item is None else FULL for item in items if not isinstance(item, numbers.Integral)]
     return [item for item in items if item is not None], value[tuple(take)]
 
 
@@ -273,8 +273,6 @@ def _keep_if_none_selected(block: np.ndarray, count: Any) -> np.ndarray:
 
 def _exclusive_flat_cumsum(t: Array) -> Array:
     """The C-order exclusive cumulative sum of ``t`` (lazily, with ``t``'s chunks)."""
-    from chunkwise.array.cumulative import cumsum
-
     if t.ndim == 1:
         return cumsum(t) - t
     c = cumsum(t, axis=-1)
@@ -291,11 +289,6 @@ def _scatter(x: Array, mask: Array, axis: int, value: Any, count: Any) -> Array:
     true position comes from a lazy cumulative sum of the mask; each output
     block then gathers its values (see ``gather.TakeByArray`` for the cost).
     """
-    from chunkwise.array.core import asarray
-    from chunkwise.array.elementwise import where
-    from chunkwise.array.gather import TakeByArray
-    from chunkwise.array.rechunk import rechunk
-
     op = "setitem"
     k = mask.ndim
     value = asarray(value)
@@ -323,7 +316,7 @@ def _scatter(x: Array, mask: Array, axis: int, value: Any, count: Any) -> Array:
         one = value[(slice(None),) * axis + (0,)]
         one = one[(slice(None),) * axis + (None,) * k]
         return elemwise(_masked_assign, x, shaped_mask, one, dtype=x.dtype, funcname=op)
-    if count is not None and not _isnan_like(length) and count != length:
+    if count is not None and not is_nan(length) and count != length:
         raise _count_error(count, length)
     if length == 0:  # nothing to assign: valid only when nothing is selected
         if count is not None:
@@ -345,24 +338,17 @@ def _scatter(x: Array, mask: Array, axis: int, value: Any, count: Any) -> Array:
     return elemwise(_masked_assign, x, shaped_mask, gathered, dtype=x.dtype, funcname=op)
 
 
-def _isnan_like(n: Any) -> bool:
-    return isinstance(n, float) and n != n
-
-
 def _as_mask_array(mask: Any, x: Array, axis: int) -> Array:
     """``mask`` as a chunkwise array with ``x``'s chunks on the axes it covers."""
-    from chunkwise.array.core import from_array
-
     want = x.chunks[axis:axis + mask.ndim]
     if not isinstance(mask, Array):
         return from_array(np.asarray(mask), chunks=want)
-    if _same_chunks(mask.chunks, want):
+    if same_chunks(mask.chunks, want):
         return mask
-    if has_unknown(want) or has_unknown(mask.chunks):
-        raise ValueError(
-            f"setitem: the boolean mask's chunks {mask.chunks} do not line up with the array's "
-            f"{want} and some are unknown (nan); call compute_chunk_sizes() on both first"
-        )
+    check_known_chunks(
+        "setitem", want, mask.chunks, what="the array or its boolean mask",
+        detail=f", so the mask's chunks {mask.chunks} may not line up with the array's {want}",
+    )
     return mask.rechunk(want)
 
 
@@ -374,7 +360,7 @@ def _setitem_array(x: Array, axis: int, index: Any, value: Any) -> Array:
             f"{op}: a chunkwise index is supported on its own only (x[mask] = v); compute it first"
         )
     if index.dtype == bool:
-        _check_mask_shape(index.shape, x.shape, axis)
+        check_mask_shape(index.shape, x.shape, axis)
         scalar = _is_scalar(value)
         if scalar:
             mask = index[(slice(None),) * index.ndim + (None,) * (x.ndim - axis - index.ndim)]
@@ -383,11 +369,7 @@ def _setitem_array(x: Array, axis: int, index: Any, value: Any) -> Array:
             value = np.asarray(value)
         return _scatter(x, _as_mask_array(index, x, axis), axis, value, int(index.sum()))
     length = x.shape[axis]
-    if _isnan_like(length):
-        raise ValueError(
-            f"{op}: axis {axis} has unknown chunk sizes (nan); integer-array assignment needs "
-            "them: call x.compute_chunk_sizes() first"
-        )
+    check_known_length(length, axis, op, "integer-array assignment")
     flat = index.reshape(-1).astype(np.int64)
     bad = (flat >= length) | (flat < -length)
     if bad.any():
@@ -407,10 +389,6 @@ def _setitem_array(x: Array, axis: int, index: Any, value: Any) -> Array:
         ok = False
     if not ok:
         raise ValueError(f"{op}: could not broadcast input array from shape {value.shape} into shape {region}")
-    from chunkwise.array.core import asarray
-    from chunkwise.array.gather import take
-    from chunkwise.array.reshaping import broadcast_to
-
     value = asarray(value)
     if value.ndim < len(region) or any(
         v == 1 and r != 1 for v, r in zip(value.shape[-index.ndim - (x.ndim - axis - 1):], region[axis:])
@@ -431,9 +409,9 @@ def _setitem_mask(x: Array, mask: Any, value: Any) -> Array:
         mask = np.asarray(mask)
     if mask.ndim > x.ndim:
         raise IndexError(f"too many indices for array: array is {x.ndim}-dimensional, but {mask.ndim} were indexed")
-    _check_mask_shape(mask.shape, x.shape, 0)
+    check_mask_shape(mask.shape, x.shape, 0)
     if _is_scalar(value):
-        expanded = mask[(_FULL,) * mask.ndim + (None,) * (x.ndim - mask.ndim)]
+        expanded = mask[(FULL,) * mask.ndim + (None,) * (x.ndim - mask.ndim)]
         return elemwise(_masked_assign, x, expanded, value, dtype=x.dtype, funcname=op)
     if not isinstance(value, Array):
         value = np.asarray(value)

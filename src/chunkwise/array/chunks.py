@@ -29,13 +29,17 @@ from typing import Any
 import numpy as np
 
 from chunkwise import config
+from chunkwise.array._utils import is_nan
 
 __all__ = [
     "blockdims_from_blockshape",
+    "check_known_chunks",
     "chunk_boundaries",
     "has_unknown",
     "normalize_chunks",
     "parse_bytes",
+    "same_axis_chunks",
+    "same_chunks",
 ]
 
 _UNITS = {
@@ -65,6 +69,53 @@ def parse_bytes(text: str | int) -> int:
 def has_unknown(chunks: tuple) -> bool:
     """Whether any block length is unknown (``nan``)."""
     return any(math.isnan(c) for axis in chunks for c in axis)
+
+
+def same_axis_chunks(a: Sequence[float], b: Sequence[float]) -> bool:
+    """Whether two block-length tuples of one axis are equal, ``nan`` matching ``nan``."""
+    if a == b:
+        return True
+    return len(a) == len(b) and all(
+        x == y or (is_nan(x) and is_nan(y)) for x, y in zip(a, b)
+    )
+
+
+def same_chunks(a: tuple, b: tuple) -> bool:
+    """Whether two arrays' ``chunks`` (every axis) are equal, ``nan`` matching ``nan``."""
+    return len(a) == len(b) and all(same_axis_chunks(x, y) for x, y in zip(a, b))
+
+
+def check_known_chunks(
+    op: str,
+    *arrays: Any,
+    axes: Sequence[int] | None = None,
+    what: str = "the array",
+    detail: str = "",
+    plural: bool = False,
+) -> None:
+    """Raise the one "unknown chunk sizes" ``ValueError`` if a block length is ``nan``.
+
+    ``arrays`` are arrays or expressions (anything with ``chunks``) or ``chunks``
+    tuples; only ``axes`` are checked when given. The message names ``op`` (the
+    user's operation), ``what`` has unknown sizes (``plural``: ``what`` names
+    several arrays), an optional ``detail``, and the fix: ``compute_chunk_sizes()``.
+
+    >>> check_known_chunks("rechunk", ((2, 2),))
+    >>> check_known_chunks("rechunk", ((float("nan"),),))
+    Traceback (most recent call last):
+    ...
+    ValueError: rechunk: the array has unknown chunk sizes (nan), e.g. after boolean indexing; call x.compute_chunk_sizes() first
+    """
+    for a in arrays:
+        chunks = getattr(a, "chunks", a)
+        if axes is not None:
+            chunks = tuple(chunks[d] for d in axes)
+        if has_unknown(chunks):
+            verb, fix = ("have", "compute_chunk_sizes() on each of them") if plural else ("has", "x.compute_chunk_sizes()")
+            raise ValueError(
+                f"{op}: {what} {verb} unknown chunk sizes (nan), e.g. after boolean indexing{detail}; "
+                f"call {fix} first"
+            )
 
 
 def blockdims_from_blockshape(shape: Sequence[int], blockshape: Sequence[int]) -> tuple:
@@ -133,7 +184,7 @@ def normalize_chunks(
     shape = tuple(shape)
     ndim = len(shape)
     for axis, size in enumerate(shape):
-        if not (isinstance(size, (int, np.integer)) or (isinstance(size, float) and math.isnan(size))):
+        if not (isinstance(size, (int, np.integer)) or is_nan(size)):
             raise TypeError(f"array shape must hold ints, got {shape!r} (axis {axis})")
     # Already normalized (tuple of tuples)?
     if isinstance(chunks, tuple) and len(chunks) == ndim and all(isinstance(c, tuple) for c in chunks):

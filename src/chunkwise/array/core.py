@@ -31,24 +31,26 @@ np.float64(3.4641016151377544)
 from __future__ import annotations
 
 import importlib
-import math
 import numbers
 import operator
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from toolz import merge
 
-from chunkwise.array.chunks import has_unknown, normalize_chunks
+from chunkwise.array._utils import is_nan
+from chunkwise.array.chunks import check_known_chunks, has_unknown, normalize_chunks
 from chunkwise.array.expr import (
     ArrayExpr,
     Finalize,
     FromArray,
-    _same_chunks,
     blockwise_call,
     broadcast_shapes,
-    unknown_chunks_origin,
+    infer_dtype,
 )
+from chunkwise.array.rechunk import check_unknown_chunks_align, unify_chunks
 from chunkwise.base import Collection, _stored_node
 from chunkwise.core.graph import DataNode, Task
 from chunkwise.core.tokenize import tokenize
@@ -56,13 +58,13 @@ from chunkwise.core.tokenize import tokenize
 __all__ = [
     "HANDLED_FUNCTIONS",
     "Array",
+    "astype_block",
     "array",
     "asanyarray",
     "asarray",
     "elemwise",
     "from_array",
     "implements",
-    "unify_chunks",
 ]
 
 #: NumPy function -> chunkwise implementation, for ``__array_function__``.
@@ -81,16 +83,12 @@ def implements(*numpy_functions: Callable) -> Callable:
 
 
 def _module(name: str) -> Any:
+    """The array module ``name``, for ``Array`` methods that forward to it.
+
+    Those modules import this one (they build ``Array`` objects), so the methods
+    look them up when called rather than import them here.
+    """
     return importlib.import_module(f"chunkwise.array.{name}")
-
-
-def _forward(module: str, function: str, doc: str) -> Callable:
-    def method(self: Array, *args: Any, **kwargs: Any) -> Any:
-        return getattr(_module(module), function)(self, *args, **kwargs)
-
-    method.__name__ = function
-    method.__doc__ = doc
-    return method
 
 
 class PersistedArray(ArrayExpr):
@@ -194,12 +192,8 @@ class Array(Collection):
     def __len__(self) -> int:
         if self.ndim == 0:
             raise TypeError("len() of unsized object (a 0-d array)")
-        length = self.shape[0]
-        if isinstance(length, float) and math.isnan(length):
-            raise ValueError(
-                "len() of an array with unknown chunk sizes; call x.compute_chunk_sizes() first"
-            )
-        return length
+        check_known_chunks("len()", self, axes=(0,))
+        return self.shape[0]
 
     def __repr__(self) -> str:
         return _module("repr").array_repr(self)
@@ -239,7 +233,7 @@ class Array(Collection):
             return getattr(_module("reductions"), reductions[ufunc])(*inputs, **kwargs)
         accumulations = {np.add: "cumsum", np.multiply: "cumprod"}
         if method == "accumulate" and ufunc in accumulations:
-            return getattr(_module("reductions"), accumulations[ufunc])(*inputs, **kwargs)
+            return getattr(_module("cumulative"), accumulations[ufunc])(*inputs, **kwargs)
         if method == "outer":
             a, b = inputs
             a, b = asarray(a), asarray(b)
@@ -257,7 +251,7 @@ class Array(Collection):
         return impl(*args, **kwargs)
 
     def __array_namespace__(self, api_version: str | None = None) -> Any:
-        import chunkwise.array as namespace
+        import chunkwise.array as namespace  # the package imports this module: look it up when asked
 
         return namespace
 
@@ -272,7 +266,7 @@ class Array(Collection):
 
     def __bool__(self) -> bool:
         size = self.size
-        if not (isinstance(size, float) and math.isnan(size)) and size != 1:
+        if not is_nan(size) and size != 1:
             if size == 0:
                 raise ValueError(
                     "The truth value of an empty array is ambiguous. Use `array.size > 0` to "
@@ -316,7 +310,7 @@ class Array(Collection):
         return _module("slicing").getitem(self, index)
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        new = _module("slicing").setitem(self, index, value)
+        new = _module("assignment").setitem(self, index, value)
         # Arrays are immutable plans; item assignment swaps in the plan with the update,
         # as Dask does, so that ``x[mask] = 0`` reads like NumPy.
         object.__setattr__(self, "_expr", new._expr)
@@ -339,13 +333,13 @@ class Array(Collection):
 
     @property
     def blocks(self) -> Any:
-        """Index blocks, not elements: ``x.blocks[0, 1:]`` is an array of those blocks."""
+        """Index blocks, not elements: ``x.blocks[0, 1:]`` is an array of those blocks; see chunkwise.array.slicing.BlockView."""
         return _module("slicing").BlockView(self)
 
     @property
     def vindex(self) -> Any:
-        """Pointwise (vectorized) indexing: ``x.vindex[[0, 2], [1, 3]]`` picks two elements."""
-        return _module("slicing").VIndex(self)
+        """Pointwise (vectorized) indexing: ``x.vindex[[0, 2], [1, 3]]`` picks two elements; see chunkwise.array.gather.VIndex."""
+        return _module("gather").VIndex(self)
 
     def compute_chunk_sizes(self) -> Array:
         """Compute the sizes of blocks that are unknown (``nan``); returns this array.
@@ -355,7 +349,7 @@ class Array(Collection):
         """
         if not has_unknown(self.chunks):
             return self
-        new = _module("slicing").with_computed_chunks(self)
+        new = _module("gather").with_computed_chunks(self)
         object.__setattr__(self, "_expr", new._expr)
         return self
 
@@ -368,15 +362,299 @@ class Array(Collection):
             raise TypeError(
                 f"astype: cannot cast {self.dtype} to {dtype} with casting={casting!r}"
             )
-        return elemwise(_astype, self, dtype=dtype, funcname="astype", kwargs={"dtype": dtype})
+        return elemwise(astype_block, self, dtype=dtype, funcname="astype", kwargs={"dtype": dtype})
 
     def copy(self) -> Array:
         """The same array (arrays are immutable, so no data is copied)."""
         return self
 
     def to_delayed(self) -> Any:
-        """The blocks as a nested list of ``Delayed`` objects."""
+        """The blocks as a nested list of ``Delayed`` objects; see chunkwise.array.io.to_delayed."""
         return _module("io").to_delayed(self)
+
+    # --- arithmetic and bitwise operators (elementwise, NumPy broadcasting) -------------------
+
+    def __add__(self, other: Any) -> Any:
+        """``self + other`` elementwise, as ``numpy.add``."""
+        return _binary(np.add, self, other)
+
+    def __radd__(self, other: Any) -> Any:
+        """``other + self`` elementwise, as ``numpy.add``."""
+        return _reflected(np.add, self, other)
+
+    def __sub__(self, other: Any) -> Any:
+        """``self - other`` elementwise, as ``numpy.subtract``."""
+        return _binary(np.subtract, self, other)
+
+    def __rsub__(self, other: Any) -> Any:
+        """``other - self`` elementwise, as ``numpy.subtract``."""
+        return _reflected(np.subtract, self, other)
+
+    def __mul__(self, other: Any) -> Any:
+        """``self * other`` elementwise, as ``numpy.multiply``."""
+        return _binary(np.multiply, self, other)
+
+    def __rmul__(self, other: Any) -> Any:
+        """``other * self`` elementwise, as ``numpy.multiply``."""
+        return _reflected(np.multiply, self, other)
+
+    def __truediv__(self, other: Any) -> Any:
+        """``self / other`` elementwise, as ``numpy.true_divide``."""
+        return _binary(np.true_divide, self, other)
+
+    def __rtruediv__(self, other: Any) -> Any:
+        """``other / self`` elementwise, as ``numpy.true_divide``."""
+        return _reflected(np.true_divide, self, other)
+
+    def __floordiv__(self, other: Any) -> Any:
+        """``self // other`` elementwise, as ``numpy.floor_divide``."""
+        return _binary(np.floor_divide, self, other)
+
+    def __rfloordiv__(self, other: Any) -> Any:
+        """``other // self`` elementwise, as ``numpy.floor_divide``."""
+        return _reflected(np.floor_divide, self, other)
+
+    def __mod__(self, other: Any) -> Any:
+        """``self % other`` elementwise, as ``numpy.remainder``."""
+        return _binary(np.remainder, self, other)
+
+    def __rmod__(self, other: Any) -> Any:
+        """``other % self`` elementwise, as ``numpy.remainder``."""
+        return _reflected(np.remainder, self, other)
+
+    def __pow__(self, other: Any) -> Any:
+        """``self ** other`` elementwise, as ``numpy.power``."""
+        return _binary(np.power, self, other)
+
+    def __rpow__(self, other: Any) -> Any:
+        """``other ** self`` elementwise, as ``numpy.power``."""
+        return _reflected(np.power, self, other)
+
+    def __lshift__(self, other: Any) -> Any:
+        """``self << other`` elementwise, as ``numpy.left_shift``."""
+        return _binary(np.left_shift, self, other)
+
+    def __rlshift__(self, other: Any) -> Any:
+        """``other << self`` elementwise, as ``numpy.left_shift``."""
+        return _reflected(np.left_shift, self, other)
+
+    def __rshift__(self, other: Any) -> Any:
+        """``self >> other`` elementwise, as ``numpy.right_shift``."""
+        return _binary(np.right_shift, self, other)
+
+    def __rrshift__(self, other: Any) -> Any:
+        """``other >> self`` elementwise, as ``numpy.right_shift``."""
+        return _reflected(np.right_shift, self, other)
+
+    def __and__(self, other: Any) -> Any:
+        """``self & other`` elementwise, as ``numpy.bitwise_and``."""
+        return _binary(np.bitwise_and, self, other)
+
+    def __rand__(self, other: Any) -> Any:
+        """``other & self`` elementwise, as ``numpy.bitwise_and``."""
+        return _reflected(np.bitwise_and, self, other)
+
+    def __or__(self, other: Any) -> Any:
+        """``self | other`` elementwise, as ``numpy.bitwise_or``."""
+        return _binary(np.bitwise_or, self, other)
+
+    def __ror__(self, other: Any) -> Any:
+        """``other | self`` elementwise, as ``numpy.bitwise_or``."""
+        return _reflected(np.bitwise_or, self, other)
+
+    def __xor__(self, other: Any) -> Any:
+        """``self ^ other`` elementwise, as ``numpy.bitwise_xor``."""
+        return _binary(np.bitwise_xor, self, other)
+
+    def __rxor__(self, other: Any) -> Any:
+        """``other ^ self`` elementwise, as ``numpy.bitwise_xor``."""
+        return _reflected(np.bitwise_xor, self, other)
+
+    def __divmod__(self, other: Any) -> Any:
+        """``divmod(self, other)`` elementwise, as ``numpy.divmod``."""
+        return _binary(np.divmod, self, other)
+
+    def __rdivmod__(self, other: Any) -> Any:
+        """``divmod(other, self)`` elementwise, as ``numpy.divmod``."""
+        return _reflected(np.divmod, self, other)
+
+    # --- comparisons (elementwise; return boolean arrays) ----------------------------------------
+
+    def __lt__(self, other: Any) -> Any:  # type: ignore[override]
+        """``self < other`` elementwise, as ``numpy.less``."""
+        return _binary(np.less, self, other)
+
+    def __le__(self, other: Any) -> Any:  # type: ignore[override]
+        """``self <= other`` elementwise, as ``numpy.less_equal``."""
+        return _binary(np.less_equal, self, other)
+
+    def __gt__(self, other: Any) -> Any:  # type: ignore[override]
+        """``self > other`` elementwise, as ``numpy.greater``."""
+        return _binary(np.greater, self, other)
+
+    def __ge__(self, other: Any) -> Any:  # type: ignore[override]
+        """``self >= other`` elementwise, as ``numpy.greater_equal``."""
+        return _binary(np.greater_equal, self, other)
+
+    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+        """``self == other`` elementwise, as ``numpy.equal``."""
+        return _binary(np.equal, self, other)
+
+    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+        """``self != other`` elementwise, as ``numpy.not_equal``."""
+        return _binary(np.not_equal, self, other)
+
+    # --- unary operators ---------------------------------------------------------------------------
+
+    def __neg__(self) -> Array:
+        """``-self`` elementwise, as ``numpy.negative``."""
+        return elemwise(np.negative, self)
+
+    def __pos__(self) -> Array:
+        """``+self`` elementwise, as ``numpy.positive``."""
+        return elemwise(np.positive, self)
+
+    def __abs__(self) -> Array:
+        """``abs(self)`` elementwise, as ``numpy.absolute``."""
+        return elemwise(np.absolute, self)
+
+    def __invert__(self) -> Array:
+        """``~self`` elementwise, as ``numpy.invert``."""
+        return elemwise(np.invert, self)
+
+    def __matmul__(self, other: Any) -> Any:
+        """``self @ other``, as ``numpy.matmul``; see chunkwise.array.linalg.matmul."""
+        return _module("linalg").matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Any:
+        """``other @ self``, as ``numpy.matmul``; see chunkwise.array.linalg.matmul."""
+        return _module("linalg").matmul(other, self)
+
+    # --- methods that forward to the functions of other modules ---------------------------------
+
+    def sum(self, axis=None, dtype=None, out=None, keepdims=False, split_every=None, initial=None, where=None) -> Any:
+        """Sum of elements over ``axis``, as numpy.sum; see chunkwise.array.reductions.sum."""
+        return _module("reductions").sum(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims, split_every=split_every, initial=initial, where=where)
+
+    def prod(self, axis=None, dtype=None, out=None, keepdims=False, split_every=None, initial=None, where=None) -> Any:
+        """Product over ``axis``, as numpy.prod; see chunkwise.array.reductions.prod."""
+        return _module("reductions").prod(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims, split_every=split_every, initial=initial, where=where)
+
+    def mean(self, axis=None, dtype=None, out=None, keepdims=False, split_every=None, where=None) -> Any:
+        """Mean over ``axis``, as numpy.mean; see chunkwise.array.reductions.mean."""
+        return _module("reductions").mean(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims, split_every=split_every, where=where)
+
+    def var(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False, split_every=None, where=None, mean=None, correction=None) -> Any:
+        """Variance over ``axis`` (``ddof``), as numpy.var; see chunkwise.array.reductions.var."""
+        return _module("reductions").var(self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, split_every=split_every, where=where, mean=mean, correction=correction)
+
+    def std(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False, split_every=None, where=None, mean=None, correction=None) -> Any:
+        """Standard deviation over ``axis`` (``ddof``), as numpy.std; see chunkwise.array.reductions.std."""
+        return _module("reductions").std(self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, split_every=split_every, where=where, mean=mean, correction=correction)
+
+    def min(self, axis=None, out=None, keepdims=False, split_every=None, initial=None, where=None) -> Any:
+        """Minimum over ``axis``, as numpy.min; see chunkwise.array.reductions.min."""
+        return _module("reductions").min(self, axis=axis, out=out, keepdims=keepdims, split_every=split_every, initial=initial, where=where)
+
+    def max(self, axis=None, out=None, keepdims=False, split_every=None, initial=None, where=None) -> Any:
+        """Maximum over ``axis``, as numpy.max; see chunkwise.array.reductions.max."""
+        return _module("reductions").max(self, axis=axis, out=out, keepdims=keepdims, split_every=split_every, initial=initial, where=where)
+
+    def argmin(self, axis=None, out=None, *, keepdims=False, split_every=None) -> Any:
+        """Index of the minimum over ``axis``, as numpy.argmin; see chunkwise.array.reductions.argmin."""
+        return _module("reductions").argmin(self, axis=axis, out=out, keepdims=keepdims, split_every=split_every)
+
+    def argmax(self, axis=None, out=None, *, keepdims=False, split_every=None) -> Any:
+        """Index of the maximum over ``axis``, as numpy.argmax; see chunkwise.array.reductions.argmax."""
+        return _module("reductions").argmax(self, axis=axis, out=out, keepdims=keepdims, split_every=split_every)
+
+    def any(self, axis=None, out=None, keepdims=False, split_every=None, where=None) -> Any:
+        """Whether any element is true over ``axis``, as numpy.any; see chunkwise.array.reductions.any."""
+        return _module("reductions").any(self, axis=axis, out=out, keepdims=keepdims, split_every=split_every, where=where)
+
+    def all(self, axis=None, out=None, keepdims=False, split_every=None, where=None) -> Any:
+        """Whether all elements are true over ``axis``, as numpy.all; see chunkwise.array.reductions.all."""
+        return _module("reductions").all(self, axis=axis, out=out, keepdims=keepdims, split_every=split_every, where=where)
+
+    def ptp(self, axis=None, out=None, keepdims=False, split_every=None) -> Any:
+        """Range (max - min) over ``axis``, as numpy.ptp; see chunkwise.array.reductions.ptp."""
+        return _module("reductions").ptp(self, axis=axis, out=out, keepdims=keepdims, split_every=split_every)
+
+    def cumsum(self, axis=None, dtype=None, out=None) -> Any:
+        """Cumulative sum over ``axis``, as numpy.cumsum; see chunkwise.array.cumulative.cumsum."""
+        return _module("cumulative").cumsum(self, axis=axis, dtype=dtype, out=out)
+
+    def cumprod(self, axis=None, dtype=None, out=None) -> Any:
+        """Cumulative product over ``axis``, as numpy.cumprod; see chunkwise.array.cumulative.cumprod."""
+        return _module("cumulative").cumprod(self, axis=axis, dtype=dtype, out=out)
+
+    def transpose(self, *axes: Any, **kwargs: Any) -> Any:
+        """Permute the axes, as numpy.transpose; see chunkwise.array.manipulation.transpose."""
+        return _module("manipulation").transpose(self, *axes, **kwargs)
+
+    def swapaxes(self, axis1, axis2) -> Any:
+        """Swap two axes, as numpy.swapaxes; see chunkwise.array.manipulation.swapaxes."""
+        return _module("manipulation").swapaxes(self, axis1=axis1, axis2=axis2)
+
+    def reshape(self, *shape, order='C', newshape=None, copy=None) -> Any:
+        """A new shape with the same data, as numpy.reshape; see chunkwise.array.manipulation.reshape."""
+        return _module("manipulation").reshape(self, *shape, order=order, newshape=newshape, copy=copy)
+
+    def ravel(self, order='C') -> Any:
+        """The array flattened to 1-d, as numpy.ravel; see chunkwise.array.manipulation.ravel."""
+        return _module("manipulation").ravel(self, order=order)
+
+    def flatten(self, order='C') -> Any:
+        """The array flattened to 1-d, as numpy.ndarray.flatten; see chunkwise.array.manipulation.flatten."""
+        return _module("manipulation").flatten(self, order=order)
+
+    def squeeze(self, axis=None) -> Any:
+        """Remove length-1 axes, as numpy.squeeze; see chunkwise.array.manipulation.squeeze."""
+        return _module("manipulation").squeeze(self, axis=axis)
+
+    def repeat(self, repeats, axis=None) -> Any:
+        """Repeat elements, as numpy.repeat; see chunkwise.array.manipulation.repeat."""
+        return _module("manipulation").repeat(self, repeats=repeats, axis=axis)
+
+    def clip(self, a_min=None, a_max=None, out=None, *, min=None, max=None, **kwargs: Any) -> Any:
+        """Limit values to ``[min, max]``, as numpy.clip; see chunkwise.array.elementwise.clip."""
+        return _module("elementwise").clip(self, a_min=a_min, a_max=a_max, out=out, min=min, max=max, **kwargs)
+
+    def round(self, decimals=0, out=None) -> Any:
+        """Round to ``decimals``, as numpy.round; see chunkwise.array.elementwise.round."""
+        return _module("elementwise").round(self, decimals=decimals, out=out)
+
+    def conj(self) -> Any:
+        """Complex conjugate, as numpy.conj; see chunkwise.array.elementwise.conj."""
+        return _module("elementwise").conj(self)
+
+    def nonzero(self) -> Any:
+        """Indices of non-zero elements, as numpy.nonzero; see chunkwise.array.elementwise.nonzero."""
+        return _module("elementwise").nonzero(self)
+
+    def rechunk(self, chunks='auto', threshold=None, block_size_limit=None) -> Any:
+        """The same array with new chunks; see chunkwise.array.rechunk.rechunk."""
+        return _module("rechunk").rechunk(self, chunks=chunks, threshold=threshold, block_size_limit=block_size_limit)
+
+    def map_blocks(self, *args, name=None, token=None, dtype=None, chunks=None, drop_axis=None, new_axis=None, enforce_ndim=False, meta=None, **kwargs: Any) -> Any:
+        """Apply a function to every block; see chunkwise.array.blockwise.map_blocks."""
+        return _module("blockwise").map_blocks(self, *args, name=name, token=token, dtype=dtype, chunks=chunks, drop_axis=drop_axis, new_axis=new_axis, enforce_ndim=enforce_ndim, meta=meta, **kwargs)
+
+    def store(self, targets, lock=True, regions=None, compute=True, return_stored=False, **kwargs: Any) -> Any:
+        """Write the blocks into a target supporting ``__setitem__``; see chunkwise.array.io.store."""
+        return _module("io").store(self, targets=targets, lock=lock, regions=regions, compute=compute, return_stored=return_stored, **kwargs)
+
+    def to_zarr(self, url, component=None, storage_options=None, overwrite=False, region=None, compute=True, return_stored=False, **kwargs: Any) -> Any:
+        """Write to a zarr array; see chunkwise.array.io.to_zarr."""
+        return _module("io").to_zarr(self, url=url, component=component, storage_options=storage_options, overwrite=overwrite, region=region, compute=compute, return_stored=return_stored, **kwargs)
+
+    def to_hdf5(self, *args: Any, **kwargs: Any) -> Any:
+        """Write to an HDF5 file; see chunkwise.array.io.to_hdf5."""
+        return _module("io").to_hdf5(self, *args, **kwargs)
+
+    def dot(self, b, out=None) -> Any:
+        """Dot product, as numpy.dot; see chunkwise.array.linalg.dot."""
+        return _module("linalg").dot(self, b=b, out=out)
 
     def __format__(self, spec: str) -> str:
         if spec and self.size == 1:
@@ -391,96 +669,29 @@ def _own_memory(block: Any) -> Any:
     return block
 
 
-def _astype(block: np.ndarray, dtype: np.dtype) -> np.ndarray:
+def astype_block(block: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return block.astype(dtype, copy=False)
 
 
-def _binary(op: Callable, name: str) -> Callable:
-    def method(self: Array, other: Any) -> Any:
-        if _defer_to(other):
-            return NotImplemented
-        if op is np.power and type(other) in (int, float) and other == 2 and self.dtype.kind in "fc":
-            return elemwise(np.square, self)  # what ndarray.__pow__ does for x ** 2: faster
-        return elemwise(op, self, other)
+def _binary(op: Callable, array: Array, other: Any) -> Any:
+    """``op(array, other)`` for a binary operator method; NotImplemented defers to ``other``."""
+    if _defer_to(other):
+        return NotImplemented
+    if op is np.power and type(other) in (int, float) and other == 2 and array.dtype.kind in "fc":
+        return elemwise(np.square, array)  # what ndarray.__pow__ does for x ** 2: faster
+    return elemwise(op, array, other)
 
-    def reflected(self: Array, other: Any) -> Any:
-        if _defer_to(other):
-            return NotImplemented
-        return elemwise(op, other, self)
 
-    method.__name__ = f"__{name}__"
-    reflected.__name__ = f"__r{name}__"
-    return method, reflected
+def _reflected(op: Callable, array: Array, other: Any) -> Any:
+    """``op(other, array)`` for a reflected operator method (``other + x``)."""
+    if _defer_to(other):
+        return NotImplemented
+    return elemwise(op, other, array)
 
 
 def _defer_to(other: Any) -> bool:
     """Whether a binary operator should return NotImplemented (let ``other`` handle it)."""
     return hasattr(other, "__array_ufunc__") and other.__array_ufunc__ is None
-
-
-for _name, _op in [
-    ("add", np.add), ("sub", np.subtract), ("mul", np.multiply), ("truediv", np.true_divide),
-    ("floordiv", np.floor_divide), ("mod", np.remainder), ("pow", np.power),
-    ("lshift", np.left_shift), ("rshift", np.right_shift), ("and", np.bitwise_and),
-    ("or", np.bitwise_or), ("xor", np.bitwise_xor), ("divmod", np.divmod),
-]:
-    _m, _r = _binary(_op, _name)
-    setattr(Array, f"__{_name}__", _m)
-    setattr(Array, f"__r{_name}__", _r)
-for _name, _op in [("lt", np.less), ("le", np.less_equal), ("gt", np.greater),
-                   ("ge", np.greater_equal), ("eq", np.equal), ("ne", np.not_equal)]:
-    setattr(Array, f"__{_name}__", _binary(_op, _name)[0])
-for _name, _op in [("neg", np.negative), ("pos", np.positive), ("abs", np.absolute),
-                   ("invert", np.invert)]:
-    setattr(Array, f"__{_name}__", (lambda op: lambda self: elemwise(op, self))(_op))
-Array.__matmul__ = lambda self, other: _module("linalg").matmul(self, other)  # type: ignore[attr-defined]
-Array.__rmatmul__ = lambda self, other: _module("linalg").matmul(other, self)  # type: ignore[attr-defined]
-
-_FORWARDED = {
-    "reductions": [
-        ("sum", "Sum of elements over ``axis``, as numpy.sum."),
-        ("prod", "Product over ``axis``, as numpy.prod."),
-        ("mean", "Mean over ``axis``, as numpy.mean."),
-        ("var", "Variance over ``axis`` (``ddof``), as numpy.var."),
-        ("std", "Standard deviation over ``axis`` (``ddof``), as numpy.std."),
-        ("min", "Minimum over ``axis``, as numpy.min."),
-        ("max", "Maximum over ``axis``, as numpy.max."),
-        ("argmin", "Index of the minimum over ``axis``, as numpy.argmin."),
-        ("argmax", "Index of the maximum over ``axis``, as numpy.argmax."),
-        ("any", "Whether any element is true over ``axis``, as numpy.any."),
-        ("all", "Whether all elements are true over ``axis``, as numpy.all."),
-        ("ptp", "Range (max - min) over ``axis``, as numpy.ptp."),
-        ("cumsum", "Cumulative sum over ``axis``, as numpy.cumsum."),
-        ("cumprod", "Cumulative product over ``axis``, as numpy.cumprod."),
-    ],
-    "manipulation": [
-        ("transpose", "Permute the axes, as numpy.transpose."),
-        ("swapaxes", "Swap two axes, as numpy.swapaxes."),
-        ("reshape", "A new shape with the same data, as numpy.reshape."),
-        ("ravel", "The array flattened to 1-d, as numpy.ravel."),
-        ("flatten", "The array flattened to 1-d, as numpy.ndarray.flatten."),
-        ("squeeze", "Remove length-1 axes, as numpy.squeeze."),
-        ("repeat", "Repeat elements, as numpy.repeat."),
-    ],
-    "elementwise": [
-        ("clip", "Limit values to ``[min, max]``, as numpy.clip."),
-        ("round", "Round to ``decimals``, as numpy.round."),
-        ("conj", "Complex conjugate, as numpy.conj."),
-        ("nonzero", "Indices of non-zero elements, as numpy.nonzero."),
-    ],
-    "rechunk": [("rechunk", "The same array with new chunks; see chunkwise.array.rechunk.")],
-    "blockwise": [("map_blocks", "Apply a function to every block; see chunkwise.array.map_blocks.")],
-    "io": [
-        ("store", "Write the blocks into a target supporting ``__setitem__``; see chunkwise.array.store."),
-        ("to_zarr", "Write to a zarr array; see chunkwise.array.to_zarr."),
-        ("to_hdf5", "Write to an HDF5 file; see chunkwise.array.to_hdf5."),
-    ],
-    "linalg": [("dot", "Dot product, as numpy.dot.")],
-}
-for _module_name, _methods in _FORWARDED.items():
-    for _name, _doc in _methods:
-        setattr(Array, _name, _forward(_module_name, _name, _doc))
-del _name, _op, _m, _r, _module_name, _methods, _doc
 
 
 # --- building arrays --------------------------------------------------------------------
@@ -516,7 +727,7 @@ def from_array(
         hasattr(x, "shape") and hasattr(x, "dtype") and hasattr(x, "__getitem__")
     ):
         x = np.asarray(x)
-    if any(isinstance(s, float) and math.isnan(s) for s in x.shape):
+    if any(map(is_nan, x.shape)):
         raise ValueError(
             f"from_array: the {type(x).__name__} has unknown lengths (shape {tuple(x.shape)}); "
             "compute them first (for a dask array: x.compute_chunk_sizes())"
@@ -535,8 +746,6 @@ def from_array(
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"from_array: {exc}") from None
     if name is False:
-        import uuid
-
         expr_name = "array-" + uuid.uuid4().hex
     elif isinstance(name, str):
         expr_name = name
@@ -569,7 +778,7 @@ asanyarray = asarray
 # --- elementwise core --------------------------------------------------------------------
 
 
-def _as_operand(x: Any) -> Any:
+def as_operand(x: Any) -> Any:
     """Arrays become their expressions; NumPy arrays become one-block arrays; scalars stay."""
     if isinstance(x, Array):
         return x._expr
@@ -582,14 +791,14 @@ def _as_operand(x: Any) -> Any:
             return x[()]
         return FromArray(x, tuple((s,) for s in x.shape), None, "array-" + tokenize(x))
     if isinstance(x, (list, tuple)):
-        return _as_operand(np.asarray(x))
+        return as_operand(np.asarray(x))
     if isinstance(x, Collection):
         raise TypeError(
             f"cannot combine a chunkwise array with a {type(x).__name__} elementwise"
         )
     if _is_foreign_array(x):
         if type(x).__module__.partition(".")[0] == "pandas":
-            return _as_operand(np.asarray(x))  # in memory already
+            return as_operand(np.asarray(x))  # in memory already
         # a dask array, zarr/h5py dataset or any other array-like: its blocks are read as
         # from_array reads them (never handed whole to every block as if it were a scalar)
         return from_array(x)._expr
@@ -631,58 +840,6 @@ def _align_foreign(args: tuple, operands: list) -> list:
     return out
 
 
-def unify_chunks(*exprs: Any, opname: str = "operation") -> list:
-    """The array operands rechunked so blocks line up on every (broadcast) axis.
-
-    On each axis, the chunks of the largest operand are kept and the others are
-    rechunked to them (moving the fewest bytes).
-    """
-    from chunkwise.array.rechunk import Rechunk
-
-    arrays = [e for e in exprs if isinstance(e, ArrayExpr)]
-    if len(arrays) < 2:
-        return list(exprs)
-    ndim = max(a.ndim for a in arrays)
-    shape = broadcast_shapes(*(a.shape for a in arrays))
-    target: list = [None] * ndim
-    for axis in range(ndim):
-        best = None
-        for a in sorted(arrays, key=lambda a: -_nbytes(a)):
-            offset = axis - (ndim - a.ndim)
-            if offset < 0 or (a.shape[offset] == 1 and shape[axis] != 1):
-                continue
-            if best is None:
-                best = a.chunks[offset]
-        target[axis] = best
-    out = []
-    for e in exprs:
-        if not isinstance(e, ArrayExpr):
-            out.append(e)
-            continue
-        new = []
-        for d in range(e.ndim):
-            axis = d + ndim - e.ndim
-            want = target[axis]
-            have = e.chunks[d]
-            if (e.shape[d] == 1 and shape[axis] != 1) or want is None or _same_chunks(have, want):
-                new.append(have)
-                continue
-            if has_unknown((have,)) or has_unknown((want,)):
-                raise ValueError(
-                    f"{opname}: operands have unknown chunk sizes that may not line up "
-                    f"({have} vs {want}); call x.compute_chunk_sizes() first"
-                )
-            new.append(want)
-        new = tuple(new)
-        out.append(e if new == e.chunks else Rechunk(e, new))
-    return out
-
-
-def _nbytes(a: ArrayExpr) -> float:
-    n = a.nbytes
-    return 0 if isinstance(n, float) and math.isnan(n) else n
-
-
 def elemwise(
     op: Callable,
     *args: Any,
@@ -702,18 +859,17 @@ def elemwise(
             f"{name}: where= is not supported on chunkwise arrays; use chunkwise.array.where"
         )
     ufunc_kwargs.pop("where", None)
-    call_kwargs = dict(kwargs or {})
-    call_kwargs.update(ufunc_kwargs)
+    call_kwargs = merge(kwargs or {}, ufunc_kwargs)
     if "dtype" in ufunc_kwargs and dtype is None:
         dtype = ufunc_kwargs["dtype"]
-    operands = _align_foreign(args, [_as_operand(a) for a in args])
+    operands = _align_foreign(args, [as_operand(a) for a in args])
     try:
         broadcast_shapes(*(o.shape for o in operands if isinstance(o, ArrayExpr)))
     except ValueError as exc:
         raise ValueError(f"{name}: {exc}") from None
     if op is np.power and len(operands) == 2:
         _check_integer_power(*operands)
-    _check_unknown_chunks_align(operands, name)
+    check_unknown_chunks_align(operands, name)
     operands = unify_chunks(*operands, opname=name)
     nout = getattr(op, "nout", 1)
     if nout > 1:
@@ -753,40 +909,7 @@ def _check_integer_power(base: Any, exponent: Any) -> None:
         raise ValueError("Integers to negative integer powers are not allowed.")
 
 
-def _check_unknown_chunks_align(operands: list, opname: str) -> None:
-    """Refuse to pair blocks of unknown (``nan``) lengths unless they provably line up.
-
-    Blocks line up when both sides' unknown chunks come from the same node (see
-    :func:`~chunkwise.array.expr.unknown_chunks_origin`); otherwise block ``i``
-    of one side may hold other elements than block ``i`` of the other.
-    """
-    arrays = [o for o in operands if isinstance(o, ArrayExpr)]
-    if len(arrays) < 2 or not any(a.unknown_chunks for a in arrays):
-        return
-    ndim = max(a.ndim for a in arrays)
-    for axis in range(ndim):
-        sides = []
-        for a in arrays:
-            offset = axis - (ndim - a.ndim)
-            if offset >= 0 and a.shape[offset] != 1:
-                sides.append((a, offset))
-        if not any(has_unknown((a.chunks[d],)) for a, d in sides):
-            continue
-        origins = {
-            unknown_chunks_origin(a, d) if has_unknown((a.chunks[d],)) else None for a, d in sides
-        }
-        if len(origins) > 1 or None in origins:
-            shapes = " ".join(str(tuple(a.shape)) for a in arrays)
-            raise ValueError(
-                f"{opname}: operands with shapes {shapes} have unknown chunk sizes (nan) on axis "
-                f"{axis} that may not line up block by block (e.g. two different boolean masks); "
-                "call compute_chunk_sizes() on each of them first (or rechunk them to known chunks)"
-            )
-
-
 def _infer_out_dtypes(op: Callable, operands: list, kwargs: dict) -> tuple:
-    from chunkwise.array.expr import infer_dtype
-
     return infer_dtype(op, operands, kwargs)  # type: ignore[return-value]
 
 

@@ -1,4 +1,4 @@
-"""Creating arrays from nothing: ``ones``, ``arange``, ``eye``, ``meshgrid``, ...
+"""Creating arrays from nothing: ``ones``, ``arange``, ``linspace``, ``eye``, ``diag``, ...
 
 Every function here builds a *source* node: each block's task depends on no
 other key and holds only a few scalars (offsets, a fill value), never the
@@ -22,6 +22,8 @@ keyword; where Dask puts ``chunks`` positionally (``da.eye(N, chunks)``,
 ``da.linspace(start, stop, num, endpoint, retstep, chunks)``), write it as a
 keyword here.
 
+Grids (``meshgrid``, ``indices``, ``fromfunction``) are in :mod:`chunkwise.array.grids`.
+
 >>> import chunkwise.array as da
 >>> x = da.ones((1000, 1000), chunks=(100, 100))
 >>> x.numblocks, x.dtype
@@ -38,13 +40,17 @@ import bisect
 import functools
 import math
 import operator
-import warnings
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import numpy as np
+from toolz import sliding_window
 
-from chunkwise.array.chunks import chunk_boundaries, has_unknown, normalize_chunks
+from chunkwise.array.chunks import (
+    check_known_chunks,
+    chunk_boundaries,
+    normalize_chunks,
+)
 from chunkwise.array.core import Array, asarray, implements
 from chunkwise.array.expr import ArrayExpr
 from chunkwise.core.graph import Ref, Task
@@ -55,12 +61,9 @@ __all__ = [
     "empty",
     "empty_like",
     "eye",
-    "fromfunction",
     "full",
     "full_like",
-    "indices",
     "linspace",
-    "meshgrid",
     "ones",
     "ones_like",
     "tri",
@@ -91,19 +94,11 @@ def normalize_shape(shape: Any, opname: str) -> tuple:
     return tuple(int(d) for d in dims)
 
 
-def _chunks_for(opname: str, chunks: Any, shape: tuple, dtype: Any) -> tuple:
+def chunks_for(opname: str, chunks: Any, shape: tuple, dtype: Any) -> tuple:
     try:
         return normalize_chunks(chunks, shape, dtype=dtype)
     except (ValueError, TypeError) as exc:
         raise type(exc)(f"{opname}: {exc}") from None
-
-
-def _known(opname: str, x: ArrayExpr) -> None:
-    if has_unknown(x.chunks):
-        raise ValueError(
-            f"{opname}: the input has unknown chunk sizes {x.chunks}; "
-            "call x.compute_chunk_sizes() first"
-        )
 
 
 def _constant_block(value: np.ndarray, shape: tuple) -> np.ndarray:
@@ -115,7 +110,7 @@ def _zero(dtype: np.dtype) -> np.ndarray:
     return np.zeros((), dtype=dtype)
 
 
-class _Source(ArrayExpr):
+class Source(ArrayExpr):
     """Base of the creation nodes: chunks given as the operand ``chunks_``."""
 
     def _chunks(self) -> tuple:
@@ -135,7 +130,7 @@ class _Source(ArrayExpr):
 # --- constants ---------------------------------------------------------------------------
 
 
-class Full(_Source):
+class Full(Source):
     """Every element equal to ``value`` (a 0-d NumPy array of the result dtype)."""
 
     _parameters = ("value", "chunks_", "funcname_")
@@ -158,7 +153,7 @@ class Full(_Source):
 
 def _full(opname: str, shape: Any, value: np.ndarray, chunks: Any) -> Array:
     shape = normalize_shape(shape, opname)
-    normalized = _chunks_for(opname, chunks, shape, value.dtype)
+    normalized = chunks_for(opname, chunks, shape, value.dtype)
     return Array(Full(value, normalized, opname))
 
 
@@ -227,13 +222,13 @@ def _like(opname: str, a: Any, dtype: Any, shape: Any, chunks: Any) -> tuple:
     dtype = a.dtype if dtype is None else np.dtype(dtype)
     if shape is not None:
         shape = normalize_shape(shape, opname)
-        return shape, dtype, _chunks_for(opname, "auto" if chunks is None else chunks, shape, dtype)
+        return shape, dtype, chunks_for(opname, "auto" if chunks is None else chunks, shape, dtype)
     if isinstance(a, Array):
-        _known(opname, a._expr)
+        check_known_chunks(opname, a, what=f"the input (chunks {a.chunks})")
         if chunks is None:
             return a.shape, dtype, a.chunks
     shape = tuple(int(s) for s in a.shape)
-    return shape, dtype, _chunks_for(opname, "auto" if chunks is None else chunks, shape, dtype)
+    return shape, dtype, chunks_for(opname, "auto" if chunks is None else chunks, shape, dtype)
 
 
 @implements(np.ones_like)
@@ -302,7 +297,7 @@ def full_like(
 # --- ranges --------------------------------------------------------------------------------
 
 
-class Arange(_Source):
+class Arange(Source):
     """``numpy.arange``: ``first``, ``second`` (``start + step``, in the dtype), ``i * delta`` after."""
 
     _parameters = ("first", "second", "chunks_")
@@ -395,11 +390,11 @@ def arange(
     pair[0] = start
     if length > 1:
         pair[1] = start + step
-    normalized = _chunks_for("arange", chunks, (length,), dtype)
+    normalized = chunks_for("arange", chunks, (length,), dtype)
     return Array(Arange(pair[0], pair[1], normalized))
 
 
-class Linspace(_Source):
+class Linspace(Source):
     """``numpy.linspace`` with scalar ``start``/``stop``; the operands hold NumPy's intermediate values."""
 
     _parameters = ("start", "stop", "num", "endpoint", "scale", "step_zero", "div", "dt", "dtype_", "chunks_")
@@ -440,7 +435,7 @@ def _linspace_block(start, stop, num, endpoint, scale, step_zero, div, dt, dtype
 def _array_converter(start: Any, stop: Any) -> tuple:
     """NumPy's own conversion of linspace's ``start``/``stop`` and its working dtype."""
     try:
-        from numpy._core._multiarray_umath import _array_converter as converter
+        from numpy._core._multiarray_umath import _array_converter as converter  # noqa: PLC2701 - NumPy's own conversion, if present
     except ImportError:  # pragma: no cover - a NumPy without it: NumPy's public promotion rules
         dt = np.result_type(start, stop)
         if dt.kind not in "fc":
@@ -486,7 +481,7 @@ def linspace(
     else:
         step = np.nan
         scale = delta
-    normalized = _chunks_for("linspace", chunks, (num,), final)
+    normalized = chunks_for("linspace", chunks, (num,), final)
     out = Array(Linspace(start_c, stop_c, num, bool(endpoint), scale, step_zero, div, dt, final, normalized))
     if retstep:
         return out, step
@@ -496,7 +491,7 @@ def linspace(
 # --- matrices --------------------------------------------------------------------------
 
 
-class Eye(_Source):
+class Eye(Source):
     """Ones on diagonal ``k`` of an ``N x M`` matrix (``kind="eye"``) or on and below it (``"tri"``)."""
 
     _parameters = ("k", "dtype_", "chunks_", "kind")
@@ -532,7 +527,7 @@ def _matrix(opname: str, N: Any, M: Any, k: Any, dtype: Any, chunks: Any) -> Arr
     M = N[0] if M is None else normalize_shape(M, opname)[0]
     shape = (N[0], M)
     dtype = np.dtype(dtype)
-    normalized = _chunks_for(opname, chunks, shape, dtype)
+    normalized = chunks_for(opname, chunks, shape, dtype)
     return Array(Eye(operator.index(k), dtype, normalized, opname))
 
 
@@ -619,7 +614,7 @@ class DiagFrom2d(ArrayExpr):
         cuts.update(b - c_shift for b in cols if 0 < b - c_shift < length)
         edges = sorted(cuts)
         pieces = []
-        for t0, t1 in zip(edges[:-1], edges[1:]):
+        for t0, t1 in sliding_window(2, edges):
             r, c = t0 + r_shift, t0 + c_shift
             bi = bisect.bisect_right(rows, r) - 1
             bj = bisect.bisect_right(cols, c) - 1
@@ -660,7 +655,7 @@ def diag(v: Any, k: int = 0) -> Array:
     """
     x = asarray(v)
     k = operator.index(k)
-    _known("diag", x._expr)
+    check_known_chunks("diag", x, what=f"the input (chunks {x.chunks})")
     if x.ndim == 1:
         return Array(DiagFrom1d(x._expr, k))
     if x.ndim == 2:
@@ -668,191 +663,10 @@ def diag(v: Any, k: int = 0) -> Array:
     raise ValueError(f"diag: input must be 1-d or 2-d, got {x.ndim}-d (shape {x.shape})")
 
 
-# --- grids -------------------------------------------------------------------------------
-
-
-class AlongAxis(ArrayExpr):
-    """The 1-d ``array`` laid along ``axis`` of a ``len(chunks_)``-d array, repeated on the other axes."""
-
-    _parameters = ("array", "axis", "chunks_")
-
-    def _chunks(self) -> tuple:
-        return self.chunks_
-
-    def _dtype(self) -> Any:
-        return self.array.dtype
-
-    def _task(self, key: Hashable) -> Task:
-        index = key[1:]
-        block = index[self.axis] if self.array.numblocks[0] > 1 else 0
-        return Task(key, _along_axis, Ref((self.array.name, block)), self.axis, self.block_shape(index))
-
-
-def _along_axis(block: np.ndarray, axis: int, shape: tuple) -> np.ndarray:
-    view = [1] * len(shape)
-    view[axis] = -1
-    return np.broadcast_to(block.reshape(view), shape)
-
-
-@implements(np.meshgrid)
-def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = "xy") -> tuple:
-    """Coordinate arrays from 1-d coordinate vectors, as ``numpy.meshgrid``.
-
-    Output axis ``i`` takes the chunks of the ``i``-th input; the blocks are
-    read-only broadcast views of the input blocks.
-
-    >>> xx, yy = meshgrid(arange(3, chunks=2), arange(2, chunks=1))
-    >>> xx.chunks, yy.compute().tolist()
-    (((1, 1), (2, 1)), [[0, 0, 0], [1, 1, 1]])
-    """
-    if indexing not in ("xy", "ij"):
-        raise ValueError(f"meshgrid: indexing must be 'xy' or 'ij', got {indexing!r}")
-    arrays = []
-    for x in xi:
-        x = asarray(x)
-        if x.ndim != 1:
-            x = x.ravel()
-        _known("meshgrid", x._expr)
-        arrays.append(x)
-    ndim = len(arrays)
-    axes = list(range(ndim))
-    if indexing == "xy" and ndim > 1:
-        axes[0], axes[1] = 1, 0
-    chunks: list = [None] * ndim
-    for x, axis in zip(arrays, axes):
-        chunks[axis] = x.chunks[0]
-    out = []
-    for x, axis in zip(arrays, axes):
-        if sparse:
-            c = tuple(chunks[a] if a == axis else (1,) for a in range(ndim))
-        else:
-            c = tuple(chunks)
-        out.append(Array(AlongAxis(x._expr, axis, c)))
-    return tuple(out)
-
-
-class Indices(_Source):
-    """``numpy.indices`` (dense): block ``(i, ...)`` holds the index grid of axis ``i``."""
-
-    _parameters = ("dtype_", "chunks_")
-
-    def _dtype(self) -> Any:
-        return self.dtype_
-
-    def _task(self, key: Hashable) -> Task:
-        index = key[1:]
-        offsets = self._offsets(index)
-        shape = self.block_shape(index)
-        return Task(key, _indices_block, index[0], offsets[1:], shape, self.dtype)
-
-
-def _indices_block(axis: int, offsets: tuple, shape: tuple, dtype: np.dtype) -> np.ndarray:
-    inner = shape[1:]
-    if shape[0] == 0:
-        return np.empty(shape, dtype=dtype)
-    values = np.arange(offsets[axis], offsets[axis] + inner[axis], dtype=dtype)
-    view = [1] * len(inner)
-    view[axis] = -1
-    return np.broadcast_to(values.reshape(view), inner)[None]
-
-
-def indices(dimensions: Sequence[int], dtype: Any = int, sparse: bool = False, *, chunks: Any = "auto") -> Any:
-    """The grid of indices of an array of shape ``dimensions``, as ``numpy.indices``.
-
-    The result has shape ``(len(dimensions), *dimensions)``, one block per grid
-    on the first axis; ``chunks`` applies to ``dimensions``.
-
-    >>> indices((2, 3), chunks=2).compute()[1]
-    array([[0, 1, 2],
-           [0, 1, 2]])
-    """
-    dims = normalize_shape(tuple(dimensions), "indices")
-    dtype = np.dtype(dtype)
-    inner = _chunks_for("indices", chunks, dims, dtype)
-    if sparse:
-        out = []
-        for axis, c in enumerate(inner):
-            line = arange(dims[axis], dtype=dtype, chunks=(c,))
-            shape_chunks = tuple(c if a == axis else (1,) for a in range(len(dims)))
-            out.append(Array(AlongAxis(line._expr, axis, shape_chunks)))
-        return tuple(out)
-    first = (1,) * len(dims) if dims else (0,)
-    return Array(Indices(dtype, (first, *inner)))
-
-
-class FromFunction(_Source):
-    """``function(*index_grids, **kwargs)`` evaluated block by block."""
-
-    _parameters = ("function", "kwargs", "index_dtype", "dtype_", "chunks_")
-
-    @property
-    def _funcname(self) -> str:
-        return "fromfunction-" + getattr(self.function, "__name__", "function")
-
-    def _dtype(self) -> Any:
-        return self.dtype_
-
-    def _task(self, key: Hashable) -> Task:
-        index = key[1:]
-        return Task(
-            key, _fromfunction_block, self.function, self.kwargs, self._offsets(index),
-            self.block_shape(index), self.index_dtype, self.dtype,
-        )
-
-
-def _fromfunction_block(function, kwargs, offsets, shape, index_dtype, dtype) -> np.ndarray:
-    grids = np.indices(shape, dtype=index_dtype)
-    for axis, offset in enumerate(offsets):
-        if offset:
-            grids[axis] += offset
-    out = np.asarray(function(*grids, **(kwargs or {})))
-    if out.shape != tuple(shape):
-        try:
-            out = np.broadcast_to(out, shape)
-        except ValueError:
-            name = getattr(function, "__name__", "function")
-            raise ValueError(
-                f"fromfunction: {name} returned shape {out.shape} for a block of shape {shape}; "
-                "it must work elementwise on its index arrays"
-            ) from None
-    return out.astype(dtype, copy=False)
-
-
-def fromfunction(
-    function: Callable, shape: Any, *, dtype: Any = float, chunks: Any = "auto", like: Any = None, **kwargs: Any
-) -> Array:
-    """``function`` evaluated on the index grids, block by block, as ``numpy.fromfunction``.
-
-    ``dtype`` is the dtype of the index arrays, as in NumPy; the result's dtype
-    is what ``function`` returns (found by calling it on one-element grids).
-    ``function`` must work elementwise: each call sees one block's indices.
-
-    >>> fromfunction(lambda i, j: i + j, (2, 3), dtype=int, chunks=2).compute()
-    array([[0, 1, 2],
-           [1, 2, 3]])
-    """
-    if not callable(function):
-        raise TypeError(f"fromfunction: function must be callable, got {type(function).__name__}")
-    shape = normalize_shape(shape, "fromfunction")
-    index_dtype = np.dtype(dtype)
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            sample = function(*np.indices((1,) * len(shape), dtype=index_dtype), **kwargs)
-        except Exception as exc:
-            name = getattr(function, "__name__", "function")
-            raise TypeError(
-                f"fromfunction: calling {name} on index arrays of dtype {index_dtype} failed: {exc}"
-            ) from exc
-    out_dtype = np.asarray(sample).dtype
-    normalized = _chunks_for("fromfunction", chunks, shape, out_dtype)
-    return Array(FromFunction(function, kwargs or None, index_dtype, out_dtype, normalized))
-
-
 # NumPy's creation functions taking ``like=`` dispatch to these when given a chunkwise array.
 for _np_func, _impl in [
     (np.ones, ones), (np.zeros, zeros), (np.empty, empty), (np.full, full), (np.arange, arange),
-    (np.eye, eye), (np.tri, tri), (np.fromfunction, fromfunction),
+    (np.eye, eye), (np.tri, tri),
 ]:
     implements(_np_func)(_impl)
 del _np_func, _impl

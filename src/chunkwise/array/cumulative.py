@@ -23,10 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from chunkwise.array.chunks import has_unknown
+from chunkwise.array import manipulation
+from chunkwise.array._axes import normalize_axis
+from chunkwise.array.chunks import check_known_chunks
 from chunkwise.array.core import Array, asarray, implements
 from chunkwise.array.expr import ArrayExpr
-from chunkwise.array.reductions import _normalize_axis, _numpy_dtype, _refuse_extra
+from chunkwise.array.treereduce import numpy_dtype, refuse_extra
 from chunkwise.core.graph import Ref, Task
 
 __all__ = [
@@ -103,17 +105,15 @@ def _apply_carry(local, carry, binop):
 
 
 def _cumulative(a, opname, func, binop, axis, dtype, out):
-    _refuse_extra(opname, out)
+    refuse_extra(opname, out)
     x = asarray(a)
     if axis is None:
         if x.ndim != 1:
-            from chunkwise.array import manipulation
-
             x = manipulation.ravel(x)
         axis = 0
-    (axis,) = _normalize_axis(axis, x.ndim, opname)
+    axis = normalize_axis(axis, x.ndim, opname)
     kwargs = {} if dtype is None else {"dtype": np.dtype(dtype)}
-    out_dtype = _numpy_dtype(opname, func, x.dtype, **kwargs)
+    out_dtype = numpy_dtype(opname, func, x.dtype, **kwargs)
     return Array(Cumulative(x.expr, func, binop, axis, out_dtype, opname))
 
 
@@ -219,8 +219,6 @@ def _as_edge(value: Any, x: Array, axis: int) -> Any:
         if value.ndim == 0:
             shape = tuple(1 if d == axis else s for d, s in enumerate(x.shape))
             value = value.reshape((1,) * x.ndim)
-            from chunkwise.array import manipulation
-
             return manipulation.broadcast_to(value, shape)
         return value
     value = np.asarray(value)
@@ -245,13 +243,11 @@ def diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue):
         raise ValueError(f"diff: order must be non-negative but got {n}")
     if x.ndim == 0:
         raise ValueError("diff requires input that is at least one dimensional")
-    (axis,) = _normalize_axis(axis, x.ndim, "diff")
+    axis = normalize_axis(axis, x.ndim, "diff")
     if n == 0:
         return x
     edges = [v for v in (prepend, append) if v is not np._NoValue]
     if edges:
-        from chunkwise.array import manipulation
-
         parts = []
         if prepend is not np._NoValue:
             parts.append(_as_edge(prepend, x, axis))
@@ -259,11 +255,7 @@ def diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue):
         if append is not np._NoValue:
             parts.append(_as_edge(append, x, axis))
         x = manipulation.concatenate(parts, axis=axis)
-    if has_unknown((x.chunks[axis],)):
-        raise ValueError(
-            "diff: the array has unknown chunk sizes (nan) along the axis; "
-            "call x.compute_chunk_sizes() first"
-        )
+    check_known_chunks("diff", x, axes=(axis,), detail=" along the axis")
     dtype = np.diff(np.zeros((2,), dtype=x.dtype)).dtype
     expr = x.expr
     for _ in range(int(n)):

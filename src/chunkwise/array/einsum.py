@@ -30,7 +30,10 @@ from typing import Any
 
 import numpy as np
 
+from chunkwise.array.blockwise import blockwise
+from chunkwise.array.chunks import check_known_chunks
 from chunkwise.array.core import Array, asarray, implements
+from chunkwise.array.reductions import sum as sum_
 
 __all__ = ["einsum"]
 
@@ -140,9 +143,6 @@ def einsum(subscripts: Any, *operands: Any, out: Any = None, dtype: Any = None, 
     >>> einsum("ij->j", x).compute()
     array([3, 5, 7])
     """
-    from chunkwise.array.blockwise import blockwise
-    from chunkwise.array.reductions import sum as sum_
-
     op = "einsum"
     if out is not None:
         raise TypeError(f"{op}: out= is not supported on chunkwise arrays; use the returned array")
@@ -158,11 +158,8 @@ def einsum(subscripts: Any, *operands: Any, out: Any = None, dtype: Any = None, 
     _check_sizes(terms, shapes, subscripts)
     for term, a in zip(terms, arrays):
         for c, n in zip(term, a.shape):
-            if isinstance(n, float) and (c not in output or term.count(c) > 1):
-                raise ValueError(
-                    f"{op}: letter {c!r} is summed or repeated but has unknown chunk sizes (nan); "
-                    "call x.compute_chunk_sizes() first"
-                )
+            if c not in output or term.count(c) > 1:
+                check_known_chunks(op, ((n,),), what=f"letter {c!r} (summed or repeated)")
     summed = "".join(dict.fromkeys(c for term in terms for c in term if c not in output))
     kwargs: dict = {"casting": casting}
     if dtype is not None:

@@ -27,9 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from chunkwise.array.chunks import has_unknown
+from chunkwise.array.chunks import check_known_chunks
 from chunkwise.array.core import Array, asarray, elemwise, implements
-from chunkwise.array.expr import ArrayExpr
+from chunkwise.array.expr import ArrayExpr, blockwise_call
+from chunkwise.array.rechunk import Rechunk
 from chunkwise.core.graph import Ref, Task
 
 __all__ = [
@@ -371,19 +372,12 @@ def nonzero(a: Any) -> tuple:
     >>> rows.compute().tolist(), cols.compute().tolist()
     ([0, 1, 2], [0, 1, 2])
     """
-    from chunkwise.array.expr import blockwise_call
-    from chunkwise.array.rechunk import Rechunk
-
     a = asarray(a)
     if a.ndim == 0:
         raise ValueError("nonzero: calling nonzero on 0d arrays is not allowed; use atleast_1d(x).nonzero()")
     expr = a.expr
     if a.ndim > 1 and any(n > 1 for n in a.numblocks[1:]):
-        if has_unknown(a.chunks[1:]):
-            raise ValueError(
-                f"nonzero: the array has unknown chunk sizes on axes 1.. ({a.chunks[1:]}); "
-                "call x.compute_chunk_sizes() first"
-            )
+        check_known_chunks("nonzero", a.chunks[1:], what=f"the array on axes 1.. ({a.chunks[1:]})")
         expr = Rechunk(expr, (a.chunks[0],) + tuple((int(s),) for s in a.shape[1:]))
     blocks = NonzeroBlocks(expr)
     return tuple(

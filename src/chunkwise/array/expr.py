@@ -44,9 +44,11 @@ from typing import Any
 
 import numpy as np
 
-from chunkwise.array.chunks import chunk_boundaries, has_unknown
+from chunkwise.array._utils import format_bytes, is_nan
+from chunkwise.array.chunks import chunk_boundaries, has_unknown, same_axis_chunks
 from chunkwise.core.expr import Expr
 from chunkwise.core.graph import DataNode, Ref, Task
+from chunkwise.core.tokenize import tokenize
 
 __all__ = [
     "ArrayExpr",
@@ -145,15 +147,8 @@ class ArrayExpr(Expr):
     def _explain_line(self) -> str:
         line = super()._explain_line()
         nbytes = self.max_chunk_nbytes
-        size = "?" if math.isnan(nbytes) else _format_bytes(nbytes)
+        size = format_bytes(nbytes, precision=1)
         return f"{line}  [{self.npartitions} blocks of <= {size}, {self.dtype}]"
-
-
-def _format_bytes(n: float) -> str:
-    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("kiB", 2**10)):
-        if n >= scale:
-            return f"{n / scale:.1f} {unit}"
-    return f"{int(n)} B"
 
 
 # --- reading from an in-memory or on-disk array -----------------------------------
@@ -185,8 +180,6 @@ class FromArray(ArrayExpr):
     def name(self) -> str:
         if self.name_ is not None:
             return self.name_
-        from chunkwise.core.tokenize import tokenize
-
         return "array-" + tokenize(self.source, self.chunks_)
 
     def _chunks(self) -> tuple:
@@ -234,9 +227,9 @@ def broadcast_shapes(*shapes: tuple) -> tuple:
             length = shape[offset]
             if length == 1:
                 continue
-            if size == 1 or (isinstance(size, float) and math.isnan(size)):
+            if size == 1 or is_nan(size):
                 size = length
-            elif not (isinstance(length, float) and math.isnan(length)) and length != size:
+            elif not is_nan(length) and length != size:
                 raise ValueError(
                     "operands could not be broadcast together with shapes "
                     + " ".join(str(tuple(s)) for s in shapes)
@@ -276,7 +269,7 @@ class Blockwise(ArrayExpr):
     Operands: ``func``, ``kwargs`` (or ``None``), ``dtype_`` (``None``: inferred),
     ``funcname`` (``None``: the function's name), then the arguments, which are
     arrays (``ArrayExpr``) and scalars. The arrays' chunks must agree on every
-    axis they share (``elementwise.unify_chunks`` rechunks them); size-1 axes
+    axis they share (``rechunk.unify_chunks`` rechunks them); size-1 axes
     broadcast. Build one with :func:`blockwise_call`.
     """
 
@@ -312,7 +305,7 @@ class Blockwise(ArrayExpr):
                     continue  # broadcast
                 if chosen is None:
                     chosen = c
-                elif not _same_chunks(c, chosen):
+                elif not same_axis_chunks(c, chosen):
                     raise ValueError(
                         f"{self._funcname}: inputs have different chunks on axis {axis}: "
                         f"{chosen} and {c}; rechunk them alike (unify_chunks does it)"
@@ -351,7 +344,7 @@ class Blockwise(ArrayExpr):
         if scalars:
             head += "(" + ", ".join(s if len(s) < 20 else s[:17] + "..." for s in scalars) + ")"
         nbytes = self.max_chunk_nbytes
-        size = "?" if math.isnan(nbytes) else _format_bytes(nbytes)
+        size = format_bytes(nbytes, precision=1)
         return f"{head}  [{self.npartitions} blocks of <= {size}, {self.dtype}]"
 
 
@@ -384,14 +377,6 @@ def one_to_one_inputs(expr: ArrayExpr, inputs: Sequence) -> tuple:
     names = [a.name for a in inputs if isinstance(a, ArrayExpr) and a.numblocks == numblocks]
     # An input passed twice is read twice per task: not one-to-one.
     return tuple(n for n in names if names.count(n) == 1)
-
-
-def _same_chunks(a: tuple, b: tuple) -> bool:
-    if a == b:
-        return True
-    return len(a) == len(b) and all(
-        x == y or (math.isnan(x) and math.isnan(y)) for x, y in zip(a, b)
-    )
 
 
 def blockwise_call(
@@ -487,5 +472,3 @@ class Finalize(ArrayExpr):
         )
 
 
-def _identity(x: Any) -> Any:
-    return x

@@ -40,25 +40,29 @@ from typing import Any
 
 import numpy as np
 
-from chunkwise.array.chunks import blockdims_from_blockshape, chunk_boundaries, has_unknown
-from chunkwise.array.core import Array, implements
+from chunkwise.array._index import (
+    FULL,
+    check_known_length,
+    check_mask_shape,
+    expand_index,
+    index_int,
+    normalize_slice,
+)
+from chunkwise.array._utils import identity
+from chunkwise.array.chunks import (
+    blockdims_from_blockshape,
+    check_known_chunks,
+    chunk_boundaries,
+    has_unknown,
+    same_chunks,
+)
+from chunkwise.array.core import Array, asarray, implements
 from chunkwise.array.expr import ArrayExpr
 from chunkwise.array.rechunk import Rechunk
-from chunkwise.array.slicing import (
-    _FULL,
-    _basic,
-    _check_mask_shape,
-    _expand,
-    _identity,
-    _index_int,
-    _isnan,
-    _normalize_slice,
-    _same_chunks,
-    _unknown_error,
-    getitem,
-)
+from chunkwise.base import _graph_of_exprs
 from chunkwise.core.expr import Expr
 from chunkwise.core.graph import Ref, Task
+from chunkwise.scheduling import get
 
 __all__ = ["VIndex", "take", "with_computed_chunks"]
 
@@ -218,7 +222,7 @@ def _gather_combine(pieces: list, inverse: Any, local_shape: tuple, position: in
     return out
 
 
-def _gather(x: Array, axes: tuple, arrays: list, position: int, op: str) -> Array:
+def gather(x: Array, axes: tuple, arrays: list, position: int, op: str) -> Array:
     """``x`` indexed pointwise by integer ``arrays`` on ``axes`` (broadcast together)."""
     arrays = np.broadcast_arrays(*arrays)
     shape = arrays[0].shape
@@ -226,8 +230,7 @@ def _gather(x: Array, axes: tuple, arrays: list, position: int, op: str) -> Arra
     flat = []
     for a, arr in zip(axes, arrays):
         length = x_shape[a]
-        if _isnan(length):
-            raise _unknown_error(op, a, "integer-array indexing")
+        check_known_length(length, a, op, "integer-array indexing")
         arr = arr.reshape(-1).astype(np.int64, copy=False)
         bad = (arr >= length) | (arr < -length)
         if bad.any():
@@ -347,23 +350,23 @@ def _take_chunkwise(a: Array, indices: Array, axis: int, mode: str) -> Array:
     if indices.dtype.kind not in "iu":
         raise TypeError(f"take: indices must be integers, got dtype {indices.dtype}")
     length = a.shape[axis]
-    if _isnan(length):
-        raise _unknown_error("take", axis, "take with a chunkwise index")
+    check_known_length(length, axis, "take", "take with a chunkwise index")
     if mode == "wrap":
         indices = indices % length if length else indices
     elif mode == "clip":
         indices = np.clip(indices, 0, max(length - 1, 0))
     elif mode != "raise":
         raise ValueError(f"take: mode must be 'raise', 'wrap' or 'clip', got {mode!r}")
-    return _take_by_array(a, indices, axis, "take")
+    return take_by_array(a, indices, axis, "take")
 
 
-def _take_by_array(x: Array, index: Array, axis: int, op: str) -> Array:
+def take_by_array(x: Array, index: Array, axis: int, op: str) -> Array:
     """``x`` indexed along ``axis`` by the chunkwise integer array ``index`` (lazily)."""
     if index.dtype.kind not in "iu":
         raise IndexError(f"{op}: a chunkwise index must hold integers or booleans, got dtype {index.dtype}")
-    if any(_isnan(c) for c in x.chunks[axis]):
-        raise _unknown_error(op, axis, "indexing with a chunkwise integer array")
+    check_known_chunks(
+        op, x, axes=(axis,), what=f"axis {axis}", detail="; indexing with a chunkwise integer array needs them"
+    )
     if not x.chunks[axis]:
         raise NotImplementedError(f"{op}: axis {axis} has no blocks; rechunk it to (0,) first")
     return Array(TakeByArray(x.expr, index.expr, axis, op))
@@ -414,22 +417,21 @@ class BooleanMask(ArrayExpr):
 
 
 def _apply_mask(block: np.ndarray, mask: np.ndarray, axis: int, position: int) -> np.ndarray:
-    out = np.asarray(block)[(_FULL,) * axis + (np.asarray(mask, dtype=bool),)]
+    out = np.asarray(block)[(FULL,) * axis + (np.asarray(mask, dtype=bool),)]
     return out if position == axis else np.moveaxis(out, axis, position)
 
 
-def _boolean_mask(x: Array, mask: Array, axis: int, op: str, position: int | None = None) -> Array:
+def boolean_mask(x: Array, mask: Array, axis: int, op: str, position: int | None = None) -> Array:
     k = mask.ndim
     shape = x.shape
-    _check_mask_shape(mask.shape, shape, axis)
+    check_mask_shape(mask.shape, shape, axis)
     xe, me = x.expr, mask.expr
     axes = range(axis, axis + k)
     if k > 1 and any(xe.numblocks[a] > 1 or me.numblocks[a - axis] > 1 for a in axes[1:]):
         # A flattening mask keeps NumPy's C order only when every mask axis but the
         # first is whole in each block: rechunk to rows of about the same size.
         for a in axes:
-            if _isnan(shape[a]):
-                raise _unknown_error(op, a, "a boolean mask over several axes")
+            check_known_length(shape[a], a, op, "a boolean mask over several axes")
         elements = math.prod(max(max(xe.chunks[a]), 1) for a in axes)
         row = math.prod(shape[a] for a in axes[1:])
         rows = blockdims_from_blockshape((shape[axis],), (max(1, elements // max(row, 1)),))[0]
@@ -439,12 +441,11 @@ def _boolean_mask(x: Array, mask: Array, axis: int, op: str, position: int | Non
             new[a] = (shape[a],) if shape[a] else (0,)
         xe = Rechunk(xe, tuple(new))
     want = tuple(xe.chunks[a] for a in axes)
-    if not _same_chunks(me.chunks, want):
-        if has_unknown(want) or has_unknown(me.chunks):
-            raise ValueError(
-                f"{op}: the boolean mask's chunks {me.chunks} do not line up with the array's "
-                f"{want} and some are unknown (nan); call compute_chunk_sizes() on both first"
-            )
+    if not same_chunks(me.chunks, want):
+        check_known_chunks(
+            op, want, me.chunks, what="the array or its boolean mask",
+            detail=f", so the mask's chunks {me.chunks} may not line up with the array's {want}",
+        )
         me = Rechunk(me, want)
     return Array(BooleanMask(xe, me, axis, position))
 
@@ -472,8 +473,6 @@ def take(a: Any, indices: Any, axis: int | None = None, out: Any = None, mode: s
            [ 7,  4,  7],
            [11,  8, 11]])
     """
-    from chunkwise.array.core import asarray
-
     if out is not None:
         raise TypeError("take: out= is not supported on chunkwise arrays; use the returned array")
     a = asarray(a)
@@ -499,8 +498,8 @@ def take(a: Any, indices: Any, axis: int | None = None, out: Any = None, mode: s
     elif mode != "raise":
         raise ValueError(f"take: mode must be 'raise', 'wrap' or 'clip', got {mode!r}")
     if idx.ndim == 0:
-        return getitem(a, (_FULL,) * axis + (int(idx),))
-    return getitem(a, (_FULL,) * axis + (idx,))
+        return a[(FULL,) * axis + (int(idx),)]
+    return a[(FULL,) * axis + (idx,)]
 
 
 def _vindex(x: Array, index: Any) -> Array:
@@ -509,7 +508,7 @@ def _vindex(x: Array, index: Any) -> Array:
         index = (index,)
     if any(item is None for item in index):
         raise IndexError("vindex does not support indexing with None (np.newaxis)")
-    items = _expand(index, x.ndim, op)
+    items = expand_index(index, x.ndim, op)
     shape = x.shape
     basic = []
     arrays = []
@@ -521,21 +520,21 @@ def _vindex(x: Array, index: Any) -> Array:
         if isinstance(item, np.ndarray):
             if item.dtype == bool:
                 raise IndexError("vindex does not support indexing with boolean arrays")
-            basic.append(_FULL)
+            basic.append(FULL)
             arrays.append(item)
             axes.append(out_axis)
             out_axis += 1
         elif isinstance(item, slice):
-            basic.append(_normalize_slice(item, shape[axis], axis, op))
+            basic.append(normalize_slice(item, shape[axis], axis, op))
             out_axis += 1
         elif type(item) is tuple:
             raise IndexError("vindex does not support indexing with boolean scalars")
         else:
-            basic.append(_index_int(item, shape[axis], axis, op))
-    result = _basic(x, tuple(basic))
+            basic.append(index_int(item, shape[axis], axis, op))
+    result = x[tuple(basic)]
     if not arrays:
         return result
-    return _gather(result, tuple(axes), arrays, 0, op)
+    return gather(result, tuple(axes), arrays, 0, op)
 
 
 class VIndex:
@@ -583,7 +582,7 @@ class KnownChunks(ArrayExpr):
         return self.chunks_
 
     def _task(self, key: Hashable) -> Task:
-        return Task(key, _identity, Ref((self.array.name, *key[1:])))
+        return Task(key, identity, Ref((self.array.name, *key[1:])))
 
 
 class _BlockShapes(Expr):
@@ -617,9 +616,6 @@ def with_computed_chunks(x: Array) -> Array:
     >>> with_computed_chunks(x[x > 2]).chunks
     ((1, 2),)
     """
-    from chunkwise.base import _graph_of_exprs
-    from chunkwise.scheduling import get
-
     expr = x.expr
     if not has_unknown(expr.chunks):
         return x

@@ -57,12 +57,21 @@ from typing import Any
 
 import numpy as np
 
-from chunkwise.array.chunks import chunk_boundaries, has_unknown
-from chunkwise.array.core import Array, asarray
+from chunkwise.array import manipulation
+from chunkwise.array._utils import identity
+from chunkwise.array.chunks import (
+    check_known_chunks,
+    chunk_boundaries,
+    has_unknown,
+    normalize_chunks,
+)
+from chunkwise.array.core import Array, asarray, from_array
 from chunkwise.array.expr import ArrayExpr, FromArray, getter
+from chunkwise.base import Collection, _is_future, compute
 from chunkwise.core.expr import Expr, walk
 from chunkwise.core.graph import Ref, Task
 from chunkwise.core.tokenize import tokenize
+from chunkwise.delayed import Delayed, delayed
 
 __all__ = [
     "from_delayed",
@@ -385,8 +394,6 @@ def store(
     >>> out.tolist()
     [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
     """
-    from chunkwise.delayed import Delayed
-
     source_list, _ = _as_list(sources)
     source_list = [asarray(s) for s in source_list]
     target_list, targets_listed = _as_list(targets)
@@ -413,11 +420,7 @@ def store(
                 f"store: target {n} ({type(target).__name__}) does not support item assignment "
                 "(target[slices] = block)"
             )
-        if has_unknown(source.chunks):
-            raise ValueError(
-                f"store: source {n} has unknown chunk sizes (nan), so where its blocks go is "
-                "unknown; call x.compute_chunk_sizes() first"
-            )
+        check_known_chunks("store", source, what=f"source {n}", detail=", so where its blocks go is unknown")
         tshape = _target_shape(target)
         norm_region, region_shape = _normalize_region(region, tshape, source.ndim, "store")
         if region_shape is not None and tuple(source.shape) != tuple(region_shape):
@@ -477,14 +480,10 @@ class _Block(Expr):
         return self
 
     def _task(self, key: Hashable) -> Task:
-        return Task(key, _identity, Ref((self.array.name, *self.index)))
+        return Task(key, identity, Ref((self.array.name, *self.index)))
 
     def _explain_line(self) -> str:
         return f"Block {self.index} of {self.array.name}"
-
-
-def _identity(x: Any) -> Any:
-    return x
 
 
 def to_delayed(x: Any, optimize_graph: bool = True) -> Any:
@@ -504,8 +503,6 @@ def to_delayed(x: Any, optimize_graph: bool = True) -> Any:
     >>> blocks[1][0].compute().tolist()
     [[4, 5]]
     """
-    from chunkwise.delayed import Delayed
-
     x = asarray(x)
     expr = x.expr.optimize() if optimize_graph else x.expr
 
@@ -569,8 +566,6 @@ def from_delayed(value: Any, shape: tuple, dtype: Any = None, meta: Any = None, 
     >>> (x + 1).compute().tolist()
     [[2.0, 2.0, 2.0], [2.0, 2.0, 2.0]]
     """
-    from chunkwise.base import Collection
-
     if not isinstance(value, Collection):
         raise TypeError(f"from_delayed: expected a Delayed value, got {type(value).__name__}")
     if dtype is None:
@@ -605,7 +600,7 @@ class FromFutures(ArrayExpr):
         return self.dtype_
 
     def _task(self, key: Hashable) -> Task:
-        from chunkwise.distributed import future_task
+        from chunkwise.distributed import future_task  # needs the optional distributed package
 
         index = key[1:]
         shape = tuple(c[i] for c, i in zip(self.chunks_, index))
@@ -668,10 +663,6 @@ def from_futures(
     >>> x.compute()[:, ::3].tolist()
     [[0.0, 1.0], [0.0, 1.0], [1.0, 2.0], [1.0, 2.0]]
     """
-    from chunkwise.array.chunks import normalize_chunks
-    from chunkwise.array.manipulation import block
-    from chunkwise.base import Collection, _is_future
-
     if dtype is None:
         if meta is None:
             raise TypeError("from_futures: give the dtype (or meta) of the blocks")
@@ -735,7 +726,7 @@ def from_futures(
             return one(index)
         return [nest((*index, i)) for i in range(numblocks[len(index)])]
 
-    return block(nest(()))
+    return manipulation.block(nest(()))
 
 
 # --- zarr ---------------------------------------------------------------------------
@@ -1116,15 +1107,10 @@ def to_zarr(
     >>> from_zarr(path).compute().tolist() == list(range(10))
     True
     """
-    from chunkwise.delayed import Delayed
-
     zarr = _import_zarr()
     compute_kwargs = {k: kwargs.pop(k) for k in _COMPUTE_KEYWORDS if k in kwargs}
     x = asarray(arr)
-    if has_unknown(x.chunks):
-        raise ValueError(
-            "to_zarr: the array has unknown chunk sizes (nan); call x.compute_chunk_sizes() first"
-        )
+    check_known_chunks("to_zarr", x)
     if isinstance(url, zarr.Array):
         if kwargs:
             raise TypeError(f"to_zarr: cannot pass {sorted(kwargs)} when writing into an existing zarr array")
@@ -1237,8 +1223,6 @@ def from_zarr(
     >>> x.chunks, int(x.compute()[3, 3])
     (((2, 2), (2, 2)), 15)
     """
-    from chunkwise.array.core import from_array
-
     zarr = _import_zarr()
     if isinstance(url, zarr.Array):
         z = url
@@ -1323,19 +1307,13 @@ def to_npy_stack(*args: Any, axis: int = 0, **kwargs: Any) -> None:
     if not -x.ndim <= axis < x.ndim:
         raise ValueError(f"to_npy_stack: axis {axis} is out of bounds for an array of {x.ndim} dimensions")
     axis = axis % x.ndim
-    if has_unknown(x.chunks):
-        raise ValueError(
-            "to_npy_stack: the array has unknown chunk sizes (nan); call x.compute_chunk_sizes() first"
-        )
+    check_known_chunks("to_npy_stack", x)
     chunks = tuple(c if i == axis else (sum(c),) for i, c in enumerate(x.chunks))
     x = x.rechunk(chunks) if chunks != x.chunks else x
     os.makedirs(dirname, exist_ok=True)
     info_path = os.path.join(dirname, "info")
     if os.path.exists(info_path):
         os.remove(info_path)
-    from chunkwise.base import compute
-    from chunkwise.delayed import delayed
-
     blocks = to_delayed(x).reshape(-1)  # one block per position along ``axis``
     writes = [
         delayed(_write_npy, pure=False)(block, os.path.join(dirname, f"{i}.npy"))
@@ -1432,11 +1410,7 @@ def to_hdf5(*args: Any, chunks: Any = True, **kwargs: Any) -> None:
         raise TypeError("to_hdf5: call as to_hdf5(filename, datapath, x) or to_hdf5(filename, {datapath: x})")
     data = {path: asarray(value) for path, value in data.items()}
     for path, value in data.items():
-        if has_unknown(value.chunks):
-            raise ValueError(
-                f"to_hdf5: the array for {path!r} has unknown chunk sizes (nan); call "
-                "x.compute_chunk_sizes() first"
-            )
+        check_known_chunks("to_hdf5", value, what=f"the array for {path!r}")
     compute_kwargs = {k: kwargs.pop(k) for k in _COMPUTE_KEYWORDS if k in kwargs}
 
     def write(f: Any, mark: bool) -> None:

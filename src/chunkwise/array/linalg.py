@@ -38,10 +38,14 @@ from typing import Any
 
 import numpy as np
 
-from chunkwise.array.chunks import has_unknown
+from chunkwise.array._axes import normalize_axes
+from chunkwise.array._utils import format_bytes, is_nan, nbytes
+from chunkwise.array.chunks import check_known_chunks
 from chunkwise.array.core import Array, asarray, elemwise, implements
-from chunkwise.array.expr import ArrayExpr, _format_bytes
+from chunkwise.array.expr import ArrayExpr
+from chunkwise.array.manipulation import atleast_1d, ravel
 from chunkwise.array.rechunk import Rechunk
+from chunkwise.array.reshaping import Transpose
 from chunkwise.core.graph import Ref, Task
 
 __all__ = ["dot", "inner", "matmul", "outer", "tensordot", "vdot"]
@@ -255,8 +259,6 @@ class Contraction(ArrayExpr):
         above it, copied instead of computed (half the products, as NumPy's own
         ``a @ a.T`` calls BLAS's ``syrk``).
         """
-        from chunkwise.array.reshaping import Transpose
-
         a, b = self.a, self.b
         return (
             self.func is np.matmul
@@ -303,7 +305,7 @@ class Contraction(ArrayExpr):
 
     def _explain_line(self) -> str:
         nbytes = self.max_chunk_nbytes
-        size = "?" if math.isnan(nbytes) else _format_bytes(nbytes)
+        size = format_bytes(nbytes, precision=1)
         products = math.prod(self._contracted_numblocks) * self.npartitions
         return (
             f"Contraction: {self._funcname}  [{self.npartitions} blocks of <= {size}, {self.dtype}; "
@@ -333,12 +335,11 @@ def _contract(
         ca, cb = a.chunks[i], b.chunks[j]
         if ca == cb:
             continue
-        if has_unknown((ca,)) or has_unknown((cb,)):
-            raise ValueError(
-                f"{funcname}: operands of shapes {a.shape} and {b.shape} have unknown chunk sizes "
-                f"on the axes they share ({ca} vs {cb}); call x.compute_chunk_sizes() first"
-            )
-        if _nbytes(a) <= _nbytes(b):
+        check_known_chunks(
+            funcname, (ca, cb), what=f"an operand (shapes {a.shape} and {b.shape})",
+            detail=f" on the axes they share ({ca} vs {cb})",
+        )
+        if nbytes(a) <= nbytes(b):
             a_new[i] = cb
         else:
             b_new[j] = ca
@@ -351,11 +352,6 @@ def _contract(
     return Array(expr)
 
 
-def _nbytes(x: ArrayExpr) -> float:
-    n = x.nbytes
-    return 0 if isinstance(n, float) and math.isnan(n) else n
-
-
 def _result_dtype(func: Any, a: ArrayExpr, b: ArrayExpr, name: str, **kwargs: Any) -> np.dtype:
     sa = np.ones((1,) * a.ndim, dtype=a.dtype)
     sb = np.ones((1,) * b.ndim, dtype=b.dtype)
@@ -365,17 +361,10 @@ def _result_dtype(func: Any, a: ArrayExpr, b: ArrayExpr, name: str, **kwargs: An
         raise TypeError(f"{name}: cannot multiply arrays of dtypes {a.dtype} and {b.dtype}: {exc}") from None
 
 
-def _known(size: Any) -> bool:
-    return not (isinstance(size, float) and math.isnan(size))
-
-
 def _check_size(name: str, a: ArrayExpr, b: ArrayExpr, i: int, j: int, what: str) -> None:
     sa, sb = a.shape[i], b.shape[j]
-    if not (_known(sa) and _known(sb)):
-        raise ValueError(
-            f"{name}: the contracted axes of shapes {a.shape} and {b.shape} have unknown lengths; "
-            "call x.compute_chunk_sizes() first"
-        )
+    check_known_chunks(name, a, axes=(i,), what=f"a contracted axis (shapes {a.shape} and {b.shape})")
+    check_known_chunks(name, b, axes=(j,), what=f"a contracted axis (shapes {a.shape} and {b.shape})")
     if sa != sb:
         raise ValueError(
             f"{name}: {what} of shapes {a.shape} and {b.shape} do not match "
@@ -418,7 +407,7 @@ def matmul(a: Any, b: Any) -> Array:
     k_a = x.ndim - 1
     k_b = y.ndim - 2 if y.ndim >= 2 else 0
     sa, sb = x.shape[k_a], y.shape[k_b]
-    if _known(sa) and _known(sb) and sa != sb:
+    if not is_nan(sa) and not is_nan(sb) and sa != sb:
         raise ValueError(
             f"matmul: Input operand 1 has a mismatch in its core dimension 0, with gufunc signature "
             f"(n?,k),(k,m?)->(n?,m?) (size {sb} is different from {sa}); shapes {x.shape} and {y.shape}"
@@ -434,7 +423,7 @@ def matmul(a: Any, b: Any) -> Array:
             sizes.append(x.shape[a_batch.index(label)])
         if label in b_batch:
             sizes.append(y.shape[b_batch.index(label)])
-        if len(sizes) == 2 and 1 not in sizes and all(map(_known, sizes)) and sizes[0] != sizes[1]:
+        if len(sizes) == 2 and 1 not in sizes and not any(map(is_nan, sizes)) and sizes[0] != sizes[1]:
             raise ValueError(
                 f"matmul: operands could not be broadcast together with shapes {x.shape} and {y.shape} "
                 f"(batch axes {x.shape[:-2]} and {y.shape[:-2]})"
@@ -449,20 +438,6 @@ def matmul(a: Any, b: Any) -> Array:
     dtype = _result_dtype(np.matmul, x, y, "matmul")
     # Where one operand lacks a batch axis the other has, the blocks come from the one that has it.
     return _contract(x, y, a_index, b_index, out_index, np.matmul, dtype, "matmul")
-
-
-def _normalize_axes(axes: Any, ndim: int, name: str, shape: tuple) -> tuple:
-    if isinstance(axes, (int, np.integer)):
-        axes = (axes,)
-    out = []
-    for axis in axes:
-        axis = int(axis)
-        if not -ndim <= axis < ndim:
-            raise ValueError(f"{name}: axis {axis} is out of bounds for an array of shape {shape}")
-        out.append(axis % ndim)
-    if len(set(out)) != len(out):
-        raise ValueError(f"{name}: repeated axis in {tuple(axes)}")
-    return tuple(out)
 
 
 @implements(np.tensordot)
@@ -491,15 +466,15 @@ def tensordot(a: Any, b: Any, axes: Any = 2) -> Array:
             raise ValueError(
                 f"tensordot: axes must be an int or a pair of axis sequences, got {axes!r}"
             ) from None
-        a_axes = _normalize_axes(a_spec, x.ndim, "tensordot", x.shape)
-        b_axes = _normalize_axes(b_spec, y.ndim, "tensordot", y.shape)
+        a_axes = normalize_axes(a_spec, x.ndim, "tensordot", "axes")
+        b_axes = normalize_axes(b_spec, y.ndim, "tensordot", "axes")
         if len(a_axes) != len(b_axes):
             raise ValueError(
                 f"tensordot: shape-mismatch for sum: {len(a_axes)} axes of {x.shape} against "
                 f"{len(b_axes)} axes of {y.shape}"
             )
     for i, j in zip(a_axes, b_axes):
-        if _known(x.shape[i]) and _known(y.shape[j]) and x.shape[i] != y.shape[j]:
+        if not is_nan(x.shape[i]) and not is_nan(y.shape[j]) and x.shape[i] != y.shape[j]:
             raise ValueError(
                 f"tensordot: shape-mismatch for sum: axis {i} of {x.shape} has length {x.shape[i]}, "
                 f"axis {j} of {y.shape} has length {y.shape[j]}"
@@ -535,14 +510,14 @@ def dot(a: Any, b: Any, out: Any = None) -> Array:
     if a.ndim == 0 or b.ndim == 0:
         return elemwise(np.multiply, a, b)
     if a.ndim <= 2 and b.ndim <= 2:
-        if a.shape[-1] != b.shape[0 if b.ndim == 1 else -2] and _known(a.shape[-1]):
+        if a.shape[-1] != b.shape[0 if b.ndim == 1 else -2] and not is_nan(a.shape[-1]):
             raise ValueError(
                 f"dot: shapes {a.shape} and {b.shape} not aligned: {a.shape[-1]} (dim {a.ndim - 1}) "
                 f"!= {b.shape[0 if b.ndim == 1 else -2]} (dim {0 if b.ndim == 1 else b.ndim - 2})"
             )
         return matmul(a, b)
     axis = 0 if b.ndim == 1 else b.ndim - 2
-    if _known(a.shape[-1]) and a.shape[-1] != b.shape[axis]:
+    if not is_nan(a.shape[-1]) and a.shape[-1] != b.shape[axis]:
         raise ValueError(
             f"dot: shapes {a.shape} and {b.shape} not aligned: {a.shape[-1]} (dim {a.ndim - 1}) "
             f"!= {b.shape[axis]} (dim {axis})"
@@ -562,7 +537,7 @@ def inner(a: Any, b: Any) -> Array:
     a, b = _as_array(a), _as_array(b)
     if a.ndim == 0 or b.ndim == 0:
         return elemwise(np.multiply, a, b)
-    if _known(a.shape[-1]) and _known(b.shape[-1]) and a.shape[-1] != b.shape[-1]:
+    if not is_nan(a.shape[-1]) and not is_nan(b.shape[-1]) and a.shape[-1] != b.shape[-1]:
         raise ValueError(
             f"inner: shapes {a.shape} and {b.shape} not aligned: {a.shape[-1]} (dim {a.ndim - 1}) "
             f"!= {b.shape[-1]} (dim {b.ndim - 1})"
@@ -571,8 +546,6 @@ def inner(a: Any, b: Any) -> Array:
 
 
 def _flat(x: Array, name: str) -> Array:
-    from chunkwise.array.manipulation import atleast_1d, ravel  # imports linalg's users
-
     if x.ndim == 1:
         return x
     return atleast_1d(x) if x.ndim == 0 else ravel(x)
@@ -606,7 +579,7 @@ def vdot(a: Any, b: Any) -> Array:
     np.complex128(3+0j)
     """
     x, y = _flat(_as_array(a), "vdot").expr, _flat(_as_array(b), "vdot").expr
-    if _known(x.shape[0]) and _known(y.shape[0]) and x.shape[0] != y.shape[0]:
+    if not is_nan(x.shape[0]) and not is_nan(y.shape[0]) and x.shape[0] != y.shape[0]:
         raise ValueError(
             f"vdot: cannot reshape arrays of sizes {x.shape[0]} and {y.shape[0]} into vectors "
             "of the same length"

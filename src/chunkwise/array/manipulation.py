@@ -35,8 +35,11 @@ from itertools import accumulate
 from typing import Any
 
 import numpy as np
+from toolz import sliding_window
 
-from chunkwise.array.chunks import chunk_boundaries, has_unknown
+from chunkwise.array._axes import normalize_axes, normalize_axis
+from chunkwise.array._utils import identity, is_nan
+from chunkwise.array.chunks import check_known_chunks, chunk_boundaries, same_chunks
 from chunkwise.array.core import Array, asarray, implements
 from chunkwise.array.expr import ArrayExpr
 from chunkwise.array.rechunk import Rechunk
@@ -46,14 +49,6 @@ from chunkwise.array.rechunk import Rechunk
 # ...) and other modules call them as ``chunkwise.array.manipulation.<name>``, so all of
 # them are importable from here too (the ``noqa`` ones only for that).
 from chunkwise.array.reshaping import (
-    _check_known,
-    _full,
-    _is_nan,
-    _normalize_axes,
-    _normalize_axis,
-    _regular,
-    _same_chunks_all,
-    _target_chunks,
     atleast_1d,
     atleast_2d,
     atleast_3d,
@@ -61,11 +56,14 @@ from chunkwise.array.reshaping import (
     broadcast_to,
     expand_dims,
     flatten,  # noqa: F401 - x.flatten()
+    full_block,
     moveaxis,  # noqa: F401 - as before the split
     ravel,
+    regular_chunks,
     reshape,
     squeeze,  # noqa: F401 - x.squeeze()
     swapaxes,  # noqa: F401 - x.swapaxes()
+    target_chunks,
     transpose,  # noqa: F401 - x.transpose()
 )
 from chunkwise.core.graph import Ref, Task
@@ -88,10 +86,6 @@ __all__ = [
 ]
 
 # --- helpers --------------------------------------------------------------------------
-
-
-def _identity(x: Any) -> Any:
-    return x
 
 
 # --- concatenate and friends --------------------------------------------------------------------
@@ -139,7 +133,7 @@ class Concatenate(ArrayExpr):
         ref = Ref((source.name, *block))
         if source.dtype != self.dtype:
             return Task(key, np.asarray, ref, self.dtype)
-        return Task(key, _identity, ref)
+        return Task(key, identity, ref)
 
 
 @implements(np.concatenate)
@@ -177,19 +171,19 @@ def concatenate(arrays: Any, axis: int | None = 0, out: Any = None, *, dtype: An
                 f"the array at index 0 has {ndim} dimension(s) (shape {xs[0].shape}) and the array "
                 f"at index {i} has {x.ndim} dimension(s) (shape {x.shape})"
             )
-    axis = _normalize_axis(axis, ndim, "concatenate")
+    axis = normalize_axis(axis, ndim, "concatenate")
     for i, x in enumerate(xs):
         for d in range(ndim):
             if d == axis:
                 continue
             s0, s1 = xs[0].shape[d], x.shape[d]
-            if _is_nan(s0) != _is_nan(s1):
-                raise ValueError(
-                    f"concatenate: along dimension {d} the array at index 0 (shape {xs[0].shape}) "
-                    f"and the array at index {i} (shape {x.shape}) may not match: some chunk sizes "
-                    "are unknown (nan); call x.compute_chunk_sizes() first"
+            if is_nan(s0) != is_nan(s1):
+                check_known_chunks(
+                    "concatenate", ((s0, s1),), what=f"along dimension {d} an input",
+                    detail=f", so the array at index 0 (shape {xs[0].shape}) and the array at index "
+                    f"{i} (shape {x.shape}) may not match",
                 )
-            if s0 != s1 and not (_is_nan(s0) and _is_nan(s1)):
+            if s0 != s1 and not (is_nan(s0) and is_nan(s1)):
                 raise ValueError(
                     "concatenate: all the input array dimensions except for the concatenation axis "
                     f"(axis {axis}) must match exactly, but along dimension {d}, the array at index 0 "
@@ -207,18 +201,16 @@ def concatenate(arrays: Any, axis: int | None = 0, out: Any = None, *, dtype: An
                 )
         result = dtype
     exprs = [x.expr for x in xs]
-    target = _target_chunks(exprs, lambda e, d: None if d == axis else d, ndim, "concatenate")
+    target = target_chunks(exprs, lambda e, d: None if d == axis else d, ndim, "concatenate")
     aligned = []
     for e in exprs:
         want = tuple(target[d] if d != axis else e.chunks[d] for d in range(ndim))
-        if _same_chunks_all(e.chunks, want):
+        if same_chunks(e.chunks, want):
             aligned.append(e)
             continue
-        if e.unknown_chunks or has_unknown(want):
-            raise ValueError(
-                f"concatenate: inputs have unknown chunk sizes (nan) that may not line up "
-                f"({e.chunks} vs {want}); call x.compute_chunk_sizes() first"
-            )
+        check_known_chunks(
+            "concatenate", e, want, what="an input", detail=f" that may not line up ({e.chunks} vs {want})"
+        )
         aligned.append(Rechunk(e, want))
     if len(aligned) == 1 and aligned[0].dtype == result:
         return Array(aligned[0])
@@ -242,9 +234,9 @@ def stack(arrays: Any, axis: int = 0, out: Any = None, *, dtype: Any = None,
     if not xs:
         raise ValueError("stack: need at least one array to stack")
     shapes = {tuple(x.shape) for x in xs}
-    if len(shapes) > 1 and not all(any(_is_nan(s) for s in shape) for shape in shapes):
+    if len(shapes) > 1 and not all(any(is_nan(s) for s in shape) for shape in shapes):
         raise ValueError(f"stack: all input arrays must have the same shape, got {sorted(shapes, key=str)}")
-    axis = _normalize_axis(axis, xs[0].ndim + 1, "stack")
+    axis = normalize_axis(axis, xs[0].ndim + 1, "stack")
     return concatenate([expand_dims(x, axis) for x in xs], axis=axis, dtype=dtype, casting=casting)
 
 
@@ -409,12 +401,12 @@ class AxisPieces(ArrayExpr):
         if _any_constant(self._pieces, index):
             value = None if self.fill is None else _corner_value(self._pieces, self.fill, index)
             shape = self.block_shape(index)
-            if any(_is_nan(s) for s in shape):  # unknown lengths on other axes: take the block's
-                shape = tuple(None if _is_nan(s) else s for s in shape)
+            if any(is_nan(s) for s in shape):  # unknown lengths on other axes: take the block's
+                shape = tuple(None if is_nan(s) else s for s in shape)
                 return Task(key, _full_shaped_like, ref, shape, value, self.dtype)
-            return Task(key, _full, shape, value, self.dtype)
+            return Task(key, full_block, shape, value, self.dtype)
         if not repeats and all(s == slice(None) for s in slices):
-            return Task(key, _identity, ref)
+            return Task(key, identity, ref)
         return Task(key, _apply_pieces, ref, tuple(slices), tuple(repeats))
 
 
@@ -432,7 +424,7 @@ def _corner_value(pieces: tuple, fill: tuple, index: tuple) -> Any:
 
 
 def _full_shaped_like(block: np.ndarray, shape: tuple, value: Any, dtype: np.dtype) -> np.ndarray:
-    return _full(tuple(b if s is None else s for b, s in zip(block.shape, shape)), value, dtype)
+    return full_block(tuple(b if s is None else s for b, s in zip(block.shape, shape)), value, dtype)
 
 
 def _apply_pieces(block: np.ndarray, slices: tuple, repeats: tuple) -> np.ndarray:
@@ -492,7 +484,7 @@ def _axis_pieces(spec: tuple, chunks: tuple) -> list:
 
 
 def _constant_pieces(width: int, largest: int, side: int) -> list:
-    return [(None, length, side) for length in _regular(width, largest)] if width else []
+    return [(None, length, side) for length in regular_chunks(width, largest)] if width else []
 
 
 def _pad_map(positions: np.ndarray, n: int, mode: str) -> np.ndarray:
@@ -526,7 +518,7 @@ def _map_pieces(source: np.ndarray, bounds: tuple, largest: int) -> list:
     breaks[2:] |= steps[1:] != steps[:-1]
     starts = np.flatnonzero(breaks).tolist() + [len(source)]
     pieces = []
-    for s, e in zip(starts[:-1], starts[1:]):
+    for s, e in sliding_window(2, starts):
         j = int(blocks[s])
         step = int(source[s + 1] - source[s]) if e - s > 1 else 1
         for t in range(s, e, largest):
@@ -541,7 +533,7 @@ def _map_pieces(source: np.ndarray, bounds: tuple, largest: int) -> list:
     return pieces
 
 
-def _pieces_array(x: Array, specs: list, funcname: str, fill: tuple | None = None) -> Array:
+def pieces_array(x: Array, specs: list, funcname: str, fill: tuple | None = None) -> Array:
     if all(s is None for s in specs):
         return x
     return Array(AxisPieces(x.expr, tuple(specs), fill, funcname))
@@ -557,8 +549,8 @@ def flip(m: Any, axis: Any = None) -> Array:
     [4, 3, 2, 1, 0]
     """
     x = asarray(m)
-    axes = tuple(range(x.ndim)) if axis is None else _normalize_axes(axis, x.ndim, "flip")
-    return _pieces_array(x, [("flip",) if d in axes else None for d in range(x.ndim)], "flip")
+    axes = tuple(range(x.ndim)) if axis is None else normalize_axes(axis, x.ndim, "flip")
+    return pieces_array(x, [("flip",) if d in axes else None for d in range(x.ndim)], "flip")
 
 
 @implements(np.fliplr)
@@ -610,15 +602,15 @@ def roll(a: Any, shift: Any, axis: Any = None) -> Array:
         return reshape(roll(ravel(x), shift, 0), x.shape)
     shifts: dict = {}
     for s, ax in np.broadcast(shift, axis):
-        d = _normalize_axis(ax, x.ndim, "roll")
+        d = normalize_axis(ax, x.ndim, "roll")
         shifts[d] = shifts.get(d, 0) + operator.index(s)
-    _check_known(x.expr, "roll", tuple(shifts))
+    check_known_chunks("roll", x.expr, axes=tuple(shifts), what=f"the array (shape {x.expr.shape})")
     specs = []
     for d in range(x.ndim):
         n = x.shape[d]
         s = shifts.get(d, 0) % n if n else 0
         specs.append(("roll", int(s)) if s else None)
-    return _pieces_array(x, specs, "roll")
+    return pieces_array(x, specs, "roll")
 
 
 @implements(np.tile)
@@ -642,7 +634,7 @@ def tile(A: Any, reps: Any) -> Array:
     reps = (1,) * (ndim - len(reps)) + reps
     if x.ndim < ndim:
         x = expand_dims(x, tuple(range(ndim - x.ndim)))
-    return _pieces_array(x, [("tile", r) if r != 1 else None for r in reps], "tile")
+    return pieces_array(x, [("tile", r) if r != 1 else None for r in reps], "tile")
 
 
 # --- repeat, tril/triu -----------------------------------------------------------------------
@@ -689,7 +681,7 @@ def repeat(a: Any, repeats: Any, axis: int | None = None) -> Array:
     if axis is None:
         x = ravel(x)
         axis = 0
-    axis = _normalize_axis(axis, x.ndim, "repeat")
+    axis = normalize_axis(axis, x.ndim, "repeat")
     if repeats == 1:
         return x
     return Array(Repeat(x.expr, repeats, axis))
@@ -722,7 +714,7 @@ class Triangle(ArrayExpr):
         c0, c1 = cols[index[-1]], cols[index[-1] + 1]
         ref = Ref((self.array.name, *index))
         if r0 == r1 or c0 == c1:
-            return Task(key, _identity, ref)
+            return Task(key, identity, ref)
         low, high = c0 - (r1 - 1), (c1 - 1) - r0  # range of (column - row) in the block
         k = self.k
         if self.lower:
@@ -730,9 +722,9 @@ class Triangle(ArrayExpr):
         else:
             keep_all, zero_all, func = low >= k, high < k, np.triu
         if keep_all:
-            return Task(key, _identity, ref)
+            return Task(key, identity, ref)
         if zero_all:
-            return Task(key, _full, self.block_shape(index), 0, self.dtype)
+            return Task(key, full_block, self.block_shape(index), 0, self.dtype)
         return Task(key, func, ref, k - (c0 - r0))
 
 
@@ -743,7 +735,7 @@ def _triangle(m: Any, k: int, lower: bool, opname: str) -> Array:
         raise ValueError(f"{opname}: input must be at least 1-d, got a 0-d array")
     if x.ndim == 1:
         x = broadcast_to(x, (x.shape[0], x.shape[0]), chunks=(x.chunks[0], x.chunks[0]))
-    _check_known(x.expr, opname, (x.ndim - 2, x.ndim - 1))
+    check_known_chunks(opname, x.expr, axes=(x.ndim - 2, x.ndim - 1), what=f"the array (shape {x.expr.shape})")
     return Array(Triangle(x.expr, int(k), lower))
 
 

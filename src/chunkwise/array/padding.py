@@ -20,9 +20,14 @@ from typing import Any
 
 import numpy as np
 
+from chunkwise.array.blockwise import map_blocks
+from chunkwise.array.chunks import check_known_chunks
 from chunkwise.array.core import Array, asarray, implements
-from chunkwise.array.manipulation import _pieces_array, concatenate
-from chunkwise.array.reshaping import _check_known
+from chunkwise.array.elementwise import round as round_
+from chunkwise.array.manipulation import concatenate, pieces_array
+from chunkwise.array.reductions import max as max_
+from chunkwise.array.reductions import mean
+from chunkwise.array.reductions import min as min_
 
 __all__ = ["pad"]
 
@@ -89,7 +94,7 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Ar
     padded_axes = tuple(d for d, w in enumerate(widths) if any(w))
     if not padded_axes:
         return x
-    _check_known(x.expr, "pad", padded_axes)
+    check_known_chunks("pad", x.expr, axes=padded_axes, what=f"the array (shape {x.expr.shape})")
     fill = None
     if mode == "constant":
         values = np.broadcast_to(np.asarray(kwargs.get("constant_values", 0), dtype=object), (x.ndim, 2))
@@ -105,7 +110,7 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Ar
     if mode in _STAT_MODES or mode == "linear_ramp":
         return _pad_computed(x, widths, padded_axes, mode, kwargs)
     specs = [("pad", b, e, mode) if (b or e) else None for b, e in widths]
-    return _pieces_array(x, specs, "pad", fill)
+    return pieces_array(x, specs, "pad", fill)
 
 
 def _pad_pairs(value: Any, ndim: int, name: str, as_index: bool) -> list:
@@ -158,12 +163,6 @@ def _edge_region(x: Array, axis: int, side: int, length: int) -> Array:
 
 
 def _stat_piece(x: Array, axis: int, side: int, width: int, length: Any, mode: str) -> Array:
-    from chunkwise.array.blockwise import map_blocks
-    from chunkwise.array.elementwise import round as round_
-    from chunkwise.array.reductions import max as max_
-    from chunkwise.array.reductions import mean
-    from chunkwise.array.reductions import min as min_
-
     n = x.shape[axis]
     length = n if length is None else min(int(length), n)
     if length == 0:
@@ -190,8 +189,6 @@ def _median_keepdims(block: np.ndarray, axis: int) -> np.ndarray:
 
 def _stretch(piece: Array, axis: int, width: int, like: Array) -> Array:
     """``piece`` (length 1 on ``axis``) repeated to ``width``, in blocks no longer than ``like``'s."""
-    from chunkwise.array.blockwise import map_blocks
-
     largest = max(max(like.chunks[axis]), 1)
     parts = []
     for n, count in ((largest, width // largest), (width % largest, 1)):
@@ -203,8 +200,6 @@ def _stretch(piece: Array, axis: int, width: int, like: Array) -> Array:
 
 
 def _ramp_piece(x: Array, axis: int, side: int, width: int, end: Any) -> Array:
-    from chunkwise.array.blockwise import map_blocks
-
     edge = _edge_region(x, axis, side, 1)
     chunks = tuple((width,) if d == axis else c for d, c in enumerate(edge.chunks))
     return map_blocks(_linear_ramp, edge, chunks=chunks, dtype=x.dtype, end=end, width=width,

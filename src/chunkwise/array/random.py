@@ -43,10 +43,12 @@ from typing import Any
 
 import numpy as np
 
-from chunkwise.array.chunks import chunk_boundaries, has_unknown
+from chunkwise.array.chunks import check_known_chunks, chunk_boundaries
 from chunkwise.array.core import Array, asarray, from_array
-from chunkwise.array.creation import _chunks_for
+from chunkwise.array.creation import chunks_for
 from chunkwise.array.expr import ArrayExpr, broadcast_shapes
+from chunkwise.array.gather import take
+from chunkwise.array.rechunk import Rechunk
 from chunkwise.core.graph import Ref, Task
 
 __all__ = [
@@ -333,8 +335,7 @@ class _Sampler:
                     raise ValueError(
                         f"{opname}: a parameter of shape {shape} does not broadcast to size {size}"
                     )
-        if any(isinstance(s, float) and math.isnan(s) for s in size):
-            raise ValueError(f"{opname}: parameters have unknown chunk sizes; call x.compute_chunk_sizes() first")
+        check_known_chunks(opname, (size,), what="a parameter")
         # Validate the parameters as NumPy does, and learn the dtype, on a tiny draw.
         if all(s is not None for s in samples):
             try:
@@ -347,7 +348,7 @@ class _Sampler:
             out_dtype = np.dtype(dtype)
         else:
             out_dtype = np.dtype(np.int64 if method in _INTEGER_METHODS else np.float64)
-        normalized = _chunks_for(opname, chunks, size, out_dtype)
+        normalized = chunks_for(opname, chunks, size, out_dtype)
         params = []
         for arr in arrays:
             expr = asarray(arr, chunks=-1)._expr if not isinstance(arr, Array) else arr._expr
@@ -408,8 +409,7 @@ class _Sampler:
             population = a if isinstance(a, Array) else np.asarray(a)
             if population.ndim != 1 or axis not in (0, -1):
                 return self._choice_slices(population, size, replace, p, axis, shuffle, chunks)
-            if has_unknown(population.chunks if isinstance(population, Array) else ()):
-                raise ValueError("choice: a has unknown chunk sizes; call a.compute_chunk_sizes() first")
+            check_known_chunks("choice", population.chunks if isinstance(population, Array) else (), what="a")
             n = int(population.shape[0])
             dtype = population.dtype
         else:
@@ -440,7 +440,7 @@ class _Sampler:
                 p_arr = p
             if p_arr.ndim != 1 or p_arr.shape[0] != n:
                 raise ValueError(f"choice: p must be 1-d with one probability per element of a ({n}), got shape {p_arr.shape}")
-        normalized = _chunks_for(opname, chunks, shape, dtype)
+        normalized = chunks_for(opname, chunks, shape, dtype)
         pop_expr = None if population is None else _single_block(population)
         stream = self._stream
         if not replace:
@@ -473,16 +473,13 @@ class _Sampler:
         self, population: Any, size: Any, replace: bool, p: Any, axis: int, shuffle: bool, chunks: Any
     ) -> Array:
         """``choice`` of whole slices of an n-d ``population`` along ``axis``."""
-        from chunkwise.array.gather import take
-
         if not -population.ndim <= axis < population.ndim:
             raise np.exceptions.AxisError(
                 f"choice: axis {axis} is out of bounds for a population of dimension {population.ndim}"
             )
         axis %= population.ndim
         n = population.shape[axis]
-        if isinstance(n, float):
-            raise ValueError("choice: a has unknown chunk sizes; call a.compute_chunk_sizes() first")
+        check_known_chunks("choice", ((n,),), what="a")
         if n == 0 and (size is None or math.prod(_size("choice", size) or ()) > 0):
             raise ValueError("choice: a cannot be empty unless no samples are taken")
         indices = self.choice(int(n), size, replace, p, shuffle=shuffle, chunks=chunks)
@@ -502,8 +499,7 @@ class _Sampler:
             arr = asarray(x)
             if arr.ndim == 0:
                 raise ValueError("permutation: x must be an integer or at least 1-dimensional")
-            if has_unknown(arr.chunks):
-                raise ValueError("permutation: x has unknown chunk sizes; call x.compute_chunk_sizes() first")
+            check_known_chunks("permutation", arr, what="x")
             order = block_generator(stream.entropy, (*stream.next_key(), 0)).permutation(arr.shape[0])
             return arr[order]
         try:
@@ -513,7 +509,7 @@ class _Sampler:
         if n < 0:
             raise ValueError(f"permutation: negative dimensions are not allowed ({n})")
         dtype = np.dtype(np.int64)
-        normalized = _chunks_for("permutation", chunks, (n,), dtype)
+        normalized = chunks_for("permutation", chunks, (n,), dtype)
         node = GlobalDraw(
             stream.entropy, (*stream.next_key(), 0), "permutation", (n,), None, (n,), normalized, dtype, None
         )
@@ -532,19 +528,14 @@ def _dtype_kw(dtype: Any) -> dict | None:
 
 def _align(expr: ArrayExpr, chunks: tuple) -> ArrayExpr:
     """``expr`` (a parameter broadcasting to the output) rechunked to the output's chunks."""
-    from chunkwise.array.rechunk import Rechunk
-
     offset = len(chunks) - expr.ndim
     new = tuple((1,) if expr.shape[d] == 1 else chunks[d + offset] for d in range(expr.ndim))
-    if has_unknown(expr.chunks):
-        raise ValueError("random: a parameter has unknown chunk sizes; call x.compute_chunk_sizes() first")
+    check_known_chunks("random", expr, what="a parameter")
     return expr if new == expr.chunks else Rechunk(expr, new)
 
 
 def _single_block(a: Any) -> ArrayExpr:
     """``a`` as one block (for populations and probabilities, shared whole by every task)."""
-    from chunkwise.array.rechunk import Rechunk
-
     if isinstance(a, Array):
         expr = a._expr
         if expr.numblocks == (1,):

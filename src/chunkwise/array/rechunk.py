@@ -43,8 +43,21 @@ from typing import Any
 import numpy as np
 
 from chunkwise import config
-from chunkwise.array.chunks import chunk_boundaries, has_unknown, normalize_chunks, parse_bytes
-from chunkwise.array.expr import ArrayExpr, _format_bytes, concatenate_blocks
+from chunkwise.array._utils import format_bytes, nbytes
+from chunkwise.array.chunks import (
+    check_known_chunks,
+    chunk_boundaries,
+    has_unknown,
+    normalize_chunks,
+    parse_bytes,
+    same_axis_chunks,
+)
+from chunkwise.array.expr import (
+    ArrayExpr,
+    broadcast_shapes,
+    concatenate_blocks,
+    unknown_chunks_origin,
+)
 from chunkwise.core.graph import Ref, Task
 
 __all__ = ["Rechunk", "plan_rechunk", "rechunk", "rechunk_task_nbytes"]
@@ -130,7 +143,7 @@ class Rechunk(ArrayExpr):
     def _explain_line(self) -> str:
         head = f"Rechunk: {_describe_chunks(self.array.chunks)} -> {_describe_chunks(self.new_chunks)}"
         nbytes = self.task_nbytes
-        size = "?" if math.isnan(nbytes) else _format_bytes(nbytes)
+        size = format_bytes(nbytes, precision=1)
         return f"{head}  [{self.npartitions} tasks, <= {size} per task]"
 
 
@@ -181,7 +194,7 @@ def _getitem(block: np.ndarray, slices: tuple) -> np.ndarray:
 # --- planning ----------------------------------------------------------------------------
 
 
-def _max_span(old: tuple, new: tuple) -> int:
+def max_span(old: tuple, new: tuple) -> int:
     """The widest stretch of ``old`` blocks that one block of ``new`` touches (one axis).
 
     An empty new block reads an empty slice of one old block, whose length counts.
@@ -212,7 +225,7 @@ def rechunk_task_nbytes(old_chunks: tuple, new_chunks: tuple, itemsize: int) -> 
     """
     if has_unknown(old_chunks) or has_unknown(new_chunks):
         return math.nan
-    inputs = math.prod(_max_span(o, n) for o, n in zip(old_chunks, new_chunks))
+    inputs = math.prod(max_span(o, n) for o, n in zip(old_chunks, new_chunks))
     output = math.prod(max(n) if n else 0 for n in new_chunks)
     return (inputs + output) * itemsize
 
@@ -325,10 +338,7 @@ def plan_rechunk(old_chunks: tuple, new_chunks: tuple, itemsize: int, limit: flo
     [((2, 2, 2, 2, 2),)]
     """
     old_chunks, new_chunks = tuple(map(tuple, old_chunks)), tuple(map(tuple, new_chunks))
-    if has_unknown(old_chunks) or has_unknown(new_chunks):
-        raise ValueError(
-            "rechunk: the array has unknown chunk sizes (nan); call x.compute_chunk_sizes() first"
-        )
+    check_known_chunks("rechunk", old_chunks, new_chunks)
     if limit is None:
         limit = _default_limit(old_chunks, new_chunks, itemsize)
     if old_chunks == new_chunks:
@@ -370,6 +380,85 @@ def _drop_repeats(old: tuple, plan: list) -> list:
     return out or [tuple(old)]
 
 
+# --- chunks lined up for elementwise work -----------------------------------------------------
+
+
+def unify_chunks(*exprs: Any, opname: str = "operation") -> list:
+    """The array operands rechunked so blocks line up on every (broadcast) axis.
+
+    On each axis, the chunks of the largest operand are kept and the others are
+    rechunked to them (moving the fewest bytes).
+    """
+    arrays = [e for e in exprs if isinstance(e, ArrayExpr)]
+    if len(arrays) < 2:
+        return list(exprs)
+    ndim = max(a.ndim for a in arrays)
+    shape = broadcast_shapes(*(a.shape for a in arrays))
+    target: list = [None] * ndim
+    for axis in range(ndim):
+        best = None
+        for a in sorted(arrays, key=lambda a: -nbytes(a)):
+            offset = axis - (ndim - a.ndim)
+            if offset < 0 or (a.shape[offset] == 1 and shape[axis] != 1):
+                continue
+            if best is None:
+                best = a.chunks[offset]
+        target[axis] = best
+    out = []
+    for e in exprs:
+        if not isinstance(e, ArrayExpr):
+            out.append(e)
+            continue
+        new = []
+        for d in range(e.ndim):
+            axis = d + ndim - e.ndim
+            want = target[axis]
+            have = e.chunks[d]
+            if (e.shape[d] == 1 and shape[axis] != 1) or want is None or same_axis_chunks(have, want):
+                new.append(have)
+                continue
+            check_known_chunks(
+                opname, (have, want), what="an operand",
+                detail=f", so its blocks may not line up ({have} vs {want})",
+            )
+            new.append(want)
+        new = tuple(new)
+        out.append(e if new == e.chunks else Rechunk(e, new))
+    return out
+
+
+
+def check_unknown_chunks_align(operands: list, opname: str) -> None:
+    """Refuse to pair blocks of unknown (``nan``) lengths unless they provably line up.
+
+    Blocks line up when both sides' unknown chunks come from the same node (see
+    :func:`~chunkwise.array.expr.unknown_chunks_origin`); otherwise block ``i``
+    of one side may hold other elements than block ``i`` of the other.
+    """
+    arrays = [o for o in operands if isinstance(o, ArrayExpr)]
+    if len(arrays) < 2 or not any(a.unknown_chunks for a in arrays):
+        return
+    ndim = max(a.ndim for a in arrays)
+    for axis in range(ndim):
+        sides = []
+        for a in arrays:
+            offset = axis - (ndim - a.ndim)
+            if offset >= 0 and a.shape[offset] != 1:
+                sides.append((a, offset))
+        if not any(has_unknown((a.chunks[d],)) for a, d in sides):
+            continue
+        origins = {
+            unknown_chunks_origin(a, d) if has_unknown((a.chunks[d],)) else None for a, d in sides
+        }
+        if len(origins) > 1 or None in origins:
+            shapes = " ".join(str(tuple(a.shape)) for a in arrays)
+            check_known_chunks(
+                opname, *((a.chunks[d],) for a, d in sides), what=f"operands with shapes {shapes}",
+                plural=True, detail=f", so their blocks may not line up on axis {axis} (rechunking "
+                "them to known chunks also works)",
+            )
+
+
 # --- the public function --------------------------------------------------------------------
 
 
@@ -391,14 +480,8 @@ def rechunk(x: Any, chunks: Any = "auto", threshold: Any = None, block_size_limi
     >>> x.rechunk({0: -1, 1: 2}).chunks
     ((4,), (2, 2, 2))
     """
-    from chunkwise.array.core import Array
-
     expr = x.expr
-    if has_unknown(expr.chunks):
-        raise ValueError(
-            f"rechunk: the array (shape {expr.shape}) has unknown chunk sizes (nan), e.g. after "
-            "boolean indexing; call x.compute_chunk_sizes() first"
-        )
+    check_known_chunks("rechunk", expr, what=f"the array (shape {expr.shape})")
     try:
         new = normalize_chunks(
             chunks, expr.shape, dtype=expr.dtype, limit=block_size_limit, previous_chunks=expr.chunks
@@ -408,4 +491,4 @@ def rechunk(x: Any, chunks: Any = "auto", threshold: Any = None, block_size_limi
     if new == expr.chunks:
         return x
     floor = None if block_size_limit is None else parse_bytes(block_size_limit)
-    return Array(Rechunk(expr, new, False, floor))
+    return x._rebuild(Rechunk(expr, new, False, floor))

@@ -1,20 +1,9 @@
 """Reductions (sum, mean, var, min, argmin, ...).
 
-Every reduction is one :class:`Reduction` node: a *tree reduction* described
-by three functions,
-
-- ``chunk(block)`` -> a small *partial* result per input block (the reduced
-  axes kept with length 1: a NumPy array, or a tuple of them, e.g.
-  ``(count, mean, M2)`` for the variance);
-- ``combine(partials)`` -> one partial from a list of partials of
-  neighbouring blocks (at most ``split_every`` per reduced axis);
-- ``aggregate(partial)`` -> the output block.
-
-The node owns its intermediate stages: keys ``(f"{name}-partial-{level}", *index)``
-for each level of the tree, and the output keys ``(name, *index)``, where the
-reduced axes have one block (index 0) or are dropped (``keepdims=False``).
-Nothing is built per block until lowering; a task never holds more than
-``split_every`` partials, which are as small as one block's non-reduced axes.
+Every reduction is one :class:`~chunkwise.array.treereduce.Reduction` node, a
+*tree reduction* of ``chunk``/``combine``/``aggregate`` functions (see
+:mod:`chunkwise.array.treereduce`, which also holds :func:`reduction` and the
+argument checks).
 
 Partials merge elementwise, so the order of a group does not matter: mean and
 variance use the pairwise (Chan/Welford) merge of ``(count, mean, M2)``,
@@ -39,17 +28,21 @@ import math
 import numbers
 import operator
 import warnings
-from collections.abc import Callable, Hashable
-from itertools import product
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from chunkwise.array.blockwise import FusedBlockwise, _run_program
-from chunkwise.array.chunks import chunk_boundaries, has_unknown
+from chunkwise.array._axes import normalize_axes
+from chunkwise.array.chunks import check_known_chunks
 from chunkwise.array.core import Array, asarray, elemwise, implements
-from chunkwise.array.expr import ArrayExpr
-from chunkwise.core.graph import Ref, Task
+from chunkwise.array.treereduce import (
+    Reduction,
+    check_not_empty,
+    numpy_dtype,
+    reduction,
+    refuse_extra,
+)
 
 __all__ = [
     "Reduction",
@@ -79,335 +72,6 @@ __all__ = [
     "var",
 ]
 
-#: Default number of partials combined by one task (spread over the reduced axes).
-DEFAULT_SPLIT_EVERY = 16
-
-
-# --- the tree-reduction node -------------------------------------------------------------
-
-
-class Reduction(ArrayExpr):
-    """A tree reduction of ``array`` over ``axes``; see the module docstring.
-
-    Operands: ``chunk``, ``combine`` and ``aggregate`` (callables), ``axes``
-    (sorted tuple of non-negative ints), ``keepdims``, ``split_every`` (a tuple
-    of ``(axis, fan-in)`` pairs), ``dtype_``, ``funcname``, ``skip_empty``
-    (blocks with a zero-length reduced axis give no partial: the operation has
-    no identity) and ``with_offsets`` (``chunk`` gets ``offsets=`` and
-    ``shape=`` to compute global indices).
-    """
-
-    _parameters = (
-        "array", "chunk", "combine", "aggregate", "axes", "keepdims", "split_every",
-        "dtype_", "funcname", "skip_empty", "with_offsets",
-    )
-    _defaults = {"skip_empty": False, "with_offsets": False}
-
-    @property
-    def _funcname(self) -> str:
-        return self.funcname
-
-    def _dtype(self) -> Any:
-        return self.dtype_
-
-    def _chunks(self) -> tuple:
-        axes = self.axes
-        out = []
-        for axis, c in enumerate(self.array.chunks):
-            if axis not in axes:
-                out.append(c)
-            elif self.keepdims:
-                out.append((1,))
-        return tuple(out)
-
-    # --- the tree ------------------------------------------------------------------
-
-    @functools.cached_property
-    def _levels(self) -> list:
-        """Number of blocks per axis at each level of partials (level 0: the input's)."""
-        fan_in = dict(self.split_every)
-        counts = [tuple(self.array.numblocks)]
-        while builtins.any(counts[-1][a] > fan_in[a] for a in self.axes):
-            counts.append(
-                tuple(
-                    -(-n // fan_in[a]) if a in fan_in else n for a, n in enumerate(counts[-1])
-                )
-            )
-        return counts
-
-    @property
-    def _fused(self) -> bool:
-        """Whether each output block comes from a single input block (no partial stages)."""
-        return builtins.all(self.array.numblocks[a] == 1 for a in self.axes)
-
-    def _one_to_one_inputs(self) -> tuple:
-        return (self.array.name,)  # each input block feeds exactly one first-stage task
-
-    def _owned_names(self):
-        name = self.name
-        if self._fused:
-            return (name,)
-        return (name, *(f"{name}-partial-{level}" for level in range(len(self._levels))))
-
-    @functools.cached_property
-    def _boundaries(self) -> tuple:
-        return tuple(chunk_boundaries(c) for c in self.array.chunks)
-
-    @functools.cached_property
-    def _plan(self) -> tuple:
-        """What ``_task`` reads for every key, fetched once (operand lookups are not free)."""
-        name = self.name
-        levels = {f"{name}-partial-{level}": level for level in range(len(self._levels))}
-        return (
-            name, self.array.name, self.chunk, self.axes if self.skip_empty else None,
-            self.with_offsets, levels, (self.funcname, self.axes, self.keepdims, self.dtype),
-        )
-
-    def _chunk_task(self, key: Hashable, index: tuple) -> Task:
-        _, source, chunk, skip, with_offsets, _, _ = self._plan
-        ref = Ref((source, *index))
-        if not with_offsets:
-            return Task(key, _chunk_call, ref, chunk, skip)
-        # unknown lengths only on axes the caller does not reduce (checked at build time)
-        offsets = tuple(
-            0 if math.isnan(b[i]) else int(b[i]) for b, i in zip(self._boundaries, index)
-        )
-        shape = tuple(-1 if math.isnan(s) else int(s) for s in self.array.shape)
-        return Task(key, _chunk_call, ref, chunk, skip, offsets, shape)
-
-    def _group(self, index: tuple, level: int, whole: bool) -> list:
-        """The indices at ``level`` that feed block ``index`` of the next level."""
-        counts = self._levels[level]
-        fan_in = self._fan_in
-        ranges = []
-        for axis, i in enumerate(index):
-            s = fan_in.get(axis)
-            if s is None:
-                ranges.append((i,))
-            elif whole:
-                ranges.append(range(counts[axis]))
-            else:
-                ranges.append(range(i * s, builtins.min((i + 1) * s, counts[axis])))
-        return list(product(*ranges))
-
-    @functools.cached_property
-    def _fan_in(self) -> dict:
-        return dict(self.split_every)
-
-    def _task_inline(self, key: Hashable, inlined: set) -> Task:
-        # A fused elementwise input read only here runs inside the first stage's task:
-        # one task object per input block instead of two, inlined afterwards.
-        array = self.array
-        if (
-            type(array) is FusedBlockwise
-            and not self.with_offsets
-            and array.name in inlined
-            and key[0] in self._plan[5]
-            and self._plan[5][key[0]] == 0
-        ):
-            _, _, chunk, skip, _, _, _ = self._plan
-            return Task(key, _chunk_program_call, chunk, skip, array.program,
-                        *array._block_args(key[1:]))
-        return self._task(key)
-
-    def _task(self, key: Hashable) -> Task:
-        name, _, _, _, _, levels, final = self._plan
-        index = key[1:]
-        if key[0] == name:
-            _, axes, keepdims, _ = final
-            if not keepdims:
-                it = iter(index)
-                index = tuple(0 if a in axes else next(it) for a in range(self.array.ndim))
-            if self._fused:
-                parts = [self._chunk_task(None, index)]
-            else:
-                last = len(levels) - 1
-                prefix = f"{name}-partial-{last}"
-                parts = [Ref((prefix, *i)) for i in self._group(index, last, True)]
-            return Task(key, _finish, parts, self.combine, self.aggregate, *final)
-        level = levels[key[0]]
-        if level == 0:
-            return self._chunk_task(key, index)
-        prefix = f"{name}-partial-{level - 1}"
-        parts = [Ref((prefix, *i)) for i in self._group(index, level - 1, False)]
-        return Task(key, _combine_call, parts, self.combine)
-
-    def _explain_line(self) -> str:
-        return (
-            f"Reduction: {self.funcname} axes={self.axes} levels={len(self._levels)}"
-            f"  [{self.npartitions} blocks, {self.dtype}]"
-        )
-
-
-def _chunk_call(
-    block: Any, chunk: Callable, skip_axes: tuple | None, offsets: tuple | None = None,
-    shape: tuple | None = None,
-) -> Any:
-    if skip_axes is not None and builtins.any(np.shape(block)[a] == 0 for a in skip_axes):
-        return None
-    if offsets is None:
-        return chunk(np.asarray(block))
-    return chunk(np.asarray(block), offsets=offsets, shape=shape)
-
-
-def _chunk_program_call(chunk: Callable, skip_axes: tuple | None, program: Any, *inputs: Any) -> Any:
-    """``_chunk_call`` on the block a fused elementwise program computes from ``inputs``."""
-    return _chunk_call(_run_program(program, *inputs), chunk, skip_axes)
-
-
-def _combine_call(parts: list, combine: Callable) -> Any:
-    parts = [p for p in parts if p is not None]
-    if not parts:
-        return None
-    if len(parts) == 1:
-        return parts[0]
-    return combine(parts)
-
-
-def _finish(
-    parts: list, combine: Callable, aggregate: Callable, funcname: str, axes: tuple,
-    keepdims: bool, dtype: np.dtype,
-) -> Any:
-    combined = _combine_call(parts, combine)
-    if combined is None:
-        raise ValueError(
-            f"zero-size array to reduction operation {funcname} which has no identity"
-        )
-    out = np.asarray(aggregate(combined))
-    if out.dtype != dtype:
-        out = out.astype(dtype)
-    if not keepdims:
-        out = out.reshape(tuple(s for a, s in enumerate(out.shape) if a not in axes))
-        if out.ndim == 0:
-            return out[()]
-    return out
-
-
-# --- argument checking -----------------------------------------------------------------
-
-
-def _normalize_axis(axis: Any, ndim: int, opname: str) -> tuple:
-    """``axis`` (None, int or tuple, negatives allowed) as a sorted tuple of axes."""
-    if axis is None:
-        return tuple(range(ndim))
-    items = axis if isinstance(axis, (tuple, list)) else (axis,)
-    out = []
-    for a in items:
-        if not isinstance(a, (numbers.Integral, np.integer)) or isinstance(a, (bool, np.bool_)):
-            raise TypeError(
-                f"{opname}: axis must be an int, a tuple of ints or None, got {axis!r}"
-            )
-        a = int(a)
-        if not -ndim <= a < ndim:
-            raise np.exceptions.AxisError(a, ndim, opname)
-        out.append(a % ndim)
-    if len(set(out)) != len(out):
-        raise ValueError(f"{opname}: duplicate value in 'axis': {axis!r}")
-    return tuple(sorted(out))
-
-
-def _normalize_split_every(split_every: Any, axes: tuple, ndim: int, opname: str) -> tuple:
-    """Fan-in per reduced axis, as a sorted tuple of ``(axis, n)`` pairs."""
-    if not axes:
-        return ()
-    if split_every is None:
-        split_every = DEFAULT_SPLIT_EVERY
-    if isinstance(split_every, dict):
-        out = {}
-        for a, n in split_every.items():
-            if not isinstance(a, (numbers.Integral, np.integer)) or not -ndim <= a < ndim:
-                raise ValueError(f"{opname}: split_every names axis {a!r}, but the array has {ndim} axes")
-            out[int(a) % ndim] = n
-        default = builtins.max(2, int(DEFAULT_SPLIT_EVERY ** (1 / len(axes))))
-        fan_in = {a: out.get(a, default) for a in axes}
-    elif isinstance(split_every, (numbers.Integral, np.integer)) and not isinstance(split_every, bool):
-        per_axis = builtins.max(2, round(int(split_every) ** (1 / len(axes)))) if split_every >= 2 else split_every
-        fan_in = dict.fromkeys(axes, per_axis)
-    else:
-        raise TypeError(f"{opname}: split_every must be an int or a dict {{axis: int}}, got {split_every!r}")
-    for a, n in fan_in.items():
-        if not isinstance(n, (numbers.Integral, np.integer)) or n < 2:
-            raise ValueError(
-                f"{opname}: split_every must be at least 2 (blocks combined per task), got {n!r} for axis {a}"
-            )
-    return tuple((a, int(n)) for a, n in sorted(fan_in.items()))
-
-
-def _numpy_dtype(opname: str, func: Callable, input_dtype: np.dtype, /, **kwargs: Any) -> np.dtype:
-    """The dtype NumPy's ``func`` returns for an input of ``input_dtype`` (tried on a tiny array)."""
-    sample = np.ones((2,), dtype=input_dtype)
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if input_dtype.kind == "O" and "dtype" not in kwargs:
-            # Over all axes NumPy returns a bare Python object (an int for ones): reduce one
-            # axis of a 2-d sample instead to see the array dtype NumPy keeps (object).
-            try:
-                return np.asarray(func(np.ones((2, 2), dtype=object), axis=0)).dtype
-            except TypeError:
-                pass  # a sample function that takes no axis=: the 1-d answer below
-        try:
-            return np.asarray(func(sample, **kwargs)).dtype
-        except Exception as exc:
-            raise TypeError(f"{opname}: cannot reduce an array of dtype {input_dtype}: {exc}") from exc
-
-
-def _refuse_extra(opname: str, out: Any = None, **kwargs: Any) -> None:
-    if out is not None:
-        raise TypeError(
-            f"{opname}: out= is not supported on chunkwise arrays (they are immutable); "
-            "use the returned array instead"
-        )
-    for key, value in kwargs.items():
-        if value is not None and value is not np._NoValue:
-            raise TypeError(f"{opname}: the {key}= argument is not supported on chunkwise arrays")
-
-
-def _check_not_empty(x: Array, axes: tuple, opname: str, message: str | None = None) -> None:
-    for a in axes:
-        if x.shape[a] == 0:
-            raise ValueError(
-                message or f"zero-size array to reduction operation {opname} which has no identity"
-            )
-
-
-def reduction(
-    x: Any,
-    chunk: Callable,
-    combine: Callable,
-    aggregate: Callable,
-    axis: Any = None,
-    keepdims: bool = False,
-    dtype: Any = None,
-    split_every: Any = None,
-    name: str = "reduction",
-    skip_empty: bool = False,
-    with_offsets: bool = False,
-) -> Array:
-    """A general tree reduction; see the module docstring for ``chunk``/``combine``/``aggregate``.
-
-    ``dtype`` is the output dtype (required). Like ``dask.array.reduction``
-    but ``combine`` receives a list of partials (merged elementwise) rather
-    than their concatenation.
-
-    >>> import numpy as np
-    >>> from functools import partial, reduce
-    >>> x = asarray(np.arange(10))
-    >>> total = reduction(x, partial(np.sum, axis=(0,), keepdims=True),
-    ...                   partial(reduce, np.add), np.asarray, dtype=int, name="total")
-    >>> int(total)
-    45
-    """
-    x = asarray(x)
-    axes = _normalize_axis(axis, x.ndim, name)
-    fan_in = _normalize_split_every(split_every, axes, x.ndim, name)
-    return Array(
-        Reduction(
-            x.expr, chunk, combine, aggregate, axes, bool(keepdims), fan_in,
-            np.dtype(dtype), name, skip_empty, with_offsets,
-        )
-    )
-
-
 # --- ufunc-style reductions: sum, prod, min, max, any, all and their nan versions -------------
 
 
@@ -435,7 +99,7 @@ def _simple(
     sample: Callable | None = None,
 ) -> Array:
     x = asarray(a)
-    axes = _normalize_axis(axis, x.ndim, opname)
+    axes = tuple(sorted(normalize_axes(axis, x.ndim, opname)))
     if x.dtype == object and len(axes) > 1 and func in (np.sum, np.prod, np.nansum, np.nanprod):
         # Python objects need not commute ("a" + "b"): NumPy adds them in C order, which is
         # the last axis first, then the ones before it (whose numbers that does not change)
@@ -445,9 +109,9 @@ def _simple(
                           aggregate, sample)
         return out
     if not has_identity:
-        _check_not_empty(x, axes, opname)
+        check_not_empty(x, axes, opname)
     kwargs = {} if dtype is None else {"dtype": np.dtype(dtype)}
-    out_dtype = _numpy_dtype(opname, sample or func, x.dtype, **kwargs)
+    out_dtype = numpy_dtype(opname, sample or func, x.dtype, **kwargs)
     chunk = functools.partial(_ufunc_chunk, func=func, axis=axes, **kwargs)
     combine = functools.partial(_binop_combine, binop=binop)
     return reduction(
@@ -465,7 +129,7 @@ def sum(a, axis=None, dtype=None, out=None, keepdims=False, split_every=None, in
     >>> sum(x, axis=1).compute()
     array([ 3, 12])
     """
-    _refuse_extra("sum", out, initial=initial, where=where)
+    refuse_extra("sum", out, initial=initial, where=where)
     return _simple(a, "sum", np.sum, np.add, axis, keepdims, split_every, dtype)
 
 
@@ -477,7 +141,7 @@ def prod(a, axis=None, dtype=None, out=None, keepdims=False, split_every=None, i
     >>> int(prod(asarray(np.arange(1, 6))))
     120
     """
-    _refuse_extra("prod", out, initial=initial, where=where)
+    refuse_extra("prod", out, initial=initial, where=where)
     return _simple(a, "prod", np.prod, np.multiply, axis, keepdims, split_every, dtype)
 
 
@@ -489,7 +153,7 @@ def min(a, axis=None, out=None, keepdims=False, split_every=None, initial=None, 
     >>> int(min(asarray(np.array([3, 1, 2]))))
     1
     """
-    _refuse_extra("min", out, initial=initial, where=where)
+    refuse_extra("min", out, initial=initial, where=where)
     return _simple(a, "minimum", np.min, np.minimum, axis, keepdims, split_every, has_identity=False)
 
 
@@ -501,7 +165,7 @@ def max(a, axis=None, out=None, keepdims=False, split_every=None, initial=None, 
     >>> int(max(asarray(np.array([3, 1, 2]))))
     3
     """
-    _refuse_extra("max", out, initial=initial, where=where)
+    refuse_extra("max", out, initial=initial, where=where)
     return _simple(a, "maximum", np.max, np.maximum, axis, keepdims, split_every, has_identity=False)
 
 
@@ -513,7 +177,7 @@ def any(a, axis=None, out=None, keepdims=False, split_every=None, where=None):
     >>> bool(any(asarray(np.array([0, 0, 1]))))
     True
     """
-    _refuse_extra("any", out, where=where)
+    refuse_extra("any", out, where=where)
     return _simple(a, "any", np.any, np.logical_or, axis, keepdims, split_every)
 
 
@@ -525,7 +189,7 @@ def all(a, axis=None, out=None, keepdims=False, split_every=None, where=None):
     >>> bool(all(asarray(np.array([1, 0, 1]))))
     False
     """
-    _refuse_extra("all", out, where=where)
+    refuse_extra("all", out, where=where)
     return _simple(a, "all", np.all, np.logical_and, axis, keepdims, split_every)
 
 
@@ -537,7 +201,7 @@ def nansum(a, axis=None, dtype=None, out=None, keepdims=False, split_every=None,
     >>> float(nansum(asarray(np.array([1.0, np.nan, 2.0]))))
     3.0
     """
-    _refuse_extra("nansum", out, initial=initial, where=where)
+    refuse_extra("nansum", out, initial=initial, where=where)
     return _simple(a, "nansum", np.nansum, np.add, axis, keepdims, split_every, dtype)
 
 
@@ -549,7 +213,7 @@ def nanprod(a, axis=None, dtype=None, out=None, keepdims=False, split_every=None
     >>> float(nanprod(asarray(np.array([2.0, np.nan, 3.0]))))
     6.0
     """
-    _refuse_extra("nanprod", out, initial=initial, where=where)
+    refuse_extra("nanprod", out, initial=initial, where=where)
     return _simple(a, "nanprod", np.nanprod, np.multiply, axis, keepdims, split_every, dtype)
 
 
@@ -595,7 +259,7 @@ def nanmin(a, axis=None, out=None, keepdims=False, split_every=None, initial=Non
     >>> float(nanmin(asarray(np.array([np.nan, 3.0, 1.0]))))
     1.0
     """
-    _refuse_extra("nanmin", out, initial=initial, where=where)
+    refuse_extra("nanmin", out, initial=initial, where=where)
     a = asarray(a)
     return _simple(
         a, "fmin", _fmin_reduce, _object_fmin if a.dtype == object else np.fmin, axis, keepdims, split_every, has_identity=False,
@@ -611,7 +275,7 @@ def nanmax(a, axis=None, out=None, keepdims=False, split_every=None, initial=Non
     >>> float(nanmax(asarray(np.array([np.nan, 3.0, 1.0]))))
     3.0
     """
-    _refuse_extra("nanmax", out, initial=initial, where=where)
+    refuse_extra("nanmax", out, initial=initial, where=where)
     a = asarray(a)
     return _simple(
         a, "fmax", _fmax_reduce, _object_fmax if a.dtype == object else np.fmax, axis, keepdims, split_every, has_identity=False,
@@ -665,11 +329,11 @@ def ptp(a, axis=None, out=None, keepdims=False, split_every=None):
     >>> int(ptp(asarray(np.array([4, 9, 1]))))
     8
     """
-    _refuse_extra("ptp", out)
+    refuse_extra("ptp", out)
     x = asarray(a)
-    axes = _normalize_axis(axis, x.ndim, "ptp")
-    _check_not_empty(x, axes, "maximum")
-    out_dtype = _numpy_dtype("ptp", np.ptp, x.dtype)
+    axes = tuple(sorted(normalize_axes(axis, x.ndim, "ptp")))
+    check_not_empty(x, axes, "maximum")
+    out_dtype = numpy_dtype("ptp", np.ptp, x.dtype)
     return reduction(
         x, functools.partial(_ptp_chunk, axis=axes), _ptp_combine, _ptp_aggregate, axis=axes,
         keepdims=keepdims, dtype=out_dtype, split_every=split_every, name="ptp", skip_empty=True,
@@ -781,13 +445,13 @@ _object_sqrt = np.frompyfunc(_object_sqrt_one, 1, 1)
 
 def _moment_reduction(a, opname, axis, dtype, keepdims, split_every, skipna, ddof=None, sqrt=False):
     x = asarray(a)
-    axes = _normalize_axis(axis, x.ndim, opname)
+    axes = tuple(sorted(normalize_axes(axis, x.ndim, opname)))
     sample = getattr(np, opname)
     kwargs = {} if dtype is None else {"dtype": np.dtype(dtype)}
     if x.dtype == object and dtype is None:
         out_dtype = x.dtype  # as NumPy over an axis (its std of floats in objects fails there)
     else:
-        out_dtype = _numpy_dtype(opname, sample, x.dtype, **kwargs)
+        out_dtype = numpy_dtype(opname, sample, x.dtype, **kwargs)
     acc = _accumulator_dtype(
         np.result_type(out_dtype, x.dtype) if dtype is None else np.dtype(dtype)
     )
@@ -815,7 +479,7 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, split_every=None, w
     >>> mean(asarray(np.arange(6).reshape(2, 3)), axis=0).compute()
     array([1.5, 2.5, 3.5])
     """
-    _refuse_extra("mean", out, where=where)
+    refuse_extra("mean", out, where=where)
     return _moment_reduction(a, "mean", axis, dtype, keepdims, split_every, skipna=False)
 
 
@@ -827,7 +491,7 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, split_every=None
     >>> float(nanmean(asarray(np.array([1.0, np.nan, 3.0]))))
     2.0
     """
-    _refuse_extra("nanmean", out, where=where)
+    refuse_extra("nanmean", out, where=where)
     return _moment_reduction(a, "nanmean", axis, dtype, keepdims, split_every, skipna=True)
 
 
@@ -839,7 +503,7 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, split_every=
     >>> float(var(asarray(np.array([1.0, 2.0, 3.0, 4.0]), chunks=2), ddof=1))
     1.6666666666666667
     """
-    _refuse_extra("var", out, where=where, mean=mean)
+    refuse_extra("var", out, where=where, mean=mean)
     ddof = correction if correction is not None else ddof
     return _moment_reduction(a, "var", axis, dtype, keepdims, split_every, False, ddof)
 
@@ -852,7 +516,7 @@ def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, split_every=
     >>> float(std(asarray(np.array([1.0, 3.0]))))
     1.0
     """
-    _refuse_extra("std", out, where=where, mean=mean)
+    refuse_extra("std", out, where=where, mean=mean)
     ddof = correction if correction is not None else ddof
     return _moment_reduction(a, "std", axis, dtype, keepdims, split_every, False, ddof, sqrt=True)
 
@@ -865,7 +529,7 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, split_eve
     >>> float(nanvar(asarray(np.array([1.0, np.nan, 3.0]))))
     1.0
     """
-    _refuse_extra("nanvar", out, where=where, mean=mean)
+    refuse_extra("nanvar", out, where=where, mean=mean)
     ddof = correction if correction is not None else ddof
     return _moment_reduction(a, "nanvar", axis, dtype, keepdims, split_every, True, ddof)
 
@@ -878,7 +542,7 @@ def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, split_eve
     >>> float(nanstd(asarray(np.array([1.0, np.nan, 3.0]))))
     1.0
     """
-    _refuse_extra("nanstd", out, where=where, mean=mean)
+    refuse_extra("nanstd", out, where=where, mean=mean)
     ddof = correction if correction is not None else ddof
     return _moment_reduction(a, "nanstd", axis, dtype, keepdims, split_every, True, ddof, sqrt=True)
 
@@ -937,14 +601,12 @@ def _arg_reduction(a, opname, argfunc, greater, skipna, axis, keepdims, split_ev
     x = asarray(a)
     if axis is not None and not isinstance(axis, (numbers.Integral, np.integer)):
         raise TypeError(f"{opname}: axis must be an int or None, got {axis!r}")
-    axes = _normalize_axis(axis, x.ndim, opname)
+    axes = tuple(sorted(normalize_axes(axis, x.ndim, opname)))
     needed = range(x.ndim) if axis is None else axes
-    if builtins.any(has_unknown((x.chunks[d],)) for d in needed):
-        raise ValueError(
-            f"{opname}: the array has unknown chunk sizes (nan) along the reduced axes, so global "
-            "indices cannot be computed; call x.compute_chunk_sizes() first"
-        )
-    _check_not_empty(x, axes, opname, f"attempt to get {opname.removeprefix('nan')} of an empty sequence")
+    check_known_chunks(
+        opname, x, axes=tuple(needed), detail=" along the reduced axes, so global indices cannot be computed"
+    )
+    check_not_empty(x, axes, opname, f"attempt to get {opname.removeprefix('nan')} of an empty sequence")
     chunk = functools.partial(
         _arg_chunk, axis=None if axis is None else axes[0], argfunc=argfunc, skipna=skipna
     )
@@ -964,7 +626,7 @@ def argmin(a, axis=None, out=None, *, keepdims=False, split_every=None):
     >>> int(argmin(asarray(np.array([3, 1, 2, 1]), chunks=2)))
     1
     """
-    _refuse_extra("argmin", out)
+    refuse_extra("argmin", out)
     return _arg_reduction(a, "argmin", np.argmin, False, False, axis, keepdims, split_every)
 
 
@@ -976,7 +638,7 @@ def argmax(a, axis=None, out=None, *, keepdims=False, split_every=None):
     >>> int(argmax(asarray(np.array([3, 5, 2, 5]), chunks=2)))
     1
     """
-    _refuse_extra("argmax", out)
+    refuse_extra("argmax", out)
     return _arg_reduction(a, "argmax", np.argmax, True, False, axis, keepdims, split_every)
 
 
@@ -988,7 +650,7 @@ def nanargmin(a, axis=None, out=None, *, keepdims=False, split_every=None):
     >>> int(nanargmin(asarray(np.array([np.nan, 3.0, 1.0]))))
     2
     """
-    _refuse_extra("nanargmin", out)
+    refuse_extra("nanargmin", out)
     return _arg_reduction(a, "nanargmin", np.nanargmin, False, True, axis, keepdims, split_every)
 
 
@@ -1000,7 +662,7 @@ def nanargmax(a, axis=None, out=None, *, keepdims=False, split_every=None):
     >>> int(nanargmax(asarray(np.array([np.nan, 3.0, 1.0]))))
     1
     """
-    _refuse_extra("nanargmax", out)
+    refuse_extra("nanargmax", out)
     return _arg_reduction(a, "nanargmax", np.nanargmax, True, True, axis, keepdims, split_every)
 
 
@@ -1023,7 +685,7 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
     2.75
     """
     x = asarray(a)
-    axes = _normalize_axis(axis, x.ndim, "average")
+    axes = tuple(sorted(normalize_axes(axis, x.ndim, "average")))
     if weights is None:
         avg = mean(x, axis=axes, keepdims=keepdims)
         if not returned:
@@ -1057,19 +719,3 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
     if scale.shape != avg.shape:
         scale = elemwise(_broadcast_like, scale, avg, dtype=scale.dtype)
     return avg, scale
-
-
-# --- cumulative sums (chunkwise.array.cumulative) ---------------------------------------------
-
-
-def __getattr__(name: str) -> Any:
-    """``cumsum``/``cumprod`` for ``Array.cumsum``/``cumprod`` and ``np.add.accumulate``.
-
-    They live in :mod:`chunkwise.array.cumulative`, which imports helpers from
-    here; resolving them on first use avoids a circular import.
-    """
-    if name in ("cumsum", "cumprod"):
-        from chunkwise.array import cumulative
-
-        return getattr(cumulative, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

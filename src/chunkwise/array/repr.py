@@ -24,6 +24,10 @@ import html
 import math
 from typing import Any
 
+from chunkwise.array._utils import format_bytes, is_nan
+from chunkwise.array.chunks import has_unknown
+from chunkwise.core.expr import walk
+
 __all__: list = []
 
 #: Most grid lines drawn per axis; beyond it lines are sampled evenly.
@@ -44,39 +48,19 @@ def array_repr(x: Any) -> str:
 # --- the table ----------------------------------------------------------------------
 
 
-def format_bytes(n: float) -> str:
-    """Bytes in a human-readable unit (``?`` when unknown).
-
-    >>> format_bytes(0), format_bytes(1536), format_bytes(8 * 10**9), format_bytes(float("nan"))
-    ('0 B', '1.50 kiB', '7.45 GiB', '?')
-    """
-    if isinstance(n, float) and math.isnan(n):
-        return "?"
-    for unit, scale in (("PiB", 2**50), ("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("kiB", 2**10)):
-        if n >= scale:
-            return f"{n / scale:.2f} {unit}"
-    return f"{int(n)} B"
-
-
-def _known(c: Any) -> bool:
-    return not (isinstance(c, float) and math.isnan(c))
-
-
 def _format_shape(shape: tuple) -> str:
-    parts = [str(int(s)) if _known(s) else "?" for s in shape]
+    parts = [str(int(s)) if not is_nan(s) else "?" for s in shape]
     return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
 
 
 def _chunk_shape(chunks: tuple) -> tuple:
     """The largest block length per axis (``nan`` where any length is unknown)."""
     return tuple(
-        math.nan if any(not _known(c) for c in axis) else (max(axis) if axis else 0) for axis in chunks
+        math.nan if any(is_nan(c) for c in axis) else (max(axis) if axis else 0) for axis in chunks
     )
 
 
 def _plan_nodes(x: Any) -> int:
-    from chunkwise.core.expr import walk
-
     return sum(1 for _ in walk([x.expr]))
 
 
@@ -238,7 +222,7 @@ def _svg_3d(chunks: tuple, shape_labels: tuple) -> tuple[str, bool]:
 
 def _diagram(x: Any) -> str:
     chunks = x.chunks
-    if any(not _known(c) for axis in chunks for c in axis):
+    if has_unknown(chunks):
         return (
             "<p>Block sizes are unknown (nan), e.g. after boolean indexing: no diagram. "
             "Call <code>x.compute_chunk_sizes()</code> to draw it.</p>"

@@ -36,12 +36,20 @@ from __future__ import annotations
 import bisect
 import math
 import operator
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable
 from typing import Any
 
 import numpy as np
 
-from chunkwise.array.chunks import chunk_boundaries, has_unknown, normalize_chunks
+from chunkwise.array._axes import normalize_axes, normalize_axis
+from chunkwise.array._utils import is_nan
+from chunkwise.array.chunks import (
+    check_known_chunks,
+    chunk_boundaries,
+    has_unknown,
+    normalize_chunks,
+    same_chunks,
+)
 from chunkwise.array.core import Array, asarray, implements
 from chunkwise.array.expr import ArrayExpr, broadcast_shapes
 from chunkwise.array.rechunk import Rechunk
@@ -66,53 +74,17 @@ __all__ = [
 # --- helpers --------------------------------------------------------------------------
 
 
-def _full(shape: tuple, value: Any, dtype: np.dtype) -> np.ndarray:
+def full_block(shape: tuple, value: Any, dtype: np.dtype) -> np.ndarray:
     if math.prod(shape) == 0 or value is None:
         return np.empty(shape, dtype=dtype)
     return np.full(shape, value, dtype=dtype)
 
 
-def _normalize_axis(axis: Any, ndim: int, opname: str) -> int:
-    try:
-        axis = operator.index(axis)
-    except TypeError:
-        raise TypeError(f"{opname}: axis must be an integer, got {axis!r}") from None
-    if not -ndim <= axis < ndim:
-        raise np.exceptions.AxisError(axis, ndim, opname)
-    return axis % ndim
-
-
-def _normalize_axes(axes: Any, ndim: int, opname: str, argname: str = "axis") -> tuple:
-    if isinstance(axes, (int, np.integer)):
-        axes = (axes,)
-    out = tuple(_normalize_axis(a, ndim, opname) for a in axes)
-    if len(set(out)) != len(out):
-        raise ValueError(f"{opname}: repeated axis in `{argname}` argument: {tuple(axes)}")
-    return out
-
-
-def _check_known(x: ArrayExpr, opname: str, axes: Sequence[int] | None = None) -> None:
-    chunks = x.chunks if axes is None else tuple(x.chunks[a] for a in axes)
-    if has_unknown(chunks):
-        raise ValueError(
-            f"{opname}: the array (shape {x.shape}) has unknown chunk sizes (nan), e.g. after "
-            "boolean indexing; call x.compute_chunk_sizes() first"
-        )
-
-
-def _regular(size: int, length: int) -> tuple:
+def regular_chunks(size: int, length: int) -> tuple:
     if size == 0:
         return (0,)
     full, rest = divmod(size, length)
     return (length,) * full + ((rest,) if rest else ())
-
-
-def _is_nan(x: Any) -> bool:
-    return isinstance(x, float) and math.isnan(x)
-
-
-def _same_chunks(a: tuple, b: tuple) -> bool:
-    return len(a) == len(b) and all(x == y or (_is_nan(x) and _is_nan(y)) for x, y in zip(a, b))
 
 
 class _Constant(ArrayExpr):
@@ -127,22 +99,18 @@ class _Constant(ArrayExpr):
         return self.dtype_
 
     def _task(self, key: Hashable) -> Task:
-        return Task(key, _full, self.block_shape(key[1:]), self.value, self.dtype)
+        return Task(key, full_block, self.block_shape(key[1:]), self.value, self.dtype)
 
 
 def _empty(shape: tuple, dtype: Any) -> Array:
     return Array(_Constant(tuple((int(s),) for s in shape), None, np.dtype(dtype)))
 
 
-def _same_chunks_all(a: tuple, b: tuple) -> bool:
-    return len(a) == len(b) and all(_same_chunks(x, y) for x, y in zip(a, b))
-
-
-def _target_chunks(exprs: list, axis_of: Any, ndim: int, opname: str) -> list:
+def target_chunks(exprs: list, axis_of: Any, ndim: int, opname: str) -> list:
     """Per output axis, the chunks of the largest input that is not broadcast on it."""
     target: list = [None] * ndim
     for out_axis in range(ndim):
-        for e in sorted(exprs, key=lambda e: -(0 if _is_nan(e.nbytes) else e.nbytes)):
+        for e in sorted(exprs, key=lambda e: -(0 if is_nan(e.nbytes) else e.nbytes)):
             axis = axis_of(e, out_axis)
             if axis is not None:
                 target[out_axis] = e.chunks[axis]
@@ -209,7 +177,7 @@ def transpose(a: Any, *axes: Any, **kwargs: Any) -> Array:
     axes = tuple(axes)
     if len(axes) != x.ndim:
         raise ValueError(f"transpose: axes {axes} don't match array of shape {x.shape}")
-    axes = _normalize_axes(axes, x.ndim, "transpose", "axes")
+    axes = normalize_axes(axes, x.ndim, "transpose", "axes")
     if axes == tuple(range(x.ndim)):
         return x
     return Array(Transpose(x.expr, axes))
@@ -225,8 +193,8 @@ def swapaxes(a: Any, axis1: int, axis2: int) -> Array:
     (4, 3, 2)
     """
     x = asarray(a)
-    i = _normalize_axis(axis1, x.ndim, "swapaxes")
-    j = _normalize_axis(axis2, x.ndim, "swapaxes")
+    i = normalize_axis(axis1, x.ndim, "swapaxes")
+    j = normalize_axis(axis2, x.ndim, "swapaxes")
     axes = list(range(x.ndim))
     axes[i], axes[j] = axes[j], axes[i]
     return transpose(x, tuple(axes))
@@ -242,8 +210,8 @@ def moveaxis(a: Any, source: Any, destination: Any) -> Array:
     (3, 4, 2)
     """
     x = asarray(a)
-    source = _normalize_axes(source, x.ndim, "moveaxis", "source")
-    destination = _normalize_axes(destination, x.ndim, "moveaxis", "destination")
+    source = normalize_axes(source, x.ndim, "moveaxis", "source")
+    destination = normalize_axes(destination, x.ndim, "moveaxis", "destination")
     if len(source) != len(destination):
         raise ValueError(
             "moveaxis: `source` and `destination` arguments must have the same number of elements"
@@ -347,7 +315,7 @@ def _layout(sizes: tuple, budget: int, keep: tuple | None = None) -> tuple:
     if keep is not None and max(keep[k]) <= length:
         chosen = keep[k]
     else:
-        chosen = _regular(sizes[k], length)
+        chosen = regular_chunks(sizes[k], length)
     return (
         tuple((1,) * sizes[j] for j in range(k))
         + (chosen,)
@@ -481,7 +449,7 @@ def _parse_shape(shape: tuple, opname: str) -> tuple:
 
 def _parse_shape_nan(shape: tuple, opname: str) -> tuple:
     for s in shape:
-        if not _is_nan(s) and not isinstance(s, (int, np.integer)):
+        if not is_nan(s) and not isinstance(s, (int, np.integer)):
             raise TypeError(f"{opname}: the shape must hold integers, got {shape!r}")
     return shape
 
@@ -515,7 +483,7 @@ def reshape(a: Any, *shape: Any, order: str = "C", newshape: Any = None, copy: A
     x = asarray(a)
     new = _parse_shape(tuple(shape), "reshape")
     expr = x.expr
-    _check_known(expr, "reshape")
+    check_known_chunks("reshape", expr, what=f"the array (shape {expr.shape})")
     size = math.prod(expr.shape)
     if sum(1 for s in new if s == -1) > 1:
         raise ValueError(f"reshape: can only specify one unknown dimension (-1), got {new}")
@@ -622,7 +590,7 @@ def squeeze(a: Any, axis: Any = None) -> Array:
     if axis is None:
         axes = tuple(i for i, s in enumerate(x.shape) if s == 1)
     else:
-        axes = _normalize_axes(axis, x.ndim, "squeeze")
+        axes = normalize_axes(axis, x.ndim, "squeeze")
         bad = [i for i in axes if x.shape[i] != 1]
         if bad:
             raise ValueError(
@@ -649,7 +617,7 @@ def expand_dims(a: Any, axis: Any) -> Array:
     x = asarray(a)
     if isinstance(axis, (int, np.integer)):
         axis = (axis,)
-    axes = _normalize_axes(tuple(axis), x.ndim + len(tuple(axis)), "expand_dims")
+    axes = normalize_axes(tuple(axis), x.ndim + len(tuple(axis)), "expand_dims")
     if not axes:
         return x
     return Array(ExpandDims(x.expr, tuple(sorted(axes))))
@@ -727,7 +695,7 @@ class BroadcastTo(ArrayExpr):
             0 if self.array.shape[d] == 1 and self.shape_[d + offset] != 1 else index[d + offset]
             for d in range(self.array.ndim)
         )
-        shape = tuple(None if _is_nan(s) else s for s in self.block_shape(index))
+        shape = tuple(None if is_nan(s) else s for s in self.block_shape(index))
         return Task(key, _broadcast_block, Ref((self.array.name, *source)), shape)
 
 
@@ -753,7 +721,7 @@ def broadcast_to(x: Any, shape: Any, chunks: Any = None, subok: bool = False) ->
     x = asarray(x)
     shape = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
     shape = tuple(
-        s if _is_nan(s) else operator.index(s) for s in _parse_shape_nan(shape, "broadcast_to")
+        s if is_nan(s) else operator.index(s) for s in _parse_shape_nan(shape, "broadcast_to")
     )
     expr = x.expr
     if any(s < 0 for s in shape):
@@ -764,12 +732,9 @@ def broadcast_to(x: Any, shape: Any, chunks: Any = None, subok: bool = False) ->
             f"broadcast_to: cannot broadcast shape {x.shape} to {shape}: the new shape has fewer axes"
         )
     for d, s in enumerate(x.shape):
-        if s != 1 and s != shape[d + offset] and not (_is_nan(s) and _is_nan(shape[d + offset])):
-            if _is_nan(s):
-                raise ValueError(
-                    f"broadcast_to: the array (shape {x.shape}) has unknown chunk sizes (nan); "
-                    "call x.compute_chunk_sizes() first"
-                )
+        if s != 1 and s != shape[d + offset] and not (is_nan(s) and is_nan(shape[d + offset])):
+            if is_nan(s):
+                check_known_chunks("broadcast_to", ((s,),), what=f"the array (shape {x.shape})")
             raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}")
     stretched = [
         d < offset or (x.shape[d - offset] == 1 and shape[d] != 1) for d in range(len(shape))
@@ -788,8 +753,8 @@ def broadcast_to(x: Any, shape: Any, chunks: Any = None, subok: bool = False) ->
         expr.chunks[d] if x.shape[d] == 1 and stretched[d + offset] else new[d + offset]
         for d in range(x.ndim)
     )
-    if not _same_chunks_all(keep, expr.chunks):
-        _check_known(expr, "broadcast_to")
+    if not same_chunks(keep, expr.chunks):
+        check_known_chunks("broadcast_to", expr, what=f"the array (shape {expr.shape})")
         expr = Rechunk(expr, keep)
     if any(expr.numblocks[d] != 1 for d in range(x.ndim) if stretched[d + offset]):
         expr = Rechunk(expr, tuple((1,) if stretched[d + offset] else c for d, c in enumerate(expr.chunks)))
@@ -819,14 +784,14 @@ def broadcast_arrays(*args: Any, subok: bool = False) -> tuple:
             return None
         return axis
 
-    target = _target_chunks([x.expr for x in xs], axis_of, ndim, "broadcast_arrays")
+    target = target_chunks([x.expr for x in xs], axis_of, ndim, "broadcast_arrays")
     chunks = tuple(t if t is not None else "auto" for t in target)
     if any(c == "auto" for c in chunks):
         chunks = normalize_chunks(chunks, shape, dtype=xs[0].dtype) if not has_unknown(
             tuple(c for c in chunks if c != "auto")) else tuple(
             c if c != "auto" else (shape[d],) for d, c in enumerate(chunks))
     return tuple(
-        x if tuple(x.shape) == shape and _same_chunks_all(x.chunks, chunks)
+        x if tuple(x.shape) == shape and same_chunks(x.chunks, chunks)
         else broadcast_to(x, shape, chunks=chunks)
         for x in xs
     )

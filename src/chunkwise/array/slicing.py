@@ -12,8 +12,8 @@ becomes ``x[:10] + 1``), two slices merge into one, and a slice of
 :func:`getitem` hands integer arrays and boolean masks to
 :mod:`chunkwise.array.gather` (``Gather``, ``BooleanMask``, ``take``,
 ``vindex``, ``compute_chunk_sizes``); item assignment lives in
-:mod:`chunkwise.array.assignment`. ``VIndex``, ``with_computed_chunks`` and
-``setitem`` can still be reached here (``Array`` looks them up in this module).
+:mod:`chunkwise.array.assignment`; the index normalization all three share in
+:mod:`chunkwise.array._index`.
 
 >>> import numpy as np
 >>> import chunkwise.array as da
@@ -27,19 +27,33 @@ array([5, 1, 1])
 from __future__ import annotations
 
 import functools
-import importlib
 import math
-import numbers
-import operator
 from collections.abc import Hashable
 from itertools import product
 from typing import Any
 
 import numpy as np
+from numpy.lib import recfunctions
 
+from chunkwise.array._index import (
+    FULL,
+    check_known_length,
+    check_mask_shape,
+    expand_index,
+    index_int,
+    item_axes,
+    item_out_axes,
+    normalize_slice,
+    slice_length,
+)
+from chunkwise.array._utils import identity
+from chunkwise.array.blockwise import map_blocks
 from chunkwise.array.chunks import chunk_boundaries
-from chunkwise.array.core import Array
+from chunkwise.array.core import Array, asarray, astype_block, elemwise
 from chunkwise.array.expr import ArrayExpr, Blockwise, FromArray
+from chunkwise.array.gather import boolean_mask, gather, take_by_array
+from chunkwise.array.reshaping import moveaxis
+from chunkwise.array.treereduce import Reduction
 from chunkwise.core.expr import Expr
 from chunkwise.core.graph import Ref, Task
 from chunkwise.core.tokenize import tokenize
@@ -47,179 +61,16 @@ from chunkwise.core.tokenize import tokenize
 __all__ = ["BlockView", "getitem"]
 
 
-_FULL = slice(None)
-
-
-def _identity(x: Any) -> Any:
-    return x
-
-
 def _getitem(block: Any, index: tuple) -> Any:
     return block[index]
-
-
-def _isnan(n: Any) -> bool:
-    return isinstance(n, float) and math.isnan(n)
-
-
-def _unknown_error(op: str, axis: int, what: str) -> ValueError:
-    return ValueError(
-        f"{op}: axis {axis} has unknown chunk sizes (nan), e.g. after boolean indexing; "
-        f"{what} needs them: call x.compute_chunk_sizes() first"
-    )
-
-
-# --- normalizing an index ----------------------------------------------------------------
-
-
-def _index_int(value: Any, length: Any, axis: int, op: str) -> int:
-    """``value`` as a non-negative int inside ``[0, length)``; IndexError like NumPy's."""
-    if _isnan(length):
-        raise _unknown_error(op, axis, f"indexing it with the integer {value}")
-    i = operator.index(value)
-    if not -length <= i < length:
-        raise IndexError(f"index {i} is out of bounds for axis {axis} with size {length}")
-    return i + length if i < 0 else i
-
-
-def _normalize_slice(s: slice, length: Any, axis: int, op: str) -> slice:
-    """A slice with concrete ``start``/``step`` (``slice(None)`` for the whole axis)."""
-    for part in (s.start, s.stop, s.step):
-        if part is not None and not isinstance(part, (numbers.Integral, np.integer)):
-            try:
-                operator.index(part)
-            except TypeError:
-                raise TypeError(
-                    f"{op}: slice indices must be integers or None, got {part!r} (axis {axis})"
-                ) from None
-    if s.step is not None and operator.index(s.step) == 0:
-        raise ValueError("slice step cannot be zero")
-    if _isnan(length):
-        if s.start in (None, 0) and s.stop is None and s.step in (None, 1):
-            return _FULL
-        raise _unknown_error(op, axis, f"slicing it with {s}")
-    start, stop, step = slice(
-        None if s.start is None else operator.index(s.start),
-        None if s.stop is None else operator.index(s.stop),
-        None if s.step is None else operator.index(s.step),
-    ).indices(length)
-    n = len(range(start, stop, step))
-    if n == length and step == 1:
-        return _FULL
-    if n == 0:
-        return slice(0, 0, 1)
-    stop = start + n * step
-    return slice(start, None if stop < 0 else stop, step)
-
-
-def _slice_length(s: slice, length: Any) -> Any:
-    if s == _FULL:
-        return length
-    return len(range(*s.indices(length)))
-
-
-def _as_int_array(value: Any) -> np.ndarray | None:
-    """``value`` as an integer or boolean NumPy array, or ``None`` when it is not array-like."""
-    if isinstance(value, (list, tuple, np.ndarray)):
-        arr = np.asarray(value)
-        if arr.size == 0 and arr.dtype.kind not in "biu":
-            arr = arr.astype(np.intp)
-        if arr.dtype.kind not in "biu":
-            raise IndexError(
-                "only integers, slices (`:`), ellipsis (`...`), numpy.newaxis (`None`) and "
-                f"integer or boolean arrays are valid indices; got an array of dtype {arr.dtype}"
-            )
-        return arr
-    return None
-
-
-def _expand(index: Any, ndim: int, op: str) -> list:
-    """The index as a list of items, ``Ellipsis`` expanded and trailing ``:`` added.
-
-    Items are ints, slices, ``None``, ``("bool", value)`` (a Python/NumPy bool), NumPy
-    integer or boolean arrays, and chunkwise arrays.
-    """
-    if not isinstance(index, tuple):
-        index = (index,)
-    items: list = []
-    consumed = 0
-    ellipsis_at = None
-    for item in index:
-        if item is Ellipsis:
-            if ellipsis_at is not None:
-                raise IndexError("an index can only have a single ellipsis ('...')")
-            ellipsis_at = len(items)
-            continue
-        if item is None or isinstance(item, slice):
-            items.append(item)
-            consumed += item is not None
-        elif isinstance(item, (bool, np.bool_)):
-            items.append(("bool", bool(item)))
-        elif isinstance(item, Array):
-            if item.dtype == bool and item.ndim == 0:
-                raise NotImplementedError(f"{op}: a 0-d chunkwise boolean index is not supported")
-            if item.dtype == bool:
-                items.append(item)
-                consumed += item.ndim
-            elif item.dtype.kind in "iu":
-                items.append(item)
-                consumed += 1
-            else:
-                raise IndexError(
-                    f"{op}: a chunkwise index must hold integers or booleans, got dtype {item.dtype}"
-                )
-        else:
-            arr = _as_int_array(item)
-            if arr is not None:
-                if arr.dtype == bool and arr.ndim == 0:
-                    items.append(("bool", bool(arr)))
-                    continue
-                items.append(arr)
-                consumed += arr.ndim if arr.dtype == bool else 1
-                continue
-            try:
-                items.append(operator.index(item))
-            except TypeError:
-                raise IndexError(
-                    "only integers, slices (`:`), ellipsis (`...`), numpy.newaxis (`None`) and "
-                    f"integer or boolean arrays are valid indices; got {type(item).__name__}"
-                ) from None
-            consumed += 1
-    if consumed > ndim:
-        raise IndexError(
-            f"too many indices for array: array is {ndim}-dimensional, but {consumed} were indexed"
-        )
-    fill = [_FULL] * (ndim - consumed)
-    if ellipsis_at is None:
-        return items + fill
-    return items[:ellipsis_at] + fill + items[ellipsis_at:]
-
-
-def _item_axes(item: Any) -> int:
-    """How many input axes an expanded index item consumes."""
-    if item is None or type(item) is tuple:
-        return 0
-    if isinstance(item, (np.ndarray, Array)):
-        return item.ndim if item.dtype == bool else 1
-    return 1
-
-
-def _check_mask_shape(mask_shape: tuple, shape: tuple, axis: int) -> None:
-    for j, m in enumerate(mask_shape):
-        n = shape[axis + j]
-        if not (_isnan(n) or _isnan(m)) and n != m:
-            raise IndexError(
-                f"boolean index did not match indexed array along axis {axis + j}; size of axis "
-                f"is {n} but size of corresponding boolean axis is {m}"
-            )
 
 
 # --- basic slicing ---------------------------------------------------------------------------
 
 
-def _slice_plan(axis_chunks: tuple, entry: slice) -> tuple:
+def slice_plan(axis_chunks: tuple, entry: slice) -> tuple:
     """For a normalized slice of one axis: (input blocks, local slices, output chunks)."""
-    if entry == _FULL:
+    if entry == FULL:
         return None, None, axis_chunks
     bounds = np.asarray(chunk_boundaries(axis_chunks), dtype=np.int64)
     length = int(bounds[-1])
@@ -288,7 +139,7 @@ class Slice(ArrayExpr):
                 plans.append(("new",))
                 continue
             if isinstance(entry, slice):
-                plans.append(("slice", *_slice_plan(chunks[axis], entry)))
+                plans.append(("slice", *slice_plan(chunks[axis], entry)))
             else:
                 bounds = chunk_boundaries(chunks[axis])
                 block = int(np.searchsorted(bounds, entry, "right") - 1)
@@ -320,19 +171,19 @@ class Slice(ArrayExpr):
                 i = next(out)
                 if plan[1] is None:
                     block.append(i)
-                    local.append(_FULL)
+                    local.append(FULL)
                 else:
                     block.append(int(plan[1][i]))
                     local.append(plan[2][i])
         ref = Ref((self.array.name, *block))
-        if all(s == _FULL for s in local):
-            return Task(key, _identity, ref)
+        if all(s == FULL for s in local):
+            return Task(key, identity, ref)
         return Task(key, _getitem, ref, tuple(local))
 
     def _simplify_down(self) -> Expr | None:
         index = self.index
         array = self.array
-        if all(entry == _FULL for entry in index):
+        if all(entry == FULL for entry in index):
             return array
         if isinstance(array, Slice):
             merged = _compose(array.index, index, array.array.shape)
@@ -366,7 +217,7 @@ def _compose(inner: tuple, outer: tuple, shape: tuple) -> tuple | None:
         if entry is None:
             o = next_consuming()
             if isinstance(o, slice):
-                if o != _FULL and _slice_length(o, 1) == 0:
+                if o != FULL and slice_length(o, 1) == 0:
                     return None
                 result.append(None)
             continue  # an int (0) drops the new axis
@@ -377,21 +228,21 @@ def _compose(inner: tuple, outer: tuple, shape: tuple) -> tuple | None:
         o = next_consuming()
         length = shape[axis]
         axis += 1
-        if entry == _FULL:
+        if entry == FULL:
             result.append(o)
             continue
         start, _, step = entry.indices(length)
         if not isinstance(o, slice):
             result.append(start + o * step)
             continue
-        if o == _FULL:
+        if o == FULL:
             result.append(entry)
             continue
-        inner_length = _slice_length(entry, length)
+        inner_length = slice_length(entry, length)
         o_start, _, o_step = o.indices(inner_length)
-        n = _slice_length(o, inner_length)
+        n = slice_length(o, inner_length)
         new_start, new_step = start + o_start * step, step * o_step
-        result.append(_normalize_slice(_range_slice(new_start, new_step, n), length, axis - 1, "getitem"))
+        result.append(normalize_slice(_range_slice(new_start, new_step, n), length, axis - 1, "getitem"))
     result.extend(pending[pos:])
     return tuple(result)
 
@@ -423,8 +274,8 @@ class _Region:
             if not isinstance(entry, slice):
                 full.append(entry)
                 continue
-            k = next(key, _FULL)
-            if entry == _FULL:
+            k = next(key, FULL)
+            if entry == FULL:
                 full.append(k)
                 continue
             start, _, step = entry.indices(2**62)
@@ -440,7 +291,7 @@ def _sliced_from_array(array: FromArray, index: tuple, chunks: tuple) -> Expr | 
         index = _compose(source.index, index, source.source.shape)
         source = source.source
     if not isinstance(source, np.ndarray) and any(
-        isinstance(e, slice) and e != _FULL and e.step != 1 for e in index
+        isinstance(e, slice) and e != FULL and e.step != 1 for e in index
     ):
         return None  # some stores (h5py) read only positive steps
     region = _Region(source, index, tuple(sum(c) for c in chunks))
@@ -455,9 +306,7 @@ def _is_elementwise(expr: Blockwise) -> bool:
         return func.nout == 1
     if getattr(func, "_chunkwise_elementwise", False):
         return True
-    from chunkwise.array import core
-
-    return func is core._astype or any(func is f for f in _ELEMENTWISE_FUNCTIONS)
+    return func is astype_block or any(func is f for f in _ELEMENTWISE_FUNCTIONS)
 
 
 #: NumPy functions (not ufuncs) that work element by element; other functions can
@@ -485,15 +334,15 @@ def _push_through_blockwise(array: Blockwise, index: tuple) -> Expr:
             if axis >= offset:
                 if arg.shape[axis - offset] == 1 and out_shape[axis] != 1:  # broadcast axis
                     if isinstance(entry, slice):
-                        length = _slice_length(entry, out_shape[axis])
-                        entries.append(_FULL if length else slice(0, 0, 1))
+                        length = slice_length(entry, out_shape[axis])
+                        entries.append(FULL if length else slice(0, 0, 1))
                     else:
                         entries.append(0)
                 else:
                     entries.append(entry)
             axis += 1
         entries = tuple(entries)
-        new_args.append(arg if all(e == _FULL for e in entries) else Slice(arg, entries))
+        new_args.append(arg if all(e == FULL for e in entries) else Slice(arg, entries))
     ops = array.operands
     return Blockwise(ops[0], ops[1], array.dtype, ops[3], *new_args)
 
@@ -506,8 +355,6 @@ def _push_through_reduction(array: Expr, index: tuple) -> Expr | None:
     reduction numbers), never into the reduced axes, and not into arg-reductions
     (their offsets depend on the whole input).
     """
-    from chunkwise.array.reductions import Reduction
-
     if type(array) is not Reduction or array.with_offsets:
         return None
     if not all(isinstance(entry, slice) for entry in index):
@@ -518,28 +365,21 @@ def _push_through_reduction(array: Expr, index: tuple) -> Expr | None:
     inner = []
     for axis in range(array.array.ndim):
         if axis in axes:
-            if keepdims and next(entries, _FULL) != _FULL:
+            if keepdims and next(entries, FULL) != FULL:
                 return None  # a slice of a length-1 reduced axis: leave it outside
-            inner.append(_FULL)
+            inner.append(FULL)
         else:
-            inner.append(next(entries, _FULL))
-    if all(entry == _FULL for entry in inner):
+            inner.append(next(entries, FULL))
+    if all(entry == FULL for entry in inner):
         return None
     return Reduction(Slice(array.array, tuple(inner)), *array.operands[1:])
 
 
 def _basic(x: Array, index: tuple) -> Array:
     """``x`` indexed by a normalized basic index (ints, normalized slices, ``None``)."""
-    if all(entry == _FULL for entry in index):
+    if all(entry == FULL for entry in index):
         return x
     return Array(Slice(x.expr, tuple(index)))
-
-
-def _same_chunks(a: tuple, b: tuple) -> bool:
-    return len(a) == len(b) and all(
-        len(x) == len(y) and all(p == q or (_isnan(p) and _isnan(q)) for p, q in zip(x, y))
-        for x, y in zip(a, b)
-    )
 
 
 # --- getitem -----------------------------------------------------------------------------------
@@ -550,8 +390,6 @@ def _field_block(block: np.ndarray, fields: Any) -> np.ndarray:
         return block[fields]
     # several fields: packed (no gaps where other fields were), the dtype that
     # concatenating blocks gives anyway
-    from numpy.lib import recfunctions
-
     return recfunctions.repack_fields(block[fields])
 
 
@@ -578,12 +416,8 @@ def _getfield(x: Array, fields: Any) -> Array:
     sample = _field_block(np.empty((0,) * x.ndim, dtype=x.dtype), fields)  # dtype, subarray axes
     extra = sample.shape[x.ndim:]
     if not extra:
-        from chunkwise.array.core import elemwise
-
         return elemwise(_field_block, x, dtype=sample.dtype, funcname="getitem-field",
                         kwargs={"fields": fields})
-    from chunkwise.array.blockwise import map_blocks
-
     # a subarray field ("f4", (2,)) adds its axes at the end, each one block long
     return map_blocks(
         _field_block, x, fields, dtype=sample.dtype,
@@ -614,8 +448,6 @@ def getitem(x: Any, index: Any) -> Array:
     array([[9],
            [1]])
     """
-    from chunkwise.array.core import asarray
-
     x = asarray(x)
     if isinstance(index, str) or (
         isinstance(index, list) and index and all(isinstance(i, str) for i in index)
@@ -623,7 +455,7 @@ def getitem(x: Any, index: Any) -> Array:
         return _getfield(x, index)
     op = "getitem"
     shape = x.shape
-    items = _expand(index, x.ndim, op)
+    items = expand_index(index, x.ndim, op)
     # Booleans given as scalars: True adds an axis, False an empty one (NumPy's rule).
     empty_axes = []
     if any(type(item) is tuple for item in items):
@@ -636,7 +468,7 @@ def getitem(x: Any, index: Any) -> Array:
                 new_items.append(None)
             else:
                 new_items.append(item)
-            out_axis += _item_out_axes(item)
+            out_axis += item_out_axes(item)
         if any(isinstance(i, (np.ndarray, Array)) for i in new_items):
             raise NotImplementedError(f"{op}: a scalar boolean index mixed with arrays is not supported")
         items = new_items
@@ -645,14 +477,13 @@ def getitem(x: Any, index: Any) -> Array:
     axis = 0
     for item in items:
         if isinstance(item, np.ndarray) and item.dtype == bool:
-            _check_mask_shape(item.shape, shape, axis)
+            check_mask_shape(item.shape, shape, axis)
             for a in range(axis, axis + item.ndim):
-                if _isnan(shape[a]):
-                    raise _unknown_error(op, a, "a NumPy boolean mask")
+                check_known_length(shape[a], a, op, "a NumPy boolean mask")
             expanded.extend(np.nonzero(item))
         else:
             expanded.append(item)
-        axis += _item_axes(item)
+        axis += item_axes(item)
     items = expanded
     # Normalize ints and slices against the shape.
     basic = []
@@ -662,18 +493,16 @@ def getitem(x: Any, index: Any) -> Array:
             basic.append(None)
             continue
         if isinstance(item, slice):
-            basic.append(_normalize_slice(item, shape[axis], axis, op))
+            basic.append(normalize_slice(item, shape[axis], axis, op))
         elif isinstance(item, (np.ndarray, Array)):
-            basic.extend([_FULL] * _item_axes(item))
+            basic.extend([FULL] * item_axes(item))
         else:
-            basic.append(_index_int(item, shape[axis], axis, op))
-        axis += _item_axes(item)
+            basic.append(index_int(item, shape[axis], axis, op))
+        axis += item_axes(item)
     arrays = [i for i, item in enumerate(items) if isinstance(item, np.ndarray)]
     masks = [i for i, item in enumerate(items) if isinstance(item, Array)]
     result = _basic(x, tuple(basic))
     if arrays or masks:
-        from chunkwise.array.gather import _boolean_mask, _gather  # gather.py imports this module
-
         if arrays and masks or len(masks) > 1:
             raise NotImplementedError(
                 f"{op}: a chunkwise index combined with other array indices is not supported; "
@@ -690,34 +519,25 @@ def getitem(x: Any, index: Any) -> Array:
         for i, item in enumerate(items):
             if isinstance(item, (np.ndarray, Array)):
                 positions[i] = out_axis
-                out_axis += _item_axes(item)
+                out_axis += item_axes(item)
             elif item is None or isinstance(item, slice):
                 out_axis += 1
         first = positions[arrays[0] if arrays else masks[0]]
         if masks and items[masks[0]].dtype != bool:
-            from chunkwise.array.gather import _take_by_array
-            from chunkwise.array.reshaping import moveaxis
-
             k = items[masks[0]].ndim
-            result = _take_by_array(result, items[masks[0]], first, op)
+            result = take_by_array(result, items[masks[0]], first, op)
             if not adjacent and first != 0 and k:
                 result = moveaxis(result, list(range(first, first + k)), list(range(k)))
         elif masks:
-            result = _boolean_mask(result, items[masks[0]], first, op, None if adjacent else 0)
+            result = boolean_mask(result, items[masks[0]], first, op, None if adjacent else 0)
         else:
             axes = tuple(positions[i] for i in arrays)
             position = first if adjacent else 0
             position -= sum(1 for a in axes if a < first)
-            result = _gather(result, axes, [items[i] for i in arrays], position, op)
+            result = gather(result, axes, [items[i] for i in arrays], position, op)
     if empty_axes:
-        result = _basic(result, tuple(slice(0, 0, 1) if a in empty_axes else _FULL for a in range(result.ndim)))
+        result = _basic(result, tuple(slice(0, 0, 1) if a in empty_axes else FULL for a in range(result.ndim)))
     return result
-
-
-def _item_out_axes(item: Any) -> int:
-    if item is None or type(item) is tuple or isinstance(item, slice):
-        return 1
-    return 0
 
 
 # --- blocks --------------------------------------------------------------------------------
@@ -740,7 +560,7 @@ class Blocks(ArrayExpr):
 
     def _task(self, key: Hashable) -> Task:
         block = tuple(sel[i] for sel, i in zip(self.selection, key[1:]))
-        return Task(key, _identity, Ref((self.array.name, *block)))
+        return Task(key, identity, Ref((self.array.name, *block)))
 
 
 class BlockView:
@@ -782,7 +602,7 @@ class BlockView:
             index = (index,)
         if any(item is None for item in index):
             raise IndexError("blocks: None (np.newaxis) is not supported when indexing blocks")
-        items = _expand(index, x.ndim, "blocks")
+        items = expand_index(index, x.ndim, "blocks")
         selection = []
         for axis, (item, n) in enumerate(zip(items, x.numblocks)):
             if isinstance(item, slice):
@@ -814,17 +634,3 @@ def _block_int(i: int, n: int, axis: int) -> int:
     if not -n <= i < n:
         raise IndexError(f"block index {i} is out of bounds for axis {axis} with {n} blocks")
     return i % n
-
-
-# --- names that moved to gather.py and assignment.py ------------------------------------------------
-
-#: Kept reachable as ``slicing.<name>`` (``Array`` calls them through this module);
-#: imported on first use, since those modules import this one.
-_MOVED = {"VIndex": "gather", "with_computed_chunks": "gather", "setitem": "assignment"}
-
-
-def __getattr__(name: str) -> Any:
-    module = _MOVED.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"chunkwise.array.{module}"), name)

@@ -14,7 +14,9 @@ import numpy as np
 from chunkwise.array.chunks import has_unknown
 from chunkwise.array.core import Array
 from chunkwise.array.expr import ArrayExpr
+from chunkwise.core.expr import lower
 from chunkwise.core.graph import Ref, Task
+from chunkwise.scheduling import get
 
 __all__ = ["assert_eq", "with_unknown_chunks"]
 
@@ -72,13 +74,9 @@ def assert_eq(a, b, check_dtype: bool = True, check_chunks: bool = True, schedul
 
 def _block_shapes(x) -> dict:
     """The shape of every computed block, by block index."""
-    import chunkwise
-
     keys = x.expr._output_keys()
-    from chunkwise.core.expr import lower
-
     graph = lower([x.expr.optimize()], [(x.expr.optimize().name, *k[1:]) for k in keys])
-    values = chunkwise.get(graph, list(graph.keys()), scheduler="sync")
+    values = get(graph, list(graph.keys()), scheduler="sync")
     out = {}
     name = x.expr.optimize().name
     for key, value in zip(graph.keys(), values):

@@ -184,7 +184,13 @@ def _parse(arg: Any, deps: set) -> tuple[Any, bool]:
     return arg, False
 
 
-_NESTING = frozenset({list, tuple, dict})  # also Task and DataNode, added below
+_NESTING: frozenset[type] = frozenset({list, tuple, dict})  # also Task and DataNode, added below
+
+# Shared by every task without keyword arguments or dependencies (most of a
+# large graph): an empty dict and an empty frozenset cost 64 and 216 bytes each.
+# Neither is ever mutated: a task's ``kwargs`` and ``dependencies`` are read-only.
+_NO_KWARGS: dict = {}
+_NO_DEPENDENCIES: frozenset = frozenset()
 
 
 class Task:
@@ -204,6 +210,14 @@ class Task:
     """
 
     __slots__ = ("args", "dependencies", "func", "key", "kwargs", "_dyn_args", "_dyn_kwargs")
+
+    key: Hashable
+    func: Callable
+    args: tuple
+    kwargs: dict
+    dependencies: frozenset
+    _dyn_args: list[int] | None  # positions of ``args`` that hold references
+    _dyn_kwargs: list[str] | None  # names of ``kwargs`` that hold references
 
     def __init__(self, key: Hashable, func: Callable, /, *args: Any, **kwargs: Any):
         if not callable(func):
@@ -230,7 +244,7 @@ class Task:
                     dyn_args = []
                 dyn_args.append(i)
         dyn_kwargs = None
-        parsed_kwargs = kwargs
+        parsed_kwargs = kwargs if kwargs else _NO_KWARGS
         if kwargs:
             parsed_kwargs = dict(kwargs)
             for name, arg in kwargs.items():
@@ -246,10 +260,42 @@ class Task:
         self.kwargs = parsed_kwargs
         self._dyn_args = dyn_args
         self._dyn_kwargs = dyn_kwargs
-        self.dependencies = frozenset(deps)
+        self.dependencies = frozenset(deps) if deps else _NO_DEPENDENCIES
+
+    @classmethod
+    def from_call(cls, key: Hashable, func: Callable, args: tuple, kwargs: dict) -> Task:
+        """``Task(key, func, *args, **kwargs)``, keeping the tuple ``args`` when it holds only literals.
+
+        For builders that already hold a call's arguments as a tuple (a delayed
+        call): the common task of literal arguments shares that tuple instead of
+        copying it.
+
+        >>> t = Task.from_call("y", divmod, (7, 2), {})
+        >>> t({}), t.dependencies
+        ((3, 1), frozenset())
+        """
+        if kwargs or type(args) is not tuple:
+            return cls(key, func, *args, **kwargs)
+        nesting = _NESTING
+        for arg in args:
+            tp = type(arg)
+            if tp is Ref or tp in nesting:
+                return cls(key, func, *args)
+        if not callable(func):
+            raise TypeError(f"Task {key!r}: func must be callable, got {type(func).__name__}")
+        new = cls.__new__(cls)
+        new.key = key
+        new.func = func
+        new.args = args
+        new.kwargs = _NO_KWARGS
+        new._dyn_args = None
+        new._dyn_kwargs = None
+        new.dependencies = _NO_DEPENDENCIES
+        return new
 
     def __call__(self, results: Mapping) -> Any:
         dyn = self._dyn_args
+        args: tuple | list
         if dyn is None:
             args = self.args
         else:
@@ -295,10 +341,10 @@ class Task:
         new.func = self.func
         args = self.args
         if self._dyn_args is not None:
-            args = list(args)
+            new_args = list(args)
             for i in self._dyn_args:
-                args[i] = _inline_arg(args[i], replacements)
-            args = tuple(args)
+                new_args[i] = _inline_arg(new_args[i], replacements)
+            args = tuple(new_args)
         kwargs = self.kwargs
         if self._dyn_kwargs is not None:
             kwargs = dict(kwargs)

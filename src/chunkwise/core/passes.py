@@ -52,6 +52,7 @@ from __future__ import annotations
 import functools
 import gc
 from collections.abc import Hashable, Iterable, Mapping
+from typing import Any
 
 from chunkwise.core.graph import DataNode, Ref, Task, _DictArg, _ListArg, validate_key
 
@@ -370,9 +371,14 @@ def order(
         dependencies = get_dependencies(graph)
     if dependents is None:
         dependents = get_dependents(graph, dependencies)
-    rank = _ranks(dependencies)
-    rank_get = rank.__getitem__
-    waiting = {k: len(v) for k, v in dependencies.items()}
+    # Keys are opened in their natural order. When every key is a str (delayed
+    # graphs) that order is plain string comparison, so no table of ranks is
+    # built (it is a sort and a dict the size of the graph: much of the cost of
+    # ordering 10**6 tasks); otherwise each key's rank in the global ordering.
+    rank_get: Any = None if all(type(k) is str for k in dependencies) else _ranks(dependencies).__getitem__
+    # unnumbered dependencies per key; keys without any (most of a wide graph) are left out
+    waiting = {k: len(v) for k, v in dependencies.items() if v}
+    waiting_get = waiting.get
     priority: dict = {}
     expanded: set = set()
     roots = [k for k, v in dependents.items() if not v]
@@ -390,7 +396,7 @@ def order(
                 if node in priority:
                     pop()
                     continue
-                if waiting[node]:
+                if waiting_get(node, 0):
                     if node in expanded:
                         _raise_cycle(dependencies)
                     expanded.add(node)
@@ -400,9 +406,9 @@ def order(
                         # dependencies that are ready (leaves) last, right before
                         # ``node``, so their results are not held while the others run.
                         pending.sort(key=rank_get, reverse=True)
-                        ready = [d for d in pending if not waiting[d]]
+                        ready = [d for d in pending if not waiting_get(d, 0)]
                         if ready and len(ready) != len(pending):
-                            ready.extend([d for d in pending if waiting[d]])
+                            ready.extend([d for d in pending if waiting_get(d, 0)])
                             pending = ready
                     extend(pending)
                     continue
@@ -411,13 +417,13 @@ def order(
                 i += 1
                 users = dependents[node]
                 if users:
-                    ready = True
+                    all_ready = True
                     for d in users:
                         w = waiting[d] - 1
                         waiting[d] = w
                         if w:
-                            ready = False
-                    if ready:
+                            all_ready = False
+                    if all_ready:
                         # every user can run now: run them next, which frees ``node``
                         if len(users) == 1:
                             extend(users)
@@ -501,7 +507,7 @@ def _literal(node: DataNode) -> object:
 
 def _count_refs(task: Task, key: Hashable, limit: int = 2) -> int:
     """How many times ``Ref(key)`` occurs in the arguments of ``task`` (counting stops at ``limit``)."""
-    stack = [task]
+    stack: list = [task]
     count = 0
     while stack:
         arg = stack.pop()
@@ -554,17 +560,14 @@ def fuse_linear(
     if max_chain < 1:
         raise ValueError(f"fuse_linear: max_chain must be at least 1, got {max_chain}")
     keep = set(_key_list(graph, keys))
-    if dependencies is None:
-        dependencies = get_dependencies(graph)
-    if dependents is None:
-        dependents = get_dependents(graph, dependencies)
+    # Without ``dependencies`` each node's own are read: no dict the size of the graph.
+    only_user = _only_users(graph, dependencies, dependents)
     DataNode_ = DataNode
     absorbs_task: dict = {}  # d -> the one Task key inlined into d
     absorbs_data: dict = {}  # d -> DataNode keys inlined into d
-    for k, users in dependents.items():
-        if len(users) != 1 or k in keep:
+    for k, d in only_user.items():
+        if d is _MANY or k in keep:
             continue
-        (d,) = users
         node = graph[k]
         if type(node) is DataNode_:
             if type(node.value) in _UNSAFE_LITERALS:
@@ -578,7 +581,7 @@ def fuse_linear(
         target = graph[d]
         if type(target) is not Task:
             continue
-        ddeps = dependencies[d]
+        ddeps = target.dependencies if dependencies is None else dependencies[d]
         if len(ddeps) != 1:
             other_task = False
             for x in ddeps:
@@ -615,12 +618,39 @@ def fuse_linear(
         if (
             type(node) is DataNode_
             and k not in keep
-            and len(dependents[k]) == 1
+            and only_user.get(k, _MANY) is not _MANY
             and type(node.value) not in _UNSAFE_LITERALS
         ):
             continue  # inlined into its dependent
         out[k] = node
     return out
+
+
+_MANY = object()  # in ``_only_users``: a key with several dependents
+
+
+def _only_users(
+    graph: Graph, dependencies: Mapping | None = None, dependents: Mapping | None = None
+) -> dict:
+    """Map each key that has dependents to its only dependent, or to ``_MANY``.
+
+    What fusion needs of the dependents, without a set per key (a set costs 216
+    bytes: a million of them is most of the memory of fusing a large graph).
+    """
+    if dependents is not None:
+        return {k: next(iter(users)) if len(users) == 1 else _MANY for k, users in dependents.items() if users}
+    only: dict = {}
+    if dependencies is None:
+        for k, node in graph.items():
+            for d in node.dependencies:
+                only[d] = _MANY if d in only else k
+    else:
+        for k, deps in dependencies.items():
+            for d in deps:
+                only[d] = _MANY if d in only else k
+    if not only.keys() <= graph.keys():
+        _raise_missing(get_dependencies(graph) if dependencies is None else dependencies)
+    return only
 
 
 def _build_chain(graph, bottom, get_task, get_data, max_chain, out, limit) -> None:

@@ -251,8 +251,9 @@ class Dispatch:
 def _run_loader(loader: Callable[[], Any] | str) -> None:
     if isinstance(loader, str):
         module_name, _, attr = loader.partition(":")
-        loader = getattr(importlib.import_module(module_name), attr)
-    loader()
+        getattr(importlib.import_module(module_name), attr)()
+    else:
+        loader()
 
 
 _PRIMITIVES = frozenset(
@@ -433,9 +434,12 @@ def _normalize_list_subclass(seq: list) -> list:
     return [normalize_token(x) for x in seq]
 
 
+_PRIMITIVE_BASES: tuple[type, ...] = (bool, int, float, complex, str)
+
+
 @normalize_token.register((int, float, complex, str))
 def _normalize_primitive_subclass(x: Any) -> Any:  # e.g. IntEnum members, np.float64
-    for base in (bool, int, float, complex, str):
+    for base in _PRIMITIVE_BASES:
         if isinstance(x, base):
             return base(x)
     raise AssertionError(type(x))  # pragma: no cover
@@ -517,7 +521,7 @@ def _resolve(module: str | None, qualname: str) -> Any:
     return obj
 
 
-_named_cache: dict[Any, tuple[str, str]] = {}
+_named_cache: dict[Any, tuple[str | None, str]] = {}  # module (None if unknown), qualname
 
 
 @normalize_token.register(types.FunctionType)
@@ -618,7 +622,7 @@ def _normalize_object(obj: Any) -> Any:
     return _normalize_pickle(obj)
 
 
-def _normalize_named(obj: Any) -> tuple[str, str] | None:
+def _normalize_named(obj: Any) -> tuple[str | None, str] | None:
     """``(module, qualname)`` of an object importable under that name, else None."""
     module = getattr(obj, "__module__", None)
     qualname = getattr(obj, "__qualname__", None)

@@ -33,16 +33,17 @@ State
 -----
 :class:`State` holds, for one computation: the graph, each task's priority,
 the count of unfinished dependencies of each waiting task (``waiting``), the
-count of pending dependents of each result (``pending``), the two heaps of ready
+count of pending dependents of each result that several tasks read (``pending``;
+a result read by one task is dropped when that task finishes), the two heaps of ready
 priorities (sources and others), the live ``results`` and counters. Callbacks
 see it as ``state``.
 
 Worked example: ``a`` and ``b`` are sources, ``c = a + b``, output ``c``.
 Priorities are ``a: 0, b: 1, c: 2``. ``waiting = {c: 2}``, ready sources
 ``[0, 1]``. A worker runs ``a``; ``waiting[c]`` becomes 1. Then ``b``;
-``waiting[c]`` reaches 0 and ``c`` is pushed. The worker runs ``c``;
-``pending[a]`` and ``pending[b]`` reach 0, so both results are dropped; ``c``
-is kept because it was asked for.
+``waiting[c]`` reaches 0 and ``c`` is pushed. The worker runs ``c``; ``c``
+was the only task reading ``a`` and ``b`` (so they have no ``pending`` count),
+and both results are dropped; ``c`` is kept because it was asked for.
 
 >>> from operator import add
 >>> from chunkwise.core.graph import DataNode, Task, Ref
@@ -55,6 +56,7 @@ is kept because it was asked for.
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 import types
@@ -97,38 +99,68 @@ class State:
         "ready_sources",
         "results",
         "running_other",
-        "sources",
+        "fed_sources",
         "stop",
         "waiting",
     )
 
-    def __init__(self, graph: Mapping, keep: set, max_live_sources: int, num_workers: int = 1):
-        dependencies = {k: node.dependencies for k, node in graph.items()}
-        dependents: dict[Hashable, list] = {k: [] for k in graph}
+    def __init__(
+        self,
+        graph: Mapping,
+        keep: set,
+        max_live_sources: int,
+        num_workers: int = 1,
+        dependencies: Mapping | None = None,
+    ):
+        if dependencies is None:
+            dependencies = {k: node.dependencies for k, node in graph.items()}
+        # For ordering: a 1-tuple for a task read by a single task (the common case,
+        # smaller than a list), a list once there are several.
+        dependents: dict[Hashable, Any] = dict.fromkeys(graph, ())
         for key, deps in dependencies.items():
             for dep in deps:
                 try:
-                    dependents[dep].append(key)
+                    users = dependents[dep]
                 except KeyError:
                     raise ValueError(
                         f"task {key!r} depends on {dep!r}, which is not in the graph"
                     ) from None
+                if type(users) is list:
+                    users.append(key)
+                elif users:
+                    dependents[dep] = [users[0], key]
+                else:
+                    dependents[dep] = (key,)
         priority = passes.order(graph, dependencies, dependents)
         keys_by_priority: list = [None] * len(priority)
         for key, p in priority.items():
             keys_by_priority[p] = key
 
         self.graph = graph
+        # Memory per task matters at 10**6 tasks. From here on a task's dependents
+        # are ``None`` (none), the one dependent's key (the common case: no container
+        # per task), or a list of several; converted in place, so that no second dict
+        # is alive at once. Pending counts are kept only for results that several
+        # tasks read (one read by a single task is released when that task
+        # finishes), and a set holds only the sources that have (DataNode)
+        # dependencies: a task without dependencies that is not a DataNode is a
+        # source too.
+        pending: dict = {}
+        for k, v in dependents.items():
+            if type(v) is list:
+                pending[k] = len(v)
+            else:
+                dependents[k] = v[0] if v else None
         self.dependents = dependents
         self.priority = priority
         self.keys_by_priority = keys_by_priority
         self.keep = keep
         self.results: dict = {}
-        self.pending = {k: len(v) for k, v in dependents.items()}
+        self.pending = pending
         self.waiting: dict = {}
         # Sources: tasks that read or generate data -- no dependencies, or only literal
         # DataNodes. DataNodes themselves hold data already and are never throttled.
-        sources = set()
+        fed_sources = set()
         ready_sources: list[int] = []
         ready_other: list[int] = []
         for key, deps in dependencies.items():
@@ -136,15 +168,14 @@ class State:
             if type(node) is DataNode:
                 ready_other.append(priority[key])
             elif not deps:
-                sources.add(key)
                 ready_sources.append(priority[key])
             else:
                 self.waiting[key] = len(deps)
                 if all(type(graph[d]) is DataNode for d in deps):
-                    sources.add(key)
+                    fed_sources.add(key)
         ready_sources.sort()  # a sorted list is a heap
         ready_other.sort()
-        self.sources = sources
+        self.fed_sources = fed_sources
         self.ready_sources = ready_sources
         self.ready_other = ready_other
         self.live_sources = 0
@@ -185,35 +216,46 @@ class State:
         Returns how many tasks became ready.
         """
         results = self.results
-        dependents = self.dependents[key]
+        users = self.dependents[key]
         pending = self.pending
-        if dependents or key in self.keep:
+        keep = self.keep
+        graph = self.graph
+        node = graph[key]
+        if users is not None or key in keep:
             results[key] = result
-        sources = self.sources
-        if key in sources:
-            if not dependents:  # a source nobody consumes no longer holds the throttle
+        if type(node) is DataNode:
+            pass
+        elif not node.dependencies or key in self.fed_sources:  # a source
+            if users is None:  # a source nobody consumes no longer holds the throttle
                 self.live_sources -= 1
-        elif type(self.graph[key]) is not DataNode:
+        else:
             self.running_other -= 1
-        for dep in self.graph[key].dependencies:
-            left = pending[dep] - 1
-            pending[dep] = left
-            if left == 0:
-                if dep not in self.keep:
-                    del results[dep]
-                if dep in sources:
-                    self.live_sources -= 1
+        for dep in node.dependencies:
+            left = pending.get(dep, 1) - 1
+            if left:
+                pending[dep] = left
+                continue
+            pending.pop(dep, None)
+            if dep not in keep:
+                del results[dep]
+            dep_node = graph[dep]
+            if type(dep_node) is not DataNode and (
+                not dep_node.dependencies or dep in self.fed_sources
+            ):
+                self.live_sources -= 1
         newly_ready = 0
-        if dependents:
+        if users is not None:
             waiting = self.waiting
             priority = self.priority
-            for dependent in dependents:
+            fed_sources = self.fed_sources
+            for dependent in users if type(users) is list else (users,):
                 left = waiting[dependent] - 1
                 if left:
                     waiting[dependent] = left
                 else:
                     del waiting[dependent]
-                    if dependent in sources:
+                    # a dependent has dependencies: it is a source only if they are data
+                    if dependent in fed_sources:
                         heappush(self.ready_sources, priority[dependent])
                     else:
                         heappush(self.ready_other, priority[dependent])
@@ -313,9 +355,9 @@ def _failed_key(tb: types.TracebackType | None, key: Hashable) -> Hashable:
     while tb is not None:
         frame = tb.tb_frame
         if frame.f_code is call_code:
-            inner = frame.f_locals.get("self")
-            if getattr(inner, "key", None) is not None:
-                key = inner.key
+            inner_key = getattr(frame.f_locals.get("self"), "key", None)
+            if inner_key is not None:
+                key = inner_key
         tb = tb.tb_next
     return key
 
@@ -368,15 +410,24 @@ def run_graph(
     missing = [k for k in flat if k not in graph]
     if missing:
         raise KeyError(f"requested keys are not in the graph: {missing[:5]!r}")
+    dependencies = None
     if cull:
-        graph, _ = passes.cull(graph, flat)
+        graph, dependencies = passes.cull(graph, flat)
     cbs = active_callbacks(callbacks)
     for cb in cbs:
         if hasattr(cb, "_start"):
             cb._start(graph)
     if max_live_sources is None:
         max_live_sources = 4 * num_workers
-    state = State(graph, set(flat), max_live_sources, num_workers)
+    # The state is a few containers per task and holds no cycles: with the cyclic
+    # collector on, building it for 10**6 tasks would walk the whole heap repeatedly.
+    gc_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        state = State(graph, set(flat), max_live_sources, num_workers, dependencies)
+    finally:
+        if gc_enabled:
+            gc.enable()
     for cb in cbs:
         if hasattr(cb, "_start_state"):
             cb._start_state(graph, state)

@@ -1,0 +1,370 @@
+"""Tree reductions: the :class:`Reduction` node, :func:`reduction`, and their argument checks.
+
+Every reduction in :mod:`chunkwise.array.reductions` (and ``cumulative``'s
+argument checks) is built here. A reduction is a *tree reduction* described
+by three functions,
+
+- ``chunk(block)`` -> a small *partial* result per input block (the reduced
+  axes kept with length 1: a NumPy array, or a tuple of them, e.g.
+  ``(count, mean, M2)`` for the variance);
+- ``combine(partials)`` -> one partial from a list of partials of
+  neighbouring blocks (at most ``split_every`` per reduced axis);
+- ``aggregate(partial)`` -> the output block.
+
+The node owns its intermediate stages: keys ``(f"{name}-partial-{level}", *index)``
+for each level of the tree, and the output keys ``(name, *index)``, where the
+reduced axes have one block (index 0) or are dropped (``keepdims=False``).
+Nothing is built per block until lowering; a task never holds more than
+``split_every`` partials, which are as small as one block's non-reduced axes.
+
+>>> import numpy as np
+>>> import chunkwise.array as da
+>>> x = da.from_array(np.arange(12).reshape(3, 4), chunks=2)
+>>> type(x.sum(axis=0).expr).__name__
+'Reduction'
+"""
+
+
+from __future__ import annotations
+
+import builtins
+import functools
+import math
+import numbers
+import warnings
+from collections.abc import Callable, Hashable
+from itertools import product
+from typing import Any
+
+import numpy as np
+
+from chunkwise.array._axes import normalize_axes
+from chunkwise.array.chunks import chunk_boundaries
+from chunkwise.array.core import Array, asarray
+from chunkwise.array.expr import ArrayExpr
+from chunkwise.array.fusion import FusedBlockwise, run_program
+from chunkwise.core.graph import Ref, Task
+
+__all__ = [
+    "DEFAULT_SPLIT_EVERY",
+    "Reduction",
+    "check_not_empty",
+    "chunk_call",
+    "chunk_program_call",
+    "combine_call",
+    "finish",
+    "normalize_split_every",
+    "numpy_dtype",
+    "reduction",
+    "refuse_extra",
+]
+
+#: Default number of partials combined by one task (spread over the reduced axes).
+DEFAULT_SPLIT_EVERY = 16
+
+
+# --- the tree-reduction node -------------------------------------------------------------
+
+
+class Reduction(ArrayExpr):
+    """A tree reduction of ``array`` over ``axes``; see the module docstring.
+
+    Operands: ``chunk``, ``combine`` and ``aggregate`` (callables), ``axes``
+    (sorted tuple of non-negative ints), ``keepdims``, ``split_every`` (a tuple
+    of ``(axis, fan-in)`` pairs), ``dtype_``, ``funcname``, ``skip_empty``
+    (blocks with a zero-length reduced axis give no partial: the operation has
+    no identity) and ``with_offsets`` (``chunk`` gets ``offsets=`` and
+    ``shape=`` to compute global indices).
+    """
+
+    _parameters = (
+        "array", "chunk", "combine", "aggregate", "axes", "keepdims", "split_every",
+        "dtype_", "funcname", "skip_empty", "with_offsets",
+    )
+    _defaults = {"skip_empty": False, "with_offsets": False}
+
+    @property
+    def _funcname(self) -> str:
+        return self.funcname
+
+    def _dtype(self) -> Any:
+        return self.dtype_
+
+    def _chunks(self) -> tuple:
+        axes = self.axes
+        out = []
+        for axis, c in enumerate(self.array.chunks):
+            if axis not in axes:
+                out.append(c)
+            elif self.keepdims:
+                out.append((1,))
+        return tuple(out)
+
+    # --- the tree ------------------------------------------------------------------
+
+    @functools.cached_property
+    def _levels(self) -> list:
+        """Number of blocks per axis at each level of partials (level 0: the input's)."""
+        fan_in = dict(self.split_every)
+        counts = [tuple(self.array.numblocks)]
+        while builtins.any(counts[-1][a] > fan_in[a] for a in self.axes):
+            counts.append(
+                tuple(
+                    -(-n // fan_in[a]) if a in fan_in else n for a, n in enumerate(counts[-1])
+                )
+            )
+        return counts
+
+    @property
+    def _fused(self) -> bool:
+        """Whether each output block comes from a single input block (no partial stages)."""
+        return builtins.all(self.array.numblocks[a] == 1 for a in self.axes)
+
+    def _one_to_one_inputs(self) -> tuple:
+        return (self.array.name,)  # each input block feeds exactly one first-stage task
+
+    def _owned_names(self):
+        name = self.name
+        if self._fused:
+            return (name,)
+        return (name, *(f"{name}-partial-{level}" for level in range(len(self._levels))))
+
+    @functools.cached_property
+    def _boundaries(self) -> tuple:
+        return tuple(chunk_boundaries(c) for c in self.array.chunks)
+
+    @functools.cached_property
+    def _plan(self) -> tuple:
+        """What ``_task`` reads for every key, fetched once (operand lookups are not free)."""
+        name = self.name
+        levels = {f"{name}-partial-{level}": level for level in range(len(self._levels))}
+        return (
+            name, self.array.name, self.chunk, self.axes if self.skip_empty else None,
+            self.with_offsets, levels, (self.funcname, self.axes, self.keepdims, self.dtype),
+        )
+
+    def _chunk_task(self, key: Hashable, index: tuple) -> Task:
+        _, source, chunk, skip, with_offsets, _, _ = self._plan
+        ref = Ref((source, *index))
+        if not with_offsets:
+            return Task(key, chunk_call, ref, chunk, skip)
+        # unknown lengths only on axes the caller does not reduce (checked at build time)
+        offsets = tuple(
+            0 if math.isnan(b[i]) else int(b[i]) for b, i in zip(self._boundaries, index)
+        )
+        shape = tuple(-1 if math.isnan(s) else int(s) for s in self.array.shape)
+        return Task(key, chunk_call, ref, chunk, skip, offsets, shape)
+
+    def _group(self, index: tuple, level: int, whole: bool) -> list:
+        """The indices at ``level`` that feed block ``index`` of the next level."""
+        counts = self._levels[level]
+        fan_in = self._fan_in
+        ranges = []
+        for axis, i in enumerate(index):
+            s = fan_in.get(axis)
+            if s is None:
+                ranges.append((i,))
+            elif whole:
+                ranges.append(range(counts[axis]))
+            else:
+                ranges.append(range(i * s, builtins.min((i + 1) * s, counts[axis])))
+        return list(product(*ranges))
+
+    @functools.cached_property
+    def _fan_in(self) -> dict:
+        return dict(self.split_every)
+
+    def _task_inline(self, key: Hashable, inlined: set) -> Task:
+        # A fused elementwise input read only here runs inside the first stage's task:
+        # one task object per input block instead of two, inlined afterwards.
+        array = self.array
+        if (
+            type(array) is FusedBlockwise
+            and not self.with_offsets
+            and array.name in inlined
+            and key[0] in self._plan[5]
+            and self._plan[5][key[0]] == 0
+        ):
+            _, _, chunk, skip, _, _, _ = self._plan
+            return Task(key, chunk_program_call, chunk, skip, array.program,
+                        *array._block_args(key[1:]))
+        return self._task(key)
+
+    def _task(self, key: Hashable) -> Task:
+        name, _, _, _, _, levels, final = self._plan
+        index = key[1:]
+        if key[0] == name:
+            _, axes, keepdims, _ = final
+            if not keepdims:
+                it = iter(index)
+                index = tuple(0 if a in axes else next(it) for a in range(self.array.ndim))
+            if self._fused:
+                parts = [self._chunk_task(None, index)]
+            else:
+                last = len(levels) - 1
+                prefix = f"{name}-partial-{last}"
+                parts = [Ref((prefix, *i)) for i in self._group(index, last, True)]
+            return Task(key, finish, parts, self.combine, self.aggregate, *final)
+        level = levels[key[0]]
+        if level == 0:
+            return self._chunk_task(key, index)
+        prefix = f"{name}-partial-{level - 1}"
+        parts = [Ref((prefix, *i)) for i in self._group(index, level - 1, False)]
+        return Task(key, combine_call, parts, self.combine)
+
+    def _explain_line(self) -> str:
+        return (
+            f"Reduction: {self.funcname} axes={self.axes} levels={len(self._levels)}"
+            f"  [{self.npartitions} blocks, {self.dtype}]"
+        )
+
+
+def chunk_call(
+    block: Any, chunk: Callable, skip_axes: tuple | None, offsets: tuple | None = None,
+    shape: tuple | None = None,
+) -> Any:
+    if skip_axes is not None and builtins.any(np.shape(block)[a] == 0 for a in skip_axes):
+        return None
+    if offsets is None:
+        return chunk(np.asarray(block))
+    return chunk(np.asarray(block), offsets=offsets, shape=shape)
+
+
+def chunk_program_call(chunk: Callable, skip_axes: tuple | None, program: Any, *inputs: Any) -> Any:
+    """``chunk_call`` on the block a fused elementwise program computes from ``inputs``."""
+    return chunk_call(run_program(program, *inputs), chunk, skip_axes)
+
+
+def combine_call(parts: list, combine: Callable) -> Any:
+    parts = [p for p in parts if p is not None]
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return parts[0]
+    return combine(parts)
+
+
+def finish(
+    parts: list, combine: Callable, aggregate: Callable, funcname: str, axes: tuple,
+    keepdims: bool, dtype: np.dtype,
+) -> Any:
+    combined = combine_call(parts, combine)
+    if combined is None:
+        raise ValueError(
+            f"zero-size array to reduction operation {funcname} which has no identity"
+        )
+    out = np.asarray(aggregate(combined))
+    if out.dtype != dtype:
+        out = out.astype(dtype)
+    if not keepdims:
+        out = out.reshape(tuple(s for a, s in enumerate(out.shape) if a not in axes))
+        if out.ndim == 0:
+            return out[()]
+    return out
+
+
+# --- argument checking -----------------------------------------------------------------
+
+
+def normalize_split_every(split_every: Any, axes: tuple, ndim: int, opname: str) -> tuple:
+    """Fan-in per reduced axis, as a sorted tuple of ``(axis, n)`` pairs."""
+    if not axes:
+        return ()
+    if split_every is None:
+        split_every = DEFAULT_SPLIT_EVERY
+    if isinstance(split_every, dict):
+        out = {}
+        for a, n in split_every.items():
+            if not isinstance(a, (numbers.Integral, np.integer)) or not -ndim <= a < ndim:
+                raise ValueError(f"{opname}: split_every names axis {a!r}, but the array has {ndim} axes")
+            out[int(a) % ndim] = n
+        default = builtins.max(2, int(DEFAULT_SPLIT_EVERY ** (1 / len(axes))))
+        fan_in = {a: out.get(a, default) for a in axes}
+    elif isinstance(split_every, (numbers.Integral, np.integer)) and not isinstance(split_every, bool):
+        per_axis = builtins.max(2, round(int(split_every) ** (1 / len(axes)))) if split_every >= 2 else split_every
+        fan_in = dict.fromkeys(axes, per_axis)
+    else:
+        raise TypeError(f"{opname}: split_every must be an int or a dict {{axis: int}}, got {split_every!r}")
+    for a, n in fan_in.items():
+        if not isinstance(n, (numbers.Integral, np.integer)) or n < 2:
+            raise ValueError(
+                f"{opname}: split_every must be at least 2 (blocks combined per task), got {n!r} for axis {a}"
+            )
+    return tuple((a, int(n)) for a, n in sorted(fan_in.items()))
+
+
+def numpy_dtype(opname: str, func: Callable, input_dtype: np.dtype, /, **kwargs: Any) -> np.dtype:
+    """The dtype NumPy's ``func`` returns for an input of ``input_dtype`` (tried on a tiny array)."""
+    sample = np.ones((2,), dtype=input_dtype)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if input_dtype.kind == "O" and "dtype" not in kwargs:
+            # Over all axes NumPy returns a bare Python object (an int for ones): reduce one
+            # axis of a 2-d sample instead to see the array dtype NumPy keeps (object).
+            try:
+                return np.asarray(func(np.ones((2, 2), dtype=object), axis=0)).dtype
+            except TypeError:
+                pass  # a sample function that takes no axis=: the 1-d answer below
+        try:
+            return np.asarray(func(sample, **kwargs)).dtype
+        except Exception as exc:
+            raise TypeError(f"{opname}: cannot reduce an array of dtype {input_dtype}: {exc}") from exc
+
+
+def refuse_extra(opname: str, out: Any = None, **kwargs: Any) -> None:
+    if out is not None:
+        raise TypeError(
+            f"{opname}: out= is not supported on chunkwise arrays (they are immutable); "
+            "use the returned array instead"
+        )
+    for key, value in kwargs.items():
+        if value is not None and value is not np._NoValue:
+            raise TypeError(f"{opname}: the {key}= argument is not supported on chunkwise arrays")
+
+
+def check_not_empty(x: Array, axes: tuple, opname: str, message: str | None = None) -> None:
+    for a in axes:
+        if x.shape[a] == 0:
+            raise ValueError(
+                message or f"zero-size array to reduction operation {opname} which has no identity"
+            )
+
+
+def reduction(
+    x: Any,
+    chunk: Callable,
+    combine: Callable,
+    aggregate: Callable,
+    axis: Any = None,
+    keepdims: bool = False,
+    dtype: Any = None,
+    split_every: Any = None,
+    name: str = "reduction",
+    skip_empty: bool = False,
+    with_offsets: bool = False,
+) -> Array:
+    """A general tree reduction; see the module docstring for ``chunk``/``combine``/``aggregate``.
+
+    ``dtype`` is the output dtype (required). Like ``dask.array.reduction``
+    but ``combine`` receives a list of partials (merged elementwise) rather
+    than their concatenation.
+
+    >>> import numpy as np
+    >>> from functools import partial, reduce
+    >>> x = asarray(np.arange(10))
+    >>> total = reduction(x, partial(np.sum, axis=(0,), keepdims=True),
+    ...                   partial(reduce, np.add), np.asarray, dtype=int, name="total")
+    >>> int(total)
+    45
+    """
+    x = asarray(x)
+    axes = tuple(sorted(normalize_axes(axis, x.ndim, name)))
+    fan_in = normalize_split_every(split_every, axes, x.ndim, name)
+    return Array(
+        Reduction(
+            x.expr, chunk, combine, aggregate, axes, bool(keepdims), fan_in,
+            np.dtype(dtype), name, skip_empty, with_offsets,
+        )
+    )
+
+
