@@ -580,12 +580,16 @@ def to_parquet(
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             raise
-        written = files.written_parts(fs) if fs.fs.exists(fs.path) else []
-        exc.add_note(
-            f"to_parquet({fs.unstrip(fs.path)!r}) failed; parts written: "
-            f"{', '.join(written) or 'none'}. The dataset stays marked incomplete "
-            f"({files.INCOMPLETE_MARKER}) and read_parquet refuses it; rerun with overwrite=True."
-        )
+        target = fs.unstrip(fs.path)
+        if fs.fs.exists(fs.join(files.INCOMPLETE_MARKER)):
+            written = files.written_parts(fs)
+            exc.add_note(
+                f"to_parquet({target!r}) failed; parts written: {', '.join(written) or 'none'}. "
+                f"The dataset stays marked incomplete ({files.INCOMPLETE_MARKER}) and "
+                "read_parquet refuses it; rerun with overwrite=True."
+            )
+        else:
+            exc.add_note(f"to_parquet({target!r}) failed before writing anything.")
         raise
 
 
