@@ -583,14 +583,23 @@ def to_parquet(
         target = fs.unstrip(fs.path)
         if fs.fs.exists(fs.join(files.INCOMPLETE_MARKER)):
             written = files.written_parts(fs)
-            exc.add_note(
+            _add_note(
+                exc,
                 f"to_parquet({target!r}) failed; parts written: {', '.join(written) or 'none'}. "
                 f"The dataset stays marked incomplete ({files.INCOMPLETE_MARKER}) and "
                 "read_parquet refuses it; rerun with overwrite=True."
             )
         else:
-            exc.add_note(f"to_parquet({target!r}) failed before writing anything.")
+            _add_note(exc, f"to_parquet({target!r}) failed before writing anything.")
         raise
+
+
+def _add_note(exc: BaseException, text: str) -> None:
+    """``exc.add_note(text)`` (Python 3.11+), or the same ``__notes__`` list before it."""
+    if hasattr(exc, "add_note"):
+        exc.add_note(text)
+    else:
+        exc.__notes__ = [*getattr(exc, "__notes__", []), text]
 
 
 def _refuse_reading_target(frame: FrameExpr, fs: Any) -> None:
