@@ -69,7 +69,7 @@ __all__ = [
     "finish_dataset",
     "parse_bytes",
     "piece_filter",
-    "piece_rows",
+    "piece_counts",
     "plan_pieces",
     "read_piece",
     "record_reads",
@@ -526,14 +526,19 @@ def conform(frame: pd.DataFrame, meta: pd.DataFrame, index: Any) -> pd.DataFrame
     return frame
 
 
-def piece_rows(fs: FileSystem, piece: Piece) -> int:
-    """Rows in one piece, from its file's footer (no data read)."""
-    if piece.num_rows is not None:
-        return piece.num_rows
-    footer = pq.read_metadata(piece.path, filesystem=fs.arrow)
-    if piece.row_groups is None:
-        return footer.num_rows
-    return sum(footer.row_group(i).num_rows for i in piece.row_groups)
+def piece_counts(dataset: ParquetDataset, pieces: list[Piece]) -> list[int]:
+    """Rows in each piece, from the footers (read once each, in parallel; no data read)."""
+    unknown = list(dict.fromkeys(p.path for p in pieces if p.num_rows is None))
+    footers = dict(zip(unknown, dataset.read_footers(unknown)))
+    counts = []
+    for piece in pieces:
+        if piece.num_rows is not None:
+            counts.append(piece.num_rows)
+        elif piece.row_groups is None:
+            counts.append(footers[piece.path].num_rows)
+        else:
+            counts.append(sum(footers[piece.path].row_group(i).num_rows for i in piece.row_groups))
+    return counts
 
 
 # --- writing ------------------------------------------------------------------------

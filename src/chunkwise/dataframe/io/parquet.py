@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from chunkwise.core.expr import walk
-from chunkwise.core.graph import Ref, Task
+from chunkwise.core.graph import DataNode, Ref, Task
 from chunkwise.dataframe.expr import (
     Filter,
     FrameExpr,
@@ -256,15 +256,16 @@ class ParquetLength(FrameExpr):
     def _divisions(self) -> tuple:
         return (None,) * (len(self.pieces) + 1)
 
-    def _task(self, key: Hashable) -> Task:
-        return Task(key, _rows_series, self.dataset.fs, self.pieces[key[1]])
+    @functools.cached_property
+    def counts(self) -> list[int]:
+        """Rows of each piece: the footers are read here, once, on a thread pool."""
+        return files.piece_counts(self.dataset, self.pieces)
+
+    def _task(self, key: Hashable) -> DataNode:
+        return DataNode(key, pd.Series([self.counts[key[1]]], dtype="int64"))
 
     def _explain_line(self) -> str:
         return f"ParquetLength: rows from {len(self.pieces)} footers  [{self.npartitions} partitions]"
-
-
-def _rows_series(fs: Any, piece: files.Piece) -> pd.Series:
-    return pd.Series([files.piece_rows(fs, piece)], dtype="int64")
 
 
 def _empty_like(meta: Any) -> Any:
