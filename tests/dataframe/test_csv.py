@@ -59,11 +59,11 @@ def test_blocks_split_at_line_boundaries(csv_files, blocksize, scheduler):
 
 def test_every_line_read_once_at_any_blocksize(tmp_path):
     path = tmp_path / "lines.csv"
-    pd.DataFrame({"x": np.arange(300), "y": ["a" * (i % 13) for i in range(300)]}).to_csv(path, index=False)
+    pd.DataFrame({"x": np.arange(60), "y": ["a" * (i % 13) for i in range(60)]}).to_csv(path, index=False)
     expected = pd.read_csv(path)
-    for blocksize in (1, 7, 50, 333, 10_000):
+    for blocksize in (1, 7, 50, 333, 10_000):  # 1: most blocks hold no line start at all
         result = dd.read_csv(path, blocksize=blocksize).compute(scheduler="sync")
-        assert result.x.tolist() == list(range(300)), blocksize
+        assert result.x.tolist() == list(range(60)), blocksize
         assert_eq(result.reset_index(drop=True), expected)
 
 
