@@ -152,3 +152,35 @@ def test_iloc_columns(pdf):
 def test_series_getitem_boolean(pdf):
     df = dd.from_pandas(pdf, npartitions=3)
     assert_eq(df.f[df.i > 2], pdf.f[pdf.i > 2])
+
+
+def test_repartition_npartitions(pdf, scheduler):
+    df = dd.from_pandas(pdf, npartitions=5)
+    out = df.repartition(npartitions=2)
+    assert out.npartitions == 2
+    assert out.divisions == (0, 16, 38)
+    assert_eq(out, pdf, scheduler=scheduler)
+    assert out.i.values.chunks[0] == (8, 12)
+    u = dd.from_pandas(pdf, npartitions=4, sort=False).repartition(npartitions=3)
+    assert not u.known_divisions
+    assert_eq(u, pdf)
+    assert df.repartition(npartitions=5) is df
+    with pytest.raises(NotImplementedError, match="at most 5"):
+        df.repartition(npartitions=9)
+
+
+def test_repartition_divisions_aligns_frames(pdf):
+    a = dd.from_pandas(pdf, npartitions=3)
+    b = dd.from_pandas(pdf, npartitions=2)
+    with pytest.raises(ValueError, match="repartition"):
+        a.i + b.i
+    b2 = b.repartition(divisions=a.divisions)
+    assert b2.divisions == a.divisions
+    assert_eq(a.i + b2.i, pdf.i * 2)
+    finer = a.repartition(divisions=[0, 5, 11, 20, 30, 38])
+    assert_eq(finer, pdf)
+    assert finer.npartitions == 5
+    with pytest.raises(ValueError, match="do not cover"):
+        a.repartition(divisions=[2, 20, 38])
+    with pytest.raises(ValueError, match="unknown"):
+        dd.from_pandas(pdf, npartitions=2, sort=False).repartition(divisions=[0, 38])

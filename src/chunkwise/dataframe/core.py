@@ -355,6 +355,10 @@ class FrameBase(Collection):
         """The last ``n`` rows, from the last partition(s)."""
         return _module("indexing").tail(self, n, compute=compute)
 
+    def repartition(self, divisions: Any = None, npartitions: int | None = None) -> Any:
+        """Other partitions for the same rows; see :func:`chunkwise.dataframe.indexing.repartition`."""
+        return _module("indexing").repartition(self, divisions=divisions, npartitions=npartitions)
+
     @property
     def loc(self) -> Any:
         """Label-based selection; see :mod:`chunkwise.dataframe.indexing`."""

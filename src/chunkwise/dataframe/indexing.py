@@ -1,4 +1,4 @@
-"""Row and partition selection: ``head``, ``tail``, ``loc``, ``iloc[:, cols]``, ``partitions``.
+"""Row and partition selection: ``head``, ``tail``, ``loc``, ``iloc[:, cols]``, ``partitions``, ``repartition``.
 
 Selection reads only the partitions it needs:
 
@@ -13,6 +13,11 @@ Selection reads only the partitions it needs:
 
 Row positions (``iloc[rows]``) would need every partition's length, so only
 ``iloc[:, columns]`` is supported, as in Dask.
+
+``repartition`` changes the partitioning without a shuffle: ``npartitions=``
+fewer joins neighbouring partitions; ``divisions=`` (on known divisions) cuts
+the rows at new index bounds, each output partition reading only the input
+partitions it overlaps.
 
 >>> import pandas as pd
 >>> import chunkwise.dataframe as dd
@@ -56,6 +61,9 @@ from chunkwise.dataframe.expr import (
 
 __all__ = [
     "HeadTail",
+    "Repartition",
+    "repartition",
+    "rows_between",
     "head_of_parts",
     "loc_labels",
     "loc_slice",
@@ -420,3 +428,119 @@ def _iloc_columns(partition: Any, cols: Any) -> Any:
 
 
 
+
+
+# --- repartition ---------------------------------------------------------------------------
+
+
+def rows_between(parts: list, low: Any, high: Any, closed: bool) -> Any:
+    """The rows of ``parts`` joined whose index is in ``[low, high)`` (``[low, high]`` if ``closed``)."""
+    pieces = []
+    for part in parts:
+        index = part.index if not isinstance(part, pd.Index) else part
+        keep = (index >= low) & ((index <= high) if closed else (index < high))
+        pieces.append(part[keep])
+    return concat_partitions(pieces, _object_index(parts[0]))
+
+
+def join_parts(parts: list) -> Any:
+    return concat_partitions(parts, _object_index(parts[0]))
+
+
+class Repartition(FrameExpr):
+    """``frame`` with other partitions: ``groups`` of input partitions joined, or cut at ``divisions``.
+
+    ``groups[i]`` lists the input partitions output ``i`` reads. With
+    ``new_divisions`` given, each output keeps only its rows within its bounds.
+    """
+
+    _parameters = ("frame", "groups", "new_divisions")
+
+    def _meta(self) -> Any:
+        return self.frame.meta
+
+    def _divisions(self) -> tuple:
+        if self.new_divisions is not None:
+            return tuple(self.new_divisions)
+        divisions = self.frame.divisions
+        groups = self.groups
+        return tuple(divisions[g[0]] for g in groups) + (divisions[groups[-1][-1] + 1],)
+
+    def _lengths(self) -> tuple | None:
+        lengths = self.frame.lengths
+        if lengths is None or self.new_divisions is not None:
+            return None
+        return tuple(sum(lengths[j] for j in g) for g in self.groups)
+
+    def _task(self, key: Hashable) -> Task:
+        i = key[1]
+        refs = [Ref((self.frame.name, j)) for j in self.groups[i]]
+        if self.new_divisions is None:
+            return Task(key, join_parts, refs)
+        d = self.new_divisions
+        return Task(key, rows_between, refs, d[i], d[i + 1], i == len(d) - 2)
+
+    def _explain_line(self) -> str:
+        return f"Repartition: {self.frame.npartitions} -> {self.npartitions} partitions"
+
+
+def repartition(frame: FrameBase, divisions: Any = None, npartitions: int | None = None) -> Any:
+    """The same rows in other partitions, without a shuffle (as dask's ``repartition``).
+
+    ``npartitions=`` no more than now: neighbouring partitions are joined (as
+    evenly as the count allows). ``divisions=`` (known divisions only): the
+    rows are cut at the new bounds, which must cover the old ones. Splitting
+    partitions into more by count needs their lengths and is not supported.
+
+    >>> import pandas as pd
+    >>> import chunkwise.dataframe as dd
+    >>> df = dd.from_pandas(pd.DataFrame({"x": range(10)}), npartitions=5)
+    >>> df.repartition(npartitions=2).divisions
+    (0, 4, 9)
+    >>> df.repartition(divisions=[0, 3, 9]).partitions[0].compute().x.tolist()
+    [0, 1, 2]
+    """
+    if (divisions is None) == (npartitions is None):
+        raise ValueError("repartition: give divisions= or npartitions=, one of them")
+    total = frame.npartitions
+    if npartitions is not None:
+        if not isinstance(npartitions, numbers.Integral) or npartitions < 1:
+            raise ValueError(f"repartition: npartitions must be a positive integer, got {npartitions!r}")
+        if npartitions > total:
+            raise NotImplementedError(
+                f"repartition(npartitions={npartitions}): splitting {total} partitions into more "
+                "needs their lengths; not supported yet (choose at most "
+                f"{total}, or pass divisions= on known divisions)"
+            )
+        if npartitions == total:
+            return frame
+        bounds = np.linspace(0, total, npartitions + 1).round().astype(int)
+        groups = tuple(tuple(range(a, b)) for a, b in zip(bounds[:-1], bounds[1:]))
+        return new_collection(Repartition(frame.expr, groups, None))
+    divisions = tuple(divisions)
+    if not frame.known_divisions:
+        raise ValueError(
+            "repartition(divisions=...): the frame's divisions are unknown, so its rows cannot "
+            "be placed without reading them; set an index with known divisions first, or use "
+            "npartitions="
+        )
+    if len(divisions) < 2 or list(divisions) != sorted(divisions):
+        raise ValueError(f"repartition: divisions must be sorted, with at least 2 values; got {divisions!r}")
+    old = frame.divisions
+    if divisions[0] > old[0] or divisions[-1] < old[-1]:
+        raise ValueError(
+            f"repartition: the new divisions {_short(divisions)} do not cover the frame's "
+            f"index range [{old[0]!r}, {old[-1]!r}]; rows would be lost"
+        )
+    if divisions == old:
+        return frame
+    groups = tuple(
+        tuple(_partitions_between(old, divisions[i], divisions[i + 1])) or (0,)
+        for i in range(len(divisions) - 1)
+    )
+    return new_collection(Repartition(frame.expr, groups, divisions))
+
+
+def _short(values: tuple) -> str:
+    text = repr(values)
+    return text if len(text) <= 60 else text[:57] + "..."
