@@ -12,6 +12,8 @@ Use it as ``import chunkwise.dataframe as dd``; the names follow pandas and
 
 from chunkwise.dataframe.core import DataFrame, Index, Scalar, Series, new_collection
 from chunkwise.dataframe.groupby import Aggregation
+from chunkwise.dataframe.io.csv import read_csv, to_csv
+from chunkwise.dataframe.io.json import read_json, to_json
 from chunkwise.dataframe.io.pandas import (
     from_array,
     from_delayed,
@@ -22,6 +24,7 @@ from chunkwise.dataframe.io.pandas import (
     to_dask_array,
     to_delayed,
 )
+from chunkwise.dataframe.io.parquet import read_parquet, to_parquet
 from chunkwise.dataframe.methods import map_partitions, to_datetime, to_numeric
 from chunkwise.dataframe.testing import assert_eq
 
@@ -40,8 +43,14 @@ __all__ = [
     "from_pandas",
     "map_partitions",
     "new_collection",
+    "read_csv",
+    "read_json",
+    "read_parquet",
+    "to_csv",
     "to_datetime",
     "to_dask_array",
     "to_delayed",
+    "to_json",
     "to_numeric",
+    "to_parquet",
 ]

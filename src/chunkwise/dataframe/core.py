@@ -738,7 +738,18 @@ class DataFrame(FrameBase):
         return _module("groupby").groupby(self, by, level, sort, dropna, observed, split_every)
 
     # --- io: chunkwise.dataframe.io ---
-    # (to_parquet/to_csv/to_json added by the IO engineer)
+
+    def to_parquet(self, path: Any, **kwargs: Any) -> Any:
+        """Write a Parquet dataset, one file per partition; see ``chunkwise.dataframe.to_parquet``."""
+        return _module("io.parquet").to_parquet(self, path, **kwargs)
+
+    def to_csv(self, path: Any, **kwargs: Any) -> Any:
+        """Write CSV files, one per partition (or ``single_file=True``); see ``dd.to_csv``."""
+        return _module("io.csv").to_csv(self, path, **kwargs)
+
+    def to_json(self, path: Any, **kwargs: Any) -> Any:
+        """Write JSON-lines files, one per partition; see ``dd.to_json``."""
+        return _module("io.json").to_json(self, path, **kwargs)
 
 
 class Series(FrameBase):
