@@ -303,3 +303,22 @@ def test_groupby_on_a_local_cluster():
             result, pdf.groupby("name").agg({"amount": ["sum", "mean", "std"], "id": "count"}))
         summed = df.groupby("age").amount.agg(custom).compute(scheduler=client)
         pd.testing.assert_series_equal(summed, pdf.groupby("age").amount.sum())
+
+
+# --- the issue's examples on Parquet ------------------------------------------------------
+
+
+def test_issue_examples_on_a_hive_partitioned_parquet_dataset(tmp_path):
+    pdf = issue_frame().assign(part=lambda f: f.id % 3)
+    pdf.to_parquet(tmp_path / "events", partition_cols=["part"], row_group_size=40)
+    df = dd.read_parquet(str(tmp_path / "events"))
+    expected = pd.read_parquet(tmp_path / "events")  # pandas on the same files
+    assert df.npartitions > 1
+    assert_eq(df[df.age > 1].groupby("age").size(),
+              expected[expected.age > 1].groupby("age").size())
+    assert_eq(df.groupby("name").agg({"amount": ["sum", "mean"], "id": "count"}),
+              expected.groupby("name").agg({"amount": ["sum", "mean"], "id": "count"}))
+    assert_eq(df[["name", "amount"]].describe(), expected[["name", "amount"]].describe())
+    # a groupby reads only the key and the aggregated columns
+    plan = df.groupby("name").amount.sum().explain(show=False)
+    assert "columns=['name', 'amount']" in plan
