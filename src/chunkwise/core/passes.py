@@ -428,6 +428,8 @@ def order_compact(dependencies: Mapping, dependents: Mapping) -> dict:
                         # keys read in hash order (1 s for 10**6 str keys). The sort
                         # decides the order; this only makes its work small. Each such
                         # node costs one pass over the graph, at most 4x its own edges.
+                        if not deps <= dependencies.keys():
+                            _raise_missing(dependencies)
                         pending = [d for d in dependencies if d in deps and d not in priority]
                     else:
                         pending = [d for d in deps if d not in priority]
