@@ -92,7 +92,7 @@ class Project(Expr):
 
 
 class ScalableSource(Source):
-    def _simplify_up(self, parent):
+    def _simplify_up(self, parent, dependents):
         if isinstance(parent, Project):
             return ScalableSource(self.n, self.scale * parent.scale)
         return None
@@ -278,6 +278,7 @@ def test_task_inline_defaults_to_task():
 def test_operand_reaches_a_parameter_that_metadata_shadows():
     class Node(Expr):
         _parameters = ("source", "columns")
+        _operand_only = ("columns",)
 
         @property
         def columns(self):
