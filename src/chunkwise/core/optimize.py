@@ -97,6 +97,17 @@ class Dependents(Mapping):
     def replace(self, old: Expr, new: Expr) -> None:
         """Record that ``new`` takes the place of ``old`` in the plan."""
         consumers = self._consumers
+        # An operand narrowed for ``old`` (same kind of node, a new node in the same
+        # place) still serves the operand's other consumers: they count as its
+        # consumers too, so it is not narrowed again for this consumer alone.
+        inherit = []
+        if type(old) is type(new) and len(old.operands) == len(new.operands):
+            for before, after in zip(old.operands, new.operands):
+                if (
+                    isinstance(before, Expr) and isinstance(after, Expr)
+                    and after.name not in consumers and before.name != after.name
+                ):
+                    inherit.append((before.name, after.name))
         # ``new`` and the nodes first seen under it become consumers of their operands.
         consumers.setdefault(new.name, {})
         stack = [new]
@@ -110,6 +121,9 @@ class Dependents(Mapping):
                     stack.append(dep)
                 else:
                     entry[name] = expr
+        for before, after in inherit:
+            others = {k: v for k, v in consumers.get(before, {}).items() if k != old.name}
+            consumers[after].update(others)
         # ``old`` stays a consumer of an operand that others still use (their union
         # must not shrink); an operand used by nothing else is gone, and so is its
         # use of its own operands, transitively.
