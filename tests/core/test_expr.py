@@ -339,11 +339,14 @@ class Table(Expr):
     def _task(self, key):
         return Task(key, _row, self.columns, key[1])
 
+    def _source_key(self):
+        return "table"  # every Table reads the same source, narrowed differently
+
     def _simplify_up(self, parent, dependents):
         if not isinstance(parent, Pick):
             return None
         needed = set()
-        for consumer in dependents[self.name]:  # every consumer, not just this parent
+        for consumer in dependents.of_source(self):  # every consumer, not just this parent
             if not isinstance(consumer, Pick):
                 return None  # someone needs every column
             needed.update(consumer.columns)
@@ -408,6 +411,16 @@ def test_pushdown_through_a_shared_node_takes_the_union():
     assert [t.columns for t in tables] == [("a", "b")]  # one read, of the union: still shared
     assert [type(op).__name__ for op in simple.operands] == ["Pick", "Pick"]
     assert _compute(simple) == _compute(plan) == [{"a": "a0"}, {"a": "a1"}, {"b": "b0"}, {"b": "b1"}]
+
+
+def test_the_union_holds_when_one_branch_is_pushed_down_later():
+    # the first branch reaches the table only after a pushdown through Upper, while the
+    # second is visited first: both still read one narrowed table
+    table = Table(("a", "b", "c"))
+    plan = Rows(Pick(Upper(table), ("a",)), Pick(table, ("b",)))
+    simple = plan.simplify()
+    assert [t.columns for t in walk([simple]) if isinstance(t, Table)] == [("a", "b")]
+    assert _compute(simple) == _compute(plan) == [{"a": "A0"}, {"a": "A1"}, {"b": "b0"}, {"b": "b1"}]
 
 
 def test_a_consumer_needing_everything_keeps_a_shared_node_whole():

@@ -311,6 +311,11 @@ class Expr:
         """
         return None
 
+    def _source_key(self) -> Hashable | None:
+        """Equal for nodes that read one source narrowed differently (the same file,
+        other columns); ``dependents.of_source(node)`` lists all their consumers."""
+        return None
+
     def simplify(self) -> Expr:
         """Apply the rewrite rules until nothing changes (see :mod:`chunkwise.core.optimize`)."""
         return _run_simplify(self)

@@ -59,13 +59,17 @@ class Dependents(Mapping):
     ['Tuple', 'Tuple']
     """
 
-    __slots__ = ("_consumers",)
+    __slots__ = ("_consumers", "_sources", "_keyed")
 
     def __init__(self, roots: list[Expr]):
         consumers: dict[str, dict[str, Expr]] = {}
+        self._consumers = consumers
+        self._sources: dict[Any, dict[str, Expr]] = {}
+        self._keyed: dict[type, bool] = {}
         stack = list(roots)
         for root in roots:
             consumers.setdefault(root.name, {})
+            self._note_source(root)
         while stack:
             expr = stack.pop()
             name = expr.name
@@ -73,10 +77,36 @@ class Dependents(Mapping):
                 entry = consumers.get(dep.name)
                 if entry is None:
                     consumers[dep.name] = {name: expr}
+                    self._note_source(dep)
                     stack.append(dep)
                 else:
                     entry[name] = expr
-        self._consumers = consumers
+
+    def _note_source(self, expr: Expr) -> None:
+        tp = type(expr)
+        keyed = self._keyed.get(tp)
+        if keyed is None:
+            keyed = self._keyed[tp] = tp._source_key is not Expr._source_key
+        if keyed:
+            key = expr._source_key()
+            if key is not None:
+                self._sources.setdefault(key, {})[expr.name] = expr
+
+    def of_source(self, expr: Expr) -> list[Expr]:
+        """The consumers of ``expr`` and of every node reading the same source.
+
+        Nodes with equal ``_source_key()`` read one source narrowed differently
+        (a file read with other columns): a node narrowing itself to the union of
+        what all these consumers need becomes the same node for all of them.
+        """
+        key = expr._source_key()
+        family = self._sources.get(key) if key is not None else None
+        if not family:
+            return self[expr.name]
+        out: dict[str, Expr] = {}
+        for member in family.values():
+            out.update(self._consumers.get(member.name, {}))
+        return list(out.values())
 
     def __getitem__(self, name: str) -> list[Expr]:
         return list(self._consumers[name].values())
@@ -109,7 +139,9 @@ class Dependents(Mapping):
                 ):
                     inherit.append((before.name, after.name))
         # ``new`` and the nodes first seen under it become consumers of their operands.
-        consumers.setdefault(new.name, {})
+        if new.name not in consumers:
+            consumers[new.name] = {}
+            self._note_source(new)
         stack = [new]
         while stack:
             expr = stack.pop()
@@ -118,6 +150,7 @@ class Dependents(Mapping):
                 entry = consumers.get(dep.name)
                 if entry is None:
                     consumers[dep.name] = {name: expr}
+                    self._note_source(dep)
                     stack.append(dep)
                 else:
                     entry[name] = expr
