@@ -299,11 +299,11 @@ def test_a_parameter_may_not_silently_shadow_metadata():
             return ["metadata"]
 
     with pytest.raises(TypeError, match=r"parameter 'columns' has the name of the attribute Meta\.columns"):
-        class Clash(Meta):  # noqa: F841 - defining it is the test
+        class Clash(Meta):
             _parameters = ("columns",)
 
     with pytest.raises(TypeError, match="_operand_only"):
-        class ClashWithName(Expr):  # noqa: F841
+        class ClashWithName(Expr):
             _parameters = ("name",)
 
     class OptedIn(Meta):

@@ -145,10 +145,10 @@ def consumers_and_order(root: Expr) -> tuple[dict, dict, list]:
     while ready:
         name = ready.pop()
         parents_first.append(name)
-        for dep in {d.name for d in nodes[name].dependencies()}:
-            remaining[dep] -= 1
-            if remaining[dep] == 0:
-                ready.append(dep)
+        for dep_name in {d.name for d in nodes[name].dependencies()}:
+            remaining[dep_name] -= 1
+            if remaining[dep_name] == 0:
+                ready.append(dep_name)
     return nodes, dependents, parents_first
 
 
@@ -169,8 +169,8 @@ def fuse(root: Expr) -> Expr:
         consumers = dependents[name]
         groups = {group.get(c) for c in consumers}
         if consumers and len(groups) == 1 and None not in groups:
-            (g,) = groups
-            if keys[g] == key:
+            g = next(iter(groups))
+            if g is not None and keys[g] == key:
                 group[name] = g
                 continue
         group[name] = name

@@ -229,13 +229,13 @@ def simplify(root: Expr) -> Expr:
     raise RuntimeError(f"simplify did not converge on {type(root).__name__}")
 
 
-def _lowers(cls: type) -> bool:
+def _lowers(cls: type[Expr]) -> bool:
     return cls._lower is not Expr._lower
 
 
 def lower_stage(root: Expr) -> Expr:
     """Each node's ``_lower()`` applied bottom-up, until no node lowers further."""
-    lowering: dict[type, bool] = {}
+    lowering: dict[type[Expr], bool] = {}
     for _ in range(_MAX_PASSES):
         memo: dict[str, Expr] = {}
         changed = False
@@ -268,7 +268,7 @@ def lower_stage(root: Expr) -> Expr:
     raise RuntimeError("lower: the _lower rules did not reach a fixed point")
 
 
-def stage_owner(cls: type) -> type:
+def stage_owner(cls: type[Expr]) -> type[Expr]:
     """The class whose ``_stages`` apply to nodes of ``cls``: the nearest that declares them."""
     for klass in cls.__mro__:
         if "_stages" in klass.__dict__:
@@ -276,7 +276,7 @@ def stage_owner(cls: type) -> type:
     return Expr
 
 
-def run_stages(owner: type, root: Expr) -> Expr:
+def run_stages(owner: type[Expr], root: Expr) -> Expr:
     """``root`` through the stages ``owner`` declares, in order."""
     simplified = None  # the name of the last simplify stage's result
     for stage in owner._stages:
@@ -298,7 +298,7 @@ def optimize(root: Expr) -> Expr:
     """``root`` through its collection's stages; a :class:`Tuple`, operand group by operand group."""
     if type(root) is not Tuple:
         return run_stages(stage_owner(type(root)), root)
-    groups: dict[type, list[int]] = {}
+    groups: dict[type[Expr], list[int]] = {}
     for i, op in enumerate(root.operands):
         groups.setdefault(stage_owner(type(op)), []).append(i)
     if len(groups) == 1:
