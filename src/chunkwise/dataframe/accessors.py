@@ -1,0 +1,445 @@
+"""The ``.str``, ``.dt`` and ``.cat`` accessors of a Series, partition by partition.
+
+Every accessor method is pandas' own, called on each partition; its ``meta``
+is the method's result on a three-row sample of the input's dtype whose last
+row is null (for dtypes that hold nulls). Partitions are then cast to that
+meta, so they all agree.
+
+Why the null: pandas picks some result dtypes from the data. ``str.len()``
+of a column with a null is ``float64`` but ``int64`` without one;
+``dt.year`` is ``float64`` or ``int32``. A partitioned result cannot depend
+on whether one partition happens to hold a null, so chunkwise gives the
+null-safe dtype (``float64`` for these) whenever the input dtype can hold
+nulls -- the same as pandas on data that has nulls.
+
+``.cat`` knows the categories when they are known (``from_pandas`` of a
+categorical, ``categorize()``); after ``astype("category")`` they are
+*unknown* until ``cat.as_known()`` computes them. ``cat.categories`` and
+``cat.codes`` need known categories.
+
+>>> import pandas as pd
+>>> import chunkwise.dataframe as dd
+>>> s = dd.from_pandas(pd.Series(["ab", "c", None]), npartitions=2)
+>>> s.str.upper().compute().tolist()
+['AB', 'C', nan]
+>>> s.str.len().dtype
+dtype('float64')
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from chunkwise.dataframe.core import FrameBase, Scalar, Series, check_aligned, new_collection
+from chunkwise.dataframe.expr import (
+    UNKNOWN_CATEGORIES,
+    FrameExpr,
+    has_known_categories,
+    make_meta,
+    map_partitions_expr,
+    meta_nonempty,
+    named_error,
+)
+
+__all__ = [
+    "AccessorCaller",
+    "CategoricalAccessor",
+    "DatetimeAccessor",
+    "StringAccessor",
+    "null_sample",
+]
+
+
+class AccessorCaller:
+    """``AccessorCaller("str", "upper")(s, *args)`` is ``s.str.upper(*args)``; a property when ``call`` is false.
+
+    Picklable, and tokenized by its names so plans stay deterministic.
+    """
+
+    __slots__ = ("accessor", "call", "columns", "method")
+
+    def __init__(self, accessor: str, method: str, call: bool = True, columns: tuple = ()):
+        self.accessor = accessor
+        self.method = method
+        self.call = call
+        self.columns = columns  # expanding methods: the columns every partition gets
+
+    def __call__(self, obj: Any, *args: Any, **kwargs: Any) -> Any:
+        attr = getattr(getattr(obj, self.accessor), self.method)
+        result = attr(*args, **kwargs) if self.call else attr
+        if self.columns and isinstance(result, pd.DataFrame) and tuple(result.columns) != self.columns:
+            # pandas expands only as far as the data needs (all-null parts give fewer columns)
+            result = result.reindex(columns=list(self.columns))
+        return result
+
+    def with_columns(self, columns: Any) -> AccessorCaller:
+        return AccessorCaller(self.accessor, self.method, self.call, tuple(columns))
+
+    def __reduce__(self):
+        return (AccessorCaller, (self.accessor, self.method, self.call, self.columns))
+
+    def __chunkwise_tokenize__(self) -> tuple:
+        return ("AccessorCaller", self.accessor, self.method, self.call, self.columns)
+
+    @property
+    def __name__(self) -> str:
+        return f"{self.accessor}.{self.method}"
+
+
+def null_sample(meta: Any) -> Any:
+    """A three-row sample of ``meta`` whose last row is null where the dtype allows it."""
+    sample = meta_nonempty(meta, 3)
+    if not isinstance(sample, pd.Series):
+        return sample
+    dtype = sample.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "iub":
+        return sample
+    try:
+        return sample.where(np.array([True, True, False]))
+    except (TypeError, ValueError):
+        return sample
+
+
+def _sample_arg(arg: Any) -> Any:
+    if isinstance(arg, FrameExpr):
+        return null_sample(arg.meta)
+    return arg
+
+
+class Accessor:
+    """Base of the accessors: calls pandas' accessor method on every partition."""
+
+    _accessor = ""
+    __slots__ = ("_series",)
+
+    def __init__(self, series: Series):
+        if not isinstance(series, Series):
+            raise AttributeError(f"the .{self._accessor} accessor is for Series only")
+        self._series = series
+        self._validate(series._meta)
+
+    def _validate(self, meta: pd.Series) -> None:
+        try:
+            getattr(meta, self._accessor)
+        except AttributeError as exc:
+            raise AttributeError(
+                f".{self._accessor}: {exc} (the Series {meta.name!r} has dtype {meta.dtype})"
+            ) from exc
+
+    def _meta_of(self, caller: AccessorCaller, args: tuple, kwargs: dict) -> Any:
+        operation = f".{self._accessor}.{caller.method}"
+        sample = null_sample(self._series._meta)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # about made-up sample data, not the user's
+                result = caller(sample, *[_sample_arg(a) for a in args],
+                                **{k: _sample_arg(v) for k, v in kwargs.items()})
+        except Exception as exc:
+            raise named_error(exc, operation) from exc
+        if isinstance(result, (pd.Series, pd.DataFrame, pd.Index)):
+            return make_meta(result)
+        raise TypeError(f"{operation} gives a {type(result).__name__}, not a Series; "
+                        "compute the Series first to use it")
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        return self._apply(AccessorCaller(self._accessor, method), args, kwargs)
+
+    def _property(self, name: str) -> Any:
+        return self._apply(AccessorCaller(self._accessor, name, call=False), (), {})
+
+    def _apply(self, caller: AccessorCaller, args: tuple, kwargs: dict, meta: Any = None) -> Any:
+        exprs = tuple(a.expr if isinstance(a, (FrameBase, Scalar)) else a for a in args)
+        kwexprs = {k: v.expr if isinstance(v, (FrameBase, Scalar)) else v for k, v in kwargs.items()}
+        check_aligned([self._series.expr, *exprs, *kwexprs.values()], caller.__name__)
+        if meta is None:
+            meta = self._meta_of(caller, exprs, kwexprs)
+        if isinstance(meta, pd.DataFrame) and not meta.columns.has_duplicates:
+            caller = caller.with_columns(meta.columns)
+        return new_collection(map_partitions_expr(
+            caller, self._series.expr, *exprs, meta=meta, label=caller.__name__, enforce=True,
+            keeps_rows=caller.method != "extractall", **kwexprs))
+
+
+def _method(name: str, doc: str | None = None) -> Callable:
+    def method(self: Accessor, *args: Any, **kwargs: Any) -> Any:
+        return self._call(name, *args, **kwargs)
+
+    method.__name__ = name
+    method.__doc__ = doc or f"pandas' ``Series.<accessor>.{name}`` on every partition."
+    return method
+
+
+def _prop(name: str) -> property:
+    def getter(self: Accessor) -> Any:
+        return self._property(name)
+
+    getter.__name__ = name
+    getter.__doc__ = f"pandas' ``Series.<accessor>.{name}`` on every partition."
+    return property(getter)
+
+
+class StringAccessor(Accessor):
+    """``s.str``: pandas' string methods, per partition (``s.str.upper()``, ``s.str[0]``)."""
+
+    _accessor = "str"
+    __slots__ = ()
+
+    capitalize = _method("capitalize")
+    casefold = _method("casefold")
+    center = _method("center")
+    contains = _method("contains")
+    count = _method("count")
+    decode = _method("decode")
+    encode = _method("encode")
+    endswith = _method("endswith")
+    extract = _method("extract")
+    extractall = _method("extractall")
+    find = _method("find")
+    findall = _method("findall")
+    fullmatch = _method("fullmatch")
+    get = _method("get")
+    index = _method("index")
+    isalnum = _method("isalnum")
+    isalpha = _method("isalpha")
+    isascii = _method("isascii")
+    isdecimal = _method("isdecimal")
+    isdigit = _method("isdigit")
+    islower = _method("islower")
+    isnumeric = _method("isnumeric")
+    isspace = _method("isspace")
+    istitle = _method("istitle")
+    isupper = _method("isupper")
+    join = _method("join")
+    len = _method("len")
+    ljust = _method("ljust")
+    lower = _method("lower")
+    lstrip = _method("lstrip")
+    match = _method("match")
+    normalize = _method("normalize")
+    pad = _method("pad")
+    partition = _method("partition")
+    removeprefix = _method("removeprefix")
+    removesuffix = _method("removesuffix")
+    repeat = _method("repeat")
+    replace = _method("replace")
+    rfind = _method("rfind")
+    rindex = _method("rindex")
+    rjust = _method("rjust")
+    rpartition = _method("rpartition")
+    rstrip = _method("rstrip")
+    slice = _method("slice")
+    slice_replace = _method("slice_replace")
+    startswith = _method("startswith")
+    strip = _method("strip")
+    swapcase = _method("swapcase")
+    title = _method("title")
+    translate = _method("translate")
+    upper = _method("upper")
+    wrap = _method("wrap")
+    zfill = _method("zfill")
+
+    def split(self, pat: Any = None, *, n: int = -1, expand: bool = False, regex: Any = None) -> Any:
+        """``str.split``; with ``expand=True``, ``n`` must be given (the number of columns)."""
+        return self._split("split", pat, n, expand, regex)
+
+    def rsplit(self, pat: Any = None, *, n: int = -1, expand: bool = False) -> Any:
+        """``str.rsplit``; with ``expand=True``, ``n`` must be given (the number of columns)."""
+        return self._split("rsplit", pat, n, expand, None)
+
+    def _split(self, name: str, pat: Any, n: int, expand: bool, regex: Any) -> Any:
+        kwargs: dict = {"pat": pat, "n": n, "expand": expand}
+        if regex is not None:
+            kwargs["regex"] = regex
+        if not expand:
+            return self._call(name, **kwargs)
+        if n is None or n < 0:
+            raise NotImplementedError(
+                f".str.{name}(expand=True): the number of columns depends on the data; pass "
+                f"n= (e.g. .str.{name}(pat, n=2, expand=True) gives 3 columns)"
+            )
+        meta = pd.DataFrame(
+            {i: pd.Series([], dtype=self._series.dtype) for i in range(n + 1)},
+            index=self._series._meta.index,
+        )
+        return self._apply(AccessorCaller("str", name), (), kwargs, meta=meta)
+
+    def cat(self, others: Any = None, sep: Any = None, na_rep: Any = None, join: str = "left") -> Any:
+        """``str.cat`` with aligned Series or lists of them; concatenating a whole column is refused."""
+        if others is None:
+            raise NotImplementedError(
+                ".str.cat() without others joins the whole column into one string; compute "
+                "the Series first, or pass others= to join element-wise"
+            )
+        if isinstance(others, list | tuple):
+            raise NotImplementedError(".str.cat: pass one aligned Series as others=")
+        return self._call("cat", others, sep=sep, na_rep=na_rep, join=join)
+
+    def get_dummies(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(
+            ".str.get_dummies: its columns depend on the data; categorize first, or compute"
+        )
+
+    def __getitem__(self, key: Any) -> Any:
+        """``s.str[i]`` or ``s.str[i:j]``."""
+        if isinstance(key, slice):
+            return self._call("slice", key.start, key.stop, key.step)
+        return self._call("get", key)
+
+
+class DatetimeAccessor(Accessor):
+    """``s.dt``: pandas' datetime/timedelta properties and methods, per partition."""
+
+    _accessor = "dt"
+    __slots__ = ()
+
+    date = _prop("date")
+    time = _prop("time")
+    timetz = _prop("timetz")
+    year = _prop("year")
+    month = _prop("month")
+    day = _prop("day")
+    hour = _prop("hour")
+    minute = _prop("minute")
+    second = _prop("second")
+    microsecond = _prop("microsecond")
+    nanosecond = _prop("nanosecond")
+    dayofweek = _prop("dayofweek")
+    day_of_week = _prop("day_of_week")
+    weekday = _prop("weekday")
+    dayofyear = _prop("dayofyear")
+    day_of_year = _prop("day_of_year")
+    quarter = _prop("quarter")
+    is_month_start = _prop("is_month_start")
+    is_month_end = _prop("is_month_end")
+    is_quarter_start = _prop("is_quarter_start")
+    is_quarter_end = _prop("is_quarter_end")
+    is_year_start = _prop("is_year_start")
+    is_year_end = _prop("is_year_end")
+    is_leap_year = _prop("is_leap_year")
+    daysinmonth = _prop("daysinmonth")
+    days_in_month = _prop("days_in_month")
+    days = _prop("days")
+    seconds = _prop("seconds")
+    microseconds = _prop("microseconds")
+    nanoseconds = _prop("nanoseconds")
+    components = _prop("components")
+
+    floor = _method("floor")
+    ceil = _method("ceil")
+    round = _method("round")
+    normalize = _method("normalize")
+    strftime = _method("strftime")
+    tz_localize = _method("tz_localize")
+    tz_convert = _method("tz_convert")
+    to_period = _method("to_period")
+    to_timestamp = _method("to_timestamp")
+    to_pytimedelta = _method("to_pytimedelta")
+    total_seconds = _method("total_seconds")
+    day_name = _method("day_name")
+    month_name = _method("month_name")
+    as_unit = _method("as_unit")
+    isocalendar = _method("isocalendar")
+
+    @property
+    def tz(self) -> Any:
+        """The time zone (from meta; nothing is computed)."""
+        return self._series._meta.dt.tz
+
+    @property
+    def unit(self) -> str:
+        return self._series._meta.dt.unit
+
+
+class CategoricalAccessor(Accessor):
+    """``s.cat``: categories (known or unknown), codes and category edits, per partition."""
+
+    _accessor = "cat"
+    __slots__ = ()
+
+    @property
+    def known(self) -> bool:
+        """Whether the categories are known without computing."""
+        return has_known_categories(self._series._meta)
+
+    def _require_known(self, what: str) -> None:
+        if not self.known:
+            raise NotImplementedError(
+                f".cat.{what}: the categories are unknown (each partition has its own); "
+                "call .cat.as_known() (computes them) or categorize() first"
+            )
+
+    @property
+    def categories(self) -> pd.Index:
+        """The categories (known ones only; from meta, nothing is computed)."""
+        self._require_known("categories")
+        return self._series._meta.cat.categories
+
+    @property
+    def ordered(self) -> bool:
+        return self._series._meta.cat.ordered
+
+    @property
+    def codes(self) -> Series:
+        self._require_known("codes")
+        return self._property("codes")
+
+    def as_known(self, **kwargs: Any) -> Series:
+        """The same Series with its categories computed and known."""
+        if self.known:
+            return self._series
+        from chunkwise.dataframe.methods import categorize
+
+        return categorize(self._series, **kwargs)
+
+    def as_unknown(self) -> Series:
+        """The same Series with its categories marked unknown (nothing is computed)."""
+        meta = self._series._meta
+        if not self.known:
+            return self._series
+        unknown = meta.astype(pd.CategoricalDtype([UNKNOWN_CATEGORIES], ordered=meta.cat.ordered))
+        return new_collection(map_partitions_expr(
+            _identity, self._series.expr, meta=unknown, label="as_unknown"))
+
+    def _edit(self, name: str, *args: Any, **kwargs: Any) -> Series:
+        return self._call(name, *args, **kwargs)
+
+    def add_categories(self, *args: Any, **kwargs: Any) -> Series:
+        return self._edit("add_categories", *args, **kwargs)
+
+    def remove_categories(self, *args: Any, **kwargs: Any) -> Series:
+        return self._edit("remove_categories", *args, **kwargs)
+
+    def rename_categories(self, *args: Any, **kwargs: Any) -> Series:
+        self._require_known("rename_categories")
+        return self._edit("rename_categories", *args, **kwargs)
+
+    def reorder_categories(self, *args: Any, **kwargs: Any) -> Series:
+        self._require_known("reorder_categories")
+        return self._edit("reorder_categories", *args, **kwargs)
+
+    def set_categories(self, *args: Any, **kwargs: Any) -> Series:
+        return self._edit("set_categories", *args, **kwargs)
+
+    def as_ordered(self) -> Series:
+        return self._edit("as_ordered")
+
+    def as_unordered(self) -> Series:
+        return self._edit("as_unordered")
+
+    def remove_unused_categories(self) -> Series:
+        """Per partition, so the categories become unknown (each partition keeps its own)."""
+        out = self._edit("remove_unused_categories")
+        meta = out._meta
+        unknown = meta.astype(pd.CategoricalDtype([UNKNOWN_CATEGORIES], ordered=meta.cat.ordered))
+        return new_collection(map_partitions_expr(
+            AccessorCaller("cat", "remove_unused_categories"), self._series.expr, meta=unknown,
+            label="cat.remove_unused_categories"))
+
+
+def _identity(value: Any) -> Any:
+    return value

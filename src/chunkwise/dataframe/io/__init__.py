@@ -1,0 +1,1 @@
+"""Reading and writing dataframes: pandas/array bridges here, file formats beside them."""

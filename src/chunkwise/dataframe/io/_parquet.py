@@ -1,0 +1,679 @@
+"""Parquet files: planning a read, reading one piece, writing a dataset safely (no collections).
+
+The dataframe nodes and user functions built on these are in ``parquet.py``.
+
+Reading is planned in two steps, and only the first runs at build time:
+
+1. **Discover** (:func:`discover`): list the files (a single file, a list, or
+   a directory with hive ``key=value`` partitions) through a pyarrow dataset,
+   which reads the footer of ONE file for the schema. ``meta`` comes from that
+   schema plus the partition columns (pandas categoricals whose categories are
+   every value found, as ``pd.read_parquet`` gives them); a categorical file
+   column takes its categories from one row group of the first file holding
+   rows (pandas stores every category in each file). Thousands of files cost
+   one listing, not thousands of footers.
+2. **Plan pieces** (:func:`plan_pieces`): one piece per file, per row group or
+   per group of row groups. Hive partitions are pruned by ``filters`` from the
+   paths alone. Footers are read only when something needs them — row-group
+   splitting, row-group statistics for a filter, the row count for ``len`` —
+   and then in parallel on a thread pool.
+
+Each task then reads one piece (:func:`read_piece`): only the needed columns,
+with the piece's filter (the user's filter with the partition's values bound)
+passed to pyarrow, which skips row groups by statistics and filters rows
+exactly. :func:`record_reads` lets tests (and users) see what each task read.
+
+Row labels: a file whose pandas metadata stores a ``RangeIndex`` labels its
+rows by position. Filters the optimizer pushes into a read keep those labels
+(the rows are read with their positions, so ``df[df.x > 5]`` gives the labels
+pandas gives); the user's own ``filters=`` number the rows afresh, as
+``pd.read_parquet(filters=)`` does.
+
+Writing (:func:`write_partition`, :func:`finish_dataset`) puts each partition
+in ``part.<i>.parquet``, written under a hidden temporary name and renamed.
+A dataset chunkwise writes carries a marker file: ``_chunkwise_incomplete``
+while it is being written, replaced by ``_chunkwise`` (JSON: the part count)
+when every partition is written. :func:`discover` refuses a directory that
+holds ``_chunkwise_incomplete``, so a failed write never looks complete, and
+``overwrite=True`` deletes only directories holding one of the two markers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from chunkwise.dataframe.io import _filters
+from chunkwise.dataframe.io._fs import FileSystem, natural_key, resolve
+
+__all__ = [
+    "COMPLETE_MARKER",
+    "INCOMPLETE_MARKER",
+    "ParquetDataset",
+    "Piece",
+    "ReadRecord",
+    "discover",
+    "divisions_from_statistics",
+    "finish_dataset",
+    "parse_bytes",
+    "piece_filter",
+    "piece_counts",
+    "plan_pieces",
+    "read_piece",
+    "record_reads",
+    "check_target",
+    "prepare_target",
+    "write_partition",
+    "written_parts",
+]
+
+COMPLETE_MARKER = "_chunkwise"
+INCOMPLETE_MARKER = "_chunkwise_incomplete"
+DEFAULT_BLOCKSIZE = 256 * 2**20
+
+
+# --- discovery ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class ParquetDataset:
+    """What is known about a Parquet dataset at build time (no data, one footer)."""
+
+    fs: FileSystem
+    files: tuple[str, ...]
+    schema: pa.Schema
+    #: hive partition columns and every value found for each, in sorted order
+    partitions: dict[str, list]
+    #: per file, its partition values (``{column: value}``)
+    file_partitions: tuple[dict, ...]
+    #: columns pandas metadata restores as the index
+    pandas_index: tuple[str, ...]
+    meta: pd.DataFrame = field(repr=False)
+    #: footers read so far, by path (plans that differ only in columns share them)
+    footers: dict = field(default_factory=dict, repr=False)
+
+    def read_footers(self, paths: list[str]) -> list[pq.FileMetaData]:
+        """The footers of ``paths``: cached, the others read on a thread pool."""
+        missing = [p for p in paths if p not in self.footers]
+        for path, footer in zip(missing, read_footers(self.fs, missing)):
+            self.footers[path] = footer
+        return [self.footers[p] for p in paths]
+
+    def __chunkwise_tokenize__(self) -> str:
+        from chunkwise.core.tokenize import tokenize
+
+        return tokenize(self.fs, self.files, str(self.schema))
+
+
+def discover(path: Any, storage_options: dict | None = None, dataset: dict | None = None) -> ParquetDataset:
+    """List a Parquet dataset's files and read its schema from one footer."""
+    paths = path if isinstance(path, (list, tuple)) else [path]
+    if not paths:
+        raise ValueError("read_parquet: no paths given")
+    fs = resolve(paths[0], storage_options)
+    root = fs.path
+    if not isinstance(path, (list, tuple)) and fs.fs.isdir(root):
+        _refuse_incomplete(fs)
+        source: Any = root
+    elif isinstance(path, (list, tuple)):
+        source = [resolve(p, storage_options).path for p in paths]
+    else:
+        if not fs.fs.exists(root):
+            raise FileNotFoundError(f"read_parquet: no file or directory {fs.unstrip(root)!r}")
+        source = root
+    options = {"partitioning": ds.HivePartitioning.discover(infer_dictionary=True)}
+    options.update(dataset or {})
+    try:
+        dset = ds.dataset(
+            source, filesystem=fs.arrow, format="parquet", ignore_prefixes=[".", "_"], **options
+        )
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ValueError(f"read_parquet: cannot open {path!r} as a Parquet dataset: {exc}") from exc
+    files = tuple(sorted(dset.files, key=natural_key))
+    if not files:
+        raise FileNotFoundError(f"read_parquet: no Parquet files under {path!r}")
+    schema = dset.schema
+    partitions: dict[str, Any] = {}
+    by_path = {f.path: ds.get_partition_keys(f.partition_expression) for f in dset.get_fragments()}
+    file_partitions = [by_path.get(f, {}) for f in files]
+    for keys in file_partitions:
+        for name, value in keys.items():
+            partitions.setdefault(name, set()).add(value)
+    partitions = {name: sorted(values) for name, values in partitions.items()}
+    pandas_index = tuple(
+        col for col in (schema.pandas_metadata or {}).get("index_columns", []) if isinstance(col, str)
+    )
+    meta = _schema_meta(schema, partitions)
+    _categories_from_first_file(meta, schema, fs, files, partitions)
+    return ParquetDataset(fs, files, schema, partitions, tuple(file_partitions), pandas_index, meta)
+
+
+def _refuse_incomplete(fs: FileSystem) -> None:
+    if fs.fs.exists(fs.join(INCOMPLETE_MARKER)):
+        raise ValueError(
+            f"read_parquet: {fs.unstrip(fs.path)!r} is a chunkwise dataset whose write did not "
+            f"finish (it holds {INCOMPLETE_MARKER}); rewrite it with to_parquet(..., overwrite=True)"
+        )
+
+
+def _schema_meta(schema: pa.Schema, partitions: dict[str, list]) -> pd.DataFrame:
+    meta = schema.empty_table().to_pandas()
+    for name, values in partitions.items():
+        meta[name] = pd.Categorical([], categories=_categories(schema.field(name).type, values))
+    return meta
+
+
+def _categories_from_first_file(
+    meta: pd.DataFrame, schema: pa.Schema, fs: FileSystem, paths: tuple, partitions: dict
+) -> None:
+    """Give ``meta``'s categorical file columns the categories of the first file (in place).
+
+    pandas stores every category in each file it writes, so one row group of
+    one file names them; a piece holding other categories fails loudly (see
+    :func:`conform`).
+    """
+    names = [
+        f.name for f in schema
+        if pa.types.is_dictionary(f.type) and f.name not in partitions and f.name in meta.columns
+    ]
+    if not names:
+        return
+    for path in paths[:8]:  # the first file holding rows (an empty one names no categories)
+        pfile = pq.ParquetFile(path, filesystem=fs.arrow)
+        if pfile.metadata.num_rows:
+            break
+    else:
+        return
+    group = next(i for i in range(pfile.num_row_groups) if pfile.metadata.row_group(i).num_rows)
+    sample = pfile.read_row_group(group, columns=names).to_pandas()
+    for name in names:
+        if isinstance(sample[name].dtype, pd.CategoricalDtype):
+            meta[name] = meta[name].astype(sample[name].dtype)
+
+
+def _categories(arrow_type: pa.DataType, values: list) -> pd.Index:
+    value_type = arrow_type.value_type if pa.types.is_dictionary(arrow_type) else arrow_type
+    return pd.Index(pa.array(values, type=value_type).to_pandas())
+
+
+# --- planning -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One partition of a read: a file, or some of its row groups."""
+
+    path: str
+    row_groups: tuple[int, ...] | None
+    partition: tuple[tuple[str, Any], ...]
+    num_rows: int | None = None
+
+
+def parse_bytes(size: int | str) -> int:
+    """``"64MiB"`` -> 67108864; ints pass through."""
+    if isinstance(size, int):
+        return size
+    text = size.strip().replace(" ", "")
+    units = {"kib": 2**10, "mib": 2**20, "gib": 2**30, "kb": 10**3, "mb": 10**6, "gb": 10**9, "b": 1}
+    for unit, factor in units.items():
+        if text.lower().endswith(unit):
+            return int(float(text[: -len(unit)]) * factor)
+    return int(text)
+
+
+def read_footers(fs: FileSystem, paths: list[str]) -> list[pq.FileMetaData]:
+    """The footers of ``paths``, read on a thread pool."""
+    arrow = fs.arrow
+
+    def one(path: str) -> pq.FileMetaData:
+        return pq.read_metadata(path, filesystem=arrow)
+
+    if len(paths) <= 1:
+        return [one(p) for p in paths]
+    with ThreadPoolExecutor(max_workers=min(32, len(paths))) as pool:
+        return list(pool.map(one, paths))
+
+
+def plan_pieces(
+    dataset: ParquetDataset,
+    filters: list[list[tuple]] | None = None,
+    split_row_groups: Any = "infer",
+    blocksize: int | str = DEFAULT_BLOCKSIZE,
+    need_counts: bool = False,
+) -> list[Piece]:
+    """The pieces to read: hive partitions and row groups that ``filters`` rule out are gone."""
+    candidates = []
+    for path, values in zip(dataset.files, dataset.file_partitions):
+        if _filters.bind_partition(filters, values) is False:
+            continue
+        candidates.append((path, tuple(sorted(values.items()))))
+    file_filter_cols = [
+        c for c in _filters.filter_columns(filters) if c not in dataset.partitions
+    ]
+    block = parse_bytes(blocksize)
+    if split_row_groups == "infer":
+        if not candidates:
+            split_row_groups = False
+        else:
+            first = dataset.read_footers([candidates[0][0]])[0]
+            total = sum(first.row_group(i).total_byte_size for i in range(first.num_row_groups))
+            split_row_groups = "blocksize" if total > block and first.num_row_groups > 1 else False
+    if split_row_groups is False and not file_filter_cols and not need_counts:
+        return [Piece(path, None, part) for path, part in candidates]
+    footers = dataset.read_footers([path for path, _ in candidates])
+    pieces = []
+    for (path, part), footer in zip(candidates, footers):
+        bound = _filters.bind_partition(filters, dict(part))
+        keep = [
+            i for i in range(footer.num_row_groups)
+            if bound is None or _filters.may_match(bound, _row_group_stats(footer, i, file_filter_cols))
+        ]
+        if split_row_groups is False:
+            if keep or not file_filter_cols:
+                rows = sum(footer.row_group(i).num_rows for i in keep)
+                whole = len(keep) == footer.num_row_groups
+                pieces.append(Piece(path, None if whole else tuple(keep), part, rows))
+            continue
+        for group in _group_row_groups(footer, keep, split_row_groups, block):
+            rows = sum(footer.row_group(i).num_rows for i in group)
+            pieces.append(Piece(path, tuple(group), part, rows))
+    return pieces
+
+
+def _group_row_groups(footer: pq.FileMetaData, keep: list[int], split: Any, block: int) -> list[list[int]]:
+    if split is True:
+        return [[i] for i in keep]
+    if isinstance(split, int) and not isinstance(split, bool):
+        if split < 1:
+            raise ValueError(f"read_parquet: split_row_groups must be >= 1, got {split}")
+        return [keep[i: i + split] for i in range(0, len(keep), split)]
+    groups: list[list[int]] = []
+    size = 0
+    for i in keep:
+        nbytes = footer.row_group(i).total_byte_size
+        if groups and size + nbytes <= block:
+            groups[-1].append(i)
+            size += nbytes
+        else:
+            groups.append([i])
+            size = nbytes
+    return groups
+
+
+def _row_group_stats(footer: pq.FileMetaData, index: int, columns: list[str]) -> dict[str, tuple]:
+    if not columns:
+        return {}
+    rg = footer.row_group(index)
+    out = {}
+    for j in range(rg.num_columns):
+        col = rg.column(j)
+        name = col.path_in_schema
+        if name in columns:
+            stats = col.statistics
+            if stats is not None and stats.has_min_max:
+                out[name] = (stats.min, stats.max)
+    return out
+
+
+def divisions_from_statistics(dataset: ParquetDataset, pieces: list[Piece], column: str) -> tuple | None:
+    """Divisions from the min/max statistics of ``column`` per piece; ``None`` when unsorted or unknown."""
+    footers = dataset.read_footers(list(dict.fromkeys(p.path for p in pieces)))
+    by_path = dict(zip(dict.fromkeys(p.path for p in pieces), footers))
+    bounds = []
+    for piece in pieces:
+        footer = by_path[piece.path]
+        groups = piece.row_groups if piece.row_groups is not None else range(footer.num_row_groups)
+        stats = [_row_group_stats(footer, g, [column]).get(column) for g in groups]
+        if not stats or None in stats:
+            return None
+        try:
+            bounds.append((min(s[0] for s in stats), max(s[1] for s in stats)))
+        except TypeError:
+            return None
+    for (_, high), (low, _) in zip(bounds, bounds[1:]):
+        try:
+            if not high < low:
+                return None
+        except TypeError:
+            return None
+    values = [low for low, _ in bounds] + [bounds[-1][1]]
+    return tuple(pd.Timestamp(v) if hasattr(v, "tzinfo") and hasattr(v, "year") else v for v in values)
+
+
+def piece_filter(filters: list[list[tuple]] | None, piece: Piece) -> list[list[tuple]] | None:
+    """The filter a piece's read applies: ``filters`` with its partition values bound."""
+    bound = _filters.bind_partition(filters, dict(piece.partition))
+    if bound is False:  # pruned at plan time; kept for safety if a piece was built by hand
+        return [[(filters[0][0][0], "in", ())]]
+    return bound
+
+
+# --- reading one piece -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReadRecord:
+    """What one read task read: the file, its row groups and columns (``None``: all)."""
+
+    path: str
+    row_groups: tuple[int, ...] | None
+    columns: tuple[str, ...] | None
+    filters: Any
+
+
+_RECORDERS: list[list] = []
+_RECORDERS_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def record_reads() -> Iterator[list[ReadRecord]]:
+    """Collect a :class:`ReadRecord` for every piece read in this process meanwhile.
+
+    >>> with record_reads() as reads:
+    ...     pass
+    >>> reads
+    []
+    """
+    log: list[ReadRecord] = []
+    with _RECORDERS_LOCK:
+        _RECORDERS.append(log)
+    try:
+        yield log
+    finally:
+        with _RECORDERS_LOCK:
+            _RECORDERS.remove(log)
+
+
+def read_piece(
+    fs: FileSystem,
+    piece: Piece,
+    columns: list[str] | None,
+    filters: list[list[tuple]] | None,
+    index: Any,
+    meta: pd.DataFrame,
+    partitions: dict[str, list],
+    pandas_index: tuple[str, ...] = (),
+    pushed: list[list[tuple]] | None = None,
+    positional: bool = False,
+) -> pd.DataFrame:
+    """Read one piece as a pandas DataFrame shaped like ``meta``.
+
+    ``columns`` are file columns (``None``: all); partition columns in ``meta``
+    are added from the piece's partition values. ``filters`` are the user's
+    (rows are then numbered afresh, as ``pd.read_parquet(filters=)`` does);
+    ``pushed`` are filters the optimizer moved into the read, which must not
+    change the result: with ``positional`` (the index is the file's stored
+    ``RangeIndex``), rows keep the labels of their positions in the file.
+    """
+    read_cols = None if columns is None else list(dict.fromkeys([*columns, *pandas_index]))
+    if _RECORDERS:
+        record = ReadRecord(
+            piece.path, piece.row_groups, None if read_cols is None else tuple(read_cols),
+            _both(filters, pushed),
+        )
+        for log in list(_RECORDERS):
+            log.append(record)
+    arrow = fs.arrow
+    if positional and not filters and (pushed or piece.row_groups is not None):
+        frame = _read_by_position(arrow, piece, read_cols, pushed)
+    elif filters or pushed:
+        fragment = ds.ParquetFileFormat().make_fragment(
+            piece.path, filesystem=arrow, row_groups=piece.row_groups
+        )
+        expr = pq.filters_to_expression(_both(filters, pushed))
+        table = fragment.to_table(columns=read_cols, filter=expr)
+        schema_meta = fragment.physical_schema.metadata
+        if schema_meta and table.num_columns:  # (a column-less table would lose its rows)
+            table = table.replace_schema_metadata(schema_meta)
+        frame = _to_pandas(table)
+    else:
+        pfile = pq.ParquetFile(piece.path, filesystem=arrow)
+        if piece.row_groups is None:
+            table = pfile.read(columns=read_cols, use_pandas_metadata=True)
+        else:
+            table = pfile.read_row_groups(list(piece.row_groups), columns=read_cols, use_pandas_metadata=True)
+        frame = _to_pandas(table)
+    values = dict(piece.partition)
+    for name in partitions:
+        if name in meta.columns:
+            dtype = meta[name].dtype
+            codes = [dtype.categories.get_loc(values[name])] * len(frame) if name in values else [-1] * len(frame)
+            frame[name] = pd.Categorical.from_codes(codes, dtype=dtype)
+    return conform(frame, meta, index)
+
+
+def _both(filters: list | None, pushed: list | None) -> list | None:
+    if not filters:
+        return pushed
+    if not pushed:
+        return filters
+    return [[*a, *b] for a in filters for b in pushed]
+
+
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    frame = table.to_pandas()
+    if len(frame) != table.num_rows:  # no file column read (only partition columns wanted)
+        frame = pd.DataFrame(index=pd.RangeIndex(table.num_rows))
+    return frame
+
+
+_POSITION = "__chunkwise_position__"
+
+
+def _read_by_position(arrow: Any, piece: Piece, read_cols: list | None, pushed: list | None) -> pd.DataFrame:
+    """Read row groups (filtered by ``pushed``), labelling rows by their place in the file's RangeIndex."""
+    pfile = pq.ParquetFile(piece.path, filesystem=arrow)
+    footer = pfile.metadata
+    starts = np.cumsum([0] + [footer.row_group(g).num_rows for g in range(footer.num_row_groups)])
+    groups = list(piece.row_groups) if piece.row_groups is not None else list(range(footer.num_row_groups))
+    wanted = read_cols
+    if read_cols is not None and pushed:
+        wanted = list(dict.fromkeys([*read_cols, *_filters.filter_columns(pushed)]))
+    table = pfile.read_row_groups(groups, columns=wanted)
+    positions = np.concatenate([np.arange(starts[g], starts[g + 1]) for g in groups] or [np.arange(0)])
+    if pushed:
+        table = table.append_column(_POSITION, pa.array(positions, type=pa.int64()))
+        table = table.filter(pq.filters_to_expression(pushed))
+        positions = table.column(_POSITION).to_numpy()
+        table = table.select([c for c in table.column_names if c != _POSITION and (read_cols is None or c in read_cols)])
+    start, step = 0, 1
+    for entry in (pfile.schema_arrow.pandas_metadata or {}).get("index_columns", []):
+        if isinstance(entry, dict) and entry.get("kind") == "range":
+            start, step = entry.get("start", 0), entry.get("step", 1)
+    frame = _to_pandas(table.replace_schema_metadata(None) if table.num_columns else table)
+    labels = start + step * positions
+    if len(labels) and np.all(np.diff(labels) == step):
+        frame.index = pd.RangeIndex(labels[0], labels[-1] + step, step)
+    else:
+        frame.index = pd.Index(labels, dtype="int64")
+    return frame
+
+
+def conform(frame: pd.DataFrame, meta: pd.DataFrame, index: Any) -> pd.DataFrame:
+    """``frame`` with ``meta``'s index, columns (order) and dtypes."""
+    if index is False:
+        frame = frame.reset_index(drop=True)
+    elif index is not None:
+        frame = frame.set_index(index)
+    if list(frame.columns) != list(meta.columns):
+        frame = frame[list(meta.columns)]
+    for (name, dtype), have in zip(meta.dtypes.items(), frame.dtypes):
+        if have == dtype:
+            continue
+        if isinstance(dtype, pd.CategoricalDtype) and isinstance(have, pd.CategoricalDtype):
+            extra = set(frame[name].cat.categories) - set(dtype.categories)
+            if extra and len(dtype.categories):
+                raise ValueError(
+                    f"read_parquet: column {name!r} holds categories {sorted(map(str, extra))[:5]} "
+                    "that the dataset's first file does not list; categories must be the same in "
+                    f"every file (or cast the column to strings when writing)"
+                )
+            if not len(dtype.categories):
+                continue  # no categories known (an empty first file): keep the piece's own
+        frame[name] = frame[name].astype(dtype)
+    return frame
+
+
+def piece_counts(dataset: ParquetDataset, pieces: list[Piece]) -> list[int]:
+    """Rows in each piece, from the footers (read once each, in parallel; no data read)."""
+    unknown = list(dict.fromkeys(p.path for p in pieces if p.num_rows is None))
+    footers = dict(zip(unknown, dataset.read_footers(unknown)))
+    counts = []
+    for piece in pieces:
+        if piece.num_rows is not None:
+            counts.append(piece.num_rows)
+        elif piece.row_groups is None:
+            counts.append(footers[piece.path].num_rows)
+        else:
+            counts.append(sum(footers[piece.path].row_group(i).num_rows for i in piece.row_groups))
+    return counts
+
+
+# --- writing ------------------------------------------------------------------------
+
+
+def check_target(
+    fs: FileSystem, overwrite: bool, append: bool, meta: pd.DataFrame
+) -> tuple[int, bool]:
+    """Refuse, at build time, a write that could lose data; ``(first part number, delete first)``.
+
+    A non-empty directory is written to only with ``overwrite`` (and only when
+    it is a dataset chunkwise wrote) or ``append`` (the schema must match).
+    Nothing is changed here: :func:`prepare_target` does that when the plan runs.
+    """
+    target = fs.unstrip(fs.path)
+    exists = fs.fs.exists(fs.path)
+    if exists and not fs.fs.isdir(fs.path):
+        raise FileExistsError(f"to_parquet: {target!r} is a file, not a directory")
+    entries = fs.fs.ls(fs.path, detail=False) if exists else []
+    names = {e.rstrip("/").rsplit("/", 1)[-1] for e in entries}
+    if not entries:
+        return 0, False
+    if append:
+        if COMPLETE_MARKER not in names:
+            raise ValueError(
+                f"to_parquet(append=True): {target!r} is not a complete dataset chunkwise wrote "
+                f"(no {COMPLETE_MARKER} marker); write a new dataset or use overwrite=True"
+            )
+        existing = discover(target, storage_options=_storage_options(fs))
+        old = existing.meta.drop(columns=list(existing.partitions))
+        new = meta.drop(columns=[c for c in existing.partitions if c in meta.columns])
+        if list(old.columns) != list(new.columns) or not old.dtypes.equals(new.dtypes):
+            raise ValueError(
+                f"to_parquet(append=True): the schema of {target!r} differs from the data appended:\n"
+                f"dataset: {dict(old.dtypes.astype(str))}\nappended: {dict(new.dtypes.astype(str))}"
+            )
+        return json.loads(fs.fs.cat_file(fs.join(COMPLETE_MARKER)))["next_part"], False
+    if overwrite:
+        if not names & {COMPLETE_MARKER, INCOMPLETE_MARKER}:
+            raise ValueError(
+                f"to_parquet(overwrite=True): {target!r} is not a dataset chunkwise wrote (no "
+                f"{COMPLETE_MARKER} marker), so it is not deleted; remove it yourself or choose "
+                "another path"
+            )
+        return 0, True
+    raise FileExistsError(
+        f"to_parquet: {target!r} is not empty; pass overwrite=True to replace a dataset "
+        "chunkwise wrote, or append=True to add to it"
+    )
+
+
+def prepare_target(fs: FileSystem, delete: bool) -> None:
+    """Run first when the plan runs: clear an overwritten dataset, mark the write incomplete."""
+    if delete and fs.fs.exists(fs.path):
+        fs.fs.rm(fs.path, recursive=True)
+    fs.fs.makedirs(fs.path, exist_ok=True)
+    fs.fs.pipe_file(fs.join(INCOMPLETE_MARKER), b"{}")
+    if fs.fs.exists(fs.join(COMPLETE_MARKER)):
+        fs.fs.rm(fs.join(COMPLETE_MARKER))
+
+
+def _storage_options(fs: FileSystem) -> dict:
+    return getattr(fs.fs, "storage_options", {}) or {}
+
+
+def write_partition(
+    frame: pd.DataFrame,
+    fs: FileSystem,
+    number: int,
+    partition_on: list[str] | None,
+    write_index: bool,
+    collect_metadata: bool,
+    ready: Any = None,
+) -> list:
+    """Write one partition under temporary names, then rename; the footers if asked for.
+
+    ``ready`` is the result of :func:`prepare_target` (a dependency only).
+    """
+    if not write_index:
+        frame = frame.reset_index(drop=True)
+    filename = f"part.{number}.parquet"
+    groups: list[tuple[str, pd.DataFrame]]
+    if partition_on:
+        groups = []
+        if len(frame):
+            for keys, group in frame.groupby(partition_on, observed=True, dropna=False, sort=True):
+                keys = keys if isinstance(keys, tuple) else (keys,)
+                sub = "/".join(f"{c}={_hive_value(v)}" for c, v in zip(partition_on, keys))
+                groups.append((sub, group.drop(columns=partition_on)))
+    else:
+        groups = [("", frame)]
+    footers = []
+    for sub, group in groups:
+        directory = fs.join(sub) if sub else fs.path
+        if sub:
+            fs.fs.makedirs(directory, exist_ok=True)
+        final = f"{directory}/{filename}"
+        temporary = f"{directory}/.{filename}.{uuid.uuid4().hex}.tmp"
+        table = pa.Table.from_pandas(group, preserve_index=None if write_index else False)
+        collector: list = []
+        with fs.fs.open(temporary, "wb") as handle:
+            pq.write_table(table, handle, metadata_collector=collector)
+        fs.fs.mv(temporary, final)
+        if collect_metadata and collector:
+            collector[0].set_file_path(f"{sub}/{filename}" if sub else filename)
+            footers.append(collector[0])
+    return footers
+
+
+def _hive_value(value: Any) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "__HIVE_DEFAULT_PARTITION__"
+    return str(value)
+
+
+def finish_dataset(
+    parts: list[list], fs: FileSystem, first: int, write_metadata_file: bool, schema_of: pd.DataFrame
+) -> int:
+    """Mark the dataset complete once every part is written; the number of parts."""
+    if write_metadata_file:
+        footers = [f for part in parts for f in part]
+        if footers:
+            merged = footers[0]
+            for footer in footers[1:]:
+                merged.append_row_groups(footer)
+            with fs.fs.open(fs.join("_metadata"), "wb") as handle:
+                merged.write_metadata_file(handle)
+    marker = {"next_part": first + len(parts), "parts": len(parts)}
+    fs.fs.pipe_file(fs.join(COMPLETE_MARKER), json.dumps(marker).encode())
+    if fs.fs.exists(fs.join(INCOMPLETE_MARKER)):
+        fs.fs.rm(fs.join(INCOMPLETE_MARKER))
+    return len(parts)
+
+
+def written_parts(fs: FileSystem) -> list[str]:
+    """The ``part.<i>.parquet`` files in a dataset directory (any depth), naturally sorted."""
+    found = [p for p in fs.fs.find(fs.path) if p.rsplit("/", 1)[-1].startswith("part.")]
+    return sorted((p[len(fs.path.rstrip("/")) + 1:] for p in found), key=natural_key)

@@ -1,0 +1,618 @@
+"""``read_parquet`` and ``to_parquet``: the plan nodes and the user functions.
+
+:class:`ReadParquet` is the scan. Its operands are the discovered dataset
+(files and schema, see ``_parquet.discover``), the columns, the filters and the
+split options; its pieces (one per partition) are planned from those when the
+partition count is first needed. The optimizer narrows it from above, in its
+``_simplify_up`` rules (the child rewrites its parent):
+
+- ``Projection(read, cols)`` -> a read of ``cols`` only (``df[["a", "b"]]``,
+  ``df.a``, and so an aggregate over one column);
+- ``Filter(read, read.x > 5)`` (comparisons of a column with a scalar,
+  combined with ``&`` and ``|``) -> the same Filter over a read whose
+  ``filters`` hold the predicate: hive partitions and row groups are skipped
+  by it, pyarrow filters rows by it, and the Filter above still filters rows
+  exactly (so ``!=``, whose null semantics differ, is not pushed);
+- ``len`` of an unfiltered read -> :class:`ParquetLength`, the row counts
+  from the footers (no data read).
+
+``explain()`` shows the columns, the filters and the files and row groups
+read. :func:`chunkwise.dataframe.io._parquet.record_reads` shows what each
+task read.
+
+``to_parquet`` writes one file per partition through :class:`WriteParquet`,
+after a task that prepares the directory and before one that marks it
+complete; see ``_parquet`` for the markers that keep a failed write from
+looking complete.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Hashable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from chunkwise.core.expr import walk
+from chunkwise.core.graph import DataNode, Ref, Task
+from chunkwise.dataframe.expr import (
+    Filter,
+    FrameExpr,
+    MapPartitions,
+    Projection,
+    partition_length,
+)
+from chunkwise.dataframe.io import _filters
+from chunkwise.dataframe.io import _parquet as files
+from chunkwise.dataframe.io._fs import resolve
+
+__all__ = [
+    "ParquetLength",
+    "ReadParquet",
+    "WriteParquet",
+    "absorb",
+    "consumers_of",
+    "predicate_to_filters",
+    "read_parquet",
+    "record_reads",
+    "same_source",
+    "to_parquet",
+]
+
+record_reads = files.record_reads
+
+_COMPARISONS = {"eq": "==", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+_REFLECTED = {"==": "==", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+
+class ReadParquet(FrameExpr):
+    """A Parquet scan; see the module docstring."""
+
+    _parameters = ("dataset", "columns", "filters", "pushed", "index", "split_row_groups",
+                   "blocksize", "calculate_divisions")
+    _defaults = {"columns": None, "filters": None, "pushed": None, "index": None,
+                 "split_row_groups": "infer", "blocksize": files.DEFAULT_BLOCKSIZE,
+                 "calculate_divisions": False}
+
+    @property
+    def _funcname(self) -> str:
+        return "read-parquet"
+
+    # --- metadata ---------------------------------------------------------------------
+
+    def _full_meta(self) -> pd.DataFrame:
+        meta = self.dataset.meta
+        index = self.index
+        if index is False:
+            meta = meta.reset_index(drop=True)
+        elif index is not None:
+            meta = meta.set_index(index)
+        return meta
+
+    def _meta(self) -> Any:
+        meta = self._full_meta()
+        columns = self.operand("columns")
+        return meta if columns is None else meta[columns]
+
+    @functools.cached_property
+    def pieces(self) -> list:
+        """What each partition reads: planned on first use (the partition count needs it)."""
+        return files.plan_pieces(
+            self.dataset, _and(self.filters, self.pushed) if self.pushed else self.filters,
+            self.split_row_groups, self.blocksize,
+        )
+
+    def _divisions(self) -> tuple:
+        unknown = (None,) * (max(len(self.pieces), 1) + 1)
+        if not self.calculate_divisions or not self.pieces:
+            return unknown
+        index = self.index if self.index is not None else list(self.dataset.pandas_index)
+        if isinstance(index, list):
+            index = index[0] if len(index) == 1 else None
+        if not isinstance(index, str) or index in self.dataset.partitions:
+            return unknown
+        divisions = files.divisions_from_statistics(self.dataset, self.pieces, index)
+        return unknown if divisions is None else divisions
+
+    @functools.cached_property
+    def _file_columns(self) -> list[str] | None:
+        columns = self.operand("columns")
+        if columns is None:
+            return None
+        wanted = [columns] if not isinstance(columns, list) else list(columns)
+        if self.index not in (None, False):
+            wanted += [self.index] if isinstance(self.index, str) else list(self.index)
+        return [c for c in dict.fromkeys(wanted) if c not in self.dataset.partitions]
+
+    def _positional(self) -> bool:
+        """Whether rows are labelled by their position in the file (a stored RangeIndex)."""
+        return self.index is None and not self.dataset.pandas_index
+
+    @functools.cached_property
+    def _read_meta(self) -> pd.DataFrame:
+        columns = self.operand("columns")
+        meta = self._full_meta()
+        if columns is None:
+            return meta
+        return meta[[columns] if not isinstance(columns, list) else columns]
+
+    # --- tasks --------------------------------------------------------------------------
+
+    def _task(self, key: Hashable) -> Task:
+        i = key[1]
+        columns = self.operand("columns")
+        if not self.pieces:  # every row filtered out at plan time: one empty partition
+            return Task(key, _empty_like, self._meta())
+        piece = self.pieces[i]
+        dataset = self.dataset
+        task = Task(
+            key, files.read_piece, dataset.fs, piece, self._file_columns,
+            files.piece_filter(self.filters, piece), self.index, self._read_meta,
+            dataset.partitions, () if self.index is not None else dataset.pandas_index,
+            files.piece_filter(self.pushed, piece), self._positional(),
+        )
+        if columns is not None and not isinstance(columns, list):
+            return Task(key, _column, task, columns)
+        return task
+
+    # --- rewrites -------------------------------------------------------------------------
+
+    def _replace(self, **changes: Any) -> ReadParquet:
+        values = dict(zip(self._parameters, self.operands))
+        values.update(changes)
+        return ReadParquet(*(values[p] for p in self._parameters))
+
+    def _simplify_up(self, parent: Any, dependents: Any = None) -> Any:
+        if isinstance(parent, Projection) and parent.frame.name == self.name:
+            return self._push_projection(parent, dependents)
+        if isinstance(parent, Filter) and parent.frame.name == self.name:
+            return self._push_filter(parent, dependents)
+        if _is_length(parent, self) and self.filters is None and self.pushed is None:
+            return ParquetLength(self.dataset, self.split_row_groups, self.blocksize)
+        return None
+
+    def _push_projection(self, parent: Projection, dependents: Any) -> Any:
+        current = self.operand("columns")
+        if current is not None and not isinstance(current, list):
+            return None
+        wanted = parent.operand("columns")
+        needed = [wanted] if not isinstance(wanted, list) else list(wanted)
+        if dependents is not None:
+            union = _columns_needed(self, dependents)
+            if union is None:
+                return None
+            needed = [c for c in self.meta.columns if c in union]
+        have = list(self.meta.columns)
+        if not set(needed) <= set(have):
+            return None
+        if needed == have:
+            return self if wanted == have else None  # nothing to narrow
+        narrowed = self._replace(columns=needed)
+        if wanted == needed:
+            return narrowed
+        return Projection(narrowed, wanted)
+
+    def _push_filter(self, parent: Filter, dependents: Any) -> Any:
+        if self.index is False or (self._positional() and self.filters is not None):
+            return None  # row labels are numbered afresh: filtering earlier would change them
+        dnf = predicate_to_filters(parent.predicate, self)
+        if dnf is None:
+            return None
+        if dependents is not None and not _only_filtered_by(self, parent, dependents):
+            return None
+        combined = _and(self.pushed, dnf)
+        if self.pushed is not None and combined == self.pushed:
+            return None
+        narrowed = self._replace(pushed=combined)
+        predicate = parent.predicate
+        for node in list(walk([predicate])):
+            if isinstance(node, ReadParquet) and same_source(node, self):
+                predicate = predicate.substitute(node, node._replace(pushed=combined))
+        return Filter(narrowed, predicate)
+
+    # --- explaining --------------------------------------------------------------------------
+
+    def _explain_line(self) -> str:
+        dataset = self.dataset
+        columns = self.operand("columns")
+        pieces = self.pieces
+        paths = {p.path for p in pieces}
+        parts = [
+            f"ReadParquet: {dataset.fs.unstrip(dataset.fs.path) if len(dataset.files) > 1 else dataset.files[0]}",
+            f"columns={'all' if columns is None else columns!r}",
+        ]
+        if self.filters is not None or self.pushed is not None:
+            parts.append(f"filters={_and(self.filters, self.pushed) if self.pushed else self.filters!r}")
+        if self.index is not None:
+            parts.append(f"index={self.index!r}")
+        read = f"files={len(paths)}/{len(dataset.files)}"
+        if any(p.row_groups is not None for p in pieces):
+            counts = [
+                len(p.row_groups) if p.row_groups is not None
+                else getattr(dataset.footers.get(p.path), "num_row_groups", None)
+                for p in pieces
+            ]
+            if None not in counts:
+                read += f", row groups={sum(counts)}"
+        parts.append(read)
+        return ", ".join(parts) + f"  [{self.npartitions} partitions]"
+
+
+class ParquetLength(FrameExpr):
+    """Rows per partition of an unfiltered Parquet read, from the footers alone."""
+
+    _parameters = ("dataset", "split_row_groups", "blocksize")
+
+    def _meta(self) -> Any:
+        return pd.Series(dtype="int64")
+
+    @functools.cached_property
+    def pieces(self) -> list:
+        """The pieces of the unfiltered read whose rows are counted."""
+        return files.plan_pieces(self.dataset, None, self.split_row_groups, self.blocksize)
+
+    def _divisions(self) -> tuple:
+        return (None,) * (len(self.pieces) + 1)
+
+    @functools.cached_property
+    def counts(self) -> list[int]:
+        """Rows of each piece: the footers are read here, once, on a thread pool."""
+        return files.piece_counts(self.dataset, self.pieces)
+
+    def _task(self, key: Hashable) -> DataNode:
+        return DataNode(key, pd.Series([self.counts[key[1]]], dtype="int64"))
+
+    def _explain_line(self) -> str:
+        return f"ParquetLength: rows from {len(self.pieces)} footers  [{self.npartitions} partitions]"
+
+
+def _empty_like(meta: Any) -> Any:
+    return meta.copy()
+
+
+def _column(frame: pd.DataFrame, column: Hashable) -> pd.Series:
+    return frame[column]
+
+
+def _is_length(parent: Any, child: FrameExpr) -> bool:
+    return (
+        isinstance(parent, MapPartitions)
+        and parent.func is partition_length
+        and list(parent.operands[len(MapPartitions._parameters):]) == [child]
+    )
+
+
+def consumers_of(expr: FrameExpr, dependents: Any) -> list:
+    """The nodes consuming ``expr``: ``dependents`` is a mapping name -> nodes (or weak
+    references to them, as dask-expr keeps them) or the list of nodes itself."""
+    found = dependents.get(expr.name, []) if isinstance(dependents, dict) else dependents
+    nodes = [node if isinstance(node, FrameExpr) or not callable(node) else node() for node in found]
+    return [node for node in nodes if node is not None]
+
+
+def _columns_needed(read: ReadParquet, dependents: Any) -> set | None:
+    """The union of columns every consumer of ``read`` needs; ``None`` when one needs all."""
+    consumers = consumers_of(read, dependents)
+    needed: set = set()
+    for consumer in consumers:
+        if not (isinstance(consumer, Projection) and consumer.frame.name == read.name):
+            return None
+        cols = consumer.operand("columns")
+        needed.update([cols] if not isinstance(cols, list) else cols)
+    return needed
+
+
+def _only_filtered_by(read: ReadParquet, parent: Filter, dependents: Any) -> bool:
+    """Whether every consumer of ``read`` is ``parent`` or inside its predicate."""
+    consumers = consumers_of(read, dependents)
+    inside = {e.name for e in walk([parent.predicate])}
+    return all(c.name == parent.name or c.name in inside for c in consumers)
+
+
+# --- predicates -> DNF ------------------------------------------------------------------------
+
+
+def predicate_to_filters(predicate: Any, read: FrameExpr) -> list | None:
+    """The DNF filter equivalent to ``predicate`` over ``read``'s columns; ``None`` if none is.
+
+    Understood: ``read.col <op> scalar`` (and reflected) for ``== < <= > >=``,
+    combined with ``&`` and ``|``.
+    """
+    if not isinstance(predicate, MapPartitions):
+        return None
+    func = predicate.func
+    args = list(predicate.operands[len(MapPartitions._parameters):])
+    opname = getattr(func, "__name__", "")
+    if opname in ("and_", "or_") and len(args) == 2 and not predicate.operand("kwargs"):
+        left = predicate_to_filters(args[0], read)
+        right = predicate_to_filters(args[1], read)
+        if left is None or right is None:
+            return None
+        combined = _and(left, right) if opname == "and_" else absorb(left + right)
+        return combined if len(combined) <= 64 else None
+    if opname in _COMPARISONS and len(args) == 2 and not predicate.operand("kwargs"):
+        op = _COMPARISONS[opname]
+        column, value = args
+        if _is_column_of(value, read) and _is_scalar(column):
+            column, value, op = value, column, _REFLECTED[op]
+        if _is_column_of(column, read) and _is_scalar(value) and _comparable(column.meta.dtype, value):
+            return [[(column.operand("columns"), op, _plain(value))]]
+    return None
+
+
+def same_source(a: ReadParquet, b: ReadParquet) -> bool:
+    """Whether two reads differ at most in their columns (so their partitions align)."""
+    return a.name == b.name or (
+        a.dataset is b.dataset
+        and a.filters == b.filters
+        and a.pushed == b.pushed
+        and a.index == b.index
+        and a.split_row_groups == b.split_row_groups
+        and a.blocksize == b.blocksize
+    )
+
+
+def _is_column_of(expr: Any, read: FrameExpr) -> bool:
+    """``expr`` is one column of a read of the same source as ``read``."""
+    return (
+        isinstance(expr, Projection)
+        and isinstance(expr.frame, ReadParquet)
+        and same_source(expr.frame, read)
+        and not isinstance(expr.operand("columns"), list)
+    )
+
+
+def _is_scalar(value: Any) -> bool:
+    if isinstance(value, (bool, np.bool_)) or value is None:
+        return False
+    if isinstance(value, (int, float, str, np.integer, np.floating, pd.Timestamp)):
+        return not (isinstance(value, (float, np.floating)) and np.isnan(value))
+    return False
+
+
+def _comparable(dtype: Any, value: Any) -> bool:
+    """Whether pyarrow compares a column of ``dtype`` with ``value`` as pandas does.
+
+    pandas also parses strings against datetimes (``df.t > "2024-01-01"``);
+    pyarrow does not, so such a comparison stays out of the read.
+    """
+    if isinstance(dtype, pd.CategoricalDtype):
+        dtype = dtype.categories.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return False
+    if pd.api.types.is_numeric_dtype(dtype):
+        return isinstance(value, (int, float, np.integer, np.floating))
+    if pd.api.types.is_string_dtype(dtype):
+        return isinstance(value, str)
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return isinstance(value, pd.Timestamp) and value.tz is not None
+    if pd.api.types.is_datetime64_dtype(dtype):
+        return isinstance(value, pd.Timestamp) and value.tz is None
+    return False
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _and(left: list | None, right: list) -> list:
+    """The DNF of ``left AND right``, absorbed (no conjunction implying another's)."""
+    if left is None:
+        return absorb(right)
+    return absorb([[*a, *b] for a in left for b in right])
+
+
+def absorb(dnf: list) -> list:
+    """``dnf`` without repeated predicates or conjunctions that imply a kept one (A or (A and B) = A).
+
+    >>> absorb([[("x", ">", 1)], [("x", ">", 1), ("y", "<", 2)], [("x", ">", 1)]])
+    [[('x', '>', 1)]]
+    """
+    conjs = [list(dict.fromkeys(conj)) for conj in dnf]
+    out: list = []
+    for conj in sorted(conjs, key=len):
+        if not any(set(kept) <= set(conj) for kept in out):
+            out.append(conj)
+    return out
+
+
+# --- user functions ------------------------------------------------------------------------------
+
+
+def read_parquet(
+    path: Any,
+    columns: Any = None,
+    filters: Any = None,
+    index: Any = None,
+    split_row_groups: Any = "infer",
+    blocksize: int | str = files.DEFAULT_BLOCKSIZE,
+    storage_options: dict | None = None,
+    dataset: dict | None = None,
+    calculate_divisions: bool = False,
+) -> Any:
+    """Read a Parquet file, a list of files or a directory (hive partitions) lazily.
+
+    Like ``dask.dataframe.read_parquet`` and ``pandas.read_parquet``:
+
+    - ``columns``: a list (a DataFrame) or a label (a Series); default all.
+    - ``filters``: pyarrow's DNF form (``[("x", ">", 5)]``, or a list of such
+      lists OR-ed). Hive partitions and row groups that cannot match are not
+      read (row-group statistics are read only for this), and rows are
+      filtered exactly, as ``pd.read_parquet(filters=)`` does.
+    - ``index``: a column (or list) to use as the index; ``False`` for none;
+      default: the index pandas stored in the file's metadata.
+    - ``split_row_groups``: ``False`` one partition per file; ``True`` one per
+      row group; an int, that many row groups per partition; ``"infer"``
+      (default) splits files whose row groups exceed ``blocksize`` in total.
+    - ``storage_options``: for fsspec URLs (``s3://...``).
+    - ``dataset``: options for ``pyarrow.dataset.dataset`` (``partitioning``).
+    - ``calculate_divisions``: read the footers' statistics of the index column
+      (in parallel) and give known divisions when the partitions are sorted
+      and do not overlap; otherwise (and by default) divisions are unknown.
+
+    Hive partition columns are pandas categoricals of every value found, as in
+    ``pd.read_parquet``.
+    """
+    from chunkwise.dataframe.core import new_collection
+
+    found = files.discover(path, storage_options, dataset)
+    dnf = _filters.normalize(filters)
+    if dnf is not None:
+        missing = [c for c in _filters.filter_columns(dnf) if c not in found.meta.columns
+                   and c not in found.meta.index.names]
+        if missing:
+            raise KeyError(
+                f"read_parquet: filters name columns {missing} not in the dataset; "
+                f"its columns: {list(found.meta.columns)}"
+            )
+    if isinstance(columns, tuple):
+        columns = list(columns)
+    expr = ReadParquet(found, None, dnf, None, index, split_row_groups, blocksize,
+                       calculate_divisions)
+    if columns is not None:
+        available = list(expr.meta.columns)
+        wanted = columns if isinstance(columns, list) else [columns]
+        missing = [c for c in wanted if c not in available]
+        if missing:
+            raise KeyError(
+                f"read_parquet: columns {missing} not found; available columns: {available}"
+            )
+        expr = expr._replace(columns=columns)
+    return new_collection(expr)
+
+
+class WriteParquet(FrameExpr):
+    """Partition ``i`` of ``frame`` written to ``part.<first+i>.parquet``; then marked complete.
+
+    Outputs: ``(name, i)`` per partition (its footers) and ``name`` itself,
+    the task that marks the dataset complete (the number of parts written).
+    """
+
+    _parameters = ("frame", "fs", "first", "delete", "partition_on", "write_index",
+                   "write_metadata_file")
+
+    def _meta(self) -> Any:
+        return np.int64(0)
+
+    def _divisions(self) -> tuple:
+        return (None, None)
+
+    @property
+    def _prepare_key(self) -> str:
+        return "prepare-" + self.name
+
+    def _owned_names(self) -> tuple:
+        return (self.name, self._prepare_key, "write-" + self.name)
+
+    def _output_keys(self) -> list:
+        return [(self.name, 0)]
+
+    def _task(self, key: Hashable) -> Task:
+        if key == self._prepare_key:
+            return Task(key, files.prepare_target, self.fs, self.delete)
+        if type(key) is tuple and key[0] == "write-" + self.name:
+            i = key[1]
+            return Task(
+                key, files.write_partition, Ref((self.frame.name, i)), self.fs, self.first + i,
+                self.partition_on, self.write_index, bool(self.write_metadata_file),
+                Ref(self._prepare_key),
+            )
+        parts = [Ref(("write-" + self.name, i)) for i in range(self.frame.npartitions)]
+        return Task(key, files.finish_dataset, parts, self.fs, self.first,
+                    bool(self.write_metadata_file), None)
+
+    def _explain_line(self) -> str:
+        return (f"WriteParquet: {self.fs.unstrip(self.fs.path)}, parts from {self.first}, "
+                f"partition_on={self.partition_on!r}  [{self.frame.npartitions} files]")
+
+
+def to_parquet(
+    df: Any,
+    path: Any,
+    partition_on: Any = None,
+    append: bool = False,
+    overwrite: bool = False,
+    write_index: bool = True,
+    write_metadata_file: bool | None = None,
+    storage_options: dict | None = None,
+    compute: bool = True,
+    compute_kwargs: dict | None = None,
+) -> Any:
+    """Write ``df`` as a Parquet dataset: one ``part.<i>.parquet`` per partition.
+
+    Like ``dask.dataframe.to_parquet``. Each file is written under a hidden
+    temporary name and renamed. The directory holds ``_chunkwise_incomplete``
+    until every partition is written, then ``_chunkwise``; ``read_parquet``
+    refuses a dataset still marked incomplete. ``overwrite=True`` replaces only
+    a dataset chunkwise wrote, and never one this plan reads from;
+    ``append=True`` checks the schema and continues the part numbers.
+    ``write_metadata_file=True`` also writes ``_metadata`` (all footers).
+
+    Returns the number of files written (``compute=False``: a lazy Scalar).
+    A failed write names, in its error, the parts that were written.
+    """
+    from chunkwise.dataframe.core import new_collection
+
+    if overwrite and append:
+        raise ValueError("to_parquet: overwrite=True and append=True cannot be combined; choose one")
+    frame = df.expr
+    if not isinstance(frame.meta, pd.DataFrame):
+        raise TypeError(
+            f"to_parquet: writes a DataFrame, got a {type(frame.meta).__name__}; "
+            "use series.to_frame() first"
+        )
+    fs = resolve(path, storage_options)
+    partition_on = [partition_on] if isinstance(partition_on, str) else partition_on
+    if partition_on:
+        missing = [c for c in partition_on if c not in frame.meta.columns]
+        if missing:
+            raise KeyError(f"to_parquet: partition_on columns {missing} not in {list(frame.meta.columns)}")
+    if overwrite:
+        _refuse_reading_target(frame, fs)
+    first, delete = files.check_target(fs, overwrite, append, frame.meta)
+    write = WriteParquet(frame, fs, first, delete, partition_on, write_index, write_metadata_file)
+    result = new_collection(write)
+    if not compute:
+        return result
+    try:
+        return int(result.compute(**(compute_kwargs or {})))
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        target = fs.unstrip(fs.path)
+        if fs.fs.exists(fs.join(files.INCOMPLETE_MARKER)):
+            written = files.written_parts(fs)
+            _add_note(
+                exc,
+                f"to_parquet({target!r}) failed; parts written: {', '.join(written) or 'none'}. "
+                f"The dataset stays marked incomplete ({files.INCOMPLETE_MARKER}) and "
+                "read_parquet refuses it; rerun with overwrite=True."
+            )
+        else:
+            _add_note(exc, f"to_parquet({target!r}) failed before writing anything.")
+        raise
+
+
+def _add_note(exc: BaseException, text: str) -> None:
+    """``exc.add_note(text)`` (Python 3.11+), or the same ``__notes__`` list before it."""
+    if hasattr(exc, "add_note"):
+        exc.add_note(text)
+    else:
+        exc.__notes__ = [*getattr(exc, "__notes__", []), text]
+
+
+def _refuse_reading_target(frame: FrameExpr, fs: Any) -> None:
+    target = fs.path.rstrip("/") + "/"
+    for node in walk([frame]):
+        if isinstance(node, (ReadParquet, ParquetLength)):
+            source = node.dataset
+            if source.fs.protocol != fs.protocol:
+                continue
+            if any((f + "/").startswith(target) or f == fs.path for f in source.files):
+                raise ValueError(
+                    f"to_parquet(overwrite=True): {fs.unstrip(fs.path)!r} is read by this same plan; "
+                    "overwriting it would delete data still being read. Write to another path "
+                    "(then rename), or persist() the data first"
+                )

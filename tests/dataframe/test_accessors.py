@@ -1,0 +1,138 @@
+"""The .str, .dt and .cat accessors against pandas on the same data."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import chunkwise.dataframe as dd
+from chunkwise.dataframe import assert_eq
+from chunkwise.dataframe.expr import has_known_categories
+
+
+@pytest.fixture
+def df(pdf):
+    return dd.from_pandas(pdf, npartitions=3)
+
+
+@pytest.mark.parametrize(
+    "method, args, kwargs",
+    [
+        ("upper", (), {}),
+        ("lower", (), {}),
+        ("len", (), {}),
+        ("contains", ("a",), {}),
+        ("contains", ("^b.b$",), {"regex": True}),
+        ("startswith", ("c",), {}),
+        ("endswith", ("l",), {}),
+        ("count", ("a",), {}),
+        ("find", ("o",), {}),
+        ("replace", ("a", "A"), {}),
+        ("strip", ("a",), {}),
+        ("slice", (0, 2), {}),
+        ("get", (1,), {}),
+        ("pad", (8,), {"fillchar": "*"}),
+        ("zfill", (7,), {}),
+        ("isalpha", (), {}),
+        ("title", (), {}),
+        ("removeprefix", ("ca",), {}),
+        ("fullmatch", ("bob",), {}),
+        ("split", (), {}),
+    ],
+)
+def test_str_methods(df, pdf, method, args, kwargs):
+    result = getattr(df.s.str, method)(*args, **kwargs)
+    expected = getattr(pdf.s.str, method)(*args, **kwargs)
+    assert_eq(result, expected)
+
+
+def test_str_getitem_extract_partition(df, pdf, scheduler):
+    assert_eq(df.s.str[0], pdf.s.str[0], scheduler=scheduler)
+    assert_eq(df.s.str[1:3], pdf.s.str[1:3])
+    assert_eq(df.s.str.extract(r"(?P<first>\w)(?P<rest>\w+)"), pdf.s.str.extract(r"(?P<first>\w)(?P<rest>\w+)"))
+    assert_eq(df.s.str.partition("o"), pdf.s.str.partition("o"))
+    assert_eq(df.s.str.split("o", n=1, expand=True), pdf.s.str.split("o", n=1, expand=True))
+    with pytest.raises(NotImplementedError, match="pass n="):
+        df.s.str.split("o", expand=True)
+    assert_eq(df.s.str.cat(df.s, sep="-"), pdf.s.str.cat(pdf.s, sep="-"))
+
+
+def test_str_meta_is_null_safe(df, pdf):
+    # pandas gives float64 for str.len() when a null is present; here always
+    assert df.s.str.len().dtype == np.dtype("float64")
+    clean = dd.from_pandas(pdf.s.dropna(), npartitions=2)
+    assert_eq(clean.str.len(), pdf.s.dropna().str.len().astype("float64"))
+
+
+def test_str_errors(df):
+    with pytest.raises(AttributeError, match=r"\.str: .*dtype int64"):
+        df.i.str
+    with pytest.raises(TypeError, match=r"^\.str\.pad: "):
+        df.s.str.pad("x")
+    with pytest.raises(NotImplementedError, match="get_dummies"):
+        df.s.str.get_dummies()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["year", "month", "day", "hour", "day_of_week", "day_of_year", "quarter", "is_month_start",
+     "days_in_month", "date", "time"],
+)
+def test_dt_properties(df, pdf, name):
+    result = getattr(df.t.dt, name)
+    expected = getattr(pdf.t.dt, name)
+    if expected.dtype.kind in "iu":  # no NaT here; the null-safe meta is float64
+        assert result.dtype == np.dtype("float64")
+        expected = expected.astype("float64")
+    assert_eq(result, expected)
+
+
+def test_dt_properties_with_nat():
+    pdf = pd.DataFrame({"t": pd.to_datetime(["2024-01-01", None, "2024-05-06", "2025-01-01"])})
+    df = dd.from_pandas(pdf, npartitions=2)
+    assert_eq(df.t.dt.year, pdf.t.dt.year)
+    assert_eq(df.t.dt.strftime("%Y"), pdf.t.dt.strftime("%Y"))
+
+
+def test_dt_methods(df, pdf):
+    assert_eq(df.t.dt.floor("D"), pdf.t.dt.floor("D"))
+    assert_eq(df.t.dt.tz_convert("UTC"), pdf.t.dt.tz_convert("UTC"))
+    assert_eq(df.t.dt.tz_localize(None), pdf.t.dt.tz_localize(None))
+    assert_eq(df.t.dt.strftime("%Y-%m-%d %H"), pdf.t.dt.strftime("%Y-%m-%d %H"))
+    assert_eq(df.t.dt.day_name(), pdf.t.dt.day_name())
+    assert_eq(df.t.dt.normalize(), pdf.t.dt.normalize())
+    assert str(df.t.dt.tz) == "Europe/Berlin"
+    assert df.t.dt.unit == pdf.t.dt.unit
+    td = df.t - df.t.dt.floor("D")
+    assert_eq(td.dt.total_seconds(), (pdf.t - pdf.t.dt.floor("D")).dt.total_seconds())
+    assert_eq(td.dt.seconds, (pdf.t - pdf.t.dt.floor("D")).dt.seconds.astype("float64"))
+    with pytest.raises(AttributeError, match=r"\.dt: "):
+        df.s.dt
+
+
+def test_cat_known(df, pdf):
+    assert df.c.cat.known
+    assert list(df.c.cat.categories) == ["x", "y", "z"]
+    assert_eq(df.c.cat.codes, pdf.c.cat.codes)
+    assert_eq(df.c.cat.add_categories(["w"]), pdf.c.cat.add_categories(["w"]))
+    assert_eq(df.c.cat.rename_categories(["X", "Y", "Z"]), pdf.c.cat.rename_categories(["X", "Y", "Z"]))
+    assert_eq(df.c.cat.as_ordered(), pdf.c.cat.as_ordered())
+    assert_eq(df.c.cat.set_categories(["z", "y"]), pdf.c.cat.set_categories(["z", "y"]))
+
+
+def test_cat_unknown_and_as_known(df, pdf, scheduler):
+    unknown = df.s.astype("category")
+    assert not unknown.cat.known
+    with pytest.raises(NotImplementedError, match="as_known"):
+        unknown.cat.categories
+    with pytest.raises(NotImplementedError, match="as_known"):
+        unknown.cat.codes
+    known = unknown.cat.as_known()
+    assert known.cat.known
+    assert list(known.cat.categories) == sorted(pdf.s.dropna().unique())
+    assert_eq(known, pdf.s.astype("category"), scheduler=scheduler)
+    assert_eq(known.cat.codes, pdf.s.astype("category").cat.codes)
+    again = known.cat.as_unknown()
+    assert not has_known_categories(again)
+    assert_eq(again, pdf.s.astype("category"), check_dtype=False)
+    unused = df.c.cat.remove_unused_categories()
+    assert not unused.cat.known

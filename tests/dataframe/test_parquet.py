@@ -1,0 +1,488 @@
+"""read_parquet / to_parquet against pandas on the same files, and checks of what was read."""
+
+import inspect
+import os
+import weakref
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+import chunkwise
+import chunkwise.dataframe as dd
+from chunkwise.core.expr import Expr
+from chunkwise.dataframe.expr import Finalize, MapPartitions, Projection
+from chunkwise.dataframe.io.parquet import ReadParquet, read_parquet, record_reads, to_parquet
+from chunkwise.dataframe.testing import assert_eq
+
+SCHEDULERS = ["sync", "threads"]
+
+
+def awkward_frame(n: int = 40, seed: int = 0) -> pd.DataFrame:
+    """Ints, floats with nulls, strings with nulls, a categorical, tz-aware datetimes."""
+    rng = np.random.default_rng(seed)
+    floats = rng.normal(size=n)
+    floats[::5] = np.nan
+    names = pd.Series(rng.choice(["alice", "bob", "carol", "dan"], size=n), dtype="str")
+    names[3::7] = None
+    return pd.DataFrame(
+        {
+            "i": np.arange(n),
+            "age": rng.integers(1, 4, size=n),
+            "f": floats,
+            "s": names,
+            "c": pd.Categorical(rng.choice(["x", "y", "z"], size=n), categories=["x", "y", "z"]),
+            "t": pd.date_range("2024-03-30", periods=n, freq="7h", tz="Europe/Berlin"),
+        }
+    )
+
+
+@pytest.fixture
+def pdf():
+    return awkward_frame()
+
+
+@pytest.fixture
+def files_dir(tmp_path, pdf):
+    """Four files of ten rows, each in row groups of three rows (4 row groups a file)."""
+    path = tmp_path / "flat"
+    path.mkdir()
+    for k in range(4):
+        pdf.iloc[k * 10:(k + 1) * 10].reset_index(drop=True).to_parquet(
+            path / f"part.{k}.parquet", row_group_size=3
+        )
+    return path
+
+
+@pytest.fixture
+def hive_dir(tmp_path, pdf):
+    path = tmp_path / "events"
+    pdf.to_parquet(path, partition_cols=["age"])
+    return path
+
+
+def by_i(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values("i").reset_index(drop=True)
+
+
+@pytest.mark.parametrize("scheduler", SCHEDULERS)
+def test_single_file_equals_pandas(tmp_path, pdf, scheduler):
+    path = tmp_path / "one.parquet"
+    pdf.to_parquet(path)
+    df = read_parquet(path)
+    assert df.npartitions == 1
+    assert_eq(df, pd.read_parquet(path), scheduler=scheduler)
+
+
+@pytest.mark.parametrize("scheduler", SCHEDULERS)
+def test_directory_one_partition_per_file(files_dir, scheduler):
+    df = read_parquet(files_dir, split_row_groups=False)
+    assert df.npartitions == 4
+    expected = pd.read_parquet(files_dir)
+    assert_eq(df, expected, check_index=False, scheduler=scheduler)
+    assert list(df.dtypes) == list(expected.dtypes)
+
+
+@pytest.mark.parametrize("scheduler", SCHEDULERS)
+def test_hive_partitions_are_categoricals_like_pandas(hive_dir, scheduler):
+    df = read_parquet(hive_dir)
+    expected = pd.read_parquet(hive_dir)
+    assert df.dtypes["age"] == expected.dtypes["age"]
+    assert list(df.columns) == list(expected.columns)
+    assert df.npartitions == 3
+    assert_eq(df.compute(scheduler=scheduler).pipe(by_i), expected.pipe(by_i))
+
+
+@pytest.mark.parametrize(("split", "nparts", "groups"), [(True, 16, 1), (3, 8, 3), (False, 4, None)])
+def test_split_row_groups(files_dir, split, nparts, groups):
+    df = read_parquet(files_dir, split_row_groups=split)
+    assert df.npartitions == nparts
+    with record_reads() as reads:
+        result = df.compute(scheduler="sync")
+    assert len(reads) == nparts
+    for record in reads:
+        assert record.row_groups is None if groups is None else len(record.row_groups) <= groups
+    assert_eq(result, pd.read_parquet(files_dir), check_index=False)
+
+
+def test_infer_splits_by_blocksize(files_dir):
+    assert read_parquet(files_dir).npartitions == 4  # small files: one partition each
+    df = read_parquet(files_dir, blocksize=1)  # every row group exceeds it
+    assert df.npartitions == 16
+    assert_eq(df, pd.read_parquet(files_dir), check_index=False)
+
+
+def test_projection_reads_only_the_columns(files_dir):
+    df = read_parquet(files_dir)
+    with record_reads() as reads:
+        result = df[["i", "s"]].compute(scheduler="sync")
+    assert {r.columns for r in reads} == {("i", "s")}
+    assert len(reads) == 4
+    assert_eq(result, pd.read_parquet(files_dir, columns=["i", "s"]), check_index=False)
+    with record_reads() as reads:
+        series = df.f.compute(scheduler="sync")
+    assert {r.columns for r in reads} == {("f",)}
+    assert_eq(series, pd.read_parquet(files_dir).f, check_index=False)
+    named = read_parquet(files_dir, columns="s")  # a label gives a Series
+    assert isinstance(named, dd.Series)
+    assert_eq(named, pd.read_parquet(files_dir).s, check_index=False)
+
+
+def test_aggregate_over_one_column_reads_it_only(files_dir):
+    df = read_parquet(files_dir)
+    if not hasattr(df.f, "sum"):
+        pytest.skip("reductions are not on this branch yet")
+    with record_reads() as reads:
+        total = df.f.sum().compute(scheduler="sync")
+    assert {r.columns for r in reads} == {("f",)}
+    assert total == pytest.approx(pd.read_parquet(files_dir).f.sum())
+
+
+def test_read_shared_by_two_results_gives_both_answers(files_dir):
+    df = read_parquet(files_dir)
+    expected = pd.read_parquet(files_dir)
+    with record_reads() as reads:
+        i, f = chunkwise.compute(df.i, df[["f", "s"]], scheduler="sync")
+    assert_eq(i, expected.i, check_index=False)
+    assert_eq(f, expected[["f", "s"]], check_index=False)
+    read_columns = set().union(*(set(r.columns) for r in reads))
+    assert read_columns == {"i", "f", "s"}
+    if "dependents" in inspect.signature(Expr._simplify_up).parameters:
+        # the expression layer narrows a shared read to the union: each file read once
+        assert sorted(r.columns for r in reads) == [("i", "f", "s")] * 4
+
+
+def test_filters_skip_hive_partitions(hive_dir):
+    df = read_parquet(hive_dir, filters=[("age", ">", 1)])
+    assert df.npartitions == 2
+    with record_reads() as reads:
+        result = df.compute(scheduler="sync")
+    assert all("age=1" not in r.path for r in reads)
+    expected = pd.read_parquet(hive_dir, filters=[("age", ">", 1)])
+    assert_eq(by_i(result), by_i(expected))
+
+
+def test_filters_skip_row_groups_by_statistics(files_dir):
+    df = read_parquet(files_dir, filters=[("i", ">=", 33)])
+    # rows 33..39 are in the last file, row groups 1 (30-32 is group 0)... groups 1, 2, 3
+    with record_reads() as reads:
+        result = df.compute(scheduler="sync")
+    assert [(os.path.basename(r.path), r.row_groups) for r in reads] == [("part.3.parquet", (1, 2, 3))]
+    assert result.i.tolist() == list(range(33, 40))
+    expected = pd.read_parquet(files_dir, filters=[("i", ">=", 33)])
+    assert_eq(result, expected, check_index=False)
+
+
+def test_filters_in_dnf_or_and_in(files_dir):
+    filters = [[("i", "<", 2)], [("i", "in", [20, 21]), ("s", "==", "bob")]]
+    expected = pd.read_parquet(files_dir, filters=filters)
+    assert_eq(read_parquet(files_dir, filters=filters), expected, check_index=False)
+
+
+def test_boolean_filter_is_pushed_into_the_read(files_dir):
+    df = read_parquet(files_dir)
+    pdf = pd.read_parquet(files_dir)
+    query = df[(df.i > 35) | (df.i < 2)]
+    plan = query.optimize().expr.explain(show=False)
+    assert "filters=[[('i', '>', 35)], [('i', '<', 2)]]" in plan
+    with record_reads() as reads:
+        result = query.compute(scheduler="sync")
+    assert {os.path.basename(r.path) for r in reads} == {"part.0.parquet", "part.3.parquet"}
+    assert all(r.row_groups is not None and len(r.row_groups) < 4 for r in reads)
+    assert_eq(result, pdf[(pdf.i > 35) | (pdf.i < 2)], check_index=False)
+
+
+def test_pushed_filter_on_hive_column_and_strings(hive_dir):
+    df = read_parquet(hive_dir)
+    pdf = pd.read_parquet(hive_dir)
+    query = df[(df.age == 2) & (df.s >= "bob")]
+    with record_reads() as reads:
+        result = query.compute(scheduler="sync")
+    assert {"age=2"} == {r.path.split(os.sep)[-2] for r in reads}
+    assert_eq(by_i(result), by_i(pdf[(pdf.age == 2) & (pdf.s >= "bob")]))
+
+
+def test_not_equal_keeps_nulls_like_pandas(files_dir):
+    df = read_parquet(files_dir)
+    pdf = pd.read_parquet(files_dir)
+    query = df[df.s != "bob"]  # NaN != "bob" is True in pandas: not pushed into pyarrow
+    assert "filters" not in query.optimize().expr.explain(show=False)
+    assert_eq(query, pdf[pdf.s != "bob"], check_index=False)
+
+
+def test_len_comes_from_the_footers(files_dir):
+    df = read_parquet(files_dir)
+    with record_reads() as reads:
+        assert len(df) == 40
+    assert reads == []
+    filtered = read_parquet(files_dir, filters=[("i", "<", 5)])
+    with record_reads() as reads:
+        assert len(filtered) == 5
+    assert reads  # a filtered count reads the data
+
+
+def test_build_reads_no_footer_for_many_files(tmp_path, monkeypatch):
+    path = tmp_path / "many"
+    path.mkdir()
+    frame = pd.DataFrame({"x": np.arange(3)})
+    for k in range(300):
+        frame.to_parquet(path / f"part.{k}.parquet")
+    calls = []
+    original = pq.read_metadata
+
+    def counting(*args, **kwargs):
+        calls.append(args[0])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(pq, "read_metadata", counting)
+    df = read_parquet(path, split_row_groups=False)
+    assert df.npartitions == 300
+    assert calls == []
+    df = read_parquet(path)  # "infer" looks at one footer
+    assert df.npartitions == 300
+    assert len(calls) == 1
+    assert len(df) == 900
+    assert len(calls) == 300  # the counts: every footer once (the first was read already)
+
+
+def test_explain_shows_columns_filters_and_files(files_dir):
+    df = read_parquet(files_dir, filters=[("i", "<", 12)])
+    text = df[["i", "f"]].optimize().expr.explain(show=False)
+    assert "columns=['i', 'f']" in text
+    assert "filters=[[('i', '<', 12)]]" in text
+    assert "files=2/4" in text
+    assert "row groups=5" in text
+
+
+def test_index_option(tmp_path, pdf):
+    path = tmp_path / "indexed.parquet"
+    pdf.set_index("i").to_parquet(path)
+    assert_eq(read_parquet(path), pd.read_parquet(path))  # the index pandas stored
+    assert_eq(read_parquet(path, columns=["f"]), pd.read_parquet(path, columns=["f"]))
+    assert_eq(read_parquet(path, index=False), pd.read_parquet(path).reset_index(drop=True))
+    plain = tmp_path / "plain.parquet"
+    pdf.to_parquet(plain)
+    assert_eq(read_parquet(plain, index="i"), pd.read_parquet(plain).set_index("i"))
+
+
+def test_empty_file_and_empty_partition(tmp_path, pdf):
+    path = tmp_path / "with-empty"
+    path.mkdir()
+    pdf.iloc[:0].to_parquet(path / "part.0.parquet")
+    pdf.iloc[:10].to_parquet(path / "part.1.parquet")
+    df = read_parquet(path)
+    assert df.npartitions == 2
+    expected = pd.read_parquet(path)
+    # pyarrow unifies the dictionaries starting from the empty file and loses the categories
+    # that every file stores; chunkwise takes them from the first file holding rows
+    expected["c"] = expected["c"].astype(pdf.c.dtype)
+    assert_eq(df, expected, check_index=False)
+    none = read_parquet(path, filters=[("i", ">", 1000)])
+    assert none.npartitions == 1  # every piece pruned: one empty partition
+    assert_eq(none, expected.iloc[:0], check_index=False)
+
+
+def test_build_time_errors(files_dir, tmp_path):
+    with pytest.raises(KeyError, match=r"columns \['nope'\] not found; available columns"):
+        read_parquet(files_dir, columns=["i", "nope"])
+    with pytest.raises(KeyError, match="filters name columns"):
+        read_parquet(files_dir, filters=[("nope", "==", 1)])
+    with pytest.raises(ValueError, match="DNF"):
+        read_parquet(files_dir, filters=[("i", "~", 1)])
+    with pytest.raises(FileNotFoundError, match="read_parquet"):
+        read_parquet(tmp_path / "missing")
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scheduler", SCHEDULERS)
+def test_to_parquet_round_trip(tmp_path, pdf, scheduler):
+    df = dd.from_pandas(pdf, npartitions=3)
+    out = tmp_path / "out"
+    assert to_parquet(df, out, compute_kwargs={"scheduler": scheduler}) == 3
+    names = sorted(os.listdir(out))
+    assert names == ["_chunkwise", "part.0.parquet", "part.1.parquet", "part.2.parquet"]
+    assert_eq(read_parquet(out), pdf, scheduler=scheduler)
+    assert_eq(pd.read_parquet(out), pdf)
+
+
+def test_to_parquet_partition_on(tmp_path, pdf):
+    df = dd.from_pandas(pdf, npartitions=2)
+    out = tmp_path / "hive"
+    to_parquet(df, out, partition_on="age", write_index=False)
+    assert sorted(d for d in os.listdir(out) if not d.startswith("_")) == ["age=1", "age=2", "age=3"]
+    back = read_parquet(out)
+    assert back.dtypes["age"] == pd.read_parquet(out).dtypes["age"]
+    assert_eq(by_i(back.compute()), by_i(pd.read_parquet(out)))
+
+
+def test_to_parquet_append_checks_schema_and_numbers_on(tmp_path, pdf):
+    out = tmp_path / "appended"
+    to_parquet(dd.from_pandas(pdf.iloc[:20], npartitions=2), out)
+    to_parquet(dd.from_pandas(pdf.iloc[20:], npartitions=2), out, append=True)
+    assert sorted(f for f in os.listdir(out) if f.startswith("part.")) == [
+        f"part.{k}.parquet" for k in range(4)
+    ]
+    assert_eq(read_parquet(out), pdf)
+    with pytest.raises(ValueError, match="schema"):
+        to_parquet(dd.from_pandas(pdf[["i", "f"]], npartitions=1), out, append=True)
+
+
+def test_to_parquet_refuses_to_overwrite_its_input(tmp_path, pdf):
+    out = tmp_path / "data"
+    to_parquet(dd.from_pandas(pdf, npartitions=2), out)
+    df = read_parquet(out)
+    with pytest.raises(ValueError, match="is read by this same plan"):
+        to_parquet(df[df.i > 3], out, overwrite=True)
+    assert_eq(read_parquet(out), pdf)  # untouched
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        to_parquet(df, out)
+
+
+def test_to_parquet_overwrite_refuses_foreign_directories(tmp_path, pdf):
+    foreign = tmp_path / "precious"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    with pytest.raises(ValueError, match="not a dataset chunkwise wrote"):
+        to_parquet(dd.from_pandas(pdf, npartitions=1), foreign, overwrite=True)
+    assert (foreign / "notes.txt").read_text() == "keep me"
+    out = tmp_path / "mine"
+    to_parquet(dd.from_pandas(pdf, npartitions=3), out)
+    to_parquet(dd.from_pandas(pdf.iloc[:5], npartitions=1), out, overwrite=True)
+    assert sorted(os.listdir(out)) == ["_chunkwise", "part.0.parquet"]
+    assert_eq(read_parquet(out), pdf.iloc[:5])
+
+
+def test_compute_false_writes_nothing_until_computed(tmp_path, pdf):
+    out = tmp_path / "later"
+    lazy = to_parquet(dd.from_pandas(pdf, npartitions=2), out, compute=False)
+    assert not out.exists()
+    assert lazy.compute() == 2
+    assert_eq(read_parquet(out), pdf)
+
+
+def _fail_on_last(frame):
+    if len(frame) and frame["i"].iloc[0] >= 30:
+        raise RuntimeError("disk full")
+    return frame
+
+
+def test_failed_write_reports_parts_and_never_looks_complete(tmp_path, pdf):
+    df = dd.from_pandas(pdf, npartitions=4).map_partitions(_fail_on_last, meta=pdf.iloc[:0])
+    out = tmp_path / "broken"
+    with pytest.raises(RuntimeError, match="disk full") as info:
+        to_parquet(df, out, compute_kwargs={"scheduler": "sync"})
+    note = "\n".join(getattr(info.value, "__notes__", []))
+    written = sorted(f for f in os.listdir(out) if f.startswith("part."))
+    assert "part.3.parquet" not in written
+    assert f"parts written: {', '.join(written) or 'none'}." in note
+    assert "_chunkwise" not in os.listdir(out)
+    assert "_chunkwise_incomplete" in os.listdir(out)
+    assert not [f for f in os.listdir(out) if f.endswith(".tmp")]
+    with pytest.raises(ValueError, match="did not finish"):
+        read_parquet(out)
+    to_parquet(dd.from_pandas(pdf, npartitions=2), out, overwrite=True)  # a marked dataset
+    assert_eq(read_parquet(out), pdf)
+
+
+def test_write_metadata_file(tmp_path, pdf):
+    out = tmp_path / "meta"
+    to_parquet(dd.from_pandas(pdf, npartitions=3), out, write_metadata_file=True)
+    metadata = pq.read_metadata(out / "_metadata")
+    assert metadata.num_rows == len(pdf)
+    assert metadata.num_row_groups == 3
+    assert_eq(read_parquet(out), pdf)
+
+
+def test_read_is_a_readparquet_node(files_dir):
+    assert isinstance(read_parquet(files_dir).expr, ReadParquet)
+
+
+@pytest.mark.parametrize("scheduler", SCHEDULERS)
+def test_pushed_filter_keeps_row_labels(tmp_path, pdf, scheduler):
+    path = tmp_path / "one.parquet"
+    pdf.to_parquet(path, row_group_size=7)
+    expected = pd.read_parquet(path)
+    df = read_parquet(path, split_row_groups=2)
+    query = df[(df.i > 12) & (df.i < 30)]
+    assert "filters=[[('i', '>', 12), ('i', '<', 30)]]" in query.optimize().expr.explain(show=False)
+    with record_reads() as reads:
+        assert_eq(query, expected[(expected.i > 12) & (expected.i < 30)], scheduler=scheduler)
+    # row groups 0 (rows 0-6) and 5 (35-39) cannot match and are not read
+    assert {r.row_groups for r in reads} == {(1, 2), (3, 4)}
+    # the user's own filters number rows afresh (as pandas does): a later mask is not pushed
+    user = read_parquet(path, filters=[("i", ">=", 5)])
+    masked = user[user.i < 9]
+    assert "('i', '<', 9)" not in masked.optimize().expr.explain(show=False)
+    base = pd.read_parquet(path, filters=[("i", ">=", 5)])
+    assert_eq(masked, base[base.i < 9], scheduler=scheduler)
+
+
+def test_calculate_divisions_from_statistics(tmp_path, pdf):
+    pdf = pdf.assign(key=pdf.i ** 2).set_index("key")  # a stored (not range) index
+    path = tmp_path / "sorted"
+    path.mkdir()
+    for k in range(4):
+        pdf.iloc[k * 10:(k + 1) * 10].to_parquet(path / f"part.{k}.parquet")
+    assert not read_parquet(path).known_divisions  # statistics are not read by default
+    df = read_parquet(path, calculate_divisions=True)
+    assert df.divisions == (0, 100, 400, 900, 1521)
+    expected = pd.read_parquet(path)
+    assert_eq(df, expected)
+    assert_eq(df.loc[120:500], expected.loc[120:500])
+    overlapping = tmp_path / "overlapping"
+    overlapping.mkdir()
+    pdf.iloc[::2].to_parquet(overlapping / "part.0.parquet")
+    pdf.iloc[1::2].to_parquet(overlapping / "part.1.parquet")
+    assert not read_parquet(overlapping, calculate_divisions=True).known_divisions
+
+
+def test_read_and_write_on_a_cluster_of_worker_processes(files_dir, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
+        host="127.0.0.1",
+    ) as cluster, distributed.Client(cluster, set_as_default=False) as client:
+        df = read_parquet(files_dir, filters=[("i", "<", 25)])
+        expected = pd.read_parquet(files_dir, filters=[("i", "<", 25)])
+        result = df[df.f > 0][["i", "s"]].compute(scheduler=client)
+        assert_eq(result.reset_index(drop=True),
+                  expected[expected.f > 0][["i", "s"]].reset_index(drop=True))
+        out = tmp_path / "from-cluster"
+        assert to_parquet(df, out, compute_kwargs={"scheduler": client}) == df.npartitions
+    assert_eq(read_parquet(out), expected, check_index=False)
+
+
+def test_projection_rule_takes_the_union_of_all_consumers(files_dir):
+    """Given every consumer of a read (as the expression layer will pass them), the rule
+    narrows the read to the union of their columns; a consumer needing all columns stops it."""
+    read = read_parquet(files_dir).expr
+    first, second = Projection(read, "i"), Projection(read, ["f", "s"])
+    union = read._simplify_up(first, {read.name: [weakref.ref(first), weakref.ref(second)]})
+    assert isinstance(union, Projection) and union.frame.operand("columns") == ["i", "f", "s"]
+    assert read._simplify_up(first, {read.name: [first, Finalize(read)]}) is None
+    # a filter is pushed only when the filter and its predicate are the read's only consumers
+    df = read_parquet(files_dir)
+    filtered = (df[df.i > 3]).expr
+    consumers = [filtered, filtered.predicate.operands[len(MapPartitions._parameters)]]
+    assert read._simplify_up(filtered, {read.name: consumers}) is not None
+    assert read._simplify_up(filtered, {read.name: [*consumers, second]}) is None
+
+
+def test_comparisons_pyarrow_cannot_make_stay_in_pandas(tmp_path, pdf):
+    path = tmp_path / "times.parquet"
+    pdf.to_parquet(path, row_group_size=5)
+    df = read_parquet(path)
+    expected = pd.read_parquet(path)
+    cut = pd.Timestamp("2024-04-05", tz="Europe/Berlin")
+    pushed = df[df.t > cut]
+    assert "filters=" in pushed.optimize().expr.explain(show=False)
+    assert_eq(pushed, expected[expected.t > cut])
+    parsed = df[df.t > "2024-04-05"]  # pandas parses the string; pyarrow would not
+    assert "filters=" not in parsed.optimize().expr.explain(show=False)
+    assert_eq(parsed, expected[expected.t > "2024-04-05"])
+    category = df[df.c == "y"]  # a categorical file column
+    assert "filters=[[('c', '==', 'y')]]" in category.optimize().expr.explain(show=False)
+    assert_eq(category, expected[expected.c == "y"])
