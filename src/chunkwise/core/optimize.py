@@ -59,13 +59,14 @@ class Dependents(Mapping):
     ['Tuple', 'Tuple']
     """
 
-    __slots__ = ("_consumers", "_sources", "_keyed")
+    __slots__ = ("_consumers", "_keyed", "_replaced", "_sources")
 
     def __init__(self, roots: list[Expr]):
         consumers: dict[str, dict[str, Expr]] = {}
         self._consumers = consumers
         self._sources: dict[Any, dict[str, Expr]] = {}
         self._keyed: dict[type, bool] = {}
+        self._replaced: set[str] = set()  # nodes a rule replaced in this pass
         stack = list(roots)
         for root in roots:
             consumers.setdefault(root.name, {})
@@ -160,19 +161,24 @@ class Dependents(Mapping):
         # ``old`` stays a consumer of an operand that others still use (their union
         # must not shrink); an operand used by nothing else is gone, and so is its
         # use of its own operands, transitively.
+        # A node no longer used by anything (and never replaced itself: a replaced node
+        # keeps counting for the operands that others still use) stops counting.
+        self._replaced.add(old.name)
         dead = []
         for dep in old.dependencies():
             entry = consumers.get(dep.name)
             if entry is not None and old.name in entry and len(entry) == 1 and dep.name != new.name:
                 del entry[old.name]
-                dead.append(dep)
+                if dep.name not in self._replaced:
+                    dead.append(dep)
         while dead:
             expr = dead.pop()
             name = expr.name
             for dep in expr.dependencies():
                 entry = consumers.get(dep.name)
                 if entry is not None and entry.pop(name, None) is not None and not entry:
-                    dead.append(dep)
+                    if dep.name not in self._replaced:
+                        dead.append(dep)
 
 
 def _rewrite(expr: Expr, dependents: Dependents) -> Expr:
