@@ -6,13 +6,12 @@ order of the passes is a fact of the class, never of what was imported. The
 default is ``("simplify", "lower", "simplify", "fuse")``:
 
 - **simplify** (:func:`simplify`): rewrite rules to a fixed point. One pass
-  walks the plan top-down. At each node it applies the node's own rule
-  (``_simplify_down()``), then each child's rule for it
-  (``child._simplify_up(parent, dependents)``), again and again on the result,
-  and only then visits the children of what came out. A rule that pushes a
-  parent below its child therefore meets the pushed node again further down in
-  the same pass: a pushdown N levels deep is one pass, not N. On the way back
-  up, a node whose children changed tries its rules once more.
+  walks the plan bottom-up: a node's children first, then the node's own rule
+  (``_simplify_down()``) and each child's rule for it
+  (``child._simplify_up(parent, dependents)``), again and again on the result.
+  What the rules built is then visited in the same pass, its new nodes
+  bottom-up too: a rule that pushes a parent below its child meets the pushed
+  node again one level down, so a pushdown N levels deep is one pass, not N.
 
   ``dependents`` maps a node's name to every node that consumes it in the
   whole plan (a :class:`Dependents`, from one walk per pass, kept up to date
@@ -176,9 +175,9 @@ class Dependents(Mapping):
             name = expr.name
             for dep in expr.dependencies():
                 entry = consumers.get(dep.name)
-                if entry is not None and entry.pop(name, None) is not None and not entry:
-                    if dep.name not in self._replaced:
-                        dead.append(dep)
+                removed = entry is not None and entry.pop(name, None) is not None
+                if removed and not entry and dep.name not in self._replaced:
+                    dead.append(dep)
 
 
 def _rewrite(expr: Expr, dependents: Dependents) -> Expr:
@@ -197,30 +196,39 @@ def _rewrite(expr: Expr, dependents: Dependents) -> Expr:
     raise RuntimeError(f"simplify: the rules for {type(expr).__name__} rewrite it without end")
 
 
+_ENTER, _EXIT = object(), object()  # the states of a node on the stack
+
+
 def simplify_once(root: Expr, dependents: Dependents | None = None) -> Expr:
-    """One top-down pass of the rewrite rules over the plan under ``root``."""
+    """One pass of the rewrite rules over the plan under ``root`` (see the module docstring)."""
     if dependents is None:
         dependents = Dependents([root])
     memo: dict[str, Expr] = {}
-    # Iterative, so that deep trees (long chains) do not recurse.
-    stack: list[tuple[Expr, Expr | None]] = [(root, None)]
+    # Iterative, so that deep trees (long chains) do not recurse. An entry is
+    # (node, _ENTER), (node, _EXIT), or (node, result): ``node`` stands for ``result``
+    # once that is simplified.
+    stack: list[tuple[Expr, Any]] = [(root, _ENTER)]
     while stack:
-        expr, node = stack.pop()
-        if node is None:  # entering: rewrite, then visit the children of the result
-            if expr.name in memo:
-                continue
-            node = _rewrite(expr, dependents)
-            stack.append((expr, node))
-            stack.extend((op, None) for op in node.dependencies() if op.name not in memo)
+        expr, state = stack.pop()
+        if state is _ENTER:
+            if expr.name not in memo:
+                stack.append((expr, _EXIT))
+                stack.extend((op, _ENTER) for op in expr.dependencies() if op.name not in memo)
             continue
-        operands = node.operands
-        new = node.with_operands(
-            [memo.get(op.name, op) if isinstance(op, Expr) else op for op in operands]
+        if state is not _EXIT:  # what a rule built is simplified: stand for it
+            memo[expr.name] = memo[state.name]
+            continue
+        new = expr.with_operands(
+            [memo.get(op.name, op) if isinstance(op, Expr) else op for op in expr.operands]
         )
-        if new is not node and new.name != node.name:  # children changed: try the rules again
-            dependents.replace(node, new)
-            new = _rewrite(new, dependents)
-        memo[expr.name] = new
+        if new is not expr and new.name != expr.name:
+            dependents.replace(expr, new)
+        out = _rewrite(new, dependents)
+        if out is new:
+            memo[expr.name] = new
+        else:  # visit what the rules built in this same pass: a pushdown goes all the way
+            stack.append((expr, out))
+            stack.append((out, _ENTER))
     return memo[root.name]
 
 
