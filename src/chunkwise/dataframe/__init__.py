@@ -11,6 +11,7 @@ Use it as ``import chunkwise.dataframe as dd``; the names follow pandas and
 """
 
 from chunkwise.dataframe.core import DataFrame, Index, Scalar, Series, new_collection
+from chunkwise.dataframe.groupby import Aggregation
 from chunkwise.dataframe.io.csv import read_csv, to_csv
 from chunkwise.dataframe.io.json import read_json, to_json
 from chunkwise.dataframe.io.pandas import (
@@ -28,6 +29,7 @@ from chunkwise.dataframe.methods import map_partitions, to_datetime, to_numeric
 from chunkwise.dataframe.testing import assert_eq
 
 __all__ = [
+    "Aggregation",
     "DataFrame",
     "Index",
     "Scalar",

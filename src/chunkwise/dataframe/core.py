@@ -638,7 +638,104 @@ class DataFrame(FrameBase):
         return _module("methods").categorize(self, columns=columns, **kwargs)
 
     # --- reductions: chunkwise.dataframe.reductions ---
-    # (methods added by the reductions/groupby engineer)
+
+    def sum(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
+            min_count: int = 0, split_every: Any = None) -> Any:
+        """Sum, as pandas' (a tree reduction; ``axis=1`` per row)."""
+        return _module("reductions").sum(self, axis, skipna, numeric_only, min_count, split_every)
+
+    def prod(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
+             min_count: int = 0, split_every: Any = None) -> Any:
+        return _module("reductions").prod(self, axis, skipna, numeric_only, min_count, split_every)
+
+    product = prod
+
+    def min(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
+            split_every: Any = None) -> Any:
+        return _module("reductions").min(self, axis, skipna, numeric_only, split_every)
+
+    def max(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
+            split_every: Any = None) -> Any:
+        return _module("reductions").max(self, axis, skipna, numeric_only, split_every)
+
+    def count(self, axis: Any = None, numeric_only: bool = False, split_every: Any = None) -> Any:
+        return _module("reductions").count(self, axis, numeric_only, split_every)
+
+    def any(self, axis: Any = None, skipna: bool = True, split_every: Any = None) -> Any:
+        return _module("reductions").any(self, axis, skipna, split_every)
+
+    def all(self, axis: Any = None, skipna: bool = True, split_every: Any = None) -> Any:
+        return _module("reductions").all(self, axis, skipna, split_every)
+
+    def mean(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
+             split_every: Any = None) -> Any:
+        return _module("reductions").mean(self, axis, skipna, numeric_only, split_every)
+
+    def var(self, axis: Any = None, skipna: bool = True, ddof: int = 1,
+            numeric_only: bool = False, split_every: Any = None) -> Any:
+        return _module("reductions").var(self, axis, skipna, ddof, numeric_only, split_every)
+
+    def std(self, axis: Any = None, skipna: bool = True, ddof: int = 1,
+            numeric_only: bool = False, split_every: Any = None) -> Any:
+        return _module("reductions").std(self, axis, skipna, ddof, numeric_only, split_every)
+
+    @property
+    def size(self) -> Any:
+        """Number of elements (a lazy Scalar), as pandas' ``size``."""
+        return _module("reductions").size(self)
+
+    def nunique(self, axis: Any = None, dropna: bool = True, split_every: Any = None) -> Any:
+        return _module("reductions").nunique(self, axis, dropna, split_every)
+
+    def nunique_approx(self, split_every: Any = None) -> Any:
+        """Approximate distinct count by HyperLogLog (about 1% relative error)."""
+        return _module("reductions").nunique_approx(self, split_every)
+
+    def idxmin(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
+               split_every: Any = None) -> Any:
+        return _module("reductions").idxmin(self, axis, skipna, numeric_only, split_every)
+
+    def idxmax(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
+               split_every: Any = None) -> Any:
+        return _module("reductions").idxmax(self, axis, skipna, numeric_only, split_every)
+
+    def mode(self, dropna: bool = True, split_every: Any = None) -> Any:
+        return _module("reductions").mode(self, dropna, split_every)
+
+    def memory_usage(self, index: bool = True, deep: bool = False,
+                     split_every: Any = None) -> Any:
+        return _module("reductions").memory_usage(self, index, deep, split_every)
+
+    def describe(self, percentiles: Any = None, split_every: Any = None) -> Any:
+        """Summary statistics, as pandas' ``describe`` (percentiles approximate)."""
+        return _module("reductions").describe(self, percentiles, split_every)
+
+    def quantile(self, q: Any = 0.5, numeric_only: bool = False, split_every: Any = None) -> Any:
+        """Approximate quantiles (exact for small partitions); see ``reductions``."""
+        return _module("reductions").quantile(self, q, numeric_only, split_every)
+
+    def cov(self, min_periods: Any = None, ddof: int = 1, numeric_only: bool = False,
+            split_every: Any = None) -> Any:
+        return _module("reductions").cov(self, None, min_periods, ddof, numeric_only,
+                                         split_every)
+
+    def corr(self, method: str = "pearson", min_periods: Any = None, numeric_only: bool = False,
+             split_every: Any = None) -> Any:
+        return _module("reductions").corr(self, None, method, min_periods, numeric_only,
+                                          split_every)
+
+    def value_counts(self, subset: Any = None, normalize: bool = False, sort: bool = True,
+                     ascending: bool = False, dropna: bool = True,
+                     split_every: Any = None) -> Any:
+        """Count of each distinct row, as pandas' ``DataFrame.value_counts``."""
+        frame = self if subset is None else self[list(subset)]
+        return _module("reductions").value_counts(frame, sort, ascending, normalize, dropna,
+                                                  split_every)
+
+    def groupby(self, by: Any = None, level: Any = None, sort: bool = True, dropna: bool = True,
+                observed: bool = True, split_every: Any = None) -> Any:
+        """A lazy ``DataFrameGroupBy`` (tree reductions; see ``chunkwise.dataframe.groupby``)."""
+        return _module("groupby").groupby(self, by, level, sort, dropna, observed, split_every)
 
     # --- io: chunkwise.dataframe.io ---
 
@@ -710,7 +807,103 @@ class Series(FrameBase):
         return _module("accessors").CategoricalAccessor(self)
 
     # --- reductions: chunkwise.dataframe.reductions ---
-    # (methods added by the reductions/groupby engineer)
+
+    def sum(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
+            min_count: int = 0, split_every: Any = None) -> Any:
+        """Sum, as pandas' (a tree reduction; ``axis=1`` per row)."""
+        return _module("reductions").sum(self, axis, skipna, numeric_only, min_count, split_every)
+
+    def prod(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
+             min_count: int = 0, split_every: Any = None) -> Any:
+        return _module("reductions").prod(self, axis, skipna, numeric_only, min_count, split_every)
+
+    product = prod
+
+    def min(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
+            split_every: Any = None) -> Any:
+        return _module("reductions").min(self, axis, skipna, numeric_only, split_every)
+
+    def max(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
+            split_every: Any = None) -> Any:
+        return _module("reductions").max(self, axis, skipna, numeric_only, split_every)
+
+    def count(self, axis: Any = None, numeric_only: bool = False, split_every: Any = None) -> Any:
+        return _module("reductions").count(self, axis, numeric_only, split_every)
+
+    def any(self, axis: Any = None, skipna: bool = True, split_every: Any = None) -> Any:
+        return _module("reductions").any(self, axis, skipna, split_every)
+
+    def all(self, axis: Any = None, skipna: bool = True, split_every: Any = None) -> Any:
+        return _module("reductions").all(self, axis, skipna, split_every)
+
+    def mean(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
+             split_every: Any = None) -> Any:
+        return _module("reductions").mean(self, axis, skipna, numeric_only, split_every)
+
+    def var(self, axis: Any = None, skipna: bool = True, ddof: int = 1,
+            numeric_only: bool = False, split_every: Any = None) -> Any:
+        return _module("reductions").var(self, axis, skipna, ddof, numeric_only, split_every)
+
+    def std(self, axis: Any = None, skipna: bool = True, ddof: int = 1,
+            numeric_only: bool = False, split_every: Any = None) -> Any:
+        return _module("reductions").std(self, axis, skipna, ddof, numeric_only, split_every)
+
+    @property
+    def size(self) -> Any:
+        """Number of elements (a lazy Scalar), as pandas' ``size``."""
+        return _module("reductions").size(self)
+
+    def nunique(self, axis: Any = None, dropna: bool = True, split_every: Any = None) -> Any:
+        return _module("reductions").nunique(self, axis, dropna, split_every)
+
+    def nunique_approx(self, split_every: Any = None) -> Any:
+        """Approximate distinct count by HyperLogLog (about 1% relative error)."""
+        return _module("reductions").nunique_approx(self, split_every)
+
+    def idxmin(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
+               split_every: Any = None) -> Any:
+        return _module("reductions").idxmin(self, axis, skipna, numeric_only, split_every)
+
+    def idxmax(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
+               split_every: Any = None) -> Any:
+        return _module("reductions").idxmax(self, axis, skipna, numeric_only, split_every)
+
+    def mode(self, dropna: bool = True, split_every: Any = None) -> Any:
+        return _module("reductions").mode(self, dropna, split_every)
+
+    def memory_usage(self, index: bool = True, deep: bool = False,
+                     split_every: Any = None) -> Any:
+        return _module("reductions").memory_usage(self, index, deep, split_every)
+
+    def describe(self, percentiles: Any = None, split_every: Any = None) -> Any:
+        """Summary statistics, as pandas' ``describe`` (percentiles approximate)."""
+        return _module("reductions").describe(self, percentiles, split_every)
+
+    def quantile(self, q: Any = 0.5, numeric_only: bool = False, split_every: Any = None) -> Any:
+        """Approximate quantiles (exact for small partitions); see ``reductions``."""
+        return _module("reductions").quantile(self, q, numeric_only, split_every)
+
+    def cov(self, other: Any, min_periods: Any = None, ddof: int = 1,
+            split_every: Any = None) -> Any:
+        return _module("reductions").cov(self, other, min_periods, ddof, False, split_every)
+
+    def corr(self, other: Any, method: str = "pearson", min_periods: Any = None,
+             split_every: Any = None) -> Any:
+        return _module("reductions").corr(self, other, method, min_periods, False, split_every)
+
+    def value_counts(self, normalize: bool = False, sort: bool = True, ascending: bool = False,
+                     dropna: bool = True, split_every: Any = None) -> Any:
+        return _module("reductions").value_counts(self, sort, ascending, normalize, dropna,
+                                                  split_every)
+
+    def groupby(self, by: Any = None, level: Any = None, sort: bool = True, dropna: bool = True,
+                observed: bool = True, split_every: Any = None) -> Any:
+        """A lazy ``SeriesGroupBy`` of this (named) Series."""
+        if self.name is None:
+            raise ValueError("Series.groupby: the Series needs a name; use .rename('name') first")
+        frame = self.to_frame()
+        return _module("groupby").groupby(frame, by, level, sort, dropna, observed,
+                                          split_every)[self.name]
 
 
 class Index(FrameBase):
@@ -739,7 +932,14 @@ class Index(FrameBase):
         return _module("methods").call_method(self, "to_frame", index=index, **kwargs)
 
     # --- reductions: chunkwise.dataframe.reductions ---
-    # (methods added by the reductions/groupby engineer)
+
+    def min(self, skipna: bool = True, split_every: Any = None) -> Any:
+        """Smallest label (a lazy Scalar), as pandas' ``Index.min``."""
+        return _module("reductions").min(self, None, skipna, False, split_every)
+
+    def max(self, skipna: bool = True, split_every: Any = None) -> Any:
+        """Largest label (a lazy Scalar), as pandas' ``Index.max``."""
+        return _module("reductions").max(self, None, skipna, False, split_every)
 
 
 class Scalar(Collection):

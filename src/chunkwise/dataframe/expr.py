@@ -315,7 +315,9 @@ def normalize_meta(meta: Any) -> Any:
 
 def kept_index_dtype(meta: Any) -> Any:
     """The index dtype :func:`concat_partitions` must restore for ``meta`` (``object``), else ``None``."""
-    index = meta if isinstance(meta, pd.Index) else getattr(meta, "index", None)
+    index = meta if isinstance(meta, pd.Index) else (
+        meta.index if isinstance(meta, (pd.Series, pd.DataFrame)) else None  # a scalar: none
+    )
     if index is None or isinstance(index, pd.MultiIndex) or not is_object_dtype(index.dtype):
         return None
     return index.dtype
