@@ -1,6 +1,5 @@
 """read_parquet / to_parquet against pandas on the same files, and checks of what was read."""
 
-import inspect
 import os
 import weakref
 
@@ -11,7 +10,6 @@ import pytest
 
 import chunkwise
 import chunkwise.dataframe as dd
-from chunkwise.core.expr import Expr
 from chunkwise.dataframe.expr import Finalize, MapPartitions, Projection
 from chunkwise.dataframe.io.parquet import ReadParquet, read_parquet, record_reads, to_parquet
 from chunkwise.dataframe.testing import assert_eq
@@ -146,11 +144,44 @@ def test_read_shared_by_two_results_gives_both_answers(files_dir):
         i, f = chunkwise.compute(df.i, df[["f", "s"]], scheduler="sync")
     assert_eq(i, expected.i, check_index=False)
     assert_eq(f, expected[["f", "s"]], check_index=False)
-    read_columns = set().union(*(set(r.columns) for r in reads))
-    assert read_columns == {"i", "f", "s"}
-    if "dependents" in inspect.signature(Expr._simplify_up).parameters:
-        # the expression layer narrows a shared read to the union: each file read once
-        assert sorted(r.columns for r in reads) == [("i", "f", "s")] * 4
+    # the expression layer narrows a shared read to the union: each file read once
+    assert sorted((r.path, r.columns) for r in reads) == [
+        (str(files_dir / f"part.{k}.parquet"), ("i", "f", "s")) for k in range(4)
+    ]
+
+
+def test_reductions_computed_together_read_each_file_once(files_dir):
+    df = read_parquet(files_dir)
+    expected = pd.read_parquet(files_dir)
+    with record_reads() as reads:
+        total, mean = chunkwise.compute(df.i.sum(), df.f.mean(), scheduler="sync")
+    assert total == expected.i.sum()
+    assert mean == pytest.approx(expected.f.mean())
+    assert sorted(r.path for r in reads) == sorted(str(p) for p in files_dir.iterdir())
+    assert {r.columns for r in reads} == {("i", "f")}
+
+
+@pytest.mark.parametrize("scheduler", SCHEDULERS)
+def test_filter_and_other_results_share_one_read(files_dir, scheduler):
+    """The filter's frame and predicate come from the same read as another result: the
+    projections narrow them apart, and the reads of that source are widened back to one."""
+    df = read_parquet(files_dir)
+    expected = pd.read_parquet(files_dir)
+    with record_reads() as reads:
+        total, count, longest = chunkwise.compute(
+            df[df.i > 3].f.sum(), df.s.count(), df.s.str.len().max(), scheduler=scheduler
+        )
+    assert total == pytest.approx(expected[expected.i > 3].f.sum())
+    assert count == expected.s.count()
+    assert longest == expected.s.str.len().max()
+    assert len(reads) == 4  # one read of each file
+    assert {r.columns for r in reads} == {("i", "f", "s")}
+    # alone, the filter is pushed into the read, which is still read once per file
+    with record_reads() as reads:
+        alone = df[df.i > 3].f.sum().compute(scheduler=scheduler)
+    assert alone == pytest.approx(expected[expected.i > 3].f.sum())
+    assert len(reads) == 4
+    assert {(r.columns, str(r.filters)) for r in reads} == {(("i", "f"), "[[('i', '>', 3)]]")}
 
 
 def test_filters_skip_hive_partitions(hive_dir):

@@ -13,6 +13,10 @@ partition count is first needed. The optimizer narrows it from above, in its
   ``filters`` hold the predicate: hive partitions and row groups are skipped
   by it, pyarrow filters rows by it, and the Filter above still filters rows
   exactly (so ``!=``, whose null semantics differ, is not pushed);
+- reads of one source that differ only in their columns (results computed
+  together, or a filter whose frame and predicate were narrowed apart) ->
+  one read of the union of their columns (``_source_key`` groups them), so
+  each file is read once;
 - ``len`` of an unfiltered read -> :class:`ParquetLength`, the row counts
   from the footers (no data read).
 
@@ -165,14 +169,46 @@ class ReadParquet(FrameExpr):
         values.update(changes)
         return ReadParquet(*(values[p] for p in self._parameters))
 
+    def _source_key(self) -> Hashable:
+        """Reads of one source that differ only in their columns share a key (see
+        :func:`same_source`): the optimizer lists the consumers of all of them."""
+        return ("read-parquet", id(self.dataset), repr(self.filters), repr(self.pushed),
+                repr(self.index), repr(self.split_row_groups), self.blocksize,
+                self.calculate_divisions)
+
     def _simplify_up(self, parent: Any, dependents: Any = None) -> Any:
         if isinstance(parent, Projection) and parent.frame.name == self.name:
-            return self._push_projection(parent, dependents)
-        if isinstance(parent, Filter) and parent.frame.name == self.name:
-            return self._push_filter(parent, dependents)
-        if _is_length(parent, self) and self.filters is None and self.pushed is None:
+            out = self._push_projection(parent, dependents)
+            if out is not None:
+                return out
+        elif isinstance(parent, Filter) and parent.frame.name == self.name:
+            out = self._push_filter(parent, dependents)
+            if out is not None:
+                return out
+        elif _is_length(parent, self) and self.filters is None and self.pushed is None:
             return ParquetLength(self.dataset, self.split_row_groups, self.blocksize)
-        return None
+        return self._widen_to_siblings(parent, dependents)
+
+    def _widen_to_siblings(self, parent: Any, dependents: Any) -> Any:
+        """``parent`` reading a read of the union of the columns that every read of this
+        source needs, projected to this read's columns: reads of one source computed
+        together (``compute(df.a.sum(), df.b.mean())``, a filter whose frame and
+        predicate were narrowed apart) become one read of each file."""
+        columns = self.operand("columns")
+        if not isinstance(columns, list) or not hasattr(dependents, "of_source"):
+            return None
+        union = _family_columns(self, dependents)
+        if union is None or union <= set(columns):
+            return None
+        full = list(self._full_meta().columns)
+        if not union <= set(full):
+            return None
+        widened = self._replace(columns=[c for c in full if c in union])
+        narrowed = Projection(widened, columns)
+        return parent.with_operands(
+            [narrowed if isinstance(op, FrameExpr) and op.name == self.name else op
+             for op in parent.operands]
+        )
 
     def _push_projection(self, parent: Projection, dependents: Any) -> Any:
         current = self.operand("columns")
@@ -180,12 +216,17 @@ class ReadParquet(FrameExpr):
             return None
         wanted = parent.operand("columns")
         needed = [wanted] if not isinstance(wanted, list) else list(wanted)
+        have = list(self.meta.columns)
         if dependents is not None:
             union = _columns_needed(self, dependents)
             if union is None:
                 return None
-            needed = [c for c in self.meta.columns if c in union]
-        have = list(self.meta.columns)
+            if hasattr(dependents, "of_source"):
+                family = _family_columns(self, dependents)
+                if family is not None and isinstance(current, list):
+                    union |= family
+                    have = [c for c in self._full_meta().columns if c in union | set(have)]
+            needed = [c for c in have if c in union]
         if not set(needed) <= set(have):
             return None
         if needed == have:
@@ -302,6 +343,25 @@ def _columns_needed(read: ReadParquet, dependents: Any) -> set | None:
             return None
         cols = consumer.operand("columns")
         needed.update([cols] if not isinstance(cols, list) else cols)
+    return needed
+
+
+def _family_columns(read: ReadParquet, dependents: Any) -> set | None:
+    """The union of the columns needed by the consumers of every read of ``read``'s source
+    (``dependents.of_source``); ``None`` when one of them needs a read of all columns.
+    A consumer other than a projection needs all the columns of the read it consumes."""
+    needed: set = set()
+    for consumer in dependents.of_source(read):
+        for frame in consumer.dependencies():
+            if not (isinstance(frame, ReadParquet) and same_source(frame, read)):
+                continue
+            if isinstance(consumer, Projection) and consumer.frame.name == frame.name:
+                cols = consumer.operand("columns")
+            else:
+                cols = frame.operand("columns")
+                if cols is None:
+                    return None
+            needed.update([cols] if not isinstance(cols, list) else cols)
     return needed
 
 
