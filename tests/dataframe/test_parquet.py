@@ -517,3 +517,33 @@ def test_comparisons_pyarrow_cannot_make_stay_in_pandas(tmp_path, pdf):
     category = df[df.c == "y"]  # a categorical file column
     assert "filters=[[('c', '==', 'y')]]" in category.optimize().expr.explain(show=False)
     assert_eq(category, expected[expected.c == "y"])
+
+
+@pytest.mark.parametrize("scheduler", SCHEDULERS)
+def test_elementwise_work_is_fused_into_one_task_per_partition(files_dir, scheduler):
+    df = read_parquet(files_dir)
+    expected = pd.read_parquet(files_dir)
+    # a diamond over one read: two columns, arithmetic, a filter on a third
+    out = ((df.f + 1) * 2 - df.i).abs()[df.s.str.len() > 3]
+    plan = out.optimize().expr
+    assert type(plan).__name__ == "FusedFrame"
+    assert "Fused: " in out.explain(show=False)
+    graph = out.__chunkwise_graph__()
+    by_name: dict = {}
+    for key in graph:
+        if isinstance(key, tuple):
+            by_name.setdefault(key[0], []).append(key[1])
+    # the fused work: one task per partition; the read it shares between members stays a
+    # task of its own (built into the fused task, it would run once per member reading it)
+    assert sorted(len(v) for v in by_name.values()) == [4, 4]
+    assert any(name.startswith("fused-") for name in by_name)
+    with record_reads() as reads:
+        result = out.compute(scheduler=scheduler)
+    assert len(reads) == 4
+    want = ((expected.f + 1) * 2 - expected.i).abs()[expected.s.str.len() > 3]
+    assert_eq(result, want, check_index=False)
+    # a chain over one column of the read: the read is built into the fused task too
+    chain = (df.f * 2 + 1).clip(-1, 1).round(2)
+    keys = [k for k in chain.__chunkwise_graph__() if isinstance(k, tuple)]
+    assert len(keys) == 4
+    assert_eq(chain, (expected.f * 2 + 1).clip(-1, 1).round(2), check_index=False)

@@ -56,6 +56,7 @@ import numpy as np
 import pandas as pd
 
 from chunkwise.core.expr import Expr
+from chunkwise.core.fuse import Fused, fused_inputs
 from chunkwise.core.graph import DataNode, Ref, Task
 
 __all__ = [
@@ -495,6 +496,41 @@ class FrameExpr(Expr):
         line = super()._explain_line()
         return f"{line}  [{self.npartitions} partitions]"
 
+    def _fused(self, members: list) -> FrameExpr:
+        return FusedFrame(tuple(members), *fused_inputs(members))
+
+
+class FusedFrame(Fused, FrameExpr):
+    """A fused group of per-partition nodes (see :mod:`chunkwise.core.fuse`): one task
+    per partition, with the root's meta, divisions and lengths. Inputs it reads
+    partition by partition are built inside its tasks when nothing else reads them."""
+
+    def _meta(self) -> Any:
+        return self.root.meta
+
+    def _divisions(self) -> tuple:
+        return self.root.divisions
+
+    def _lengths(self) -> tuple | None:
+        return self.root.lengths
+
+    def _one_to_one_inputs(self) -> tuple:
+        # only an input that one member reads once: one read by two members (a column
+        # and a predicate from the same read) would run twice if built into the task
+        uses: dict[str, int] = {}
+        for member in self.operands[0]:
+            for arg in member._kernel_args():
+                if isinstance(arg, FrameExpr):
+                    uses[arg.name] = uses.get(arg.name, 0) + 1
+        return tuple(
+            f.name for f in self.inputs
+            if isinstance(f, FrameExpr) and not is_scalar_meta(f.meta)
+            and f.npartitions == self.npartitions and uses.get(f.name) == 1
+        )
+
+    def _explain_line(self) -> str:
+        return f"{Fused._explain_line(self)}  [{self.npartitions} partitions]"
+
 
 class PersistedFrame(FrameExpr):
     """Computed partitions standing in for the expression that produced them."""
@@ -600,6 +636,13 @@ class Partitionwise(FrameExpr):
 
     def _one_to_one_inputs(self) -> tuple:
         return tuple(f.name for f in self._frames() if f.npartitions == self.npartitions)
+
+    def _fusion_group_key(self) -> Hashable | None:
+        """Per-partition work fuses with its per-partition consumers (one task per partition)
+        when every frame it reads has its partitions (scalars are broadcast)."""
+        if any(f.npartitions != self.npartitions for f in self._frames()):
+            return None
+        return ("frame-partitionwise", self.npartitions)
 
 
 class Projection(Partitionwise):
