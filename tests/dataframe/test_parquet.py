@@ -547,3 +547,21 @@ def test_elementwise_work_is_fused_into_one_task_per_partition(files_dir, schedu
     keys = [k for k in chain.__chunkwise_graph__() if isinstance(k, tuple)]
     assert len(keys) == 4
     assert_eq(chain, (expected.f * 2 + 1).clip(-1, 1).round(2), check_index=False)
+
+
+def test_head_stops_after_the_files_it_needs(files_dir):
+    df = read_parquet(files_dir, split_row_groups=False)  # a partition per file of ten rows
+    expected = pd.read_parquet(files_dir)
+    with record_reads() as reads:
+        first = df[["i", "s"]].head(3)
+    assert [os.path.basename(r.path) for r in reads] == ["part.0.parquet"]
+    assert {r.columns for r in reads} == {("i", "s")}
+    assert_eq(first, expected[["i", "s"]].head(3), check_index=False)
+    with record_reads() as reads:
+        more = df.head(15, npartitions=2)
+    assert sorted(os.path.basename(r.path) for r in reads) == ["part.0.parquet", "part.1.parquet"]
+    assert_eq(more, expected.head(15), check_index=False)
+    with record_reads() as reads:  # the pushed filter skips part.0 and part.1 unread
+        late = df[df.i > 25].head(3)
+    assert [os.path.basename(r.path) for r in reads] == ["part.2.parquet"]
+    assert_eq(late, expected[expected.i > 25].head(3), check_index=False)
