@@ -20,7 +20,8 @@ def test_demo_runs_and_reports():
     # the dataframe part: the scan reads two columns of the two day partitions the filter keeps
     dataframe = out.stdout[out.stdout.index("3. dataframe:"):]
     assert "columns=['country', 'amount'], filters=[[('day', '>=', 6)]], files=2/7" in dataframe
-    assert "of 2 files (day=6, day=7), columns ['amount', 'country'] of 6" in dataframe
+    # one read per file: the filter's predicate shares the scan of the rows it filters
+    assert "read: 2 pieces of 2 files (day=6, day=7), columns ['amount', 'country'] of 6" in dataframe
     assert "matches pandas (correct)" in dataframe
     assert "100% Completed" in dataframe
 
