@@ -565,3 +565,23 @@ def test_head_stops_after_the_files_it_needs(files_dir):
         late = df[df.i > 25].head(3)
     assert [os.path.basename(r.path) for r in reads] == ["part.2.parquet"]
     assert_eq(late, expected[expected.i > 25].head(3), check_index=False)
+
+
+@pytest.mark.parametrize("scheduler", SCHEDULERS)
+def test_projection_is_pushed_through_assign(files_dir, scheduler):
+    df = read_parquet(files_dir)
+    expected = pd.read_parquet(files_dir)
+    cases = [
+        (df.assign(z=df.f * 2)[["z", "s"]], expected.assign(z=expected.f * 2)[["z", "s"]],
+         ("f", "s")),
+        # a replaced column keeps its place; the unselected new column is not computed
+        (df.assign(s=df.s.str.upper(), w=df.i + 1)[["f", "s"]],
+         expected.assign(s=expected.s.str.upper(), w=expected.i + 1)[["f", "s"]], ("f", "s")),
+        (df.assign(z=df.f * 2, q=df.s)[["z", "age"]].sum(),
+         expected.assign(z=expected.f * 2, q=expected.s)[["z", "age"]].sum(), ("age", "f")),
+    ]
+    for lazy, want, columns in cases:
+        with record_reads() as reads:
+            assert_eq(lazy, want, check_index=False, scheduler=scheduler)
+        assert {r.columns for r in reads} == {columns}
+        assert len(reads) == 4

@@ -677,7 +677,40 @@ class Projection(Partitionwise):
             return Filter(Projection(frame.frame, columns), frame.predicate)
         if isinstance(columns, list) and columns == list(frame.meta.columns):
             return frame  # every column, in order
+        if isinstance(frame, MapPartitions) and getattr(frame.func, "_projects_through", False):
+            return _project_assign(frame, columns)
         return None
+
+
+def _project_assign(assign: MapPartitions, columns: Any) -> FrameExpr | None:
+    """``frame.assign(...)[columns]`` -> ``frame[kept].assign(<only those in columns>)[columns]``:
+    the assigned frame is narrowed to the columns the selection keeps (so a read under it
+    reads only those). ``assign`` is a :class:`MapPartitions` of a function marked
+    ``_projects_through`` whose arguments are ``(frame, names, *values)``."""
+    args = assign._kernel_args()
+    inner, names, values = args[0], args[1], args[2:]
+    if (
+        assign.operand("kwargs") or not isinstance(inner, FrameExpr)
+        or not isinstance(inner.meta, pd.DataFrame) or inner.meta.columns.has_duplicates
+        or not isinstance(assign.meta, pd.DataFrame) or len(inner.meta.columns) == 0
+    ):
+        return None
+    wanted = set(columns) if isinstance(columns, list) else {columns}
+    have = list(inner.meta.columns)
+    kept = [c for c in have if c in wanted]  # a replaced column too: it keeps its place
+    pairs = [(n, v) for n, v in zip(names, values) if n in wanted]
+    if not kept:
+        kept = have[:1]  # the rows' index comes with a column: keep the first
+    if kept == have and len(pairs) == len(names):
+        return None
+    keep = set(kept) | {n for n, _ in pairs}
+    meta = assign.meta[[c for c in assign.meta.columns if c in keep]]
+    narrowed = MapPartitions(
+        assign.func, meta, assign.operand("kwargs"), assign.clear_divisions, assign.label,
+        assign.enforce, assign.keeps_rows, Projection(inner, kept),
+        [n for n, _ in pairs], *(v for _, v in pairs),
+    )
+    return Projection(narrowed, columns)
 
 
 class Filter(Partitionwise):

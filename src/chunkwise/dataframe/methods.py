@@ -294,6 +294,9 @@ def assign_columns(partition: pd.DataFrame, names: list, *values: Any) -> pd.Dat
     return out
 
 
+assign_columns._projects_through = True  # type: ignore[attr-defined]  # see expr._project_assign
+
+
 def assign(frame: DataFrame, columns: dict) -> DataFrame:
     """New or replaced columns (pandas' ``assign``): scalars, aligned Series, callables of the frame.
 
