@@ -118,14 +118,16 @@ def _generate(path: Path, rows: int, files: int) -> None:
     lengths = rng.integers(4, 15, n_sentences)
     picks = rng.choice(len(words), size=int(lengths.sum()), p=weights)
     sentences = [
-        " ".join(words[picks[start - n : start]])
-        for n, start in zip(lengths, np.cumsum(lengths))
+        " ".join(words[picks[start - n : start]]) for n, start in zip(lengths, np.cumsum(lengths))
     ]
     sentences = pa.array([s[0].upper() + s[1:] + "." for s in sentences], pa.string())
     n_names = 5_000
     syllables = np.array(["ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ze", "ba"])
     names = pa.array(
-        ["".join(syllables[[(j // 10**d) % 10 for d in range(4)]]) + f"_{j}" for j in range(n_names)]
+        [
+            "".join(syllables[[(j // 10**d) % 10 for d in range(4)]]) + f"_{j}"
+            for j in range(n_names)
+        ]
     )
     name_p = 1.0 / (np.arange(n_names) + 10.0)
     name_p /= name_p.sum()
@@ -477,7 +479,9 @@ def _recording(run: Callable, extra: dict, row_groups: dict[str, int]) -> Callab
                 all_columns = True
             else:
                 columns.update(read.columns)
-            groups += row_groups.get(read.path, 0) if read.row_groups is None else len(read.row_groups)
+            groups += (
+                row_groups.get(read.path, 0) if read.row_groups is None else len(read.row_groups)
+            )
         extra["columns_read"] = "all" if all_columns else ",".join(sorted(columns))
         extra["row_groups_read"] = groups
         extra["row_groups_total"] = sum(row_groups.values())
