@@ -182,6 +182,7 @@ class DelayedLeaf(Expr):
 
     _parameters = ("value", "nout")
     _keeps_dependency_keys = True
+    _stages = ()  # delayed values run as they are built: no optimization stages
 
     def __init__(self, value: Any, nout: int | None = None, name: str | None = None):
         self.operands = [value, nout]
@@ -216,6 +217,7 @@ class DelayedCall(Expr):
 
     _parameters = ("func", "args", "kwargs", "deps")
     _keeps_dependency_keys = True
+    _stages = ()  # delayed values run as they are built: no optimization stages
 
     def __init__(self, func: Any, args: tuple, kwargs: dict, deps: tuple, name: str):
         # A million calls make a million nodes, each alive until computed: the

@@ -196,6 +196,26 @@ def test_slice_is_pushed_through_reductions_on_kept_axes():
     assert_eq(u.sum(axis=0)[2:8], a[a[:, 0] > 0.5].sum(axis=0)[2:8])
 
 
+def test_a_slice_is_not_pushed_below_work_another_result_needs_whole():
+    import chunkwise
+    from chunkwise.core.expr import optimize_together, walk
+
+    a = np.random.default_rng(1).random((40, 30))
+    x = da.from_array(a, chunks=10)
+    y = da.sin(x) * 2
+    whole, part = optimize_together([y.expr, y[:5].expr])
+    # y is computed whole anyway: the slice reads its blocks instead of computing sin again
+    assert sum(isinstance(e, Blockwise) or type(e).__name__ == "FusedBlockwise"
+               for e in walk([whole, part])) == 1
+    assert any(e.name == whole.name for e in walk([part]))
+    w, p = chunkwise.compute(y, y[:5])
+    np.testing.assert_allclose(w, np.sin(a) * 2)
+    np.testing.assert_allclose(p, (np.sin(a) * 2)[:5])
+    # a slice alone is still pushed down: only the region is computed
+    alone = y[:5].expr.optimize()
+    assert [e.shape for e in walk([alone]) if isinstance(e, FromArray)] == [(5, 30)]
+
+
 def test_slice_of_slice_merges_and_from_array_reads_only_the_region():
     a = np.arange(100.0)
     x = da.from_array(a, chunks=7)

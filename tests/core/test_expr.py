@@ -92,7 +92,7 @@ class Project(Expr):
 
 
 class ScalableSource(Source):
-    def _simplify_up(self, parent):
+    def _simplify_up(self, parent, dependents):
         if isinstance(parent, Project):
             return ScalableSource(self.n, self.scale * parent.scale)
         return None
@@ -278,6 +278,7 @@ def test_task_inline_defaults_to_task():
 def test_operand_reaches_a_parameter_that_metadata_shadows():
     class Node(Expr):
         _parameters = ("source", "columns")
+        _operand_only = ("columns",)
 
         @property
         def columns(self):
@@ -289,3 +290,308 @@ def test_operand_reaches_a_parameter_that_metadata_shadows():
     assert node.operand("source") == node.source == "src"
     with pytest.raises(ValueError):
         node.operand("missing")
+
+
+def test_a_parameter_may_not_silently_shadow_metadata():
+    class Meta(Expr):
+        @property
+        def columns(self):
+            return ["metadata"]
+
+    with pytest.raises(TypeError, match=r"parameter 'columns' has the name of the attribute Meta\.columns"):
+        class Clash(Meta):
+            _parameters = ("columns",)
+
+    with pytest.raises(TypeError, match="_operand_only"):
+        class ClashWithName(Expr):
+            _parameters = ("name",)
+
+    class OptedIn(Meta):
+        _parameters = ("columns",)
+        _operand_only = ("columns",)
+
+    assert OptedIn(["a"]).columns == ["metadata"] and OptedIn(["a"]).operand("columns") == ["a"]
+
+
+# --- pushdown with every consumer in view (a tiny table collection) -------------------------
+
+
+def _row(columns, i):
+    return {c: f"{c}{i}" for c in columns}
+
+
+def _pick(row, columns):
+    return {c: row[c] for c in columns}
+
+
+def _upper(row):
+    return {c: v.upper() for c, v in row.items()}
+
+
+class Table(Expr):
+    """Two chunks of a table (dicts); reading fewer columns is what pushdown buys."""
+
+    _parameters = ("columns",)
+
+    def _output_keys(self):
+        return [(self.name, i) for i in range(2)]
+
+    def _task(self, key):
+        return Task(key, _row, self.columns, key[1])
+
+    def _source_key(self):
+        return "table"  # every Table reads the same source, narrowed differently
+
+    def _simplify_up(self, parent, dependents):
+        if not isinstance(parent, Pick):
+            return None
+        needed = set()
+        for consumer in dependents.of_source(self):  # every consumer, not just this parent
+            if not isinstance(consumer, Pick):
+                return None  # someone needs every column
+            needed.update(consumer.columns)
+        if needed >= set(self.columns):
+            return None
+        narrowed = Table(tuple(c for c in self.columns if c in needed))
+        return narrowed if narrowed.columns == parent.columns else Pick(narrowed, parent.columns)
+
+
+class Pick(Expr):
+    _parameters = ("frame", "columns")
+
+    def _output_keys(self):
+        return [(self.name, i) for i in range(2)]
+
+    def _task(self, key):
+        return Task(key, _pick, Ref((self.frame.name, key[1])), self.columns)
+
+    def _fusion_group_key(self):
+        return "per-chunk"
+
+
+class Upper(Expr):
+    _parameters = ("frame",)
+
+    def _output_keys(self):
+        return [(self.name, i) for i in range(2)]
+
+    def _task(self, key):
+        return Task(key, _upper, Ref((self.frame.name, key[1])))
+
+    def _simplify_up(self, parent, dependents):
+        # pick(upper(x)) -> upper(pick(x)), when the pick is this node's only consumer
+        if isinstance(parent, Pick) and len(dependents[self.name]) == 1:
+            return Upper(Pick(self.frame, parent.columns))
+        return None
+
+    def _fusion_group_key(self):
+        return "per-chunk"
+
+
+class Rows(Expr):
+    """Every chunk of its inputs in one list (needs them whole)."""
+
+    _variadic = True
+
+    def _task(self, key):
+        return Task(key, list, [Ref(k) for op in self.operands for k in op._output_keys()])
+
+
+def _compute(expr):
+    keys = expr._output_keys()
+    values = get_sync(lower([expr]), keys)
+    return values[0] if keys == [expr.name] else values
+
+
+def test_pushdown_through_a_shared_node_takes_the_union():
+    table = Table(("a", "b", "c"))
+    plan = Rows(Pick(table, ("a",)), Pick(table, ("b",)))
+    simple = plan.simplify()
+    tables = [e for e in walk([simple]) if isinstance(e, Table)]
+    assert [t.columns for t in tables] == [("a", "b")]  # one read, of the union: still shared
+    assert [type(op).__name__ for op in simple.operands] == ["Pick", "Pick"]
+    assert _compute(simple) == _compute(plan) == [{"a": "a0"}, {"a": "a1"}, {"b": "b0"}, {"b": "b1"}]
+
+
+def test_the_union_holds_when_one_branch_is_pushed_down_later():
+    # the first branch reaches the table only after a pushdown through Upper, while the
+    # second is visited first: both still read one narrowed table
+    table = Table(("a", "b", "c"))
+    plan = Rows(Pick(Upper(table), ("a",)), Pick(table, ("b",)))
+    simple = plan.simplify()
+    assert [t.columns for t in walk([simple]) if isinstance(t, Table)] == [("a", "b")]
+    assert _compute(simple) == _compute(plan) == [{"a": "A0"}, {"a": "A1"}, {"b": "b0"}, {"b": "b1"}]
+
+
+def test_a_consumer_needing_everything_keeps_a_shared_node_whole():
+    table = Table(("a", "b", "c"))
+    plan = Rows(Pick(table, ("a",)), table)
+    simple = plan.simplify()
+    assert [t.columns for t in walk([simple]) if isinstance(t, Table)] == [("a", "b", "c")]
+    assert _compute(simple) == _compute(plan)
+
+
+def test_a_ten_level_pushdown_converges_in_one_pass(monkeypatch):
+    from chunkwise.core import optimize
+
+    expr = Table(("a", "b", "c"))
+    for _ in range(10):
+        expr = Upper(expr)
+    plan = Pick(expr, ("a",))
+    passes = []
+    once = optimize.simplify_once
+    monkeypatch.setattr(optimize, "simplify_once", lambda e: passes.append(1) or once(e))
+    simple = plan.simplify()
+    # one pass does it all; the second only finds nothing left to do
+    assert len(passes) == 2
+    assert once(plan).name == simple.name
+    chain = list(walk([simple]))
+    assert [type(e).__name__ for e in chain] == ["Upper"] * 10 + ["Table"]
+    assert chain[-1].columns == ("a",)
+    assert _compute(simple) == _compute(plan) == [{"a": "A0"}, {"a": "A1"}]
+
+
+def test_equal_names_mean_equal_nodes_after_rewrites():
+    table = Table(("a", "b", "c"))
+    one = Rows(Pick(table, ("a",)), Pick(table, ("b",))).simplify()
+    two = Rows(Pick(Table(("a", "b", "c")), ("a",)), Pick(table, ("b",))).simplify()
+    assert one.name == two.name
+    names = {}
+    for node in walk([one, two]):  # no two different nodes share a name
+        assert names.setdefault(node.name, repr(node)) == repr(node)
+    assert Pick(table, ("a",)).name != Pick(table, ("b",)).name
+
+
+# --- lowering and the stages a collection declares -------------------------------------------
+
+
+class Scale(Expr):
+    """``frame * factor``; lowered to steps of at most 2 (a strategy chosen from an operand)."""
+
+    _parameters = ("frame", "factor")
+
+    def _output_keys(self):
+        return [(self.name, i) for i in range(self.frame_chunks())]
+
+    def frame_chunks(self):
+        return len(self.frame._output_keys())
+
+    def _task(self, key):
+        return Task(key, mul, Ref((self.frame.name, key[1])), self.factor)
+
+    def _lower(self):
+        if self.factor > 2 and self.factor % 2 == 0:
+            return Scale(Scale(self.frame, 2), self.factor // 2)
+        return None
+
+
+class OnlySimplify(Scale):
+    _stages = ("simplify",)
+
+
+class Unrunnable(Scale):
+    _stages = ("simplify", "shuffle")
+
+
+def test_lower_stage_runs_lower_to_a_fixed_point():
+    from chunkwise.core.optimize import lower_stage
+
+    plan = Scale(Source(3), 8)
+    lowered = lower_stage(plan)
+    factors = [e.factor for e in walk([lowered]) if isinstance(e, Scale)]
+    assert factors == [2, 2, 2]
+    assert plan.optimize().name == lowered.name  # optimize runs the lower stage
+    assert [_get(lowered, i) for i in range(3)] == [0, 8, 16]
+
+
+def _get(expr, i):
+    return get_sync(lower([expr]), (expr.name, i))
+
+
+def test_a_collection_declares_its_stages():
+    plan = OnlySimplify(Source(3), 8)
+    assert plan.optimize().name == plan.name  # no lower stage: left as it is
+    with pytest.raises(TypeError, match=r"declares the stage 'shuffle' but no _shuffle_stage"):
+        Unrunnable(Source(3), 8).optimize()
+
+
+def test_stage_order_does_not_depend_on_imports():
+    code = textwrap.dedent(
+        """
+        import sys
+        import numpy as np
+        first = sys.argv[1]
+        if first == "delayed":
+            from operator import add
+            from chunkwise.delayed import delayed
+            d = delayed(add, pure=True)(delayed(1), 2)
+            before = d.expr.optimize().name
+        import chunkwise.array as da
+        if first == "delayed":
+            assert d.expr.optimize().name == before, "the delayed plan changed"
+        x = da.from_array(np.arange(12.0).reshape(3, 4), chunks=2)
+        y = (da.sin(x) + 1)[:2].sum(axis=0)
+        print(y.expr.optimize().explain(show=False))
+        """
+    )
+    import os
+    from pathlib import Path
+
+    import chunkwise
+
+    src = str(Path(chunkwise.__file__).resolve().parents[1])  # this checkout's chunkwise
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    runs = [
+        subprocess.run([sys.executable, "-c", code, first], capture_output=True, text=True, env=env)
+        for first in ("array", "delayed")
+    ]
+    assert [r.returncode for r in runs] == [0, 0], [r.stderr[-2000:] for r in runs]
+    assert runs[0].stdout == runs[1].stdout and "FusedBlockwise" in runs[0].stdout
+
+
+def test_a_tuple_of_collections_is_optimized_by_each_ones_stages():
+    import numpy as np
+
+    import chunkwise.array as da
+    from chunkwise.core.expr import Tuple, optimize_together
+    from chunkwise.delayed import delayed
+
+    x = da.from_array(np.arange(6.0), chunks=3)
+    y = da.sin(x) + 1
+    d = delayed(sum, pure=True)([1, 2])
+    arr, dl = optimize_together([y.expr, d.expr])
+    assert type(arr).__name__ == "FusedBlockwise" and dl is d.expr
+    (alone,) = optimize_together([y.expr])
+    assert alone.name == arr.name  # the same stages with or without the delayed value
+    assert Tuple(y.expr, d.expr).optimize().operands[1] is d.expr
+
+
+# --- fusion in core ------------------------------------------------------------------------
+
+
+def test_fusion_makes_one_task_per_chunk_with_a_name_of_its_own():
+    from chunkwise.core.fuse import Fused, fuse
+
+    table = Table(("a", "b"))
+    plan = Pick(Upper(Upper(table)), ("a",))
+    fused = fuse(plan)
+    assert isinstance(fused, Fused) and [type(m).__name__ for m in fused.members] == ["Upper", "Upper", "Pick"]
+    assert fused.name != plan.name  # not its root's name: equal names mean equal nodes
+    assert fuse(Pick(Upper(Upper(Table(("a", "b")))), ("a",))).name == fused.name
+    assert fused.inputs == (table,)
+    graph = lower([fused])
+    assert sorted(k[0] for k in graph) == sorted([fused.name] * 2 + [table.name] * 2)
+    assert [get_sync(graph, k) for k in fused._output_keys()] == [{"a": "A0"}, {"a": "A1"}]
+
+
+def test_fusion_stops_at_a_node_with_consumers_outside_the_group():
+    from chunkwise.core.fuse import Fused, fuse
+
+    shared = Upper(Table(("a",)))
+    plan = Rows(Upper(shared), Pick(shared, ("a",)))
+    fused = fuse(plan)
+    assert not any(isinstance(e, Fused) for e in walk([fused]))  # no group of two
+    chain = Rows(Upper(Upper(shared)), shared)
+    groups = [e for e in walk([fuse(chain)]) if isinstance(e, Fused)]
+    assert [len(g.members) for g in groups] == [2]
+    assert _compute(fuse(chain)) == _compute(chain)

@@ -366,3 +366,21 @@ def test_cull_accepts_one_key_or_many():
     assert set(cull(graph, {("x", 0)})[0]) == {("x", 0)}
     with pytest.raises(KeyError, match="requested key 'nope'"):
         cull(graph, "nope")
+
+
+@pytest.mark.parametrize("layout", ["ascending", "descending", "shuffled"])
+def test_order_of_a_wide_sum_is_key_order_whatever_the_graph_order(layout):
+    # A sum over most of the graph takes its inputs in graph order (so the sort is
+    # cheap): the priorities must not depend on that order. Inputs are leaves, so
+    # they run in key order, each before the sum; the sum is last.
+    import random
+
+    keys = [f"leaf-{i:05d}" for i in range(3000)]
+    if layout == "descending":
+        keys.reverse()
+    elif layout == "shuffled":
+        random.Random(0).shuffle(keys)
+    graph = {k: Task(k, abs, int(k[5:])) for k in keys}
+    graph["total"] = Task("total", sum, [Ref(k) for k in keys])
+    priority = order(graph)
+    assert [k for k, _ in sorted(priority.items(), key=lambda kv: kv[1])] == sorted(keys) + ["total"]

@@ -492,3 +492,29 @@ def test_error_in_a_fused_task_names_the_task_that_failed():
         with pytest.raises(ZeroDivisionError) as info:
             get(fused, "d", scheduler=scheduler)
         assert "task 'c' (fused into task 'd')" in "\n".join(info.value.__notes__)
+
+
+def test_sync_runs_the_ready_task_of_lowest_priority_from_every_ready_list():
+    # Sources ready at the start (plain and DataNode-fed ones that become ready
+    # later) and other work: each task taken is the lowest priority then ready,
+    # whichever list holds it (with no throttle: max_live_sources is large).
+    graph = {}
+    for i in range(30):
+        if i % 3 == 0:
+            graph[f"d{i}"] = DataNode(f"d{i}", i)
+            graph[f"s{i}"] = Task(f"s{i}", add, Ref(f"d{i}"), 1)  # fed: ready later
+        else:
+            graph[f"s{i}"] = Task(f"s{i}", add, i, 1)  # ready at the start
+        if i % 5 == 4:
+            graph[f"m{i}"] = Task(f"m{i}", add, Ref(f"s{i}"), Ref(f"s{i - 1}"))
+    graph["total"] = Task("total", sum, [Ref(k) for k in list(graph) if k[0] in "sm"])
+    violations = []
+
+    def pretask(key, graph, state):
+        ready = state.initial_sources + state.ready_sources + state.ready_other
+        if ready and min(ready) < state.priority[key]:
+            violations.append((key, min(ready)))
+
+    expected = sum(i + 1 for i in range(30)) + sum(2 * i + 1 for i in range(4, 30, 5))
+    assert get_sync(graph, "total", callbacks=[Callback(pretask=pretask)], max_live_sources=1000) == expected
+    assert violations == []

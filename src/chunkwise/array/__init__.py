@@ -16,7 +16,6 @@ from chunkwise.array.core import (
     from_array,
 )
 from chunkwise.array.rechunk import rechunk
-from chunkwise.core.expr import register_plan_pass as _register_plan_pass
 
 _MODULES = (
     "elementwise",
@@ -57,10 +56,5 @@ __all__ = [
     "rechunk",
 ]
 __all__ += _export_all()  # noqa: PLE0605 - each module lists its own names
-
-from chunkwise.array.fusion import fuse_blockwise as _fuse_blockwise  # noqa: E402
-
-# Elementwise groups become one task per block; the pass sees the whole plan.
-_register_plan_pass(_fuse_blockwise)
 
 from chunkwise.array import random  # noqa: E402, F401  (da.random.*)

@@ -35,10 +35,11 @@ array([[10, 11, 12],
 from __future__ import annotations
 
 import functools
+import importlib
 import math
 import threading
 import warnings
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from itertools import product
 from typing import Any
 
@@ -63,8 +64,29 @@ __all__ = [
 ]
 
 
+def _module(name: str) -> Any:
+    """A sibling module imported when first needed (it imports this one)."""
+    return importlib.import_module(f"chunkwise.array.{name}")
+
+
 class ArrayExpr(Expr):
     """Base of every array plan node; see the module docstring."""
+
+    # The optimization stages of array plans, in order (see chunkwise.core.optimize):
+    # slices pushed down and no-op rechunks dropped, nodes lowered, then elementwise
+    # groups fused (``Blockwise`` declares ``_fusion_group_key``).
+    _stages = ("simplify", "lower", "simplify", "fuse")
+
+    def _simplify_up(self, parent: Expr, dependents: Mapping[str, list]) -> Expr | None:
+        # A parent slice (``type(parent)._slices_basic``) asks this node to take it below itself.
+        if getattr(type(parent), "_slices_basic", False):
+            return self._push_slice(parent, dependents)
+        return None
+
+    def _push_slice(self, parent: Any, dependents: Mapping[str, list]) -> Expr | None:
+        """``parent`` (a basic ``Slice`` of this node) computed with the slice below this
+        node; ``None`` when this node cannot take it."""
+        return None
 
     # --- metadata ------------------------------------------------------------
 
@@ -173,17 +195,26 @@ class FromArray(ArrayExpr):
     thread safe (some HDF5 builds).
     """
 
-    _parameters = ("source", "chunks_", "lock", "name_")
-    _defaults = {"lock": None, "name_": None}
+    _parameters = ("source", "chunks", "lock", "name")
+    _operand_only = ("chunks", "name")
+    _defaults = {"lock": None, "name": None}
 
     @functools.cached_property
     def name(self) -> str:
-        if self.name_ is not None:
-            return self.name_
-        return "array-" + tokenize(self.source, self.chunks_)
+        name = self.operand("name")
+        if name is not None:
+            return name
+        return "array-" + tokenize(self.source, self.operand("chunks"))
 
     def _chunks(self) -> tuple:
-        return self.chunks_
+        return self.operand("chunks")
+
+    def _push_slice(self, parent: Any, dependents: Mapping[str, list]) -> Expr | None:
+        # Read only the sliced region: a new source, not a slice of every block.
+        slicing = _module("slicing")
+        if type(self) is not FromArray or None in parent.index or not slicing.only_sliced(self, dependents):
+            return None
+        return slicing.sliced_from_array(self, parent.index, parent.chunks)
 
     def _dtype(self) -> Any:
         return self.source.dtype
@@ -273,9 +304,29 @@ class Blockwise(ArrayExpr):
     broadcast. Build one with :func:`blockwise_call`.
     """
 
-    _parameters = ("func", "kwargs", "dtype_", "funcname")
-    _defaults = {"kwargs": None, "dtype_": None, "funcname": None}
+    _parameters = ("func", "kwargs", "dtype", "funcname")
+    _operand_only = ("dtype",)
+    _defaults = {"kwargs": None, "dtype": None, "funcname": None}
     _variadic = True
+
+    def _push_slice(self, parent: Any, dependents: Mapping[str, list]) -> Expr | None:
+        # Slicing commutes with elementwise work: compute only the sliced region.
+        if type(self) is not Blockwise:
+            return None
+        slicing = _module("slicing")
+        if not slicing.is_elementwise(self) or not slicing.only_sliced(self, dependents):
+            return None
+        return slicing.push_through_blockwise(self, parent.index)
+
+    def _fusion_group_key(self) -> Hashable | None:
+        # Elementwise groups with the same number of blocks fuse (array.fusion).
+        return ("array-blockwise", self.npartitions) if type(self) is Blockwise else None
+
+    def _fuse_alone(self) -> bool:
+        return _module("fusion").absorbable_constants(self)
+
+    def _fused(self, members: list[Expr]) -> Expr:
+        return _module("fusion").fuse_group(members)
 
     @property
     def args(self) -> tuple:
@@ -314,8 +365,9 @@ class Blockwise(ArrayExpr):
         return tuple(out)
 
     def _dtype(self) -> Any:
-        if self.dtype_ is not None:
-            return self.dtype_
+        dtype = self.operand("dtype")
+        if dtype is not None:
+            return dtype
         return infer_dtype(self.func, self.args, self.kwargs)
 
     def _one_to_one_inputs(self) -> tuple:

@@ -6,7 +6,9 @@ inside the group becomes one :class:`FusedBlockwise` node: one task per block
 running the whole group inline (a small *program* of steps, run in cache-sized
 slabs of rows for large blocks), each shared sub-result computed once. Graph
 level fusion only fuses linear chains; this handles diamonds like
-``sin(x) + cos(x)``. ``chunkwise.array`` registers it as a plan pass.
+``sin(x) + cos(x)``. It is the ``fuse`` stage of array plans: the generic
+walk of :mod:`chunkwise.core.fuse` finds the groups (``Blockwise`` declares
+``_fusion_group_key``) and the group's root builds a :class:`FusedBlockwise`.
 
 >>> import numpy as np
 >>> import chunkwise.array as da
@@ -25,11 +27,12 @@ import numpy as np
 from toolz import groupby
 
 from chunkwise.array._utils import format_bytes
-from chunkwise.array.expr import ArrayExpr, Blockwise, one_to_one_inputs
-from chunkwise.core.expr import Expr
+from chunkwise.array.expr import ArrayExpr, one_to_one_inputs
+from chunkwise.core.fuse import Fused, fuse
 from chunkwise.core.graph import Ref, Task
 
-__all__ = ["FusedBlockwise", "fuse_blockwise", "run_program"]
+__all__ = ["FusedBlockwise", "absorbable_constants", "fuse_blockwise", "fuse_group", "is_constant_source",
+           "run_program"]
 
 
 class _Program:
@@ -199,33 +202,24 @@ def _operand_dtype(value: Any) -> Any:
     raise TypeError("no dtype")
 
 
-class FusedBlockwise(ArrayExpr):
+class FusedBlockwise(Fused, ArrayExpr):
     """A group of elementwise nodes run as one task per block; see :func:`fuse_blockwise`.
 
-    It keeps the name (and so the keys) of the group's output node. Operands:
-    ``root_name``, ``program``, ``chunks_``, ``dtype_``, then the input arrays.
+    The array specialisation of :class:`~chunkwise.core.fuse.Fused`: its tasks
+    run a :class:`_Program` (in cache-sized slabs) instead of nested tasks. Its
+    name is derived from its members, never its root's. Operands: ``members``,
+    ``program``, ``chunks``, ``dtype`` (read with ``operand``), then the input arrays.
     """
 
-    _parameters = ("root_name", "program", "chunks_", "dtype_")
+    _parameters = ("members", "program", "chunks", "dtype")
+    _operand_only = ("chunks", "dtype")
     _variadic = True
 
-    @property
-    def name(self) -> str:  # type: ignore[override]
-        return self.operands[0]
-
-    @property
-    def inputs(self) -> tuple:
-        return tuple(self.operands[len(self._parameters):])
-
-    @property
-    def _funcname(self) -> str:
-        return "fused-" + self.program.names[-1]
-
     def _chunks(self) -> tuple:
-        return self.chunks_
+        return self.operand("chunks")
 
     def _dtype(self) -> Any:
-        return self.dtype_
+        return self.operand("dtype")
 
     def _one_to_one_inputs(self) -> tuple:
         return one_to_one_inputs(self, self.inputs)
@@ -244,6 +238,9 @@ class FusedBlockwise(ArrayExpr):
             args.extend(c[i] for c, i in zip(self.chunks, index))
         return args
 
+    def _fused_call(self, key: Hashable) -> tuple:
+        return run_program, (self.program, *self._block_args(key[1:]))
+
     def _task(self, key: Hashable) -> Task:
         return Task(key, run_program, self.program, *self._block_args(key[1:]))
 
@@ -259,6 +256,7 @@ class FusedBlockwise(ArrayExpr):
 def fuse_blockwise(expr: Any) -> Any:
     """``expr`` with each group of elementwise nodes fused into one :class:`FusedBlockwise`.
 
+    The array plans' ``fuse`` stage: the generic walk of :func:`chunkwise.core.fuse.fuse`.
     A :class:`~chunkwise.array.expr.Blockwise` node joins the group of its
     consumers when all its consumers (in the whole tree under ``expr``) are
     elementwise nodes of one group and it has as many blocks as the group's
@@ -270,72 +268,15 @@ def fuse_blockwise(expr: Any) -> Any:
     >>> x = da.from_array(np.linspace(0, 1, 8), chunks=2)
     >>> y = (da.sin(x) ** 2 + da.cos(x) ** 2) * 2 - 1
     >>> fused = fuse_blockwise(y.expr)
-    >>> type(fused).__name__, fused.name == y.name
-    ('FusedBlockwise', True)
+    >>> type(fused).__name__, fused.name == y.name  # a fused node has a name of its own
+    ('FusedBlockwise', False)
     >>> len(da.Array(fused).__chunkwise_graph__())  # 4 fused tasks (reads inlined) + finalize
     5
     """
-    # Every node once, and who consumes it (distinct consumers).
-    nodes: dict = {}
-    dependents: dict = {}
-    stack = [expr]
-    while stack:
-        node = stack.pop()
-        if node.name in nodes:
-            continue
-        nodes[node.name] = node
-        dependents.setdefault(node.name, set())
-        for dep in node.dependencies():
-            dependents.setdefault(dep.name, set()).add(node.name)
-            if dep.name not in nodes:
-                stack.append(dep)
-    # Consumers before what they consume (Kahn's algorithm from the roots).
-    remaining = {name: len(d) for name, d in dependents.items()}
-    ready = [name for name, n in remaining.items() if n == 0]
-    parents_first = []
-    while ready:
-        name = ready.pop()
-        parents_first.append(name)
-        for dep in {d.name for d in nodes[name].dependencies()}:
-            remaining[dep] -= 1
-            if remaining[dep] == 0:
-                ready.append(dep)
-    group: dict = {}
-    for name in parents_first:
-        node = nodes[name]
-        if type(node) is not Blockwise:
-            continue
-        consumers = dependents[name]
-        groups = {group.get(c) for c in consumers}
-        if consumers and len(groups) == 1 and None not in groups:
-            root = nodes[next(iter(groups))]
-            if node.npartitions == root.npartitions:
-                group[name] = root.name
-                continue
-        group[name] = name
-    members = groupby(group.get, (name for name in reversed(parents_first) if name in group))
-    # A lone node is rewritten only to absorb constant sources (``ones((n, n)) + 1``).
-    fused = {g for g, m in members.items() if len(m) > 1 or _absorbable_constants(nodes[g], nodes[g])}
-    if not fused:
-        return expr
-    # Rebuild, inputs first.
-    memo: dict = {}
-    for name in reversed(parents_first):
-        node = nodes[name]
-        g = group.get(name)
-        if g is not None and g != name:
-            continue  # inside a group: built with the group's output
-        if g is not None and g in fused:
-            memo[name] = _fuse_group(node, [nodes[m] for m in members[g]], group, memo)
-            continue
-        deps = {d.name for d in node.dependencies()}
-        memo[name] = node.with_operands(
-            [memo[op.name] if isinstance(op, Expr) and op.name in deps else op for op in node.operands]
-        )
-    return memo[expr.name]
+    return fuse(expr)
 
 
-def _is_constant_source(arg: Any, root: ArrayExpr) -> bool:
+def is_constant_source(arg: Any, root: ArrayExpr) -> bool:
     """Whether ``arg`` is a constant source (``ones``, ``full``) with ``root``'s blocks.
 
     Its blocks cost nothing to make, so a fused group makes them itself (even
@@ -344,12 +285,14 @@ def _is_constant_source(arg: Any, root: ArrayExpr) -> bool:
     return getattr(type(arg), "_constant_source", False) and arg.chunks == root.chunks
 
 
-def _absorbable_constants(node: Any, root: ArrayExpr) -> bool:
-    return any(_is_constant_source(arg, root) for arg in node.args)
+def absorbable_constants(node: Any) -> bool:
+    """Whether a lone elementwise ``node`` is worth fusing: it reads constant sources."""
+    return any(is_constant_source(arg, node) for arg in node.args)
 
 
-def _fuse_group(root: Blockwise, group_nodes: list, group: dict, memo: dict) -> FusedBlockwise:
-    """The :class:`FusedBlockwise` computing ``root`` from the inputs of ``group_nodes``."""
+def fuse_group(group_nodes: list) -> FusedBlockwise:
+    """The :class:`FusedBlockwise` computing the last of ``group_nodes`` (inputs first)."""
+    root = group_nodes[-1]
     position = {node.name: k for k, node in enumerate(group_nodes)}
     inputs: list = []
     input_position: dict = {}
@@ -360,16 +303,16 @@ def _fuse_group(root: Blockwise, group_nodes: list, group: dict, memo: dict) -> 
         spec = []
         for arg in node.args:
             if isinstance(arg, ArrayExpr):
-                if arg.name in position and group.get(arg.name) == root.name:
+                if arg.name in position:
                     spec.append((1, position[arg.name]))
                     last_use[position[arg.name]] = k
-                elif _is_constant_source(arg, root):
+                elif is_constant_source(arg, root):
                     spec.append((3, arg.value))
                     constants = True
                 else:
                     if arg.name not in input_position:
                         input_position[arg.name] = len(inputs)
-                        inputs.append(memo.get(arg.name, arg))
+                        inputs.append(arg)
                     spec.append((0, input_position[arg.name]))
             else:
                 spec.append((2, arg))
@@ -378,4 +321,4 @@ def _fuse_group(root: Blockwise, group_nodes: list, group: dict, memo: dict) -> 
         steps[k][3] = tuple(js)
     program = _Program(tuple(tuple(s) for s in steps), tuple(n._funcname for n in group_nodes), root.name,
                        len(inputs) if constants else -1)
-    return FusedBlockwise(root.name, program, root.chunks, root.dtype, *inputs)
+    return FusedBlockwise(tuple(group_nodes), program, root.chunks, root.dtype, *inputs)

@@ -94,7 +94,8 @@ __all__ = [
 class Concatenate(ArrayExpr):
     """The inputs' blocks side by side along ``axis`` (the other axes' chunks agree)."""
 
-    _parameters = ("axis", "dtype_")
+    _parameters = ("axis", "dtype")
+    _operand_only = ("dtype",)
     _variadic = True
 
     @property
@@ -108,7 +109,7 @@ class Concatenate(ArrayExpr):
         return first[: self.axis] + (along,) + first[self.axis + 1:]
 
     def _dtype(self) -> Any:
-        return self.dtype_
+        return self.operand("dtype")
 
     def _simplify_down(self) -> ArrayExpr | None:
         if len(self.arrays) == 1 and self.arrays[0].dtype == self.dtype:

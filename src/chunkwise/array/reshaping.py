@@ -90,13 +90,14 @@ def regular_chunks(size: int, length: int) -> tuple:
 class _Constant(ArrayExpr):
     """An array of one value (``None``: uninitialized), built without any input."""
 
-    _parameters = ("chunks_", "value", "dtype_")
+    _parameters = ("chunks", "value", "dtype")
+    _operand_only = ("chunks", "dtype")
 
     def _chunks(self) -> tuple:
-        return self.chunks_
+        return self.operand("chunks")
 
     def _dtype(self) -> Any:
-        return self.dtype_
+        return self.operand("dtype")
 
     def _task(self, key: Hashable) -> Task:
         return Task(key, full_block, self.block_shape(key[1:]), self.value, self.dtype)
@@ -409,16 +410,17 @@ class Reshape(ArrayExpr):
     group, the blocks correspond one to one in C order.
     """
 
-    _parameters = ("array", "shape_", "chunks_", "groups")
+    _parameters = ("array", "shape", "chunks", "groups")
+    _operand_only = ("shape", "chunks")
 
     def _chunks(self) -> tuple:
-        return self.chunks_
+        return self.operand("chunks")
 
     def _dtype(self) -> Any:
         return self.array.dtype
 
     def _simplify_down(self) -> ArrayExpr | None:
-        if self.array.chunks == self.chunks_:
+        if self.array.chunks == self.operand("chunks"):
             return self.array
         return None
 
@@ -680,10 +682,11 @@ def atleast_3d(*arys: Any) -> Any:
 class BroadcastTo(ArrayExpr):
     """The input broadcast to ``shape`` with ``chunks``; broadcast axes read input block 0."""
 
-    _parameters = ("array", "shape_", "chunks_")
+    _parameters = ("array", "shape", "chunks")
+    _operand_only = ("shape", "chunks")
 
     def _chunks(self) -> tuple:
-        return self.chunks_
+        return self.operand("chunks")
 
     def _dtype(self) -> Any:
         return self.array.dtype
@@ -691,8 +694,9 @@ class BroadcastTo(ArrayExpr):
     def _task(self, key: Hashable) -> Task:
         index = key[1:]
         offset = len(index) - self.array.ndim
+        out_shape = self.operand("shape")
         source = tuple(
-            0 if self.array.shape[d] == 1 and self.shape_[d + offset] != 1 else index[d + offset]
+            0 if self.array.shape[d] == 1 and out_shape[d + offset] != 1 else index[d + offset]
             for d in range(self.array.ndim)
         )
         shape = tuple(None if is_nan(s) else s for s in self.block_shape(index))

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from itertools import product
 from typing import Any
 
@@ -53,7 +53,6 @@ from chunkwise.array.core import Array, asarray, astype_block, elemwise
 from chunkwise.array.expr import ArrayExpr, Blockwise, FromArray
 from chunkwise.array.gather import boolean_mask, gather, take_by_array
 from chunkwise.array.reshaping import moveaxis
-from chunkwise.array.treereduce import Reduction
 from chunkwise.core.expr import Expr
 from chunkwise.core.graph import Ref, Task
 from chunkwise.core.tokenize import tokenize
@@ -180,21 +179,29 @@ class Slice(ArrayExpr):
             return Task(key, identity, ref)
         return Task(key, _getitem, ref, tuple(local))
 
+    # A parent slice asks its child to take it below itself (``ArrayExpr._simplify_up``):
+    # ``FromArray`` reads only the region, elementwise ``Blockwise`` and ``Reduction``
+    # compute only the sliced part, and a slice of a slice is one slice.
+    _slices_basic = True
+
     def _simplify_down(self) -> Expr | None:
-        index = self.index
-        array = self.array
-        if all(entry == FULL for entry in index):
-            return array
-        if isinstance(array, Slice):
-            merged = _compose(array.index, index, array.array.shape)
-            if merged is not None:
-                return Slice(array.array, merged)
-            return None
-        if type(array) is FromArray and None not in index:
-            return _sliced_from_array(array, index, self.chunks)
-        if type(array) is Blockwise and _is_elementwise(array):
-            return _push_through_blockwise(array, index)
-        return _push_through_reduction(array, index)
+        if all(entry == FULL for entry in self.index):
+            return self.array
+        return None
+
+    def _push_slice(self, parent: Any, dependents: Mapping[str, list]) -> Expr | None:
+        merged = _compose(self.index, parent.index, self.array.shape)
+        return None if merged is None else Slice(self.array, merged)
+
+
+def only_sliced(expr: Expr, dependents: Mapping[str, list]) -> bool:
+    """Whether every consumer of ``expr`` slices it (so none needs it whole).
+
+    A node some consumer needs whole is computed whole anyway: a slice of it
+    then reads from its blocks instead of computing the region a second time.
+    """
+    consumers = dependents.get(expr.name) or ()
+    return all(getattr(type(c), "_slices_basic", False) for c in consumers)
 
 
 def _compose(inner: tuple, outer: tuple, shape: tuple) -> tuple | None:
@@ -285,7 +292,7 @@ class _Region:
         return self.source[tuple(full)]
 
 
-def _sliced_from_array(array: FromArray, index: tuple, chunks: tuple) -> Expr | None:
+def sliced_from_array(array: FromArray, index: tuple, chunks: tuple) -> Expr | None:
     source = array.source
     if isinstance(source, _Region):  # a region of a region: compose the two
         index = _compose(source.index, index, source.source.shape)
@@ -299,7 +306,7 @@ def _sliced_from_array(array: FromArray, index: tuple, chunks: tuple) -> Expr | 
     return FromArray(region, chunks, array._lock, name)
 
 
-def _is_elementwise(expr: Blockwise) -> bool:
+def is_elementwise(expr: Blockwise) -> bool:
     """Whether ``expr`` applies its function element by element (so slicing commutes with it)."""
     func = expr.func
     if isinstance(func, np.ufunc):
@@ -314,7 +321,7 @@ def _is_elementwise(expr: Blockwise) -> bool:
 _ELEMENTWISE_FUNCTIONS = (np.where, np.clip, np.round, np.around, np.nan_to_num, np.real, np.imag)
 
 
-def _push_through_blockwise(array: Blockwise, index: tuple) -> Expr:
+def push_through_blockwise(array: Blockwise, index: tuple) -> Expr:
     """``Slice(Blockwise(f, a, b))`` as ``Blockwise(f, Slice(a), Slice(b))`` (broadcasting kept)."""
     ndim = array.ndim
     out_shape = array.shape
@@ -347,7 +354,7 @@ def _push_through_blockwise(array: Blockwise, index: tuple) -> Expr:
     return Blockwise(ops[0], ops[1], array.dtype, ops[3], *new_args)
 
 
-def _push_through_reduction(array: Expr, index: tuple) -> Expr | None:
+def push_through_reduction(array: Expr, index: tuple) -> Expr | None:
     """``Slice(Reduction(x))`` as ``Reduction(Slice(x))`` when only kept axes are sliced.
 
     ``x.sum(axis=0)[:5]`` then reads only the blocks of ``x`` holding those five
@@ -355,7 +362,7 @@ def _push_through_reduction(array: Expr, index: tuple) -> Expr | None:
     reduction numbers), never into the reduced axes, and not into arg-reductions
     (their offsets depend on the whole input).
     """
-    if type(array) is not Reduction or array.with_offsets:
+    if array.with_offsets:
         return None
     if not all(isinstance(entry, slice) for entry in index):
         return None
@@ -372,7 +379,7 @@ def _push_through_reduction(array: Expr, index: tuple) -> Expr | None:
             inner.append(next(entries, FULL))
     if all(entry == FULL for entry in inner):
         return None
-    return Reduction(Slice(array.array, tuple(inner)), *array.operands[1:])
+    return type(array)(Slice(array.array, tuple(inner)), *array.operands[1:])
 
 
 def _basic(x: Array, index: tuple) -> Array:

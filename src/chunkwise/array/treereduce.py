@@ -29,10 +29,11 @@ from __future__ import annotations
 
 import builtins
 import functools
+import importlib
 import math
 import numbers
 import warnings
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from itertools import product
 from typing import Any
 
@@ -42,7 +43,8 @@ from chunkwise.array._axes import normalize_axes
 from chunkwise.array.chunks import chunk_boundaries
 from chunkwise.array.core import Array, asarray
 from chunkwise.array.expr import ArrayExpr
-from chunkwise.array.fusion import FusedBlockwise, run_program
+from chunkwise.core.expr import Expr
+from chunkwise.core.fuse import Fused
 from chunkwise.core.graph import Ref, Task
 
 __all__ = [
@@ -71,7 +73,7 @@ class Reduction(ArrayExpr):
 
     Operands: ``chunk``, ``combine`` and ``aggregate`` (callables), ``axes``
     (sorted tuple of non-negative ints), ``keepdims``, ``split_every`` (a tuple
-    of ``(axis, fan-in)`` pairs), ``dtype_``, ``funcname``, ``skip_empty``
+    of ``(axis, fan-in)`` pairs), ``dtype`` (read with ``operand``), ``funcname``, ``skip_empty``
     (blocks with a zero-length reduced axis give no partial: the operation has
     no identity) and ``with_offsets`` (``chunk`` gets ``offsets=`` and
     ``shape=`` to compute global indices).
@@ -79,8 +81,9 @@ class Reduction(ArrayExpr):
 
     _parameters = (
         "array", "chunk", "combine", "aggregate", "axes", "keepdims", "split_every",
-        "dtype_", "funcname", "skip_empty", "with_offsets",
+        "dtype", "funcname", "skip_empty", "with_offsets",
     )
+    _operand_only = ("dtype",)
     _defaults = {"skip_empty": False, "with_offsets": False}
 
     @property
@@ -88,7 +91,7 @@ class Reduction(ArrayExpr):
         return self.funcname
 
     def _dtype(self) -> Any:
-        return self.dtype_
+        return self.operand("dtype")
 
     def _chunks(self) -> tuple:
         axes = self.axes
@@ -179,16 +182,25 @@ class Reduction(ArrayExpr):
         # one task object per input block instead of two, inlined afterwards.
         array = self.array
         if (
-            type(array) is FusedBlockwise
+            isinstance(array, Fused)
             and not self.with_offsets
             and array.name in inlined
             and key[0] in self._plan[5]
             and self._plan[5][key[0]] == 0
         ):
-            _, _, chunk, skip, _, _, _ = self._plan
-            return Task(key, chunk_program_call, chunk, skip, array.program,
-                        *array._block_args(key[1:]))
+            call = array._fused_call((array.name, *key[1:]))
+            if call is not None:
+                _, _, chunk, skip, _, _, _ = self._plan
+                func, args = call
+                return Task(key, chunk_program_call, chunk, skip, func, *args)
         return self._task(key)
+
+    def _push_slice(self, parent: Any, dependents: Mapping[str, list]) -> Expr | None:
+        # ``x.sum(axis=0)[:5]`` reads only the blocks of ``x`` holding those columns.
+        slicing = importlib.import_module("chunkwise.array.slicing")
+        if type(self) is not Reduction or not slicing.only_sliced(self, dependents):
+            return None
+        return slicing.push_through_reduction(self, parent.index)
 
     def _task(self, key: Hashable) -> Task:
         name, _, _, _, _, levels, final = self._plan
@@ -230,9 +242,9 @@ def chunk_call(
     return chunk(np.asarray(block), offsets=offsets, shape=shape)
 
 
-def chunk_program_call(chunk: Callable, skip_axes: tuple | None, program: Any, *inputs: Any) -> Any:
-    """``chunk_call`` on the block a fused elementwise program computes from ``inputs``."""
-    return chunk_call(run_program(program, *inputs), chunk, skip_axes)
+def chunk_program_call(chunk: Callable, skip_axes: tuple | None, func: Callable, *args: Any) -> Any:
+    """``chunk_call`` on the block a fused node computes with ``func(*args)`` (its ``_fused_call``)."""
+    return chunk_call(func(*args), chunk, skip_axes)
 
 
 def combine_call(parts: list, combine: Callable) -> Any:

@@ -6,13 +6,20 @@ computing anything. Arrays, dataframes and delayed values are all trees of
 expressions; they differ only in their metadata and in how a node turns one of
 its output keys into a task.
 
-Three mechanisms act on a tree:
+Four mechanisms act on a tree (``docs/expressions.md`` teaches them with a
+worked example):
 
 - **Rewriting.** :meth:`Expr.simplify` applies rewrite rules until nothing
   changes. A node rewrites itself in ``_simplify_down()``, or rewrites its
-  parent in ``_simplify_up(parent)`` (how a slice or a column projection is
-  pushed below the operation that produced its input). Rules return a new
-  expression or ``None``.
+  parent in ``_simplify_up(parent, dependents)`` (how a slice or a column
+  projection is pushed below the operation that produced its input;
+  ``dependents`` lists every consumer of each node, so a shared node narrows
+  itself only to the union of what they all need). Rules return a new
+  expression or ``None``. See :mod:`chunkwise.core.optimize`.
+- **Optimizing in stages.** :meth:`Expr.optimize` runs the stages that the
+  collection's base class declares in ``_stages`` (default: simplify, lower
+  with each node's ``_lower()``, simplify, fuse -- see
+  :mod:`chunkwise.core.fuse`); nothing registered by imports takes part.
 - **Lowering.** :func:`lower` materializes tasks only for the requested keys.
   Starting from those keys, it asks the node that owns each key (by the key's
   name, the first element of a tuple key) for its task, then follows that
@@ -22,7 +29,10 @@ Three mechanisms act on a tree:
   parameters and, where known, the projected bytes of its output chunks.
 
 A node declares its operands by name in ``_parameters`` (with ``_defaults``)
-and implements ``_task(key)``; ``_output_keys()`` lists its outputs.
+and implements ``_task(key)``; ``_output_keys()`` lists its outputs. Operands
+are attributes (``expr.left``); a parameter named like metadata the class
+defines (``chunks``, ``meta``) must be listed in ``_operand_only`` and is read
+with ``expr.operand("chunks")``: otherwise defining the class raises.
 
 >>> from operator import add
 >>> from chunkwise.core.graph import Task
@@ -53,13 +63,13 @@ True
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Hashable, Iterable, Iterator, Mapping
 from typing import Any
 
 from chunkwise.core.graph import Ref, Task, is_valid_key, validate_key
 from chunkwise.core.tokenize import tokenize
 
-__all__ = ["Expr", "Tuple", "key_name", "lower", "optimize_together", "register_plan_pass", "walk"]
+__all__ = ["Expr", "Tuple", "key_name", "lower", "optimize_together", "walk"]
 
 
 class _OperandProperty(property):
@@ -74,6 +84,24 @@ def key_name(key: Hashable) -> Any:
     return key[0] if type(key) is tuple else key
 
 
+def _run_simplify(root: Expr) -> Expr:
+    from chunkwise.core.optimize import simplify
+
+    return simplify(root)
+
+
+def _run_lower(root: Expr) -> Expr:
+    from chunkwise.core.optimize import lower_stage
+
+    return lower_stage(root)
+
+
+def _run_fuse(root: Expr) -> Expr:
+    from chunkwise.core.fuse import fuse
+
+    return fuse(root)
+
+
 class Expr:
     """An immutable plan node; see the module docstring."""
 
@@ -81,15 +109,37 @@ class Expr:
     _defaults: dict[str, Any] = {}
     #: When true, operands beyond ``_parameters`` are accepted (``self.operands[n:]``).
     _variadic: bool = False
+    #: Parameters named like metadata of the class (``chunks``, ``dtype``, ``name``,
+    #: ``meta``, ``columns``): not attributes; read them with :meth:`operand`.
+    _operand_only: tuple[str, ...] = ()
+    #: The optimization stages of this collection, in order: each name ``s`` is run
+    #: by the static method ``_s_stage(root) -> Expr`` (see :mod:`chunkwise.core.optimize`).
+    _stages: tuple[str, ...] = ("simplify", "lower", "simplify", "fuse")
+    _simplify_stage = staticmethod(_run_simplify)
+    _lower_stage = staticmethod(_run_lower)
+    _fuse_stage = staticmethod(_run_fuse)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         # Operands are reachable by their parameter names (``expr.left``) through fast
-        # generated properties; names the class defines itself are left alone.
-        for index, param in enumerate(cls.__dict__.get("_parameters", ())):
+        # generated properties. A parameter may not silently hide (or be hidden by) an
+        # attribute the class defines, such as metadata: it must opt out of being an
+        # attribute with ``_operand_only`` and be read with ``operand(name)``.
+        own = "_parameters" in cls.__dict__
+        for index, param in enumerate(cls._parameters):
             existing = getattr(cls, param, None)
+            if param in cls._operand_only:
+                continue
             if existing is None or isinstance(existing, _OperandProperty):
-                setattr(cls, param, _OperandProperty(index))
+                if own or existing is None:
+                    setattr(cls, param, _OperandProperty(index))
+                continue
+            owner = next(k for k in cls.__mro__ if param in k.__dict__)
+            raise TypeError(
+                f"{cls.__name__}: the parameter {param!r} has the name of the attribute "
+                f"{owner.__name__}.{param} (metadata or a method); rename the parameter, or "
+                f"list it in {cls.__name__}._operand_only and read it with operand({param!r})"
+            )
 
     def __init__(self, *operands: Any, **kwargs: Any):
         params = self._parameters
@@ -252,53 +302,54 @@ class Expr:
         """Rewrite this node; return ``None`` to leave it."""
         return None
 
-    def _simplify_up(self, parent: Expr) -> Expr | None:
-        """Rewrite ``parent`` (which has this node as an operand); ``None`` to leave it."""
+    def _simplify_up(self, parent: Expr, dependents: Mapping[str, list]) -> Expr | None:
+        """Rewrite ``parent`` (which has this node as an operand); ``None`` to leave it.
+
+        ``dependents[name]`` lists every node consuming ``name`` in the whole
+        plan: narrow this node only to the union of what all of its consumers
+        (``dependents[self.name]``) need.
+        """
+        return None
+
+    def _source_key(self) -> Hashable | None:
+        """Equal for nodes that read one source narrowed differently (the same file,
+        other columns); ``dependents.of_source(node)`` lists all their consumers."""
         return None
 
     def simplify(self) -> Expr:
-        """Apply the rewrite rules until nothing changes."""
-        expr = self
-        for _ in range(1000):
-            new = expr._simplify_pass({})
-            if new.name == expr.name:
-                return new
-            expr = new
-        raise RuntimeError(f"simplify did not converge on {type(self).__name__}")
+        """Apply the rewrite rules until nothing changes (see :mod:`chunkwise.core.optimize`)."""
+        return _run_simplify(self)
 
-    def _simplify_pass(self, memo: dict[str, Expr]) -> Expr:
-        # Iterative post-order so that deep trees (long chains) do not recurse.
-        stack: list[tuple[Expr, bool]] = [(self, False)]
-        while stack:
-            expr, expanded = stack.pop()
-            if expr.name in memo:
-                continue
-            if not expanded:
-                stack.append((expr, True))
-                stack.extend((op, False) for op in expr.dependencies() if op.name not in memo)
-                continue
-            new = expr.with_operands(
-                [memo.get(op.name, op) if isinstance(op, Expr) else op for op in expr.operands]
-            )
-            rewritten = new._simplify_down()
-            if rewritten is None:
-                for op in new.dependencies():
-                    rewritten = op._simplify_up(new)
-                    if rewritten is not None:
-                        break
-            memo[expr.name] = rewritten if rewritten is not None else new
-        return memo[self.name]
+    def _lower(self) -> Expr | None:
+        """This node as other expressions (a strategy chosen from metadata); ``None`` to leave it.
+
+        Run by the ``lower`` stage, bottom-up, until no node lowers further.
+        """
+        return None
 
     def optimize(self) -> Expr:
-        """The expression that will run: simplified, then the whole-plan passes applied.
+        """The expression that will run: this plan through its collection's ``_stages``."""
+        from chunkwise.core.optimize import optimize
 
-        Collections register passes that must see every consumer of a node
-        (array blockwise fusion) with :func:`register_plan_pass`.
-        """
-        expr = self.simplify()
-        for plan_pass in _PLAN_PASSES:
-            expr = plan_pass(expr)
-        return expr
+        return optimize(self)
+
+    # --- fusing -------------------------------------------------------------
+
+    def _fusion_group_key(self) -> Hashable | None:
+        """Not ``None`` when this node's per-chunk work may be fused with its consumers':
+        nodes fuse with consumers of an equal key (same kind, same chunks), whose
+        chunk ``i`` reads this node's chunk ``i`` only. See :mod:`chunkwise.core.fuse`."""
+        return None
+
+    def _fuse_alone(self) -> bool:
+        """Whether a group of this node alone is still worth a fused node."""
+        return False
+
+    def _fused(self, members: list[Expr]) -> Expr:
+        """The node running the group ``members`` (inputs first, this node last)."""
+        from chunkwise.core.fuse import Fused, fused_inputs
+
+        return Fused(tuple(members), *fused_inputs(members))
 
     # --- explaining ---------------------------------------------------------
 
@@ -370,15 +421,6 @@ def _short(value: Any) -> str:
 
 _CACHED_NAME = Expr.__dict__["name"]
 
-_PLAN_PASSES: list[Callable[[Expr], Expr]] = []
-
-
-def register_plan_pass(plan_pass: Callable[[Expr], Expr]) -> Callable[[Expr], Expr]:
-    """Add a pass run on the whole plan by :meth:`Expr.optimize` (after simplification)."""
-    if plan_pass not in _PLAN_PASSES:
-        _PLAN_PASSES.append(plan_pass)
-    return plan_pass
-
 
 class Tuple(Expr):
     """Several expressions optimized as one plan (it builds no task itself)."""
@@ -392,13 +434,16 @@ class Tuple(Expr):
 def optimize_together(exprs: list[Expr]) -> list[Expr]:
     """Optimize ``exprs`` as one plan: work they share is optimized (and named) alike.
 
+    Each expression goes through its own collection's stages (a Tuple of an
+    array and a delayed value is optimized part by part).
+
     >>> a = Tuple()
     >>> optimize_together([a])[0] is a
     True
     """
-    if len(exprs) == 1:
-        return [exprs[0].optimize()]
-    return list(Tuple(*exprs).optimize().operands)
+    from chunkwise.core.optimize import optimize_together as run
+
+    return run(exprs)
 
 
 def walk(roots: Iterable[Expr]) -> Iterator[Expr]:

@@ -63,6 +63,7 @@ __all__ = [
     "get_dependents",
     "optimize_graph",
     "order",
+    "order_compact",
     "simulate_memory",
     "toposort",
     "validate_graph",
@@ -371,6 +372,24 @@ def order(
         dependencies = get_dependencies(graph)
     if dependents is None:
         dependents = get_dependents(graph, dependencies)
+    return order_compact(dependencies, {k: _compact_users(v) for k, v in dependents.items()})
+
+
+def _compact_users(users: Any) -> Any:
+    if not users:
+        return None
+    if len(users) == 1:
+        return next(iter(users))
+    return list(users)
+
+
+def order_compact(dependencies: Mapping, dependents: Mapping) -> dict:
+    """:func:`order` with each key's dependents in the scheduler's compact form.
+
+    A key's dependents are ``None`` (none), the one dependent's key (the common
+    case: no container per task) or a list of several keys. Keys are never
+    ``None`` or lists, so the forms cannot be confused.
+    """
     # Keys are opened in their natural order. When every key is a str (delayed
     # graphs) that order is plain string comparison, so no table of ranks is
     # built (it is a sort and a dict the size of the graph: much of the cost of
@@ -381,7 +400,7 @@ def order(
     waiting_get = waiting.get
     priority: dict = {}
     expanded: set = set()
-    roots = [k for k, v in dependents.items() if not v]
+    roots = [k for k, v in dependents.items() if v is None]
     roots.sort(key=rank_get)
     i = 0
     try:
@@ -391,6 +410,7 @@ def order(
             stack = [root]
             pop = stack.pop
             extend = stack.extend
+            push = stack.append
             while stack:
                 node = stack[-1]
                 if node in priority:
@@ -400,7 +420,19 @@ def order(
                     if node in expanded:
                         _raise_cycle(dependencies)
                     expanded.add(node)
-                    pending = [d for d in dependencies[node] if d not in priority]
+                    deps = dependencies[node]
+                    if len(deps) * 4 >= len(dependencies) and len(deps) > 1000:
+                        # Wide (a sum over most of the graph): take them in the graph's
+                        # order, which is usually near key order, so that the sort below
+                        # is a linear merge of runs instead of n log n comparisons of
+                        # keys read in hash order (1 s for 10**6 str keys). The sort
+                        # decides the order; this only makes its work small. Each such
+                        # node costs one pass over the graph, at most 4x its own edges.
+                        if not deps <= dependencies.keys():
+                            _raise_missing(dependencies)
+                        pending = [d for d in dependencies if d in deps and d not in priority]
+                    else:
+                        pending = [d for d in deps if d not in priority]
                     if len(pending) > 1:
                         # The last pushed is opened first. Open in key order, but
                         # dependencies that are ready (leaves) last, right before
@@ -416,19 +448,23 @@ def order(
                 priority[node] = i
                 i += 1
                 users = dependents[node]
-                if users:
-                    all_ready = True
-                    for d in users:
-                        w = waiting[d] - 1
-                        waiting[d] = w
-                        if w:
-                            all_ready = False
-                    if all_ready:
-                        # every user can run now: run them next, which frees ``node``
-                        if len(users) == 1:
-                            extend(users)
-                        else:
-                            extend(sorted(users, key=rank_get, reverse=True))
+                if users is None:
+                    continue
+                if type(users) is not list:  # the one dependent
+                    w = waiting[users] - 1
+                    waiting[users] = w
+                    if not w:  # it can run now: run it next, which frees ``node``
+                        push(users)
+                    continue
+                all_ready = True
+                for d in users:
+                    w = waiting[d] - 1
+                    waiting[d] = w
+                    if w:
+                        all_ready = False
+                if all_ready:
+                    # every user can run now: run them next, which frees ``node``
+                    extend(sorted(users, key=rank_get, reverse=True))
     except KeyError:
         _raise_missing(dependencies)
         raise
@@ -565,6 +601,7 @@ def fuse_linear(
     DataNode_ = DataNode
     absorbs_task: dict = {}  # d -> the one Task key inlined into d
     absorbs_data: dict = {}  # d -> DataNode keys inlined into d
+    blocked: set = set()  # tasks with two or more Task inputs: nothing fuses into them
     for k, d in only_user.items():
         if d is _MANY or k in keep:
             continue
@@ -578,17 +615,23 @@ def fuse_linear(
             else:
                 lst.append(k)
             continue
+        if d in blocked:  # a reduction: every Task input of ``d`` has a sibling
+            continue
         target = graph[d]
         if type(target) is not Task:
             continue
         ddeps = target.dependencies if dependencies is None else dependencies[d]
         if len(ddeps) != 1:
-            other_task = False
+            # Count the Task inputs of ``d`` once (up to two): with two, none of them
+            # is fused into it, so the other inputs skip this walk (a sum of 10**6).
+            others = 0
             for x in ddeps:
-                if x != k and type(graph.get(x)) is not DataNode_:
-                    other_task = True
-                    break
-            if other_task:
+                if type(graph.get(x)) is not DataNode_:
+                    others += 1
+                    if others == 2:
+                        break
+            if others == 2:
+                blocked.add(d)
                 continue
         dyn = target._dyn_args
         if (

@@ -530,6 +530,7 @@ class FromPandas(FrameExpr):
     """Partitions of an in-memory pandas object: rows ``locations[i]:locations[i+1]``."""
 
     _parameters = ("frame", "divisions", "locations")
+    _operand_only = ('divisions',)  # metadata of the same name: read with operand()
 
     def _meta(self) -> Any:
         return make_meta(self.frame)
@@ -605,6 +606,7 @@ class Projection(Partitionwise):
     """Column selection: ``frame[columns]`` per partition (a label gives a Series)."""
 
     _parameters = ("frame", "columns")
+    _operand_only = ('columns',)  # metadata of the same name: read with operand()
     _kernel = staticmethod(select_columns)
 
     def _kernel_args(self) -> list:
@@ -658,6 +660,7 @@ class MapPartitions(Partitionwise):
     """
 
     _parameters = ("func", "meta", "kwargs", "clear_divisions", "label", "enforce", "keeps_rows")
+    _operand_only = ('meta',)  # metadata of the same name: read with operand()
     _variadic = True
 
     @property

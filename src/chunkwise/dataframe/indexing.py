@@ -372,6 +372,7 @@ class _WithDivisions(FrameExpr):
     """``frame`` with tighter known divisions (a slice that cut rows off its ends)."""
 
     _parameters = ("frame", "divisions")
+    _operand_only = ('divisions',)  # metadata of the same name: read with operand()
 
     def _meta(self) -> Any:
         return self.frame.meta

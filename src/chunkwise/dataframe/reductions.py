@@ -119,6 +119,7 @@ class TreeReduction(FrameExpr):
         "frame", "aligned", "chunk", "chunk_kwargs", "combine", "combine_kwargs",
         "aggregate", "aggregate_kwargs", "meta", "split_every", "label",
     )
+    _operand_only = ('meta',)  # metadata of the same name: read with operand()
     _defaults = {"aligned": None, "split_every": DEFAULT_SPLIT_EVERY, "label": "reduction"}
 
     @property

@@ -34,9 +34,10 @@ State
 :class:`State` holds, for one computation: the graph, each task's priority,
 the count of unfinished dependencies of each waiting task (``waiting``), the
 count of pending dependents of each result that several tasks read (``pending``;
-a result read by one task is dropped when that task finishes), the two heaps of ready
-priorities (sources and others), the live ``results`` and counters. Callbacks
-see it as ``state``.
+a result read by one task is dropped when that task finishes), the ready
+priorities (a heap of other work; sources in a list sorted once, for those
+ready at the start, and a heap for the rest), the live ``results`` and
+counters. Callbacks see it as ``state``.
 
 Worked example: ``a`` and ``b`` are sources, ``c = a + b``, output ``c``.
 Priorities are ``a: 0, b: 1, c: 2``. ``waiting = {c: 2}``, ready sources
@@ -86,6 +87,7 @@ class State:
         "error",
         "graph",
         "idle",
+        "initial_sources",
         "keep",
         "keys_by_priority",
         "live_sources",
@@ -114,9 +116,15 @@ class State:
     ):
         if dependencies is None:
             dependencies = {k: node.dependencies for k, node in graph.items()}
-        # For ordering: a 1-tuple for a task read by a single task (the common case,
-        # smaller than a list), a list once there are several.
-        dependents: dict[Hashable, Any] = dict.fromkeys(graph, ())
+        # A task's dependents are ``None`` (none), the one dependent's key (the common
+        # case: no container per task; keys are never None or lists), or a list of
+        # several. Memory per task matters at 10**6 tasks: pending counts are kept
+        # only for results that several tasks read (one read by a single task is
+        # released when that task finishes), and a set holds only the sources that
+        # have (DataNode) dependencies: a task without dependencies that is not a
+        # DataNode is a source too.
+        dependents: dict[Hashable, Any] = dict.fromkeys(graph)
+        pending: dict = {}
         for key, deps in dependencies.items():
             for dep in deps:
                 try:
@@ -125,32 +133,20 @@ class State:
                     raise ValueError(
                         f"task {key!r} depends on {dep!r}, which is not in the graph"
                     ) from None
-                if type(users) is list:
+                if users is None:
+                    dependents[dep] = key
+                elif type(users) is list:
                     users.append(key)
-                elif users:
-                    dependents[dep] = [users[0], key]
+                    pending[dep] += 1
                 else:
-                    dependents[dep] = (key,)
-        priority = passes.order(graph, dependencies, dependents)
+                    dependents[dep] = [users, key]
+                    pending[dep] = 2
+        priority = passes.order_compact(dependencies, dependents)
         keys_by_priority: list = [None] * len(priority)
         for key, p in priority.items():
             keys_by_priority[p] = key
 
         self.graph = graph
-        # Memory per task matters at 10**6 tasks. From here on a task's dependents
-        # are ``None`` (none), the one dependent's key (the common case: no container
-        # per task), or a list of several; converted in place, so that no second dict
-        # is alive at once. Pending counts are kept only for results that several
-        # tasks read (one read by a single task is released when that task
-        # finishes), and a set holds only the sources that have (DataNode)
-        # dependencies: a task without dependencies that is not a DataNode is a
-        # source too.
-        pending: dict = {}
-        for k, v in dependents.items():
-            if type(v) is list:
-                pending[k] = len(v)
-            else:
-                dependents[k] = v[0] if v else None
         self.dependents = dependents
         self.priority = priority
         self.keys_by_priority = keys_by_priority
@@ -173,10 +169,15 @@ class State:
                 self.waiting[key] = len(deps)
                 if all(type(graph[d]) is DataNode for d in deps):
                     fed_sources.add(key)
-        ready_sources.sort()  # a sorted list is a heap
-        ready_other.sort()
+        # The sources ready at the start (all the leaves of a wide graph) are taken
+        # in priority order from the end of a list sorted once, not from a heap:
+        # a heap's pop costs log n (20 levels at 10**6, each a cache miss). The
+        # heap holds only the sources that become ready later.
+        ready_sources.sort(reverse=True)
+        ready_other.sort()  # a sorted list is a heap
+        self.initial_sources = ready_sources
         self.fed_sources = fed_sources
-        self.ready_sources = ready_sources
+        self.ready_sources: list[int] = []
         self.ready_other = ready_other
         self.live_sources = 0
         self.max_live_sources = max_live_sources
@@ -193,15 +194,28 @@ class State:
         """Pop the ready task to run next, or ``None`` when the worker must wait. Lock held."""
         other = self.ready_other
         sources = self.ready_sources
-        if other and (not sources or other[0] < sources[0]):
+        initial = self.initial_sources
+        if initial:  # the next source: the lower of the two lists' fronts
+            first = initial[-1]
+            if sources and sources[0] < first:
+                first = sources[0]
+        elif sources:
+            first = sources[0]
+        else:
+            first = None
+        if other and (first is None or other[0] < first):
             return self._pop_other()
-        if sources:
+        if first is not None:
             if self.live_sources >= self.max_live_sources and (other or self.running_other):
                 if other:
                     return self._pop_other()
                 return None
             self.live_sources += 1
-            return self.keys_by_priority[heappop(sources)]
+            if initial and initial[-1] == first:  # priorities are distinct
+                initial.pop()
+            else:
+                heappop(sources)
+            return self.keys_by_priority[first]
         return None
 
     def _pop_other(self) -> Hashable:
@@ -319,7 +333,7 @@ def _worker_loop(
                 state.idle += 1
                 cond.wait()
                 state.idle -= 1
-            if state.idle and (state.ready_other or state.ready_sources):
+            if state.idle and (state.ready_other or state.ready_sources or state.initial_sources):
                 cond.notify()
             cond.release()
             try:

@@ -187,6 +187,7 @@ class ReadText(FrameExpr):
     """A scan of CSV or JSON-lines blocks; ``columns`` narrows it (``usecols``)."""
 
     _parameters = ("kind", "fs", "blocks", "header", "kwargs", "full_meta", "columns", "path_column")
+    _operand_only = ('columns',)  # metadata of the same name: read with operand()
     _defaults = {"columns": None, "path_column": None}
 
     @property

@@ -182,6 +182,7 @@ class FromArrayBlocks(FrameExpr):
     """A frame with one partition per row chunk of an array expression (one chunk of columns)."""
 
     _parameters = ("array", "columns", "series_name")
+    _operand_only = ('columns',)  # metadata of the same name: read with operand()
 
     def _meta(self) -> Any:
         dtype = self.array.dtype
@@ -369,6 +370,7 @@ class FromValues(FrameExpr):
     """
 
     _parameters = ("sources", "meta", "divisions", "verify", "operation")
+    _operand_only = ('divisions', 'meta')  # metadata of the same name: read with operand()
 
     @functools.cached_property
     def name(self) -> str:  # type: ignore[override]

@@ -29,7 +29,7 @@ looking complete.
 from __future__ import annotations
 
 import functools
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 import numpy as np
@@ -72,6 +72,7 @@ class ReadParquet(FrameExpr):
 
     _parameters = ("dataset", "columns", "filters", "pushed", "index", "split_row_groups",
                    "blocksize", "calculate_divisions")
+    _operand_only = ('columns',)  # metadata of the same name: read with operand()
     _defaults = {"columns": None, "filters": None, "pushed": None, "index": None,
                  "split_row_groups": "infer", "blocksize": files.DEFAULT_BLOCKSIZE,
                  "calculate_divisions": False}
@@ -287,7 +288,7 @@ def _is_length(parent: Any, child: FrameExpr) -> bool:
 def consumers_of(expr: FrameExpr, dependents: Any) -> list:
     """The nodes consuming ``expr``: ``dependents`` is a mapping name -> nodes (or weak
     references to them, as dask-expr keeps them) or the list of nodes itself."""
-    found = dependents.get(expr.name, []) if isinstance(dependents, dict) else dependents
+    found = dependents.get(expr.name, []) if isinstance(dependents, Mapping) else dependents
     nodes = [node if isinstance(node, FrameExpr) or not callable(node) else node() for node in found]
     return [node for node in nodes if node is not None]
 
