@@ -98,7 +98,7 @@ def test_dataframe_workloads_quick(tmp_path):
         env=env,
         capture_output=True,
         text=True,
-        timeout=400,
+        timeout=280,  # under pytest-timeout's 300 s
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "| workload | chunkwise | dask | pandas | polars | ratio to dask |" in proc.stdout
