@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 
@@ -16,6 +17,25 @@ def test_demo_runs_and_reports():
     assert "(correct)" in out.stdout
     assert "mean 0.49" in out.stdout or "mean 0.50" in out.stdout
     assert "peak memory of the process" in out.stdout
+    # the dataframe part: the scan reads two columns of the two day partitions the filter keeps
+    dataframe = out.stdout[out.stdout.index("3. dataframe:"):]
+    assert "columns=['country', 'amount'], filters=[[('day', '>=', 6)]], files=2/7" in dataframe
+    # one read per file: the filter's predicate shares the scan of the rows it filters
+    assert "read: 2 pieces of 2 files (day=6, day=7), columns ['amount', 'country'] of 6" in dataframe
+    assert "matches pandas (correct)" in dataframe
+    assert "100% Completed" in dataframe
+
+
+def test_dataframe_demo_checks_its_answers_against_pandas():
+    from chunkwise.__main__ import dataframe_demo
+
+    out = io.StringIO()
+    figures = dataframe_demo(rows=5_000, out=out)
+    text = out.getvalue()
+    assert figures["columns_read"] == ["amount", "country"]
+    assert "matches pandas (correct)" in text
+    for country in ("de", "fr", "jp", "us"):
+        assert f"\n   {country} " in text  # one row of the groupby table per country
 
 
 def test_cluster_demo_runs_on_a_local_cluster():

@@ -56,6 +56,24 @@ def test_str_getitem_extract_partition(df, pdf, scheduler):
     assert_eq(df.s.str.cat(df.s, sep="-"), pdf.s.str.cat(pdf.s, sep="-"))
 
 
+def test_str_of_split_lists_stays_object_like_pandas(scheduler):
+    # regression: the meta sample of an object column was a ``str`` column (pandas 3
+    # infers ``str`` from strings), so ``.str[i]`` of split lists claimed ``str`` and
+    # value_counts of an object column gave a ``str`` index; and value_counts' merge
+    # (pd.concat of object indexes) turned the object index into ``str``
+    urls = pd.Series(["https://a.example/books/1", "https://a.example/toys/2", None,
+                      "https://b.example/books/3", "https://b.example/music/4"], dtype="str")
+    section = dd.from_pandas(urls, npartitions=3).str.split("/").str[3]
+    expected = urls.str.split("/").str[3]
+    assert section.dtype == expected.dtype == np.dtype(object)
+    assert_eq(section, expected, scheduler=scheduler)
+    assert_eq(section.value_counts(), expected.value_counts(), scheduler=scheduler)
+    assert_eq(section.value_counts(normalize=True), expected.value_counts(normalize=True))
+    # an object column of strings: its meta sample stays object, and so does the result
+    plain = pd.Series(["b", "e", "b", "x", None], dtype=object)
+    assert_eq(dd.from_pandas(plain, npartitions=2).value_counts(), plain.value_counts())
+    assert_eq(dd.from_pandas(plain, npartitions=2).str.upper(), plain.str.upper())
+
 def test_str_meta_is_null_safe(df, pdf):
     # pandas gives float64 for str.len() when a null is present; here always
     assert df.s.str.len().dtype == np.dtype("float64")

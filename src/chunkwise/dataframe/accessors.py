@@ -40,6 +40,7 @@ from chunkwise.dataframe.expr import (
     UNKNOWN_CATEGORIES,
     FrameExpr,
     has_known_categories,
+    is_object_dtype,
     make_meta,
     map_partitions_expr,
     meta_nonempty,
@@ -285,7 +286,19 @@ class StringAccessor(Accessor):
         )
 
     def __getitem__(self, key: Any) -> Any:
-        """``s.str[i]`` or ``s.str[i:j]``."""
+        """``s.str[i]`` or ``s.str[i:j]``.
+
+        Of an object column (lists, as ``str.split`` gives) the result is object, as
+        pandas gives it unless every value is missing: the string sample that stands
+        in for the data cannot tell the list elements' type.
+        """
+        meta = self._series._meta
+        if is_object_dtype(meta.dtype):
+            meta = pd.Series([], dtype=object, index=meta.index, name=meta.name)
+            if isinstance(key, slice):
+                return self._apply(AccessorCaller("str", "slice"), (key.start, key.stop, key.step),
+                                   {}, meta=meta)
+            return self._apply(AccessorCaller("str", "get"), (key,), {}, meta=meta)
         if isinstance(key, slice):
             return self._call("slice", key.start, key.stop, key.step)
         return self._call("get", key)

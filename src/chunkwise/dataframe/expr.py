@@ -203,7 +203,7 @@ def meta_nonempty(meta: Any, n: int = 2) -> Any:
     if isinstance(meta, pd.DataFrame):
         index = _nonempty_index(meta.index, n)
         data = {
-            i: pd.Series(_nonempty_values(dtype, n), index=index)
+            i: pd.Series(_nonempty_values(dtype, n), index=index, dtype=dtype)
             for i, dtype in enumerate(meta.dtypes)
         }
         out = pd.DataFrame(data, index=index)
@@ -211,7 +211,9 @@ def meta_nonempty(meta: Any, n: int = 2) -> Any:
         return out
     if isinstance(meta, pd.Series):
         index = _nonempty_index(meta.index, n)
-        return pd.Series(_nonempty_values(meta.dtype, n), index=index, name=meta.name)
+        # dtype=: pandas 3 would infer ``str`` from the strings of an object column
+        return pd.Series(_nonempty_values(meta.dtype, n), index=index, name=meta.name,
+                         dtype=meta.dtype)
     if isinstance(meta, pd.Index):
         return _nonempty_index(meta, n)
     return meta

@@ -358,6 +358,10 @@ def counts_chunk(s: pd.Series, dropna: bool = True) -> pd.Series:
 
 def counts_combine(parts: list, dropna: bool = True) -> pd.Series:
     merged = pd.concat(parts)
+    dtypes = {part.index.dtype for part in parts}
+    if len(dtypes) == 1 and merged.index.dtype not in dtypes:
+        # pandas 3 concatenates object indexes of strings into a ``str`` index
+        merged.index = merged.index.astype(dtypes.pop())
     levels = list(range(merged.index.nlevels))
     return merged.groupby(level=levels, sort=False, dropna=False, observed=False).sum()
 
