@@ -279,6 +279,37 @@ def markdown_table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+REFERENCES = ("pandas", "polars")
+"""Single-machine references shown, with ratios, in the baselines table (dataframes)."""
+
+
+def baselines_table(results: list[dict]) -> str:
+    """Times, chunkwise's ratios and peak RSS against Dask, pandas and polars, where any."""
+    rows = [r for r in results if "polars" in r["impls"]]
+    if not rows:
+        return ""
+    impls = ("chunkwise", "dask", *REFERENCES)
+    header = [
+        "workload",
+        *impls,
+        *(f"ratio to {i}" for i in impls[1:]),
+        *(f"peak RSS {i}" for i in impls),
+    ]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for r in rows:
+        summaries = {i: r["impls"].get(i) for i in impls}
+        cw = (summaries["chunkwise"] or {}).get("median_wall_s")
+        ratios = []
+        for i in impls[1:]:
+            other = (summaries[i] or {}).get("median_wall_s")
+            ratios.append(f"{cw / other:.2f}" if cw is not None and other else "—")
+        mark = " **MISMATCH**" if r["digests_match"] is False else ""
+        row = [r["name"] + mark, *(_cell_time(summaries[i]) for i in impls), *ratios]
+        row += [_cell_rss(summaries[i]) for i in impls]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
 def extras_table(results: list[dict]) -> str:
     """A second table of the extra figures (sub-phase timings, task counts), where any."""
     lines = []
@@ -305,7 +336,9 @@ def machine_info() -> dict:
     from importlib import metadata
 
     versions = {}
-    for package in ("chunkwise", "dask", "distributed", "numpy", "pandas", "pyarrow", "psutil"):
+    for package in (
+        "chunkwise", "dask", "distributed", "numpy", "pandas", "pyarrow", "polars", "psutil"
+    ):
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
@@ -480,6 +513,10 @@ def main(argv: list[str] | None = None) -> int:
 
     print()
     print(markdown_table(results))
+    baselines = baselines_table(results)
+    if baselines:
+        print()
+        print(baselines)
     extras = extras_table(results)
     if extras:
         print()

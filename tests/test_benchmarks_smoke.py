@@ -79,3 +79,56 @@ def test_delayed_scale_workloads_quick(tmp_path):
             assert extra["build_s"] > 0 and extra["compute_s"] > 0
             assert isinstance(extra["bytes_per_task"], int)
             assert summary["median_us_per_task"] > 0
+
+
+def test_dataframe_workloads_quick(tmp_path):
+    """Issue 16's dataframe workloads, scaled down (20k rows in 4 files): the four
+    implementations agree, and chunkwise reports what its Parquet reads touched."""
+    import os
+
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "bench.json"
+    env = dict(os.environ, CHUNKWISE_BENCH_DATA=str(tmp_path / "data"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--repeat", "1", "--only", "df_*",
+         "--json", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=280,  # under pytest-timeout's 300 s
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "| workload | chunkwise | dask | pandas | polars | ratio to dask |" in proc.stdout
+    report = json.loads(out.read_text())
+    names = [r["name"] for r in report["workloads"]]
+    assert names == ["df_filter_count", "df_groupby_1k", "df_groupby_1m", "df_value_counts",
+                     "df_describe", "df_str_filter"]
+    for result in report["workloads"]:
+        assert set(result["digests"]) == {"chunkwise", "dask", "pandas", "polars"}, result["name"]
+        assert result["digests_match"] is True, (result["name"], result["digests"])
+        for impl in ("chunkwise", "dask", "pandas", "polars"):
+            summary = result["impls"][impl]
+            assert "error" not in summary, (result["name"], impl, summary.get("error"))
+            assert summary["median_peak_rss_mib"] > 0
+        extra = result["impls"]["chunkwise"]["median_extra"]
+        assert extra["row_groups_total"] == 16  # 4 files of 4 row groups
+        assert extra["row_groups_read"] >= 1 and extra["read_tasks"] >= 1
+        assert extra["columns_read"]
+
+    # The shared answers against NumPy on the very same files.
+    [data] = (tmp_path / "data").iterdir()
+    tables = [pq.read_table(p) for p in sorted(data.glob("*.parquet"))]
+    x = np.concatenate([t.column("x").to_numpy() for t in tables])
+    k1k = np.concatenate([t.column("k1k").to_numpy() for t in tables])
+    assert len(x) == 20_000
+    digests = {r["name"]: r["digests"]["chunkwise"] for r in report["workloads"]}
+    assert digests["df_filter_count"] == int((x > 1.0).sum())
+    means = np.bincount(k1k, weights=x) / np.bincount(k1k)
+    assert digests["df_groupby_1k"]["groups"] == 1_000
+    assert abs(float(digests["df_groupby_1k"]["sum"]) - means.sum()) <= 1e-7 * abs(means.sum())
+    grouped = {r["name"]: r["impls"]["chunkwise"]["median_extra"] for r in report["workloads"]}
+    assert grouped["df_groupby_1k"]["columns_read"] == "k1k,x"
+    assert grouped["df_str_filter"]["columns_read"] == "text"
