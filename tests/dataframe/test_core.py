@@ -1,5 +1,9 @@
 """The collections: metadata, compute/persist, column access, operators, alignment."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -369,3 +373,23 @@ def test_processes_scheduler(pdf):
     out = out.map_partitions(lambda p: p.assign(k=1))
     expected = pdf.assign(u=pdf.s.str.upper(), r=2 - pdf.i, y=pdf.t.dt.year.astype("float64"))
     assert_eq(out, expected[pdf.i > 0].assign(k=1), scheduler="processes")
+
+
+def test_fused_names_are_stable_across_processes():
+    """A fused group's name comes from its members in an order that does not depend on
+    string hashing (PYTHONHASHSEED), so every process names the same plan alike."""
+    script = (
+        "import numpy as np, pandas as pd, chunkwise.dataframe as dd\n"
+        "pdf = pd.DataFrame({'a': np.arange(8.0), 'b': np.arange(8.0)})\n"
+        "df = dd.from_pandas(pdf, npartitions=2)\n"
+        "out = ((df.a + 1) * df.b)[df.a > 2]\n"
+        "print(out.optimize().expr.name)\n"
+    )
+    names = set()
+    for seed in ("1", "2", "4"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": os.pathsep.join(sys.path)}
+        done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                              text=True, check=True)
+        names.add(done.stdout.strip())
+    assert len(names) == 1
+    assert next(iter(names)).startswith("fused-")

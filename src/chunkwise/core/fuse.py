@@ -145,7 +145,7 @@ def consumers_and_order(root: Expr) -> tuple[dict, dict, list]:
     while ready:
         name = ready.pop()
         parents_first.append(name)
-        for dep_name in {d.name for d in nodes[name].dependencies()}:
+        for dep_name in dict.fromkeys(d.name for d in nodes[name].dependencies()):  # in order: names stay stable across processes
             remaining[dep_name] -= 1
             if remaining[dep_name] == 0:
                 ready.append(dep_name)
