@@ -36,7 +36,7 @@ def visualize(*collections, filename="mydask", format=None, **kwargs):
 
     if len(collections) == 1:
         return draw(collections[0], filename=filename, format=format, **kwargs)
-    from chunkwise.base import _graph_of
+    from chunkwise.base import graph_of
 
-    graph, _ = _graph_of(list(collections), kwargs.pop("optimize_graph", True))
+    graph, _ = graph_of(list(collections), kwargs.pop("optimize_graph", True))
     return draw(graph, filename=filename, format=format, **kwargs)

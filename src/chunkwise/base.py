@@ -74,15 +74,15 @@ def _rebuild_persisted(data: Mapping, collection: Collection, root: Expr, rename
     return collection._rebuild(collection._persisted(root, dict(data)))
 
 
-def _is_future(value: Any) -> bool:
+def is_future(value: Any) -> bool:
     """Whether ``value`` is a ``distributed.Future`` (without importing ``distributed``)."""
     module = sys.modules.get("distributed")
     return module is not None and isinstance(value, module.Future)
 
 
-def _stored_node(key: Hashable, value: Any) -> DataNode | Task:
+def stored_node(key: Hashable, value: Any) -> DataNode | Task:
     """The graph node of a stored block: its value, or a fetch of it when it is a future."""
-    if _is_future(value):
+    if is_future(value):
         from chunkwise.distributed import future_task
 
         return future_task(key, value)
@@ -146,7 +146,7 @@ class Collection:
 
     def __chunkwise_graph__(self, optimize_graph: bool = True) -> dict:
         """The task graph that computing this collection would run."""
-        graph, _ = _graph_of([self], optimize_graph)
+        graph, _ = graph_of([self], optimize_graph)
         return graph
 
     def visualize(self, filename: str = "mydask", format: str | None = None, **kwargs: Any):
@@ -348,9 +348,9 @@ def _alias(value: Any) -> Any:
     return value
 
 
-def _graph_of(collections: list[Collection], optimize_graph: bool) -> tuple[dict, list]:
+def graph_of(collections: list[Collection], optimize_graph: bool) -> tuple[dict, list]:
     """The task graph computing ``collections`` and the key of each one's result."""
-    return _graph_of_exprs([c._finalize() for c in collections], optimize_graph)
+    return graph_of_exprs([c._finalize() for c in collections], optimize_graph)
 
 
 @_gc_paused
@@ -367,7 +367,7 @@ def _graph_of_outputs(exprs: list[Expr], optimize_graph: bool) -> tuple[list, di
 
 
 @_gc_paused  # lowering and fusing allocate many acyclic objects; see _gc_paused
-def _graph_of_exprs(finals: list[Expr], optimize_graph: bool) -> tuple[dict, list]:
+def graph_of_exprs(finals: list[Expr], optimize_graph: bool) -> tuple[dict, list]:
     roots, graph = _lower_plan(finals, optimize_graph)
     keys = [expr.key for expr in roots]
     if optimize_graph and config.get("optimization.fuse", True):
@@ -400,7 +400,7 @@ def compute(
         packed = [unpack_collections(arg, found) if is_collection(arg) else arg for arg in args]
     if not found:
         return tuple(args)
-    graph, keys = _graph_of_exprs(list(found.values()), optimize_graph)
+    graph, keys = graph_of_exprs(list(found.values()), optimize_graph)
     if get_scheduler(scheduler) in _LOCAL_GETTERS:
         # lowering built exactly what the keys need: the scheduler need not cull again
         kwargs.setdefault("cull", False)
@@ -436,7 +436,7 @@ class Persisted(Expr):
         return self.operands[0].key
 
     def _task(self, key: Hashable) -> DataNode | Task:
-        return _stored_node(key, self.operands[1][key])
+        return stored_node(key, self.operands[1][key])
 
     def chunk_nbytes(self, key: Hashable) -> int | None:
         return self.operands[0].chunk_nbytes(key)

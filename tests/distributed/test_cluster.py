@@ -29,7 +29,7 @@ psutil = pytest.importorskip("psutil")
 import chunkwise  # noqa: E402
 import chunkwise.array as da  # noqa: E402
 from chunkwise import delayed  # noqa: E402
-from chunkwise.base import _graph_of  # noqa: E402
+from chunkwise.base import graph_of  # noqa: E402
 from chunkwise.distributed import to_dask_graph  # noqa: E402
 
 pytestmark = pytest.mark.timeout(120)
@@ -138,7 +138,7 @@ def low_level_future(client, collection):
     chunkwise's optimized graph, converted by ``to_dask_graph``, submitted with
     ``client.get(..., sync=False)``.
     """
-    graph, (key,) = _graph_of([collection], optimize_graph=True)
+    graph, (key,) = graph_of([collection], optimize_graph=True)
     return client.get(to_dask_graph(graph), key, sync=False)
 
 

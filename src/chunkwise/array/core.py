@@ -51,7 +51,7 @@ from chunkwise.array.expr import (
     infer_dtype,
 )
 from chunkwise.array.rechunk import check_unknown_chunks_align, unify_chunks
-from chunkwise.base import Collection, _stored_node
+from chunkwise.base import Collection, stored_node
 from chunkwise.core.graph import DataNode, Task
 from chunkwise.core.tokenize import tokenize
 
@@ -112,7 +112,7 @@ class PersistedArray(ArrayExpr):
     def _task(self, key: Any) -> DataNode | Task:
         # a block held on a distributed cluster (a Future) is fetched by local
         # schedulers and referred to in place on the cluster
-        return _stored_node(key, self.operands[1][key])
+        return stored_node(key, self.operands[1][key])
 
     def _explain_line(self) -> str:
         return f"Persisted: {len(self.operands[1])} blocks  [{self.dtype}]"

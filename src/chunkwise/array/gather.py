@@ -59,7 +59,7 @@ from chunkwise.array.chunks import (
 from chunkwise.array.core import Array, asarray, implements
 from chunkwise.array.expr import ArrayExpr
 from chunkwise.array.rechunk import Rechunk
-from chunkwise.base import _graph_of_exprs
+from chunkwise.base import graph_of_exprs
 from chunkwise.core.expr import Expr
 from chunkwise.core.graph import Ref, Task
 from chunkwise.scheduling import get
@@ -619,7 +619,7 @@ def with_computed_chunks(x: Array) -> Array:
     expr = x.expr
     if not has_unknown(expr.chunks):
         return x
-    graph, keys = _graph_of_exprs([_BlockShapes(expr)], True)
+    graph, keys = graph_of_exprs([_BlockShapes(expr)], True)
     (shapes,) = get(graph, keys)
     numblocks = expr.numblocks
     grid = np.asarray(shapes, dtype=np.int64).reshape(numblocks + (expr.ndim,))

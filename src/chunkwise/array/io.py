@@ -67,7 +67,7 @@ from chunkwise.array.chunks import (
 )
 from chunkwise.array.core import Array, asarray, from_array
 from chunkwise.array.expr import ArrayExpr, FromArray, getter
-from chunkwise.base import Collection, _is_future, compute
+from chunkwise.base import Collection, compute, is_future
 from chunkwise.core.expr import Expr, walk
 from chunkwise.core.graph import Ref, Task
 from chunkwise.core.tokenize import tokenize
@@ -668,7 +668,7 @@ def from_futures(
             raise TypeError("from_futures: give the dtype (or meta) of the blocks")
         dtype = meta.dtype
     dtype = np.dtype(dtype)
-    single = _is_future(futures) or isinstance(futures, Collection)
+    single = is_future(futures) or isinstance(futures, Collection)
     if single:
         if shape is None:
             raise TypeError("from_futures: give the shape of the one block (shape=...)")
@@ -694,7 +694,7 @@ def from_futures(
     numblocks = tuple(len(c) for c in chunks)
     items = {(0,) * len(shape): futures_grid} if single else _grid_items(futures_grid, numblocks)
     bad = [
-        (i, v) for i, v in items.items() if not (_is_future(v) or isinstance(v, Collection))
+        (i, v) for i, v in items.items() if not (is_future(v) or isinstance(v, Collection))
     ]
     if bad:
         index, value = bad[0]
@@ -702,7 +702,7 @@ def from_futures(
             f"from_futures: block {index} is a {type(value).__name__}, not a distributed.Future "
             "or a Delayed value"
         )
-    if all(_is_future(v) for v in items.values()):
+    if all(is_future(v) for v in items.values()):
         return Array(FromFutures(items, chunks, dtype, name))
     # Delayed values (or a mixture): one one-block array each, assembled
     if has_unknown(chunks):
@@ -713,7 +713,7 @@ def from_futures(
     def one(index: tuple) -> Array:
         value = items[index]
         block_shape = tuple(c[i] for c, i in zip(chunks, index))
-        if _is_future(value):
+        if is_future(value):
             return Array(FromFutures({(0,) * len(block_shape): value},
                                      tuple((s,) for s in block_shape), dtype, None))
         return from_delayed(value, block_shape, dtype)

@@ -38,7 +38,7 @@ DEFAULT_MAX_NODES = 500
 _FORMATS = ("svg", "png", "pdf", "jpg", "jpeg", "gif", "dot")
 
 
-def _graph_of(obj: Any, optimize_graph: bool | None = None) -> Mapping:
+def graph_of(obj: Any, optimize_graph: bool | None = None) -> Mapping:
     """The graph dict of a graph, a collection, or a list of those."""
     method = getattr(obj, "__chunkwise_graph__", None)
     if method is not None:
@@ -48,7 +48,7 @@ def _graph_of(obj: Any, optimize_graph: bool | None = None) -> Mapping:
     if isinstance(obj, (list, tuple)) and obj:
         merged: dict = {}
         for item in obj:
-            merged.update(_graph_of(item, optimize_graph))
+            merged.update(graph_of(item, optimize_graph))
         return merged
     raise TypeError(
         f"visualize: expected a graph dict or a chunkwise collection, got {type(obj).__name__}"
@@ -115,7 +115,7 @@ def to_dot(
     into the ``graph [...]`` line (e.g. ``size="8,8"``). ``optimize_graph``
     is passed on to a collection's ``__chunkwise_graph__``.
     """
-    graph = _graph_of(graph, optimize_graph)
+    graph = graph_of(graph, optimize_graph)
     if collapse:
         return _collapsed_dot(graph, rankdir, graph_attrs)
     if max_nodes is not None and len(graph) > max_nodes:

@@ -70,7 +70,7 @@ def _import_matplotlib():
     return matplotlib
 
 
-def _new_figure(width: float, height: float):
+def new_figure(width: float, height: float):
     """A matplotlib Figure without pyplot, so no GUI backend is touched."""
     _import_matplotlib()
     from matplotlib.figure import Figure
@@ -78,7 +78,7 @@ def _new_figure(width: float, height: float):
     return Figure(figsize=(width, height), layout="constrained")
 
 
-def _save_figure(fig, filename: str, title: str, extra_html: str = "") -> str:
+def save_figure(fig, filename: str, title: str, extra_html: str = "") -> str:
     """Write ``fig`` to ``filename``: PNG/SVG/PDF by extension, or a self-contained HTML page."""
     lower = str(filename).lower()
     if lower.endswith((".html", ".htm")):
@@ -173,12 +173,12 @@ class Profiler(Callback):
         if filename is None:
             return fig
         summary = self.summary()
-        return _save_figure(fig, filename, "chunkwise task stream", summary.to_html())
+        return save_figure(fig, filename, "chunkwise task stream", summary.to_html())
 
     def _figure(self, max_legend: int):
         results = list(self.results)
         workers = sorted({t.worker_id for t in results}, key=lambda w: (str(type(w)), w))
-        fig = _new_figure(10, 1.5 + 0.35 * max(len(workers), 1))
+        fig = new_figure(10, 1.5 + 0.35 * max(len(workers), 1))
         ax = fig.add_subplot()
         ax.set_xlabel("time (s)")
         ax.set_ylabel("worker")

@@ -22,7 +22,7 @@ import threading
 import time
 from collections import namedtuple
 
-from chunkwise.diagnostics.profile import _new_figure, _save_figure
+from chunkwise.diagnostics.profile import new_figure, save_figure
 from chunkwise.scheduling.callbacks import Callback
 
 __all__ = ["ResourceData", "ResourceProfiler"]
@@ -171,7 +171,7 @@ class ResourceProfiler(Callback):
         Returns the filename, or the matplotlib Figure when ``filename`` is None.
         """
         results = list(self.results)
-        fig = _new_figure(10, 3.5)
+        fig = new_figure(10, 3.5)
         ax_mem = fig.add_subplot()
         ax_mem.set_xlabel("time (s)")
         ax_mem.set_ylabel("memory (MB)", color="tab:blue")
@@ -192,4 +192,4 @@ class ResourceProfiler(Callback):
             return fig
         peak = self.peak_memory
         extra = f"<p>Peak memory: {peak:.1f} MB</p>" if peak is not None else ""
-        return _save_figure(fig, filename, "chunkwise resource use", extra)
+        return save_figure(fig, filename, "chunkwise resource use", extra)

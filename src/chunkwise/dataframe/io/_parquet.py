@@ -55,7 +55,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from chunkwise.dataframe.io import _filters
+from chunkwise.dataframe.io._filters import bind_partition, filter_columns, may_match
 from chunkwise.dataframe.io._fs import FileSystem, natural_key, resolve
 
 __all__ = [
@@ -256,11 +256,11 @@ def plan_pieces(
     """The pieces to read: hive partitions and row groups that ``filters`` rule out are gone."""
     candidates = []
     for path, values in zip(dataset.files, dataset.file_partitions):
-        if _filters.bind_partition(filters, values) is False:
+        if bind_partition(filters, values) is False:
             continue
         candidates.append((path, tuple(sorted(values.items()))))
     file_filter_cols = [
-        c for c in _filters.filter_columns(filters) if c not in dataset.partitions
+        c for c in filter_columns(filters) if c not in dataset.partitions
     ]
     block = parse_bytes(blocksize)
     if split_row_groups == "infer":
@@ -275,10 +275,10 @@ def plan_pieces(
     footers = dataset.read_footers([path for path, _ in candidates])
     pieces = []
     for (path, part), footer in zip(candidates, footers):
-        bound = _filters.bind_partition(filters, dict(part))
+        bound = bind_partition(filters, dict(part))
         keep = [
             i for i in range(footer.num_row_groups)
-            if bound is None or _filters.may_match(bound, _row_group_stats(footer, i, file_filter_cols))
+            if bound is None or may_match(bound, _row_group_stats(footer, i, file_filter_cols))
         ]
         if split_row_groups is False:
             if keep or not file_filter_cols:
@@ -354,7 +354,7 @@ def divisions_from_statistics(dataset: ParquetDataset, pieces: list[Piece], colu
 
 def piece_filter(filters: list[list[tuple]] | None, piece: Piece) -> list[list[tuple]] | None:
     """The filter a piece's read applies: ``filters`` with its partition values bound."""
-    bound = _filters.bind_partition(filters, dict(piece.partition))
+    bound = bind_partition(filters, dict(piece.partition))
     if bound is False:  # pruned at plan time; kept for safety if a piece was built by hand
         return [[(filters[0][0][0], "in", ())]]
     return bound
@@ -480,7 +480,7 @@ def _read_by_position(arrow: Any, piece: Piece, read_cols: list | None, pushed: 
     groups = list(piece.row_groups) if piece.row_groups is not None else list(range(footer.num_row_groups))
     wanted = read_cols
     if read_cols is not None and pushed:
-        wanted = list(dict.fromkeys([*read_cols, *_filters.filter_columns(pushed)]))
+        wanted = list(dict.fromkeys([*read_cols, *filter_columns(pushed)]))
     table = pfile.read_row_groups(groups, columns=wanted)
     positions = np.concatenate([np.arange(starts[g], starts[g + 1]) for g in groups] or [np.arange(0)])
     if pushed:

@@ -19,14 +19,22 @@ from typing import Any
 
 import pandas as pd
 
-from chunkwise.dataframe.io import _text
 from chunkwise.dataframe.io._parquet import parse_bytes
+from chunkwise.dataframe.io._text import (
+    SAMPLE_BYTES,
+    ReadText,
+    WriteText,
+    plan_blocks,
+    read_header,
+    sample_meta,
+    target_paths,
+)
 
 __all__ = ["ReadCSV", "read_csv", "to_csv"]
 
 
-class ReadCSV(_text.ReadText):
-    """A CSV scan (blocks of files); see ``_text.ReadText``."""
+class ReadCSV(ReadText):
+    """A CSV scan (blocks of files); see ``ReadText``."""
 
 
 def _has_header(kwargs: dict) -> bool:
@@ -52,7 +60,7 @@ def read_csv(
     include_path_column: bool | str = False,
     compression: str | None = "infer",
     storage_options: dict | None = None,
-    sample: int = _text.SAMPLE_BYTES,
+    sample: int = SAMPLE_BYTES,
     **kwargs: Any,
 ) -> Any:
     """Read CSV files (a path, a glob or a list) lazily, like ``dask.dataframe.read_csv``.
@@ -80,9 +88,9 @@ def read_csv(
         if value is not None:
             kwargs[name] = value
     size = None if blocksize is None else parse_bytes(blocksize)
-    fs, blocks = _text.plan_blocks("read_csv", path, size, compression, storage_options)
-    header = _text.read_header(fs, blocks[0]) if _has_header(kwargs) else b""
-    meta = _text.sample_meta(fs, blocks[0], "csv", kwargs, sample)
+    fs, blocks = plan_blocks("read_csv", path, size, compression, storage_options)
+    header = read_header(fs, blocks[0]) if _has_header(kwargs) else b""
+    meta = sample_meta(fs, blocks[0], "csv", kwargs, sample)
     path_column = None
     if include_path_column:
         path_column = "path" if include_path_column is True else include_path_column
@@ -114,9 +122,9 @@ def to_csv(
     from chunkwise.dataframe.core import new_collection
 
     frame = df.expr
-    fs, paths = _text.target_paths("to_csv", path, frame.npartitions, storage_options, single_file, "part")
+    fs, paths = target_paths("to_csv", path, frame.npartitions, storage_options, single_file, "part")
     kwargs["index"] = index
-    expr = _text.WriteText(frame, "csv", fs, tuple(paths), kwargs, single_file)
+    expr = WriteText(frame, "csv", fs, tuple(paths), kwargs, single_file)
     result = new_collection(expr)
     if not compute:
         return result

@@ -16,14 +16,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from chunkwise.dataframe.io import _text
 from chunkwise.dataframe.io._parquet import parse_bytes
+from chunkwise.dataframe.io._text import (
+    SAMPLE_BYTES,
+    ReadText,
+    WriteText,
+    plan_blocks,
+    sample_meta,
+    target_paths,
+)
 
 __all__ = ["ReadJSON", "read_json", "to_json"]
 
 
-class ReadJSON(_text.ReadText):
-    """A JSON scan (blocks of JSON-lines files, or whole files); see ``_text.ReadText``."""
+class ReadJSON(ReadText):
+    """A JSON scan (blocks of JSON-lines files, or whole files); see ``ReadText``."""
 
 
 def read_json(
@@ -33,7 +40,7 @@ def read_json(
     blocksize: int | str | None = None,
     compression: str | None = "infer",
     storage_options: dict | None = None,
-    sample: int = _text.SAMPLE_BYTES,
+    sample: int = SAMPLE_BYTES,
     **kwargs: Any,
 ) -> Any:
     """Read JSON files (a path, a glob or a list) lazily, like ``dask.dataframe.read_json``.
@@ -48,8 +55,8 @@ def read_json(
         raise ValueError("read_json: blocksize= needs lines=True (JSON lines); use blocksize=None")
     kwargs.update(lines=lines, orient=orient)
     size = None if blocksize is None else parse_bytes(blocksize)
-    fs, blocks = _text.plan_blocks("read_json", path, size, compression, storage_options)
-    meta = _text.sample_meta(fs, blocks[0], "json", kwargs, sample if lines else -1)
+    fs, blocks = plan_blocks("read_json", path, size, compression, storage_options)
+    meta = sample_meta(fs, blocks[0], "json", kwargs, sample if lines else -1)
     expr = ReadJSON("json", fs, tuple(blocks), b"", kwargs, meta, None, None)
     return new_collection(expr)
 
@@ -71,9 +78,9 @@ def to_json(
     from chunkwise.dataframe.core import new_collection
 
     frame = df.expr
-    fs, paths = _text.target_paths("to_json", path, frame.npartitions, storage_options, False, "part")
+    fs, paths = target_paths("to_json", path, frame.npartitions, storage_options, False, "part")
     kwargs.update(lines=lines, orient=orient)
-    expr = _text.WriteText(frame, "json", fs, tuple(paths), kwargs, False)
+    expr = WriteText(frame, "json", fs, tuple(paths), kwargs, False)
     result = new_collection(expr)
     if not compute:
         return result

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+import chunkwise.dataframe.io._parquet as files  # the package-private file planning and writing
 from chunkwise.core.expr import walk
 from chunkwise.core.graph import DataNode, Ref, Task
 from chunkwise.dataframe.expr import (
@@ -48,8 +49,7 @@ from chunkwise.dataframe.expr import (
     Projection,
     partition_length,
 )
-from chunkwise.dataframe.io import _filters
-from chunkwise.dataframe.io import _parquet as files
+from chunkwise.dataframe.io._filters import filter_columns, normalize
 from chunkwise.dataframe.io._fs import resolve
 
 __all__ = [
@@ -519,9 +519,9 @@ def read_parquet(
     from chunkwise.dataframe.core import new_collection
 
     found = files.discover(path, storage_options, dataset)
-    dnf = _filters.normalize(filters)
+    dnf = normalize(filters)
     if dnf is not None:
-        missing = [c for c in _filters.filter_columns(dnf) if c not in found.meta.columns
+        missing = [c for c in filter_columns(dnf) if c not in found.meta.columns
                    and c not in found.meta.index.names]
         if missing:
             raise KeyError(
