@@ -52,6 +52,7 @@ __all__ = [
     "DataFrame",
     "Reflected",
     "FrameBase",
+    "NDFrame",
     "Index",
     "Scalar",
     "Series",
@@ -497,7 +498,88 @@ def _get_column(frame: FrameBase, key: Hashable) -> Series:
     return Series(Projection(frame.expr, key))
 
 
-class DataFrame(FrameBase):
+class NDFrame(FrameBase):
+    """What DataFrame and Series share beyond FrameBase: the reductions both forward alike."""
+
+    # --- reductions: chunkwise.dataframe.reductions ---
+
+    def sum(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
+            min_count: int = 0, split_every: Any = None) -> Any:
+        """Sum, as pandas' (a tree reduction; ``axis=1`` per row)."""
+        return _module("reductions").sum(self, axis, skipna, numeric_only, min_count, split_every)
+
+    def prod(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
+             min_count: int = 0, split_every: Any = None) -> Any:
+        return _module("reductions").prod(self, axis, skipna, numeric_only, min_count, split_every)
+
+    product = prod
+
+    def min(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
+            split_every: Any = None) -> Any:
+        return _module("reductions").min(self, axis, skipna, numeric_only, split_every)
+
+    def max(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
+            split_every: Any = None) -> Any:
+        return _module("reductions").max(self, axis, skipna, numeric_only, split_every)
+
+    def count(self, axis: Any = None, numeric_only: bool = False, split_every: Any = None) -> Any:
+        return _module("reductions").count(self, axis, numeric_only, split_every)
+
+    def any(self, axis: Any = None, skipna: bool = True, split_every: Any = None) -> Any:
+        return _module("reductions").any(self, axis, skipna, split_every)
+
+    def all(self, axis: Any = None, skipna: bool = True, split_every: Any = None) -> Any:
+        return _module("reductions").all(self, axis, skipna, split_every)
+
+    def mean(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
+             split_every: Any = None) -> Any:
+        return _module("reductions").mean(self, axis, skipna, numeric_only, split_every)
+
+    def var(self, axis: Any = None, skipna: bool = True, ddof: int = 1,
+            numeric_only: bool = False, split_every: Any = None) -> Any:
+        return _module("reductions").var(self, axis, skipna, ddof, numeric_only, split_every)
+
+    def std(self, axis: Any = None, skipna: bool = True, ddof: int = 1,
+            numeric_only: bool = False, split_every: Any = None) -> Any:
+        return _module("reductions").std(self, axis, skipna, ddof, numeric_only, split_every)
+
+    @property
+    def size(self) -> Any:
+        """Number of elements (a lazy Scalar), as pandas' ``size``."""
+        return _module("reductions").size(self)
+
+    def nunique(self, axis: Any = None, dropna: bool = True, split_every: Any = None) -> Any:
+        return _module("reductions").nunique(self, axis, dropna, split_every)
+
+    def nunique_approx(self, split_every: Any = None) -> Any:
+        """Approximate distinct count by HyperLogLog (about 1% relative error)."""
+        return _module("reductions").nunique_approx(self, split_every)
+
+    def idxmin(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
+               split_every: Any = None) -> Any:
+        return _module("reductions").idxmin(self, axis, skipna, numeric_only, split_every)
+
+    def idxmax(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
+               split_every: Any = None) -> Any:
+        return _module("reductions").idxmax(self, axis, skipna, numeric_only, split_every)
+
+    def mode(self, dropna: bool = True, split_every: Any = None) -> Any:
+        return _module("reductions").mode(self, dropna, split_every)
+
+    def memory_usage(self, index: bool = True, deep: bool = False,
+                     split_every: Any = None) -> Any:
+        return _module("reductions").memory_usage(self, index, deep, split_every)
+
+    def describe(self, percentiles: Any = None, split_every: Any = None) -> Any:
+        """Summary statistics, as pandas' ``describe`` (percentiles approximate)."""
+        return _module("reductions").describe(self, percentiles, split_every)
+
+    def quantile(self, q: Any = 0.5, numeric_only: bool = False, split_every: Any = None) -> Any:
+        """Approximate quantiles (exact for small partitions); see ``reductions``."""
+        return _module("reductions").quantile(self, q, numeric_only, split_every)
+
+
+class DataFrame(NDFrame):
     """A lazy pandas DataFrame split into row partitions; see the module docstring."""
 
     __slots__ = ()
@@ -639,80 +721,6 @@ class DataFrame(FrameBase):
 
     # --- reductions: chunkwise.dataframe.reductions ---
 
-    def sum(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
-            min_count: int = 0, split_every: Any = None) -> Any:
-        """Sum, as pandas' (a tree reduction; ``axis=1`` per row)."""
-        return _module("reductions").sum(self, axis, skipna, numeric_only, min_count, split_every)
-
-    def prod(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
-             min_count: int = 0, split_every: Any = None) -> Any:
-        return _module("reductions").prod(self, axis, skipna, numeric_only, min_count, split_every)
-
-    product = prod
-
-    def min(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
-            split_every: Any = None) -> Any:
-        return _module("reductions").min(self, axis, skipna, numeric_only, split_every)
-
-    def max(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
-            split_every: Any = None) -> Any:
-        return _module("reductions").max(self, axis, skipna, numeric_only, split_every)
-
-    def count(self, axis: Any = None, numeric_only: bool = False, split_every: Any = None) -> Any:
-        return _module("reductions").count(self, axis, numeric_only, split_every)
-
-    def any(self, axis: Any = None, skipna: bool = True, split_every: Any = None) -> Any:
-        return _module("reductions").any(self, axis, skipna, split_every)
-
-    def all(self, axis: Any = None, skipna: bool = True, split_every: Any = None) -> Any:
-        return _module("reductions").all(self, axis, skipna, split_every)
-
-    def mean(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
-             split_every: Any = None) -> Any:
-        return _module("reductions").mean(self, axis, skipna, numeric_only, split_every)
-
-    def var(self, axis: Any = None, skipna: bool = True, ddof: int = 1,
-            numeric_only: bool = False, split_every: Any = None) -> Any:
-        return _module("reductions").var(self, axis, skipna, ddof, numeric_only, split_every)
-
-    def std(self, axis: Any = None, skipna: bool = True, ddof: int = 1,
-            numeric_only: bool = False, split_every: Any = None) -> Any:
-        return _module("reductions").std(self, axis, skipna, ddof, numeric_only, split_every)
-
-    @property
-    def size(self) -> Any:
-        """Number of elements (a lazy Scalar), as pandas' ``size``."""
-        return _module("reductions").size(self)
-
-    def nunique(self, axis: Any = None, dropna: bool = True, split_every: Any = None) -> Any:
-        return _module("reductions").nunique(self, axis, dropna, split_every)
-
-    def nunique_approx(self, split_every: Any = None) -> Any:
-        """Approximate distinct count by HyperLogLog (about 1% relative error)."""
-        return _module("reductions").nunique_approx(self, split_every)
-
-    def idxmin(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
-               split_every: Any = None) -> Any:
-        return _module("reductions").idxmin(self, axis, skipna, numeric_only, split_every)
-
-    def idxmax(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
-               split_every: Any = None) -> Any:
-        return _module("reductions").idxmax(self, axis, skipna, numeric_only, split_every)
-
-    def mode(self, dropna: bool = True, split_every: Any = None) -> Any:
-        return _module("reductions").mode(self, dropna, split_every)
-
-    def memory_usage(self, index: bool = True, deep: bool = False,
-                     split_every: Any = None) -> Any:
-        return _module("reductions").memory_usage(self, index, deep, split_every)
-
-    def describe(self, percentiles: Any = None, split_every: Any = None) -> Any:
-        """Summary statistics, as pandas' ``describe`` (percentiles approximate)."""
-        return _module("reductions").describe(self, percentiles, split_every)
-
-    def quantile(self, q: Any = 0.5, numeric_only: bool = False, split_every: Any = None) -> Any:
-        """Approximate quantiles (exact for small partitions); see ``reductions``."""
-        return _module("reductions").quantile(self, q, numeric_only, split_every)
 
     def cov(self, min_periods: Any = None, ddof: int = 1, numeric_only: bool = False,
             split_every: Any = None) -> Any:
@@ -752,7 +760,7 @@ class DataFrame(FrameBase):
         return _module("io.json").to_json(self, path, **kwargs)
 
 
-class Series(FrameBase):
+class Series(NDFrame):
     """A lazy pandas Series split into row partitions."""
 
     __slots__ = ()
@@ -808,80 +816,6 @@ class Series(FrameBase):
 
     # --- reductions: chunkwise.dataframe.reductions ---
 
-    def sum(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
-            min_count: int = 0, split_every: Any = None) -> Any:
-        """Sum, as pandas' (a tree reduction; ``axis=1`` per row)."""
-        return _module("reductions").sum(self, axis, skipna, numeric_only, min_count, split_every)
-
-    def prod(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
-             min_count: int = 0, split_every: Any = None) -> Any:
-        return _module("reductions").prod(self, axis, skipna, numeric_only, min_count, split_every)
-
-    product = prod
-
-    def min(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
-            split_every: Any = None) -> Any:
-        return _module("reductions").min(self, axis, skipna, numeric_only, split_every)
-
-    def max(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
-            split_every: Any = None) -> Any:
-        return _module("reductions").max(self, axis, skipna, numeric_only, split_every)
-
-    def count(self, axis: Any = None, numeric_only: bool = False, split_every: Any = None) -> Any:
-        return _module("reductions").count(self, axis, numeric_only, split_every)
-
-    def any(self, axis: Any = None, skipna: bool = True, split_every: Any = None) -> Any:
-        return _module("reductions").any(self, axis, skipna, split_every)
-
-    def all(self, axis: Any = None, skipna: bool = True, split_every: Any = None) -> Any:
-        return _module("reductions").all(self, axis, skipna, split_every)
-
-    def mean(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
-             split_every: Any = None) -> Any:
-        return _module("reductions").mean(self, axis, skipna, numeric_only, split_every)
-
-    def var(self, axis: Any = None, skipna: bool = True, ddof: int = 1,
-            numeric_only: bool = False, split_every: Any = None) -> Any:
-        return _module("reductions").var(self, axis, skipna, ddof, numeric_only, split_every)
-
-    def std(self, axis: Any = None, skipna: bool = True, ddof: int = 1,
-            numeric_only: bool = False, split_every: Any = None) -> Any:
-        return _module("reductions").std(self, axis, skipna, ddof, numeric_only, split_every)
-
-    @property
-    def size(self) -> Any:
-        """Number of elements (a lazy Scalar), as pandas' ``size``."""
-        return _module("reductions").size(self)
-
-    def nunique(self, axis: Any = None, dropna: bool = True, split_every: Any = None) -> Any:
-        return _module("reductions").nunique(self, axis, dropna, split_every)
-
-    def nunique_approx(self, split_every: Any = None) -> Any:
-        """Approximate distinct count by HyperLogLog (about 1% relative error)."""
-        return _module("reductions").nunique_approx(self, split_every)
-
-    def idxmin(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
-               split_every: Any = None) -> Any:
-        return _module("reductions").idxmin(self, axis, skipna, numeric_only, split_every)
-
-    def idxmax(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
-               split_every: Any = None) -> Any:
-        return _module("reductions").idxmax(self, axis, skipna, numeric_only, split_every)
-
-    def mode(self, dropna: bool = True, split_every: Any = None) -> Any:
-        return _module("reductions").mode(self, dropna, split_every)
-
-    def memory_usage(self, index: bool = True, deep: bool = False,
-                     split_every: Any = None) -> Any:
-        return _module("reductions").memory_usage(self, index, deep, split_every)
-
-    def describe(self, percentiles: Any = None, split_every: Any = None) -> Any:
-        """Summary statistics, as pandas' ``describe`` (percentiles approximate)."""
-        return _module("reductions").describe(self, percentiles, split_every)
-
-    def quantile(self, q: Any = 0.5, numeric_only: bool = False, split_every: Any = None) -> Any:
-        """Approximate quantiles (exact for small partitions); see ``reductions``."""
-        return _module("reductions").quantile(self, q, numeric_only, split_every)
 
     def cov(self, other: Any, min_periods: Any = None, ddof: int = 1,
             split_every: Any = None) -> Any:
