@@ -33,6 +33,7 @@ _MODULES = (
     "linalg",
     "einsum",
     "io",
+    "overlap",
 )
 
 
