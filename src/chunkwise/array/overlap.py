@@ -151,6 +151,17 @@ def _merged(chunks: tuple, need: int) -> tuple:
     return tuple(out)
 
 
+def _lends_enough(chunks: tuple, before: int, after: int, rule: Any) -> bool:
+    """Whether every margin can be cut from one neighbouring block (or the end block)."""
+    if any(c < after for c in chunks[1:]) or any(c < before for c in chunks[:-1]):
+        return False
+    if rule == "reflect":
+        return chunks[0] >= before and chunks[-1] >= after
+    if rule == "periodic":
+        return chunks[-1] >= before and chunks[0] >= after
+    return True
+
+
 def ensure_minimum_chunks(expr: ArrayExpr, depth: tuple, boundary: tuple, opname: str) -> ArrayExpr:
     """``expr`` rechunked (with a warning) where a block is shorter than the depth it must lend."""
     new = []
@@ -166,7 +177,7 @@ def ensure_minimum_chunks(expr: ArrayExpr, depth: tuple, boundary: tuple, opname
                 f"{opname}: depth {need} is larger than axis {axis} (length {length}) with "
                 f"boundary {rule!r}; use a smaller depth or boundary='none'"
             )
-        new.append(chunks if min(chunks) >= need else _merged(chunks, need))
+        new.append(chunks if _lends_enough(chunks, before, after, rule) else _merged(chunks, need))
     new = tuple(new)
     if new == expr.chunks:
         return expr
@@ -334,8 +345,8 @@ def overlap(x: Any, depth: Any, boundary: Any = None, *, allow_rechunk: bool = T
     rules = coerce_boundary(boundary, x.ndim)
     expr = x.expr
     if not allow_rechunk:
-        for axis, (chunks, d) in enumerate(zip(expr.chunks, depths)):
-            if max(d) and len(chunks) > 1 and min(chunks) < max(d):
+        for axis, (chunks, d, rule) in enumerate(zip(expr.chunks, depths, rules)):
+            if max(d) and len(chunks) > 1 and not _lends_enough(chunks, *d, rule):
                 raise ValueError(
                     f"overlap: blocks {chunks} on axis {axis} are smaller than the depth {max(d)}; "
                     "rechunk to larger blocks or pass allow_rechunk=True"
