@@ -34,6 +34,8 @@ _MODULES = (
     "einsum",
     "io",
     "overlap",
+    "gufunc",
+    "lib",
 )
 
 
