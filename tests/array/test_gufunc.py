@@ -105,7 +105,7 @@ def test_apply_over_axes(data):
     assert_eq(da.apply_over_axes(da.max, x, 1), np.apply_over_axes(np.max, data, 1))
 
 
-@pytest.mark.filterwarnings("ignore:sliding_window_view: some blocks")
+@pytest.mark.filterwarnings("ignore::UserWarning")
 @pytest.mark.parametrize("window,axis", [(3, 0), ((2, 3), (0, 1)), ((1, 2, 2), None), (4, 2)])
 def test_sliding_window_view(data, window, axis):
     x = da.from_array(data, chunks=((3, 4), (3, 2), (2, 2)))
