@@ -36,6 +36,7 @@ _MODULES = (
     "overlap",
     "gufunc",
     "lib",
+    "sorting",
 )
 
 
