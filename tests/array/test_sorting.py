@@ -114,3 +114,17 @@ def test_topk_nans_largest_and_errors():
         da.topk(x, 0)
     with pytest.raises(ValueError, match="argtopk: \\|k\\|=7 is larger than axis 0"):
         da.argtopk(x, 7)
+
+
+def test_sample_sort_bound_holds_on_random_chunkings():
+    """Output blocks read buckets k-1..k+1 only; the task raises if the rank bound ever failed."""
+    gen = np.random.default_rng(1)
+    for trial in range(60):
+        n = int(gen.integers(2, 3000))
+        p = int(gen.integers(2, 30))
+        cuts = np.sort(gen.choice(np.arange(1, n), size=min(p - 1, n - 1), replace=False))
+        chunks = tuple(np.diff(np.concatenate([[0], cuts, [n]])).tolist())
+        a = [gen.random(n), gen.integers(0, 3, n), np.sort(gen.random(n)),
+             np.where(gen.random(n) < 0.5, np.nan, 1.0), np.sort(gen.random(n))[::-1]][trial % 5]
+        x = da.from_array(a, chunks=(chunks,))
+        np.testing.assert_array_equal(np.asarray(da.argsort(x)), np.argsort(a, kind="stable"))

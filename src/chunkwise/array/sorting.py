@@ -109,8 +109,10 @@ def choose_splitters(sorted_blocks: list, targets: tuple, step: int) -> tuple:
     values = np.concatenate([b[0][:, ::step] for b in sorted_blocks], axis=1)
     positions = np.concatenate([b[1][:, ::step] for b in sorted_blocks], axis=1)
     count = values.shape[1]
-    # a sample with q samples below it has rank in [(q - p + 1) * step, q * step]
-    picks = np.clip(np.round(np.asarray(targets) / step + (p - 1) / 2).astype(np.intp), 0, count - 1)
+    # a sample with q samples below it has rank in [q * step - (p - 1) * (step - 1), q * step]:
+    # pick the q whose middle of that range is nearest each target
+    middle = (p - 1) * (step - 1) / 2
+    picks = np.clip(np.round((np.asarray(targets) + middle) / step).astype(np.intp), 0, count - 1)
     split_values = np.empty((nlanes, len(targets)), dtype=values.dtype)
     split_positions = np.empty((nlanes, len(targets)), dtype=positions.dtype)
     for lane in range(nlanes):
