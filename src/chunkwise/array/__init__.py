@@ -37,6 +37,7 @@ _MODULES = (
     "gufunc",
     "lib",
     "sorting",
+    "statistics",
 )
 
 
