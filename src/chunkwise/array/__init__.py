@@ -63,3 +63,4 @@ __all__ = [
 __all__ += _export_all()  # noqa: PLE0605 - each module lists its own names
 
 from chunkwise.array import random  # noqa: E402, F401  (da.random.*)
+from chunkwise.array import ma  # noqa: E402, F401  (da.ma.*: names like sum must not join da)
