@@ -106,8 +106,8 @@ def test_bincount():
 def test_histogram(scheduler):
     x = da.from_array(A, chunks=UNEVEN)
     w = rng.random(A.shape)
-    for kwargs in [dict(bins=10, range=(-2, 2)), dict(bins=np.array([-3, -1, 0, 0.5, 4])),
-                   dict(bins=7, range=(-1, 3), density=True)]:
+    for kwargs in [{"bins": 10, "range": (-2, 2)}, {"bins": np.array([-3, -1, 0, 0.5, 4])},
+                   {"bins": 7, "range": (-1, 3), "density": True}]:
         counts, edges = da.histogram(x, **kwargs)
         expected, expected_edges = np.histogram(A, **kwargs)
         np.testing.assert_array_equal(edges, expected_edges)

@@ -230,7 +230,7 @@ def apply_gufunc(func: Callable, signature: str, *args: Any, axes: Any = None, a
         outs = [blockwise(func, loop_syms + tuple(f"core-{d}" for d in out_core[0]), *pairs,
                           dtype=dtypes[0], new_axes=new_axes, concatenate=True, **kwargs)]
     else:
-        adjust = {s: 1 for s in loop_syms}
+        adjust = dict.fromkeys(loop_syms, 1)
         holder = blockwise(_tuple_block, loop_syms, func, None, nout, None, nloop, None, *pairs,
                            dtype=object, adjust_chunks=adjust, concatenate=True, **kwargs)
         outs = []

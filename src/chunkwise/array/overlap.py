@@ -425,7 +425,7 @@ def map_overlap(func: Callable, *args: Any, depth: Any = None, boundary: Any = N
         func, args = args[0], (func, *args[1:])  # x.map_overlap(func, ...)
     if not callable(func):
         raise TypeError(f"map_overlap: the first argument must be callable, got {type(func).__name__}")
-    positions = [k for k, a in enumerate(args) if isinstance(a, Array) or isinstance(a, np.ndarray)]
+    positions = [k for k, a in enumerate(args) if isinstance(a, (Array, np.ndarray))]
     if not positions:
         raise TypeError("map_overlap: needs at least one array argument")
     arrays = [asarray(args[k]) for k in positions]
