@@ -6,8 +6,11 @@ a distinct key ``(value, position)``, so ties are broken by position: the sort
 is stable, and NaNs go last as in NumPy (``searchsorted`` and ``sort`` share
 that order).
 
-1. ``-sorted``: each input block is stable-sorted along the axis, keeping the
-   global positions (one task per block).
+1. ``-sorted``: each input block is sorted along the axis (one task per
+   block); ``argsort`` sorts stably and keeps the global positions. A key's
+   position is its block's offset plus its rank in the sorted block, so equal
+   values order by block, then by their order in it: distinct keys, and
+   ``sort`` needs no positions at all.
 2. ``-splitters``: one task per lane group reads every ``step``-th key of each
    sorted block (a regular sample: no extra pass) and picks ``P - 1``
    splitters, the sample keys nearest the target ranks ``R_k`` (the starts
@@ -15,7 +18,8 @@ that order).
    is known within ``p * step``; ``step`` is chosen so that this error is less
    than the smallest output block (about ``p * P`` samples in all).
 3. ``-cuts``: each sorted block is cut at the splitters (``searchsorted`` on
-   values, then on positions among equal values): bucket ``b`` of block ``i``.
+   values; equal values are contiguous, so their key positions cut them by
+   arithmetic): bucket ``b`` of block ``i``.
 4. ``-starts``: one small task adds the bucket sizes: the rank where each
    bucket starts.
 5. Output block ``k`` holds ranks ``[R_k, R_k+1)`` exactly. By the bound of
@@ -95,48 +99,61 @@ def _unlanes(lanes: np.ndarray, shape: tuple, axis: int) -> np.ndarray:
 # --- the tasks -------------------------------------------------------------------------------
 
 
-def sort_block(block: np.ndarray, axis: int, offset: int) -> tuple:
-    """Step 1: the block's lanes stable-sorted, with their global positions."""
+def sort_block(block: np.ndarray, axis: int, offset: int, want: str) -> tuple:
+    """Step 1: the block's lanes sorted (with their global positions when ``want`` is them).
+
+    Values alone need no positions: their keys use each element's rank in the
+    sorted block instead (``offset + rank``), which orders equal values by block
+    and keeps every key distinct, as the splitting needs.
+    """
     lanes = _lanes(np.asarray(block), axis)
+    if want == "values":
+        return np.sort(lanes, axis=1), None
     order = np.argsort(lanes, axis=1, kind="stable")
     return np.take_along_axis(lanes, order, axis=1), order + offset
 
 
-def choose_splitters(sorted_blocks: list, targets: tuple, step: int) -> tuple:
-    """Step 2: per lane, the sample keys ``(value, position)`` nearest the target ranks."""
+def choose_splitters(sorted_blocks: list, offsets: tuple, targets: tuple, step: int) -> tuple:
+    """Step 2: per lane, the sample keys ``(value, key position)`` nearest the target ranks.
+
+    A key position is ``offset of the block + rank in the sorted block``: equal
+    values order by block, then by their (stable) order within the block.
+    """
     p = len(sorted_blocks)
     nlanes = sorted_blocks[0][0].shape[0]
     values = np.concatenate([b[0][:, ::step] for b in sorted_blocks], axis=1)
-    positions = np.concatenate([b[1][:, ::step] for b in sorted_blocks], axis=1)
+    positions = np.concatenate([np.arange(off, off + b[0].shape[1], step) for b, off in zip(sorted_blocks, offsets)])
     count = values.shape[1]
     # a sample with q samples below it has rank in [q * step - (p - 1) * (step - 1), q * step]:
     # pick the q whose middle of that range is nearest each target
     middle = (p - 1) * (step - 1) / 2
     picks = np.clip(np.round((np.asarray(targets) + middle) / step).astype(np.intp), 0, count - 1)
     split_values = np.empty((nlanes, len(targets)), dtype=values.dtype)
-    split_positions = np.empty((nlanes, len(targets)), dtype=positions.dtype)
+    split_positions = np.empty((nlanes, len(targets)), dtype=np.intp)
     for lane in range(nlanes):
-        order = np.lexsort((positions[lane], values[lane]))
+        order = np.lexsort((positions, values[lane]))
         split_values[lane] = values[lane, order[picks]]
-        split_positions[lane] = positions[lane, order[picks]]
+        split_positions[lane] = positions[order[picks]]
     return split_values, split_positions
 
 
-def cut_block(sorted_block: tuple, splitters: tuple) -> np.ndarray:
-    """Step 3: where each splitter key cuts each lane of a sorted block (``(lanes, P + 1)``)."""
-    values, positions = sorted_block
+def cut_block(sorted_block: tuple, splitters: tuple, offset: int) -> np.ndarray:
+    """Step 3: where each splitter key cuts each lane of a sorted block (``(lanes, P + 1)``).
+
+    Keys below ``(value, position)``: the smaller values, and of the equal ones
+    (contiguous in the sorted block) those whose key position is below.
+    """
+    values = sorted_block[0]
     split_values, split_positions = splitters
     nlanes, length = values.shape
     cuts = np.empty((nlanes, split_values.shape[1] + 2), dtype=np.intp)
     cuts[:, 0] = 0
     cuts[:, -1] = length
     for lane in range(nlanes):
-        v, sv, sp = values[lane], split_values[lane], split_positions[lane]
+        v, sv = values[lane], split_values[lane]
         lo = np.searchsorted(v, sv, side="left")
         hi = np.searchsorted(v, sv, side="right")
-        for j in np.flatnonzero(hi > lo):
-            lo[j] += np.searchsorted(positions[lane, lo[j]:hi[j]], sp[j], side="left")
-        cuts[lane, 1:-1] = lo
+        cuts[lane, 1:-1] = lo + np.clip(split_positions[lane] - offset - lo, 0, hi - lo)
     return cuts
 
 
@@ -163,14 +180,14 @@ def output_block(k: int, window: tuple, starts: np.ndarray, sorted_blocks: list,
                 f"sort: ranks {low}..{high} fall outside buckets {first}..{last} (starts "
                 f"{starts[lane].tolist()}); this is a bug in chunkwise's sample sort, please report it"
             )
-        pieces = [(b[0][lane, c[lane, first]:c[lane, last + 1]], b[1][lane, c[lane, first]:c[lane, last + 1]])
-                  for b, c in zip(sorted_blocks, cuts)]
-        values = np.concatenate([v for v, _ in pieces])
+        spans = [(b, c[lane, first], c[lane, last + 1]) for b, c in zip(sorted_blocks, cuts)]
+        values = np.concatenate([b[0][lane, i:j] for b, i, j in spans])
         if want == "values":
-            out[lane] = np.sort(values, kind="stable")[low - base:high - base]
-        else:
+            values.sort()
+            out[lane] = values[low - base:high - base]
+        else:  # pieces in block order, ties in position order within each: a stable sort keeps it
             order = np.argsort(values, kind="stable")[low - base:high - base]
-            out[lane] = np.concatenate([q for _, q in pieces])[order]
+            out[lane] = np.concatenate([b[1][lane, i:j] for b, i, j in spans])[order]
     return _unlanes(out, shape, axis)
 
 
@@ -228,14 +245,15 @@ class SampleSort(ArrayExpr):
         name, index = key[0], tuple(key[1:])
         axis, plan = self.axis, self._plan
         if name == f"{self.name}-sorted":
-            return Task(key, sort_block, Ref((self.array.name, *index)), axis, plan["offsets"][index[axis]])
+            return Task(key, sort_block, Ref((self.array.name, *index)), axis, plan["offsets"][index[axis]],
+                        self.want)
         if name == f"{self.name}-splitters":
-            return Task(key, choose_splitters, self._refs("sorted", index), tuple(plan["ranks"][1:-1]),
-                        plan["step"])
+            return Task(key, choose_splitters, self._refs("sorted", index), tuple(plan["offsets"][:-1]),
+                        tuple(plan["ranks"][1:-1]), plan["step"])
         if name == f"{self.name}-cuts":
             lane_group = (*index[:axis], 0, *index[axis + 1:])
             return Task(key, cut_block, Ref((f"{self.name}-sorted", *index)),
-                        Ref((f"{self.name}-splitters", *lane_group)))
+                        Ref((f"{self.name}-splitters", *lane_group)), plan["offsets"][index[axis]])
         if name == f"{self.name}-starts":
             return Task(key, bucket_starts, self._refs("cuts", index))
         k = index[axis]

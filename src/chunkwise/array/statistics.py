@@ -397,29 +397,48 @@ def _unique_dtype(dtype: np.dtype) -> np.dtype:
     return np.dtype([("value", dtype), ("index", np.intp), ("count", np.intp)])
 
 
-def _unique_block(block: np.ndarray, offset: Any = None, block_info: Any = None) -> np.ndarray:
-    start = block_info[0]["array-location"][0][0] if block_info else 0
-    values, index, counts = np.unique(block, return_index=True, return_counts=True)
+def _unique_block(block: np.ndarray, start: int, want_index: bool) -> np.ndarray:
+    """One block's partial: its sorted unique values, first (flat) index and counts."""
+    flat = block.reshape(-1)
+    if want_index:
+        values, index, counts = np.unique(flat, return_index=True, return_counts=True)
+    else:
+        values, counts = np.unique(flat, return_counts=True)
+        index = 0
     out = np.empty(len(values), dtype=_unique_dtype(block.dtype))
     out["value"], out["index"], out["count"] = values, index + start, counts
     return out
 
 
 def _unique_merge(parts: list) -> np.ndarray:
+    """Merge partials given in block order: sorted runs, so a stable sort is a cheap merge.
+
+    A value's first index is in the earliest partial holding it, which the stable
+    sort puts first among the equal values.
+    """
     whole = np.concatenate(parts)
-    values, inverse = np.unique(whole["value"], return_inverse=True)
-    out = np.empty(len(values), dtype=whole.dtype)
-    out["value"] = values
-    out["count"] = np.bincount(inverse, weights=whole["count"], minlength=len(values)).astype(np.intp)
-    first = np.full(len(values), np.iinfo(np.intp).max, dtype=np.intp)
-    np.minimum.at(first, inverse, whole["index"])
-    out["index"] = first
+    order = np.argsort(whole["value"], kind="stable")
+    whole = whole[order]
+    values = whole["value"]
+    if len(values) == 0:
+        return whole
+    first = np.empty(len(values), dtype=bool)
+    first[0] = True
+    if values.dtype.kind in "fc":
+        same = (values[1:] == values[:-1]) | (np.isnan(values[1:]) & np.isnan(values[:-1]))
+    else:
+        same = values[1:] == values[:-1]
+    np.logical_not(same, out=first[1:])
+    starts = np.flatnonzero(first)
+    out = whole[starts]
+    out["count"] = np.add.reduceat(whole["count"], starts)
     return out
 
 
-def _unique_blocks(block: np.ndarray, block_info: Any = None) -> np.ndarray:
+def _unique_blocks(block: np.ndarray, want_index: bool, block_info: Any = None) -> np.ndarray:
     out = np.empty(1, dtype=object)
-    out[0] = _unique_block(block, block_info=block_info)
+    start = block_info[0]["array-location"][0][0] if block_info else 0
+    out[0] = _unique_block(block, start, want_index)
     return out
 
 
@@ -453,7 +472,8 @@ def unique(ar: Any, return_index: bool = False, return_inverse: bool = False, re
     x = asarray(ar)
     flat = ravel(x)
     check_known_chunks("unique", flat)
-    partials = map_blocks(_unique_blocks, flat, dtype=object, chunks=((1,) * flat.numblocks[0],))
+    partials = map_blocks(_unique_blocks, flat, bool(return_index), dtype=object,
+                          chunks=((1,) * flat.numblocks[0],))
     records = _merged(partials, _unique_merge, _first_or_empty(x.dtype), ((math.nan,),),
                       _unique_dtype(x.dtype), "unique")
     values = map_blocks(_field, records, "value", dtype=x.dtype)
