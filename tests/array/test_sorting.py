@@ -116,8 +116,11 @@ def test_topk_nans_largest_and_errors():
         da.argtopk(x, 7)
 
 
-def test_sample_sort_bound_holds_on_random_chunkings():
-    """Output blocks read buckets k-1..k+1 only; the task raises if the rank bound ever failed."""
+def test_sample_sort_buckets_bound_the_work_on_random_chunkings():
+    """Each output block's ranks lie in its two small boundary buckets and the one between them,
+    which hold at most 1.25 blocks' worth of keys (the splitters' rank bound); results are exact."""
+    from chunkwise.array import sorting
+
     gen = np.random.default_rng(1)
     for trial in range(60):
         n = int(gen.integers(2, 3000))
@@ -128,3 +131,16 @@ def test_sample_sort_bound_holds_on_random_chunkings():
              np.where(gen.random(n) < 0.5, np.nan, 1.0), np.sort(gen.random(n))[::-1]][trial % 5]
         x = da.from_array(a, chunks=(chunks,))
         np.testing.assert_array_equal(np.asarray(da.argsort(x)), np.argsort(a, kind="stable"))
+        node = da.sort(x).expr
+        plan = node._plan
+        offsets = plan["offsets"]
+        blocks = [sorting.sort_block(a[offsets[i]:offsets[i + 1]], 0, offsets[i], "values") for i in range(len(chunks))]
+        splitters = sorting.choose_splitters(blocks, tuple(offsets[:-1]), tuple(plan["ranks"][1:-1]), plan["step"])
+        starts = sorting.bucket_starts([sorting.cut_block(b, splitters, offsets[i]) for i, b in enumerate(blocks)])[0]
+        ranks = plan["ranks"]
+        for k in range(len(ranks) - 1):
+            first = 2 * k - 1 if k else 0
+            last = 2 * k + 1 if k < len(ranks) - 2 else len(starts) - 2
+            assert starts[first] <= ranks[k] and starts[last + 1] >= ranks[k + 1], (trial, k, starts, ranks)
+            if plan["step"] > 1:
+                assert starts[last + 1] - starts[first] <= 1.25 * (ranks[k + 1] - ranks[k]) + 2, (trial, k)

@@ -12,20 +12,22 @@ that order).
    values order by block, then by their order in it: distinct keys, and
    ``sort`` needs no positions at all.
 2. ``-splitters``: one task per lane group reads every ``step``-th key of each
-   sorted block (a regular sample: no extra pass) and picks ``P - 1``
-   splitters, the sample keys nearest the target ranks ``R_k`` (the starts
-   of the ``P`` output blocks). With ``p`` input blocks, a sample key's rank
-   is known within ``p * step``; ``step`` is chosen so that this error is less
-   than the smallest output block (about ``p * P`` samples in all).
+   sorted block (a regular sample: no extra pass). A sample key's rank is
+   known within ``p * step`` (``p`` input blocks), so for each target rank
+   ``R_k`` (the start of output block ``k``) two splitters are picked: one
+   surely at or below ``R_k``, one surely at or above. ``step`` makes the
+   small bucket between them under an eighth of an output block (about
+   ``8 * p * P`` samples in all, ``P`` output blocks).
 3. ``-cuts``: each sorted block is cut at the splitters (``searchsorted`` on
    values; equal values are contiguous, so their key positions cut them by
    arithmetic): bucket ``b`` of block ``i``.
 4. ``-starts``: one small task adds the bucket sizes: the rank where each
    bucket starts.
-5. Output block ``k`` holds ranks ``[R_k, R_k+1)`` exactly. By the bound of
-   step 2 those ranks lie in buckets ``k-1 .. k+1``, so the task reads only
-   those pieces of every sorted block, sorts them and keeps its window (it
-   checks the bound and would raise rather than return a wrong block).
+5. Output block ``k`` holds ranks ``[R_k, R_k+1)`` exactly: it reads the
+   buckets holding those ranks from every sorted block (the small bucket at
+   each end and the one between: at most ``1.25`` blocks' worth of data),
+   merges those sorted runs (NumPy's stable sort, a timsort) and keeps its
+   window.
 
 The output blocks are balanced: ``P`` (the number of input blocks on the
 axis) blocks of equal length (``n // P``, the first ``n % P`` one longer),
@@ -114,22 +116,27 @@ def sort_block(block: np.ndarray, axis: int, offset: int, want: str) -> tuple:
 
 
 def choose_splitters(sorted_blocks: list, offsets: tuple, targets: tuple, step: int) -> tuple:
-    """Step 2: per lane, the sample keys ``(value, key position)`` nearest the target ranks.
+    """Step 2: per lane, two sample keys ``(value, key position)`` around each target rank.
 
     A key position is ``offset of the block + rank in the sorted block``: equal
-    values order by block, then by their (stable) order within the block.
+    values order by block, then by their (stable) order within the block. A
+    sample with ``q`` samples below it has a rank in ``[q * step - (p - 1) *
+    (step - 1), q * step]``; for a target ``R`` the first splitter's rank is
+    surely at most ``R``, the second's at least ``R``, so the bucket between
+    them (small: under ``p * step``) straddles ``R``.
     """
     p = len(sorted_blocks)
     nlanes = sorted_blocks[0][0].shape[0]
     values = np.concatenate([b[0][:, ::step] for b in sorted_blocks], axis=1)
     positions = np.concatenate([np.arange(off, off + b[0].shape[1], step) for b, off in zip(sorted_blocks, offsets)])
     count = values.shape[1]
-    # a sample with q samples below it has rank in [q * step - (p - 1) * (step - 1), q * step]:
-    # pick the q whose middle of that range is nearest each target
-    middle = (p - 1) * (step - 1) / 2
-    picks = np.clip(np.round((np.asarray(targets) + middle) / step).astype(np.intp), 0, count - 1)
-    split_values = np.empty((nlanes, len(targets)), dtype=values.dtype)
-    split_positions = np.empty((nlanes, len(targets)), dtype=np.intp)
+    targets = np.asarray(targets, dtype=np.int64)
+    below = targets // step
+    above = -(-(targets + (p - 1) * (step - 1)) // step)
+    picks = np.clip(np.stack([below, above], axis=1).reshape(-1), 0, count - 1)
+    picks = np.maximum.accumulate(picks).astype(np.intp)
+    split_values = np.empty((nlanes, len(picks)), dtype=values.dtype)
+    split_positions = np.empty((nlanes, len(picks)), dtype=np.intp)
     for lane in range(nlanes):
         order = np.lexsort((positions, values[lane]))
         split_values[lane] = values[lane, order[picks]]
@@ -167,23 +174,27 @@ def bucket_starts(cuts: list) -> np.ndarray:
 
 def output_block(k: int, window: tuple, starts: np.ndarray, sorted_blocks: list, cuts: list,
                  shape: tuple, axis: int, want: str) -> np.ndarray:
-    """Step 5: ranks ``window`` of every lane, from buckets ``k-1 .. k+1`` of every sorted block."""
+    """Step 5: ranks ``window`` of every lane, from the buckets that hold them.
+
+    The buckets are found from their starts (by the splitters' rank bound they
+    are among ``k-1 .. k+1``, mostly bucket ``k`` alone); their pieces are sorted
+    runs, which NumPy's stable sort (timsort) merges cheaply.
+    """
     low, high = window
-    first, last = max(k - 1, 0), min(k + 1, starts.shape[1] - 2)
     nlanes = starts.shape[0]
     dtype = sorted_blocks[0][0].dtype if want == "values" else np.intp
     out = np.empty((nlanes, high - low), dtype=dtype)
+    if high == low:
+        return _unlanes(out, shape, axis)
+    buckets = starts.shape[1] - 1
     for lane in range(nlanes):
+        first = min(max(int(np.searchsorted(starts[lane], low, side="right")) - 1, 0), buckets - 1)
+        last = min(max(int(np.searchsorted(starts[lane], high, side="left")) - 1, first), buckets - 1)
         base = starts[lane, first]
-        if base > low or starts[lane, last + 1] < high:
-            raise RuntimeError(
-                f"sort: ranks {low}..{high} fall outside buckets {first}..{last} (starts "
-                f"{starts[lane].tolist()}); this is a bug in chunkwise's sample sort, please report it"
-            )
         spans = [(b, c[lane, first], c[lane, last + 1]) for b, c in zip(sorted_blocks, cuts)]
         values = np.concatenate([b[0][lane, i:j] for b, i, j in spans])
         if want == "values":
-            values.sort()
+            values.sort(kind="stable")
             out[lane] = values[low - base:high - base]
         else:  # pieces in block order, ties in position order within each: a stable sort keeps it
             order = np.argsort(values, kind="stable")[low - base:high - base]
@@ -231,7 +242,8 @@ class SampleSort(ArrayExpr):
         in_chunks = self.array.chunks[self.axis]
         ranks = (0, *np.cumsum(out_chunks).tolist())
         smallest = min(out_chunks)
-        step = max(1, smallest // (len(in_chunks) + 1))
+        # the buckets straddling each block boundary hold < p * step keys: an eighth of a block
+        step = max(1, smallest // (8 * (len(in_chunks) + 1)))
         offsets = (0, *np.cumsum(in_chunks).tolist())
         return {"ranks": ranks, "step": step, "offsets": offsets, "p": len(in_chunks),
                 "P": len(out_chunks)}
