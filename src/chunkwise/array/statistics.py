@@ -397,41 +397,46 @@ def _unique_dtype(dtype: np.dtype) -> np.dtype:
     return np.dtype([("value", dtype), ("index", np.intp), ("count", np.intp)])
 
 
-def _unique_block(block: np.ndarray, start: int, want_index: bool) -> np.ndarray:
-    """One block's partial: its sorted unique values, first (flat) index and counts."""
+def _unique_block(block: np.ndarray, start: int, want_index: bool) -> tuple:
+    """One block's partial: its sorted unique values, first (flat) index (or None) and counts."""
     flat = block.reshape(-1)
     if want_index:
         values, index, counts = np.unique(flat, return_index=True, return_counts=True)
-    else:
-        values, counts = np.unique(flat, return_counts=True)
-        index = 0
-    out = np.empty(len(values), dtype=_unique_dtype(block.dtype))
-    out["value"], out["index"], out["count"] = values, index + start, counts
-    return out
+        return values, index + start, counts
+    values, counts = np.unique(flat, return_counts=True)  # (NumPy's fastest unique path)
+    return values, None, counts
 
 
-def _unique_merge(parts: list) -> np.ndarray:
+def _unique_merge(parts: list) -> tuple:
     """Merge partials given in block order: sorted runs, so a stable sort is a cheap merge.
 
     A value's first index is in the earliest partial holding it, which the stable
     sort puts first among the equal values.
     """
-    whole = np.concatenate(parts)
-    order = np.argsort(whole["value"], kind="stable")
-    whole = whole[order]
-    values = whole["value"]
+    values = np.concatenate([p[0] for p in parts])
+    order = np.argsort(values, kind="stable")
+    values = values[order]
     if len(values) == 0:
-        return whole
+        return parts[0]
     first = np.empty(len(values), dtype=bool)
     first[0] = True
+    same = values[1:] == values[:-1]
     if values.dtype.kind in "fc":
-        same = (values[1:] == values[:-1]) | (np.isnan(values[1:]) & np.isnan(values[:-1]))
-    else:
-        same = values[1:] == values[:-1]
+        same |= np.isnan(values[1:]) & np.isnan(values[:-1])
     np.logical_not(same, out=first[1:])
     starts = np.flatnonzero(first)
-    out = whole[starts]
-    out["count"] = np.add.reduceat(whole["count"], starts)
+    counts = np.add.reduceat(np.concatenate([p[2] for p in parts])[order], starts)
+    index = None
+    if parts[0][1] is not None:
+        index = np.concatenate([p[1] for p in parts])[order][starts]
+    return values[starts], index, counts
+
+
+def _unique_records(partial: tuple, dtype: np.dtype) -> np.ndarray:
+    values, index, counts = partial
+    out = np.empty(len(values), dtype=_unique_dtype(dtype))
+    out["value"], out["count"] = values, counts
+    out["index"] = 0 if index is None else index
     return out
 
 
@@ -474,8 +479,8 @@ def unique(ar: Any, return_index: bool = False, return_inverse: bool = False, re
     check_known_chunks("unique", flat)
     partials = map_blocks(_unique_blocks, flat, bool(return_index), dtype=object,
                           chunks=((1,) * flat.numblocks[0],))
-    records = _merged(partials, _unique_merge, _first_or_empty(x.dtype), ((math.nan,),),
-                      _unique_dtype(x.dtype), "unique")
+    records = _merged(partials, _unique_merge, functools.partial(_unique_records, dtype=x.dtype),
+                      ((math.nan,),), _unique_dtype(x.dtype), "unique")
     values = map_blocks(_field, records, "value", dtype=x.dtype)
     out = [values]
     if return_index:
@@ -486,14 +491,6 @@ def unique(ar: Any, return_index: bool = False, return_inverse: bool = False, re
     if return_counts:
         out.append(map_blocks(_field, records, "count", dtype=np.intp))
     return out[0] if len(out) == 1 else tuple(out)
-
-
-def _first_or_empty(dtype: np.dtype) -> Any:
-    return functools.partial(_records_or_empty, dtype=_unique_dtype(dtype))
-
-
-def _records_or_empty(partial: Any, dtype: np.dtype) -> np.ndarray:
-    return partial if partial is not None else np.empty(0, dtype=dtype)
 
 
 # --- bincount, histograms ----------------------------------------------------------------------
