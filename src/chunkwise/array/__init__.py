@@ -38,6 +38,7 @@ _MODULES = (
     "lib",
     "sorting",
     "statistics",
+    "counting",
 )
 
 

@@ -43,13 +43,14 @@ from chunkwise.array.core import Array, asarray
 from chunkwise.array.overlap import Overlap, ensure_minimum_chunks
 from chunkwise.array.reshaping import expand_dims, moveaxis
 
+# The names joining the ``chunkwise.array`` namespace (NumPy/Dask names); the nodes and
+# helpers above and below are public to sibling modules and tests, not to ``da``.
 __all__ = [
     "apply_along_axis",
     "apply_gufunc",
     "apply_over_axes",
     "as_gufunc",
     "gufunc",
-    "parse_signature",
     "sliding_window_view",
 ]
 

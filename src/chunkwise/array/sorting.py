@@ -70,13 +70,12 @@ from chunkwise.array.reshaping import ravel
 from chunkwise.array.treereduce import Reduction, normalize_split_every
 from chunkwise.core.graph import Ref, Task
 
+# The names joining the ``chunkwise.array`` namespace (NumPy/Dask names); the nodes and
+# helpers above and below are public to sibling modules and tests, not to ``da``.
 __all__ = [
-    "SampleSort",
-    "TopK",
     "argpartition",
     "argsort",
     "argtopk",
-    "balanced_chunks",
     "partition",
     "sort",
     "topk",
