@@ -52,7 +52,14 @@ def test_sort_nd_any_axis(axis):
 def test_sort_methods_and_single_block_axis():
     a = rng.random((6, 8))
     x = da.from_array(a, chunks=(2, 8))
-    assert_eq(x.sort(), np.sort(a))  # one block on the axis: NumPy per block
+    assert_eq(da.sort(x), np.sort(a))  # one block on the axis: NumPy per block
+    y = da.from_array(a, chunks=(4, 3))
+    kept = y + 0
+    assert y.sort(axis=0) is None  # in place, as ndarray.sort: the plan is swapped
+    assert_eq(y, np.sort(a, axis=0))
+    assert_eq(kept, a)  # arrays built before keep their values
+    y.partition(2, axis=1)
+    assert (np.asarray(y)[:, 2] == np.sort(np.sort(a, axis=0), axis=1)[:, 2]).all()
     assert_eq(x.argsort(axis=0), np.argsort(a, axis=0, kind="stable"))
     assert_eq(da.sort(x, axis=0, stable=True), np.sort(a, axis=0))
     assert_eq(da.sort(da.from_array(np.array([], dtype=float), chunks=1)), np.array([]))

@@ -652,17 +652,21 @@ class Array(Collection):
         """The indices of the ``k`` largest elements; see chunkwise.array.sorting.argtopk."""
         return _module("sorting").argtopk(self, k, axis=axis, split_every=split_every)
 
-    def sort(self, axis=-1, kind=None, order=None, *, stable=None) -> Any:
-        """A sorted copy (arrays are immutable: NumPy sorts in place); see chunkwise.array.sorting.sort."""
-        return _module("sorting").sort(self, axis=axis, kind=kind, order=order, stable=stable)
+    def sort(self, axis=-1, kind=None, order=None, *, stable=None) -> None:
+        """Sort in place along ``axis``, as ``numpy.ndarray.sort``: like item assignment, the
+        array's plan is swapped for the sorted one; see chunkwise.array.sorting.sort."""
+        new = _module("sorting").sort(self, axis=axis, kind=kind, order=order, stable=stable)
+        object.__setattr__(self, "_expr", new._expr)
 
     def argsort(self, axis=-1, kind=None, order=None, *, stable=None) -> Any:
         """The indices that sort the array; see chunkwise.array.sorting.argsort."""
         return _module("sorting").argsort(self, axis=axis, kind=kind, order=order, stable=stable)
 
-    def partition(self, kth, axis=-1, kind="introselect", order=None) -> Any:
-        """A partitioned copy (NumPy partitions in place); see chunkwise.array.sorting.partition."""
-        return _module("sorting").partition(self, kth, axis=axis, kind=kind, order=order)
+    def partition(self, kth, axis=-1, kind="introselect", order=None) -> None:
+        """Partition in place around ``kth``, as ``numpy.ndarray.partition`` (the plan is swapped,
+        as for item assignment); see chunkwise.array.sorting.partition."""
+        new = _module("sorting").partition(self, kth, axis=axis, kind=kind, order=order)
+        object.__setattr__(self, "_expr", new._expr)
 
     def argpartition(self, kth, axis=-1, kind="introselect", order=None) -> Any:
         """The indices that partition the array; see chunkwise.array.sorting.argpartition."""
