@@ -407,7 +407,7 @@ def sliding_window_view(x: Any, window_shape: Any, axis: Any = None, *, subok: b
     in the result's blocks (NumPy's are views; arrays here are read-only anyway).
 
     >>> import numpy as np
-    >>> v = sliding_window_view(asarray(np.arange(5)).rechunk(2), 3)
+    >>> v = sliding_window_view(asarray(np.arange(5)).rechunk(3), 3)
     >>> v.compute().tolist()
     [[0, 1, 2], [1, 2, 3], [2, 3, 4]]
     """
