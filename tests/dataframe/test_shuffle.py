@@ -177,3 +177,17 @@ def test_pieces_go_through_disk_and_are_removed(tmp_path):
     pd.testing.assert_frame_equal(got.sort_index(), pdf)
     assert os.listdir(tmp_path) == []
     assert not glob.glob(os.path.join(tmp_path, "**", "*.arrow"), recursive=True)
+
+
+def test_repartition_partition_size_splits_and_joins(scheduler):
+    pdf = pd.DataFrame({"x": np.arange(4000, dtype="float64"), "y": np.arange(4000)})
+    df = dd.from_pandas(pdf, npartitions=2, sort=False)  # 2 partitions of ~32 kB
+    small = df.repartition(partition_size="10kB")
+    sizes = [p.memory_usage(deep=True).sum() for p in parts_of(small, scheduler)]
+    assert small.npartitions >= 6 and max(sizes) <= 12_000
+    pd.testing.assert_frame_equal(small.compute(scheduler=scheduler), pdf)
+    big = dd.from_pandas(pdf, npartitions=8, sort=False).repartition(partition_size="40kB")
+    assert big.npartitions < 8
+    pd.testing.assert_frame_equal(big.compute(scheduler=scheduler), pdf)
+    with pytest.raises(ValueError, match="one of divisions=, npartitions= or partition_size="):
+        df.repartition(npartitions=2, partition_size="1MB")
