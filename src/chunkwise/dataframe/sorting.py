@@ -186,9 +186,7 @@ def _check_by(frame: Any, by: Any, operation: str) -> list:
 
 
 def _check_ascending(ascending: Any, by: list, operation: str) -> list:
-    values = list(ascending) if isinstance(ascending, (list, tuple)) else [ascending]
-    if len(values) == 1:
-        values = values * len(by)
+    values = list(ascending) if isinstance(ascending, (list, tuple)) else [ascending] * len(by)
     if len(values) != len(by) or not all(isinstance(a, (bool, np.bool_, int)) for a in values):
         raise ValueError(
             f"{operation}: ascending must be a bool or one bool per column ({len(by)}), "
@@ -299,12 +297,19 @@ def sort_values(frame: Any, by: Any = None, ascending: Any = True, na_position: 
 
 
 def _call_n(part: Any, how: str, n: int, columns: Any, keep: str) -> Any:
+    """pandas' ``nlargest``/``nsmallest``; ``keep="last"`` as pandas does it: ``keep="first"``
+    on the rows reversed (so partials merge in reverse order, see :func:`_call_n_parts`)."""
+    if keep == "last":
+        part, keep = part.iloc[::-1], "first"
     if isinstance(part, pd.Series):
         return getattr(part, how)(n, keep=keep)
     return getattr(part, how)(n, columns, keep=keep)
 
 
 def _call_n_parts(parts: list, how: str, n: int, columns: Any, keep: str) -> Any:
+    if keep == "last":  # the partials hold reversed rows: later partitions come first
+        joined = concat_partitions(parts[::-1], kept_index_dtype(parts[0]))
+        return _call_n(joined, how, n, columns, "first")
     return _call_n(concat_partitions(parts, kept_index_dtype(parts[0])), how, n, columns, keep)
 
 
