@@ -773,9 +773,11 @@ class DataFrame(NDFrame):
         return _module("sorting").set_index(self, other, drop, sorted, divisions, npartitions)
 
     def groupby(self, by: Any = None, level: Any = None, sort: bool = True, dropna: bool = True,
-                observed: bool = True, split_every: Any = None) -> Any:
-        """A lazy ``DataFrameGroupBy`` (tree reductions; see ``chunkwise.dataframe.groupby``)."""
-        return _module("groupby").groupby(self, by, level, sort, dropna, observed, split_every)
+                observed: bool = True, split_every: Any = None, split_out: Any = None) -> Any:
+        """A lazy ``DataFrameGroupBy`` (tree reductions, or a shuffle for many groups;
+        see ``chunkwise.dataframe.groupby`` and ``groupby_shuffle``)."""
+        return _module("groupby").groupby(self, by, level, sort, dropna, observed, split_every,
+                                          split_out)
 
     # --- io: chunkwise.dataframe.io ---
 
@@ -863,13 +865,13 @@ class Series(NDFrame):
                                                   split_every)
 
     def groupby(self, by: Any = None, level: Any = None, sort: bool = True, dropna: bool = True,
-                observed: bool = True, split_every: Any = None) -> Any:
+                observed: bool = True, split_every: Any = None, split_out: Any = None) -> Any:
         """A lazy ``SeriesGroupBy`` of this (named) Series."""
         if self.name is None:
             raise ValueError("Series.groupby: the Series needs a name; use .rename('name') first")
         frame = self.to_frame()
         return _module("groupby").groupby(frame, by, level, sort, dropna, observed,
-                                          split_every)[self.name]
+                                          split_every, split_out)[self.name]
 
 
 class Index(FrameBase):
