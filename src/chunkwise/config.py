@@ -42,7 +42,7 @@ defaults: dict[str, Any] = {
     "tokenize.ensure_deterministic": False,
     "delayed_pure": False,  # chunkwise.delayed: calls are pure (named by their arguments) by default
     "dataframe.shuffle.directory": None,  # None: the system's temporary directory
-    "dataframe.shuffle.memory_limit": "1GiB",  # per worker: sizes the partitions a shuffle makes
+    "dataframe.shuffle.memory_limit": None,  # bytes an output partition of a shuffle may hold
     "dataframe.shuffle.method": None,  # None: "disk" locally, "tasks" with an active distributed client
 }
 
