@@ -287,3 +287,9 @@ def test_sort_values_fast_path_puts_nat_last_as_pandas():
     pd.testing.assert_frame_equal(got, pdf.sort_values("t", kind="stable"))
     got = sorting.sort_partition(pdf, ["t"], [True], "last")
     pd.testing.assert_frame_equal(got, pdf.sort_values("t", kind="stable"))
+
+
+def test_sort_values_head_of_more_rows_than_the_frame_has(pdf):
+    df = dd.from_pandas(pdf.iloc[:30], npartitions=4)
+    got = df.sort_values("u").head(100)
+    pd.testing.assert_frame_equal(got, pdf.iloc[:30].sort_values("u"))

@@ -150,6 +150,8 @@ def _grow(frame: FrameBase, n: int, k: int, from_end: bool) -> Any:
     total = frame.npartitions
     expr = frame.expr
     result = new_collection(HeadTail(expr, n, k, from_end)).compute()
+    if not from_end and getattr(expr, "head_reads_all", False):
+        return result  # a head computed over every partition (a sort's top-n): nothing more to read
     done = min(k, total)
     pieces = [result]
     while sum(len(p) for p in pieces) < n and done < total:

@@ -209,6 +209,8 @@ class SortValues(FrameExpr):
     """
 
     _parameters = ("frame", "by", "ascending", "na_position", "count")
+    #: ``head(n)`` of it is a top-n over every partition (``indexing.head`` reads no more).
+    head_reads_all = True
 
     def _meta(self) -> Any:
         return self.frame.meta
