@@ -578,6 +578,44 @@ class NDFrame(FrameBase):
         """Approximate quantiles (exact for small partitions); see ``reductions``."""
         return _module("reductions").quantile(self, q, numeric_only, split_every)
 
+    # --- time series: chunkwise.dataframe.timeseries ---
+
+    def rolling(self, window: Any, min_periods: int | None = None, center: bool = False) -> Any:
+        """A lazy ``Rolling`` across partition boundaries; see ``chunkwise.dataframe.timeseries``."""
+        return _module("timeseries").Rolling(self, window, min_periods=min_periods, center=center)
+
+    def resample(self, rule: Any, closed: str | None = None, label: str | None = None) -> Any:
+        """A lazy ``Resampler`` on a sorted datetime index; see ``chunkwise.dataframe.timeseries``."""
+        return _module("timeseries").Resampler(self, rule, closed=closed, label=label)
+
+    def shift(self, periods: int = 1, freq: Any = None) -> Any:
+        """pandas' ``shift``: rows move across partition boundaries (or the index moves by ``freq``)."""
+        return _module("timeseries").shift(self, periods, freq=freq)
+
+    def diff(self, periods: int = 1) -> Any:
+        """pandas' ``diff`` across partition boundaries."""
+        return _module("timeseries").diff(self, periods)
+
+    def pct_change(self, periods: int = 1) -> Any:
+        """pandas' ``pct_change`` across partition boundaries."""
+        return _module("timeseries").pct_change(self, periods)
+
+    def cumsum(self, skipna: bool = True) -> Any:
+        """pandas' ``cumsum``: each partition's sums plus a carry from the partitions before it."""
+        return _module("timeseries").cumulative(self, "sum", skipna=skipna)
+
+    def cumprod(self, skipna: bool = True) -> Any:
+        """pandas' ``cumprod`` with a carry across partitions."""
+        return _module("timeseries").cumulative(self, "prod", skipna=skipna)
+
+    def cummax(self, skipna: bool = True) -> Any:
+        """pandas' ``cummax`` with a carry across partitions."""
+        return _module("timeseries").cumulative(self, "max", skipna=skipna)
+
+    def cummin(self, skipna: bool = True) -> Any:
+        """pandas' ``cummin`` with a carry across partitions."""
+        return _module("timeseries").cumulative(self, "min", skipna=skipna)
+
 
 class DataFrame(NDFrame):
     """A lazy pandas DataFrame split into row partitions; see the module docstring."""
@@ -744,6 +782,24 @@ class DataFrame(NDFrame):
                 observed: bool = True, split_every: Any = None) -> Any:
         """A lazy ``DataFrameGroupBy`` (tree reductions; see ``chunkwise.dataframe.groupby``)."""
         return _module("groupby").groupby(self, by, level, sort, dropna, observed, split_every)
+
+    # --- joins: chunkwise.dataframe.merge ---
+
+    def merge(self, right: Any, how: str = "inner", on: Any = None, left_on: Any = None,
+              right_on: Any = None, left_index: bool = False, right_index: bool = False,
+              suffixes: tuple = ("_x", "_y"), indicator: bool = False,
+              npartitions: int | None = None, broadcast: bool | None = None) -> DataFrame:
+        """pandas' ``merge``, with a strategy chosen from metadata; see ``chunkwise.dataframe.merge``."""
+        return _module("merge").merge(self, right, how=how, on=on, left_on=left_on, right_on=right_on,
+                                      left_index=left_index, right_index=right_index,
+                                      suffixes=suffixes, indicator=indicator,
+                                      npartitions=npartitions, broadcast=broadcast)
+
+    def join(self, other: Any, on: Any = None, how: str = "left", lsuffix: str = "",
+             rsuffix: str = "", npartitions: int | None = None, broadcast: bool | None = None) -> DataFrame:
+        """pandas' ``join`` on the index (or ``on`` columns); see ``chunkwise.dataframe.merge``."""
+        return _module("merge").join(self, other, on=on, how=how, lsuffix=lsuffix, rsuffix=rsuffix,
+                                     npartitions=npartitions, broadcast=broadcast)
 
     # --- io: chunkwise.dataframe.io ---
 
