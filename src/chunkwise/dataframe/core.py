@@ -585,8 +585,8 @@ class NDFrame(FrameBase):
         return _module("timeseries").Rolling(self, window, min_periods=min_periods, center=center)
 
     def resample(self, rule: Any, closed: str | None = None, label: str | None = None) -> Any:
-        """A lazy ``Resampler`` on a sorted datetime index; see ``chunkwise.dataframe.timeseries``."""
-        return _module("timeseries").Resampler(self, rule, closed=closed, label=label)
+        """A lazy ``Resampler`` on a sorted datetime index; see ``chunkwise.dataframe.resample``."""
+        return _module("resample").Resampler(self, rule, closed=closed, label=label)
 
     def shift(self, periods: int = 1, freq: Any = None) -> Any:
         """pandas' ``shift``: rows move across partition boundaries (or the index moves by ``freq``)."""
