@@ -159,12 +159,18 @@ def merge_meta(left: FrameExpr, right: FrameExpr, kind: str, options: dict, oper
         if list(variant.columns) != list(plain.columns):
             continue
         for i, dtype in enumerate(variant.dtypes):
-            if dtype != plain.dtypes.iloc[i] and dtypes[i] == plain.dtypes.iloc[i]:
+            if _holds_nulls_for(plain.dtypes.iloc[i], dtype) and dtypes[i] == plain.dtypes.iloc[i]:
                 dtypes[i] = dtype
     meta = make_meta(plain)
     if plain.columns.has_duplicates:
         return meta
     return meta.astype({c: dtypes[i] for i, c in enumerate(plain.columns)})
+
+
+def _holds_nulls_for(plain: Any, variant: Any) -> bool:
+    """Whether ``variant`` is the dtype pandas gives ``plain`` values once nulls are filled in."""
+    return (isinstance(plain, np.dtype) and plain.kind in "iub"
+            and isinstance(variant, np.dtype) and variant.kind in "fO")
 
 
 # --- nodes ----------------------------------------------------------------------------
