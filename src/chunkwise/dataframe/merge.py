@@ -72,6 +72,7 @@ __all__ = [
     "KEY_PREFIX",
     "Merge",
     "PartitionMerge",
+    "as_frame_expr",
     "join",
     "join_parts",
     "merge",
@@ -405,7 +406,7 @@ def _with_keys(frame: FrameExpr, keys: Any, dtypes: list) -> FrameExpr:
 # --- the user's calls --------------------------------------------------------------
 
 
-def _as_frame(obj: Any, operation: str) -> FrameExpr:
+def as_frame_expr(obj: Any, operation: str) -> FrameExpr:
     if isinstance(obj, Series):
         if obj.name is None:
             raise ValueError(f"{operation}: cannot join with an unnamed Series; name it first (s.rename('x'))")
@@ -415,7 +416,7 @@ def _as_frame(obj: Any, operation: str) -> FrameExpr:
     if isinstance(obj, (pd.DataFrame, pd.Series)):
         from chunkwise.dataframe.io.pandas import from_pandas
 
-        return _as_frame(from_pandas(obj, npartitions=1), operation)
+        return as_frame_expr(from_pandas(obj, npartitions=1), operation)
     raise TypeError(f"{operation}: expected a chunkwise or pandas DataFrame (or a named Series), "
                     f"got {type(obj).__name__}")
 
@@ -465,7 +466,7 @@ def merge(left: Any, right: Any, how: str = "inner", on: Any = None, left_on: An
     """
     operation = f"merge(how={how!r})"
     _check_how(how, operation)
-    lexpr, rexpr = _as_frame(left, "merge"), _as_frame(right, "merge")
+    lexpr, rexpr = as_frame_expr(left, "merge"), as_frame_expr(right, "merge")
     lmeta, rmeta = lexpr.meta, rexpr.meta
     if on is not None and (left_on is not None or right_on is not None):
         raise pd.errors.MergeError(f"{operation}: give on= or left_on=/right_on=, not both")
@@ -512,7 +513,7 @@ def join(left: Any, other: Any, on: Any = None, how: str = "left", lsuffix: str 
     _check_how(how, operation)
     if isinstance(other, (list, tuple)):
         raise NotImplementedError(f"{operation}: joining a list of frames is not supported; join them one by one")
-    lexpr, rexpr = _as_frame(left, "join"), _as_frame(other, "join")
+    lexpr, rexpr = as_frame_expr(left, "join"), as_frame_expr(other, "join")
     if on is None:
         lkeys: Any = "index"
     else:
