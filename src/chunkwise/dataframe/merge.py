@@ -433,6 +433,12 @@ def _check_how(how: Any, operation: str) -> None:
         raise ValueError(f"{operation}: how={how!r} is not a valid merge type; use one of {list(HOWS)}")
 
 
+def _check_broadcast(broadcast: Any, how: str, operation: str) -> None:
+    if broadcast is True and how == "outer":
+        raise ValueError(f"{operation}: broadcast=True cannot answer an outer join (each side's "
+                         "unmatched rows must be seen once); leave broadcast=None")
+
+
 def _check_columns(meta: pd.DataFrame, keys: list, side: str, operation: str) -> None:
     missing = [k for k in keys if k not in meta.columns]
     if missing:
@@ -466,6 +472,7 @@ def merge(left: Any, right: Any, how: str = "inner", on: Any = None, left_on: An
     """
     operation = f"merge(how={how!r})"
     _check_how(how, operation)
+    _check_broadcast(broadcast, how, operation)
     lexpr, rexpr = as_frame_expr(left, "merge"), as_frame_expr(right, "merge")
     lmeta, rmeta = lexpr.meta, rexpr.meta
     if on is not None and (left_on is not None or right_on is not None):
@@ -511,6 +518,7 @@ def join(left: Any, other: Any, on: Any = None, how: str = "left", lsuffix: str 
     """pandas' ``DataFrame.join``: ``other``'s index matched to this frame's index (or ``on`` columns)."""
     operation = f"join(how={how!r})"
     _check_how(how, operation)
+    _check_broadcast(broadcast, how, operation)
     if isinstance(other, (list, tuple)):
         raise NotImplementedError(f"{operation}: joining a list of frames is not supported; join them one by one")
     lexpr, rexpr = as_frame_expr(left, "join"), as_frame_expr(other, "join")
