@@ -14,7 +14,9 @@ input are filled with nulls, dtypes cast as pandas would on the whole).
   without it, the partitions are stacked and the divisions become unknown.
 
 Columns (``axis=1``): the inputs are cut at the union of their divisions
-and joined pairwise. With unknown divisions, inputs of the same partition
+and joined pairwise. An outer join may leave rows of one input without
+values, so its int columns are ``float64`` (bools ``object``) in every
+partition, where pandas' dtype depends on the data. With unknown divisions, inputs of the same partition
 count are assumed aligned (a ``UserWarning`` says so, as Dask's does).
 
 ``ignore_index=True`` numbers each partition's rows from 0 (pandas numbers the
@@ -37,6 +39,7 @@ import warnings
 from collections.abc import Hashable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from chunkwise.core.graph import Ref, Task
@@ -173,6 +176,8 @@ def concat(dfs: list, axis: Any = 0, join: str = "outer", interleave_partitions:
     if len(frames) == 1:
         return new_collection(frames[0])
     if axis == 1:
+        if join == "outer":
+            meta = _nullable(meta)
         return _concat_columns(frames, meta, join)
     if _follow_each_other(frames) and not ignore_index:
         divisions = tuple(d for f in frames for d in f.divisions[:-1]) + (frames[-1].divisions[-1],)
@@ -186,6 +191,15 @@ def concat(dfs: list, axis: Any = 0, join: str = "outer", interleave_partitions:
         layout = tuple(((k, j),) for k, f in enumerate(frames) for j in range(f.npartitions))
         divisions = (None,) * (len(layout) + 1)
     return new_collection(Concat(meta, 0, join, ignore_index, layout, divisions, *frames))
+
+
+def _nullable(meta: Any) -> Any:
+    """``meta`` with the dtypes pandas gives int and bool columns once rows without them get nulls."""
+    if isinstance(meta, pd.Series) or meta.columns.has_duplicates:
+        return meta
+    casts = {c: ("float64" if d.kind in "iu" else object) for c, d in meta.dtypes.items()
+             if isinstance(d, np.dtype) and d.kind in "iub"}
+    return meta.astype(casts) if casts else meta
 
 
 def _concat_columns(frames: list, meta: Any, join: str) -> Any:

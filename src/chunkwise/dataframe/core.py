@@ -801,11 +801,12 @@ class DataFrame(NDFrame):
                                       suffixes=suffixes, indicator=indicator,
                                       npartitions=npartitions, broadcast=broadcast)
 
-    def join(self, other: Any, on: Any = None, how: str = "left", lsuffix: str = "",
-             rsuffix: str = "", npartitions: int | None = None, broadcast: bool | None = None) -> DataFrame:
+    def join(self, other: Any, on: Any = None, how: str = "left", lsuffix: str | None = None,
+             rsuffix: str | None = None, suffixes: tuple | None = None, npartitions: int | None = None,
+             broadcast: bool | None = None) -> DataFrame:
         """pandas' ``join`` on the index (or ``on`` columns); see ``chunkwise.dataframe.merge``."""
         return _module("merge").join(self, other, on=on, how=how, lsuffix=lsuffix, rsuffix=rsuffix,
-                                     npartitions=npartitions, broadcast=broadcast)
+                                     suffixes=suffixes, npartitions=npartitions, broadcast=broadcast)
 
     # --- io: chunkwise.dataframe.io ---
 

@@ -513,9 +513,14 @@ def merge(left: Any, right: Any, how: str = "inner", on: Any = None, left_on: An
     return new_collection(Merge(lexpr, rexpr, "merge", options, lkeys, rkeys, broadcast, npartitions, meta))
 
 
-def join(left: Any, other: Any, on: Any = None, how: str = "left", lsuffix: str = "",
-         rsuffix: str = "", npartitions: int | None = None, broadcast: bool | None = None) -> DataFrame:
-    """pandas' ``DataFrame.join``: ``other``'s index matched to this frame's index (or ``on`` columns)."""
+def join(left: Any, other: Any, on: Any = None, how: str = "left", lsuffix: str | None = None,
+         rsuffix: str | None = None, suffixes: tuple | None = None, npartitions: int | None = None,
+         broadcast: bool | None = None) -> DataFrame:
+    """pandas' ``DataFrame.join``: ``other``'s index matched to this frame's index (or ``on`` columns).
+
+    ``suffixes=`` (pandas 3.1) or the older ``lsuffix``/``rsuffix`` (deprecated
+    by pandas, passed on as given).
+    """
     operation = f"join(how={how!r})"
     _check_how(how, operation)
     _check_broadcast(broadcast, how, operation)
@@ -527,7 +532,12 @@ def join(left: Any, other: Any, on: Any = None, how: str = "left", lsuffix: str 
     else:
         lkeys = tuple(_listed(on))
         _check_columns(lexpr.meta, list(lkeys), "calling", operation)
-    options = {"how": how, "lsuffix": lsuffix, "rsuffix": rsuffix}
+    options: dict = {"how": how}
+    if suffixes is not None:
+        options["suffixes"] = tuple(suffixes)
+    for name, value in (("lsuffix", lsuffix), ("rsuffix", rsuffix)):
+        if value is not None:
+            options[name] = value
     if on is not None:
         options["on"] = on
     meta = merge_meta(lexpr, rexpr, "join", options, operation)
