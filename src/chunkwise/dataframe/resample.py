@@ -95,10 +95,9 @@ def combine_bins(partials: list, how: str, stats: tuple, rule: Any, options: dic
 
 
 def _label_range(start: Any, stop: Any, rule: Any, options: dict, dtype: Any) -> pd.DatetimeIndex:
-    """Every bin label from ``start`` to ``stop`` (both labels), as pandas' resample makes them."""
-    probe = pd.Series([0, 0], index=pd.DatetimeIndex([start, stop]).astype(dtype))
-    labels = probe.resample(rule, **options).sum().index
-    return labels[(labels >= start) & (labels <= stop)]
+    """Every bin label from ``start`` to ``stop`` (both labels, so both on the rule's grid)."""
+    labels = pd.date_range(start, stop, freq=rule)
+    return labels.astype(dtype) if labels.dtype != dtype else labels
 
 
 def _finish(how: str, stats: dict) -> Any:
@@ -197,6 +196,7 @@ class Resampler:
         require_time_index(frame, operation)
         self.frame, self.rule = frame, rule
         self.options = {k: v for k, v in (("closed", closed), ("label", label)) if v is not None}
+        emulate(lambda p: p.resample(rule, **self.options), frame.expr, operation=operation)
         # pandas' default origin is the first day of the data; each partition resampled alone
         # would take its own first day, so that origin is fixed from the first division
         offset = pd.tseries.frequencies.to_offset(rule)
@@ -205,7 +205,6 @@ class Resampler:
         if isinstance(offset, pd.offsets.Tick):
             self.rule = offset
             self.options["origin"] = pd.Timestamp(frame.divisions[0]).normalize()
-        emulate(lambda p: p.resample(rule, **self.options), frame.expr, operation=operation)
 
     def _aggregate(self, how: str) -> Any:
         frame = self.frame

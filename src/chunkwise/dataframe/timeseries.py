@@ -80,7 +80,7 @@ def carry_tail(previous: Any, part: Any, before: Any) -> Any:
     """The rows of ``previous`` + ``part`` that the next partition may need (``before`` rows or a time span)."""
     combined = part if previous is None or len(previous) == 0 else pd.concat([previous, part])
     if isinstance(before, numbers.Integral):
-        return combined.iloc[len(combined) - before:] if before else combined.iloc[:0]
+        return combined.iloc[max(len(combined) - before, 0):] if before else combined.iloc[:0]
     if len(combined) == 0:
         return combined
     return combined[combined.index > combined.index.max() - before]
