@@ -46,7 +46,7 @@ defaults: dict[str, Any] = {
     "dataframe.broadcast_rows": 1_000_000,
     "dataframe.broadcast_bytes": 256 * 2**20,
     "dataframe.shuffle.directory": None,  # None: the system's temporary directory
-    "dataframe.shuffle.memory_limit": "1GiB",  # per worker: sizes the partitions a shuffle makes
+    "dataframe.shuffle.memory_limit": None,  # bytes an output partition of a shuffle may hold
     "dataframe.shuffle.method": None,  # None: "disk" locally, "tasks" with an active distributed client
 }
 

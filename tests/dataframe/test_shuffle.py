@@ -191,3 +191,153 @@ def test_repartition_partition_size_splits_and_joins(scheduler):
     pd.testing.assert_frame_equal(big.compute(scheduler=scheduler), pdf)
     with pytest.raises(ValueError, match="one of divisions=, npartitions= or partition_size="):
         df.repartition(npartitions=2, partition_size="1MB")
+
+
+# --- temporary files: removed on success, on failure and on Ctrl-C --------------------------------
+
+
+def _files_under(path) -> list:
+    return [os.path.join(d, f) for d, _, files in os.walk(path) for f in files]
+
+
+def _wait_until(condition, timeout: float = 20.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+def _fail_on_partition(part, bad):
+    if len(part) and part.v.iloc[0] == bad:
+        raise ZeroDivisionError("boom in partition")
+    return part
+
+
+@pytest.mark.parametrize("scheduler_name", ["sync", "threads"])
+def test_temporary_files_removed_when_a_task_fails(tmp_path, scheduler_name):
+    pdf = keyed_frame(4000)
+    df = dd.from_pandas(pdf, npartitions=8)
+    shuffled = hash_partition(df, "k", 4)
+    # the combine of output 2 fails after every split wrote its pieces
+    bad_value = shuffled.partitions[2].compute().v.iloc[0]
+    failing = shuffled.map_partitions(_fail_on_partition, bad_value, meta=shuffled._meta)
+    before = shuffle_bytes_written()
+    with (chunkwise.config.set({"dataframe.shuffle.directory": str(tmp_path)}),
+          pytest.raises(ZeroDivisionError, match="boom")):
+        failing.compute(scheduler=scheduler_name)
+    assert shuffle_bytes_written() > before  # pieces were written...
+    assert _wait_until(lambda: os.listdir(tmp_path) == [])  # ...and removed
+
+
+def test_temporary_files_removed_on_ctrl_c(tmp_path):
+    import signal
+    import threading
+    import time
+
+    pdf = keyed_frame(4000)
+    df = dd.from_pandas(pdf, npartitions=8)
+    started, release = threading.Event(), threading.Event()
+
+    def block(part):
+        started.set()
+        deadline = time.monotonic() + 30
+        while not release.is_set() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return part
+
+    shuffled = hash_partition(df, "k", 4)
+    slow = shuffled.map_partitions(block, meta=shuffled._meta)
+    seen_files: list = []
+
+    def interrupt():
+        if started.wait(30):
+            seen_files.extend(_files_under(tmp_path))
+            os.kill(os.getpid(), signal.SIGINT)
+
+    helper = threading.Thread(target=interrupt)
+    helper.start()
+    try:
+        with (chunkwise.config.set({"dataframe.shuffle.directory": str(tmp_path)}),
+              pytest.raises(KeyboardInterrupt)):
+            slow.compute(scheduler="threads", num_workers=2)
+    finally:
+        release.set()
+        helper.join(30)
+    assert any(f.endswith(".arrow") for f in seen_files)  # pieces were on disk when interrupted
+    assert _wait_until(lambda: os.listdir(tmp_path) == [])
+
+
+def test_concurrent_computes_of_one_shuffle_share_a_run(tmp_path):
+    import concurrent.futures
+
+    pdf = keyed_frame(3000)
+    out = hash_partition(dd.from_pandas(pdf, npartitions=6), ["k", "s"], 5)
+    with (chunkwise.config.set({"dataframe.shuffle.directory": str(tmp_path)}),
+          concurrent.futures.ThreadPoolExecutor(3) as pool):
+        results = list(pool.map(lambda _: out.compute(scheduler="threads"), range(3)))
+    for got in results:
+        pd.testing.assert_frame_equal(got.sort_index(), pdf)
+    assert _wait_until(lambda: os.listdir(tmp_path) == [])
+
+
+@pytest.mark.slow
+def test_shuffle_larger_than_the_memory_limit_keeps_rss_bounded(tmp_path):
+    """~1.2 GB of rows generated partition by partition, shuffled through disk, each output
+    partition reduced to its length: the process' RSS grows by far less than the data."""
+    import threading
+    import time
+
+    psutil = pytest.importorskip("psutil")
+    nparts, rows = 24, 2_500_000  # 24 x 2.5M rows x (3 x 8 bytes) ~ 1.44 GB
+
+    def make(i):
+        rng = np.random.default_rng(i)
+        return pd.DataFrame({"k": rng.integers(0, 10**9, rows), "a": rng.random(rows),
+                             "b": np.arange(rows, dtype="int64")})
+
+    meta = make(0).iloc[:0]
+    df = dd.from_map(make, list(range(nparts)), meta=meta)
+    total_bytes = nparts * rows * 24
+    limit = "256MiB"
+    process = psutil.Process()
+    peak = [process.memory_info().rss]
+    baseline = peak[0]
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], process.memory_info().rss)
+            time.sleep(0.01)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        with chunkwise.config.set({"dataframe.shuffle.directory": str(tmp_path),
+                                   "dataframe.shuffle.memory_limit": limit}):
+            lengths = hash_partition(df, "k", nparts).map_partitions(
+                lambda p: pd.Series([len(p)]), meta=(None, "int64")).compute(
+                scheduler="threads", num_workers=2)
+    finally:
+        done.set()
+        sampler.join()
+    assert int(lengths.sum()) == nparts * rows
+    grew = peak[0] - baseline
+    assert grew < total_bytes / 2.5, (grew, total_bytes)  # bounded by partitions, not the data
+    assert os.listdir(tmp_path) == []
+
+
+def test_memory_limit_refuses_an_output_partition_too_large(tmp_path):
+    pdf = keyed_frame(20_000)  # the skewed key 7 holds half the rows: one huge output partition
+    df = dd.from_pandas(pdf, npartitions=4)
+    with (chunkwise.config.set({"dataframe.shuffle.directory": str(tmp_path),
+                                "dataframe.shuffle.memory_limit": "100kB"}),
+          pytest.raises(MemoryError, match="more partitions")):
+        hash_partition(df, "k", 4).compute(scheduler="sync")
+    assert _wait_until(lambda: os.listdir(tmp_path) == [])
+    with chunkwise.config.set({"dataframe.shuffle.memory_limit": "100MB"}):
+        got = hash_partition(df, "k", 4).compute()
+    pd.testing.assert_frame_equal(got.sort_index(), pdf)

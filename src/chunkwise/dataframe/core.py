@@ -416,6 +416,27 @@ class FrameBase(Collection):
     def reset_index(self, drop: bool = False) -> Any:
         return _module("methods").reset_index(self, drop=drop)
 
+    def sort_values(self, by: Any = None, ascending: Any = True, na_position: str = "last",
+                    npartitions: int | None = None) -> Any:
+        """Sorted rows (a range shuffle on sampled splitters); see ``dataframe.sorting``."""
+        return _module("sorting").sort_values(self, by, ascending, na_position, npartitions)
+
+    def nlargest(self, n: int = 5, columns: Any = None, keep: str = "first",
+                 split_every: Any = None) -> Any:
+        """The ``n`` largest rows (as pandas), by a tree reduction."""
+        return _module("sorting").nlargest(self, n, columns, keep, split_every)
+
+    def nsmallest(self, n: int = 5, columns: Any = None, keep: str = "first",
+                  split_every: Any = None) -> Any:
+        """The ``n`` smallest rows (as pandas), by a tree reduction."""
+        return _module("sorting").nsmallest(self, n, columns, keep, split_every)
+
+    def drop_duplicates(self, subset: Any = None, keep: Any = "first", split_out: Any = None,
+                        ignore_index: bool = False, split_every: Any = None) -> Any:
+        """Rows without duplicates, as pandas; a tree or a shuffle (see ``dataframe.sorting``)."""
+        return _module("sorting").drop_duplicates(self, subset, keep, split_out, ignore_index,
+                                                  split_every)
+
     def copy(self, deep: bool = False) -> Any:
         """The same collection (collections are immutable; nothing is copied)."""
         return new_collection(self._expr)
@@ -784,10 +805,17 @@ class DataFrame(NDFrame):
         return _module("reductions").value_counts(frame, sort, ascending, normalize, dropna,
                                                   split_every)
 
+    def set_index(self, other: Any, drop: bool = True, sorted: bool = False,
+                  divisions: Any = None, npartitions: int | None = None) -> Any:
+        """The column as the index, with known divisions; see ``dataframe.sorting.set_index``."""
+        return _module("sorting").set_index(self, other, drop, sorted, divisions, npartitions)
+
     def groupby(self, by: Any = None, level: Any = None, sort: bool = True, dropna: bool = True,
-                observed: bool = True, split_every: Any = None) -> Any:
-        """A lazy ``DataFrameGroupBy`` (tree reductions; see ``chunkwise.dataframe.groupby``)."""
-        return _module("groupby").groupby(self, by, level, sort, dropna, observed, split_every)
+                observed: bool = True, split_every: Any = None, split_out: Any = None) -> Any:
+        """A lazy ``DataFrameGroupBy`` (tree reductions, or a shuffle for many groups;
+        see ``chunkwise.dataframe.groupby`` and ``groupby_shuffle``)."""
+        return _module("groupby").groupby(self, by, level, sort, dropna, observed, split_every,
+                                          split_out)
 
     # --- joins: chunkwise.dataframe.merge ---
 
@@ -894,13 +922,13 @@ class Series(NDFrame):
                                                   split_every)
 
     def groupby(self, by: Any = None, level: Any = None, sort: bool = True, dropna: bool = True,
-                observed: bool = True, split_every: Any = None) -> Any:
+                observed: bool = True, split_every: Any = None, split_out: Any = None) -> Any:
         """A lazy ``SeriesGroupBy`` of this (named) Series."""
         if self.name is None:
             raise ValueError("Series.groupby: the Series needs a name; use .rename('name') first")
         frame = self.to_frame()
         return _module("groupby").groupby(frame, by, level, sort, dropna, observed,
-                                          split_every)[self.name]
+                                          split_every, split_out)[self.name]
 
 
 class Index(FrameBase):

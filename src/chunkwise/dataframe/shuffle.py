@@ -21,10 +21,11 @@ A shuffle node (:class:`HashShuffle`, :class:`RangeShuffle`, both
 
 Memory: a worker holds one input partition and its pieces while it splits, and
 one output partition while it combines, so peak RSS is about ``workers x
-(input partition + output partition)`` whatever the data's size; choose the
-output count so that a partition fits the limit
-(``dataframe.shuffle.memory_limit`` per worker, which
-:func:`partition_count` uses when no count is given).
+(input partition + output partition)`` whatever the data's size. With
+``dataframe.shuffle.memory_limit`` set (bytes or ``"256MiB"``; default
+``None``: no limit), a combine whose pieces add up to more than the limit
+fails at once with an error naming the fix (more output partitions), instead
+of running the process out of memory: a skewed key cannot fill the machine.
 
 **Temporary files.** A process-wide scheduler callback
 (:class:`ShuffleFiles`) opens a run directory when a graph holding a shuffle
@@ -81,7 +82,6 @@ __all__ = [
     "conform",
     "hash_ids",
     "hash_partition",
-    "partition_count",
     "range_ids",
     "range_partition",
     "read_piece",
@@ -429,11 +429,33 @@ def conform(frame: Any, meta: Any) -> Any:
     return frame
 
 
-def combine_pieces(splits: list, j: int, meta: Any) -> Any:
+def _check_size(entries: list, j: int, limit: Any) -> None:
+    """Refuse an output partition whose pieces on disk add up to more than ``limit`` bytes."""
+    if limit is None:
+        return
+    from chunkwise.array.chunks import parse_bytes
+
+    total = sum(os.path.getsize(p) for p in entries if isinstance(p, str) and os.path.exists(p))
+    if total > parse_bytes(limit):
+        raise MemoryError(
+            f"shuffle: output partition {j} would hold {total / 2**20:.0f} MiB of pieces, above "
+            f"dataframe.shuffle.memory_limit={limit!r}; shuffle into more partitions "
+            "(npartitions=), or raise the limit (a single key this large cannot be split)"
+        )
+
+
+def combine_pieces(splits: list, j: int, meta: Any, limit: Any = None) -> Any:
     """Output partition ``j``: piece ``j`` of every split, in input order (files read, then deleted).
 
     ``splits`` holds each split's whole result, or (the ``tasks`` method) its piece ``j`` alone.
+    ``limit``: ``dataframe.shuffle.memory_limit`` when the plan was lowered.
     """
+    entries = [entry[j] if isinstance(entry, list) else entry for entry in splits]
+    try:
+        _check_size(entries, j, limit)
+    except MemoryError:
+        _remove([p for p in entries if isinstance(p, str)])
+        raise
     pieces, paths = [], []
     for entry in splits:
         piece = entry[j] if isinstance(entry, list) else entry
@@ -516,7 +538,8 @@ class Shuffle(FrameExpr):
             refs = [Ref((self._piece_name, i, j)) for i in range(n_in)]
         else:
             refs = [Ref((self._split_name, i)) for i in range(n_in)]
-        return Task(key, combine_pieces, refs, j, self.frame.meta)
+        limit = config.get("dataframe.shuffle.memory_limit", None)
+        return Task(key, combine_pieces, refs, j, self.frame.meta, limit)
 
     def _inlinable(self) -> bool:
         return False
@@ -631,17 +654,6 @@ def range_partition(frame: Any, by: Any, divisions: Sequence, ascending: Any = T
     return new_collection(
         RangeShuffle(frame.expr, tuple(by), splitters, tuple(bool(a) for a in ascending), na_position)
     )
-
-
-def partition_count(nbytes: float, npartitions_in: int) -> int:
-    """How many output partitions keep one under ``dataframe.shuffle.memory_limit`` / 4
-    (a worker holds about an input and an output partition, plus copies), at least
-    ``npartitions_in``."""
-    from chunkwise.array.chunks import parse_bytes
-
-    limit = parse_bytes(config.get("dataframe.shuffle.memory_limit", "1GiB"))
-    need = int(np.ceil(nbytes / max(limit / 4, 1)))
-    return max(npartitions_in, need, 1)
 
 
 def shuffle(frame: Any, on: Any, npartitions: int | None = None) -> Any:
