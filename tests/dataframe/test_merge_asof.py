@@ -82,11 +82,29 @@ def test_on_columns_with_a_broadcast_right_side(sides, scheduler):
     pd.testing.assert_frame_equal(got.reset_index(drop=True), expected, check_dtype=False)
 
 
+@pytest.mark.parametrize("direction", ["backward", "forward", "nearest"])
+def test_on_columns_routed_by_sorted_keys(sides, direction, scheduler):
+    left, right = (s.reset_index() for s in sides)
+    dl, dr = dd.from_pandas(left, npartitions=4), dd.from_pandas(right, npartitions=3)
+    result = dd.merge_asof(dl, dr, on="t", by="g", direction=direction)
+    plan = result.explain(show=False)
+    assert "by divisions" in plan and "sorted" not in plan.splitlines()[0]
+    assert plan.count("SetIndex('t'") == 2 and "Shuffle" not in plan  # no shuffle: sorted=True
+    expected = pd.merge_asof(left, right, on="t", by="g", direction=direction)
+    got = result.compute(scheduler=scheduler)
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), expected, check_dtype=False)
+    renamed = right.rename(columns={"t": "when"})
+    result = dd.merge_asof(dl, dd.from_pandas(renamed, npartitions=3), left_on="t", right_on="when")
+    pd.testing.assert_frame_equal(result.compute(scheduler=scheduler).reset_index(drop=True),
+                                  pd.merge_asof(left, renamed, left_on="t", right_on="when"),
+                                  check_dtype=False)
+
+
 def test_refusals_say_what_to_do(sides):
     left, right = (s.reset_index() for s in sides)
     dl, dr = dd.from_pandas(left, npartitions=4), dd.from_pandas(right, npartitions=2)
-    with pytest.raises(ValueError, match=r"set_index\(key, sorted=True\)"):
-        dd.merge_asof(dl, dr, on="t")
+    with pytest.raises(ValueError, match="one key column"):
+        dd.merge_asof(dl, dr, left_on=["t"], right_on=["t"])
     with pytest.raises(pd.errors.MergeError, match="direction"):
         dd.merge_asof(dl, dr, on="t", direction="sideways")
     with pytest.raises(KeyError):

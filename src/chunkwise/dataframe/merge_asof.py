@@ -14,9 +14,11 @@ Two strategies, chosen from what is known (``explain()`` shows which):
   last row per group of ``last[j-1]`` + partition ``j``), so a match may lie
   any number of partitions away, as in pandas, without reading them all.
 
-Joins on columns (``on=``) with several right partitions need the key as a
-sorted index with known divisions: ``set_index(key, sorted=True)`` both
-sides and pass ``left_index=True, right_index=True``; the error says so.
+Joins on columns (``on=``) with several right partitions route by the key:
+each side is indexed by a copy of its key column with
+``set_index(key, sorted=True)`` (one read of the column for its divisions;
+the data must already be sorted by the key), and that index is dropped
+again in each task.
 
 >>> import pandas as pd
 >>> import chunkwise.dataframe as dd
@@ -63,10 +65,16 @@ def edge_rows(previous: Any, part: Any, by: Any, last: bool) -> Any:
     return grouped.tail(1) if last else grouped.head(1)
 
 
-def asof_parts(left: Any, right_pieces: list, right_meta: Any, options: dict) -> Any:
-    """pandas' ``merge_asof`` of a left partition with the sorted right rows it may match."""
+def asof_parts(left: Any, right_pieces: list, right_meta: Any, options: dict, routed: bool) -> Any:
+    """pandas' ``merge_asof`` of a left partition with the sorted right rows it may match.
+
+    ``routed``: both sides were indexed by a copy of their key column only to route
+    partitions; that index is dropped first (pandas numbers the rows of a join on columns).
+    """
     pieces = [p for p in right_pieces if p is not None and len(p)]
     right = pd.concat(pieces) if len(pieces) > 1 else (pieces[0] if pieces else right_meta)
+    if routed:
+        left, right = left.reset_index(drop=True), right.reset_index(drop=True)
     return pd.merge_asof(left, right, **options)
 
 
@@ -82,14 +90,16 @@ class MergeAsof(FrameExpr):
     starts just after them (or ``None``).
     """
 
-    _parameters = ("left", "right", "options", "by", "plan", "meta")
+    _parameters = ("left", "right", "options", "by", "plan", "meta", "routed")
     _operand_only = ("meta",)
 
     def _meta(self) -> Any:
         return self.operand("meta")
 
     def _divisions(self) -> tuple:
-        return self.left.divisions if self.options.get("left_index") else (None,) * (self.left.npartitions + 1)
+        if self.options.get("left_index") and not self.routed:
+            return self.left.divisions
+        return (None,) * (self.left.npartitions + 1)
 
     def _lengths(self) -> tuple | None:
         return self.left.lengths
@@ -112,7 +122,7 @@ class MergeAsof(FrameExpr):
         if after is not None:
             pieces.append(Ref((self.name + "-first", after)))
         return Task(key, apply_and_enforce, asof_parts, self.operand("meta"), Ref((self.left.name, i)),
-                    pieces, self.right.meta, self.options)
+                    pieces, self.right.meta, self.options, self.routed)
 
     def _explain_line(self) -> str:
         how = "broadcast" if self.right.npartitions == 1 else "by divisions"
@@ -171,13 +181,12 @@ def merge_asof(left: Any, right: Any, on: Any = None, left_on: Any = None, right
                "suffixes": tuple(suffixes), "tolerance": tolerance,
                "allow_exact_matches": allow_exact_matches, "direction": direction}
     meta = _meta(lexpr, rexpr, options, operation)
+    routed = False
+    if rexpr.npartitions > 1 and not (left_index and right_index):
+        lexpr, rexpr = _indexed_by_key(lexpr, left_on if left_on is not None else on, operation), \
+            _indexed_by_key(rexpr, right_on if right_on is not None else on, operation)
+        routed = True
     if rexpr.npartitions > 1:
-        if not (left_index and right_index):
-            raise ValueError(
-                f"{operation}: the right side has {rexpr.npartitions} partitions, so both sides need "
-                "their key as a sorted index with known divisions: set_index(key, sorted=True) on "
-                "each, then merge_asof(..., left_index=True, right_index=True); or pass a right side "
-                "of one partition (repartition(npartitions=1)) to broadcast it")
         for side, expr in (("left", lexpr), ("right", rexpr)):
             if not expr.known_divisions:
                 raise ValueError(
@@ -185,4 +194,19 @@ def merge_asof(left: Any, right: Any, on: Any = None, left_on: Any = None, right
                     "known to be sorted; use set_index(..., sorted=True) (or set_index) first")
     right_by_columns = right_by if right_by is not None else by
     plan = _plan(lexpr, rexpr, direction)
-    return new_collection(MergeAsof(lexpr, rexpr, options, right_by_columns, plan, meta))
+    return new_collection(MergeAsof(lexpr, rexpr, options, right_by_columns, plan, meta, routed))
+
+
+def _indexed_by_key(expr: FrameExpr, key: Any, operation: str) -> FrameExpr:
+    """``expr`` indexed by (a copy of) its sorted key column, with known divisions: the route."""
+    if key is None or isinstance(key, (list, tuple)):
+        raise ValueError(f"{operation}: with several right partitions, give one key column (on=, or "
+                         "left_on=/right_on=), or left_index=True, right_index=True")
+    from chunkwise.dataframe.sorting import set_index
+
+    try:
+        return set_index(new_collection(expr), key, drop=False, sorted=True).expr
+    except ValueError as exc:
+        raise ValueError(
+            f"{operation}: the key {key!r} is not sorted across partitions ({exc}); sort first "
+            f"(set_index({key!r}) or sort_values({key!r}))") from exc
