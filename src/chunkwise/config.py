@@ -41,7 +41,7 @@ defaults: dict[str, Any] = {
     "array.chunk_size": "128MiB",
     "tokenize.ensure_deterministic": False,
     "delayed_pure": False,  # chunkwise.delayed: calls are pure (named by their arguments) by default
-    # chunkwise.dataframe.merge: a side is broadcast (copied whole to every partition of the
+    # chunkwise.dataframe.joins: a side is broadcast (copied whole to every partition of the
     # other) when its known length and estimated size are below both of these
     "dataframe.broadcast_rows": 1_000_000,
     "dataframe.broadcast_bytes": 256 * 2**20,

@@ -136,7 +136,7 @@ def orders_and_users(tmp_path, monkeypatch):
 
 def test_issue17_example_1_merge_then_groupby(orders_and_users, scheduler):
     import chunkwise.dataframe as dd
-    orders = dd.read_parquet("orders/"); users = dd.read_parquet("users/")
+    orders = dd.read_parquet("orders/"); users = dd.read_parquet("users/")  # noqa: E702 (as written)
     result = orders.merge(users, on="user_id").groupby("country").amount.sum().compute(scheduler=scheduler)
 
     pdf_orders, pdf_users = orders_and_users

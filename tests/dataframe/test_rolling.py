@@ -11,6 +11,7 @@ from chunkwise.dataframe import assert_eq
 from chunkwise.dataframe.core import new_collection
 from chunkwise.dataframe.expr import map_partitions_expr
 
+
 def _same(partition):
     return partition
 

@@ -823,8 +823,8 @@ class DataFrame(NDFrame):
               right_on: Any = None, left_index: bool = False, right_index: bool = False,
               suffixes: tuple = ("_x", "_y"), indicator: bool = False,
               npartitions: int | None = None, broadcast: bool | None = None) -> DataFrame:
-        """pandas' ``merge``, with a strategy chosen from metadata; see ``chunkwise.dataframe.merge``."""
-        return _module("merge").merge(self, right, how=how, on=on, left_on=left_on, right_on=right_on,
+        """pandas' ``merge``, with a strategy chosen from metadata; see ``chunkwise.dataframe.joins``."""
+        return _module("joins").merge(self, right, how=how, on=on, left_on=left_on, right_on=right_on,
                                       left_index=left_index, right_index=right_index,
                                       suffixes=suffixes, indicator=indicator,
                                       npartitions=npartitions, broadcast=broadcast)
@@ -832,8 +832,8 @@ class DataFrame(NDFrame):
     def join(self, other: Any, on: Any = None, how: str = "left", lsuffix: str | None = None,
              rsuffix: str | None = None, suffixes: tuple | None = None, npartitions: int | None = None,
              broadcast: bool | None = None) -> DataFrame:
-        """pandas' ``join`` on the index (or ``on`` columns); see ``chunkwise.dataframe.merge``."""
-        return _module("merge").join(self, other, on=on, how=how, lsuffix=lsuffix, rsuffix=rsuffix,
+        """pandas' ``join`` on the index (or ``on`` columns); see ``chunkwise.dataframe.joins``."""
+        return _module("joins").join(self, other, on=on, how=how, lsuffix=lsuffix, rsuffix=rsuffix,
                                      suffixes=suffixes, npartitions=npartitions, broadcast=broadcast)
 
     # --- io: chunkwise.dataframe.io ---

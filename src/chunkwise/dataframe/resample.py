@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from chunkwise.core.graph import Ref, Task
+from chunkwise.dataframe._dtypes import cast_to_meta
 from chunkwise.dataframe.core import FrameBase, new_collection
 from chunkwise.dataframe.expr import FrameExpr, emulate, meta_nonempty
 from chunkwise.dataframe.timeseries import require_time_index
@@ -115,19 +116,9 @@ def _finish(how: str, stats: dict) -> Any:
 def _conform(out: Any, meta: Any) -> Any:
     if isinstance(meta, pd.Series):
         out = out.rename(meta.name)
-        if out.dtype != meta.dtype:
-            try:
-                out = out.astype(meta.dtype)
-            except (TypeError, ValueError):
-                pass
     elif isinstance(meta, pd.DataFrame):
         out.columns = meta.columns
-        for column, dtype in zip(meta.columns, meta.dtypes):
-            if out[column].dtype != dtype:
-                try:
-                    out[column] = out[column].astype(dtype)
-                except (TypeError, ValueError):
-                    pass
+    out = cast_to_meta(out, meta)
     out.index.name = meta.index.name
     if out.index.dtype != meta.index.dtype:
         out.index = out.index.astype(meta.index.dtype)

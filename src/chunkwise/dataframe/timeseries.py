@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from chunkwise.core.graph import Ref, Task
+from chunkwise.dataframe._dtypes import cast_to_meta
 from chunkwise.dataframe.core import FrameBase, new_collection
 from chunkwise.dataframe.expr import FrameExpr, Partitionwise, emulate, map_partitions_expr
 
@@ -392,23 +393,7 @@ class Cumulative(FrameExpr):
 
 def carry_and_enforce(part: Any, previous: Any, op: str, skipna: bool, meta: Any) -> Any:
     """:func:`apply_carry`, cast to ``meta``'s dtypes (a carry may turn ints into floats)."""
-    return _enforce_dtypes(apply_carry(part, previous, op, skipna), meta)
-
-
-def _enforce_dtypes(out: Any, meta: Any) -> Any:
-    if isinstance(meta, pd.Series) and out.dtype != meta.dtype:
-        try:
-            return out.astype(meta.dtype)
-        except (TypeError, ValueError):
-            return out
-    if isinstance(meta, pd.DataFrame):
-        casts = {c: d for c, d, o in zip(meta.columns, meta.dtypes, out.dtypes) if o != d}
-        for column, dtype in casts.items():
-            try:
-                out[column] = out[column].astype(dtype)
-            except (TypeError, ValueError):
-                pass
-    return out
+    return cast_to_meta(apply_carry(part, previous, op, skipna), meta)
 
 
 def cumulative(frame: FrameBase, op: str, skipna: bool = True) -> Any:

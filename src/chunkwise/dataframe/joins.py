@@ -55,7 +55,7 @@ import pandas as pd
 
 from chunkwise import config
 from chunkwise.core.graph import Ref, Task
-from chunkwise.dataframe.core import DataFrame, FrameBase, Series, new_collection
+from chunkwise.dataframe.core import DataFrame, Series, new_collection
 from chunkwise.dataframe.expr import (
     Finalize,
     FrameExpr,

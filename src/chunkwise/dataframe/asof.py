@@ -43,7 +43,7 @@ import pandas as pd
 from chunkwise.core.graph import Ref, Task
 from chunkwise.dataframe.core import DataFrame, new_collection
 from chunkwise.dataframe.expr import FrameExpr, apply_and_enforce, emulate, make_meta
-from chunkwise.dataframe.merge import as_frame_expr
+from chunkwise.dataframe.joins import as_frame_expr
 
 __all__ = ["MergeAsof", "asof_parts", "edge_rows", "merge_asof"]
 

@@ -28,7 +28,7 @@ whole result).
 >>> b = dd.from_pandas(pd.DataFrame({"x": [3, 4], "y": [0.5, 1.5]}, index=[5, 6]), npartitions=1)
 >>> both = dd.concat([a, b])
 >>> both.divisions, list(both.columns)
-((0, 1, 5, 6), ['x', 'y'])
+((0, 5, 6), ['x', 'y'])
 >>> both.compute().y.tolist()
 [nan, nan, 0.5, 1.5]
 """
@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from chunkwise.core.graph import Ref, Task
+from chunkwise.dataframe._dtypes import cast_to_meta
 from chunkwise.dataframe.core import FrameBase, new_collection
 from chunkwise.dataframe.expr import FrameExpr, emulate, unify_categoricals
 
@@ -64,18 +65,7 @@ def concat_parts(parts: list, meta: Any, axis: int, join: str, ignore_index: boo
             out = out.to_frame()
         if list(out.columns) != list(meta.columns) and not meta.columns.has_duplicates:
             out = out.reindex(columns=meta.columns)
-        if not out.columns.has_duplicates:
-            casts = {c: d for c, d, o in zip(meta.columns, meta.dtypes, out.dtypes) if o != d}
-            for column, dtype in casts.items():
-                try:
-                    out[column] = out[column].astype(dtype)
-                except (TypeError, ValueError):
-                    pass
-    elif isinstance(meta, pd.Series) and out.dtype != meta.dtype:
-        try:
-            out = out.astype(meta.dtype)
-        except (TypeError, ValueError):
-            pass
+    out = cast_to_meta(out, meta)
     if out.index.dtype != meta.index.dtype and len(out) == 0:
         out.index = out.index.astype(meta.index.dtype)
     return out
