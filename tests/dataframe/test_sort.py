@@ -240,3 +240,41 @@ def test_drop_duplicates_chooses_the_shuffle_from_observed_cardinality(pdf, monk
     few = df.drop_duplicates(subset="c")  # 3 distinct values: the tree
     assert "TreeReduction" in few.explain(show=False)
     pd.testing.assert_frame_equal(few.compute(), pdf.drop_duplicates("c"))
+
+
+# --- issue 17's example, exactly as written ---------------------------------------------------------
+
+
+@pytest.fixture
+def orders_data(tmp_path, monkeypatch):
+    """``orders/``: a Parquet directory of 4 files; the cwd set beside it."""
+    rng = np.random.default_rng(17)
+    n = 4000
+    pdf = pd.DataFrame({
+        "order_id": np.arange(n),
+        "user_id": rng.integers(0, 300, n),
+        "amount": rng.permutation(n) / 4 + 0.5,  # distinct: the top 10 has no ties
+        "timestamp": pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 10**6, n), unit="s"),
+    })
+    (tmp_path / "orders").mkdir()
+    for i in range(4):
+        pdf.iloc[i * 1000:(i + 1) * 1000].to_parquet(tmp_path / "orders" / f"part.{i}.parquet")
+    monkeypatch.chdir(tmp_path)
+    return pdf
+
+
+def test_issue_17_example_sort_values_head(orders_data, scheduler):
+    import chunkwise.dataframe as dd
+    orders = dd.read_parquet("orders/")
+    with chunkwise.config.set(scheduler=scheduler), record_reads() as reads:
+        result = orders.sort_values("amount", ascending=False).head(10)
+
+    expected = orders_data.sort_values("amount", ascending=False).head(10)
+    pd.testing.assert_frame_equal(result, expected)
+    pd.testing.assert_frame_equal(
+        result, pd.read_parquet("orders/").sort_values("amount", ascending=False).head(10),
+        check_index_type=False)
+    # a top-n: each file read once, no sample, no shuffle
+    assert sorted(r.path.rsplit("/", 1)[-1] for r in reads) == [f"part.{i}.parquet" for i in range(4)]
+    plan = orders.sort_values("amount", ascending=False).head(10, compute=False).explain(show=False)
+    assert "top-n" in plan and "Shuffle" not in plan

@@ -416,27 +416,6 @@ class FrameBase(Collection):
     def reset_index(self, drop: bool = False) -> Any:
         return _module("methods").reset_index(self, drop=drop)
 
-    def sort_values(self, by: Any = None, ascending: Any = True, na_position: str = "last",
-                    npartitions: int | None = None) -> Any:
-        """Sorted rows (a range shuffle on sampled splitters); see ``dataframe.sorting``."""
-        return _module("sorting").sort_values(self, by, ascending, na_position, npartitions)
-
-    def nlargest(self, n: int = 5, columns: Any = None, keep: str = "first",
-                 split_every: Any = None) -> Any:
-        """The ``n`` largest rows (as pandas), by a tree reduction."""
-        return _module("sorting").nlargest(self, n, columns, keep, split_every)
-
-    def nsmallest(self, n: int = 5, columns: Any = None, keep: str = "first",
-                  split_every: Any = None) -> Any:
-        """The ``n`` smallest rows (as pandas), by a tree reduction."""
-        return _module("sorting").nsmallest(self, n, columns, keep, split_every)
-
-    def drop_duplicates(self, subset: Any = None, keep: Any = "first", split_out: Any = None,
-                        ignore_index: bool = False, split_every: Any = None) -> Any:
-        """Rows without duplicates, as pandas; a tree or a shuffle (see ``dataframe.sorting``)."""
-        return _module("sorting").drop_duplicates(self, subset, keep, split_out, ignore_index,
-                                                  split_every)
-
     def copy(self, deep: bool = False) -> Any:
         """The same collection (collections are immutable; nothing is copied)."""
         return new_collection(self._expr)
@@ -527,6 +506,29 @@ def _get_column(frame: FrameBase, key: Hashable) -> Series:
 
 class NDFrame(FrameBase):
     """What DataFrame and Series share beyond FrameBase: the reductions both forward alike."""
+
+    # --- sorting and deduplication: chunkwise.dataframe.sorting ---
+
+    def sort_values(self, by: Any = None, ascending: Any = True, na_position: str = "last",
+                    npartitions: int | None = None) -> Any:
+        """Sorted rows (a range shuffle on sampled splitters); see ``dataframe.sorting``."""
+        return _module("sorting").sort_values(self, by, ascending, na_position, npartitions)
+
+    def nlargest(self, n: int = 5, columns: Any = None, keep: str = "first",
+                 split_every: Any = None) -> Any:
+        """The ``n`` largest rows (as pandas), by a tree reduction."""
+        return _module("sorting").nlargest(self, n, columns, keep, split_every)
+
+    def nsmallest(self, n: int = 5, columns: Any = None, keep: str = "first",
+                  split_every: Any = None) -> Any:
+        """The ``n`` smallest rows (as pandas), by a tree reduction."""
+        return _module("sorting").nsmallest(self, n, columns, keep, split_every)
+
+    def drop_duplicates(self, subset: Any = None, keep: Any = "first", split_out: Any = None,
+                        ignore_index: bool = False, split_every: Any = None) -> Any:
+        """Rows without duplicates, as pandas; a tree or a shuffle (see ``dataframe.sorting``)."""
+        return _module("sorting").drop_duplicates(self, subset, keep, split_out, ignore_index,
+                                                  split_every)
 
     # --- reductions: chunkwise.dataframe.reductions ---
 

@@ -27,8 +27,10 @@ Memory: a partial holds one row per group seen (a categorical key with
 ``observed=False``: one per category), so a task holds at most
 ``split_every`` partials of at most *number of groups* rows each; ``nunique``
 holds the distinct (key, value) pairs instead. This path suits up to about a
-million groups; the shuffle path for more (a ``split_out`` parameter, as in
-Dask) is the next issue's, so it is not offered here.
+million groups; for more, the shuffle path (``split_out=``, or chosen by the
+plan from the observed number of groups) lives in
+:mod:`chunkwise.dataframe.groupby_shuffle`, as do ``median``, ``transform``,
+``apply``, ``cumsum``, ``cumcount`` and ``shift``.
 
 The kernels are plain pandas functions, tested directly against pandas.
 """

@@ -542,7 +542,10 @@ class Shuffle(FrameExpr):
         return Task(key, combine_pieces, refs, j, self.frame.meta, limit)
 
     def _inlinable(self) -> bool:
-        return False
+        return False  # a combine reads the splits, outputs of this node itself
+
+    def _one_to_one_inputs(self) -> tuple:
+        return (self.frame.name,)  # input partition i is read by split i alone
 
 
 class HashShuffle(Shuffle):
