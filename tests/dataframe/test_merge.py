@@ -183,6 +183,18 @@ def test_merge_on_index_and_column(facts, dims, scheduler):
           facts.merge(d, left_on="k", right_index=True, how="left"), scheduler, check_dtype=False)
 
 
+@pytest.mark.parametrize("how", HOWS)
+def test_merge_on_an_index_level_and_a_column(how, scheduler):
+    rng = np.random.default_rng(2)
+    a = pd.DataFrame({"k": rng.integers(0, 4, 80), "x": np.arange(80)},
+                     index=pd.Index(rng.integers(0, 10, 80), name="day"))
+    b = pd.DataFrame({"day": rng.integers(0, 10, 30), "k": rng.integers(0, 4, 30), "y": np.arange(30)})
+    left, right = dd.from_pandas(a, npartitions=4), dd.from_pandas(b, npartitions=3)
+    result = left.merge(right, on=["day", "k"], how=how, broadcast=False)
+    assert "merge-hash-keys" in result.explain(show=False)  # the index level hashed as a column
+    check(result, a.merge(b, on=["day", "k"], how=how), scheduler, check_dtype=False)
+
+
 def test_merge_on_both_indexes_aligned(scheduler):
     a = pd.DataFrame({"x": np.arange(50)}, index=np.arange(50) * 2)
     b = pd.DataFrame({"y": np.arange(40) * 1.5}, index=np.arange(40) * 3)

@@ -113,8 +113,8 @@ def add_key_columns(frame: Any, keys: Any, dtypes: list) -> pd.DataFrame:
     if keys == "index":
         index = frame.index
         values = [index.get_level_values(k) for k in range(index.nlevels)]
-    else:
-        values = [frame[k] for k in keys]
+    else:  # a key may name an index level, as pandas allows
+        values = [frame[k] if k in frame.columns else frame.index.get_level_values(k) for k in keys]
     out = frame.copy(deep=False)
     for k, (value, dtype) in enumerate(zip(values, dtypes)):
         out[f"{KEY_PREFIX}{k}"] = _cast_key(pd.Series(value, index=frame.index), dtype)
@@ -255,7 +255,9 @@ class Merge(FrameExpr):
         left, right = self.left, self.right
         lkeys, rkeys = self.left_keys, self.right_keys
         ltypes, rtypes = _key_dtypes(left.meta, lkeys), _key_dtypes(right.meta, rkeys)
-        if ltypes == rtypes and (lkeys == "index") == (rkeys == "index"):
+        plain = all(k in frame.meta.columns for keys, frame in ((lkeys, left), (rkeys, right))
+                    if keys != "index" for k in keys)
+        if plain and ltypes == rtypes and (lkeys == "index") == (rkeys == "index"):
             lon = "index" if lkeys == "index" else list(lkeys)
             ron = "index" if rkeys == "index" else list(rkeys)
         else:
@@ -380,7 +382,7 @@ def _key_dtypes(meta: pd.DataFrame, keys: Any) -> list:
         if isinstance(index, pd.MultiIndex):
             return list(index.dtypes)
         return [index.dtype]
-    return [meta[k].dtype for k in keys]
+    return [meta[k].dtype if k in meta.columns else meta.index.get_level_values(k).dtype for k in keys]
 
 
 def _common_key_dtype(a: Any, b: Any) -> Any:
@@ -440,7 +442,7 @@ def _check_broadcast(broadcast: Any, how: str, operation: str) -> None:
 
 
 def _check_columns(meta: pd.DataFrame, keys: list, side: str, operation: str) -> None:
-    missing = [k for k in keys if k not in meta.columns]
+    missing = [k for k in keys if k not in meta.columns and k not in meta.index.names]
     if missing:
         raise KeyError(f"{operation}: key column(s) {missing} not in the {side} frame; "
                        f"its columns: {list(meta.columns)}")
