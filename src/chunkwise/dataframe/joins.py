@@ -199,7 +199,15 @@ class Merge(FrameExpr):
         return self.options.get("how", "inner")
 
     def strategy(self) -> tuple:
-        """``("broadcast", side)``, ``("aligned", divisions)`` or ``("hash", npartitions)``."""
+        """``("broadcast", side)``, ``("aligned", divisions)`` or ``("hash", npartitions)``.
+
+        Chosen once per node (the config read then holds for its divisions and its lowering).
+        """
+        if "_strategy" not in self.__dict__:
+            self.__dict__["_strategy"] = self._choose()
+        return self.__dict__["_strategy"]
+
+    def _choose(self) -> tuple:
         left, right, how = self.left, self.right, self.how
         if left.npartitions == 1 and right.npartitions == 1:
             return ("broadcast", "right")
