@@ -819,7 +819,7 @@ class DataFrame(NDFrame):
         return _module("groupby").groupby(self, by, level, sort, dropna, observed, split_every,
                                           split_out)
 
-    # --- joins: chunkwise.dataframe.merge ---
+    # --- joins: chunkwise.dataframe.joins ---
 
     def merge(self, right: Any, how: str = "inner", on: Any = None, left_on: Any = None,
               right_on: Any = None, left_index: bool = False, right_index: bool = False,
