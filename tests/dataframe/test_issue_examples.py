@@ -146,6 +146,11 @@ def test_issue17_example_1_merge_then_groupby(orders_and_users, scheduler):
     plan = orders.merge(users, on="user_id").groupby("country").amount.sum().explain(show=False)
     assert "BroadcastMerge: how='inner', broadcast the right side" in plan
     assert "Shuffle" not in plan
+    # the orders scan reads only the key and the column summed (users has just the two it needs)
+    scans = [line.strip() for line in plan.splitlines() if "ReadParquet" in line]
+    assert len(scans) == 2
+    assert "orders" in scans[0] and "columns=['user_id', 'amount']" in scans[0]
+    assert "users" in scans[1]
 
 
 def test_issue17_example_3_set_index_then_rolling(orders_and_users, scheduler):

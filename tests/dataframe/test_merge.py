@@ -238,6 +238,24 @@ def test_broadcast_reads_the_small_side_once(facts, dims, scheduler):
     assert all(whole in str(graph[k]) for k in merges)
 
 
+def test_column_selection_is_pushed_into_both_sides(facts, dims, scheduler):
+    left, right = dd.from_pandas(facts, npartitions=3), dd.from_pandas(dims, npartitions=2)
+    joined = left.merge(right, on="k", how="left")
+    plan = joined[["amount", "label"]].explain(show=False)
+    assert "columns=['k', 'amount']" in plan and "columns=['k', 'label']" in plan
+    check(joined[["amount", "label"]], facts.merge(dims, on="k", how="left")[["amount", "label"]],
+          scheduler, check_dtype=False)
+    # two selections computed together: each side narrowed to the union of what both need
+    a, b = chunkwise.compute(joined.amount.sum(), joined.w.max(), scheduler=scheduler)
+    expected = facts.merge(dims, on="k", how="left")
+    assert a == pytest.approx(expected.amount.sum()) and b == expected.w.max()
+    # a column on both sides keeps its suffixes: both copies are kept
+    other = dims.assign(amount=1.5)
+    suffixed = left.merge(dd.from_pandas(other, npartitions=2), on="k")[["amount_x", "amount_y"]]
+    assert "'label'" not in suffixed.explain(show=False)
+    check(suffixed, facts.merge(other, on="k")[["amount_x", "amount_y"]], scheduler)
+
+
 # --- errors at build time -------------------------------------------------------------
 
 

@@ -60,6 +60,7 @@ from chunkwise.dataframe.expr import (
     Finalize,
     FrameExpr,
     Partitionwise,
+    Projection,
     apply_and_enforce,
     emulate,
     make_meta,
@@ -279,6 +280,34 @@ class Merge(FrameExpr):
     def _task(self, key: Hashable) -> Any:
         raise RuntimeError("Merge is replaced by its strategy in the lower stage; it has no tasks")
 
+    def _simplify_up(self, parent: Any, dependents: Any) -> FrameExpr | None:
+        """``merge(...)[cols]`` -> ``merge(left[kept], right[kept])[cols]``: each side keeps its
+        keys, the columns that every consumer of the join (all projections) needs, and the
+        columns both sides share (their suffixes depend on them)."""
+        if not (isinstance(parent, Projection) and parent.frame.name == self.name):
+            return None
+        needed = _columns_needed(self, dependents)
+        if needed is None:
+            return None
+        left, right = self.left, self.right
+        lmeta, rmeta = left.meta, right.meta
+        if not (isinstance(lmeta, pd.DataFrame) and isinstance(rmeta, pd.DataFrame)) or (
+            lmeta.columns.has_duplicates or rmeta.columns.has_duplicates
+        ):
+            return None
+        shared = set(lmeta.columns) & set(rmeta.columns)
+        narrowed = []
+        for frame, keys in ((left, self.left_keys), (right, self.right_keys)):
+            keep = set(needed) | shared | (set() if keys == "index" else set(keys))
+            columns = [c for c in frame.meta.columns if c in keep]
+            narrowed.append(frame if len(columns) == len(frame.meta.columns) else Projection(frame, columns))
+        if all(a is b for a, b in zip(narrowed, (left, right))):
+            return None
+        meta = merge_meta(narrowed[0], narrowed[1], self.kind, self.options, f"{self.kind}(...)[columns]")
+        merged = Merge(narrowed[0], narrowed[1], self.kind, self.options, self.left_keys, self.right_keys,
+                       self.broadcast, self.nparts, meta)
+        return Projection(merged, parent.operand("columns"))
+
     def _explain_line(self) -> str:
         return f"Merge: how={self.how!r}, {self.kind}  [{self.npartitions} partitions]"
 
@@ -341,6 +370,22 @@ class PartitionMerge(Partitionwise):
     def _explain_line(self) -> str:
         how = self.options.get("how", "inner")
         return f"PartitionMerge: how={how!r}, {self.strategy}  [{self.npartitions} partitions]"
+
+
+def _columns_needed(expr: FrameExpr, dependents: Any) -> set | None:
+    """The union of the columns every consumer of ``expr`` selects; ``None`` when one is not
+    a column selection (it needs every column)."""
+    found = dependents.get(expr.name, []) if hasattr(dependents, "get") else []
+    nodes = [node() if callable(node) and not isinstance(node, FrameExpr) else node for node in found]
+    needed: set = set()
+    for node in nodes:
+        if node is None:
+            continue
+        if not (isinstance(node, Projection) and node.frame.name == expr.name):
+            return None
+        columns = node.operand("columns")
+        needed.update(columns if isinstance(columns, list) else [columns])
+    return needed if nodes else None
 
 
 # --- strategy helpers ---------------------------------------------------------------
