@@ -278,3 +278,12 @@ def test_issue_17_example_sort_values_head(orders_data, scheduler):
     assert sorted(r.path.rsplit("/", 1)[-1] for r in reads) == [f"part.{i}.parquet" for i in range(4)]
     plan = orders.sort_values("amount", ascending=False).head(10, compute=False).explain(show=False)
     assert "top-n" in plan and "Shuffle" not in plan
+
+
+def test_sort_values_fast_path_puts_nat_last_as_pandas():
+    times = pd.Series(pd.to_datetime(["2024-01-03", None, "2024-01-01", "2024-01-02", None, "2024-01-01"]))
+    pdf = pd.DataFrame({"t": times, "v": range(6)})
+    got = dd.from_pandas(pdf, npartitions=2).sort_values("t").compute()
+    pd.testing.assert_frame_equal(got, pdf.sort_values("t", kind="stable"))
+    got = sorting.sort_partition(pdf, ["t"], [True], "last")
+    pd.testing.assert_frame_equal(got, pdf.sort_values("t", kind="stable"))

@@ -88,6 +88,11 @@ def sort_partition(part: Any, by: list, ascending: list, na_position: str) -> An
     """A stable sort of one partition (ties keep their order, as in a stable sort of the whole)."""
     if len(part) < 2:
         return part
+    if len(by) == 1 and ascending[0] and na_position == "last":
+        keys = part if isinstance(part, pd.Series) else part[by[0]]
+        if isinstance(keys, pd.Series) and isinstance(keys.dtype, np.dtype) and keys.dtype.kind in "iufM":
+            # NumPy's stable argsort puts NaN and NaT last, as pandas does: no null handling needed
+            return part.take(np.argsort(keys.to_numpy(), kind="stable"))
     if isinstance(part, pd.Series):
         return part.sort_values(ascending=ascending[0], na_position=na_position, kind="stable")
     return part.sort_values(by, ascending=ascending, na_position=na_position, kind="stable")
@@ -102,11 +107,12 @@ def _keys_frame(part: Any, by: list) -> pd.DataFrame:
 def sample_keys(part: Any, by: list, size: int) -> pd.DataFrame:
     """At most ``size`` random rows of the key columns (columns ``0, 1, ...``), each
     with a ``__weight__``: the number of rows it stands for."""
-    keys = _keys_frame(part, by).reset_index(drop=True)
-    keys.columns = range(keys.shape[1])
+    keys = _keys_frame(part, by)
     n = len(keys)
-    if n > size:
-        keys = keys.sample(n=size, random_state=n).sort_index()
+    if n > size:  # positions drawn with replacement: O(size), not a permutation of n
+        keys = keys.iloc[np.sort(np.random.default_rng(n).integers(0, n, size))]
+    keys = keys.reset_index(drop=True)
+    keys.columns = range(keys.shape[1])
     keys["__weight__"] = n / max(len(keys), 1)
     return keys
 
