@@ -607,6 +607,44 @@ class NDFrame(FrameBase):
         """Approximate quantiles (exact for small partitions); see ``reductions``."""
         return _module("reductions").quantile(self, q, numeric_only, split_every)
 
+    # --- time series: chunkwise.dataframe.timeseries ---
+
+    def rolling(self, window: Any, min_periods: int | None = None, center: bool = False) -> Any:
+        """A lazy ``Rolling`` across partition boundaries; see ``chunkwise.dataframe.timeseries``."""
+        return _module("timeseries").Rolling(self, window, min_periods=min_periods, center=center)
+
+    def resample(self, rule: Any, closed: str | None = None, label: str | None = None) -> Any:
+        """A lazy ``Resampler`` on a sorted datetime index; see ``chunkwise.dataframe.resample``."""
+        return _module("resample").Resampler(self, rule, closed=closed, label=label)
+
+    def shift(self, periods: int = 1, freq: Any = None) -> Any:
+        """pandas' ``shift``: rows move across partition boundaries (or the index moves by ``freq``)."""
+        return _module("timeseries").shift(self, periods, freq=freq)
+
+    def diff(self, periods: int = 1) -> Any:
+        """pandas' ``diff`` across partition boundaries."""
+        return _module("timeseries").diff(self, periods)
+
+    def pct_change(self, periods: int = 1) -> Any:
+        """pandas' ``pct_change`` across partition boundaries."""
+        return _module("timeseries").pct_change(self, periods)
+
+    def cumsum(self, skipna: bool = True) -> Any:
+        """pandas' ``cumsum``: each partition's sums plus a carry from the partitions before it."""
+        return _module("timeseries").cumulative(self, "sum", skipna=skipna)
+
+    def cumprod(self, skipna: bool = True) -> Any:
+        """pandas' ``cumprod`` with a carry across partitions."""
+        return _module("timeseries").cumulative(self, "prod", skipna=skipna)
+
+    def cummax(self, skipna: bool = True) -> Any:
+        """pandas' ``cummax`` with a carry across partitions."""
+        return _module("timeseries").cumulative(self, "max", skipna=skipna)
+
+    def cummin(self, skipna: bool = True) -> Any:
+        """pandas' ``cummin`` with a carry across partitions."""
+        return _module("timeseries").cumulative(self, "min", skipna=skipna)
+
 
 class DataFrame(NDFrame):
     """A lazy pandas DataFrame split into row partitions; see the module docstring."""
@@ -780,6 +818,25 @@ class DataFrame(NDFrame):
         see ``chunkwise.dataframe.groupby`` and ``groupby_shuffle``)."""
         return _module("groupby").groupby(self, by, level, sort, dropna, observed, split_every,
                                           split_out)
+
+    # --- joins: chunkwise.dataframe.joins ---
+
+    def merge(self, right: Any, how: str = "inner", on: Any = None, left_on: Any = None,
+              right_on: Any = None, left_index: bool = False, right_index: bool = False,
+              suffixes: tuple = ("_x", "_y"), indicator: bool = False,
+              npartitions: int | None = None, broadcast: bool | None = None) -> DataFrame:
+        """pandas' ``merge``, with a strategy chosen from metadata; see ``chunkwise.dataframe.joins``."""
+        return _module("joins").merge(self, right, how=how, on=on, left_on=left_on, right_on=right_on,
+                                      left_index=left_index, right_index=right_index,
+                                      suffixes=suffixes, indicator=indicator,
+                                      npartitions=npartitions, broadcast=broadcast)
+
+    def join(self, other: Any, on: Any = None, how: str = "left", lsuffix: str | None = None,
+             rsuffix: str | None = None, suffixes: tuple | None = None, npartitions: int | None = None,
+             broadcast: bool | None = None) -> DataFrame:
+        """pandas' ``join`` on the index (or ``on`` columns); see ``chunkwise.dataframe.joins``."""
+        return _module("joins").join(self, other, on=on, how=how, lsuffix=lsuffix, rsuffix=rsuffix,
+                                     suffixes=suffixes, npartitions=npartitions, broadcast=broadcast)
 
     # --- io: chunkwise.dataframe.io ---
 
