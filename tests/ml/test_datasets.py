@@ -41,10 +41,10 @@ def test_classification_seeds_differ():
 
 
 @pytest.mark.parametrize("params", [
-    dict(n_classes=2),
-    dict(n_classes=3, n_informative=5, n_clusters_per_class=1),
-    dict(n_classes=4, n_informative=6, n_redundant=3, n_repeated=2, flip_y=0.05, class_sep=2.0),
-    dict(n_classes=2, hypercube=False, shift=None, scale=None, shuffle=False),
+    {"n_classes": 2},
+    {"n_classes": 3, "n_informative": 5, "n_clusters_per_class": 1},
+    {"n_classes": 4, "n_informative": 6, "n_redundant": 3, "n_repeated": 2, "flip_y": 0.05, "class_sep": 2.0},
+    {"n_classes": 2, "hypercube": False, "shift": None, "scale": None, "shuffle": False},
 ])
 def test_classification_accuracy_like_sklearn(params):
     n = 6000
