@@ -76,9 +76,9 @@ def is_chunked(obj: Any) -> bool:
     return isinstance(obj, (Array, FrameBase))
 
 
-def _frame_to_array(frame: FrameBase, name: str, compute_chunk_sizes: bool) -> Array:
+def _frame_to_array(frame: FrameBase, name: str, compute_chunk_sizes: bool, allow_unknown_rows: bool = False) -> Array:
     lengths = frame.expr.lengths
-    if lengths is None:
+    if lengths is None and not allow_unknown_rows:
         if not compute_chunk_sizes:
             raise ValueError(
                 f"{name}: the dataframe's partition lengths are unknown, so its rows cannot be "
@@ -89,10 +89,10 @@ def _frame_to_array(frame: FrameBase, name: str, compute_chunk_sizes: bool) -> A
     return frame.to_dask_array()
 
 
-def _as_chunked_array(X: Any, name: str, compute_chunk_sizes: bool) -> Array:
+def _as_chunked_array(X: Any, name: str, compute_chunk_sizes: bool, allow_unknown_rows: bool = False) -> Array:
     if isinstance(X, FrameBase):
-        X = _frame_to_array(X, name, compute_chunk_sizes)
-    if has_unknown(X.chunks[:1]):
+        X = _frame_to_array(X, name, compute_chunk_sizes, allow_unknown_rows)
+    if has_unknown(X.chunks[:1]) and not allow_unknown_rows:
         if not compute_chunk_sizes:
             check_known_chunks(name, X, axes=(0,), what="X")
         X = X.compute_chunk_sizes()
@@ -110,6 +110,7 @@ def check_array(
     ensure_2d: bool = True,
     dtype: Any = "float",
     compute_chunk_sizes: bool = False,
+    allow_unknown_rows: bool = False,
     allow_nd: bool = False,
     what: str = "X",
     **sklearn_kwargs: Any,
@@ -123,7 +124,9 @@ def check_array(
     cast lazily to float for ``dtype="float"``, no object dtype for
     ``"numeric"``. Unknown row chunk lengths raise a ``ValueError`` naming
     ``name`` and ``compute_chunk_sizes()``; ``compute_chunk_sizes=True`` computes
-    them instead (one pass over ``X``).
+    them instead (one pass over ``X``); ``allow_unknown_rows=True`` accepts
+    them as they are (for passes that never pair or split rows, such as a
+    scaler's ``fit`` or a blockwise ``transform``).
     """
     if not is_chunked(X):
         if dtype == "float":
@@ -132,7 +135,7 @@ def check_array(
             sk_dtype = dtype
         return sklearn_check_array(X, dtype=sk_dtype, ensure_2d=ensure_2d, allow_nd=allow_nd,
                                    input_name=what, **sklearn_kwargs)
-    X = _as_chunked_array(X, name, compute_chunk_sizes)
+    X = _as_chunked_array(X, name, compute_chunk_sizes, allow_unknown_rows)
     if ensure_2d and X.ndim != 2:
         raise ValueError(
             f"{name}: expected a 2-D {what} (samples x features), got {X.ndim}-D with shape {X.shape}; "
