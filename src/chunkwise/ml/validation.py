@@ -59,6 +59,7 @@ from chunkwise.dataframe.core import FrameBase
 from chunkwise.delayed import Delayed, delayed
 
 __all__ = [
+    "align_rows",
     "as_row_blocks",
     "check_X_y",
     "check_array",
@@ -228,6 +229,44 @@ def check_X_y(
     return X, y
 
 
+def align_rows(name: str, *arrays: Any) -> list:
+    """``arrays`` (chunked or in memory, ``None`` kept) as chunkwise arrays sharing one row chunking.
+
+    The first chunked argument's row chunks are the reference; the row counts
+    are compared from metadata (a mismatch raises before anything is
+    computed) and the others are rechunked to the reference, so block ``i``
+    of every result holds the same rows. Unknown row chunks raise the
+    "unknown chunk sizes" error naming ``name``.
+    """
+    present = [a for a in arrays if a is not None]
+    lengths = [num_rows(a) for a in present]
+    if len({n for n in lengths if not math.isnan(n)}) > 1:
+        raise ValueError(f"{name}: found input variables with inconsistent numbers of samples: {lengths}; "
+                         "pass arrays with the same number of rows")
+    chunked = [_as_chunked_array(a, name, False) if is_chunked(a) else None for a in arrays]
+    reference = next((c for c in chunked if c is not None), None)
+    if reference is None:
+        raise TypeError(f"{name}: align_rows needs at least one chunkwise array")
+    check_known_chunks(name, reference, axes=(0,), what="an input")
+    row_chunks = reference.chunks[0]
+    out = []
+    for original, array in zip(arrays, chunked):
+        if original is None:
+            out.append(None)
+            continue
+        if array is None:
+            values = np.asarray(original)
+            array = from_array(values, chunks=(row_chunks,) + tuple((n,) for n in values.shape[1:]))
+        else:
+            check_known_chunks(name, array, axes=(0,), what="an input")
+            if array.chunks[0] != row_chunks:
+                array = array.rechunk({0: row_chunks})
+        if array.ndim == 2 and array.numblocks[1] != 1:
+            array = array.rechunk({1: -1})
+        out.append(array)
+    return out
+
+
 def check_is_fitted(estimator: Any, attributes: Any = None, *, msg: str | None = None) -> None:
     """Raise scikit-learn's ``NotFittedError`` unless ``estimator`` is fitted (as ``sklearn.utils.validation.check_is_fitted``)."""
     sklearn_check_is_fitted(estimator, attributes, msg=msg)
@@ -253,14 +292,19 @@ def check_random_state_seed(random_state: Any) -> int:
     raise ValueError(f"random_state must be None, an int, a RandomState or a Generator, got {random_state!r}")
 
 
-def as_row_blocks(X: Any, y: Any = None) -> list:
+def as_row_blocks(X: Any, y: Any = None, *others: Any) -> list:
     """The row blocks of ``X`` (one column chunk) as ``Delayed`` values, paired with ``y``'s.
 
     Returns ``[x_0, x_1, ...]``, or ``[(x_0, y_0), (x_1, y_1), ...]`` with
     ``y``. ``X`` is rechunked to one column chunk and ``y`` to ``X``'s row
     chunks first, so pairs always hold the same rows. In-memory arrays become
-    one block.
+    one block. With ``others`` (more aligned arrays, e.g. sample weights),
+    the tuples hold their blocks too.
     """
+    if others:
+        aligned = align_rows("as_row_blocks", X, y, *others)
+        columns = [[row[0] if a.ndim == 2 else row for row in a.to_delayed().tolist()] for a in aligned]
+        return list(zip(*columns))
     if not isinstance(X, Array):
         X = from_array(np.asarray(X), chunks=-1)
     if X.ndim == 2 and X.numblocks[1] != 1:
