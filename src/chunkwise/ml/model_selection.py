@@ -67,6 +67,7 @@ from sklearn.metrics import check_scoring
 from sklearn.model_selection import ParameterGrid, ParameterSampler, check_cv
 from sklearn.model_selection import train_test_split as sklearn_train_test_split
 from sklearn.pipeline import Pipeline
+from sklearn.utils.metaestimators import available_if
 
 from chunkwise.array.chunks import check_known_chunks
 from chunkwise.array.core import Array, from_array
@@ -76,7 +77,7 @@ from chunkwise.dataframe.core import FrameBase, partition_lengths
 from chunkwise.dataframe.io.pandas import from_delayed as frame_from_delayed
 from chunkwise.delayed import delayed
 from chunkwise.ml.validation import check_is_fitted, check_random_state_seed, is_chunked, num_rows
-from chunkwise.ml.wrappers import ParallelPostFit
+from chunkwise.ml.wrappers import ParallelPostFit, estimator_has
 
 __all__ = [
     "GridSearchCV",
@@ -373,11 +374,11 @@ def _in_memory(a: Any) -> Any:
 def _rows(a: Any, index: np.ndarray) -> Any:
     if a is None:
         return None
-    if isinstance(a, (pd.DataFrame, pd.Series)):
-        return a.iloc[index]
     if hasattr(a, "iloc"):
         return a.iloc[index]
-    return a[index]
+    if hasattr(a, "tocsr"):  # scipy sparse
+        return a.tocsr()[index]
+    return np.asarray(a)[index]
 
 
 def _fit_step(step: Any, X: Any, y: Any, fit_params: dict) -> tuple:
@@ -396,7 +397,7 @@ def _transform_step(fitted: tuple, X: Any) -> Any:
 def _fit_final(estimator: Any, X: Any, y: Any, fit_params: dict, error_score: Any) -> tuple:
     started = time.perf_counter()
     try:
-        estimator = estimator.fit(X, y, **fit_params) if y is not None else estimator.fit(X, **fit_params)
+        estimator = estimator.fit(X, y, **fit_params)
     except Exception as exc:
         if isinstance(error_score, str) and error_score == "raise":
             raise
@@ -516,7 +517,7 @@ class _BaseSearch(MetaEstimatorMixin, BaseEstimator):
         if not candidates:
             raise ValueError(f"{name}: no candidate parameters to search")
         X_d = _in_memory(X)
-        y_d = _in_memory(y) if y is not None and is_chunked(y) else (delayed(y) if y is not None else None)
+        y_d = _in_memory(y) if y is not None else None
         graph = self._fold_graph(X_d, y_d, candidates, folds, scorer, fit_params)
         results = compute(*[t for t, _ in graph], *[t for _, t in graph if t is not None])
         n_folds, n_candidates = len(folds), len(candidates)
@@ -537,8 +538,7 @@ class _BaseSearch(MetaEstimatorMixin, BaseEstimator):
             y_fit = y.compute() if is_chunked(y) else y
             started = time.perf_counter()
             best = clone(self.estimator).set_params(**self.best_params_)
-            self.best_estimator_ = best.fit(X_fit, y_fit, **fit_params) if y is not None else \
-                best.fit(X_fit, **fit_params)
+            self.best_estimator_ = best.fit(X_fit, y_fit, **fit_params)
             self.refit_time_ = time.perf_counter() - started
             for attr in ("classes_", "n_features_in_", "feature_names_in_"):
                 if hasattr(self.best_estimator_, attr):
@@ -553,22 +553,27 @@ class _BaseSearch(MetaEstimatorMixin, BaseEstimator):
         wrapper.estimator_ = self.best_estimator_
         return getattr(wrapper, method)(X)
 
+    @available_if(estimator_has("predict"))
     def predict(self, X: Any) -> Any:
         """The best estimator's predictions (lazy on chunked input)."""
         return self._call("predict", X)
 
+    @available_if(estimator_has("predict_proba"))
     def predict_proba(self, X: Any) -> Any:
         """The best estimator's class probabilities (lazy on chunked input)."""
         return self._call("predict_proba", X)
 
+    @available_if(estimator_has("predict_log_proba"))
     def predict_log_proba(self, X: Any) -> Any:
         """The best estimator's log class probabilities (lazy on chunked input)."""
         return self._call("predict_log_proba", X)
 
+    @available_if(estimator_has("decision_function"))
     def decision_function(self, X: Any) -> Any:
         """The best estimator's decision function (lazy on chunked input)."""
         return self._call("decision_function", X)
 
+    @available_if(estimator_has("transform"))
     def transform(self, X: Any) -> Any:
         """The best estimator's transform (lazy on chunked input)."""
         return self._call("transform", X)

@@ -47,6 +47,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.metrics import get_scorer
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import unique_labels
 
 from chunkwise.array.core import Array
 from chunkwise.base import compute
@@ -63,7 +65,7 @@ from chunkwise.ml.validation import (
     tree_reduce,
 )
 
-__all__ = ["Incremental", "ParallelPostFit"]
+__all__ = ["Incremental", "ParallelPostFit", "estimator_has"]
 
 _SCORERS = {
     "accuracy": (metrics.accuracy_score, "predict", 1),
@@ -82,6 +84,16 @@ def _apply(block: Any, estimator: Any, method: str, columns: Any) -> np.ndarray:
     if hasattr(out, "toarray"):
         out = out.toarray()
     return np.asarray(out)
+
+
+def estimator_has(method: str) -> Any:
+    """For ``available_if``: the wrapped (or fitted) estimator has ``method``."""
+
+    def check(self: Any) -> bool:
+        fitted = self.__dict__.get("estimator_")
+        return hasattr(fitted if fitted is not None else self.estimator, method)
+
+    return check
 
 
 def _as_values(frame: FrameBase, name: str) -> Array:
@@ -137,7 +149,7 @@ class ParallelPostFit(MetaEstimatorMixin, BaseEstimator):
         if is_chunked(X) or is_chunked(y):
             X = X.compute() if is_chunked(X) else X
             y = y.compute() if is_chunked(y) else y
-        self.estimator_ = estimator.fit(X, y, **fit_kwargs) if y is not None else estimator.fit(X, **fit_kwargs)
+        self.estimator_ = estimator.fit(X, y, **fit_kwargs)
         return self
 
     # --- lazy blockwise methods -----------------------------------------------------------------
@@ -173,22 +185,27 @@ class ParallelPostFit(MetaEstimatorMixin, BaseEstimator):
         return X.map_blocks(_apply, self.estimator_, method, columns, dtype=meta.dtype,
                             chunks=(X.chunks[0], (meta.shape[1],)))
 
+    @available_if(estimator_has("predict"))
     def predict(self, X: Any) -> Any:
         """Predictions, lazily per row block for chunked ``X``."""
         return self._blockwise("predict", X)
 
+    @available_if(estimator_has("predict_proba"))
     def predict_proba(self, X: Any) -> Any:
         """Class probabilities ``(n, n_classes)``, lazily per row block for chunked ``X``."""
         return self._blockwise("predict_proba", X)
 
+    @available_if(estimator_has("predict_log_proba"))
     def predict_log_proba(self, X: Any) -> Any:
         """Log class probabilities, lazily per row block for chunked ``X``."""
         return self._blockwise("predict_log_proba", X)
 
+    @available_if(estimator_has("decision_function"))
     def decision_function(self, X: Any) -> Any:
         """Decision function, lazily per row block for chunked ``X``."""
         return self._blockwise("decision_function", X)
 
+    @available_if(estimator_has("transform"))
     def transform(self, X: Any) -> Any:
         """The estimator's ``transform``, lazily per row block for chunked ``X``."""
         return self._blockwise("transform", X)
@@ -269,11 +286,11 @@ class Incremental(ParallelPostFit):
     def _passes(self, X: Any, y: Any, epochs: int, fit_kwargs: dict) -> None:
         name = f"{type(self).__name__}.fit"
         if not (is_chunked(X) or is_chunked(y)):
+            if y is not None and is_classifier(self.estimator_) and "classes" not in fit_kwargs \
+                    and not hasattr(self.estimator_, "classes_"):
+                fit_kwargs = {**fit_kwargs, "classes": unique_labels(y)}
             for _ in range(epochs):
-                if y is None:
-                    self.estimator_.partial_fit(X, **fit_kwargs)
-                else:
-                    self.estimator_.partial_fit(X, y, **fit_kwargs)
+                self.estimator_.partial_fit(X, y, **fit_kwargs)
             return
         if y is None:
             X = check_array(X, name, dtype=None, allow_unknown_rows=True)
