@@ -429,7 +429,8 @@ class PolynomialFeatures(sk.PolynomialFeatures):
         dtype = X.dtype if isinstance(X, Array) else np.float64
         plain = as_sklearn(self, sk.PolynomialFeatures)
         plain.__dict__.pop("feature_names_in_", None)
-        return transform_blocks(X, sklearn_transform, plain, dtype=dtype, n_out=self.n_output_features_,
+        return transform_blocks(X, sklearn_transform, plain, "transform", dtype, self.n_output_features_,
+                                dtype=dtype, n_out=self.n_output_features_,
                                 columns=list(self.get_feature_names_out()) if isinstance(X, FrameBase) else None)
 
 
