@@ -250,9 +250,12 @@ class StandardScaler(sk.StandardScaler):
 
 
 def _min_max(block: np.ndarray) -> tuple:
-    count = (~np.isnan(block)).sum(axis=0).astype(np.float64)
     if block.shape[0] == 0:
-        return count, np.full(block.shape[1], np.inf), np.full(block.shape[1], -np.inf)
+        return np.zeros(block.shape[1]), np.full(block.shape[1], np.inf), np.full(block.shape[1], -np.inf)
+    low, high = block.min(axis=0), block.max(axis=0)
+    if not (np.isnan(low).any() or np.isnan(high).any()):  # no NaN: plain min and max, no copies
+        return np.full(block.shape[1], float(len(block))), low, high
+    count = (~np.isnan(block)).sum(axis=0).astype(np.float64)
     with np.errstate(invalid="ignore"):
         import warnings
 
