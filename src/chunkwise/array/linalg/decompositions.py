@@ -42,6 +42,7 @@ from chunkwise.array.linalg.plan import (
     TSQRQ,
     RTree,
     chunk_limit,
+    conj_transpose,
     core_call,
     linalg_dtype,
     one_core_chunk,
@@ -143,9 +144,9 @@ def qr(x: Any, mode: str = "reduced", *, split_every: int | None = None) -> Any:
         kq = m if mode == "complete" else min(m, n)
         kr = m if mode == "complete" else min(m, n)
         if mode == "r":
-            (r,) = core_call(_qr_r, [x], x.ndim - 2, [((kr, n), dtype)], "qr")
+            (r,) = core_call(_qr_r, [x], 2, [((kr, n), dtype)], "qr")
             return r
-        q, r = core_call(_qr, [x], x.ndim - 2, [((m, kq), dtype), ((kr, n), dtype)], "qr", {"mode": mode})
+        q, r = core_call(_qr, [x], 2, [((m, kq), dtype), ((kr, n), dtype)], "qr", {"mode": mode})
         return QRResult(q, r)
     check_known_chunks("qr", x)
     if mode == "complete" and m > n:
@@ -205,11 +206,11 @@ def svd(x: Any, full_matrices: bool = True, compute_uv: bool = True, *, split_ev
     if _single_chunk_matrix(x):
         x = one_core_chunk(x, 2, "svd")
         if not compute_uv:
-            (s,) = core_call(_svdvals, [x], x.ndim - 2, [((k,), real)], "svd")
+            (s,) = core_call(_svdvals, [x], 2, [((k,), real)], "svd")
             return s
         ku, kv = (m, n) if full_matrices else (k, k)
         u, s, vh = core_call(
-            _svd, [x], x.ndim - 2, [((m, ku), dtype), ((k,), real), ((kv, n), dtype)], "svd",
+            _svd, [x], 2, [((m, ku), dtype), ((k,), real), ((kv, n), dtype)], "svd",
             {"full_matrices": full_matrices},
         )
         return SVDResult(u, s, vh)
@@ -223,17 +224,13 @@ def svd(x: Any, full_matrices: bool = True, compute_uv: bool = True, *, split_ev
         result = svd(x.mT, full_matrices=False, compute_uv=compute_uv, split_every=split_every)
         if not compute_uv:
             return result
-        return SVDResult(_conj_t(result.Vh), result.S, _conj_t(result.U))
+        return SVDResult(conj_transpose(result.Vh), result.S, conj_transpose(result.U))
     x = tall_skinny(x, "svd")
     q, r = tsqr(x, split_every)
     if not compute_uv:
         return svdvals(r)
     u_r, s, vh = svd(r, full_matrices=False)
     return SVDResult(q @ u_r, s, vh)
-
-
-def _conj_t(x: Array) -> Array:
-    return x.mT.conj() if np.iscomplexobj(np.empty(0, x.dtype)) else x.mT
 
 
 def svdvals(x: Any) -> Array:
@@ -313,7 +310,7 @@ def svd_compressed(
     b = q.mT @ a
     u_b, s, vh = svd(b, full_matrices=False)
     if coerce_signs:
-        (signs,) = core_call(_sign_flips, [u_b], 0, [((u_b.shape[1],), u_b.dtype)], "svd_compressed")
+        (signs,) = core_call(_sign_flips, [u_b], 2, [((u_b.shape[1],), u_b.dtype)], "svd_compressed")
         u_b = u_b * signs
         vh = vh * signs[:, None]
     u = (q @ u_b)[:, :k]

@@ -47,7 +47,7 @@ from chunkwise import config
 from chunkwise.array._utils import format_bytes
 from chunkwise.array.chunks import check_known_chunks, parse_bytes
 from chunkwise.array.core import Array
-from chunkwise.array.expr import ArrayExpr
+from chunkwise.array.expr import ArrayExpr, broadcast_shapes
 from chunkwise.core.graph import Ref, Task
 
 __all__ = [
@@ -57,6 +57,7 @@ __all__ = [
     "RTree",
     "TSQRQ",
     "chunk_limit",
+    "conj_transpose",
     "core_call",
     "linalg_dtype",
     "one_core_chunk",
@@ -103,14 +104,15 @@ def _call(func: Callable, kwargs: dict | None, *blocks: Any) -> Any:
 class CoreCall(ArrayExpr):
     """``func(*blocks, **kwargs)`` once per block of the batch axes; see the module docstring.
 
-    Operands: ``func``, ``kwargs``, ``batch_ndim``, ``funcname``, then the
-    input arrays. Each input's last ``ndim - batch_ndim`` axes are one chunk;
-    its batch axes are the output's (an input whose batch axis has length 1
-    broadcasts). The node's chunks are the batch grid; its blocks are what
-    ``func`` returns (a tuple for several outputs), read by :class:`Part`.
+    Operands: ``func``, ``kwargs``, ``cores`` (the number of core axes of each
+    input: its last ``cores[i]`` axes are one chunk), ``funcname``, then the
+    input arrays. The inputs' leading (batch) axes broadcast against each
+    other as NumPy's do, aligned on the right (an axis of length 1 in one
+    chunk broadcasts). The node's chunks are the batch grid; its blocks are
+    what ``func`` returns (a tuple for several outputs), read by :class:`Part`.
     """
 
-    _parameters = ("func", "kwargs", "batch_ndim", "funcname")
+    _parameters = ("func", "kwargs", "cores", "funcname")
     _variadic = True
 
     @property
@@ -127,23 +129,25 @@ class CoreCall(ArrayExpr):
     def _dtype(self) -> Any:
         return np.dtype(object)
 
+    @functools.cached_property
+    def _batch_ndims(self) -> tuple:
+        return tuple(x.ndim - c for x, c in zip(self.inputs, self.operands[2]))
+
     def _chunks(self) -> tuple:
-        nb = self.operands[2]
+        nb = max(self._batch_ndims, default=0)
         chunks: list = [(1,)] * nb
-        for x in self.inputs:
-            offset = nb - min(nb, x.ndim)
-            for d in range(min(nb, x.ndim)):
+        for x, bn in zip(self.inputs, self._batch_ndims):
+            for d in range(bn):
                 c = x.chunks[d]
-                if c != (1,) or chunks[offset + d] == (1,):
-                    chunks[offset + d] = c
+                if c != (1,) or chunks[nb - bn + d] == (1,):
+                    chunks[nb - bn + d] = c
         return tuple(chunks)
 
     def _task(self, key: Hashable) -> Task:
-        nb = self.operands[2]
         index = key[1:]
+        nb = len(index)
         refs = []
-        for x in self.inputs:
-            bn = min(nb, x.ndim)
+        for x, bn in zip(self.inputs, self._batch_ndims):
             batch = index[nb - bn:]
             block = tuple(0 if x.numblocks[d] == 1 else batch[d] for d in range(bn))
             refs.append(Ref((x.name, *block, *(0,) * (x.ndim - bn))))
@@ -157,7 +161,10 @@ class CoreCall(ArrayExpr):
 
 
 def _part(result: Any, item: Any) -> Any:
-    return result if item is None else result[item]
+    out = result if item is None else result[item]
+    if isinstance(out, np.ndarray) and out.ndim == 0:
+        return out[()]  # a NumPy scalar, as NumPy returns for one matrix
+    return out
 
 
 class Part(ArrayExpr):
@@ -183,17 +190,55 @@ class Part(ArrayExpr):
         return f"Part {self.item} of {self.call._funcname}  [{self.npartitions} blocks, {self.dtype}]"
 
 
-def core_call(func: Callable, arrays: list, batch_ndim: int, outputs: list, funcname: str,
+def _align_batch_chunks(exprs: list, cores: tuple) -> list:
+    """The inputs with the same chunks on each batch axis they share (length-1 axes broadcast)."""
+    nb = max((x.ndim - c for x, c in zip(exprs, cores)), default=0)
+    target: list = [None] * nb
+    for x, c in zip(exprs, cores):
+        bn = x.ndim - c
+        for d in range(bn):
+            if x.shape[d] != 1 and target[nb - bn + d] is None:
+                target[nb - bn + d] = x.chunks[d]
+    out = []
+    for x, c in zip(exprs, cores):
+        bn = x.ndim - c
+        spec = {
+            d: target[nb - bn + d] for d in range(bn)
+            if x.shape[d] != 1 and x.chunks[d] != target[nb - bn + d]
+        }
+        out.append(Array(x).rechunk(spec).expr if spec else x)
+    return out
+
+
+def core_call(func: Callable, arrays: list, cores: Any, outputs: list, funcname: str,
               kwargs: dict | None = None) -> tuple:
     """The arrays ``func`` returns, one :class:`Part` per ``(core_shape, dtype)`` in ``outputs``.
 
-    ``func`` returns a tuple when ``outputs`` has several entries, else one array.
+    ``cores``: the number of core axes of each input (an int: the same for
+    all). ``func`` returns a tuple when ``outputs`` has several entries, else
+    one array. Batch axes must broadcast (checked here, naming ``funcname``).
     """
-    call = CoreCall(func, kwargs, batch_ndim, funcname, *[a.expr if isinstance(a, Array) else a for a in arrays])
+    cores = tuple(cores) if isinstance(cores, (tuple, list)) else (cores,) * len(arrays)
+    exprs = [a.expr if isinstance(a, Array) else a for a in arrays]
+    shapes = [x.shape[:x.ndim - c] for x, c in zip(exprs, cores)]
+    try:
+        broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(
+            f"{funcname}: the stacks of shapes {' and '.join(str(x.shape) for x in exprs)} do not broadcast "
+            f"(batch axes {' and '.join(map(str, shapes))})"
+        ) from None
+    exprs = _align_batch_chunks(exprs, cores)
+    call = CoreCall(func, kwargs, cores, funcname, *exprs)
     if len(outputs) == 1:
         shape, dtype = outputs[0]
         return (Array(Part(call, None, tuple(shape), np.dtype(dtype))),)
     return tuple(Array(Part(call, i, tuple(shape), np.dtype(dtype))) for i, (shape, dtype) in enumerate(outputs))
+
+
+def conj_transpose(x: Array) -> Array:
+    """The conjugate transpose of the last two axes (the plain transpose for real dtypes)."""
+    return x.mT.conj() if x.dtype.kind == "c" else x.mT
 
 
 def one_core_chunk(x: Array, core: int, opname: str) -> Array:
