@@ -323,7 +323,23 @@ class Array(Collection):
 
     @property
     def mT(self) -> Array:
+        """The matrices on the last two axes transposed (the Array API's ``x.mT``)."""
+        if self.ndim < 2:
+            raise ValueError(f"mT: the array must be at least 2-d, got shape {self.shape}")
         return self.swapaxes(-1, -2)
+
+    @property
+    def device(self) -> str:
+        """The device the array lives on: always ``"cpu"`` (its blocks are NumPy arrays)."""
+        return "cpu"
+
+    def to_device(self, device: Any, /, *, stream: Any = None) -> Array:
+        """This array on ``device``: only ``"cpu"`` (where it already is) is supported."""
+        if device != "cpu":
+            raise ValueError(f"to_device: chunkwise arrays live on the device 'cpu' only, not {device!r}")
+        if stream is not None:
+            raise ValueError("to_device: streams are not supported (the device is 'cpu')")
+        return self
 
     @property
     def real(self) -> Array:

@@ -181,7 +181,10 @@ def _svdvals(block: np.ndarray) -> np.ndarray:
     return np.linalg.svd(block, compute_uv=False)
 
 
-def svd(x: Any, full_matrices: bool = True, compute_uv: bool = True, *, split_every: int | None = None) -> Any:
+def svd(
+    x: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False, *,
+    split_every: int | None = None,
+) -> Any:
     """Singular value decomposition, as ``numpy.linalg.svd`` (and the Array API's ``linalg.svd``).
 
     Returns ``SVDResult(U, S, Vh)`` with ``x = U @ diag(S) @ Vh`` (``S``
@@ -189,7 +192,8 @@ def svd(x: Any, full_matrices: bool = True, compute_uv: bool = True, *, split_ev
     decomposed one by one; a 2-d chunked matrix through TSQR (tall-and-skinny,
     or the transpose of short-and-fat): there ``full_matrices=True`` is only
     allowed for a square matrix; pass ``full_matrices=False`` (what
-    ``dask.array.linalg.svd`` computes).
+    ``dask.array.linalg.svd`` computes). ``hermitian`` is accepted for NumPy's
+    signature; the general algorithm runs either way (the same result).
 
     >>> import numpy as np
     >>> import chunkwise.array as da
