@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import chunkwise.array as da
+import chunkwise.array._blas as blas_threads
 from chunkwise.array import contraction
 from chunkwise.array.expr import FromArray
 from chunkwise.array.rechunk import Rechunk
@@ -157,7 +158,7 @@ def test_integer_overflow_and_dtype_kept():
 
 
 def test_blas_limit_is_enforced_before_each_product(monkeypatch):
-    libs = contraction._blas_libraries()
+    libs = blas_threads.blas_libraries()
     if not libs:
         pytest.skip("no BLAS found by threadpoolctl")
     lib = libs[0]
@@ -165,11 +166,11 @@ def test_blas_limit_is_enforced_before_each_product(monkeypatch):
     try:
         lib.set_num_threads(2)
         before = lib.get_num_threads()
-        monkeypatch.setattr(contraction, "_blas_users", 0)
-        contraction._enforce_one_blas_thread()  # no limit held: left alone
+        monkeypatch.setattr(blas_threads, "_blas_users", 0)
+        blas_threads.enforce_one_blas_thread()  # no limit held: left alone
         assert lib.get_num_threads() == before
-        monkeypatch.setattr(contraction, "_blas_users", 1)
-        contraction._enforce_one_blas_thread()
+        monkeypatch.setattr(blas_threads, "_blas_users", 1)
+        blas_threads.enforce_one_blas_thread()
         assert lib.get_num_threads() == 1
     finally:
         lib.set_num_threads(original)

@@ -28,10 +28,8 @@ array([[ 42.,  48.,  54.],
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
-import threading
 from collections.abc import Hashable
 from itertools import product
 from typing import Any
@@ -39,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from chunkwise.array._axes import normalize_axes
+from chunkwise.array._blas import enforce_one_blas_thread, one_blas_thread
 from chunkwise.array._utils import format_bytes, is_nan, nbytes
 from chunkwise.array.chunks import check_known_chunks
 from chunkwise.array.core import Array, asarray, elemwise, implements
@@ -52,82 +51,6 @@ __all__ = ["dot", "inner", "matmul", "outer", "tensordot", "vdot", "vecdot"]
 
 #: Products summed in one task, and the fan-in of the tree adding the group sums.
 SPLIT_EVERY = 4
-
-
-# --- BLAS threads ----------------------------------------------------------------------------
-
-
-@functools.cache
-def _blas_controller() -> Any:
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:
-        return None
-    try:
-        return ThreadpoolController()
-    except Exception:  # pragma: no cover - a broken BLAS discovery must not break matmul
-        return None
-
-
-@functools.cache
-def _blas_libraries() -> tuple:
-    """The BLAS libraries' controllers (``get_num_threads``/``set_num_threads``)."""
-    controller = _blas_controller()
-    if controller is None:
-        return ()
-    try:
-        return tuple(controller.select(user_api="blas").lib_controllers)
-    except Exception:  # pragma: no cover
-        return ()
-
-
-def _enforce_one_blas_thread() -> None:
-    """Set BLAS back to one thread if it is not (while a limit is held).
-
-    OpenBLAS sometimes ignores a ``set_num_threads`` call made while its
-    thread pool is winding down from another thread's call, so the limit taken
-    by :func:`_one_blas_thread` is checked again before each product (a cheap
-    call) instead of trusted.
-    """
-    if _blas_users:
-        for lib in _blas_libraries():
-            try:
-                if lib.get_num_threads() != 1:
-                    lib.set_num_threads(1)
-            except Exception:  # pragma: no cover
-                pass
-
-
-_blas_lock = threading.Lock()
-_blas_users = 0
-_blas_limiter: Any = None
-
-
-@contextlib.contextmanager
-def _one_blas_thread():
-    """Limit BLAS to one thread while other threads may run tasks too.
-
-    BLAS thread counts are process-wide, so the limit is taken by the first
-    task that needs it and restored when the last one finishes. Nothing happens
-    without ``threadpoolctl`` or when this is the only thread running.
-    """
-    global _blas_users, _blas_limiter
-    controller = _blas_controller()
-    if controller is None or threading.active_count() == 1:
-        yield
-        return
-    with _blas_lock:
-        if _blas_users == 0:
-            _blas_limiter = controller.limit(limits=1, user_api="blas")
-        _blas_users += 1
-    try:
-        yield
-    finally:
-        with _blas_lock:
-            _blas_users -= 1
-            if _blas_users == 0 and _blas_limiter is not None:
-                _blas_limiter.restore_original_limits()
-                _blas_limiter = None
 
 
 # --- task functions ------------------------------------------------------------------------
@@ -145,9 +68,9 @@ def _accumulate(total: Any, part: Any) -> Any:
 def _contract_sum(func: Any, a_blocks: list, b_blocks: list, kwargs: dict | None, dtype: np.dtype) -> Any:
     """``sum(func(a, b) for a, b in zip(a_blocks, b_blocks))``, accumulated in place."""
     total = None
-    with _one_blas_thread():
+    with one_blas_thread():
         for a, b in zip(a_blocks, b_blocks):
-            _enforce_one_blas_thread()
+            enforce_one_blas_thread()
             part = func(a, b, **kwargs) if kwargs else func(a, b)
             if total is None and isinstance(part, np.ndarray) and not part.flags.owndata:
                 part = part.copy()  # a view of an input: never add into it

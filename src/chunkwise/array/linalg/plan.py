@@ -21,6 +21,10 @@ Two kinds of work make up every decomposition here:
   10,000,000 x 20 QR runs in memory bounded by a few blocks per thread, at the
   price of factoring each block twice.
 
+Every task that calls LAPACK or BLAS limits BLAS to one thread while it runs
+(:func:`chunkwise.array._blas.one_blas_thread`): the scheduler's threads
+already keep the cores busy.
+
 Keys: ``RTree`` owns ``(f"{name}-up{level}", g)`` (level 0: one per row
 block; level ``L``: the root) and ``(f"{name}-down{level}", g)`` (the Q
 factors of the tree, top-down), and outputs ``(name, 0, 0)``, the root's R.
@@ -44,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from chunkwise import config
+from chunkwise.array._blas import one_blas_thread
 from chunkwise.array._utils import format_bytes
 from chunkwise.array.chunks import check_known_chunks, parse_bytes
 from chunkwise.array.core import Array
@@ -98,7 +103,8 @@ def linalg_dtype(opname: str, *dtypes: Any) -> np.dtype:
 
 
 def _call(func: Callable, kwargs: dict | None, *blocks: Any) -> Any:
-    return func(*blocks, **(kwargs or {}))
+    with one_blas_thread():
+        return func(*blocks, **(kwargs or {}))
 
 
 class CoreCall(ArrayExpr):
@@ -282,13 +288,15 @@ def _leaf_r(dtype: np.dtype, *blocks: np.ndarray) -> np.ndarray:
     stacked = np.hstack([_as_matrix(b) for b in blocks]).astype(dtype, copy=False)
     if stacked.shape[0] == 0:
         return np.zeros((0, stacked.shape[1]), dtype=dtype)
-    return np.linalg.qr(stacked, mode="r")
+    with one_blas_thread():
+        return np.linalg.qr(stacked, mode="r")
 
 
 def _stack_qr(dtype: np.dtype, *parts: Any) -> tuple:
     """``(Q, R)`` of the stacked R's of a group of children."""
     stacked = np.vstack([p[1] if isinstance(p, tuple) else p for p in parts]).astype(dtype, copy=False)
-    q, r = np.linalg.qr(stacked)
+    with one_blas_thread():
+        q, r = np.linalg.qr(stacked)
     return q, r
 
 
@@ -300,19 +308,18 @@ def _down(local: tuple, parent: np.ndarray | None, start: int, stop: int) -> np.
     """This tree node's Q factor: its own Q times its rows of the parent's factor."""
     if parent is None:
         return local[0]
-    return local[0] @ parent[start:stop]
+    with one_blas_thread():
+        return local[0] @ parent[start:stop]
 
 
 def _leaf_q(dtype: np.dtype, factor: np.ndarray | None, start: int, stop: int, *blocks: np.ndarray) -> np.ndarray:
     """The Q rows of one row block: the block's own Q (recomputed) times its slice of ``factor``."""
     stacked = np.hstack([_as_matrix(b) for b in blocks]).astype(dtype, copy=False)
     if stacked.shape[0] == 0:
-        q = np.zeros((0, 0), dtype=dtype)
-    else:
+        return np.zeros((0, 0 if factor is None else factor.shape[1]), dtype=dtype)
+    with one_blas_thread():
         q = np.linalg.qr(stacked).Q
-    if factor is None:
-        return q
-    return q @ factor[start:stop]
+        return q if factor is None else q @ factor[start:stop]
 
 
 class RTree(ArrayExpr):
