@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import chunkwise.array as da
-import chunkwise.array._blas as blas_threads
+import chunkwise.array.blas as blas_threads
 from chunkwise.array import contraction
 from chunkwise.array.expr import FromArray
 from chunkwise.array.rechunk import Rechunk

@@ -37,8 +37,8 @@ from typing import Any
 import numpy as np
 
 from chunkwise.array._axes import normalize_axes
-from chunkwise.array._blas import enforce_one_blas_thread, one_blas_thread
 from chunkwise.array._utils import format_bytes, is_nan, nbytes
+from chunkwise.array.blas import enforce_one_blas_thread, one_blas_thread
 from chunkwise.array.chunks import check_known_chunks
 from chunkwise.array.core import Array, asarray, elemwise, implements
 from chunkwise.array.expr import ArrayExpr

@@ -22,7 +22,7 @@ Two kinds of work make up every decomposition here:
   price of factoring each block twice.
 
 Every task that calls LAPACK or BLAS limits BLAS to one thread while it runs
-(:func:`chunkwise.array._blas.one_blas_thread`): the scheduler's threads
+(:func:`chunkwise.array.blas.one_blas_thread`): the scheduler's threads
 already keep the cores busy.
 
 Keys: ``RTree`` owns ``(f"{name}-up{level}", g)`` (level 0: one per row
@@ -48,8 +48,8 @@ from typing import Any
 import numpy as np
 
 from chunkwise import config
-from chunkwise.array._blas import one_blas_thread
 from chunkwise.array._utils import format_bytes
+from chunkwise.array.blas import one_blas_thread
 from chunkwise.array.chunks import check_known_chunks, parse_bytes
 from chunkwise.array.core import Array
 from chunkwise.array.expr import ArrayExpr, broadcast_shapes
