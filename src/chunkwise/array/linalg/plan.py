@@ -261,7 +261,7 @@ def one_core_chunk(x: Array, core: int, opname: str) -> Array:
     limit = chunk_limit()
     if matrix > limit:
         raise ValueError(
-            f"{opname}: each matrix (the last {core} axes of shape {x.shape}, chunks {x.chunks}) must be "
+            f"{opname}: each matrix (the last {core} axes of shape {x.shape}, chunks of {x.chunksize}) must be "
             f"one chunk, and one is {format_bytes(matrix)}, more than array.chunk_size "
             f"({format_bytes(limit)}); rechunk with x.rechunk({{{', '.join(f'{d}: -1' for d in axes)}}}) "
             "after raising array.chunk_size if it fits in memory"
