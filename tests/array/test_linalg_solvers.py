@@ -154,3 +154,25 @@ def test_pinv_and_matrix_rank_by_tsqr(shape, chunks):
     assert_eq(da.linalg.matrix_rank(x), np.linalg.matrix_rank(a))
     assert_eq(da.linalg.matrix_rank(x, rtol=0.5), np.linalg.matrix_rank(a, rtol=0.5))
     assert_eq(da.linalg.matrix_rank(x, tol=1e-3), np.linalg.matrix_rank(a, tol=1e-3))
+
+
+@pytest.mark.parametrize("chunks", [3, ((4, 2, 5, 1), 12), ((5, 7), (2, 10))])
+@pytest.mark.parametrize("dtype", ["float64", "complex128"])
+def test_blocked_cholesky_for_a_matrix_larger_than_a_chunk(chunks, dtype):
+    m = rng.standard_normal((12, 12)) + (1j * rng.standard_normal((12, 12)) if dtype == "complex128" else 0)
+    a = m @ m.conj().T + 12 * np.eye(12)
+    x = da.from_array(a, chunks=chunks)
+    with chunkwise.config.set({"array.chunk_size": "256 B"}):
+        lower = da.linalg.cholesky(x)
+        upper = da.linalg.cholesky(x, upper=True)
+    assert type(lower.expr).__name__ == "BlockCholesky"
+    assert lower.chunks[0] == lower.chunks[1] == x.chunks[0]
+    assert_eq(lower, np.linalg.cholesky(a), rtol=1e-10, atol=1e-12)
+    assert_eq(upper, np.linalg.cholesky(a, upper=True), rtol=1e-10, atol=1e-12)
+
+
+def test_blocked_cholesky_names_a_matrix_that_is_not_positive_definite():
+    with chunkwise.config.set({"array.chunk_size": "256 B"}):
+        lower = da.linalg.cholesky(da.from_array(-np.eye(12), chunks=4))
+    with pytest.raises(np.linalg.LinAlgError, match="not positive definite"):
+        lower.compute()

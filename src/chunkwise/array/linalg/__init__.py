@@ -15,14 +15,15 @@ uses the chunks:
 - ``solve``, ``inv``, ``cholesky``, ``lu``, ``det``, ``slogdet``, ``eigh``,
   ``eigvalsh``, ``matrix_power`` (and ``qr``/``svd`` of stacks): NumPy per
   matrix held in one chunk, batch-wise over chunked leading axes; a matrix
-  in several chunks is rechunked to one when it fits ``array.chunk_size``;
+  in several chunks is rechunked to one when it fits ``array.chunk_size``
+  (``cholesky`` factors a bigger 2-d matrix by blocks: :mod:`.blocked`);
 - ``norm``, ``vector_norm``, ``matrix_norm``: tree reductions of any
   chunking (singular-value norms through ``svd``) (:mod:`.norms`);
 - ``diagonal``, ``trace``, ``cross``, ``outer``, ``matrix_transpose``,
   ``matmul``, ``tensordot``, ``vecdot``: the Array API's forms, on the last
   axes (:mod:`.matrices` and :mod:`chunkwise.array.contraction`).
 
-Modules: ``decompositions``, ``solvers``, ``norms``, ``matrices``, and
+Modules: ``decompositions``, ``solvers``, ``blocked``, ``norms``, ``matrices``, and
 ``plan`` (the plan nodes: calls on one-chunk matrices, the TSQR tree).
 
 >>> import numpy as np

@@ -14,7 +14,10 @@
   ``eigvalsh``, ``matrix_power``: NumPy (``scipy.linalg.lu`` for ``lu``) per
   matrix held in one chunk, batch-wise over chunked leading axes (the Array
   API's ``linalg`` extension). A matrix in several chunks is rechunked to one
-  when it fits ``array.chunk_size``, and refused otherwise.
+  when it fits ``array.chunk_size``, and refused otherwise -- except by
+  ``cholesky``, which factors a bigger 2-d matrix by blocks
+  (:mod:`chunkwise.array.linalg.blocked`). ``lu`` is per matrix only: a
+  blocked LU would need pivoting across blocks.
 - ``pinv`` and ``matrix_rank``: per matrix too, and by TSQR for a chunked
   tall-and-skinny (or short-and-fat) 2-d matrix.
 
@@ -41,10 +44,12 @@ import numpy as np
 
 from chunkwise.array.chunks import check_known_chunks
 from chunkwise.array.core import Array, asarray
+from chunkwise.array.linalg.blocked import block_cholesky
 from chunkwise.array.linalg.decompositions import qr, svd, tall_skinny
 from chunkwise.array.linalg.plan import (
     DEFAULT_SPLIT_EVERY,
     RTree,
+    chunk_limit,
     conj_transpose,
     core_call,
     linalg_dtype,
@@ -218,6 +223,9 @@ def _cholesky(a: np.ndarray, upper: bool) -> np.ndarray:
 def cholesky(a: Any, upper: bool = False) -> Array:
     """The Cholesky factor of each Hermitian positive-definite matrix, as ``numpy.linalg.cholesky``.
 
+    A 2-d matrix larger than ``array.chunk_size`` is factored by blocks
+    (:mod:`chunkwise.array.linalg.blocked`); others in one block each.
+
     >>> import numpy as np
     >>> import chunkwise.array as da
     >>> cholesky(da.from_array(np.array([[4.0, 2], [2, 2]]))).compute()
@@ -225,6 +233,12 @@ def cholesky(a: Any, upper: bool = False) -> Array:
            [1., 1.]])
     """
     a = _as_array(a)
+    if a.ndim == 2 and a.shape[0] == a.shape[1] and a.npartitions > 1:
+        check_known_chunks("cholesky", a)
+        dtype = linalg_dtype("cholesky", a.dtype)
+        if a.size * dtype.itemsize > chunk_limit():  # too big for one block: factor by blocks
+            lower = block_cholesky(a)
+            return conj_transpose(lower) if upper else lower
     return _per_matrix(_cholesky, a, "cholesky", a.shape[-2:], kwargs={"upper": upper})
 
 
