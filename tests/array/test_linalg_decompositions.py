@@ -237,3 +237,24 @@ def test_vecdot_matches_numpy():
     assert_eq(np.vecdot(b, x), np.vecdot(b, a))  # the gufunc dispatches to the contraction
     with pytest.raises(ValueError, match="vecdot: the contracted axis"):
         da.vecdot(x, np.ones(4))
+
+
+def test_only_small_factors_travel_up_the_tree():
+    from chunkwise.core.expr import lower
+    from chunkwise.scheduling import get
+
+    x = da.from_array(rng.standard_normal((400, 3)), chunks=(50, 3))
+    q, r = da.linalg.qr(x, split_every=2)
+    expr = q.expr.optimize()
+    graph = lower([expr])
+    ups = [k for k in graph if isinstance(k, tuple) and "-up" in str(k[0])]
+    downs = [k for k in graph if isinstance(k, tuple) and "-down" in str(k[0])]
+    assert len(ups) == 8 + 4 + 2 + 1 and len(downs) == 4 + 2 + 1
+    values = get(graph, ups + downs, scheduler="sync")
+    for key, value in zip(ups + downs, values):
+        parts = value if isinstance(value, tuple) else (value,)
+        assert all(p.shape[1] <= 3 and p.shape[0] <= 6 for p in parts), (key, [p.shape for p in parts])
+    # each block of Q reads its own input block and one 3-column factor, not the other blocks
+    for i in range(8):
+        deps = graph[(expr.name, i, 0)].dependencies
+        assert len([d for d in deps if "-down" in str(d[0])]) == 1
