@@ -36,6 +36,9 @@ def test_array_api_version_and_namespace():
     assert da.__array_api_version__ == "2025.12"
     assert x.__array_namespace__() is da
     assert x.__array_namespace__(api_version="2025.12") is da
+    assert x.__array_namespace__(api_version="2023.12") is da
+    with pytest.raises(ValueError, match="version '2019.01' is not supported"):
+        x.__array_namespace__(api_version="2019.01")
 
 
 def test_namespace_info():

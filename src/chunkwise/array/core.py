@@ -67,6 +67,9 @@ __all__ = [
     "implements",
 ]
 
+#: Array API versions ``__array_namespace__(api_version=...)`` accepts (the last is implemented).
+_API_VERSIONS = ("2021.12", "2022.12", "2023.12", "2024.12", "2025.12")
+
 #: NumPy function -> chunkwise implementation, for ``__array_function__``.
 HANDLED_FUNCTIONS: dict[Callable, Callable] = {}
 
@@ -253,6 +256,11 @@ class Array(Collection):
         return impl(*args, **kwargs)
 
     def __array_namespace__(self, api_version: str | None = None) -> Any:
+        if api_version is not None and api_version not in _API_VERSIONS:
+            raise ValueError(
+                f"__array_namespace__: Array API version {api_version!r} is not supported; "
+                f"chunkwise.array implements {_API_VERSIONS[-1]} (and the earlier {', '.join(_API_VERSIONS[:-1])})"
+            )
         import chunkwise.array as namespace  # the package imports this module: look it up when asked
 
         return namespace
