@@ -126,7 +126,7 @@ def test_det_of_integer_and_complex():
     assert_eq(da.linalg.inv(da.from_array(c, chunks=2)), np.linalg.inv(c), rtol=1e-10)
 
 
-@pytest.mark.parametrize("shape, chunks", [((6, 6), 3), ((2, 4, 4), (1, 4, 4))])
+@pytest.mark.parametrize("shape, chunks", [((6, 6), 3), ((2, 4, 4), (1, 4, 4)), ((7, 4), 3), ((3, 4, 6), (2, 4, 6))])
 def test_lu_matches_scipy(shape, chunks):
     a = rng.standard_normal(shape)
     x = da.from_array(a, chunks=chunks)

@@ -251,9 +251,11 @@ def _lu(a: np.ndarray, permute_l: bool) -> tuple:
 def lu(a: Any, permute_l: bool = False) -> tuple:
     """LU decomposition with partial pivoting, as ``scipy.linalg.lu``: ``(p, l, u)`` with ``a = p @ l @ u``.
 
-    Each matrix must be square and is factored in one chunk (rechunked when
-    it fits ``array.chunk_size``), batch-wise over leading axes.
-    ``permute_l=True`` returns ``(p @ l, u)``. Needs SciPy.
+    Each ``M x N`` matrix (square or not) is factored in one chunk
+    (rechunked when it fits ``array.chunk_size``, refused otherwise: a
+    blocked LU would need pivoting across blocks), batch-wise over leading
+    axes. ``p`` is ``M x M``, ``l`` ``M x K`` and ``u`` ``K x N`` with
+    ``K = min(M, N)``; ``permute_l=True`` returns ``(p @ l, u)``. Needs SciPy.
 
     >>> import numpy as np
     >>> import chunkwise.array as da
@@ -266,10 +268,16 @@ def lu(a: Any, permute_l: bool = False) -> tuple:
         import scipy.linalg  # noqa: F401
     except ImportError:
         raise ImportError("lu: needs SciPy; install it with `pip install scipy`") from None
-    a = _square(_as_array(a), "lu")
+    a = _as_array(a)
+    if a.ndim < 2:
+        raise ValueError(f"lu: the array must be at least 2-d, got shape {a.shape}")
+    a = one_core_chunk(a, 2, "lu")
     dtype = linalg_dtype("lu", a.dtype)
-    n = a.shape[-1]
-    outputs = [((n, n), dtype)] * (2 if permute_l else 3)
+    m, n = a.shape[-2:]
+    k = min(m, n)
+    outputs = [((m, k), dtype), ((k, n), dtype)]
+    if not permute_l:
+        outputs.insert(0, ((m, m), dtype))
     return core_call(_lu, [a], 2, outputs, "lu", {"permute_l": permute_l})
 
 
