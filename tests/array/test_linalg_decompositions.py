@@ -258,3 +258,17 @@ def test_only_small_factors_travel_up_the_tree():
     for i in range(8):
         deps = graph[(expr.name, i, 0)].dependencies
         assert len([d for d in deps if "-down" in str(d[0])]) == 1
+
+
+def test_tsqr_directly():
+    a = rng.standard_normal((90, 4))
+    x = da.from_array(a, chunks=(20, 4))
+    q, r = da.linalg.tsqr(x)
+    np.testing.assert_allclose(q.compute() @ r.compute(), a, atol=1e-12)
+    r_only = da.linalg.tsqr(x, compute_q=False)
+    np.testing.assert_allclose(r_only.compute(), r.compute())
+    u, s, vh = da.linalg.tsqr(x, compute_svd=True)
+    np.testing.assert_allclose(s.compute(), np.linalg.svd(a, compute_uv=False), rtol=1e-10)
+    np.testing.assert_allclose((u.compute() * s.compute()) @ vh.compute(), a, atol=1e-12)
+    with pytest.raises(ValueError, match=r"tsqr: .* one column chunk.*rechunk\(\{1: -1\}\)"):
+        da.linalg.tsqr(da.from_array(a, chunks=(20, 2)))

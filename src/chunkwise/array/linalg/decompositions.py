@@ -105,13 +105,37 @@ def tall_skinny(x: Array, opname: str) -> Array:
     return x.rechunk(spec)
 
 
-def tsqr(x: Array, split_every: int | None = None, compute_q: bool = True) -> tuple:
-    """``(Q, R)`` (or ``R``) of a 2-d array with one column chunk, by TSQR; see the module docstring.
+def tsqr(x: Any, split_every: int | None = None, compute_q: bool = True, compute_svd: bool = False) -> Any:
+    """``(Q, R)`` of a 2-d array in row blocks with one column chunk, by TSQR, as ``dask.array.linalg.tsqr``.
 
-    ``split_every``: R factors stacked per task of the tree (default 16).
+    ``compute_q=False`` returns ``R`` only (one pass, nothing per row block
+    kept); ``compute_svd=True`` returns ``(U, S, Vh)`` instead. ``split_every``:
+    R factors stacked per task of the tree (default 16). ``linalg.qr`` and
+    ``linalg.svd`` call this after rechunking other chunkings.
+
+    >>> import numpy as np
+    >>> import chunkwise.array as da
+    >>> q, r = tsqr(da.from_array(np.eye(4)[:, :2], chunks=(1, 2)))
+    >>> np.abs(r.compute())
+    array([[1., 0.],
+           [0., 1.]])
     """
+    x = _as_array(x)
+    if x.ndim != 2:
+        raise ValueError(f"tsqr: the array must be 2-d (a matrix), got shape {x.shape}")
+    check_known_chunks("tsqr", x)
+    if x.numblocks[1] != 1:
+        raise ValueError(
+            f"tsqr: the array (shape {x.shape}, chunks of {x.chunksize}) must have one column chunk; "
+            "rechunk with x.rechunk({1: -1}), or call linalg.qr, which rechunks when the columns fit"
+        )
+    linalg_dtype("tsqr", x.dtype)
     tree = RTree(split_every or DEFAULT_SPLIT_EVERY, x.expr)
     r = Array(tree)
+    if compute_svd:
+        q = Array(TSQRQ(tree, x.expr))
+        u_r, s, vh = svd(r, full_matrices=False)
+        return SVDResult(q @ u_r, s, vh)
     if not compute_q:
         return r
     return Array(TSQRQ(tree, x.expr)), r
@@ -230,11 +254,9 @@ def svd(
             return result
         return SVDResult(conj_transpose(result.Vh), result.S, conj_transpose(result.U))
     x = tall_skinny(x, "svd")
-    q, r = tsqr(x, split_every)
     if not compute_uv:
-        return svdvals(r)
-    u_r, s, vh = svd(r, full_matrices=False)
-    return SVDResult(q @ u_r, s, vh)
+        return svdvals(tsqr(x, split_every, compute_q=False))
+    return tsqr(x, split_every, compute_svd=True)
 
 
 def svdvals(x: Any) -> Array:
