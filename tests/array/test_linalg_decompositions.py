@@ -272,3 +272,24 @@ def test_tsqr_directly():
     np.testing.assert_allclose((u.compute() * s.compute()) @ vh.compute(), a, atol=1e-12)
     with pytest.raises(ValueError, match=r"tsqr: .* one column chunk.*rechunk\(\{1: -1\}\)"):
         da.linalg.tsqr(da.from_array(a, chunks=(20, 2)))
+
+
+def test_q_tasks_recompute_cheap_input_blocks_instead_of_keeping_them():
+    from chunkwise.core.expr import lower
+
+    a = da.random.default_rng(3).random((400, 3), chunks=(50, 3)) * 2 + 1  # generated, elementwise
+    q, r = da.linalg.qr(a, split_every=4)
+    expr = q.expr.optimize()
+    graph = lower([expr])
+    input_name = expr.array.name
+    for i in range(8):
+        deps = graph[(expr.name, i, 0)].dependencies
+        assert not [d for d in deps if d[0] == input_name]  # built inside the Q task, not kept
+    qc, rc = chunkwise.compute(q, r)
+    np.testing.assert_allclose(qc @ rc, a.compute(), atol=1e-12)  # the recomputed blocks are the same
+    # an input block made by wider work (a contraction over many blocks) is shared, not recomputed
+    wide = da.from_array(rng.standard_normal((400, 40)), chunks=(50, 5)) @ np.ones((40, 3))
+    q2 = da.linalg.qr(wide).Q
+    expr2 = q2.expr.optimize()
+    deps = lower([expr2])[(expr2.name, 0, 0)].dependencies
+    assert [d for d in deps if d[0] == expr2.array.name]

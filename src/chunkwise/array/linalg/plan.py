@@ -16,10 +16,12 @@ Two kinds of work make up every decomposition here:
   the tree, so the R pass holds one input block per thread and never the
   whole input. ``TSQRQ`` builds Q in a second pass: the tree's small Q
   factors are multiplied top-down, and each row block's own Q is *recomputed*
-  from the block (``np.linalg.qr`` again) and multiplied by its slice of the
-  factor above it: Q block ``i`` never waits in memory for the root, so a
-  10,000,000 x 20 QR runs in memory bounded by a few blocks per thread, at the
-  price of factoring each block twice.
+  from the block (``np.linalg.qr`` again, on the input block recomputed too
+  when it is cheap: read, generated or elementwise) and multiplied by its
+  slice of the factor above it: neither Q block ``i`` nor input block ``i``
+  waits in memory for the root, so a 10,000,000 x 20 QR runs in memory
+  bounded by a few blocks per thread, at the price of factoring (and
+  producing) each block twice.
 
 Every task that calls LAPACK or BLAS limits BLAS to one thread while it runs
 (:func:`chunkwise.array.blas.one_blas_thread`): the scheduler's threads
@@ -53,10 +55,12 @@ from chunkwise.array.blas import one_blas_thread
 from chunkwise.array.chunks import check_known_chunks, parse_bytes
 from chunkwise.array.core import Array
 from chunkwise.array.expr import ArrayExpr, broadcast_shapes
+from chunkwise.core.expr import key_name, walk
 from chunkwise.core.graph import Ref, Task
 
 __all__ = [
     "DEFAULT_SPLIT_EVERY",
+    "RECOMPUTE_LIMIT",
     "CoreCall",
     "Part",
     "RTree",
@@ -418,8 +422,21 @@ class RTree(ArrayExpr):
         )
 
 
+#: Most tasks rebuilt inside one Q task to recompute its input block instead of keeping it.
+RECOMPUTE_LIMIT = 16
+
+
 class TSQRQ(ArrayExpr):
-    """The Q factor matching ``tree`` (an :class:`RTree` of one array ``array``)."""
+    """The Q factor matching ``tree`` (an :class:`RTree` of one array ``array``).
+
+    Q block ``i`` needs input block ``i`` again, after the root of the tree
+    is known. Keeping the input blocks from the R pass would hold the whole
+    input in memory (what Dask's TSQR does), so each Q task *recomputes* its
+    input block: the block's own tasks (its read, its random generation, the
+    elementwise work on it) are built into the Q task, when they are at most
+    ``RECOMPUTE_LIMIT`` tasks reading no other data. An input block made by
+    wider work (a rechunk, a contraction) is shared instead.
+    """
 
     _parameters = ("tree", "array")
 
@@ -433,14 +450,37 @@ class TSQRQ(ArrayExpr):
     def _chunks(self) -> tuple:
         return (self.array.chunks[0], (self.tree.chunks[0][0],))
 
+    @functools.cached_property
+    def _input_owners(self) -> dict:
+        return {name: expr for expr in walk([self.array]) for name in expr._owned_names()}
+
+    def _rebuilt(self, key: Hashable, budget: list) -> Any:
+        """The task computing ``key`` with everything it reads built inside it, or ``None``."""
+        owner = self._input_owners.get(key_name(key))
+        budget[0] -= 1
+        if owner is None or budget[0] < 0:
+            return None
+        task = owner._task(key)
+        if type(task) is not Task:
+            return None
+        found = {}
+        for dep in task.dependencies:
+            inner = self._rebuilt(dep, budget)
+            if inner is None:
+                return None
+            found[dep] = inner
+        return task.inline(found, in_place=True) if found else task
+
     def _task(self, key: Hashable) -> Task:
         i = key[1]
         factor, start, stop = self.tree.down_ref(1, i)
-        block = Ref((self.array.name, i, *(0,) * (self.array.ndim - 1)))
-        return Task(key, _leaf_q, self.dtype, factor, start, stop, block)
+        block_key = (self.array.name, i, *(0,) * (self.array.ndim - 1))
+        task = Task(key, _leaf_q, self.dtype, factor, start, stop, Ref(block_key))
+        rebuilt = self._rebuilt(block_key, [RECOMPUTE_LIMIT])
+        return task.inline({block_key: rebuilt}, in_place=True) if rebuilt is not None else task
 
     def _explain_line(self) -> str:
-        return f"TSQRQ: Q of {self.npartitions} row blocks, recomputed per block  [{self.dtype}]"
+        return f"TSQRQ: Q of {self.npartitions} row blocks, each input block recomputed  [{self.dtype}]"
 
 
 def tsqr_r(arrays: list, split_every: int | None = None) -> Array:
