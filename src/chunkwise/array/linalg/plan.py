@@ -287,9 +287,16 @@ def _as_matrix(block: np.ndarray) -> np.ndarray:
     return block[:, None] if block.ndim == 1 else block
 
 
+def _hstack(blocks: tuple, dtype: np.dtype) -> np.ndarray:
+    """The row block of ``[A1 | A2 | ...]`` (no copy for one input of the right dtype)."""
+    if len(blocks) == 1:
+        return _as_matrix(blocks[0]).astype(dtype, copy=False)
+    return np.hstack([_as_matrix(b) for b in blocks]).astype(dtype, copy=False)
+
+
 def _leaf_r(dtype: np.dtype, *blocks: np.ndarray) -> np.ndarray:
     """R of one row block of ``[A1 | A2 | ...]``: shape ``(min(rows, K), K)``."""
-    stacked = np.hstack([_as_matrix(b) for b in blocks]).astype(dtype, copy=False)
+    stacked = _hstack(blocks, dtype)
     if stacked.shape[0] == 0:
         return np.zeros((0, stacked.shape[1]), dtype=dtype)
     with one_blas_thread():
@@ -318,7 +325,7 @@ def _down(local: tuple, parent: np.ndarray | None, start: int, stop: int) -> np.
 
 def _leaf_q(dtype: np.dtype, factor: np.ndarray | None, start: int, stop: int, *blocks: np.ndarray) -> np.ndarray:
     """The Q rows of one row block: the block's own Q (recomputed) times its slice of ``factor``."""
-    stacked = np.hstack([_as_matrix(b) for b in blocks]).astype(dtype, copy=False)
+    stacked = _hstack(blocks, dtype)
     if stacked.shape[0] == 0:
         return np.zeros((0, 0 if factor is None else factor.shape[1]), dtype=dtype)
     with one_blas_thread():
