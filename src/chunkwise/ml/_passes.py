@@ -50,11 +50,13 @@ from chunkwise.base import persist
 __all__ = [
     "CACHE_LIMIT",
     "as_rows",
+    "block_partials",
     "cached",
     "cache_limit",
     "merge_moments",
     "moments_partial",
     "moments_size",
+    "count_pass",
     "label_counts",
     "pass_count",
     "passes_counter",
@@ -129,7 +131,7 @@ def passes_counter() -> Iterator[Callable[[], int]]:
     yield lambda: _total[0] - start
 
 
-def _count_pass() -> None:
+def count_pass() -> None:
     with _count_lock:
         _total[0] += 1
 
@@ -143,6 +145,24 @@ def _packed(func: Callable, size: int, *blocks: Any, **params: Any) -> np.ndarra
 
 def _identity(x: Any) -> Any:
     return x
+
+
+def _partials(func: Callable, arrays: list, size: int, name: str | None, params: dict) -> Array:
+    args: list = []
+    for a in arrays:
+        args += [a, "ij"[: a.ndim]]
+    label = name or getattr(func, "__name__", "partial")
+    return da.blockwise(
+        _packed, "ij", func, None, size, None, *args, dtype=np.float64,
+        adjust_chunks={"i": 1, "j": size}, name=f"{label}-partials", **params,
+    )
+
+
+def block_partials(func: Callable, arrays: list, size: int, name: str | None = None, **params: Any) -> np.ndarray:
+    """As :func:`row_pass` without the reduction: one row of ``size`` floats per row block; one pass."""
+    out = _partials(func, arrays, size, name, params).compute()
+    count_pass()
+    return np.asarray(out, dtype=np.float64)
 
 
 def row_pass(
@@ -164,14 +184,8 @@ def row_pass(
     >>> row_pass(lambda b: b.sum(axis=0), [x], 2)
     array([20., 25.])
     """
-    args: list = []
-    for a in arrays:
-        args += [a, "ij"[: a.ndim] if a.ndim <= 2 else None]
     label = name or getattr(func, "__name__", "partial")
-    partials = da.blockwise(
-        _packed, "ij", func, None, size, None, *args, dtype=np.float64,
-        adjust_chunks={"i": 1, "j": size}, name=f"{label}-partials", **params,
-    )
+    partials = _partials(func, arrays, size, name, params)
     if combine is None:
         total = partials.sum(axis=0)
     else:
@@ -180,7 +194,7 @@ def row_pass(
             dtype=np.float64, name=label,
         )
     out = total.compute()
-    _count_pass()
+    count_pass()
     return np.asarray(out, dtype=np.float64)
 
 
@@ -259,7 +273,7 @@ def label_counts(y: Any) -> tuple:
         return np.unique(np.asarray(y), return_counts=True)
     blocks = [delayed(_block_label_counts, pure=True)(b) for b in y.to_delayed().ravel().tolist()]
     result = delayed(_merge_label_counts, pure=True)(blocks).compute()
-    _count_pass()
+    count_pass()
     return result
 
 
