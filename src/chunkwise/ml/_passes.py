@@ -49,7 +49,6 @@ from chunkwise.base import persist
 
 __all__ = [
     "CACHE_LIMIT",
-    "as_rows",
     "block_partials",
     "cached",
     "cache_limit",
@@ -149,8 +148,8 @@ def _identity(x: Any) -> Any:
 
 def _partials(func: Callable, arrays: list, size: int, name: str | None, params: dict) -> Array:
     args: list = []
-    for a in arrays:
-        args += [a, "ij"[: a.ndim]]
+    for number, a in enumerate(arrays):  # rows share "i"; each array's columns get their own symbol
+        args += [a, ("i" + "jklmnop"[number])[: a.ndim]]
     label = name or getattr(func, "__name__", "partial")
     return da.blockwise(
         _packed, "ij", func, None, size, None, *args, dtype=np.float64,
@@ -240,7 +239,6 @@ def merge_moments(parts: list) -> np.ndarray:
     return np.concatenate([[n_total], mean, scatter.ravel()])[None, :]
 
 
-@functools.lru_cache(maxsize=None)
 def moments_size(d: int) -> int:
     """The length of a packed moments vector over ``d`` columns."""
     return 1 + d + d * d
@@ -276,17 +274,3 @@ def label_counts(y: Any) -> tuple:
     count_pass()
     return result
 
-
-# --- inputs (minimal; replaced by chunkwise.ml.validation) -----------------------------------------
-
-
-def as_rows(X: Any, opname: str, ndim: tuple = (2,)) -> Array:
-    """``X`` as a chunked array with known row chunks and, if 2-d, one column block."""
-    X = X if isinstance(X, Array) else da.from_array(np.asarray(X))
-    if X.ndim not in ndim:
-        raise ValueError(f"{opname}: expected a {' or '.join(f'{d}-d' for d in ndim)} array, got shape {X.shape}")
-    if any(np.isnan(c) for c in X.chunks[0]):
-        X = X.compute_chunk_sizes()
-    if X.ndim == 2 and len(X.chunks[1]) > 1:
-        X = X.rechunk({1: -1})
-    return X

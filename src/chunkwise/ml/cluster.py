@@ -49,10 +49,12 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.cluster import KMeans as _SklearnKMeans
 from sklearn.cluster import kmeans_plusplus
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
-from chunkwise.array.core import Array
-from chunkwise.ml._passes import as_rows, block_partials, cached, count_pass, row_pass
+from chunkwise.array.core import Array, from_array
+from chunkwise.ml._passes import block_partials, cached, count_pass, row_pass
+from chunkwise.ml.linear_model import predict_input
+from chunkwise.ml.validation import check_array, is_chunked
 
 __all__ = ["KMeans"]
 
@@ -161,10 +163,6 @@ def _random_rows(X: Any, k: int, rng: np.random.Generator) -> np.ndarray:
 # --- the estimator -------------------------------------------------------------------------------
 
 
-def _is_chunked(X: Any) -> bool:
-    return isinstance(X, Array) or type(X).__module__.startswith("chunkwise.")
-
-
 class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
     """K-means clustering, as ``sklearn.cluster.KMeans``, on chunked rows; see the module docstring.
 
@@ -220,12 +218,13 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any = None) -> KMeans:
         """Cluster the rows of ``X``; ``2 * init_max_iter + 2`` passes to initialise, one per step, one last."""
-        chunked = _is_chunked(X)
-        if not chunked:
-            X = validate_data(self, X, dtype=[np.float64, np.float32])
-        Xc = as_rows(X, "KMeans.fit")
+        chunked = is_chunked(X)
         if chunked:
+            Xc = check_array(X, "KMeans.fit", compute_chunk_sizes=True).rechunk({1: -1}).astype(np.float64)
             self.n_features_in_ = Xc.shape[1]
+        else:
+            X = validate_data(self, X, dtype=[np.float64, np.float32])
+            Xc = from_array(np.asarray(X, dtype=np.float64))
         n_init = self._check_params(Xc.shape[0])
         (Xc,) = cached(Xc)
         seeds = check_random_state(self.random_state).randint(0, 2**31 - 1, size=n_init)
@@ -244,7 +243,8 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         k, p = centers.shape
         tol = None
         n_iter = 0
-        for n_iter in range(1, self.max_iter + 1):
+        for iteration in range(1, self.max_iter + 1):
+            n_iter = iteration
             packed = row_pass(_lloyd_partial, [X], 1 + k + k * p + 2 * p, name="kmeans-lloyd", centers=centers)
             counts = packed[1 : 1 + k]
             sums = packed[1 + k : 1 + k + k * p].reshape(k, p)
@@ -262,15 +262,7 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         return centers, inertia, n_iter
 
     def _input(self, X: Any, opname: str) -> tuple:
-        check_is_fitted(self)
-        if not _is_chunked(X):
-            return validate_data(self, X, reset=False, dtype=[np.float64, np.float32]), False
-        X = as_rows(X, opname)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"{opname}: X has {X.shape[1]} features, but KMeans is expecting {self.n_features_in_} features as input"
-            )
-        return X, True
+        return predict_input(self, X, opname)
 
     def _labels_block(self, xb: np.ndarray) -> np.ndarray:
         return np.argmin(squared_distances(xb, self.cluster_centers_), axis=1).astype(np.int32)

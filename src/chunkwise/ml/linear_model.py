@@ -44,12 +44,12 @@ from typing import Any
 import numpy as np
 from scipy.special import expit, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
-from chunkwise.array.core import Array
+from chunkwise.array.chunks import has_unknown
+from chunkwise.array.core import Array, from_array
 from chunkwise.ml import _glm
 from chunkwise.ml._passes import (
-    as_rows,
     cached,
     label_counts,
     merge_moments,
@@ -57,6 +57,7 @@ from chunkwise.ml._passes import (
     moments_size,
     row_pass,
 )
+from chunkwise.ml.validation import check_array, check_is_fitted, check_X_y, is_chunked
 
 __all__ = [
     "ElasticNet",
@@ -65,49 +66,47 @@ __all__ = [
     "LogisticRegression",
     "PoissonRegressor",
     "Ridge",
+    "predict_input",
 ]
 
 
 # --- inputs --------------------------------------------------------------------------------------
 
 
-def _is_chunked(X: Any) -> bool:
-    return isinstance(X, Array) or hasattr(X, "to_dask_array") or type(X).__module__.startswith("chunkwise.")
-
-
 def _training_data(est: BaseEstimator, X: Any, y: Any, opname: str, y_numeric: bool, multi_output: bool = False):
-    """``(X, y, chunked)`` checked; chunked ``X`` has one column block and known rows."""
-    if not _is_chunked(X) and not _is_chunked(y):
+    """``(X, y)`` checked, as chunked arrays: ``X`` float64 in one column block, ``y`` in ``X``'s row chunks.
+
+    NumPy input is validated by scikit-learn (``check_estimator`` feeds it) and
+    becomes one block; unknown row chunk sizes are computed (one pass).
+    """
+    if not is_chunked(X) and not is_chunked(y):
         X, y = validate_data(est, X, y, y_numeric=y_numeric, multi_output=multi_output, dtype=[np.float64, np.float32])
-        X = as_rows(np.asarray(X, dtype=np.float64), opname)
-        y = as_rows(np.asarray(y), opname, ndim=(1, 2) if multi_output else (1,))
-        return X, y, False
-    X = as_rows(X, opname)
-    y = as_rows(y, opname, ndim=(1, 2) if multi_output else (1,))
-    if X.shape[0] != y.shape[0]:
-        raise ValueError(
-            f"{opname}: X has {X.shape[0]} rows but y has {y.shape[0]}; pass X and y with the same rows"
-        )
-    if X.dtype.kind not in "fiub":
-        raise ValueError(f"{opname}: X must be numeric, got dtype {X.dtype}")
-    if X.dtype != np.float64:
-        X = X.astype(np.float64)
+        X = from_array(np.asarray(X, dtype=np.float64))
+        return X, from_array(np.asarray(y), chunks=(X.chunks[0],) + tuple((n,) for n in np.shape(y)[1:]))
+    X, y = check_X_y(X, y, opname, multi_output=multi_output, y_numeric=y_numeric, compute_chunk_sizes=True)
+    if y.ndim == 2 and y.numblocks[1] > 1:
+        y = y.rechunk({1: -1})
     est.n_features_in_ = X.shape[1]
-    return X, y, True
+    return X.astype(np.float64), y
 
 
-def _predict_input(est: BaseEstimator, X: Any, opname: str) -> tuple:
+def predict_input(est: BaseEstimator, X: Any, opname: str) -> tuple:
+    """``(X, chunked)`` for prediction: NumPy checked by scikit-learn, or a chunked array in one column block.
+
+    Unknown row chunk sizes are kept (predictions are blockwise).
+    """
     check_is_fitted(est)
-    if not _is_chunked(X):
+    if not is_chunked(X):
         X = validate_data(est, X, reset=False, dtype=[np.float64, np.float32])
         return np.asarray(X, dtype=np.float64), False
-    X = as_rows(X, opname)
+    if not (isinstance(X, Array) and X.ndim == 2 and has_unknown(X.chunks[:1])):
+        X = check_array(X, opname)
     if X.shape[1] != est.n_features_in_:
         raise ValueError(
             f"{opname}: X has {X.shape[1]} features, but {type(est).__name__} is expecting "
             f"{est.n_features_in_} features as input"
         )
-    return X, True
+    return X.rechunk({1: -1}).astype(np.float64), True
 
 
 def _linear(xb: np.ndarray, coef: np.ndarray, intercept: np.ndarray, ravel: bool) -> np.ndarray:
@@ -149,7 +148,7 @@ class _LinearPredictor:
     """``decision_function``/``predict``/``score`` shared by the linear models."""
 
     def _decision(self, X: Any, opname: str) -> Any:
-        X, chunked = _predict_input(self, X, opname)
+        X, chunked = predict_input(self, X, opname)
         coef = np.atleast_2d(self.coef_)
         intercept = np.atleast_1d(self.intercept_)
         ravel = np.ndim(self.coef_) == 1 or coef.shape[0] == 1 and not getattr(self, "_multi_output", False)
@@ -166,10 +165,10 @@ class _Regressor(_LinearPredictor, RegressorMixin, BaseEstimator):
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """R^2 of the predictions (as scikit-learn's); chunked inputs are read in one pass."""
-        if not (_is_chunked(X) or _is_chunked(y)) or sample_weight is not None:
+        if not (is_chunked(X) or is_chunked(y)) or sample_weight is not None:
             return super().score(X, y, sample_weight=sample_weight)
-        X, _ = _predict_input(self, X, f"{type(self).__name__}.score")
-        y = as_rows(y, f"{type(self).__name__}.score", ndim=(1, 2))
+        X, _ = predict_input(self, X, f"{type(self).__name__}.score")
+        X, y = check_X_y(X, y, f"{type(self).__name__}.score", multi_output=True, compute_chunk_sizes=True)
         t = 1 if y.ndim == 1 else y.shape[1]
         packed = row_pass(_r2_partial, [X, y], moments_size(2 * t), combine=merge_moments,
                           name="r2", predict=self._numpy_predict)
@@ -221,8 +220,13 @@ class LinearRegression(_Regressor):
     def __init__(self, *, fit_intercept: bool = True):
         self.fit_intercept = fit_intercept
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
     def fit(self, X: Any, y: Any) -> LinearRegression:
-        X, y, _ = _training_data(self, X, y, "LinearRegression.fit", True, multi_output=True)
+        X, y = _training_data(self, X, y, "LinearRegression.fit", True, multi_output=True)
         _, x_mean, y_mean, gram, xty = _normal_equations(X, y, self.fit_intercept)
         coef = np.linalg.lstsq(gram, xty, rcond=None)[0]
         _set_coef(self, coef, x_mean, y_mean, y)
@@ -237,9 +241,14 @@ class Ridge(_Regressor):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
     def fit(self, X: Any, y: Any) -> Ridge:
         _check_non_negative(self.alpha, "alpha", "Ridge")
-        X, y, _ = _training_data(self, X, y, "Ridge.fit", True, multi_output=True)
+        X, y = _training_data(self, X, y, "Ridge.fit", True, multi_output=True)
         _, x_mean, y_mean, gram, xty = _normal_equations(X, y, self.fit_intercept)
         a = gram + self.alpha * np.eye(len(gram))
         coef = np.linalg.lstsq(a, xty, rcond=None)[0]
@@ -275,7 +284,7 @@ class ElasticNet(_Regressor):
         ratio = self._l1_ratio()
         if not isinstance(ratio, numbers.Real) or not 0 <= ratio <= 1:
             raise ValueError(f"{name}: l1_ratio must be in [0, 1], got {ratio!r}")
-        X, y, _ = _training_data(self, X, y, f"{name}.fit", True)
+        X, y = _training_data(self, X, y, f"{name}.fit", True)
         n, x_mean, y_mean, gram, xty = _normal_equations(X, y, self.fit_intercept)
         p = len(gram)
         start = np.zeros(p)
@@ -344,11 +353,17 @@ class PoissonRegressor(_Regressor):
         self.tol = tol
         self.warm_start = warm_start
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.positive_only = True
+        return tags
+
     def fit(self, X: Any, y: Any) -> PoissonRegressor:
         _check_non_negative(self.alpha, "alpha", "PoissonRegressor")
         _check_solver(self.solver, "PoissonRegressor", ("lbfgs", "newton"))
-        X, y, chunked = _training_data(self, X, y, "PoissonRegressor.fit", True)
-        if not chunked and np.any(np.asarray(y.compute()) < 0):
+        numpy_y = None if is_chunked(X) or is_chunked(y) else np.asarray(y)
+        X, y = _training_data(self, X, y, "PoissonRegressor.fit", True)
+        if numpy_y is not None and np.any(numpy_y < 0):
             raise ValueError("Some value(s) of y are out of the valid range of the loss 'HalfPoissonLoss'.")
         X, y = cached(X, y)
         p = X.shape[1]
@@ -368,12 +383,12 @@ class PoissonRegressor(_Regressor):
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """D^2, the fraction of Poisson deviance explained (as scikit-learn's); one pass over chunked input."""
-        if not (_is_chunked(X) or _is_chunked(y)):
+        if not (is_chunked(X) or is_chunked(y)):
             from sklearn.metrics import d2_tweedie_score
 
             return float(d2_tweedie_score(y, self.predict(X), sample_weight=sample_weight, power=1))
-        X, _ = _predict_input(self, X, "PoissonRegressor.score")
-        y = as_rows(y, "PoissonRegressor.score", ndim=(1,))
+        X, _ = predict_input(self, X, "PoissonRegressor.score")
+        X, y = check_X_y(X, y, "PoissonRegressor.score", compute_chunk_sizes=True)
         s = row_pass(_deviance_partial, [X, y], 5, name="d2", predict=self._numpy_predict)
         n, sum_y, sum_ylogy, sum_ylogmu, sum_mu = s
         mean = sum_y / n
@@ -456,7 +471,7 @@ class LogisticRegression(_LinearPredictor, ClassifierMixin, BaseEstimator):
                 f"LogisticRegression: solver={self.solver!r} supports only L2 penalties; got l1_ratio={ratio}, "
                 "use solver='admm'"
             )
-        X, y, _ = _training_data(self, X, y, "LogisticRegression.fit", False)
+        X, y = _training_data(self, X, y, "LogisticRegression.fit", False)
         X, y = cached(X, y)
         classes, counts = label_counts(y)
         if len(classes) < 2:
@@ -491,7 +506,7 @@ class LogisticRegression(_LinearPredictor, ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: Any) -> Any:
         """Class probabilities, ``(n, n_classes)``; lazy for chunked ``X``."""
-        X, chunked = _predict_input(self, X, "LogisticRegression.predict_proba")
+        X, chunked = predict_input(self, X, "LogisticRegression.predict_proba")
         if not chunked:
             return self._proba_block(X)
         return _lazy_rows(X, self._proba_block, len(self.classes_), np.float64)
@@ -502,17 +517,17 @@ class LogisticRegression(_LinearPredictor, ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Any) -> Any:
         """Predicted labels (from ``classes_``); lazy for chunked ``X``."""
-        X, chunked = _predict_input(self, X, "LogisticRegression.predict")
+        X, chunked = predict_input(self, X, "LogisticRegression.predict")
         if not chunked:
             return self._predict_block(X)
         return _lazy_rows(X, self._predict_block, None, self.classes_.dtype)
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """Accuracy (a float); chunked ``X`` and ``y`` are read in one pass."""
-        if not (_is_chunked(X) or _is_chunked(y)) or sample_weight is not None:
+        if not (is_chunked(X) or is_chunked(y)) or sample_weight is not None:
             return super().score(X, y, sample_weight=sample_weight)
-        X, _ = _predict_input(self, X, "LogisticRegression.score")
-        y = as_rows(y, "LogisticRegression.score", ndim=(1,))
+        X, _ = predict_input(self, X, "LogisticRegression.score")
+        X, y = check_X_y(X, y, "LogisticRegression.score", dtype=None, compute_chunk_sizes=True)
         correct, n = row_pass(_accuracy_partial, [X, y], 2, name="accuracy", predict=self._predict_block)
         return float(correct / n)
 
