@@ -30,7 +30,7 @@ _MODULES = (
     "creation",
     "grids",
     "blockwise",
-    "linalg",
+    "contraction",
     "einsum",
     "io",
 )
@@ -57,4 +57,4 @@ __all__ = [
 ]
 __all__ += _export_all()  # noqa: PLE0605 - each module lists its own names
 
-from chunkwise.array import random  # noqa: E402, F401  (da.random.*)
+from chunkwise.array import linalg, random  # noqa: E402, F401  (da.linalg.*, da.random.*)

@@ -223,7 +223,9 @@ class Array(Collection):
         kwargs.pop("out", None)
         if method == "__call__":
             if ufunc is np.matmul:
-                return _module("linalg").matmul(*inputs, **kwargs)
+                return _module("contraction").matmul(*inputs, **kwargs)
+            if ufunc is getattr(np, "vecdot", None):  # a gufunc: a contraction, not elementwise
+                return _module("contraction").vecdot(*inputs, **kwargs)
             return elemwise(ufunc, *inputs, **kwargs)
         reductions = {np.add: "sum", np.multiply: "prod", np.minimum: "min", np.maximum: "max",
                       np.logical_and: "all", np.logical_or: "any"}
@@ -523,12 +525,12 @@ class Array(Collection):
         return elemwise(np.invert, self)
 
     def __matmul__(self, other: Any) -> Any:
-        """``self @ other``, as ``numpy.matmul``; see chunkwise.array.linalg.matmul."""
-        return _module("linalg").matmul(self, other)
+        """``self @ other``, as ``numpy.matmul``; see chunkwise.array.contraction.matmul."""
+        return _module("contraction").matmul(self, other)
 
     def __rmatmul__(self, other: Any) -> Any:
-        """``other @ self``, as ``numpy.matmul``; see chunkwise.array.linalg.matmul."""
-        return _module("linalg").matmul(other, self)
+        """``other @ self``, as ``numpy.matmul``; see chunkwise.array.contraction.matmul."""
+        return _module("contraction").matmul(other, self)
 
     # --- methods that forward to the functions of other modules ---------------------------------
 
@@ -653,8 +655,8 @@ class Array(Collection):
         return _module("io").to_hdf5(self, *args, **kwargs)
 
     def dot(self, b, out=None) -> Any:
-        """Dot product, as numpy.dot; see chunkwise.array.linalg.dot."""
-        return _module("linalg").dot(self, b=b, out=out)
+        """Dot product, as numpy.dot; see chunkwise.array.contraction.dot."""
+        return _module("contraction").dot(self, b=b, out=out)
 
     def __format__(self, spec: str) -> str:
         if spec and self.size == 1:

@@ -1,4 +1,4 @@
-"""Matrix products on chunked arrays: ``matmul`` (``@``), ``dot``, ``tensordot``, ``outer``, ``vdot``, ``inner``.
+"""Matrix products on chunked arrays: ``matmul`` (``@``), ``dot``, ``tensordot``, ``outer``, ``vdot``, ``inner``, ``vecdot``.
 
 All of them are one plan node, :class:`Contraction`: output block ``(i, j)``
 of ``a @ b`` is the sum over ``k`` of ``a[i, k] @ b[k, j]``. The blocks of the
@@ -48,7 +48,7 @@ from chunkwise.array.rechunk import Rechunk
 from chunkwise.array.reshaping import Transpose
 from chunkwise.core.graph import Ref, Task
 
-__all__ = ["dot", "inner", "matmul", "outer", "tensordot", "vdot"]
+__all__ = ["dot", "inner", "matmul", "outer", "tensordot", "vdot", "vecdot"]
 
 #: Products summed in one task, and the fan-in of the tree adding the group sums.
 SPLIT_EVERY = 4
@@ -587,3 +587,33 @@ def vdot(a: Any, b: Any) -> Array:
     _check_size("vdot", x, y, 0, 0, "the flattened arrays")
     dtype = _result_dtype(np.vdot, x, y, "vdot")
     return _contract(x, y, ("k",), ("k",), (), np.vdot, dtype, "vdot")
+
+
+def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Array:
+    """Vector dot product over ``axis`` (the first conjugated), broadcasting the other axes,
+    as ``numpy.vecdot`` (a gufunc: ``np.vecdot(x, y)`` on chunkwise arrays lands here) and the
+    Array API's ``vecdot``/``linalg.vecdot``.
+
+    >>> import numpy as np
+    >>> import chunkwise.array as da
+    >>> vecdot(da.from_array(np.arange(6.0).reshape(2, 3), chunks=2), np.ones(3)).compute()
+    array([ 3., 12.])
+    """
+    a, b = _as_array(x1), _as_array(x2)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"vecdot: both operands must have at least one axis, got shapes {a.shape} and {b.shape}")
+    ndim = max(a.ndim, b.ndim)
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"vecdot: axis {axis} is out of bounds for the broadcast shapes {a.shape} and {b.shape}")
+    axis = axis - ndim if axis >= 0 else axis  # counted from the end: the operands may differ in ndim
+    if -axis > a.ndim or -axis > b.ndim:
+        raise ValueError(f"vecdot: axis {axis} is out of bounds for shapes {a.shape} and {b.shape}")
+    sa, sb = a.shape[axis], b.shape[axis]
+    if not is_nan(sa) and not is_nan(sb) and sa != sb:
+        raise ValueError(
+            f"vecdot: the contracted axis {axis} has length {sa} in {a.shape} and {sb} in {b.shape}; "
+            "they must be equal"
+        )
+    if np.iscomplexobj(np.empty(0, a.dtype)):
+        a = a.conj()
+    return elemwise(np.multiply, a, b).sum(axis=axis)
