@@ -106,7 +106,9 @@ def predict_input(est: BaseEstimator, X: Any, opname: str) -> tuple:
             f"{opname}: X has {X.shape[1]} features, but {type(est).__name__} is expecting "
             f"{est.n_features_in_} features as input"
         )
-    return X.rechunk({1: -1}).astype(np.float64), True
+    if X.numblocks[1] > 1:
+        X = X.rechunk({1: -1})
+    return X.astype(np.float64), True
 
 
 def _linear(xb: np.ndarray, coef: np.ndarray, intercept: np.ndarray, ravel: bool) -> np.ndarray:
