@@ -59,6 +59,7 @@ from chunkwise.dataframe.core import FrameBase
 from chunkwise.delayed import Delayed, delayed
 
 __all__ = [
+    "align_rows",
     "as_row_blocks",
     "check_X_y",
     "check_array",
@@ -76,9 +77,9 @@ def is_chunked(obj: Any) -> bool:
     return isinstance(obj, (Array, FrameBase))
 
 
-def _frame_to_array(frame: FrameBase, name: str, compute_chunk_sizes: bool) -> Array:
+def _frame_to_array(frame: FrameBase, name: str, compute_chunk_sizes: bool, allow_unknown_rows: bool = False) -> Array:
     lengths = frame.expr.lengths
-    if lengths is None:
+    if lengths is None and not allow_unknown_rows:
         if not compute_chunk_sizes:
             raise ValueError(
                 f"{name}: the dataframe's partition lengths are unknown, so its rows cannot be "
@@ -89,10 +90,10 @@ def _frame_to_array(frame: FrameBase, name: str, compute_chunk_sizes: bool) -> A
     return frame.to_dask_array()
 
 
-def _as_chunked_array(X: Any, name: str, compute_chunk_sizes: bool) -> Array:
+def _as_chunked_array(X: Any, name: str, compute_chunk_sizes: bool, allow_unknown_rows: bool = False) -> Array:
     if isinstance(X, FrameBase):
-        X = _frame_to_array(X, name, compute_chunk_sizes)
-    if has_unknown(X.chunks[:1]):
+        X = _frame_to_array(X, name, compute_chunk_sizes, allow_unknown_rows)
+    if has_unknown(X.chunks[:1]) and not allow_unknown_rows:
         if not compute_chunk_sizes:
             check_known_chunks(name, X, axes=(0,), what="X")
         X = X.compute_chunk_sizes()
@@ -110,6 +111,7 @@ def check_array(
     ensure_2d: bool = True,
     dtype: Any = "float",
     compute_chunk_sizes: bool = False,
+    allow_unknown_rows: bool = False,
     allow_nd: bool = False,
     what: str = "X",
     **sklearn_kwargs: Any,
@@ -123,7 +125,9 @@ def check_array(
     cast lazily to float for ``dtype="float"``, no object dtype for
     ``"numeric"``. Unknown row chunk lengths raise a ``ValueError`` naming
     ``name`` and ``compute_chunk_sizes()``; ``compute_chunk_sizes=True`` computes
-    them instead (one pass over ``X``).
+    them instead (one pass over ``X``); ``allow_unknown_rows=True`` accepts
+    them as they are (for passes that never pair or split rows, such as a
+    scaler's ``fit`` or a blockwise ``transform``).
     """
     if not is_chunked(X):
         if dtype == "float":
@@ -132,7 +136,7 @@ def check_array(
             sk_dtype = dtype
         return sklearn_check_array(X, dtype=sk_dtype, ensure_2d=ensure_2d, allow_nd=allow_nd,
                                    input_name=what, **sklearn_kwargs)
-    X = _as_chunked_array(X, name, compute_chunk_sizes)
+    X = _as_chunked_array(X, name, compute_chunk_sizes, allow_unknown_rows)
     if ensure_2d and X.ndim != 2:
         raise ValueError(
             f"{name}: expected a 2-D {what} (samples x features), got {X.ndim}-D with shape {X.shape}; "
@@ -225,6 +229,44 @@ def check_X_y(
     return X, y
 
 
+def align_rows(name: str, *arrays: Any) -> list:
+    """``arrays`` (chunked or in memory, ``None`` kept) as chunkwise arrays sharing one row chunking.
+
+    The first chunked argument's row chunks are the reference; the row counts
+    are compared from metadata (a mismatch raises before anything is
+    computed) and the others are rechunked to the reference, so block ``i``
+    of every result holds the same rows. Unknown row chunks raise the
+    "unknown chunk sizes" error naming ``name``.
+    """
+    present = [a for a in arrays if a is not None]
+    lengths = [num_rows(a) for a in present]
+    if len({n for n in lengths if not math.isnan(n)}) > 1:
+        raise ValueError(f"{name}: found input variables with inconsistent numbers of samples: {lengths}; "
+                         "pass arrays with the same number of rows")
+    chunked = [_as_chunked_array(a, name, False) if is_chunked(a) else None for a in arrays]
+    reference = next((c for c in chunked if c is not None), None)
+    if reference is None:
+        raise TypeError(f"{name}: align_rows needs at least one chunkwise array")
+    check_known_chunks(name, reference, axes=(0,), what="an input")
+    row_chunks = reference.chunks[0]
+    out = []
+    for original, array in zip(arrays, chunked):
+        if original is None:
+            out.append(None)
+            continue
+        if array is None:
+            values = np.asarray(original)
+            array = from_array(values, chunks=(row_chunks,) + tuple((n,) for n in values.shape[1:]))
+        else:
+            check_known_chunks(name, array, axes=(0,), what="an input")
+            if array.chunks[0] != row_chunks:
+                array = array.rechunk({0: row_chunks})
+        if array.ndim == 2 and array.numblocks[1] != 1:
+            array = array.rechunk({1: -1})
+        out.append(array)
+    return out
+
+
 def check_is_fitted(estimator: Any, attributes: Any = None, *, msg: str | None = None) -> None:
     """Raise scikit-learn's ``NotFittedError`` unless ``estimator`` is fitted (as ``sklearn.utils.validation.check_is_fitted``)."""
     sklearn_check_is_fitted(estimator, attributes, msg=msg)
@@ -250,14 +292,19 @@ def check_random_state_seed(random_state: Any) -> int:
     raise ValueError(f"random_state must be None, an int, a RandomState or a Generator, got {random_state!r}")
 
 
-def as_row_blocks(X: Any, y: Any = None) -> list:
+def as_row_blocks(X: Any, y: Any = None, *others: Any) -> list:
     """The row blocks of ``X`` (one column chunk) as ``Delayed`` values, paired with ``y``'s.
 
     Returns ``[x_0, x_1, ...]``, or ``[(x_0, y_0), (x_1, y_1), ...]`` with
     ``y``. ``X`` is rechunked to one column chunk and ``y`` to ``X``'s row
     chunks first, so pairs always hold the same rows. In-memory arrays become
-    one block.
+    one block. With ``others`` (more aligned arrays, e.g. sample weights),
+    the tuples hold their blocks too.
     """
+    if others:
+        aligned = align_rows("as_row_blocks", X, y, *others)
+        columns = [[row[0] if a.ndim == 2 else row for row in a.to_delayed().tolist()] for a in aligned]
+        return list(zip(*columns))
     if not isinstance(X, Array):
         X = from_array(np.asarray(X), chunks=-1)
     if X.ndim == 2 and X.numblocks[1] != 1:
