@@ -48,7 +48,7 @@ from sklearn.utils.validation import validate_data
 
 from chunkwise.array.chunks import has_unknown
 from chunkwise.array.core import Array, from_array
-from chunkwise.ml import _glm
+from chunkwise.ml import _glm, metrics
 from chunkwise.ml._passes import (
     cached,
     label_counts,
@@ -123,29 +123,6 @@ def _lazy_rows(X: Array, func: Any, width: int | None, dtype: Any, **params: Any
     return X.map_blocks(func, chunks=(X.chunks[0], (width,)), dtype=dtype, **params)
 
 
-# --- scores (one pass each) ------------------------------------------------------------------
-
-
-def _accuracy_partial(xb: np.ndarray, yb: np.ndarray, *, predict: Any) -> np.ndarray:
-    return np.array([np.sum(predict(xb) == np.asarray(yb)), len(yb)], dtype=np.float64)
-
-
-def _r2_partial(xb: np.ndarray, yb: np.ndarray, *, predict: Any) -> np.ndarray:
-    yv = np.asarray(yb, dtype=np.float64).reshape(len(yb), -1)
-    pred = np.asarray(predict(xb), dtype=np.float64).reshape(len(yb), -1)
-    return moments_partial(yv, yv - pred)
-
-
-def _r2_from_moments(packed: np.ndarray, t: int) -> float:
-    d = 2 * t
-    n, mean, scatter = packed[0], packed[1 : 1 + d], packed[1 + d :].reshape(d, d)
-    ss_tot = np.diag(scatter)[:t]
-    ss_res = np.diag(scatter)[t:] + n * mean[t:] ** 2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1), np.where(ss_res == 0, 1.0, 0.0))
-    return float(np.mean(r2))
-
-
 class _LinearPredictor:
     """``decision_function``/``predict``/``score`` shared by the linear models."""
 
@@ -167,17 +144,7 @@ class _Regressor(_LinearPredictor, RegressorMixin, BaseEstimator):
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """R^2 of the predictions (as scikit-learn's); chunked inputs are read in one pass."""
-        if not (is_chunked(X) or is_chunked(y)) or sample_weight is not None:
-            return super().score(X, y, sample_weight=sample_weight)
-        X, _ = predict_input(self, X, f"{type(self).__name__}.score")
-        X, y = check_X_y(X, y, f"{type(self).__name__}.score", multi_output=True, compute_chunk_sizes=True)
-        t = 1 if y.ndim == 1 else y.shape[1]
-        packed = row_pass(_r2_partial, [X, y], moments_size(2 * t), combine=merge_moments,
-                          name="r2", predict=self._numpy_predict)
-        return _r2_from_moments(packed, t)
-
-    def _numpy_predict(self, xb: np.ndarray) -> np.ndarray:
-        return self._decision(np.asarray(xb), "predict")
+        return float(metrics.r2_score(y, self.predict(X), sample_weight=sample_weight))
 
 
 # --- least squares: one pass of moments --------------------------------------------------------
@@ -526,12 +493,7 @@ class LogisticRegression(_LinearPredictor, ClassifierMixin, BaseEstimator):
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """Accuracy (a float); chunked ``X`` and ``y`` are read in one pass."""
-        if not (is_chunked(X) or is_chunked(y)) or sample_weight is not None:
-            return super().score(X, y, sample_weight=sample_weight)
-        X, _ = predict_input(self, X, "LogisticRegression.score")
-        X, y = check_X_y(X, y, "LogisticRegression.score", dtype=None, compute_chunk_sizes=True)
-        correct, n = row_pass(_accuracy_partial, [X, y], 2, name="accuracy", predict=self._predict_block)
-        return float(correct / n)
+        return float(metrics.accuracy_score(y, self.predict(X), sample_weight=sample_weight))
 
     def _proba_block(self, xb: np.ndarray) -> np.ndarray:
         z = _linear(np.asarray(xb, dtype=np.float64), self.coef_, self.intercept_, False)
