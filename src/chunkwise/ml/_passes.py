@@ -136,6 +136,10 @@ def count_pass() -> None:
 
 
 def _packed(func: Callable, size: int, *blocks: Any, **params: Any) -> np.ndarray:
+    # One memory layout (C order) whatever produced the block (a generator writing Fortran
+    # order, a persisted copy): BLAS rounds differently per layout, and a seeded fit must give
+    # the same model on every scheduler.
+    blocks = tuple(np.ascontiguousarray(b) if isinstance(b, np.ndarray) else b for b in blocks)
     out = np.asarray(func(*blocks, **params), dtype=np.float64).reshape(-1)
     if out.shape != (size,):  # an internal error: the partial's layout is the estimator's
         raise ValueError(f"{getattr(func, '__name__', func)}: partial of size {out.size}, expected {size}")
@@ -146,20 +150,21 @@ def _identity(x: Any) -> Any:
     return x
 
 
-def _partials(func: Callable, arrays: list, size: int, name: str | None, params: dict) -> Array:
+def _partials(func: Callable, arrays: list, size: int, params: dict) -> Array:
     args: list = []
     for number, a in enumerate(arrays):  # rows share "i"; each array's columns get their own symbol
         args += [a, ("i" + "jklmnop"[number])[: a.ndim]]
-    label = name or getattr(func, "__name__", "partial")
+    # no name=: the name is a token of the function, the blocks and the parameters, so passes
+    # with other parameters never share keys (a distributed scheduler caches by key)
     return da.blockwise(
         _packed, "ij", func, None, size, None, *args, dtype=np.float64,
-        adjust_chunks={"i": 1, "j": size}, name=f"{label}-partials", **params,
+        adjust_chunks={"i": 1, "j": size}, **params,
     )
 
 
 def block_partials(func: Callable, arrays: list, size: int, name: str | None = None, **params: Any) -> np.ndarray:
     """As :func:`row_pass` without the reduction: one row of ``size`` floats per row block; one pass."""
-    out = _partials(func, arrays, size, name, params).compute()
+    out = _partials(func, arrays, size, params).compute()
     count_pass()
     return np.asarray(out, dtype=np.float64)
 
@@ -184,7 +189,7 @@ def row_pass(
     array([20., 25.])
     """
     label = name or getattr(func, "__name__", "partial")
-    partials = _partials(func, arrays, size, name, params)
+    partials = _partials(func, arrays, size, params)
     if combine is None:
         total = partials.sum(axis=0)
     else:
