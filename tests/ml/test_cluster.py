@@ -11,8 +11,8 @@ from sklearn.datasets import make_blobs
 
 import chunkwise
 import chunkwise.array as da
-from chunkwise.ml._passes import passes_counter
 from chunkwise.ml.cluster import KMeans, init_kmeans_parallel
+from chunkwise.ml.passes import passes_counter
 
 CHUNKINGS = {"even": 500, "uneven": ((300, 1200, 100, 400),), "single": 2000}
 

@@ -10,8 +10,8 @@ import sklearn.decomposition as skd
 
 import chunkwise
 import chunkwise.array as da
-from chunkwise.ml._passes import passes_counter
 from chunkwise.ml.decomposition import PCA, TruncatedSVD
+from chunkwise.ml.passes import passes_counter
 
 CHUNKINGS = {"even": (300, 8), "uneven": ((100, 700, 200, 200), (8,)), "single": (1200, 8), "columns": (300, 3)}
 

@@ -15,7 +15,7 @@ import chunkwise
 import chunkwise.array as da
 from chunkwise.diagnostics import ProgressBar
 from chunkwise.ml import linear_model as lm
-from chunkwise.ml._passes import passes_counter, set_cache_limit
+from chunkwise.ml.passes import passes_counter, set_cache_limit
 
 CHUNKINGS = {"even": 250, "uneven": ((100, 400, 50, 450),), "single": 1000}
 

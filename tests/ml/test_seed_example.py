@@ -12,18 +12,18 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 import chunkwise
-import chunkwise.array as da
 
 
 def test_seed_example_unchanged(capsys):
-    import chunkwise.array as da  # noqa: F401  (the example's own imports, as users copy them)
+    # the example as users copy it, unchanged (hence the noqa: import order, one-line statements)
+    import chunkwise.array as da  # noqa: F401, I001
     from chunkwise.ml.datasets import make_classification
     from chunkwise.ml.model_selection import train_test_split
     from chunkwise.ml.linear_model import LogisticRegression
     from sklearn.metrics import accuracy_score          # or chunkwise.ml.metrics
     X, y = make_classification(n_samples=1_000_000, n_features=20, chunks=100_000, random_state=0)
     X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
-    clf = LogisticRegression(); clf.fit(X_train, y_train)
+    clf = LogisticRegression(); clf.fit(X_train, y_train)  # noqa: E702
     print(accuracy_score(y_test.compute(), clf.predict(X_test).compute()))
 
     accuracy = float(capsys.readouterr().out)
@@ -91,10 +91,10 @@ def peak_rss():
 def test_fits_on_data_ten_times_the_memory_limit():
     from sklearn.pipeline import make_pipeline
 
-    from chunkwise.ml._passes import passes_counter, set_cache_limit
     from chunkwise.ml.cluster import KMeans
     from chunkwise.ml.datasets import make_classification
     from chunkwise.ml.linear_model import LogisticRegression
+    from chunkwise.ml.passes import passes_counter, set_cache_limit
     from chunkwise.ml.preprocessing import StandardScaler
 
     limit = 32 * 2**20

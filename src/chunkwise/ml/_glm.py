@@ -9,7 +9,7 @@ single-output model, the number of classes for a multinomial one) and, with
 ``fit_intercept``, the unpenalized intercepts ``b`` (``K``); ``s_i`` are sample
 weights (the class weights of a classifier) and ``S`` their sum.
 
-One evaluation of the smooth part is one pass (:func:`chunkwise.ml._passes.row_pass`):
+One evaluation of the smooth part is one pass (:func:`chunkwise.ml.passes.row_pass`):
 each row block computes its weighted loss sum, its gradient and, for
 ``newton``, its Hessian, packed in one vector; a tree sum adds them up. The
 solvers:
@@ -37,7 +37,7 @@ from scipy import optimize
 from scipy.special import expit, logsumexp
 from sklearn.exceptions import ConvergenceWarning
 
-from chunkwise.ml._passes import row_pass
+from chunkwise.ml.passes import row_pass
 
 __all__ = [
     "FAMILIES",

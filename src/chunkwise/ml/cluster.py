@@ -1,7 +1,7 @@
 """``KMeans`` on chunked rows: scalable k-means|| initialisation and one pass per Lloyd step.
 
 Passes over the data (a pass: one fused task per row block, a tree sum, a
-small vector to the client; :mod:`chunkwise.ml._passes`):
+small vector to the client; :mod:`chunkwise.ml.passes`):
 
 - a Lloyd step is one pass: each block assigns its rows to the nearest centre
   and returns the inertia, the per-cluster counts and coordinate sums (and the
@@ -52,8 +52,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
 
 from chunkwise.array.core import Array, from_array
-from chunkwise.ml._passes import block_partials, cached, count_pass, row_pass
 from chunkwise.ml.linear_model import predict_input
+from chunkwise.ml.passes import block_partials, cached, count_pass, row_pass
 from chunkwise.ml.validation import check_array, is_chunked
 
 __all__ = ["KMeans"]

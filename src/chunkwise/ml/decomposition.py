@@ -43,8 +43,8 @@ from sklearn.utils.validation import validate_data
 import chunkwise
 import chunkwise.array.linalg as linalg
 from chunkwise.array.core import from_array
-from chunkwise.ml._passes import cached, count_pass
 from chunkwise.ml.linear_model import predict_input
+from chunkwise.ml.passes import cached, count_pass
 from chunkwise.ml.validation import check_array, check_random_state_seed, is_chunked
 
 __all__ = ["PCA", "TruncatedSVD"]

@@ -20,7 +20,7 @@ block; unknown row chunk sizes are computed first, one extra pass), a chunked
 dataframe's selected columns, or NumPy data (then predictions are NumPy too;
 for chunked input they are lazy chunked arrays). Lazily generated training
 data is kept in memory for the fit when it is small enough
-(:func:`chunkwise.ml._passes.cached`).
+(:func:`chunkwise.ml.passes.cached`).
 
 >>> import numpy as np
 >>> import chunkwise.array as da
@@ -49,7 +49,7 @@ from sklearn.utils.validation import validate_data
 from chunkwise.array.chunks import has_unknown
 from chunkwise.array.core import Array, from_array
 from chunkwise.ml import _glm, metrics
-from chunkwise.ml._passes import (
+from chunkwise.ml.passes import (
     cached,
     label_counts,
     merge_moments,
