@@ -99,7 +99,7 @@ def test_fits_on_data_ten_times_the_memory_limit():
 
     limit = 32 * 2**20
     n_rows = 10 * limit // (20 * 8)  # 10x the limit in float64
-    X, y = make_classification(n_samples=n_rows, n_features=20, chunks=20_000, random_state=0)
+    X, y = make_classification(n_samples=n_rows, n_features=20, chunks=10_000, random_state=0)
     assert X.nbytes >= 10 * limit
     with set_cache_limit(limit), chunkwise.config.set(num_workers=2), passes_counter() as passes:
         with peak_rss() as logistic, pytest.warns(ConvergenceWarning):

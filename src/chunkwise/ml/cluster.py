@@ -53,7 +53,7 @@ from sklearn.utils.validation import validate_data
 
 from chunkwise.array.core import Array, from_array
 from chunkwise.ml.linear_model import predict_input
-from chunkwise.ml.passes import block_partials, cached, count_pass, row_pass
+from chunkwise.ml.passes import block_partials, cached, count_pass, one_blas_thread, row_pass
 from chunkwise.ml.validation import check_array, is_chunked
 
 __all__ = ["KMeans"]
@@ -123,7 +123,8 @@ def init_kmeans_parallel(X: Array, k: int, rng: np.random.Generator, oversamplin
         if phi == 0:
             break
         drawn = [delayed(_oversample, pure=True)(b, centers, phi, rate, (base, r, i)) for i, b in enumerate(_blocks(X))]
-        new = delayed(np.concatenate, pure=True)(drawn).compute()
+        with one_blas_thread():
+            new = delayed(np.concatenate, pure=True)(drawn).compute()
         count_pass()  # the draw reads every block once
         centers = np.unique(np.concatenate([centers, new]), axis=0)
     weights = row_pass(_closest_counts, [X], len(centers), name="kmeans-weights", centers=centers)

@@ -23,7 +23,12 @@ The pieces:
   :func:`set_cache_limit`), so an optimizer's twenty passes do not regenerate
   the data twenty times; larger data is re-read on each pass and memory stays
   near ``threads x block size``;
-- :func:`passes_counter` counts passes (the benchmarks and tests read it).
+- :func:`passes_counter` counts passes (the benchmarks and tests read it);
+- during a pass BLAS runs one thread (:func:`one_blas_thread`): the row blocks
+  already run in parallel on the scheduler's threads, and BLAS's own threads on
+  top oversubscribe the cores (a 10-class logistic step ran 5-10x slower on
+  two cores); one thread also makes every block's products round the same way
+  whatever the scheduler.
 
 Scheduler: the passes use the active scheduler (``chunkwise.config``,
 ``compute(scheduler=...)`` or a ``distributed.Client``); a
@@ -55,6 +60,7 @@ __all__ = [
     "merge_moments",
     "moments_partial",
     "moments_size",
+    "one_blas_thread",
     "count_pass",
     "label_counts",
     "pass_count",
@@ -130,6 +136,27 @@ def passes_counter() -> Iterator[Callable[[], int]]:
     yield lambda: _total[0] - start
 
 
+@functools.cache
+def _blas_controller() -> Any:
+    try:
+        from threadpoolctl import ThreadpoolController
+
+        return ThreadpoolController()
+    except Exception:  # no threadpoolctl, or a BLAS it cannot inspect: leave BLAS alone
+        return None
+
+
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """Limit BLAS to one thread in this process for the duration of the block."""
+    controller = _blas_controller()
+    if controller is None:
+        yield
+        return
+    with controller.limit(limits=1, user_api="blas"):
+        yield
+
+
 def count_pass() -> None:
     with _count_lock:
         _total[0] += 1
@@ -164,7 +191,8 @@ def _partials(func: Callable, arrays: list, size: int, params: dict) -> Array:
 
 def block_partials(func: Callable, arrays: list, size: int, name: str | None = None, **params: Any) -> np.ndarray:
     """As :func:`row_pass` without the reduction: one row of ``size`` floats per row block; one pass."""
-    out = _partials(func, arrays, size, params).compute()
+    with one_blas_thread():
+        out = _partials(func, arrays, size, params).compute()
     count_pass()
     return np.asarray(out, dtype=np.float64)
 
@@ -197,7 +225,8 @@ def row_pass(
             partials, _identity, combine, _identity, axis=0, keepdims=False,
             dtype=np.float64, name=label,
         )
-    out = total.compute()
+    with one_blas_thread():
+        out = total.compute()
     count_pass()
     return np.asarray(out, dtype=np.float64)
 
