@@ -101,3 +101,109 @@ def test_split_size_errors_match_sklearn():
     assert split_sizes(10, None, None) == (7, 3)
     assert apportion(10, [3, 3, 4]) == [3, 3, 4]
     assert sum(apportion(7, [5, 5, 5])) == 7
+
+
+# --- KFold, ShuffleSplit, searches --------------------------------------------------------------
+
+from sklearn import model_selection as skms  # noqa: E402
+from sklearn.base import BaseEstimator, TransformerMixin  # noqa: E402
+from sklearn.linear_model import LogisticRegression, Ridge  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+
+from chunkwise.ml.datasets import make_classification  # noqa: E402
+from chunkwise.ml.model_selection import GridSearchCV, KFold, RandomizedSearchCV, ShuffleSplit  # noqa: E402
+
+FIT_LOG = []
+
+
+class CountingScaler(TransformerMixin, BaseEstimator):
+    """A scaler that records every fit (to count shared pipeline prefixes)."""
+
+    def __init__(self, factor=1.0):
+        self.factor = factor
+
+    def fit(self, X, y=None):
+        FIT_LOG.append(self.factor)
+        self.mean_ = np.mean(X, axis=0)
+        return self
+
+    def transform(self, X):
+        return (X - self.mean_) * self.factor
+
+
+@pytest.mark.parametrize("cls,kwargs", [(KFold, {"n_splits": 4}), (KFold, {"n_splits": 3, "shuffle": True,
+                                                                            "random_state": 0}),
+                                        (ShuffleSplit, {"n_splits": 3, "test_size": 0.2, "random_state": 1})])
+def test_splitters_match_sklearn(cls, kwargs):
+    X = da.from_array(X_np, chunks=17)
+    splitter = cls(**kwargs)
+    theirs = getattr(skms, cls.__name__)(**kwargs)
+    for (a, b), (c, d) in zip(splitter.split(X), theirs.split(X_np)):
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(b, d)
+        assert X[b].shape == (len(b), 3)
+    with pytest.raises(ValueError, match=r"compute_chunk_sizes\(\)"):
+        next(KFold(2).split(with_unknown_chunks(X)))
+
+
+@pytest.fixture(scope="module")
+def classification():
+    X, y = make_classification(n_samples=400, n_features=5, chunks=90, random_state=0)
+    return X, y, X.compute(), y.compute()
+
+
+def test_grid_search_matches_sklearn(classification, scheduler):
+    from chunkwise import config
+
+    X, y, Xn, yn = classification
+    pipe = make_pipeline(StandardScaler(), LogisticRegression())
+    grid = {"standardscaler__with_mean": [True, False], "logisticregression__C": [0.01, 1.0]}
+    with config.set(scheduler=scheduler):
+        ours = GridSearchCV(pipe, grid, cv=3, return_train_score=True).fit(X, y)
+    theirs = skms.GridSearchCV(pipe, grid, cv=3, return_train_score=True).fit(Xn, yn)
+    assert set(ours.cv_results_) == set(theirs.cv_results_)
+    for key in ("mean_test_score", "std_test_score", "split0_test_score", "mean_train_score"):
+        np.testing.assert_allclose(ours.cv_results_[key], theirs.cv_results_[key], rtol=1e-10)
+    np.testing.assert_array_equal(ours.cv_results_["rank_test_score"], theirs.cv_results_["rank_test_score"])
+    assert ours.best_params_ == theirs.best_params_ and ours.best_score_ == pytest.approx(theirs.best_score_)
+    np.testing.assert_allclose(ours.best_estimator_[-1].coef_, theirs.best_estimator_[-1].coef_)
+    pred = ours.predict(X)
+    assert isinstance(pred, da.Array)
+    np.testing.assert_array_equal(pred.compute(), theirs.predict(Xn))
+    assert ours.score(X, y) == pytest.approx(theirs.score(Xn, yn))
+    assert ours.score(Xn, yn) == pytest.approx(theirs.score(Xn, yn))
+
+
+def test_grid_search_fits_a_shared_pipeline_prefix_once_per_fold(classification):
+    X, y, Xn, yn = classification
+    FIT_LOG.clear()
+    pipe = make_pipeline(CountingScaler(), LogisticRegression())
+    grid = {"countingscaler__factor": [1.0, 2.0], "logisticregression__C": [0.1, 1.0, 10.0]}
+    search = GridSearchCV(pipe, grid, cv=3, refit=False).fit(X, y)
+    # 2 scaler settings x 3 folds, not 6 candidates x 3 folds
+    assert sorted(FIT_LOG) == [1.0] * 3 + [2.0] * 3
+    theirs = skms.GridSearchCV(pipe, grid, cv=3, refit=False).fit(Xn, yn)
+    np.testing.assert_allclose(search.cv_results_["mean_test_score"], theirs.cv_results_["mean_test_score"])
+
+
+def test_randomized_search_and_regression(classification):
+    X, y, Xn, yn = classification
+    target = Xn @ np.arange(5.0)
+    ours = RandomizedSearchCV(Ridge(), {"alpha": [0.01, 0.1, 1.0, 10.0]}, n_iter=3, random_state=0, cv=KFold(4))
+    ours.fit(X, da.from_array(target, chunks=50))
+    theirs = skms.RandomizedSearchCV(Ridge(), {"alpha": [0.01, 0.1, 1.0, 10.0]}, n_iter=3, random_state=0,
+                                     cv=skms.KFold(4)).fit(Xn, target)
+    assert ours.cv_results_["params"] == theirs.cv_results_["params"]
+    np.testing.assert_allclose(ours.cv_results_["mean_test_score"], theirs.cv_results_["mean_test_score"])
+    assert ours.best_params_ == theirs.best_params_
+
+
+def test_search_errors(classification):
+    X, y, Xn, yn = classification
+    with pytest.raises(ValueError, match="X has 400 rows but y has 300"):
+        GridSearchCV(LogisticRegression(), {"C": [1.0]}).fit(X, y[:300])
+    search = GridSearchCV(LogisticRegression(), {"C": [-1.0, 1.0]}, cv=2)
+    with pytest.warns(Warning, match="failed to fit"):
+        search.fit(Xn, yn)
+    assert np.isnan(search.cv_results_["mean_test_score"][0]) and search.best_params_ == {"C": 1.0}

@@ -140,17 +140,6 @@ def test_transform_is_lazy_and_checks_features():
         ours.transform(da.from_array(X_np[:, :3], chunks=10))
 
 
-def test_standard_scaler_on_local_cluster():
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address="127.0.0.1:0") as cluster, distributed.Client(cluster):
-        ours = cp.StandardScaler().fit(_chunked("uneven"))
-        Z = ours.transform(_chunked("uneven")).compute()
-    theirs = sk.StandardScaler().fit(X_np)
-    _compare_fitted(ours, theirs, ["mean_", "var_", "scale_"])
-    np.testing.assert_allclose(Z, theirs.transform(X_np), rtol=1e-10, atol=1e-12)
-
-
 @pytest.mark.parametrize("params", [{"degree": 2}, {"degree": 3, "interaction_only": True, "include_bias": False}])
 def test_polynomial_features(params, scheduler):
     X = X_np[:, :3]

@@ -128,22 +128,35 @@ class ClassificationRecipe:
         return y[lo:hi]
 
     def features(self, g: int, lo: int, hi: int) -> np.ndarray:
-        n_rows = hi - lo
-        clusters = self.clusters(g, hi)[lo:hi]
         n_informative = self.centroids.shape[1]
-        z = _stream(self.seed, g, _FEATURES).standard_normal((hi, n_informative))[lo:hi]
-        informative = np.empty((n_rows, n_informative))
-        for k in range(len(self.cluster_p)):
-            rows = clusters == k
-            informative[rows] = z[rows] @ self.covariance[k] + self.centroids[k]
-        columns = [informative, informative @ self.redundant]
-        stacked = np.hstack(columns)
-        columns.append(stacked[:, self.repeated])
-        columns.append(_stream(self.seed, g, _NOISE).standard_normal((hi, self.n_useless))[lo:hi])
-        X = np.hstack(columns)
-        X += self.shift
-        X *= self.scale
-        return X[:, self.feature_order]
+        n_redundant = self.redundant.shape[1]
+        clusters = self.clusters(g, hi)[lo:hi]
+        # one draw for the informative and the useless features: row r's values depend on r only
+        z = _stream(self.seed, g, _FEATURES).standard_normal((hi, n_informative + self.n_useless))[lo:]
+        if n_informative <= 8:  # gather each row's covariance factor: no per-cluster masks
+            informative = np.einsum("ri,rij->rj", z[:, :n_informative], self.covariance[clusters])
+            informative += self.centroids[clusters]
+        else:
+            informative = np.empty((hi - lo, n_informative))
+            for k in range(len(self.cluster_p)):
+                rows = clusters == k
+                informative[rows] = z[rows, :n_informative] @ self.covariance[k] + self.centroids[k]
+        # write each generated column straight to its place in the output (the feature permutation)
+        position = np.argsort(self.feature_order)
+        X = np.empty((hi - lo, len(self.feature_order)))
+        X[:, position[:n_informative]] = informative
+        kept = n_informative + n_redundant
+        if n_redundant:
+            X[:, position[n_informative:kept]] = informative @ self.redundant
+        if len(self.repeated):
+            X[:, position[kept:kept + len(self.repeated)]] = X[:, position[self.repeated]]
+        if self.n_useless:
+            X[:, position[kept + len(self.repeated):]] = z[:, n_informative:]
+        if (self.shift != 0).any():
+            X += self.shift[self.feature_order]
+        if (self.scale != 1).any():
+            X *= self.scale[self.feature_order]
+        return X
 
 
 def _hypercube(samples: int, dimensions: int, rng: np.random.Generator) -> np.ndarray:

@@ -234,7 +234,7 @@ def _check_frame_or_array(X: Any, name: str) -> Any:
         return X
     if isinstance(X, Array):
         return check_array(X, name, dtype=None, allow_unknown_rows=True)
-    return check_array(X, name, dtype=None)
+    return check_array(X, name, dtype="numeric")  # no columns to categorize: numbers pass through
 
 
 def _astype(part: pd.DataFrame, dtypes: dict) -> pd.DataFrame:
