@@ -371,7 +371,12 @@ def main(argv: list[str] | None = None) -> int:
         demo(args.chunks)
         array_demo()
         dataframe_demo()
-        ml_demo()
+        try:
+            import sklearn  # noqa: F401  (the ML part needs the ml extra)
+        except ImportError:
+            print("4. ml: skipped: scikit-learn is not installed (pip install -e '.[ml]')")
+        else:
+            ml_demo()
     return 0
 
 
