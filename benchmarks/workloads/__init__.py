@@ -7,4 +7,4 @@ implementations import what they need, so a broken import fails one cell of the
 table, not the whole run.
 """
 
-MODULES = ["foundation", "delayed", "arrays", "dataframes", "cluster", "ml"]
+MODULES = ["foundation", "delayed", "arrays", "dataframes", "dataframes_shuffle", "dataframes_joins", "cluster", "ml"]

@@ -8,6 +8,7 @@ import chunkwise.array as da
 import chunkwise.dataframe as dd
 from chunkwise.array.testing import with_unknown_chunks
 from chunkwise.ml.model_selection import apportion, split_sizes, train_test_split
+from chunkwise.ml.validation import check_X_y
 
 N = 101
 X_np = np.arange(N * 3, dtype=float).reshape(N, 3)
@@ -88,7 +89,12 @@ def test_dataframes_split_per_partition(scheduler):
     assert len(tev) == 31 and len(trv) == 70
     assert sorted(trv.a.tolist() + tev.a.tolist()) == list(range(N))
     pd.testing.assert_series_equal(ytr.compute(scheduler=scheduler), trv.b)
+    # the parts know their lengths: their values pair with each other without computing anything
+    X_values, y_values = check_X_y(tr[["a"]], ytr, "fit")
+    assert X_values.chunks[0] == y_values.chunks[0] and sum(X_values.chunks[0]) == 70
+    np.testing.assert_array_equal(X_values.compute()[:, 0] * 3.0, y_values.compute())
     head, tail = train_test_split(df, shuffle=False, test_size=0.3)
+    assert tail.to_dask_array().chunks[0] == (8, 23)  # partitions of 26, 26, 26, 23 rows: rows 70 .. 100
     pd.testing.assert_frame_equal(head.compute(), pdf.iloc[:70])
     pd.testing.assert_frame_equal(tail.compute(), pdf.iloc[70:])
 

@@ -14,7 +14,7 @@ from chunkwise.ml import preprocessing as cp
 rng = np.random.default_rng(0)
 X_np = rng.standard_normal((97, 4)) * [1.0, 10.0, 0.1, 1e3] + [0.0, 5.0, -3.0, 1e6]
 X_np[:, 2] = np.round(X_np[:, 2], 1)
-CHUNKS = {"even": (20, 4), "uneven": ((50, 1, 30, 16), (1, 3)), "single": (97, 4)}
+CHUNKS = {"even": (20, 4), "uneven": ((50, 1, 30, 16), (1, 3)), "single": (97, 4), "empty": ((50, 0, 47), (4,))}
 
 
 def _chunked(kind, values=X_np):
@@ -23,7 +23,7 @@ def _chunked(kind, values=X_np):
     return da.from_array(values, chunks=CHUNKS[kind] if values.ndim == 2 else CHUNKS[kind][0])
 
 
-KINDS = ["even", "uneven", "single", "unknown"]
+KINDS = ["even", "uneven", "single", "empty", "unknown"]
 
 
 def _compare_fitted(ours, theirs, attributes, rtol=1e-12):
@@ -187,9 +187,10 @@ def test_one_hot_encoder_on_dataframes(params, scheduler):
     np.testing.assert_array_equal(out.compute(scheduler=scheduler).to_numpy(), theirs.transform(CAT[["color", "size"]]))
 
 
-def test_one_hot_and_ordinal_on_arrays():
+@pytest.mark.parametrize("chunks", [(7, 1), ((10, 0, 20), (1,)), (30, 1), "unknown"])
+def test_one_hot_and_ordinal_on_arrays(chunks):
     values = CAT[["color"]].to_numpy().astype(object)
-    X = da.from_array(values, chunks=(7, 1))
+    X = with_unknown_chunks(da.from_array(values, chunks=7)) if chunks == "unknown" else da.from_array(values, chunks=chunks)
     ours = cp.OneHotEncoder().fit(X)  # sparse_output=True: dense blocks on chunked input
     theirs = sk.OneHotEncoder().fit(values)
     np.testing.assert_array_equal(ours.transform(X).compute(), theirs.transform(values).toarray())

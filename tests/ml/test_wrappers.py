@@ -18,7 +18,7 @@ X_np, y_np = (a.compute() for a in make_classification(n_samples=600, n_features
 LABELS = np.array(["ant", "bee", "cat"], dtype=object)
 
 
-@pytest.mark.parametrize("chunks", [100, ((300, 1, 299), (6,)), 600])
+@pytest.mark.parametrize("chunks", [100, ((300, 1, 299), (6,)), ((300, 0, 300), (6,)), 600])
 def test_parallel_post_fit_matches_sklearn(chunks, scheduler):
     X = da.from_array(X_np, chunks=chunks if isinstance(chunks, tuple) else (chunks, 3))
     y = da.from_array(LABELS[y_np], chunks=77)

@@ -71,8 +71,14 @@ def as_sklearn(estimator: Any, sklearn_class: type) -> Any:
     return plain
 
 
-def sklearn_transform(block: Any, fitted: Any, method: str = "transform", dtype: Any = None) -> Any:
-    """``fitted.<method>(block)`` as a dense NumPy array (sparse results are densified), cast to ``dtype``."""
+def sklearn_transform(block: Any, fitted: Any, method: str = "transform", dtype: Any = None,
+                      n_out: int | None = None) -> Any:
+    """``fitted.<method>(block)`` as a dense NumPy array (sparse results are densified), cast to ``dtype``.
+
+    An empty block (scikit-learn refuses 0 rows) gives an empty ``(0, n_out)`` array.
+    """
+    if len(block) == 0 and n_out is not None:
+        return np.empty((0, n_out), dtype=dtype if dtype is not None else np.float64)
     out = getattr(fitted, method)(block)
     if hasattr(out, "toarray"):
         out = out.toarray()

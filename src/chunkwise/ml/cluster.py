@@ -33,8 +33,8 @@ k-means||, but its Lloyd loop makes several passes per step.
 >>> rng = np.random.default_rng(0)
 >>> points = np.concatenate([rng.normal(c, 0.1, size=(100, 2)) for c in (0, 5, 10)])
 >>> km = KMeans(n_clusters=3, random_state=0).fit(da.from_array(points, chunks=70))
->>> np.sort(km.cluster_centers_[:, 0]).round(0).tolist()
-[0.0, 5.0, 10.0]
+>>> [round(float(c)) for c in np.sort(km.cluster_centers_[:, 0])]
+[0, 5, 10]
 >>> km.labels_.chunks
 ((70, 70, 70, 70, 20),)
 """

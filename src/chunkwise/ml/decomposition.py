@@ -25,7 +25,7 @@ and refuses column chunks.
 >>> X = da.from_array(rng.normal(size=(1000, 4)) * [5, 2, 1, 0.1], chunks=(250, 2))
 >>> pca = PCA(n_components=2).fit(X)
 >>> pca.explained_variance_ratio_.round(2).tolist()
-[0.83, 0.13]
+[0.84, 0.13]
 >>> pca.transform(X).chunks
 ((250, 250, 250, 250), (2,))
 """

@@ -179,8 +179,8 @@ class OneHotEncoder(_SampleFitted, sk.OneHotEncoder):
         check_is_fitted(self)
         X = _chunked_input(X, f"{type(self).__name__}.transform")
         names = self.get_feature_names_out()
-        return transform_blocks(X, sklearn_transform, self._plain(), "transform", self.dtype, dtype=self.dtype,
-                                n_out=len(names), columns=list(names), frame_as_numpy=False)
+        return transform_blocks(X, sklearn_transform, self._plain(), "transform", self.dtype, len(names),
+                                dtype=self.dtype, n_out=len(names), columns=list(names), frame_as_numpy=False)
 
     def inverse_transform(self, X: Any) -> Any:
         if not is_chunked(X):
@@ -188,7 +188,7 @@ class OneHotEncoder(_SampleFitted, sk.OneHotEncoder):
         check_is_fitted(self)
         dtype = np.result_type(*[c.dtype for c in self.categories_])
         X = check_array(X, f"{type(self).__name__}.inverse_transform", allow_unknown_rows=True)
-        return transform_blocks(X, sklearn_transform, self._plain(), "inverse_transform", dtype, dtype=dtype,
+        return transform_blocks(X, sklearn_transform, self._plain(), "inverse_transform", dtype, self.n_features_in_, dtype=dtype,
                                 n_out=self.n_features_in_)
 
 
@@ -213,8 +213,8 @@ class OrdinalEncoder(_SampleFitted, sk.OrdinalEncoder):
         check_is_fitted(self)
         X = _chunked_input(X, f"{type(self).__name__}.transform")
         names = self.get_feature_names_out()
-        return transform_blocks(X, sklearn_transform, self._plain(), "transform", self.dtype, dtype=self.dtype,
-                                n_out=len(names), columns=list(names), frame_as_numpy=False)
+        return transform_blocks(X, sklearn_transform, self._plain(), "transform", self.dtype, len(names),
+                                dtype=self.dtype, n_out=len(names), columns=list(names), frame_as_numpy=False)
 
     def inverse_transform(self, X: Any) -> Any:
         if not is_chunked(X):
@@ -222,7 +222,7 @@ class OrdinalEncoder(_SampleFitted, sk.OrdinalEncoder):
         check_is_fitted(self)
         dtype = np.result_type(*[c.dtype for c in self.categories_])
         X = check_array(X, f"{type(self).__name__}.inverse_transform", allow_unknown_rows=True)
-        return transform_blocks(X, sklearn_transform, self._plain(), "inverse_transform", dtype, dtype=dtype,
+        return transform_blocks(X, sklearn_transform, self._plain(), "inverse_transform", dtype, self.n_features_in_, dtype=dtype,
                                 n_out=self.n_features_in_)
 
 

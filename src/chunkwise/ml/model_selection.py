@@ -22,7 +22,10 @@ in the same block at the same place. Then
   and every argument is gathered with it: rows move across blocks.
 
 Dataframes are split the same way per partition (their partition lengths are
-computed when the plan does not know them) and come back as dataframes.
+computed when the plan does not know them) and come back as dataframes whose
+partition lengths the plan knows (:class:`SplitPartitions`), so their
+``.values`` pair with each other (``fit(train[features], train[label])``)
+without another pass.
 In-memory arguments only: scikit-learn's ``train_test_split``.
 
 ``KFold``/``ShuffleSplit`` are scikit-learn's, reading the number of rows of
@@ -73,8 +76,8 @@ from chunkwise.array.chunks import check_known_chunks
 from chunkwise.array.core import Array, from_array
 from chunkwise.base import compute
 from chunkwise.core.tokenize import tokenize
-from chunkwise.dataframe.core import FrameBase, partition_lengths
-from chunkwise.dataframe.io.pandas import from_delayed as frame_from_delayed
+from chunkwise.dataframe.core import FrameBase, new_collection, partition_lengths
+from chunkwise.dataframe.io.pandas import FromValues
 from chunkwise.delayed import delayed
 from chunkwise.ml.validation import check_is_fitted, check_random_state_seed, is_chunked, num_rows
 from chunkwise.ml.wrappers import ParallelPostFit, estimator_has
@@ -84,6 +87,7 @@ __all__ = [
     "KFold",
     "RandomizedSearchCV",
     "ShuffleSplit",
+    "SplitPartitions",
     "apportion",
     "split_sizes",
     "train_test_split",
@@ -228,20 +232,36 @@ def _align_arrays(arrays: list) -> tuple:
     return aligned, reference
 
 
+class SplitPartitions(FromValues):
+    """Partitions computed by ``train_test_split`` whose lengths the plan knows (so rows can be paired later)."""
+
+    _parameters = (*FromValues._parameters, "lengths_")
+
+    def _lengths(self) -> tuple:
+        return self.lengths_
+
+
+def _frame_of(parts: list, meta: Any, lengths: list) -> Any:
+    expr = SplitPartitions(tuple(p._finalize() for p in parts), meta, (None,) * (len(parts) + 1), True,
+                           "train_test_split", tuple(int(n) for n in lengths))
+    return new_collection(expr)
+
+
 def _split_frame(frame: FrameBase, seed: int, starts: tuple, stops: tuple) -> Any:
     parts = [delayed(_pick_rows, pure=True)(part, seed, i, starts[i], stops[i])
              for i, part in enumerate(frame.to_delayed())]
-    return frame_from_delayed(parts, meta=frame.expr.meta)
+    return _frame_of(parts, frame.expr.meta, [b - a for a, b in zip(starts, stops)])
 
 
 def _slice_frame(frame: FrameBase, lengths: tuple, start: int, stop: int) -> Any:
     bounds = np.cumsum((0,) + lengths)
-    parts = []
+    parts, counts = [], []
     for i, part in enumerate(frame.to_delayed()):
         lo, hi = max(start, bounds[i]) - bounds[i], min(stop, bounds[i + 1]) - bounds[i]
         if hi > lo or not parts and i == len(lengths) - 1:
             parts.append(delayed(_iloc, pure=True)(part, int(max(lo, 0)), int(max(hi, 0))))
-    return frame_from_delayed(parts, meta=frame.expr.meta)
+            counts.append(max(hi - lo, 0))
+    return _frame_of(parts, frame.expr.meta, counts)
 
 
 def _iloc(part: Any, lo: int, hi: int) -> Any:

@@ -77,7 +77,9 @@ _SCORERS = {
 }
 
 
-def _apply(block: Any, estimator: Any, method: str, columns: Any) -> np.ndarray:
+def _apply(block: Any, estimator: Any, method: str, columns: Any, meta: Any = None) -> np.ndarray:
+    if len(block) == 0 and meta is not None:  # scikit-learn refuses 0 rows: an empty block like the output
+        return np.empty((0,) + meta.shape[1:], dtype=meta.dtype)
     if columns is not None and not isinstance(block, pd.DataFrame):
         block = pd.DataFrame(block, columns=columns)
     out = getattr(estimator, method)(block)
@@ -180,9 +182,10 @@ class ParallelPostFit(MetaEstimatorMixin, BaseEstimator):
         if columns is None and getattr(self.estimator_, "feature_names_in_", None) is not None:
             columns = list(self.estimator_.feature_names_in_)
         meta = self._meta(method, X.shape[1], X.dtype)
+        empty = np.empty((0,) + meta.shape[1:], dtype=meta.dtype)
         if meta.ndim == 1:
-            return X.map_blocks(_apply, self.estimator_, method, columns, dtype=meta.dtype, drop_axis=1)
-        return X.map_blocks(_apply, self.estimator_, method, columns, dtype=meta.dtype,
+            return X.map_blocks(_apply, self.estimator_, method, columns, empty, dtype=meta.dtype, drop_axis=1)
+        return X.map_blocks(_apply, self.estimator_, method, columns, empty, dtype=meta.dtype,
                             chunks=(X.chunks[0], (meta.shape[1],)))
 
     @available_if(estimator_has("predict"))
