@@ -9,6 +9,6 @@ table, not the whole run.
 
 MODULES = [
     "foundation", "delayed", "arrays", "arrays_ops", "arrays_linalg", "dataframes",
-    "dataframes_shuffle", "dataframes_joins",
+    "dataframes_shuffle", "dataframes_joins", "ml",
     "cluster",
 ]
