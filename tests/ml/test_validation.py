@@ -1,22 +1,23 @@
 """chunkwise.ml.validation: inputs checked from metadata, X and y paired block by block."""
 
+import operator
+
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.exceptions import NotFittedError
 from sklearn.preprocessing import StandardScaler
 
+import chunkwise
 import chunkwise.array as da
 import chunkwise.dataframe as dd
 from chunkwise.array.testing import with_unknown_chunks
+from chunkwise.ml.passes import fold_pass, passes_counter, row_blocks
 from chunkwise.ml.validation import (
-    as_row_blocks,
     check_array,
     check_is_fitted,
     check_random_state_seed,
     check_X_y,
-    map_row_blocks,
-    tree_reduce,
 )
 
 rng = np.random.default_rng(0)
@@ -63,7 +64,7 @@ def test_check_X_y_rechunks_y_to_X_rows(x_chunks, y_chunks, scheduler):
     y = da.from_array(y_np, chunks=y_chunks)
     X2, y2 = check_X_y(X, y, "fit")
     assert X2.numblocks[1] == 1 and y2.chunks[0] == X2.chunks[0]
-    for (xb, yb), lo in zip(as_row_blocks(X2, y2), np.cumsum((0,) + X2.chunks[0])):
+    for (xb, yb), lo in zip(row_blocks(X2, y2), np.cumsum((0,) + X2.chunks[0])):
         xv, yv = xb.compute(scheduler=scheduler), yb.compute(scheduler=scheduler)
         np.testing.assert_array_equal(xv, X_np[lo:lo + len(xv)])
         np.testing.assert_array_equal(yv, y_np[lo:lo + len(yv)])
@@ -92,16 +93,29 @@ def test_check_X_y_mixed_inputs_and_column_vector():
     assert isinstance(Xn, np.ndarray)
 
 
-def test_map_row_blocks_and_tree_reduce_match_numpy(scheduler):
+def test_fold_pass_matches_numpy_and_counts_one_pass(scheduler):
     X = da.from_array(X_np, chunks=(4, 2))
     y = da.from_array(y_np.astype(float), chunks=7)
     X2, y2 = check_X_y(X, y, "fit")
-    parts = map_row_blocks(lambda xb, yb, w: xb.T @ (yb * w), X2, y2, 2.0)
-    assert len(parts) == 6
-    total = tree_reduce(parts, split_every=2).compute(scheduler=scheduler)
+    assert len(row_blocks(X2, y2)) == 6
+    with chunkwise.config.set(scheduler=scheduler), passes_counter() as n:
+        total = fold_pass(lambda xb, yb, w: xb.T @ (yb * w), [X2, y2], operator.add, split_every=2, w=2.0)
+        counts = fold_pass(len, [X2], operator.add)
     np.testing.assert_allclose(total, X_np.T @ (y_np * 2.0))
-    counts = tree_reduce(map_row_blocks(len, X2)).compute(scheduler=scheduler)
     assert counts == 23
+    assert n() == 2
+
+
+def test_fold_pass_none_and_frames():
+    X = da.from_array(X_np, chunks=(5, 3))
+    assert fold_pass(lambda xb, nothing: (len(xb), nothing), [X, None], lambda a, b: (a[0] + b[0], a[1])) == (23, None)
+    df = dd.from_pandas(pd.DataFrame(X_np, columns=list("abc")), npartitions=3)
+    assert fold_pass(len, [df], operator.add) == 23
+
+
+def test_row_blocks_refuses_misaligned_inputs():
+    with pytest.raises(ValueError, match="align_rows"):
+        row_blocks(da.from_array(X_np, chunks=(5, 3)), da.from_array(y_np, chunks=7))
 
 
 def test_check_is_fitted():

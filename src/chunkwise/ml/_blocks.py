@@ -1,7 +1,5 @@
 """Package-private building blocks of the ``chunkwise.ml`` transformers (public names, shared by modules).
 
-- :func:`one_pass` / :func:`one_pass_pairs`: per-row-block partial results
-  merged by a tree of ``combine`` calls and computed: one read of the data.
 - :func:`transform_blocks`: a function of a NumPy (or pandas) block applied
   lazily to every row block; an Array stays an Array with the same row
   chunks, a DataFrame stays a DataFrame with the same partitions.
@@ -19,23 +17,8 @@ import numpy as np
 import pandas as pd
 
 from chunkwise.dataframe.core import FrameBase
-from chunkwise.ml.validation import map_row_blocks, tree_reduce
 
-__all__ = ["as_sklearn", "one_pass", "one_pass_pairs", "sklearn_transform", "transform_blocks"]
-
-
-def one_pass(partial: Callable, combine: Callable, X: Any, *args: Any) -> Any:
-    """``partial(block, *args)`` on every row block of ``X``, merged with ``combine``, computed: one pass."""
-    return tree_reduce(map_row_blocks(partial, X, None, *args), combine).compute()
-
-
-def _call_on_pair(x_block: np.ndarray, y_block: np.ndarray, partial: Callable) -> Any:
-    return partial((x_block, y_block))
-
-
-def one_pass_pairs(partial: Callable, combine: Callable, X: Any, y: Any) -> Any:
-    """``partial((x_block, y_block))`` on every aligned pair of row blocks, merged with ``combine``, computed."""
-    return tree_reduce(map_row_blocks(_call_on_pair, X, y, partial), combine).compute()
+__all__ = ["as_sklearn", "sklearn_transform", "transform_blocks"]
 
 
 def _frame_apply(part: pd.DataFrame, func: Callable, columns: Any, as_numpy: bool, *args: Any) -> pd.DataFrame:

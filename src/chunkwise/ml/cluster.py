@@ -53,7 +53,14 @@ from sklearn.utils.validation import validate_data
 
 from chunkwise.array.core import Array, from_array
 from chunkwise.ml.linear_model import predict_input
-from chunkwise.ml.passes import block_partials, cached, count_pass, one_blas_thread, row_pass
+from chunkwise.ml.passes import (
+    block_partials,
+    cached,
+    count_pass,
+    one_blas_thread,
+    row_blocks,
+    row_pass,
+)
 from chunkwise.ml.validation import check_array, is_chunked
 
 __all__ = ["KMeans"]
@@ -98,10 +105,6 @@ def _oversample(xb: np.ndarray, centers: np.ndarray, phi: float, rate: float, se
     return xb[u < rate * d / phi]
 
 
-def _blocks(X: Array) -> list:
-    return X.to_delayed().ravel().tolist()
-
-
 def _row(X: Any, index: int) -> np.ndarray:
     return np.asarray(X[int(index)].compute() if isinstance(X, Array) else X[int(index)], dtype=np.float64)
 
@@ -122,7 +125,7 @@ def init_kmeans_parallel(X: Array, k: int, rng: np.random.Generator, oversamplin
         phi = float(row_pass(_cost_partial, [X], 1, name="kmeans-cost", centers=centers)[0])
         if phi == 0:
             break
-        drawn = [delayed(_oversample, pure=True)(b, centers, phi, rate, (base, r, i)) for i, b in enumerate(_blocks(X))]
+        drawn = [delayed(_oversample, pure=True)(b, centers, phi, rate, (base, r, i)) for i, (b,) in enumerate(row_blocks(X))]
         with one_blas_thread():
             new = delayed(np.concatenate, pure=True)(drawn).compute()
         count_pass()  # the draw reads every block once

@@ -46,9 +46,9 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from chunkwise.array.core import Array
 from chunkwise.dataframe.core import FrameBase
-from chunkwise.delayed import delayed
-from chunkwise.ml._blocks import as_sklearn, one_pass, sklearn_transform, transform_blocks
-from chunkwise.ml.validation import check_array, check_is_fitted, is_chunked, tree_reduce
+from chunkwise.ml._blocks import as_sklearn, sklearn_transform, transform_blocks
+from chunkwise.ml.passes import fold_pass
+from chunkwise.ml.validation import check_array, check_is_fitted, is_chunked
 
 __all__ = ["Categorizer", "DummyEncoder", "OneHotEncoder", "OrdinalEncoder", "sorted_categories"]
 
@@ -86,10 +86,7 @@ def find_categories(X: Any, columns: list) -> dict:
     """The sorted categories of ``columns`` of a chunked ``X`` (Array or DataFrame), in one pass."""
     if not columns:
         return {}
-    if isinstance(X, FrameBase):
-        parts = [delayed(_block_categories, pure=False)(part, columns) for part in X.to_delayed()]
-        return tree_reduce(parts, _merge_categories).compute()
-    return one_pass(_block_categories, _merge_categories, X, columns)
+    return fold_pass(_block_categories, [X], _merge_categories, columns=columns)
 
 
 def _declared(frame: FrameBase, column: Any) -> np.ndarray | None:

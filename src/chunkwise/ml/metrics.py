@@ -43,8 +43,8 @@ from typing import Any
 import numpy as np
 from sklearn import metrics as sk
 
-from chunkwise.delayed import delayed
-from chunkwise.ml.validation import align_rows, is_chunked, tree_reduce
+from chunkwise.ml.passes import fold_pass
+from chunkwise.ml.validation import align_rows, is_chunked
 
 __all__ = [
     "accuracy_score",
@@ -63,17 +63,7 @@ def _lazy(*arrays: Any) -> bool:
 
 def _pass(name: str, partial: Callable, combine: Callable, *arrays: Any) -> Any:
     """``partial(*blocks)`` for every aligned row block of ``arrays`` (``None`` passed as ``None``), merged, computed."""
-    aligned = align_rows(name, *arrays)
-    columns = []
-    for a in aligned:
-        if a is None:
-            columns.append(None)
-        else:
-            columns.append([row[0] if a.ndim == 2 else row for row in a.to_delayed().tolist()])
-    n_blocks = len(next(c for c in columns if c is not None))
-    call = delayed(partial, pure=False)
-    parts = [call(*[None if c is None else c[i] for c in columns]) for i in range(n_blocks)]
-    return tree_reduce(parts, combine).compute()
+    return fold_pass(partial, align_rows(name, *arrays), combine)
 
 
 def _add(a: Any, b: Any) -> Any:

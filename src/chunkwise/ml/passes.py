@@ -18,6 +18,11 @@ The pieces:
   block (:func:`chunkwise.array.blockwise` over the row axis), sums them with
   an ordinary tree reduction, or merges them with a ``combine`` of one's own
   (:func:`chunkwise.array.reduction`), and computes;
+- :func:`fold_pass` is the same pass for partials that are not float vectors
+  (category sets, label sets, quantile summaries, tuples of counts): one
+  delayed task per row block (:func:`row_blocks`) and a tree of
+  ``combine(a, b)`` calls, 8 wide; it counts as a pass and runs under one
+  BLAS thread like :func:`row_pass`;
 - :func:`cached` keeps lazily generated training data in memory for the
   duration of a fit when it fits under ``CACHE_LIMIT`` (set it with
   :func:`set_cache_limit`), so an optimizer's twenty passes do not regenerate
@@ -51,6 +56,8 @@ import psutil
 import chunkwise.array as da
 from chunkwise.array.core import Array
 from chunkwise.base import persist
+from chunkwise.dataframe.core import FrameBase
+from chunkwise.delayed import delayed
 
 __all__ = [
     "CACHE_LIMIT",
@@ -62,9 +69,11 @@ __all__ = [
     "moments_size",
     "one_blas_thread",
     "count_pass",
+    "fold_pass",
     "label_counts",
     "pass_count",
     "passes_counter",
+    "row_blocks",
     "row_pass",
     "set_cache_limit",
 ]
@@ -231,6 +240,75 @@ def row_pass(
     return np.asarray(out, dtype=np.float64)
 
 
+# --- passes with arbitrary partials -------------------------------------------------------------
+
+
+def _delayed_blocks(a: Any) -> list:
+    if isinstance(a, FrameBase):
+        return list(a.to_delayed())
+    if a.ndim == 2 and a.numblocks[1] != 1:
+        a = a.rechunk({1: -1})
+    return [row[0] if a.ndim == 2 else row for row in a.to_delayed().tolist()]
+
+
+def row_blocks(*arrays: Any) -> list:
+    """The row blocks of ``arrays`` as ``Delayed`` values, one tuple per block: ``[(a_0, b_0, ...), ...]``.
+
+    ``arrays``: chunkwise Arrays sharing their row chunks (see
+    :func:`chunkwise.ml.validation.align_rows`; 2-D ones are rechunked to one
+    column block), a chunkwise DataFrame (its partitions), NumPy arrays (one
+    block, alone) or ``None`` (``None`` in every tuple).
+
+    >>> x = da.from_array(np.arange(6.0).reshape(3, 2), chunks=2)
+    >>> [tuple(b.compute().shape for b in pair) for pair in row_blocks(x, x[:, 0])]
+    [((2, 2), (2,)), ((1, 2), (1,))]
+    """
+    present = [a if isinstance(a, (Array, FrameBase)) else da.from_array(np.asarray(a), chunks=-1)
+               for a in arrays if a is not None]
+    if not present:
+        raise ValueError("row_blocks: no input array; pass at least one array")
+    columns = [_delayed_blocks(a) for a in present]
+    if len({len(c) for c in columns}) != 1:  # an internal error: callers align their inputs first
+        raise ValueError(f"row_blocks: inputs with different numbers of row blocks {[len(c) for c in columns]}; "
+                         "align them with chunkwise.ml.validation.align_rows first")
+    blocks = iter(zip(*columns))
+    out = []
+    for group in blocks:
+        values = iter(group)
+        out.append(tuple(None if a is None else next(values) for a in arrays))
+    return out
+
+
+def _fold(combine: Callable, values: list) -> Any:
+    result = values[0]
+    for value in values[1:]:
+        result = combine(result, value)
+    return result
+
+
+def fold_pass(func: Callable, arrays: list, combine: Callable, split_every: int = 8, **params: Any) -> Any:
+    """``func(*blocks, **params)`` on every row block of ``arrays``, folded with ``combine(a, b)``, computed; one pass.
+
+    The partials can be any values (tuples, dicts, arrays of any shape);
+    ``combine`` must be associative. The fold is a tree ``split_every`` wide,
+    so no task holds more than ``split_every`` partials.
+
+    >>> x = da.from_array(np.array([3, 1, 3, 2, 1]), chunks=2)
+    >>> fold_pass(np.unique, [x], lambda a, b: np.union1d(a, b)).tolist()
+    [1, 2, 3]
+    """
+    call = delayed(func, pure=False)
+    level = [call(*blocks, **params) for blocks in row_blocks(*arrays)]
+    fold = delayed(_fold, pure=False)
+    while len(level) > 1:
+        level = [fold(combine, level[i:i + split_every]) if len(level[i:i + split_every]) > 1 else level[i]
+                 for i in range(0, len(level), split_every)]
+    with one_blas_thread():
+        result = level[0].compute()
+    count_pass()
+    return result
+
+
 # --- weighted moments: count, means and centred scatter, merged pairwise (Chan et al.) ----------
 
 
@@ -285,26 +363,20 @@ def _block_label_counts(block: np.ndarray) -> tuple:
     return np.unique(np.asarray(block), return_counts=True)
 
 
-def _merge_label_counts(parts: list) -> tuple:
-    values = [v for v, _ in parts if len(v)]
-    if not values:
-        return np.asarray([]), np.asarray([], dtype=np.int64)
-    classes = functools.reduce(np.union1d, values)
+def _merge_label_counts(a: tuple, b: tuple) -> tuple:
+    parts = [p for p in (a, b) if len(p[0])]
+    if not parts:
+        return a
+    classes = functools.reduce(np.union1d, [v for v, _ in parts])
     counts = np.zeros(len(classes), dtype=np.int64)
     for v, c in parts:
-        if len(v):
-            counts[np.searchsorted(classes, v)] += c
+        counts[np.searchsorted(classes, v)] += c
     return classes, counts
 
 
 def label_counts(y: Any) -> tuple:
     """``(classes, counts)`` of the labels in ``y`` (sorted, as ``np.unique``); one pass."""
-    from chunkwise.delayed import delayed
-
     if not isinstance(y, Array):
         return np.unique(np.asarray(y), return_counts=True)
-    blocks = [delayed(_block_label_counts, pure=True)(b) for b in y.to_delayed().ravel().tolist()]
-    result = delayed(_merge_label_counts, pure=True)(blocks).compute()
-    count_pass()
-    return result
+    return fold_pass(_block_label_counts, [y], _merge_label_counts)
 

@@ -11,7 +11,7 @@ of chunked input are ours:
   block computes every statistic the transformer needs from that block (a
   scaler's count, mean and sum of squared deviations, minima and maxima,
   quantile summaries; an encoder's categories) and a tree of ``combine``
-  calls merges them (:func:`chunkwise.ml.validation.tree_reduce`). Means and
+  calls merges them (:func:`chunkwise.ml.passes.fold_pass`). Means and
   variances merge with Chan's pairwise formulas, so they equal NumPy's to
   rounding.
 - ``transform``/``inverse_transform`` are lazy and blockwise: an Array gives
@@ -54,12 +54,11 @@ from chunkwise.array.core import Array
 from chunkwise.dataframe.core import FrameBase
 from chunkwise.ml._blocks import (
     as_sklearn,
-    one_pass,
-    one_pass_pairs,
     sklearn_transform,
     transform_blocks,
 )
 from chunkwise.ml.encoders import Categorizer, DummyEncoder, OneHotEncoder, OrdinalEncoder
+from chunkwise.ml.passes import fold_pass
 from chunkwise.ml.validation import check_array, check_is_fitted, check_X_y, is_chunked
 
 __all__ = [
@@ -153,11 +152,6 @@ def _merge_moments(a: tuple, b: tuple) -> tuple:
     return n, mean, m2
 
 
-def _weighted_moments(block_and_weights: tuple) -> tuple:
-    block, weights = block_and_weights
-    return _moments(block, weights)
-
-
 def _standard_transform(block: np.ndarray, mean: Any, scale: Any) -> np.ndarray:
     out = block.astype(block.dtype, copy=True)
     if mean is not None:
@@ -204,10 +198,10 @@ class StandardScaler(sk.StandardScaler):
                self.var_ * previous if self.var_ is not None else None) if previous is not None else None
         Xc = _fit_input(self, X, name)
         if sample_weight is None:
-            count, mean, m2 = one_pass(_moments, _merge_moments, Xc)
+            count, mean, m2 = fold_pass(_moments, [Xc], _merge_moments)
         else:
             Xc, weights = check_X_y(Xc, sample_weight, name, y_numeric=True)
-            count, mean, m2 = one_pass_pairs(_weighted_moments, _merge_moments, Xc, weights)
+            count, mean, m2 = fold_pass(_moments, [Xc, weights], _merge_moments)
         if old is not None and old[2] is not None:
             count, mean, m2 = _merge_moments(old, (count, mean, m2))
         self.n_samples_seen_ = _counts_attribute(count)
@@ -296,7 +290,7 @@ class MinMaxScaler(sk.MinMaxScaler):
         if low >= high:
             raise ValueError(f"Minimum of desired feature range must be smaller than maximum. Got {self.feature_range}.")
         Xc = _fit_input(self, X, f"{type(self).__name__}.fit")
-        count, data_min, data_max = one_pass(_min_max, _merge_min_max, Xc)
+        count, data_min, data_max = fold_pass(_min_max, [Xc], _merge_min_max)
         if hasattr(self, "n_samples_seen_"):
             data_min, data_max = np.fmin(self.data_min_, data_min), np.fmax(self.data_max_, data_max)
             count = count + self.n_samples_seen_
@@ -383,7 +377,7 @@ class RobustScaler(sk.RobustScaler):
         if not 0 <= q_min <= q_max <= 100:
             raise ValueError(f"Invalid quantile range: {self.quantile_range}")
         Xc = _fit_input(self, X, f"{type(self).__name__}.fit")
-        summaries = one_pass(_quantile_summary, _concat_summaries, Xc)
+        summaries = fold_pass(_quantile_summary, [Xc], _concat_summaries)
         center, low, high = _summary_percentiles(summaries, [50.0, q_min, q_max])
         self.center_ = center if self.with_centering else None
         if self.with_scaling:
@@ -490,7 +484,7 @@ class LabelEncoder(sk.LabelEncoder):
         if not is_chunked(y):
             return super().fit(y)
         y = _label_array(y, f"{type(self).__name__}.fit")
-        self.classes_ = one_pass(_unique_1d, _merge_unique, y)
+        self.classes_ = fold_pass(_unique_1d, [y], _merge_unique)
         return self
 
     def fit_transform(self, y: Any) -> Any:

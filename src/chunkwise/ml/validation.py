@@ -1,4 +1,4 @@
-"""Input validation shared by the ``chunkwise.ml`` estimators, and per-row-block passes.
+"""Input validation shared by the ``chunkwise.ml`` estimators.
 
 Design: every estimator's ``fit``/``predict`` starts here, so that bad input
 fails when the plan is built, naming the estimator's operation, not later
@@ -17,12 +17,8 @@ inside a task.
   metadata (a mismatch raises before any data are computed), ``X`` gets one
   column chunk, and ``y`` is rechunked to ``X``'s row chunks, so block ``i`` of
   ``X`` always travels with block ``i`` of ``y``.
-- :func:`as_row_blocks`, :func:`map_row_blocks` and :func:`tree_reduce` are the
-  pieces of "one pass over the data": one task per row block computes a
-  partial result (a loss and gradient, sums, counts ...) from that block and
-  a few small in-memory arguments (the coefficients), and a tree of
-  ``combine`` calls folds the partials into one value; computing it reads
-  each block once.
+- The passes over the aligned blocks are :mod:`chunkwise.ml.passes`
+  (``row_pass`` for float partials, ``fold_pass`` for any others).
 
 >>> import numpy as np
 >>> import chunkwise.array as da
@@ -31,9 +27,6 @@ inside a task.
 >>> X2, y2 = check_X_y(X, y, "fit")
 >>> X2.chunks, y2.chunks
 (((4, 2), (2,)), ((4, 2),))
->>> total = tree_reduce(map_row_blocks(lambda xb, yb: xb.T @ yb, X2, y2))
->>> total.compute().tolist()
-[110.0, 125.0]
 >>> check_X_y(X, y[:5], "fit")
 Traceback (most recent call last):
 ...
@@ -43,8 +36,6 @@ ValueError: fit: X has 6 rows but y has 5; pass X and y with the same number of 
 from __future__ import annotations
 
 import math
-import operator
-from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -54,21 +45,16 @@ from sklearn.utils.validation import check_is_fitted as sklearn_check_is_fitted
 
 from chunkwise.array.chunks import check_known_chunks, has_unknown
 from chunkwise.array.core import Array, from_array
-from chunkwise.base import Collection
 from chunkwise.dataframe.core import FrameBase
-from chunkwise.delayed import Delayed, delayed
 
 __all__ = [
     "align_rows",
-    "as_row_blocks",
     "check_X_y",
     "check_array",
     "check_is_fitted",
     "check_random_state_seed",
     "is_chunked",
-    "map_row_blocks",
     "num_rows",
-    "tree_reduce",
 ]
 
 
@@ -290,75 +276,3 @@ def check_random_state_seed(random_state: Any) -> int:
     if isinstance(random_state, np.random.Generator):
         return int(random_state.integers(0, 2**63 - 1))
     raise ValueError(f"random_state must be None, an int, a RandomState or a Generator, got {random_state!r}")
-
-
-def as_row_blocks(X: Any, y: Any = None, *others: Any) -> list:
-    """The row blocks of ``X`` (one column chunk) as ``Delayed`` values, paired with ``y``'s.
-
-    Returns ``[x_0, x_1, ...]``, or ``[(x_0, y_0), (x_1, y_1), ...]`` with
-    ``y``. ``X`` is rechunked to one column chunk and ``y`` to ``X``'s row
-    chunks first, so pairs always hold the same rows. In-memory arrays become
-    one block. With ``others`` (more aligned arrays, e.g. sample weights),
-    the tuples hold their blocks too.
-    """
-    if others:
-        aligned = align_rows("as_row_blocks", X, y, *others)
-        columns = [[row[0] if a.ndim == 2 else row for row in a.to_delayed().tolist()] for a in aligned]
-        return list(zip(*columns))
-    if not isinstance(X, Array):
-        X = from_array(np.asarray(X), chunks=-1)
-    if X.ndim == 2 and X.numblocks[1] != 1:
-        X = X.rechunk({1: -1})
-    x_blocks = [row[0] if X.ndim == 2 else row for row in X.to_delayed().tolist()]
-    if y is None:
-        return x_blocks
-    if not isinstance(y, Array):
-        y = from_array(np.asarray(y), chunks=(X.chunks[0],) + tuple((n,) for n in np.shape(y)[1:]))
-    if y.shape[0] != X.shape[0] and not (math.isnan(y.shape[0]) or math.isnan(X.shape[0])):
-        raise ValueError(f"as_row_blocks: X has {X.shape[0]} rows but y has {y.shape[0]}")
-    if y.chunks[0] != X.chunks[0]:
-        check_known_chunks("as_row_blocks", X, y, axes=(0,), what="X and y", plural=True)
-        y = y.rechunk({0: X.chunks[0]})
-    if y.ndim == 2 and y.numblocks[1] != 1:
-        y = y.rechunk({1: -1})
-    y_blocks = [row[0] if y.ndim == 2 else row for row in y.to_delayed().tolist()]
-    return list(zip(x_blocks, y_blocks))
-
-
-def map_row_blocks(func: Callable, X: Any, y: Any = None, *args: Any, **kwargs: Any) -> list:
-    """``func(x_block, [y_block,] *args, **kwargs)`` for every row block, as a list of ``Delayed``.
-
-    ``args``/``kwargs`` are small in-memory values (coefficients, centres)
-    shipped with every task; Delayed values among them become dependencies.
-    """
-    call = delayed(func, pure=False)
-    if y is None:
-        return [call(xb, *args, **kwargs) for xb in as_row_blocks(X)]
-    return [call(xb, yb, *args, **kwargs) for xb, yb in as_row_blocks(X, y)]
-
-
-def tree_reduce(partials: Sequence[Any], combine: Callable = operator.add, split_every: int = 8) -> Delayed:
-    """Fold ``partials`` (``Delayed`` values) with ``combine`` in a tree of ``split_every``-wide nodes.
-
-    ``combine(a, b)`` must be associative (sums of arrays, tuples of sums via
-    a helper); the result is one ``Delayed``. Computing it runs one pass.
-    """
-    if split_every < 2:
-        raise ValueError(f"tree_reduce: split_every must be at least 2, got {split_every}")
-    level = list(partials)
-    if not level:
-        raise ValueError("tree_reduce: no partial results to combine (the input has no blocks)")
-    fold = delayed(_fold, pure=False)
-    while len(level) > 1:
-        level = [fold(combine, level[i:i + split_every]) if len(level[i:i + split_every]) > 1
-                 else level[i] for i in range(0, len(level), split_every)]
-    result = level[0]
-    return result if isinstance(result, Collection) else delayed(result)
-
-
-def _fold(combine: Callable, values: list) -> Any:
-    result = values[0]
-    for value in values[1:]:
-        result = combine(result, value)
-    return result
-

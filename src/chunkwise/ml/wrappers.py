@@ -54,15 +54,13 @@ from chunkwise.array.core import Array
 from chunkwise.base import compute
 from chunkwise.dataframe.core import FrameBase
 from chunkwise.ml import metrics
+from chunkwise.ml.passes import label_counts, row_blocks
 from chunkwise.ml.validation import (
-    as_row_blocks,
     check_array,
     check_is_fitted,
     check_random_state_seed,
     check_X_y,
     is_chunked,
-    map_row_blocks,
-    tree_reduce,
 )
 
 __all__ = ["Incremental", "ParallelPostFit", "estimator_has"]
@@ -235,14 +233,6 @@ class ParallelPostFit(MetaEstimatorMixin, BaseEstimator):
         return sign * metric(y, predictions, **kwargs)
 
 
-def _unique_labels(block: np.ndarray) -> np.ndarray:
-    return np.unique(block)
-
-
-def _union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.unique(np.concatenate([a, b]))
-
-
 def _compute_block(pair: tuple) -> tuple:
     return compute(*pair)
 
@@ -297,13 +287,13 @@ class Incremental(ParallelPostFit):
             return
         if y is None:
             X = check_array(X, name, dtype=None, allow_unknown_rows=True)
-            blocks = [(b,) for b in as_row_blocks(X)]
+            blocks = row_blocks(X)
         else:
             X, y = check_X_y(X, y, name, dtype=None)
-            blocks = as_row_blocks(X, y)
+            blocks = row_blocks(X, y)
             if is_classifier(self.estimator_) and "classes" not in fit_kwargs \
                     and not hasattr(self.estimator_, "classes_"):
-                classes = tree_reduce(map_row_blocks(_unique_labels, y), _union).compute()
+                classes = label_counts(y)[0]
                 fit_kwargs = {**fit_kwargs, "classes": classes}
         seed = check_random_state_seed(self.random_state)
         rng = np.random.default_rng(seed)
