@@ -58,10 +58,25 @@ def test_pca_options(data, kwargs):
     assert ours.noise_variance_ == pytest.approx(ref.noise_variance_, rel=1e-6, abs=1e-12)
 
 
-def test_pca_tsqr_reads_the_data_twice(data):
+def test_pca_tsqr_and_truncated_svd_tsqr_read_the_data_once(data):
     with passes_counter() as passes:
         PCA(n_components=2, svd_solver="tsqr").fit(da.from_array(data, chunks=300))
-    assert passes() == 2  # means, then TSQR
+    assert passes() == 1  # means and R in one TSQR
+    with passes_counter() as passes:
+        TruncatedSVD(2, algorithm="tsqr").fit(da.from_array(data, chunks=300))
+    assert passes() == 1
+
+
+@pytest.mark.parametrize("chunks", [((100, 700, 200, 200), (4,)), (7, 4), (1200, 4)], ids=["uneven", "tiny", "single"])
+def test_pca_one_pass_keeps_precision_with_large_means(chunks):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(1200, 4)) @ rng.normal(size=(4, 4)) * [5, 2, 1, 0.01] + 1e6
+    x[:600] += 3.0  # blocks with different means: the merge's mean corrections matter
+    ours = PCA(svd_solver="tsqr").fit(da.from_array(x, chunks=chunks))
+    ref = skd.PCA(svd_solver="full").fit(x)
+    _same_up_to_sign(ours.components_, ref.components_)
+    for name in ["explained_variance_", "explained_variance_ratio_", "singular_values_", "mean_"]:
+        np.testing.assert_allclose(getattr(ours, name), getattr(ref, name), rtol=1e-7)
 
 
 def test_pca_unknown_chunks(data):

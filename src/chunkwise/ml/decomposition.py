@@ -2,15 +2,25 @@
 
 Passes over the data:
 
-- ``PCA.fit``: one pass for the column means and variances, then, for
-  ``svd_solver="tsqr"`` (or ``"full"``, the same exact algorithm), one pass of
-  TSQR on the centred rows (``chunkwise.array.linalg.svd``: a tree of QRs of
-  the blocks' R factors; only ``S`` and ``Vh`` are computed, never ``U``), or,
-  for ``"randomized"``, ``chunkwise.array.linalg.svd_compressed`` (Halko et
-  al.: ``2 + 2 * iterated_power`` reads of the data). ``"auto"``: TSQR when
+- ``PCA.fit`` with ``svd_solver="tsqr"`` (or ``"full"``, the same exact
+  algorithm): **one pass**, a TSQR that centres as it goes (:func:`centred_r`).
+  Each row block gives its row count ``n_i``, its column means ``m_i`` and the
+  R factor of the block centred on its *own* means; the tree merges parts by
+  one QR of ``[R_1; ...; R_j; sqrt(n_i) (m_i - m)...]`` (the square-root form
+  of Chan's pairwise scatter update), so the root holds the global means and
+  the R factor of the globally centred data, ``R^T R = (X - mean)^T (X -
+  mean)``. The client takes the SVD of that ``p x p`` R: its singular values
+  and right vectors are those of the centred data. No block is ever centred
+  on a mean far from its own, so data with large offsets (1e6) lose no
+  digits (a raw ``X^T X - n mean mean^T`` would lose ~12); only ``S`` and
+  ``Vh`` are formed, never ``U``. ``"randomized"``: one pass for the means and
+  variances, then ``chunkwise.array.linalg.svd_compressed`` (Halko et al.:
+  ``2 + 2 * iterated_power`` reads of the data). ``"auto"``: TSQR when
   ``n_features <= 1000``, else randomized. Input chunked along columns is
   rechunked to one column block (TSQR needs whole rows), not refused.
-- ``TruncatedSVD.fit``: the same without centring.
+- ``TruncatedSVD.fit``: ``algorithm="tsqr"`` is the same single pass (the
+  uncentred R is one more QR on the client, of ``[R; sqrt(n) mean]``);
+  ``"randomized"`` one pass for the moments then the randomized SVD's.
 - ``transform``/``inverse_transform``: lazy, blockwise (chunked in, chunked out
   with the same row chunks; NumPy in, NumPy out).
 
@@ -44,10 +54,10 @@ import chunkwise
 import chunkwise.array.linalg as linalg
 from chunkwise.array.core import from_array
 from chunkwise.ml.linear_model import predict_input
-from chunkwise.ml.passes import cached, count_pass
+from chunkwise.ml.passes import cached, count_pass, row_pass
 from chunkwise.ml.validation import check_array, check_random_state_seed, is_chunked
 
-__all__ = ["PCA", "TruncatedSVD"]
+__all__ = ["PCA", "TruncatedSVD", "centred_r"]
 
 #: ``svd_solver="auto"`` uses TSQR up to this many features, randomized SVD above.
 TSQR_MAX_FEATURES = 1000
@@ -69,20 +79,64 @@ def _moments(X: Any) -> tuple:
     return np.asarray(mean), np.asarray(var)
 
 
-def _svd(X: Any, k: int, solver: str, power: int, n_oversamples: int, seed: int) -> tuple:
-    """``(S, Vh)``, the leading ``k`` (all for TSQR) singular values and right vectors; one or more passes."""
-    if solver in ("tsqr", "full"):
-        _, s, vh = linalg.svd(X, full_matrices=False)
-        s, vh = chunkwise.compute(s, vh)
-        count_pass()
-    else:
-        _, s, vh = linalg.svd_compressed(X, k, n_power_iter=power, seed=seed, n_oversamples=n_oversamples)
-        s, vh = chunkwise.compute(s, vh)
-        for _ in range(2 + 2 * power):
-            count_pass()
-    s, vh = np.asarray(s), np.asarray(vh)
+def _r_partial(xb: np.ndarray, p: int) -> np.ndarray:
+    """``[n, mean (p), R (p x p)]`` of one block, R of the block centred on its own means."""
+    n = len(xb)
+    if n == 0:
+        return np.zeros(1 + p + p * p)
+    mean = xb.mean(axis=0)
+    r = np.zeros((p, p))
+    factor = np.linalg.qr(xb - mean, mode="r")
+    r[: factor.shape[0]] = factor
+    return np.concatenate([[n], mean, r.ravel()])
+
+
+def _merge_r(parts: list) -> np.ndarray:
+    """Merge ``(1, size)`` rows of :func:`_r_partial`: one QR of the stacked R's and mean corrections."""
+    rows = np.concatenate(parts, axis=0)
+    rows = rows[rows[:, 0] > 0]
+    size = parts[0].shape[1]
+    p = int((np.sqrt(4 * size - 3) - 1) / 2)
+    if len(rows) == 0:
+        return np.zeros((1, size))
+    counts, means = rows[:, 0], rows[:, 1 : 1 + p]
+    n = counts.sum()
+    mean = counts @ means / n
+    stacked = np.concatenate([rows[:, 1 + p :].reshape(-1, p), np.sqrt(counts)[:, None] * (means - mean)])
+    factor = np.linalg.qr(stacked, mode="r")
+    r = np.zeros((p, p))
+    r[: factor.shape[0]] = factor
+    return np.concatenate([[n], mean, r.ravel()])[None, :]
+
+
+def centred_r(X: Any) -> tuple:
+    """``(n, mean, R)`` with ``R^T R = (X - mean)^T (X - mean)``, ``R`` upper triangular ``p x p``; one pass.
+
+    >>> rng = np.random.default_rng(1)
+    >>> x = rng.normal(size=(500, 3)) + 1e6
+    >>> n, mean, r = centred_r(from_array(x, chunks=(64, 3)))
+    >>> bool(np.allclose(r.T @ r, (x - x.mean(0)).T @ (x - x.mean(0)), rtol=1e-9))
+    True
+    """
+    p = X.shape[1]
+    packed = row_pass(_r_partial, [X], 1 + p + p * p, combine=_merge_r, name="pca-tsqr", p=p)
+    return packed[0], packed[1 : 1 + p], packed[1 + p :].reshape(p, p)
+
+
+def _r_svd(r: np.ndarray) -> tuple:
+    _, s, vh = np.linalg.svd(r, full_matrices=False)
     _, vh = svd_flip(None, vh, u_based_decision=False)
     return s, vh
+
+
+def _svd(X: Any, k: int, solver: str, power: int, n_oversamples: int, seed: int) -> tuple:
+    """``(S, Vh)``, the leading ``k`` singular values and right vectors by randomized SVD; ``2 + 2 * power`` passes."""
+    _, s, vh = linalg.svd_compressed(X, k, n_power_iter=power, seed=seed, n_oversamples=n_oversamples)
+    s, vh = chunkwise.compute(s, vh)
+    for _ in range(2 + 2 * power):
+        count_pass()
+    _, vh = svd_flip(None, np.asarray(vh), u_based_decision=False)
+    return np.asarray(s), vh
 
 
 def _check_solver(solver: str, owner: str, allowed: tuple) -> None:
@@ -168,7 +222,7 @@ class PCA(_Projection):
         )
 
     def fit(self, X: Any, y: Any = None) -> PCA:
-        """Fit on ``X``: one pass for the means, one (TSQR) or ``2 + 2 * iterated_power`` (randomized) more."""
+        """Fit on ``X``: one pass (TSQR), or one for the moments and ``2 + 2 * iterated_power`` more (randomized)."""
         _check_solver(self.svd_solver, "PCA", ("auto", "tsqr", "full", "randomized"))
         X = _fit_input(self, X, "PCA.fit")
         n, p = X.shape
@@ -176,14 +230,20 @@ class PCA(_Projection):
         if solver == "auto":
             solver = "tsqr" if p <= TSQR_MAX_FEATURES else "randomized"
         k = self._n_components(n, p, solver)
-        (X,) = cached(X)
-        mean, var = _moments(X)
-        total_var = float(var.sum()) * n / max(n - 1, 1)
-        power = self.iterated_power
-        if power == "auto":
-            power = 7 if isinstance(k, int) and k < 0.1 * min(n, p) else 4
-        seed = check_random_state_seed(self.random_state)
-        s, vh = _svd(X - mean, k if isinstance(k, int) else min(n, p), solver, int(power), self.n_oversamples, seed)
+        if solver == "randomized":
+            (X,) = cached(X)
+            mean, var = _moments(X)
+            total_var = float(var.sum()) * n / max(n - 1, 1)
+            power = self.iterated_power
+            if power == "auto":
+                power = 7 if isinstance(k, int) and k < 0.1 * min(n, p) else 4
+            seed = check_random_state_seed(self.random_state)
+            s, vh = _svd(X - mean, k, solver, int(power), self.n_oversamples, seed)
+        else:  # one pass: TSQR of the centred rows
+            _, mean, r = centred_r(X)
+            s, vh = _r_svd(r)
+            s, vh = s[: min(n, p)], vh[: min(n, p)]
+            total_var = float((r**2).sum()) / max(n - 1, 1)
         explained = s**2 / max(n - 1, 1)
         ratio = explained / total_var if total_var > 0 else np.zeros_like(explained)
         if isinstance(k, float):
@@ -221,17 +281,22 @@ class TruncatedSVD(_Projection):
         self.random_state = random_state
 
     def fit(self, X: Any, y: Any = None) -> TruncatedSVD:
-        """Fit on ``X``: one pass for the column means and variances, then the SVD's passes."""
+        """Fit on ``X``: one pass (``tsqr``), or one for the moments and then the randomized SVD's passes."""
         _check_solver(self.algorithm, "TruncatedSVD", ("randomized", "tsqr"))
         X = _fit_input(self, X, "TruncatedSVD.fit")
         n, p = X.shape
         k = self.n_components
         if not isinstance(k, numbers.Integral) or not 1 <= k <= p:
             raise ValueError(f"TruncatedSVD: n_components must be an int in [1, {p}], got {k!r}")
-        (X,) = cached(X)
-        mean, var = _moments(X)
-        seed = check_random_state_seed(self.random_state)
-        s, vh = _svd(X, int(k), self.algorithm, self.n_iter, self.n_oversamples, seed)
+        if self.algorithm == "tsqr":  # one pass: the centred R, then the uncentred one on the client
+            _, mean, r = centred_r(X)
+            var = (r**2).sum(axis=0) / n
+            s, vh = _r_svd(np.linalg.qr(np.vstack([r, np.sqrt(n) * mean]), mode="r"))
+        else:
+            (X,) = cached(X)
+            mean, var = _moments(X)
+            seed = check_random_state_seed(self.random_state)
+            s, vh = _svd(X, int(k), self.algorithm, self.n_iter, self.n_oversamples, seed)
         s, vh = s[:k], vh[:k]
         # the variance of each projected column, X @ v: |X v|^2 / n - (mean . v)^2
         explained = s**2 / n - (vh @ mean) ** 2
