@@ -93,6 +93,21 @@ def test_logistic_multinomial_matches_sklearn(multiclass, labels):
     assert ours.predict(Xd).dtype == ref.predict(X).dtype
 
 
+@pytest.mark.parametrize("labels", ["0..2", "3,5,7"])
+@pytest.mark.parametrize("kwargs", [{"class_weight": "balanced"}, {"class_weight": {1: 3.0}, "fit_intercept": False}],
+                         ids=["balanced", "weighted-no-intercept"])
+def test_logistic_multinomial_class_weight_and_labels(multiclass, labels, kwargs):
+    X, y = multiclass
+    if labels == "3,5,7":  # not their own positions: the labels are looked up in classes_
+        y = np.array([3, 5, 7])[y]
+        if isinstance(kwargs["class_weight"], dict):
+            kwargs = {**kwargs, "class_weight": {5: 3.0}}
+    Xd, yd = _rows(X, ((100, 500, 400),)), _rows(y, ((100, 500, 400),))
+    ours = lm.LogisticRegression(tol=1e-8, max_iter=1000, **kwargs).fit(Xd, yd)
+    ref = sk.LogisticRegression(tol=1e-8, max_iter=1000, **kwargs).fit(X, y)
+    _agree(ours, ref, X, Xd)
+
+
 def test_logistic_penalties_and_class_weight(binary):
     X, y = binary
     Xd, yd = _rows(X, 300), _rows(y, 300)
