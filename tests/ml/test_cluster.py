@@ -118,3 +118,27 @@ def test_check_estimator():
     failed = [(r["check_name"], str(r["exception"])) for r in results if r["status"] == "failed"]
     assert not failed
     assert len(results) > 40
+
+
+def test_nearest_matches_numpy_and_works_in_slabs():
+    import tracemalloc
+
+    from chunkwise.ml.cluster import cost_partial, lloyd_partial, nearest
+
+    rng = np.random.default_rng(5)
+    xb, centers = rng.normal(size=(50_000, 5)), rng.normal(size=(200, 5))
+    full = ((xb[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2)
+    dist, index = nearest(xb, centers)
+    np.testing.assert_array_equal(index, full.argmin(axis=1))
+    np.testing.assert_allclose(dist, full.min(axis=1), rtol=1e-9, atol=1e-9)
+    del full
+    tracemalloc.start()
+    cost_partial(xb, centers=centers)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 50_000 * 200 * 8 / 4  # the 80 MB distance matrix is never formed whole
+    packed = lloyd_partial(xb, centers=centers[:8])
+    labels = ((xb[:, None, :] - centers[None, :8, :]) ** 2).sum(axis=2).argmin(axis=1)
+    np.testing.assert_array_equal(packed[1:9], np.bincount(labels, minlength=8))
+    np.testing.assert_allclose(packed[9:9 + 40].reshape(8, 5), [xb[labels == j].sum(axis=0) for j in range(8)],
+                               rtol=1e-9, atol=1e-9)

@@ -63,44 +63,74 @@ from chunkwise.ml.passes import (
 )
 from chunkwise.ml.validation import check_array, is_chunked
 
-__all__ = ["KMeans"]
+__all__ = ["KMeans", "cost_partial", "init_kmeans_parallel", "lloyd_partial", "nearest", "squared_distances"]
 
 
 # --- per-block partials -------------------------------------------------------------------------
 
 
 def squared_distances(xb: np.ndarray, centers: np.ndarray) -> np.ndarray:
-    """``|x - c|^2`` for every row and centre (``n x k``), never negative."""
+    """``|x - c|^2`` for every row and centre (``n x k``), never negative.
+
+    One ``n x k`` array in all: the product is scaled and shifted in place, and
+    the rows' squared norms come from ``einsum`` (no ``n x p`` square).
+    """
     xb = np.asarray(xb, dtype=np.float64)
-    d = (xb * xb).sum(axis=1)[:, None] - 2.0 * (xb @ centers.T) + (centers * centers).sum(axis=1)[None, :]
+    d = xb @ centers.T
+    d *= -2.0
+    d += np.einsum("ij,ij->i", xb, xb)[:, None]
+    d += np.einsum("ij,ij->i", centers, centers)[None, :]
     return np.maximum(d, 0.0, out=d)
 
 
-def _lloyd_partial(xb: np.ndarray, *, centers: np.ndarray) -> np.ndarray:
-    """``[inertia, counts (k), sums (k x p), column sums (p), column sums of squares (p)]``."""
+def lloyd_partial(xb: np.ndarray, *, centers: np.ndarray) -> np.ndarray:
+    """``[inertia, counts (k), sums (k x p), column sums (p), column sums of squares (p)]``.
+
+    The distance matrix's buffer is reused as the one-hot assignment matrix, so
+    a block costs one ``n x k`` temporary beyond the block itself.
+    """
     xb = np.asarray(xb, dtype=np.float64)
     k = len(centers)
     d = squared_distances(xb, centers)
     labels = np.argmin(d, axis=1)
-    inertia = d[np.arange(len(xb)), labels].sum()
-    onehot = np.zeros((len(xb), k))
+    inertia = d.min(axis=1).sum()
+    onehot = d
+    onehot.fill(0.0)
     onehot[np.arange(len(xb)), labels] = 1.0
-    return np.concatenate([[inertia], onehot.sum(axis=0), (onehot.T @ xb).ravel(), xb.sum(axis=0), (xb * xb).sum(axis=0)])
+    return np.concatenate([[inertia], np.bincount(labels, minlength=k).astype(np.float64),
+                           (onehot.T @ xb).ravel(), xb.sum(axis=0), np.einsum("ij,ij->j", xb, xb)])
 
 
-def _cost_partial(xb: np.ndarray, *, centers: np.ndarray) -> np.ndarray:
-    return np.atleast_1d(squared_distances(xb, centers).min(axis=1).sum())
+#: Rows per slab when only the nearest centre is wanted: the ``slab x k`` distances stay small even
+#: for k-means||'s dozens of candidate centres.
+SLAB_ROWS = 8192
+
+
+def nearest(xb: np.ndarray, centers: np.ndarray) -> tuple:
+    """``(squared distance to the nearest centre, its index)`` per row, in slabs of :data:`SLAB_ROWS` rows."""
+    xb = np.asarray(xb, dtype=np.float64)
+    dist = np.empty(len(xb))
+    index = np.empty(len(xb), dtype=np.intp)
+    for lo in range(0, len(xb), SLAB_ROWS):
+        d = squared_distances(xb[lo : lo + SLAB_ROWS], centers)
+        index[lo : lo + SLAB_ROWS] = i = np.argmin(d, axis=1)
+        dist[lo : lo + SLAB_ROWS] = np.take_along_axis(d, i[:, None], axis=1)[:, 0]
+        del d  # before the next slab's distances exist: one slab alive at a time
+    return dist, index
+
+
+def cost_partial(xb: np.ndarray, *, centers: np.ndarray) -> np.ndarray:
+    return np.atleast_1d(nearest(xb, centers)[0].sum())
 
 
 def _closest_counts(xb: np.ndarray, *, centers: np.ndarray) -> np.ndarray:
-    labels = np.argmin(squared_distances(xb, centers), axis=1)
-    return np.bincount(labels, minlength=len(centers)).astype(np.float64)
+    return np.bincount(nearest(xb, centers)[1], minlength=len(centers)).astype(np.float64)
 
 
 def _oversample(xb: np.ndarray, centers: np.ndarray, phi: float, rate: float, seed: tuple) -> np.ndarray:
     """The rows of a block drawn with probability ``min(1, rate * d^2 / phi)`` (k-means|| round)."""
     xb = np.asarray(xb, dtype=np.float64)
-    d = squared_distances(xb, centers).min(axis=1)
+    d = nearest(xb, centers)[0]
     u = np.random.default_rng(np.random.SeedSequence(seed)).random(len(xb))
     return xb[u < rate * d / phi]
 
@@ -122,7 +152,7 @@ def init_kmeans_parallel(X: Array, k: int, rng: np.random.Generator, oversamplin
     rate = oversampling_factor * k
     base = int(rng.integers(2**32))
     for r in range(5 if rounds is None else rounds):
-        phi = float(row_pass(_cost_partial, [X], 1, name="kmeans-cost", centers=centers)[0])
+        phi = float(row_pass(cost_partial, [X], 1, name="kmeans-cost", centers=centers)[0])
         if phi == 0:
             break
         drawn = [delayed(_oversample, pure=True)(b, centers, phi, rate, (base, r, i)) for i, (b,) in enumerate(row_blocks(X))]
@@ -146,7 +176,7 @@ def init_kmeans_plusplus(X: Array, k: int, rng: np.random.Generator) -> np.ndarr
     centers = _row(X, rng.integers(n))[None, :]
     offsets = np.concatenate([[0], np.cumsum(X.chunks[0])]).astype(int)
     while len(centers) < k:
-        costs = block_partials(_cost_partial, [X], 1, name="kmeans++-cost", centers=centers)[:, 0]
+        costs = block_partials(cost_partial, [X], 1, name="kmeans++-cost", centers=centers)[:, 0]
         total = costs.sum()
         if total <= 0:
             return np.concatenate([centers, _random_rows(X, k - len(centers), rng)])
@@ -249,7 +279,7 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         n_iter = 0
         for iteration in range(1, self.max_iter + 1):
             n_iter = iteration
-            packed = row_pass(_lloyd_partial, [X], 1 + k + k * p + 2 * p, name="kmeans-lloyd", centers=centers)
+            packed = row_pass(lloyd_partial, [X], 1 + k + k * p + 2 * p, name="kmeans-lloyd", centers=centers)
             counts = packed[1 : 1 + k]
             sums = packed[1 + k : 1 + k + k * p].reshape(k, p)
             if tol is None:
@@ -262,14 +292,14 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
             centers = new
             if shift <= tol:
                 break
-        inertia = float(row_pass(_cost_partial, [X], 1, name="kmeans-inertia", centers=centers)[0])
+        inertia = float(row_pass(cost_partial, [X], 1, name="kmeans-inertia", centers=centers)[0])
         return centers, inertia, n_iter
 
     def _input(self, X: Any, opname: str) -> tuple:
         return predict_input(self, X, opname)
 
     def _labels_block(self, xb: np.ndarray) -> np.ndarray:
-        return np.argmin(squared_distances(xb, self.cluster_centers_), axis=1).astype(np.int32)
+        return nearest(xb, self.cluster_centers_)[1].astype(np.int32)
 
     def _distances_block(self, xb: np.ndarray) -> np.ndarray:
         return np.sqrt(squared_distances(xb, self.cluster_centers_))
@@ -297,4 +327,4 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         X, chunked = self._input(X, "KMeans.score")
         if not chunked:
             return -float(squared_distances(X, self.cluster_centers_).min(axis=1).sum())
-        return -float(row_pass(_cost_partial, [X], 1, name="kmeans-score", centers=self.cluster_centers_)[0])
+        return -float(row_pass(cost_partial, [X], 1, name="kmeans-score", centers=self.cluster_centers_)[0])
