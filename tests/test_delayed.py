@@ -476,10 +476,10 @@ def test_scheduler_state_keeps_no_container_for_a_result_read_once():
         "d": Task("d", double, Ref("c")),
     }
     state = State(graph, {"d"}, max_live_sources=4)
-    dependents = dict(state.dependents)
-    assert sorted(dependents.pop("a")) == ["b", "c"]  # a list: several readers
-    assert dependents == {"b": "c", "c": "d", "d": None}  # one reader's key, or none
-    assert state.pending == {"a": 2}  # counts only for results several tasks read
+    assert state.keys_by_priority == ["a", "b", "c", "d"]  # everything else is indexed by priority
+    assert state.users == [[1, 2], 2, 3, None]  # a list for several readers; one reader's priority
+    assert state.remaining == [2, 1, 1, 0] and state.waiting == [0, 1, 2, 1]
+    assert [type(node).__name__ for node in state.nodes] == ["DataNode", "Task", "Task", "Task"]
     assert chunkwise.get(graph, "d", scheduler="sync") == 6
 
 
@@ -512,3 +512,26 @@ def test_a_list_given_to_a_call_is_copied_when_it_holds_delayed_values():
     nested["a"].append(delayed(inc)(3))
     assert summary.compute() == (2, [3, 5])
     assert len(summary.expr.dependencies()) == 2
+
+
+def test_the_graph_built_while_the_collector_is_paused_is_not_left_young():
+    # The tasks lowering makes live until the computation ends: they are moved to
+    # the oldest generation at once, not walked again by the next young passes.
+    import gc
+
+    from chunkwise.base import graph_of
+    from chunkwise.core.graph import Task
+
+    total = delayed(sum)([delayed(inc)(i) for i in range(500)])
+    gc.collect()
+    graph, keys = graph_of([total], True)
+    young = gc.get_objects(generation=0) + gc.get_objects(generation=1)
+    assert not [obj for obj in young if type(obj) is Task]
+    assert sum(1 for obj in gc.get_objects(generation=2) if type(obj) is Task) >= 501
+    assert chunkwise.get(graph, keys[0]) == sum(range(1, 501))
+    gc.freeze()  # a program's own frozen objects are left frozen
+    try:
+        graph_of([total], True)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
