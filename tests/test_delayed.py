@@ -535,3 +535,17 @@ def test_the_graph_built_while_the_collector_is_paused_is_not_left_young():
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+def test_a_call_expression_is_a_view_of_the_call():
+    from chunkwise.delayed import DelayedCall
+
+    a = delayed(inc)(1)
+    b = delayed(add)(a, a)  # one input given twice
+    expr = b.expr
+    assert type(expr) is DelayedCall and expr.name == b.key
+    assert [d.name for d in expr.dependencies()] == [a.key]
+    task = expr._task(b.key)
+    assert task.dependencies == frozenset({a.key}) and task({a.key: 2}) == 4
+    assert b.expr.name == expr.name and b.expr is not expr  # made on demand, never stored
+    assert "Call: add" in b.explain(show=False)

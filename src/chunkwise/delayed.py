@@ -305,7 +305,8 @@ class DelayedCall(Expr):
         return (func, value._args, value._kwargs, tuple(deps))
 
     def dependencies(self) -> list[Expr]:
-        return self._task_and_dependencies(self.name)[1]
+        deps = self._task_and_dependencies(self.name)[1]
+        return list({expr.name: expr for expr in deps}.values())  # each once, in order
 
     def with_operands(self, operands: list) -> Expr:
         # Rewrites of the dependencies keep their keys, so the references stay valid.
