@@ -126,11 +126,12 @@ class State:
     ):
         if dependencies is None:
             dependencies = {k: node.dependencies for k, node in graph.items()}
-        priority = passes.order_compact(dependencies, _compact_dependents(dependencies))
+        keys_by_priority: list = []
+        users_by_key: list = []  # each task's dependents, by key, in priority order
+        priority = passes.order_compact(
+            dependencies, _compact_dependents(dependencies), keys_by_priority, users_by_key
+        )
         n = len(priority)
-        keys_by_priority: list = [None] * n
-        for key, p in priority.items():
-            keys_by_priority[p] = key
         del dependencies  # the caller's, or a dict the size of the graph: not needed now
         # Everything else is a list indexed by priority. Tasks run roughly in priority
         # order, so these are read almost in sequence: at 10**6 tasks a dict lookup
@@ -138,6 +139,18 @@ class State:
         nodes = [graph[k] for k in keys_by_priority]
         users: list = [None] * n  # None, the one dependent's priority, or a list of several
         readers = [0] * n  # how many tasks read each result (counted down as they finish)
+        for p, node_users in enumerate(users_by_key):
+            # A reduction's inputs share one reader: its priority is looked up while
+            # it is in the cache, not each input's (in hash order) as a dependency.
+            if node_users is None:
+                continue
+            if type(node_users) is list:
+                users[p] = [priority[u] for u in node_users]
+                readers[p] = len(node_users)
+            else:
+                users[p] = priority[node_users]
+                readers[p] = 1
+        del users_by_key
         waiting = [0] * n  # unfinished dependencies of each task not yet ready
         kinds = bytearray(n)
         ready_sources: list[int] = []
@@ -152,19 +165,12 @@ class State:
                 ready_sources.append(p)
                 continue
             waiting[p] = len(deps)
-            fed = True  # a source too when every input is a DataNode
+            # a source too when every input is a DataNode (most tasks stop at the first)
+            fed = True
             for dep in deps:
-                d = priority[dep]
-                if kinds[d] != _DATA:
+                if type(graph[dep]) is not DataNode:
                     fed = False
-                readers[d] += 1
-                old = users[d]
-                if old is None:
-                    users[d] = p
-                elif type(old) is list:
-                    old.append(p)
-                else:
-                    users[d] = [old, p]
+                    break
             kinds[p] = _SOURCE if fed else _OTHER
         # Sources ready at the start (all the leaves of a wide graph) are taken in
         # priority order from the end of a list, not from a heap: a heap's pop costs
