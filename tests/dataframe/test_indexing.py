@@ -165,8 +165,13 @@ def test_repartition_npartitions(pdf, scheduler):
     assert not u.known_divisions
     assert_eq(u, pdf)
     assert df.repartition(npartitions=5) is df
-    with pytest.raises(NotImplementedError, match="at most 5"):
-        df.repartition(npartitions=9)
+    more = df.repartition(npartitions=9)  # integer divisions: new bounds between the old
+    assert more.npartitions == 9 and more.known_divisions
+    assert_eq(more, pdf, scheduler=scheduler)
+    shares = u.repartition(npartitions=7)  # unknown divisions: each partition cut by rows
+    assert shares.npartitions == 7 and not shares.known_divisions
+    pd.testing.assert_frame_equal(shares.compute(scheduler=scheduler).sort_index(), pdf)
+    assert sorted(len(p) for p in (shares.partitions[i].compute() for i in range(7)))[-1] <= 5
 
 
 def test_repartition_divisions_aligns_frames(pdf):
