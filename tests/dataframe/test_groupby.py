@@ -322,3 +322,39 @@ def test_issue_examples_on_a_hive_partitioned_parquet_dataset(tmp_path):
     # a groupby reads only the key and the aggregated columns
     plan = df.groupby("name").amount.sum().explain(show=False)
     assert "columns=['name', 'amount']" in plan
+
+
+@pytest.mark.parametrize("scheduler", ["sync", "threads"])
+def test_many_integer_keys_sorted_by_counting_and_merged_once(scheduler):
+    """Many keys (the counting sort of merged integer keys, one grouping of the partials
+    for all their columns), against pandas: negative, unsigned and sparse keys, nulls in
+    the values, uneven and empty partitions, sort=True and first-seen order."""
+    rng = np.random.default_rng(11)
+    n = 30_000
+    values = rng.normal(size=n)
+    values[::13] = np.nan
+    pdf = pd.DataFrame({
+        "k": rng.integers(-5_000, 5_000, n),
+        "u": rng.integers(0, 20_000, n).astype("uint32"),
+        "sparse": rng.integers(0, 10**12, n),
+        "x": values,
+        "i": rng.integers(0, 100, n),
+    })
+    locations = (0, 7_000, 7_000, 20_000, n)
+    df = dd.new_collection(FromPandas(pdf, (None,) * len(locations), locations))
+    for key in ("k", "u", "sparse"):
+        agg = {"x": ["mean", "sum", "count", "min", "max"], "i": ["sum", "size"]}
+        assert_eq(df.groupby(key).agg(agg, split_every=2), pdf.groupby(key).agg(agg),
+                  scheduler=scheduler)
+        assert_eq(df.groupby(key).x.mean(), pdf.groupby(key).x.mean(), scheduler=scheduler)
+        got = df.groupby(key, sort=False).i.sum().compute(scheduler=scheduler)
+        want = pdf.groupby(key, sort=False).i.sum()
+        pd.testing.assert_series_equal(got, want)  # first-seen order, as pandas
+
+
+def test_sort_groups_matches_sort_index():
+    rng = np.random.default_rng(2)
+    for keys in (rng.permutation(1000) - 500, rng.permutation(50).astype("uint8"),
+                 rng.choice(10**9, 100, replace=False), np.array([3, 3, 1])):
+        frame = pd.DataFrame({"v": np.arange(len(keys))}, index=pd.Index(keys, name="g"))
+        pd.testing.assert_frame_equal(G.sort_groups(frame), frame.sort_index())

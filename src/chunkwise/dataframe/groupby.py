@@ -55,6 +55,7 @@ __all__ = [
     "groupby_chunk",
     "groupby_combine",
     "primitives_of",
+    "sort_groups",
 ]
 
 #: The primitives each named aggregation needs.
@@ -139,8 +140,10 @@ def group_keys(part: pd.DataFrame, by: list, aligned: Any = None) -> list:
 
 
 def grouped(part: pd.DataFrame, keys: list, dropna: bool, observed: bool, sort: bool) -> Any:
-    # sorting per partition is cheaper in pandas than keeping the first-seen order
-    return part.groupby(keys, sort=sort, dropna=dropna, observed=observed)
+    # the groups in first-seen order: sorting them per partition costs twice as much in
+    # pandas (measured on 1M rows: 1.5 s against 0.8 s over 1M keys, 0.19 s against
+    # 0.15 s over 1k); ``groupby_aggregate`` sorts the merged result once when asked
+    return part.groupby(keys, sort=False, dropna=dropna, observed=observed)
 
 
 # --- chunk -----------------------------------------------------------------------------
@@ -222,8 +225,8 @@ def groupby_combine(parts: list, *, prims: list, observed: bool = False) -> tupl
         elif prim == "custom":
             out = column[1].agg(*[regroup(frame[label]) for label in parts_of])
             merged = list(out) if isinstance(out, tuple) else [out]
-        else:
-            merged = [getattr(regroup(frame[(i, 0)]), MERGE[prim])()]
+        else:  # through the frame's groupby: the keys are factorized once for all columns
+            merged = [getattr(g[[(i, 0)]], MERGE[prim])().iloc[:, 0]]
         for j, series in enumerate(merged):
             columns[(i, j)] = series
     pairs = {
@@ -264,13 +267,33 @@ def groupby_aggregate(partial: tuple, *, by: list, prims: list, specs: list, ddo
     if meta is not None:
         result.index.names = meta.index.names
     if sort:
-        result = result.sort_index()
+        result = sort_groups(result)
     if series:
         result = result.iloc[:, 0]
         result.name = series_name
         return cast_to(result, meta)
     result.columns = columns
     return cast_to(result, meta)
+
+
+def sort_groups(result: pd.DataFrame) -> pd.DataFrame:
+    """``result.sort_index()``; integer keys of a range not far above their number are
+    placed by their value (a counting sort, linear) instead of an argsort."""
+    index = result.index
+    if (
+        not isinstance(index, pd.MultiIndex) and len(index) > 1
+        and isinstance(index.dtype, np.dtype) and index.dtype.kind in "iu"
+    ):
+        keys = index.to_numpy()
+        low, high = keys.min(), keys.max()
+        span = int(high) - int(low) + 1
+        if span <= 4 * len(keys) + 1024:
+            slots = np.full(span, -1, dtype=np.int64)
+            slots[keys - low] = np.arange(len(keys))
+            order = slots[slots >= 0]
+            if len(order) == len(keys):  # the keys were distinct, as merged groups are
+                return result.take(order)
+    return result.sort_index()
 
 
 def one_result(frame: pd.DataFrame, pairs: dict, where: dict, column: Any, how: Any,
