@@ -358,3 +358,35 @@ def test_sort_groups_matches_sort_index():
                  rng.choice(10**9, 100, replace=False), np.array([3, 3, 1])):
         frame = pd.DataFrame({"v": np.arange(len(keys))}, index=pd.Index(keys, name="g"))
         pd.testing.assert_frame_equal(G.sort_groups(frame), frame.sort_index())
+
+
+@pytest.mark.parametrize("scheduler", ["sync", "threads"])
+def test_as_index_false_puts_the_keys_in_columns(frames, scheduler):
+    df, pdf, split_every = frames
+    for by in ("k", ["k", "b"]):
+        got = df.groupby(by, as_index=False)
+        want = pdf.groupby(by, as_index=False)
+        assert_eq(got.f.sum(), want.f.sum(), scheduler=scheduler)
+        assert_eq(got[["f", "i"]].mean(split_every=split_every), want[["f", "i"]].mean(),
+                  scheduler=scheduler)
+        assert_eq(got.size(), want.size(), scheduler=scheduler)
+        assert_eq(got.agg({"f": ["sum", "count"], "i": "max"}),
+                  want.agg({"f": ["sum", "count"], "i": "max"}), scheduler=scheduler)
+        assert_eq(got.agg(total=("f", "sum"), n=("i", "count")),
+                  want.agg(total=("f", "sum"), n=("i", "count")), scheduler=scheduler)
+    with pytest.raises(NotImplementedError, match="as_index=False.*assign"):
+        df.groupby(df.i % 2, as_index=False)
+
+
+@pytest.mark.parametrize("scheduler", ["sync", "threads"])
+def test_sum_and_prod_min_count(frames, scheduler):
+    df, pdf, split_every = frames
+    pdf = pdf.assign(sparse=pdf.f.where(pdf.i % 5 == 0))  # groups with 0, 1 or more values
+    df = df.assign(sparse=df.f.where(df.i % 5 == 0))
+    for min_count in (0, 1, 2, 3):
+        assert_eq(df.groupby("k").sparse.sum(min_count=min_count, split_every=split_every),
+                  pdf.groupby("k").sparse.sum(min_count=min_count), scheduler=scheduler)
+        assert_eq(df.groupby("i").sparse.prod(min_count=min_count),
+                  pdf.groupby("i").sparse.prod(min_count=min_count), scheduler=scheduler)
+        assert_eq(df.groupby("k")[["sparse", "f"]].sum(min_count=min_count),
+                  pdf.groupby("k")[["sparse", "f"]].sum(min_count=min_count), scheduler=scheduler)

@@ -741,9 +741,10 @@ class DataFrame(NDFrame):
                                                   split_every)
 
     def groupby(self, by: Any = None, level: Any = None, sort: bool = True, dropna: bool = True,
-                observed: bool = True, split_every: Any = None) -> Any:
+                observed: bool = True, split_every: Any = None, as_index: bool = True) -> Any:
         """A lazy ``DataFrameGroupBy`` (tree reductions; see ``chunkwise.dataframe.groupby``)."""
-        return _module("groupby").groupby(self, by, level, sort, dropna, observed, split_every)
+        return _module("groupby").groupby(self, by, level, sort, dropna, observed, split_every,
+                                          as_index=as_index)
 
     # --- io: chunkwise.dataframe.io ---
 
