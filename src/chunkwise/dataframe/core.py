@@ -356,9 +356,11 @@ class FrameBase(Collection):
         """The last ``n`` rows, from the last partition(s)."""
         return _module("indexing").tail(self, n, compute=compute)
 
-    def repartition(self, divisions: Any = None, npartitions: int | None = None) -> Any:
+    def repartition(self, divisions: Any = None, npartitions: int | None = None,
+                    partition_size: Any = None) -> Any:
         """Other partitions for the same rows; see :func:`chunkwise.dataframe.indexing.repartition`."""
-        return _module("indexing").repartition(self, divisions=divisions, npartitions=npartitions)
+        return _module("indexing").repartition(self, divisions=divisions, npartitions=npartitions,
+                                               partition_size=partition_size)
 
     @property
     def loc(self) -> Any:

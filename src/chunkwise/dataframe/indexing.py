@@ -15,9 +15,12 @@ Row positions (``iloc[rows]``) would need every partition's length, so only
 ``iloc[:, columns]`` is supported, as in Dask.
 
 ``repartition`` changes the partitioning without a shuffle: ``npartitions=``
-fewer joins neighbouring partitions; ``divisions=`` (on known divisions) cuts
-the rows at new index bounds, each output partition reading only the input
-partitions it overlaps.
+fewer joins neighbouring partitions, more splits each partition by row
+position into nearly equal pieces (the divisions become unknown);
+``partition_size=`` computes each partition's memory and splits or joins to
+about that size; ``divisions=`` (on known divisions) cuts the rows at new
+index bounds, each output partition reading only the input partitions it
+overlaps.
 
 >>> import pandas as pd
 >>> import chunkwise.dataframe as dd
@@ -62,6 +65,9 @@ from chunkwise.dataframe.expr import (
 __all__ = [
     "HeadTail",
     "Repartition",
+    "SplitPartitions",
+    "parse_bytes",
+    "piece_of",
     "repartition",
     "rows_between",
     "head_of_parts",
@@ -485,13 +491,129 @@ class Repartition(FrameExpr):
         return f"Repartition: {self.frame.npartitions} -> {self.npartitions} partitions"
 
 
-def repartition(frame: FrameBase, divisions: Any = None, npartitions: int | None = None) -> Any:
+def piece_of(part: Any, j: int, k: int) -> Any:
+    """Piece ``j`` of ``k`` nearly equal pieces of ``part`` by row position."""
+    n = len(part)
+    return part.iloc[j * n // k : (j + 1) * n // k]
+
+
+def joined_pieces(parts: list, pieces: tuple) -> Any:
+    """The pieces ``(j, k)`` of ``parts`` (one per part), joined in order."""
+    chosen = [piece_of(part, j, k) for part, (j, k) in zip(parts, pieces)]
+    return chosen[0] if len(chosen) == 1 else join_parts(chosen)
+
+
+class SplitPartitions(FrameExpr):
+    """Outputs made of row-position pieces of the input partitions: ``layout[o]`` lists
+    ``(i, j, k)``, piece ``j`` of ``k`` of input partition ``i``, joined in order. The
+    piece bounds depend on the lengths, found when the task runs, so divisions are unknown."""
+
+    _parameters = ("frame", "layout")
+
+    def _meta(self) -> Any:
+        return self.frame.meta
+
+    def _divisions(self) -> tuple:
+        return (None,) * (len(self.layout) + 1)
+
+    def _lengths(self) -> tuple | None:
+        lengths = self.frame.lengths
+        if lengths is None:
+            return None
+        return tuple(
+            sum((j + 1) * lengths[i] // k - j * lengths[i] // k for i, j, k in pieces)
+            for pieces in self.layout
+        )
+
+    def _task(self, key: Hashable) -> Task:
+        pieces = self.layout[key[1]]
+        refs = [Ref((self.frame.name, i)) for i, _, _ in pieces]
+        return Task(key, joined_pieces, refs, tuple((j, k) for _, j, k in pieces))
+
+    def _explain_line(self) -> str:
+        return f"SplitPartitions: {self.frame.npartitions} -> {self.npartitions} partitions"
+
+
+_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def parse_bytes(size: Any) -> int:
+    """``100_000_000``, ``"100MB"`` (powers of 1000) or ``"64 MiB"`` (of 1024) as bytes."""
+    if isinstance(size, numbers.Integral) and size > 0:
+        return int(size)
+    if isinstance(size, str):
+        text = size.strip().lower().replace(" ", "")
+        number = text.rstrip("abcdefghijklmnopqrstuvwxyz")
+        unit = text[len(number):] or "b"
+        unit = unit if unit.endswith("b") else unit + "b"
+        try:
+            value = float(number)
+        except ValueError:
+            value = -1.0
+        if unit in _UNITS and value > 0:
+            return int(value * _UNITS[unit])
+    raise ValueError(
+        f"repartition(partition_size={size!r}): expected a positive number of bytes or a "
+        "string such as '100MB' or '64MiB'"
+    )
+
+
+def split_layout(total: int, npartitions: int) -> tuple:
+    """``npartitions`` outputs from ``total`` inputs: each input split into nearly equal
+    numbers of pieces (as evenly as the count allows)."""
+    bounds = np.linspace(0, npartitions, total + 1).round().astype(int)
+    return tuple((i, j, int(b - a)) for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:]))
+                 for j in range(int(b - a)))
+
+
+def size_layout(sizes: list, lengths: list, target: int) -> tuple:
+    """Outputs of about ``target`` bytes: each input split into ``ceil(size / target)``
+    pieces, then neighbouring pieces joined while they stay within ``target``."""
+    pieces = []
+    for i, (size, n) in enumerate(zip(sizes, lengths)):
+        k = max(1, min(int(-(-size // target)), max(n, 1)))
+        pieces += [(i, j, k, size / k) for j in range(k)]
+    layout: list = []
+    current: list = []
+    filled = 0.0
+    for i, j, k, size in pieces:
+        if current and filled + size > target:
+            layout.append(tuple(current))
+            current, filled = [], 0.0
+        current.append((i, j, k))
+        filled += size
+    if current:
+        layout.append(tuple(current))
+    return tuple(layout)
+
+
+def partition_sizes(frame: FrameBase) -> tuple:
+    """Each partition's deep memory in bytes and its rows (computed)."""
+    expr = map_partitions_expr(_size_and_length, frame.expr, meta=pd.DataFrame(
+        {"bytes": pd.Series(dtype="int64"), "rows": pd.Series(dtype="int64")}),
+        label="partition-sizes", clear_divisions=True)
+    found = new_collection(expr).compute()
+    return found["bytes"].tolist(), found["rows"].tolist()
+
+
+def _size_and_length(part: Any) -> pd.DataFrame:
+    size = part.memory_usage(deep=True)
+    size = int(size.sum()) if isinstance(size, pd.Series) else int(size)
+    return pd.DataFrame({"bytes": [size], "rows": [len(part)]})
+
+
+def repartition(frame: FrameBase, divisions: Any = None, npartitions: int | None = None,
+                partition_size: Any = None) -> Any:
     """The same rows in other partitions, without a shuffle (as dask's ``repartition``).
 
-    ``npartitions=`` no more than now: neighbouring partitions are joined (as
-    evenly as the count allows). ``divisions=`` (known divisions only): the
-    rows are cut at the new bounds, which must cover the old ones. Splitting
-    partitions into more by count needs their lengths and is not supported.
+    ``npartitions=`` fewer: neighbouring partitions are joined (as evenly as the
+    count allows); more: each partition is split by row position into nearly
+    equal pieces, and the divisions become unknown (as Dask's do without an
+    index to cut at). ``partition_size=`` (bytes, or ``"100MB"``): computes
+    each partition's memory now, as Dask does, then splits large partitions and
+    joins small neighbours to about that size. ``divisions=`` (known divisions
+    only): the rows are cut at the new bounds, which must cover the old ones.
 
     >>> import pandas as pd
     >>> import chunkwise.dataframe as dd
@@ -501,18 +623,21 @@ def repartition(frame: FrameBase, divisions: Any = None, npartitions: int | None
     >>> df.repartition(divisions=[0, 3, 9]).partitions[0].compute().x.tolist()
     [0, 1, 2]
     """
-    if (divisions is None) == (npartitions is None):
-        raise ValueError("repartition: give divisions= or npartitions=, one of them")
+    if sum(x is not None for x in (divisions, npartitions, partition_size)) != 1:
+        raise ValueError(
+            "repartition: give one of divisions=, npartitions= or partition_size="
+        )
     total = frame.npartitions
+    if partition_size is not None:
+        target = parse_bytes(partition_size)
+        sizes, lengths = partition_sizes(frame)
+        return new_collection(SplitPartitions(frame.expr, size_layout(sizes, lengths, target)))
     if npartitions is not None:
         if not isinstance(npartitions, numbers.Integral) or npartitions < 1:
             raise ValueError(f"repartition: npartitions must be a positive integer, got {npartitions!r}")
         if npartitions > total:
-            raise NotImplementedError(
-                f"repartition(npartitions={npartitions}): splitting {total} partitions into more "
-                "needs their lengths; not supported yet (choose at most "
-                f"{total}, or pass divisions= on known divisions)"
-            )
+            layout = split_layout(total, int(npartitions))
+            return new_collection(SplitPartitions(frame.expr, tuple((p,) for p in layout)))
         if npartitions == total:
             return frame
         bounds = np.linspace(0, total, npartitions + 1).round().astype(int)
