@@ -649,3 +649,24 @@ def test_a_read_shared_by_two_fused_members_is_read_once(files_dir):
     assert len(reads) == 4 and {r.columns for r in reads} == {("f",)}
     want = (expected.f + 1)[expected.f + 1 > 1].sum()
     assert np.isclose(result, want)
+
+
+@pytest.mark.parametrize("scheduler", SCHEDULERS)
+def test_selecting_only_assigned_columns_reads_no_column(files_dir, hive_dir, scheduler):
+    for path in (files_dir, hive_dir):
+        df = read_parquet(path)
+        expected = pd.read_parquet(path)
+        query = df.assign(z=1, w=df.i * 2)[["z"]]
+        with record_reads() as reads:
+            result = query.compute(scheduler=scheduler)
+        assert {r.columns for r in reads} == {()}  # the rows only: no column decoded
+        want = expected.assign(z=1)[["z"]]
+        assert len(result) == len(want) and (result.z == 1).all()
+        assert result.z.dtype == want.z.dtype
+        if path == files_dir:
+            assert_eq(result, want, check_index=False)
+        both = df.assign(z=df.f + 1)[["z"]]  # a value that needs a column reads that one
+        with record_reads() as reads:
+            got = both.compute(scheduler=scheduler)
+        assert {r.columns for r in reads} == {("f",)}
+        assert_eq(got.pipe(lambda x: x.reset_index(drop=True)).z.sum(), (expected.f + 1).sum())

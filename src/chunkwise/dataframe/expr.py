@@ -746,8 +746,6 @@ def _project_assign(assign: MapPartitions, columns: Any) -> FrameExpr | None:
     have = list(inner.meta.columns)
     kept = [c for c in have if c in wanted]  # a replaced column too: it keeps its place
     pairs = [(n, v) for n, v in zip(names, values) if n in wanted]
-    if not kept:
-        kept = have[:1]  # the rows' index comes with a column: keep the first
     if kept == have and len(pairs) == len(names):
         return None
     keep = set(kept) | {n for n, _ in pairs}
