@@ -670,3 +670,20 @@ def test_selecting_only_assigned_columns_reads_no_column(files_dir, hive_dir, sc
             got = both.compute(scheduler=scheduler)
         assert {r.columns for r in reads} == {("f",)}
         assert_eq(got.pipe(lambda x: x.reset_index(drop=True)).z.sum(), (expected.f + 1).sum())
+
+
+@pytest.mark.parametrize("scheduler", SCHEDULERS)
+def test_a_filter_after_user_filters_reads_each_file_once(files_dir, scheduler):
+    """Files with a stored RangeIndex and the user's own ``filters=`` (rows renumbered, so a
+    later filter is not pushed into the scan): the frame and the predicate still share one
+    read of each file, of the union of their columns."""
+    df = read_parquet(files_dir, columns=["s", "f", "age"], filters=[("age", ">=", 2)])
+    query = df[df.f > 0.1].groupby("s").f.sum()
+    plan = query.optimize().expr.explain(show=False)
+    assert plan.count("ReadParquet") == 1
+    with record_reads() as reads:
+        result = query.compute(scheduler=scheduler)
+    assert sorted(r.path for r in reads) == sorted(str(p) for p in files_dir.glob("*.parquet"))
+    assert {tuple(sorted(r.columns)) for r in reads} == {("f", "s")}
+    expected = pd.read_parquet(files_dir, filters=[("age", ">=", 2)])
+    assert_eq(result, expected[expected.f > 0.1].groupby("s").f.sum())
