@@ -894,11 +894,11 @@ def count_filtered(frame: Any, mask: Any) -> pd.Series:
         isinstance(mask, pd.Series) and len(mask) == len(frame)
         and (mask.index is frame.index or mask.index.equals(frame.index))
     ):
-        values = mask.array
-        if values.dtype == bool:
+        if mask.dtype == bool:
             return pd.Series([int(np.count_nonzero(mask.to_numpy()))], dtype="int64")
-        if pd.api.types.is_bool_dtype(values.dtype):  # nullable boolean: nulls are false
-            return pd.Series([int(mask.fillna(False).to_numpy(dtype=bool).sum())], dtype="int64")
+        if pd.api.types.is_bool_dtype(mask.dtype):  # nullable boolean: nulls are false
+            kept = mask.to_numpy(dtype=bool, na_value=False)
+            return pd.Series([int(np.count_nonzero(kept))], dtype="int64")
     return partition_length(filter_rows(frame, mask))
 
 
