@@ -20,7 +20,7 @@ loudly instead of being ignored; a library adding its own settings adds them to
 >>> chunkwise.config.set(schedular="sync")
 Traceback (most recent call last):
 ...
-KeyError: "chunkwise.config.set: unknown key 'schedular' (did you mean 'scheduler'?); known keys: ['array.chunk_size', 'delayed_pure', 'num_workers', 'optimization.fuse', 'scheduler', 'scheduler.max_live_source_results', 'tokenize.ensure_deterministic']"
+KeyError: "chunkwise.config.set: unknown key 'schedular' (did you mean 'scheduler'?); known keys: ['array.chunk_size', 'dataframe.broadcast_bytes', 'dataframe.broadcast_rows', 'dataframe.shuffle.directory', 'dataframe.shuffle.memory_limit', 'dataframe.shuffle.method', 'delayed_pure', 'num_workers', 'optimization.fuse', 'scheduler', 'scheduler.max_live_source_results', 'tokenize.ensure_deterministic']"
 """
 
 from __future__ import annotations
@@ -41,6 +41,13 @@ defaults: dict[str, Any] = {
     "array.chunk_size": "128MiB",
     "tokenize.ensure_deterministic": False,
     "delayed_pure": False,  # chunkwise.delayed: calls are pure (named by their arguments) by default
+    # chunkwise.dataframe.joins: a side is broadcast (copied whole to every partition of the
+    # other) when its known length and estimated size are below both of these
+    "dataframe.broadcast_rows": 1_000_000,
+    "dataframe.broadcast_bytes": 256 * 2**20,
+    "dataframe.shuffle.directory": None,  # None: the system's temporary directory
+    "dataframe.shuffle.memory_limit": None,  # bytes an output partition of a shuffle may hold
+    "dataframe.shuffle.method": None,  # None: "disk" locally, "tasks" with an active distributed client
 }
 
 _lock = threading.RLock()

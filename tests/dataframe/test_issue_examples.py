@@ -100,3 +100,66 @@ def _scan_columns(plan: str) -> list[str]:
     line = next(line for line in plan.splitlines() if "ReadParquet" in line)
     listed = line.split("columns=[", 1)[1].split("]", 1)[0]
     return [name.strip().strip("'") for name in listed.split(",")]
+
+
+# --- issue 17: joins and time series ------------------------------------------------------------------
+
+
+def orders_frames(n: int = 4_000) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Orders sorted by time (as a log is written) and a small users dimension."""
+    rng = np.random.default_rng(17)
+    seconds = np.sort(rng.integers(0, 5 * 86_400, n))
+    orders = pd.DataFrame({
+        "order_id": np.arange(n),
+        "user_id": rng.integers(0, 300, n),
+        "amount": rng.normal(50, 15, n).round(2),
+        "timestamp": pd.Timestamp("2024-05-01") + pd.to_timedelta(seconds, unit="s"),
+    })
+    users = pd.DataFrame({
+        "user_id": np.arange(0, 280),  # users 280-299 placed orders but are missing here
+        "country": pd.Series(rng.choice(["de", "fr", "us", "jp"], 280), dtype="str"),
+    })
+    return orders, users
+
+
+@pytest.fixture
+def orders_and_users(tmp_path, monkeypatch):
+    orders, users = orders_frames()
+    (tmp_path / "orders").mkdir()
+    for i, start in enumerate(range(0, len(orders), 1_000)):  # four files, in time order
+        orders.iloc[start:start + 1_000].to_parquet(tmp_path / "orders" / f"part.{i}.parquet", index=False)
+    (tmp_path / "users").mkdir()
+    users.to_parquet(tmp_path / "users" / "part.0.parquet", index=False)
+    monkeypatch.chdir(tmp_path)
+    return orders, users
+
+
+def test_issue17_example_1_merge_then_groupby(orders_and_users, scheduler):
+    import chunkwise.dataframe as dd
+    orders = dd.read_parquet("orders/"); users = dd.read_parquet("users/")  # noqa: E702 (as written)
+    result = orders.merge(users, on="user_id").groupby("country").amount.sum().compute(scheduler=scheduler)
+
+    pdf_orders, pdf_users = orders_and_users
+    expected = pdf_orders.merge(pdf_users, on="user_id").groupby("country").amount.sum()
+    pd.testing.assert_series_equal(result, expected, check_exact=False, rtol=1e-12)
+    # users is one file: it is broadcast to each orders partition, no shuffle
+    plan = orders.merge(users, on="user_id").groupby("country").amount.sum().explain(show=False)
+    assert "BroadcastMerge: how='inner', broadcast the right side" in plan
+    assert "Shuffle" not in plan
+    # the orders scan reads only the key and the column summed (users has just the two it needs)
+    scans = [line.strip() for line in plan.splitlines() if "ReadParquet" in line]
+    assert len(scans) == 2
+    assert "orders" in scans[0] and "columns=['user_id', 'amount']" in scans[0]
+    assert "users" in scans[1]
+
+
+def test_issue17_example_3_set_index_then_rolling(orders_and_users, scheduler):
+    import chunkwise.dataframe as dd
+    orders = dd.read_parquet("orders/")
+    result = orders.set_index("timestamp").amount.rolling("1h").mean().compute(scheduler=scheduler)
+
+    pdf_orders, _ = orders_and_users
+    expected = pdf_orders.set_index("timestamp").amount.rolling("1h").mean()
+    pd.testing.assert_series_equal(result, expected, check_exact=False, rtol=1e-9)
+    plan = orders.set_index("timestamp").amount.rolling("1h").mean().explain(show=False)
+    assert "Overlap: rolling-mean" in plan  # the previous partition's last hour, not a shuffle of rows

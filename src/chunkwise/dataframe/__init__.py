@@ -10,6 +10,8 @@ Use it as ``import chunkwise.dataframe as dd``; the names follow pandas and
 [2, 3]
 """
 
+from chunkwise.dataframe.asof import merge_asof
+from chunkwise.dataframe.concatenation import concat
 from chunkwise.dataframe.core import DataFrame, Index, Scalar, Series, new_collection
 from chunkwise.dataframe.groupby import Aggregation
 from chunkwise.dataframe.io.csv import read_csv, to_csv
@@ -25,6 +27,7 @@ from chunkwise.dataframe.io.pandas import (
     to_delayed,
 )
 from chunkwise.dataframe.io.parquet import read_parquet, to_parquet
+from chunkwise.dataframe.joins import merge
 from chunkwise.dataframe.methods import map_partitions, to_datetime, to_numeric
 from chunkwise.dataframe.testing import assert_eq
 
@@ -35,6 +38,7 @@ __all__ = [
     "Scalar",
     "Series",
     "assert_eq",
+    "concat",
     "from_array",
     "from_delayed",
     "from_dict",
@@ -42,6 +46,8 @@ __all__ = [
     "from_map",
     "from_pandas",
     "map_partitions",
+    "merge",
+    "merge_asof",
     "new_collection",
     "read_csv",
     "read_json",

@@ -362,6 +362,10 @@ class FrameBase(Collection):
         return _module("indexing").repartition(self, divisions=divisions, npartitions=npartitions,
                                                partition_size=partition_size)
 
+    def shuffle(self, on: Any = None, npartitions: int | None = None) -> Any:
+        """Rows with equal ``on`` keys in one partition (a hash shuffle); see ``dataframe.shuffle``."""
+        return _module("shuffle").shuffle(self, on, npartitions)
+
     @property
     def loc(self) -> Any:
         """Label-based selection; see :mod:`chunkwise.dataframe.indexing`."""
@@ -503,6 +507,29 @@ def _get_column(frame: FrameBase, key: Hashable) -> Series:
 class NDFrame(FrameBase):
     """What DataFrame and Series share beyond FrameBase: the reductions both forward alike."""
 
+    # --- sorting and deduplication: chunkwise.dataframe.sorting ---
+
+    def sort_values(self, by: Any = None, ascending: Any = True, na_position: str = "last",
+                    npartitions: int | None = None) -> Any:
+        """Sorted rows (a range shuffle on sampled splitters); see ``dataframe.sorting``."""
+        return _module("sorting").sort_values(self, by, ascending, na_position, npartitions)
+
+    def nlargest(self, n: int = 5, columns: Any = None, keep: str = "first",
+                 split_every: Any = None) -> Any:
+        """The ``n`` largest rows (as pandas), by a tree reduction."""
+        return _module("sorting").nlargest(self, n, columns, keep, split_every)
+
+    def nsmallest(self, n: int = 5, columns: Any = None, keep: str = "first",
+                  split_every: Any = None) -> Any:
+        """The ``n`` smallest rows (as pandas), by a tree reduction."""
+        return _module("sorting").nsmallest(self, n, columns, keep, split_every)
+
+    def drop_duplicates(self, subset: Any = None, keep: Any = "first", split_out: Any = None,
+                        ignore_index: bool = False, split_every: Any = None) -> Any:
+        """Rows without duplicates, as pandas; a tree or a shuffle (see ``dataframe.sorting``)."""
+        return _module("sorting").drop_duplicates(self, subset, keep, split_out, ignore_index,
+                                                  split_every)
+
     # --- reductions: chunkwise.dataframe.reductions ---
 
     def sum(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
@@ -579,6 +606,44 @@ class NDFrame(FrameBase):
     def quantile(self, q: Any = 0.5, numeric_only: bool = False, split_every: Any = None) -> Any:
         """Approximate quantiles (exact for small partitions); see ``reductions``."""
         return _module("reductions").quantile(self, q, numeric_only, split_every)
+
+    # --- time series: chunkwise.dataframe.timeseries ---
+
+    def rolling(self, window: Any, min_periods: int | None = None, center: bool = False) -> Any:
+        """A lazy ``Rolling`` across partition boundaries; see ``chunkwise.dataframe.timeseries``."""
+        return _module("timeseries").Rolling(self, window, min_periods=min_periods, center=center)
+
+    def resample(self, rule: Any, closed: str | None = None, label: str | None = None) -> Any:
+        """A lazy ``Resampler`` on a sorted datetime index; see ``chunkwise.dataframe.resample``."""
+        return _module("resample").Resampler(self, rule, closed=closed, label=label)
+
+    def shift(self, periods: int = 1, freq: Any = None) -> Any:
+        """pandas' ``shift``: rows move across partition boundaries (or the index moves by ``freq``)."""
+        return _module("timeseries").shift(self, periods, freq=freq)
+
+    def diff(self, periods: int = 1) -> Any:
+        """pandas' ``diff`` across partition boundaries."""
+        return _module("timeseries").diff(self, periods)
+
+    def pct_change(self, periods: int = 1) -> Any:
+        """pandas' ``pct_change`` across partition boundaries."""
+        return _module("timeseries").pct_change(self, periods)
+
+    def cumsum(self, skipna: bool = True) -> Any:
+        """pandas' ``cumsum``: each partition's sums plus a carry from the partitions before it."""
+        return _module("timeseries").cumulative(self, "sum", skipna=skipna)
+
+    def cumprod(self, skipna: bool = True) -> Any:
+        """pandas' ``cumprod`` with a carry across partitions."""
+        return _module("timeseries").cumulative(self, "prod", skipna=skipna)
+
+    def cummax(self, skipna: bool = True) -> Any:
+        """pandas' ``cummax`` with a carry across partitions."""
+        return _module("timeseries").cumulative(self, "max", skipna=skipna)
+
+    def cummin(self, skipna: bool = True) -> Any:
+        """pandas' ``cummin`` with a carry across partitions."""
+        return _module("timeseries").cumulative(self, "min", skipna=skipna)
 
 
 class DataFrame(NDFrame):
@@ -742,11 +807,37 @@ class DataFrame(NDFrame):
         return _module("reductions").value_counts(frame, sort, ascending, normalize, dropna,
                                                   split_every)
 
+    def set_index(self, other: Any, drop: bool = True, sorted: bool = False,
+                  divisions: Any = None, npartitions: int | None = None) -> Any:
+        """The column as the index, with known divisions; see ``dataframe.sorting.set_index``."""
+        return _module("sorting").set_index(self, other, drop, sorted, divisions, npartitions)
+
     def groupby(self, by: Any = None, level: Any = None, sort: bool = True, dropna: bool = True,
-                observed: bool = True, split_every: Any = None, as_index: bool = True) -> Any:
-        """A lazy ``DataFrameGroupBy`` (tree reductions; see ``chunkwise.dataframe.groupby``)."""
+                observed: bool = True, split_every: Any = None, split_out: Any = None,
+                as_index: bool = True) -> Any:
+        """A lazy ``DataFrameGroupBy`` (tree reductions, or a shuffle for many groups;
+        see ``chunkwise.dataframe.groupby`` and ``groupby_shuffle``)."""
         return _module("groupby").groupby(self, by, level, sort, dropna, observed, split_every,
-                                          as_index=as_index)
+                                          split_out, as_index=as_index)
+
+    # --- joins: chunkwise.dataframe.joins ---
+
+    def merge(self, right: Any, how: str = "inner", on: Any = None, left_on: Any = None,
+              right_on: Any = None, left_index: bool = False, right_index: bool = False,
+              suffixes: tuple = ("_x", "_y"), indicator: bool = False,
+              npartitions: int | None = None, broadcast: bool | None = None) -> DataFrame:
+        """pandas' ``merge``, with a strategy chosen from metadata; see ``chunkwise.dataframe.joins``."""
+        return _module("joins").merge(self, right, how=how, on=on, left_on=left_on, right_on=right_on,
+                                      left_index=left_index, right_index=right_index,
+                                      suffixes=suffixes, indicator=indicator,
+                                      npartitions=npartitions, broadcast=broadcast)
+
+    def join(self, other: Any, on: Any = None, how: str = "left", lsuffix: str | None = None,
+             rsuffix: str | None = None, suffixes: tuple | None = None, npartitions: int | None = None,
+             broadcast: bool | None = None) -> DataFrame:
+        """pandas' ``join`` on the index (or ``on`` columns); see ``chunkwise.dataframe.joins``."""
+        return _module("joins").join(self, other, on=on, how=how, lsuffix=lsuffix, rsuffix=rsuffix,
+                                     suffixes=suffixes, npartitions=npartitions, broadcast=broadcast)
 
     # --- io: chunkwise.dataframe.io ---
 
@@ -834,13 +925,13 @@ class Series(NDFrame):
                                                   split_every)
 
     def groupby(self, by: Any = None, level: Any = None, sort: bool = True, dropna: bool = True,
-                observed: bool = True, split_every: Any = None) -> Any:
+                observed: bool = True, split_every: Any = None, split_out: Any = None) -> Any:
         """A lazy ``SeriesGroupBy`` of this (named) Series."""
         if self.name is None:
             raise ValueError("Series.groupby: the Series needs a name; use .rename('name') first")
         frame = self.to_frame()
         return _module("groupby").groupby(frame, by, level, sort, dropna, observed,
-                                          split_every)[self.name]
+                                          split_every, split_out)[self.name]
 
 
 class Index(FrameBase):

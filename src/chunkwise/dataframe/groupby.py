@@ -27,8 +27,10 @@ Memory: a partial holds one row per group seen (a categorical key with
 ``observed=False``: one per category), so a task holds at most
 ``split_every`` partials of at most *number of groups* rows each; ``nunique``
 holds the distinct (key, value) pairs instead. This path suits up to about a
-million groups; the shuffle path for more (a ``split_out`` parameter, as in
-Dask) is the next issue's, so it is not offered here.
+million groups; for more, the shuffle path (``split_out=``, or chosen by the
+plan from the observed number of groups) lives in
+:mod:`chunkwise.dataframe.groupby_shuffle`, as do ``median``, ``transform``,
+``apply``, ``cumsum``, ``cumcount`` and ``shift``.
 
 The kernels are plain pandas functions, tested directly against pandas.
 """
@@ -36,6 +38,7 @@ The kernels are plain pandas functions, tested directly against pandas.
 from __future__ import annotations
 
 import contextlib
+import importlib
 from collections.abc import Hashable
 from typing import Any
 
@@ -371,9 +374,14 @@ AGGREGATIONS = ("sum", "mean", "count", "size", "min", "max", "std", "var", "fir
                 "nunique", "prod")
 
 
+def _shuffle_path() -> Any:
+    """``chunkwise.dataframe.groupby_shuffle`` (imported lazily: it builds on this module)."""
+    return importlib.import_module("chunkwise.dataframe.groupby_shuffle")
+
+
 def groupby(obj: Any, by: Any = None, level: Any = None, sort: bool = True, dropna: bool = True,
             observed: bool = True, split_every: Any = None,
-            as_index: bool = True) -> DataFrameGroupBy:
+            split_out: Any = None, as_index: bool = True) -> DataFrameGroupBy:
     """``df.groupby(by)``: by column name(s), an aligned Series, or index level(s).
 
     As pandas' ``DataFrame.groupby``; aggregations run as tree reductions (see
@@ -382,15 +390,17 @@ def groupby(obj: Any, by: Any = None, level: Any = None, sort: bool = True, drop
     column keys only.
     """
     return DataFrameGroupBy(obj, by, level, sort, dropna, observed, split_every,
-                            as_index=as_index)
+                            split_out=split_out, as_index=as_index)
 
 
 class DataFrameGroupBy:
     """A lazy ``DataFrameGroupBy``: ``agg`` and the named aggregations."""
 
     def __init__(self, obj: Any, by: Any, level: Any, sort: bool, dropna: bool, observed: bool,
-                 split_every: Any, selection: Any = None, as_index: bool = True):
+                 split_every: Any, selection: Any = None, split_out: Any = None,
+                 as_index: bool = True):
         self.obj = obj
+        self.split_out = split_out  # the shuffle path: see chunkwise.dataframe.groupby_shuffle
         self.sort, self.dropna, self.observed = sort, dropna, observed
         self.split_every = split_every
         self.selection = selection
@@ -415,7 +425,8 @@ class DataFrameGroupBy:
             )
         cls = DataFrameGroupBy if isinstance(key, list) else SeriesGroupBy
         return cls(self.obj, self._by_arg, self._level_arg, self.sort, self.dropna,
-                   self.observed, self.split_every, selection=key, as_index=self.as_index)
+                   self.observed, self.split_every, selection=key, split_out=self.split_out,
+                   as_index=self.as_index)
 
     def __getattr__(self, attr: str) -> Any:
         if not attr.startswith("_") and attr in self.obj.expr.meta.columns:
@@ -478,7 +489,7 @@ class DataFrameGroupBy:
         needed += [c[0] for c, p in prims if p == "custom"]
         frame = self.projected(needed)
         series_name = meta.name if series and isinstance(meta, pd.Series) else None
-        return tree_reduce(
+        tree = tree_reduce(
             frame, groupby_chunk, groupby_combine, groupby_aggregate, meta, label=operation,
             split_every=split_every if split_every is not None else self.split_every,
             aligned=self.aligned,
@@ -492,6 +503,15 @@ class DataFrameGroupBy:
                               "nunique_dropna": nunique_dropna, "min_count": min_count,
                               "as_index": self.as_index},
         )
+        if not self.as_index or min_count:
+            if self.split_out not in (None, False, 1):
+                raise NotImplementedError(
+                    f"groupby(split_out={self.split_out!r}): as_index=False and min_count "
+                    "run on the tree path only; leave split_out unset (or reset_index() the "
+                    "result, fill with where())"
+                )
+            return tree  # the shuffle path knows neither
+        return _shuffle_path().choose_path(self, tree, specs, method, pandas_arg, meta)
 
     def projected(self, needed: list) -> Any:
         """The frame narrowed to the keys and the aggregated columns."""
@@ -515,6 +535,31 @@ class DataFrameGroupBy:
         return emulate(run_kernels, self.obj.expr, aligned, self.by, prims, specs, columns,
                        series, self.dropna, self.observed, name, operation=operation,
                        as_index=self.as_index)
+
+    # --- the shuffle path: chunkwise.dataframe.groupby_shuffle ---
+
+    def median(self, numeric_only: bool = False, split_out: Any = None) -> Any:
+        """The median per group (exact: each group's rows meet in one partition)."""
+        kwargs = {"numeric_only": True} if numeric_only else {}
+        return _shuffle_path().aggregate(self, "median", kwargs, split_out)
+
+    def transform(self, func: Any, *args: Any, meta: Any = None, **kwargs: Any) -> Any:
+        """``transform`` per group, one row per input row (on the shuffle path)."""
+        return _shuffle_path().per_row(self, "transform", func, args, kwargs, meta)
+
+    def apply(self, func: Any, *args: Any, meta: Any = None, split_out: Any = None,
+              **kwargs: Any) -> Any:
+        """``apply`` per group (on the shuffle path; partitions grouped by key hash)."""
+        return _shuffle_path().apply(self, func, args, kwargs, meta, split_out)
+
+    def cumsum(self) -> Any:
+        return _shuffle_path().per_row(self, "cumsum", None, (), {}, None)
+
+    def cumcount(self, ascending: bool = True) -> Any:
+        return _shuffle_path().per_row(self, "cumcount", None, (), {"ascending": ascending}, None)
+
+    def shift(self, periods: int = 1) -> Any:
+        return _shuffle_path().per_row(self, "shift", None, (), {"periods": periods}, None)
 
     def size(self, split_every: Any = None) -> Any:
         """Rows per group (a Series), as pandas' ``size``."""

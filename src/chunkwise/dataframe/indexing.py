@@ -15,12 +15,12 @@ Row positions (``iloc[rows]``) would need every partition's length, so only
 ``iloc[:, columns]`` is supported, as in Dask.
 
 ``repartition`` changes the partitioning without a shuffle: ``npartitions=``
-fewer joins neighbouring partitions, more splits each partition by row
-position into nearly equal pieces (the divisions become unknown);
-``partition_size=`` computes each partition's memory and splits or joins to
-about that size; ``divisions=`` (on known divisions) cuts the rows at new
-index bounds, each output partition reading only the input partitions it
-overlaps.
+fewer joins neighbouring partitions, more cuts them (at interpolated bounds on
+numeric or datetime divisions, else into equal shares of their rows);
+``divisions=`` (on known divisions) cuts the rows at new index bounds, each
+output partition reading only the input partitions it overlaps;
+``partition_size=`` measures the partitions, then cuts and joins them to about
+that many bytes.
 
 >>> import pandas as pd
 >>> import chunkwise.dataframe as dd
@@ -66,8 +66,8 @@ __all__ = [
     "HeadTail",
     "Repartition",
     "SplitPartitions",
-    "parse_bytes",
-    "piece_of",
+    "fraction_of",
+    "join_fractions",
     "repartition",
     "rows_between",
     "head_of_parts",
@@ -150,6 +150,8 @@ def _grow(frame: FrameBase, n: int, k: int, from_end: bool) -> Any:
     total = frame.npartitions
     expr = frame.expr
     result = new_collection(HeadTail(expr, n, k, from_end)).compute()
+    if not from_end and getattr(expr, "head_reads_all", False):
+        return result  # a head computed over every partition (a sort's top-n): nothing more to read
     done = min(k, total)
     pieces = [result]
     while sum(len(p) for p in pieces) < n and done < total:
@@ -491,116 +493,120 @@ class Repartition(FrameExpr):
         return f"Repartition: {self.frame.npartitions} -> {self.npartitions} partitions"
 
 
-def piece_of(part: Any, j: int, k: int) -> Any:
-    """Piece ``j`` of ``k`` nearly equal pieces of ``part`` by row position."""
+def fraction_of(part: Any, start: int, stop: int, count: int) -> Any:
+    """Rows ``[len * start // count, len * stop // count)`` of ``part``: a share of it by position."""
     n = len(part)
-    return part.iloc[j * n // k : (j + 1) * n // k]
+    return part.iloc[n * start // count : n * stop // count]
 
 
-def joined_pieces(parts: list, pieces: tuple) -> Any:
-    """The pieces ``(j, k)`` of ``parts`` (one per part), joined in order."""
-    chosen = [piece_of(part, j, k) for part, (j, k) in zip(parts, pieces)]
-    return chosen[0] if len(chosen) == 1 else join_parts(chosen)
+def join_fractions(parts: list, shares: tuple) -> Any:
+    """The shares ``(start, stop, count)`` of ``parts`` (one each) joined."""
+    pieces = [fraction_of(p, a, b, c) for p, (a, b, c) in zip(parts, shares)]
+    return concat_partitions(pieces, _object_index(parts[0])) if len(pieces) > 1 else pieces[0]
 
 
 class SplitPartitions(FrameExpr):
-    """Outputs made of row-position pieces of the input partitions: ``layout[o]`` lists
-    ``(i, j, k)``, piece ``j`` of ``k`` of input partition ``i``, joined in order. The
-    piece bounds depend on the lengths, found when the task runs, so divisions are unknown."""
+    """Partitions made of shares of input partitions, by row position: output ``i``
+    joins, for each ``(j, start, stop, count)`` in ``pieces[i]``, rows
+    ``[len * start // count, len * stop // count)`` of input ``j``. No lengths
+    are needed to build it; divisions become unknown unless every output is whole
+    input partitions."""
 
-    _parameters = ("frame", "layout")
+    _parameters = ("frame", "pieces")
 
     def _meta(self) -> Any:
         return self.frame.meta
 
     def _divisions(self) -> tuple:
-        return (None,) * (len(self.layout) + 1)
-
-    def _lengths(self) -> tuple | None:
-        lengths = self.frame.lengths
-        if lengths is None:
-            return None
-        return tuple(
-            sum((j + 1) * lengths[i] // k - j * lengths[i] // k for i, j, k in pieces)
-            for pieces in self.layout
-        )
+        return (None,) * (len(self.pieces) + 1)
 
     def _task(self, key: Hashable) -> Task:
-        pieces = self.layout[key[1]]
-        refs = [Ref((self.frame.name, i)) for i, _, _ in pieces]
-        return Task(key, joined_pieces, refs, tuple((j, k) for _, j, k in pieces))
+        shares = self.pieces[key[1]]
+        refs = [Ref((self.frame.name, j)) for j, _, _, _ in shares]
+        return Task(key, join_fractions, refs, tuple((a, b, c) for _, a, b, c in shares))
 
     def _explain_line(self) -> str:
         return f"SplitPartitions: {self.frame.npartitions} -> {self.npartitions} partitions"
 
 
-_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+def _split_counts(total: int, npartitions: int) -> list[int]:
+    """How many outputs each of ``total`` inputs is cut into (``npartitions`` in all, as even as can be)."""
+    base, extra = divmod(npartitions, total)
+    return [base + (1 if i < extra else 0) for i in range(total)]
 
 
-def parse_bytes(size: Any) -> int:
-    """``100_000_000``, ``"100MB"`` (powers of 1000) or ``"64 MiB"`` (of 1024) as bytes."""
-    if isinstance(size, numbers.Integral) and size > 0:
-        return int(size)
-    if isinstance(size, str):
-        text = size.strip().lower().replace(" ", "")
-        number = text.rstrip("abcdefghijklmnopqrstuvwxyz")
-        unit = text[len(number):] or "b"
-        unit = unit if unit.endswith("b") else unit + "b"
-        try:
-            value = float(number)
-        except ValueError:
-            value = -1.0
-        if unit in _UNITS and value > 0:
-            return int(value * _UNITS[unit])
-    raise ValueError(
-        f"repartition(partition_size={size!r}): expected a positive number of bytes or a "
-        "string such as '100MB' or '64MiB'"
+def _interpolated(low: Any, high: Any, count: int) -> list | None:
+    """``count + 1`` bounds from ``low`` to ``high`` (numbers or timestamps), else ``None``."""
+    if isinstance(low, bool) or isinstance(high, bool):
+        return None
+    if isinstance(low, numbers.Integral) and isinstance(high, numbers.Integral):
+        values = np.linspace(int(low), int(high), count + 1).round().astype(np.int64)
+        values = [int(v) for v in values]
+        return values if len(set(values)) == len(values) else None
+    if isinstance(low, numbers.Real) and isinstance(high, numbers.Real):
+        values = [float(v) for v in np.linspace(float(low), float(high), count + 1)]
+        return values if len(set(values)) == len(values) else None
+    if isinstance(low, pd.Timestamp) and isinstance(high, pd.Timestamp):
+        values = list(pd.date_range(low, high, periods=count + 1))
+        return values if len(set(values)) == len(values) else None
+    return None
+
+
+def _split_up(frame: FrameBase, npartitions: int) -> Any:
+    """More partitions than now: on numeric or datetime divisions, new bounds between the old;
+    otherwise each partition is cut into equal shares of its rows (divisions unknown)."""
+    total = frame.npartitions
+    counts = _split_counts(total, npartitions)
+    if frame.known_divisions:
+        old = frame.divisions
+        bounds: list = [old[0]]
+        for i, count in enumerate(counts):
+            inner = _interpolated(old[i], old[i + 1], count) if count > 1 else [old[i], old[i + 1]]
+            if inner is None:
+                bounds = []
+                break
+            bounds.extend(inner[1:])
+        if bounds:
+            return repartition(frame, divisions=bounds)
+    pieces = tuple(
+        ((i, a, a + 1, count),) for i, count in enumerate(counts) for a in range(count)
     )
+    return new_collection(SplitPartitions(frame.expr, pieces))
 
 
-def split_layout(total: int, npartitions: int) -> tuple:
-    """``npartitions`` outputs from ``total`` inputs: each input split into nearly equal
-    numbers of pieces (as evenly as the count allows)."""
-    bounds = np.linspace(0, npartitions, total + 1).round().astype(int)
-    return tuple((i, j, int(b - a)) for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:]))
-                 for j in range(int(b - a)))
+def _by_size(frame: FrameBase, partition_size: Any) -> Any:
+    """Partitions of about ``partition_size`` bytes (measured: one pass over the data, as Dask)."""
+    from chunkwise.array.chunks import parse_bytes
 
-
-def size_layout(sizes: list, lengths: list, target: int) -> tuple:
-    """Outputs of about ``target`` bytes: each input split into ``ceil(size / target)``
-    pieces, then neighbouring pieces joined while they stay within ``target``."""
-    pieces = []
-    for i, (size, n) in enumerate(zip(sizes, lengths)):
-        k = max(1, min(int(-(-size // target)), max(n, 1)))
-        pieces += [(i, j, k, size / k) for j in range(k)]
-    layout: list = []
+    target = parse_bytes(partition_size)
+    if target <= 0:
+        raise ValueError(f"repartition: partition_size must be positive, got {partition_size!r}")
+    sizes = new_collection(map_partitions_expr(
+        _partition_nbytes, frame.expr, meta=pd.Series(dtype="int64"), label="partition-nbytes",
+        clear_divisions=True,
+    )).compute().tolist()
+    outputs: list = []
     current: list = []
-    filled = 0.0
-    for i, j, k, size in pieces:
-        if current and filled + size > target:
-            layout.append(tuple(current))
-            current, filled = [], 0.0
-        current.append((i, j, k))
-        filled += size
+    current_size = 0.0
+    for i, size in enumerate(sizes):
+        count = max(1, int(np.ceil(size / target)))
+        share = size / count
+        for a in range(count):
+            if current and current_size + share > target:
+                outputs.append(tuple(current))
+                current, current_size = [], 0.0
+            current.append((i, a, a + 1, count))
+            current_size += share
     if current:
-        layout.append(tuple(current))
-    return tuple(layout)
+        outputs.append(tuple(current))
+    if all(len(o) == 1 and o[0][3] == 1 for o in outputs):
+        return frame
+    return new_collection(SplitPartitions(frame.expr, tuple(outputs)))
 
 
-def partition_sizes(frame: FrameBase) -> tuple:
-    """Each partition's deep memory in bytes and its rows (computed)."""
-    expr = map_partitions_expr(_size_and_length, frame.expr, meta=pd.DataFrame(
-        {"bytes": pd.Series(dtype="int64"), "rows": pd.Series(dtype="int64")}),
-        label="partition-sizes", clear_divisions=True)
-    found = new_collection(expr).compute()
-    return found["bytes"].tolist(), found["rows"].tolist()
-
-
-def _size_and_length(part: Any) -> pd.DataFrame:
-    size = part.memory_usage(deep=True)
-    size = int(size.sum()) if isinstance(size, pd.Series) else int(size)
-    return pd.DataFrame({"bytes": [size], "rows": [len(part)]})
+def _partition_nbytes(partition: Any) -> pd.Series:
+    nbytes = partition.memory_usage(deep=True)
+    return pd.Series([int(np.sum(nbytes))], dtype="int64")
 
 
 def repartition(frame: FrameBase, divisions: Any = None, npartitions: int | None = None,
@@ -608,12 +614,12 @@ def repartition(frame: FrameBase, divisions: Any = None, npartitions: int | None
     """The same rows in other partitions, without a shuffle (as dask's ``repartition``).
 
     ``npartitions=`` fewer: neighbouring partitions are joined (as evenly as the
-    count allows); more: each partition is split by row position into nearly
-    equal pieces, and the divisions become unknown (as Dask's do without an
-    index to cut at). ``partition_size=`` (bytes, or ``"100MB"``): computes
-    each partition's memory now, as Dask does, then splits large partitions and
-    joins small neighbours to about that size. ``divisions=`` (known divisions
-    only): the rows are cut at the new bounds, which must cover the old ones.
+    count allows); more: on numeric or datetime divisions, new bounds are placed
+    between the old ones, otherwise each partition is cut into equal shares of
+    its rows (divisions become unknown). ``divisions=`` (known divisions only):
+    the rows are cut at the new bounds, which must cover the old ones.
+    ``partition_size=`` (bytes, or a string such as ``"100MiB"``): partitions of
+    about that size; their sizes are measured first (one pass over the data).
 
     >>> import pandas as pd
     >>> import chunkwise.dataframe as dd
@@ -622,22 +628,19 @@ def repartition(frame: FrameBase, divisions: Any = None, npartitions: int | None
     (0, 4, 9)
     >>> df.repartition(divisions=[0, 3, 9]).partitions[0].compute().x.tolist()
     [0, 1, 2]
+    >>> df.repartition(npartitions=10).npartitions
+    10
     """
     if sum(x is not None for x in (divisions, npartitions, partition_size)) != 1:
-        raise ValueError(
-            "repartition: give one of divisions=, npartitions= or partition_size="
-        )
+        raise ValueError("repartition: give one of divisions=, npartitions= or partition_size=")
     total = frame.npartitions
     if partition_size is not None:
-        target = parse_bytes(partition_size)
-        sizes, lengths = partition_sizes(frame)
-        return new_collection(SplitPartitions(frame.expr, size_layout(sizes, lengths, target)))
+        return _by_size(frame, partition_size)
     if npartitions is not None:
         if not isinstance(npartitions, numbers.Integral) or npartitions < 1:
             raise ValueError(f"repartition: npartitions must be a positive integer, got {npartitions!r}")
         if npartitions > total:
-            layout = split_layout(total, int(npartitions))
-            return new_collection(SplitPartitions(frame.expr, tuple((p,) for p in layout)))
+            return _split_up(frame, int(npartitions))
         if npartitions == total:
             return frame
         bounds = np.linspace(0, total, npartitions + 1).round().astype(int)

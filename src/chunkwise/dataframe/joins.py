@@ -1,0 +1,601 @@
+"""``merge`` and ``join``: pandas' joins on row partitions, with the strategy chosen from metadata.
+
+A :class:`Merge` node is what the user's ``merge``/``join`` builds. It knows
+its ``meta`` at once (pandas' own ``merge`` run on small samples of both
+sides, so a missing key, a key dtype pandas refuses or a suffix collision
+fails when the line is written, with pandas' error type), and it is replaced
+in the plan's ``lower`` stage by one of three physical plans, chosen from
+what is known without reading data (``explain()`` shows which):
+
+================  ====================================  ==============================
+strategy          when                                  cost
+================  ====================================  ==============================
+broadcast         one side is small (known length below  the small side is read once,
+                  ``dataframe.broadcast_rows`` rows and  concatenated in one task and
+                  ``dataframe.broadcast_bytes``) or has  joined to every partition of
+                  one partition, and ``how`` allows it:  the other: no shuffle, one
+                  ``inner`` either side, ``left`` the    task per big partition
+                  right side, ``right`` the left side
+aligned           both sides joined on the index, both   no data movement: partitions
+                  divisions known (partitions cut at     are cut at the union of the
+                  the union of both if they differ)      divisions, joined pairwise
+hash              otherwise                              both sides hash-partitioned
+                                                         on the keys into the same
+                                                         number of partitions
+                                                         (:mod:`.shuffle`), then
+                                                         joined pairwise
+================  ====================================  ==============================
+
+Results equal pandas' up to row order and, for joins on columns, the index
+(pandas numbers the result's rows 0..n-1; chunkwise numbers each
+partition's). Where pandas' dtype depends on the data (an ``int`` column of
+the side that may lack a match becomes ``float64`` in pandas only when a
+row is unmatched), chunkwise's ``meta`` takes the dtype that holds nulls,
+for every partition alike.
+
+>>> import pandas as pd
+>>> import chunkwise.dataframe as dd
+>>> orders = dd.from_pandas(pd.DataFrame({"user": [1, 2, 1, 3], "amount": [5, 6, 7, 8]}), npartitions=2)
+>>> users = dd.from_pandas(pd.DataFrame({"user": [1, 2], "country": ["de", "fr"]}), npartitions=1)
+>>> joined = orders.merge(users, on="user", how="left")
+>>> print(joined.explain(show=False).splitlines()[0])
+BroadcastMerge: how='left', broadcast the right side  [2 partitions]
+>>> joined.compute().country.tolist()
+['de', 'fr', 'de', nan]
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Hashable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from chunkwise import config
+from chunkwise.core.graph import Ref, Task
+from chunkwise.dataframe.core import DataFrame, Series, new_collection
+from chunkwise.dataframe.expr import (
+    Finalize,
+    FrameExpr,
+    Partitionwise,
+    Projection,
+    apply_and_enforce,
+    emulate,
+    make_meta,
+    map_partitions_expr,
+)
+
+__all__ = [
+    "BroadcastMerge",
+    "HOWS",
+    "KEY_PREFIX",
+    "Merge",
+    "PartitionMerge",
+    "as_frame_expr",
+    "join",
+    "join_parts",
+    "merge",
+    "merge_meta",
+]
+
+#: The joins supported: pandas' ``how`` values that partitioned data can answer.
+HOWS = ("inner", "left", "right", "outer")
+#: Names of the temporary key columns added (and dropped again) when keys are cast for hashing.
+KEY_PREFIX = "__chunkwise_merge_key_"
+
+
+# --- functions run in tasks -------------------------------------------------------------
+
+
+def join_parts(left: Any, right: Any, kind: str, options: dict) -> pd.DataFrame:
+    """pandas' ``merge`` (``kind="merge"``) or ``join`` of two partitions.
+
+    Temporary hash-key columns (:data:`KEY_PREFIX`) are dropped first.
+    """
+    left = _drop_temporary(left)
+    right = _drop_temporary(right)
+    if kind == "join":
+        return left.join(right, **options)
+    return pd.merge(left, right, **options)
+
+
+def _drop_temporary(frame: Any) -> Any:
+    if isinstance(frame, pd.DataFrame):
+        extra = [c for c in frame.columns if isinstance(c, str) and c.startswith(KEY_PREFIX)]
+        if extra:
+            return frame.drop(columns=extra)
+    return frame
+
+
+def add_key_columns(frame: Any, keys: Any, dtypes: list) -> pd.DataFrame:
+    """``frame`` with temporary columns: each key (a column, or the index) cast to ``dtypes[k]``."""
+    if keys == "index":
+        index = frame.index
+        values = [index.get_level_values(k) for k in range(index.nlevels)]
+    else:  # a key may name an index level, as pandas allows
+        values = [frame[k] if k in frame.columns else frame.index.get_level_values(k) for k in keys]
+    out = frame.copy(deep=False)
+    for k, (value, dtype) in enumerate(zip(values, dtypes)):
+        out[f"{KEY_PREFIX}{k}"] = _cast_key(pd.Series(value, index=frame.index), dtype)
+    return out
+
+
+def _cast_key(values: pd.Series, dtype: Any) -> pd.Series:
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype(values.dtype.categories.dtype)
+    return values.astype(dtype)
+
+
+def concat_whole(parts: list) -> Any:
+    """A small side's partitions as one pandas object (it is joined to every other partition)."""
+    return parts[0] if len(parts) == 1 else pd.concat(parts)
+
+
+# --- meta -----------------------------------------------------------------------------
+
+
+def _joined(kind: str, left: Any, right: Any, options: dict) -> pd.DataFrame:
+    if kind == "join":
+        return left.join(right, **options)
+    return pd.merge(left, right, **options)
+
+
+def merge_meta(left: FrameExpr, right: FrameExpr, kind: str, options: dict, operation: str) -> pd.DataFrame:
+    """The result's meta: pandas on samples, with the null-holding dtype for a side that may lack a match.
+
+    pandas' own error (type and message, with ``operation`` named) is raised here.
+    """
+    plain = emulate(_joined, kind, left, right, options, operation=operation)
+    how = options.get("how", "inner")
+    dtypes = dict(zip(range(len(plain.columns)), plain.dtypes))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        variants = []
+        if how in ("left", "outer"):  # right rows may be missing: merge with an empty right
+            variants.append(_joined(kind, left.meta_sample, right.meta, options))
+        if how in ("right", "outer"):
+            variants.append(_joined(kind, left.meta, right.meta_sample, options))
+    for variant in variants:
+        if list(variant.columns) != list(plain.columns):
+            continue
+        for i, dtype in enumerate(variant.dtypes):
+            if _holds_nulls_for(plain.dtypes.iloc[i], dtype) and dtypes[i] == plain.dtypes.iloc[i]:
+                dtypes[i] = dtype
+    meta = make_meta(plain)
+    if plain.columns.has_duplicates:
+        return meta
+    return meta.astype({c: dtypes[i] for i, c in enumerate(plain.columns)})
+
+
+def _holds_nulls_for(plain: Any, variant: Any) -> bool:
+    """Whether ``variant`` is the dtype pandas gives ``plain`` values once nulls are filled in."""
+    return (isinstance(plain, np.dtype) and plain.kind in "iub"
+            and isinstance(variant, np.dtype) and variant.kind in "fO")
+
+
+# --- nodes ----------------------------------------------------------------------------
+
+
+class Merge(FrameExpr):
+    """A join as the user wrote it; ``_lower`` replaces it with a physical strategy.
+
+    ``kind``: ``"merge"`` or ``"join"`` (pandas' method run per pair of
+    partitions, with ``options``); ``left_keys``/``right_keys``: ``"index"``
+    or a tuple of column names; ``broadcast``: ``None`` (choose), ``True``
+    or ``False``; ``nparts``: the partitions of a hash join (``None``: the
+    larger side's count).
+    """
+
+    _parameters = ("left", "right", "kind", "options", "left_keys", "right_keys", "broadcast",
+                   "nparts", "meta")
+    _operand_only = ("meta",)
+
+    def _meta(self) -> Any:
+        return self.operand("meta")
+
+    @property
+    def how(self) -> str:
+        return self.options.get("how", "inner")
+
+    def strategy(self) -> tuple:
+        """``("broadcast", side)``, ``("aligned", divisions)`` or ``("hash", npartitions)``.
+
+        Chosen once per node (the config read then holds for its divisions and its lowering).
+        """
+        if "_strategy" not in self.__dict__:
+            self.__dict__["_strategy"] = self._choose()
+        return self.__dict__["_strategy"]
+
+    def _choose(self) -> tuple:
+        left, right, how = self.left, self.right, self.how
+        if left.npartitions == 1 and right.npartitions == 1:
+            return ("broadcast", "right")
+        index_join = self.left_keys == "index" and self.right_keys == "index"
+        if index_join and left.known_divisions and right.known_divisions and self.broadcast is not True:
+            return ("aligned", _union_divisions(left.divisions, right.divisions))
+        allowed = [s for s, ok in (("right", how in ("inner", "left")),
+                                   ("left", how in ("inner", "right"))) if ok]
+        if self.broadcast is not False:
+            sides = {"left": left, "right": right}
+            small = [s for s in allowed if sides[s].npartitions == 1 or _is_small(sides[s])]
+            if self.broadcast is True and not small:
+                small = allowed
+            if small:
+                return ("broadcast", min(small, key=lambda s: _size_rank(sides[s])))
+        return ("hash", self.nparts or max(left.npartitions, right.npartitions))
+
+    def _divisions(self) -> tuple:
+        strategy = self.strategy()
+        if strategy[0] == "aligned":
+            return strategy[1]
+        if strategy[0] == "broadcast":
+            big = self.left if strategy[1] == "right" else self.right
+            index_join = self.left_keys == "index" and self.right_keys == "index"
+            keeps = index_join or (self.kind == "join" and strategy[1] == "right")
+            if keeps and big.known_divisions:
+                return big.divisions
+            return (None,) * (big.npartitions + 1)
+        return (None,) * (strategy[1] + 1)
+
+    def _lower(self) -> FrameExpr:
+        strategy = self.strategy()
+        meta = self.operand("meta")
+        if strategy[0] == "broadcast":
+            return BroadcastMerge(self.left, self.right, strategy[1], self.kind, self.options, meta,
+                                  self.divisions)
+        if strategy[0] == "aligned":
+            left = _repartitioned(self.left, strategy[1])
+            right = _repartitioned(self.right, strategy[1])
+            return PartitionMerge(left, right, self.kind, self.options, meta, "aligned", strategy[1])
+        left, right = self._hashed(strategy[1])
+        return PartitionMerge(left, right, self.kind, self.options, meta, "hash", self.divisions)
+
+    def _hashed(self, npartitions: int) -> tuple:
+        """Both sides hash-partitioned on their keys, cast alike first where their dtypes differ."""
+        try:
+            from chunkwise.dataframe.shuffle import hash_partition
+        except ImportError as exc:  # the shuffle engine is built on another branch
+            raise NotImplementedError(
+                f"{self.kind}: a hash join needs chunkwise.dataframe.shuffle, which is missing; "
+                "pass broadcast=True (inner/left/right joins) or join on aligned indexes"
+            ) from exc
+        left, right = self.left, self.right
+        lkeys, rkeys = self.left_keys, self.right_keys
+        ltypes, rtypes = _key_dtypes(left.meta, lkeys), _key_dtypes(right.meta, rkeys)
+        plain = all(k in frame.meta.columns for keys, frame in ((lkeys, left), (rkeys, right))
+                    if keys != "index" for k in keys)
+        if plain and ltypes == rtypes and (lkeys == "index") == (rkeys == "index"):
+            lon = "index" if lkeys == "index" else list(lkeys)
+            ron = "index" if rkeys == "index" else list(rkeys)
+        else:
+            common = [_common_key_dtype(a, b) for a, b in zip(ltypes, rtypes)]
+            left, right = _with_keys(left, lkeys, common), _with_keys(right, rkeys, common)
+            lon = ron = [f"{KEY_PREFIX}{k}" for k in range(len(common))]
+        left = hash_partition(new_collection(left), lon, npartitions).expr
+        right = hash_partition(new_collection(right), ron, npartitions).expr
+        return left, right
+
+    def _task(self, key: Hashable) -> Any:
+        raise RuntimeError("Merge is replaced by its strategy in the lower stage; it has no tasks")
+
+    def _simplify_up(self, parent: Any, dependents: Any) -> FrameExpr | None:
+        """``merge(...)[cols]`` -> ``merge(left[kept], right[kept])[cols]``: each side keeps its
+        keys, the columns that every consumer of the join (all projections) needs, and the
+        columns both sides share (their suffixes depend on them)."""
+        if not (isinstance(parent, Projection) and parent.frame.name == self.name):
+            return None
+        needed = _columns_needed(self, dependents)
+        if needed is None:
+            return None
+        left, right = self.left, self.right
+        lmeta, rmeta = left.meta, right.meta
+        if not (isinstance(lmeta, pd.DataFrame) and isinstance(rmeta, pd.DataFrame)) or (
+            lmeta.columns.has_duplicates or rmeta.columns.has_duplicates
+        ):
+            return None
+        shared = set(lmeta.columns) & set(rmeta.columns)
+        narrowed = []
+        for frame, keys in ((left, self.left_keys), (right, self.right_keys)):
+            keep = set(needed) | shared | (set() if keys == "index" else set(keys))
+            columns = [c for c in frame.meta.columns if c in keep]
+            narrowed.append(frame if len(columns) == len(frame.meta.columns) else Projection(frame, columns))
+        if all(a is b for a, b in zip(narrowed, (left, right))):
+            return None
+        meta = merge_meta(narrowed[0], narrowed[1], self.kind, self.options, f"{self.kind}(...)[columns]")
+        merged = Merge(narrowed[0], narrowed[1], self.kind, self.options, self.left_keys, self.right_keys,
+                       self.broadcast, self.nparts, meta)
+        return Projection(merged, parent.operand("columns"))
+
+    def _explain_line(self) -> str:
+        return f"Merge: how={self.how!r}, {self.kind}  [{self.npartitions} partitions]"
+
+
+class BroadcastMerge(FrameExpr):
+    """Every partition of the big side joined with the whole small side (concatenated once)."""
+
+    _parameters = ("left", "right", "small", "kind", "options", "meta", "given_divisions")
+    _operand_only = ("meta",)
+
+    def _meta(self) -> Any:
+        return self.operand("meta")
+
+    def _divisions(self) -> tuple:
+        return self.given_divisions
+
+    @property
+    def whole(self) -> Finalize:
+        return Finalize(self.right if self.small == "right" else self.left)
+
+    def dependencies(self) -> list:
+        big = self.left if self.small == "right" else self.right
+        return [big, self.whole]
+
+    def _task(self, key: Hashable) -> Task:
+        i = key[1]
+        whole = Ref(self.whole.name)
+        if self.small == "right":
+            left, right = Ref((self.left.name, i)), whole
+        else:
+            left, right = whole, Ref((self.right.name, i))
+        return Task(key, apply_and_enforce, join_parts, self.operand("meta"), left, right,
+                    self.kind, self.options)
+
+    def _explain_line(self) -> str:
+        how = self.options.get("how", "inner")
+        return f"BroadcastMerge: how={how!r}, broadcast the {self.small} side  [{self.npartitions} partitions]"
+
+
+class PartitionMerge(Partitionwise):
+    """Partition ``i`` of the left joined with partition ``i`` of the right (aligned or hashed alike)."""
+
+    _parameters = ("left", "right", "kind", "options", "meta", "strategy", "given_divisions")
+    _operand_only = ("meta",)
+
+    def _kernel_args(self) -> list:
+        return [self.left, self.right]
+
+    def _meta(self) -> Any:
+        return self.operand("meta")
+
+    def _divisions(self) -> tuple:
+        return self.given_divisions
+
+    def _task(self, key: Hashable) -> Task:
+        i = key[1]
+        return Task(key, apply_and_enforce, join_parts, self.operand("meta"),
+                    Ref((self.left.name, i)), Ref((self.right.name, i)), self.kind, self.options)
+
+    def _explain_line(self) -> str:
+        how = self.options.get("how", "inner")
+        return f"PartitionMerge: how={how!r}, {self.strategy}  [{self.npartitions} partitions]"
+
+
+def _columns_needed(expr: FrameExpr, dependents: Any) -> set | None:
+    """The union of the columns every consumer of ``expr`` selects; ``None`` when one is not
+    a column selection (it needs every column)."""
+    found = dependents.get(expr.name, []) if hasattr(dependents, "get") else []
+    nodes = [node() if callable(node) and not isinstance(node, FrameExpr) else node for node in found]
+    needed: set = set()
+    for node in nodes:
+        if node is None:
+            continue
+        if not (isinstance(node, Projection) and node.frame.name == expr.name):
+            return None
+        columns = node.operand("columns")
+        needed.update(columns if isinstance(columns, list) else [columns])
+    return needed if nodes else None
+
+
+# --- strategy helpers ---------------------------------------------------------------
+
+
+def _union_divisions(a: tuple, b: tuple) -> tuple:
+    if a == b:
+        return tuple(a)
+    return tuple(sorted(set(a) | set(b)))
+
+
+def _repartitioned(frame: FrameExpr, divisions: tuple) -> FrameExpr:
+    if frame.divisions == divisions:
+        return frame
+    from chunkwise.dataframe.indexing import repartition
+
+    return repartition(new_collection(frame), divisions=divisions).expr
+
+
+def _row_bytes(meta: Any) -> int:
+    dtypes = meta.dtypes if isinstance(meta, pd.DataFrame) else [meta.dtype]
+    total = 8  # the index
+    for dtype in dtypes:
+        itemsize = getattr(dtype, "itemsize", None)
+        total += itemsize if isinstance(dtype, np.dtype) and dtype.kind != "O" and itemsize else 32
+    return total
+
+
+def _is_small(frame: FrameExpr) -> bool:
+    """Whether ``frame``'s known length and estimated size are below the broadcast thresholds."""
+    lengths = frame.lengths
+    if lengths is None:
+        return False
+    rows = sum(lengths)
+    return (rows <= config.get("dataframe.broadcast_rows")
+            and rows * _row_bytes(frame.meta) <= config.get("dataframe.broadcast_bytes"))
+
+
+def _size_rank(frame: FrameExpr) -> tuple:
+    lengths = frame.lengths
+    return (frame.npartitions, sum(lengths) if lengths is not None else float("inf"))
+
+
+def _key_dtypes(meta: pd.DataFrame, keys: Any) -> list:
+    if keys == "index":
+        index = meta.index
+        if isinstance(index, pd.MultiIndex):
+            return list(index.dtypes)
+        return [index.dtype]
+    return [meta[k].dtype if k in meta.columns else meta.index.get_level_values(k).dtype for k in keys]
+
+
+def _common_key_dtype(a: Any, b: Any) -> Any:
+    """One dtype both keys are cast to before hashing (equal keys then hash alike)."""
+    a = a.categories.dtype if isinstance(a, pd.CategoricalDtype) else a
+    b = b.categories.dtype if isinstance(b, pd.CategoricalDtype) else b
+    if a == b:
+        return a
+    kinds = {getattr(d, "kind", "O") for d in (a, b)}
+    if kinds <= set("biuf"):
+        return np.result_type(a, b) if "f" not in kinds else np.dtype("float64")
+    return np.dtype(object)
+
+
+def _with_keys(frame: FrameExpr, keys: Any, dtypes: list) -> FrameExpr:
+    meta = frame.meta.copy()
+    for k, dtype in enumerate(dtypes):
+        meta[f"{KEY_PREFIX}{k}"] = pd.Series(dtype=dtype)
+    return map_partitions_expr(add_key_columns, frame, keys, dtypes, meta=meta,
+                               label="merge-hash-keys", keeps_rows=True)
+
+
+# --- the user's calls --------------------------------------------------------------
+
+
+def as_frame_expr(obj: Any, operation: str) -> FrameExpr:
+    if isinstance(obj, Series):
+        if obj.name is None:
+            raise ValueError(f"{operation}: cannot join with an unnamed Series; name it first (s.rename('x'))")
+        return obj.to_frame().expr
+    if isinstance(obj, DataFrame):
+        return obj.expr
+    if isinstance(obj, (pd.DataFrame, pd.Series)):
+        from chunkwise.dataframe.io.pandas import from_pandas
+
+        return as_frame_expr(from_pandas(obj, npartitions=1), operation)
+    raise TypeError(f"{operation}: expected a chunkwise or pandas DataFrame (or a named Series), "
+                    f"got {type(obj).__name__}")
+
+
+def _listed(value: Any) -> list:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _check_how(how: Any, operation: str) -> None:
+    if how in ("cross", "left_anti", "right_anti"):
+        raise NotImplementedError(f"{operation}: how={how!r} is not supported on partitioned data; "
+                                  f"use one of {list(HOWS)}")
+    if how not in HOWS:
+        raise ValueError(f"{operation}: how={how!r} is not a valid merge type; use one of {list(HOWS)}")
+
+
+def _check_broadcast(broadcast: Any, how: str, operation: str) -> None:
+    if broadcast is True and how == "outer":
+        raise ValueError(f"{operation}: broadcast=True cannot answer an outer join (each side's "
+                         "unmatched rows must be seen once); leave broadcast=None")
+
+
+def _check_columns(meta: pd.DataFrame, keys: list, side: str, operation: str) -> None:
+    missing = [k for k in keys if k not in meta.columns and k not in meta.index.names]
+    if missing:
+        raise KeyError(f"{operation}: key column(s) {missing} not in the {side} frame; "
+                       f"its columns: {list(meta.columns)}")
+
+
+def _warn_dtypes(lmeta: pd.DataFrame, rmeta: pd.DataFrame, lkeys: Any, rkeys: Any, operation: str) -> None:
+    """pandas' warning for integer keys joined to float keys, given once at build time."""
+    for a, b, name in zip(_key_dtypes(lmeta, lkeys), _key_dtypes(rmeta, rkeys),
+                          lkeys if lkeys != "index" else ["index"]):
+        kinds = {getattr(a, "kind", "O"), getattr(b, "kind", "O")}
+        if "f" in kinds and kinds & set("iu"):
+            warnings.warn(
+                f"{operation}: you are merging on int and float columns ({name!r}: {a} and {b}); "
+                "pandas warns where the float values are not equal to their int representation, "
+                "and such keys never match. Cast the keys alike (astype) to be sure.",
+                UserWarning, stacklevel=4,
+            )
+
+
+def merge(left: Any, right: Any, how: str = "inner", on: Any = None, left_on: Any = None,
+          right_on: Any = None, left_index: bool = False, right_index: bool = False,
+          suffixes: tuple = ("_x", "_y"), indicator: bool = False, npartitions: int | None = None,
+          broadcast: bool | None = None) -> DataFrame:
+    """pandas' ``merge`` of two frames (as ``dask.dataframe.merge``); see the module docstring.
+
+    ``npartitions``: the partitions of a hash join (default: the larger
+    side's count); ``broadcast``: force (``True``) or forbid (``False``) a
+    broadcast join. Rows come in another order than pandas' (compare sorted).
+    """
+    operation = f"merge(how={how!r})"
+    _check_how(how, operation)
+    _check_broadcast(broadcast, how, operation)
+    lexpr, rexpr = as_frame_expr(left, "merge"), as_frame_expr(right, "merge")
+    lmeta, rmeta = lexpr.meta, rexpr.meta
+    if on is not None and (left_on is not None or right_on is not None):
+        raise pd.errors.MergeError(f"{operation}: give on= or left_on=/right_on=, not both")
+    if left_index:
+        lkeys: Any = "index"
+    elif left_on is not None or on is not None:
+        lkeys = tuple(_listed(left_on if left_on is not None else on))
+        _check_columns(lmeta, list(lkeys), "left", operation)
+    else:
+        lkeys = None
+    if right_index:
+        rkeys: Any = "index"
+    elif right_on is not None or on is not None:
+        rkeys = tuple(_listed(right_on if right_on is not None else on))
+        _check_columns(rmeta, list(rkeys), "right", operation)
+    else:
+        rkeys = None
+    if lkeys is None and rkeys is None:
+        common = [c for c in lmeta.columns if c in set(rmeta.columns)]
+        if not common:
+            raise pd.errors.MergeError(
+                f"{operation}: no common columns to merge on; pass on=, left_on=/right_on= or "
+                f"left_index=/right_index= (left: {list(lmeta.columns)}, right: {list(rmeta.columns)})")
+        lkeys = rkeys = tuple(common)
+    options = {"how": how, "left_index": left_index, "right_index": right_index,
+               "suffixes": tuple(suffixes) if suffixes is not None else None, "indicator": indicator}
+    if on is not None:
+        options["on"] = on
+    if left_on is not None:
+        options["left_on"] = left_on
+    if right_on is not None:
+        options["right_on"] = right_on
+    meta = merge_meta(lexpr, rexpr, "merge", options, operation)
+    if lkeys is None or rkeys is None:
+        raise pd.errors.MergeError(f"{operation}: give keys for both sides")
+    _warn_dtypes(lmeta, rmeta, lkeys, rkeys, operation)
+    return new_collection(Merge(lexpr, rexpr, "merge", options, lkeys, rkeys, broadcast, npartitions, meta))
+
+
+def join(left: Any, other: Any, on: Any = None, how: str = "left", lsuffix: str | None = None,
+         rsuffix: str | None = None, suffixes: tuple | None = None, npartitions: int | None = None,
+         broadcast: bool | None = None) -> DataFrame:
+    """pandas' ``DataFrame.join``: ``other``'s index matched to this frame's index (or ``on`` columns).
+
+    ``suffixes=`` (pandas 3.1) or the older ``lsuffix``/``rsuffix`` (deprecated
+    by pandas, passed on as given).
+    """
+    operation = f"join(how={how!r})"
+    _check_how(how, operation)
+    _check_broadcast(broadcast, how, operation)
+    if isinstance(other, (list, tuple)):
+        raise NotImplementedError(f"{operation}: joining a list of frames is not supported; join them one by one")
+    lexpr, rexpr = as_frame_expr(left, "join"), as_frame_expr(other, "join")
+    if on is None:
+        lkeys: Any = "index"
+    else:
+        lkeys = tuple(_listed(on))
+        _check_columns(lexpr.meta, list(lkeys), "calling", operation)
+    options: dict = {"how": how}
+    if suffixes is not None:
+        options["suffixes"] = tuple(suffixes)
+    for name, value in (("lsuffix", lsuffix), ("rsuffix", rsuffix)):
+        if value is not None:
+            options[name] = value
+    if on is not None:
+        options["on"] = on
+    meta = merge_meta(lexpr, rexpr, "join", options, operation)
+    _warn_dtypes(lexpr.meta, rexpr.meta, lkeys, "index", operation)
+    return new_collection(Merge(lexpr, rexpr, "join", options, lkeys, "index", broadcast, npartitions, meta))
+

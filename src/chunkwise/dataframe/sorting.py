@@ -1,0 +1,575 @@
+"""Sorting, indexes and deduplication on the shuffle engine.
+
+- ``sort_values(by, ascending, na_position)``: a :class:`SortValues` node. Its
+  ``_lower`` samples the key columns once (a random sample of at most
+  :data:`SAMPLE_ROWS` rows a partition, read with only the key columns),
+  takes weighted quantiles of the sample as splitters, then becomes a
+  :class:`~chunkwise.dataframe.shuffle.RangeShuffle` followed by a stable sort
+  of each partition: partition ``i`` holds the ``i``-th range of keys, so the
+  partitions in order are the sorted frame. ``sort_values(...).head(n)`` never
+  gets there: the head is rewritten (``_simplify_up``) into a top-n, each
+  partition's first ``n`` sorted rows merged by a tree reduction, with no
+  sample and no shuffle.
+- ``set_index(column)``: divisions from sampled quantiles (the sample is taken
+  when ``set_index`` is called, because divisions are metadata: one read of
+  the column alone), given as ``divisions=``, or, with ``sorted=True``, from
+  each partition's min and max (no shuffle). The data are then read once more
+  to partition them; ``explain()`` names where the divisions came from.
+- ``nlargest``/``nsmallest``: per partition, then merged by a tree reduction.
+- ``drop_duplicates(subset, keep)``: a tree reduction (each partition
+  deduplicated, then merged in order, so ``keep="first"``/``"last"`` keep
+  pandas' rows) when the observed number of distinct rows is small; a hash
+  shuffle on the subset otherwise (and for ``keep=False``), each partition
+  then deduplicated on its own (rows keep their input order in a partition).
+
+>>> import pandas as pd
+>>> import chunkwise.dataframe as dd
+>>> df = dd.from_pandas(pd.DataFrame({"x": [3, 1, 2, 5, 4]}), npartitions=2)
+>>> df.sort_values("x").x.compute().tolist()
+[1, 2, 3, 4, 5]
+>>> df.set_index("x").divisions
+(1, 3, 5)
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Hashable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from chunkwise.core.graph import Ref, Task
+from chunkwise.dataframe.core import new_collection
+from chunkwise.dataframe.expr import (
+    FrameExpr,
+    Partitions,
+    Partitionwise,
+    Projection,
+    concat_partitions,
+    emulate,
+    kept_index_dtype,
+    map_partitions_expr,
+)
+from chunkwise.dataframe.reductions import tree_reduce
+from chunkwise.dataframe.shuffle import HashShuffle, RangeShuffle
+
+__all__ = [
+    "SAMPLE_ROWS",
+    "TREE_MAX_ROWS",
+    "ByCardinality",
+    "JoinPartitions",
+    "SetIndexPartitions",
+    "SortValues",
+    "drop_duplicates",
+    "nlargest",
+    "nsmallest",
+    "observed_distinct",
+    "sample_keys",
+    "set_index",
+    "sort_partition",
+    "sort_values",
+    "splitters_from_sample",
+    "top_n",
+]
+
+#: Rows sampled from each partition to choose splitters.
+SAMPLE_ROWS = 1000
+#: Above this many distinct rows (estimated from the first partition), a deduplication
+#: or a groupby takes the shuffle path instead of the tree reduction.
+TREE_MAX_ROWS = 1_000_000
+
+
+# --- kernels ------------------------------------------------------------------------------
+
+
+def sort_partition(part: Any, by: list, ascending: list, na_position: str) -> Any:
+    """A stable sort of one partition (ties keep their order, as in a stable sort of the whole)."""
+    if len(part) < 2:
+        return part
+    if len(by) == 1 and ascending[0] and na_position == "last":
+        keys = part if isinstance(part, pd.Series) else part[by[0]]
+        if isinstance(keys, pd.Series) and isinstance(keys.dtype, np.dtype) and keys.dtype.kind in "iufM":
+            # NumPy's stable argsort puts NaN and NaT last, as pandas does: no null handling needed
+            return part.take(np.argsort(keys.to_numpy(), kind="stable"))
+    if isinstance(part, pd.Series):
+        return part.sort_values(ascending=ascending[0], na_position=na_position, kind="stable")
+    return part.sort_values(by, ascending=ascending, na_position=na_position, kind="stable")
+
+
+def _keys_frame(part: Any, by: list) -> pd.DataFrame:
+    if isinstance(part, pd.Series):
+        return part.to_frame()
+    return part[by]
+
+
+def sample_keys(part: Any, by: list, size: int) -> pd.DataFrame:
+    """At most ``size`` random rows of the key columns (columns ``0, 1, ...``), each
+    with a ``__weight__``: the number of rows it stands for."""
+    keys = _keys_frame(part, by)
+    n = len(keys)
+    if n > size:  # positions drawn with replacement: O(size), not a permutation of n
+        keys = keys.iloc[np.sort(np.random.default_rng(n).integers(0, n, size))]
+    keys = keys.reset_index(drop=True)
+    keys.columns = range(keys.shape[1])
+    keys["__weight__"] = n / max(len(keys), 1)
+    return keys
+
+
+def splitters_from_sample(sample: pd.DataFrame, count: int, ascending: list,
+                          na_position: str) -> list:
+    """``count - 1`` splitters at the weighted quantiles ``1/count, 2/count, ...`` of ``sample``
+    (one value for one key column, tuples for several); null first keys are left out
+    (they go to the first or last partition)."""
+    columns = [c for c in sample.columns if c != "__weight__"]
+    sample = sample[sample[columns[0]].notna()]
+    if count < 2 or sample.empty:
+        return []
+    ordered = sample.sort_values(columns, ascending=ascending, na_position=na_position,
+                                 kind="stable")
+    weights = ordered["__weight__"].to_numpy(dtype=float).cumsum()
+    total = weights[-1]
+    positions = np.searchsorted(weights, total * np.arange(1, count) / count, side="left")
+    positions = np.minimum(positions, len(ordered) - 1)
+    rows = ordered[columns].iloc[positions]
+    if len(columns) == 1:
+        return [_plain(v) for v in rows.iloc[:, 0].tolist()]
+    return [tuple(_plain(v) for v in row) for row in rows.itertuples(index=False)]
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _sample(frame: FrameExpr, by: list) -> pd.DataFrame:
+    """One pass over the key columns: the random sample of every partition, joined."""
+    keys = frame if isinstance(frame.meta, pd.Series) else Projection(frame, list(by))
+    meta = pd.DataFrame({i: pd.Series(dtype=d) for i, d in enumerate(
+        [keys.meta.dtype] if isinstance(keys.meta, pd.Series) else keys.meta.dtypes)})
+    meta["__weight__"] = pd.Series(dtype="float64")
+    sampled = map_partitions_expr(sample_keys, keys, by, SAMPLE_ROWS, meta=meta,
+                                  label="sample-keys", clear_divisions=True)
+    return new_collection(sampled).compute()
+
+
+class JoinPartitions(FrameExpr):
+    """One partition: every partition of the operand frames, joined in order."""
+
+    _variadic = True
+
+    def _meta(self) -> Any:
+        return self.operands[0].meta
+
+    def _divisions(self) -> tuple:
+        return (None, None)
+
+    def _explain_line(self) -> str:
+        return "JoinPartitions  [1 partition]"
+
+    def _task(self, key: Hashable) -> Task:
+        refs = [Ref((f.name, i)) for f in self.operands for i in range(f.npartitions)]
+        return Task(key, concat_partitions, refs, kept_index_dtype(self.meta))
+
+
+# --- sort_values ------------------------------------------------------------------------------
+
+
+_SPLITTERS: dict = {}  # SortValues name -> splitters (sampled once per plan, kept for reuse)
+
+
+def _check_by(frame: Any, by: Any, operation: str) -> list:
+    by = list(by) if isinstance(by, (list, tuple)) else [by]
+    meta = frame._meta
+    if isinstance(meta, pd.Series):
+        if by not in ([None], [meta.name]):
+            raise KeyError(f"{operation}: a Series sorts by its values; got by={by!r}")
+        return [meta.name]
+    missing = [b for b in by if b not in meta.columns]
+    if missing:
+        raise KeyError(f"{operation}: no column {missing!r}; the columns are {list(meta.columns)}")
+    return by
+
+
+def _check_ascending(ascending: Any, by: list, operation: str) -> list:
+    values = list(ascending) if isinstance(ascending, (list, tuple)) else [ascending] * len(by)
+    if len(values) != len(by) or not all(isinstance(a, (bool, np.bool_, int)) for a in values):
+        raise ValueError(
+            f"{operation}: ascending must be a bool or one bool per column ({len(by)}), "
+            f"got {ascending!r}"
+        )
+    return [bool(a) for a in values]
+
+
+class SortValues(FrameExpr):
+    """``frame.sort_values(by, ascending, na_position)`` into ``count`` partitions.
+
+    Lowered to a sample, a :class:`RangeShuffle` and a sort of each partition;
+    under a ``head`` it becomes a top-n instead (see the module docstring).
+    """
+
+    _parameters = ("frame", "by", "ascending", "na_position", "count")
+    #: ``head(n)`` of it is a top-n over every partition (``indexing.head`` reads no more).
+    head_reads_all = True
+
+    def _meta(self) -> Any:
+        return self.frame.meta
+
+    def _divisions(self) -> tuple:
+        return (None,) * (self.count + 1)
+
+    def _explain_line(self) -> str:
+        return (f"SortValues(by={list(self.by)!r}, ascending={list(self.ascending)!r})  "
+                f"[{self.count} partitions]")
+
+    def _lower(self) -> FrameExpr | None:
+        by, ascending, na = list(self.by), list(self.ascending), self.na_position
+        frame = self.frame
+        if frame.npartitions == 1 and self.count == 1:
+            return _sorted_partitions(frame, by, ascending, na)
+        splitters = _SPLITTERS.get(self.name)
+        if splitters is None:
+            sample = _sample(frame, by)
+            splitters = splitters_from_sample(sample, self.count, ascending, na)
+            if len(_SPLITTERS) > 64:
+                _SPLITTERS.clear()
+            _SPLITTERS[self.name] = splitters
+        shuffled = RangeShuffle(frame, tuple(by), tuple(splitters), tuple(ascending), na)
+        return _sorted_partitions(shuffled, by, ascending, na)
+
+    def _simplify_up(self, parent: Any, dependents: Any) -> FrameExpr | None:
+        from chunkwise.dataframe.indexing import HeadTail
+
+        if (
+            isinstance(parent, HeadTail) and not parent.from_end
+            and len(dependents.get(self.name, [])) <= 1
+        ):
+            top = top_n(self.frame, list(self.by), list(self.ascending), self.na_position,
+                        parent.n)
+            return top
+        return None
+
+
+def _sorted_partitions(frame: FrameExpr, by: list, ascending: list, na: str) -> FrameExpr:
+    return map_partitions_expr(sort_partition, frame, by, ascending, na, meta=frame.meta,
+                               label="sort-partition", keeps_rows=True)
+
+
+def head_sorted(part: Any, by: list, ascending: list, na_position: str, n: int) -> Any:
+    """The first ``n`` rows of ``part`` once sorted (stable)."""
+    return sort_partition(part, by, ascending, na_position).iloc[:n]
+
+
+def head_sorted_parts(parts: list, by: list, ascending: list, na_position: str, n: int) -> Any:
+    """The first ``n`` rows of the partials joined in order, sorted (stable)."""
+    joined = concat_partitions(parts, kept_index_dtype(parts[0]))
+    return head_sorted(joined, by, ascending, na_position, n)
+
+
+def top_n(frame: FrameExpr, by: list, ascending: list, na_position: str, n: int) -> FrameExpr:
+    """The first ``n`` rows of ``frame`` sorted by ``by``: per partition, then a tree, no shuffle."""
+    kwargs = {"by": by, "ascending": ascending, "na_position": na_position, "n": n}
+    return tree_reduce(
+        new_collection(frame), head_sorted, head_sorted_parts, _identity, frame.meta,
+        label=f"top-n(sort_values by={by!r} head {n})", chunk_kwargs=kwargs,
+        combine_kwargs=kwargs,
+    ).expr
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def sort_values(frame: Any, by: Any = None, ascending: Any = True, na_position: str = "last",
+                npartitions: int | None = None) -> Any:
+    """``DataFrame.sort_values``/``Series.sort_values``: a range shuffle on sampled splitters.
+
+    As pandas (a stable sort: ties keep their order), in ``npartitions``
+    partitions (default: as many as now), each holding one range of keys.
+    ``sort_values(...).head(n)`` runs as a top-n without a shuffle.
+    """
+    operation = "sort_values"
+    by = _check_by(frame, by, operation)
+    ascending = _check_ascending(ascending, by, operation)
+    if na_position not in ("first", "last"):
+        raise ValueError(f"{operation}: na_position must be 'first' or 'last', got {na_position!r}")
+    if isinstance(frame._meta, pd.DataFrame):
+        emulate(lambda s: s.sort_values(by, ascending=ascending), frame.expr, operation=operation)
+    count = frame.npartitions if npartitions is None else int(npartitions)
+    if count < 1:
+        raise ValueError(f"{operation}: npartitions must be positive, got {npartitions!r}")
+    return new_collection(SortValues(frame.expr, tuple(by), tuple(ascending), na_position, count))
+
+
+# --- nlargest / nsmallest ------------------------------------------------------------------------
+
+
+def _call_n(part: Any, how: str, n: int, columns: Any, keep: str) -> Any:
+    """pandas' ``nlargest``/``nsmallest``; ``keep="last"`` as pandas does it: ``keep="first"``
+    on the rows reversed (so partials merge in reverse order, see :func:`_call_n_parts`)."""
+    if keep == "last":
+        part, keep = part.iloc[::-1], "first"
+    if isinstance(part, pd.Series):
+        return getattr(part, how)(n, keep=keep)
+    return getattr(part, how)(n, columns, keep=keep)
+
+
+def _call_n_parts(parts: list, how: str, n: int, columns: Any, keep: str) -> Any:
+    if keep == "last":  # the partials hold reversed rows: later partitions come first
+        joined = concat_partitions(parts[::-1], kept_index_dtype(parts[0]))
+        return _call_n(joined, how, n, columns, "first")
+    return _call_n(concat_partitions(parts, kept_index_dtype(parts[0])), how, n, columns, keep)
+
+
+def _n_extreme(frame: Any, how: str, n: int, columns: Any, keep: str, split_every: Any) -> Any:
+    operation = how
+    if not isinstance(n, numbers.Integral) or n < 0:
+        raise ValueError(f"{operation}: n must be a non-negative integer, got {n!r}")
+    if keep not in ("first", "last", "all"):
+        raise ValueError(f"{operation}: keep must be 'first', 'last' or 'all', got {keep!r}")
+    meta = emulate(_call_n, frame.expr, how, int(n), columns, keep, operation=operation)
+    kwargs = {"how": how, "n": int(n), "columns": columns, "keep": keep}
+    return tree_reduce(frame, _call_n, _call_n_parts, _identity, meta, label=operation,
+                       split_every=split_every, chunk_kwargs=kwargs, combine_kwargs=kwargs)
+
+
+def nlargest(frame: Any, n: int = 5, columns: Any = None, keep: str = "first",
+             split_every: Any = None) -> Any:
+    """The ``n`` rows with the largest values (as pandas): per partition, merged by a tree."""
+    return _n_extreme(frame, "nlargest", n, columns, keep, split_every)
+
+
+def nsmallest(frame: Any, n: int = 5, columns: Any = None, keep: str = "first",
+              split_every: Any = None) -> Any:
+    """The ``n`` rows with the smallest values (as pandas): per partition, merged by a tree."""
+    return _n_extreme(frame, "nsmallest", n, columns, keep, split_every)
+
+
+# --- set_index ------------------------------------------------------------------------------------
+
+
+def set_index_partition(part: pd.DataFrame, column: Hashable, drop: bool, sort: bool) -> Any:
+    """``part.set_index(column)``, sorted by the new index when ``sort`` (stable)."""
+    out = part.set_index(column, drop=drop)
+    if sort and len(out) > 1:
+        out = out.sort_index(kind="stable", na_position="last")
+    return out
+
+
+class SetIndexPartitions(Partitionwise):
+    """Each partition indexed by ``column`` (and sorted), with the given divisions.
+
+    ``source`` says where the divisions came from (shown by ``explain()``).
+    """
+
+    _parameters = ("frame", "column", "drop", "sort", "new_divisions", "source")
+    _kernel = staticmethod(set_index_partition)
+
+    def _kernel_args(self) -> list:
+        return [self.frame, self.column, self.drop, self.sort]
+
+    def _meta(self) -> Any:
+        return set_index_partition(self.frame.meta, self.column, self.drop, False)
+
+    def _divisions(self) -> tuple:
+        return tuple(self.new_divisions)
+
+    def _lengths(self) -> tuple | None:
+        return self.frame.lengths if not self.sort else None
+
+    def _explain_line(self) -> str:
+        return f"SetIndex({self.column!r}, divisions from {self.source})  [{self.npartitions} partitions]"
+
+
+def min_max(part: Any, column: Hashable) -> pd.DataFrame:
+    """The column's min, max and non-null count in one partition."""
+    values = part[column]
+    count = int(values.notna().sum())
+    return pd.DataFrame({"min": [values.min() if count else None],
+                         "max": [values.max() if count else None], "count": [count]})
+
+
+def _partition_bounds(frame: Any, column: Hashable) -> pd.DataFrame:
+    keys = Projection(frame.expr, [column])
+    meta = pd.DataFrame({"min": pd.Series(dtype=object), "max": pd.Series(dtype=object),
+                         "count": pd.Series(dtype="int64")})
+    bounds = map_partitions_expr(min_max, keys, column, meta=meta, label="min-max",
+                                 clear_divisions=True)
+    return new_collection(bounds).compute().reset_index(drop=True)
+
+
+def _sorted_divisions(frame: Any, column: Hashable) -> tuple:
+    """Divisions of a column already in order: each partition starts at its min (an
+    empty one at the next one's), the last ends at its max."""
+    bounds = _partition_bounds(frame, column)
+    filled = bounds[bounds["count"] > 0]
+    if filled.empty:
+        raise ValueError(f"set_index({column!r}, sorted=True): the column has no values")
+    lows, highs = filled["min"].tolist(), filled["max"].tolist()
+    for i in range(1, len(lows)):
+        if lows[i] < highs[i - 1]:
+            raise ValueError(
+                f"set_index({column!r}, sorted=True): the partitions are not in order (values "
+                f"{highs[i - 1]!r} then {lows[i]!r}); drop sorted=True to sort them"
+            )
+    starts: list = []
+    following = highs[-1]
+    for count, low in zip(bounds["count"].tolist()[::-1], bounds["min"].tolist()[::-1]):
+        following = low if count > 0 else following
+        starts.append(following)
+    return tuple(_plain(v) for v in [*starts[::-1], highs[-1]])
+
+
+def set_index(frame: Any, other: Any, drop: bool = True, sorted: bool = False,
+              divisions: Any = None, npartitions: int | None = None) -> Any:
+    """``DataFrame.set_index(column)`` with known divisions (as Dask's).
+
+    ``sorted=True``: the column is already in order across partitions; no
+    shuffle, divisions from each partition's min and max (one read of the
+    column). ``divisions=``: those bounds, then a range shuffle. Otherwise
+    the divisions are sampled quantiles of the column (one read of the column
+    alone), then a range shuffle. Rows with a null key go to the last partition.
+    """
+    operation = f"set_index({other!r})"
+    meta = frame._meta
+    if not isinstance(other, Hashable) or other not in meta.columns:
+        raise KeyError(f"{operation}: no column {other!r}; the columns are {list(meta.columns)}")
+    if sorted:
+        divs = _sorted_divisions(frame, other)
+        if len(divs) != frame.npartitions + 1:
+            raise ValueError(f"{operation}: could not place {frame.npartitions} partitions")
+        return new_collection(SetIndexPartitions(frame.expr, other, drop, False, divs,
+                                                 "per-partition min/max, no shuffle"))
+    if divisions is not None:
+        divs = tuple(divisions)
+        if len(divs) < 2 or list(divs) != _sorted_list(divs):
+            raise ValueError(f"{operation}: divisions must be sorted, at least 2 values; got {divs!r}")
+        source = "divisions="
+    else:
+        count = frame.npartitions if npartitions is None else int(npartitions)
+        sample = _sample(frame.expr, [other])
+        values = sample[0].dropna()
+        if values.empty:
+            raise ValueError(f"{operation}: the column has no values to set as the index")
+        quantiles = splitters_from_sample(sample, count, [True], "last")
+        low, high = _plain(values.min()), _plain(values.max())
+        divs = tuple(_unique_sorted([low, *quantiles, high]))
+        if len(divs) == 1:
+            divs = (divs[0], divs[0])
+        source = "sampled quantiles (one read of the column)"
+    shuffled = RangeShuffle(frame.expr, (other,), tuple(divs[1:-1]), (True,), "last")
+    return new_collection(SetIndexPartitions(shuffled, other, drop, True, divs, source))
+
+
+def _sorted_list(values: tuple) -> list:
+    return sorted(values)
+
+
+def _unique_sorted(values: list) -> list:
+    out: list = []
+    for value in values:
+        if not out or value > out[-1]:
+            out.append(value)
+    return out
+
+
+# --- choosing by cardinality ------------------------------------------------------------------------
+
+
+_OBSERVED: dict = {}  # node name -> estimated distinct rows
+
+
+def observed_distinct(frame: FrameExpr, columns: list | None) -> float:
+    """Estimated distinct rows of ``frame[columns]``: the distinct rows of its first
+    non-empty partition (of those read, at most 4), scaled to the partition count."""
+    keys = frame if columns is None else Projection(frame, list(columns))
+    for i in range(min(frame.npartitions, 4)):
+        part = new_collection(Partitions(keys, (i,))).compute()
+        if len(part):
+            distinct = len(part.drop_duplicates()) if isinstance(part, pd.DataFrame) else part.nunique(dropna=False)
+            return distinct * frame.npartitions
+    return 0.0
+
+
+class ByCardinality(FrameExpr):
+    """``small`` (a tree reduction) or ``large`` (a shuffle path, one partition), chosen in
+    ``_lower`` from the observed number of distinct keys of ``frame[keys]``."""
+
+    _parameters = ("small", "large", "frame", "keys")
+
+    def _meta(self) -> Any:
+        return self.small.meta
+
+    def _divisions(self) -> tuple:
+        return self.small.divisions
+
+    def _lower(self) -> FrameExpr:
+        estimate = _OBSERVED.get(self.name)
+        if estimate is None:
+            estimate = observed_distinct(self.frame, self.keys)
+            if len(_OBSERVED) > 256:
+                _OBSERVED.clear()
+            _OBSERVED[self.name] = estimate
+        return self.large if estimate > TREE_MAX_ROWS else self.small
+
+    def _explain_line(self) -> str:
+        return f"ByCardinality(tree up to {TREE_MAX_ROWS} distinct keys, else shuffle)"
+
+
+# --- drop_duplicates --------------------------------------------------------------------------------
+
+
+def _dedupe(part: Any, subset: Any, keep: Any) -> Any:
+    if isinstance(part, pd.Series):
+        return part.drop_duplicates(keep=keep)
+    return part.drop_duplicates(subset=subset, keep=keep)
+
+
+def _dedupe_parts(parts: list, subset: Any, keep: Any) -> Any:
+    return _dedupe(concat_partitions(parts, kept_index_dtype(parts[0])), subset, keep)
+
+
+def drop_duplicates(frame: Any, subset: Any = None, keep: Any = "first", split_out: Any = None,
+                    ignore_index: bool = False, split_every: Any = None) -> Any:
+    """``drop_duplicates`` as pandas: the same rows kept (``keep="first"``/``"last"``/``False``).
+
+    ``split_out=None``: one output partition; a tree reduction when the number
+    of distinct rows observed in the first partition (scaled to all) is at most
+    :data:`TREE_MAX_ROWS`, else a hash shuffle on the subset. ``split_out=k``
+    (or ``True``: as many partitions as now): the shuffle path, ``k`` partitions
+    grouped by key hash (rows within one keep their input order; the whole
+    is not in pandas' order). ``keep=False`` always shuffles (a row's copies
+    must meet in one partition).
+    """
+    operation = "drop_duplicates"
+    if keep not in ("first", "last", False):
+        raise ValueError(f"{operation}: keep must be 'first', 'last' or False, got {keep!r}")
+    meta = frame._meta
+    if subset is not None:
+        subset = list(subset) if isinstance(subset, (list, tuple)) else [subset]
+        missing = [c for c in subset if c not in meta.columns]
+        if missing:
+            raise KeyError(f"{operation}: no column {missing!r}; the columns are {list(meta.columns)}")
+    on = subset if subset is not None else (
+        None if isinstance(meta, pd.Series) else list(meta.columns))
+    expr = frame.expr
+    count = frame.npartitions if split_out is True else (split_out or 1)
+    shuffled = HashShuffle(expr, on, max(int(count), 1) if split_out else frame.npartitions)
+    large = map_partitions_expr(_dedupe, shuffled, subset, keep, meta=meta, label=operation)
+    if split_out:
+        out = new_collection(large)
+    else:
+        joined = JoinPartitions(large)
+        if keep is False or frame.npartitions == 1:
+            out = new_collection(joined if keep is False else map_partitions_expr(
+                _dedupe, expr, subset, keep, meta=meta, label=operation))
+        else:
+            small = tree_reduce(frame, _dedupe, _dedupe_parts, _identity, meta, label=operation,
+                                split_every=split_every,
+                                chunk_kwargs={"subset": subset, "keep": keep},
+                                combine_kwargs={"subset": subset, "keep": keep}).expr
+            out = new_collection(ByCardinality(small, joined, expr, on))
+    if ignore_index:
+        out = out.reset_index(drop=True)
+    return out
+

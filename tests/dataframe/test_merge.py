@@ -1,0 +1,347 @@
+"""``merge``: every ``how`` and key form against pandas, each strategy, and build-time errors.
+
+Row order differs from pandas' (partition by partition), and joins on columns
+number each partition's rows from 0: results are compared sorted, without the
+index. Each computed partition is also checked against the plan's ``meta``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import pathlib
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import chunkwise
+import chunkwise.dataframe as dd
+from chunkwise.dataframe.testing import computed_partitions
+
+HOWS = ["inner", "left", "right", "outer"]
+
+
+def sorted_values(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.reset_index(drop=True)
+    return out.sort_values(list(out.columns), kind="stable", na_position="last").reset_index(drop=True)
+
+
+def check(result, expected: pd.DataFrame, scheduler=None, check_dtype: bool = True) -> pd.DataFrame:
+    """Each partition matches meta; the rows, sorted, equal pandas'."""
+    parts = computed_partitions(result, scheduler=scheduler)
+    meta = result._meta
+    for part in parts:
+        assert list(part.columns) == list(meta.columns)
+        assert list(part.dtypes) == list(meta.dtypes), (part.dtypes, meta.dtypes)
+    got = pd.concat(parts) if parts else meta
+    assert len(got) == len(expected)
+    pd.testing.assert_frame_equal(sorted_values(got), sorted_values(expected), check_dtype=check_dtype)
+    return got
+
+
+def strategy_of(frame) -> str:
+    return frame.explain(show=False).splitlines()[0]
+
+
+@pytest.fixture
+def facts():
+    rng = np.random.default_rng(17)
+    n = 240
+    keys = rng.integers(0, 30, n).astype(float)
+    keys[::13] = np.nan  # null keys: pandas matches them to null keys on the other side
+    return pd.DataFrame({
+        "k": keys,
+        "amount": rng.normal(100, 10, n).round(3),
+        "s": pd.Series(rng.choice(["a", "b", "c", "d"], n), dtype="str"),
+        "n": rng.integers(0, 5, n),
+    })
+
+
+@pytest.fixture
+def dims():
+    keys = np.r_[np.arange(0, 40, 2), np.nan].astype(float)  # half the fact keys match, one null
+    return pd.DataFrame({"k": keys, "label": [f"L{i}" for i in range(len(keys))], "w": np.arange(len(keys))})
+
+
+@pytest.mark.parametrize("how", HOWS)
+@pytest.mark.parametrize("broadcast", [None, False])
+def test_merge_on_a_column_all_hows(facts, dims, how, broadcast, scheduler):
+    left = dd.from_pandas(facts, npartitions=5)
+    right = dd.from_pandas(dims, npartitions=2)
+    result = left.merge(right, on="k", how=how, broadcast=broadcast)
+    expected = facts.merge(dims, on="k", how=how)
+    check(result, expected, scheduler, check_dtype=False)
+    line = strategy_of(result)
+    if broadcast is False or how == "outer":  # an outer join cannot broadcast either side
+        assert line.startswith("PartitionMerge") and "hash" in line
+    elif how == "right":  # both sides are small; a right join may broadcast only the left one
+        assert line.startswith("BroadcastMerge") and "broadcast the left side" in line
+    else:
+        assert line.startswith("BroadcastMerge") and "broadcast the right side" in line
+
+
+def test_meta_dtypes_hold_nulls_where_pandas_may_give_them(facts, dims):
+    left = dd.from_pandas(facts, npartitions=4)
+    right = dd.from_pandas(dims, npartitions=2)
+    # w is int64; a left join may leave it unmatched: float64 in every partition alike
+    assert left.merge(right, on="k", how="left").dtypes["w"] == np.dtype("float64")
+    assert left.merge(right, on="k", how="inner").dtypes["w"] == np.dtype("int64")
+    assert left.merge(right, on="k", how="right").dtypes["n"] == np.dtype("float64")
+    inner = facts.merge(dims, on="k", how="inner")
+    check(left.merge(right, on="k", how="inner"), inner)  # dtypes exactly pandas' here
+
+
+@pytest.mark.parametrize("how", HOWS)
+def test_hash_join_both_sides_large(how, scheduler):
+    rng = np.random.default_rng(5)
+    a = pd.DataFrame({"k": rng.integers(0, 50, 400), "x": rng.normal(size=400)})
+    b = pd.DataFrame({"k": rng.integers(25, 75, 300), "y": rng.integers(0, 9, 300)})
+    left, right = dd.from_pandas(a, npartitions=6), dd.from_pandas(b, npartitions=4)
+    with chunkwise.config.set({"dataframe.broadcast_rows": 100}):
+        result = left.merge(right, on="k", how=how)
+        assert "hash" in strategy_of(result)
+        check(result, a.merge(b, on="k", how=how), scheduler, check_dtype=False)
+    assert result.npartitions == 6
+    assert left.merge(right, on="k", how=how, npartitions=3, broadcast=False).npartitions == 3
+
+
+def test_skewed_key_half_the_rows(scheduler):
+    rng = np.random.default_rng(9)
+    keys = rng.integers(0, 100, 1000)
+    keys[: 500] = 7  # one key holds half the rows
+    a = pd.DataFrame({"k": rng.permutation(keys), "x": np.arange(1000)})
+    b = pd.DataFrame({"k": np.arange(0, 100), "y": np.arange(100) * 2})
+    result = dd.from_pandas(a, npartitions=8).merge(dd.from_pandas(b, npartitions=3), on="k",
+                                                    how="outer", broadcast=False)
+    check(result, a.merge(b, on="k", how="outer"), scheduler, check_dtype=False)
+
+
+def test_string_and_categorical_keys(scheduler):
+    rng = np.random.default_rng(3)
+    names = pd.Series(rng.choice(["ann", "bo", "cy", "di", None], 200), dtype="str")
+    a = pd.DataFrame({"name": names, "x": np.arange(200)})
+    b = pd.DataFrame({"name": pd.Series(["ann", "cy", "ed", None], dtype="str"), "y": [1, 2, 3, 4]})
+    left, right = dd.from_pandas(a, npartitions=4), dd.from_pandas(b, npartitions=2)
+    for how in HOWS:
+        check(left.merge(right, on="name", how=how, broadcast=False), a.merge(b, on="name", how=how),
+              scheduler, check_dtype=False)
+    # categorical keys on both sides (same categories) and a categorical against strings
+    cats = pd.CategoricalDtype(["ann", "bo", "cy", "di", "ed"])
+    ac, bc = a.astype({"name": cats}), b.astype({"name": cats})
+    lc, rc = dd.from_pandas(ac, npartitions=4), dd.from_pandas(bc, npartitions=2)
+    for how in HOWS:
+        check(lc.merge(rc, on="name", how=how, broadcast=False), ac.merge(bc, on="name", how=how),
+              scheduler, check_dtype=False)
+    expected = ac.merge(b, on="name", how="inner")
+    check(lc.merge(right, on="name", how="inner", broadcast=False), expected, scheduler, check_dtype=False)
+
+
+def test_keys_of_different_dtypes_hash_alike(scheduler):
+    a = pd.DataFrame({"k": np.arange(60, dtype="int32") % 20, "x": np.arange(60)})
+    b = pd.DataFrame({"k": np.arange(0, 20, dtype="int64"), "y": np.arange(20)})
+    result = dd.from_pandas(a, npartitions=4).merge(dd.from_pandas(b, npartitions=3), on="k",
+                                                    broadcast=False)
+    plan = result.explain(show=False)
+    assert "merge-hash-keys" in plan  # cast to one dtype before hashing
+    check(result, a.merge(b, on="k"), scheduler)
+
+
+def test_empty_partitions(scheduler):
+    a = pd.DataFrame({"k": [1, 2, 3, 4, 5, 6], "x": range(6)})
+    b = pd.DataFrame({"k": [2, 4, 6, 8], "y": [0.5, 1.5, 2.5, 3.5]})
+    left = dd.from_pandas(a, npartitions=3)
+    left = left[left.x > 3]  # the first two partitions are now empty
+    right = dd.from_pandas(b, npartitions=2)
+    for how in HOWS:
+        check(left.merge(right, on="k", how=how, broadcast=False), a[a.x > 3].merge(b, on="k", how=how),
+              scheduler, check_dtype=False)
+        if how in ("inner", "left"):
+            check(left.merge(right, on="k", how=how, broadcast=True), a[a.x > 3].merge(b, on="k", how=how),
+                  scheduler, check_dtype=False)
+
+
+def test_left_on_right_on_suffixes_indicator(facts, dims, scheduler):
+    d = dims.rename(columns={"k": "key", "w": "n"})
+    left, right = dd.from_pandas(facts, npartitions=3), dd.from_pandas(d, npartitions=2)
+    for how in HOWS:
+        result = left.merge(right, left_on="k", right_on="key", how=how, suffixes=("_f", "_d"),
+                            indicator=True)
+        expected = facts.merge(d, left_on="k", right_on="key", how=how, suffixes=("_f", "_d"), indicator=True)
+        assert list(result.columns) == list(expected.columns)
+        got = check(result, expected.astype({"_merge": str}).astype({"_merge": expected["_merge"].dtype}),
+                    scheduler, check_dtype=False)
+        assert got["_merge"].dtype == expected["_merge"].dtype
+
+
+def test_merge_on_index_and_column(facts, dims, scheduler):
+    d = dims.set_index("k")
+    left, right = dd.from_pandas(facts, npartitions=3), dd.from_pandas(d, npartitions=2)
+    expected = facts.merge(d, left_on="k", right_index=True, how="inner")
+    check(left.merge(right, left_on="k", right_index=True, how="inner"), expected, scheduler, check_dtype=False)
+    check(dd.merge(left, right, left_on="k", right_index=True, how="left", broadcast=False),
+          facts.merge(d, left_on="k", right_index=True, how="left"), scheduler, check_dtype=False)
+
+
+@pytest.mark.parametrize("how", HOWS)
+def test_merge_on_an_index_level_and_a_column(how, scheduler):
+    rng = np.random.default_rng(2)
+    a = pd.DataFrame({"k": rng.integers(0, 4, 80), "x": np.arange(80)},
+                     index=pd.Index(rng.integers(0, 10, 80), name="day"))
+    b = pd.DataFrame({"day": rng.integers(0, 10, 30), "k": rng.integers(0, 4, 30), "y": np.arange(30)})
+    left, right = dd.from_pandas(a, npartitions=4), dd.from_pandas(b, npartitions=3)
+    result = left.merge(right, on=["day", "k"], how=how, broadcast=False)
+    assert "merge-hash-keys" in result.explain(show=False)  # the index level hashed as a column
+    check(result, a.merge(b, on=["day", "k"], how=how), scheduler, check_dtype=False)
+
+
+def test_merge_on_both_indexes_aligned(scheduler):
+    a = pd.DataFrame({"x": np.arange(50)}, index=np.arange(50) * 2)
+    b = pd.DataFrame({"y": np.arange(40) * 1.5}, index=np.arange(40) * 3)
+    left, right = dd.from_pandas(a, npartitions=4), dd.from_pandas(b, npartitions=3)
+    for how in HOWS:
+        result = left.merge(right, left_index=True, right_index=True, how=how)
+        assert "aligned" in strategy_of(result)
+        assert result.known_divisions
+        expected = a.merge(b, left_index=True, right_index=True, how=how)
+        got = dd.assert_eq(result, expected.sort_index(), check_dtype=False) or result.compute()
+        assert got.index.is_monotonic_increasing
+
+
+def test_small_side_by_known_length_is_broadcast(facts, dims):
+    left = dd.from_pandas(facts, npartitions=4)
+    right = dd.from_pandas(dims, npartitions=3)  # several partitions, but a known, small length
+    assert "broadcast the right side" in strategy_of(left.merge(right, on="k"))
+    # inner: the smaller side is broadcast, whichever it is
+    assert "broadcast the left side" in strategy_of(right.merge(left, on="k"))
+    # right join: only the left side may be broadcast
+    assert "broadcast the left side" in strategy_of(right.merge(left, on="k", how="right"))
+    with chunkwise.config.set({"dataframe.broadcast_rows": 5}):
+        assert "hash" in strategy_of(left.merge(right, on="k"))
+    with chunkwise.config.set({"dataframe.broadcast_bytes": 64}):
+        assert "hash" in strategy_of(left.merge(right, on="k"))
+    unknown = right[right.w >= 0]  # a filter: the length is no longer known
+    assert "hash" in strategy_of(left.merge(unknown, on="k", how="left"))
+    with pytest.raises(ValueError, match="broadcast"):
+        left.merge(right, on="k", how="outer", broadcast=True)
+
+
+def test_broadcast_reads_the_small_side_once(facts, dims, scheduler):
+    left = dd.from_pandas(facts, npartitions=6)
+    right = dd.from_pandas(dims, npartitions=2)
+    graph = left.merge(right, on="k").__chunkwise_graph__()
+    wholes = [k for k in graph if isinstance(k, str) and k.startswith("finalize-frompandas")]
+    assert len(wholes) == 1  # the small side is concatenated by one task
+    merges = [k for k in graph if isinstance(k, tuple) and k[0].startswith("broadcastmerge")]
+    assert len(merges) == 6  # one task per partition of the big side, all reading that one
+    whole = wholes[0]
+    assert all(whole in str(graph[k]) for k in merges)
+
+
+def test_column_selection_is_pushed_into_both_sides(facts, dims, scheduler):
+    left, right = dd.from_pandas(facts, npartitions=3), dd.from_pandas(dims, npartitions=2)
+    joined = left.merge(right, on="k", how="left")
+    plan = joined[["amount", "label"]].explain(show=False)
+    assert "columns=['k', 'amount']" in plan and "columns=['k', 'label']" in plan
+    check(joined[["amount", "label"]], facts.merge(dims, on="k", how="left")[["amount", "label"]],
+          scheduler, check_dtype=False)
+    # two selections computed together: each side narrowed to the union of what both need
+    a, b = chunkwise.compute(joined.amount.sum(), joined.w.max(), scheduler=scheduler)
+    expected = facts.merge(dims, on="k", how="left")
+    assert a == pytest.approx(expected.amount.sum()) and b == expected.w.max()
+    # a column on both sides keeps its suffixes: both copies are kept
+    other = dims.assign(amount=1.5)
+    suffixed = left.merge(dd.from_pandas(other, npartitions=2), on="k")[["amount_x", "amount_y"]]
+    assert "'label'" not in suffixed.explain(show=False)
+    check(suffixed, facts.merge(other, on="k")[["amount_x", "amount_y"]], scheduler)
+
+
+# --- errors at build time -------------------------------------------------------------
+
+
+def test_missing_key_column_is_a_key_error_listing_columns(facts, dims):
+    left, right = dd.from_pandas(facts, npartitions=2), dd.from_pandas(dims, npartitions=1)
+    with pytest.raises(KeyError, match=r"\['nope'\].*right.*\['k', 'label', 'w'\]"):
+        left.merge(right, left_on="k", right_on="nope")
+    with pytest.raises(KeyError, match="left"):
+        left.merge(right, on=["k", "zzz"])
+
+
+def test_wrong_how(facts, dims):
+    left, right = dd.from_pandas(facts, npartitions=2), dd.from_pandas(dims, npartitions=1)
+    with pytest.raises(ValueError, match="how='sideways'.*inner"):
+        left.merge(right, on="k", how="sideways")
+    with pytest.raises(NotImplementedError, match="cross"):
+        left.merge(right, how="cross")
+
+
+def test_key_dtype_mismatch_as_pandas(facts, dims):
+    left = dd.from_pandas(facts, npartitions=2)
+    strings = dims.assign(k=dims.k.astype(str))
+    with pytest.raises(ValueError, match="merge.*float64 and str"):
+        left.merge(dd.from_pandas(strings, npartitions=1), on="k")
+    with pytest.raises(ValueError):  # pandas refuses it too
+        facts.merge(strings, on="k")
+    ints = pd.DataFrame({"k": [1, 2], "v": [1, 2]})
+    with pytest.warns(UserWarning, match="int and float"):
+        left.merge(dd.from_pandas(ints, npartitions=1), on="k")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        left.merge(dd.from_pandas(dims, npartitions=1), on="k")  # same dtypes: no warning
+
+
+def test_suffix_collisions_as_pandas(facts):
+    other = facts[["k", "amount"]].copy()
+    left, right = dd.from_pandas(facts, npartitions=2), dd.from_pandas(other, npartitions=1)
+    with pytest.raises(ValueError, match="columns overlap but no suffix"):
+        left.merge(right, on="k", suffixes=(None, None))
+    with pytest.raises(ValueError, match="columns overlap but no suffix"):
+        facts.merge(other, on="k", suffixes=(None, None))
+    dup = facts.assign(amount_x=1.0)
+    with pytest.raises(pd.errors.MergeError, match="duplicate"):
+        dd.from_pandas(dup, npartitions=2).merge(right, on="k")
+
+
+def test_no_common_columns(facts):
+    left = dd.from_pandas(facts, npartitions=2)
+    right = dd.from_pandas(pd.DataFrame({"zz": [1]}), npartitions=1)
+    with pytest.raises(pd.errors.MergeError, match="no common columns"):
+        left.merge(right)
+
+
+def test_merge_with_pandas_frame_and_named_series(facts, dims):
+    left = dd.from_pandas(facts, npartitions=3)
+    check(left.merge(dims, on="k"), facts.merge(dims, on="k"))
+    series = dd.from_pandas(dims.set_index("k").label, npartitions=2)
+    check(left.merge(series, left_on="k", right_index=True),
+          facts.merge(dims.set_index("k").label, left_on="k", right_index=True), check_dtype=False)
+    with pytest.raises(ValueError, match="unnamed Series"):
+        left.merge(series.rename(None), left_on="k", right_index=True)
+
+
+# --- distributed -------------------------------------------------------------------------------
+
+
+def _cluster_fixtures():
+    path = pathlib.Path(__file__).parents[1] / "distributed" / "conftest.py"
+    spec = importlib.util.spec_from_file_location("distributed_fixtures_merge", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.cluster, module.client
+
+
+if importlib.util.find_spec("distributed") is not None:
+    cluster, client = _cluster_fixtures()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("distributed") is None, reason="needs distributed")
+def test_hash_join_on_a_local_cluster(client):
+    rng = np.random.default_rng(11)
+    a = pd.DataFrame({"k": rng.integers(0, 40, 300), "x": rng.normal(size=300)})
+    b = pd.DataFrame({"k": rng.integers(0, 60, 200), "y": rng.integers(0, 9, 200)})
+    left, right = dd.from_pandas(a, npartitions=5), dd.from_pandas(b, npartitions=4)
+    result = left.merge(right, on="k", how="outer", broadcast=False)
+    assert "hash" in strategy_of(result)
+    got = client.compute(result).result()
+    pd.testing.assert_frame_equal(sorted_values(got), sorted_values(a.merge(b, on="k", how="outer")),
+                                  check_dtype=False)

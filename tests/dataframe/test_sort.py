@@ -1,0 +1,295 @@
+"""sort_values, set_index, nlargest/nsmallest and drop_duplicates, against pandas on the same data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import chunkwise
+import chunkwise.dataframe as dd
+from chunkwise.dataframe import sorting
+from chunkwise.dataframe.io.parquet import record_reads
+from chunkwise.scheduling.callbacks import Callback
+
+
+def frame(n: int = 600, seed: int = 1) -> pd.DataFrame:
+    """Skewed int keys (one holds half the rows), floats with nulls, str keys with nulls,
+    a categorical, timestamps; unique values in ``u`` (for order checks without ties)."""
+    rng = np.random.default_rng(seed)
+    k = rng.integers(0, 40, n)
+    k[rng.random(n) < 0.5] = 3
+    f = rng.normal(size=n)
+    f[::13] = np.nan
+    s = pd.Series(rng.choice(["ant", "bee", "cat", "dog", "eel"], n), dtype="str")
+    s[::17] = None
+    return pd.DataFrame({
+        "k": k, "f": f, "s": s, "c": pd.Categorical(rng.choice(["x", "y", "z"], n)),
+        "t": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.permutation(n), unit="min"),
+        "u": rng.permutation(n).astype("float64"),
+    })
+
+
+@pytest.fixture
+def pdf():
+    return frame()
+
+
+@pytest.mark.parametrize("by,ascending", [
+    ("u", True), ("u", False), ("f", True), ("f", False), ("k", True), ("s", False),
+    (["k", "f"], [True, False]), (["s", "k"], True), ("c", True), ("t", False),
+])
+@pytest.mark.parametrize("na_position", ["last", "first"])
+def test_sort_values_matches_pandas(pdf, by, ascending, na_position, scheduler):
+    df = dd.from_pandas(pdf, npartitions=5)
+    out = df.sort_values(by, ascending=ascending, na_position=na_position)
+    assert out.npartitions == 5
+    got = out.compute(scheduler=scheduler)
+    expected = pdf.sort_values(by, ascending=ascending, na_position=na_position, kind="stable")
+    pd.testing.assert_frame_equal(got, expected)
+
+
+def test_sort_values_partitions_hold_ranges(pdf):
+    df = dd.from_pandas(pdf, npartitions=4)
+    out = df.sort_values("u", npartitions=3)
+    parts = [out.partitions[i].compute() for i in range(3)]
+    assert all(len(p) for p in parts)  # sampled splitters balance the ranges
+    for a, b in zip(parts, parts[1:]):
+        assert a.u.max() < b.u.min()
+
+
+def test_sort_values_series_and_empty_partitions(pdf):
+    df = dd.from_pandas(pdf, npartitions=6)
+    filtered = df[df.k > 30]  # some partitions empty, skewed key removed
+    pd.testing.assert_frame_equal(
+        filtered.sort_values("f").compute(),
+        pdf[pdf.k > 30].sort_values("f", kind="stable"))
+    pd.testing.assert_series_equal(
+        df.u.sort_values(ascending=False).compute(), pdf.u.sort_values(ascending=False))
+
+
+def test_sort_values_head_is_a_top_n_without_shuffle(pdf):
+    df = dd.from_pandas(pdf, npartitions=5)
+    lazy = df.sort_values("u", ascending=False).head(10, compute=False)
+    plan = lazy.explain(show=False)
+    assert "top-n" in plan and "RangeShuffle" not in plan and "sample" not in plan
+    seen = []
+    with Callback(posttask=lambda key, *a: seen.append(key)):
+        got = df.sort_values("u", ascending=False).head(10)
+    assert not any("shuffle" in str(k) or "sample" in str(k) for k in seen)
+    pd.testing.assert_frame_equal(got, pdf.sort_values("u", ascending=False).head(10))
+    got = df.sort_values(["k", "u"], ascending=[True, False]).head(7)
+    pd.testing.assert_frame_equal(got, pdf.sort_values(["k", "u"], ascending=[True, False]).head(7))
+
+
+def test_sort_values_explain_shows_the_range_shuffle(pdf):
+    plan = dd.from_pandas(pdf, npartitions=3).sort_values("u").explain(show=False)
+    assert "RangeShuffle(by=['u'], npartitions=3" in plan
+
+
+def test_sort_values_errors(pdf):
+    df = dd.from_pandas(pdf, npartitions=2)
+    with pytest.raises(KeyError, match="sort_values: no column"):
+        df.sort_values("nope")
+    with pytest.raises(ValueError, match="ascending"):
+        df.sort_values(["k", "f"], ascending=[True])
+    with pytest.raises(ValueError, match="na_position"):
+        df.sort_values("k", na_position="middle")
+
+
+def test_sort_values_of_a_larger_frame_goes_through_disk(tmp_path):
+    big = frame(20_000, seed=3)
+    df = dd.from_pandas(big, npartitions=8)
+    before = dd.shuffle.shuffle_bytes_written() if hasattr(dd, "shuffle") else None
+    from chunkwise.dataframe.shuffle import shuffle_bytes_written
+
+    before = shuffle_bytes_written()
+    with chunkwise.config.set({"dataframe.shuffle.directory": str(tmp_path)}):
+        got = df.sort_values("u").compute(scheduler="threads")
+    assert shuffle_bytes_written() > before
+    pd.testing.assert_frame_equal(got, big.sort_values("u"))
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- set_index ---------------------------------------------------------------------------------
+
+
+def test_set_index_from_sampled_quantiles(pdf, scheduler):
+    df = dd.from_pandas(pdf, npartitions=5)
+    out = df.set_index("u")
+    assert out.known_divisions
+    assert out.divisions[0] == pdf.u.min() and out.divisions[-1] == pdf.u.max()
+    got = out.compute(scheduler=scheduler)
+    pd.testing.assert_frame_equal(got, pdf.set_index("u").sort_index())
+    for i in range(out.npartitions):
+        part = out.partitions[i].compute()
+        low, high = out.divisions[i], out.divisions[i + 1]
+        assert ((part.index >= low) & (part.index <= high)).all()
+    plan = out.explain(show=False)
+    assert "SetIndex('u', divisions from sampled quantiles" in plan and "RangeShuffle" in plan
+
+
+def test_set_index_skewed_key_and_timestamps(pdf):
+    df = dd.from_pandas(pdf, npartitions=6)
+    out = df.set_index("k")  # half the rows share one key: fewer, wider partitions
+    assert list(out.divisions) == sorted(set(out.divisions))
+    pd.testing.assert_frame_equal(out.compute(), pdf.set_index("k").sort_index(kind="stable"))
+    times = df.set_index("t")
+    pd.testing.assert_frame_equal(times.compute(), pdf.set_index("t").sort_index())
+    assert isinstance(times.divisions[0], pd.Timestamp)
+    # loc on the known divisions reads only the partitions it needs
+    start = pdf.t.sort_values().iloc[100]
+    assert times.loc[start:].npartitions <= times.npartitions
+    pd.testing.assert_frame_equal(times.loc[start:].compute(), pdf.set_index("t").sort_index().loc[start:])
+
+
+def test_set_index_given_divisions_and_sorted(pdf):
+    df = dd.from_pandas(pdf, npartitions=4)
+    given = df.set_index("u", divisions=[0, 100, 300, 599])
+    assert given.divisions == (0, 100, 300, 599)
+    assert "divisions from divisions=" in given.explain(show=False)
+    pd.testing.assert_frame_equal(given.compute(), pdf.set_index("u").sort_index())
+    ordered = pdf.assign(n=np.arange(len(pdf)))
+    sdf = dd.from_pandas(ordered, npartitions=4, sort=False)
+    out = sdf.set_index("n", sorted=True)
+    assert out.divisions == (0, 150, 300, 450, 599)
+    assert "no shuffle" in out.explain(show=False) and "Shuffle" not in out.explain(show=False)
+    pd.testing.assert_frame_equal(out.compute(), ordered.set_index("n"))
+    with pytest.raises(ValueError, match="not in order"):
+        df.set_index("u", sorted=True)
+    with pytest.raises(KeyError, match="no column"):
+        df.set_index("nope")
+
+
+def test_set_index_then_reset_index(pdf):
+    df = dd.from_pandas(pdf, npartitions=3)
+    got = df.set_index("u").reset_index().compute()
+    expected = pdf.set_index("u").sort_index().reset_index()
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), expected)
+
+
+def test_set_index_reads_the_data_once_to_sample_once_to_partition(tmp_path):
+    pdf = frame(3000)
+    pdf.to_parquet(tmp_path / "data", partition_cols=None, row_group_size=500)
+    df = dd.read_parquet(str(tmp_path / "data"))
+    with record_reads() as reads:
+        out = df.set_index("t")
+    assert reads and all(r.columns == ("t",) for r in reads)  # the sample read one column
+    sampled = len(reads)
+    with record_reads() as reads:
+        got = out.compute()
+    assert len(reads) == sampled  # each piece once more, to partition
+    pd.testing.assert_frame_equal(got, pdf.set_index("t").sort_index(), check_index_type=False)
+
+
+# --- nlargest / nsmallest -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("keep", ["first", "last", "all"])
+def test_nlargest_nsmallest(pdf, keep, scheduler):
+    df = dd.from_pandas(pdf, npartitions=7)
+    pd.testing.assert_frame_equal(
+        df.nlargest(9, "k", keep=keep).compute(scheduler=scheduler), pdf.nlargest(9, "k", keep=keep))
+    pd.testing.assert_frame_equal(
+        df.nsmallest(5, ["k", "u"], keep=keep).compute(scheduler=scheduler),
+        pdf.nsmallest(5, ["k", "u"], keep=keep))
+    pd.testing.assert_series_equal(df.f.nlargest(4, keep=keep).compute(), pdf.f.nlargest(4, keep=keep))
+    pd.testing.assert_series_equal(df.k.nsmallest(6, keep=keep).compute(), pdf.k.nsmallest(6, keep=keep))
+
+
+def test_nlargest_errors(pdf):
+    df = dd.from_pandas(pdf, npartitions=2)
+    with pytest.raises(KeyError):
+        df.nlargest(3, "nope")
+    with pytest.raises(ValueError, match="keep"):
+        df.nlargest(3, "k", keep="middle")
+
+
+# --- drop_duplicates -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("subset", [None, "s", ["k", "s"], "c", "f"])
+@pytest.mark.parametrize("keep", ["first", "last"])
+def test_drop_duplicates_tree_path_keeps_pandas_rows_in_order(pdf, subset, keep, scheduler):
+    df = dd.from_pandas(pdf, npartitions=5)
+    out = df.drop_duplicates(subset=subset, keep=keep)
+    assert "ByCardinality" in out.expr.explain(show=False)
+    got = out.compute(scheduler=scheduler)
+    pd.testing.assert_frame_equal(got, pdf.drop_duplicates(subset=subset, keep=keep))
+    assert "TreeReduction" in out.explain(show=False)
+
+
+@pytest.mark.parametrize("keep", ["first", "last", False])
+def test_drop_duplicates_shuffle_path(pdf, keep, scheduler):
+    df = dd.from_pandas(pdf, npartitions=5)
+    out = df.drop_duplicates(subset=["k", "c"], keep=keep, split_out=3)
+    assert out.npartitions == 3 and "HashShuffle" in out.explain(show=False)
+    got = out.compute(scheduler=scheduler)
+    pd.testing.assert_frame_equal(got.sort_index(), pdf.drop_duplicates(["k", "c"], keep=keep))
+    pd.testing.assert_series_equal(
+        df.s.drop_duplicates(split_out=True).compute().sort_index(), pdf.s.drop_duplicates())
+
+
+def test_drop_duplicates_chooses_the_shuffle_from_observed_cardinality(pdf, monkeypatch):
+    df = dd.from_pandas(pdf, npartitions=5)
+    monkeypatch.setattr(sorting, "TREE_MAX_ROWS", 50)  # the first partition alone has > 50 / 5
+    out = df.drop_duplicates(subset="u")
+    plan = out.explain(show=False)
+    assert "HashShuffle" in plan and "TreeReduction" not in plan
+    pd.testing.assert_frame_equal(out.compute().sort_index(), pdf.drop_duplicates("u"))
+    few = df.drop_duplicates(subset="c")  # 3 distinct values: the tree
+    assert "TreeReduction" in few.explain(show=False)
+    pd.testing.assert_frame_equal(few.compute(), pdf.drop_duplicates("c"))
+
+
+# --- issue 17's example, exactly as written ---------------------------------------------------------
+
+
+@pytest.fixture
+def orders_data(tmp_path, monkeypatch):
+    """``orders/``: a Parquet directory of 4 files; the cwd set beside it."""
+    rng = np.random.default_rng(17)
+    n = 4000
+    pdf = pd.DataFrame({
+        "order_id": np.arange(n),
+        "user_id": rng.integers(0, 300, n),
+        "amount": rng.permutation(n) / 4 + 0.5,  # distinct: the top 10 has no ties
+        "timestamp": pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 10**6, n), unit="s"),
+    })
+    (tmp_path / "orders").mkdir()
+    for i in range(4):
+        pdf.iloc[i * 1000:(i + 1) * 1000].to_parquet(tmp_path / "orders" / f"part.{i}.parquet")
+    monkeypatch.chdir(tmp_path)
+    return pdf
+
+
+def test_issue_17_example_sort_values_head(orders_data, scheduler):
+    import chunkwise.dataframe as dd
+    orders = dd.read_parquet("orders/")
+    with chunkwise.config.set(scheduler=scheduler), record_reads() as reads:
+        result = orders.sort_values("amount", ascending=False).head(10)
+
+    expected = orders_data.sort_values("amount", ascending=False).head(10)
+    pd.testing.assert_frame_equal(result, expected)
+    pd.testing.assert_frame_equal(
+        result, pd.read_parquet("orders/").sort_values("amount", ascending=False).head(10),
+        check_index_type=False)
+    # a top-n: each file read once, no sample, no shuffle
+    assert sorted(r.path.rsplit("/", 1)[-1] for r in reads) == [f"part.{i}.parquet" for i in range(4)]
+    plan = orders.sort_values("amount", ascending=False).head(10, compute=False).explain(show=False)
+    assert "top-n" in plan and "Shuffle" not in plan
+
+
+def test_sort_values_fast_path_puts_nat_last_as_pandas():
+    times = pd.Series(pd.to_datetime(["2024-01-03", None, "2024-01-01", "2024-01-02", None, "2024-01-01"]))
+    pdf = pd.DataFrame({"t": times, "v": range(6)})
+    got = dd.from_pandas(pdf, npartitions=2).sort_values("t").compute()
+    pd.testing.assert_frame_equal(got, pdf.sort_values("t", kind="stable"))
+    got = sorting.sort_partition(pdf, ["t"], [True], "last")
+    pd.testing.assert_frame_equal(got, pdf.sort_values("t", kind="stable"))
+
+
+def test_sort_values_head_of_more_rows_than_the_frame_has(pdf):
+    df = dd.from_pandas(pdf.iloc[:30], npartitions=4)
+    got = df.sort_values("u").head(100)
+    pd.testing.assert_frame_equal(got, pdf.iloc[:30].sort_values("u"))
