@@ -74,6 +74,7 @@ __all__ = [
     "Merge",
     "PartitionMerge",
     "as_frame_expr",
+    "columns_needed",
     "join",
     "join_parts",
     "merge",
@@ -286,7 +287,7 @@ class Merge(FrameExpr):
         columns both sides share (their suffixes depend on them)."""
         if not (isinstance(parent, Projection) and parent.frame.name == self.name):
             return None
-        needed = _columns_needed(self, dependents)
+        needed = columns_needed(self, dependents)
         if needed is None:
             return None
         left, right = self.left, self.right
@@ -372,7 +373,7 @@ class PartitionMerge(Partitionwise):
         return f"PartitionMerge: how={how!r}, {self.strategy}  [{self.npartitions} partitions]"
 
 
-def _columns_needed(expr: FrameExpr, dependents: Any) -> set | None:
+def columns_needed(expr: FrameExpr, dependents: Any) -> set | None:
     """The union of the columns every consumer of ``expr`` selects; ``None`` when one is not
     a column selection (it needs every column)."""
     found = dependents.get(expr.name, []) if hasattr(dependents, "get") else []

@@ -247,7 +247,33 @@ class SortValues(FrameExpr):
             top = top_n(self.frame, list(self.by), list(self.ascending), self.na_position,
                         parent.n)
             return top
+        narrowed = _narrowed(self.frame, parent, self, dependents, list(self.by))
+        if narrowed is None:
+            return None
+        return Projection(SortValues(narrowed, self.by, self.ascending, self.na_position,
+                                     self.count), parent.operand("columns"))
+
+
+def _narrowed(frame: FrameExpr, parent: Any, node: FrameExpr, dependents: Any,
+              keys: list) -> FrameExpr | None:
+    """``frame`` narrowed to ``keys`` and the columns every consumer of ``node`` selects
+    (``sort_values(...)[cols]``, ``set_index(c).amount``), so that a read under it reads
+    only those; ``None`` when nothing narrows (a consumer needs every column)."""
+    from chunkwise.dataframe.joins import columns_needed
+
+    if not (isinstance(parent, Projection) and parent.frame.name == node.name):
         return None
+    meta = frame.meta
+    if not isinstance(meta, pd.DataFrame) or meta.columns.has_duplicates:
+        return None
+    needed = columns_needed(node, dependents)
+    if needed is None:
+        return None
+    keep = set(needed) | set(keys)
+    columns = [c for c in meta.columns if c in keep]
+    if len(columns) == len(meta.columns):
+        return None
+    return Projection(frame, columns)
 
 
 def _sorted_partitions(frame: FrameExpr, by: list, ascending: list, na: str) -> FrameExpr:
@@ -379,6 +405,21 @@ class SetIndexPartitions(Partitionwise):
 
     def _explain_line(self) -> str:
         return f"SetIndex({self.column!r}, divisions from {self.source})  [{self.npartitions} partitions]"
+
+    def _simplify_up(self, parent: Any, dependents: Any) -> FrameExpr | None:
+        """``set_index(c)[cols]``: the frame under it (under its shuffle) keeps ``c`` and ``cols``."""
+        frame = self.frame
+        shuffle = frame if isinstance(frame, RangeShuffle) else None
+        source = shuffle.frame if shuffle is not None else frame
+        narrowed = _narrowed(source, parent, self, dependents, [self.column])
+        if narrowed is None:
+            return None
+        if shuffle is not None:
+            narrowed = RangeShuffle(narrowed, shuffle.by, shuffle.splitters, shuffle.ascending,
+                                    shuffle.na_position)
+        indexed = SetIndexPartitions(narrowed, self.column, self.drop, self.sort,
+                                     self.new_divisions, self.source)
+        return Projection(indexed, parent.operand("columns"))
 
 
 def min_max(part: Any, column: Hashable) -> pd.DataFrame:
