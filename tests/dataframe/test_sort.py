@@ -276,6 +276,20 @@ def test_drop_duplicates_chooses_the_shuffle_from_observed_cardinality(pdf, monk
     pd.testing.assert_frame_equal(few.compute(), pdf.drop_duplicates("c"))
 
 
+def test_drop_duplicates_keys_that_repeat_in_a_partition_stay_on_the_tree(monkeypatch):
+    rng = np.random.default_rng(3)
+    pdf = pd.DataFrame({"k": rng.integers(0, 400, 2000), "v": rng.random(2000)})
+    df = dd.from_pandas(pdf, npartitions=5)  # 400 rows a partition: ~63% distinct
+    monkeypatch.setattr(sorting, "TREE_MAX_ROWS", 50)  # far more distinct keys than that
+    out = df.drop_duplicates("k", keep="last")
+    assert "TreeReduction" in out.explain(show=False)
+    pd.testing.assert_frame_equal(out.compute(), pdf.drop_duplicates("k", keep="last"))
+    monkeypatch.setattr(sorting, "SHUFFLE_MIN_FRACTION", 0.5)
+    shuffled = df.drop_duplicates("k", keep="last")
+    assert "HashShuffle" in shuffled.explain(show=False)
+    pd.testing.assert_frame_equal(shuffled.compute().sort_index(), pdf.drop_duplicates("k", keep="last"))
+
+
 # --- issue 17's example, exactly as written ---------------------------------------------------------
 
 
