@@ -161,6 +161,23 @@ def test_keys_that_repeat_in_a_partition_stay_on_the_tree(tmp_path, monkeypatch)
     pd.testing.assert_series_equal(unique.compute(), pdf.groupby("u").v.sum())
 
 
+def test_a_frame_of_known_small_length_is_not_read_to_choose(monkeypatch):
+    pdf = pd.DataFrame({"k": np.arange(3000), "v": np.ones(3000)})
+    df = dd.from_pandas(pdf, npartitions=3)
+    assert df.expr.lengths == (1000, 1000, 1000)
+    calls = []
+    observe = sorting.observed_cardinality
+    monkeypatch.setattr(sorting, "observed_cardinality", lambda *a: calls.append(a) or observe(*a))
+    monkeypatch.setattr(sorting, "TREE_MAX_ROWS", 3000)  # 3000 rows: at most 3000 keys
+    out = df.groupby("k").v.sum()
+    assert "TreeReduction" in out.explain(show=False) and calls == []
+    pd.testing.assert_series_equal(out.compute(), pdf.groupby("k").v.sum())
+    monkeypatch.setattr(sorting, "TREE_MAX_ROWS", 2999)  # now the keys are read, and shuffle
+    many = df.groupby("k").v.sum()
+    assert "HashShuffle" in many.explain(show=False) and len(calls) == 1
+    pd.testing.assert_series_equal(many.compute(), pdf.groupby("k").v.sum())
+
+
 def test_cardinality_estimate_of_the_whole_frame():
     # 1000 keys drawn uniformly: a partition of 1000 rows holds ~632 of them
     seen = sorting.Cardinality(1000, 632, 10)
