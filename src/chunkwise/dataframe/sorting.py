@@ -379,11 +379,16 @@ def nsmallest(frame: Any, n: int = 5, columns: Any = None, keep: str = "first",
 
 
 def set_index_partition(part: pd.DataFrame, column: Hashable, drop: bool, sort: bool) -> Any:
-    """``part.set_index(column)``, sorted by the new index when ``sort`` (stable)."""
-    out = part.set_index(column, drop=drop)
-    if sort and len(out) > 1:
-        out = out.sort_index(kind="stable", na_position="last")
-    return out
+    """``part.set_index(column)``, sorted by the new index when ``sort`` (stable; NumPy's
+    stable argsort of the column for numbers and datetimes, which puts NaN/NaT last)."""
+    if sort and len(part) > 1:
+        keys = part[column]
+        if isinstance(keys.dtype, np.dtype) and keys.dtype.kind in "iufM":
+            if not keys.is_monotonic_increasing:
+                part = part.take(np.argsort(keys.to_numpy(), kind="stable"))
+            return part.set_index(column, drop=drop)
+        return part.set_index(column, drop=drop).sort_index(kind="stable", na_position="last")
+    return part.set_index(column, drop=drop)
 
 
 class SetIndexPartitions(Partitionwise):
