@@ -481,6 +481,27 @@ def _listed(value: Any) -> list:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
+def _join_list(left: Any, others: list, on: Any, how: str, operation: str,
+               npartitions: int | None, broadcast: bool | None) -> DataFrame:
+    """``join([a, b, ...])`` on the index, ``how="left"``/``"inner"``: one join after the
+    other (pandas' answer when no two frames share a column name)."""
+    if on is not None or how not in ("left", "inner"):
+        raise NotImplementedError(f"{operation}: a list of frames joins on the index with how='left' "
+                                  "or 'inner' only; join them one by one")
+    seen = set(as_frame_expr(left, "join").meta.columns)
+    for other in others:
+        columns = list(as_frame_expr(other, "join").meta.columns)
+        shared = seen & set(columns)
+        if shared:
+            raise ValueError(f"{operation}: the frames share columns {sorted(map(str, shared))}; "
+                             "join them one by one with suffixes=")
+        seen |= set(columns)
+    out = left
+    for other in others:
+        out = join(out, other, how=how, npartitions=npartitions, broadcast=broadcast)
+    return out
+
+
 def _check_how(how: Any, operation: str) -> None:
     if how in ("cross", "left_anti", "right_anti"):
         raise NotImplementedError(f"{operation}: how={how!r} is not supported on partitioned data; "
@@ -581,7 +602,7 @@ def join(left: Any, other: Any, on: Any = None, how: str = "left", lsuffix: str 
     _check_how(how, operation)
     _check_broadcast(broadcast, how, operation)
     if isinstance(other, (list, tuple)):
-        raise NotImplementedError(f"{operation}: joining a list of frames is not supported; join them one by one")
+        return _join_list(left, list(other), on, how, operation, npartitions, broadcast)
     lexpr, rexpr = as_frame_expr(left, "join"), as_frame_expr(other, "join")
     if on is None:
         lkeys: Any = "index"
