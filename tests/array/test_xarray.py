@@ -10,14 +10,15 @@ import pytest
 
 xr = pytest.importorskip("xarray")
 
-import chunkwise  # noqa: E402
-import chunkwise.array as ca  # noqa: E402
-from chunkwise.array import xarray_chunkmanager as xcm  # noqa: E402
 from xarray.namedarray.parallelcompat import (  # noqa: E402
     get_chunked_array_type,
     guess_chunkmanager,
     list_chunkmanagers,
 )
+
+import chunkwise  # noqa: E402
+import chunkwise.array as ca  # noqa: E402
+from chunkwise.array import xarray_chunkmanager as xcm  # noqa: E402
 
 # xarray's groupby/resample combine calls ``xp.result_type`` on chunkwise's namespace
 needs_result_type = pytest.mark.xfail(

@@ -229,7 +229,7 @@ def apply_gufunc(
                 f"span several chunks; rechunk them to one chunk (chunks={{axis: -1}}) or pass "
                 "allow_rechunk=True")
         if split:
-            a = a.rechunk({k: -1 for k in split})
+            a = a.rechunk(dict.fromkeys(split, -1))
         for k, dim in enumerate(core):
             core_lengths[dim] = a.shape[loop + k]
         pairs += [a, loop_symbols[n_loop - loop:] + tuple(f"core_{d}" for d in core)]
