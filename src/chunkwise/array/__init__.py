@@ -33,6 +33,12 @@ _MODULES = (
     "linalg",
     "einsum",
     "io",
+    "overlap",
+    "gufunc",
+    "lib",
+    "sorting",
+    "statistics",
+    "counting",
 )
 
 
@@ -57,4 +63,5 @@ __all__ = [
 ]
 __all__ += _export_all()  # noqa: PLE0605 - each module lists its own names
 
+from chunkwise.array import ma  # noqa: E402, F401, I001  (da.ma.*: its sum, mean... must not join da)
 from chunkwise.array import random  # noqa: E402, F401  (da.random.*)

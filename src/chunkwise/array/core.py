@@ -640,6 +640,38 @@ class Array(Collection):
         """Apply a function to every block; see chunkwise.array.blockwise.map_blocks."""
         return _module("blockwise").map_blocks(self, *args, name=name, token=token, dtype=dtype, chunks=chunks, drop_axis=drop_axis, new_axis=new_axis, enforce_ndim=enforce_ndim, meta=meta, **kwargs)
 
+    def map_overlap(self, func, depth, boundary=None, trim=True, **kwargs: Any) -> Any:
+        """``func`` on every block extended by its neighbours; see chunkwise.array.overlap.map_overlap."""
+        return _module("overlap").map_overlap(func, self, depth=depth, boundary=boundary, trim=trim, **kwargs)
+
+    def topk(self, k, axis=-1, split_every=None) -> Any:
+        """The ``k`` largest elements (``k < 0``: smallest); see chunkwise.array.sorting.topk."""
+        return _module("sorting").topk(self, k, axis=axis, split_every=split_every)
+
+    def argtopk(self, k, axis=-1, split_every=None) -> Any:
+        """The indices of the ``k`` largest elements; see chunkwise.array.sorting.argtopk."""
+        return _module("sorting").argtopk(self, k, axis=axis, split_every=split_every)
+
+    def sort(self, axis=-1, kind=None, order=None, *, stable=None) -> None:
+        """Sort in place along ``axis``, as ``numpy.ndarray.sort``: like item assignment, the
+        array's plan is swapped for the sorted one; see chunkwise.array.sorting.sort."""
+        new = _module("sorting").sort(self, axis=axis, kind=kind, order=order, stable=stable)
+        object.__setattr__(self, "_expr", new._expr)
+
+    def argsort(self, axis=-1, kind=None, order=None, *, stable=None) -> Any:
+        """The indices that sort the array; see chunkwise.array.sorting.argsort."""
+        return _module("sorting").argsort(self, axis=axis, kind=kind, order=order, stable=stable)
+
+    def partition(self, kth, axis=-1, kind="introselect", order=None) -> None:
+        """Partition in place around ``kth``, as ``numpy.ndarray.partition`` (the plan is swapped,
+        as for item assignment); see chunkwise.array.sorting.partition."""
+        new = _module("sorting").partition(self, kth, axis=axis, kind=kind, order=order)
+        object.__setattr__(self, "_expr", new._expr)
+
+    def argpartition(self, kth, axis=-1, kind="introselect", order=None) -> Any:
+        """The indices that partition the array; see chunkwise.array.sorting.argpartition."""
+        return _module("sorting").argpartition(self, kth, axis=axis, kind=kind, order=order)
+
     def store(self, targets, lock=True, regions=None, compute=True, return_stored=False, **kwargs: Any) -> Any:
         """Write the blocks into a target supporting ``__setitem__``; see chunkwise.array.io.store."""
         return _module("io").store(self, targets=targets, lock=lock, regions=regions, compute=compute, return_stored=return_stored, **kwargs)

@@ -452,11 +452,22 @@ def concatenate_blocks(blocks: Any, ndim: int) -> np.ndarray:
     if ndim == 1:
         if len(blocks) == 1:
             return _writeable(blocks[0])
+        if isinstance(blocks[0], np.ma.MaskedArray):
+            return np.ma.concatenate(blocks)  # np.concatenate would drop the masks
         return np.concatenate(blocks)
     # np.block handles the nesting; the axes line up with the nesting depth.
     if _count_blocks(blocks, ndim) == 1:
         return _writeable(_first_block(blocks, ndim))
+    if isinstance(_first_block(blocks, ndim), np.ma.MaskedArray):
+        return _masked_block(blocks, 0, ndim)
     return np.block(blocks)
+
+
+def _masked_block(blocks: Any, axis: int, ndim: int) -> Any:
+    """``np.block`` for masked blocks (chunkwise.array.ma), keeping their masks."""
+    if axis == ndim - 1:
+        return np.ma.concatenate(blocks, axis=axis)
+    return np.ma.concatenate([_masked_block(b, axis + 1, ndim) for b in blocks], axis=axis)
 
 
 def _writeable(block: Any) -> Any:

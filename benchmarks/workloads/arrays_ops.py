@@ -1,0 +1,285 @@
+"""Array operations of part two: neighbourhoods, selection, histograms, sets, sorting.
+
+Workloads (issue 19): ``map_overlap`` Gaussian smoothing of an (n, n) array,
+``topk``, ``histogram`` and ``unique`` on n integers, ``sort`` of n floats.
+Target: wall time <= 0.6x Dask's with peak RSS no higher. Dask has no array
+sort, so ``sort`` compares with NumPy's in-memory ``np.sort`` only.
+
+The smoothing draws its input inside the plan (``random.random``): the two
+libraries' streams differ, so the digest is the mean smoothed value to 3
+decimals. The integer and float workloads use the same data (generated once
+in setup with a fixed seed, wrapped with ``from_array``). NumPy runs the same
+operation on the whole in-memory array, single call.
+"""
+
+from __future__ import annotations
+
+from benchmarks.registry import Prepared, workload
+
+GROUP = "arrays_ops"
+TARGET = 0.6
+TARGET_NOTE = "wall time <= 0.6x Dask's, peak RSS no higher"
+SIGMA = 2.0
+DEPTH = 8  # scipy's gaussian_filter radius at truncate=4: int(4 * sigma + 0.5)
+
+
+def _chunked(impl: str):
+    if impl == "chunkwise":
+        import chunkwise.array as da
+    else:
+        import dask.array as da
+    return da
+
+
+def _task_count(impl: str, collection) -> int | None:
+    try:
+        if impl == "chunkwise":
+            return len(collection.__chunkwise_graph__())
+        import dask
+
+        (opt,) = dask.optimize(collection)
+        return len(opt.__dask_graph__())
+    except Exception:
+        return None
+
+
+def _register(w, impls: dict) -> None:
+    for name, func in impls.items():
+        w.impl(name)(func)
+
+
+def _integers(n: int):
+    import numpy as np
+
+    return np.random.default_rng(0).integers(0, 1_000_000, n)
+
+
+def _floats(n: int):
+    import numpy as np
+
+    return np.random.default_rng(1).random(n)
+
+
+def _from_array(da, data, chunk):
+    x = da.from_array(data, chunks=chunk)
+    if da.__name__.startswith("chunkwise"):
+        x.expr.name  # noqa: B018 - hash the input now (setup), as dask does in from_array
+    return x
+
+
+def _rounded(ndigits: int):
+    return lambda result: round(float(result), ndigits)
+
+
+def _as_list(result):
+    import numpy as np
+
+    return np.asarray(result).tolist()
+
+
+# --- map_overlap gaussian smoothing ------------------------------------------------------------
+
+
+smoothing = workload(
+    "map_overlap_gaussian",
+    f"random.random((n, n), chunks=c).map_overlap(gaussian_filter, depth={DEPTH}, "
+    f"boundary='reflect', sigma={SIGMA}).mean(); numpy: scipy on the whole array",
+    params={"n": 20_000, "chunk": 2_000},
+    quick={"n": 2_000, "chunk": 500},
+    target=TARGET,
+    target_note=TARGET_NOTE,
+    group=GROUP,
+)
+
+
+def _smoothing_chunked(impl, n, chunk):
+    from scipy.ndimage import gaussian_filter
+
+    da = _chunked(impl)
+
+    def build(n, chunk):
+        x = da.random.random((n, n), chunks=(chunk, chunk))
+        smooth = x.map_overlap(gaussian_filter, depth=DEPTH, boundary="reflect", sigma=SIGMA,
+                               mode="constant", dtype=x.dtype)
+        return smooth.mean()
+
+    return Prepared(run=lambda: build(n, chunk).compute(), warmup=lambda: build(64, 32).compute(),
+                    tasks=_task_count(impl, build(n, chunk)), digest=_rounded(3))
+
+
+def _smoothing_numpy(n, chunk):
+    import numpy as np
+    from scipy.ndimage import gaussian_filter
+
+    def run():
+        x = np.random.default_rng(0).random((n, n))
+        return gaussian_filter(x, SIGMA, mode="reflect").mean()
+
+    return Prepared(run=run, digest=_rounded(3))
+
+
+_register(smoothing, {
+    "chunkwise": lambda n, chunk: _smoothing_chunked("chunkwise", n, chunk),
+    "dask": lambda n, chunk: _smoothing_chunked("dask", n, chunk),
+    "numpy": _smoothing_numpy,
+})
+
+
+# --- topk, histogram, unique on integers ---------------------------------------------------------
+
+
+topk_ints = workload(
+    "topk_integers",
+    "topk(x, 10) of n integers in [0, 1e6) (same data, from_array, chunks=c); numpy: partition + sort",
+    params={"n": 100_000_000, "chunk": 10_000_000},
+    quick={"n": 1_000_000, "chunk": 100_000},
+    target=TARGET,
+    target_note=TARGET_NOTE,
+    group=GROUP,
+)
+
+
+def _topk_chunked(impl, n, chunk):
+    da = _chunked(impl)
+    x = _from_array(da, _integers(n), chunk)
+    small = _from_array(da, _integers(1000), 100)
+    return Prepared(run=lambda: da.topk(x, 10).compute(), warmup=lambda: da.topk(small, 10).compute(),
+                    tasks=_task_count(impl, da.topk(x, 10)), digest=_as_list)
+
+
+def _topk_numpy(n, chunk):
+    import numpy as np
+
+    data = _integers(n)
+    return Prepared(run=lambda: np.sort(np.partition(data, n - 10)[n - 10:])[::-1], digest=_as_list)
+
+
+_register(topk_ints, {
+    "chunkwise": lambda n, chunk: _topk_chunked("chunkwise", n, chunk),
+    "dask": lambda n, chunk: _topk_chunked("dask", n, chunk),
+    "numpy": _topk_numpy,
+})
+
+
+histogram_ints = workload(
+    "histogram_integers",
+    "histogram(x, bins=100, range=(0, 1e6)) of n integers (same data, from_array, chunks=c)",
+    params={"n": 100_000_000, "chunk": 10_000_000},
+    quick={"n": 1_000_000, "chunk": 100_000},
+    target=TARGET,
+    target_note=TARGET_NOTE,
+    group=GROUP,
+)
+
+
+def _histogram_chunked(impl, n, chunk):
+    da = _chunked(impl)
+    x = _from_array(da, _integers(n), chunk)
+    small = _from_array(da, _integers(1000), 100)
+
+    def build(x):
+        return da.histogram(x, bins=100, range=(0, 1_000_000))[0]
+
+    return Prepared(run=lambda: build(x).compute(), warmup=lambda: build(small).compute(),
+                    tasks=_task_count(impl, build(x)), digest=_as_list)
+
+
+def _histogram_numpy(n, chunk):
+    import numpy as np
+
+    data = _integers(n)
+    return Prepared(run=lambda: np.histogram(data, bins=100, range=(0, 1_000_000))[0], digest=_as_list)
+
+
+_register(histogram_ints, {
+    "chunkwise": lambda n, chunk: _histogram_chunked("chunkwise", n, chunk),
+    "dask": lambda n, chunk: _histogram_chunked("dask", n, chunk),
+    "numpy": _histogram_numpy,
+})
+
+
+unique_ints = workload(
+    "unique_integers",
+    "unique(x) of n integers in [0, 1e6) (same data, from_array, chunks=c); digest: count and sum",
+    params={"n": 100_000_000, "chunk": 10_000_000},
+    quick={"n": 1_000_000, "chunk": 100_000},
+    target=TARGET,
+    target_note=TARGET_NOTE,
+    group=GROUP,
+)
+
+
+def _unique_digest(result):
+    import numpy as np
+
+    result = np.asarray(result)
+    return [int(result.size), int(result.sum())]
+
+
+def _unique_chunked(impl, n, chunk):
+    da = _chunked(impl)
+    x = _from_array(da, _integers(n), chunk)
+    small = _from_array(da, _integers(1000), 100)
+    return Prepared(run=lambda: da.unique(x).compute(), warmup=lambda: da.unique(small).compute(),
+                    tasks=_task_count(impl, da.unique(x)), digest=_unique_digest)
+
+
+def _unique_numpy(n, chunk):
+    import numpy as np
+
+    data = _integers(n)
+    return Prepared(run=lambda: np.unique(data), digest=_unique_digest)
+
+
+_register(unique_ints, {
+    "chunkwise": lambda n, chunk: _unique_chunked("chunkwise", n, chunk),
+    "dask": lambda n, chunk: _unique_chunked("dask", n, chunk),
+    "numpy": _unique_numpy,
+})
+
+
+# --- sort of floats (no Dask equivalent) ---------------------------------------------------------
+
+
+sort_floats = workload(
+    "sort_floats",
+    "sort(x) of n float64 (same data, from_array, chunks=c), sample sort; numpy: np.sort in memory "
+    "(Dask has no array sort)",
+    params={"n": 100_000_000, "chunk": 10_000_000},
+    quick={"n": 1_000_000, "chunk": 100_000},
+    group=GROUP,
+)
+
+
+def _sort_digest(result):
+    import numpy as np
+
+    result = np.asarray(result)
+    picks = [0, result.size // 3, result.size // 2, result.size - 1]
+    return [float(result[i]) for i in picks] + [bool((result[1:] >= result[:-1]).all())]
+
+
+def _sort_chunkwise(n, chunk):
+    import chunkwise.array as da
+
+    x = _from_array(da, _floats(n), chunk)
+    small = _from_array(da, _floats(1000), 100)
+    extra: dict = {}
+
+    def run():
+        result = da.sort(x)
+        extra["output_chunks"] = f"{min(result.chunks[0])}..{max(result.chunks[0])}"
+        return result.compute()
+
+    return Prepared(run=run, warmup=lambda: da.sort(small).compute(), tasks=_task_count("chunkwise", da.sort(x)),
+                    digest=_sort_digest, extra=extra)
+
+
+def _sort_numpy(n, chunk):
+    import numpy as np
+
+    data = _floats(n)
+    return Prepared(run=lambda: np.sort(data), digest=_sort_digest)
+
+
+_register(sort_floats, {"chunkwise": _sort_chunkwise, "numpy": _sort_numpy})

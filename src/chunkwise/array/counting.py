@@ -1,0 +1,478 @@
+"""Counting and set operations: ``unique``, ``bincount``, histograms, ``digitize``,
+``searchsorted`` and ``isin``.
+
+Design:
+
+- **Merged partials** (``unique``, ``bincount``, the histograms): each block
+  gives a small partial (its sorted unique values with first index and
+  counts; its counts per bin), boxed in an object block; a tree
+  (:class:`MergedPartials`, a ``Reduction`` with declared output chunks)
+  merges them. ``unique`` merges sorted runs with a stable sort (a timsort).
+  ``unique`` and a ``bincount`` without ``minlength`` have one block of
+  unknown length (``nan``).
+- **Outer blockwise** (``searchsorted`` into a chunked sorted array, ``isin``
+  against a chunked set): every block of ``v`` meets every block of the
+  other array; the answers add up (``searchsorted``: how many of each
+  block's values lie below) or are ``any``-ed (``isin``).
+- Histogram edges must be known without reading the data: ``bins`` as edges,
+  or an int with ``range``.
+
+>>> import numpy as np
+>>> import chunkwise.array as da
+>>> x = da.from_array(np.array([3, 1, 4, 1, 5, 9, 2, 6]), chunks=3)
+>>> values, counts = da.unique(x, return_counts=True)
+>>> values.compute().tolist(), counts.compute().tolist()
+([1, 2, 3, 4, 5, 6, 9], [2, 1, 1, 1, 1, 1, 1])
+>>> da.histogram(x, bins=3, range=(0, 9))[0].compute().tolist()
+[3, 3, 2]
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+from chunkwise.array.blockwise import blockwise, map_blocks
+from chunkwise.array.chunks import check_known_chunks
+from chunkwise.array.core import Array, asarray, implements
+from chunkwise.array.manipulation import stack
+from chunkwise.array.reductions import any as any_
+from chunkwise.array.reductions import sum as sum_
+from chunkwise.array.reshaping import ravel, reshape
+from chunkwise.array.treereduce import Reduction, normalize_split_every
+
+# The names joining the ``chunkwise.array`` namespace (NumPy names); ``MergedPartials`` is
+# public to sibling modules and tests, not to ``da``.
+__all__ = [
+    "bincount",
+    "digitize",
+    "histogram",
+    "histogram2d",
+    "histogramdd",
+    "isin",
+    "searchsorted",
+    "unique",
+]
+
+
+# --- merged partials -------------------------------------------------------------------------
+
+
+class MergedPartials(Reduction):
+    """A tree merge of one object per block (a 1-d object array) into declared ``out_chunks``."""
+
+    _parameters = (*Reduction._parameters, "out_chunks")
+
+    def _chunks(self) -> tuple:
+        return self.out_chunks
+
+
+def _merge_block(block: np.ndarray, merge: Any) -> Any:
+    return merge(list(block))
+
+
+def _merged(partials: Array, merge: Any, finish: Any, out_chunks: tuple, dtype: Any, opname: str) -> Array:
+    """The objects of ``partials`` (any shape, one per block) merged by ``merge``, finished by ``finish``."""
+    flat = ravel(partials) if partials.ndim != 1 else partials
+    fan_in = normalize_split_every(None, (0,), 1, opname)
+    return Array(MergedPartials(
+        flat.expr, functools.partial(_merge_block, merge=merge), merge, finish, (0,), True, fan_in,
+        np.dtype(dtype), opname, True, False, out_chunks,
+    ))
+
+
+def _one_per_block(func: Any, arrays: list, opname: str, **kwargs: Any) -> Array:
+    """``func(*blocks)`` once per block of the (aligned) ``arrays``, held in an object array."""
+    ndim = arrays[0].ndim
+    ind = tuple(range(ndim))
+    pairs: list = []
+    for a in arrays:
+        pairs += [a, ind]
+    return blockwise(_boxed, ind, func, None, *pairs, dtype=object,
+                     adjust_chunks=dict.fromkeys(ind, 1), **kwargs)
+
+
+def _boxed(func: Any, *blocks: Any, **kwargs: Any) -> np.ndarray:
+    out = np.empty((1,) * blocks[0].ndim, dtype=object)
+    out[(0,) * blocks[0].ndim] = func(*blocks, **kwargs)
+    return out
+
+
+def _add(parts: list) -> Any:
+    return functools.reduce(np.add, parts)
+
+
+# --- unique ----------------------------------------------------------------------------------
+
+
+def _unique_dtype(dtype: np.dtype) -> np.dtype:
+    return np.dtype([("value", dtype), ("index", np.intp), ("count", np.intp)])
+
+
+def _unique_block(block: np.ndarray, start: int, want_index: bool) -> tuple:
+    """One block's partial: its sorted unique values, first (flat) index (or None) and counts."""
+    flat = block.reshape(-1)
+    if want_index:
+        values, index, counts = np.unique(flat, return_index=True, return_counts=True)
+        return values, index + start, counts
+    values, counts = np.unique(flat, return_counts=True)  # (NumPy's fastest unique path)
+    return values, None, counts
+
+
+def _unique_merge(parts: list) -> tuple:
+    """Merge partials given in block order: sorted runs, so a stable sort is a cheap merge.
+
+    A value's first index is in the earliest partial holding it, which the stable
+    sort puts first among the equal values.
+    """
+    values = np.concatenate([p[0] for p in parts])
+    order = np.argsort(values, kind="stable")
+    values = values[order]
+    if len(values) == 0:
+        return parts[0]
+    first = np.empty(len(values), dtype=bool)
+    first[0] = True
+    same = values[1:] == values[:-1]
+    if values.dtype.kind in "fc":
+        same |= np.isnan(values[1:]) & np.isnan(values[:-1])
+    np.logical_not(same, out=first[1:])
+    starts = np.flatnonzero(first)
+    counts = np.add.reduceat(np.concatenate([p[2] for p in parts])[order], starts)
+    index = None
+    if parts[0][1] is not None:
+        index = np.concatenate([p[1] for p in parts])[order][starts]
+    return values[starts], index, counts
+
+
+def _unique_records(partial: tuple, dtype: np.dtype) -> np.ndarray:
+    values, index, counts = partial
+    out = np.empty(len(values), dtype=_unique_dtype(dtype))
+    out["value"], out["count"] = values, counts
+    out["index"] = 0 if index is None else index
+    return out
+
+
+def _unique_blocks(block: np.ndarray, want_index: bool, block_info: Any = None) -> np.ndarray:
+    out = np.empty(1, dtype=object)
+    start = block_info[0]["array-location"][0][0] if block_info else 0
+    out[0] = _unique_block(block, start, want_index)
+    return out
+
+
+def _field(records: np.ndarray, field: str) -> np.ndarray:
+    return np.ascontiguousarray(records[field])
+
+
+def _inverse(block: np.ndarray, values: np.ndarray) -> np.ndarray:
+    return np.searchsorted(values, block).astype(np.intp)
+
+
+@implements(np.unique)
+def unique(ar: Any, return_index: bool = False, return_inverse: bool = False, return_counts: bool = False,
+           axis: Any = None, *, equal_nan: bool = True, sorted: bool = True) -> Any:
+    """The sorted unique values of the flattened ``ar``, as ``numpy.unique``.
+
+    One block of unknown length (``nan``): each block's uniques (with first
+    index and counts) are merged by a tree. ``return_index`` gives the first
+    index in the flattened array, ``return_inverse`` has ``ar``'s shape and
+    blocks, ``return_counts`` the counts. ``axis`` is not supported.
+
+    >>> import numpy as np
+    >>> u, inv = unique(asarray(np.array([2, 1, 2, 3])).rechunk(3), return_inverse=True)
+    >>> u.compute().tolist(), inv.compute().tolist()
+    ([1, 2, 3], [1, 0, 1, 2])
+    """
+    if axis is not None:
+        raise NotImplementedError("unique: axis= is not supported on chunkwise arrays; use axis=None")
+    if not equal_nan:
+        raise NotImplementedError("unique: equal_nan=False is not supported on chunkwise arrays")
+    x = asarray(ar)
+    flat = ravel(x)
+    check_known_chunks("unique", flat)
+    partials = map_blocks(_unique_blocks, flat, bool(return_index), dtype=object,
+                          chunks=((1,) * flat.numblocks[0],))
+    records = _merged(partials, _unique_merge, functools.partial(_unique_records, dtype=x.dtype),
+                      ((math.nan,),), _unique_dtype(x.dtype), "unique")
+    values = map_blocks(_field, records, "value", dtype=x.dtype)
+    out = [values]
+    if return_index:
+        out.append(map_blocks(_field, records, "index", dtype=np.intp))
+    if return_inverse:
+        ind = tuple(range(x.ndim))
+        out.append(blockwise(_inverse, ind, x, ind, values, ("u",), dtype=np.intp, concatenate=True))
+    if return_counts:
+        out.append(map_blocks(_field, records, "count", dtype=np.intp))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+# --- bincount, histograms ----------------------------------------------------------------------
+
+
+def _pad_add(parts: list) -> np.ndarray:
+    length = max(len(p) for p in parts)
+    out = np.zeros(length, dtype=np.result_type(*parts))
+    for p in parts:
+        out[:len(p)] += p
+    return out
+
+
+def _bincount_finish(counts: np.ndarray, minlength: int) -> np.ndarray:
+    if minlength and len(counts) > minlength:
+        raise ValueError(
+            f"bincount: the values reach {len(counts) - 1}, beyond minlength={minlength}, which "
+            "fixes the output length; pass a larger minlength, or minlength=0 for an unknown length"
+        )
+    if len(counts) < minlength:
+        counts = np.concatenate([counts, np.zeros(minlength - len(counts), dtype=counts.dtype)])
+    return counts
+
+
+def _bincount_block(block: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    return np.bincount(block, weights=weights)
+
+
+@implements(np.bincount)
+def bincount(x: Any, weights: Any = None, minlength: int = 0, split_every: Any = None) -> Array:
+    """Counts of each non-negative integer in the 1-d ``x``, as ``numpy.bincount``.
+
+    With ``minlength`` the output has exactly that length (a value beyond it
+    raises when computed); without it, one block of unknown length.
+
+    >>> import numpy as np
+    >>> bincount(asarray(np.array([0, 1, 1, 3])).rechunk(3), minlength=5).compute().tolist()
+    [1, 2, 0, 1, 0]
+    """
+    x = asarray(x)
+    if x.ndim != 1:
+        raise ValueError(f"bincount: x must be 1-d, got shape {x.shape}")
+    if x.dtype.kind not in "iub":
+        raise TypeError(f"bincount: x must hold integers, got {x.dtype}")
+    if minlength < 0:
+        raise ValueError("bincount: minlength must be non-negative")
+    arrays = [x] if weights is None else [x, asarray(weights)]
+    if weights is not None and arrays[1].shape != x.shape:
+        raise ValueError(f"bincount: weights shape {arrays[1].shape} differs from x {x.shape}")
+    partials = _one_per_block(_bincount_block, arrays, "bincount")
+    dtype = np.intp if weights is None else np.float64
+    out_chunks = ((minlength,),) if minlength else ((math.nan,),)
+    return _merged(partials, _pad_add, functools.partial(_bincount_finish, minlength=minlength),
+                   out_chunks, dtype, "bincount")
+
+
+def _hist_block(block: np.ndarray, weights: np.ndarray | None = None, bins: Any = None,
+                range: Any = None) -> np.ndarray:
+    return np.histogram(block, bins=bins, range=range, weights=weights)[0]
+
+
+def _check_lazy_bins(bins: Any, opname: str) -> None:
+    if isinstance(bins, Array) or (isinstance(bins, (list, tuple)) and any(isinstance(b, Array) for b in bins)):
+        raise TypeError(f"{opname}: bins must be in memory (an int or a NumPy array); pass np.asarray(bins)")
+
+
+@implements(np.histogram)
+def histogram(a: Any, bins: Any = 10, range: Any = None, density: Any = None, weights: Any = None) -> tuple:
+    """The histogram of ``a`` (flattened), as ``numpy.histogram``: ``(counts, bin_edges)``.
+
+    ``bins`` is an int (``range`` is then required: the edges must be known
+    without reading the data) or the edges as an array. ``bin_edges`` is a
+    NumPy array; the counts are lazy (per-block histograms, summed by a tree).
+
+    >>> import numpy as np
+    >>> counts, edges = histogram(asarray(np.arange(10)).rechunk(4), bins=[0, 5, 10])
+    >>> counts.compute().tolist(), edges.tolist()
+    ([5, 5], [0, 5, 10])
+    """
+    x = asarray(a)
+    _check_lazy_bins(bins, "histogram")
+    if isinstance(bins, str):
+        raise NotImplementedError(f"histogram: bins={bins!r} (an estimator) needs the data; give an int and range")
+    if isinstance(bins, numbers.Integral) and range is None:
+        raise ValueError(
+            "histogram: with bins as an int, range=(low, high) is required on chunkwise arrays "
+            "(the edges must be known without reading the data); pass range=, or the edges as bins="
+        )
+    edges = np.histogram_bin_edges(np.empty(0, dtype=x.dtype if x.dtype.kind in "iuf" else float),
+                                   bins=bins, range=range)
+    arrays = [x] if weights is None else [x, asarray(weights)]
+    if weights is not None and arrays[1].shape != x.shape:
+        raise ValueError(f"histogram: weights shape {arrays[1].shape} differs from a {x.shape}")
+    partials = _one_per_block(_hist_block, arrays, "histogram", bins=bins, range=range)
+    dtype = np.intp if weights is None else np.histogram([], bins=1, weights=np.empty(0, arrays[1].dtype))[0].dtype
+    counts = _merged(partials, _add, _identity, ((len(edges) - 1,),), dtype, "histogram")
+    if density:
+        counts = counts / (sum_(counts) * np.diff(edges))
+    return counts, edges
+
+
+def _identity(x: Any) -> Any:
+    return x
+
+
+def _histdd_block(block: np.ndarray, weights: np.ndarray | None = None, bins: Any = None,
+                  range: Any = None) -> np.ndarray:
+    return np.histogramdd(block, bins=bins, range=range, weights=weights)[0]
+
+
+def _as_sample(sample: Any, opname: str) -> Array:
+    if isinstance(sample, (list, tuple)):
+        columns = [asarray(s) for s in sample]
+        return stack([ravel(c) for c in columns], axis=1)
+    x = asarray(sample)
+    if x.ndim == 1:
+        x = reshape(x, (-1, 1))
+    if x.ndim != 2:
+        raise ValueError(f"{opname}: sample must be (N, D) or a sequence of D arrays, got shape {x.shape}")
+    return x
+
+
+@implements(np.histogramdd)
+def histogramdd(sample: Any, bins: Any = 10, range: Any = None, density: Any = None,
+                weights: Any = None) -> tuple:
+    """The multidimensional histogram of ``sample`` ((N, D), or D arrays), as ``numpy.histogramdd``.
+
+    Integer bins need ``range`` (one ``(low, high)`` per dimension); edges as
+    arrays need none. Returns ``(counts, edges)``, the edges in memory.
+
+    >>> import numpy as np
+    >>> s = asarray(np.array([[0.1, 0.2], [0.6, 0.9], [0.7, 0.1]])).rechunk((2, 2))
+    >>> histogramdd(s, bins=2, range=[(0, 1), (0, 1)])[0].compute().tolist()
+    [[1.0, 0.0], [1.0, 1.0]]
+    """
+    x = _as_sample(sample, "histogramdd")
+    _check_lazy_bins(bins, "histogramdd")
+    ndim = int(x.shape[1])
+    per_dim = bins if isinstance(bins, (list, tuple)) else [bins] * ndim
+    if any(isinstance(b, numbers.Integral) for b in per_dim) and range is None:
+        raise ValueError(
+            "histogramdd: with bins as ints, range= (one (low, high) per dimension) is required on "
+            "chunkwise arrays; pass range=, or the edges as bins="
+        )
+    edges = np.histogramdd(np.empty((0, ndim)), bins=bins, range=range)[1]
+    x = x.rechunk({1: -1})
+    arrays = [x]
+    if weights is not None:
+        w = asarray(weights)
+        if w.shape != (x.shape[0],):
+            raise ValueError(f"histogramdd: weights shape {w.shape} must be ({x.shape[0]},)")
+        arrays.append(reshape(w.rechunk({0: x.chunks[0]}), (-1, 1)))
+        arrays[1] = arrays[1].rechunk(x.chunks[0:1] + ((1,),))
+    partials = _histdd_partials(arrays, bins, range)
+    shape = tuple(len(e) - 1 for e in edges)
+    counts = _merged(partials, _add, _identity, tuple((s,) for s in shape), np.float64, "histogramdd")
+    if density:
+        volume = functools.reduce(np.multiply.outer, [np.diff(e) for e in edges])
+        counts = counts / (sum_(counts) * volume)
+    return counts, list(edges)
+
+
+def _histdd_partials(arrays: list, bins: Any, range: Any) -> Array:
+    x = arrays[0]
+    pairs = [x, "ij"]
+    if len(arrays) > 1:
+        pairs += [arrays[1], "ik"]
+    return blockwise(_histdd_boxed, "i", *pairs, dtype=object, adjust_chunks={"i": 1},
+                     bins=bins, range=range, concatenate=True)
+
+
+def _histdd_boxed(block: np.ndarray, weights: np.ndarray | None = None, bins: Any = None,
+                  range: Any = None) -> np.ndarray:
+    out = np.empty(1, dtype=object)
+    out[0] = _histdd_block(block, weights=None if weights is None else weights[:, 0], bins=bins, range=range)
+    return out
+
+
+@implements(np.histogram2d)
+def histogram2d(x: Any, y: Any, bins: Any = 10, range: Any = None, density: Any = None,
+                weights: Any = None) -> tuple:
+    """The 2-d histogram of points ``(x, y)``, as ``numpy.histogram2d``: ``(counts, xedges, yedges)``.
+
+    >>> import numpy as np
+    >>> h, xe, ye = histogram2d(asarray(np.array([0.1, 0.9])), asarray(np.array([0.2, 0.8])), bins=2,
+    ...                         range=[(0, 1), (0, 1)])
+    >>> h.compute().tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
+    """
+    if not (isinstance(bins, numbers.Integral) or (isinstance(bins, (list, tuple)) and len(bins) == 2)):
+        bins = [bins, bins]
+    counts, edges = histogramdd([x, y], bins=bins, range=range, density=density, weights=weights)
+    return counts, edges[0], edges[1]
+
+
+# --- digitize, searchsorted, isin --------------------------------------------------------------
+
+
+@implements(np.digitize)
+def digitize(x: Any, bins: Any, right: bool = False) -> Array:
+    """The index of the bin each value falls in, as ``numpy.digitize`` (``bins`` in memory).
+
+    >>> import numpy as np
+    >>> digitize(asarray(np.array([0.5, 2.5, 9.0])), [0, 1, 2, 3]).compute().tolist()
+    [1, 3, 4]
+    """
+    _check_lazy_bins(bins, "digitize")
+    return map_blocks(np.digitize, asarray(x), bins=np.asarray(bins), right=right, dtype=np.intp)
+
+
+def _searchsorted_block(sorted_block: np.ndarray, v: np.ndarray, side: str) -> np.ndarray:
+    return np.searchsorted(sorted_block, v, side=side)[None]
+
+
+@implements(np.searchsorted)
+def searchsorted(a: Any, v: Any, side: str = "left", sorter: Any = None) -> Array:
+    """Where ``v`` would be inserted into the sorted 1-d ``a``, as ``numpy.searchsorted``.
+
+    ``a`` may be chunked: the answer is the sum over ``a``'s blocks of each
+    block's own ``searchsorted`` (``a`` is sorted), a tree of additions.
+
+    >>> import numpy as np
+    >>> a = asarray(np.array([1, 2, 2, 5, 7])).rechunk(2)
+    >>> searchsorted(a, np.array([2, 6]), side="right").compute().tolist()
+    [3, 4]
+    """
+    if sorter is not None:
+        raise NotImplementedError("searchsorted: sorter= is not supported on chunkwise arrays; sort a first")
+    if side not in ("left", "right"):
+        raise ValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
+    sorted_a = asarray(a)
+    if sorted_a.ndim != 1:
+        raise ValueError(f"searchsorted: a must be 1-d, got shape {sorted_a.shape}")
+    values = asarray(v)
+    ind = tuple(range(1, values.ndim + 1))
+    per_block = blockwise(_searchsorted_block, (0, *ind), sorted_a, (0,), values, ind, side, None,
+                          dtype=np.intp, adjust_chunks={0: 1})
+    return sum_(per_block, axis=0, dtype=np.intp)
+
+
+def _isin_block(test_block: np.ndarray, element: np.ndarray, assume_unique: bool, kind: Any) -> np.ndarray:
+    return np.isin(element, test_block, assume_unique=assume_unique, kind=kind)[None]
+
+
+@implements(np.isin)
+def isin(element: Any, test_elements: Any, assume_unique: bool = False, invert: bool = False, *,
+         kind: Any = None) -> Array:
+    """Whether each element is in ``test_elements``, as ``numpy.isin``.
+
+    A chunked ``test_elements`` is met block by block (every block of
+    ``element`` against every block of the set), the answers ``any``-ed.
+
+    >>> import numpy as np
+    >>> isin(asarray(np.arange(5)).rechunk(2), asarray(np.array([1, 3, 8])).rechunk(2)).compute().tolist()
+    [False, True, False, True, False]
+    """
+    x = asarray(element)
+    if not isinstance(test_elements, Array):
+        test = np.asarray(test_elements).ravel()
+        result = map_blocks(np.isin, x, test, assume_unique=assume_unique, kind=kind, dtype=bool)
+    else:
+        test = ravel(test_elements)
+        ind = tuple(range(1, x.ndim + 1))
+        per_block = blockwise(_isin_block, (0, *ind), test, (0,), x, ind, assume_unique, None, kind, None,
+                              dtype=bool, adjust_chunks={0: 1})
+        result = any_(per_block, axis=0)
+    return ~result if invert else result
+
+

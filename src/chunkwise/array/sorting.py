@@ -1,0 +1,511 @@
+"""Sorting and selection: ``sort``/``argsort`` by sample sort, ``topk``/``argtopk``, ``partition``.
+
+Sample sort (:class:`SampleSort`), along any axis, on any chunking. Work on
+one *lane* (a 1-d slice along the sorted axis) at a time; every element has
+a distinct key ``(value, position)``, so ties are broken by position: the sort
+is stable, and NaNs go last as in NumPy (``searchsorted`` and ``sort`` share
+that order).
+
+1. ``-sorted``: each input block is sorted along the axis (one task per
+   block); ``argsort`` sorts stably and keeps the global positions. A key's
+   position is its block's offset plus its rank in the sorted block, so equal
+   values order by block, then by their order in it: distinct keys, and
+   ``sort`` needs no positions at all.
+2. ``-splitters``: one task per lane group reads every ``step``-th key of each
+   sorted block (a regular sample: no extra pass). A sample key's rank is
+   known within ``p * step`` (``p`` input blocks), so for each target rank
+   ``R_k`` (the start of output block ``k``) two splitters are picked: one
+   surely at or below ``R_k``, one surely at or above. ``step`` makes the
+   small bucket between them under an eighth of an output block (about
+   ``8 * p * P`` samples in all, ``P`` output blocks).
+3. ``-cuts``: each sorted block is cut at the splitters (``searchsorted`` on
+   values; equal values are contiguous, so their key positions cut them by
+   arithmetic): bucket ``b`` of block ``i``.
+4. ``-starts``: one small task adds the bucket sizes: the rank where each
+   bucket starts.
+5. Output block ``k`` holds ranks ``[R_k, R_k+1)`` exactly: it reads the
+   buckets holding those ranks from every sorted block (the small bucket at
+   each end and the one between: at most ``1.25`` blocks' worth of data),
+   merges those sorted runs (NumPy's stable sort, a timsort) and keeps its
+   window.
+
+The output blocks are balanced: ``P`` (the number of input blocks on the
+axis) blocks of equal length (``n // P``, the first ``n % P`` one longer),
+whatever the data. The sorted blocks stay in memory until every output block
+is built (about twice the array), so sort arrays that fit in memory (or
+``persist`` the result of one sort when several consumers need it).
+
+``topk``/``argtopk`` are tree reductions (:class:`TopK`): each block keeps
+its ``|k|`` largest (or smallest) by ``numpy.partition``, groups of partials
+merge the same way, the root sorts. ``partition``/``argpartition`` are
+NumPy's on a one-block axis; on a chunked axis a full sort is returned, which
+satisfies NumPy's contract for every ``kth``.
+
+>>> import numpy as np
+>>> import chunkwise.array as da
+>>> x = da.from_array(np.array([5, 1, 4, 1, 3, 9, 2, 6]), chunks=3)
+>>> s = da.sort(x)
+>>> s.compute().tolist(), s.chunks
+([1, 1, 2, 3, 4, 5, 6, 9], ((3, 3, 2),))
+>>> da.argsort(x).compute().tolist()
+[1, 3, 6, 4, 2, 0, 7, 5]
+>>> da.topk(x, 2).compute().tolist(), da.topk(x, -3).compute().tolist()
+([9, 6], [1, 1, 2])
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Hashable
+from typing import Any
+
+import numpy as np
+
+from chunkwise.array._axes import normalize_axis
+from chunkwise.array.blockwise import map_blocks
+from chunkwise.array.chunks import check_known_chunks
+from chunkwise.array.core import Array, asarray, implements
+from chunkwise.array.expr import ArrayExpr
+from chunkwise.array.reshaping import ravel
+from chunkwise.array.treereduce import Reduction, normalize_split_every
+from chunkwise.core.graph import Ref, Task
+
+# The names joining the ``chunkwise.array`` namespace (NumPy/Dask names); the nodes and
+# helpers above and below are public to sibling modules and tests, not to ``da``.
+__all__ = [
+    "argpartition",
+    "argsort",
+    "argtopk",
+    "partition",
+    "sort",
+    "topk",
+]
+
+_KINDS = (None, "quicksort", "mergesort", "heapsort", "stable")
+
+
+# --- lanes: a block seen as (lanes, length along the axis) -----------------------------------
+
+
+def _lanes(block: np.ndarray, axis: int) -> np.ndarray:
+    moved = np.moveaxis(block, axis, -1)
+    return moved.reshape(-1, moved.shape[-1]) if moved.ndim else moved.reshape(1, 1)
+
+
+def _unlanes(lanes: np.ndarray, shape: tuple, axis: int) -> np.ndarray:
+    moved_shape = shape[:axis] + shape[axis + 1:] + (shape[axis],)
+    return np.moveaxis(lanes.reshape(moved_shape), -1, axis)
+
+
+# --- the tasks -------------------------------------------------------------------------------
+
+
+def sort_block(block: np.ndarray, axis: int, offset: int, want: str) -> tuple:
+    """Step 1: the block's lanes sorted (with their global positions when ``want`` is them).
+
+    Values alone need no positions: their keys use each element's rank in the
+    sorted block instead (``offset + rank``), which orders equal values by block
+    and keeps every key distinct, as the splitting needs.
+    """
+    lanes = _lanes(np.asarray(block), axis)
+    if want == "values":
+        return np.sort(lanes, axis=1), None
+    order = np.argsort(lanes, axis=1, kind="stable")
+    return np.take_along_axis(lanes, order, axis=1), order + offset
+
+
+def choose_splitters(sorted_blocks: list, offsets: tuple, targets: tuple, step: int) -> tuple:
+    """Step 2: per lane, two sample keys ``(value, key position)`` around each target rank.
+
+    A key position is ``offset of the block + rank in the sorted block``: equal
+    values order by block, then by their (stable) order within the block. A
+    sample with ``q`` samples below it has a rank in ``[q * step - (p - 1) *
+    (step - 1), q * step]``; for a target ``R`` the first splitter's rank is
+    surely at most ``R``, the second's at least ``R``, so the bucket between
+    them (small: under ``p * step``) straddles ``R``.
+    """
+    p = len(sorted_blocks)
+    nlanes = sorted_blocks[0][0].shape[0]
+    values = np.concatenate([b[0][:, ::step] for b in sorted_blocks], axis=1)
+    positions = np.concatenate([np.arange(off, off + b[0].shape[1], step) for b, off in zip(sorted_blocks, offsets)])
+    count = values.shape[1]
+    targets = np.asarray(targets, dtype=np.int64)
+    below = targets // step
+    above = -(-(targets + (p - 1) * (step - 1)) // step)
+    picks = np.clip(np.stack([below, above], axis=1).reshape(-1), 0, count - 1)
+    picks = np.maximum.accumulate(picks).astype(np.intp)
+    split_values = np.empty((nlanes, len(picks)), dtype=values.dtype)
+    split_positions = np.empty((nlanes, len(picks)), dtype=np.intp)
+    for lane in range(nlanes):
+        order = np.lexsort((positions, values[lane]))
+        split_values[lane] = values[lane, order[picks]]
+        split_positions[lane] = positions[order[picks]]
+    return split_values, split_positions
+
+
+def cut_block(sorted_block: tuple, splitters: tuple, offset: int) -> np.ndarray:
+    """Step 3: where each splitter key cuts each lane of a sorted block (``(lanes, P + 1)``).
+
+    Keys below ``(value, position)``: the smaller values, and of the equal ones
+    (contiguous in the sorted block) those whose key position is below.
+    """
+    values = sorted_block[0]
+    split_values, split_positions = splitters
+    nlanes, length = values.shape
+    cuts = np.empty((nlanes, split_values.shape[1] + 2), dtype=np.intp)
+    cuts[:, 0] = 0
+    cuts[:, -1] = length
+    for lane in range(nlanes):
+        v, sv = values[lane], split_values[lane]
+        lo = np.searchsorted(v, sv, side="left")
+        hi = np.searchsorted(v, sv, side="right")
+        cuts[lane, 1:-1] = lo + np.clip(split_positions[lane] - offset - lo, 0, hi - lo)
+    return cuts
+
+
+def bucket_starts(cuts: list) -> np.ndarray:
+    """Step 4: the rank at which each bucket starts, per lane (``(lanes, P + 1)``)."""
+    sizes = sum(np.diff(c, axis=1) for c in cuts)
+    starts = np.zeros((sizes.shape[0], sizes.shape[1] + 1), dtype=np.intp)
+    np.cumsum(sizes, axis=1, out=starts[:, 1:])
+    return starts
+
+
+def output_block(k: int, window: tuple, starts: np.ndarray, sorted_blocks: list, cuts: list,
+                 shape: tuple, axis: int, want: str) -> np.ndarray:
+    """Step 5: ranks ``window`` of every lane, from the buckets that hold them.
+
+    The buckets are found from their starts (by the splitters' rank bound they
+    are among ``k-1 .. k+1``, mostly bucket ``k`` alone); their pieces are sorted
+    runs, which NumPy's stable sort (timsort) merges cheaply.
+    """
+    low, high = window
+    nlanes = starts.shape[0]
+    dtype = sorted_blocks[0][0].dtype if want == "values" else np.intp
+    out = np.empty((nlanes, high - low), dtype=dtype)
+    if high == low:
+        return _unlanes(out, shape, axis)
+    buckets = starts.shape[1] - 1
+    for lane in range(nlanes):
+        first = min(max(int(np.searchsorted(starts[lane], low, side="right")) - 1, 0), buckets - 1)
+        last = min(max(int(np.searchsorted(starts[lane], high, side="left")) - 1, first), buckets - 1)
+        base = starts[lane, first]
+        spans = [(b, c[lane, first], c[lane, last + 1]) for b, c in zip(sorted_blocks, cuts)]
+        values = np.concatenate([b[0][lane, i:j] for b, i, j in spans])
+        if want == "values":
+            values.sort(kind="stable")
+            out[lane] = values[low - base:high - base]
+        else:  # pieces in block order, ties in position order within each: a stable sort keeps it
+            order = np.argsort(values, kind="stable")[low - base:high - base]
+            out[lane] = np.concatenate([b[1][lane, i:j] for b, i, j in spans])[order]
+    return _unlanes(out, shape, axis)
+
+
+# --- the node --------------------------------------------------------------------------------
+
+
+def balanced_chunks(length: int, parts: int) -> tuple:
+    """``length`` split into ``parts`` blocks whose lengths differ by at most one.
+
+    >>> balanced_chunks(10, 3)
+    (4, 3, 3)
+    """
+    parts = max(1, min(parts, length)) if length else 1
+    base, extra = divmod(length, parts)
+    return tuple(base + 1 if i < extra else base for i in range(parts))
+
+
+class SampleSort(ArrayExpr):
+    """``array`` sorted (``want="values"``) or argsorted (``"positions"``) along ``axis``.
+
+    See the module docstring for the five steps and their keys.
+    """
+
+    _parameters = ("array", "axis", "want")
+
+    def _dtype(self) -> Any:
+        return self.array.dtype if self.want == "values" else np.dtype(np.intp)
+
+    def _chunks(self) -> tuple:
+        chunks = list(self.array.chunks)
+        chunks[self.axis] = balanced_chunks(int(self.array.shape[self.axis]), len(chunks[self.axis]))
+        return tuple(chunks)
+
+    def _owned_names(self):
+        name = self.name
+        return (name, *(f"{name}-{stage}" for stage in ("sorted", "splitters", "cuts", "starts")))
+
+    @functools.cached_property
+    def _plan(self) -> dict:
+        out_chunks = self.chunks[self.axis]
+        in_chunks = self.array.chunks[self.axis]
+        ranks = (0, *np.cumsum(out_chunks).tolist())
+        smallest = min(out_chunks)
+        # the buckets straddling each block boundary hold < p * step keys: an eighth of a block
+        step = max(1, smallest // (8 * (len(in_chunks) + 1)))
+        offsets = (0, *np.cumsum(in_chunks).tolist())
+        return {"ranks": ranks, "step": step, "offsets": offsets, "p": len(in_chunks),
+                "P": len(out_chunks)}
+
+    def _refs(self, stage: str, index: tuple) -> list:
+        axis = self.axis
+        return [Ref((f"{self.name}-{stage}", *index[:axis], i, *index[axis + 1:]))
+                for i in range(self._plan["p"])]
+
+    def _task(self, key: Hashable) -> Task:
+        name, index = key[0], tuple(key[1:])
+        axis, plan = self.axis, self._plan
+        if name == f"{self.name}-sorted":
+            return Task(key, sort_block, Ref((self.array.name, *index)), axis, plan["offsets"][index[axis]],
+                        self.want)
+        if name == f"{self.name}-splitters":
+            return Task(key, choose_splitters, self._refs("sorted", index), tuple(plan["offsets"][:-1]),
+                        tuple(plan["ranks"][1:-1]), plan["step"])
+        if name == f"{self.name}-cuts":
+            lane_group = (*index[:axis], 0, *index[axis + 1:])
+            return Task(key, cut_block, Ref((f"{self.name}-sorted", *index)),
+                        Ref((f"{self.name}-splitters", *lane_group)), plan["offsets"][index[axis]])
+        if name == f"{self.name}-starts":
+            return Task(key, bucket_starts, self._refs("cuts", index))
+        k = index[axis]
+        lane_group = (*index[:axis], 0, *index[axis + 1:])
+        window = (plan["ranks"][k], plan["ranks"][k + 1])
+        return Task(key, output_block, k, window, Ref((f"{self.name}-starts", *lane_group)),
+                    self._refs("sorted", lane_group), self._refs("cuts", lane_group),
+                    self.block_shape(index), axis, self.want)
+
+    def _explain_line(self) -> str:
+        p = self._plan
+        return (f"SampleSort: axis={self.axis} {self.want} {p['p']} -> {p['P']} blocks, "
+                f"sample every {p['step']}  [{self.dtype}]")
+
+
+# --- sort, argsort ---------------------------------------------------------------------------
+
+
+def _check_sort_args(opname: str, x: Array, kind: Any, order: Any) -> None:
+    if order is not None:
+        raise NotImplementedError(f"{opname}: order= (structured arrays) is not supported on chunkwise arrays")
+    if kind not in _KINDS:
+        raise ValueError(f"{opname}: kind must be one of {_KINDS[1:]}, got {kind!r}")
+    if x.dtype.kind in "OV":
+        raise TypeError(f"{opname}: cannot sort an array of dtype {x.dtype} lazily; compute it first")
+
+
+def _sorted(a: Any, axis: Any, kind: Any, order: Any, want: str, opname: str) -> Array:
+    x = asarray(a)
+    _check_sort_args(opname, x, kind, order)
+    if axis is None:
+        x, axis = ravel(x), 0
+    if x.ndim == 0:
+        raise np.exceptions.AxisError(f"{opname}: axis {axis} is out of bounds for array of dimension 0")
+    axis = normalize_axis(axis, x.ndim, opname)
+    func = np.sort if want == "values" else np.argsort
+    if x.numblocks[axis] == 1 or x.size == 0:
+        dtype = x.dtype if want == "values" else np.dtype(np.intp)
+        return map_blocks(func, x, axis=axis, kind=kind, dtype=dtype)
+    check_known_chunks(opname, x, axes=(axis,), what=f"the array (axis {axis})")
+    return Array(SampleSort(x.expr, axis, want))
+
+
+@implements(np.sort)
+def sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, *, stable: Any = None) -> Array:
+    """A sorted copy along ``axis`` (``None``: flattened), as ``numpy.sort``; NaNs last.
+
+    On a one-block axis each block is sorted by NumPy (with ``kind``); on a
+    chunked axis the sample sort of the module docstring runs, which is
+    always stable, and the result has balanced blocks on that axis.
+
+    >>> import numpy as np
+    >>> x = asarray(np.array([[3.0, np.nan, 1.0], [2.0, 0.0, 5.0]])).rechunk((1, 2))
+    >>> sort(x, axis=1).compute().tolist()
+    [[1.0, 3.0, nan], [0.0, 2.0, 5.0]]
+    >>> sort(x, axis=None).chunks  # balanced blocks, as many as the input had
+    ((2, 2, 1, 1),)
+    """
+    return _sorted(a, axis, "stable" if stable else kind, order, "values", "sort")
+
+
+@implements(np.argsort)
+def argsort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, *, stable: Any = None) -> Array:
+    """The indices that sort ``a`` along ``axis``, as ``numpy.argsort`` (stable on a chunked axis).
+
+    >>> import numpy as np
+    >>> argsort(asarray(np.array([2, 0, 2, 1])).rechunk(2)).compute().tolist()
+    [1, 3, 0, 2]
+    """
+    return _sorted(a, axis, "stable" if stable else kind, order, "positions", "argsort")
+
+
+def _check_kth(opname: str, kth: Any, length: int) -> tuple:
+    kths = np.atleast_1d(np.asarray(kth))
+    if kths.dtype.kind not in "iu":
+        raise TypeError(f"{opname}: kth must be an integer or a sequence of integers, got {kth!r}")
+    for k in kths.tolist():
+        if not -length <= k < length:
+            raise ValueError(f"{opname}: kth(={k}) out of bounds ({length})")
+    return kths
+
+
+@implements(np.partition)
+def partition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect", order: Any = None) -> Array:
+    """A copy with the ``kth`` element in its sorted place, as ``numpy.partition``.
+
+    On a one-block axis this is NumPy's partition of each block; on a chunked
+    axis the fully sorted array is returned (a valid partition for every ``kth``).
+
+    >>> import numpy as np
+    >>> x = asarray(np.array([7, 1, 5, 3, 9, 0])).rechunk(4)
+    >>> int(partition(x, 2)[2])
+    3
+    """
+    x = asarray(a)
+    if axis is None:
+        x, axis = ravel(x), 0
+    axis = normalize_axis(axis, x.ndim, "partition")
+    _check_kth("partition", kth, int(x.shape[axis]))
+    if order is not None:
+        raise NotImplementedError("partition: order= (structured arrays) is not supported on chunkwise arrays")
+    if x.numblocks[axis] == 1:
+        return map_blocks(np.partition, x, kth, axis=axis, kind=kind, dtype=x.dtype)
+    return sort(x, axis=axis)
+
+
+@implements(np.argpartition)
+def argpartition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect", order: Any = None) -> Array:
+    """Indices that partition ``a`` around ``kth``, as ``numpy.argpartition`` (see :func:`partition`).
+
+    >>> import numpy as np
+    >>> x = asarray(np.array([7, 1, 5, 3, 9, 0])).rechunk(4)
+    >>> int(argpartition(x, 0)[0])
+    5
+    """
+    x = asarray(a)
+    if axis is None:
+        x, axis = ravel(x), 0
+    axis = normalize_axis(axis, x.ndim, "argpartition")
+    _check_kth("argpartition", kth, int(x.shape[axis]))
+    if order is not None:
+        raise NotImplementedError("argpartition: order= (structured arrays) is not supported on chunkwise arrays")
+    if x.numblocks[axis] == 1:
+        return map_blocks(np.argpartition, x, kth, axis=axis, kind=kind, dtype=np.intp)
+    return argsort(x, axis=axis)
+
+
+# --- topk, argtopk ---------------------------------------------------------------------------
+
+
+class TopK(Reduction):
+    """A tree reduction whose output keeps ``|k|`` elements on the reduced axis (``topk``/``argtopk``)."""
+
+    _parameters = (*Reduction._parameters, "length")
+
+    def _chunks(self) -> tuple:
+        axis = self.axes[0]
+        return tuple((self.length,) if a == axis else c for a, c in enumerate(self.array.chunks))
+
+
+def _top(values: np.ndarray, k: int, axis: int, indices: np.ndarray | None = None) -> Any:
+    """The ``|k|`` largest (``k > 0``) or smallest values along ``axis``, unordered (and their indices)."""
+    n = values.shape[axis]
+    if n <= abs(k):
+        return values if indices is None else (values, indices)
+    kth = n - k if k > 0 else -k - 1
+    keep = slice(n - k, None) if k > 0 else slice(None, -k)
+    where = (slice(None),) * axis + (keep,)
+    if indices is None:
+        return np.partition(values, kth, axis=axis)[where]
+    order = np.argpartition(values, kth, axis=axis)[where]
+    return np.take_along_axis(values, order, axis=axis), np.take_along_axis(indices, order, axis=axis)
+
+
+def _topk_chunk(block: np.ndarray, k: int, axis: int) -> np.ndarray:
+    return _top(block, k, axis)
+
+
+def _topk_combine(parts: list, k: int, axis: int) -> np.ndarray:
+    return _top(np.concatenate(parts, axis=axis), k, axis)
+
+
+def _topk_aggregate(partial: np.ndarray, k: int, axis: int) -> np.ndarray:
+    out = np.sort(partial, axis=axis)
+    return np.flip(out, axis=axis) if k > 0 else out
+
+
+def _argtopk_chunk(block: np.ndarray, k: int, axis: int, offsets: tuple, shape: tuple) -> tuple:
+    index_shape = [1] * block.ndim
+    index_shape[axis] = block.shape[axis]
+    indices = np.broadcast_to(
+        np.arange(offsets[axis], offsets[axis] + block.shape[axis], dtype=np.intp).reshape(index_shape),
+        block.shape,
+    )
+    return _top(block, k, axis, indices)
+
+
+def _argtopk_combine(parts: list, k: int, axis: int) -> tuple:
+    values = np.concatenate([p[0] for p in parts], axis=axis)
+    indices = np.concatenate([p[1] for p in parts], axis=axis)
+    return _top(values, k, axis, indices)
+
+
+def _argtopk_aggregate(partial: tuple, k: int, axis: int) -> np.ndarray:
+    values, indices = partial
+    order = np.argsort(values, axis=axis, kind="stable")
+    if k > 0:
+        order = np.flip(order, axis=axis)
+    return np.take_along_axis(indices, order, axis=axis)
+
+
+def _topk(a: Any, k: Any, axis: Any, split_every: Any, want_indices: bool) -> Array:
+    opname = "argtopk" if want_indices else "topk"
+    x = asarray(a)
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k == 0:
+        raise ValueError(f"{opname}: k must be a non-zero integer (k > 0: largest, k < 0: smallest), got {k!r}")
+    k = int(k)
+    axis = normalize_axis(axis, x.ndim, opname)
+    check_known_chunks(opname, x, axes=(axis,), what=f"the array (axis {axis})")
+    if abs(k) > x.shape[axis]:
+        raise ValueError(
+            f"{opname}: |k|={abs(k)} is larger than axis {axis} (length {x.shape[axis]}); "
+            f"use a k between -{x.shape[axis]} and {x.shape[axis]}"
+        )
+    fan_in = normalize_split_every(split_every, (axis,), x.ndim, opname)
+    if want_indices:
+        chunk = functools.partial(_argtopk_chunk, k=k, axis=axis)
+        combine = functools.partial(_argtopk_combine, k=k, axis=axis)
+        aggregate = functools.partial(_argtopk_aggregate, k=k, axis=axis)
+        dtype = np.dtype(np.intp)
+    else:
+        chunk = functools.partial(_topk_chunk, k=k, axis=axis)
+        combine = functools.partial(_topk_combine, k=k, axis=axis)
+        aggregate = functools.partial(_topk_aggregate, k=k, axis=axis)
+        dtype = x.dtype
+    return Array(TopK(x.expr, chunk, combine, aggregate, (axis,), True, fan_in, dtype,
+                      opname, True, want_indices, abs(k)))
+
+
+def topk(a: Any, k: int, axis: int = -1, split_every: Any = None) -> Array:
+    """The ``k`` largest elements along ``axis``, largest first (``k < 0``: the ``-k`` smallest,
+    smallest first), as ``dask.array.topk``.
+
+    A tree reduction over any chunking: each block keeps its ``|k|`` best by
+    ``numpy.partition``, groups of ``split_every`` partials merge the same way,
+    the last step sorts. NaNs count as largest (NumPy's order).
+
+    >>> import numpy as np
+    >>> x = asarray(np.array([[4, 8, 1], [7, 2, 9]])).rechunk(1)
+    >>> topk(x, 2, axis=1).compute().tolist()
+    [[8, 4], [9, 7]]
+    """
+    return _topk(a, k, axis, split_every, False)
+
+
+def argtopk(a: Any, k: int, axis: int = -1, split_every: Any = None) -> Array:
+    """The indices of the ``k`` largest elements along ``axis`` (``k < 0``: smallest), as ``dask.array.argtopk``.
+
+    >>> import numpy as np
+    >>> argtopk(asarray(np.array([4, 8, 1, 7])).rechunk(3), 2).compute().tolist()
+    [1, 3]
+    """
+    return _topk(a, k, axis, split_every, True)
+

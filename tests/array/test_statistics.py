@@ -1,0 +1,187 @@
+"""Quantiles, ``unique``, histograms, ``searchsorted``, ``isin``, ``cov``/``corrcoef``,
+``take_along_axis``: against NumPy on the same data, uneven chunks, both schedulers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import chunkwise.array as da
+from chunkwise.array.testing import assert_eq
+
+rng = np.random.default_rng(7)
+A = rng.normal(size=(23, 17))
+A_NAN = np.where(rng.random(A.shape) < 0.15, np.nan, A)
+A_NAN[3] = np.nan  # an all-NaN lane
+UNEVEN = ((5, 1, 10, 7), (8, 2, 7))
+
+
+@pytest.mark.parametrize("axis", [None, 0, 1, (0, 1)])
+@pytest.mark.parametrize("q", [0.5, [0.0, 0.1, 0.25, 0.9, 1.0]])
+@pytest.mark.parametrize("method", ["linear", "lower", "higher", "midpoint"])
+def test_quantile_chunked_axis_is_exact(axis, q, method):
+    x = da.from_array(A, chunks=UNEVEN)
+    assert_eq(da.quantile(x, q, axis=axis, method=method), np.quantile(A, q, axis=axis, method=method))
+    assert_eq(da.percentile(x, np.multiply(q, 100), axis=axis, method=method),
+              np.percentile(A, np.multiply(q, 100), axis=axis, method=method))
+
+
+@pytest.mark.parametrize("method", ["linear", "nearest", "hazen", "inverted_cdf"])
+def test_quantile_one_block_axis_any_method(method):
+    x = da.from_array(A, chunks=(4, 17))
+    assert_eq(da.quantile(x, [0.3, 0.7], axis=1, method=method), np.quantile(A, [0.3, 0.7], axis=1, method=method))
+    if method != "linear":  # on a chunked axis only the methods of two order statistics
+        with pytest.raises(NotImplementedError, match="rechunk the axis into one block"):
+            da.quantile(x, 0.3, axis=0, method=method)
+
+
+def test_median_and_keepdims_and_ints():
+    ints = rng.integers(0, 50, (12, 9))
+    x = da.from_array(ints, chunks=(5, 4))
+    assert_eq(da.median(x), np.median(ints))
+    assert_eq(da.median(x, axis=0, keepdims=True), np.median(ints, axis=0, keepdims=True))
+    assert_eq(np.median(x, axis=1), np.median(ints, axis=1))
+    y = da.from_array(A_NAN, chunks=UNEVEN)
+    with np.errstate(invalid="ignore"):
+        assert_eq(da.median(y, axis=1), np.median(A_NAN, axis=1))  # a lane with NaN gives NaN
+
+
+@pytest.mark.filterwarnings("ignore:All-NaN slice")
+@pytest.mark.parametrize("axis", [0, 1, None])
+def test_nan_quantiles(axis):
+    x = da.from_array(A_NAN, chunks=UNEVEN)
+    assert_eq(da.nanmedian(x, axis=axis), np.nanmedian(A_NAN, axis=axis))
+    assert_eq(da.nanquantile(x, [0.1, 0.75], axis=axis), np.nanquantile(A_NAN, [0.1, 0.75], axis=axis))
+    assert_eq(da.nanpercentile(x, 40, axis=axis, method="lower"),
+              np.nanpercentile(A_NAN, 40, axis=axis, method="lower"))
+    one_block = da.from_array(A_NAN, chunks=(5, 17))
+    assert_eq(da.nanmedian(one_block, axis=1), np.nanmedian(A_NAN, axis=1))
+
+
+def test_quantile_errors():
+    x = da.from_array(A, chunks=5)
+    with pytest.raises(ValueError, match="quantile: quantiles must be in the range"):
+        da.quantile(x, 1.5)
+    with pytest.raises(ValueError, match="percentile: quantiles must be in the range \\[0, 100\\]"):
+        da.percentile(x, 150)
+    with pytest.raises(NotImplementedError, match="quantile: weights="):
+        da.quantile(x, 0.5, weights=np.ones(A.shape))
+
+
+@pytest.mark.parametrize("chunks", [7, (3, 4), ((20, 3), (1, 16))], ids=str)
+def test_unique(chunks):
+    ints = rng.integers(-5, 12, (23, 17))
+    x = da.from_array(ints, chunks=chunks)
+    u = da.unique(x)
+    assert math.isnan(u.chunks[0][0])
+    assert_eq(u, np.unique(ints))
+    got = da.unique(x, return_index=True, return_inverse=True, return_counts=True)
+    expected = np.unique(ints, return_index=True, return_inverse=True, return_counts=True)
+    for g, e in zip(got, expected):
+        assert_eq(g, e)
+    assert got[2].chunks == x.chunks  # the inverse keeps the input's blocks
+    floats = da.from_array(A_NAN, chunks=UNEVEN)
+    assert_eq(da.unique(floats), np.unique(A_NAN))  # NaNs collapse, as NumPy's equal_nan=True
+    with pytest.raises(NotImplementedError, match="unique: axis="):
+        da.unique(x, axis=0)
+
+
+def test_bincount():
+    v = rng.integers(0, 9, 100)
+    w = rng.random(100)
+    x = da.from_array(v, chunks=((10, 40, 1, 49),))
+    assert_eq(da.bincount(x), np.bincount(v))
+    assert_eq(da.bincount(x, minlength=15), np.bincount(v, minlength=15))
+    assert da.bincount(x, minlength=15).chunks == ((15,),)
+    assert_eq(da.bincount(x, weights=da.from_array(w, chunks=30)), np.bincount(v, weights=w))
+    with pytest.raises(ValueError, match="bincount: the values reach 8, beyond minlength=5"):
+        da.bincount(x, minlength=5).compute()
+    with pytest.raises(TypeError, match="bincount: x must hold integers"):
+        da.bincount(da.from_array(w))
+
+
+@pytest.mark.parametrize("scheduler", ["sync", "threads"])
+def test_histogram(scheduler):
+    x = da.from_array(A, chunks=UNEVEN)
+    w = rng.random(A.shape)
+    for kwargs in [{"bins": 10, "range": (-2, 2)}, {"bins": np.array([-3, -1, 0, 0.5, 4])},
+                   {"bins": 7, "range": (-1, 3), "density": True}]:
+        counts, edges = da.histogram(x, **kwargs)
+        expected, expected_edges = np.histogram(A, **kwargs)
+        np.testing.assert_array_equal(edges, expected_edges)
+        np.testing.assert_allclose(counts.compute(scheduler=scheduler), expected)
+        assert counts.dtype == expected.dtype
+    counts, _ = da.histogram(x, bins=5, range=(-1, 1), weights=da.from_array(w, chunks=6))
+    assert_eq(counts, np.histogram(A, bins=5, range=(-1, 1), weights=w)[0])
+    with pytest.raises(ValueError, match="histogram: with bins as an int, range="):
+        da.histogram(x, bins=10)
+
+
+def test_histogram2d_and_dd():
+    pts = rng.random((200, 3))
+    s = da.from_array(pts, chunks=((50, 100, 50), (2, 1)))
+    counts, edges = da.histogramdd(s, bins=(3, 4, 5), range=[(0, 1)] * 3)
+    e_counts, e_edges = np.histogramdd(pts, bins=(3, 4, 5), range=[(0, 1)] * 3)
+    assert_eq(counts, e_counts)
+    for a, b in zip(edges, e_edges):
+        np.testing.assert_array_equal(a, b)
+    w = rng.random(200)
+    counts, _ = da.histogramdd(s, bins=[np.linspace(0, 1, 4)] * 3, weights=da.from_array(w, chunks=70),
+                               density=True)
+    assert_eq(counts, np.histogramdd(pts, bins=[np.linspace(0, 1, 4)] * 3, weights=w, density=True)[0])
+    xs, ys = da.from_array(pts[:, 0], chunks=33), da.from_array(pts[:, 1], chunks=33)
+    h, xe, ye = da.histogram2d(xs, ys, bins=4, range=[(0, 1), (0, 1)])
+    eh, exe, eye = np.histogram2d(pts[:, 0], pts[:, 1], bins=4, range=[(0, 1), (0, 1)])
+    assert_eq(h, eh)
+    np.testing.assert_array_equal(xe, exe)
+    np.testing.assert_array_equal(ye, eye)
+
+
+def test_digitize_searchsorted_isin():
+    x = da.from_array(A, chunks=UNEVEN)
+    bins = np.array([-1.0, 0.0, 0.3, 2.0])
+    assert_eq(da.digitize(x, bins), np.digitize(A, bins))
+    assert_eq(da.digitize(x, bins, right=True), np.digitize(A, bins, right=True))
+    sorted_a = np.sort(rng.integers(0, 30, 57))
+    s = da.from_array(sorted_a, chunks=((10, 0, 20, 27),))
+    v = rng.integers(-2, 33, (6, 5))
+    for side in ("left", "right"):
+        assert_eq(da.searchsorted(s, da.from_array(v, chunks=4), side=side), np.searchsorted(sorted_a, v, side=side))
+        assert_eq(da.searchsorted(sorted_a, da.from_array(v, chunks=4), side=side),
+                  np.searchsorted(sorted_a, v, side=side))
+    test = rng.integers(0, 40, 25)
+    ints = rng.integers(0, 50, (9, 8))
+    xi = da.from_array(ints, chunks=(4, 3))
+    assert_eq(da.isin(xi, test), np.isin(ints, test))
+    assert_eq(da.isin(xi, da.from_array(test, chunks=7)), np.isin(ints, test))
+    assert_eq(da.isin(xi, da.from_array(test, chunks=7), invert=True), np.isin(ints, test, invert=True))
+
+
+@pytest.mark.parametrize("rowvar", [True, False])
+def test_cov_corrcoef(rowvar):
+    m = rng.normal(size=(5, 40))
+    y = rng.normal(size=(2, 40))
+    if not rowvar:
+        m, y = m.T, y.T
+    x = da.from_array(m, chunks=(3, 11) if rowvar else (11, 3))
+    assert_eq(da.cov(x, rowvar=rowvar), np.cov(m, rowvar=rowvar))
+    assert_eq(da.cov(x, y, rowvar=rowvar, ddof=0), np.cov(m, y, rowvar=rowvar, ddof=0))
+    assert_eq(da.corrcoef(x, rowvar=rowvar), np.corrcoef(m, rowvar=rowvar))
+    assert_eq(np.cov(x, bias=True, rowvar=rowvar), np.cov(m, bias=True, rowvar=rowvar))
+    v = da.from_array(m[0] if rowvar else m[:, 0], chunks=7)
+    assert_eq(da.cov(v), np.cov(m[0] if rowvar else m[:, 0]))
+
+
+def test_take_along_axis():
+    x = da.from_array(A, chunks=UNEVEN)
+    for axis in (0, 1):
+        idx = np.argsort(A, axis=axis)
+        assert_eq(da.take_along_axis(x, da.from_array(idx, chunks=UNEVEN), axis=axis),
+                  np.take_along_axis(A, idx, axis=axis))
+    picks = rng.integers(-17, 17, (23, 3))
+    assert_eq(da.take_along_axis(x, picks, axis=1), np.take_along_axis(A, picks, axis=1))
+    assert_eq(da.take_along_axis(x, np.array([[0], [5]])[:1], axis=0), np.take_along_axis(A, np.array([[0]]), axis=0))
+    with pytest.raises(ValueError, match="take_along_axis: indices has 1 dimensions"):
+        da.take_along_axis(x, np.array([1]), axis=0)
