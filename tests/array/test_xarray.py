@@ -207,24 +207,25 @@ def test_scan_adapter_against_numpy():
         xcm.scan(np.cumsum, np.add, 0, a, axis=0, bogus=1)
 
 
-def test_apply_gufunc_adapter_against_numpy():
+def test_apply_gufunc_through_the_manager_against_numpy():
+    apply_gufunc = xcm.ChunkwiseManager().apply_gufunc
     x = np.random.default_rng(3).random((5, 4, 3))
     a = ca.from_array(x, chunks=(2, 4, 3))
-    mean = xcm.apply_gufunc(lambda b: b.mean(axis=-1), "(k)->()", a, output_dtypes=float)
+    mean = apply_gufunc(lambda b: b.mean(axis=-1), "(k)->()", a, output_dtypes=float)
     np.testing.assert_allclose(mean.compute(), x.mean(axis=-1))
-    both = xcm.apply_gufunc(lambda b: (b.min(axis=-1), b.max(axis=-1)), "(k)->(),()", a,
+    both = apply_gufunc(lambda b: (b.min(axis=-1), b.max(axis=-1)), "(k)->(),()", a,
                             output_dtypes=[float, float])
     np.testing.assert_allclose(both[0].compute(), x.min(axis=-1))
     np.testing.assert_allclose(both[1].compute(), x.max(axis=-1))
-    tiled = xcm.apply_gufunc(lambda b: np.repeat(b[..., :1], 2, axis=-1), "(k)->(m)", a,
+    tiled = apply_gufunc(lambda b: np.repeat(b[..., :1], 2, axis=-1), "(k)->(m)", a,
                              output_sizes={"m": 2}, output_dtypes=float)
     np.testing.assert_allclose(tiled.compute(), np.repeat(x[..., :1], 2, axis=-1))
     with pytest.raises(ValueError, match="output_sizes"):
-        xcm.apply_gufunc(lambda b: b, "(k)->(m)", a)
+        apply_gufunc(lambda b: b, "(k)->(m)", a)
     split = ca.from_array(x, chunks=(2, 2, 2))
     with pytest.raises(ValueError, match="allow_rechunk"):
-        xcm.apply_gufunc(lambda b: b.sum(-1), "(k)->()", split)
-    rechunked = xcm.apply_gufunc(lambda b: b.sum(-1), "(k)->()", split, allow_rechunk=True)
+        apply_gufunc(lambda b: b.sum(-1), "(k)->()", split)
+    rechunked = apply_gufunc(lambda b: b.sum(-1), "(k)->()", split, allow_rechunk=True)
     np.testing.assert_allclose(rechunked.compute(), x.sum(-1))
 
 

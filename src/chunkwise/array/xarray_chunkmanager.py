@@ -23,9 +23,8 @@ bridges it:
 - :func:`scan`: chunkwise's cumulative node carries the *last element* of each
   block's scan into the next block, which equals Dask's ``preop`` (``sum`` for
   ``cumsum``, ``nanlast`` for ``ffill``) for every scan xarray builds.
-- :func:`apply_gufunc`: a generalized ufunc over ``blockwise`` (core dims must
-  be one chunk, or are rechunked when ``allow_rechunk``), one blockwise node
-  per output.
+- ``apply_gufunc`` is :func:`chunkwise.array.apply_gufunc`, which takes
+  Dask's arguments as they are.
 - :func:`unify_chunks`: the common refinement of each index's chunks (length-1
   axes broadcast), then a rechunk of every array that differs.
 
@@ -35,7 +34,6 @@ xarray is imported only when this module is (it is an optional dependency:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import accumulate
 from typing import Any
@@ -53,8 +51,6 @@ from chunkwise.array.treereduce import reduction as tree_reduction
 
 __all__ = [
     "ChunkwiseManager",
-    "apply_gufunc",
-    "parse_gufunc_signature",
     "reduction",
     "scan",
     "unify_chunks",
@@ -147,112 +143,6 @@ def scan(
     axis = axis % x.ndim
     out_dtype = x.dtype if dtype is None else np.dtype(dtype)
     return Array(Cumulative(x.expr, func, binop, axis, out_dtype, getattr(func, "__name__", "scan")))
-
-
-_DIMS = r"\((?:\w+(?:,\s*\w+)*)?\)"
-
-
-def parse_gufunc_signature(signature: str) -> tuple[list[tuple], list[tuple] | tuple]:
-    """``"(i,j),(j)->(i)"`` -> ``([("i","j"), ("j",)], ("i",))``; several outputs give a list.
-
-    >>> parse_gufunc_signature("(i),()->(),(j)")
-    ([('i',), ()], [(), ('j',)])
-    """
-    text = signature.replace(" ", "")
-    if not re.fullmatch(rf"{_DIMS}(?:,{_DIMS})*->{_DIMS}(?:,{_DIMS})*", text):
-        raise ValueError(f"apply_gufunc: not a gufunc signature: {signature!r} "
-                         "(expected e.g. '(i,j),(j)->(i)')")
-    left, right = text.split("->")
-
-    def dims(part: str) -> list[tuple]:
-        return [tuple(re.findall(r"\w+", group)) for group in re.findall(_DIMS, part)]
-
-    outputs = dims(right)
-    return dims(left), (outputs if "),(" in right else outputs[0])
-
-
-class _SelectOutput:
-    """Output ``n`` of a function returning a tuple (one blockwise node per gufunc output)."""
-
-    def __init__(self, func: Callable, n: int | None):
-        self.func, self.n = func, n
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        result = self.func(*args, **kwargs)
-        return np.asarray(result if self.n is None else result[self.n])
-
-
-def apply_gufunc(
-    func: Callable, signature: str, *args: Any, axes: Any = None, axis: Any = None,
-    keepdims: bool = False, output_dtypes: Any = None, output_sizes: dict | None = None,
-    vectorize: bool | None = None, allow_rechunk: bool = False, meta: Any = None, **kwargs: Any,
-) -> Any:
-    """Apply a generalized ufunc over chunked arrays, as ``dask.array.apply_gufunc``.
-
-    Loop dimensions broadcast and keep their chunks; core dimensions must lie in
-    one chunk (rechunked to one when ``allow_rechunk=True``). Output core
-    dimensions absent from the inputs take their length from ``output_sizes``.
-    Differs from Dask: ``axes``/``axis``/``keepdims`` are not supported (xarray
-    never passes them), and with several outputs ``func`` runs once per output.
-
-    >>> x = ca.from_array(np.arange(12.0).reshape(3, 4), chunks=(2, 4))
-    >>> apply_gufunc(lambda b: b.mean(axis=-1), "(i)->()", x).compute().tolist()
-    [1.5, 5.5, 9.5]
-    """
-    if axes is not None or axis is not None or keepdims:
-        raise NotImplementedError("apply_gufunc: axes=, axis= and keepdims= are not supported by "
-                                  "chunkwise; move the core dimensions last before calling")
-    in_core, out_core = parse_gufunc_signature(signature)
-    if len(in_core) != len(args):
-        raise ValueError(f"apply_gufunc: signature {signature!r} takes {len(in_core)} "
-                         f"argument(s), got {len(args)}")
-    several = isinstance(out_core, list)
-    outputs = out_core if several else [out_core]
-    if vectorize:
-        otypes = None if output_dtypes is None else [np.dtype(d) for d in np.atleast_1d(output_dtypes)]
-        func = np.vectorize(func, signature=signature, otypes=otypes)
-    arrays = [asarray(a) for a in args]
-    loop_ndims = [a.ndim - len(core) for a, core in zip(arrays, in_core)]
-    for n, (a, core, loop) in enumerate(zip(arrays, in_core, loop_ndims)):
-        if loop < 0:
-            raise ValueError(f"apply_gufunc: argument {n} has {a.ndim} dimension(s), fewer than "
-                             f"its core dimensions {core} in {signature!r}")
-    n_loop = max(loop_ndims, default=0)
-    loop_symbols = tuple(f"loop{k}" for k in range(n_loop))
-    pairs: list = []
-    core_lengths: dict = {}
-    for n, (a, core, loop) in enumerate(zip(arrays, in_core, loop_ndims)):
-        split = [a.ndim - len(core) + k for k, _ in enumerate(core) if len(a.chunks[loop + k]) > 1]
-        if split and not allow_rechunk:
-            raise ValueError(
-                f"apply_gufunc: core dimension(s) {[core[k - loop] for k in split]} of argument {n} "
-                f"span several chunks; rechunk them to one chunk (chunks={{axis: -1}}) or pass "
-                "allow_rechunk=True")
-        if split:
-            a = a.rechunk(dict.fromkeys(split, -1))
-        for k, dim in enumerate(core):
-            core_lengths[dim] = a.shape[loop + k]
-        pairs += [a, loop_symbols[n_loop - loop:] + tuple(f"core_{d}" for d in core)]
-    sizes = dict(output_sizes or {})
-    if output_dtypes is None:
-        dtypes = [None] * len(outputs)
-    else:
-        dtypes = list(output_dtypes) if several else [np.atleast_1d(output_dtypes)[0]]
-    results = []
-    for n, core in enumerate(outputs):
-        new_axes = {}
-        for dim in core:
-            if dim not in core_lengths:
-                if dim not in sizes:
-                    raise ValueError(f"apply_gufunc: output core dimension {dim!r} is in no input; "
-                                     f"give its length in output_sizes={{{dim!r}: ...}}")
-                new_axes[f"core_{dim}"] = sizes[dim]
-        out_ind = loop_symbols + tuple(f"core_{d}" for d in core)
-        results.append(ca.blockwise(
-            _SelectOutput(func, n if several else None), out_ind, *pairs, dtype=dtypes[n],
-            new_axes=new_axes, concatenate=True, **kwargs,
-        ))
-    return tuple(results) if several else results[0]
 
 
 def _refine(axis_chunks: list[tuple]) -> tuple:
@@ -382,7 +272,7 @@ class ChunkwiseManager(ChunkManagerEntrypoint[Array]):
         return scan(func, binop, ident, arr, axis=axis, dtype=dtype, **kwargs)
 
     def apply_gufunc(self, func: Callable, signature: str, *args: Any, **kwargs: Any) -> Any:
-        return apply_gufunc(func, signature, *args, **kwargs)
+        return ca.apply_gufunc(func, signature, *args, **kwargs)
 
     def map_blocks(self, func: Callable, *args: Any, dtype: Any = None, chunks: Any = None,
                    drop_axis: Any = None, new_axis: Any = None, **kwargs: Any) -> Array:
