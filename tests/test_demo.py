@@ -24,6 +24,11 @@ def test_demo_runs_and_reports():
     assert "read: 2 pieces of 2 files (day=6, day=7), columns ['amount', 'country'] of 6" in dataframe
     assert "matches pandas (correct)" in dataframe
     assert "100% Completed" in dataframe
+    # the ML part: the seed example with a progress bar, checked against scikit-learn
+    ml = out.stdout[out.stdout.index("4. ml:"):]
+    assert "within 0.5 points (correct)" in ml
+    assert "passes over the data" in ml and "peak memory of the fit" in ml
+    assert "100% Completed" in ml
 
 
 def test_dataframe_demo_checks_its_answers_against_pandas():
@@ -36,6 +41,19 @@ def test_dataframe_demo_checks_its_answers_against_pandas():
     assert "matches pandas (correct)" in text
     for country in ("de", "fr", "jp", "us"):
         assert f"\n   {country} " in text  # one row of the groupby table per country
+
+
+def test_ml_demo_fits_the_seed_example_with_a_bar_per_step():
+    from chunkwise.__main__ import ml_demo
+
+    out = io.StringIO()
+    figures = ml_demo(rows=20_000, out=out)
+    text = out.getvalue()
+    assert abs(figures["accuracy"] - figures["reference"]) <= 0.005
+    assert "within 0.5 points (correct)" in text
+    # one bar per pass: the label pass and one per L-BFGS evaluation
+    assert text.count("100% Completed") >= figures["passes"] >= 3
+    assert f"{figures['passes']} passes over the data" in text
 
 
 def test_cluster_demo_runs_on_a_local_cluster():

@@ -8,6 +8,7 @@ table, not the whole run.
 """
 
 MODULES = [
-    "foundation", "delayed", "arrays", "arrays_ops", "dataframes", "dataframes_shuffle", "dataframes_joins",
+    "foundation", "delayed", "arrays", "arrays_ops", "arrays_linalg", "dataframes",
+    "dataframes_shuffle", "dataframes_joins", "ml",
     "cluster",
 ]

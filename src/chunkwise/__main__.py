@@ -11,6 +11,12 @@
    checked against pandas, and the plan shows what the scan reads (and the
    reads recorded while it ran confirm it).
 
+4. ml: the seed example of ``chunkwise.ml`` (``make_classification``,
+   ``train_test_split``, ``LogisticRegression``) on 200,000 rows, with a
+   progress bar per optimizer step (one pass over the data each); the
+   accuracy is checked against scikit-learn's on the same rows, and the fit
+   time, passes and the peak memory of the fit are printed.
+
 ``python -m chunkwise demo --cluster`` runs the same kind of work on a
 ``distributed.LocalCluster`` started for the occasion (worker processes on
 127.0.0.1), prints its dashboard address, persists an array on the workers
@@ -25,7 +31,7 @@ import threading
 import time
 from operator import add
 
-__all__ = ["array_demo", "cluster_demo", "dataframe_demo", "demo", "main"]
+__all__ = ["array_demo", "cluster_demo", "dataframe_demo", "demo", "main", "ml_demo"]
 
 
 def _load(i: int) -> list[int]:
@@ -279,6 +285,68 @@ def cluster_demo(n_workers: int = 2, size: int = 8_000, block: int = 1_000, out=
     return {"delayed_seconds": elapsed, "persist_seconds": persisted, "reduce_seconds": reduced}
 
 
+def ml_demo(rows: int = 200_000, out=None) -> dict:
+    """The seed example of ``chunkwise.ml`` with a progress bar; accuracy checked against scikit-learn."""
+    import numpy as np
+    import psutil
+    from sklearn.linear_model import LogisticRegression as SklearnLogisticRegression
+    from sklearn.metrics import accuracy_score
+
+    import chunkwise
+    from chunkwise.diagnostics import ProgressBar
+    from chunkwise.ml.datasets import make_classification
+    from chunkwise.ml.linear_model import LogisticRegression
+    from chunkwise.ml.model_selection import train_test_split
+    from chunkwise.ml.passes import passes_counter
+
+    out = out or sys.stdout
+    chunks = max(rows // 10, 1)
+    print(f"4. ml: LogisticRegression on make_classification({rows:,} x 20, chunks={chunks:,}), "
+          "train_test_split; one progress bar per optimizer step (one pass over the data each)", file=out)
+    X, y = make_classification(n_samples=rows, n_features=20, chunks=chunks, random_state=0)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    process = psutil.Process()
+    start_rss = process.memory_info().rss
+    peak = [start_rss]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], process.memory_info().rss)
+            time.sleep(0.005)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    start = time.perf_counter()
+    try:
+        with ProgressBar(out=out, minimum=0), passes_counter() as passes:
+            clf = LogisticRegression().fit(X_train, y_train)
+    finally:
+        done.set()
+        sampler.join()
+    fit_seconds = time.perf_counter() - start
+    print("", file=out)
+    y_true, y_pred = chunkwise.compute(y_test, clf.predict(X_test))
+    accuracy = accuracy_score(y_true, y_pred)
+    Xn, yn, Xt = chunkwise.compute(X_train, y_train, X_test)
+    reference = accuracy_score(y_true, SklearnLogisticRegression().fit(Xn, yn).predict(Xt))
+    ok = abs(accuracy - reference) <= 0.005 and bool(np.all(np.isfinite(clf.coef_)))
+    print(
+        f"   accuracy {accuracy:.4f} (scikit-learn on the same rows: {reference:.4f}; "
+        + ("within 0.5 points (correct)" if ok else "WRONG: differs from scikit-learn") + ")",
+        file=out,
+    )
+    print(
+        f"   fit {fit_seconds:.2f} s: {clf.n_iter_[0]} L-BFGS iterations, {passes()} passes over the data; "
+        f"peak memory of the fit {(peak[0] - start_rss) / 1e6:,.0f} MB above the {start_rss / 1e6:,.0f} MB "
+        f"before it (the training data: {X_train.nbytes / 1e6:,.0f} MB)",
+        file=out,
+    )
+    if not ok:
+        raise SystemExit(1)
+    return {"accuracy": accuracy, "reference": reference, "fit_seconds": fit_seconds, "passes": passes()}
+
+
 def _process_rss_mb() -> float:
     import psutil
 
@@ -303,6 +371,12 @@ def main(argv: list[str] | None = None) -> int:
         demo(args.chunks)
         array_demo()
         dataframe_demo()
+        try:
+            import sklearn  # noqa: F401  (the ML part needs the ml extra)
+        except ImportError:
+            print("4. ml: skipped: scikit-learn is not installed (pip install -e '.[ml]')")
+        else:
+            ml_demo()
     return 0
 
 

@@ -2,10 +2,17 @@
 
 Use it as ``import chunkwise.array as da``; the names follow NumPy and
 ``dask.array``. Every module below contributes the operations listed in its
-``__all__``.
+``__all__``; the submodules ``linalg``, ``fft`` and ``random`` are namespaces
+of their own (``da.linalg.qr``).
+
+The package is an Array API namespace (``x.__array_namespace__()``; version
+``__array_api_version__``; inspection through ``__array_namespace_info__()``,
+see :mod:`chunkwise.array.api`). ``dir(da)`` and ``__all__`` list the public
+names only; the implementation modules (``core``, ``gather``, ...) stay
+importable as ``chunkwise.array.core`` but are not advertised.
 """
 
-import importlib
+import importlib as _importlib
 
 from chunkwise.array.chunks import normalize_chunks
 from chunkwise.array.core import (
@@ -30,7 +37,7 @@ _MODULES = (
     "creation",
     "grids",
     "blockwise",
-    "linalg",
+    "contraction",
     "einsum",
     "io",
     "overlap",
@@ -42,11 +49,19 @@ _MODULES = (
 )
 
 
+#: Plan nodes and helpers that modules list in ``__all__`` for their siblings, not for users.
+_NOT_PUBLIC = frozenset(
+    {"Reduction", "Cumulative", "BlockView", "VIndex", "getitem", "setitem", "with_computed_chunks"}
+)
+
+
 def _export_all() -> list:
     names = []
     for module_name in _MODULES:
-        module = importlib.import_module(f"chunkwise.array.{module_name}")
+        module = _importlib.import_module(f"chunkwise.array.{module_name}")
         for name in getattr(module, "__all__", ()):
+            if name in _NOT_PUBLIC:
+                continue
             globals()[name] = getattr(module, name)
             names.append(name)
     return names
@@ -63,5 +78,47 @@ __all__ = [
 ]
 __all__ += _export_all()  # noqa: PLE0605 - each module lists its own names
 
-from chunkwise.array import ma  # noqa: E402, F401, I001  (da.ma.*: its sum, mean... must not join da)
-from chunkwise.array import random  # noqa: E402, F401  (da.random.*)
+from chunkwise.array import (  # noqa: E402  (da.fft.*, da.linalg.*, da.random.*)
+    fft,
+    linalg,
+    ma,
+    random,
+)
+from chunkwise.array.api import (  # noqa: E402
+    __array_namespace_info__,
+    astype,
+    broadcast_shapes,
+    can_cast,
+    finfo,
+    iinfo,
+    isdtype,
+    result_type,
+)
+from chunkwise.array.linalg.matrices import diagonal, kron, matrix_transpose, trace  # noqa: E402
+
+__array_api_version__ = "2025.12"
+
+__all__ += [
+    "__array_api_version__",
+    "__array_namespace_info__",
+    "astype",
+    "broadcast_shapes",
+    "can_cast",
+    "diagonal",
+    "fft",
+    "finfo",
+    "iinfo",
+    "isdtype",
+    "kron",
+    "linalg",
+    "ma",
+    "matrix_transpose",
+    "random",
+    "result_type",
+    "trace",
+]
+__all__.sort()
+
+
+def __dir__() -> list:
+    return list(__all__)

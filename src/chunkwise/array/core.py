@@ -67,6 +67,9 @@ __all__ = [
     "implements",
 ]
 
+#: Array API versions ``__array_namespace__(api_version=...)`` accepts (the last is implemented).
+_API_VERSIONS = ("2021.12", "2022.12", "2023.12", "2024.12", "2025.12")
+
 #: NumPy function -> chunkwise implementation, for ``__array_function__``.
 HANDLED_FUNCTIONS: dict[Callable, Callable] = {}
 
@@ -223,7 +226,9 @@ class Array(Collection):
         kwargs.pop("out", None)
         if method == "__call__":
             if ufunc is np.matmul:
-                return _module("linalg").matmul(*inputs, **kwargs)
+                return _module("contraction").matmul(*inputs, **kwargs)
+            if ufunc is getattr(np, "vecdot", None):  # a gufunc: a contraction, not elementwise
+                return _module("contraction").vecdot(*inputs, **kwargs)
             return elemwise(ufunc, *inputs, **kwargs)
         reductions = {np.add: "sum", np.multiply: "prod", np.minimum: "min", np.maximum: "max",
                       np.logical_and: "all", np.logical_or: "any"}
@@ -251,6 +256,11 @@ class Array(Collection):
         return impl(*args, **kwargs)
 
     def __array_namespace__(self, api_version: str | None = None) -> Any:
+        if api_version is not None and api_version not in _API_VERSIONS:
+            raise ValueError(
+                f"__array_namespace__: Array API version {api_version!r} is not supported; "
+                f"chunkwise.array implements {_API_VERSIONS[-1]} (and the earlier {', '.join(_API_VERSIONS[:-1])})"
+            )
         import chunkwise.array as namespace  # the package imports this module: look it up when asked
 
         return namespace
@@ -321,7 +331,23 @@ class Array(Collection):
 
     @property
     def mT(self) -> Array:
+        """The matrices on the last two axes transposed (the Array API's ``x.mT``)."""
+        if self.ndim < 2:
+            raise ValueError(f"mT: the array must be at least 2-d, got shape {self.shape}")
         return self.swapaxes(-1, -2)
+
+    @property
+    def device(self) -> str:
+        """The device the array lives on: always ``"cpu"`` (its blocks are NumPy arrays)."""
+        return "cpu"
+
+    def to_device(self, device: Any, /, *, stream: Any = None) -> Array:
+        """This array on ``device``: only ``"cpu"`` (where it already is) is supported."""
+        if device != "cpu":
+            raise ValueError(f"to_device: chunkwise arrays live on the device 'cpu' only, not {device!r}")
+        if stream is not None:
+            raise ValueError("to_device: streams are not supported (the device is 'cpu')")
+        return self
 
     @property
     def real(self) -> Array:
@@ -523,12 +549,12 @@ class Array(Collection):
         return elemwise(np.invert, self)
 
     def __matmul__(self, other: Any) -> Any:
-        """``self @ other``, as ``numpy.matmul``; see chunkwise.array.linalg.matmul."""
-        return _module("linalg").matmul(self, other)
+        """``self @ other``, as ``numpy.matmul``; see chunkwise.array.contraction.matmul."""
+        return _module("contraction").matmul(self, other)
 
     def __rmatmul__(self, other: Any) -> Any:
-        """``other @ self``, as ``numpy.matmul``; see chunkwise.array.linalg.matmul."""
-        return _module("linalg").matmul(other, self)
+        """``other @ self``, as ``numpy.matmul``; see chunkwise.array.contraction.matmul."""
+        return _module("contraction").matmul(other, self)
 
     # --- methods that forward to the functions of other modules ---------------------------------
 
@@ -685,8 +711,8 @@ class Array(Collection):
         return _module("io").to_hdf5(self, *args, **kwargs)
 
     def dot(self, b, out=None) -> Any:
-        """Dot product, as numpy.dot; see chunkwise.array.linalg.dot."""
-        return _module("linalg").dot(self, b=b, out=out)
+        """Dot product, as numpy.dot; see chunkwise.array.contraction.dot."""
+        return _module("contraction").dot(self, b=b, out=out)
 
     def __format__(self, spec: str) -> str:
         if spec and self.size == 1:

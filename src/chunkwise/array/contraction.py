@@ -1,4 +1,4 @@
-"""Matrix products on chunked arrays: ``matmul`` (``@``), ``dot``, ``tensordot``, ``outer``, ``vdot``, ``inner``.
+"""Matrix products on chunked arrays: ``matmul`` (``@``), ``dot``, ``tensordot``, ``outer``, ``vdot``, ``inner``, ``vecdot``.
 
 All of them are one plan node, :class:`Contraction`: output block ``(i, j)``
 of ``a @ b`` is the sum over ``k`` of ``a[i, k] @ b[k, j]``. The blocks of the
@@ -28,10 +28,8 @@ array([[ 42.,  48.,  54.],
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
-import threading
 from collections.abc import Hashable
 from itertools import product
 from typing import Any
@@ -40,6 +38,7 @@ import numpy as np
 
 from chunkwise.array._axes import normalize_axes
 from chunkwise.array._utils import format_bytes, is_nan, nbytes
+from chunkwise.array.blas import enforce_one_blas_thread, one_blas_thread
 from chunkwise.array.chunks import check_known_chunks
 from chunkwise.array.core import Array, asarray, elemwise, implements
 from chunkwise.array.expr import ArrayExpr
@@ -48,86 +47,10 @@ from chunkwise.array.rechunk import Rechunk
 from chunkwise.array.reshaping import Transpose
 from chunkwise.core.graph import Ref, Task
 
-__all__ = ["dot", "inner", "matmul", "outer", "tensordot", "vdot"]
+__all__ = ["dot", "inner", "matmul", "outer", "tensordot", "vdot", "vecdot"]
 
 #: Products summed in one task, and the fan-in of the tree adding the group sums.
 SPLIT_EVERY = 4
-
-
-# --- BLAS threads ----------------------------------------------------------------------------
-
-
-@functools.cache
-def _blas_controller() -> Any:
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:
-        return None
-    try:
-        return ThreadpoolController()
-    except Exception:  # pragma: no cover - a broken BLAS discovery must not break matmul
-        return None
-
-
-@functools.cache
-def _blas_libraries() -> tuple:
-    """The BLAS libraries' controllers (``get_num_threads``/``set_num_threads``)."""
-    controller = _blas_controller()
-    if controller is None:
-        return ()
-    try:
-        return tuple(controller.select(user_api="blas").lib_controllers)
-    except Exception:  # pragma: no cover
-        return ()
-
-
-def _enforce_one_blas_thread() -> None:
-    """Set BLAS back to one thread if it is not (while a limit is held).
-
-    OpenBLAS sometimes ignores a ``set_num_threads`` call made while its
-    thread pool is winding down from another thread's call, so the limit taken
-    by :func:`_one_blas_thread` is checked again before each product (a cheap
-    call) instead of trusted.
-    """
-    if _blas_users:
-        for lib in _blas_libraries():
-            try:
-                if lib.get_num_threads() != 1:
-                    lib.set_num_threads(1)
-            except Exception:  # pragma: no cover
-                pass
-
-
-_blas_lock = threading.Lock()
-_blas_users = 0
-_blas_limiter: Any = None
-
-
-@contextlib.contextmanager
-def _one_blas_thread():
-    """Limit BLAS to one thread while other threads may run tasks too.
-
-    BLAS thread counts are process-wide, so the limit is taken by the first
-    task that needs it and restored when the last one finishes. Nothing happens
-    without ``threadpoolctl`` or when this is the only thread running.
-    """
-    global _blas_users, _blas_limiter
-    controller = _blas_controller()
-    if controller is None or threading.active_count() == 1:
-        yield
-        return
-    with _blas_lock:
-        if _blas_users == 0:
-            _blas_limiter = controller.limit(limits=1, user_api="blas")
-        _blas_users += 1
-    try:
-        yield
-    finally:
-        with _blas_lock:
-            _blas_users -= 1
-            if _blas_users == 0 and _blas_limiter is not None:
-                _blas_limiter.restore_original_limits()
-                _blas_limiter = None
 
 
 # --- task functions ------------------------------------------------------------------------
@@ -145,9 +68,9 @@ def _accumulate(total: Any, part: Any) -> Any:
 def _contract_sum(func: Any, a_blocks: list, b_blocks: list, kwargs: dict | None, dtype: np.dtype) -> Any:
     """``sum(func(a, b) for a, b in zip(a_blocks, b_blocks))``, accumulated in place."""
     total = None
-    with _one_blas_thread():
+    with one_blas_thread():
         for a, b in zip(a_blocks, b_blocks):
-            _enforce_one_blas_thread()
+            enforce_one_blas_thread()
             part = func(a, b, **kwargs) if kwargs else func(a, b)
             if total is None and isinstance(part, np.ndarray) and not part.flags.owndata:
                 part = part.copy()  # a view of an input: never add into it
@@ -587,3 +510,33 @@ def vdot(a: Any, b: Any) -> Array:
     _check_size("vdot", x, y, 0, 0, "the flattened arrays")
     dtype = _result_dtype(np.vdot, x, y, "vdot")
     return _contract(x, y, ("k",), ("k",), (), np.vdot, dtype, "vdot")
+
+
+def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Array:
+    """Vector dot product over ``axis`` (the first conjugated), broadcasting the other axes,
+    as ``numpy.vecdot`` (a gufunc: ``np.vecdot(x, y)`` on chunkwise arrays lands here) and the
+    Array API's ``vecdot``/``linalg.vecdot``.
+
+    >>> import numpy as np
+    >>> import chunkwise.array as da
+    >>> vecdot(da.from_array(np.arange(6.0).reshape(2, 3), chunks=2), np.ones(3)).compute()
+    array([ 3., 12.])
+    """
+    a, b = _as_array(x1), _as_array(x2)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"vecdot: both operands must have at least one axis, got shapes {a.shape} and {b.shape}")
+    ndim = max(a.ndim, b.ndim)
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"vecdot: axis {axis} is out of bounds for the broadcast shapes {a.shape} and {b.shape}")
+    axis = axis - ndim if axis >= 0 else axis  # counted from the end: the operands may differ in ndim
+    if -axis > a.ndim or -axis > b.ndim:
+        raise ValueError(f"vecdot: axis {axis} is out of bounds for shapes {a.shape} and {b.shape}")
+    sa, sb = a.shape[axis], b.shape[axis]
+    if not is_nan(sa) and not is_nan(sb) and sa != sb:
+        raise ValueError(
+            f"vecdot: the contracted axis {axis} has length {sa} in {a.shape} and {sb} in {b.shape}; "
+            "they must be equal"
+        )
+    if np.iscomplexobj(np.empty(0, a.dtype)):
+        a = a.conj()
+    return elemwise(np.multiply, a, b).sum(axis=axis)

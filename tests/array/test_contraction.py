@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import chunkwise.array as da
-from chunkwise.array import linalg
+import chunkwise.array.blas as blas_threads
+from chunkwise.array import contraction
 from chunkwise.array.expr import FromArray
 from chunkwise.array.rechunk import Rechunk
 from chunkwise.array.testing import assert_eq
@@ -40,7 +41,7 @@ def test_matmul_vs_numpy(ashape, achunks, bshape, bchunks, dtype):
     result = x @ y
     assert result.dtype == expected.dtype
     assert_eq(result, expected)
-    assert_eq(linalg.matmul(x, b), expected)
+    assert_eq(contraction.matmul(x, b), expected)
     assert_eq(y.__rmatmul__(a), expected)
 
 
@@ -157,7 +158,7 @@ def test_integer_overflow_and_dtype_kept():
 
 
 def test_blas_limit_is_enforced_before_each_product(monkeypatch):
-    libs = linalg._blas_libraries()
+    libs = blas_threads.blas_libraries()
     if not libs:
         pytest.skip("no BLAS found by threadpoolctl")
     lib = libs[0]
@@ -165,11 +166,11 @@ def test_blas_limit_is_enforced_before_each_product(monkeypatch):
     try:
         lib.set_num_threads(2)
         before = lib.get_num_threads()
-        monkeypatch.setattr(linalg, "_blas_users", 0)
-        linalg._enforce_one_blas_thread()  # no limit held: left alone
+        monkeypatch.setattr(blas_threads, "_blas_users", 0)
+        blas_threads.enforce_one_blas_thread()  # no limit held: left alone
         assert lib.get_num_threads() == before
-        monkeypatch.setattr(linalg, "_blas_users", 1)
-        linalg._enforce_one_blas_thread()
+        monkeypatch.setattr(blas_threads, "_blas_users", 1)
+        blas_threads.enforce_one_blas_thread()
         assert lib.get_num_threads() == 1
     finally:
         lib.set_num_threads(original)
@@ -186,8 +187,8 @@ def test_symmetric_products_mirror_blocks_below_the_diagonal(chunks):
         assert_eq(y.sum(axis=0) + y[0], expected.sum(axis=0) + expected[0])
         n = y.numblocks[0]
         graph = y.__chunkwise_graph__()
-        products = [node for node in graph.values() if getattr(node, "func", None) is linalg._contract_sum]
-        assert len(products) <= n * (n + 1) // 2 * max(1, -(-y.expr._contracted_numblocks[0] // linalg.SPLIT_EVERY))
+        products = [node for node in graph.values() if getattr(node, "func", None) is contraction._contract_sum]
+        assert len(products) <= n * (n + 1) // 2 * max(1, -(-y.expr._contracted_numblocks[0] // contraction.SPLIT_EVERY))
 
 
 def test_symmetric_detection_is_exact():

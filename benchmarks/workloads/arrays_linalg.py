@@ -1,0 +1,167 @@
+"""Linear algebra workloads: tall-and-skinny QR and least squares, chunkwise against Dask and NumPy.
+
+Both workloads use an ``n x 20`` float64 matrix (10,000,000 rows: 1.6 GB) in
+row blocks of ``chunk`` rows. The chunked sides draw it lazily from their
+random generators inside the computation, so it never exists whole: what
+their peak RSS shows is the memory the algorithm needs. NumPy holds it in
+memory (generated in setup, untimed) and calls ``np.linalg.qr`` or
+``np.linalg.lstsq`` once.
+
+- ``tsqr``: ``q, r = linalg.qr(a)``; computes ``r`` and the column sums of
+  ``q ** 2`` together (so every block of Q is built, and then reduced).
+  Digest: ``|r[0, 0]| / sqrt(n)`` to 2 decimals (the random streams differ;
+  for uniform columns it approaches ``sqrt(1/3)``) and the sum of the
+  squares of Q to 6 decimals (``20``: Q's columns are orthonormal).
+- ``lstsq``: ``b = a @ coef + 0.01 * (noise - 0.5)`` (built in the same lazy plan);
+  computes ``x`` of ``linalg.lstsq(a, b)``. Digest: ``x`` to 3 decimals,
+  which is ``coef`` whatever the streams.
+
+Target (issue 19): at most 0.6x Dask's wall time with peak RSS no higher.
+"""
+
+from __future__ import annotations
+
+import math
+
+from benchmarks.registry import Prepared, workload
+
+GROUP = "arrays-linalg"
+TARGET = 0.6
+TARGET_NOTE = "wall time <= 0.6x Dask's, peak RSS no higher"
+COLUMNS = 20
+
+
+def _chunked(impl: str):
+    if impl == "chunkwise":
+        import chunkwise.array as da
+    else:
+        import dask.array as da
+    return da
+
+
+def _coefficients():
+    import numpy as np
+
+    return np.arange(1, COLUMNS + 1, dtype=float) / COLUMNS
+
+
+def _compute(impl: str, *collections):
+    if impl == "chunkwise":
+        import chunkwise
+
+        return chunkwise.compute(*collections)
+    import dask
+
+    return dask.compute(*collections)
+
+
+def _r_digest(n: int):
+    def digest(result):
+        r, q_squares = result
+        return [round(abs(float(r[0, 0])) / math.sqrt(n), 2), round(float(q_squares.sum()), 6)]
+
+    return digest
+
+
+def _x_digest(result):
+    import numpy as np
+
+    return [round(float(v), 3) for v in np.asarray(result)]
+
+
+def _random(impl: str, shape, chunks, seed: int = 0):
+    """Uniform random numbers from the library's PCG64 generator, drawn per block when computed."""
+    return _chunked(impl).random.default_rng(seed).random(shape, chunks=chunks)
+
+
+# --- tsqr -----------------------------------------------------------------------------------
+
+
+tsqr = workload(
+    "tsqr",
+    f"q, r = linalg.qr(a) of a random (n, {COLUMNS}) float64 matrix in row blocks; computes r and "
+    "(q**2).sum(axis=0); numpy: np.linalg.qr on the matrix in memory",
+    params={"n": 10_000_000, "chunk": 500_000},
+    quick={"n": 200_000, "chunk": 20_000},
+    target=TARGET,
+    target_note=TARGET_NOTE,
+    group=GROUP,
+)
+
+
+def _tsqr_chunked(impl: str, n: int, chunk: int) -> Prepared:
+    da = _chunked(impl)
+
+    def build(n, chunk):
+        a = _random(impl, (n, COLUMNS), (chunk, COLUMNS))
+        q, r = da.linalg.qr(a)
+        return r, (q ** 2).sum(axis=0)
+
+    return Prepared(
+        run=lambda: _compute(impl, *build(n, chunk)),
+        warmup=lambda: _compute(impl, *build(400, 100)),
+        digest=_r_digest(n),
+    )
+
+
+def _tsqr_numpy(n: int, chunk: int) -> Prepared:
+    import numpy as np
+
+    a = np.random.default_rng(0).random((n, COLUMNS))
+
+    def run():
+        q, r = np.linalg.qr(a)
+        return r, (q ** 2).sum(axis=0)
+
+    return Prepared(run=run, digest=_r_digest(n))
+
+
+tsqr.impl("chunkwise")(lambda n, chunk: _tsqr_chunked("chunkwise", n, chunk))
+tsqr.impl("dask")(lambda n, chunk: _tsqr_chunked("dask", n, chunk))
+tsqr.impl("numpy")(_tsqr_numpy)
+
+
+# --- lstsq -----------------------------------------------------------------------------------
+
+
+lstsq = workload(
+    "lstsq",
+    f"x of linalg.lstsq(a, b), a random (n, {COLUMNS}) in row blocks, b = a @ coef + 0.01 * noise; "
+    "numpy: np.linalg.lstsq in memory",
+    params={"n": 10_000_000, "chunk": 500_000},
+    quick={"n": 200_000, "chunk": 20_000},
+    target=TARGET,
+    target_note=TARGET_NOTE,
+    group=GROUP,
+)
+
+
+def _lstsq_chunked(impl: str, n: int, chunk: int) -> Prepared:
+    da = _chunked(impl)
+    coef = _coefficients()
+
+    def build(n, chunk):
+        a = _random(impl, (n, COLUMNS), (chunk, COLUMNS))
+        noise = _random(impl, (n,), (chunk,), seed=1)
+        b = a @ coef + 0.01 * (noise - 0.5)
+        return da.linalg.lstsq(a, b)[0]
+
+    return Prepared(
+        run=lambda: _compute(impl, build(n, chunk))[0],
+        warmup=lambda: _compute(impl, build(400, 100)),
+        digest=_x_digest,
+    )
+
+
+def _lstsq_numpy(n: int, chunk: int) -> Prepared:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    a = rng.random((n, COLUMNS))
+    b = a @ _coefficients() + 0.01 * (rng.random(n) - 0.5)
+    return Prepared(run=lambda: np.linalg.lstsq(a, b)[0], digest=_x_digest)
+
+
+lstsq.impl("chunkwise")(lambda n, chunk: _lstsq_chunked("chunkwise", n, chunk))
+lstsq.impl("dask")(lambda n, chunk: _lstsq_chunked("dask", n, chunk))
+lstsq.impl("numpy")(_lstsq_numpy)

@@ -1,0 +1,496 @@
+"""Plan nodes shared by the linear algebra modules: small dense calls and the TSQR tree.
+
+Two kinds of work make up every decomposition here:
+
+- **Core calls** (:class:`CoreCall` + :class:`Part`): a NumPy function applied
+  to whole matrices held in one block each (the last ``core`` axes of every
+  input are one chunk), once per block of the leading *batch* axes. The call
+  may return several arrays (``svd`` returns three); it runs once per batch
+  block and each :class:`Part` node takes one of them. A 2-d matrix is the
+  case of zero batch axes: one task.
+- **The TSQR tree** (:class:`RTree` and :class:`TSQRQ`): the R factor of
+  row-aligned, one-column-chunk arrays ``[A1 | A2 | ...]`` (hstacked block by
+  block) by a tree of QR factorizations: each row block gives its ``R_i``,
+  groups of ``split_every`` R's are stacked and factored again, up to one
+  root. Only R's (``K x K`` at most, ``K`` the total column count) travel up
+  the tree, so the R pass holds one input block per thread and never the
+  whole input. ``TSQRQ`` builds Q in a second pass: the tree's small Q
+  factors are multiplied top-down, and each row block's own Q is *recomputed*
+  from the block (``np.linalg.qr`` again, on the input block recomputed too
+  when it is cheap: read, generated or elementwise) and multiplied by its
+  slice of the factor above it: neither Q block ``i`` nor input block ``i``
+  waits in memory for the root, so a 10,000,000 x 20 QR runs in memory
+  bounded by a few blocks per thread, at the price of factoring (and
+  producing) each block twice.
+
+Every task that calls LAPACK or BLAS limits BLAS to one thread while it runs
+(:func:`chunkwise.array.blas.one_blas_thread`): the scheduler's threads
+already keep the cores busy.
+
+Keys: ``RTree`` owns ``(f"{name}-up{level}", g)`` (level 0: one per row
+block; level ``L``: the root) and ``(f"{name}-down{level}", g)`` (the Q
+factors of the tree, top-down), and outputs ``(name, 0, 0)``, the root's R.
+``TSQRQ`` outputs ``(name, i, 0)``, the Q rows of row block ``i``.
+
+>>> import numpy as np
+>>> import chunkwise.array as da
+>>> x = da.from_array(np.arange(12.0).reshape(6, 2) ** 2, chunks=(2, 2))
+>>> r = RTree(2, x.expr)
+>>> r.chunks, r.levels
+(((2,), (2,)), [3, 2, 1])
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Hashable
+from typing import Any
+
+import numpy as np
+
+from chunkwise import config
+from chunkwise.array._utils import format_bytes
+from chunkwise.array.blas import one_blas_thread
+from chunkwise.array.chunks import check_known_chunks, parse_bytes
+from chunkwise.array.core import Array
+from chunkwise.array.expr import ArrayExpr, broadcast_shapes
+from chunkwise.core.expr import key_name, walk
+from chunkwise.core.graph import Ref, Task
+
+__all__ = [
+    "DEFAULT_SPLIT_EVERY",
+    "RECOMPUTE_LIMIT",
+    "CoreCall",
+    "Part",
+    "RTree",
+    "TSQRQ",
+    "chunk_limit",
+    "conj_transpose",
+    "core_call",
+    "linalg_dtype",
+    "one_core_chunk",
+    "tsqr_r",
+]
+
+#: R factors stacked and factored again by one task of the TSQR tree.
+DEFAULT_SPLIT_EVERY = 16
+
+
+def chunk_limit() -> int:
+    """The configured target chunk size in bytes (``array.chunk_size``)."""
+    return parse_bytes(config.get("array.chunk_size"))
+
+
+def linalg_dtype(opname: str, *dtypes: Any) -> np.dtype:
+    """The dtype NumPy's ``linalg`` computes in for inputs of ``dtypes`` (ints -> float64).
+
+    >>> linalg_dtype("qr", np.dtype("int32")), linalg_dtype("qr", np.dtype("float32"))
+    (dtype('float64'), dtype('float32'))
+    """
+    out = []
+    for dtype in dtypes:
+        dtype = np.dtype(dtype)
+        if dtype.kind in "biu":
+            out.append(np.dtype("float64"))
+        elif dtype.kind in "fc" and dtype.itemsize >= 4 and dtype != np.dtype("longdouble"):
+            out.append(dtype)
+        else:
+            raise TypeError(
+                f"{opname}: arrays of dtype {dtype} are not supported by linear algebra; "
+                "convert with x.astype('float64') first"
+            )
+    return np.result_type(*out)
+
+
+# --- core calls ---------------------------------------------------------------------------------
+
+
+def _call(func: Callable, kwargs: dict | None, *blocks: Any) -> Any:
+    with one_blas_thread():
+        return func(*blocks, **(kwargs or {}))
+
+
+class CoreCall(ArrayExpr):
+    """``func(*blocks, **kwargs)`` once per block of the batch axes; see the module docstring.
+
+    Operands: ``func``, ``kwargs``, ``cores`` (the number of core axes of each
+    input: its last ``cores[i]`` axes are one chunk), ``funcname``, then the
+    input arrays. The inputs' leading (batch) axes broadcast against each
+    other as NumPy's do, aligned on the right (an axis of length 1 in one
+    chunk broadcasts). The node's chunks are the batch grid; its blocks are
+    what ``func`` returns (a tuple for several outputs), read by :class:`Part`.
+    """
+
+    _parameters = ("func", "kwargs", "cores", "funcname")
+    _variadic = True
+
+    @property
+    def _funcname(self) -> str:
+        return self.operands[3]
+
+    @property
+    def inputs(self) -> list:
+        return self.operands[4:]
+
+    def dependencies(self) -> list:
+        return list(self.inputs)
+
+    def _dtype(self) -> Any:
+        return np.dtype(object)
+
+    @functools.cached_property
+    def _batch_ndims(self) -> tuple:
+        return tuple(x.ndim - c for x, c in zip(self.inputs, self.operands[2]))
+
+    def _chunks(self) -> tuple:
+        nb = max(self._batch_ndims, default=0)
+        chunks: list = [(1,)] * nb
+        for x, bn in zip(self.inputs, self._batch_ndims):
+            for d in range(bn):
+                c = x.chunks[d]
+                if c != (1,) or chunks[nb - bn + d] == (1,):
+                    chunks[nb - bn + d] = c
+        return tuple(chunks)
+
+    def _task(self, key: Hashable) -> Task:
+        index = key[1:]
+        nb = len(index)
+        refs = []
+        for x, bn in zip(self.inputs, self._batch_ndims):
+            batch = index[nb - bn:]
+            block = tuple(0 if x.numblocks[d] == 1 else batch[d] for d in range(bn))
+            refs.append(Ref((x.name, *block, *(0,) * (x.ndim - bn))))
+        return Task(key, _call, self.operands[0], self.operands[1], *refs)
+
+    def chunk_nbytes(self, key: Hashable) -> int | None:
+        return None
+
+    def _explain_line(self) -> str:
+        return f"CoreCall: {self._funcname}  [{self.npartitions} calls]"
+
+
+def _part(result: Any, item: Any) -> Any:
+    out = result if item is None else result[item]
+    if isinstance(out, np.ndarray) and out.ndim == 0:
+        return out[()]  # a NumPy scalar, as NumPy returns for one matrix
+    return out
+
+
+class Part(ArrayExpr):
+    """Output ``item`` of a :class:`CoreCall` (``None``: its whole result), core axes of ``core_shape``."""
+
+    _parameters = ("call", "item", "core_shape", "dtype_")
+
+    def _dtype(self) -> Any:
+        return self.dtype_
+
+    def _chunks(self) -> tuple:
+        return self.call.chunks + tuple((n,) for n in self.core_shape)
+
+    def _task(self, key: Hashable) -> Task:
+        batch = key[1:len(key) - len(self.core_shape)]
+        return Task(key, _part, Ref((self.call.name, *batch)), self.item)
+
+    @property
+    def _funcname(self) -> str:
+        return f"{self.call._funcname}-part"
+
+    def _explain_line(self) -> str:
+        return f"Part {self.item} of {self.call._funcname}  [{self.npartitions} blocks, {self.dtype}]"
+
+
+def _align_batch_chunks(exprs: list, cores: tuple) -> list:
+    """The inputs with the same chunks on each batch axis they share (length-1 axes broadcast)."""
+    nb = max((x.ndim - c for x, c in zip(exprs, cores)), default=0)
+    target: list = [None] * nb
+    for x, c in zip(exprs, cores):
+        bn = x.ndim - c
+        for d in range(bn):
+            if x.shape[d] != 1 and target[nb - bn + d] is None:
+                target[nb - bn + d] = x.chunks[d]
+    out = []
+    for x, c in zip(exprs, cores):
+        bn = x.ndim - c
+        spec = {
+            d: target[nb - bn + d] for d in range(bn)
+            if x.shape[d] != 1 and x.chunks[d] != target[nb - bn + d]
+        }
+        out.append(Array(x).rechunk(spec).expr if spec else x)
+    return out
+
+
+def core_call(func: Callable, arrays: list, cores: Any, outputs: list, funcname: str,
+              kwargs: dict | None = None) -> tuple:
+    """The arrays ``func`` returns, one :class:`Part` per ``(core_shape, dtype)`` in ``outputs``.
+
+    ``cores``: the number of core axes of each input (an int: the same for
+    all). ``func`` returns a tuple when ``outputs`` has several entries, else
+    one array. Batch axes must broadcast (checked here, naming ``funcname``).
+    """
+    cores = tuple(cores) if isinstance(cores, (tuple, list)) else (cores,) * len(arrays)
+    exprs = [a.expr if isinstance(a, Array) else a for a in arrays]
+    shapes = [x.shape[:x.ndim - c] for x, c in zip(exprs, cores)]
+    try:
+        broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(
+            f"{funcname}: the stacks of shapes {' and '.join(str(x.shape) for x in exprs)} do not broadcast "
+            f"(batch axes {' and '.join(map(str, shapes))})"
+        ) from None
+    exprs = _align_batch_chunks(exprs, cores)
+    call = CoreCall(func, kwargs, cores, funcname, *exprs)
+    if len(outputs) == 1:
+        shape, dtype = outputs[0]
+        return (Array(Part(call, None, tuple(shape), np.dtype(dtype))),)
+    return tuple(Array(Part(call, i, tuple(shape), np.dtype(dtype))) for i, (shape, dtype) in enumerate(outputs))
+
+
+def conj_transpose(x: Array) -> Array:
+    """The conjugate transpose of the last two axes (the plain transpose for real dtypes)."""
+    return x.mT.conj() if x.dtype.kind == "c" else x.mT
+
+
+def one_core_chunk(x: Array, core: int, opname: str) -> Array:
+    """``x`` with its last ``core`` axes in one chunk, rechunked when one matrix fits a chunk.
+
+    Refused (``ValueError`` naming shape, chunks and the fix) when one matrix
+    is larger than the configured chunk size.
+    """
+    axes = tuple(range(x.ndim - core, x.ndim))
+    check_known_chunks(opname, x, axes=axes, what="the matrix axes")
+    if all(x.numblocks[d] == 1 for d in axes):
+        return x
+    matrix = math.prod(x.shape[d] for d in axes) * x.dtype.itemsize
+    limit = chunk_limit()
+    if matrix > limit:
+        raise ValueError(
+            f"{opname}: each matrix (the last {core} axes of shape {x.shape}, chunks of {x.chunksize}) must be "
+            f"one chunk, and one is {format_bytes(matrix)}, more than array.chunk_size "
+            f"({format_bytes(limit)}); rechunk with x.rechunk({{{', '.join(f'{d}: -1' for d in axes)}}}) "
+            "after raising array.chunk_size if it fits in memory"
+        )
+    spec = dict.fromkeys(axes, -1)
+    batch = math.prod(max(c) for c in x.chunks[:x.ndim - core]) if x.ndim > core else 1
+    if batch * matrix > limit:  # keep blocks near the limit: fewer matrices per block
+        per_block = max(1, limit // matrix)
+        for d in range(x.ndim - core - 1, -1, -1):
+            spec[d] = max(1, min(x.shape[d], per_block))
+            per_block = max(1, per_block // max(x.shape[d], 1))
+    return x.rechunk(spec)
+
+
+# --- the TSQR tree --------------------------------------------------------------------------------
+
+
+def _as_matrix(block: np.ndarray) -> np.ndarray:
+    return block[:, None] if block.ndim == 1 else block
+
+
+def _hstack(blocks: tuple, dtype: np.dtype) -> np.ndarray:
+    """The row block of ``[A1 | A2 | ...]`` (no copy for one input of the right dtype)."""
+    if len(blocks) == 1:
+        return _as_matrix(blocks[0]).astype(dtype, copy=False)
+    return np.hstack([_as_matrix(b) for b in blocks]).astype(dtype, copy=False)
+
+
+def _leaf_r(dtype: np.dtype, *blocks: np.ndarray) -> np.ndarray:
+    """R of one row block of ``[A1 | A2 | ...]``: shape ``(min(rows, K), K)``."""
+    stacked = _hstack(blocks, dtype)
+    if stacked.shape[0] == 0:
+        return np.zeros((0, stacked.shape[1]), dtype=dtype)
+    with one_blas_thread():
+        return np.linalg.qr(stacked, mode="r")
+
+
+def _stack_qr(dtype: np.dtype, *parts: Any) -> tuple:
+    """``(Q, R)`` of the stacked R's of a group of children."""
+    stacked = np.vstack([p[1] if isinstance(p, tuple) else p for p in parts]).astype(dtype, copy=False)
+    with one_blas_thread():
+        q, r = np.linalg.qr(stacked)
+    return q, r
+
+
+def _root_r(root: Any) -> np.ndarray:
+    return root[1] if isinstance(root, tuple) else root
+
+
+def _down(local: tuple, parent: np.ndarray | None, start: int, stop: int) -> np.ndarray:
+    """This tree node's Q factor: its own Q times its rows of the parent's factor."""
+    if parent is None:
+        return local[0]
+    with one_blas_thread():
+        return local[0] @ parent[start:stop]
+
+
+def _leaf_q(dtype: np.dtype, factor: np.ndarray | None, start: int, stop: int, *blocks: np.ndarray) -> np.ndarray:
+    """The Q rows of one row block: the block's own Q (recomputed) times its slice of ``factor``."""
+    stacked = _hstack(blocks, dtype)
+    if stacked.shape[0] == 0:
+        return np.zeros((0, 0 if factor is None else factor.shape[1]), dtype=dtype)
+    with one_blas_thread():
+        q = np.linalg.qr(stacked).Q
+        return q if factor is None else q @ factor[start:stop]
+
+
+class RTree(ArrayExpr):
+    """The R factor of ``[A1 | A2 | ...]`` by a tree of QRs; see the module docstring.
+
+    Operands: ``split_every``, then the arrays (1-d or 2-d, the same row
+    chunks, one column chunk each).
+    """
+
+    _parameters = ("split_every",)
+    _variadic = True
+
+    @property
+    def _funcname(self) -> str:
+        return "tsqr-r"
+
+    @property
+    def inputs(self) -> list:
+        return self.operands[1:]
+
+    def dependencies(self) -> list:
+        return list(self.inputs)
+
+    @functools.cached_property
+    def width(self) -> int:
+        return sum(1 if x.ndim == 1 else x.shape[1] for x in self.inputs)
+
+    def _dtype(self) -> Any:
+        return linalg_dtype("qr", *(x.dtype for x in self.inputs))
+
+    @functools.cached_property
+    def levels(self) -> list:
+        """Number of tree nodes at each level (level 0: the row blocks; last: 1, the root)."""
+        counts = [self.inputs[0].numblocks[0]]
+        fan_in = self.operands[0]
+        while counts[-1] > 1:
+            counts.append(-(-counts[-1] // fan_in))
+        return counts
+
+    @functools.cached_property
+    def rows(self) -> list:
+        """Rows of the R of each tree node, per level."""
+        width = self.width
+        out = [[min(int(m), width) for m in self.inputs[0].chunks[0]]]
+        fan_in = self.operands[0]
+        for count in self.levels[1:]:
+            below = out[-1]
+            out.append([min(sum(below[g * fan_in:(g + 1) * fan_in]), width) for g in range(count)])
+        return out
+
+    def _chunks(self) -> tuple:
+        return ((self.rows[-1][0],), (self.width,))
+
+    def _owned_names(self):
+        top = len(self.levels) - 1
+        return (
+            self.name,
+            *(f"{self.name}-up{level}" for level in range(top + 1)),
+            *(f"{self.name}-down{level}" for level in range(1, top + 1)),
+        )
+
+    def down_ref(self, level: int, group: int) -> tuple:
+        """``(Ref or None, start, stop)``: the rows of tree node ``(level - 1, group)`` in its parent's Q factor."""
+        top = len(self.levels) - 1
+        if level > top:
+            return None, 0, 0
+        fan_in = self.operands[0]
+        parent = group // fan_in
+        start = sum(self.rows[level - 1][parent * fan_in:group])
+        return Ref((f"{self.name}-down{level}", parent)), start, start + self.rows[level - 1][group]
+
+    def _task(self, key: Hashable) -> Task:
+        name = key[0]
+        dtype = self.dtype
+        top = len(self.levels) - 1
+        if name == self.name:
+            return Task(key, _root_r, Ref((f"{self.name}-up{top}", 0)))
+        suffix = name.rsplit("-", 1)[1]
+        stage = "up" if suffix.startswith("up") else "down"
+        level, group = int(suffix[len(stage):]), key[1]
+        if stage == "up" and level == 0:
+            refs = [Ref((x.name, group, *(0,) * (x.ndim - 1))) for x in self.inputs]
+            return Task(key, _leaf_r, dtype, *refs)
+        if stage == "up":
+            fan_in = self.operands[0]
+            below = self.levels[level - 1]
+            refs = [Ref((f"{self.name}-up{level - 1}", g)) for g in range(group * fan_in, min((group + 1) * fan_in, below))]
+            return Task(key, _stack_qr, dtype, *refs)
+        parent, start, stop = self.down_ref(level + 1, group)
+        return Task(key, _down, Ref((f"{self.name}-up{level}", group)), parent, start, stop)
+
+    def _explain_line(self) -> str:
+        return (
+            f"RTree: TSQR of {self.inputs[0].numblocks[0]} row blocks x {self.width} columns  "
+            f"[{len(self.levels) - 1} levels, fan-in {self.operands[0]}, {self.dtype}]"
+        )
+
+
+#: Most tasks rebuilt inside one Q task to recompute its input block instead of keeping it.
+RECOMPUTE_LIMIT = 16
+
+
+class TSQRQ(ArrayExpr):
+    """The Q factor matching ``tree`` (an :class:`RTree` of one array ``array``).
+
+    Q block ``i`` needs input block ``i`` again, after the root of the tree
+    is known. Keeping the input blocks from the R pass would hold the whole
+    input in memory (what Dask's TSQR does), so each Q task *recomputes* its
+    input block: the block's own tasks (its read, its random generation, the
+    elementwise work on it) are built into the Q task, when they are at most
+    ``RECOMPUTE_LIMIT`` tasks reading no other data. An input block made by
+    wider work (a rechunk, a contraction) is shared instead.
+    """
+
+    _parameters = ("tree", "array")
+
+    @property
+    def _funcname(self) -> str:
+        return "tsqr-q"
+
+    def _dtype(self) -> Any:
+        return self.tree.dtype
+
+    def _chunks(self) -> tuple:
+        return (self.array.chunks[0], (self.tree.chunks[0][0],))
+
+    @functools.cached_property
+    def _input_owners(self) -> dict:
+        return {name: expr for expr in walk([self.array]) for name in expr._owned_names()}
+
+    def _rebuilt(self, key: Hashable, budget: list) -> Any:
+        """The task computing ``key`` with everything it reads built inside it, or ``None``."""
+        owner = self._input_owners.get(key_name(key))
+        budget[0] -= 1
+        if owner is None or budget[0] < 0:
+            return None
+        task = owner._task(key)
+        if type(task) is not Task:
+            return None
+        found = {}
+        for dep in task.dependencies:
+            inner = self._rebuilt(dep, budget)
+            if inner is None:
+                return None
+            found[dep] = inner
+        return task.inline(found, in_place=True) if found else task
+
+    def _task(self, key: Hashable) -> Task:
+        i = key[1]
+        factor, start, stop = self.tree.down_ref(1, i)
+        block_key = (self.array.name, i, *(0,) * (self.array.ndim - 1))
+        task = Task(key, _leaf_q, self.dtype, factor, start, stop, Ref(block_key))
+        rebuilt = self._rebuilt(block_key, [RECOMPUTE_LIMIT])
+        return task.inline({block_key: rebuilt}, in_place=True) if rebuilt is not None else task
+
+    def _explain_line(self) -> str:
+        return f"TSQRQ: Q of {self.npartitions} row blocks, each input block recomputed  [{self.dtype}]"
+
+
+def tsqr_r(arrays: list, split_every: int | None = None) -> Array:
+    """The R factor of the row-aligned arrays ``[A1 | A2 | ...]`` (one column chunk each)."""
+    return Array(RTree(split_every or DEFAULT_SPLIT_EVERY, *[a.expr for a in arrays]))
+

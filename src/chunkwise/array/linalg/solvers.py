@@ -1,0 +1,456 @@
+"""Least squares, solving, inverting and factoring matrices: ``lstsq`` by TSQR, the rest per matrix.
+
+- ``lstsq(a, b)``: one pass over the data. The R factor of ``[a | b]``
+  (hstacked block by block) is found by the TSQR tree of
+  :mod:`chunkwise.array.linalg.plan`; its top-left ``N x N`` block is R of
+  ``a``, its top-right block ``Q^T b`` and its bottom-right block holds what
+  of ``b`` lies outside the range of ``a``. The solution comes from the SVD of
+  the small R (``x = V S^+ U^T Q^T b``, the minimum-norm solution that
+  ``numpy.linalg.lstsq`` returns, with its ``rcond``), and the residuals from
+  ``||R x - Q^T b||^2 + ||R22||^2`` per column: neither Q nor a second pass
+  over ``a`` is needed, so a 10,000,000 x 20 problem holds one block per
+  thread.
+- ``solve``, ``inv``, ``cholesky``, ``lu``, ``det``, ``slogdet``, ``eigh``,
+  ``eigvalsh``, ``matrix_power``: NumPy (``scipy.linalg.lu`` for ``lu``) per
+  matrix held in one chunk, batch-wise over chunked leading axes (the Array
+  API's ``linalg`` extension). A matrix in several chunks is rechunked to one
+  when it fits ``array.chunk_size``, and refused otherwise -- except by
+  ``cholesky``, which factors a bigger 2-d matrix by blocks
+  (:mod:`chunkwise.array.linalg.blocked`). ``lu`` is per matrix only: a
+  blocked LU would need pivoting across blocks.
+- ``pinv`` and ``matrix_rank``: per matrix too, and by TSQR for a chunked
+  tall-and-skinny (or short-and-fat) 2-d matrix.
+
+Differences from NumPy: ``lstsq``'s ``residuals`` has a shape known before
+computing: ``(K,)`` (``(1,)`` for a 1-d ``b``) whenever ``M > N``, holding
+the residual sums even where NumPy returns an empty array because ``a`` turned
+out rank-deficient; ``(0,)`` when ``M <= N``, as NumPy.
+
+>>> import numpy as np
+>>> import chunkwise.array as da
+>>> a = da.from_array(np.vander(np.arange(8.0), 3), chunks=(3, 3))
+>>> b = da.from_array(2 * np.arange(8.0) ** 2 + 1, chunks=3)
+>>> x, residuals, rank, s = lstsq(a, b)
+>>> bool(np.allclose(x.compute(), [2, 0, 1])), int(rank.compute())
+(True, 3)
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from typing import Any
+
+import numpy as np
+
+from chunkwise.array.chunks import check_known_chunks
+from chunkwise.array.core import Array, asarray
+from chunkwise.array.linalg.blocked import block_cholesky
+from chunkwise.array.linalg.decompositions import qr, svd, tall_skinny
+from chunkwise.array.linalg.plan import (
+    DEFAULT_SPLIT_EVERY,
+    RTree,
+    chunk_limit,
+    conj_transpose,
+    core_call,
+    linalg_dtype,
+    one_core_chunk,
+)
+
+__all__ = [
+    "EighResult",
+    "SlogdetResult",
+    "cholesky",
+    "det",
+    "eigh",
+    "eigvalsh",
+    "inv",
+    "lstsq",
+    "lu",
+    "matrix_power",
+    "matrix_rank",
+    "pinv",
+    "slogdet",
+    "solve",
+]
+
+EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
+SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
+
+
+def _as_array(x: Any) -> Array:
+    return x if isinstance(x, Array) else asarray(x)
+
+
+def _real(dtype: np.dtype) -> np.dtype:
+    return np.empty(0, dtype).real.dtype
+
+
+def _square(x: Array, opname: str) -> Array:
+    """``x`` as a stack of square matrices, each in one chunk (or a clear error)."""
+    if x.ndim < 2:
+        raise ValueError(
+            f"{opname}: {x.ndim}-dimensional array given (shape {x.shape}); the array must be at least "
+            "two-dimensional (a matrix, or a stack of matrices on the last two axes)"
+        )
+    if x.shape[-1] != x.shape[-2]:
+        raise ValueError(
+            f"{opname}: last 2 dimensions of the array must be square, got shape {x.shape}"
+        )
+    return one_core_chunk(x, 2, opname)
+
+
+# --- least squares ------------------------------------------------------------------------------------
+
+
+def _lstsq_finish(r_aug: np.ndarray, n: int, rows: int, vector: bool, rcond: Any) -> tuple:
+    """``(x, residuals, rank, s)`` from the R factor of ``[a | b]``; see the module docstring."""
+    width = r_aug.shape[1]
+    full = np.zeros((width, width), dtype=r_aug.dtype)
+    full[:r_aug.shape[0]] = r_aug
+    r, qtb, r22 = full[:n, :n], full[:n, n:], full[n:, n:]
+    u, s, vh = np.linalg.svd(r)
+    if rcond is None:
+        rcond = np.finfo(s.dtype).eps * max(rows, n)
+    cutoff = rcond * s.max() if s.size else 0.0
+    keep = s > cutoff
+    inverse = np.where(keep, 1 / np.where(keep, s, 1), 0).astype(s.dtype)
+    x = vh.conj().T @ (inverse[:, None] * (u.conj().T @ qtb))
+    if rows > n:
+        residuals = (np.abs(r @ x - qtb) ** 2).sum(axis=0) + (np.abs(r22) ** 2).sum(axis=0)
+    else:
+        residuals = np.empty(0, dtype=s.dtype)
+    if vector:
+        x = x[:, 0]
+    return x, residuals.astype(s.dtype), np.int32(keep.sum()), s[:min(rows, n)]
+
+
+def lstsq(a: Any, b: Any, rcond: Any = None, *, split_every: int | None = None) -> tuple:
+    """Least-squares solution of ``a @ x = b``, as ``numpy.linalg.lstsq``: ``(x, residuals, rank, s)``.
+
+    ``a`` is 2-d (``M x N``), row-chunked (rechunked to one column chunk
+    when needed); ``b`` is 1-d or 2-d with ``M`` rows. One pass of TSQR over
+    ``[a | b]``; see the module docstring (and its note on ``residuals``).
+    ``rank`` is a 0-d int32 array. ``split_every``: R factors per task of the
+    tree.
+    """
+    a, b = _as_array(a), _as_array(b)
+    if a.ndim != 2:
+        raise ValueError(f"lstsq: a must be 2-d (a matrix), got shape {a.shape}")
+    if b.ndim not in (1, 2):
+        raise ValueError(f"lstsq: b must be 1-d or 2-d, got shape {b.shape}")
+    check_known_chunks("lstsq", a, b, what="a or b")
+    if a.shape[0] != b.shape[0]:
+        raise ValueError(
+            f"lstsq: a of shape {a.shape} and b of shape {b.shape} have different numbers of rows "
+            f"({a.shape[0]} and {b.shape[0]})"
+        )
+    dtype = linalg_dtype("lstsq", a.dtype, b.dtype)
+    real = _real(dtype)
+    m, n = a.shape
+    k = 1 if b.ndim == 1 else b.shape[1]
+    a = tall_skinny(a, "lstsq")
+    spec = {0: a.chunks[0]} if b.ndim == 1 else {0: a.chunks[0], 1: -1}
+    if b.chunks[0] != a.chunks[0] or (b.ndim == 2 and b.numblocks[1] != 1):
+        b = b.rechunk(spec)
+    tree = Array(RTree(split_every or DEFAULT_SPLIT_EVERY, a.expr, b.expr))
+    x_shape = (n,) if b.ndim == 1 else (n, k)
+    outputs = [(x_shape, dtype), ((k,) if m > n else (0,), real), ((), np.int32), ((min(m, n),), real)]
+    kwargs = {"n": n, "rows": m, "vector": b.ndim == 1, "rcond": rcond}
+    return core_call(_lstsq_finish, [tree], 2, outputs, "lstsq", kwargs)
+
+
+# --- per-matrix operations ------------------------------------------------------------------------------
+
+
+def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.linalg.solve(a, b)
+
+
+def solve(a: Any, b: Any) -> Array:
+    """Solve ``a @ x = b`` for square ``a``, as ``numpy.linalg.solve`` (batch-wise, broadcasting).
+
+    ``b`` is one vector per matrix when it is 1-d, else a stack of ``M x K``
+    matrices. ``b``'s core axes are put in one chunk as ``a``'s.
+
+    >>> import numpy as np
+    >>> import chunkwise.array as da
+    >>> solve(da.from_array(np.diag([2.0, 4.0])), np.array([2.0, 2.0])).compute()
+    array([1. , 0.5])
+    """
+    a, b = _as_array(a), _as_array(b)
+    a = _square(a, "solve")
+    if b.ndim == 0:
+        raise ValueError("solve: b must be at least 1-d")
+    core = 1 if b.ndim == 1 else 2
+    if b.shape[-core] != a.shape[-1]:
+        raise ValueError(
+            f"solve: a of shape {a.shape} and b of shape {b.shape} do not match: b's "
+            f"{'length' if core == 1 else 'rows'} ({b.shape[-core]}) must equal a's size ({a.shape[-1]})"
+        )
+    b = one_core_chunk(b, core, "solve")
+    dtype = linalg_dtype("solve", a.dtype, b.dtype)
+    out_core = b.shape[-core:]
+    return core_call(_solve, [a, b], (2, core), [(out_core, dtype)], "solve")[0]
+
+
+def _per_matrix(func: Any, x: Any, opname: str, core_out: tuple, dtype: Any = None, kwargs: dict | None = None) -> Array:
+    x = _square(_as_array(x), opname)
+    dtype = dtype if dtype is not None else linalg_dtype(opname, x.dtype)
+    return core_call(func, [x], 2, [(core_out, dtype)], opname, kwargs)[0]
+
+
+def _inv(a: np.ndarray) -> np.ndarray:
+    return np.linalg.inv(a)
+
+
+def inv(a: Any) -> Array:
+    """The inverse of each square matrix, as ``numpy.linalg.inv``.
+
+    >>> import numpy as np
+    >>> import chunkwise.array as da
+    >>> inv(da.from_array(np.diag([2.0, 4.0]))).compute()
+    array([[0.5 , 0.  ],
+           [0.  , 0.25]])
+    """
+    a = _as_array(a)
+    return _per_matrix(_inv, a, "inv", a.shape[-2:])
+
+
+def _cholesky(a: np.ndarray, upper: bool) -> np.ndarray:
+    return np.linalg.cholesky(a, upper=upper)
+
+
+def cholesky(a: Any, upper: bool = False) -> Array:
+    """The Cholesky factor of each Hermitian positive-definite matrix, as ``numpy.linalg.cholesky``.
+
+    A 2-d matrix larger than ``array.chunk_size`` is factored by blocks
+    (:mod:`chunkwise.array.linalg.blocked`); others in one block each.
+
+    >>> import numpy as np
+    >>> import chunkwise.array as da
+    >>> cholesky(da.from_array(np.array([[4.0, 2], [2, 2]]))).compute()
+    array([[2., 0.],
+           [1., 1.]])
+    """
+    a = _as_array(a)
+    if a.ndim == 2 and a.shape[0] == a.shape[1] and a.npartitions > 1:
+        check_known_chunks("cholesky", a)
+        dtype = linalg_dtype("cholesky", a.dtype)
+        if a.size * dtype.itemsize > chunk_limit():  # too big for one block: factor by blocks
+            lower = block_cholesky(a)
+            return conj_transpose(lower) if upper else lower
+    return _per_matrix(_cholesky, a, "cholesky", a.shape[-2:], kwargs={"upper": upper})
+
+
+def _lu(a: np.ndarray, permute_l: bool) -> tuple:
+    import scipy.linalg  # an optional dependency, needed only by lu
+
+    return scipy.linalg.lu(a, permute_l=permute_l)
+
+
+def lu(a: Any, permute_l: bool = False) -> tuple:
+    """LU decomposition with partial pivoting, as ``scipy.linalg.lu``: ``(p, l, u)`` with ``a = p @ l @ u``.
+
+    Each ``M x N`` matrix (square or not) is factored in one chunk
+    (rechunked when it fits ``array.chunk_size``, refused otherwise: a
+    blocked LU would need pivoting across blocks), batch-wise over leading
+    axes. ``p`` is ``M x M``, ``l`` ``M x K`` and ``u`` ``K x N`` with
+    ``K = min(M, N)``; ``permute_l=True`` returns ``(p @ l, u)``. Needs SciPy.
+
+    >>> import numpy as np
+    >>> import chunkwise.array as da
+    >>> p, l, u = lu(da.from_array(np.array([[1.0, 2], [3, 4]])))
+    >>> u.compute()
+    array([[3.        , 4.        ],
+           [0.        , 0.66666667]])
+    """
+    try:
+        import scipy.linalg  # noqa: F401
+    except ImportError:
+        raise ImportError("lu: needs SciPy; install it with `pip install scipy`") from None
+    a = _as_array(a)
+    if a.ndim < 2:
+        raise ValueError(f"lu: the array must be at least 2-d, got shape {a.shape}")
+    a = one_core_chunk(a, 2, "lu")
+    dtype = linalg_dtype("lu", a.dtype)
+    m, n = a.shape[-2:]
+    k = min(m, n)
+    outputs = [((m, k), dtype), ((k, n), dtype)]
+    if not permute_l:
+        outputs.insert(0, ((m, m), dtype))
+    return core_call(_lu, [a], 2, outputs, "lu", {"permute_l": permute_l})
+
+
+def _det(a: np.ndarray) -> np.ndarray:
+    return np.asarray(np.linalg.det(a))
+
+
+def det(a: Any) -> Array:
+    """The determinant of each square matrix, as ``numpy.linalg.det``.
+
+    >>> import numpy as np
+    >>> import chunkwise.array as da
+    >>> det(da.from_array(np.array([[1.0, 2], [3, 4]]))).compute()
+    np.float64(-2.0000000000000004)
+    """
+    return _per_matrix(_det, a, "det", ())
+
+
+def _slogdet(a: np.ndarray) -> tuple:
+    sign, logabsdet = np.linalg.slogdet(a)
+    return np.asarray(sign), np.asarray(logabsdet)
+
+
+def slogdet(a: Any) -> tuple:
+    """Sign and natural log of the absolute determinant, as ``numpy.linalg.slogdet``.
+
+    >>> import numpy as np
+    >>> import chunkwise.array as da
+    >>> slogdet(da.from_array(np.diag([-2.0, 3.0]))).sign.compute()
+    np.float64(-1.0)
+    """
+    a = _square(_as_array(a), "slogdet")
+    dtype = linalg_dtype("slogdet", a.dtype)
+    sign, logabsdet = core_call(_slogdet, [a], 2, [((), dtype), ((), _real(dtype))], "slogdet")
+    return SlogdetResult(sign, logabsdet)
+
+
+def _eigh(a: np.ndarray, UPLO: str) -> tuple:
+    w, v = np.linalg.eigh(a, UPLO=UPLO)
+    return w, v
+
+
+def _eigvalsh(a: np.ndarray, UPLO: str) -> np.ndarray:
+    return np.linalg.eigvalsh(a, UPLO=UPLO)
+
+
+def eigh(a: Any, UPLO: str = "L") -> tuple:
+    """Eigenvalues and eigenvectors of each Hermitian matrix, as ``numpy.linalg.eigh``.
+
+    >>> import numpy as np
+    >>> import chunkwise.array as da
+    >>> eigh(da.from_array(np.diag([3.0, 1.0]))).eigenvalues.compute()
+    array([1., 3.])
+    """
+    a = _square(_as_array(a), "eigh")
+    dtype = linalg_dtype("eigh", a.dtype)
+    n = a.shape[-1]
+    w, v = core_call(_eigh, [a], 2, [((n,), _real(dtype)), ((n, n), dtype)], "eigh", {"UPLO": UPLO})
+    return EighResult(w, v)
+
+
+def eigvalsh(a: Any, UPLO: str = "L") -> Array:
+    """Eigenvalues of each Hermitian matrix, ascending, as ``numpy.linalg.eigvalsh``.
+
+    >>> import numpy as np
+    >>> import chunkwise.array as da
+    >>> eigvalsh(da.from_array(np.array([[2.0, 1], [1, 2]]))).compute()
+    array([1., 3.])
+    """
+    a = _as_array(a)
+    dtype = linalg_dtype("eigvalsh", a.dtype)
+    return _per_matrix(_eigvalsh, a, "eigvalsh", a.shape[-1:], _real(dtype), {"UPLO": UPLO})
+
+
+def _matrix_power(a: np.ndarray, n: int) -> np.ndarray:
+    return np.linalg.matrix_power(a, n)
+
+
+def matrix_power(a: Any, n: int) -> Array:
+    """Each square matrix raised to the integer power ``n``, as ``numpy.linalg.matrix_power``.
+
+    >>> import numpy as np
+    >>> import chunkwise.array as da
+    >>> matrix_power(da.from_array(np.array([[1, 1], [0, 1]])), 3).compute()
+    array([[1, 3],
+           [0, 1]])
+    """
+    if not isinstance(n, (int, np.integer)):
+        raise TypeError(f"matrix_power: the exponent must be an integer, got {n!r}")
+    a = _square(_as_array(a), "matrix_power")
+    dtype = linalg_dtype("matrix_power", a.dtype) if n < 0 else a.dtype
+    return core_call(_matrix_power, [a], 2, [(a.shape[-2:], dtype)], "matrix_power", {"n": int(n)})[0]
+
+
+# --- pseudo-inverse and rank (TSQR for chunked tall matrices) -------------------------------------------
+
+
+def _cutoff(s: np.ndarray, rtol: Any, shape: tuple) -> np.ndarray:
+    if rtol is None:
+        rtol = max(shape[-2:]) * np.finfo(s.dtype).eps
+    smax = s.max(axis=-1, keepdims=True, initial=0.0)
+    return np.asarray(rtol)[..., None] * smax
+
+
+def _pinv_from_svd(u: np.ndarray, s: np.ndarray, vh: np.ndarray, rtol: Any, shape: tuple) -> np.ndarray:
+    keep = s > _cutoff(s, rtol, shape)
+    inverse = np.where(keep, 1 / np.where(keep, s, 1), 0)
+    return np.swapaxes(vh, -1, -2).conj() @ (inverse[..., :, None] * np.swapaxes(u, -1, -2).conj())
+
+
+def _pinv(a: np.ndarray, rtol: Any, hermitian: bool) -> np.ndarray:
+    if rtol is None:
+        return np.linalg.pinv(a, hermitian=hermitian)
+    return np.linalg.pinv(a, rtol=rtol, hermitian=hermitian)
+
+
+def _chunked_matrix(x: Array) -> bool:
+    return x.ndim == 2 and (x.numblocks[0] > 1 or x.numblocks[1] > 1)
+
+
+def pinv(a: Any, rtol: Any = None, hermitian: bool = False, *, rcond: Any = None) -> Array:
+    """The Moore-Penrose pseudo-inverse, as ``numpy.linalg.pinv`` (``rtol``; ``rcond`` its older name).
+
+    Stacks of one-chunk matrices are inverted one by one; a chunked
+    tall-and-skinny matrix through TSQR (``pinv(a) = V S^+ U_R^T Q^T``, chunked
+    along its columns like ``a``'s rows).
+
+    >>> import numpy as np
+    >>> import chunkwise.array as da
+    >>> pinv(da.from_array(np.array([[1.0], [1.0]]))).compute()
+    array([[0.5, 0.5]])
+    """
+    a = _as_array(a)
+    if a.ndim < 2:
+        raise ValueError(f"pinv: the array must be at least 2-d, got shape {a.shape}")
+    rtol = rcond if rtol is None else rtol
+    dtype = linalg_dtype("pinv", a.dtype)
+    m, n = a.shape[-2:]
+    if not _chunked_matrix(a):
+        return core_call(_pinv, [a], 2, [((n, m), dtype)], "pinv", {"rtol": rtol, "hermitian": hermitian})[0]
+    check_known_chunks("pinv", a)
+    if m < n:
+        return conj_transpose(pinv(conj_transpose(a), rtol))
+    q, r = qr(tall_skinny(a, "pinv"))
+    u, s, vh = svd(r, full_matrices=False)
+    small = core_call(
+        _pinv_from_svd, [u, s, vh], (2, 1, 2), [((n, n), dtype)], "pinv", {"rtol": rtol, "shape": (m, n)}
+    )[0]
+    return small @ conj_transpose(q)
+
+
+def _rank(s: np.ndarray, tol: Any, rtol: Any, shape: tuple) -> np.ndarray:
+    if tol is not None:
+        cutoff = np.asarray(tol)[..., None]
+    else:
+        cutoff = _cutoff(s, rtol, shape)
+    return np.asarray((s > cutoff).sum(axis=-1))
+
+
+def matrix_rank(a: Any, tol: Any = None, hermitian: bool = False, *, rtol: Any = None) -> Array:
+    """The rank of each matrix (singular values above the tolerance), as ``numpy.linalg.matrix_rank``.
+
+    A chunked tall-and-skinny matrix's singular values come from TSQR.
+    ``tol`` is absolute, ``rtol`` relative to the largest singular value.
+
+    >>> import numpy as np
+    >>> import chunkwise.array as da
+    >>> matrix_rank(da.from_array(np.ones((6, 3)), chunks=(2, 3))).compute()
+    np.int64(1)
+    """
+    a = _as_array(a)
+    if a.ndim < 2:
+        return (abs(a) > 0).any().astype(np.int64)  # NumPy's rank of a vector: 1 unless all zero
+    s = svd(a, compute_uv=False)
+    shape = a.shape
+    return core_call(_rank, [s], 1, [((), np.int64)], "matrix_rank", {"tol": tol, "rtol": rtol, "shape": shape})[0]

@@ -1,0 +1,297 @@
+"""``KMeans`` on chunked rows: scalable k-means|| initialisation and one pass per Lloyd step.
+
+Passes over the data (a pass: one fused task per row block, a tree sum, a
+small vector to the client; :mod:`chunkwise.ml.passes`):
+
+- a Lloyd step is one pass: each block assigns its rows to the nearest centre
+  and returns the inertia, the per-cluster counts and coordinate sums (and the
+  column sums and sums of squares, which turn ``tol`` into scikit-learn's
+  absolute tolerance, ``tol * mean(var(X, axis=0))``, after the first step);
+  a last pass computes ``inertia_`` at the final centres, as scikit-learn's
+  final E-step does;
+- ``init="k-means||"`` (Bahmani et al., 2012, the default): one random row as
+  the first centre (reads one block), then ``init_max_iter`` rounds (default 5)
+  of two passes each: the cost ``phi`` of the current candidates, then every
+  row drawn independently with probability ``min(1, l * d^2 / phi)``
+  (``l = oversampling_factor * n_clusters``), seeded per round and block, so
+  the result is the same on every scheduler; one more pass weights each
+  candidate by the rows closest to it, and weighted k-means++ followed by
+  weighted Lloyd reduce the candidates to ``n_clusters`` on the client;
+- ``init="k-means++"``: exact k-means++ on all rows, one pass per centre (the
+  per-block costs) plus one block read to draw the row; scikit-learn's greedy
+  variant (several trials per centre) is not used;
+- ``init="random"``: ``n_clusters`` distinct rows drawn uniformly (reads only
+  their blocks); or an array of initial centres.
+
+Differences from scikit-learn: an empty cluster keeps its previous centre
+(scikit-learn moves it to a far point); ``labels_`` is a lazy chunked array
+for chunked input (NumPy for NumPy input). dask-ml's KMeans also uses
+k-means||, but its Lloyd loop makes several passes per step.
+
+>>> import numpy as np
+>>> import chunkwise.array as da
+>>> rng = np.random.default_rng(0)
+>>> points = np.concatenate([rng.normal(c, 0.1, size=(100, 2)) for c in (0, 5, 10)])
+>>> km = KMeans(n_clusters=3, random_state=0).fit(da.from_array(points, chunks=70))
+>>> [round(float(c)) for c in np.sort(km.cluster_centers_[:, 0])]
+[0, 5, 10]
+>>> km.labels_.chunks
+((70, 70, 70, 70, 20),)
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.cluster import KMeans as _SklearnKMeans
+from sklearn.cluster import kmeans_plusplus
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import validate_data
+
+from chunkwise.array.core import Array, from_array
+from chunkwise.ml.linear_model import predict_input
+from chunkwise.ml.passes import block_partials, cached, count_pass, one_blas_thread, row_pass
+from chunkwise.ml.validation import check_array, is_chunked
+
+__all__ = ["KMeans"]
+
+
+# --- per-block partials -------------------------------------------------------------------------
+
+
+def squared_distances(xb: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """``|x - c|^2`` for every row and centre (``n x k``), never negative."""
+    xb = np.asarray(xb, dtype=np.float64)
+    d = (xb * xb).sum(axis=1)[:, None] - 2.0 * (xb @ centers.T) + (centers * centers).sum(axis=1)[None, :]
+    return np.maximum(d, 0.0, out=d)
+
+
+def _lloyd_partial(xb: np.ndarray, *, centers: np.ndarray) -> np.ndarray:
+    """``[inertia, counts (k), sums (k x p), column sums (p), column sums of squares (p)]``."""
+    xb = np.asarray(xb, dtype=np.float64)
+    k = len(centers)
+    d = squared_distances(xb, centers)
+    labels = np.argmin(d, axis=1)
+    inertia = d[np.arange(len(xb)), labels].sum()
+    onehot = np.zeros((len(xb), k))
+    onehot[np.arange(len(xb)), labels] = 1.0
+    return np.concatenate([[inertia], onehot.sum(axis=0), (onehot.T @ xb).ravel(), xb.sum(axis=0), (xb * xb).sum(axis=0)])
+
+
+def _cost_partial(xb: np.ndarray, *, centers: np.ndarray) -> np.ndarray:
+    return np.atleast_1d(squared_distances(xb, centers).min(axis=1).sum())
+
+
+def _closest_counts(xb: np.ndarray, *, centers: np.ndarray) -> np.ndarray:
+    labels = np.argmin(squared_distances(xb, centers), axis=1)
+    return np.bincount(labels, minlength=len(centers)).astype(np.float64)
+
+
+def _oversample(xb: np.ndarray, centers: np.ndarray, phi: float, rate: float, seed: tuple) -> np.ndarray:
+    """The rows of a block drawn with probability ``min(1, rate * d^2 / phi)`` (k-means|| round)."""
+    xb = np.asarray(xb, dtype=np.float64)
+    d = squared_distances(xb, centers).min(axis=1)
+    u = np.random.default_rng(np.random.SeedSequence(seed)).random(len(xb))
+    return xb[u < rate * d / phi]
+
+
+def _blocks(X: Array) -> list:
+    return X.to_delayed().ravel().tolist()
+
+
+def _row(X: Any, index: int) -> np.ndarray:
+    return np.asarray(X[int(index)].compute() if isinstance(X, Array) else X[int(index)], dtype=np.float64)
+
+
+# --- initialisations ---------------------------------------------------------------------------
+
+
+def init_kmeans_parallel(X: Array, k: int, rng: np.random.Generator, oversampling_factor: float = 2,
+                         rounds: int | None = None) -> np.ndarray:
+    """k-means|| (Bahmani et al.): candidates in ``2 * rounds + 1`` passes, reduced to ``k`` on the client."""
+    from chunkwise.delayed import delayed
+
+    n = X.shape[0]
+    centers = _row(X, rng.integers(n))[None, :]
+    rate = oversampling_factor * k
+    base = int(rng.integers(2**32))
+    for r in range(5 if rounds is None else rounds):
+        phi = float(row_pass(_cost_partial, [X], 1, name="kmeans-cost", centers=centers)[0])
+        if phi == 0:
+            break
+        drawn = [delayed(_oversample, pure=True)(b, centers, phi, rate, (base, r, i)) for i, b in enumerate(_blocks(X))]
+        with one_blas_thread():
+            new = delayed(np.concatenate, pure=True)(drawn).compute()
+        count_pass()  # the draw reads every block once
+        centers = np.unique(np.concatenate([centers, new]), axis=0)
+    weights = row_pass(_closest_counts, [X], len(centers), name="kmeans-weights", centers=centers)
+    if len(centers) <= k:
+        extra = k - len(centers)
+        return np.concatenate([centers, _random_rows(X, extra, rng)]) if extra else centers
+    seed = int(rng.integers(2**31))
+    start, _ = kmeans_plusplus(centers, k, sample_weight=weights, random_state=seed)
+    local = _SklearnKMeans(k, init=start, n_init=1, random_state=seed).fit(centers, sample_weight=weights)
+    return local.cluster_centers_
+
+
+def init_kmeans_plusplus(X: Array, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Exact k-means++: one pass of per-block costs per centre, then one block read to draw the row."""
+    n = X.shape[0]
+    centers = _row(X, rng.integers(n))[None, :]
+    offsets = np.concatenate([[0], np.cumsum(X.chunks[0])]).astype(int)
+    while len(centers) < k:
+        costs = block_partials(_cost_partial, [X], 1, name="kmeans++-cost", centers=centers)[:, 0]
+        total = costs.sum()
+        if total <= 0:
+            return np.concatenate([centers, _random_rows(X, k - len(centers), rng)])
+        b = int(rng.choice(len(costs), p=costs / total))
+        block = np.asarray(X[offsets[b] : offsets[b + 1]].compute(), dtype=np.float64)
+        d = squared_distances(block, centers).min(axis=1)
+        i = int(rng.choice(len(block), p=d / d.sum()))
+        centers = np.concatenate([centers, block[i : i + 1]])
+    return centers
+
+
+def _random_rows(X: Any, k: int, rng: np.random.Generator) -> np.ndarray:
+    index = np.sort(rng.choice(X.shape[0], size=k, replace=False))
+    rows = X[index]
+    return np.asarray(rows.compute() if isinstance(rows, Array) else rows, dtype=np.float64)
+
+
+# --- the estimator -------------------------------------------------------------------------------
+
+
+class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
+    """K-means clustering, as ``sklearn.cluster.KMeans``, on chunked rows; see the module docstring.
+
+    ``init``: ``"k-means||"`` (default), ``"k-means++"``, ``"random"`` or an
+    array ``(n_clusters, n_features)``. ``n_init="auto"``: 10 runs for
+    ``"random"``, 1 otherwise (the run with the lowest inertia is kept).
+    """
+
+    def __init__(self, n_clusters: int = 8, *, init: Any = "k-means||", n_init: Any = "auto",
+                 max_iter: int = 300, tol: float = 1e-4, random_state: Any = None,
+                 oversampling_factor: float = 2, init_max_iter: int | None = None):
+        self.n_clusters = n_clusters
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.oversampling_factor = oversampling_factor
+        self.init_max_iter = init_max_iter
+
+    def _check_params(self, n: int) -> int:
+        k = self.n_clusters
+        if not isinstance(k, numbers.Integral) or k < 1:
+            raise ValueError(f"KMeans: n_clusters must be a positive integer, got {k!r}")
+        if n < k:
+            raise ValueError(f"n_samples={n} should be >= n_clusters={k}.")
+        if not isinstance(self.max_iter, numbers.Integral) or self.max_iter < 1:
+            raise ValueError(f"KMeans: max_iter must be a positive integer, got {self.max_iter!r}")
+        if isinstance(self.init, str) and self.init not in ("k-means||", "k-means++", "random"):
+            raise ValueError(f"KMeans: init must be 'k-means||', 'k-means++', 'random' or an array, got {self.init!r}")
+        n_init = self.n_init
+        if n_init == "auto":
+            return 10 if isinstance(self.init, str) and self.init == "random" else 1
+        if not isinstance(n_init, numbers.Integral) or n_init < 1:
+            raise ValueError(f"KMeans: n_init must be 'auto' or a positive integer, got {n_init!r}")
+        return 1 if not isinstance(self.init, str) else int(n_init)
+
+    def _initial_centers(self, X: Array, rng: np.random.Generator) -> np.ndarray:
+        k = self.n_clusters
+        init = self.init
+        if not isinstance(init, str):
+            centers = np.asarray(init, dtype=np.float64)
+            if centers.shape != (k, X.shape[1]):
+                raise ValueError(
+                    f"KMeans: init has shape {centers.shape}, expected (n_clusters, n_features) = {(k, X.shape[1])}"
+                )
+            return centers
+        if init == "k-means||":
+            return init_kmeans_parallel(X, k, rng, self.oversampling_factor, self.init_max_iter)
+        if init == "k-means++":
+            return init_kmeans_plusplus(X, k, rng)
+        return _random_rows(X, k, rng)
+
+    def fit(self, X: Any, y: Any = None) -> KMeans:
+        """Cluster the rows of ``X``; ``2 * init_max_iter + 2`` passes to initialise, one per step, one last."""
+        chunked = is_chunked(X)
+        if chunked:
+            Xc = check_array(X, "KMeans.fit", compute_chunk_sizes=True).rechunk({1: -1}).astype(np.float64)
+            self.n_features_in_ = Xc.shape[1]
+        else:
+            X = validate_data(self, X, dtype=[np.float64, np.float32])
+            Xc = from_array(np.asarray(X, dtype=np.float64))
+        n_init = self._check_params(Xc.shape[0])
+        (Xc,) = cached(Xc)
+        seeds = check_random_state(self.random_state).randint(0, 2**31 - 1, size=n_init)
+        best = None
+        for seed in seeds:
+            rng = np.random.default_rng(int(seed))
+            centers = self._initial_centers(Xc, rng)
+            run = self._lloyd(Xc, centers)
+            if best is None or run[1] < best[1]:
+                best = run
+        self.cluster_centers_, self.inertia_, self.n_iter_ = best
+        self.labels_ = self.predict(X if not chunked else Xc)
+        return self
+
+    def _lloyd(self, X: Array, centers: np.ndarray) -> tuple:
+        k, p = centers.shape
+        tol = None
+        n_iter = 0
+        for iteration in range(1, self.max_iter + 1):
+            n_iter = iteration
+            packed = row_pass(_lloyd_partial, [X], 1 + k + k * p + 2 * p, name="kmeans-lloyd", centers=centers)
+            counts = packed[1 : 1 + k]
+            sums = packed[1 + k : 1 + k + k * p].reshape(k, p)
+            if tol is None:
+                n = X.shape[0]
+                col_sum, col_sq = packed[1 + k + k * p : 1 + k + k * p + p], packed[1 + k + k * p + p :]
+                variance = np.maximum(col_sq / n - (col_sum / n) ** 2, 0.0)
+                tol = self.tol * float(np.mean(variance))
+            new = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], centers)
+            shift = float(((new - centers) ** 2).sum())
+            centers = new
+            if shift <= tol:
+                break
+        inertia = float(row_pass(_cost_partial, [X], 1, name="kmeans-inertia", centers=centers)[0])
+        return centers, inertia, n_iter
+
+    def _input(self, X: Any, opname: str) -> tuple:
+        return predict_input(self, X, opname)
+
+    def _labels_block(self, xb: np.ndarray) -> np.ndarray:
+        return np.argmin(squared_distances(xb, self.cluster_centers_), axis=1).astype(np.int32)
+
+    def _distances_block(self, xb: np.ndarray) -> np.ndarray:
+        return np.sqrt(squared_distances(xb, self.cluster_centers_))
+
+    def predict(self, X: Any) -> Any:
+        """The index of the nearest centre per row (int32); lazy for chunked ``X``."""
+        X, chunked = self._input(X, "KMeans.predict")
+        if not chunked:
+            return self._labels_block(X)
+        return X.map_blocks(self._labels_block, drop_axis=1, dtype=np.int32)
+
+    def transform(self, X: Any) -> Any:
+        """Distances to every centre, ``(n, n_clusters)``; lazy for chunked ``X``."""
+        X, chunked = self._input(X, "KMeans.transform")
+        if not chunked:
+            return self._distances_block(X)
+        return X.map_blocks(self._distances_block, chunks=(X.chunks[0], (self.n_clusters,)), dtype=np.float64)
+
+    def fit_predict(self, X: Any, y: Any = None) -> Any:
+        """``fit(X).labels_``."""
+        return self.fit(X).labels_
+
+    def score(self, X: Any, y: Any = None) -> float:
+        """Minus the inertia of ``X`` with the fitted centres (one pass)."""
+        X, chunked = self._input(X, "KMeans.score")
+        if not chunked:
+            return -float(squared_distances(X, self.cluster_centers_).min(axis=1).sum())
+        return -float(row_pass(_cost_partial, [X], 1, name="kmeans-score", centers=self.cluster_centers_)[0])

@@ -1,0 +1,310 @@
+"""One pass over the row blocks of chunked training data: the building block of every ``fit``.
+
+An estimator in :mod:`chunkwise.ml` reads its data in *passes*. A pass is one
+plan: a fused task per row block computes a small partial result from the
+block of ``X`` (and the aligned block of ``y``) and the current model
+parameters, and a tree reduction combines the partials, so only a vector of a
+few kilobytes (a loss and its gradient, a Gram matrix, cluster sums) reaches
+the client::
+
+    X block 0, y block 0 ─► partial 0 ─┐
+    X block 1, y block 1 ─► partial 1 ─┼─► tree sum (16 per task) ─► client
+    ...                                │
+    X block n, y block n ─► partial n ─┘
+
+The pieces:
+
+- :func:`row_pass` packs each block's partial into one row of a ``(1, size)``
+  block (:func:`chunkwise.array.blockwise` over the row axis), sums them with
+  an ordinary tree reduction, or merges them with a ``combine`` of one's own
+  (:func:`chunkwise.array.reduction`), and computes;
+- :func:`cached` keeps lazily generated training data in memory for the
+  duration of a fit when it fits under ``CACHE_LIMIT`` (set it with
+  :func:`set_cache_limit`), so an optimizer's twenty passes do not regenerate
+  the data twenty times; larger data is re-read on each pass and memory stays
+  near ``threads x block size``;
+- :func:`passes_counter` counts passes (the benchmarks and tests read it);
+- during a pass BLAS runs one thread (:func:`one_blas_thread`): the row blocks
+  already run in parallel on the scheduler's threads, and BLAS's own threads on
+  top oversubscribe the cores (a 10-class logistic step ran 5-10x slower on
+  two cores); one thread also makes every block's products round the same way
+  whatever the scheduler.
+
+Scheduler: the passes use the active scheduler (``chunkwise.config``,
+``compute(scheduler=...)`` or a ``distributed.Client``); a
+:class:`chunkwise.diagnostics.ProgressBar` that is active shows one bar per
+pass, that is one per optimizer step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import itertools
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import psutil
+
+import chunkwise.array as da
+from chunkwise.array.core import Array
+from chunkwise.base import persist
+
+__all__ = [
+    "CACHE_LIMIT",
+    "block_partials",
+    "cached",
+    "cache_limit",
+    "merge_moments",
+    "moments_partial",
+    "moments_size",
+    "one_blas_thread",
+    "count_pass",
+    "label_counts",
+    "pass_count",
+    "passes_counter",
+    "row_pass",
+    "set_cache_limit",
+]
+
+#: Training data whose blocks total fewer bytes than this stay in memory during a fit
+#: (``None``: a quarter of the machine's physical memory).
+CACHE_LIMIT: int | None = None
+
+_state = threading.local()
+_count_lock = threading.Lock()
+_counts = itertools.count()
+_total = [0]
+
+
+def cache_limit() -> int:
+    """The cache limit in bytes in force (see :data:`CACHE_LIMIT`)."""
+    limit = getattr(_state, "limit", CACHE_LIMIT)
+    if limit is None:
+        return psutil.virtual_memory().total // 4
+    return int(limit)
+
+
+@contextlib.contextmanager
+def set_cache_limit(nbytes: int | None) -> Iterator[None]:
+    """Within the block, cache training data only below ``nbytes`` (0: never cache).
+
+    >>> with set_cache_limit(0):
+    ...     cache_limit()
+    0
+    """
+    old = getattr(_state, "limit", CACHE_LIMIT)
+    _state.limit = nbytes
+    try:
+        yield
+    finally:
+        _state.limit = old
+
+
+def cached(*arrays: Any) -> tuple:
+    """``arrays`` persisted in memory when lazy and together under the cache limit, else as they are.
+
+    Arrays already held in memory (a ``from_array`` of a NumPy array, or persisted)
+    are returned unchanged.
+    """
+    lazy = [a for a in arrays if isinstance(a, Array) and not _in_memory(a)]
+    if not lazy:
+        return arrays
+    total = sum(float(a.nbytes) for a in lazy)
+    if not np.isfinite(total) or total > cache_limit():
+        return arrays
+    persisted = iter(persist(*lazy))
+    return tuple(next(persisted) if (isinstance(a, Array) and not _in_memory(a)) else a for a in arrays)
+
+
+def _in_memory(x: Array) -> bool:
+    name = type(x.expr).__name__
+    return name in ("FromArray", "PersistedArray", "Persisted")
+
+
+def pass_count() -> int:
+    """The number of passes over training data run in this process so far."""
+    return _total[0]
+
+
+@contextlib.contextmanager
+def passes_counter() -> Iterator[Callable[[], int]]:
+    """Count the passes run inside the block: ``with passes_counter() as n: ...; n()``."""
+    start = _total[0]
+    yield lambda: _total[0] - start
+
+
+@functools.cache
+def _blas_controller() -> Any:
+    try:
+        from threadpoolctl import ThreadpoolController
+
+        return ThreadpoolController()
+    except Exception:  # no threadpoolctl, or a BLAS it cannot inspect: leave BLAS alone
+        return None
+
+
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """Limit BLAS to one thread in this process for the duration of the block."""
+    controller = _blas_controller()
+    if controller is None:
+        yield
+        return
+    with controller.limit(limits=1, user_api="blas"):
+        yield
+
+
+def count_pass() -> None:
+    with _count_lock:
+        _total[0] += 1
+
+
+def _packed(func: Callable, size: int, *blocks: Any, **params: Any) -> np.ndarray:
+    # One memory layout (C order) whatever produced the block (a generator writing Fortran
+    # order, a persisted copy): BLAS rounds differently per layout, and a seeded fit must give
+    # the same model on every scheduler.
+    blocks = tuple(np.ascontiguousarray(b) if isinstance(b, np.ndarray) else b for b in blocks)
+    out = np.asarray(func(*blocks, **params), dtype=np.float64).reshape(-1)
+    if out.shape != (size,):  # an internal error: the partial's layout is the estimator's
+        raise ValueError(f"{getattr(func, '__name__', func)}: partial of size {out.size}, expected {size}")
+    return out[None, :]
+
+
+def _identity(x: Any) -> Any:
+    return x
+
+
+def _partials(func: Callable, arrays: list, size: int, params: dict) -> Array:
+    args: list = []
+    for number, a in enumerate(arrays):  # rows share "i"; each array's columns get their own symbol
+        args += [a, ("i" + "jklmnop"[number])[: a.ndim]]
+    # no name=: the name is a token of the function, the blocks and the parameters, so passes
+    # with other parameters never share keys (a distributed scheduler caches by key)
+    return da.blockwise(
+        _packed, "ij", func, None, size, None, *args, dtype=np.float64,
+        adjust_chunks={"i": 1, "j": size}, **params,
+    )
+
+
+def block_partials(func: Callable, arrays: list, size: int, name: str | None = None, **params: Any) -> np.ndarray:
+    """As :func:`row_pass` without the reduction: one row of ``size`` floats per row block; one pass."""
+    with one_blas_thread():
+        out = _partials(func, arrays, size, params).compute()
+    count_pass()
+    return np.asarray(out, dtype=np.float64)
+
+
+def row_pass(
+    func: Callable,
+    arrays: list,
+    size: int,
+    combine: Callable | None = None,
+    name: str | None = None,
+    **params: Any,
+) -> np.ndarray:
+    """Run ``func(x_block, y_block, ..., **params)`` on every row block and reduce; one pass.
+
+    ``arrays``: chunked arrays sharing their row chunks (2-d ones in one column
+    block). ``func`` returns ``size`` floats. The partials are summed, or merged
+    with ``combine(list_of_(1, size)_arrays) -> (1, size)`` when given. Returns
+    the reduced 1-d NumPy vector.
+
+    >>> x = da.from_array(np.arange(10.0).reshape(5, 2), chunks=2)
+    >>> row_pass(lambda b: b.sum(axis=0), [x], 2)
+    array([20., 25.])
+    """
+    label = name or getattr(func, "__name__", "partial")
+    partials = _partials(func, arrays, size, params)
+    if combine is None:
+        total = partials.sum(axis=0)
+    else:
+        total = da.reduction(
+            partials, _identity, combine, _identity, axis=0, keepdims=False,
+            dtype=np.float64, name=label,
+        )
+    with one_blas_thread():
+        out = total.compute()
+    count_pass()
+    return np.asarray(out, dtype=np.float64)
+
+
+# --- weighted moments: count, means and centred scatter, merged pairwise (Chan et al.) ----------
+
+
+def moments_partial(*blocks: np.ndarray) -> np.ndarray:
+    """``[n, mean (d), scatter (d x d)]`` of the columns of the blocks side by side (one pass).
+
+    The scatter is centred on the block's own mean, so merging blocks loses no
+    precision to large means (what ``X.T @ X - n * mean**2`` would).
+    """
+    z = np.column_stack([b.reshape(len(b), -1) for b in blocks]).astype(np.float64, copy=False)
+    n = z.shape[0]
+    d = z.shape[1]
+    if n == 0:
+        return np.zeros(1 + d + d * d)
+    mean = z.mean(axis=0)
+    centred = z - mean
+    return np.concatenate([[n], mean, (centred.T @ centred).ravel()])
+
+
+def merge_moments(parts: list) -> np.ndarray:
+    """Merge ``(1, size)`` rows of :func:`moments_partial` into one."""
+    rows = np.concatenate(parts, axis=0)
+    size = rows.shape[1]
+    d = int((np.sqrt(4 * size - 3) - 1) / 2)
+    n_total, mean, scatter = 0.0, np.zeros(d), np.zeros((d, d))
+    for row in rows:
+        n = row[0]
+        if n == 0:
+            continue
+        m = row[1 : 1 + d]
+        s = row[1 + d :].reshape(d, d)
+        if n_total == 0:
+            n_total, mean, scatter = n, m.copy(), s.copy()
+            continue
+        delta = m - mean
+        both = n_total + n
+        scatter = scatter + s + np.outer(delta, delta) * (n_total * n / both)
+        mean = mean + delta * (n / both)
+        n_total = both
+    return np.concatenate([[n_total], mean, scatter.ravel()])[None, :]
+
+
+def moments_size(d: int) -> int:
+    """The length of a packed moments vector over ``d`` columns."""
+    return 1 + d + d * d
+
+
+# --- labels ------------------------------------------------------------------------------------
+
+
+def _block_label_counts(block: np.ndarray) -> tuple:
+    return np.unique(np.asarray(block), return_counts=True)
+
+
+def _merge_label_counts(parts: list) -> tuple:
+    values = [v for v, _ in parts if len(v)]
+    if not values:
+        return np.asarray([]), np.asarray([], dtype=np.int64)
+    classes = functools.reduce(np.union1d, values)
+    counts = np.zeros(len(classes), dtype=np.int64)
+    for v, c in parts:
+        if len(v):
+            counts[np.searchsorted(classes, v)] += c
+    return classes, counts
+
+
+def label_counts(y: Any) -> tuple:
+    """``(classes, counts)`` of the labels in ``y`` (sorted, as ``np.unique``); one pass."""
+    from chunkwise.delayed import delayed
+
+    if not isinstance(y, Array):
+        return np.unique(np.asarray(y), return_counts=True)
+    blocks = [delayed(_block_label_counts, pure=True)(b) for b in y.to_delayed().ravel().tolist()]
+    result = delayed(_merge_label_counts, pure=True)(blocks).compute()
+    count_pass()
+    return result
+

@@ -1,0 +1,178 @@
+"""Tests of ``lstsq`` (TSQR), ``solve``, ``inv``, ``cholesky``, ``lu`` and the per-matrix operations against NumPy/SciPy."""
+
+import numpy as np
+import pytest
+import scipy.linalg
+
+import chunkwise
+import chunkwise.array as da
+from chunkwise.array.testing import assert_eq
+
+rng = np.random.default_rng(11)
+
+
+def spd(*shape):
+    """A stack of well-conditioned symmetric positive-definite matrices."""
+    m = rng.standard_normal(shape)
+    return m @ np.swapaxes(m, -1, -2) + shape[-1] * np.eye(shape[-1])
+
+
+@pytest.mark.parametrize("achunks", [(100, 6), ((1, 0, 299, 200), 6), (37, 2), (500, 6)])
+@pytest.mark.parametrize("bshape", [(500,), (500, 3)])
+@pytest.mark.parametrize("split_every", [2, None])
+def test_lstsq_matches_numpy(achunks, bshape, split_every):
+    a = rng.standard_normal((500, 6))
+    b = rng.standard_normal(bshape)
+    x = da.from_array(a, chunks=achunks)
+    y = da.from_array(b, chunks=77)
+    result = da.linalg.lstsq(x, y, split_every=split_every)
+    expected = np.linalg.lstsq(a, b)
+    for got, exp in zip(result, expected):
+        assert got.shape == np.shape(exp) and got.dtype == np.asarray(exp).dtype
+    assert_eq(result[0], expected[0], rtol=1e-9)
+    assert_eq(result[1], expected[1], rtol=1e-9)
+    assert_eq(result[2], expected[2])
+    assert_eq(result[3], expected[3], rtol=1e-9)
+
+
+def test_lstsq_rank_deficient_gives_numpys_minimum_norm_solution():
+    a = rng.standard_normal((200, 4))
+    a[:, 3] = a[:, 0] + a[:, 1]  # rank 3
+    b = rng.standard_normal(200)
+    x, residuals, rank, s = da.linalg.lstsq(da.from_array(a, chunks=(30, 4)), b)
+    ex, eres, erank, es = np.linalg.lstsq(a, b)
+    assert int(rank.compute()) == erank == 3
+    np.testing.assert_allclose(x.compute(), ex, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(s.compute(), es, rtol=1e-8, atol=1e-10)
+    assert eres.shape == (0,)  # NumPy: empty for rank-deficient a; chunkwise: the residual sum (documented)
+    np.testing.assert_allclose(residuals.compute(), [np.sum((a @ ex - b) ** 2)], rtol=1e-8)
+
+
+@pytest.mark.parametrize("shape", [(3, 5), (5, 5)])
+def test_lstsq_not_tall(shape):
+    a = rng.standard_normal(shape)
+    b = rng.standard_normal((shape[0], 2))
+    result = da.linalg.lstsq(da.from_array(a, chunks=2), b, rcond=1e-12)
+    expected = np.linalg.lstsq(a, b, rcond=1e-12)
+    for got, exp in zip(result, expected):
+        assert got.shape == np.shape(exp)
+        np.testing.assert_allclose(got.compute(), exp, rtol=1e-8, atol=1e-10)
+
+
+def test_lstsq_is_one_pass_without_q():
+    from chunkwise.core.expr import walk
+
+    x = da.from_array(rng.standard_normal((100, 3)), chunks=(10, 3))
+    nodes = {type(node).__name__ for node in walk([da.linalg.lstsq(x, np.ones(100))[0].expr])}
+    assert "RTree" in nodes and "TSQRQ" not in nodes
+
+
+def test_lstsq_errors():
+    with pytest.raises(ValueError, match="different numbers of rows"):
+        da.linalg.lstsq(da.ones((5, 2), chunks=2), np.ones(4))
+    with pytest.raises(ValueError, match="a must be 2-d"):
+        da.linalg.lstsq(da.ones(5, chunks=2), np.ones(5))
+
+
+@pytest.mark.parametrize("ashape, achunks, bshape", [
+    ((6, 6), 3, (6,)),
+    ((6, 6), 6, (6, 2)),
+    ((4, 6, 6), (3, 6, 6), (4, 6, 1)),
+    ((2, 1, 5, 5), (1, 1, 5, 5), (3, 5, 2)),  # broadcasting batch axes
+])
+def test_solve_matches_numpy(ashape, achunks, bshape):
+    a = spd(*ashape)
+    b = rng.standard_normal(bshape)
+    assert_eq(da.linalg.solve(da.from_array(a, chunks=achunks), b), np.linalg.solve(a, b), rtol=1e-9)
+
+
+def test_solve_errors():
+    with pytest.raises(ValueError, match="must be square"):
+        da.linalg.solve(da.ones((3, 4), chunks=2), np.ones(3))
+    with pytest.raises(ValueError, match="do not match"):
+        da.linalg.solve(da.ones((3, 3), chunks=2), np.ones(4))
+    with pytest.raises(ValueError, match="do not broadcast"):
+        da.linalg.solve(da.ones((2, 3, 3), chunks=2), np.ones((4, 3, 1)))
+
+
+@pytest.mark.parametrize("shape, chunks", [((5, 5), 2), ((3, 4, 4), (2, 4, 4)), ((5, 5), 5)])
+def test_inv_cholesky_det_slogdet_eigh(shape, chunks):
+    a = spd(*shape)
+    x = da.from_array(a, chunks=chunks)
+    assert_eq(da.linalg.inv(x), np.linalg.inv(a), rtol=1e-9)
+    assert_eq(da.linalg.cholesky(x), np.linalg.cholesky(a), rtol=1e-9)
+    assert_eq(da.linalg.cholesky(x, upper=True), np.linalg.cholesky(a, upper=True), rtol=1e-9)
+    assert_eq(da.linalg.det(x), np.linalg.det(a), rtol=1e-9)
+    sign, logdet = da.linalg.slogdet(x)
+    esign, elogdet = np.linalg.slogdet(a)
+    assert_eq(sign, esign)
+    assert_eq(logdet, elogdet, rtol=1e-10)
+    w, v = da.linalg.eigh(x)
+    ew, ev = np.linalg.eigh(a)
+    assert_eq(w, ew, rtol=1e-9)
+    np.testing.assert_allclose(np.abs(v.compute()), np.abs(ev), atol=1e-8)
+    assert_eq(da.linalg.eigvalsh(x), np.linalg.eigvalsh(a), rtol=1e-9)
+    assert_eq(da.linalg.matrix_power(x, 3), np.linalg.matrix_power(a, 3), rtol=1e-9)
+    assert_eq(da.linalg.matrix_power(x, -2), np.linalg.matrix_power(a, -2), rtol=1e-9)
+    assert_eq(da.linalg.pinv(x), np.linalg.pinv(a), rtol=1e-8)
+    assert_eq(da.linalg.matrix_rank(x), np.linalg.matrix_rank(a))
+
+
+def test_det_of_integer_and_complex():
+    a = np.array([[2, 1], [1, 3]])
+    assert_eq(da.linalg.det(da.from_array(a)), np.linalg.det(a))
+    c = rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3))
+    assert_eq(da.linalg.det(da.from_array(c, chunks=2)), np.linalg.det(c), rtol=1e-10)
+    assert_eq(da.linalg.inv(da.from_array(c, chunks=2)), np.linalg.inv(c), rtol=1e-10)
+
+
+@pytest.mark.parametrize("shape, chunks", [((6, 6), 3), ((2, 4, 4), (1, 4, 4)), ((7, 4), 3), ((3, 4, 6), (2, 4, 6))])
+def test_lu_matches_scipy(shape, chunks):
+    a = rng.standard_normal(shape)
+    x = da.from_array(a, chunks=chunks)
+    for got, exp in zip(da.linalg.lu(x), scipy.linalg.lu(a)):
+        assert_eq(got, exp, rtol=1e-10)
+    for got, exp in zip(da.linalg.lu(x, permute_l=True), scipy.linalg.lu(a, permute_l=True)):
+        assert_eq(got, exp, rtol=1e-10)
+
+
+def test_one_matrix_larger_than_a_chunk_is_refused():
+    with chunkwise.config.set({"array.chunk_size": "1 KiB"}), pytest.raises(
+        ValueError, match=r"inv: each matrix .* must be one chunk.*rechunk"
+    ):
+        da.linalg.inv(da.ones((40, 40), chunks=10))
+
+
+@pytest.mark.parametrize("shape, chunks", [((300, 5), (40, 5)), ((5, 300), (5, 40)), ((60, 8), (25, 3))])
+def test_pinv_and_matrix_rank_by_tsqr(shape, chunks):
+    a = rng.standard_normal(shape)
+    a[..., -1] = a[..., 0]  # rank-deficient: the tolerance matters
+    x = da.from_array(a, chunks=chunks)
+    p = da.linalg.pinv(x)
+    assert p.shape == shape[::-1]
+    assert_eq(p, np.linalg.pinv(a), rtol=1e-7, atol=1e-10)
+    assert_eq(da.linalg.matrix_rank(x), np.linalg.matrix_rank(a))
+    assert_eq(da.linalg.matrix_rank(x, rtol=0.5), np.linalg.matrix_rank(a, rtol=0.5))
+    assert_eq(da.linalg.matrix_rank(x, tol=1e-3), np.linalg.matrix_rank(a, tol=1e-3))
+
+
+@pytest.mark.parametrize("chunks", [3, ((4, 2, 5, 1), 12), ((5, 7), (2, 10))])
+@pytest.mark.parametrize("dtype", ["float64", "complex128"])
+def test_blocked_cholesky_for_a_matrix_larger_than_a_chunk(chunks, dtype):
+    m = rng.standard_normal((12, 12)) + (1j * rng.standard_normal((12, 12)) if dtype == "complex128" else 0)
+    a = m @ m.conj().T + 12 * np.eye(12)
+    x = da.from_array(a, chunks=chunks)
+    with chunkwise.config.set({"array.chunk_size": "256 B"}):
+        lower = da.linalg.cholesky(x)
+        upper = da.linalg.cholesky(x, upper=True)
+    assert type(lower.expr).__name__ == "BlockCholesky"
+    assert lower.chunks[0] == lower.chunks[1] == x.chunks[0]
+    assert_eq(lower, np.linalg.cholesky(a), rtol=1e-10, atol=1e-12)
+    assert_eq(upper, np.linalg.cholesky(a, upper=True), rtol=1e-10, atol=1e-12)
+
+
+def test_blocked_cholesky_names_a_matrix_that_is_not_positive_definite():
+    with chunkwise.config.set({"array.chunk_size": "256 B"}):
+        lower = da.linalg.cholesky(da.from_array(-np.eye(12), chunks=4))
+    with pytest.raises(np.linalg.LinAlgError, match="not positive definite"):
+        lower.compute()

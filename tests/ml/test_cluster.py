@@ -1,0 +1,120 @@
+"""chunkwise.ml.cluster.KMeans against scikit-learn on the same in-memory data."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.cluster import KMeans as SklearnKMeans
+from sklearn.datasets import make_blobs
+
+import chunkwise
+import chunkwise.array as da
+from chunkwise.ml.cluster import KMeans, init_kmeans_parallel
+from chunkwise.ml.passes import passes_counter
+
+CHUNKINGS = {"even": 500, "uneven": ((300, 1200, 100, 400),), "single": 2000}
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    X, _ = make_blobs(n_samples=2000, centers=5, n_features=3, cluster_std=1.5, random_state=0)
+    return X
+
+
+def _rows(X, chunks):
+    if isinstance(chunks, tuple):
+        chunks = chunks + ((X.shape[1],),)
+    return da.from_array(X, chunks=chunks)
+
+
+@pytest.mark.parametrize("scheduler", ["sync", "threads"])
+@pytest.mark.parametrize("chunks", list(CHUNKINGS.values()), ids=list(CHUNKINGS))
+def test_lloyd_from_the_same_centres_matches_sklearn(blobs, chunks, scheduler):
+    init = blobs[[0, 10, 20, 30, 40]]
+    with chunkwise.config.set(scheduler=scheduler):
+        ours = KMeans(5, init=init, tol=1e-6).fit(_rows(blobs, chunks))
+    ref = SklearnKMeans(5, init=init, n_init=1, tol=1e-6).fit(blobs)
+    assert ours.inertia_ == pytest.approx(ref.inertia_, rel=0.01)
+    np.testing.assert_allclose(ours.cluster_centers_, ref.cluster_centers_, rtol=1e-6)
+    assert ours.n_iter_ == ref.n_iter_
+    labels = ours.labels_
+    assert isinstance(labels, da.Array) and labels.chunks == (_rows(blobs, chunks).chunks[0],)
+    assert labels.dtype == np.int32
+    np.testing.assert_array_equal(labels.compute(), ref.labels_)
+
+
+@pytest.mark.parametrize("init", ["k-means||", "k-means++", "random"])
+def test_initialisations_reach_sklearns_inertia(blobs, init):
+    # one k-means|| start is enough here; single k-means++ or random starts can stop in a local minimum
+    n_init = 1 if init == "k-means||" else 10
+    ours = KMeans(5, init=init, n_init=n_init, random_state=0).fit(_rows(blobs, 500))
+    ref = SklearnKMeans(5, random_state=0, n_init=10).fit(blobs)
+    assert ours.inertia_ <= ref.inertia_ * 1.01
+    assert ours.cluster_centers_.shape == (5, 3)
+
+
+def test_kmeans_parallel_passes_and_candidates(blobs):
+    X = _rows(blobs, 500)
+    with passes_counter() as passes:
+        centers = init_kmeans_parallel(X, 5, np.random.default_rng(0), oversampling_factor=2, rounds=3)
+    assert centers.shape == (5, 3)
+    assert passes() == 2 * 3 + 1  # cost + draw per round, then the weights
+    # each true blob gets a centre
+    ref = SklearnKMeans(5, random_state=0, n_init=10).fit(blobs).cluster_centers_
+    nearest = np.min(((ref[:, None, :] - centers[None]) ** 2).sum(axis=2), axis=1)
+    assert np.all(nearest < 4.0)  # within about one standard deviation (1.5) of every blob
+
+
+def test_one_pass_per_lloyd_step(blobs):
+    init = blobs[:5]
+    with passes_counter() as passes:
+        km = KMeans(5, init=init, tol=1e-6).fit(_rows(blobs, 500))
+    assert passes() == km.n_iter_ + 1  # each step, then the final inertia
+
+
+def test_seeded_results_identical_across_schedulers(blobs):
+    results = []
+    for scheduler in ["sync", "threads"]:
+        with chunkwise.config.set(scheduler=scheduler):
+            results.append(KMeans(5, random_state=7).fit(_rows(blobs, 300)).cluster_centers_)
+    np.testing.assert_array_equal(results[0], results[1])
+
+
+def test_predict_transform_score(blobs):
+    Xd = _rows(blobs, 500)
+    km = KMeans(5, random_state=0).fit(Xd)
+    ref = SklearnKMeans(5, init=km.cluster_centers_, n_init=1, max_iter=1).fit(blobs)
+    ref.cluster_centers_ = km.cluster_centers_
+    distances = km.transform(Xd)
+    assert distances.chunks == (Xd.chunks[0], (5,))
+    np.testing.assert_allclose(distances.compute(), ref.transform(blobs), rtol=1e-6, atol=1e-8)
+    np.testing.assert_array_equal(km.predict(Xd).compute(), ref.predict(blobs))
+    assert km.score(Xd) == pytest.approx(ref.score(blobs), rel=1e-9)
+    assert isinstance(km.predict(blobs), np.ndarray)
+
+
+def test_unknown_chunks_and_column_chunks(blobs):
+    Xd = da.from_array(blobs, chunks=(500, 2))
+    subset = Xd[Xd[:, 0] > 0]
+    km = KMeans(3, random_state=0).fit(subset)
+    assert km.labels_.shape[0] == int((blobs[:, 0] > 0).sum())
+
+
+def test_too_few_samples_raise(blobs):
+    with pytest.raises(ValueError, match="n_samples=3 should be >= n_clusters=5"):
+        KMeans(5).fit(_rows(blobs[:3], 2))
+    with pytest.raises(ValueError, match="init"):
+        KMeans(5, init="kmeans").fit(_rows(blobs, 500))
+
+
+def test_check_estimator():
+    from sklearn.utils.estimator_checks import check_estimator
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = check_estimator(KMeans(n_clusters=3), on_fail=None)
+    failed = [(r["check_name"], str(r["exception"])) for r in results if r["status"] == "failed"]
+    assert not failed
+    assert len(results) > 40
