@@ -21,8 +21,6 @@ import chunkwise.array as ca  # noqa: E402
 from chunkwise.array import xarray_chunkmanager as xcm  # noqa: E402
 
 
-
-
 def make_dataset(n_time=400, n_x=6, seed=0):
     rng = np.random.default_rng(seed)
     time = pd.date_range("2000-01-01", periods=n_time, freq="D")
@@ -232,3 +230,12 @@ def test_shuffle_groups_one_chunk_each():
     shuffled = manager.shuffle(a, indexer, axis=0, chunks="auto")
     assert shuffled.chunks == ((4, 4, 4),)
     np.testing.assert_array_equal(shuffled.compute(), x[np.concatenate(indexer)])
+
+
+def test_groupby_shuffle_to_chunks_one_chunk_per_group(data):
+    ds, cds = data  # goes through the manager's ``shuffle``
+    shuffled = cds.groupby("time.month").shuffle_to_chunks()
+    assert_chunkwise_backed(shuffled)
+    sizes = ds.time.dt.month.to_series().value_counts().sort_index().tolist()
+    assert list(shuffled.chunksizes["time"]) == sizes
+    xr.testing.assert_identical(shuffled.compute(), ds.groupby("time.month").shuffle_to_chunks())
