@@ -255,7 +255,9 @@ def _keeps_dependency_keys(expr: Expr) -> bool:
 
     Such a node has one output key, its name, and no rewrite rules, so they are neither simplified nor walked
     by the optimizer: only the other expressions they depend on are optimized,
-    and one whose key changes gets an alias under its old key.
+    and one whose key changes gets an alias under its old key. Such a node type
+    may define ``_task_and_dependencies(key) -> (task, dependencies)`` to build
+    its task and list the expressions it references in one walk (repeats allowed).
     """
     return getattr(type(expr), "_keeps_dependency_keys", False)
 
@@ -265,6 +267,9 @@ def _gc_paused(func: Callable) -> Callable:
 
     Lowering allocates hundreds of thousands of acyclic objects, which would
     otherwise trigger full collections that cost as much as the lowering itself.
+    When it returns, the objects it made (the graph, alive until the computation
+    ends) are moved to the oldest generation (:func:`promote_young_objects`), so
+    the collector's next young passes do not walk them all again.
     """
 
     @functools.wraps(func)
@@ -276,9 +281,27 @@ def _gc_paused(func: Callable) -> Callable:
             return func(*args, **kwargs)
         finally:
             if enabled:
+                promote_young_objects()
                 gc.enable()
 
     return wrapper
+
+
+def promote_young_objects() -> None:
+    """Move every object the cyclic collector tracks to its oldest generation, without a pass.
+
+    After a paused phase that built a graph of 10**6 tasks, the young generation
+    holds millions of objects that will live until the computation ends; left
+    there, the next young pass walks them all, then the middle one again, and
+    they count towards the next full pass. ``gc.freeze()`` then
+    ``gc.unfreeze()`` moves them (and any other young object) to the oldest
+    generation in constant time; a young garbage cycle is then collected by the
+    next full pass instead. Skipped when the program has frozen objects of its
+    own, which ``unfreeze`` would release.
+    """
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
+        gc.unfreeze()
 
 
 @_gc_paused
@@ -299,7 +322,9 @@ def _lower_plan(roots: list[Expr], optimize_graph: bool, all_outputs: bool = Fal
         else:
             plain.setdefault(root.name, root)
     referenced: set = set()  # plain expressions that delayed tasks reference by key
-    opaque_types: dict[type, bool] = {}
+    # per type: its ``_task_and_dependencies`` (one walk for both), True (opaque
+    # without it), or False (a plain expression)
+    opaque_types: dict[type, Any] = {}
     pop = stack.pop
     extend = stack.extend
     while stack:
@@ -308,11 +333,16 @@ def _lower_plan(roots: list[Expr], optimize_graph: bool, all_outputs: bool = Fal
         tp = type(expr)
         opaque = opaque_types.get(tp)
         if opaque is None:
-            opaque = opaque_types[tp] = _keeps_dependency_keys(expr)
-        if opaque:  # one output key, its name: the graph itself says what was seen
+            opaque = _keeps_dependency_keys(expr) and getattr(tp, "_task_and_dependencies", True)
+            opaque_types[tp] = opaque
+        if opaque is True:  # one output key, its name: the graph itself says what was seen
             if name not in graph:
                 graph[name] = expr._task(name)
                 extend(expr.dependencies())
+        elif opaque:
+            if name not in graph:
+                graph[name], deps = opaque(expr, name)
+                extend(deps)
         else:  # another collection, referenced by its key
             plain.setdefault(name, expr)
             referenced.add(name)

@@ -12,13 +12,20 @@ As in Dask, a call's key is unique unless the call is ``pure`` (then it is a
 token of the function and its arguments, so the same call made twice is
 computed once); ``delayed(value)`` always names the value by its token.
 
-Design: a delayed call is one :class:`DelayedCall` node that holds the task's
-arguments with each dependency already replaced by a :class:`Ref` to its key.
-Lowering a call is therefore building one ``Task``; the node has no rewrite
-rules, and :mod:`chunkwise.base` neither simplifies nor re-walks delayed nodes
-(``_keeps_dependency_keys``): only the other collections they depend on are
-optimized. An impure call's key is a per-process random prefix plus a counter,
-so building a call costs no hashing at all.
+Design: a delayed call is one object, the :class:`Delayed` itself. Its slots
+hold the function, the arguments as given (containers that hold collections
+are copied, so later changes to them do not leak in; the collections stay in
+place), the keyword arguments and the key. Nothing else is made per call: no
+expression node, no ``Ref`` per dependency. A million calls built in a user's
+loop are a million objects for the cyclic garbage collector to walk, not two
+or three million. The expression of a call (``Delayed.expr``) is a light
+:class:`DelayedCall` view made on demand; lowering a call builds its one
+``Task``, replacing each collection by a ``Ref`` to its key, and lists the
+call's dependencies in the same walk. :mod:`chunkwise.base` neither simplifies
+nor re-walks delayed nodes (``_keeps_dependency_keys``): only the other
+collections they depend on are optimized. An impure call's key is a
+per-process random prefix plus a counter, so building a call costs no hashing
+at all.
 
 >>> from operator import add
 >>> import chunkwise
@@ -106,67 +113,125 @@ if hasattr(os, "register_at_fork"):
 _ATOMS = frozenset({int, float, str, bool, bytes, type(None), complex, range})
 
 
-def _to_arg(obj: Any, deps: dict[str, Expr]) -> Any:
-    """``obj`` with each nested collection replaced by a reference to its result.
+class _Rebuild:
+    """A container that held collections when the call was made: a copy of it.
 
-    The collections found are added to ``deps`` (by expression name). Containers
-    without collections come back as they are (the same object).
+    ``kind`` is ``list``, ``tuple`` or ``dict`` (``items``: a list or a dict,
+    the collections in place), or a type rebuilt by a task when the call runs:
+    ``set``, ``frozenset``, ``slice``, a namedtuple (``items``: a list of parts)
+    or a dataclass (``items``: a dict of fields).
+    """
+
+    __slots__ = ("items", "kind")
+
+    def __init__(self, kind: type, items: Any):
+        self.kind = kind
+        self.items = items
+
+    def __reduce__(self):
+        return (_Rebuild, (self.kind, self.items))
+
+
+def _is_linked(captured: Any) -> bool:
+    """Whether a captured argument holds a collection (the call depends on it)."""
+    tp = type(captured)
+    return tp is Delayed or tp is _Rebuild or isinstance(captured, Collection)
+
+
+def _capture(obj: Any) -> Any:
+    """``obj`` as a call keeps it until it is lowered.
+
+    A container holding collections becomes a :class:`_Rebuild` copy of it (so
+    later changes to the user's list do not leak in), with the collections in
+    place; anything else comes back as it is (the same object).
     """
     tp = type(obj)
-    if tp is Delayed:
-        expr = obj._expr
-        deps[expr.name] = expr
-        return Ref(expr.key)
-    if tp in _ATOMS:
+    if tp in _ATOMS or tp is Delayed:
         return obj
-    if isinstance(obj, Collection):
-        expr = obj._finalize()
-        deps[expr.name] = expr
-        return Ref(expr.key)
     if tp is list or tp is tuple:
         items = []
         append = items.append
-        changed = False
+        atoms = _ATOMS
+        linked = False
         for item in obj:  # a list of a million Delayed values: no call per item
-            if type(item) is Delayed:
-                expr = item._expr
-                deps[expr.name] = expr
-                append(Ref(expr.key))
-                changed = True
-            else:
-                arg = _to_arg(item, deps)
-                append(arg)
-                changed = changed or arg is not item
-        if not changed:
-            return obj
-        return items if tp is list else tuple(items)
+            itp = type(item)
+            if itp is Delayed:
+                linked = True
+            elif itp not in atoms:
+                item = _capture(item)
+                linked = linked or _is_linked(item)
+            append(item)
+        return _Rebuild(tp, items) if linked else obj
+    if isinstance(obj, Collection):
+        return obj
     if tp is dict:
-        values = {k: _to_arg(v, deps) for k, v in obj.items()}
-        if all(values[k] is v for k, v in obj.items()):
-            return obj
-        return values
+        values = {k: _capture(v) for k, v in obj.items()}
+        if any(_is_linked(v) for v in values.values()):
+            return _Rebuild(dict, values)
+        return obj
     if tp is set or tp is frozenset:
-        items = [_to_arg(item, deps) for item in obj]
-        if all(a is b for a, b in zip(items, obj)):
-            return obj
-        return Task(None, tp, items)
-    if tp is slice:
-        parts = [_to_arg(p, deps) for p in (obj.start, obj.stop, obj.step)]
-        if parts[0] is obj.start and parts[1] is obj.stop and parts[2] is obj.step:
-            return obj
-        return Task(None, slice, *parts)
-    if isinstance(obj, tuple) and hasattr(tp, "_fields"):  # a namedtuple
-        items = [_to_arg(item, deps) for item in obj]
-        if all(a is b for a, b in zip(items, obj)):
-            return obj
-        return Task(None, tp, *items)
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        parts = [_capture(item) for item in obj]
+    elif tp is slice:
+        parts = [_capture(p) for p in (obj.start, obj.stop, obj.step)]
+    elif isinstance(obj, tuple) and hasattr(tp, "_fields"):  # a namedtuple
+        parts = [_capture(item) for item in obj]
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         fields = [f for f in dataclasses.fields(obj) if f.init and hasattr(obj, f.name)]
-        values = {f.name: getattr(obj, f.name) for f in fields}
-        parsed = {k: _to_arg(v, deps) for k, v in values.items()}
-        if all(parsed[k] is v for k, v in values.items()):
-            return obj
-        return Task(None, tp, **parsed)
+        values = {f.name: _capture(getattr(obj, f.name)) for f in fields}
+        if any(_is_linked(v) for v in values.values()):
+            return _Rebuild(tp, values)
+        return obj
+    else:
+        return obj
+    if any(_is_linked(p) for p in parts):
+        return _Rebuild(tp, parts)
+    return obj
+
+
+def _dependency_ref(value: Delayed, deps: list) -> Ref:
+    """A reference to ``value``'s key; its expression is added to ``deps``."""
+    name = value._name
+    if name is not None:
+        deps.append(_call_expr(value))
+        return Ref(name)
+    expr = _get_expr(value)
+    deps.append(expr)
+    return Ref(expr.key)
+
+
+def _lower_arg(obj: Any, deps: list) -> Any:
+    """A captured argument as a task holds it: each collection a ``Ref`` to its
+    result, added to ``deps``; a rebuilt type a ``Task`` building it."""
+    tp = type(obj)
+    if tp is Delayed:
+        return _dependency_ref(obj, deps)
+    if tp is _Rebuild:
+        kind = obj.kind
+        items = obj.items
+        if kind is list or kind is tuple:
+            out = []
+            append = out.append
+            for item in items:  # a million leaves: the common case inline
+                if type(item) is Delayed and item._name is not None:
+                    deps.append(_call_expr(item))
+                    append(Ref(item._name))
+                else:
+                    append(_lower_arg(item, deps))
+            return out if kind is list else tuple(out)
+        if kind is dict:
+            return {k: _lower_arg(v, deps) for k, v in items.items()}
+        if type(items) is dict:  # a dataclass
+            return Task(None, kind, **{k: _lower_arg(v, deps) for k, v in items.items()})
+        parts = [_lower_arg(p, deps) for p in items]
+        if kind is set or kind is frozenset:
+            return Task(None, kind, parts)
+        return Task(None, kind, *parts)  # a slice or a namedtuple
+    if isinstance(obj, Delayed):
+        return _dependency_ref(obj, deps)
+    if isinstance(obj, Collection):
+        expr = obj._finalize()
+        deps.append(expr)
+        return Ref(expr.key)
     return obj
 
 
@@ -209,48 +274,81 @@ class DelayedLeaf(Expr):
 
 
 class DelayedCall(Expr):
-    """A call ``func(*args, **kwargs)``; ``args`` hold references to its ``deps``.
+    """The expression of a delayed call: a view of the :class:`Delayed` that holds it.
 
-    ``func`` is a callable, or an expression whose value is the callable;
-    ``deps`` lists every expression referenced (``func`` included).
+    The call's data lives in the ``Delayed`` (one object per call); this view
+    is made when an expression is asked for and holds nothing else. Lowering
+    it builds the call's task and lists its dependencies in one walk
+    (:meth:`_task_and_dependencies`).
     """
+
+    __slots__ = ("_delayed",)
 
     _parameters = ("func", "args", "kwargs", "deps")
     _keeps_dependency_keys = True
     _stages = ()  # delayed values run as they are built: no optimization stages
 
-    def __init__(self, func: Any, args: tuple, kwargs: dict, deps: tuple, name: str):
-        # A million calls make a million nodes, each alive until computed: the
-        # operands and the name are plain attributes of one small object, with no
-        # operands tuple (72 bytes, and one more object for the cyclic garbage
-        # collector to walk) and no ``__dict__`` of its own.
-        self._func = func
-        self._args = args
-        self._kwargs = kwargs
-        self._deps = deps
-        self.name = name
+    def __init__(self, value: Delayed):
+        self._delayed = value
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return self._delayed._name
 
     @property
     def operands(self) -> tuple:  # type: ignore[override]
-        return (self._func, self._args, self._kwargs, self._deps)
+        value = self._delayed
+        func = value._func
+        deps = self.dependencies()
+        if isinstance(func, Delayed):
+            func = func._expr
+        return (func, value._args, value._kwargs, tuple(deps))
 
     def dependencies(self) -> list[Expr]:
-        return list(self._deps)
+        deps = self._task_and_dependencies(self.name)[1]
+        return list({expr.name: expr for expr in deps}.values())  # each once, in order
 
     def with_operands(self, operands: list) -> Expr:
         # Rewrites of the dependencies keep their keys, so the references stay valid.
         return self
 
     def _task(self, key: Hashable) -> Task:
-        func = self._func
-        if isinstance(func, Expr):
-            return Task(key, _call, func.ref(), self._args, self._kwargs)
-        return Task.from_call(key, func, self._args, self._kwargs)
+        return self._task_and_dependencies(key)[0]
+
+    def _task_and_dependencies(self, key: Hashable) -> tuple[Task, list[Expr]]:
+        """The call's task under ``key`` and the expressions it references (repeats allowed)."""
+        value = self._delayed
+        func = value._func
+        args = value._args
+        kwargs = value._kwargs
+        if not value._linked:  # only literals: the common leaf call
+            return Task.from_call(key, func, args, kwargs), []
+        deps: list[Expr] = []
+        args = tuple([_lower_arg(a, deps) for a in args])
+        if kwargs:
+            kwargs = {k: _lower_arg(v, deps) for k, v in kwargs.items()}
+        if isinstance(func, Delayed):
+            return Task(key, _call, _dependency_ref(func, deps), args, kwargs), deps
+        return Task.from_call(key, func, args, kwargs), deps
 
     def _explain_line(self) -> str:
-        func = self._func
-        text = func.name if isinstance(func, Expr) else _funcname(func)
+        func = self._delayed._func
+        text = func.key if isinstance(func, Delayed) else _funcname(func)
         return f"Call: {text}"
+
+    def __reduce__(self):
+        return (_call_expr, (self._delayed,))
+
+
+_new_view = object.__new__
+_set_view = DelayedCall._delayed.__set__  # type: ignore[attr-defined]
+
+
+def _call_expr(value: Delayed) -> DelayedCall:
+    """The expression of the delayed call ``value`` (a new view each time)."""
+    expr = _new_view(DelayedCall)
+    _set_view(expr, value)
+    return expr
 
 
 def _call(func: Callable, args: tuple, kwargs: dict) -> Any:
@@ -268,6 +366,7 @@ def _identity(x: Any) -> Any:
 # --- the collection -------------------------------------------------------------
 
 _set_expr = Collection._expr.__set__  # type: ignore[attr-defined]
+_get_expr = Collection._expr.__get__  # type: ignore[attr-defined]
 
 
 class Delayed(Collection):
@@ -279,7 +378,9 @@ class Delayed(Collection):
     ``TypeError``; attributes cannot be set.
     """
 
-    __slots__ = ("_nout", "_pure")
+    # A delayed call keeps its data here (``_name`` is its key; the expression
+    # slot is unused); any other Delayed wraps an expression (``_name`` is None).
+    __slots__ = ("_args", "_func", "_kwargs", "_linked", "_name", "_nout", "_pure")
 
     # NumPy operators defer to ours: ``array + delayed`` is a Delayed, not an
     # object array of Delayeds.
@@ -287,19 +388,36 @@ class Delayed(Collection):
 
     def __init__(self, expr: Expr, nout: int | None = None, pure: bool | None = None):
         _set_expr(self, expr)
+        _set_name(self, None)
         _set_nout(self, nout)
         _set_pure(self, pure)
 
     @property
+    def _expr(self) -> Expr:  # type: ignore[override]
+        if self._name is not None:
+            return _call_expr(self)
+        return _get_expr(self)
+
+    @property
     def key(self) -> Hashable:
         """The key of this value in the task graph."""
-        return self._expr.key
+        name = self._name
+        return name if name is not None else _get_expr(self).key
+
+    def __chunkwise_tokenize__(self) -> str:
+        name = self._name
+        return name if name is not None else _get_expr(self).name
 
     def _rebuild(self, expr: Expr) -> Delayed:
         return Delayed(expr, self._nout, self._pure)
 
     def __reduce__(self):
-        return (Delayed, (self._expr, self._nout, self._pure))
+        if self._name is not None:
+            return (
+                _rebuild_call,
+                (self._func, self._args, self._kwargs, self._name, self._linked, self._nout, self._pure),
+            )
+        return (Delayed, (_get_expr(self), self._nout, self._pure))
 
     def __repr__(self) -> str:
         return f"Delayed({self.key!r})"
@@ -337,12 +455,13 @@ class Delayed(Collection):
     def __call__(
         self, *args: Any, pure: bool | None = None, dask_key_name: Hashable | None = None, **kwargs: Any
     ) -> Delayed:
-        expr = self._expr
-        if type(expr) is DelayedLeaf and callable(expr.operands[0]):
-            # a wrapped function: the call embeds the function itself
-            return _delayed_call(
-                expr.operands[0], args, kwargs, self._pure if pure is None else pure, dask_key_name, self._nout
-            )
+        if self._name is None:
+            expr = _get_expr(self)
+            if type(expr) is DelayedLeaf and callable(expr.operands[0]):
+                # a wrapped function: the call embeds the function itself
+                return _delayed_call(
+                    expr.operands[0], args, kwargs, self._pure if pure is None else pure, dask_key_name, self._nout
+                )
         return _delayed_call(self, args, kwargs, pure, dask_key_name)
 
     def __getitem__(self, index: Any) -> Delayed:
@@ -373,29 +492,55 @@ class Delayed(Collection):
 
 _set_nout = Delayed._nout.__set__  # type: ignore[attr-defined]
 _set_pure = Delayed._pure.__set__  # type: ignore[attr-defined]
+_set_name = Delayed._name.__set__  # type: ignore[attr-defined]
+_set_func = Delayed._func.__set__  # type: ignore[attr-defined]
+_set_args = Delayed._args.__set__  # type: ignore[attr-defined]
+_set_kwargs = Delayed._kwargs.__set__  # type: ignore[attr-defined]
+_set_linked = Delayed._linked.__set__  # type: ignore[attr-defined]
+_new_object = object.__new__
 
 
 def _new_delayed(expr: Expr, nout: int | None = None, pure: bool | None = None) -> Delayed:
-    out = object.__new__(Delayed)
+    """A Delayed wrapping ``expr`` (not a call)."""
+    out = _new_object(Delayed)
     _set_expr(out, expr)
+    _set_name(out, None)
     _set_nout(out, nout)
     _set_pure(out, pure)
     return out
 
 
+def _fill_call(
+    out: Delayed, func: Any, args: tuple, kwargs: dict, name: str, linked: bool, nout: Any, pure: Any
+) -> Delayed:
+    """Make ``out`` the delayed call ``func(*args, **kwargs)`` under the key ``name``."""
+    _set_func(out, func)
+    _set_args(out, args)
+    _set_kwargs(out, kwargs)
+    _set_name(out, name)
+    _set_linked(out, linked)
+    _set_nout(out, nout)
+    _set_pure(out, pure)
+    return out
+
+
+def _rebuild_call(
+    func: Any, args: tuple, kwargs: dict, name: str, linked: bool, nout: Any, pure: Any
+) -> Delayed:
+    """Unpickle a delayed call."""
+    return _fill_call(_new_object(Delayed), func, args, kwargs, name, linked, nout, pure)
+
+
 class _DelayedAttr(Delayed):
     """``obj.attr``: a Delayed that, when called, makes one ``obj.attr(*args)`` task."""
 
-    __slots__ = ("_obj", "_attr")
+    __slots__ = ("_attr", "_obj")
 
     def __init__(self, obj: Delayed, attr: str):
-        expr = _delayed_call(getattr, (obj, attr), {}, True, None, None, "getattr")._expr
-        super().__init__(expr)
+        call = _delayed_call(getattr, (obj, attr), {}, True, None, None, "getattr")
+        _fill_call(self, call._func, call._args, call._kwargs, call._name, call._linked, None, None)
         object.__setattr__(self, "_obj", obj)
         object.__setattr__(self, "_attr", attr)
-
-    def __reduce__(self):
-        return (Delayed, (self._expr, self._nout, self._pure))
 
     def __call__(
         self, *args: Any, pure: bool | None = None, dask_key_name: Hashable | None = None, **kwargs: Any
@@ -420,29 +565,35 @@ def _delayed_call(
     """The Delayed of ``func(*args, **kwargs)``; ``func`` may be a Delayed itself."""
     if name is not None:
         _check_name(name, "dask_key_name")
-    deps: dict[str, Expr] = {}
+    linked = False
     atoms = _ATOMS
     for a in args:
         if type(a) not in atoms:
-            task_args = tuple([_to_arg(a, deps) for a in args])
+            captured = tuple([_capture(a) for a in args])
+            for c in captured:
+                if _is_linked(c):
+                    linked = True
+                    break
             break
     else:  # only literals (the common leaf call): the tuple is the task's arguments
-        task_args = args
-    task_kwargs = {k: _to_arg(v, deps) for k, v in kwargs.items()} if kwargs else _NO_KWARGS
-    func_operand: Any = func
-    if isinstance(func, Delayed):
-        func_operand = func._expr
-        deps[func_operand.name] = func_operand
+        captured = args
+    if kwargs:
+        task_kwargs = {k: _capture(v) for k, v in kwargs.items()}
+        linked = linked or any(_is_linked(v) for v in task_kwargs.values())
+    else:
+        task_kwargs = _NO_KWARGS
+    func_is_delayed = isinstance(func, Delayed)
     if name is None:
-        label = funcname or ("call" if isinstance(func, Delayed) else _funcname(func))
+        label = funcname or ("call" if func_is_delayed else _funcname(func))
         if pure is None:
             pure = config.get("delayed_pure", False)
         if pure:
             name = f"{label}-{tokenize(func, args, kwargs)}"
         else:
             name = f"{label}-{_unique()}"
-    expr = DelayedCall(func_operand, task_args, task_kwargs, tuple(deps.values()) if deps else (), name)
-    return _new_delayed(expr, nout)
+    return _fill_call(
+        _new_object(Delayed), func, captured, task_kwargs, name, linked or func_is_delayed, nout, None
+    )
 
 
 _NO_OBJECT: Any = object()
@@ -499,13 +650,11 @@ def delayed(
     if isinstance(obj, Collection):
         return _delayed_call(_identity, (obj,), {}, True, name, nout, "finalize")
     if traverse and type(obj) in _TRAVERSED:
-        deps: dict[str, Expr] = {}
-        arg = _to_arg(obj, deps)
-        if deps:
+        captured = _capture(obj)
+        if _is_linked(captured):
             if name is None:
                 name = f"{type(obj).__name__}-{tokenize(obj)}"
-            expr = DelayedCall(_identity, (arg,), {}, tuple(deps.values()), name)
-            return _new_delayed(expr, nout)
+            return _fill_call(_new_object(Delayed), _identity, (captured,), _NO_KWARGS, name, True, nout, None)
     return _new_delayed(DelayedLeaf(obj, nout, name), nout, pure)
 
 

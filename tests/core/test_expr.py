@@ -559,11 +559,12 @@ def test_a_tuple_of_collections_is_optimized_by_each_ones_stages():
     x = da.from_array(np.arange(6.0), chunks=3)
     y = da.sin(x) + 1
     d = delayed(sum, pure=True)([1, 2])
-    arr, dl = optimize_together([y.expr, d.expr])
-    assert type(arr).__name__ == "FusedBlockwise" and dl is d.expr
+    d_expr = d.expr  # a delayed call's expression is a view made on demand: keep one
+    arr, dl = optimize_together([y.expr, d_expr])
+    assert type(arr).__name__ == "FusedBlockwise" and dl is d_expr
     (alone,) = optimize_together([y.expr])
     assert alone.name == arr.name  # the same stages with or without the delayed value
-    assert Tuple(y.expr, d.expr).optimize().operands[1] is d.expr
+    assert Tuple(y.expr, d_expr).optimize().operands[1] is d_expr
 
 
 # --- fusion in core ------------------------------------------------------------------------

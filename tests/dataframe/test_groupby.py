@@ -322,3 +322,71 @@ def test_issue_examples_on_a_hive_partitioned_parquet_dataset(tmp_path):
     # a groupby reads only the key and the aggregated columns
     plan = df.groupby("name").amount.sum().explain(show=False)
     assert "columns=['name', 'amount']" in plan
+
+
+@pytest.mark.parametrize("scheduler", ["sync", "threads"])
+def test_many_integer_keys_sorted_by_counting_and_merged_once(scheduler):
+    """Many keys (the counting sort of merged integer keys, one grouping of the partials
+    for all their columns), against pandas: negative, unsigned and sparse keys, nulls in
+    the values, uneven and empty partitions, sort=True and first-seen order."""
+    rng = np.random.default_rng(11)
+    n = 30_000
+    values = rng.normal(size=n)
+    values[::13] = np.nan
+    pdf = pd.DataFrame({
+        "k": rng.integers(-5_000, 5_000, n),
+        "u": rng.integers(0, 20_000, n).astype("uint32"),
+        "sparse": rng.integers(0, 10**12, n),
+        "x": values,
+        "i": rng.integers(0, 100, n),
+    })
+    locations = (0, 7_000, 7_000, 20_000, n)
+    df = dd.new_collection(FromPandas(pdf, (None,) * len(locations), locations))
+    for key in ("k", "u", "sparse"):
+        agg = {"x": ["mean", "sum", "count", "min", "max"], "i": ["sum", "size"]}
+        assert_eq(df.groupby(key).agg(agg, split_every=2), pdf.groupby(key).agg(agg),
+                  scheduler=scheduler)
+        assert_eq(df.groupby(key).x.mean(), pdf.groupby(key).x.mean(), scheduler=scheduler)
+        got = df.groupby(key, sort=False).i.sum().compute(scheduler=scheduler)
+        want = pdf.groupby(key, sort=False).i.sum()
+        pd.testing.assert_series_equal(got, want)  # first-seen order, as pandas
+
+
+def test_sort_groups_matches_sort_index():
+    rng = np.random.default_rng(2)
+    for keys in (rng.permutation(1000) - 500, rng.permutation(50).astype("uint8"),
+                 rng.choice(10**9, 100, replace=False), np.array([3, 3, 1])):
+        frame = pd.DataFrame({"v": np.arange(len(keys))}, index=pd.Index(keys, name="g"))
+        pd.testing.assert_frame_equal(G.sort_groups(frame), frame.sort_index())
+
+
+@pytest.mark.parametrize("scheduler", ["sync", "threads"])
+def test_as_index_false_puts_the_keys_in_columns(frames, scheduler):
+    df, pdf, split_every = frames
+    for by in ("k", ["k", "b"]):
+        got = df.groupby(by, as_index=False)
+        want = pdf.groupby(by, as_index=False)
+        assert_eq(got.f.sum(), want.f.sum(), scheduler=scheduler)
+        assert_eq(got[["f", "i"]].mean(split_every=split_every), want[["f", "i"]].mean(),
+                  scheduler=scheduler)
+        assert_eq(got.size(), want.size(), scheduler=scheduler)
+        assert_eq(got.agg({"f": ["sum", "count"], "i": "max"}),
+                  want.agg({"f": ["sum", "count"], "i": "max"}), scheduler=scheduler)
+        assert_eq(got.agg(total=("f", "sum"), n=("i", "count")),
+                  want.agg(total=("f", "sum"), n=("i", "count")), scheduler=scheduler)
+    with pytest.raises(NotImplementedError, match="as_index=False.*assign"):
+        df.groupby(df.i % 2, as_index=False)
+
+
+@pytest.mark.parametrize("scheduler", ["sync", "threads"])
+def test_sum_and_prod_min_count(frames, scheduler):
+    df, pdf, split_every = frames
+    pdf = pdf.assign(sparse=pdf.f.where(pdf.i % 5 == 0))  # groups with 0, 1 or more values
+    df = df.assign(sparse=df.f.where(df.i % 5 == 0))
+    for min_count in (0, 1, 2, 3):
+        assert_eq(df.groupby("k").sparse.sum(min_count=min_count, split_every=split_every),
+                  pdf.groupby("k").sparse.sum(min_count=min_count), scheduler=scheduler)
+        assert_eq(df.groupby("i").sparse.prod(min_count=min_count),
+                  pdf.groupby("i").sparse.prod(min_count=min_count), scheduler=scheduler)
+        assert_eq(df.groupby("k")[["sparse", "f"]].sum(min_count=min_count),
+                  pdf.groupby("k")[["sparse", "f"]].sum(min_count=min_count), scheduler=scheduler)

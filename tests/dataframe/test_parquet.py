@@ -533,9 +533,9 @@ def test_elementwise_work_is_fused_into_one_task_per_partition(files_dir, schedu
     for key in graph:
         if isinstance(key, tuple):
             by_name.setdefault(key[0], []).append(key[1])
-    # the fused work: one task per partition; the read it shares between members stays a
-    # task of its own (built into the fused task, it would run once per member reading it)
-    assert sorted(len(v) for v in by_name.values()) == [4, 4]
+    # one task per partition: the read that several members share is built into the
+    # fused task as a step, which runs once (the reads below count it)
+    assert sorted(len(v) for v in by_name.values()) == [4]
     assert any(name.startswith("fused-") for name in by_name)
     with record_reads() as reads:
         result = out.compute(scheduler=scheduler)
@@ -585,3 +585,105 @@ def test_projection_is_pushed_through_assign(files_dir, scheduler):
             assert_eq(lazy, want, check_index=False, scheduler=scheduler)
         assert {r.columns for r in reads} == {columns}
         assert len(reads) == 4
+
+
+@pytest.mark.parametrize("scheduler", SCHEDULERS)
+def test_len_of_a_filter_reads_only_the_filter_column_once_pushed(files_dir, scheduler):
+    df = read_parquet(files_dir)
+    expected = pd.read_parquet(files_dir)
+    query = df[df.f > 1.0]
+    plan = chunkwise.dataframe.core.Scalar(
+        chunkwise.dataframe.expr.total_rows(query.expr)
+    ).optimize().expr.explain(show=False)
+    assert "count-filtered" in plan and "filter," not in plan
+    with record_reads() as reads:
+        n = len(query) if scheduler == "sync" else query.shape[0].compute(scheduler=scheduler)
+    assert n == len(expected[expected.f > 1.0])
+    # one read per file, of the filter's column only, with the filter pushed: row groups
+    # whose statistics exclude it are skipped
+    assert sorted(r.path for r in reads) == sorted(str(p) for p in files_dir.glob("*.parquet"))
+    assert {r.columns for r in reads} == {("f",)}
+    assert all(r.filters == [[("f", ">", 1.0)]] for r in reads)
+    assert sum(len(r.row_groups) for r in reads) < 16
+    # an interval and an or, over two columns (nulls in both)
+    both = df[((df.f > -0.5) & (df.f < 0.5)) | (df.i >= 35)]
+    with record_reads() as reads:
+        n = both.shape[0].compute(scheduler=scheduler)
+    want = expected[((expected.f > -0.5) & (expected.f < 0.5)) | (expected.i >= 35)]
+    assert n == len(want)
+    assert len(reads) == 4 and {tuple(sorted(r.columns)) for r in reads} == {("f", "i")}
+
+
+@pytest.mark.parametrize("scheduler", SCHEDULERS)
+def test_len_of_a_filter_counts_the_mask_on_awkward_partitions(scheduler):
+    pdf = awkward_frame(50, seed=3)
+    pdf["b"] = pd.array([True, None, False, True, False] * 10, dtype="boolean")
+    frame = dd.from_pandas(pdf, npartitions=4)
+    frame = frame[(frame.i < 10) | (frame.i > 25)]  # uneven: 10, 0, 12, 12 rows
+    local = pdf[(pdf.i < 10) | (pdf.i > 25)]
+    empty = frame[frame.i < 0]  # every partition empty
+    cases = [
+        (frame[frame.f > 0], local[local.f > 0]),
+        (frame[frame.s.str.startswith("a")], local[local.s.str.startswith("a").fillna(False)]),
+        (frame[frame.c == "y"], local[local.c == "y"]),
+        (frame[frame.b], local[local.b.fillna(False)]),  # nullable: nulls are not kept
+        (frame[frame.t.dt.hour > 12], local[local.t.dt.hour > 12]),
+        (empty, local[local.i < 0]),
+        (empty[empty.f > 0], local.iloc[:0]),
+    ]
+    for query, want in cases:
+        assert query.shape[0].compute(scheduler=scheduler) == len(want)
+        assert_eq(query, want)
+
+
+def test_a_read_shared_by_two_fused_members_is_read_once(files_dir):
+    df = read_parquet(files_dir, columns=["f", "i"])
+    expected = pd.read_parquet(files_dir)
+    shifted = df.f + 1
+    total = shifted[shifted > 1].sum()
+    graph = total.__chunkwise_graph__()
+    names = {k[0] for k in graph if isinstance(k, tuple)}
+    assert not any(n.startswith("read-parquet") for n in names)  # built into the fused task
+    with record_reads() as reads:
+        result = total.compute(scheduler="threads")
+    assert len(reads) == 4 and {r.columns for r in reads} == {("f",)}
+    want = (expected.f + 1)[expected.f + 1 > 1].sum()
+    assert np.isclose(result, want)
+
+
+@pytest.mark.parametrize("scheduler", SCHEDULERS)
+def test_selecting_only_assigned_columns_reads_no_column(files_dir, hive_dir, scheduler):
+    for path in (files_dir, hive_dir):
+        df = read_parquet(path)
+        expected = pd.read_parquet(path)
+        query = df.assign(z=1, w=df.i * 2)[["z"]]
+        with record_reads() as reads:
+            result = query.compute(scheduler=scheduler)
+        assert {r.columns for r in reads} == {()}  # the rows only: no column decoded
+        want = expected.assign(z=1)[["z"]]
+        assert len(result) == len(want) and (result.z == 1).all()
+        assert result.z.dtype == want.z.dtype
+        if path == files_dir:
+            assert_eq(result, want, check_index=False)
+        both = df.assign(z=df.f + 1)[["z"]]  # a value that needs a column reads that one
+        with record_reads() as reads:
+            got = both.compute(scheduler=scheduler)
+        assert {r.columns for r in reads} == {("f",)}
+        assert_eq(got.pipe(lambda x: x.reset_index(drop=True)).z.sum(), (expected.f + 1).sum())
+
+
+@pytest.mark.parametrize("scheduler", SCHEDULERS)
+def test_a_filter_after_user_filters_reads_each_file_once(files_dir, scheduler):
+    """Files with a stored RangeIndex and the user's own ``filters=`` (rows renumbered, so a
+    later filter is not pushed into the scan): the frame and the predicate still share one
+    read of each file, of the union of their columns."""
+    df = read_parquet(files_dir, columns=["s", "f", "age"], filters=[("age", ">=", 2)])
+    query = df[df.f > 0.1].groupby("s").f.sum()
+    plan = query.optimize().expr.explain(show=False)
+    assert plan.count("ReadParquet") == 1
+    with record_reads() as reads:
+        result = query.compute(scheduler=scheduler)
+    assert sorted(r.path for r in reads) == sorted(str(p) for p in files_dir.glob("*.parquet"))
+    assert {tuple(sorted(r.columns)) for r in reads} == {("f", "s")}
+    expected = pd.read_parquet(files_dir, filters=[("age", ">=", 2)])
+    assert_eq(result, expected[expected.f > 0.1].groupby("s").f.sum())

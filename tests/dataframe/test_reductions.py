@@ -405,3 +405,50 @@ def test_kernels_match_pandas_directly():
     digest = k.apply_tree([p.f for p in parts], k.quantile_chunk, k.quantile_combine,
                           k.quantile_aggregate, aggregate_kwargs={"q": 0.37})
     assert digest == pytest.approx(pdf.f.quantile(0.37))
+
+
+@pytest.mark.parametrize("scheduler", ["sync", "threads"])
+def test_describe_counts_integers_exactly_on_large_partitions(scheduler):
+    """Integer columns of a modest range are counted, not sorted: with few distinct values
+    the digest is exact however many rows a partition has (here far above 4096)."""
+    rng = np.random.default_rng(7)
+    n = 60_000
+    pdf = pd.DataFrame({
+        "a": rng.integers(-50, 50, n),
+        "n": pd.array(rng.integers(0, 30, n), dtype="Int64"),
+        "u": rng.integers(0, 5, n).astype("uint8"),
+    })
+    pdf.loc[::11, "n"] = pd.NA
+    for kind in ("even", "uneven-empty-unknown"):
+        df, _ = layout(pdf, kind)
+        assert_eq(df.describe(percentiles=[0.01, 0.25, 0.5, 0.75, 0.99]),
+                  pdf.describe(percentiles=[0.01, 0.25, 0.5, 0.75, 0.99]), scheduler=scheduler)
+        for q in (0.0, 0.013, 0.5, 0.777, 1.0):
+            assert df.a.quantile(q).compute(scheduler=scheduler) == pdf.a.quantile(q)
+    # a wide integer range or floats are sorted; the bound holds on large partitions too
+    wide = pd.Series(rng.integers(0, 10**12, n))
+    ordered = np.sort(wide.to_numpy())
+    got = dd.from_pandas(wide, npartitions=3).quantile([0.1, 0.5, 0.9]).compute()
+    ranks = np.searchsorted(ordered, got.to_numpy()) / (n - 1)
+    assert np.abs(ranks - [0.1, 0.5, 0.9]).max() < 1e-3
+
+
+def test_digest_kernels_against_sorting():
+    rng = np.random.default_rng(1)
+    values = rng.integers(0, 2_000, 50_000).astype("float64")
+    counted = k.digest_of(values, 4096, integer=True)
+    sorted_ = k.digest_of(values, 4096, integer=False)
+    qs = np.linspace(0, 1, 101)
+    exact = np.quantile(values, qs)
+    for digest in (counted, sorted_):
+        assert digest[1].sum() == pytest.approx(len(values))
+        got = k.quantile_aggregate(digest, qs)
+        ranks = np.searchsorted(np.sort(values), got.to_numpy()) / (len(values) - 1)
+        assert np.abs(ranks - qs).max() < 1e-3
+        assert got.iloc[0] == exact[0] and got.iloc[-1] == exact[-1]
+    few = rng.integers(0, 7, 9_000).astype("float64")  # three points a value: exact
+    got = k.quantile_aggregate(k.digest_of(few, 4096, integer=True), qs)
+    np.testing.assert_array_equal(got.to_numpy(), np.quantile(few, qs))
+    moments, digest = k.describe_chunk(pd.Series([1.0, None, 3.0, 5.0]))
+    assert moments[0][0] == 3 and moments[1][0] == 3.0 and moments[2][0] == 8.0 and moments[3][0]
+    np.testing.assert_array_equal(digest[0], [1.0, 3.0, 5.0])

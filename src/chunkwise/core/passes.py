@@ -383,13 +383,27 @@ def _compact_users(users: Any) -> Any:
     return list(users)
 
 
-def order_compact(dependencies: Mapping, dependents: Mapping) -> dict:
+def order_compact(
+    dependencies: Mapping, dependents: Mapping, keys: list | None = None, users: list | None = None
+) -> dict:
     """:func:`order` with each key's dependents in the scheduler's compact form.
 
     A key's dependents are ``None`` (none), the one dependent's key (the common
     case: no container per task) or a list of several keys. Keys are never
-    ``None`` or lists, so the forms cannot be confused.
+    ``None`` or lists, so the forms cannot be confused. When given, the lists
+    ``keys`` and ``users`` receive, in priority order, each key and its
+    dependents (read here anyway: the scheduler need not look them up again).
+
+    >>> keys, users = [], []
+    >>> order_compact({"a": frozenset(), "b": frozenset({"a"})}, {"a": "b", "b": None}, keys, users)
+    {'a': 0, 'b': 1}
+    >>> keys, users
+    (['a', 'b'], ['b', None])
     """
+    if keys is None or users is None:
+        keys, users = [], []
+    keys_append = keys.append
+    users_append = users.append
     # Keys are opened in their natural order. When every key is a str (delayed
     # graphs) that order is plain string comparison, so no table of ranks is
     # built (it is a sort and a dict the size of the graph: much of the cost of
@@ -447,24 +461,26 @@ def order_compact(dependencies: Mapping, dependents: Mapping) -> dict:
                 pop()
                 priority[node] = i
                 i += 1
-                users = dependents[node]
-                if users is None:
+                node_users = dependents[node]
+                keys_append(node)
+                users_append(node_users)
+                if node_users is None:
                     continue
-                if type(users) is not list:  # the one dependent
-                    w = waiting[users] - 1
-                    waiting[users] = w
+                if type(node_users) is not list:  # the one dependent
+                    w = waiting[node_users] - 1
+                    waiting[node_users] = w
                     if not w:  # it can run now: run it next, which frees ``node``
-                        push(users)
+                        push(node_users)
                     continue
                 all_ready = True
-                for d in users:
+                for d in node_users:
                     w = waiting[d] - 1
                     waiting[d] = w
                     if w:
                         all_ready = False
                 if all_ready:
                     # every user can run now: run them next, which frees ``node``
-                    extend(sorted(users, key=rank_get, reverse=True))
+                    extend(sorted(node_users, key=rank_get, reverse=True))
     except KeyError:
         _raise_missing(dependencies)
         raise

@@ -813,11 +813,12 @@ class DataFrame(NDFrame):
         return _module("sorting").set_index(self, other, drop, sorted, divisions, npartitions)
 
     def groupby(self, by: Any = None, level: Any = None, sort: bool = True, dropna: bool = True,
-                observed: bool = True, split_every: Any = None, split_out: Any = None) -> Any:
+                observed: bool = True, split_every: Any = None, split_out: Any = None,
+                as_index: bool = True) -> Any:
         """A lazy ``DataFrameGroupBy`` (tree reductions, or a shuffle for many groups;
         see ``chunkwise.dataframe.groupby`` and ``groupby_shuffle``)."""
         return _module("groupby").groupby(self, by, level, sort, dropna, observed, split_every,
-                                          split_out)
+                                          split_out, as_index=as_index)
 
     # --- joins: chunkwise.dataframe.joins ---
 

@@ -55,7 +55,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from chunkwise.core.expr import Expr
+from chunkwise.core.expr import Expr, key_name
 from chunkwise.core.fuse import Fused, fused_inputs
 from chunkwise.core.graph import DataNode, Ref, Task
 
@@ -86,6 +86,7 @@ __all__ = [
     "meta_nonempty",
     "named_error",
     "normalize_meta",
+    "count_filtered",
     "partition_length",
     "partition_ref",
     "select_columns",
@@ -516,22 +517,68 @@ class FusedFrame(Fused, FrameExpr):
     def _lengths(self) -> tuple | None:
         return self.root.lengths
 
-    def _one_to_one_inputs(self) -> tuple:
-        # only an input that one member reads once: one read by two members (a column
-        # and a predicate from the same read) would run twice if built into the task
+    @functools.cached_property
+    def _uses(self) -> dict[str, int]:
+        """How many times the members' kernels read each node (member or input)."""
         uses: dict[str, int] = {}
         for member in self.operands[0]:
             for arg in member._kernel_args():
                 if isinstance(arg, FrameExpr):
                     uses[arg.name] = uses.get(arg.name, 0) + 1
+        return uses
+
+    @functools.cached_property
+    def _runs_steps(self) -> bool:
+        """Whether a node is read by two members: the task then runs the members as steps,
+        each once (:func:`run_steps`); nested calls would compute such a node twice."""
+        return any(n > 1 for n in self._uses.values())
+
+    def _one_to_one_inputs(self) -> tuple:
+        # an input read by two members (a column and a predicate from the same read) is
+        # built into the task too: the task then runs it once, as a step
+        uses = self._uses
         return tuple(
             f.name for f in self.inputs
             if isinstance(f, FrameExpr) and not is_scalar_meta(f.meta)
-            and f.npartitions == self.npartitions and uses.get(f.name) == 1
+            and f.npartitions == self.npartitions and uses.get(f.name, 0) >= 1
         )
+
+    def _task(self, key: Hashable) -> Any:
+        if not self._runs_steps:
+            return Fused._task(self, key)
+        members = self.operands[0]
+        steps = [m._task((m.name, *key[1:])) for m in members]
+        inside = {m.name for m in members}
+        outside = {
+            dep: Ref(dep) for step in steps if type(step) is Task
+            for dep in sorted(step.dependencies, key=repr) if key_name(dep) not in inside
+        }
+        return Task(key, run_steps, PartitionSteps(tuple(steps), steps[-1].key), outside)
 
     def _explain_line(self) -> str:
         return f"{Fused._explain_line(self)}  [{self.npartitions} partitions]"
+
+
+class PartitionSteps:
+    """The member tasks of one fused partition, in order, and the key of the result; held
+    opaque inside a task's arguments (not nested calls) so each runs once."""
+
+    __slots__ = ("result", "tasks")
+
+    def __init__(self, tasks: tuple, result: Hashable):
+        self.tasks = tasks
+        self.result = result
+
+    def __reduce__(self):
+        return (PartitionSteps, (self.tasks, self.result))
+
+
+def run_steps(steps: PartitionSteps, inputs: dict) -> Any:
+    """Run ``steps.tasks`` in order over the input values, each once; the last one's result."""
+    results = dict(inputs)
+    for task in steps.tasks:
+        results[task.key] = task(results)
+    return results[steps.result]
 
 
 class PersistedFrame(FrameExpr):
@@ -699,8 +746,6 @@ def _project_assign(assign: MapPartitions, columns: Any) -> FrameExpr | None:
     have = list(inner.meta.columns)
     kept = [c for c in have if c in wanted]  # a replaced column too: it keeps its place
     pairs = [(n, v) for n, v in zip(names, values) if n in wanted]
-    if not kept:
-        kept = have[:1]  # the rows' index comes with a column: keep the first
     if kept == have and len(pairs) == len(names):
         return None
     keep = set(kept) | {n for n, _ in pairs}
@@ -777,6 +822,84 @@ class MapPartitions(Partitionwise):
 
     def _explain_line(self) -> str:
         return f"MapPartitions: {self.label}  [{self.npartitions} partitions]"
+
+    def _simplify_down(self) -> FrameExpr | None:
+        return _narrow_filtered_length(self)
+
+    def _lower(self) -> FrameExpr | None:
+        return _count_filtered_length(self)
+
+
+def _length_of_filter(expr: MapPartitions) -> Filter | None:
+    """The Filter whose rows ``expr`` counts, when ``expr`` is ``partition_length(Filter)``."""
+    if expr.func is not partition_length or expr.operand("kwargs"):
+        return None
+    args = expr._kernel_args()
+    if len(args) == 1 and isinstance(args[0], Filter):
+        return args[0]
+    return None
+
+
+def _narrow_filtered_length(expr: MapPartitions) -> FrameExpr | None:
+    """``len(df[pred])`` -> ``len(df[col][pred])``, ``df[col]`` a column ``pred`` already
+    reads: counting the rows needs no other column, and the filter's frame and its predicate
+    then share one node (one read, into which the filter can be pushed)."""
+    filtered = _length_of_filter(expr)
+    if filtered is None or not isinstance(filtered.frame.meta, pd.DataFrame):
+        return None
+    frame = filtered.frame
+    for node in _walk_frames(filtered.predicate):
+        if (
+            isinstance(node, Projection) and node.frame.name == frame.name
+            and not isinstance(node.operand("columns"), list)
+            and isinstance(node.meta, pd.Series) and not frame.meta.columns.has_duplicates
+        ):
+            return expr.with_operands(
+                [Filter(node, filtered.predicate) if op is filtered else op for op in expr.operands]
+            )
+    return None
+
+
+def _walk_frames(expr: FrameExpr) -> list:
+    """The frame nodes under ``expr`` (itself included), each once, parents first."""
+    seen: set[str] = set()
+    out: list = []
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if node.name in seen:
+            continue
+        seen.add(node.name)
+        out.append(node)
+        stack.extend(op for op in node.dependencies() if isinstance(op, FrameExpr))
+    return out
+
+
+def _count_filtered_length(expr: MapPartitions) -> FrameExpr | None:
+    """``partition_length(frame[mask])`` -> :func:`count_filtered` (``frame``, ``mask``):
+    the rows the mask keeps are counted without building the filtered partition."""
+    filtered = _length_of_filter(expr)
+    if filtered is None:
+        return None
+    return map_partitions_expr(
+        count_filtered, filtered.frame, filtered.predicate, meta=expr.meta,
+        label="count-filtered", clear_divisions=expr.clear_divisions,
+    )
+
+
+def count_filtered(frame: Any, mask: Any) -> pd.Series:
+    """``partition_length(frame[mask])``, counting the mask's true values when it is aligned
+    with ``frame`` row for row (nulls count as false, as pandas' indexing takes them)."""
+    if (
+        isinstance(mask, pd.Series) and len(mask) == len(frame)
+        and (mask.index is frame.index or mask.index.equals(frame.index))
+    ):
+        if mask.dtype == bool:
+            return pd.Series([int(np.count_nonzero(mask.to_numpy()))], dtype="int64")
+        if pd.api.types.is_bool_dtype(mask.dtype):  # nullable boolean: nulls are false
+            kept = mask.to_numpy(dtype=bool, na_value=False)
+            return pd.Series([int(np.count_nonzero(kept))], dtype="int64")
+    return partition_length(filter_rows(frame, mask))
 
 
 def map_partitions_expr(

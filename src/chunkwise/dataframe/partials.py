@@ -41,6 +41,7 @@ __all__ = [
     "describe_aggregate",
     "describe_chunk",
     "describe_combine",
+    "digest_of",
     "digest_positions",
     "finish",
     "hll_aggregate",
@@ -55,6 +56,7 @@ __all__ = [
     "numeric_part",
     "nunique_aggregate",
     "per_column_aggregate",
+    "present_values",
     "per_column_chunk",
     "per_column_combine",
     "quantile_aggregate",
@@ -312,7 +314,7 @@ def per_column_aggregate(partial: Any, func, columns: Any = None, frame: bool = 
     if frame:
         out = pd.concat(values, axis=1) if values else pd.DataFrame(index=pd.RangeIndex(0))
         out.columns = columns
-        return out
+        return cast_like(out, meta)
     return cast_like(pd.Series(values, index=columns, name=series_name), meta)
 
 
@@ -405,14 +407,65 @@ def value_counts_aggregate(counts: pd.Series, normalize: bool = False, sort: boo
 
 def quantile_values(s: pd.Series) -> np.ndarray:
     """Non-null values of ``s`` as sorted float64."""
-    values = s.dropna().to_numpy(dtype="float64", na_value=np.nan)
-    return np.sort(values)
+    return np.sort(present_values(s))
+
+
+def present_values(s: pd.Series) -> np.ndarray:
+    """Non-null values of ``s`` as float64, in their order (one conversion, one mask)."""
+    values = s.to_numpy(dtype="float64", na_value=np.nan)
+    present = ~np.isnan(values)
+    return values if present.all() else values[present]
+
+
+# an integer column whose range spans at most this many values is counted, not sorted
+_COUNTED_RANGE = 1 << 22
 
 
 def quantile_chunk(s: pd.Series, points: int = QUANTILE_POINTS) -> tuple:
     """A digest ``(values, weights)``: all values when few, else ``points`` evenly ranked."""
-    values = quantile_values(s)
-    return compress_digest(values, np.ones(len(values)), points)
+    return digest_of(present_values(s), points, integer=_is_integer(s.dtype))
+
+
+def _is_integer(dtype: Any) -> bool:
+    return pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+
+
+def digest_of(values: np.ndarray, points: int, integer: bool = False) -> tuple:
+    """The digest of unsorted non-null float64 ``values``.
+
+    Integers spanning a modest range are counted (``np.bincount``, one pass, no
+    sort): each distinct value becomes at most three points (its first, middle
+    and last rank), so the digest is exact before it is compressed. Otherwise
+    the values are sorted and, when more than ``points``, the points are read
+    at evenly spaced ranks directly (the ranks of unit weights are ``0..n-1``).
+    """
+    n = len(values)
+    if integer and n > points:
+        low, high = values.min(), values.max()
+        if high - low < _COUNTED_RANGE:
+            counts = np.bincount((values - low).astype(np.int64))
+            present = np.flatnonzero(counts)
+            return compress_digest(*_runs_as_points(present + low, counts[present]), points)
+    ordered = np.sort(values)
+    if n <= points:
+        return ordered, np.ones(n)
+    ranks = np.linspace(0.0, n - 1.0, points)
+    below = np.floor(ranks).astype(np.int64)
+    above = np.minimum(below + 1, n - 1)
+    frac = ranks - below
+    picked = ordered[below] + frac * (ordered[above] - ordered[below])
+    return picked, np.full(points, n / points)
+
+
+def _runs_as_points(values: np.ndarray, counts: np.ndarray) -> tuple:
+    """Each value repeated ``count`` times as weighted points at its first, middle and
+    last rank (weights 1, count - 2, 1; fewer for counts under 3)."""
+    head = np.ones(len(counts))
+    middle = np.maximum(counts - 2, 0).astype("float64")
+    tail = (counts >= 2).astype("float64")
+    weights = np.stack([head, middle, tail], axis=1).ravel()
+    keep = weights > 0
+    return np.repeat(values.astype("float64"), 3)[keep], weights[keep]
 
 
 def compress_digest(values: np.ndarray, weights: np.ndarray, points: int) -> tuple:
@@ -558,10 +611,19 @@ def memory_usage_combine(parts: list) -> Any:
 
 
 def describe_chunk(s: pd.Series, numeric: bool = True, points: int = QUANTILE_POINTS) -> tuple:
-    """Numeric: moments and a quantile digest; otherwise the value counts."""
-    if numeric:
-        return moments_chunk(s), quantile_chunk(s, points)
-    return (counts_chunk(s, dropna=True),)
+    """Numeric: moments and a quantile digest, from one conversion of the column to
+    float64; otherwise the value counts."""
+    if not numeric:
+        return (counts_chunk(s, dropna=True),)
+    values = present_values(s)
+    n = len(values)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = values.sum() / n if n else np.nan
+        centred = values - mean
+        m2 = float(np.dot(centred, centred)) if n else 0.0
+    moments = (np.array([float(n)]), np.array([mean]), np.array([m2]),
+               np.array([n < len(s)]))
+    return moments, digest_of(values, points, integer=_is_integer(s.dtype))
 
 
 def describe_combine(parts: list, numeric: bool = True, points: int = QUANTILE_POINTS) -> tuple:

@@ -614,7 +614,8 @@ def describe(obj: Any, percentiles: Any = None, split_every: Any = None) -> Any:
         combine_kwargs={"func": k.describe_combine, **kwargs},
         aggregate_kwargs={"func": k.describe_aggregate, "columns": columns,
                           "frame": columns is not None, "percentiles": percentiles,
-                          "index": labels, "name": getattr(meta, "name", None), **kwargs},
+                          "index": labels, "name": getattr(meta, "name", None), "meta": meta,
+                          **kwargs},
     )
 
 

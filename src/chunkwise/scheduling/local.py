@@ -31,20 +31,24 @@ that ship each task and its inputs to a process pool (see ``processes.py``).
 
 State
 -----
-:class:`State` holds, for one computation: the graph, each task's priority,
-the count of unfinished dependencies of each waiting task (``waiting``), the
-count of pending dependents of each result that several tasks read (``pending``;
-a result read by one task is dropped when that task finishes), the ready
-priorities (a heap of other work; sources in a list sorted once, for those
-ready at the start, and a heap for the rest), the live ``results`` and
-counters. Callbacks see it as ``state``.
+:class:`State` holds, for one computation, everything indexed by the tasks'
+priorities from :func:`chunkwise.core.passes.order` (``0 .. n-1``): the
+nodes, keys, each task's dependents (``users``: none, one priority, or a list),
+the count of its unfinished dependencies (``waiting``) and of the tasks still to
+read its result (``remaining``), and its kind (data, source, other). Tasks run
+roughly in priority order, so these lists are read nearly in sequence; the only
+map by key is ``priority`` itself (and ``results``, the live results by key,
+which tasks read). The ready priorities: a heap of other work; sources in a
+list sorted once, for those ready at the start, and a heap for the rest.
+Callbacks see it as ``state``.
 
-Worked example: ``a`` and ``b`` are sources, ``c = a + b``, output ``c``.
-Priorities are ``a: 0, b: 1, c: 2``. ``waiting = {c: 2}``, ready sources
-``[0, 1]``. A worker runs ``a``; ``waiting[c]`` becomes 1. Then ``b``;
-``waiting[c]`` reaches 0 and ``c`` is pushed. The worker runs ``c``; ``c``
-was the only task reading ``a`` and ``b`` (so they have no ``pending`` count),
-and both results are dropped; ``c`` is kept because it was asked for.
+Worked example: ``a`` and ``b`` hold data, ``c = a + b``, output ``c``.
+Priorities are ``a: 0, b: 1, c: 2``; ``waiting`` is ``[0, 0, 2]`` and
+``remaining`` ``[1, 1, 0]``; ``a`` and ``b`` are ready at once. A
+worker runs ``a``; ``waiting[2]`` becomes 1. Then ``b``; ``waiting[2]``
+reaches 0 and ``c`` is pushed. The worker runs ``c``; ``remaining`` of ``a``
+and ``b`` reach 0, so both results are dropped; ``c`` is kept because it was
+asked for.
 
 >>> from operator import add
 >>> from chunkwise.core.graph import DataNode, Task, Ref
@@ -78,31 +82,37 @@ _INTERNAL_FILES = (
 )
 
 
+_DATA = 0  # kinds of task, by priority: a DataNode (holds its value already)
+_SOURCE = 1  # no dependencies, or only DataNodes: reads or generates data (throttled)
+_OTHER = 2  # everything else
+
+
 class State:
     """The scheduler's state for one computation; see the module docstring."""
 
     __slots__ = (
         "cond",
-        "dependents",
         "error",
         "graph",
         "idle",
         "initial_sources",
         "keep",
         "keys_by_priority",
+        "kinds",
         "live_sources",
         "max_live_sources",
+        "nodes",
         "num_done",
         "num_tasks",
         "num_workers",
-        "pending",
         "priority",
         "ready_other",
         "ready_sources",
+        "remaining",
         "results",
         "running_other",
-        "fed_sources",
         "stop",
+        "users",
         "waiting",
     )
 
@@ -116,73 +126,75 @@ class State:
     ):
         if dependencies is None:
             dependencies = {k: node.dependencies for k, node in graph.items()}
-        # A task's dependents are ``None`` (none), the one dependent's key (the common
-        # case: no container per task; keys are never None or lists), or a list of
-        # several. Memory per task matters at 10**6 tasks: pending counts are kept
-        # only for results that several tasks read (one read by a single task is
-        # released when that task finishes), and a set holds only the sources that
-        # have (DataNode) dependencies: a task without dependencies that is not a
-        # DataNode is a source too.
-        dependents: dict[Hashable, Any] = dict.fromkeys(graph)
-        pending: dict = {}
-        for key, deps in dependencies.items():
+        keys_by_priority: list = []
+        users_by_key: list = []  # each task's dependents, by key, in priority order
+        priority = passes.order_compact(
+            dependencies, _compact_dependents(dependencies), keys_by_priority, users_by_key
+        )
+        n = len(priority)
+        del dependencies  # the caller's, or a dict the size of the graph: not needed now
+        # Everything else is a list indexed by priority. Tasks run roughly in priority
+        # order, so these are read almost in sequence: at 10**6 tasks a dict lookup
+        # by key is a cache miss, a list read in order is not.
+        nodes = [graph[k] for k in keys_by_priority]
+        users: list = [None] * n  # None, the one dependent's priority, or a list of several
+        readers = [0] * n  # how many tasks read each result (counted down as they finish)
+        for p, node_users in enumerate(users_by_key):
+            # A reduction's inputs share one reader: its priority is looked up while
+            # it is in the cache, not each input's (in hash order) as a dependency.
+            if node_users is None:
+                continue
+            if type(node_users) is list:
+                users[p] = [priority[u] for u in node_users]
+                readers[p] = len(node_users)
+            else:
+                users[p] = priority[node_users]
+                readers[p] = 1
+        del users_by_key
+        waiting = [0] * n  # unfinished dependencies of each task not yet ready
+        kinds = bytearray(n)
+        ready_sources: list[int] = []
+        ready_other: list[int] = []
+        for p, node in enumerate(nodes):
+            if type(node) is DataNode:
+                ready_other.append(p)  # kinds[p] is _DATA already
+                continue
+            deps = node.dependencies
+            if not deps:
+                kinds[p] = _SOURCE
+                ready_sources.append(p)
+                continue
+            waiting[p] = len(deps)
+            # a source too when every input is a DataNode (most tasks stop at the first)
+            fed = True
             for dep in deps:
-                try:
-                    users = dependents[dep]
-                except KeyError:
-                    raise ValueError(
-                        f"task {key!r} depends on {dep!r}, which is not in the graph"
-                    ) from None
-                if users is None:
-                    dependents[dep] = key
-                elif type(users) is list:
-                    users.append(key)
-                    pending[dep] += 1
-                else:
-                    dependents[dep] = [users, key]
-                    pending[dep] = 2
-        priority = passes.order_compact(dependencies, dependents)
-        keys_by_priority: list = [None] * len(priority)
-        for key, p in priority.items():
-            keys_by_priority[p] = key
+                if type(graph[dep]) is not DataNode:
+                    fed = False
+                    break
+            kinds[p] = _SOURCE if fed else _OTHER
+        # Sources ready at the start (all the leaves of a wide graph) are taken in
+        # priority order from the end of a list, not from a heap: a heap's pop costs
+        # log n (20 levels at 10**6, each a cache miss). The heap holds only the
+        # sources that become ready later. ``ready_other`` is sorted: a heap.
+        ready_sources.reverse()
 
         self.graph = graph
-        self.dependents = dependents
+        self.nodes = nodes
         self.priority = priority
         self.keys_by_priority = keys_by_priority
         self.keep = keep
         self.results: dict = {}
-        self.pending = pending
-        self.waiting: dict = {}
-        # Sources: tasks that read or generate data -- no dependencies, or only literal
-        # DataNodes. DataNodes themselves hold data already and are never throttled.
-        fed_sources = set()
-        ready_sources: list[int] = []
-        ready_other: list[int] = []
-        for key, deps in dependencies.items():
-            node = graph[key]
-            if type(node) is DataNode:
-                ready_other.append(priority[key])
-            elif not deps:
-                ready_sources.append(priority[key])
-            else:
-                self.waiting[key] = len(deps)
-                if all(type(graph[d]) is DataNode for d in deps):
-                    fed_sources.add(key)
-        # The sources ready at the start (all the leaves of a wide graph) are taken
-        # in priority order from the end of a list sorted once, not from a heap:
-        # a heap's pop costs log n (20 levels at 10**6, each a cache miss). The
-        # heap holds only the sources that become ready later.
-        ready_sources.sort(reverse=True)
-        ready_other.sort()  # a sorted list is a heap
+        self.users = users
+        self.remaining = readers
+        self.waiting = waiting
+        self.kinds = kinds
         self.initial_sources = ready_sources
-        self.fed_sources = fed_sources
         self.ready_sources: list[int] = []
         self.ready_other = ready_other
         self.live_sources = 0
         self.max_live_sources = max_live_sources
         self.running_other = 0
-        self.num_tasks = len(graph)
+        self.num_tasks = n
         self.num_done = 0
         self.idle = 0
         self.num_workers = num_workers
@@ -190,8 +202,9 @@ class State:
         self.error: tuple | None = None  # (exception, key)
         self.cond = threading.Condition(threading.Lock())
 
-    def _next_key(self) -> Hashable | None:
-        """Pop the ready task to run next, or ``None`` when the worker must wait. Lock held."""
+    def _next(self) -> int | None:
+        """Pop the priority of the ready task to run next, or ``None`` when the worker
+        must wait. Lock held."""
         other = self.ready_other
         sources = self.ready_sources
         initial = self.initial_sources
@@ -215,74 +228,88 @@ class State:
                 initial.pop()
             else:
                 heappop(sources)
-            return self.keys_by_priority[first]
+            return first
         return None
 
-    def _pop_other(self) -> Hashable:
-        key = self.keys_by_priority[heappop(self.ready_other)]
-        if type(self.graph[key]) is not DataNode:
+    def _pop_other(self) -> int:
+        p = heappop(self.ready_other)
+        if self.kinds[p] != _DATA:
             self.running_other += 1
-        return key
+        return p
 
-    def _finish(self, key: Hashable, result: Any) -> int:
-        """Record ``key``'s result and release what is no longer needed. Lock held.
-
-        Returns how many tasks became ready.
-        """
-        results = self.results
-        users = self.dependents[key]
-        pending = self.pending
+    def _finish(self, p: int, result: Any) -> int:
+        """Record the result of the task of priority ``p`` and release what is no
+        longer needed. Lock held. Returns how many tasks became ready."""
+        key = self.keys_by_priority[p]
+        users = self.users[p]
         keep = self.keep
-        graph = self.graph
-        node = graph[key]
+        results = self.results
         if users is not None or key in keep:
             results[key] = result
-        if type(node) is DataNode:
-            pass
-        elif not node.dependencies or key in self.fed_sources:  # a source
+        kinds = self.kinds
+        kind = kinds[p]
+        if kind == _SOURCE:
             if users is None:  # a source nobody consumes no longer holds the throttle
                 self.live_sources -= 1
-        else:
+        elif kind == _OTHER:
             self.running_other -= 1
-        for dep in node.dependencies:
-            left = pending.get(dep, 1) - 1
-            if left:
-                pending[dep] = left
-                continue
-            pending.pop(dep, None)
-            if dep not in keep:
-                del results[dep]
-            dep_node = graph[dep]
-            if type(dep_node) is not DataNode and (
-                not dep_node.dependencies or dep in self.fed_sources
-            ):
-                self.live_sources -= 1
+        deps = self.nodes[p].dependencies
+        if deps:
+            priority = self.priority
+            remaining = self.remaining
+            for dep in deps:
+                d = priority[dep]
+                left = remaining[d] - 1
+                remaining[d] = left
+                if left:
+                    continue
+                if dep not in keep:
+                    del results[dep]
+                if kinds[d] == _SOURCE:
+                    self.live_sources -= 1
         newly_ready = 0
         if users is not None:
             waiting = self.waiting
-            priority = self.priority
-            fed_sources = self.fed_sources
-            for dependent in users if type(users) is list else (users,):
-                left = waiting[dependent] - 1
-                if left:
-                    waiting[dependent] = left
-                else:
-                    del waiting[dependent]
+            for u in users if type(users) is list else (users,):
+                left = waiting[u] - 1
+                waiting[u] = left
+                if not left:
                     # a dependent has dependencies: it is a source only if they are data
-                    if dependent in fed_sources:
-                        heappush(self.ready_sources, priority[dependent])
+                    if kinds[u] == _SOURCE:
+                        heappush(self.ready_sources, u)
                     else:
-                        heappush(self.ready_other, priority[dependent])
+                        heappush(self.ready_other, u)
                     newly_ready += 1
         self.num_done += 1
         return newly_ready
 
 
+def _compact_dependents(dependencies: Mapping) -> dict:
+    """Each key's dependents: ``None``, the one dependent's key, or a list of several.
+
+    Most keys have one dependent: no container for them (keys are never None or lists).
+    """
+    dependents: dict[Hashable, Any] = dict.fromkeys(dependencies)
+    for key, deps in dependencies.items():
+        for dep in deps:
+            try:
+                users = dependents[dep]
+            except KeyError:
+                raise ValueError(f"task {key!r} depends on {dep!r}, which is not in the graph") from None
+            if users is None:
+                dependents[dep] = key
+            elif type(users) is list:
+                users.append(key)
+            else:
+                dependents[dep] = [users, key]
+    return dependents
+
+
 def _stuck_error(state: State) -> ValueError:
-    stuck = list(state.waiting)[:5]
+    stuck = [state.keys_by_priority[p] for p, w in enumerate(state.waiting) if w]
     return ValueError(
-        f"the graph cannot finish: {len(state.waiting)} tasks wait on each other "
-        f"(a cycle), e.g. {stuck!r}"
+        f"the graph cannot finish: {len(stuck)} tasks wait on each other "
+        f"(a cycle), e.g. {stuck[:5]!r}"
     )
 
 
@@ -300,27 +327,30 @@ def _worker_loop(
     cond = state.cond
     graph = state.graph
     results = state.results
+    nodes = state.nodes
+    keys = state.keys_by_priority
     pretasks = [cb._pretask for cb in callbacks if hasattr(cb, "_pretask")]
     posttasks = [cb._posttask for cb in callbacks if hasattr(cb, "_posttask")]
+    p = None  # the priority of the task this worker runs: it indexes the state
     key = None
     result = None
     with cond:
         while True:
             # Record the previous task's result (if any), then take the next one.
-            if key is not None:
-                woken = state._finish(key, result)
+            if p is not None:
+                woken = state._finish(p, result)
                 result = None
                 if state.num_done == state.num_tasks:
                     cond.notify_all()
                     return
                 if state.idle and woken > 1:
                     cond.notify(woken - 1)
-            key = None
+            p = None
             while True:
                 if state.stop:
                     return
-                key = state._next_key()
-                if key is not None:
+                p = state._next()
+                if p is not None:
                     break
                 if state.num_done == state.num_tasks:
                     return
@@ -336,10 +366,11 @@ def _worker_loop(
             if state.idle and (state.ready_other or state.ready_sources or state.initial_sources):
                 cond.notify()
             cond.release()
+            key = keys[p]
             try:
                 for hook in pretasks:
                     hook(key, graph, state)
-                result = execute(graph[key], results)
+                result = execute(nodes[p], results)
                 for hook in posttasks:
                     hook(key, result, graph, state, worker_id)
             except BaseException as exc:
@@ -442,6 +473,7 @@ def run_graph(
     finally:
         if gc_enabled:
             gc.enable()
+    del dependencies  # a dict the size of the graph: the state has what it needs
     for cb in cbs:
         if hasattr(cb, "_start_state"):
             cb._start_state(graph, state)
