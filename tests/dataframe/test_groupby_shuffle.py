@@ -8,6 +8,7 @@ import pytest
 
 import chunkwise.dataframe as dd
 from chunkwise.dataframe import sorting
+from chunkwise.dataframe.io.parquet import record_reads
 
 
 def frame(n: int = 1500, seed: int = 2) -> pd.DataFrame:
@@ -122,6 +123,7 @@ def test_the_plan_chooses_the_shuffle_from_observed_cardinality(pdf, monkeypatch
     few = df.groupby("k").v.mean()
     assert "TreeReduction" in few.explain(show=False)
     monkeypatch.setattr(sorting, "TREE_MAX_ROWS", 100)  # k: ~100 groups a partition x 6
+    monkeypatch.setattr(sorting, "SHUFFLE_MIN_FRACTION", 0.0)  # k repeats: allow the shuffle
     many = df.groupby("k").v.mean()
     plan = many.explain(show=False)
     assert "HashShuffle(on=['k']" in plan and "TreeReduction" not in plan
@@ -131,6 +133,58 @@ def test_the_plan_chooses_the_shuffle_from_observed_cardinality(pdf, monkeypatch
     assert "TreeReduction" in df.groupby("c").v.mean().explain(show=False)
     # split_out=1 forces the tree
     assert "TreeReduction" in df.groupby("k", split_out=1).v.mean().explain(show=False)
+
+
+def test_keys_that_repeat_in_a_partition_stay_on_the_tree(tmp_path, monkeypatch):
+    rng = np.random.default_rng(5)
+    n = 4000
+    pdf = pd.DataFrame({"k": rng.integers(0, 1000, n), "u": rng.permutation(n), "v": rng.random(n)})
+    (tmp_path / "d").mkdir()
+    for i in range(4):
+        pdf.iloc[i * 1000:(i + 1) * 1000].to_parquet(tmp_path / "d" / f"part.{i}.parquet")
+    df = dd.read_parquet(str(tmp_path / "d"))
+    assert df.npartitions == 4
+    monkeypatch.setattr(sorting, "TREE_MAX_ROWS", 500)
+    sorting._OBSERVED.clear()
+    with record_reads() as reads:
+        repeated = df.groupby("k").v.sum()  # ~630 of 1000 rows distinct a partition: the tree
+        assert "TreeReduction" in repeated.explain(show=False)
+        pd.testing.assert_series_equal(repeated.compute(), pdf.groupby("k").v.sum(),
+                                       check_index_type=False)
+        again = df.groupby("k").v.max()  # the same keys: the observation is shared
+        assert "TreeReduction" in again.explain(show=False)
+        pd.testing.assert_series_equal(again.compute(), pdf.groupby("k").v.max())
+    sampled = [r for r in reads if r.columns == ("k",)]
+    assert len(sampled) == 1  # one read of the first partition's keys for both
+    unique = df.groupby("u").v.sum()  # every row distinct: the shuffle
+    assert "HashShuffle(on=['u']" in unique.explain(show=False)
+    pd.testing.assert_series_equal(unique.compute(), pdf.groupby("u").v.sum())
+
+
+def test_a_frame_of_known_small_length_is_not_read_to_choose(monkeypatch):
+    pdf = pd.DataFrame({"k": np.arange(3000), "v": np.ones(3000)})
+    df = dd.from_pandas(pdf, npartitions=3)
+    assert df.expr.lengths == (1000, 1000, 1000)
+    calls = []
+    observe = sorting.observed_cardinality
+    monkeypatch.setattr(sorting, "observed_cardinality", lambda *a: calls.append(a) or observe(*a))
+    monkeypatch.setattr(sorting, "TREE_MAX_ROWS", 3000)  # 3000 rows: at most 3000 keys
+    out = df.groupby("k").v.sum()
+    assert "TreeReduction" in out.explain(show=False) and calls == []
+    pd.testing.assert_series_equal(out.compute(), pdf.groupby("k").v.sum())
+    monkeypatch.setattr(sorting, "TREE_MAX_ROWS", 2999)  # now the keys are read, and shuffle
+    many = df.groupby("k").v.sum()
+    assert "HashShuffle" in many.explain(show=False) and len(calls) == 1
+    pd.testing.assert_series_equal(many.compute(), pdf.groupby("k").v.sum())
+
+
+def test_cardinality_estimate_of_the_whole_frame():
+    # 1000 keys drawn uniformly: a partition of 1000 rows holds ~632 of them
+    seen = sorting.Cardinality(1000, 632, 10)
+    assert seen.fraction == 0.632
+    assert 950 < seen.total() <= 1000
+    assert sorting.Cardinality(1000, 1000, 10).total() == 10_000  # no repeats: the bound
+    assert sorting.Cardinality(0, 0, 3).total() == 0.0
 
 
 def test_unsupported_keys_say_what_to_do(pdf):

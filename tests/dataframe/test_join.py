@@ -86,8 +86,22 @@ def test_join_suffixes_and_errors(frames):
         left.join(right, on="nope", suffixes=("", "_r"))
     with pytest.raises(ValueError, match="how='diagonal'"):
         left.join(right, how="diagonal")
-    with pytest.raises(NotImplementedError, match="list"):
+    with pytest.raises(ValueError, match="share columns"):
         left.join([right, right])
+    with pytest.raises(NotImplementedError, match="list of frames"):
+        left.join([right], how="outer")
+
+
+@pytest.mark.parametrize("how", ["left", "inner"])
+def test_join_a_list_of_frames_on_the_index(how, scheduler):
+    rng = np.random.default_rng(4)
+    a = pd.DataFrame({"x": rng.random(60)}, index=rng.permutation(100)[:60])
+    b = pd.DataFrame({"y": rng.random(40)}, index=rng.permutation(100)[:40])
+    c = pd.DataFrame({"z": rng.integers(0, 9, 30)}, index=rng.permutation(100)[:30])
+    left = dd.from_pandas(a, npartitions=3)
+    got = left.join([dd.from_pandas(b, npartitions=2), c], how=how).compute(scheduler=scheduler)
+    expected = a.join([b, c], how=how)
+    pd.testing.assert_frame_equal(got.sort_index(), expected.sort_index(), check_dtype=False)
 
 
 def test_join_a_named_series(frames, scheduler):

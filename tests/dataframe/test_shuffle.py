@@ -179,6 +179,21 @@ def test_pieces_go_through_disk_and_are_removed(tmp_path):
     assert not glob.glob(os.path.join(tmp_path, "**", "*.arrow"), recursive=True)
 
 
+def test_pieces_from_disk_whose_arrow_types_differ_still_join(tmp_path):
+    # partition 0's strings are all missing (Arrow: null type), partition 1's are not;
+    # the pieces of one output partition then cannot be joined as Arrow tables
+    pdf = pd.DataFrame({"k": [1, 2, 1, 2, 1, 2],
+                        "s": pd.Series([None, None, None, "a", "b", "c"], dtype=object),
+                        "x": np.arange(6.0)})
+    df = dd.from_pandas(pdf, npartitions=2, sort=False)
+    with chunkwise.config.set({"dataframe.shuffle.directory": str(tmp_path)}):
+        got = hash_partition(df, "k", 2).compute(scheduler="threads")
+        by_x = df.sort_values("x", npartitions=1).compute()
+    pd.testing.assert_frame_equal(got.sort_index(), pdf)
+    pd.testing.assert_frame_equal(by_x, pdf)
+    assert os.listdir(tmp_path) == []
+
+
 def test_repartition_partition_size_splits_and_joins(scheduler):
     pdf = pd.DataFrame({"x": np.arange(4000, dtype="float64"), "y": np.arange(4000)})
     df = dd.from_pandas(pdf, npartitions=2, sort=False)  # 2 partitions of ~32 kB

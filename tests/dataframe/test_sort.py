@@ -182,6 +182,40 @@ def test_set_index_reads_the_data_once_to_sample_once_to_partition(tmp_path):
     pd.testing.assert_frame_equal(got, pdf.set_index("t").sort_index(), check_index_type=False)
 
 
+def test_set_index_then_a_column_reads_only_the_index_and_that_column(tmp_path):
+    pdf = frame(3000)
+    pdf.to_parquet(tmp_path / "data", row_group_size=500)
+    df = dd.read_parquet(str(tmp_path / "data"))
+    indexed = df.set_index("t")
+    with record_reads() as reads:
+        got = indexed.u.compute()
+    assert reads and {r.columns for r in reads} == {("t", "u")}
+    expected = pdf.set_index("t").sort_index(kind="stable").u
+    pd.testing.assert_series_equal(got, expected, check_index_type=False)
+    with record_reads() as reads:  # several consumers: the union of their columns
+        both = indexed[["k", "u"]].compute()
+    assert {r.columns for r in reads} == {("k", "t", "u")}
+    pd.testing.assert_frame_equal(both, pdf.set_index("t").sort_index(kind="stable")[["k", "u"]],
+                                  check_index_type=False)
+    in_order = pdf.sort_values("t").reset_index(drop=True)
+    sorted_index = dd.from_pandas(in_order, npartitions=3).set_index("t", sorted=True)
+    pd.testing.assert_series_equal(sorted_index.f.compute(), in_order.set_index("t").f)
+
+
+def test_sort_values_then_columns_reads_only_the_keys_and_those_columns(tmp_path):
+    pdf = frame(3000)
+    pdf.to_parquet(tmp_path / "data", row_group_size=500)
+    df = dd.read_parquet(str(tmp_path / "data"))
+    with record_reads() as reads:
+        got = df.sort_values(["k", "u"])[["f"]].compute()
+    partition_reads = [r.columns for r in reads if r.columns != ("k", "u")]
+    assert partition_reads and set(partition_reads) == {("k", "f", "u")}
+    expected = pdf.sort_values(["k", "u"], kind="stable")[["f"]]
+    pd.testing.assert_frame_equal(got, expected)
+    whole = df.sort_values("u")  # every column consumed: nothing narrows
+    pd.testing.assert_frame_equal(whole.compute(), pdf.sort_values("u", kind="stable"))
+
+
 # --- nlargest / nsmallest -------------------------------------------------------------------------
 
 
@@ -240,6 +274,20 @@ def test_drop_duplicates_chooses_the_shuffle_from_observed_cardinality(pdf, monk
     few = df.drop_duplicates(subset="c")  # 3 distinct values: the tree
     assert "TreeReduction" in few.explain(show=False)
     pd.testing.assert_frame_equal(few.compute(), pdf.drop_duplicates("c"))
+
+
+def test_drop_duplicates_keys_that_repeat_in_a_partition_stay_on_the_tree(monkeypatch):
+    rng = np.random.default_rng(3)
+    pdf = pd.DataFrame({"k": rng.integers(0, 400, 2000), "v": rng.random(2000)})
+    df = dd.from_pandas(pdf, npartitions=5)  # 400 rows a partition: ~63% distinct
+    monkeypatch.setattr(sorting, "TREE_MAX_ROWS", 50)  # far more distinct keys than that
+    out = df.drop_duplicates("k", keep="last")
+    assert "TreeReduction" in out.explain(show=False)
+    pd.testing.assert_frame_equal(out.compute(), pdf.drop_duplicates("k", keep="last"))
+    monkeypatch.setattr(sorting, "SHUFFLE_MIN_FRACTION", 0.5)
+    shuffled = df.drop_duplicates("k", keep="last")
+    assert "HashShuffle" in shuffled.explain(show=False)
+    pd.testing.assert_frame_equal(shuffled.compute().sort_index(), pdf.drop_duplicates("k", keep="last"))
 
 
 # --- issue 17's example, exactly as written ---------------------------------------------------------

@@ -14,6 +14,8 @@ importable as ``chunkwise.array.core`` but are not advertised.
 
 import importlib as _importlib
 
+import numpy as _np
+
 from chunkwise.array.chunks import normalize_chunks
 from chunkwise.array.core import (
     Array,
@@ -98,6 +100,14 @@ from chunkwise.array.linalg.matrices import diagonal, kron, matrix_transpose, tr
 
 __array_api_version__ = "2025.12"
 
+# The standard's data types as namespace names (``da.float64``, ``da.bool``): NumPy's own,
+# so ``xp.bool`` in array-agnostic code (xarray's skipna reductions) means what it does for NumPy.
+_DTYPE_NAMES = (
+    "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+    "float32", "float64", "complex64", "complex128",
+)
+globals().update({_name: getattr(_np, _name) for _name in _DTYPE_NAMES})
+
 __all__ += [
     "__array_api_version__",
     "__array_namespace_info__",
@@ -117,6 +127,7 @@ __all__ += [
     "result_type",
     "trace",
 ]
+__all__ += list(_DTYPE_NAMES)
 __all__.sort()
 
 

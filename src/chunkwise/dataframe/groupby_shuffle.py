@@ -14,9 +14,11 @@ Choosing the path (:func:`choose_path`, called by every tree aggregation):
   ``k`` output partitions grouped by key hash (each sorted by key when
   ``sort=True``, the whole not: as Dask);
 - ``split_out=None`` (the default): a :class:`TreeOrShuffle` node (the tree
-  reduction, knowing its alternative), which ``_lower`` keeps as the tree when
-  the distinct keys observed in the first partition, scaled to all, are at
-  most ``sorting.TREE_MAX_ROWS``, and otherwise turns into the shuffle with its
+  reduction, knowing its alternative), which ``_lower`` keeps as the tree unless
+  ``sorting.prefers_shuffle``: the first partition's keys (read once per
+  source and keys, shared by every groupby on them) repeat little (over
+  ``sorting.SHUFFLE_MIN_FRACTION`` of its rows are distinct) and more than
+  ``sorting.TREE_MAX_ROWS`` distinct keys are estimated; then it turns into the shuffle with its
   partitions joined (sorted by key when ``sort=True``): one result partition
   either way, so the choice can wait for ``_lower``. Keys that can hold few
   groups only (categorical, boolean) are not observed: the tree;
@@ -38,7 +40,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from chunkwise.dataframe import sorting
 from chunkwise.dataframe.core import new_collection
 from chunkwise.dataframe.expr import (
     FrameExpr,
@@ -50,7 +51,7 @@ from chunkwise.dataframe.expr import (
 from chunkwise.dataframe.groupby import Aggregation, pandas_by, run_pandas
 from chunkwise.dataframe.reductions import TreeReduction
 from chunkwise.dataframe.shuffle import HashShuffle, RangeShuffle
-from chunkwise.dataframe.sorting import JoinPartitions, observed_distinct
+from chunkwise.dataframe.sorting import JoinPartitions, prefers_shuffle
 
 __all__ = [
     "IndexOrdered",
@@ -167,9 +168,6 @@ def _joined(expr: FrameExpr, sort: bool) -> FrameExpr:
 # --- the paths -----------------------------------------------------------------------------------
 
 
-_OBSERVED: dict = {}  # node name -> estimated number of groups
-
-
 class TreeOrShuffle(TreeReduction):
     """A groupby's tree reduction that ``_lower`` replaces by ``large`` (the shuffle path,
     one partition) when the observed number of groups is large (module docstring)."""
@@ -180,13 +178,7 @@ class TreeOrShuffle(TreeReduction):
         return TreeReduction(*self.operands[: len(TreeReduction._parameters)])
 
     def _lower(self) -> FrameExpr:
-        estimate = _OBSERVED.get(self.name)
-        if estimate is None:
-            estimate = observed_distinct(self.frame, list(self.keys))
-            if len(_OBSERVED) > 256:
-                _OBSERVED.clear()
-            _OBSERVED[self.name] = estimate
-        return self.large if estimate > sorting.TREE_MAX_ROWS else self._tree()
+        return self.large if prefers_shuffle(self.frame, list(self.keys)) else self._tree()
 
     def dependencies(self) -> list:
         # before lowering, only the tree's inputs: the alternative is not run unless chosen

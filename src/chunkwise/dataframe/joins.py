@@ -74,6 +74,7 @@ __all__ = [
     "Merge",
     "PartitionMerge",
     "as_frame_expr",
+    "columns_needed",
     "join",
     "join_parts",
     "merge",
@@ -286,7 +287,7 @@ class Merge(FrameExpr):
         columns both sides share (their suffixes depend on them)."""
         if not (isinstance(parent, Projection) and parent.frame.name == self.name):
             return None
-        needed = _columns_needed(self, dependents)
+        needed = columns_needed(self, dependents)
         if needed is None:
             return None
         left, right = self.left, self.right
@@ -372,7 +373,7 @@ class PartitionMerge(Partitionwise):
         return f"PartitionMerge: how={how!r}, {self.strategy}  [{self.npartitions} partitions]"
 
 
-def _columns_needed(expr: FrameExpr, dependents: Any) -> set | None:
+def columns_needed(expr: FrameExpr, dependents: Any) -> set | None:
     """The union of the columns every consumer of ``expr`` selects; ``None`` when one is not
     a column selection (it needs every column)."""
     found = dependents.get(expr.name, []) if hasattr(dependents, "get") else []
@@ -480,6 +481,27 @@ def _listed(value: Any) -> list:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
+def _join_list(left: Any, others: list, on: Any, how: str, operation: str,
+               npartitions: int | None, broadcast: bool | None) -> DataFrame:
+    """``join([a, b, ...])`` on the index, ``how="left"``/``"inner"``: one join after the
+    other (pandas' answer when no two frames share a column name)."""
+    if on is not None or how not in ("left", "inner"):
+        raise NotImplementedError(f"{operation}: a list of frames joins on the index with how='left' "
+                                  "or 'inner' only; join them one by one")
+    seen = set(as_frame_expr(left, "join").meta.columns)
+    for other in others:
+        columns = list(as_frame_expr(other, "join").meta.columns)
+        shared = seen & set(columns)
+        if shared:
+            raise ValueError(f"{operation}: the frames share columns {sorted(map(str, shared))}; "
+                             "join them one by one with suffixes=")
+        seen |= set(columns)
+    out = left
+    for other in others:
+        out = join(out, other, how=how, npartitions=npartitions, broadcast=broadcast)
+    return out
+
+
 def _check_how(how: Any, operation: str) -> None:
     if how in ("cross", "left_anti", "right_anti"):
         raise NotImplementedError(f"{operation}: how={how!r} is not supported on partitioned data; "
@@ -580,7 +602,7 @@ def join(left: Any, other: Any, on: Any = None, how: str = "left", lsuffix: str 
     _check_how(how, operation)
     _check_broadcast(broadcast, how, operation)
     if isinstance(other, (list, tuple)):
-        raise NotImplementedError(f"{operation}: joining a list of frames is not supported; join them one by one")
+        return _join_list(left, list(other), on, how, operation, npartitions, broadcast)
     lexpr, rexpr = as_frame_expr(left, "join"), as_frame_expr(other, "join")
     if on is None:
         lkeys: Any = "index"

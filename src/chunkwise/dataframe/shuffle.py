@@ -356,6 +356,25 @@ def read_piece(path: str, meta: Any) -> Any:
     return frame
 
 
+def _read_arrow_joined(paths: list, meta: Any) -> Any:
+    """Arrow IPC pieces joined as Arrow tables, converted to pandas once (one copy, not a
+    conversion per piece and a pandas concat); ``None`` when their schemas do not join."""
+    import pyarrow as pa
+
+    with contextlib.ExitStack() as stack:
+        tables = []
+        for path in paths:
+            source = stack.enter_context(pa.memory_map(path))
+            tables.append(pa.ipc.open_file(source).read_all())
+        try:
+            frame = pa.concat_tables(tables).to_pandas()
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            return None
+    if isinstance(meta, pd.Series):
+        return frame.iloc[:, 0].rename(meta.name)
+    return frame
+
+
 def _remove(paths: list) -> None:
     for path in paths:
         with contextlib.suppress(FileNotFoundError):
@@ -458,6 +477,12 @@ def combine_pieces(splits: list, j: int, meta: Any, limit: Any = None) -> Any:
     except MemoryError:
         _remove([p for p in entries if isinstance(p, str)])
         raise
+    present = [p for p in entries if p is not None]
+    if len(present) > 1 and all(isinstance(p, str) and p.endswith(".arrow") for p in present):
+        joined = _read_arrow_joined(present, meta)
+        if joined is not None:
+            _remove(present)
+            return conform(joined, meta)
     pieces, paths = [], []
     for entry in splits:
         piece = entry[j] if isinstance(entry, list) else entry
