@@ -248,7 +248,7 @@ def test_temporary_files_removed_when_a_task_fails(tmp_path, scheduler_name):
     assert _wait_until(lambda: os.listdir(tmp_path) == [])  # ...and removed
 
 
-def test_temporary_files_removed_on_ctrl_c(tmp_path):
+def test_temporary_files_removed_on_ctrl_c(tmp_path, sigint_raises_keyboard_interrupt):
     import signal
     import threading
     import time

@@ -372,7 +372,7 @@ def wait_for(condition, timeout=30.0):
 
 
 @pytest.mark.parametrize("scheduler", ["threads", "sync"])
-def test_ctrl_c_stops_promptly_and_leaves_no_busy_threads(scheduler):
+def test_ctrl_c_stops_promptly_and_leaves_no_busy_threads(scheduler, sigint_raises_keyboard_interrupt):
     workers = 4
     lock = threading.Lock()
     started, finished, interrupted_at = [], [], []
@@ -410,7 +410,7 @@ def test_ctrl_c_stops_promptly_and_leaves_no_busy_threads(scheduler):
     assert len(started) == settled and len(started) < 400
 
 
-def test_ctrl_c_stops_processes_and_leaves_no_orphans():
+def test_ctrl_c_stops_processes_and_leaves_no_orphans(sigint_raises_keyboard_interrupt):
     code = textwrap.dedent(
         """
         import _thread, threading, time, psutil, os

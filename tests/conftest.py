@@ -1,0 +1,22 @@
+"""Fixtures shared by every test package."""
+
+import signal
+
+import pytest
+
+
+@pytest.fixture
+def sigint_raises_keyboard_interrupt():
+    """Python's own SIGINT handler for the duration of a Ctrl-C test.
+
+    A process started in the background by a non-interactive shell (``cmd &``)
+    inherits SIGINT as ignored, and Python then leaves it ignored: neither
+    ``os.kill(pid, SIGINT)`` nor ``_thread.interrupt_main()`` raises. A Ctrl-C
+    test installs the handler a terminal would give it (its child processes
+    then start with the default one), and puts the previous one back.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
