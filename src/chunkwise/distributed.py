@@ -77,7 +77,7 @@ from dask._task_spec import Task as _DaskTask
 from dask._task_spec import TaskRef as _DaskTaskRef
 from dask._task_spec import Tuple as _DaskTuple
 
-from chunkwise.core.graph import DataNode, Ref, Task, _DictArg, _ListArg
+from chunkwise.core.graph import DataNode, DictArg, ListArg, Ref, Task
 from distributed import CancelledError, Client, Future, default_client
 
 __all__ = [
@@ -139,7 +139,7 @@ def _convert_arg(arg: Any) -> tuple[Any, int, bool]:
         if arg.func is _future_value:
             return arg.args[0], 0, True  # a Future is a TaskRef: a reference to data on the cluster
         node, height, fut = _convert_task(arg)
-    elif tp is _ListArg:
+    elif tp is ListArg:
         items = []
         height = 0
         fut = False
@@ -149,7 +149,7 @@ def _convert_arg(arg: Any) -> tuple[Any, int, bool]:
             height = max(height, h)
             fut = fut or f
         node = _DaskList(*items) if arg.kind is list else _DaskTuple(*items)
-    elif tp is _DictArg:
+    elif tp is DictArg:
         items_dict = {}
         height = 0
         fut = False
@@ -242,10 +242,10 @@ def _convert_task(task: Task) -> tuple[_DaskTask, int, bool]:
 def _collect_futures(arg: Any, held: dict) -> None:
     """Add the futures ``arg`` (a task, or a container argument) refers to, by key, to ``held``."""
     tp = type(arg)
-    if tp is _ListArg:
+    if tp is ListArg:
         for item in arg.items:
             _collect_futures(item, held)
-    elif tp is _DictArg:
+    elif tp is DictArg:
         for item in arg.items.values():
             _collect_futures(item, held)
     elif tp is Task:

@@ -34,6 +34,8 @@ from typing import Any
 
 __all__ = [
     "DataNode",
+    "DictArg",
+    "ListArg",
     "Node",
     "Ref",
     "Task",
@@ -115,7 +117,9 @@ class Ref:
 # It runs once per task at construction.
 
 
-class _ListArg:
+class ListArg:
+    """A list/tuple/set argument holding references: resolved item by item when the task runs."""
+
     __slots__ = ("items", "kind")
 
     def __init__(self, items: list, kind: type):
@@ -127,7 +131,9 @@ class _ListArg:
         return out if self.kind is list else self.kind(out)
 
 
-class _DictArg:
+class DictArg:
+    """A dict argument whose values hold references: resolved value by value when the task runs."""
+
     __slots__ = ("items",)
 
     def __init__(self, items: dict):
@@ -141,7 +147,7 @@ def _resolve(arg: Any, results: Mapping) -> Any:
     tp = type(arg)
     if tp is Ref:
         return results[arg.key]
-    if tp is _ListArg or tp is _DictArg:
+    if tp is ListArg or tp is DictArg:
         return arg.resolve(results)
     if tp is Task:
         return arg(results)
@@ -167,7 +173,7 @@ def _parse(arg: Any, deps: set) -> tuple[Any, bool]:
             changed = changed or value is not item
         if not dynamic:
             return (tp(parsed) if changed else arg), False
-        return _ListArg(parsed, tp), True
+        return ListArg(parsed, tp), True
     if tp is dict:
         parsed_dict = {}
         dynamic = changed = False
@@ -178,7 +184,7 @@ def _parse(arg: Any, deps: set) -> tuple[Any, bool]:
             changed = changed or value is not item
         if not dynamic:
             return (parsed_dict if changed else arg), False
-        return _DictArg(parsed_dict), True
+        return DictArg(parsed_dict), True
     if tp is DataNode:
         return arg.value, False
     return arg, False
@@ -385,10 +391,10 @@ def _inline_arg(arg: Any, replacements: Mapping) -> Any:
         if node is None:
             return arg
         return node.value if type(node) is DataNode else node
-    if tp is _ListArg:
-        return _ListArg([_inline_arg(item, replacements) for item in arg.items], arg.kind)
-    if tp is _DictArg:
-        return _DictArg({k: _inline_arg(v, replacements) for k, v in arg.items.items()})
+    if tp is ListArg:
+        return ListArg([_inline_arg(item, replacements) for item in arg.items], arg.kind)
+    if tp is DictArg:
+        return DictArg({k: _inline_arg(v, replacements) for k, v in arg.items.items()})
     if tp is Task:
         if arg.dependencies.isdisjoint(replacements):
             return arg
@@ -401,10 +407,10 @@ def _unparse(arg: Any) -> Any:
     tp = type(arg)
     if tp is tuple:
         return tuple(_unparse(a) for a in arg)
-    if tp is _ListArg:
+    if tp is ListArg:
         items = [_unparse(a) for a in arg.items]
         return items if arg.kind is list else arg.kind(items)
-    if tp is _DictArg:
+    if tp is DictArg:
         return {k: _unparse(v) for k, v in arg.items.items()}
     return arg
 

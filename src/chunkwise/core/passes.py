@@ -54,7 +54,7 @@ import gc
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
-from chunkwise.core.graph import DataNode, Ref, Task, _DictArg, _ListArg, validate_key
+from chunkwise.core.graph import DataNode, DictArg, ListArg, Ref, Task, validate_key
 
 __all__ = [
     "cull",
@@ -574,9 +574,9 @@ def _count_refs(task: Task, key: Hashable, limit: int = 2) -> int:
                 stack.extend([arg.args[i] for i in arg._dyn_args])
             if arg._dyn_kwargs is not None:
                 stack.extend([arg.kwargs[n] for n in arg._dyn_kwargs])
-        elif tp is _ListArg:
+        elif tp is ListArg:
             stack.extend(arg.items)
-        elif tp is _DictArg:
+        elif tp is DictArg:
             stack.extend(arg.items.values())
     return count
 
