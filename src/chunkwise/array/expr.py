@@ -75,7 +75,12 @@ class ArrayExpr(Expr):
     # The optimization stages of array plans, in order (see chunkwise.core.optimize):
     # slices pushed down and no-op rechunks dropped, nodes lowered, then elementwise
     # groups fused (``Blockwise`` declares ``_fusion_group_key``).
-    _stages = ("simplify", "lower", "simplify", "fuse")
+    # Then reductions of one input share one pass over it (``share``, chunkwise.array.rewrites).
+    _stages = ("simplify", "lower", "simplify", "share", "fuse")
+
+    @staticmethod
+    def _share_stage(root: Expr) -> Expr:
+        return _module("rewrites").share_reductions(root)
 
     def _simplify_up(self, parent: Expr, dependents: Mapping[str, list]) -> Expr | None:
         # A parent slice (``type(parent)._slices_basic``) asks this node to take it below itself.

@@ -67,16 +67,37 @@ __all__ = [
     "prod",
     "ptp",
     "reduction",
+    "reduction_kind",
     "std",
     "sum",
     "var",
+    "with_reduced_axes",
 ]
 
 # --- ufunc-style reductions: sum, prod, min, max, any, all and their nan versions -------------
 
 
-def _ufunc_chunk(block: np.ndarray, func: Callable, axis: tuple, **kwargs: Any) -> np.ndarray:
-    return func(block, axis=axis, keepdims=True, **kwargs)
+def _ufunc_chunk(block: np.ndarray, func: Callable, axis: tuple, where: Any = None, **kwargs: Any) -> Any:
+    if where is None:
+        return func(block, axis=axis, keepdims=True, **kwargs)
+    if func in _NO_IDENTITY:  # min/max of what ``where`` selects: no partial if nothing is
+        if not where.any():
+            return None
+        return _NO_IDENTITY[func](block, axis=axis, keepdims=True, where=where, initial=_initial(func, block.dtype))
+    return func(block, axis=axis, keepdims=True, where=where, **kwargs)
+
+
+def _initial(func: Callable, dtype: np.dtype) -> Any:
+    """The ``initial=`` a masked min/max starts from: the dtype's far end (NaN for nanmin/nanmax)."""
+    lowest = func in (np.max, _fmax_reduce)
+    if dtype.kind == "f":
+        if func in (_fmin_reduce, _fmax_reduce):
+            return np.nan  # fmin(nan, v) is v: an all-NaN selection stays NaN
+        return -np.inf if lowest else np.inf
+    if dtype.kind == "b":
+        return not lowest
+    info = np.iinfo(dtype)
+    return info.min if lowest else info.max
 
 
 def _binop_combine(parts: list, binop: Callable) -> np.ndarray:
@@ -229,6 +250,10 @@ def _fmax_reduce(block, axis, keepdims):
     return np.fmax.reduce(block, axis=axis, keepdims=keepdims)
 
 
+#: Identity-less reductions and what reduces a block under ``where=`` (needs ``initial=``).
+_NO_IDENTITY = {np.min: np.min, np.max: np.max, _fmin_reduce: np.fmin.reduce, _fmax_reduce: np.fmax.reduce}
+
+
 def _object_nan_reduce(func, block, axis, keepdims):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices: NaN, warned at the end
@@ -283,7 +308,9 @@ def nanmax(a, axis=None, out=None, keepdims=False, split_every=None, initial=Non
     )
 
 
-def _count_nonzero_chunk(block, axis, keepdims):
+def _count_nonzero_chunk(block, axis, keepdims, where=None):
+    if where is not None:
+        block = np.logical_and(block, where)
     return np.count_nonzero(block, axis=axis, keepdims=keepdims)
 
 
@@ -301,6 +328,30 @@ def count_nonzero(a, axis=None, *, keepdims=False, split_every=None):
         a, "count_nonzero", _count_nonzero_chunk, np.add, axis, keepdims, split_every,
         sample=lambda s: np.count_nonzero(s, axis=0),
     )
+
+
+# --- what plan rewrites may assume of a reduction (chunkwise.array.rewrites) ---------------
+
+
+def reduction_kind(expr: Any) -> str | None:
+    """How a ``Reduction`` node built here reduces its blocks; ``None`` for others.
+
+    ``"ufunc"`` (sum, prod, min, max, any, all, their nan versions,
+    count_nonzero), ``"moments"`` (mean, var, std and nan versions), ``"ptp"``
+    or ``"arg"`` (argmin, argmax). All of them give the same result whatever
+    the input's chunks (their partials merge elementwise); ``"ufunc"`` and
+    ``"moments"`` chunk functions also take ``where=`` (a boolean block).
+    """
+    chunk = getattr(expr, "chunk", None)
+    func = getattr(chunk, "func", None)
+    if func is _ufunc_chunk:
+        return "ufunc" if chunk.keywords.get("func") in _MASKABLE else None
+    return _KINDS.get(func)
+
+
+def with_reduced_axes(chunk: functools.partial, axes: tuple) -> functools.partial:
+    """The chunk function of a ``"ufunc"``, ``"moments"`` or ``"ptp"`` reduction over other ``axes``."""
+    return functools.partial(chunk.func, *chunk.args, **{**chunk.keywords, "axis": tuple(axes)})
 
 
 # --- ptp -----------------------------------------------------------------------------------
@@ -352,17 +403,24 @@ def _accumulator_dtype(out_dtype: np.dtype) -> np.dtype:
     return np.dtype(np.float64)
 
 
-def _count(block: np.ndarray, axis: tuple, skipna: bool) -> Any:
+def _count(block: np.ndarray, axis: tuple, skipna: bool, where: Any = None) -> Any:
     if skipna and block.dtype.kind in "fc":
-        return np.sum(~np.isnan(block), axis=axis, keepdims=True)
+        valid = ~np.isnan(block)
+        return np.sum(valid if where is None else valid & where, axis=axis, keepdims=True)
     if skipna and block.dtype.kind == "O":  # NaN objects are the ones unequal to themselves
         return np.sum(np.equal(block, block, dtype=bool), axis=axis, keepdims=True)
+    if where is not None:
+        return np.sum(where, axis=axis, keepdims=True)
     return math.prod(block.shape[a] for a in axis)
 
 
-def _mean_chunk(block, axis, acc, skipna):
-    n = _count(block, axis, skipna)
-    total = (np.nansum if skipna else np.sum)(block, axis=axis, keepdims=True, dtype=acc)
+def _masked(where: Any) -> dict:
+    return {} if where is None else {"where": where}
+
+
+def _mean_chunk(block, axis, acc, skipna, where=None):
+    n = _count(block, axis, skipna, where)
+    total = (np.nansum if skipna else np.sum)(block, axis=axis, keepdims=True, dtype=acc, **_masked(where))
     return n, total
 
 
@@ -393,13 +451,22 @@ def _object_divide_one(value: Any, count: Any) -> Any:
 _object_divide = np.frompyfunc(_object_divide_one, 2, 1)
 
 
-def _moments_chunk(block, axis, acc, skipna):
-    n, total = _mean_chunk(block, axis, acc, skipna)
+def _moments_chunk(block, axis, acc, skipna, where=None):
+    n, total = _mean_chunk(block, axis, acc, skipna, where)
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = total / np.maximum(n, 1)
-    delta = block - mean
-    squares = delta.real**2 + delta.imag**2 if delta.dtype.kind == "c" else delta**2
-    m2 = (np.nansum if skipna else np.sum)(squares, axis=axis, keepdims=True)
+    with np.errstate(invalid="ignore", over="ignore"):  # unselected values may be inf
+        delta = block - mean
+        squares = delta.real**2 + delta.imag**2 if delta.dtype.kind == "c" else delta**2
+    total = np.nansum if skipna else np.sum
+    m2 = total(squares, axis=axis, keepdims=True, **_masked(where))
+    if where is not None and delta.dtype.kind == "f":
+        # A sum under ``where=`` is not pairwise, so the block's mean is less exact: correct it
+        # with the deviations' own mean (the corrected two-pass algorithm), as the merge of
+        # blocks weighs the difference of their means.
+        shift = total(delta, axis=axis, keepdims=True, where=where) / np.maximum(n, 1)
+        mean = mean + shift
+        m2 = np.maximum(m2 - n * shift**2, 0)
     return n, mean, m2
 
 
@@ -616,6 +683,13 @@ def _arg_reduction(a, opname, argfunc, greater, skipna, axis, keepdims, split_ev
         x, chunk, combine, aggregate, axis=axes, keepdims=keepdims, dtype=np.intp,
         split_every=split_every, name=opname, skip_empty=True, with_offsets=True,
     )
+
+
+_MASKABLE = (
+    np.sum, np.prod, np.min, np.max, np.any, np.all, np.nansum, np.nanprod, _fmin_reduce,
+    _fmax_reduce, _count_nonzero_chunk,
+)
+_KINDS = {_mean_chunk: "moments", _moments_chunk: "moments", _ptp_chunk: "ptp", _arg_chunk: "arg"}
 
 
 @implements(np.argmin)
