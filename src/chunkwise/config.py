@@ -37,6 +37,7 @@ defaults: dict[str, Any] = {
     "scheduler": None,  # None: an active distributed Client if any, else "threads"
     "num_workers": None,  # None: os.cpu_count()
     "optimization.fuse": True,
+    "optimization.array_rewrites": True,  # chunkwise.array.rewrites: plans that do less work
     "scheduler.max_live_source_results": None,  # None: 4 x num_workers
     "array.chunk_size": "128MiB",
     "tokenize.ensure_deterministic": False,

@@ -361,3 +361,15 @@ def test_rewrites_compose_rechunk_mask_and_share(scheduler):
     sel = (x + 1)[x > 0]
     s, mx = chunkwise.compute(sel.sum(), sel.max(), scheduler=scheduler)
     np.testing.assert_allclose((s, mx), ((A + 1)[A > 0].sum(), (A + 1)[A > 0].max()))
+
+
+def test_rewrites_can_be_turned_off():
+    x = _x()
+    with chunkwise.config.set({"optimization.array_rewrites": False}):
+        assert _nodes(x.rechunk(6).sum(), "Rechunk")
+        assert _nodes(x[x > 0].sum(), "BooleanMask")
+        assert _nodes(x.cumsum(axis=0)[-1], "Cumulative")
+        plan = chunkwise.core.expr.Tuple(x.sum().expr, x.max().expr).optimize()
+        assert "SharedReduction" not in plan.explain(show=False)
+        np.testing.assert_allclose(float(x[x > 0].sum()), A[A > 0].sum())
+    assert not _nodes(x.rechunk(6).sum(), "Rechunk")

@@ -51,6 +51,8 @@ each shows in ``explain()`` of the optimized plan:
 
 A rule fires only where it keeps every consumer's result: replacements are
 made on the consumer (the parent), never on a node someone else still reads.
+``chunkwise.config.set({"optimization.array_rewrites": False})`` turns every
+rule off (to compare plans, or to rule a rewrite out when debugging).
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ from typing import Any
 
 import numpy as np
 
+from chunkwise import config
 from chunkwise.array import reductions
 from chunkwise.array._index import normalize_slice
 from chunkwise.array.chunks import has_unknown, same_axis_chunks
@@ -92,6 +95,10 @@ __all__ = [
 ]
 
 _MAX_DEPTH = 16  # elementwise levels followed when looking for what observes chunks
+
+
+def _enabled() -> bool:
+    return bool(config.get("optimization.array_rewrites", True))
 
 
 # --- 1. rechunks nobody observes ----------------------------------------------------------
@@ -128,6 +135,8 @@ def _free_for(consumer: Expr, expr: ArrayExpr, dependents: Mapping[str, list], d
 
 def drop_rechunk(rechunk: Rechunk, parent: Expr, dependents: Mapping[str, list]) -> Expr | None:
     """``parent`` reading ``rechunk``'s source (or a rechunk of the observed axes only)."""
+    if not _enabled():
+        return None
     if not isinstance(parent, ArrayExpr):
         return None
     node = rechunk
@@ -162,6 +171,8 @@ def drop_rechunk(rechunk: Rechunk, parent: Expr, dependents: Mapping[str, list])
 
 def simplify_reduction(reduction: Reduction) -> Expr | None:
     """``reduction`` over a boolean mask, a transpose or a reshape, rewritten; ``None`` to leave it."""
+    if not _enabled():
+        return None
     kind = reductions.reduction_kind(reduction)
     if kind is None:
         return None
@@ -266,6 +277,8 @@ _TOTALS = {
 
 def index_cumulative(cumulative: Cumulative, parent: Slice, dependents: Mapping[str, list]) -> Expr | None:
     """``cumsum(x)[k]`` as ``sum(x[:k+1])``; ``cumsum(x)[a:b]`` as ``sum(x[:a]) + cumsum(x[a:b])``."""
+    if not _enabled():
+        return None
     total = _TOTALS.get(cumulative.funcname)
     if total is None or cumulative.dtype.kind == "O" or not only_sliced(cumulative, dependents):
         return None
@@ -309,6 +322,8 @@ def _sliced(x: ArrayExpr, index: tuple, axis: int, entry: Any) -> Expr:
 
 def share_reductions(root: Expr) -> Expr:
     """``root`` with the reductions of one array over the same axes sharing one pass over it."""
+    if not _enabled():
+        return root
     groups: dict[tuple, dict[str, Reduction]] = {}
     stack, seen = [root], set()
     while stack:
