@@ -373,3 +373,38 @@ def test_rewrites_can_be_turned_off():
         assert "SharedReduction" not in plan.explain(show=False)
         np.testing.assert_allclose(float(x[x > 0].sum()), A[A > 0].sum())
     assert not _nodes(x.rechunk(6).sum(), "Rechunk")
+
+
+@pytest.mark.parametrize("first,second", [("int64", "int8"), ("float64", "float32"), ("float64", "int32"), ("int32", "uint8")])
+def test_exact_cast_chains_cast_once(first, second, scheduler):
+    a = RNG.integers(-300, 300, size=(23, 17)).astype("int16")
+    x = _x(a)
+    y = x.astype(first).astype(second)
+    casts = [n for n in walk([y.expr.simplify()]) if getattr(n, "funcname", None) == "astype"]
+    assert len(casts) <= 1
+    assert_eq(y, a.astype(first).astype(second), schedulers=(scheduler,))
+    # back to the input's own dtype: no cast at all
+    assert x.astype(first).astype("int16").expr.simplify().name == x.expr.name
+
+
+def test_inexact_cast_chains_are_kept(scheduler):
+    a = np.array([2**60 + 2**36 + 1, 3, -(2**59) - 1], dtype="int64")
+    x = da.from_array(a, chunks=((2, 1),))
+    y = x.astype("float64").astype("float32")  # rounded twice, as NumPy does
+    casts = [n for n in walk([y.expr.simplify()]) if getattr(n, "funcname", None) == "astype"]
+    assert len(casts) == 2
+    assert_eq(y, a.astype("float64").astype("float32"), schedulers=(scheduler,))
+    f = da.from_array(np.array([1.5, -2.7, 3e10]), chunks=2)
+    z = f.astype("int64").astype("float64")  # truncation is not exact: kept
+    assert_eq(z, np.array([1.5, -2.7, 3e10]).astype("int64").astype("float64"), schedulers=(scheduler,))
+    assert len([n for n in walk([z.expr.simplify()]) if getattr(n, "funcname", None) == "astype"]) == 2
+
+
+def test_masked_reduction_with_a_column_mask(scheduler):
+    x = _x()
+    cols = A[0] > 0
+    y = x[:, da.from_array(cols, chunks=(x.chunks[1],))].sum()
+    assert _nodes(y, "MaskedReduction")
+    np.testing.assert_allclose(y.compute(scheduler=scheduler), A[:, cols].sum())
+    z = x[:, da.from_array(cols, chunks=(x.chunks[1],))].max()
+    np.testing.assert_allclose(z.compute(scheduler=scheduler), A[:, cols].max())

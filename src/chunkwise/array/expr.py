@@ -314,6 +314,13 @@ class Blockwise(ArrayExpr):
     _defaults = {"kwargs": None, "dtype": None, "funcname": None}
     _variadic = True
 
+    def _simplify_down(self) -> Expr | None:
+        # ``x.astype(a).astype(b)`` casts once when the first cast keeps every value
+        # (chunkwise.array.rewrites).
+        if self.operands[3] == "astype" and type(self) is Blockwise:
+            return _module("rewrites").simplify_astype(self)
+        return None
+
     def _push_slice(self, parent: Any, dependents: Mapping[str, list]) -> Expr | None:
         # Slicing commutes with elementwise work: compute only the sliced region.
         if type(self) is not Blockwise:

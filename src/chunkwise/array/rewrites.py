@@ -48,6 +48,11 @@ each shows in ``explain()`` of the optimized plan:
 5. **Reductions see through layout**: a reduction of a transpose reduces the
    input over the permuted axes (then transposes the small result if its axes
    come out in another order); a full reduction of a reshape reduces the input.
+   **Casts compose** (:func:`simplify_astype`, from ``Blockwise._simplify_down``):
+   ``x.astype(a).astype(b)`` is ``x.astype(b)`` when the cast to ``a`` keeps
+   every value of ``x`` exactly (int32 to int64 or float64, float32 to
+   float64; not int64 to float64, whose rounding a second cast could round
+   again), and a cast back to ``x``'s own dtype is ``x``.
 
 A rule fires only where it keeps every consumer's result: replacements are
 made on the consumer (the parent), never on a node someone else still reads.
@@ -67,7 +72,7 @@ from chunkwise import config
 from chunkwise.array import reductions
 from chunkwise.array._index import normalize_slice
 from chunkwise.array.chunks import has_unknown, same_axis_chunks
-from chunkwise.array.core import Array
+from chunkwise.array.core import Array, astype_block
 from chunkwise.array.cumulative import Cumulative
 from chunkwise.array.elementwise import elemwise
 from chunkwise.array.expr import ArrayExpr, Blockwise
@@ -88,6 +93,7 @@ from chunkwise.core.expr import Expr
 
 __all__ = [
     "drop_rechunk",
+    "simplify_astype",
     "index_cumulative",
     "share_reductions",
     "simplify_reduction",
@@ -262,6 +268,36 @@ def _through_reshape(reduction: Reduction, kind: str) -> Expr | None:
         normalize_split_every(None, axes, x.ndim, reduction.funcname), reduction.dtype,
         reduction.funcname, reduction.skip_empty, reduction.with_offsets,
     )
+
+
+def simplify_astype(cast: Blockwise) -> Expr | None:
+    """``astype(astype(x, a), b)`` as ``astype(x, b)`` when the first cast is exact; ``None`` to leave it."""
+    if not _enabled():
+        return None
+    inner = cast.args[0] if len(cast.args) == 1 else None
+    if cast.func is not astype_block or type(inner) is not Blockwise or inner.func is not astype_block:
+        return None
+    if len(inner.args) != 1 or not isinstance(inner.args[0], ArrayExpr):
+        return None
+    x = inner.args[0]
+    if not _exact_cast(x.dtype, inner.dtype):
+        return None
+    if cast.dtype == x.dtype:
+        return x
+    ops = cast.operands
+    return Blockwise(ops[0], {"dtype": cast.dtype}, cast.dtype, ops[3], x)
+
+
+def _exact_cast(source: np.dtype, target: np.dtype) -> bool:
+    """Whether casting ``source`` to ``target`` keeps every value exactly."""
+    if source.kind not in "biufc" or target.kind not in "biufc":
+        return False
+    if not np.can_cast(source, target, casting="safe"):
+        return False
+    if source.kind in "iu" and target.kind in "fc":
+        mantissa = np.finfo(target).nmant + 1
+        return source.itemsize * 8 - (source.kind == "i") <= mantissa
+    return True
 
 
 # --- 3. an index into a cumulative result ----------------------------------------------------
