@@ -87,7 +87,7 @@ def test_rechunk_through_elementwise_ops_is_dropped(scheduler):
 def test_rechunk_feeding_a_partial_reduction_keeps_only_the_observed_axes(scheduler):
     x = _x()
     y = x.rechunk((6, 9)).sum(axis=0)
-    rechunks = [n for n in _nodes(y, "Rechunk")]
+    rechunks = _nodes(y, "Rechunk")
     # only axis 1 (kept by the reduction) is rechunked: the output's chunks are unchanged
     assert rechunks and all(n.chunks[0] == x.chunks[0] for n in rechunks)
     assert y.chunks == ((9, 8),)
@@ -408,3 +408,11 @@ def test_masked_reduction_with_a_column_mask(scheduler):
     np.testing.assert_allclose(y.compute(scheduler=scheduler), A[:, cols].sum())
     z = x[:, da.from_array(cols, chunks=(x.chunks[1],))].max()
     np.testing.assert_allclose(z.compute(scheduler=scheduler), A[:, cols].max())
+
+
+def test_da_compute_shares_the_pass(scheduler):
+    counter = _Counter()
+    x = _x().map_blocks(counter, dtype=float)
+    total, largest, spread = da.compute(x.sum(), x.max(), x.var(), scheduler=scheduler)
+    assert counter.calls == x.npartitions
+    np.testing.assert_allclose((total, largest, spread), (A.sum(), A.max(), A.var()))
