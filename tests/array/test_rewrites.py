@@ -82,6 +82,12 @@ def test_rechunk_through_elementwise_ops_is_dropped(scheduler):
     z = (r * r + da.from_array(np.array([[0.5]]))).mean()
     assert not _nodes(z, "Rechunk")
     np.testing.assert_allclose(z.compute(scheduler=scheduler), (A * A + 0.5).mean())
+    # read through two paths by one elementwise op: both are rewritten at once
+    w = da.where(r > 0, r, 0.0).sum()
+    assert not _nodes(w, "Rechunk")
+    np.testing.assert_allclose(w.compute(scheduler=scheduler), np.where(A > 0, A, 0.0).sum())
+    v = (da.where(r > 0, r, 0.0) * np.cos(r)).max(axis=0)
+    np.testing.assert_allclose(v.compute(scheduler=scheduler), (np.where(A > 0, A, 0.0) * np.cos(A)).max(axis=0))
 
 
 def test_rechunk_feeding_a_partial_reduction_keeps_only_the_observed_axes(scheduler):

@@ -15,7 +15,8 @@ each shows in ``explain()`` of the optimized plan:
      their partials merge elementwise) observes only the axes it keeps, since
      the output's chunks on those are the input's; its reduced axes are free;
    - an elementwise node of the same shape, whose other array operands are
-     size-1 broadcasts, passes on the unobserved axes of its own consumers;
+     size-1 broadcasts or computed elementwise from the same node (as in
+     ``where(r > 0, r, 0)``), passes on the unobserved axes of its consumers;
    - anything else (a result the user computes, a slice, a map_blocks...)
      observes every axis.
 
@@ -110,33 +111,80 @@ def _enabled() -> bool:
 # --- 1. rechunks nobody observes ----------------------------------------------------------
 
 
-def unobserved_axes(expr: ArrayExpr, dependents: Mapping[str, list], depth: int = 0) -> frozenset:
-    """The axes of ``expr`` along which no consumer depends on its chunks (see the module docstring)."""
+def unobserved_axes(
+    expr: ArrayExpr, dependents: Mapping[str, list], origin: ArrayExpr | None = None, depth: int = 0
+) -> frozenset:
+    """The axes of ``expr`` along which no consumer depends on its chunks (see the module docstring).
+
+    ``origin`` (default ``expr``): an elementwise consumer may also read other
+    nodes computed elementwise from it (``where(r > 0, r, 0)`` for ``origin`` r).
+    """
+    origin = expr if origin is None else origin
     consumers = dependents.get(expr.name) or ()
     if not consumers or depth > _MAX_DEPTH:
         return frozenset()
     free = frozenset(range(expr.ndim))
     for consumer in consumers:
-        free &= _free_for(consumer, expr, dependents, depth)
+        free &= _free_for(consumer, expr, dependents, origin, depth)
         if not free:
             break
     return free
 
 
-def _free_for(consumer: Expr, expr: ArrayExpr, dependents: Mapping[str, list], depth: int) -> frozenset:
+def _free_for(
+    consumer: Expr, expr: ArrayExpr, dependents: Mapping[str, list], origin: ArrayExpr, depth: int
+) -> frozenset:
     """The axes of ``expr`` whose chunks ``consumer`` does not observe."""
     if type(consumer) is Reduction and consumer.array.name == expr.name:
         if reductions.reduction_kind(consumer) is not None:
             return frozenset(consumer.axes)
         return frozenset()
     if (
-        type(consumer) is Blockwise
-        and is_elementwise(consumer)
-        and consumer.shape == expr.shape
-        and all(a.name == expr.name or all(s == 1 for s in a.shape) for a in consumer._arrays)
+        _elementwise_like(consumer, origin)
+        and all(_scalar_like(a) or _derived(a, origin) for a in consumer._arrays)
     ):
-        return unobserved_axes(consumer, dependents, depth + 1)
+        return unobserved_axes(consumer, dependents, origin, depth + 1)
     return frozenset()
+
+
+def _elementwise_like(expr: Expr, origin: ArrayExpr) -> bool:
+    return type(expr) is Blockwise and is_elementwise(expr) and expr.shape == origin.shape
+
+
+def _scalar_like(expr: ArrayExpr) -> bool:
+    return all(s == 1 for s in expr.shape)
+
+
+def _derived(expr: ArrayExpr, origin: ArrayExpr, depth: int = 0) -> bool:
+    """Whether ``expr`` is ``origin``, or computed from it elementwise (and broadcast scalars) only."""
+    if expr.name == origin.name:
+        return True
+    if depth > _MAX_DEPTH or not _elementwise_like(expr, origin):
+        return False
+    return all(_scalar_like(a) or _derived(a, origin, depth + 1) for a in expr._arrays)
+
+
+def _paths(expr: Expr, origin: ArrayExpr) -> int:
+    """How many distinct operands of ``expr`` are ``origin`` or derived from it."""
+    names = {a.name for a in getattr(expr, "_arrays", ()) if not _scalar_like(a) and _derived(a, origin)}
+    return len(names)
+
+
+def _one_path_above(expr: Expr, origin: ArrayExpr, dependents: Mapping[str, list], depth: int = 0) -> bool:
+    """Whether no elementwise consumer above ``expr`` reads ``origin`` by another path too.
+
+    Such a consumer is rewritten itself (all its paths at once), never ``expr``
+    alone: a node reading ``origin`` rechunked beside one reading it not
+    rechunked would pair blocks that do not line up.
+    """
+    if depth > _MAX_DEPTH:
+        return False
+    for consumer in dependents.get(expr.name) or ():
+        if type(consumer) is Reduction:
+            continue
+        if _paths(consumer, origin) > 1 or not _one_path_above(consumer, origin, dependents, depth + 1):
+            return False
+    return True
 
 
 def drop_rechunk(rechunk: Rechunk, parent: Expr, dependents: Mapping[str, list]) -> Expr | None:
@@ -160,13 +208,15 @@ def drop_rechunk(rechunk: Rechunk, parent: Expr, dependents: Mapping[str, list])
     if not changed:
         return None
     free = unobserved_axes(rechunk, dependents)
-    if not changed & free:
+    if not changed & free or not _one_path_above(parent, rechunk, dependents):
         return None
     if changed <= free:
         replacement: ArrayExpr = source
     else:
         kept = tuple(source.chunks[a] if a in free else rechunk.chunks[a] for a in range(rechunk.ndim))
         replacement = Rechunk(source, kept)
+    if _paths(parent, rechunk) > 1:  # where(r > 0, r, 0): every path at once
+        return parent.substitute(rechunk, replacement)
     return parent.with_operands(
         [replacement if isinstance(op, Expr) and op.name == rechunk.name else op for op in parent.operands]
     )
