@@ -422,3 +422,42 @@ def test_da_compute_shares_the_pass(scheduler):
     total, largest, spread = da.compute(x.sum(), x.max(), x.var(), scheduler=scheduler)
     assert counter.calls == x.npartitions
     np.testing.assert_allclose((total, largest, spread), (A.sum(), A.max(), A.var()))
+
+
+def test_shared_pass_in_slabs_of_rows_matches_numpy(monkeypatch, scheduler):
+    from chunkwise.array import treereduce
+
+    monkeypatch.setattr(treereduce, "SHARED_SLAB_BYTES", 1)  # one row per slab
+    a = A.copy()
+    a[7:9] = -5.0  # rows selected by nothing below
+    x = _x(a)
+    results = chunkwise.compute(
+        x.sum(), x.mean(), x.std(), x.min(), x.max(), da.nanmax(x), x.sum(axis=0), x.var(axis=0),
+        scheduler=scheduler,
+    )
+    expected = (a.sum(), a.mean(), a.std(), a.min(), a.max(), np.nanmax(a), a.sum(axis=0), a.var(axis=0))
+    for got, want in zip(results, expected):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    sel = x[x > 0]
+    masked = chunkwise.compute(sel.sum(), sel.std(), sel.min(), scheduler=scheduler)
+    np.testing.assert_allclose(masked, (a[a > 0].sum(), a[a > 0].std(), a[a > 0].min()), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["sum", "prod", "min", "max", "any", "all", "mean", "var", "nansum", "nanmax"])
+def test_chunk_functions_take_where_over_some_axes(name):
+    # what a MaskedReduction's chunk does with a block: as NumPy's where= (over one axis here)
+    from chunkwise.array.treereduce import MaskedReduction
+
+    a = A[:6, :5].copy()
+    a[1, 1] = np.nan
+    mask = a > -0.5
+    mask[:, 0] = True  # every column selects something (min/max have no identity)
+    x = da.from_array(a, chunks=a.shape)
+    reduction = getattr(da, name)(x, axis=0, keepdims=True).expr
+    partial = reduction.chunk(a, where=mask)
+    whole = MaskedReduction(*reduction.operands, x.expr, 0).aggregate(partial)
+    kwargs = {"initial": np.inf if "min" in name else -np.inf} if name.endswith(("min", "max")) else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected = getattr(np, name)(a, axis=0, keepdims=True, where=mask, **kwargs)
+    np.testing.assert_allclose(np.asarray(whole, dtype=float), expected.astype(float), rtol=1e-12)

@@ -77,14 +77,47 @@ __all__ = [
 # --- ufunc-style reductions: sum, prod, min, max, any, all and their nan versions -------------
 
 
+def _on_selection(chunk: Callable, block: np.ndarray, where: np.ndarray, axis: tuple, **kwargs: Any) -> Any:
+    """``chunk`` over every axis of the elements ``where`` selects, as a keepdims partial of ``block``.
+
+    A reduction over every axis reduces the selection itself (``block[where]``,
+    a 1-d copy, as NumPy's ``x[mask].sum()``): its later passes (the deviations of
+    a variance) read only the selected values.
+    """
+    if len(axis) != block.ndim:
+        return None
+    out = chunk(block[where], axis=(0,), **kwargs)
+    keep = (1,) * block.ndim
+
+    def shaped(part: Any) -> Any:
+        return part.reshape(keep) if isinstance(part, np.ndarray) else part
+
+    if out is None:
+        return _EMPTY
+    return tuple(shaped(p) for p in out) if isinstance(out, tuple) else shaped(out)
+
+
+_EMPTY = object()  # a selection with no partial (min of nothing)
+
+
 def _ufunc_chunk(block: np.ndarray, func: Callable, axis: tuple, where: Any = None, **kwargs: Any) -> Any:
     if where is None:
         return func(block, axis=axis, keepdims=True, **kwargs)
-    if func in _NO_IDENTITY:  # min/max of what ``where`` selects: no partial if nothing is
+    if func in _NO_IDENTITY and not where.any():
+        return None  # min/max: no partial when nothing is selected
+    selected = _on_selection(_ufunc_chunk, block, where, axis, func=func, **kwargs)
+    if selected is not None:
+        return None if selected is _EMPTY else selected
+    # Reduce what ``where`` selects: the rest filled with the operation's identity (NumPy's
+    # own ``where=`` reductions take a slower, masked loop and give up pairwise summation).
+    if func in _NO_IDENTITY:  # min/max: no partial when nothing is selected
         if not where.any():
             return None
-        return _NO_IDENTITY[func](block, axis=axis, keepdims=True, where=where, initial=_initial(func, block.dtype))
-    return func(block, axis=axis, keepdims=True, where=where, **kwargs)
+        fill = _initial(func, block.dtype)
+    else:
+        fill = _IDENTITIES[func]
+    filled = np.where(where, block, block.dtype.type(fill))
+    return func(filled, axis=axis, keepdims=True, **kwargs)
 
 
 def _initial(func: Callable, dtype: np.dtype) -> Any:
@@ -250,8 +283,8 @@ def _fmax_reduce(block, axis, keepdims):
     return np.fmax.reduce(block, axis=axis, keepdims=keepdims)
 
 
-#: Identity-less reductions and what reduces a block under ``where=`` (needs ``initial=``).
-_NO_IDENTITY = {np.min: np.min, np.max: np.max, _fmin_reduce: np.fmin.reduce, _fmax_reduce: np.fmax.reduce}
+#: Identity-less reductions: under ``where=``, the unselected values are the dtype's far end.
+_NO_IDENTITY = (np.min, np.max, _fmin_reduce, _fmax_reduce)
 
 
 def _object_nan_reduce(func, block, axis, keepdims):
@@ -308,9 +341,7 @@ def nanmax(a, axis=None, out=None, keepdims=False, split_every=None, initial=Non
     )
 
 
-def _count_nonzero_chunk(block, axis, keepdims, where=None):
-    if where is not None:
-        block = np.logical_and(block, where)
+def _count_nonzero_chunk(block, axis, keepdims):
     return np.count_nonzero(block, axis=axis, keepdims=keepdims)
 
 
@@ -410,17 +441,17 @@ def _count(block: np.ndarray, axis: tuple, skipna: bool, where: Any = None) -> A
     if skipna and block.dtype.kind == "O":  # NaN objects are the ones unequal to themselves
         return np.sum(np.equal(block, block, dtype=bool), axis=axis, keepdims=True)
     if where is not None:
-        return np.sum(where, axis=axis, keepdims=True)
+        return np.count_nonzero(where, axis=axis, keepdims=True)
     return math.prod(block.shape[a] for a in axis)
 
 
-def _masked(where: Any) -> dict:
-    return {} if where is None else {"where": where}
-
-
 def _mean_chunk(block, axis, acc, skipna, where=None):
+    if where is not None and len(axis) == block.ndim:
+        return _on_selection(_mean_chunk, block, where, axis, acc=acc, skipna=skipna)
     n = _count(block, axis, skipna, where)
-    total = (np.nansum if skipna else np.sum)(block, axis=axis, keepdims=True, dtype=acc, **_masked(where))
+    if where is not None:  # the unselected values count as 0 (see _ufunc_chunk)
+        block = np.where(where, block, block.dtype.type(0))
+    total = (np.nansum if skipna else np.sum)(block, axis=axis, keepdims=True, dtype=acc)
     return n, total
 
 
@@ -452,19 +483,23 @@ _object_divide = np.frompyfunc(_object_divide_one, 2, 1)
 
 
 def _moments_chunk(block, axis, acc, skipna, where=None):
+    if where is not None and len(axis) == block.ndim:
+        return _on_selection(_moments_chunk, block, where, axis, acc=acc, skipna=skipna)
     n, total = _mean_chunk(block, axis, acc, skipna, where)
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = total / np.maximum(n, 1)
-    with np.errstate(invalid="ignore", over="ignore"):  # unselected values may be inf
-        delta = block - mean
-        squares = delta.real**2 + delta.imag**2 if delta.dtype.kind == "c" else delta**2
+    if where is not None:
+        # unselected values stand in as the mean: their deviations are exactly 0
+        block = np.where(where, block, mean)
+    delta = block - mean
+    squares = delta.real**2 + delta.imag**2 if delta.dtype.kind == "c" else delta**2
     total = np.nansum if skipna else np.sum
-    m2 = total(squares, axis=axis, keepdims=True, **_masked(where))
+    m2 = total(squares, axis=axis, keepdims=True)
     if where is not None and delta.dtype.kind == "f":
-        # A sum under ``where=`` is not pairwise, so the block's mean is less exact: correct it
-        # with the deviations' own mean (the corrected two-pass algorithm), as the merge of
-        # blocks weighs the difference of their means.
-        shift = total(delta, axis=axis, keepdims=True, where=where) / np.maximum(n, 1)
+        # The block's mean is one division from exact: correct it with the deviations' own
+        # mean (the corrected two-pass algorithm), as the merge of blocks weighs the
+        # difference of their means.
+        shift = total(delta, axis=axis, keepdims=True) / np.maximum(n, 1)
         mean = mean + shift
         m2 = np.maximum(m2 - n * shift**2, 0)
     return n, mean, m2
@@ -685,10 +720,11 @@ def _arg_reduction(a, opname, argfunc, greater, skipna, axis, keepdims, split_ev
     )
 
 
-_MASKABLE = (
-    np.sum, np.prod, np.min, np.max, np.any, np.all, np.nansum, np.nanprod, _fmin_reduce,
-    _fmax_reduce, _count_nonzero_chunk,
-)
+#: The identity of each reduction with one, what unselected values are filled with under ``where=``.
+_IDENTITIES = {
+    np.sum: 0, np.nansum: 0, np.prod: 1, np.nanprod: 1, np.any: 0, np.all: 1, _count_nonzero_chunk: 0,
+}
+_MASKABLE = (*_IDENTITIES, *_NO_IDENTITY)
 _KINDS = {_mean_chunk: "moments", _moments_chunk: "moments", _ptp_chunk: "ptp", _arg_chunk: "arg"}
 
 

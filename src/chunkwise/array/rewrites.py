@@ -438,9 +438,13 @@ def share_reductions(root: Expr) -> Expr:
 def _share(members: list) -> dict:
     first = members[0]
     where = getattr(first, "where", None)
-    chunk = functools.partial(shared_chunk, chunks=tuple(m.chunk for m in members),
-                     skips=tuple(m.axes if m.skip_empty else None for m in members))
-    combine = functools.partial(shared_combine, combines=tuple(m.combine for m in members))
+    combines = tuple(m.combine for m in members)
+    chunk = functools.partial(
+        shared_chunk, chunks=tuple(m.chunk for m in members),
+        skips=tuple(m.axes if m.skip_empty else None for m in members),
+        combines=combines if 0 in first.axes else None,  # slabs of rows: a reduced axis
+    )
+    combine = functools.partial(shared_combine, combines=combines)
     finals = tuple((m.aggregate, m.funcname, m.dtype) for m in members)
     shared = SharedReduction(
         first.array, chunk, combine, finals, first.axes, True, first.split_every,

@@ -495,8 +495,30 @@ class SharedReduction(MaskedReduction):
         )
 
 
-def shared_chunk(block: np.ndarray, chunks: tuple, skips: tuple, where: Any = None) -> tuple:
-    """Every member's partial of one block (``None`` where a member skips the block)."""
+#: Bytes of the slabs (rows of a block) that a shared pass runs every member on in turn.
+SHARED_SLAB_BYTES = 1 << 20
+
+
+def shared_chunk(
+    block: np.ndarray, chunks: tuple, skips: tuple, where: Any = None, combines: tuple | None = None
+) -> tuple:
+    """Every member's partial of one block (``None`` where a member skips the block).
+
+    With ``combines`` (the reduction runs over axis 0), a large block is taken
+    in slabs of rows of about ``SHARED_SLAB_BYTES``: each slab is still in the
+    cache when the next member reads it, so the block is read from memory
+    once, not once per member; the slabs' partials merge with each member's
+    ``combine``.
+    """
+    rows = block.shape[0] if block.ndim else 0
+    if combines is not None and rows > 1:
+        step = builtins.max(1, SHARED_SLAB_BYTES // builtins.max(1, block.nbytes // rows))
+        if rows >= 4 * step:
+            parts = [
+                shared_chunk(block[i:i + step], chunks, skips, None if where is None else where[i:i + step])
+                for i in range(0, rows, step)
+            ]
+            return shared_combine(parts, combines)
     out = []
     for chunk, skip in zip(chunks, skips):
         if skip is not None and builtins.any(block.shape[a] == 0 for a in skip):
