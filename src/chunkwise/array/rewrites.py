@@ -30,11 +30,13 @@ each shows in ``explain()`` of the optimized plan:
    (:func:`simplify_reduction`, from ``Reduction._simplify_down``):
    ``x[mask].sum()`` is a :class:`~chunkwise.array.treereduce.MaskedReduction`
    of ``x`` whose chunk functions get each block's mask, as NumPy's
-   ``np.sum(x, where=mask)``: no unknown chunk sizes and no compacted copy.
-   mean counts the selected elements; var/std keep the one-pass pairwise
-   merge of ``(count, mean, M2)``; min/max start from the dtype's far end (NaN
-   for nanmin/nanmax) and a block with nothing selected gives no partial, so
-   an empty selection raises NumPy's ``zero-size array`` error.
+   ``np.sum(x, where=mask)``: no unknown chunk sizes, and no array of the
+   selection between tasks. A block's chunk reduces its own selection
+   (``block[mask]``, pairwise sums; the deviations of var/std over the
+   selected values only), then the partials merge as usual (mean counts the
+   selected elements; var/std keep the pairwise merge of ``(count, mean,
+   M2)``); a block with nothing selected gives min/max no partial, so an empty
+   selection raises NumPy's ``zero-size array`` error.
 3. **An index into a cumulative result along its axis is a reduction**
    (:func:`index_cumulative`, from ``Cumulative._push_slice``):
    ``x.cumsum(axis=0)[k]`` is ``x[:k + 1].sum(axis=0)`` (prod, nansum, nanprod

@@ -417,10 +417,11 @@ class MaskedReduction(Reduction):
     ``where`` is ``None`` (no mask) or a boolean array covering the input's axes
     from ``where_axis`` on, chunked like the input there (a mask broadcasts along
     the other axes). The chunk functions of :mod:`chunkwise.array.reductions`
-    take ``where=`` as NumPy's reductions do; an identity-less one (``min``)
+    take ``where=`` as NumPy's reductions do (over every axis, they reduce the
+    block's selection, ``block[where]``); an identity-less one (``min``)
     returns no partial for a block with nothing selected, so an empty selection
     raises NumPy's ``zero-size array`` error. It is what ``x[mask].sum()``
-    becomes: no unknown chunk sizes, no compacted copy of the selection.
+    becomes: no unknown chunk sizes, no array of the selection between tasks.
     """
 
     _parameters = (*Reduction._parameters, "where", "where_axis")
