@@ -230,8 +230,8 @@ def test_broadcast_reads_the_small_side_once(facts, dims, scheduler):
     left = dd.from_pandas(facts, npartitions=6)
     right = dd.from_pandas(dims, npartitions=2)
     graph = left.merge(right, on="k").__chunkwise_graph__()
-    wholes = [k for k in graph if isinstance(k, str) and k.startswith("finalize-frompandas")]
-    assert len(wholes) == 1  # the small side is concatenated by one task
+    wholes = [k for k in graph if isinstance(k, str) and k.startswith("preparedside")]
+    assert len(wholes) == 1  # the small side is concatenated (and indexed) by one task
     merges = [k for k in graph if isinstance(k, tuple) and k[0].startswith("broadcastmerge")]
     assert len(merges) == 6  # one task per partition of the big side, all reading that one
     whole = wholes[0]
@@ -271,8 +271,10 @@ def test_wrong_how(facts, dims):
     left, right = dd.from_pandas(facts, npartitions=2), dd.from_pandas(dims, npartitions=1)
     with pytest.raises(ValueError, match="how='sideways'.*inner"):
         left.merge(right, on="k", how="sideways")
-    with pytest.raises(NotImplementedError, match="cross"):
-        left.merge(right, how="cross")
+    with pytest.raises(pd.errors.MergeError):  # pandas: no keys with a cross join
+        left.merge(right, on="k", how="cross")
+    with pytest.raises(ValueError, match="cross join.*always broadcasts"):
+        left.merge(right, how="cross", broadcast=False)
 
 
 def test_key_dtype_mismatch_as_pandas(facts, dims):
