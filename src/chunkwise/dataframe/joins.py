@@ -172,7 +172,7 @@ class Merge(FrameExpr):
         left, right, how = self.left, self.right, self.how
         if left.npartitions == 1 and right.npartitions == 1:
             return ("broadcast", "right")
-        index_join = self.left_keys == "index" and self.right_keys == "index"
+        index_join = self.left_keys == "index" and self.right_keys == "index" and how != "cross"
         if index_join and left.known_divisions and right.known_divisions and self.broadcast is not True:
             return ("aligned", _union_divisions(left.divisions, right.divisions))
         allowed = [s for s, ok in (("right", how in _BROADCASTS_RIGHT),
