@@ -164,6 +164,10 @@ def lookup_plan(kind: str, options: dict, small: str, left_keys: Any, right_keys
                       tuple(names[nleft:]))
 
 
+def _values(column: pd.Series) -> Any:
+    return column.to_numpy() if isinstance(column.dtype, np.dtype) else column.array
+
+
 def _take(column: pd.Series, positions: np.ndarray, fill: bool) -> Any:
     """``column``'s values at ``positions`` (``-1``: a null when ``fill``, as pandas' merge)."""
     if isinstance(column.dtype, np.dtype):
@@ -205,10 +209,10 @@ def lookup_join(left: pd.DataFrame, small: SmallSide, plan: LookupPlan, options:
         if not found.all():
             left = left[found]
             positions = positions[found]
-    out = left.reset_index(drop=True)
-    out.columns = list(plan.left_names)
     fill = plan.how == "left" and bool((positions < 0).any())
+    columns = {name: _values(left[column]) for column, name in zip(left.columns, plan.left_names)}
     right = small.frame
     for column, name in zip(plan.right_columns, plan.right_names):
-        out[name] = _take(right[column], positions, fill)
-    return out
+        columns[name] = _take(right[column], positions, fill)
+    # one constructor call over the arrays: inserting columns one by one costs 50x more
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(positions)), copy=False)
