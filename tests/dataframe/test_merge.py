@@ -98,7 +98,7 @@ def test_hash_join_both_sides_large(how, scheduler):
     a = pd.DataFrame({"k": rng.integers(0, 50, 400), "x": rng.normal(size=400)})
     b = pd.DataFrame({"k": rng.integers(25, 75, 300), "y": rng.integers(0, 9, 300)})
     left, right = dd.from_pandas(a, npartitions=6), dd.from_pandas(b, npartitions=4)
-    with chunkwise.config.set({"dataframe.broadcast_rows": 100}):
+    with chunkwise.config.set({"dataframe.broadcast_bytes": 100}):
         result = left.merge(right, on="k", how=how)
         assert "hash" in strategy_of(result)
         check(result, a.merge(b, on="k", how=how), scheduler, check_dtype=False)
@@ -217,7 +217,10 @@ def test_small_side_by_known_length_is_broadcast(facts, dims):
     # right join: only the left side may be broadcast
     assert "broadcast the left side" in strategy_of(right.merge(left, on="k", how="right"))
     with chunkwise.config.set({"dataframe.broadcast_rows": 5}):
-        assert "hash" in strategy_of(left.merge(right, on="k"))
+        # pandas' merge per partition re-hashes the small side: rows count
+        assert "hash" in strategy_of(left.merge(right, on="k", indicator=True))
+        # the lookup kernel hashes it once: only its bytes count
+        assert "broadcast the right side, lookup" in strategy_of(left.merge(right, on="k"))
     with chunkwise.config.set({"dataframe.broadcast_bytes": 64}):
         assert "hash" in strategy_of(left.merge(right, on="k"))
     unknown = right[right.w >= 0]  # a filter: the length is no longer known
@@ -534,3 +537,28 @@ def test_anti_join_on_aligned_indexes(scheduler):
         got = computed_partitions(result, scheduler=scheduler)
         pd.testing.assert_frame_equal(pd.concat(got).sort_index(), expected.sort_index(),
                                       check_dtype=False)
+
+
+def test_parquet_side_of_known_footer_rows_is_broadcast(tmp_path, scheduler):
+    """A Parquet side's rows come from its footers (no data read): under the byte threshold
+    it is broadcast through the lookup kernel, whatever ``broadcast_rows`` says."""
+    from chunkwise.dataframe.joins import estimated_rows
+
+    rng = np.random.default_rng(8)
+    facts = pd.DataFrame({"id": np.arange(500), "x": rng.normal(size=500)})
+    other = pd.DataFrame({"id": np.arange(250, 900), "y": rng.normal(size=650)})
+    for name, frame in (("facts", facts), ("other", other)):
+        (tmp_path / name).mkdir()
+        for i, start in enumerate(range(0, len(frame), 200)):
+            frame.iloc[start:start + 200].to_parquet(tmp_path / name / f"part-{i}.parquet")
+    left = dd.read_parquet(tmp_path / "facts")
+    right = dd.read_parquet(tmp_path / "other")
+    right = right.assign(id=right.id + 1)  # row-keeping steps keep the footer count
+    assert right.expr.lengths is None and estimated_rows(right.expr) == 650
+    assert estimated_rows(right[right.y > 0].expr) is None  # a filter: unknown
+    with chunkwise.config.set({"dataframe.broadcast_rows": 10}):
+        result = left.merge(right, on="id")
+        assert "lookup" in strategy_of(result)
+        check(result, facts.merge(other.assign(id=other.id + 1), on="id"), scheduler)
+    with chunkwise.config.set({"dataframe.broadcast_bytes": 1000}):
+        assert "hash" in strategy_of(left.merge(right, on="id"))

@@ -119,14 +119,31 @@ class LookupPlan(NamedTuple):
 
 
 class SmallSide:
-    """A broadcast join's small side, prepared once: ``frame`` (the whole side) and
-    ``index`` (a ``pd.Index`` of its key column when its keys are unique, else ``None``)."""
+    """A broadcast join's small side, prepared once: ``frame`` (the whole side), ``index``
+    (a ``pd.Index`` of its key column when its keys are unique, else ``None``) and
+    ``ordered`` (those keys increase and hold no null: probes may binary-search them)."""
 
-    __slots__ = ("frame", "index")
+    __slots__ = ("frame", "index", "ordered")
 
-    def __init__(self, frame: Any, index: pd.Index | None) -> None:
+    def __init__(self, frame: Any, index: pd.Index | None, ordered: bool = False) -> None:
         self.frame = frame
         self.index = index
+        self.ordered = ordered
+
+
+def _positions(small: SmallSide, keys: np.ndarray) -> np.ndarray:
+    """The small side's row of each key (``-1``: none). Increasing keys probed with increasing
+    keys (facts joined on an ordered id, say) are binary-searched: the walk through the
+    small side's keys stays in cache, where a hash probe of a large side misses it."""
+    if small.ordered and len(keys) and not (keys.dtype.kind == "f" and np.isnan(keys).any()) \
+            and bool(np.all(keys[1:] >= keys[:-1])):
+        values = small.index.to_numpy()
+        found = np.searchsorted(values, keys)
+        inside = np.minimum(found, len(values) - 1)
+        if not len(values):
+            return np.full(len(keys), -1, dtype=np.intp)
+        return np.where(values[inside] == keys, inside, -1).astype(np.intp, copy=False)
+    return small.index.get_indexer(keys)
 
 
 #: Key dtypes whose equality ``Index.get_indexer`` decides as ``pd.merge`` does
@@ -183,7 +200,7 @@ def prepare_small_side(parts: list, plan: LookupPlan | None) -> SmallSide:
     if plan is not None:
         keys = pd.Index(frame[plan.right_key].to_numpy())
         if keys.is_unique:
-            index = keys
+            return SmallSide(frame, keys, keys.is_monotonic_increasing and not keys.hasnans)
     return SmallSide(frame, index)
 
 
@@ -203,7 +220,7 @@ def lookup_join(left: pd.DataFrame, small: SmallSide, plan: LookupPlan, options:
     (its unique keys); falls back to ``pd.merge`` when ``small.index`` is ``None``."""
     if small.index is None:
         return pd.merge(left, small.frame, **options)
-    positions = small.index.get_indexer(left[plan.left_key].to_numpy())
+    positions = _positions(small, left[plan.left_key].to_numpy())
     if plan.how == "inner":
         found = positions >= 0
         if not found.all():

@@ -68,6 +68,7 @@ from chunkwise.dataframe._join_kernels import (
 from chunkwise.dataframe.core import DataFrame, Series, new_collection
 from chunkwise.dataframe.expr import (
     FrameExpr,
+    MapPartitions,
     Partitionwise,
     Projection,
     apply_and_enforce,
@@ -84,6 +85,7 @@ __all__ = [
     "PreparedSide",
     "as_frame_expr",
     "columns_needed",
+    "estimated_rows",
     "join",
     "merge",
     "merge_meta",
@@ -179,12 +181,17 @@ class Merge(FrameExpr):
                                    ("left", how in _BROADCASTS_LEFT)) if ok]
         if self.broadcast is not False:
             sides = {"left": left, "right": right}
-            small = [s for s in allowed if sides[s].npartitions == 1 or _is_small(sides[s])]
+            small = [s for s in allowed if sides[s].npartitions == 1
+                     or _is_small(sides[s], lookup=self._lookup_plan(s) is not None)]
             if (self.broadcast is True or how == "cross") and not small:
                 small = allowed  # a cross join has no keys to hash: it always broadcasts
             if small:
                 return ("broadcast", min(small, key=lambda s: _size_rank(sides[s])))
         return ("hash", self.nparts or max(left.npartitions, right.npartitions))
+
+    def _lookup_plan(self, small: str) -> LookupPlan | None:
+        return lookup_plan(self.kind, self.options, small, self.left_keys, self.right_keys,
+                           self.left.meta, self.right.meta, self.operand("meta"))
 
     def _divisions(self) -> tuple:
         strategy = self.strategy()
@@ -463,14 +470,40 @@ def _row_bytes(meta: Any) -> int:
     return total
 
 
-def _is_small(frame: FrameExpr) -> bool:
-    """Whether ``frame``'s known length and estimated size are below the broadcast thresholds."""
-    lengths = frame.lengths
-    if lengths is None:
+def _is_small(frame: FrameExpr, lookup: bool = False) -> bool:
+    """Whether ``frame``'s length (known, or counted from Parquet footers) and estimated size
+    are below the broadcast thresholds. Under the lookup kernel (``lookup``) only the bytes
+    count: its small side is hashed once, not once per partition, so rows cost no more
+    than in a hash join's own partitions."""
+    rows = estimated_rows(frame)
+    if rows is None:
         return False
-    rows = sum(lengths)
-    return (rows <= config.get("dataframe.broadcast_rows")
+    return ((lookup or rows <= config.get("dataframe.broadcast_rows"))
             and rows * _row_bytes(frame.meta) <= config.get("dataframe.broadcast_bytes"))
+
+
+def estimated_rows(frame: FrameExpr) -> int | None:
+    """``frame``'s rows: from its known lengths, or from the footers of the Parquet read
+    under it when only column selections and row-keeping steps (``assign``) lie between
+    (the footers are read here, no data); else ``None``."""
+    lengths = frame.lengths
+    if lengths is not None:
+        return sum(lengths)
+    node = frame
+    while True:
+        if isinstance(node, Projection):
+            node = node.frame
+        elif isinstance(node, MapPartitions) and node.keeps_rows and isinstance(
+                node._kernel_args()[0], FrameExpr):
+            node = node._kernel_args()[0]
+        else:
+            break
+    from chunkwise.dataframe.io.parquet import ParquetLength, ReadParquet
+
+    if not isinstance(node, ReadParquet) or node.filters is not None or node.pushed is not None:
+        return None
+    counts = ParquetLength(node.dataset, node.split_row_groups, node.blocksize).counts
+    return sum(counts) if len(counts) == node.npartitions else None
 
 
 def _size_rank(frame: FrameExpr) -> tuple:
