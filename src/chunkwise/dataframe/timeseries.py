@@ -57,6 +57,7 @@ __all__ = [
     "Cumulative",
     "Overlap",
     "ROLLING_METHODS",
+    "RowsKept",
     "ShiftIndex",
     "Rolling",
     "apply_overlap",
@@ -113,11 +114,13 @@ def rolling_apply(part: Any, window: Any, options: dict, how: str, kwargs: dict)
 # --- the overlap node -------------------------------------------------------------------
 
 
-class Overlap(FrameExpr):
-    """``func`` per partition with ``before`` rows (a count or a span) and ``after`` rows borrowed."""
+class RowsKept(FrameExpr):
+    """Base of a node whose partitions keep its input's rows and index (so its divisions and
+    lengths), with ``meta`` given as an operand and helper task chains named
+    ``name + suffix`` for each suffix in ``_chains`` (tails, carries)."""
 
-    _parameters = ("frame", "func", "kwargs", "before", "after", "meta", "label")
     _operand_only = ("meta",)
+    _chains: tuple = ()
 
     def _meta(self) -> Any:
         return self.operand("meta")
@@ -128,12 +131,19 @@ class Overlap(FrameExpr):
     def _lengths(self) -> tuple | None:
         return self.frame.lengths
 
+    def _owned_names(self) -> Iterable[Any]:
+        return (self.name, *(self.name + suffix for suffix in self._chains))
+
+
+class Overlap(RowsKept):
+    """``func`` per partition with ``before`` rows (a count or a span) and ``after`` rows borrowed."""
+
+    _parameters = ("frame", "func", "kwargs", "before", "after", "meta", "label")
+    _chains = ("-tail", "-head")
+
     @property
     def _funcname(self) -> str:
         return self.label
-
-    def _owned_names(self) -> Iterable[Any]:
-        return (self.name, self.name + "-tail", self.name + "-head")
 
     def _task(self, key: Hashable) -> Task:
         name, i = key
@@ -354,27 +364,15 @@ def apply_carry(part: Any, previous: Any, op: str, skipna: bool) -> Any:
     return result
 
 
-class Cumulative(FrameExpr):
+class Cumulative(RowsKept):
     """``cum<op>`` of each partition plus a carry: a chain of ``-total`` tasks, one per partition."""
 
     _parameters = ("frame", "op", "skipna", "meta")
-    _operand_only = ("meta",)
-
-    def _meta(self) -> Any:
-        return self.operand("meta")
-
-    def _divisions(self) -> tuple:
-        return self.frame.divisions
-
-    def _lengths(self) -> tuple | None:
-        return self.frame.lengths
+    _chains = ("-total", "-carry")
 
     @property
     def _funcname(self) -> str:
         return "cum" + self.op
-
-    def _owned_names(self) -> Iterable[Any]:
-        return (self.name, self.name + "-total", self.name + "-carry")
 
     def _task(self, key: Hashable) -> Task:
         name, i = key
