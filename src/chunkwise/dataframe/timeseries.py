@@ -80,9 +80,18 @@ ROLLING_METHODS = ("mean", "sum", "count", "min", "max", "std", "var", "median")
 
 def carry_tail(previous: Any, part: Any, before: Any) -> Any:
     """The rows of ``previous`` + ``part`` that the next partition may need (``before`` rows or a time span)."""
+    if isinstance(before, numbers.Integral):
+        if not before:
+            return part.iloc[:0]
+        if len(part) >= before:  # the partition alone holds the tail: nothing to concatenate
+            return part.iloc[len(part) - before:]
+    elif len(part) and part.index.is_monotonic_increasing:
+        start = part.index.searchsorted(part.index[-1] - before, side="right")
+        if start > 0:  # the span starts inside the partition: only its own rows
+            return part.iloc[start:]
     combined = part if previous is None or len(previous) == 0 else pd.concat([previous, part])
     if isinstance(before, numbers.Integral):
-        return combined.iloc[max(len(combined) - before, 0):] if before else combined.iloc[:0]
+        return combined.iloc[max(len(combined) - before, 0):]
     if len(combined) == 0:
         return combined
     return combined[combined.index > combined.index.max() - before]
