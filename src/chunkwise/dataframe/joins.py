@@ -10,12 +10,16 @@ what is known without reading data (``explain()`` shows which):
 ================  ====================================  ==============================
 strategy          when                                  cost
 ================  ====================================  ==============================
-broadcast         one side is small (known length below  the small side is read once,
-                  ``dataframe.broadcast_rows`` rows and  concatenated in one task and
-                  ``dataframe.broadcast_bytes``) or has  joined to every partition of
-                  one partition, and ``how`` allows it:  the other: no shuffle, one
-                  ``inner`` either side, ``left`` the    task per big partition
-                  right side, ``right`` the left side
+broadcast         one side is small (rows known, or     the small side is read once,
+                  counted from Parquet footers, below   concatenated (and indexed by
+                  ``dataframe.broadcast_rows`` and      its key) in one task
+                  ``dataframe.broadcast_bytes``; only   (:class:`PreparedSide`) and
+                  the bytes under the lookup kernel)    joined to every partition of
+                  or has one partition, and ``how``     the other: no shuffle, one
+                  allows it: ``inner``/``cross`` either task per big partition
+                  side, ``left``/``left_anti`` the
+                  right, ``right``/``right_anti`` the
+                  left; ``cross`` always broadcasts
 aligned           both sides joined on the index, both   no data movement: partitions
                   divisions known (partitions cut at     are cut at the union of the
                   the union of both if they differ)      divisions, joined pairwise
@@ -25,6 +29,16 @@ hash              otherwise                              both sides hash-partiti
                                                          (:mod:`.shuffle`), then
                                                          joined pairwise
 ================  ====================================  ==============================
+
+A broadcast ``merge`` (inner or left, the right side broadcast) on one
+integer, float or datetime key runs the *lookup kernel*
+(:mod:`._join_kernels`): ``Index.get_indexer`` on the small side's unique
+keys, built once, then a ``take``; pandas' exact result, without re-hashing
+the small side per partition.
+
+A groupby or ``drop_duplicates`` after a join samples, to choose its path,
+the side its keys come from (:meth:`BroadcastMerge.cardinality_source`), so
+the join is not run at plan time.
 
 Results equal pandas' up to row order and, for joins on columns, the index
 (pandas numbers the result's rows 0..n-1; chunkwise numbers each
@@ -39,7 +53,7 @@ for every partition alike.
 >>> users = dd.from_pandas(pd.DataFrame({"user": [1, 2], "country": ["de", "fr"]}), npartitions=1)
 >>> joined = orders.merge(users, on="user", how="left")
 >>> print(joined.explain(show=False).splitlines()[0])
-BroadcastMerge: how='left', broadcast the right side  [2 partitions]
+BroadcastMerge: how='left', broadcast the right side, lookup on the key  [2 partitions]
 >>> joined.compute().country.tolist()
 ['de', 'fr', 'de', nan]
 """
