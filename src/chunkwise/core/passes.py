@@ -399,8 +399,7 @@ def index_dependencies(keys: list, dependencies: Iterable) -> tuple[list, list]:
             if not deps:
                 continue
             if len(deps) == 1:
-                for d in deps:
-                    pass
+                (d,) = deps
                 ids: Any = (index[d],)
                 deps_of[i] = ids[0]
             else:
@@ -700,8 +699,7 @@ def _fusion_candidates(graph: Graph, keep: set, dependencies: Mapping | None) ->
         if not deps:
             continue
         if len(deps) == 1:
-            for k in deps:
-                pass
+            (k,) = deps
             if k in data_keys:
                 if k in inlinable:
                     absorbs_data[d] = [k]
@@ -715,8 +713,7 @@ def _fusion_candidates(graph: Graph, keep: set, dependencies: Mapping | None) ->
                     absorbs_data[d] = inline
             if len(deps) - len(data_deps) != 1:
                 continue  # no Task input, or a reduction: nothing fuses into it
-            for task_input in deps.difference(data_deps):
-                pass
+            (task_input,) = deps.difference(data_deps)
         if task_input in keep:
             continue
         dyn = target._dyn_args
