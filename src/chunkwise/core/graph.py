@@ -165,7 +165,7 @@ def _parse(arg: Any, deps: set) -> tuple[Any, bool]:
         deps.update(arg.dependencies)
         return arg, True
     if tp is list or tp is tuple:
-        parsed = []
+        parsed: list = []
         append = parsed.append
         add = deps.add
         dynamic = changed = False

@@ -391,18 +391,32 @@ def index_dependencies(keys: list, dependencies: Iterable) -> tuple[list, list]:
     ([None, 0, [0, 1]], [[1, 2], 2, None])
     """
     n = len(keys)
-    index = dict(zip(keys, range(n)))
+    index: dict | None = None  # key -> position, made when a task needs it
     deps_of: list = [None] * n
     users_of: list = [None] * n
     try:
         for i, deps in enumerate(dependencies):
             if not deps:
                 continue
-            if len(deps) == 1:
+            size = len(deps)
+            if size == 1:
+                if index is None:
+                    index = dict(zip(keys, range(n)))
                 (d,) = deps
                 ids: Any = (index[d],)
                 deps_of[i] = ids[0]
+            elif size > 1000 and size * 4 >= n:
+                # Wide (a sum over most of the graph): scan the keys in order and
+                # probe the task's set, instead of looking each dependency up in
+                # hash order and sorting the positions (a random read per key and
+                # an n log n sort: most of the cost of numbering 10**6 tasks).
+                ids = [j for j, k in enumerate(keys) if k in deps]
+                if len(ids) != size:
+                    raise KeyError("a dependency is not in the graph")
+                deps_of[i] = ids
             else:
+                if index is None:
+                    index = dict(zip(keys, range(n)))
                 ids = [index[d] for d in deps]
                 ids.sort()  # the graph's order, which is usually near key order
                 deps_of[i] = ids
