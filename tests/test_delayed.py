@@ -555,3 +555,28 @@ def test_a_call_expression_is_a_view_of_the_call():
     assert task.dependencies == frozenset({a.key}) and task({a.key: 2}) == 4
     assert b.expr.name == expr.name and b.expr is not expr  # made on demand, never stored
     assert "Call: add" in b.explain(show=False)
+
+
+def test_lowering_walks_the_calls_themselves(monkeypatch):
+    # Lowering a delayed graph walks the Delayed calls: no expression view per call
+    # (it used to make one per dependency), whatever the graph's shape.
+    import sys
+
+    module = sys.modules["chunkwise.delayed"]  # ``chunkwise.delayed`` is the function
+    views = []
+    make_view = module._call_expr
+
+    def counting_view(value):
+        views.append(value)
+        return make_view(value)
+
+    monkeypatch.setattr(module, "_call_expr", counting_view)
+    n = 500
+    leaves = [delayed(inc)(i) for i in range(n)]
+    pairs = [delayed(add)(leaves[i], leaves[i + 1]) for i in range(0, n, 2)]
+    attr = delayed({"v": 1})["v"]  # a leaf value and a getitem call
+    total = delayed(sum)(pairs + [attr])
+    assert total.compute(scheduler="sync") == sum(range(1, n + 1)) + 1
+    assert len(views) <= 2, len(views)  # the root's own expression only
+    graph = total.__chunkwise_graph__()
+    assert len(graph) == n + n // 2 + 3

@@ -256,10 +256,38 @@ def _keeps_dependency_keys(expr: Expr) -> bool:
     Such a node has one output key, its name, and no rewrite rules, so they are neither simplified nor walked
     by the optimizer: only the other expressions they depend on are optimized,
     and one whose key changes gets an alias under its old key. Such a node type
-    may define ``_task_and_dependencies(key) -> (task, dependencies)`` to build
-    its task and list the expressions it references in one walk (repeats allowed).
+    may define ``_lower_region`` or ``_task_and_dependencies`` (see :func:`_lowering_mode`).
     """
     return getattr(type(expr), "_keeps_dependency_keys", False)
+
+
+_REGION = "region"
+_PAIR = "pair"
+_SINGLE = "single"
+_PLAIN = "plain"
+
+
+def _lowering_mode(expr: Expr) -> tuple[str, Any]:
+    """How :func:`_lower_plan` lowers nodes of ``expr``'s type.
+
+    A node that keeps its dependencies' keys (:func:`_keeps_dependency_keys`)
+    is lowered where it stands: its type may define ``_lower_region(exprs,
+    graph)``, which puts the tasks of ``exprs`` and of every node of that kind
+    they reach into ``graph`` and returns the other expressions they reference
+    (delayed values: 10**6 calls lowered in one loop), or
+    ``_task_and_dependencies(key)``; else its ``_task`` and ``dependencies()``
+    are used. Any other node is optimized and lowered with the plain expressions.
+    """
+    tp = type(expr)
+    if not _keeps_dependency_keys(expr):
+        return _PLAIN, None
+    region = getattr(tp, "_lower_region", None)
+    if region is not None:
+        return _REGION, region
+    pair = getattr(tp, "_task_and_dependencies", None)
+    if pair is not None:
+        return _PAIR, pair
+    return _SINGLE, None
 
 
 def _gc_paused(func: Callable) -> Callable:
@@ -322,30 +350,33 @@ def _lower_plan(roots: list[Expr], optimize_graph: bool, all_outputs: bool = Fal
         else:
             plain.setdefault(root.name, root)
     referenced: set = set()  # plain expressions that delayed tasks reference by key
-    # per type: its ``_task_and_dependencies`` (one walk for both), True (opaque
-    # without it), or False (a plain expression)
-    opaque_types: dict[type, Any] = {}
+    # per type, how its nodes are lowered: (_REGION, its ``_lower_region``),
+    # (_PAIR, its ``_task_and_dependencies``), (_SINGLE, None) or (_PLAIN, None)
+    modes: dict[type, tuple] = {}
     pop = stack.pop
     extend = stack.extend
     while stack:
         expr = pop()
-        name = expr.name
         tp = type(expr)
-        opaque = opaque_types.get(tp)
-        if opaque is None:
-            opaque = _keeps_dependency_keys(expr) and getattr(tp, "_task_and_dependencies", True)
-            opaque_types[tp] = opaque
-        if opaque is True:  # one output key, its name: the graph itself says what was seen
-            if name not in graph:
-                graph[name] = expr._task(name)
-                extend(expr.dependencies())
-        elif opaque:
-            if name not in graph:
-                graph[name], deps = opaque(expr, name)
-                extend(deps)
-        else:  # another collection, referenced by its key
+        mode = modes.get(tp)
+        if mode is None:
+            mode = modes[tp] = _lowering_mode(expr)
+        how, lower_with = mode
+        if how is _REGION:
+            extend(lower_with([expr], graph))
+            continue
+        name = expr.name
+        if how is _PLAIN:  # another collection, referenced by its key
             plain.setdefault(name, expr)
             referenced.add(name)
+        elif name in graph:
+            continue
+        elif how is _PAIR:
+            graph[name], deps = lower_with(expr, name)
+            extend(deps)
+        else:  # one output key, its name: the graph itself says what was seen
+            graph[name] = expr._task(name)
+            extend(expr.dependencies())
     # One optimization over all of them: passes that look at every consumer of a
     # node (blockwise fusion) see the whole plan, so shared work stays shared.
     originals = list(plain.values())

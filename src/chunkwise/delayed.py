@@ -189,10 +189,10 @@ def _capture(obj: Any) -> Any:
 
 
 def _dependency_ref(value: Delayed, deps: list) -> Ref:
-    """A reference to ``value``'s key; its expression is added to ``deps``."""
+    """A reference to ``value``'s key; ``value`` (a call) or its expression is added to ``deps``."""
     name = value._name
     if name is not None:
-        deps.append(_call_expr(value))
+        deps.append(value)
         return Ref(name)
     expr = _get_expr(value)
     deps.append(expr)
@@ -201,7 +201,9 @@ def _dependency_ref(value: Delayed, deps: list) -> Ref:
 
 def _lower_arg(obj: Any, deps: list) -> Any:
     """A captured argument as a task holds it: each collection a ``Ref`` to its
-    result, added to ``deps``; a rebuilt type a ``Task`` building it."""
+    result; a rebuilt type a ``Task`` building it. What it references is added
+    to ``deps``: a delayed call as itself (no expression view), anything else
+    as its expression."""
     tp = type(obj)
     if tp is Delayed:
         return _dependency_ref(obj, deps)
@@ -213,7 +215,7 @@ def _lower_arg(obj: Any, deps: list) -> Any:
             append = out.append
             for item in items:  # a million leaves: the common case inline
                 if type(item) is Delayed and item._name is not None:
-                    deps.append(_call_expr(item))
+                    deps.append(item)
                     append(Ref(item._name))
                 else:
                     append(_lower_arg(item, deps))
@@ -317,19 +319,8 @@ class DelayedCall(Expr):
 
     def _task_and_dependencies(self, key: Hashable) -> tuple[Task, list[Expr]]:
         """The call's task under ``key`` and the expressions it references (repeats allowed)."""
-        value = self._delayed
-        func = value._func
-        args = value._args
-        kwargs = value._kwargs
-        if not value._linked:  # only literals: the common leaf call
-            return Task.from_call(key, func, args, kwargs), []
-        deps: list[Expr] = []
-        args = tuple([_lower_arg(a, deps) for a in args])
-        if kwargs:
-            kwargs = {k: _lower_arg(v, deps) for k, v in kwargs.items()}
-        if isinstance(func, Delayed):
-            return Task(key, _call, _dependency_ref(func, deps), args, kwargs), deps
-        return Task.from_call(key, func, args, kwargs), deps
+        task, deps = _call_task(self._delayed, key)
+        return task, [_call_expr(d) if isinstance(d, Delayed) else d for d in deps]
 
     def _explain_line(self) -> str:
         func = self._delayed._func
@@ -349,6 +340,62 @@ def _call_expr(value: Delayed) -> DelayedCall:
     expr = _new_view(DelayedCall)
     _set_view(expr, value)
     return expr
+
+
+def _call_task(value: Delayed, key: Hashable) -> tuple[Task, list]:
+    """The task of the delayed call ``value`` under ``key``, and what it references:
+    delayed calls as themselves, other collections as expressions (repeats allowed)."""
+    func = value._func
+    args = value._args
+    kwargs = value._kwargs
+    if not value._linked:  # only literals: the common leaf call
+        return Task.from_call(key, func, args, kwargs), []
+    deps: list = []
+    args = tuple([_lower_arg(a, deps) for a in args])
+    if kwargs:
+        kwargs = {k: _lower_arg(v, deps) for k, v in kwargs.items()}
+    if isinstance(func, Delayed):
+        return Task(key, _call, _dependency_ref(func, deps), args, kwargs), deps
+    return Task.from_call(key, func, args, kwargs), deps
+
+
+def _lower_calls(exprs: list, graph: dict) -> list[Expr]:
+    """Put in ``graph`` the tasks of the delayed values ``exprs`` and of every delayed
+    value they reach; return the other expressions they reference (repeats allowed).
+
+    The walk holds the :class:`Delayed` calls themselves: no expression view
+    and no name lookup through a property per call (10**6 calls lower in one
+    tight loop). This is the ``_lower_region`` of the delayed node types, which
+    :func:`chunkwise.base._lower_plan` calls.
+    """
+    others: list[Expr] = []
+    stack: list = list(exprs)
+    pop = stack.pop
+    push = stack.append
+    extend = stack.extend
+    from_call = Task.from_call
+    while stack:
+        item = pop()
+        tp = type(item)
+        if tp is Delayed or tp is _DelayedAttr:
+            name = item._name
+            if name is None:  # a Delayed wrapping an expression
+                push(_get_expr(item))
+            elif name not in graph:
+                if item._linked:
+                    graph[name], deps = _call_task(item, name)
+                    extend(deps)
+                else:  # only literals: the common leaf call
+                    graph[name] = from_call(name, item._func, item._args, item._kwargs)
+        elif tp is DelayedCall:
+            push(item._delayed)
+        elif tp is DelayedLeaf:
+            name = item.name
+            if name not in graph:
+                graph[name] = item._task(name)
+        else:
+            others.append(item)
+    return others
 
 
 def _call(func: Callable, args: tuple, kwargs: dict) -> Any:
@@ -549,6 +596,9 @@ class _DelayedAttr(Delayed):
             _call_method, (self._obj, self._attr, *args), kwargs, pure, dask_key_name, None, self._attr
         )
 
+
+DelayedLeaf._lower_region = staticmethod(_lower_calls)  # type: ignore[attr-defined]
+DelayedCall._lower_region = staticmethod(_lower_calls)  # type: ignore[attr-defined]
 
 _NO_KWARGS: dict = {}  # shared by every call without keywords; never mutated
 

@@ -384,3 +384,73 @@ def test_order_of_a_wide_sum_is_key_order_whatever_the_graph_order(layout):
     graph["total"] = Task("total", sum, [Ref(k) for k in keys])
     priority = order(graph)
     assert [k for k, _ in sorted(priority.items(), key=lambda kv: kv[1])] == sorted(keys) + ["total"]
+
+
+# --- wide graphs: work per key, not per key and dependent ------------------------------
+
+
+class CountingKey(str):
+    """A str key that counts how often it is hashed: each dict or set lookup by key."""
+
+    hashes = 0
+
+    def __hash__(self):
+        CountingKey.hashes += 1
+        return str.__hash__(self)
+
+    __eq__ = str.__eq__
+
+
+def wide_sum_graph(n):
+    leaves = [CountingKey(f"x-{i:05d}") for i in range(n)]
+    graph = {k: Task(k, inc, i) for i, k in enumerate(leaves)}
+    total = CountingKey("total")
+    graph[total] = Task(total, sum, [Ref(k) for k in leaves])
+    return graph, total
+
+
+def test_fuse_linear_looks_up_no_key_where_nothing_can_fuse():
+    # A sum over n tasks: no input has a single-input dependent, so no key is
+    # looked up (it used to build a map of every key's only dependent: 6n lookups).
+    n = 2000
+    graph, total = wide_sum_graph(n)
+    CountingKey.hashes = 0
+    fused = fuse_linear(graph, [total])
+    assert CountingKey.hashes <= n // 10, CountingKey.hashes
+    assert fused == graph and fused is not graph
+    assert execute(fused, [total]) == {total: sum(range(1, n + 1))}
+
+
+def test_fuse_linear_inlines_only_inputs_that_one_task_reads():
+    # "b" is the single input of "c" but also read by the wide "total": not inlined.
+    graph = {
+        "a": Task("a", inc, 1),
+        "b": Task("b", inc, Ref("a")),
+        "c": Task("c", inc, Ref("b")),
+        "d": DataNode("d", 10),
+        "e": Task("e", add, Ref("d"), Ref("c")),
+    }
+    graph["total"] = Task("total", sum, [Ref("b"), Ref("e")] + [Ref(k) for k in "a"])
+    graph["a2"] = Task("a2", inc, Ref("a"))
+    fused = fuse_linear(graph, ["total", "a2"])
+    assert set(fused) == {"a", "b", "e", "total", "a2"}  # c into e, d into e; a, b shared
+    assert fused["e"].dependencies == frozenset({"b"})
+    assert execute(fused, ["total", "a2"]) == execute(graph, ["total", "a2"])
+
+
+def test_order_indexed_numbers_keys_as_order_does():
+    from chunkwise.core.passes import index_dependencies, order_indexed
+
+    graph = {("x", i): DataNode(("x", i), i) for i in range(4)}
+    graph["s0"] = Task("s0", add, Ref(("x", 0)), Ref(("x", 1)))
+    graph["s1"] = Task("s1", add, Ref(("x", 2)), Ref(("x", 3)))
+    graph["total"] = Task("total", add, Ref("s0"), Ref("s1"))
+    keys = list(graph)
+    deps, users = index_dependencies(keys, [node.dependencies for node in graph.values()])
+    assert deps[keys.index("total")] == [keys.index("s0"), keys.index("s1")]
+    assert users[keys.index(("x", 0))] == keys.index("s0")  # one dependent: no list
+    ordered = [keys[i] for i in order_indexed(keys, deps, users)]
+    assert ordered == sorted(graph, key=order(graph).__getitem__)
+    assert ordered == [("x", 0), ("x", 1), "s0", ("x", 2), ("x", 3), "s1", "total"]
+    with pytest.raises(ValueError, match="depends on 'nope'"):
+        index_dependencies(["a"], [{"nope"}])

@@ -127,7 +127,8 @@ class ListArg:
         self.kind = kind
 
     def resolve(self, results: Mapping) -> Any:
-        out = [_resolve(item, results) for item in self.items]
+        # references, the common item (a sum over 10**6 results), without a call each
+        out = [results[item.key] if type(item) is Ref else _resolve(item, results) for item in self.items]
         return out if self.kind is list else self.kind(out)
 
 
@@ -164,11 +165,22 @@ def _parse(arg: Any, deps: set) -> tuple[Any, bool]:
         deps.update(arg.dependencies)
         return arg, True
     if tp is list or tp is tuple:
-        parsed = []
+        parsed: list = []
+        append = parsed.append
+        add = deps.add
         dynamic = changed = False
         for item in arg:
+            itp = type(item)
+            if itp is Ref:  # a list of 10**6 references: no call per item
+                add(item.key)
+                append(item)
+                dynamic = True
+                continue
+            if itp is int or itp is float or itp is str:
+                append(item)
+                continue
             value, is_dynamic = _parse(item, deps)
-            parsed.append(value)
+            append(value)
             dynamic = dynamic or is_dynamic
             changed = changed or value is not item
         if not dynamic:

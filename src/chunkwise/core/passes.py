@@ -62,8 +62,9 @@ __all__ = [
     "get_dependencies",
     "get_dependents",
     "optimize_graph",
+    "index_dependencies",
     "order",
-    "order_compact",
+    "order_indexed",
     "simulate_memory",
     "toposort",
     "validate_graph",
@@ -358,7 +359,9 @@ def order(
     A topological order: depth first from the outputs in key order, dependencies
     opened in key order (those ready at once last), and a task's dependents run
     right after it when all of them are then ready (see the module docstring).
-    ``dependencies`` and ``dependents`` may be passed when already computed.
+    ``dependencies`` may be passed when already computed (``dependents`` is
+    accepted for compatibility; the pass derives what it needs itself).
+    It numbers the keys and runs :func:`order_indexed`.
 
     >>> from operator import add
     >>> from chunkwise.core.graph import DataNode, Ref, Task
@@ -370,123 +373,168 @@ def order(
     """
     if dependencies is None:
         dependencies = get_dependencies(graph)
-    if dependents is None:
-        dependents = get_dependents(graph, dependencies)
-    return order_compact(dependencies, {k: _compact_users(v) for k, v in dependents.items()})
+    keys = list(dependencies)
+    deps, users = index_dependencies(keys, dependencies.values())
+    return {keys[i]: p for p, i in enumerate(order_indexed(keys, deps, users))}
 
 
-def _compact_users(users: Any) -> Any:
-    if not users:
-        return None
-    if len(users) == 1:
-        return next(iter(users))
-    return list(users)
+def index_dependencies(keys: list, dependencies: Iterable) -> tuple[list, list]:
+    """The graph in integers: each key's dependencies and dependents by position in ``keys``.
 
+    ``dependencies`` gives each key's dependencies (keys), in the order of
+    ``keys``. Returns two lists indexed like ``keys``; an entry is ``None``
+    (none), one ``int`` (the common case: no container per task) or a list of
+    ``int`` in ascending order. Each dependency is looked up once here; every
+    later pass (order, the scheduler) reads lists, not maps keyed by name.
 
-def order_compact(
-    dependencies: Mapping, dependents: Mapping, keys: list | None = None, users: list | None = None
-) -> dict:
-    """:func:`order` with each key's dependents in the scheduler's compact form.
-
-    A key's dependents are ``None`` (none), the one dependent's key (the common
-    case: no container per task) or a list of several keys. Keys are never
-    ``None`` or lists, so the forms cannot be confused. When given, the lists
-    ``keys`` and ``users`` receive, in priority order, each key and its
-    dependents (read here anyway: the scheduler need not look them up again).
-
-    >>> keys, users = [], []
-    >>> order_compact({"a": frozenset(), "b": frozenset({"a"})}, {"a": "b", "b": None}, keys, users)
-    {'a': 0, 'b': 1}
-    >>> keys, users
-    (['a', 'b'], ['b', None])
+    >>> index_dependencies(["a", "b", "c"], [(), {"a"}, {"a", "b"}])
+    ([None, 0, [0, 1]], [[1, 2], 2, None])
     """
-    if keys is None or users is None:
-        keys, users = [], []
-    keys_append = keys.append
-    users_append = users.append
-    # Keys are opened in their natural order. When every key is a str (delayed
-    # graphs) that order is plain string comparison, so no table of ranks is
-    # built (it is a sort and a dict the size of the graph: much of the cost of
-    # ordering 10**6 tasks); otherwise each key's rank in the global ordering.
-    rank_get: Any = None if all(type(k) is str for k in dependencies) else _ranks(dependencies).__getitem__
-    # unnumbered dependencies per key; keys without any (most of a wide graph) are left out
-    waiting = {k: len(v) for k, v in dependencies.items() if v}
-    waiting_get = waiting.get
-    priority: dict = {}
-    expanded: set = set()
-    roots = [k for k, v in dependents.items() if v is None]
-    roots.sort(key=rank_get)
-    i = 0
+    n = len(keys)
+    index: dict | None = None  # key -> position, made when a task needs it
+    deps_of: list = [None] * n
+    users_of: list = [None] * n
     try:
-        for root in roots:
-            if root in priority:
+        for i, deps in enumerate(dependencies):
+            if not deps:
                 continue
-            stack = [root]
-            pop = stack.pop
-            extend = stack.extend
-            push = stack.append
-            while stack:
-                node = stack[-1]
-                if node in priority:
-                    pop()
-                    continue
-                if waiting_get(node, 0):
-                    if node in expanded:
-                        _raise_cycle(dependencies)
-                    expanded.add(node)
-                    deps = dependencies[node]
-                    if len(deps) * 4 >= len(dependencies) and len(deps) > 1000:
-                        # Wide (a sum over most of the graph): take them in the graph's
-                        # order, which is usually near key order, so that the sort below
-                        # is a linear merge of runs instead of n log n comparisons of
-                        # keys read in hash order (1 s for 10**6 str keys). The sort
-                        # decides the order; this only makes its work small. Each such
-                        # node costs one pass over the graph, at most 4x its own edges.
-                        if not deps <= dependencies.keys():
-                            _raise_missing(dependencies)
-                        pending = [d for d in dependencies if d in deps and d not in priority]
-                    else:
-                        pending = [d for d in deps if d not in priority]
-                    if len(pending) > 1:
-                        # The last pushed is opened first. Open in key order, but
-                        # dependencies that are ready (leaves) last, right before
-                        # ``node``, so their results are not held while the others run.
-                        pending.sort(key=rank_get, reverse=True)
-                        ready = [d for d in pending if not waiting_get(d, 0)]
-                        if ready and len(ready) != len(pending):
-                            ready.extend([d for d in pending if waiting_get(d, 0)])
-                            pending = ready
-                    extend(pending)
-                    continue
-                pop()
-                priority[node] = i
-                i += 1
-                node_users = dependents[node]
-                keys_append(node)
-                users_append(node_users)
-                if node_users is None:
-                    continue
-                if type(node_users) is not list:  # the one dependent
-                    w = waiting[node_users] - 1
-                    waiting[node_users] = w
-                    if not w:  # it can run now: run it next, which frees ``node``
-                        push(node_users)
-                    continue
-                all_ready = True
-                for d in node_users:
-                    w = waiting[d] - 1
-                    waiting[d] = w
-                    if w:
-                        all_ready = False
-                if all_ready:
-                    # every user can run now: run them next, which frees ``node``
-                    extend(sorted(node_users, key=rank_get, reverse=True))
+            size = len(deps)
+            if size == 1:
+                if index is None:
+                    index = dict(zip(keys, range(n)))
+                (d,) = deps
+                ids: Any = (index[d],)
+                deps_of[i] = ids[0]
+            elif size > 1000 and size * 4 >= n:
+                # Wide (a sum over most of the graph): scan the keys in order and
+                # probe the task's set, instead of looking each dependency up in
+                # hash order and sorting the positions (a random read per key and
+                # an n log n sort: most of the cost of numbering 10**6 tasks).
+                ids = [j for j, k in enumerate(keys) if k in deps]
+                if len(ids) != size:
+                    raise KeyError("a dependency is not in the graph")
+                deps_of[i] = ids
+            else:
+                if index is None:
+                    index = dict(zip(keys, range(n)))
+                ids = [index[d] for d in deps]
+                ids.sort()  # the graph's order, which is usually near key order
+                deps_of[i] = ids
+            for j in ids:
+                u = users_of[j]
+                if u is None:
+                    users_of[j] = i
+                elif type(u) is list:
+                    u.append(i)
+                else:
+                    users_of[j] = [u, i]
     except KeyError:
-        _raise_missing(dependencies)
+        _raise_missing(_keyed(keys, dependencies))
         raise
-    if len(priority) != len(dependencies):
-        _raise_cycle(dependencies)
-    return priority
+    return deps_of, users_of
+
+
+def _keyed(keys: list, dependencies: Iterable) -> dict:
+    """``dependencies`` (one entry per key of ``keys``, in order) as a map by key, for error messages."""
+    return dict(zip(keys, dependencies))
+
+
+def _as_keys(keys: list, entry: Any) -> frozenset:
+    if entry is None:
+        return frozenset()
+    return frozenset(keys[j] for j in (entry if type(entry) is list else (entry,)))
+
+
+def order_indexed(keys: list, dependencies: list, dependents: list) -> list:
+    """:func:`order` on numbered keys: the positions in ``keys``, in priority order.
+
+    ``dependencies`` and ``dependents`` are as :func:`index_dependencies`
+    returns them. All the state is lists indexed by position; keys are read
+    only to break ties (their natural order). The scheduler calls this
+    directly, so ordering 10**6 tasks makes no map keyed by name.
+
+    >>> keys = ["s", "x0", "x1"]
+    >>> deps, users = index_dependencies(keys, [{"x0", "x1"}, (), ()])
+    >>> [keys[i] for i in order_indexed(keys, deps, users)]
+    ['x0', 'x1', 's']
+    """
+    n = len(keys)
+    # Keys are opened in their natural order. When every key is a str (delayed
+    # graphs) that order is plain string comparison, so no table of ranks is built
+    # (a sort of every key: much of the cost of ordering 10**6 tasks).
+    if all(type(k) is str for k in keys):
+        rank: Any = keys.__getitem__
+    else:
+        ranks = _ranks(keys)
+        rank = [ranks[k] for k in keys].__getitem__
+    waiting = [0] * n  # unnumbered dependencies of each task
+    for i, deps in enumerate(dependencies):
+        if deps is not None:
+            waiting[i] = len(deps) if type(deps) is list else 1
+    numbered = bytearray(n)
+    expanded = bytearray(n)
+    out: list = []
+    out_append = out.append
+    roots = [i for i, users in enumerate(dependents) if users is None]
+    roots.sort(key=rank)
+    for root in roots:
+        if numbered[root]:
+            continue
+        stack = [root]
+        pop = stack.pop
+        extend = stack.extend
+        push = stack.append
+        while stack:
+            node = stack[-1]
+            if numbered[node]:
+                pop()
+                continue
+            if waiting[node]:
+                if expanded[node]:
+                    _raise_cycle(_keyed(keys, (_as_keys(keys, d) for d in dependencies)))
+                expanded[node] = 1
+                deps = dependencies[node]
+                if type(deps) is not list:
+                    push(deps)  # the one dependency, not numbered yet
+                    continue
+                pending = [d for d in deps if not numbered[d]]
+                if len(pending) > 1:
+                    # The last pushed is opened first. Open in key order, but
+                    # dependencies that are ready (leaves) last, right before
+                    # ``node``, so their results are not held while the others run.
+                    # ``deps`` is in the graph's order, usually near key order: the
+                    # sort is then mostly a merge of runs.
+                    pending.sort(key=rank, reverse=True)
+                    ready = [d for d in pending if not waiting[d]]
+                    if ready and len(ready) != len(pending):
+                        ready.extend([d for d in pending if waiting[d]])
+                        pending = ready
+                extend(pending)
+                continue
+            pop()
+            numbered[node] = 1
+            out_append(node)
+            users = dependents[node]
+            if users is None:
+                continue
+            if type(users) is not list:  # the one dependent
+                w = waiting[users] - 1
+                waiting[users] = w
+                if not w:  # it can run now: run it next, which frees ``node``
+                    push(users)
+                continue
+            all_ready = True
+            for d in users:
+                w = waiting[d] - 1
+                waiting[d] = w
+                if w:
+                    all_ready = False
+            if all_ready:
+                # every user can run now: run them next, which frees ``node``
+                extend(sorted(users, key=rank, reverse=True))
+    if len(out) != n:
+        _raise_cycle(_keyed(keys, (_as_keys(keys, d) for d in dependencies)))
+    return out
 
 
 @_gc_paused
@@ -600,6 +648,11 @@ def fuse_linear(
     ``max_chain`` tasks are nested in one fused task, which bounds the
     recursion of running it; a longer chain is cut into several tasks.
 
+    The pass looks up the dependents only of the few keys that could be
+    inlined (see :func:`_fusion_candidates`): a graph where nothing fuses,
+    such as a sum over 10**6 delayed calls, costs one walk over its nodes and
+    no table the size of the graph.
+
     >>> from operator import add, neg
     >>> from chunkwise.core.graph import DataNode, Ref, Task
     >>> graph = {"x": DataNode("x", 1), "y": Task("y", add, Ref("x"), 10), "z": Task("z", neg, Ref("y"))}
@@ -612,104 +665,135 @@ def fuse_linear(
     if max_chain < 1:
         raise ValueError(f"fuse_linear: max_chain must be at least 1, got {max_chain}")
     keep = set(_key_list(graph, keys))
-    # Without ``dependencies`` each node's own are read: no dict the size of the graph.
-    only_user = _only_users(graph, dependencies, dependents)
-    DataNode_ = DataNode
-    absorbs_task: dict = {}  # d -> the one Task key inlined into d
-    absorbs_data: dict = {}  # d -> DataNode keys inlined into d
-    blocked: set = set()  # tasks with two or more Task inputs: nothing fuses into them
-    for k, d in only_user.items():
-        if d is _MANY or k in keep:
-            continue
-        node = graph[k]
-        if type(node) is DataNode_:
-            if type(node.value) in _UNSAFE_LITERALS:
-                continue
-            lst = absorbs_data.get(d)
-            if lst is None:
-                absorbs_data[d] = [k]
-            else:
-                lst.append(k)
-            continue
-        if d in blocked:  # a reduction: every Task input of ``d`` has a sibling
-            continue
-        target = graph[d]
-        if type(target) is not Task:
-            continue
-        ddeps = target.dependencies if dependencies is None else dependencies[d]
-        if len(ddeps) != 1:
-            # Count the Task inputs of ``d`` once (up to two): with two, none of them
-            # is fused into it, so the other inputs skip this walk (a sum of 10**6).
-            others = 0
-            for x in ddeps:
-                if type(graph.get(x)) is not DataNode_:
-                    others += 1
-                    if others == 2:
-                        break
-            if others == 2:
-                blocked.add(d)
-                continue
-        dyn = target._dyn_args
-        if (
-            not (
-                target._dyn_kwargs is None
-                and dyn is not None
-                and len(dyn) == 1
-                and type(target.args[dyn[0]]) is Ref
-            )
-            and _count_refs(target, k) != 1
-        ):
-            continue
-        absorbs_task[d] = k
+    absorbs_task, absorbs_data = _fusion_candidates(graph, keep, dependencies)
+    if absorbs_task or absorbs_data:
+        _drop_shared_candidates(graph, absorbs_task, absorbs_data, dependencies, dependents)
     if not absorbs_task and not absorbs_data:
         return dict(graph)
 
     inlined_tasks = set(absorbs_task.values())
+    inlined_data = {k for data in absorbs_data.values() for k in data}
     get_task = absorbs_task.get
     get_data = absorbs_data.get
     out: dict = {}
     for k, node in graph.items():
-        if k in inlined_tasks:
-            continue  # built with the chain it belongs to
+        if k in inlined_tasks or k in inlined_data:
+            continue  # built with the chain it belongs to, or inlined into its dependent
         if k in absorbs_task or k in absorbs_data:
             _build_chain(graph, k, get_task, get_data, max_chain, out, len(absorbs_task))
             continue
-        if (
-            type(node) is DataNode_
-            and k not in keep
-            and only_user.get(k, _MANY) is not _MANY
-            and type(node.value) not in _UNSAFE_LITERALS
-        ):
-            continue  # inlined into its dependent
         out[k] = node
     return out
 
 
-_MANY = object()  # in ``_only_users``: a key with several dependents
+def _fusion_candidates(graph: Graph, keep: set, dependencies: Mapping | None) -> tuple[dict, dict]:
+    """What each task would absorb if its inputs had no other dependent.
 
-
-def _only_users(
-    graph: Graph, dependencies: Mapping | None = None, dependents: Mapping | None = None
-) -> dict:
-    """Map each key that has dependents to its only dependent, or to ``_MANY``.
-
-    What fusion needs of the dependents, without a set per key (a set costs 216
-    bytes: a million of them is most of the memory of fusing a large graph).
+    Returns ``absorbs_task`` (``d`` -> the one Task input of ``d``, when ``d``
+    has exactly one and references it once) and ``absorbs_data`` (``d`` -> its
+    DataNode inputs whose values can be inlined), leaving out requested keys.
+    One walk over the nodes; a task's inputs are looked up only when it has
+    fewer Task inputs than two, or DataNode inputs (found by intersecting its
+    dependencies with the DataNode keys, which costs nothing when there are none).
     """
-    if dependents is not None:
-        return {k: next(iter(users)) if len(users) == 1 else _MANY for k, users in dependents.items() if users}
-    only: dict = {}
-    if dependencies is None:
-        for k, node in graph.items():
-            for d in node.dependencies:
-                only[d] = _MANY if d in only else k
-    else:
-        for k, deps in dependencies.items():
-            for d in deps:
-                only[d] = _MANY if d in only else k
-    if not only.keys() <= graph.keys():
+    DataNode_ = DataNode
+    data_keys = set()  # every DataNode: they never count as Task inputs
+    inlinable = set()  # DataNodes whose value may replace a reference
+    for k, node in graph.items():
+        if type(node) is DataNode_:
+            data_keys.add(k)
+            if k not in keep and type(node.value) not in _UNSAFE_LITERALS:
+                inlinable.add(k)
+    absorbs_task: dict = {}
+    absorbs_data: dict = {}
+    for d, target in graph.items():
+        if type(target) is not Task:
+            continue
+        deps = target.dependencies if dependencies is None else dependencies[d]
+        if not deps:
+            continue
+        if len(deps) == 1:
+            (k,) = deps
+            if k in data_keys:
+                if k in inlinable:
+                    absorbs_data[d] = [k]
+                continue
+            task_input = k
+        else:
+            data_deps = deps & data_keys if data_keys else ()
+            if data_deps:
+                inline = [k for k in data_deps if k in inlinable]
+                if inline:
+                    absorbs_data[d] = inline
+            if len(deps) - len(data_deps) != 1:
+                continue  # no Task input, or a reduction: nothing fuses into it
+            (task_input,) = deps.difference(data_deps)
+        if task_input in keep:
+            continue
+        dyn = target._dyn_args
+        if (
+            target._dyn_kwargs is None
+            and dyn is not None
+            and len(dyn) == 1
+            and type(target.args[dyn[0]]) is Ref
+        ) or _count_refs(target, task_input) == 1:
+            absorbs_task[d] = task_input
+    return absorbs_task, absorbs_data
+
+
+def _drop_shared_candidates(
+    graph: Graph,
+    absorbs_task: dict,
+    absorbs_data: dict,
+    dependencies: Mapping | None,
+    dependents: Mapping | None,
+) -> None:
+    """Remove from the candidates every input that another task depends on too.
+
+    Only the candidate inputs are counted: a task's dependencies are
+    intersected with them (which walks the smaller of the two), so the wide
+    tasks of a graph cost little, and no map of every key's dependents is made.
+    """
+    wanted: dict = {k: d for d, k in absorbs_task.items()}  # input -> the task absorbing it
+    for d, data in absorbs_data.items():
+        for k in data:
+            wanted[k] = d
+    missing = wanted.keys() - graph.keys()
+    if missing:
         _raise_missing(get_dependencies(graph) if dependencies is None else dependencies)
-    return only
+    shared: set = set()
+    if dependents is not None:
+        for k in wanted:
+            if len(dependents[k]) != 1:
+                shared.add(k)
+    else:
+        candidates = set(wanted)  # a set: ``deps & candidates`` walks the smaller side
+        pairs = (
+            ((d, node.dependencies) for d, node in graph.items())
+            if dependencies is None
+            else dependencies.items()
+        )
+        for d, deps in pairs:
+            if not deps:
+                continue
+            if len(deps) < 8:
+                for k in deps:
+                    if k in candidates and wanted[k] != d:
+                        shared.add(k)
+            else:
+                for k in deps & candidates:
+                    if wanted[k] != d:
+                        shared.add(k)
+    if not shared:
+        return
+    for d in [d for d, k in absorbs_task.items() if k in shared]:
+        del absorbs_task[d]
+    for d in list(absorbs_data):
+        kept = [k for k in absorbs_data[d] if k not in shared]
+        if kept:
+            absorbs_data[d] = kept
+        else:
+            del absorbs_data[d]
 
 
 def _build_chain(graph, bottom, get_task, get_data, max_chain, out, limit) -> None:

@@ -31,15 +31,21 @@ that ship each task and its inputs to a process pool (see ``processes.py``).
 
 State
 -----
-:class:`State` holds, for one computation, everything indexed by the tasks'
-priorities from :func:`chunkwise.core.passes.order` (``0 .. n-1``): the
-nodes, keys, each task's dependents (``users``: none, one priority, or a list),
-the count of its unfinished dependencies (``waiting``) and of the tasks still to
-read its result (``remaining``), and its kind (data, source, other). Tasks run
-roughly in priority order, so these lists are read nearly in sequence; the only
-map by key is ``priority`` itself (and ``results``, the live results by key,
-which tasks read). The ready priorities: a heap of other work; sources in a
-list sorted once, for those ready at the start, and a heap for the rest.
+:class:`State` numbers the tasks with integers once
+(:func:`chunkwise.core.passes.index_dependencies`: the only lookups of
+dependencies by key), orders them on those numbers
+(:func:`chunkwise.core.passes.order_indexed`), and then holds, for one
+computation, everything in lists indexed by the tasks' priorities
+(``0 .. n-1``): the nodes, keys, each task's dependencies (``deps``) and
+dependents (``users``; each none, one priority, or a list), the count of its
+unfinished dependencies (``waiting``) and of the tasks still to read its result
+(``remaining``), and its kind (data, source, other). Tasks run roughly in
+priority order, so these lists are read nearly in sequence; the only map by key
+is ``results``, the live results, which tasks read (``priority``, by key, is
+made only if a callback asks for it). When the last task finishes, the results
+not asked for are dropped together, not released one by one. The ready
+priorities: a heap of other work; sources in a list sorted once, for those
+ready at the start, and a heap for the rest.
 Callbacks see it as ``state``.
 
 Worked example: ``a`` and ``b`` hold data, ``c = a + b``, output ``c``.
@@ -67,6 +73,7 @@ import threading
 import types
 from collections.abc import Callable, Hashable, Mapping
 from heapq import heappop, heappush
+from operator import attrgetter
 from typing import Any
 
 from chunkwise.core import passes
@@ -86,12 +93,16 @@ _DATA = 0  # kinds of task, by priority: a DataNode (holds its value already)
 _SOURCE = 1  # no dependencies, or only DataNodes: reads or generates data (throttled)
 _OTHER = 2  # everything else
 
+_dependencies_of = attrgetter("dependencies")
+
 
 class State:
     """The scheduler's state for one computation; see the module docstring."""
 
     __slots__ = (
+        "_priority",
         "cond",
+        "deps",
         "error",
         "graph",
         "idle",
@@ -105,7 +116,6 @@ class State:
         "num_done",
         "num_tasks",
         "num_workers",
-        "priority",
         "ready_other",
         "ready_sources",
         "remaining",
@@ -116,42 +126,45 @@ class State:
         "waiting",
     )
 
-    def __init__(
-        self,
-        graph: Mapping,
-        keep: set,
-        max_live_sources: int,
-        num_workers: int = 1,
-        dependencies: Mapping | None = None,
-    ):
-        if dependencies is None:
-            dependencies = {k: node.dependencies for k, node in graph.items()}
-        keys_by_priority: list = []
-        users_by_key: list = []  # each task's dependents, by key, in priority order
-        priority = passes.order_compact(
-            dependencies, _compact_dependents(dependencies), keys_by_priority, users_by_key
-        )
-        n = len(priority)
-        del dependencies  # the caller's, or a dict the size of the graph: not needed now
-        # Everything else is a list indexed by priority. Tasks run roughly in priority
-        # order, so these are read almost in sequence: at 10**6 tasks a dict lookup
-        # by key is a cache miss, a list read in order is not.
-        nodes = [graph[k] for k in keys_by_priority]
+    def __init__(self, graph: Mapping, keep: set, max_live_sources: int, num_workers: int = 1):
+        # Number the tasks once, in the graph's order: each dependency is looked up
+        # by key here and nowhere else. Ordering and running then read lists.
+        keys = list(graph)
+        nodes = list(graph.values())
+        deps_of, users_of = passes.index_dependencies(keys, list(map(_dependencies_of, nodes)))
+        by_priority = passes.order_indexed(keys, deps_of, users_of)
+        n = len(keys)
+        # Renumber by priority. Tasks run roughly in priority order, so the lists
+        # below are read almost in sequence: at 10**6 tasks a dict lookup by key
+        # is a cache miss, a list read in order is not.
+        priority = [0] * n
+        for p, i in enumerate(by_priority):
+            priority[i] = p
+        keys_by_priority = [keys[i] for i in by_priority]
+        nodes = [nodes[i] for i in by_priority]
+        del keys
         users: list = [None] * n  # None, the one dependent's priority, or a list of several
+        deps: list = [None] * n  # the same for the dependencies
         readers = [0] * n  # how many tasks read each result (counted down as they finish)
-        for p, node_users in enumerate(users_by_key):
-            # A reduction's inputs share one reader: its priority is looked up while
-            # it is in the cache, not each input's (in hash order) as a dependency.
-            if node_users is None:
-                continue
-            if type(node_users) is list:
-                users[p] = [priority[u] for u in node_users]
-                readers[p] = len(node_users)
-            else:
-                users[p] = priority[node_users]
-                readers[p] = 1
-        del users_by_key
         waiting = [0] * n  # unfinished dependencies of each task not yet ready
+        for p, i in enumerate(by_priority):
+            u = users_of[i]
+            if u is not None:
+                if type(u) is list:
+                    users[p] = [priority[j] for j in u]
+                    readers[p] = len(u)
+                else:
+                    users[p] = priority[u]
+                    readers[p] = 1
+            d = deps_of[i]
+            if d is not None:
+                if type(d) is list:
+                    deps[p] = [priority[j] for j in d]
+                    waiting[p] = len(d)
+                else:
+                    deps[p] = priority[d]
+                    waiting[p] = 1
+        del users_of, deps_of, by_priority, priority
         kinds = bytearray(n)
         ready_sources: list[int] = []
         ready_other: list[int] = []
@@ -159,16 +172,16 @@ class State:
             if type(node) is DataNode:
                 ready_other.append(p)  # kinds[p] is _DATA already
                 continue
-            deps = node.dependencies
-            if not deps:
+            d = deps[p]
+            if d is None:
                 kinds[p] = _SOURCE
                 ready_sources.append(p)
                 continue
-            waiting[p] = len(deps)
-            # a source too when every input is a DataNode (most tasks stop at the first)
+            # a source too when every input is a DataNode (most tasks stop at the first);
+            # inputs come first in priority order, so their kinds are known already
             fed = True
-            for dep in deps:
-                if type(graph[dep]) is not DataNode:
+            for j in d if type(d) is list else (d,):
+                if kinds[j] != _DATA:
                     fed = False
                     break
             kinds[p] = _SOURCE if fed else _OTHER
@@ -180,11 +193,12 @@ class State:
 
         self.graph = graph
         self.nodes = nodes
-        self.priority = priority
+        self._priority: dict | None = None
         self.keys_by_priority = keys_by_priority
         self.keep = keep
         self.results: dict = {}
         self.users = users
+        self.deps = deps
         self.remaining = readers
         self.waiting = waiting
         self.kinds = kinds
@@ -201,6 +215,13 @@ class State:
         self.stop = False
         self.error: tuple | None = None  # (exception, key)
         self.cond = threading.Condition(threading.Lock())
+
+    @property
+    def priority(self) -> dict:
+        """Each key's priority (made on first use: the scheduler itself works by priority)."""
+        if self._priority is None:
+            self._priority = {k: p for p, k in enumerate(self.keys_by_priority)}
+        return self._priority
 
     def _next(self) -> int | None:
         """Pop the priority of the ready task to run next, or ``None`` when the worker
@@ -253,16 +274,23 @@ class State:
                 self.live_sources -= 1
         elif kind == _OTHER:
             self.running_other -= 1
-        deps = self.nodes[p].dependencies
-        if deps:
-            priority = self.priority
+        if self.num_done + 1 == self.num_tasks:
+            # The last task: nothing else will read a result, so none is released one
+            # by one (for a sum over 10**6 tasks, 10**6 deletions); the results not
+            # asked for are dropped together.
+            self.results = {k: results[k] for k in keep}
+            self.num_done += 1
+            return 0
+        deps = self.deps[p]
+        if deps is not None:
+            keys = self.keys_by_priority
             remaining = self.remaining
-            for dep in deps:
-                d = priority[dep]
+            for d in deps if type(deps) is list else (deps,):
                 left = remaining[d] - 1
                 remaining[d] = left
                 if left:
                     continue
+                dep = keys[d]
                 if dep not in keep:
                     del results[dep]
                 if kinds[d] == _SOURCE:
@@ -282,27 +310,6 @@ class State:
                     newly_ready += 1
         self.num_done += 1
         return newly_ready
-
-
-def _compact_dependents(dependencies: Mapping) -> dict:
-    """Each key's dependents: ``None``, the one dependent's key, or a list of several.
-
-    Most keys have one dependent: no container for them (keys are never None or lists).
-    """
-    dependents: dict[Hashable, Any] = dict.fromkeys(dependencies)
-    for key, deps in dependencies.items():
-        for dep in deps:
-            try:
-                users = dependents[dep]
-            except KeyError:
-                raise ValueError(f"task {key!r} depends on {dep!r}, which is not in the graph") from None
-            if users is None:
-                dependents[dep] = key
-            elif type(users) is list:
-                users.append(key)
-            else:
-                dependents[dep] = [users, key]
-    return dependents
 
 
 def _stuck_error(state: State) -> ValueError:
@@ -455,9 +462,8 @@ def run_graph(
     missing = [k for k in flat if k not in graph]
     if missing:
         raise KeyError(f"requested keys are not in the graph: {missing[:5]!r}")
-    dependencies = None
     if cull:
-        graph, dependencies = passes.cull(graph, flat)
+        graph, _ = passes.cull(graph, flat)
     cbs = active_callbacks(callbacks)
     for cb in cbs:
         if hasattr(cb, "_start"):
@@ -469,11 +475,10 @@ def run_graph(
     gc_enabled = gc.isenabled()
     gc.disable()
     try:
-        state = State(graph, set(flat), max_live_sources, num_workers, dependencies)
+        state = State(graph, set(flat), max_live_sources, num_workers)
     finally:
         if gc_enabled:
             gc.enable()
-    del dependencies  # a dict the size of the graph: the state has what it needs
     for cb in cbs:
         if hasattr(cb, "_start_state"):
             cb._start_state(graph, state)
