@@ -21,6 +21,7 @@ __all__ = [
     "QUANTILE_POINTS",
     "HLL_PRECISION",
     "COMBINE_OP",
+    "COUNT_COLUMN",
     "apply_tree",
     "arg_aggregate",
     "arg_chunk",
@@ -38,6 +39,15 @@ __all__ = [
     "counted_combine",
     "counts_chunk",
     "counts_combine",
+    "counts_frame",
+    "distinct_count",
+    "add_counts",
+    "as_count",
+    "total_count",
+    "divide_counts",
+    "key_column",
+    "stack_counts",
+    "value_counts_partition",
     "describe_aggregate",
     "describe_chunk",
     "describe_combine",
@@ -400,6 +410,84 @@ def value_counts_aggregate(counts: pd.Series, normalize: bool = False, sort: boo
     if sort:
         out = out.sort_values(ascending=ascending, kind="stable")
     return out
+
+
+# --- split_out: value_counts and nunique on the shuffle ------------------------------------
+#
+# ``value_counts(split_out=k)``: each partition's counts become a frame of key
+# columns and a count column (:func:`counts_frame`), hash-partitioned on the
+# keys, so every value's partial counts land in one output partition, where
+# :func:`value_counts_partition` adds them up. ``nunique(split_out=k)``: each
+# partition's distinct values, hash-partitioned on themselves; the distinct
+# counts of the output partitions add up (:func:`distinct_count`,
+# :func:`add_counts`).
+
+#: The count column of :func:`counts_frame`.
+COUNT_COLUMN = "__chunkwise_count__"
+
+
+def key_column(level: int) -> str:
+    """The name of key column ``level`` in :func:`counts_frame`'s result."""
+    return f"__chunkwise_key_{level}__"
+
+
+def counts_frame(part: Any, dropna: bool = True) -> pd.DataFrame:
+    """A partition's value counts as a frame: one key column per level, then the count.
+
+    >>> counts_frame(pd.Series(["a", "b", "a"])).to_numpy().tolist()
+    [['a', 2], ['b', 1]]
+    """
+    counts = part.value_counts(dropna=dropna, sort=False)
+    index = counts.index
+    data = {key_column(i): index.get_level_values(i) for i in range(index.nlevels)}
+    frame = pd.DataFrame(data, index=pd.RangeIndex(len(counts)))
+    frame[COUNT_COLUMN] = counts.to_numpy(dtype="int64")
+    return frame
+
+
+def value_counts_partition(frame: pd.DataFrame, levels: int, sort: bool = True,
+                           ascending: bool = False, name: Any = None) -> pd.Series:
+    """pandas' ``value_counts`` of the values whose partial counts are in ``frame``.
+
+    Every row of one value is in this frame (the shuffle put them here), so
+    the sums are final. ``observed=True``: a categorical value absent from
+    this partition belongs to another one.
+    """
+    keys = [key_column(i) for i in range(levels)]
+    counts = frame.set_index(keys if levels > 1 else keys[0])[COUNT_COLUMN]
+    merged = counts.groupby(level=list(range(levels)), sort=False, dropna=False,
+                            observed=True).sum()
+    return value_counts_aggregate(merged, False, sort, ascending, name)
+
+
+def divide_counts(counts: pd.Series, total: Any) -> pd.Series:
+    """``value_counts(normalize=True)``'s proportions from counts and the total count."""
+    out = counts / total if total else counts.astype("float64")
+    out.name = "proportion"
+    return out
+
+
+def distinct_count(s: pd.Series, dropna: bool = True) -> int:
+    """Distinct values of a partition holding every row of its values (after the shuffle)."""
+    return int(s.nunique(dropna=dropna))
+
+
+def add_counts(parts: list) -> int:
+    return int(sum(parts))
+
+
+def total_count(counts: pd.Series) -> int:
+    return int(counts.sum())
+
+
+def as_count(partial: Any) -> int:
+    return int(partial)
+
+
+def stack_counts(*counts_and_labels: Any) -> pd.Series:
+    """One count per column (the last argument: the column labels) as an int64 Series."""
+    *counts, labels = counts_and_labels
+    return pd.Series([int(c) for c in counts], index=pd.Index(labels), dtype="int64")
 
 
 # --- approximate quantiles --------------------------------------------------------------
