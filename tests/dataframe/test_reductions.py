@@ -536,6 +536,19 @@ def test_digest_kernels_against_sorting():
         ranks = np.searchsorted(np.sort(values), got.to_numpy()) / (len(values) - 1)
         assert np.abs(ranks - qs).max() < 1e-3
         assert got.iloc[0] == exact[0] and got.iloc[-1] == exact[-1]
+    # many floats: read off a histogram (no sort), as close to the sorted digest
+    n = 300_000
+    crowded = np.where(rng.random(n) < 0.5, 0.0, rng.normal(size=n))  # half in one bin: sorted
+    for values in (rng.normal(size=n), rng.exponential(size=n), rng.uniform(-3, 9, n), crowded):
+        digest = k.digest_of(values, 4096)
+        assert len(digest[0]) == 4096 and digest[1].sum() == pytest.approx(n)
+        assert np.all(np.diff(digest[0]) >= 0)
+        got = k.quantile_aggregate(digest, qs).to_numpy()
+        ordered = np.sort(values)
+        assert got[0] == ordered[0] and got[-1] == ordered[-1]
+        low = np.searchsorted(ordered, got, side="left") / (n - 1)
+        high = np.searchsorted(ordered, got, side="right") / (n - 1)
+        assert np.all((low - 2.5e-4 <= qs) & (qs <= high + 2.5e-4))  # as the sorted digest
     few = rng.integers(0, 7, 9_000).astype("float64")  # three points a value: exact
     got = k.quantile_aggregate(k.digest_of(few, 4096, integer=True), qs)
     np.testing.assert_array_equal(got.to_numpy(), np.quantile(few, qs))
