@@ -565,7 +565,6 @@ def _read_renumbered(arrow: Any, piece: Piece, read_cols: list | None, filters: 
     that pass the user's filter are counted, from its statistics when they decide it,
     else by reading the filter's columns alone."""
     pfile = pq.ParquetFile(piece.path, filesystem=arrow)
-    footer = pfile.metadata
     expr = pq.filters_to_expression(filters)
     skipped = set(piece.skipped)
     tables, runs, offset = [], [], 0
