@@ -19,7 +19,10 @@ Aggregation ``chunk(grouped)``                         ``agg(grouped)``
 
 ``chunk`` runs ``partition.groupby(keys).<primitive>()`` on each partition,
 ``combine`` concatenates at most ``split_every`` partials and groups them again
-by the key levels, and ``aggregate`` turns the primitives into the requested
+by the key levels (with ``sort=True``, one integer key spanning at most about
+twice as many values as rows, and only sums of floats, counts and sizes, both
+count instead: ``np.bincount`` over ``key - min``, no hashing, see
+:func:`counted_chunk`), and ``aggregate`` turns the primitives into the requested
 columns (``mean = sum / count``, ``var = M2 / (count - ddof)``, an
 Aggregation's ``finalize``), then sorts the keys when ``sort=True``.
 
