@@ -22,7 +22,7 @@ Aggregation ``chunk(grouped)``                         ``agg(grouped)``
 by the key levels (with ``sort=True``, one integer key spanning at most about
 twice as many values as rows, and only sums of floats, counts and sizes, both
 count instead: ``np.bincount`` over ``key - min``, no hashing, see
-:func:`counted_chunk`), and ``aggregate`` turns the primitives into the requested
+:mod:`chunkwise.dataframe.groupby_counting`), and ``aggregate`` turns the primitives into the requested
 columns (``mean = sum / count``, ``var = M2 / (count - ddof)``, an
 Aggregation's ``finalize``), then sorts the keys when ``sort=True``.
 
@@ -50,6 +50,7 @@ import pandas as pd
 
 from chunkwise.dataframe.core import new_collection
 from chunkwise.dataframe.expr import FrameExpr, Projection, emulate
+from chunkwise.dataframe.groupby_counting import counted_chunk, counted_combine
 from chunkwise.dataframe.reductions import tree_reduce
 
 __all__ = [
@@ -60,9 +61,6 @@ __all__ = [
     "groupby_aggregate",
     "groupby_chunk",
     "groupby_combine",
-    "counted_chunk",
-    "counted_combine",
-    "dense_codes",
     "primitives_of",
     "sort_groups",
 ]
@@ -192,81 +190,6 @@ def groupby_chunk(part: pd.DataFrame, aligned: Any = None, *, by: list, prims: l
         for j, series in enumerate(found if isinstance(found, (list, tuple)) else [found]):
             columns[(i, j)] = series
     return as_partial_frame(columns, g), pairs
-
-
-#: the primitives :func:`counted_chunk` and :func:`counted_combine` compute by counting
-COUNTED = ("sum", "count", "size")
-
-
-def dense_codes(key: Any) -> tuple | None:
-    """``(key - min, min, span)`` for integer keys spanning at most ``2 * len + 1024``
-    values (so a count per possible value is small); ``None`` otherwise."""
-    dtype = getattr(key, "dtype", None)
-    if not isinstance(dtype, np.dtype) or dtype.kind not in "iu" or len(key) == 0:
-        return None
-    values = np.asarray(key)
-    low, high = int(values.min()), int(values.max())
-    span = high - low + 1
-    if span > 2 * len(values) + 1024:
-        return None
-    return (values - values.dtype.type(low)).astype(np.intp, copy=False), low, span
-
-
-def counted_chunk(part: pd.DataFrame, keys: list, prims: list) -> pd.DataFrame | None:
-    """``groupby_chunk``'s partial frame by counting (``np.bincount``), no hashing: for one
-    dense integer key (:func:`dense_codes`) and only sums of float64 columns, counts and
-    sizes. The groups come in key order (so only for ``sort=True``). ``None`` when it
-    does not apply."""
-    if len(keys) != 1 or not prims or any(prim not in COUNTED for _, prim in prims):
-        return None
-    if any(prim == "sum" and part[column].dtype != np.float64 for column, prim in prims):
-        return None
-    dense = dense_codes(keys[0])
-    if dense is None:
-        return None
-    codes, low, span = dense
-    size = np.bincount(codes, minlength=span)
-    present = np.flatnonzero(size)
-    index = pd.Index(present + low, dtype=keys[0].dtype, name=getattr(keys[0], "name", None))
-    columns: dict = {}
-    for i, (column, prim) in enumerate(prims):
-        if prim == "size":
-            found = size[present]
-        elif prim == "count":
-            valid = part[column].notna().to_numpy()
-            found = size[present] if valid.all() else np.bincount(codes[valid], minlength=span)[present]
-        else:
-            values = part[column].to_numpy()
-            missing = np.isnan(values)
-            weights = np.where(missing, 0.0, values) if missing.any() else values
-            found = np.bincount(codes, weights=weights, minlength=span)[present]
-        columns[(i, 0)] = pd.Series(found, index=index, copy=False)
-    return as_partial_frame(columns, None)
-
-
-def counted_combine(frames: list, prims: list) -> pd.DataFrame | None:
-    """``groupby_combine``'s merge by counting, for partials of :func:`counted_chunk`'s
-    kind (one dense integer key level of one dtype, sums/counts/sizes), without
-    concatenating the frames; ``None`` when it does not apply."""
-    first = frames[0]
-    if (
-        any(prim not in COUNTED for _, prim in prims)
-        or any(isinstance(f.index, pd.MultiIndex) or f.index.dtype != first.index.dtype
-               or list(f.columns) != list(first.columns) for f in frames)
-    ):
-        return None
-    dense = dense_codes(np.concatenate([f.index.to_numpy() for f in frames]))
-    if dense is None:
-        return None
-    codes, low, span = dense
-    present = np.flatnonzero(np.bincount(codes, minlength=span))
-    index = pd.Index(present + low, dtype=first.index.dtype, name=first.index.name)
-    columns: dict = {}
-    for j, label in enumerate(first.columns):
-        weights = np.concatenate([f.iloc[:, j].to_numpy(dtype=np.float64) for f in frames])
-        merged = np.bincount(codes, weights=weights, minlength=span)[present]
-        columns[label] = pd.Series(merged.astype(first.dtypes.iloc[j]), index=index, copy=False)
-    return as_partial_frame(columns, None)
 
 
 def as_partial_frame(columns: dict, g: Any) -> pd.DataFrame:
