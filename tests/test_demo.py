@@ -19,7 +19,9 @@ def test_demo_runs_and_reports():
     assert "peak memory of the process" in out.stdout
     # the dataframe part: the scan reads two columns of the two day partitions the filter keeps
     dataframe = out.stdout[out.stdout.index("3. dataframe:"):]
-    assert "columns=['country', 'amount'], filters=[[('day', '>=', 6)]], files=2/7" in dataframe
+    # the mask's filter is pushed under the user's: row groups of day 6 and 7 are skipped by it
+    assert ("columns=['country', 'amount'], filters=[[('day', '>=', 6), ('amount', '>', 20)]], "
+            "files=2/7") in dataframe
     # one read per file: the filter's predicate shares the scan of the rows it filters
     assert "read: 2 pieces of 2 files (day=6, day=7), columns ['amount', 'country'] of 6" in dataframe
     assert "matches pandas (correct)" in dataframe

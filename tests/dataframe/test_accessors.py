@@ -154,3 +154,30 @@ def test_cat_unknown_and_as_known(df, pdf, scheduler):
     assert_eq(again, pdf.s.astype("category"), check_dtype=False)
     unused = df.c.cat.remove_unused_categories()
     assert not unused.cat.known
+
+
+def test_contains_of_a_plain_substring_scans_the_arrow_buffers():
+    """``str.contains`` of a literal on the ``str`` dtype runs ``contains_literal`` (a scan of
+    each Arrow chunk's bytes): the same answer as pandas on sliced and multi-chunk arrays,
+    nulls, empty strings, non-ASCII text and hits that cross into the next row."""
+    from chunkwise.dataframe.accessors import contains_literal
+
+    words = ["timeout x", "a timeou", "tim", "eout timeout", None, "", "ætimeoutø", "xtimeou",
+             "ttimeout", "out"]
+    one = pd.Series(words * 5, dtype="str")
+    chunked = pd.concat([one.iloc[3:17], one.iloc[20:], one.iloc[:0]], ignore_index=True)
+    assert chunked.array.__arrow_array__().num_chunks > 1
+    for s in (one, one.iloc[7:31], chunked):
+        for pat, regex in (("timeout", False), ("timeout", True), ("ø", False), ("ou t", False),
+                           ("t", True)):
+            got = contains_literal(s, pat, regex=regex)
+            pd.testing.assert_series_equal(got, s.str.contains(pat, regex=regex))
+    # what it leaves to pandas: regex syntax, case=False, na=, other dtypes
+    assert contains_literal(one, "a.b") is None
+    assert contains_literal(one, "x", case=False) is None
+    assert contains_literal(one, "x", na=True) is None
+    assert contains_literal(one.astype(object), "x") is None
+    pdf = pd.DataFrame({"s": chunked})
+    df = dd.from_pandas(pdf, npartitions=3)
+    assert_eq(df.s.str.contains("timeout", regex=False), pdf.s.str.contains("timeout", regex=False))
+    assert_eq(df[df.s.str.contains("tim")], pdf[pdf.s.str.contains("tim")])

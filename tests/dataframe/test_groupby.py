@@ -9,6 +9,7 @@ import chunkwise.dataframe.partials as k
 from chunkwise.core.expr import lower
 from chunkwise.dataframe import assert_eq
 from chunkwise.dataframe import groupby as G
+from chunkwise.dataframe import groupby_counting as GC
 from chunkwise.dataframe.expr import FromPandas
 from chunkwise.dataframe.groupby import Aggregation
 from chunkwise.scheduling.callbacks import Callback
@@ -390,3 +391,29 @@ def test_sum_and_prod_min_count(frames, scheduler):
                   pdf.groupby("i").sparse.prod(min_count=min_count), scheduler=scheduler)
         assert_eq(df.groupby("k")[["sparse", "f"]].sum(min_count=min_count),
                   pdf.groupby("k")[["sparse", "f"]].sum(min_count=min_count), scheduler=scheduler)
+
+
+def test_counted_chunk_and_combine_match_the_hashing_kernels():
+    """Dense integer keys with sums/counts/sizes are grouped by ``np.bincount``: the
+    partials equal pandas' (in key order), nulls in the values, negative and unsigned keys."""
+    rng = np.random.default_rng(5)
+    n = 5_000
+    x = rng.normal(size=n)
+    x[::9] = np.nan
+    part = pd.DataFrame({"k": rng.integers(-300, 300, n), "u": rng.integers(0, 900, n).astype("uint16"),
+                         "x": x, "i": rng.integers(0, 5, n)})
+    prims = [("x", "sum"), ("x", "count"), (None, "size"), ("i", "count")]
+    for key in ("k", "u"):
+        by = [("column", key)]
+        counted, pairs = G.groupby_chunk(part, by=by, prims=prims, sort=True)
+        hashed, _ = G.groupby_chunk(part, by=by, prims=prims, sort=False)
+        assert pairs == {} and counted.index.is_monotonic_increasing
+        pd.testing.assert_frame_equal(counted, hashed.sort_index())
+        halves = [G.groupby_chunk(p, by=by, prims=prims, sort=True) for p in (part[:2000], part[2000:])]
+        merged, _ = G.groupby_combine(halves, prims=prims, sort=True)
+        pd.testing.assert_frame_equal(merged, hashed.sort_index())
+    # what it does not take: sparse keys, other primitives, sums of integers
+    assert GC.counted_chunk(part, [part.k * 10**9], prims) is None
+    assert GC.counted_chunk(part, [part.k], [("x", "min")]) is None
+    assert GC.counted_chunk(part, [part.k], [("i", "sum")]) is None
+    assert GC.counted_chunk(part, [part.k], prims) is not None

@@ -443,10 +443,11 @@ def test_pushed_filter_keeps_row_labels(tmp_path, pdf, scheduler):
         assert_eq(query, expected[(expected.i > 12) & (expected.i < 30)], scheduler=scheduler)
     # row groups 0 (rows 0-6) and 5 (35-39) cannot match and are not read
     assert {r.row_groups for r in reads} == {(1, 2), (3, 4)}
-    # the user's own filters number rows afresh (as pandas does): a later mask is not pushed
+    # the user's own filters number rows afresh (as pandas does); a later mask is pushed
+    # too, and the rows keep the numbers the user's filter gives them
     user = read_parquet(path, filters=[("i", ">=", 5)])
     masked = user[user.i < 9]
-    assert "('i', '<', 9)" not in masked.optimize().expr.explain(show=False)
+    assert "('i', '>=', 5), ('i', '<', 9)" in masked.optimize().expr.explain(show=False)
     base = pd.read_parquet(path, filters=[("i", ">=", 5)])
     assert_eq(masked, base[base.i < 9], scheduler=scheduler)
 
@@ -674,16 +675,67 @@ def test_selecting_only_assigned_columns_reads_no_column(files_dir, hive_dir, sc
 
 @pytest.mark.parametrize("scheduler", SCHEDULERS)
 def test_a_filter_after_user_filters_reads_each_file_once(files_dir, scheduler):
-    """Files with a stored RangeIndex and the user's own ``filters=`` (rows renumbered, so a
-    later filter is not pushed into the scan): the frame and the predicate still share one
-    read of each file, of the union of their columns."""
+    """Files with a stored RangeIndex and the user's own ``filters=`` (rows renumbered): the
+    frame and the predicate still share one read of each file, of the union of their
+    columns; the later filter is pushed too (see the next test)."""
     df = read_parquet(files_dir, columns=["s", "f", "age"], filters=[("age", ">=", 2)])
     query = df[df.f > 0.1].groupby("s").f.sum()
     plan = query.optimize().expr.explain(show=False)
     assert plan.count("ReadParquet") == 1
     with record_reads() as reads:
         result = query.compute(scheduler=scheduler)
-    assert sorted(r.path for r in reads) == sorted(str(p) for p in files_dir.glob("*.parquet"))
-    assert {tuple(sorted(r.columns)) for r in reads} == {("f", "s")}
+    main = [r for r in reads if r.columns != ("age",)]
+    assert sorted(r.path for r in main) == sorted(str(p) for p in files_dir.glob("*.parquet"))
+    assert {tuple(sorted(r.columns)) for r in main} == {("f", "s")}
+    # a skipped row group's rows passing the user's filter are counted on its filter column
+    assert all(len(r.row_groups) == 1 for r in reads if r.columns == ("age",))
     expected = pd.read_parquet(files_dir, filters=[("age", ">=", 2)])
     assert_eq(result, expected[expected.f > 0.1].groupby("s").f.sum())
+
+
+@pytest.mark.parametrize("scheduler", SCHEDULERS)
+@pytest.mark.parametrize("split", [False, 2])
+@pytest.mark.parametrize(
+    "user, counted",
+    [
+        # an int filter whose statistics decide groups 1-3 (every row passes): only group 0
+        # (rows 0-4, some failing) is counted, on a read of its filter column alone
+        ([("i", ">=", 3)], {(0,)}),
+        # a float filter: statistics never say "every row" (NaN lies outside them)
+        ([("f", ">", -0.5)], {(0,), (1,), (2,), (3,)}),
+        # a filter every row of groups 0-3 passes by statistics: nothing is counted
+        ([("i", ">=", 0)], set()),
+    ],
+)
+def test_a_filter_after_user_filters_is_pushed_into_the_scan(tmp_path, pdf, user, counted, split,
+                                                             scheduler):
+    """``read_parquet(filters=user)[df.i >= 22]``: the later filter joins the user's in the
+    scan, so row groups 0-3 (rows 0-19) are not read; rows keep the numbers the user's
+    filter alone gives them (0, 1, ... per piece), the same as an unpushed mask gives."""
+    path = tmp_path / "one.parquet"
+    pdf.to_parquet(path, row_group_size=5)  # 8 row groups of 5 rows, a stored RangeIndex
+    df = read_parquet(path, filters=user, split_row_groups=split)
+    query = df[df.i >= 22]
+    plan = query.optimize().expr.explain(show=False)
+    assert f"{user[0]}, ('i', '>=', 22)" in plan and "row groups=4" in plan
+    reference = df[~(df.i < 22)]  # a predicate the optimizer does not push: read, then masked
+    assert "('i', '<', 22)" not in reference.optimize().expr.explain(show=False)
+    with record_reads() as reads:
+        result = query.compute(scheduler=scheduler)
+    main = [r for r in reads if r.columns is None]
+    assert sorted(g for r in main for g in r.row_groups) == [4, 5, 6, 7]
+    column = user[0][0]
+    assert {r.row_groups for r in reads if r.columns == (column,)} == (counted if not split else
+                                                                      set())
+    assert len(reads) == len(main) + (len(counted) if not split else 0)
+    expected = reference.compute(scheduler="sync")
+    pd.testing.assert_frame_equal(result, expected)
+    if not split:  # one piece: pandas numbers the rows the same way
+        base = pd.read_parquet(path, filters=user)
+        pd.testing.assert_frame_equal(result, base[base.i >= 22])
+    assert len(result) == len(pdf.query("i >= 22").pipe(lambda x: x[_passes(x, user)]))
+
+
+def _passes(frame, user):
+    column, op, value = user[0]
+    return frame[column] >= value if op == ">=" else frame[column] > value

@@ -236,6 +236,96 @@ def test_frame_value_counts(frames, normalize, scheduler):
               pdf.value_counts(subset=["k"], sort=False).sort_index())
 
 
+# --- split_out: value_counts and nunique through a hash shuffle -----------------------------
+
+
+def partition_results(collection):
+    """Each output partition of ``collection``, computed."""
+    return [collection.partitions[i].compute() for i in range(collection.npartitions)]
+
+
+@pytest.mark.parametrize("normalize", [False, True])
+@pytest.mark.parametrize("dropna", [True, False])
+@pytest.mark.parametrize("column", ["s", "f", "c"])
+def test_value_counts_split_out(frames, column, normalize, dropna):
+    df, pdf, split_every = frames
+    result = df[column].value_counts(normalize=normalize, dropna=dropna, split_out=3,
+                                     split_every=split_every)
+    expected = pdf[column].value_counts(normalize=normalize, dropna=dropna)
+    assert result.npartitions == 3
+    parts = partition_results(result)
+    assert all(p.is_monotonic_decreasing for p in parts)  # each sorted by count
+    keys = [v for p in parts for v in p.index]
+    assert len(keys) == len(set(map(str, keys)))  # every value in exactly one partition
+    assert sum(len(p) > 0 for p in parts) >= 2  # the counts really are split
+    computed = result.compute()
+    assert computed.index.dtype == expected.index.dtype
+    pd.testing.assert_series_equal(computed.sort_index(), expected.sort_index())
+
+
+def test_value_counts_split_out_categorical_lists_every_category_once():
+    pdf = make_frame(40)
+    cat = pdf.c.cat.add_categories(["never", "nor"])
+    dcat = dd.from_pandas(pdf.assign(c=cat), npartitions=4).c
+    result = dcat.value_counts(split_out=True, sort=False)
+    assert result.npartitions == 4
+    computed = result.compute()
+    assert computed["never"] == 0 and computed["nor"] == 0
+    assert not computed.index.has_duplicates
+    pd.testing.assert_series_equal(computed.sort_index(), cat.value_counts(sort=False).sort_index())
+
+
+@pytest.mark.parametrize("normalize", [False, True])
+def test_frame_value_counts_split_out(frames, normalize, scheduler):
+    df, pdf, split_every = frames
+    result = df[["k", "s"]].value_counts(normalize=normalize, split_out=2, dropna=False)
+    expected = pdf[["k", "s"]].value_counts(normalize=normalize, dropna=False)
+    assert result.npartitions == 2
+    computed = result.compute(scheduler=scheduler)
+    assert computed.index.names == expected.index.names
+    pd.testing.assert_series_equal(computed.sort_index(), expected.sort_index())
+
+
+def test_value_counts_split_out_on_all_empty_partitions():
+    pdf = make_frame().iloc[:0]
+    result = dd.from_pandas(pdf, npartitions=2).s.value_counts(split_out=2)
+    pd.testing.assert_series_equal(result.compute(), pdf.s.value_counts())
+
+
+@pytest.mark.parametrize("dropna", [True, False])
+def test_nunique_split_out(frames, dropna, scheduler):
+    df, pdf, split_every = frames
+    result = df.nunique(dropna=dropna, split_out=3, split_every=split_every)
+    assert_eq(result, pdf.nunique(dropna=dropna), scheduler=scheduler)
+    for column in ["s", "i", "f", "c", "t"]:
+        one = df[column].nunique(dropna=dropna, split_out=True)
+        assert one.compute(scheduler=scheduler) == pdf[column].nunique(dropna=dropna)
+    assert df.s.nunique(split_out=2).compute() == pdf.s.nunique()
+
+
+def test_split_out_goes_through_a_hash_shuffle_and_checks_its_argument():
+    from chunkwise.core.expr import walk
+    from chunkwise.dataframe.shuffle import HashShuffle
+
+    df = dd.from_pandas(make_frame(), npartitions=3)
+    shuffles = [e for e in walk([df.s.value_counts(split_out=2).expr]) if isinstance(e, HashShuffle)]
+    assert len(shuffles) == 1 and shuffles[0].npartitions == 2
+    assert any(isinstance(e, HashShuffle) for e in walk([df.nunique(split_out=2).expr]))
+    assert not any(isinstance(e, HashShuffle) for e in walk([df.s.value_counts(split_out=1).expr]))
+    with pytest.raises(ValueError, match=r"Series.value_counts\(split_out=...\)"):
+        df.s.value_counts(split_out=0)
+    with pytest.raises(ValueError, match=r"DataFrame.nunique\(split_out=...\)"):
+        df.nunique(split_out="many")
+
+
+def test_split_out_kernels_against_pandas():
+    s = pd.Series(["a", "b", None, "a"], dtype="str")
+    frame = pd.concat([k.counts_frame(s.iloc[:2], dropna=False), k.counts_frame(s.iloc[2:], dropna=False)])
+    out = k.value_counts_partition(frame, 1, name=None)
+    pd.testing.assert_series_equal(out.sort_index(), s.value_counts(dropna=False).sort_index())
+    assert k.divide_counts(out.iloc[:0], 0).name == "proportion"
+
+
 def test_cov_corr(frames, scheduler):
     df, pdf, split_every = frames
     num = ["i", "f", "small"]
@@ -446,6 +536,19 @@ def test_digest_kernels_against_sorting():
         ranks = np.searchsorted(np.sort(values), got.to_numpy()) / (len(values) - 1)
         assert np.abs(ranks - qs).max() < 1e-3
         assert got.iloc[0] == exact[0] and got.iloc[-1] == exact[-1]
+    # many floats: read off a histogram (no sort), as close to the sorted digest
+    n = 300_000
+    crowded = np.where(rng.random(n) < 0.5, 0.0, rng.normal(size=n))  # half in one bin: sorted
+    for values in (rng.normal(size=n), rng.exponential(size=n), rng.uniform(-3, 9, n), crowded):
+        digest = k.digest_of(values, 4096)
+        assert len(digest[0]) == 4096 and digest[1].sum() == pytest.approx(n)
+        assert np.all(np.diff(digest[0]) >= 0)
+        got = k.quantile_aggregate(digest, qs).to_numpy()
+        ordered = np.sort(values)
+        assert got[0] == ordered[0] and got[-1] == ordered[-1]
+        low = np.searchsorted(ordered, got, side="left") / (n - 1)
+        high = np.searchsorted(ordered, got, side="right") / (n - 1)
+        assert np.all((low - 2.5e-4 <= qs) & (qs <= high + 2.5e-4))  # as the sorted digest
     few = rng.integers(0, 7, 9_000).astype("float64")  # three points a value: exact
     got = k.quantile_aggregate(k.digest_of(few, 4096, integer=True), qs)
     np.testing.assert_array_equal(got.to_numpy(), np.quantile(few, qs))

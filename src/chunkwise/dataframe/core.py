@@ -577,8 +577,10 @@ class NDFrame(FrameBase):
         """Number of elements (a lazy Scalar), as pandas' ``size``."""
         return _module("reductions").size(self)
 
-    def nunique(self, axis: Any = None, dropna: bool = True, split_every: Any = None) -> Any:
-        return _module("reductions").nunique(self, axis, dropna, split_every)
+    def nunique(self, axis: Any = None, dropna: bool = True, split_every: Any = None,
+                split_out: Any = None) -> Any:
+        """Distinct values, as pandas' ``nunique``; ``split_out=k``: through a hash shuffle."""
+        return _module("reductions").nunique(self, axis, dropna, split_every, split_out)
 
     def nunique_approx(self, split_every: Any = None) -> Any:
         """Approximate distinct count by HyperLogLog (about 1% relative error)."""
@@ -801,11 +803,12 @@ class DataFrame(NDFrame):
 
     def value_counts(self, subset: Any = None, normalize: bool = False, sort: bool = True,
                      ascending: bool = False, dropna: bool = True,
-                     split_every: Any = None) -> Any:
-        """Count of each distinct row, as pandas' ``DataFrame.value_counts``."""
+                     split_every: Any = None, split_out: Any = None) -> Any:
+        """Count of each distinct row, as pandas' ``DataFrame.value_counts``;
+        ``split_out=k``: ``k`` partitions through a hash shuffle."""
         frame = self if subset is None else self[list(subset)]
         return _module("reductions").value_counts(frame, sort, ascending, normalize, dropna,
-                                                  split_every)
+                                                  split_every, split_out)
 
     def set_index(self, other: Any, drop: bool = True, sorted: bool = False,
                   divisions: Any = None, npartitions: int | None = None) -> Any:
@@ -920,9 +923,11 @@ class Series(NDFrame):
         return _module("reductions").corr(self, other, method, min_periods, False, split_every)
 
     def value_counts(self, normalize: bool = False, sort: bool = True, ascending: bool = False,
-                     dropna: bool = True, split_every: Any = None) -> Any:
+                     dropna: bool = True, split_every: Any = None, split_out: Any = None) -> Any:
+        """Count of each value, as pandas' ``Series.value_counts``; ``split_out=k``:
+        ``k`` partitions through a hash shuffle."""
         return _module("reductions").value_counts(self, sort, ascending, normalize, dropna,
-                                                  split_every)
+                                                  split_every, split_out)
 
     def groupby(self, by: Any = None, level: Any = None, sort: bool = True, dropna: bool = True,
                 observed: bool = True, split_every: Any = None, split_out: Any = None) -> Any:

@@ -19,7 +19,10 @@ Aggregation ``chunk(grouped)``                         ``agg(grouped)``
 
 ``chunk`` runs ``partition.groupby(keys).<primitive>()`` on each partition,
 ``combine`` concatenates at most ``split_every`` partials and groups them again
-by the key levels, and ``aggregate`` turns the primitives into the requested
+by the key levels (with ``sort=True``, one integer key spanning at most about
+twice as many values as rows, and only sums of floats, counts and sizes, both
+count instead: ``np.bincount`` over ``key - min``, no hashing, see
+:mod:`chunkwise.dataframe.groupby_counting`), and ``aggregate`` turns the primitives into the requested
 columns (``mean = sum / count``, ``var = M2 / (count - ddof)``, an
 Aggregation's ``finalize``), then sorts the keys when ``sort=True``.
 
@@ -47,6 +50,7 @@ import pandas as pd
 
 from chunkwise.dataframe.core import new_collection
 from chunkwise.dataframe.expr import FrameExpr, Projection, emulate
+from chunkwise.dataframe.groupby_counting import counted_chunk, counted_combine
 from chunkwise.dataframe.reductions import tree_reduce
 
 __all__ = [
@@ -164,6 +168,10 @@ def groupby_chunk(part: pd.DataFrame, aligned: Any = None, *, by: list, prims: l
     Aggregation as many as its chunk returns).
     """
     keys = group_keys(part, by, aligned)
+    if sort:
+        counted = counted_chunk(part, keys, prims)
+        if counted is not None:
+            return counted, {}
     g = grouped(part, keys, dropna, observed, sort)
     columns: dict = {}
     pairs: dict = {}
@@ -212,8 +220,13 @@ def distinct_pairs(keys: list, values: pd.Series) -> pd.DataFrame:
 # --- combine -------------------------------------------------------------------------
 
 
-def groupby_combine(parts: list, *, prims: list, observed: bool = False) -> tuple:
-    """Merge partials: concatenate and group by the key levels again."""
+def groupby_combine(parts: list, *, prims: list, observed: bool = False, sort: bool = False) -> tuple:
+    """Merge partials: concatenate and group by the key levels again (by counting, in key
+    order, for ``sort=True`` and dense integer keys: :func:`counted_combine`)."""
+    if sort and not parts[0][1]:
+        counted = counted_combine([p[0] for p in parts], prims)
+        if counted is not None:
+            return counted, {}
     frame = pd.concat([p[0] for p in parts])
     levels = list(range(frame.index.nlevels))
     g = frame.groupby(level=levels, sort=False, dropna=False, observed=observed)
@@ -495,7 +508,7 @@ class DataFrameGroupBy:
             aligned=self.aligned,
             chunk_kwargs={"by": self.by, "prims": prims, "dropna": self.dropna,
                           "observed": self.observed, "sort": self.sort},
-            combine_kwargs={"prims": prims, "observed": self.observed},
+            combine_kwargs={"prims": prims, "observed": self.observed, "sort": self.sort},
             aggregate_kwargs={"by": self.by, "prims": prims, "specs": specs, "ddof": ddof,
                               "sort": self.sort, "dropna": self.dropna,
                               "observed": self.observed, "columns": columns,

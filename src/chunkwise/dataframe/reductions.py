@@ -403,13 +403,65 @@ def per_column(obj: Any, meta: Any, label: str, split_every: Any, chunk: Callabl
     )
 
 
-def nunique(obj: Any, axis: Any = None, dropna: bool = True, split_every: Any = None) -> Any:
-    """Number of distinct values, as pandas' ``nunique`` (partials: the distinct values)."""
+def nunique(obj: Any, axis: Any = None, dropna: bool = True, split_every: Any = None,
+            split_out: Any = None) -> Any:
+    """Number of distinct values, as pandas' ``nunique`` (partials: the distinct values).
+
+    ``split_out=k`` (or ``True``: as many as the input's partitions) moves the
+    distinct values through a hash shuffle into ``k`` partitions instead of
+    merging them all in one task (module docstring, "split_out").
+    """
+    operation = operation_name(obj, "nunique")
     if check_axis(obj, axis, "nunique") == 1:
         return reduce_rows(obj, "nunique", dropna=dropna)
-    meta = pandas_meta(obj, "nunique", operation_name(obj, "nunique"), dropna=dropna)
+    meta = pandas_meta(obj, "nunique", operation, dropna=dropna)
+    count = split_out_count(obj, split_out, operation)
+    if count is not None:
+        return shuffled_nunique(obj, meta, dropna, count, split_every, operation)
     return per_column(obj, meta, "nunique", split_every, k.unique_chunk, k.unique_combine,
                       k.nunique_aggregate, aggregate_kwargs={"dropna": dropna})
+
+
+def split_out_count(obj: Any, split_out: Any, operation: str) -> int | None:
+    """The output partitions of the shuffle path for ``split_out``; ``None``: the tree."""
+    if split_out is None or split_out is False:
+        return None
+    if split_out is True:
+        count = obj.npartitions
+    elif isinstance(split_out, numbers.Integral) and split_out >= 1:
+        count = int(split_out)
+    else:
+        raise ValueError(f"{operation}(split_out=...): a positive integer or True, got {split_out!r}")
+    return None if count == 1 else count
+
+
+def shuffled_nunique(obj: Any, meta: Any, dropna: bool, count: int, split_every: Any,
+                     operation: str) -> Any:
+    """``nunique`` on the shuffle: each column's distinct values hash-partitioned on themselves."""
+    if not is_frame(obj):
+        return new_collection(_distinct_count(obj.expr, dropna, count, split_every))
+    columns = obj.expr.meta.columns
+    if columns.has_duplicates:
+        raise NotImplementedError(
+            f"{operation}(split_out=...): the frame has duplicate column names; rename them "
+            "first, or leave split_out unset"
+        )
+    counts = [_distinct_count(Projection(obj.expr, c), dropna, count, split_every) for c in columns]
+    return new_collection(map_partitions_expr(k.stack_counts, *counts, list(columns), meta=meta,
+                                              label="nunique-columns"))
+
+
+def _distinct_count(series: FrameExpr, dropna: bool, count: int, split_every: Any) -> FrameExpr:
+    from chunkwise.dataframe.shuffle import hash_partition
+
+    distinct = new_collection(map_partitions_expr(k.unique_chunk, series, meta=series.meta,
+                                                  label="distinct-values"))
+    shuffled = hash_partition(distinct, None, count)
+    return TreeReduction(
+        shuffled.expr, None, k.distinct_count, {"dropna": dropna}, k.add_counts, {},
+        k.as_count, {}, np.int64(0), check_split_every(split_every, "nunique"),
+        "nunique",
+    )
 
 
 def arg_reduction(obj: Any, how: str, axis: Any, skipna: bool, numeric_only: bool,
@@ -457,15 +509,25 @@ def mode(obj: Any, dropna: bool = True, split_every: Any = None) -> Any:
 
 
 def value_counts(obj: Any, sort: bool = True, ascending: bool = False, normalize: bool = False,
-                 dropna: bool = True, split_every: Any = None) -> Any:
+                 dropna: bool = True, split_every: Any = None, split_out: Any = None) -> Any:
     """Count of each distinct value (row of a frame), as pandas' ``value_counts``.
 
     Ties in the counts keep the order values were first seen in, partition by
     partition (pandas' order among ties is not specified either).
+
+    ``split_out=k`` (or ``True``: as many as the input's partitions): the
+    counts in ``k`` partitions by hash of the value, each sorted by count when
+    ``sort=True``, the whole not (as ``groupby(split_out=)``); see the module
+    docstring, "split_out".
     """
-    meta = pandas_meta(obj, "value_counts", operation_name(obj, "value_counts"), sort=sort,
+    operation = operation_name(obj, "value_counts")
+    meta = pandas_meta(obj, "value_counts", operation, sort=sort,
                        ascending=ascending, normalize=normalize, dropna=dropna)
     name = list(meta.index.names) if isinstance(meta.index, pd.MultiIndex) else meta.index.name
+    count = split_out_count(obj, split_out, operation)
+    if count is not None:
+        return shuffled_value_counts(obj, meta, name, count, sort, ascending, normalize, dropna,
+                                     split_every, operation)
     return tree_reduce(
         obj, k.counts_chunk, k.counts_combine, k.value_counts_aggregate, meta,
         label="value_counts", split_every=split_every, chunk_kwargs={"dropna": dropna},
@@ -473,6 +535,30 @@ def value_counts(obj: Any, sort: bool = True, ascending: bool = False, normalize
         aggregate_kwargs={"normalize": normalize, "sort": sort, "ascending": ascending,
                           "name": name},
     )
+
+
+def shuffled_value_counts(obj: Any, meta: Any, name: Any, count: int, sort: bool,
+                          ascending: bool, normalize: bool, dropna: bool, split_every: Any,
+                          operation: str) -> Any:
+    """``value_counts`` on the shuffle: per-partition counts hash-partitioned on the values."""
+    from chunkwise.dataframe.shuffle import hash_partition
+
+    partial_meta = emulate(k.counts_frame, obj.expr, dropna, operation=operation)
+    partial = map_partitions_expr(k.counts_frame, obj.expr, dropna, meta=partial_meta,
+                                  enforce=True, clear_divisions=True, label="value-counts-partial")
+    levels = len(partial_meta.columns) - 1
+    shuffled = hash_partition(new_collection(partial), [k.key_column(i) for i in range(levels)],
+                              count)
+    counts_meta = meta.astype("int64").rename("count") if normalize else meta
+    counts = map_partitions_expr(k.value_counts_partition, shuffled.expr, levels, sort, ascending,
+                                 name, meta=counts_meta, clear_divisions=True,
+                                 label="value-counts")
+    if not normalize:
+        return new_collection(counts)
+    total = tree_reduce(new_collection(counts), k.total_count, k.add_counts, k.as_count,
+                        np.int64(0), label="value-counts-total", split_every=split_every)
+    return new_collection(map_partitions_expr(k.divide_counts, counts, total.expr, meta=meta,
+                                              label="value-counts-normalize"))
 
 
 # --- cov, corr, memory_usage ---------------------------------------------------------------

@@ -9,6 +9,8 @@ groups, the filter passed into each read) and by the pushdown rule that turns
   made false by them is dropped; a predicate made true by them is removed);
 - :func:`may_match` says whether a row group with given ``(min, max)``
   statistics can hold a matching row (conservative: unknown means yes);
+- :func:`all_match` says whether every row of a row group with given
+  ``(min, max, null count)`` statistics matches (conservative: unknown means no);
 - :func:`filter_columns` lists the columns a filter reads.
 
 >>> normalize([("x", ">", 5)])
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["OPERATORS", "bind_partition", "filter_columns", "may_match", "normalize"]
+__all__ = ["OPERATORS", "all_match", "bind_partition", "filter_columns", "may_match", "normalize"]
 
 OPERATORS = ("==", "=", "!=", "<", "<=", ">", ">=", "in", "not in")
 
@@ -145,6 +147,47 @@ def may_match(filters: list[list[tuple]] | None, stats: dict[str, tuple]) -> boo
     for conj in filters:
         if all(
             col not in stats or _may_hold(*stats[col], op, target) for col, op, target in conj
+        ):
+            return True
+    return False
+
+
+def _always_holds(lo: Any, hi: Any, op: str, target: Any) -> bool:
+    try:
+        if op in ("==", "="):
+            return lo == hi == target
+        if op == "!=":
+            return target < lo or target > hi
+        if op == "<":
+            return hi < target
+        if op == "<=":
+            return hi <= target
+        if op == ">":
+            return lo > target
+        if op == ">=":
+            return lo >= target
+        if op == "in":
+            return lo == hi and lo in target
+        return all(t < lo or t > hi for t in target)
+    except TypeError:
+        return False  # incomparable statistics: cannot tell
+
+
+def all_match(filters: list[list[tuple]] | None, stats: dict[str, tuple]) -> bool:
+    """Whether every row matches, given ``stats`` (``{column: (min, max, null count)}``).
+
+    A null never matches a comparison, so a column with nulls (or without
+    statistics) decides nothing.
+
+    >>> all_match([[("x", ">", 5)]], {"x": (6, 9, 0)}), all_match([[("x", ">", 5)]], {"x": (6, 9, 1)})
+    (True, False)
+    """
+    if not filters:
+        return True
+    for conj in filters:
+        if all(
+            col in stats and stats[col][2] == 0 and _always_holds(*stats[col][:2], op, target)
+            for col, op, target in conj
         ):
             return True
     return False

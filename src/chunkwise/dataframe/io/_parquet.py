@@ -46,7 +46,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -55,7 +55,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from chunkwise.dataframe.io._filters import bind_partition, filter_columns, may_match
+from chunkwise.dataframe.io._filters import all_match, bind_partition, filter_columns, may_match
 from chunkwise.dataframe.io._fs import FileSystem, natural_key, resolve
 
 __all__ = [
@@ -73,6 +73,7 @@ __all__ = [
     "plan_pieces",
     "read_piece",
     "record_reads",
+    "skip_row_groups",
     "check_target",
     "prepare_target",
     "write_partition",
@@ -213,12 +214,25 @@ def _categories(arrow_type: pa.DataType, values: list) -> pd.Index:
 
 @dataclass(frozen=True)
 class Piece:
-    """One partition of a read: a file, or some of its row groups."""
+    """One partition of a read: a file, or some of its row groups.
+
+    ``skipped``: row groups of ``row_groups`` that a filter the optimizer
+    pushed rules out by their statistics (see :func:`skip_row_groups`): not
+    read, but their rows passing the user's ``filters=`` still count in the
+    numbering of the rows after them.
+    """
 
     path: str
     row_groups: tuple[int, ...] | None
     partition: tuple[tuple[str, Any], ...]
     num_rows: int | None = None
+    skipped: tuple[int, ...] = ()
+
+    def read_groups(self) -> tuple[int, ...] | None:
+        """The row groups read (``None``: the whole file)."""
+        if not self.skipped or self.row_groups is None:
+            return self.row_groups
+        return tuple(g for g in self.row_groups if g not in self.skipped)
 
 
 def parse_bytes(size: int | str) -> int:
@@ -292,6 +306,35 @@ def plan_pieces(
     return pieces
 
 
+def skip_row_groups(dataset: ParquetDataset, pieces: list[Piece], pushed: list[list[tuple]]) -> list[Piece]:
+    """``pieces`` (planned for the user's ``filters=``) with the row groups that ``pushed``
+    rules out by statistics marked ``skipped``; a piece whose every row group is ruled out
+    is dropped (the filter above would keep none of its rows).
+
+    The pieces themselves stay those of the user's filter: rows a user filter
+    keeps are numbered from 0 in each piece, and those numbers must not change
+    because a later filter was pushed into the read.
+    """
+    columns = [c for c in filter_columns(pushed) if c not in dataset.partitions]
+    paths = list(dict.fromkeys(p.path for p in pieces))
+    footers = dict(zip(paths, dataset.read_footers(paths)))
+    out = []
+    for piece in pieces:
+        bound = bind_partition(pushed, dict(piece.partition))
+        if bound is False:
+            continue
+        if bound is None:
+            out.append(piece)
+            continue
+        footer = footers[piece.path]
+        groups = piece.row_groups if piece.row_groups is not None else tuple(range(footer.num_row_groups))
+        skipped = tuple(g for g in groups if not may_match(bound, _row_group_stats(footer, g, columns)))
+        if groups and len(skipped) == len(groups):
+            continue
+        out.append(replace(piece, row_groups=groups, skipped=skipped) if skipped else piece)
+    return out
+
+
 def _group_row_groups(footer: pq.FileMetaData, keep: list[int], split: Any, block: int) -> list[list[int]]:
     if split is True:
         return [[i] for i in keep]
@@ -312,7 +355,10 @@ def _group_row_groups(footer: pq.FileMetaData, keep: list[int], split: Any, bloc
     return groups
 
 
-def _row_group_stats(footer: pq.FileMetaData, index: int, columns: list[str]) -> dict[str, tuple]:
+def _row_group_stats(footer: pq.FileMetaData, index: int, columns: list[str],
+                     nulls: bool = False) -> dict[str, tuple]:
+    """``{column: (min, max)}`` of a row group; with ``nulls``, ``(min, max, null count)``
+    for the columns whose statistics bound every value (not floats: NaN is outside them)."""
     if not columns:
         return {}
     rg = footer.row_group(index)
@@ -322,8 +368,12 @@ def _row_group_stats(footer: pq.FileMetaData, index: int, columns: list[str]) ->
         name = col.path_in_schema
         if name in columns:
             stats = col.statistics
-            if stats is not None and stats.has_min_max:
+            if stats is None or not stats.has_min_max:
+                continue
+            if not nulls:
                 out[name] = (stats.min, stats.max)
+            elif stats.has_null_count and col.physical_type not in ("FLOAT", "DOUBLE"):
+                out[name] = (stats.min, stats.max, stats.null_count)
     return out
 
 
@@ -416,23 +466,25 @@ def read_piece(
     ``pushed`` are filters the optimizer moved into the read, which must not
     change the result: with ``positional`` (the index is the file's stored
     ``RangeIndex``), rows keep the labels of their positions in the file.
+
+    ``pushed`` filters act through the piece's row groups (those their
+    statistics rule out were left out at plan time, or marked ``skipped``);
+    the rows of the groups read are not filtered by them here: the Filter
+    above the read does it (exactly, once), so a filter that keeps most rows
+    costs no second pass.
     """
     read_cols = None if columns is None else list(dict.fromkeys([*columns, *pandas_index]))
-    if _RECORDERS:
-        record = ReadRecord(
-            piece.path, piece.row_groups, None if read_cols is None else tuple(read_cols),
-            _both(filters, pushed),
-        )
-        for log in list(_RECORDERS):
-            log.append(record)
+    _record(piece.path, piece.read_groups(), read_cols, _both(filters, pushed))
     arrow = fs.arrow
-    if positional and not filters and (pushed or piece.row_groups is not None):
-        frame = _read_by_position(arrow, piece, read_cols, pushed)
-    elif filters or pushed:
+    if positional and not filters and piece.row_groups is not None:
+        frame = _read_by_position(arrow, piece, read_cols)
+    elif filters and piece.skipped:
+        frame = _read_renumbered(arrow, piece, read_cols, filters)
+    elif filters:
         fragment = ds.ParquetFileFormat().make_fragment(
             piece.path, filesystem=arrow, row_groups=piece.row_groups
         )
-        expr = pq.filters_to_expression(_both(filters, pushed))
+        expr = pq.filters_to_expression(filters)
         table = fragment.to_table(columns=read_cols, filter=expr)
         schema_meta = fragment.physical_schema.metadata
         if schema_meta and table.num_columns:  # (a column-less table would lose its rows)
@@ -454,6 +506,13 @@ def read_piece(
     return conform(frame, meta, index)
 
 
+def _record(path: str, row_groups: tuple | None, columns: list | None, filters: Any) -> None:
+    if _RECORDERS:
+        record = ReadRecord(path, row_groups, None if columns is None else tuple(columns), filters)
+        for log in list(_RECORDERS):
+            log.append(record)
+
+
 def _both(filters: list | None, pushed: list | None) -> list | None:
     if not filters:
         return pushed
@@ -472,33 +531,79 @@ def _to_pandas(table: pa.Table) -> pd.DataFrame:
 _POSITION = "__chunkwise_position__"
 
 
-def _read_by_position(arrow: Any, piece: Piece, read_cols: list | None, pushed: list | None) -> pd.DataFrame:
-    """Read row groups (filtered by ``pushed``), labelling rows by their place in the file's RangeIndex."""
+def _read_by_position(arrow: Any, piece: Piece, read_cols: list | None) -> pd.DataFrame:
+    """Read some row groups, labelling rows by their place in the file's stored RangeIndex."""
     pfile = pq.ParquetFile(piece.path, filesystem=arrow)
     footer = pfile.metadata
     starts = np.cumsum([0] + [footer.row_group(g).num_rows for g in range(footer.num_row_groups)])
-    groups = list(piece.row_groups) if piece.row_groups is not None else list(range(footer.num_row_groups))
-    wanted = read_cols
-    if read_cols is not None and pushed:
-        wanted = list(dict.fromkeys([*read_cols, *filter_columns(pushed)]))
-    table = pfile.read_row_groups(groups, columns=wanted)
-    positions = np.concatenate([np.arange(starts[g], starts[g + 1]) for g in groups] or [np.arange(0)])
-    if pushed:
-        table = table.append_column(_POSITION, pa.array(positions, type=pa.int64()))
-        table = table.filter(pq.filters_to_expression(pushed))
-        positions = table.column(_POSITION).to_numpy()
-        table = table.select([c for c in table.column_names if c != _POSITION and (read_cols is None or c in read_cols)])
+    groups = list(piece.read_groups())
+    table = pfile.read_row_groups(groups, columns=read_cols)
     start, step = 0, 1
     for entry in (pfile.schema_arrow.pandas_metadata or {}).get("index_columns", []):
         if isinstance(entry, dict) and entry.get("kind") == "range":
             start, step = entry.get("start", 0), entry.get("step", 1)
     frame = _to_pandas(table.replace_schema_metadata(None) if table.num_columns else table)
-    labels = start + step * positions
-    if len(labels) and np.all(np.diff(labels) == step):
-        frame.index = pd.RangeIndex(labels[0], labels[-1] + step, step)
-    else:
-        frame.index = pd.Index(labels, dtype="int64")
+    frame.index = _labels([(start + step * starts[g], start + step * starts[g + 1]) for g in groups], step)
     return frame
+
+
+def _labels(runs: list[tuple[int, int]], step: int = 1) -> pd.Index:
+    """The labels ``range(a, b, step)`` of each run, one after another: a RangeIndex when
+    the runs follow each other, else an int64 Index."""
+    runs = [(a, b) for a, b in runs if b != a]
+    if not runs:
+        return pd.RangeIndex(0)
+    if all(b == a2 for (_, b), (a2, _) in zip(runs, runs[1:])):
+        return pd.RangeIndex(runs[0][0], runs[-1][1], step)
+    return pd.Index(np.concatenate([np.arange(a, b, step) for a, b in runs]), dtype="int64")
+
+
+def _read_renumbered(arrow: Any, piece: Piece, read_cols: list | None, filters: list) -> pd.DataFrame:
+    """Read a piece filtered by the user's ``filters`` except its ``skipped`` row groups,
+    labelling rows as the whole piece numbers them (0, 1, ... over every row that the
+    user's filter keeps, as ``pd.read_parquet(filters=)`` does): a skipped group's rows
+    that pass the user's filter are counted, from its statistics when they decide it,
+    else by reading the filter's columns alone."""
+    pfile = pq.ParquetFile(piece.path, filesystem=arrow)
+    expr = pq.filters_to_expression(filters)
+    skipped = set(piece.skipped)
+    tables, runs, offset = [], [], 0
+    for is_skipped, run in _runs(piece.row_groups, skipped):
+        if is_skipped:
+            offset += sum(_passing(pfile, piece.path, g, filters, expr) for g in run)
+            continue
+        fragment = ds.ParquetFileFormat().make_fragment(piece.path, filesystem=arrow, row_groups=run)
+        table = fragment.to_table(columns=read_cols, filter=expr)
+        tables.append(table)
+        runs.append((offset, offset + table.num_rows))
+        offset += table.num_rows
+    table = pa.concat_tables(tables)
+    frame = _to_pandas(table.replace_schema_metadata(None) if table.num_columns else table)
+    frame.index = _labels(runs)
+    return frame
+
+
+def _runs(groups: tuple[int, ...], skipped: set) -> list[tuple[bool, list[int]]]:
+    """``groups`` cut into runs of skipped and of read row groups, in order."""
+    out: list[tuple[bool, list[int]]] = []
+    for g in groups:
+        flag = g in skipped
+        if out and out[-1][0] == flag:
+            out[-1][1].append(g)
+        else:
+            out.append((flag, [g]))
+    return out
+
+
+def _passing(pfile: pq.ParquetFile, path: str, group: int, filters: list, expr: Any) -> int:
+    """Rows of a row group that the user's ``filters`` keep: all of them when its statistics
+    say so, else counted on a read of the filter's columns alone."""
+    footer = pfile.metadata
+    columns = filter_columns(filters)
+    if all_match(filters, _row_group_stats(footer, group, columns, nulls=True)):
+        return footer.row_group(group).num_rows
+    _record(path, (group,), columns, filters)
+    return pfile.read_row_group(group, columns=columns).filter(expr).num_rows
 
 
 def conform(frame: pd.DataFrame, meta: pd.DataFrame, index: Any) -> pd.DataFrame:

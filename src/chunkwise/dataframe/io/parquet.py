@@ -10,9 +10,12 @@ partition count is first needed. The optimizer narrows it from above, in its
   ``df.a``, and so an aggregate over one column);
 - ``Filter(read, read.x > 5)`` (comparisons of a column with a scalar,
   combined with ``&`` and ``|``) -> the same Filter over a read whose
-  ``filters`` hold the predicate: hive partitions and row groups are skipped
-  by it, pyarrow filters rows by it, and the Filter above still filters rows
-  exactly (so ``!=``, whose null semantics differ, is not pushed);
+  ``pushed`` filters hold the predicate: hive partitions and row groups are
+  skipped by it, and the Filter above filters the rows read, exactly (so
+  ``!=``, whose null semantics differ, is not pushed). Under the user's own
+  ``filters=`` too: rows the user's filter keeps are numbered from 0 in each
+  piece, so a row group skipped there still counts its rows passing the
+  user's filter (from statistics, or a read of the filter's columns);
 - reads of one source that differ only in their columns (results computed
   together, or a filter whose frame and predicate were narrowed apart) ->
   one read of the union of their columns (``_source_key`` groups them), so
@@ -103,7 +106,16 @@ class ReadParquet(FrameExpr):
 
     @functools.cached_property
     def pieces(self) -> list:
-        """What each partition reads: planned on first use (the partition count needs it)."""
+        """What each partition reads: planned on first use (the partition count needs it).
+
+        A filter pushed under the user's own ``filters=`` on a file labelled by
+        position keeps the user's pieces (rows are numbered per piece) and
+        marks the row groups it rules out as skipped (``_parquet.skip_row_groups``).
+        """
+        if self.pushed and self.filters and self._positional():
+            pieces = files.plan_pieces(self.dataset, self.filters, self.split_row_groups,
+                                       self.blocksize)
+            return files.skip_row_groups(self.dataset, pieces, self.pushed)
         return files.plan_pieces(
             self.dataset, _and(self.filters, self.pushed) if self.pushed else self.filters,
             self.split_row_groups, self.blocksize,
@@ -237,8 +249,8 @@ class ReadParquet(FrameExpr):
         return Projection(narrowed, wanted)
 
     def _push_filter(self, parent: Filter, dependents: Any) -> Any:
-        if self.index is False or (self._positional() and self.filters is not None):
-            return None  # row labels are numbered afresh: filtering earlier would change them
+        if self.index is False:
+            return None  # row labels are numbered afresh: skipping row groups would change them
         dnf = predicate_to_filters(parent.predicate, self)
         if dnf is None:
             return None
@@ -272,7 +284,7 @@ class ReadParquet(FrameExpr):
         read = f"files={len(paths)}/{len(dataset.files)}"
         if any(p.row_groups is not None for p in pieces):
             counts = [
-                len(p.row_groups) if p.row_groups is not None
+                len(p.read_groups()) if p.row_groups is not None
                 else getattr(dataset.footers.get(p.path), "num_row_groups", None)
                 for p in pieces
             ]
