@@ -46,7 +46,10 @@ defaults: dict[str, Any] = {
     "dataframe.broadcast_rows": 1_000_000,
     "dataframe.broadcast_bytes": 256 * 2**20,
     "dataframe.shuffle.directory": None,  # None: the system's temporary directory
-    "dataframe.shuffle.memory_limit": None,  # bytes an output partition of a shuffle may hold
+    # bytes a shuffle may hold in memory: output partition counts are chosen from it, and a
+    # combine whose pieces exceed it is refused (chunkwise.dataframe.shuffle)
+    "dataframe.shuffle.memory_limit": None,
+    "dataframe.shuffle.compression": None,  # None, "lz4" or "zstd": the pieces written to disk
     "dataframe.shuffle.method": None,  # None: "disk" locally, "tasks" with an active distributed client
 }
 

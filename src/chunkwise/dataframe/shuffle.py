@@ -71,6 +71,7 @@ from chunkwise import config
 from chunkwise.core.graph import Ref, Task
 from chunkwise.dataframe.core import new_collection
 from chunkwise.dataframe.expr import FrameExpr, concat_partitions, kept_index_dtype
+from chunkwise.dataframe.partition_count import choose_npartitions
 from chunkwise.scheduling.callbacks import Callback
 
 __all__ = [
@@ -247,19 +248,21 @@ def shuffle_bytes_written() -> int:
 
 
 class _Spec:
-    """A shuffle's identity inside its split tasks: the split name and the output count."""
+    """A shuffle's identity inside its split tasks: the split name, the output count, and
+    the pieces' compression (``dataframe.shuffle.compression`` when the plan was lowered)."""
 
-    __slots__ = ("__weakref__", "name", "npartitions")
+    __slots__ = ("__weakref__", "compression", "name", "npartitions")
 
-    def __init__(self, name: str, npartitions: int):
+    def __init__(self, name: str, npartitions: int, compression: str | None = None):
         self.name = name
         self.npartitions = npartitions
+        self.compression = compression
 
     def __reduce__(self):
-        return (_Spec, (self.name, self.npartitions))
+        return (_Spec, (self.name, self.npartitions, self.compression))
 
     def __chunkwise_tokenize__(self) -> tuple:
-        return ("shuffle-spec", self.name, self.npartitions)
+        return ("shuffle-spec", self.name, self.npartitions, self.compression)
 
 
 def _base_directory() -> str:
@@ -324,10 +327,10 @@ _FILES = ShuffleFiles()
 _FILES.register()
 
 
-def write_piece(piece: pd.DataFrame, path: str) -> int:
+def write_piece(piece: pd.DataFrame, path: str, compression: str | None = None) -> int:
     """Write ``piece`` (index included) as an Arrow IPC file; its size in bytes.
 
-    Columns Arrow cannot hold (mixed Python objects) are pickled instead.
+    ``compression``: ``None``, ``"lz4"`` or ``"zstd"`` (Arrow IPC's own). Columns Arrow cannot hold (mixed Python objects) are pickled instead.
     """
     import pyarrow as pa
 
@@ -337,9 +340,20 @@ def write_piece(piece: pd.DataFrame, path: str) -> int:
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError):
         pd.to_pickle(piece, path + ".pkl")
         return os.path.getsize(path + ".pkl")
-    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+    options = pa.ipc.IpcWriteOptions(compression=compression)
+    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema, options=options) as writer:
         writer.write_table(table)
     return os.path.getsize(path)
+
+
+def _compression() -> str | None:
+    """``dataframe.shuffle.compression``: ``None``, ``"lz4"`` or ``"zstd"`` (checked)."""
+    codec = config.get("dataframe.shuffle.compression", None)
+    if codec not in (None, "lz4", "zstd"):
+        raise ValueError(
+            f"dataframe.shuffle.compression must be None, 'lz4' or 'zstd', got {codec!r}"
+        )
+    return codec
 
 
 def read_piece(path: str, meta: Any) -> Any:
@@ -405,7 +419,7 @@ def split_partition(partition: Any, spec: _Spec, how: str, params: tuple) -> lis
                 out.append(None)
                 continue
             path = os.path.join(run.directory, f"{stem}-{j}.arrow")
-            size = write_piece(piece, path)
+            size = write_piece(piece, path, spec.compression)
             path = path if os.path.exists(path) else path + ".pkl"
             written.append(path)
             out.append(path)
@@ -548,7 +562,8 @@ class Shuffle(FrameExpr):
     def _spec(self) -> _Spec:
         spec = self.__dict__.get("_spec_object")
         if spec is None:
-            spec = self.__dict__["_spec_object"] = _Spec(self._split_name, self._count())
+            spec = self.__dict__["_spec_object"] = _Spec(self._split_name, self._count(),
+                                                         _compression())
             _lowered[self._split_name] = spec
         return spec
 
@@ -578,8 +593,9 @@ class Shuffle(FrameExpr):
 class HashShuffle(Shuffle):
     """Rows moved to partition ``hash(on) % npartitions`` (see :func:`hash_partition`)."""
 
-    _parameters = ("frame", "on", "npartitions")
+    _parameters = ("frame", "on", "npartitions", "note")
     _operand_only = ("npartitions",)
+    _defaults = {"note": None}
 
     def _count(self) -> int:
         return self.operand("npartitions")
@@ -589,7 +605,7 @@ class HashShuffle(Shuffle):
 
     def _explain_line(self) -> str:
         return (f"HashShuffle(on={self.on!r}, npartitions={self._count()})  "
-                f"[{self.frame.npartitions} -> {self._count()} partitions]")
+                f"[{self.frame.npartitions} -> {self._count()} partitions]{_note(self.note)}")
 
 
 class RangeShuffle(Shuffle):
@@ -598,7 +614,8 @@ class RangeShuffle(Shuffle):
     ``splitters``: the ``npartitions - 1`` inner boundaries in output order.
     """
 
-    _parameters = ("frame", "by", "splitters", "ascending", "na_position")
+    _parameters = ("frame", "by", "splitters", "ascending", "na_position", "note")
+    _defaults = {"note": None}
 
     def _count(self) -> int:
         return len(self.splitters) + 1
@@ -609,7 +626,12 @@ class RangeShuffle(Shuffle):
     def _explain_line(self) -> str:
         return (f"RangeShuffle(by={list(self.by)!r}, npartitions={self._count()}, "
                 f"ascending={list(self.ascending)!r})  "
-                f"[{self.frame.npartitions} -> {self._count()} partitions]")
+                f"[{self.frame.npartitions} -> {self._count()} partitions]{_note(self.note)}")
+
+
+def _note(note: str | None) -> str:
+    """An explain line's note: why this many partitions, what was sampled."""
+    return f"  ({note})" if note else ""
 
 
 # --- the API ---------------------------------------------------------------------------------
@@ -689,7 +711,10 @@ def range_partition(frame: Any, by: Any, divisions: Sequence, ascending: Any = T
 def shuffle(frame: Any, on: Any, npartitions: int | None = None) -> Any:
     """``DataFrame.shuffle(on=, npartitions=)``: rows with equal keys in one partition (hash).
 
-    ``npartitions`` defaults to the frame's count.
+    ``npartitions`` defaults to the frame's count, or with
+    ``dataframe.shuffle.memory_limit`` set, to a count chosen from the frame's
+    estimated size (:func:`~chunkwise.dataframe.partition_count.choose_npartitions`);
+    ``explain()`` shows why.
 
     >>> import chunkwise.dataframe as dd
     >>> df = dd.from_pandas(pd.DataFrame({"k": [1, 2, 1, 2], "v": range(4)}), npartitions=2)
@@ -698,4 +723,9 @@ def shuffle(frame: Any, on: Any, npartitions: int | None = None) -> Any:
     """
     if on is None:
         raise TypeError("shuffle: give on= (a column, a list of columns, or 'index')")
-    return hash_partition(frame, on, frame.npartitions if npartitions is None else npartitions)
+    if npartitions is not None:
+        return hash_partition(frame, on, npartitions)
+    choice = choose_npartitions(frame.expr)
+    out = hash_partition(frame, on, choice.npartitions)
+    return new_collection(HashShuffle(out.expr.frame, out.expr.on, choice.npartitions,
+                                      f"npartitions: {choice.reason}"))
