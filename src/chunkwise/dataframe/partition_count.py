@@ -7,7 +7,11 @@ set, :func:`choose_npartitions` sizes the output so that every worker thread
 can hold :data:`PEAK_COPIES` copies of one output partition within the limit::
 
     partition budget = memory_limit / (workers x PEAK_COPIES)
-    npartitions      = max(input partitions, ceil(estimated bytes / budget))
+    npartitions      = max(workers, ceil(estimated bytes / budget))
+
+(at least one partition a worker, so that the combines run in parallel). The
+input's partition count does not matter: a shuffle of many small partitions
+into fewer, larger ones (within the budget) writes fewer pieces.
 
 The estimate (:func:`estimate_size`) uses what is known without reading the
 data where it can, and says where each figure came from:
@@ -253,7 +257,7 @@ def _mib(value: float) -> str:
 def choose_npartitions(expr: FrameExpr, given: int | None = None) -> CountChoice:
     """The output partition count of a shuffle of ``expr``: ``given`` when set; else, with
     ``dataframe.shuffle.memory_limit`` set, enough partitions for the estimated size (at
-    least the input's count); else the input's count. See the module docstring."""
+    least one a worker); else the input's count. See the module docstring."""
     if given is not None:
         return CountChoice(int(given), "npartitions= given")
     count = max(expr.npartitions, 1)
@@ -271,6 +275,7 @@ def choose_npartitions(expr: FrameExpr, given: int | None = None) -> CountChoice
         f"{estimate.bytes_per_row:.0f} B; {estimate.how}{sampled}) / {_mib(budget)} a partition "
         f"(memory_limit {_mib(limit)} / ({_workers()} workers x {PEAK_COPIES}))"
     )
-    if needed <= count:
-        return CountChoice(count, f"the input's count, enough: {reason}")
+    workers = _workers()
+    if needed < workers:
+        return CountChoice(workers, f"one a worker ({workers}), more than needed: {reason}")
     return CountChoice(needed, reason)
