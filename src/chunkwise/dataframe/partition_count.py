@@ -140,11 +140,9 @@ def _chain_to_source(expr: FrameExpr) -> tuple[FrameExpr, bool]:
 
 
 def describe_source(expr: FrameExpr) -> str:
-    """A short name of the source under ``expr`` (for ``explain()``): its node type and name."""
+    """The source under ``expr`` as ``explain()`` shows it (``"<FromPandas: 8 rows>"``)."""
     source, _ = _chain_to_source(expr)
-    files = getattr(getattr(source, "dataset", None), "files", None)
-    extra = f", {len(files)} files" if files is not None else ""
-    return f"{type(source).__name__} {source.name[:24]!r}{extra}"
+    return "<" + source._explain_line().split("  [")[0] + ">"
 
 
 def _parquet_rows(source: FrameExpr) -> int | None:
@@ -251,7 +249,9 @@ def _first_partition(expr: FrameExpr, columns: list) -> Any:
 
 
 def _mib(value: float) -> str:
-    return f"{value / 2**30:.1f} GiB" if value >= 2**30 else f"{value / 2**20:.1f} MiB"
+    if value >= 2**30:
+        return f"{value / 2**30:.1f} GiB"
+    return f"{value / 2**20:.1f} MiB" if value >= 2**20 else f"{value / 2**10:.1f} KiB"
 
 
 def choose_npartitions(expr: FrameExpr, given: int | None = None) -> CountChoice:

@@ -23,9 +23,14 @@ Memory: a worker holds one input partition and its pieces while it splits, and
 one output partition while it combines, so peak RSS is about ``workers x
 (input partition + output partition)`` whatever the data's size. With
 ``dataframe.shuffle.memory_limit`` set (bytes or ``"256MiB"``; default
-``None``: no limit), a combine whose pieces add up to more than the limit
-fails at once with an error naming the fix (more output partitions), instead
-of running the process out of memory: a skewed key cannot fill the machine.
+``None``: no limit), the operations that choose their own output count
+(``shuffle(on=)``, ``sort_values``, ``set_index``) size it from the frame's
+estimated size and the limit (:mod:`chunkwise.dataframe.partition_count`), and
+a combine whose pieces add up to more than the limit fails at once with an
+error naming the fix (more output partitions), instead of running the process
+out of memory: a skewed key cannot fill the machine. With
+``dataframe.shuffle.compression`` (``"lz4"``/``"zstd"``) the pieces are
+compressed on disk.
 
 **Temporary files.** A process-wide scheduler callback
 (:class:`ShuffleFiles`) opens a run directory when a graph holding a shuffle

@@ -561,8 +561,9 @@ def set_index(frame: Any, other: Any, drop: bool = True, sorted: bool = False,
         if len(divs) == 1:
             divs = (divs[0], divs[0])
         source = (f"sampled quantiles: {len(sample):,} rows of {other!r} from "
-                  f"{describe_source(frame.expr)} (one read of the column); npartitions: "
-                  f"{choice.reason}")
+                  f"{describe_source(frame.expr)} (one read of the column)")
+        if npartitions is None:
+            source += f"; npartitions: {choice.reason}"
     shuffled = RangeShuffle(frame.expr, (other,), tuple(divs[1:-1]), (True,), "last")
     return new_collection(SetIndexPartitions(shuffled, other, drop, True, divs, source))
 
