@@ -31,6 +31,7 @@ workload and a Markdown table.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -60,10 +61,8 @@ class PeakRSS:
     def _rss(self) -> int:
         total = self.process.memory_info().rss
         for child in self.process.children(recursive=True):
-            try:
+            with contextlib.suppress(Exception):  # a child that ended meanwhile
                 total += child.memory_info().rss
-            except Exception:  # a child that ended meanwhile
-                pass
         return total
 
     def _run(self) -> None:

@@ -95,7 +95,7 @@ def test_set_index_divisions_bound_the_data_exactly():
 def test_explain_says_what_the_sort_sampled():
     df = dd.from_pandas(numbers(), npartitions=4)
     text = df.sort_values("x").explain(show=False)
-    assert "splitters sampled:" in text and "rows of ['x'] from FromPandas" in text
+    assert "splitters sampled:" in text and "rows of ['x'] from <FromPandas" in text
     rows = int(text.split("splitters sampled: ")[1].split(" rows")[0].replace(",", ""))
     assert rows == 4 * sorting.SAMPLE_ROWS + 4 * 2  # a sample and the min and max a partition
     assert "sampled quantiles: " in df.set_index("t").explain(show=False)
