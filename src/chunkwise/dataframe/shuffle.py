@@ -256,18 +256,20 @@ class _Spec:
     """A shuffle's identity inside its split tasks: the split name, the output count, and
     the pieces' compression (``dataframe.shuffle.compression`` when the plan was lowered)."""
 
-    __slots__ = ("__weakref__", "compression", "name", "npartitions")
+    __slots__ = ("__weakref__", "compression", "index", "name", "npartitions")
 
-    def __init__(self, name: str, npartitions: int, compression: str | None = None):
+    def __init__(self, name: str, npartitions: int, compression: str | None = None,
+                 index: bool = True):
         self.name = name
         self.npartitions = npartitions
         self.compression = compression
+        self.index = index  # False: the pieces' index is not needed (not written)
 
     def __reduce__(self):
-        return (_Spec, (self.name, self.npartitions, self.compression))
+        return (_Spec, (self.name, self.npartitions, self.compression, self.index))
 
     def __chunkwise_tokenize__(self) -> tuple:
-        return ("shuffle-spec", self.name, self.npartitions, self.compression)
+        return ("shuffle-spec", self.name, self.npartitions, self.compression, self.index)
 
 
 def _base_directory() -> str:
@@ -332,16 +334,18 @@ _FILES = ShuffleFiles()
 _FILES.register()
 
 
-def write_piece(piece: pd.DataFrame, path: str, compression: str | None = None) -> int:
+def write_piece(piece: pd.DataFrame, path: str, compression: str | None = None,
+                index: bool = True) -> int:
     """Write ``piece`` (index included) as an Arrow IPC file; its size in bytes.
 
-    ``compression``: ``None``, ``"lz4"`` or ``"zstd"`` (Arrow IPC's own). Columns Arrow cannot hold (mixed Python objects) are pickled instead.
+    ``compression``: ``None``, ``"lz4"`` or ``"zstd"`` (Arrow IPC's own); ``index=False``:
+    the index is left out (read back as a ``RangeIndex``). Columns Arrow cannot hold (mixed Python objects) are pickled instead.
     """
     import pyarrow as pa
 
     frame = piece.to_frame() if isinstance(piece, pd.Series) else piece
     try:
-        table = pa.Table.from_pandas(frame, preserve_index=True)
+        table = pa.Table.from_pandas(frame, preserve_index=index)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError):
         pd.to_pickle(piece, path + ".pkl")
         return os.path.getsize(path + ".pkl")
@@ -424,7 +428,7 @@ def split_partition(partition: Any, spec: _Spec, how: str, params: tuple) -> lis
                 out.append(None)
                 continue
             path = os.path.join(run.directory, f"{stem}-{j}.arrow")
-            size = write_piece(piece, path, spec.compression)
+            size = write_piece(piece, path, spec.compression, spec.index)
             path = path if os.path.exists(path) else path + ".pkl"
             written.append(path)
             out.append(path)
@@ -553,6 +557,11 @@ class Shuffle(FrameExpr):
     def _how(self) -> tuple:
         raise NotImplementedError
 
+    def _keeps_index(self) -> bool:
+        """Whether the output partitions keep the rows' index labels (else, when the consumer
+        replaces the index, pieces are written without it)."""
+        return True
+
     @property
     def _split_name(self) -> str:
         return self.name + "-split"
@@ -568,7 +577,7 @@ class Shuffle(FrameExpr):
         spec = self.__dict__.get("_spec_object")
         if spec is None:
             spec = self.__dict__["_spec_object"] = _Spec(self._split_name, self._count(),
-                                                         _compression())
+                                                         _compression(), self._keeps_index())
             _lowered[self._split_name] = spec
         return spec
 
@@ -619,8 +628,11 @@ class RangeShuffle(Shuffle):
     ``splitters``: the ``npartitions - 1`` inner boundaries in output order.
     """
 
-    _parameters = ("frame", "by", "splitters", "ascending", "na_position", "note")
-    _defaults = {"note": None}
+    _parameters = ("frame", "by", "splitters", "ascending", "na_position", "note", "keep_index")
+    _defaults = {"note": None, "keep_index": True}
+
+    def _keeps_index(self) -> bool:
+        return bool(self.keep_index)
 
     def _count(self) -> int:
         return len(self.splitters) + 1

@@ -117,10 +117,11 @@ def sample_keys(part: Any, by: list, size: int) -> pd.DataFrame:
     extremes = None
     if n > size:  # positions drawn with replacement: O(size), not a permutation of n
         first = keys.iloc[:, 0]
-        if len(by) == 1 and _is_plain_number(first) and first.notna().any():
+        if len(by) == 1 and _is_plain_number(first):
             # the partition's min and max ride along with no weight: exact outer divisions
-            positions = first.reset_index(drop=True)
-            extremes = keys.iloc[[int(positions.idxmin()), int(positions.idxmax())]]
+            found = _min_max_positions(first.to_numpy())
+            if found is not None:
+                extremes = keys.iloc[list(found)]
         keys = keys.iloc[np.sort(np.random.default_rng(n).integers(0, n, size))]
     weight = n / max(len(keys), 1)
     if extremes is not None:
@@ -131,6 +132,25 @@ def sample_keys(part: Any, by: list, size: int) -> pd.DataFrame:
     if extremes is not None:
         keys.iloc[-2:, -1] = 0.0
     return keys
+
+
+def _min_max_positions(values: np.ndarray) -> tuple[int, int] | None:
+    """Positions of the least and greatest non-null value (NaN and NaT left out) in two
+    passes of NumPy (``Series.idxmin`` is several times slower); ``None`` if all are null."""
+    if values.dtype.kind in "mM":
+        ints = values.view("i8")
+        null = np.iinfo(np.int64).min  # NaT
+        if not (ints == null).any():
+            return int(ints.argmin()), int(ints.argmax())
+        if (ints == null).all():
+            return None
+        top = np.iinfo(np.int64).max
+        return int(np.where(ints == null, top, ints).argmin()), int(ints.argmax())
+    if values.dtype.kind == "f":
+        if np.isnan(values).all():
+            return None
+        return int(np.nanargmin(values)), int(np.nanargmax(values))
+    return int(values.argmin()), int(values.argmax())
 
 
 def _is_plain_number(values: pd.Series) -> bool:
@@ -465,7 +485,7 @@ class SetIndexPartitions(Partitionwise):
             return None
         if shuffle is not None:
             narrowed = RangeShuffle(narrowed, shuffle.by, shuffle.splitters, shuffle.ascending,
-                                    shuffle.na_position)
+                                    shuffle.na_position, shuffle.note, shuffle.keep_index)
         indexed = SetIndexPartitions(narrowed, self.column, self.drop, self.sort,
                                      self.new_divisions, self.source)
         return Projection(indexed, parent.operand("columns"))
@@ -564,7 +584,8 @@ def set_index(frame: Any, other: Any, drop: bool = True, sorted: bool = False,
                   f"{describe_source(frame.expr)} (one read of the column)")
         if npartitions is None:
             source += f"; npartitions: {choice.reason}"
-    shuffled = RangeShuffle(frame.expr, (other,), tuple(divs[1:-1]), (True,), "last")
+    # the old index is replaced: the pieces are written without it
+    shuffled = RangeShuffle(frame.expr, (other,), tuple(divs[1:-1]), (True,), "last", None, False)
     return new_collection(SetIndexPartitions(shuffled, other, drop, True, divs, source))
 
 
