@@ -152,3 +152,12 @@ def test_an_unknown_compression_is_refused():
     with (chunkwise.config.set({"dataframe.shuffle.compression": "gzip9"}),
           pytest.raises(ValueError, match="dataframe.shuffle.compression must be")):
         hash_partition(df, "k", 2).compute()
+
+
+def test_sort_of_a_key_with_no_values_keeps_its_partition_count():
+    """Nothing to sample (every key null): the splitters are padded, the count holds."""
+    pdf = pd.DataFrame({"x": [np.nan] * 10, "y": range(10)})
+    out = dd.from_pandas(pdf, npartitions=3).sort_values("x")
+    got = out.compute()
+    assert out.npartitions == 3 and len(out.partitions[2].compute()) == 10
+    pd.testing.assert_frame_equal(got, pdf.sort_values("x", kind="stable"))
