@@ -20,7 +20,7 @@ loudly instead of being ignored; a library adding its own settings adds them to
 >>> chunkwise.config.set(schedular="sync")
 Traceback (most recent call last):
 ...
-KeyError: "chunkwise.config.set: unknown key 'schedular' (did you mean 'scheduler'?); known keys: ['array.chunk_size', 'dataframe.broadcast_bytes', 'dataframe.broadcast_rows', 'dataframe.shuffle.directory', 'dataframe.shuffle.memory_limit', 'dataframe.shuffle.method', 'delayed_pure', 'num_workers', 'optimization.array_rewrites', 'optimization.fuse', 'scheduler', 'scheduler.max_live_source_results', 'tokenize.ensure_deterministic']"
+KeyError: "chunkwise.config.set: unknown key 'schedular' (did you mean 'scheduler'?); known keys: ['array.chunk_size', 'dataframe.broadcast_bytes', 'dataframe.broadcast_rows', 'dataframe.shuffle.compression', 'dataframe.shuffle.directory', 'dataframe.shuffle.memory_limit', 'dataframe.shuffle.method', 'delayed_pure', 'num_workers', 'optimization.array_rewrites', 'optimization.fuse', 'scheduler', 'scheduler.max_live_source_results', 'tokenize.ensure_deterministic']"
 """
 
 from __future__ import annotations
@@ -47,7 +47,10 @@ defaults: dict[str, Any] = {
     "dataframe.broadcast_rows": 1_000_000,
     "dataframe.broadcast_bytes": 256 * 2**20,
     "dataframe.shuffle.directory": None,  # None: the system's temporary directory
-    "dataframe.shuffle.memory_limit": None,  # bytes an output partition of a shuffle may hold
+    # bytes a shuffle may hold in memory: output partition counts are chosen from it, and a
+    # combine whose pieces exceed it is refused (chunkwise.dataframe.shuffle)
+    "dataframe.shuffle.memory_limit": None,
+    "dataframe.shuffle.compression": None,  # None, "lz4" or "zstd": the pieces written to disk
     "dataframe.shuffle.method": None,  # None: "disk" locally, "tasks" with an active distributed client
 }
 

@@ -341,6 +341,9 @@ def test_shuffle_larger_than_the_memory_limit_keeps_rss_bounded(tmp_path):
         sampler.join()
     assert int(lengths.sum()) == nparts * rows
     grew = peak[0] - baseline
+    print(f"shuffled {total_bytes / 2**30:.2f} GiB under memory_limit={limit}: peak RSS "
+          f"{peak[0] / 2**20:.0f} MiB, {grew / 2**20:.0f} MiB above the {baseline / 2**20:.0f} MiB "
+          "before")
     assert grew < total_bytes / 2.5, (grew, total_bytes)  # bounded by partitions, not the data
     assert os.listdir(tmp_path) == []
 

@@ -23,9 +23,14 @@ Memory: a worker holds one input partition and its pieces while it splits, and
 one output partition while it combines, so peak RSS is about ``workers x
 (input partition + output partition)`` whatever the data's size. With
 ``dataframe.shuffle.memory_limit`` set (bytes or ``"256MiB"``; default
-``None``: no limit), a combine whose pieces add up to more than the limit
-fails at once with an error naming the fix (more output partitions), instead
-of running the process out of memory: a skewed key cannot fill the machine.
+``None``: no limit), the operations that choose their own output count
+(``shuffle(on=)``, ``sort_values``, ``set_index``) size it from the frame's
+estimated size and the limit (:mod:`chunkwise.dataframe.partition_count`), and
+a combine whose pieces add up to more than the limit fails at once with an
+error naming the fix (more output partitions), instead of running the process
+out of memory: a skewed key cannot fill the machine. With
+``dataframe.shuffle.compression`` (``"lz4"``/``"zstd"``) the pieces are
+compressed on disk.
 
 **Temporary files.** A process-wide scheduler callback
 (:class:`ShuffleFiles`) opens a run directory when a graph holding a shuffle
@@ -71,6 +76,7 @@ from chunkwise import config
 from chunkwise.core.graph import Ref, Task
 from chunkwise.dataframe.core import new_collection
 from chunkwise.dataframe.expr import FrameExpr, concat_partitions, kept_index_dtype
+from chunkwise.dataframe.partition_count import choose_npartitions
 from chunkwise.scheduling.callbacks import Callback
 
 __all__ = [
@@ -247,19 +253,23 @@ def shuffle_bytes_written() -> int:
 
 
 class _Spec:
-    """A shuffle's identity inside its split tasks: the split name and the output count."""
+    """A shuffle's identity inside its split tasks: the split name, the output count, and
+    the pieces' compression (``dataframe.shuffle.compression`` when the plan was lowered)."""
 
-    __slots__ = ("__weakref__", "name", "npartitions")
+    __slots__ = ("__weakref__", "compression", "index", "name", "npartitions")
 
-    def __init__(self, name: str, npartitions: int):
+    def __init__(self, name: str, npartitions: int, compression: str | None = None,
+                 index: bool = True):
         self.name = name
         self.npartitions = npartitions
+        self.compression = compression
+        self.index = index  # False: the pieces' index is not needed (not written)
 
     def __reduce__(self):
-        return (_Spec, (self.name, self.npartitions))
+        return (_Spec, (self.name, self.npartitions, self.compression, self.index))
 
     def __chunkwise_tokenize__(self) -> tuple:
-        return ("shuffle-spec", self.name, self.npartitions)
+        return ("shuffle-spec", self.name, self.npartitions, self.compression, self.index)
 
 
 def _base_directory() -> str:
@@ -324,22 +334,35 @@ _FILES = ShuffleFiles()
 _FILES.register()
 
 
-def write_piece(piece: pd.DataFrame, path: str) -> int:
+def write_piece(piece: pd.DataFrame, path: str, compression: str | None = None,
+                index: bool = True) -> int:
     """Write ``piece`` (index included) as an Arrow IPC file; its size in bytes.
 
-    Columns Arrow cannot hold (mixed Python objects) are pickled instead.
+    ``compression``: ``None``, ``"lz4"`` or ``"zstd"`` (Arrow IPC's own); ``index=False``:
+    the index is left out (read back as a ``RangeIndex``). Columns Arrow cannot hold (mixed Python objects) are pickled instead.
     """
     import pyarrow as pa
 
     frame = piece.to_frame() if isinstance(piece, pd.Series) else piece
     try:
-        table = pa.Table.from_pandas(frame, preserve_index=True)
+        table = pa.Table.from_pandas(frame, preserve_index=index)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError):
         pd.to_pickle(piece, path + ".pkl")
         return os.path.getsize(path + ".pkl")
-    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+    options = pa.ipc.IpcWriteOptions(compression=compression)
+    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema, options=options) as writer:
         writer.write_table(table)
     return os.path.getsize(path)
+
+
+def _compression() -> str | None:
+    """``dataframe.shuffle.compression``: ``None``, ``"lz4"`` or ``"zstd"`` (checked)."""
+    codec = config.get("dataframe.shuffle.compression", None)
+    if codec not in (None, "lz4", "zstd"):
+        raise ValueError(
+            f"dataframe.shuffle.compression must be None, 'lz4' or 'zstd', got {codec!r}"
+        )
+    return codec
 
 
 def read_piece(path: str, meta: Any) -> Any:
@@ -405,7 +428,7 @@ def split_partition(partition: Any, spec: _Spec, how: str, params: tuple) -> lis
                 out.append(None)
                 continue
             path = os.path.join(run.directory, f"{stem}-{j}.arrow")
-            size = write_piece(piece, path)
+            size = write_piece(piece, path, spec.compression, spec.index)
             path = path if os.path.exists(path) else path + ".pkl"
             written.append(path)
             out.append(path)
@@ -534,6 +557,11 @@ class Shuffle(FrameExpr):
     def _how(self) -> tuple:
         raise NotImplementedError
 
+    def _keeps_index(self) -> bool:
+        """Whether the output partitions keep the rows' index labels (else, when the consumer
+        replaces the index, pieces are written without it)."""
+        return True
+
     @property
     def _split_name(self) -> str:
         return self.name + "-split"
@@ -548,7 +576,8 @@ class Shuffle(FrameExpr):
     def _spec(self) -> _Spec:
         spec = self.__dict__.get("_spec_object")
         if spec is None:
-            spec = self.__dict__["_spec_object"] = _Spec(self._split_name, self._count())
+            spec = self.__dict__["_spec_object"] = _Spec(self._split_name, self._count(),
+                                                         _compression(), self._keeps_index())
             _lowered[self._split_name] = spec
         return spec
 
@@ -578,8 +607,9 @@ class Shuffle(FrameExpr):
 class HashShuffle(Shuffle):
     """Rows moved to partition ``hash(on) % npartitions`` (see :func:`hash_partition`)."""
 
-    _parameters = ("frame", "on", "npartitions")
+    _parameters = ("frame", "on", "npartitions", "note")
     _operand_only = ("npartitions",)
+    _defaults = {"note": None}
 
     def _count(self) -> int:
         return self.operand("npartitions")
@@ -589,7 +619,7 @@ class HashShuffle(Shuffle):
 
     def _explain_line(self) -> str:
         return (f"HashShuffle(on={self.on!r}, npartitions={self._count()})  "
-                f"[{self.frame.npartitions} -> {self._count()} partitions]")
+                f"[{self.frame.npartitions} -> {self._count()} partitions]{_note(self.note)}")
 
 
 class RangeShuffle(Shuffle):
@@ -598,7 +628,11 @@ class RangeShuffle(Shuffle):
     ``splitters``: the ``npartitions - 1`` inner boundaries in output order.
     """
 
-    _parameters = ("frame", "by", "splitters", "ascending", "na_position")
+    _parameters = ("frame", "by", "splitters", "ascending", "na_position", "note", "keep_index")
+    _defaults = {"note": None, "keep_index": True}
+
+    def _keeps_index(self) -> bool:
+        return bool(self.keep_index)
 
     def _count(self) -> int:
         return len(self.splitters) + 1
@@ -609,7 +643,12 @@ class RangeShuffle(Shuffle):
     def _explain_line(self) -> str:
         return (f"RangeShuffle(by={list(self.by)!r}, npartitions={self._count()}, "
                 f"ascending={list(self.ascending)!r})  "
-                f"[{self.frame.npartitions} -> {self._count()} partitions]")
+                f"[{self.frame.npartitions} -> {self._count()} partitions]{_note(self.note)}")
+
+
+def _note(note: str | None) -> str:
+    """An explain line's note: why this many partitions, what was sampled."""
+    return f"  ({note})" if note else ""
 
 
 # --- the API ---------------------------------------------------------------------------------
@@ -689,7 +728,10 @@ def range_partition(frame: Any, by: Any, divisions: Sequence, ascending: Any = T
 def shuffle(frame: Any, on: Any, npartitions: int | None = None) -> Any:
     """``DataFrame.shuffle(on=, npartitions=)``: rows with equal keys in one partition (hash).
 
-    ``npartitions`` defaults to the frame's count.
+    ``npartitions`` defaults to the frame's count, or with
+    ``dataframe.shuffle.memory_limit`` set, to a count chosen from the frame's
+    estimated size (:func:`~chunkwise.dataframe.partition_count.choose_npartitions`);
+    ``explain()`` shows why.
 
     >>> import chunkwise.dataframe as dd
     >>> df = dd.from_pandas(pd.DataFrame({"k": [1, 2, 1, 2], "v": range(4)}), npartitions=2)
@@ -698,4 +740,9 @@ def shuffle(frame: Any, on: Any, npartitions: int | None = None) -> Any:
     """
     if on is None:
         raise TypeError("shuffle: give on= (a column, a list of columns, or 'index')")
-    return hash_partition(frame, on, frame.npartitions if npartitions is None else npartitions)
+    if npartitions is not None:
+        return hash_partition(frame, on, npartitions)
+    choice = choose_npartitions(frame.expr)
+    out = hash_partition(frame, on, choice.npartitions)
+    return new_collection(HashShuffle(out.expr.frame, out.expr.on, choice.npartitions,
+                                      f"npartitions: {choice.reason}"))

@@ -52,6 +52,7 @@ from chunkwise.dataframe.expr import (
     kept_index_dtype,
     map_partitions_expr,
 )
+from chunkwise.dataframe.partition_count import choose_npartitions, describe_source
 from chunkwise.dataframe.reductions import tree_reduce
 from chunkwise.dataframe.shuffle import HashShuffle, RangeShuffle
 
@@ -113,12 +114,47 @@ def sample_keys(part: Any, by: list, size: int) -> pd.DataFrame:
     with a ``__weight__``: the number of rows it stands for."""
     keys = _keys_frame(part, by)
     n = len(keys)
+    extremes = None
     if n > size:  # positions drawn with replacement: O(size), not a permutation of n
+        first = keys.iloc[:, 0]
+        if len(by) == 1 and _is_plain_number(first):
+            # the partition's min and max ride along with no weight: exact outer divisions
+            found = _min_max_positions(first.to_numpy())
+            if found is not None:
+                extremes = keys.iloc[list(found)]
         keys = keys.iloc[np.sort(np.random.default_rng(n).integers(0, n, size))]
+    weight = n / max(len(keys), 1)
+    if extremes is not None:
+        keys = pd.concat([keys, extremes])
     keys = keys.reset_index(drop=True)
     keys.columns = range(keys.shape[1])
-    keys["__weight__"] = n / max(len(keys), 1)
+    keys["__weight__"] = weight
+    if extremes is not None:
+        keys.iloc[-2:, -1] = 0.0
     return keys
+
+
+def _min_max_positions(values: np.ndarray) -> tuple[int, int] | None:
+    """Positions of the least and greatest non-null value (NaN and NaT left out) in two
+    passes of NumPy (``Series.idxmin`` is several times slower); ``None`` if all are null."""
+    if values.dtype.kind in "mM":
+        ints = values.view("i8")
+        null = np.iinfo(np.int64).min  # NaT
+        if not (ints == null).any():
+            return int(ints.argmin()), int(ints.argmax())
+        if (ints == null).all():
+            return None
+        top = np.iinfo(np.int64).max
+        return int(np.where(ints == null, top, ints).argmin()), int(ints.argmax())
+    if values.dtype.kind == "f":
+        if np.isnan(values).all():
+            return None
+        return int(np.nanargmin(values)), int(np.nanargmax(values))
+    return int(values.argmin()), int(values.argmax())
+
+
+def _is_plain_number(values: pd.Series) -> bool:
+    return isinstance(values.dtype, np.dtype) and values.dtype.kind in "iufM"
 
 
 def splitters_from_sample(sample: pd.DataFrame, count: int, ascending: list,
@@ -147,7 +183,8 @@ def _plain(value: Any) -> Any:
 
 
 def _sample(frame: FrameExpr, by: list) -> pd.DataFrame:
-    """One pass over the key columns: the random sample of every partition, joined."""
+    """One pass over the key columns: the random sample of every partition, joined
+    (:data:`SAMPLE_ROWS` rows a partition at most, plus its min and max)."""
     keys = frame if isinstance(frame.meta, pd.Series) else Projection(frame, list(by))
     meta = pd.DataFrame({i: pd.Series(dtype=d) for i, d in enumerate(
         [keys.meta.dtype] if isinstance(keys.meta, pd.Series) else keys.meta.dtypes)})
@@ -212,7 +249,8 @@ class SortValues(FrameExpr):
     under a ``head`` it becomes a top-n instead (see the module docstring).
     """
 
-    _parameters = ("frame", "by", "ascending", "na_position", "count")
+    _parameters = ("frame", "by", "ascending", "na_position", "count", "note")
+    _defaults = {"note": None}
     #: ``head(n)`` of it is a top-n over every partition (``indexing.head`` reads no more).
     head_reads_all = True
 
@@ -223,22 +261,40 @@ class SortValues(FrameExpr):
         return (None,) * (self.count + 1)
 
     def _explain_line(self) -> str:
+        note = f"  (npartitions: {self.note})" if self.note else ""
         return (f"SortValues(by={list(self.by)!r}, ascending={list(self.ascending)!r})  "
-                f"[{self.count} partitions]")
+                f"[{self.count} partitions]{note}")
+
+    def sampled_splitters(self) -> tuple[list, str, Any, Any]:
+        """The splitters (sampled once per plan, kept for reuse), what was sampled, and the
+        sample's least and greatest first key (``None`` when it has none)."""
+        found = _SPLITTERS.get(self.name)
+        if found is None:
+            by = list(self.by)
+            sample = _sample(self.frame, by)
+            splitters = splitters_from_sample(sample, self.count, list(self.ascending),
+                                              self.na_position)
+            values = sample[0].dropna()
+            low, high = (None, None) if values.empty or not _is_plain_number(values) else (
+                _plain(values.min()), _plain(values.max()))
+            found = (splitters, f"splitters sampled: {len(sample):,} rows of {by!r} from "
+                                f"{describe_source(self.frame)}", low, high)
+            if len(_SPLITTERS) > 64:
+                _SPLITTERS.clear()
+            _SPLITTERS[self.name] = found
+        return found
 
     def _lower(self) -> FrameExpr | None:
         by, ascending, na = list(self.by), list(self.ascending), self.na_position
         frame = self.frame
         if frame.npartitions == 1 and self.count == 1:
             return _sorted_partitions(frame, by, ascending, na)
-        splitters = _SPLITTERS.get(self.name)
-        if splitters is None:
-            sample = _sample(frame, by)
-            splitters = splitters_from_sample(sample, self.count, ascending, na)
-            if len(_SPLITTERS) > 64:
-                _SPLITTERS.clear()
-            _SPLITTERS[self.name] = splitters
-        shuffled = RangeShuffle(frame, tuple(by), tuple(splitters), tuple(ascending), na)
+        splitters, sampled, _, _ = self.sampled_splitters()
+        if len(splitters) < self.count - 1:  # nothing to sample (no values): empty ranges
+            splitters = list(splitters) + [splitters[-1] if splitters else None] * (
+                self.count - 1 - len(splitters))
+        note = f"npartitions: {self.note}; {sampled}" if self.note else sampled
+        shuffled = RangeShuffle(frame, tuple(by), tuple(splitters), tuple(ascending), na, note)
         return _sorted_partitions(shuffled, by, ascending, na)
 
     def _simplify_up(self, parent: Any, dependents: Any) -> FrameExpr | None:
@@ -255,7 +311,7 @@ class SortValues(FrameExpr):
         if narrowed is None:
             return None
         return Projection(SortValues(narrowed, self.by, self.ascending, self.na_position,
-                                     self.count), parent.operand("columns"))
+                                     self.count, self.note), parent.operand("columns"))
 
 
 def _narrowed(frame: FrameExpr, parent: Any, node: FrameExpr, dependents: Any,
@@ -315,7 +371,9 @@ def sort_values(frame: Any, by: Any = None, ascending: Any = True, na_position: 
     """``DataFrame.sort_values``/``Series.sort_values``: a range shuffle on sampled splitters.
 
     As pandas (a stable sort: ties keep their order), in ``npartitions``
-    partitions (default: as many as now), each holding one range of keys.
+    partitions, each holding one range of keys. ``npartitions`` defaults to
+    as many as now, or with ``dataframe.shuffle.memory_limit`` set, to a count
+    chosen from the frame's estimated size (``explain()`` says why).
     ``sort_values(...).head(n)`` runs as a top-n without a shuffle.
     """
     operation = "sort_values"
@@ -325,10 +383,12 @@ def sort_values(frame: Any, by: Any = None, ascending: Any = True, na_position: 
         raise ValueError(f"{operation}: na_position must be 'first' or 'last', got {na_position!r}")
     if isinstance(frame._meta, pd.DataFrame):
         emulate(lambda s: s.sort_values(by, ascending=ascending), frame.expr, operation=operation)
-    count = frame.npartitions if npartitions is None else int(npartitions)
-    if count < 1:
+    if npartitions is not None and int(npartitions) < 1:
         raise ValueError(f"{operation}: npartitions must be positive, got {npartitions!r}")
-    return new_collection(SortValues(frame.expr, tuple(by), tuple(ascending), na_position, count))
+    choice = choose_npartitions(frame.expr, npartitions)
+    note = None if npartitions is not None else choice.reason
+    return new_collection(SortValues(frame.expr, tuple(by), tuple(ascending), na_position,
+                                     choice.npartitions, note))
 
 
 # --- nlargest / nsmallest ------------------------------------------------------------------------
@@ -425,24 +485,27 @@ class SetIndexPartitions(Partitionwise):
             return None
         if shuffle is not None:
             narrowed = RangeShuffle(narrowed, shuffle.by, shuffle.splitters, shuffle.ascending,
-                                    shuffle.na_position)
+                                    shuffle.na_position, shuffle.note, shuffle.keep_index)
         indexed = SetIndexPartitions(narrowed, self.column, self.drop, self.sort,
                                      self.new_divisions, self.source)
         return Projection(indexed, parent.operand("columns"))
 
 
 def min_max(part: Any, column: Hashable) -> pd.DataFrame:
-    """The column's min, max and non-null count in one partition."""
+    """The column's min, max and non-null count in one partition, and whether its
+    non-null values are in order."""
     values = part[column]
     count = int(values.notna().sum())
+    present = values.dropna() if count < len(values) else values
     return pd.DataFrame({"min": [values.min() if count else None],
-                         "max": [values.max() if count else None], "count": [count]})
+                         "max": [values.max() if count else None], "count": [count],
+                         "ordered": [bool(present.is_monotonic_increasing)]})
 
 
 def _partition_bounds(frame: Any, column: Hashable) -> pd.DataFrame:
     keys = Projection(frame.expr, [column])
     meta = pd.DataFrame({"min": pd.Series(dtype=object), "max": pd.Series(dtype=object),
-                         "count": pd.Series(dtype="int64")})
+                         "count": pd.Series(dtype="int64"), "ordered": pd.Series(dtype=bool)})
     bounds = map_partitions_expr(min_max, keys, column, meta=meta, label="min-max",
                                  clear_divisions=True)
     return new_collection(bounds).compute().reset_index(drop=True)
@@ -452,6 +515,12 @@ def _sorted_divisions(frame: Any, column: Hashable) -> tuple:
     """Divisions of a column already in order: each partition starts at its min (an
     empty one at the next one's), the last ends at its max."""
     bounds = _partition_bounds(frame, column)
+    unordered = np.flatnonzero(~bounds["ordered"].to_numpy(dtype=bool))
+    if len(unordered):
+        raise ValueError(
+            f"set_index({column!r}, sorted=True): the column is not in order within partition "
+            f"{int(unordered[0])} (of {len(bounds)}); drop sorted=True to sort it"
+        )
     filled = bounds[bounds["count"] > 0]
     if filled.empty:
         raise ValueError(f"set_index({column!r}, sorted=True): the column has no values")
@@ -485,6 +554,11 @@ def set_index(frame: Any, other: Any, drop: bool = True, sorted: bool = False,
     if not isinstance(other, Hashable) or other not in meta.columns:
         raise KeyError(f"{operation}: no column {other!r}; the columns are {list(meta.columns)}")
     if sorted:
+        reused = _divisions_of_sort(frame.expr, other)
+        if reused is not None:
+            return new_collection(SetIndexPartitions(
+                frame.expr, other, drop, False, reused,
+                "the splitters of the sort_values under it (partitions in range order), no read"))
         divs = _sorted_divisions(frame, other)
         if len(divs) != frame.npartitions + 1:
             raise ValueError(f"{operation}: could not place {frame.npartitions} partitions")
@@ -496,19 +570,46 @@ def set_index(frame: Any, other: Any, drop: bool = True, sorted: bool = False,
             raise ValueError(f"{operation}: divisions must be sorted, at least 2 values; got {divs!r}")
         source = "divisions="
     else:
-        count = frame.npartitions if npartitions is None else int(npartitions)
+        choice = choose_npartitions(frame.expr, npartitions)
         sample = _sample(frame.expr, [other])
         values = sample[0].dropna()
         if values.empty:
             raise ValueError(f"{operation}: the column has no values to set as the index")
-        quantiles = splitters_from_sample(sample, count, [True], "last")
+        quantiles = splitters_from_sample(sample, choice.npartitions, [True], "last")
         low, high = _plain(values.min()), _plain(values.max())
         divs = tuple(_unique_sorted([low, *quantiles, high]))
         if len(divs) == 1:
             divs = (divs[0], divs[0])
-        source = "sampled quantiles (one read of the column)"
-    shuffled = RangeShuffle(frame.expr, (other,), tuple(divs[1:-1]), (True,), "last")
+        source = (f"sampled quantiles: {len(sample):,} rows of {other!r} from "
+                  f"{describe_source(frame.expr)} (one read of the column)")
+        if npartitions is None:
+            source += f"; npartitions: {choice.reason}"
+    # the old index is replaced: the pieces are written without it
+    shuffled = RangeShuffle(frame.expr, (other,), tuple(divs[1:-1]), (True,), "last", None, False)
     return new_collection(SetIndexPartitions(shuffled, other, drop, True, divs, source))
+
+
+def _divisions_of_sort(expr: FrameExpr, column: Hashable) -> tuple | None:
+    """Divisions of ``column`` when ``expr`` is ``sort_values(column)`` (ascending, nulls
+    last): its partitions hold consecutive ranges between its splitters, and the sample's
+    min and max bound them. ``None`` when they cannot say (ties at a splitter, strings)."""
+    if not isinstance(expr, SortValues) or list(expr.by) != [column]:
+        return None
+    if not expr.ascending[0] or expr.na_position != "last" or expr.count < 1:
+        return None
+    keys = expr.frame.meta[column] if isinstance(expr.frame.meta, pd.DataFrame) else None
+    if keys is None or not _is_plain_number(keys):
+        return None  # the sample's min/max are exact for numbers and datetimes only
+    if expr.frame.npartitions == 1 and expr.count == 1:
+        return None  # lowered without a sample: the min/max read is as cheap
+    splitters, _, low, high = expr.sampled_splitters()
+    if low is None or len(splitters) != expr.count - 1:
+        return None
+    divisions = [low, *splitters, high]
+    if any(b <= a for a, b in zip(divisions[1:-1], divisions[2:-1])) or (
+            len(divisions) > 2 and not divisions[0] <= divisions[1] <= divisions[-1]):
+        return None
+    return tuple(divisions)
 
 
 def _sorted_list(values: tuple) -> list:

@@ -1,0 +1,163 @@
+"""The memory limit chooses a shuffle's output partition count; compressed pieces; what
+``explain()`` says about counts and samples; divisions after ``sort_values``."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import chunkwise
+import chunkwise.dataframe as dd
+from chunkwise.dataframe import partition_count, sorting
+from chunkwise.dataframe.io.parquet import record_reads
+from chunkwise.dataframe.shuffle import hash_partition, shuffle_bytes_written
+
+
+def numbers(n: int = 40_000, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"x": rng.random(n), "k": rng.integers(0, 1000, n),
+                         "t": pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.permutation(n), "s")})
+
+
+def limited(limit: str, workers: int = 2):
+    return chunkwise.config.set({"dataframe.shuffle.memory_limit": limit, "num_workers": workers})
+
+
+def test_the_memory_limit_chooses_the_count_from_known_lengths():
+    pdf = numbers()
+    df = dd.from_pandas(pdf, npartitions=2)
+    width = 8 + 8 + 8 + 8  # x, k, t and the index
+    budget = 2**20 // (2 * partition_count.PEAK_COPIES)
+    expected = math.ceil(len(pdf) * width / budget)
+    with limited("1MiB"):
+        out = df.sort_values("x")
+        by_key = df.shuffle(on="k")
+    assert expected > 2 and out.npartitions == expected and by_key.npartitions == expected
+    text = out.explain(show=False)
+    assert f"[{expected} partitions]" in text and "known lengths" in text and "memory_limit" in text
+    got = out.compute(scheduler="sync")
+    pd.testing.assert_frame_equal(got, pdf.sort_values("x", kind="stable"))
+    pd.testing.assert_frame_equal(by_key.compute().sort_index(), pdf)
+
+
+def test_no_limit_or_a_given_count_keeps_the_count_and_reads_nothing(tmp_path):
+    pdf = numbers()
+    pdf.to_parquet(tmp_path / "data", row_group_size=10_000)
+    df = dd.read_parquet(tmp_path / "data", split_row_groups=True)
+    with record_reads() as reads:
+        plain = df.sort_values("x")
+        with limited("64kB"):
+            given = df.sort_values("x", npartitions=3)
+    assert reads == []
+    assert plain.npartitions == df.npartitions == 4 and given.npartitions == 3
+    assert "no dataframe.shuffle.memory_limit" in plain.explain(show=False)
+
+
+def test_parquet_rows_come_from_footers_and_strings_from_one_partition(tmp_path):
+    pdf = numbers(20_000)
+    pdf["s"] = pd.Series(np.where(pdf.k % 2 == 0, "even-valued", "odd"), dtype="str")
+    dd.from_pandas(pdf, npartitions=4).to_parquet(tmp_path / "data")
+    df = dd.read_parquet(tmp_path / "data")
+    with record_reads() as reads, limited("512kB"):
+        estimate = partition_count.estimate_size(df.expr)
+        out = df.sort_values("k")
+    assert estimate.rows == len(pdf) and "Parquet footers" in estimate.how
+    assert [r.columns for r in reads] == [("s",)]  # one file's string column, nothing else
+    assert 32 + 4 < estimate.bytes_per_row < 32 + 40
+    assert out.npartitions == math.ceil(estimate.nbytes / (512_000 // 8))
+    assert "sampled partition 0" in out.explain(show=False)
+    got = out.compute()
+    pd.testing.assert_frame_equal(got.reset_index(drop=True),
+                                  pdf.sort_values("k", kind="stable").reset_index(drop=True))
+
+
+def test_set_index_chooses_its_count_from_the_limit():
+    pdf = numbers()
+    df = dd.from_pandas(pdf, npartitions=2)
+    with limited("1MiB"):
+        out = df.set_index("t")
+    assert out.npartitions > 2 and out.known_divisions
+    assert "memory_limit" in out.explain(show=False)
+    pd.testing.assert_frame_equal(out.compute(), pdf.set_index("t").sort_index())
+
+
+def test_set_index_divisions_bound_the_data_exactly():
+    """The sample carries each partition's min and max: the outer divisions are exact."""
+    pdf = numbers(30_000)
+    out = dd.from_pandas(pdf, npartitions=3).set_index("x")
+    assert out.divisions[0] == pdf.x.min() and out.divisions[-1] == pdf.x.max()
+
+
+def test_explain_says_what_the_sort_sampled():
+    df = dd.from_pandas(numbers(), npartitions=4)
+    text = df.sort_values("x").explain(show=False)
+    assert "splitters sampled:" in text and "rows of ['x'] from <FromPandas" in text
+    rows = int(text.split("splitters sampled: ")[1].split(" rows")[0].replace(",", ""))
+    assert rows == 4 * sorting.SAMPLE_ROWS + 4 * 2  # a sample and the min and max a partition
+    assert "sampled quantiles: " in df.set_index("t").explain(show=False)
+
+
+def test_sort_values_then_set_index_sorted_reuses_the_splitters(tmp_path):
+    pdf = numbers()
+    pdf.to_parquet(tmp_path / "data", row_group_size=10_000)
+    df = dd.read_parquet(tmp_path / "data", split_row_groups=True)
+    ordered = df.sort_values("x")
+    with record_reads() as reads:
+        indexed = ordered.set_index("x", sorted=True)
+    assert reads and all(r.columns == ("x",) for r in reads)  # the sort's sample, nothing more
+    assert indexed.known_divisions and indexed.npartitions == ordered.npartitions
+    assert indexed.divisions[0] == pdf.x.min() and indexed.divisions[-1] == pdf.x.max()
+    with record_reads() as reads:
+        got = indexed.compute()
+    assert len(reads) == df.npartitions  # the splitters were not sampled again
+    pd.testing.assert_frame_equal(got, pdf.set_index("x").sort_index())
+    for i in range(indexed.npartitions):  # every partition inside its divisions
+        part = indexed.partitions[i].compute()
+        low, high = indexed.divisions[i], indexed.divisions[i + 1]
+        assert len(part) == 0 or (part.index.min() >= low and part.index.max() <= high)
+
+
+def test_set_index_sorted_refuses_a_partition_out_of_order():
+    pdf = pd.DataFrame({"a": [1, 2, 3, 5, 4, 6], "b": range(6)})
+    df = dd.from_pandas(pdf, npartitions=2, sort=False)
+    with pytest.raises(ValueError, match="not in order within partition 1"):
+        df.set_index("a", sorted=True)
+    ok = dd.from_pandas(pdf.sort_values("a"), npartitions=2, sort=False).set_index("a", sorted=True)
+    pd.testing.assert_frame_equal(ok.compute(), pdf.set_index("a").sort_index())
+
+
+@pytest.mark.parametrize("codec", ["lz4", "zstd"])
+def test_compressed_pieces_round_trip_and_write_fewer_bytes(tmp_path, codec):
+    pdf = numbers(20_000)
+    pdf["s"] = pd.Series(np.where(pdf.k % 3 == 0, "a", "bcd"), dtype="str")
+    df = dd.from_pandas(pdf, npartitions=4)
+    written = {}
+    for name in (None, codec):
+        with chunkwise.config.set({"dataframe.shuffle.directory": str(tmp_path),
+                                   "dataframe.shuffle.compression": name}):
+            before = shuffle_bytes_written()
+            got = hash_partition(df, "k", 3).compute(scheduler="sync")
+            written[name] = shuffle_bytes_written() - before
+        pd.testing.assert_frame_equal(got.sort_index(), pdf)
+    assert 0 < written[codec] < written[None]
+    assert os.listdir(tmp_path) == []
+
+
+def test_an_unknown_compression_is_refused():
+    df = dd.from_pandas(numbers(100), npartitions=2)
+    with (chunkwise.config.set({"dataframe.shuffle.compression": "gzip9"}),
+          pytest.raises(ValueError, match="dataframe.shuffle.compression must be")):
+        hash_partition(df, "k", 2).compute()
+
+
+def test_sort_of_a_key_with_no_values_keeps_its_partition_count():
+    """Nothing to sample (every key null): the splitters are padded, the count holds."""
+    pdf = pd.DataFrame({"x": [np.nan] * 10, "y": range(10)})
+    out = dd.from_pandas(pdf, npartitions=3).sort_values("x")
+    got = out.compute()
+    assert out.npartitions == 3 and len(out.partitions[2].compute()) == 10
+    pd.testing.assert_frame_equal(got, pdf.sort_values("x", kind="stable"))
