@@ -15,7 +15,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))  # the test modules import array_api_harness
 
-from array_api_harness import target_by_name  # noqa: E402
+from array_api_harness import target_by_name
 
 QUICK, FULL = 3, 20
 

@@ -36,6 +36,12 @@ def _one(matrix_strategy, **kwargs):
     return st.tuples(st.tuples(matrix_strategy), st.just(kwargs))
 
 
+def _assert_orthonormal_columns(q):
+    k = q.shape[-1]
+    gram = np.swapaxes(q, -1, -2).conj() @ q
+    np.testing.assert_allclose(gram, np.broadcast_to(np.eye(k), q.shape[:-2] + (k, k)), atol=RTOL)
+
+
 def _close(got, want, inputs):
     np.testing.assert_allclose(got, want, rtol=RTOL, atol=RTOL)
 
@@ -81,8 +87,7 @@ def test_eigh(target, budget):
         return (a + strict.matrix_transpose(a),), {}
 
     def vectors(got, want, inputs):  # orthonormal columns (signs and order within ties may differ)
-        eye = np.eye(got.shape[-1])
-        np.testing.assert_allclose(np.swapaxes(got, -1, -2).conj() @ got, np.broadcast_to(eye, got.shape), atol=RTOL)
+        _assert_orthonormal_columns(got)
 
     check(target, "linalg.eigh", calls(), budget, compare=(_close, vectors))
 
@@ -160,8 +165,7 @@ def test_qr(target, budget):
             "mode": st.sampled_from(["reduced", "complete"])}))
 
     def q_orthonormal(got, want, inputs):
-        eye = np.eye(got.shape[-1])
-        np.testing.assert_allclose(np.swapaxes(got, -1, -2) @ got, np.broadcast_to(eye, got.shape), atol=RTOL)
+        _assert_orthonormal_columns(got)
 
     def r_triangular(got, want, inputs):
         np.testing.assert_allclose(np.tril(got, -1), 0, atol=RTOL)
@@ -186,12 +190,10 @@ def test_svd(target, budget):
         return (draw(matrices()),), {"full_matrices": draw(st.booleans())}
 
     def orthonormal_columns(got, want, inputs):
-        eye = np.eye(got.shape[-1])
-        np.testing.assert_allclose(np.swapaxes(got, -1, -2) @ got, np.broadcast_to(eye, got.shape), atol=RTOL)
+        _assert_orthonormal_columns(got)
 
     def orthonormal_rows(got, want, inputs):
-        eye = np.eye(got.shape[-2])
-        np.testing.assert_allclose(got @ np.swapaxes(got, -1, -2), np.broadcast_to(eye, got.shape[:-1] + (got.shape[-2],)), atol=RTOL)
+        _assert_orthonormal_columns(np.swapaxes(got, -1, -2))
 
     check(target, "linalg.svd", calls(), budget, compare=(orthonormal_columns, _close, orthonormal_rows))
 
