@@ -36,13 +36,14 @@ from typing import Any
 
 import numpy as np
 
+from chunkwise.array._axes import normalize_axis
 from chunkwise.array.blockwise import blockwise, map_blocks
 from chunkwise.array.chunks import check_known_chunks
 from chunkwise.array.core import Array, asarray, implements
 from chunkwise.array.manipulation import stack
 from chunkwise.array.reductions import any as any_
 from chunkwise.array.reductions import sum as sum_
-from chunkwise.array.reshaping import ravel, reshape
+from chunkwise.array.reshaping import moveaxis, ravel, reshape
 from chunkwise.array.treereduce import Reduction, normalize_split_every
 
 # The names joining the ``chunkwise.array`` namespace (NumPy names); ``MergedPartials`` is
@@ -179,18 +180,19 @@ def unique(ar: Any, return_index: bool = False, return_inverse: bool = False, re
     One block of unknown length (``nan``): each block's uniques (with first
     index and counts) are merged by a tree. ``return_index`` gives the first
     index in the flattened array, ``return_inverse`` has ``ar``'s shape and
-    blocks, ``return_counts`` the counts. ``axis`` is not supported.
+    blocks, ``return_counts`` the counts. With ``axis``, the unique slices
+    along it (each slice gathered into one block; see :func:`_unique_axis`).
 
     >>> import numpy as np
     >>> u, inv = unique(asarray(np.array([2, 1, 2, 3])).rechunk(3), return_inverse=True)
     >>> u.compute().tolist(), inv.compute().tolist()
     ([1, 2, 3], [1, 0, 1, 2])
     """
-    if axis is not None:
-        raise NotImplementedError("unique: axis= is not supported on chunkwise arrays; use axis=None")
     if not equal_nan:
         raise NotImplementedError("unique: equal_nan=False is not supported on chunkwise arrays")
     x = asarray(ar)
+    if axis is not None:
+        return _unique_axis(x, axis, return_index, return_inverse, return_counts)
     flat = ravel(x)
     check_known_chunks("unique", flat)
     partials = map_blocks(_unique_blocks, flat, bool(return_index), dtype=object,
@@ -206,6 +208,76 @@ def unique(ar: Any, return_index: bool = False, return_inverse: bool = False, re
         out.append(blockwise(_inverse, ind, x, ind, values, ("u",), dtype=np.intp, concatenate=True))
     if return_counts:
         out.append(map_blocks(_field, records, "count", dtype=np.intp))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+# --- unique(axis=): unique slices --------------------------------------------------------------
+
+
+def _unique_slices_block(block: np.ndarray, block_info: Any = None) -> np.ndarray:
+    """One block's partial (slices along axis 0, flattened to rows): unique rows, first index, counts."""
+    start = block_info[0]["array-location"][0][0] if block_info else 0
+    rows = block.reshape(block.shape[0], -1)
+    values, index, counts = np.unique(rows, axis=0, return_index=True, return_counts=True)
+    out = np.empty(1, dtype=object)
+    out[0] = (values, index + start, counts)
+    return out
+
+
+def _unique_slices_merge(parts: list) -> tuple:
+    values = np.concatenate([p[0] for p in parts])
+    values, inverse = np.unique(values, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    counts = np.zeros(len(values), dtype=np.intp)
+    np.add.at(counts, inverse, np.concatenate([p[2] for p in parts]))
+    index = np.full(len(values), np.iinfo(np.intp).max, dtype=np.intp)
+    np.minimum.at(index, inverse, np.concatenate([p[1] for p in parts]))
+    return values, index, counts
+
+
+def _box(partial: tuple) -> np.ndarray:
+    out = np.empty(1, dtype=object)
+    out[0] = partial
+    return out
+
+
+def _slices_part(merged: np.ndarray, item: int, shape: tuple, dtype: np.dtype) -> np.ndarray:
+    part = merged[0][item]
+    return part.reshape((len(part), *shape)).astype(dtype, copy=False)
+
+
+def _slices_inverse(block: np.ndarray, merged: np.ndarray) -> np.ndarray:
+    values = merged[0][0]
+    rows = block.reshape(block.shape[0], -1)
+    both = np.unique(np.concatenate([values, rows]), axis=0, return_inverse=True)[1].reshape(-1)
+    return both[len(values):].astype(np.intp)  # every row is one of the values, which are sorted and unique
+
+
+def _unique_axis(x: Array, axis: Any, return_index: bool, return_inverse: bool, return_counts: bool) -> Any:
+    """``unique(x, axis=axis)``: the sorted unique slices along ``axis``, as ``numpy.unique``.
+
+    Each slice must sit in one block, so the other axes are gathered into one
+    chunk; each block's unique slices (with first index and counts) are merged by
+    a tree, and the result has an unknown length (``nan``) along ``axis``.
+    """
+    axis = normalize_axis(axis, x.ndim, "unique")
+    check_known_chunks("unique", x)
+    moved = moveaxis(x.rechunk({d: -1 for d in range(x.ndim) if d != axis}), axis, 0)
+    rest = tuple(int(n) for n in moved.shape[1:])
+    others = tuple(range(1, moved.ndim))
+    partials = map_blocks(_unique_slices_block, moved, dtype=object, chunks=((1,) * moved.numblocks[0],),
+                          drop_axis=others)
+    merged = _merged(partials, _unique_slices_merge, _box, ((1,),), object, "unique")
+    values = map_blocks(_slices_part, merged, 0, rest, x.dtype, dtype=x.dtype,
+                        chunks=((math.nan,), *((n,) for n in rest)), new_axis=others)
+    out = [moveaxis(values, 0, axis)]
+    if return_index:
+        out.append(map_blocks(_slices_part, merged, 1, (), np.dtype(np.intp), dtype=np.intp, chunks=((math.nan,),)))
+    if return_inverse:
+        out.append(blockwise(_slices_inverse, (0,), moved, tuple(range(moved.ndim)), merged, ("m",),
+                             dtype=np.intp, concatenate=True))
+    if return_counts:
+        out.append(map_blocks(_slices_part, merged, 2, (), np.dtype(np.intp), dtype=np.intp, chunks=((math.nan,),)))
     return out[0] if len(out) == 1 else tuple(out)
 
 
