@@ -7,13 +7,26 @@ what the standard asks of a namespace beyond the array operations:
 - ``__array_namespace_info__()``: the inspection object (``capabilities``,
   ``default_device``, ``default_dtypes``, ``dtypes``, ``devices``). Arrays live
   on one device, ``"cpu"`` (their blocks are NumPy arrays); data-dependent
-  output shapes are not supported lazily, so both capabilities that need them
-  are ``False``;
+  output shapes (boolean masks, ``nonzero``, ``unique_*``) are lazy, with
+  unknown (``nan``) lengths until computed, so both capabilities are ``True``;
 - ``finfo``/``iinfo``: machine limits as plain Python scalars (NumPy's return
   NumPy scalars);
 - ``isdtype``, ``result_type``, ``can_cast``, ``astype``, ``broadcast_shapes``:
   the data-type and shape helpers, accepting chunkwise arrays where the
-  standard accepts arrays.
+  standard accepts arrays (``can_cast`` by the standard's promotion, which
+  never crosses kinds: :func:`standard_promotion`);
+- the standard's names NumPy's API lacks or spells otherwise: the constants
+  (``e``, ``inf``, ``nan``, ``pi``, ``newaxis``), ``from_dlpack``, ``concat``,
+  ``permute_dims``, ``unstack``, ``cumulative_sum``/``cumulative_prod``
+  (``include_initial``), ``unique_all``/``unique_counts``/``unique_inverse``/
+  ``unique_values`` (named tuples), and ``sort``/``argsort`` with NumPy's
+  arguments plus ``descending``.
+
+What differs from the standard, documented where it happens: unknown lengths
+are ``nan``, not ``None``; ``unique_*`` count NaNs as one value (NumPy's
+``equal_nan=True``); ``repeat`` takes an integer ``repeats`` only (an array of
+repeats would give a data-dependent length; refused with a clear error); an
+``fft`` axis must be one chunk (refused with ``rechunk`` as the fix).
 
 >>> import chunkwise.array as da
 >>> da.__array_namespace_info__().default_dtypes()["real floating"]
@@ -111,8 +124,14 @@ class NamespaceInfo:
     __slots__ = ()
 
     def capabilities(self) -> dict:
-        """What the namespace supports: no data-dependent shapes (plans know every shape)."""
-        return {"boolean indexing": False, "data-dependent shapes": False, "max dimensions": 64}
+        """What the namespace supports: boolean indexing and data-dependent shapes, lazily.
+
+        ``x[mask]``, ``nonzero`` and the ``unique_*`` functions build plans whose
+        output lengths are unknown (``nan`` in ``shape`` and ``chunks``, Dask's
+        convention, where the standard writes ``None``) until computed; the
+        conformance harness (``tests/array_api``) checks their values.
+        """
+        return {"boolean indexing": True, "data-dependent shapes": True, "max dimensions": 64}
 
     def default_device(self) -> str:
         return DEVICE
