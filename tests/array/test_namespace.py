@@ -212,3 +212,19 @@ def test_capabilities_are_what_works_lazily(scheduler):
         assert math.isnan(got.shape[0])
         assert_eq(got, expected, schedulers=(scheduler,))
     assert math.isnan(da.unique_values(x).shape[0])
+
+
+@pytest.mark.parametrize("axis", [None, 0, 1])
+def test_repeat_with_an_array_of_repeats(axis, scheduler):
+    x = da.from_array(B, chunks=B_UNEVEN)
+    length = B.size if axis is None else B.shape[axis]
+    counts = np.arange(length) % 3
+    got = da.repeat(x, da.from_array(counts, chunks=4), axis=axis)
+    assert math.isnan(got.shape[0 if axis is None else axis])
+    assert_eq(got, np.repeat(B, counts, axis=axis), schedulers=(scheduler,))
+    assert_eq(np.repeat(x, counts, axis=axis), np.repeat(B, counts, axis=axis))  # NumPy dispatch
+    assert_eq(da.repeat(x, np.array([2]), axis=axis), np.repeat(B, 2, axis=axis))  # one count: known chunks
+    with pytest.raises(ValueError, match="repeat: repeats of shape \\(2,\\) must be an integer"):
+        da.repeat(x, np.array([1, 2]), axis=axis)
+    with pytest.raises(TypeError, match="repeat: repeats must hold integers"):
+        da.repeat(x, np.ones(length), axis=axis)

@@ -105,6 +105,7 @@ from chunkwise.array.api import (  # noqa: E402  (the Array API's forms; sort/ar
     newaxis,
     permute_dims,
     pi,
+    repeat,
     result_type,
     sort,
     unique_all,

@@ -19,14 +19,14 @@ what the standard asks of a namespace beyond the array operations:
   (``e``, ``inf``, ``nan``, ``pi``, ``newaxis``), ``from_dlpack``, ``concat``,
   ``permute_dims``, ``unstack``, ``cumulative_sum``/``cumulative_prod``
   (``include_initial``), ``unique_all``/``unique_counts``/``unique_inverse``/
-  ``unique_values`` (named tuples), and ``sort``/``argsort`` with NumPy's
-  arguments plus ``descending``.
+  ``unique_values`` (named tuples), ``sort``/``argsort`` with NumPy's
+  arguments plus ``descending``, and ``repeat`` with an array of repeats.
 
 What differs from the standard, documented where it happens: unknown lengths
 are ``nan``, not ``None``; ``unique_*`` count NaNs as one value (NumPy's
-``equal_nan=True``); ``repeat`` takes an integer ``repeats`` only (an array of
-repeats would give a data-dependent length; refused with a clear error); an
-``fft`` axis must be one chunk (refused with ``rechunk`` as the fix).
+``equal_nan=True``); an ``fft`` axis must be one chunk (refused with
+``rechunk`` as the fix). ``repeat`` with an array of repeats gives lengths
+unknown (``nan``) until computed.
 
 >>> import chunkwise.array as da
 >>> da.__array_namespace_info__().default_dtypes()["real floating"]
@@ -46,16 +46,17 @@ from typing import Any
 
 import numpy as np
 
-from chunkwise.array import sorting
+from chunkwise.array import manipulation, sorting
 from chunkwise.array._axes import normalize_axis
+from chunkwise.array.blockwise import blockwise
 from chunkwise.array.chunks import check_known_chunks
-from chunkwise.array.core import Array, asarray, from_array
+from chunkwise.array.core import Array, asarray, from_array, implements
 from chunkwise.array.counting import unique
 from chunkwise.array.creation import full
 from chunkwise.array.cumulative import cumprod, cumsum
 from chunkwise.array.expr import broadcast_shapes as _broadcast
 from chunkwise.array.manipulation import concatenate, flip
-from chunkwise.array.reshaping import ravel, transpose
+from chunkwise.array.reshaping import broadcast_to, ravel, transpose
 
 __all__ = [
     "DEVICE",
@@ -83,6 +84,7 @@ __all__ = [
     "newaxis",
     "permute_dims",
     "pi",
+    "repeat",
     "result_type",
     "sort",
     "standard_promotion",
@@ -491,3 +493,46 @@ def unique_values(x: Array, /) -> Array:
     [1, 2]
     """
     return _unique(x, "unique_values")[0]
+
+
+def _repeat_block(block: np.ndarray, repeats: np.ndarray, axis: int) -> np.ndarray:
+    return np.repeat(block, repeats, axis=axis)
+
+
+@implements(np.repeat)  # replaces manipulation.repeat's registration: this one also takes arrays
+def repeat(a: Any, repeats: Any, axis: int | None = None) -> Array:
+    """Repeat elements along ``axis`` (flattened when ``None``): NumPy's ``repeat`` and the Array API's.
+
+    ``repeats`` an integer: known output chunks (:func:`chunkwise.array.manipulation.repeat`).
+    ``repeats`` an array (one count per element along ``axis``, or a single
+    one): each block repeats its own elements, so the lengths along ``axis``
+    depend on the data and are unknown (``nan``) until computed.
+
+    >>> x = from_array(np.array([1, 2, 3]), chunks=2)
+    >>> r = repeat(x, from_array(np.array([2, 0, 1]), chunks=2))
+    >>> r.shape, r.compute().tolist()
+    ((nan,), [1, 1, 3])
+    """
+    counts = repeats if isinstance(repeats, Array) else np.asarray(repeats)
+    if counts.ndim == 0 or (not isinstance(counts, Array) and counts.size == 1 and counts.dtype.kind in "iu"):
+        return manipulation.repeat(a, repeats, axis)
+    x = asarray(a)
+    if axis is None:
+        x, axis = ravel(x), 0
+    axis = normalize_axis(axis, x.ndim, "repeat")
+    counts = asarray(counts)
+    if counts.dtype.kind not in "iu":
+        raise TypeError(f"repeat: repeats must hold integers, got dtype {counts.dtype}")
+    if counts.ndim != 1 or counts.shape[0] not in (1, x.shape[axis]):
+        raise ValueError(
+            f"repeat: repeats of shape {counts.shape} must be an integer, or 1-d with one count per element "
+            f"along axis {axis} ({x.shape[axis]}) or a single count"
+        )
+    check_known_chunks("repeat", x, axes=(axis,), what=f"the array (axis {axis})")
+    if counts.shape[0] == 1 and x.shape[axis] != 1:
+        counts = broadcast_to(counts, (x.shape[axis],))
+    counts = counts.rechunk((x.chunks[axis],))
+    index = tuple(range(x.ndim))
+    unknown = tuple(math.nan for _ in x.chunks[axis])
+    return blockwise(_repeat_block, index, x, index, counts, (axis,), axis, None, dtype=x.dtype,
+                     adjust_chunks={axis: unknown}, concatenate=True)
