@@ -74,11 +74,8 @@ _STRICT_DTYPES = {getattr(strict, name): name for name in DTYPE_NAMES}
 
 def dtype_name(dtype: Any) -> str:
     """The standard's name of a dtype object of ``array_api_strict`` or of NumPy."""
-    try:
-        if dtype in _STRICT_DTYPES:
-            return _STRICT_DTYPES[dtype]
-    except TypeError:  # NumPy dtypes compare with strict ones by raising
-        pass
+    if _is_strict_dtype(dtype):
+        return _STRICT_DTYPES[dtype]
     return np.dtype(dtype).name
 
 
@@ -155,10 +152,8 @@ class Target:
 
 
 def _is_strict_dtype(value: Any) -> bool:
-    try:
-        return value in _STRICT_DTYPES
-    except TypeError:
-        return False
+    # by type first: comparing a NumPy dtype with a strict one warns
+    return type(value) is type(strict.float64) and value in _STRICT_DTYPES
 
 
 def target_by_name(name: str) -> Target:
