@@ -57,12 +57,17 @@ _NOT_PUBLIC = frozenset(
 )
 
 
+#: NumPy's functions whose Array API forms (:mod:`chunkwise.array.api`) take their place in ``da``:
+#: the same arguments and more (``descending``; an array of ``repeats``).
+_API_FORMS = frozenset({"argsort", "repeat", "sort"})
+
+
 def _export_all() -> list:
     names = []
     for module_name in _MODULES:
         module = _importlib.import_module(f"chunkwise.array.{module_name}")
         for name in getattr(module, "__all__", ()):
-            if name in _NOT_PUBLIC:
+            if name in _NOT_PUBLIC or name in _API_FORMS:
                 continue
             globals()[name] = getattr(module, name)
             names.append(name)
@@ -129,6 +134,7 @@ globals().update({_name: getattr(_np, _name) for _name in _DTYPE_NAMES})
 __all__ += [
     "__array_api_version__",
     "__array_namespace_info__",
+    "argsort",
     "astype",
     "broadcast_shapes",
     "can_cast",
@@ -152,7 +158,9 @@ __all__ += [
     "permute_dims",
     "pi",
     "random",
+    "repeat",
     "result_type",
+    "sort",
     "trace",
     "unique_all",
     "unique_counts",
@@ -160,7 +168,6 @@ __all__ += [
     "unique_values",
     "unstack",
 ]
-__all__ = sorted(set(__all__))  # sort and argsort: the Array API's forms replace sorting's
 __all__ += list(_DTYPE_NAMES)
 __all__.sort()
 
