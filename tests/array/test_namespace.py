@@ -228,3 +228,15 @@ def test_repeat_with_an_array_of_repeats(axis, scheduler):
         da.repeat(x, np.array([1, 2]), axis=axis)
     with pytest.raises(TypeError, match="repeat: repeats must hold integers"):
         da.repeat(x, np.ones(length), axis=axis)
+
+
+def test_unique_functions_count_each_nan_apart(scheduler):
+    """The standard: each NaN is a value of its own (NumPy's ``equal_nan=False``)."""
+    a = np.where(B % 3 == 0, np.nan, B.astype(float))
+    x = da.from_array(a, chunks=B_UNEVEN)
+    expected = np.unique(a, return_index=True, return_inverse=True, return_counts=True, equal_nan=False)
+    for got, e in zip(da.unique_all(x), expected):
+        assert_eq(got, e, schedulers=(scheduler,))
+    assert_eq(da.unique_values(x), np.unique(a, equal_nan=False), schedulers=(scheduler,))
+    assert int(np.isnan(da.unique_counts(x).values.compute()).sum()) == int(np.isnan(a).sum())
+    assert_eq(da.unique(x), np.unique(a))  # NumPy's default, equal_nan=True: one NaN

@@ -243,3 +243,13 @@ def test_take_along_axis():
     assert_eq(da.take_along_axis(x, np.array([[0], [5]])[:1], axis=0), np.take_along_axis(A, np.array([[0]]), axis=0))
     with pytest.raises(ValueError, match="take_along_axis: indices has 1 dimensions"):
         da.take_along_axis(x, np.array([1]), axis=0)
+
+
+def test_unique_with_distinct_nans_matches_numpy(scheduler):
+    x = da.from_array(A_NAN, chunks=UNEVEN)
+    got = da.unique(x, return_index=True, return_inverse=True, return_counts=True, equal_nan=False)
+    expected = np.unique(A_NAN, return_index=True, return_inverse=True, return_counts=True, equal_nan=False)
+    for g, e in zip(got, expected):
+        assert_eq(g, e, schedulers=(scheduler,))
+    with pytest.raises(NotImplementedError, match="unique: equal_nan=False is supported for real floating"):
+        da.unique(x.astype("complex128"), equal_nan=False)

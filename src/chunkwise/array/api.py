@@ -23,9 +23,8 @@ what the standard asks of a namespace beyond the array operations:
   arguments plus ``descending``, and ``repeat`` with an array of repeats.
 
 What differs from the standard, documented where it happens: unknown lengths
-are ``nan``, not ``None``; ``unique_*`` count NaNs as one value (NumPy's
-``equal_nan=True``); an ``fft`` axis must be one chunk (refused with
-``rechunk`` as the fix). ``repeat`` with an array of repeats gives lengths
+are ``nan``, not ``None``; ``unique_*`` of complex arrays count NaNs as one
+value; an ``fft`` axis must be one chunk (refused with ``rechunk`` as the fix). ``repeat`` with an array of repeats gives lengths
 unknown (``nan``) until computed.
 
 >>> import chunkwise.array as da
@@ -448,7 +447,8 @@ UniqueInverseResult = namedtuple("UniqueInverseResult", ["values", "inverse_indi
 
 def _unique(x: Any, opname: str, **want: bool) -> tuple:
     x = asarray(x)
-    out = unique(x, **want)
+    equal_nan = x.dtype.kind == "c"  # the standard: each NaN is a value; for complex NaNs, NumPy's one value
+    out = unique(x, equal_nan=equal_nan, **want)
     return out if isinstance(out, tuple) else (out,)
 
 
@@ -456,8 +456,8 @@ def unique_all(x: Array, /) -> UniqueAllResult:
     """Unique values of ``x`` with first indices, inverse indices (``x``'s shape) and counts (Array API).
 
     The values have an unknown length (``nan``) until computed; see
-    :func:`chunkwise.array.unique`. NaNs count as one value (NumPy's
-    ``equal_nan=True``), where the standard counts each NaN apart.
+    :func:`chunkwise.array.unique`. Each NaN is a value of its own, with a
+    count of one, as the standard asks (complex NaNs: one value).
 
     >>> r = unique_all(from_array(np.array([2, 1, 2]), chunks=2))
     >>> r.values.compute().tolist(), r.indices.compute().tolist(), r.counts.compute().tolist()

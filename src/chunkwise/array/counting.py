@@ -40,6 +40,8 @@ from chunkwise.array._axes import normalize_axis
 from chunkwise.array.blockwise import blockwise, map_blocks
 from chunkwise.array.chunks import check_known_chunks
 from chunkwise.array.core import Array, asarray, implements
+from chunkwise.array.cumulative import cumsum
+from chunkwise.array.elementwise import where
 from chunkwise.array.manipulation import stack
 from chunkwise.array.reductions import any as any_
 from chunkwise.array.reductions import sum as sum_
@@ -114,9 +116,12 @@ def _unique_dtype(dtype: np.dtype) -> np.dtype:
     return np.dtype([("value", dtype), ("index", np.intp), ("count", np.intp)])
 
 
-def _unique_block(block: np.ndarray, start: int, want_index: bool) -> tuple:
+def _unique_block(block: np.ndarray, start: int, want_index: bool, equal_nan: bool = True) -> tuple:
     """One block's partial: its sorted unique values, first (flat) index (or None) and counts."""
     flat = block.reshape(-1)
+    if not equal_nan:  # each NaN its own value, last, in index order
+        values, index, counts = np.unique(flat, return_index=True, return_counts=True, equal_nan=False)
+        return values, index + start, counts
     if want_index:
         values, index, counts = np.unique(flat, return_index=True, return_counts=True)
         return values, index + start, counts
@@ -124,7 +129,7 @@ def _unique_block(block: np.ndarray, start: int, want_index: bool) -> tuple:
     return values, None, counts
 
 
-def _unique_merge(parts: list) -> tuple:
+def _unique_merge(parts: list, equal_nan: bool = True) -> tuple:
     """Merge partials given in block order: sorted runs, so a stable sort is a cheap merge.
 
     A value's first index is in the earliest partial holding it, which the stable
@@ -138,7 +143,7 @@ def _unique_merge(parts: list) -> tuple:
     first = np.empty(len(values), dtype=bool)
     first[0] = True
     same = values[1:] == values[:-1]
-    if values.dtype.kind in "fc":
+    if values.dtype.kind in "fc" and equal_nan:
         same |= np.isnan(values[1:]) & np.isnan(values[:-1])
     np.logical_not(same, out=first[1:])
     starts = np.flatnonzero(first)
@@ -157,10 +162,10 @@ def _unique_records(partial: tuple, dtype: np.dtype) -> np.ndarray:
     return out
 
 
-def _unique_blocks(block: np.ndarray, want_index: bool, block_info: Any = None) -> np.ndarray:
+def _unique_blocks(block: np.ndarray, want_index: bool, equal_nan: bool = True, block_info: Any = None) -> np.ndarray:
     out = np.empty(1, dtype=object)
     start = block_info[0]["array-location"][0][0] if block_info else 0
-    out[0] = _unique_block(block, start, want_index)
+    out[0] = _unique_block(block, start, want_index, equal_nan)
     return out
 
 
@@ -180,7 +185,8 @@ def unique(ar: Any, return_index: bool = False, return_inverse: bool = False, re
     One block of unknown length (``nan``): each block's uniques (with first
     index and counts) are merged by a tree. ``return_index`` gives the first
     index in the flattened array, ``return_inverse`` has ``ar``'s shape and
-    blocks, ``return_counts`` the counts. With ``axis``, the unique slices
+    blocks, ``return_counts`` the counts. NaNs are one value (``equal_nan=True``)
+    or each its own (``equal_nan=False``, real floats). With ``axis``, the unique slices
     along it (each slice gathered into one block; see :func:`_unique_axis`).
 
     >>> import numpy as np
@@ -188,16 +194,18 @@ def unique(ar: Any, return_index: bool = False, return_inverse: bool = False, re
     >>> u.compute().tolist(), inv.compute().tolist()
     ([1, 2, 3], [1, 0, 1, 2])
     """
-    if not equal_nan:
-        raise NotImplementedError("unique: equal_nan=False is not supported on chunkwise arrays")
     x = asarray(ar)
     if axis is not None:
         return _unique_axis(x, axis, return_index, return_inverse, return_counts)
+    if not equal_nan and x.dtype.kind == "c":
+        raise NotImplementedError("unique: equal_nan=False is supported for real floating arrays only")
+    equal_nan = bool(equal_nan) or x.dtype.kind != "f"  # NaNs matter for real floats only
     flat = ravel(x)
     check_known_chunks("unique", flat)
-    partials = map_blocks(_unique_blocks, flat, bool(return_index), dtype=object,
+    partials = map_blocks(_unique_blocks, flat, bool(return_index), equal_nan, dtype=object,
                           chunks=((1,) * flat.numblocks[0],))
-    records = _merged(partials, _unique_merge, functools.partial(_unique_records, dtype=x.dtype),
+    records = _merged(partials, functools.partial(_unique_merge, equal_nan=equal_nan),
+                      functools.partial(_unique_records, dtype=x.dtype),
                       ((math.nan,),), _unique_dtype(x.dtype), "unique")
     values = map_blocks(_field, records, "value", dtype=x.dtype)
     out = [values]
@@ -205,10 +213,22 @@ def unique(ar: Any, return_index: bool = False, return_inverse: bool = False, re
         out.append(map_blocks(_field, records, "index", dtype=np.intp))
     if return_inverse:
         ind = tuple(range(x.ndim))
-        out.append(blockwise(_inverse, ind, x, ind, values, ("u",), dtype=np.intp, concatenate=True))
+        inverse = blockwise(_inverse, ind, x, ind, values, ("u",), dtype=np.intp, concatenate=True)
+        out.append(inverse if equal_nan else _distinct_nan_inverse(x, inverse))
     if return_counts:
         out.append(map_blocks(_field, records, "count", dtype=np.intp))
     return out[0] if len(out) == 1 else tuple(out)
+
+
+def _distinct_nan_inverse(x: Array, inverse: Array) -> Array:
+    """With each NaN a value of its own: a NaN's index is the first NaN's plus its rank among the NaNs.
+
+    The NaN values come last, in the (C) order of their elements, so the rank is a
+    cumulative count of NaNs over the flattened array.
+    """
+    nans = map_blocks(np.isnan, x, dtype=bool)
+    rank = reshape(cumsum(ravel(nans), dtype=np.intp), x.shape) - 1
+    return where(nans, inverse + rank, inverse)
 
 
 # --- unique(axis=): unique slices --------------------------------------------------------------
