@@ -48,7 +48,9 @@ def run_target(target: str, quick: bool) -> tuple[Counter, Counter, list]:
                 continue
             total[category] += 1
             if outcome & {"failure", "error"}:
-                failing.append(f"{category}::{case.get('name')}")
+                problem = next(child for child in case if child.tag in ("failure", "error"))
+                message = (problem.get("message") or "").splitlines()
+                failing.append(f"{category}::{case.get('name')}: {message[0][:160] if message else ''}")
             else:
                 passed[category] += 1
         return passed, total, failing

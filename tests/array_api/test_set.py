@@ -14,7 +14,8 @@ UNIQUE = ["unique_all", "unique_counts", "unique_inverse", "unique_values"]
 
 @pytest.mark.parametrize("name", UNIQUE)
 def test_unique(target, budget, name):
-    check(target, name, st.tuples(st.tuples(arrays(xps.real_dtypes(), max_side=6)), st.just({})), budget)
+    check(target, name, st.tuples(st.tuples(arrays(xps.real_dtypes(), max_side=6)), st.just({})), budget,
+          signed_zeros=False)  # 0.0 and -0.0 are one value: which one is reported is not specified
 
 
 def _small(dtype):
@@ -33,4 +34,12 @@ def test_isin(target, budget):
         x2 = draw(arrays(d2, elements=_small(d2)))
         return (x1, x2), draw(st.fixed_dictionaries({}, optional={"invert": st.booleans()}))
 
-    check(target, "isin", calls(), budget)
+    check(target, _isin, calls(), budget)
+
+
+def _isin(ns, x1, x2, invert=False):
+    """``isin``; for array_api_strict 2.6.1, whose ``isin`` drops ``invert``, its negation by hand."""
+    if ns is strict:
+        found = strict.isin(x1, x2)
+        return strict.logical_not(found) if invert else found
+    return ns.isin(x1, x2, invert=invert)
