@@ -15,4 +15,6 @@ def sort_calls(draw):
 
 @pytest.mark.parametrize("name", ["argsort", "sort"])
 def test_sort(target, budget, name):
-    check(target, name, sort_calls(), budget)
+    # 0.0 and -0.0 tie: array_api_strict's descending sort reverses ties (it flips an ascending
+    # sort), a stable descending sort keeps them in order, so which zero comes first is not compared
+    check(target, name, sort_calls(), budget, signed_zeros=False)
