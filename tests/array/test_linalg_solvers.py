@@ -156,6 +156,13 @@ def test_pinv_and_matrix_rank_by_tsqr(shape, chunks):
     assert_eq(da.linalg.matrix_rank(x, tol=1e-3), np.linalg.matrix_rank(a, tol=1e-3))
 
 
+def test_pinv_of_a_stack_whose_matrices_span_chunks(scheduler):
+    """Found by the Array API harness: blocks of a matrix were inverted as if they were matrices."""
+    a = rng.standard_normal((5, 3, 4))
+    x = da.from_array(a, chunks=((2, 3), (1, 2), (3, 1)))
+    assert_eq(da.linalg.pinv(x), np.linalg.pinv(a), rtol=1e-7, atol=1e-10, schedulers=(scheduler,))
+
+
 @pytest.mark.parametrize("chunks", [3, ((4, 2, 5, 1), 12), ((5, 7), (2, 10))])
 @pytest.mark.parametrize("dtype", ["float64", "complex128"])
 def test_blocked_cholesky_for_a_matrix_larger_than_a_chunk(chunks, dtype):

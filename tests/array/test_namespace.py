@@ -1,5 +1,7 @@
 """Tests of ``chunkwise.array`` as an Array API namespace: public names, inspection, finfo/iinfo, devices."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -44,7 +46,7 @@ def test_array_api_version_and_namespace():
 def test_namespace_info():
     info = da.__array_namespace_info__()
     caps = info.capabilities()
-    assert caps["data-dependent shapes"] is False and caps["max dimensions"] == 64
+    assert caps == {"boolean indexing": True, "data-dependent shapes": True, "max dimensions": 64}
     assert info.default_device() == "cpu" and info.devices() == ["cpu"]
     defaults = info.default_dtypes(device="cpu")
     assert defaults == {
@@ -119,3 +121,122 @@ def test_dtype_functions():
     assert_eq(da.astype(x, "float32"), np.ones(3, dtype="float32"))
     with pytest.raises(ValueError, match="'cpu' only"):
         da.astype(x, "float32", device="gpu")
+
+
+def test_can_cast_follows_the_standards_promotion():
+    assert da.can_cast(np.int8, np.int16) and da.can_cast(np.uint8, np.int16) and da.can_cast(np.float32, np.complex64)
+    assert not da.can_cast(np.int8, np.float32)  # NumPy says True: the standard never casts across kinds
+    assert not da.can_cast(np.bool_, np.int8) and not da.can_cast(np.uint64, np.int64)
+    assert not da.can_cast(np.bool_, np.float64)  # (NumPy's dtype(None) is float64: a trap this guards)
+    assert da.can_cast(da.ones(2, dtype="float32"), np.float64)
+
+
+def test_constants_and_from_dlpack():
+    assert (da.e, da.pi, da.inf) == (math.e, math.pi, math.inf) and math.isnan(da.nan) and da.newaxis is None
+    assert all(type(c) is float for c in (da.e, da.pi, da.inf, da.nan))
+    source = np.arange(6.0).reshape(2, 3)
+    assert_eq(da.from_dlpack(source), source)
+    with pytest.raises(ValueError, match="from_dlpack: .*'cpu' only"):
+        da.from_dlpack(source, device="gpu")
+
+
+B = np.random.default_rng(5).integers(-3, 4, size=(7, 5))
+B_UNEVEN = ((3, 1, 3), (2, 3))
+
+
+def test_concat_permute_dims_unstack(scheduler):
+    x = da.from_array(B, chunks=B_UNEVEN)
+    y = da.from_array(B[:2].astype("int16"), chunks=1)
+    assert_eq(da.concat([x, y]), np.concatenate([B, B[:2].astype("int16")]), schedulers=(scheduler,))
+    assert_eq(da.concat([x, y], axis=None), np.concatenate([B.ravel(), B[:2].ravel().astype("int16")]),
+              schedulers=(scheduler,))
+    assert_eq(da.permute_dims(x, (1, 0)), B.T, schedulers=(scheduler,))
+    parts = da.unstack(x, axis=1)
+    assert len(parts) == 5
+    for got, expected in zip(parts, np.unstack(B, axis=1)):
+        assert_eq(got, expected, schedulers=(scheduler,))
+
+
+@pytest.mark.parametrize("include_initial", [False, True])
+@pytest.mark.parametrize("name", ["cumulative_sum", "cumulative_prod"])
+def test_cumulative_functions(name, include_initial, scheduler):
+    x = da.from_array(B, chunks=B_UNEVEN)
+    for axis in (0, 1):
+        expected = getattr(np, name)(B, axis=axis, include_initial=include_initial)
+        assert_eq(getattr(da, name)(x, axis=axis, include_initial=include_initial), expected,
+                  schedulers=(scheduler,))
+    one_d = da.from_array(B[0], chunks=2)
+    assert_eq(getattr(da, name)(one_d, dtype="float32"), getattr(np, name)(B[0], dtype="float32"))
+    with pytest.raises(ValueError, match=f"{name}: axis is required for a 2-d array"):
+        getattr(da, name)(x)
+
+
+@pytest.mark.parametrize("stable", [True, None])
+def test_sort_and_argsort_descending(stable, scheduler):
+    x = da.from_array(B, chunks=B_UNEVEN)
+    for axis in (0, 1, -1):
+        expected = np.flip(np.sort(np.flip(B, axis), axis=axis, stable=True), axis)
+        assert_eq(da.sort(x, axis=axis, descending=True, stable=stable), expected, schedulers=(scheduler,))
+        order = da.argsort(x, axis=axis, descending=True, stable=stable).compute(scheduler=scheduler)
+        values = np.take_along_axis(B, order, axis=axis)
+        np.testing.assert_array_equal(values, expected)
+        # stable: equal values keep their original order
+        ranks = np.take_along_axis(np.indices(B.shape)[axis % 2], order, axis=axis)
+        ties = np.diff(values, axis=axis) == 0
+        assert np.all(np.diff(ranks, axis=axis)[ties] > 0)
+    assert_eq(da.sort(x, axis=None, descending=True), np.sort(B, axis=None)[::-1])
+    assert_eq(np.sort(x, axis=0), np.sort(B, axis=0))  # NumPy's signature still dispatches
+
+
+def test_unique_functions_are_named_tuples(scheduler):
+    x = da.from_array(B, chunks=B_UNEVEN)
+    values, index, inverse, counts = np.unique(B, return_index=True, return_inverse=True, return_counts=True)
+    result = da.unique_all(x)
+    assert result._fields == ("values", "indices", "inverse_indices", "counts")
+    for got, expected in zip(result, (values, index, inverse, counts)):
+        assert_eq(got, expected, schedulers=(scheduler,))
+    assert result.inverse_indices.shape == B.shape
+    assert_eq(da.unique_counts(x).counts, counts, schedulers=(scheduler,))
+    assert_eq(da.unique_inverse(x).inverse_indices, inverse, schedulers=(scheduler,))
+    assert_eq(da.unique_values(x), values, schedulers=(scheduler,))
+
+
+def test_capabilities_are_what_works_lazily(scheduler):
+    """Boolean indexing and data-dependent shapes: the lengths are nan until computed."""
+    assert da.__array_namespace_info__().capabilities()["boolean indexing"] is True
+    x = da.from_array(B, chunks=B_UNEVEN)
+    masked = x[x > 0]
+    assert math.isnan(masked.shape[0])
+    assert_eq(masked, B[B > 0], schedulers=(scheduler,))
+    for got, expected in zip(da.nonzero(x), np.nonzero(B)):
+        assert math.isnan(got.shape[0])
+        assert_eq(got, expected, schedulers=(scheduler,))
+    assert math.isnan(da.unique_values(x).shape[0])
+
+
+@pytest.mark.parametrize("axis", [None, 0, 1])
+def test_repeat_with_an_array_of_repeats(axis, scheduler):
+    x = da.from_array(B, chunks=B_UNEVEN)
+    length = B.size if axis is None else B.shape[axis]
+    counts = np.arange(length) % 3
+    got = da.repeat(x, da.from_array(counts, chunks=4), axis=axis)
+    assert math.isnan(got.shape[0 if axis is None else axis])
+    assert_eq(got, np.repeat(B, counts, axis=axis), schedulers=(scheduler,))
+    assert_eq(np.repeat(x, counts, axis=axis), np.repeat(B, counts, axis=axis))  # NumPy dispatch
+    assert_eq(da.repeat(x, np.array([2]), axis=axis), np.repeat(B, 2, axis=axis))  # one count: known chunks
+    with pytest.raises(ValueError, match="repeat: repeats of shape \\(2,\\) must be an integer"):
+        da.repeat(x, np.array([1, 2]), axis=axis)
+    with pytest.raises(TypeError, match="repeat: repeats must hold integers"):
+        da.repeat(x, np.ones(length), axis=axis)
+
+
+def test_unique_functions_count_each_nan_apart(scheduler):
+    """The standard: each NaN is a value of its own (NumPy's ``equal_nan=False``)."""
+    a = np.where(B % 3 == 0, np.nan, B.astype(float))
+    x = da.from_array(a, chunks=B_UNEVEN)
+    expected = np.unique(a, return_index=True, return_inverse=True, return_counts=True, equal_nan=False)
+    for got, e in zip(da.unique_all(x), expected):
+        assert_eq(got, e, schedulers=(scheduler,))
+    assert_eq(da.unique_values(x), np.unique(a, equal_nan=False), schedulers=(scheduler,))
+    assert int(np.isnan(da.unique_counts(x).values.compute()).sum()) == int(np.isnan(a).sum())
+    assert_eq(da.unique(x), np.unique(a))  # NumPy's default, equal_nan=True: one NaN

@@ -66,8 +66,66 @@ def test_quantile_errors():
         da.quantile(x, 1.5)
     with pytest.raises(ValueError, match="percentile: quantiles must be in the range \\[0, 100\\]"):
         da.percentile(x, 150)
-    with pytest.raises(NotImplementedError, match="quantile: weights="):
+    with pytest.raises(ValueError, match="quantile: only method='inverted_cdf' supports weights"):
         da.quantile(x, 0.5, weights=np.ones(A.shape))
+    with pytest.raises(ValueError, match="quantile: weights of shape \\(3,\\) must have the array's shape"):
+        da.quantile(x, 0.5, axis=0, method="inverted_cdf", weights=np.ones(3))
+    with pytest.raises(ValueError, match="quantile: weights must be non-negative"):
+        da.quantile(x, 0.5, method="inverted_cdf", weights=-np.ones(A.shape)).compute()
+
+
+W = rng.random(A.shape)
+W[2, :5] = 0  # zero weights: leading zeros of a lane's cdf
+
+
+@pytest.mark.parametrize("axis", [None, 0, 1, (0, 1)])
+@pytest.mark.parametrize("q", [0.5, [0.0, 0.1, 0.25, 0.9, 1.0]])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_weighted_quantile_matches_numpy_inverted_cdf(axis, q, keepdims, scheduler):
+    x = da.from_array(A, chunks=UNEVEN)
+    w = da.from_array(W, chunks=((10, 13), (3, 14)))  # other chunks than x's
+    got = da.quantile(x, q, axis=axis, method="inverted_cdf", weights=w, keepdims=keepdims)
+    expected = np.quantile(A, q, axis=axis, method="inverted_cdf", weights=W, keepdims=keepdims)
+    assert_eq(got, expected, schedulers=(scheduler,))
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+def test_weighted_percentile_with_1d_weights_along_the_axis(axis, scheduler):
+    x = da.from_array(A, chunks=UNEVEN)
+    weights = W[:, 0] if axis == 0 else W[0]
+    got = da.percentile(x, [5, 50, 95], axis=axis, method="inverted_cdf", weights=weights)
+    expected = np.percentile(A, [5, 50, 95], axis=axis, method="inverted_cdf", weights=weights)
+    assert_eq(got, expected, schedulers=(scheduler,))
+    assert_eq(np.percentile(x, 50, axis=axis, method="inverted_cdf", weights=weights),  # NumPy dispatch
+              np.percentile(A, 50, axis=axis, method="inverted_cdf", weights=weights))
+
+
+def test_weighted_nanquantile_matches_numpy():
+    x = da.from_array(A_NAN, chunks=UNEVEN)
+    got = da.nanquantile(x, [0.2, 0.8], axis=1, method="inverted_cdf", weights=W)
+    assert_eq(got, np.nanquantile(A_NAN, [0.2, 0.8], axis=1, method="inverted_cdf", weights=W))
+
+
+INTS_3D = np.random.default_rng(3).integers(0, 2, size=(11, 3, 2))
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2, -1])
+def test_unique_along_an_axis_matches_numpy(axis, scheduler):
+    x = da.from_array(INTS_3D, chunks=((4, 1, 6), (2, 1), (1, 1)))
+    got = da.unique(x, axis=axis, return_index=True, return_inverse=True, return_counts=True)
+    expected = np.unique(INTS_3D, axis=axis, return_index=True, return_inverse=True, return_counts=True)
+    assert math.isnan(got[0].shape[axis % 3])  # data-dependent length
+    for g, e in zip(got, expected):
+        assert_eq(g, e, schedulers=(scheduler,))
+    assert_eq(da.unique(x, axis=axis), np.unique(INTS_3D, axis=axis), schedulers=(scheduler,))
+
+
+def test_unique_rows_of_floats_matches_numpy():
+    rows = np.round(np.random.default_rng(4).normal(size=(30, 2)), 0)
+    x = da.from_array(rows, chunks=((7, 3, 20), (1, 1)))
+    assert_eq(da.unique(x, axis=0), np.unique(rows, axis=0))
+    values, counts = da.unique(x, axis=0, return_counts=True)
+    assert int(counts.sum().compute()) == 30
 
 
 @pytest.mark.parametrize("chunks", [7, (3, 4), ((20, 3), (1, 16))], ids=str)
@@ -84,8 +142,8 @@ def test_unique(chunks):
     assert got[2].chunks == x.chunks  # the inverse keeps the input's blocks
     floats = da.from_array(A_NAN, chunks=UNEVEN)
     assert_eq(da.unique(floats), np.unique(A_NAN))  # NaNs collapse, as NumPy's equal_nan=True
-    with pytest.raises(NotImplementedError, match="unique: axis="):
-        da.unique(x, axis=0)
+    with pytest.raises(np.exceptions.AxisError, match="unique"):
+        da.unique(x, axis=2)
 
 
 def test_bincount():
@@ -185,3 +243,13 @@ def test_take_along_axis():
     assert_eq(da.take_along_axis(x, np.array([[0], [5]])[:1], axis=0), np.take_along_axis(A, np.array([[0]]), axis=0))
     with pytest.raises(ValueError, match="take_along_axis: indices has 1 dimensions"):
         da.take_along_axis(x, np.array([1]), axis=0)
+
+
+def test_unique_with_distinct_nans_matches_numpy(scheduler):
+    x = da.from_array(A_NAN, chunks=UNEVEN)
+    got = da.unique(x, return_index=True, return_inverse=True, return_counts=True, equal_nan=False)
+    expected = np.unique(A_NAN, return_index=True, return_inverse=True, return_counts=True, equal_nan=False)
+    for g, e in zip(got, expected):
+        assert_eq(g, e, schedulers=(scheduler,))
+    with pytest.raises(NotImplementedError, match="unique: equal_nan=False is supported for real floating"):
+        da.unique(x.astype("complex128"), equal_nan=False)

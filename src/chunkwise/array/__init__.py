@@ -58,12 +58,17 @@ _NOT_PUBLIC = frozenset(
 )
 
 
+#: NumPy's functions whose Array API forms (:mod:`chunkwise.array.api`) take their place in ``da``:
+#: the same arguments and more (``descending``; an array of ``repeats``).
+_API_FORMS = frozenset({"argsort", "repeat", "sort"})
+
+
 def _export_all() -> list:
     names = []
     for module_name in _MODULES:
         module = _importlib.import_module(f"chunkwise.array.{module_name}")
         for name in getattr(module, "__all__", ()):
-            if name in _NOT_PUBLIC:
+            if name in _NOT_PUBLIC or name in _API_FORMS:
                 continue
             globals()[name] = getattr(module, name)
             names.append(name)
@@ -87,15 +92,33 @@ from chunkwise.array import (  # noqa: E402  (da.fft.*, da.linalg.*, da.random.*
     ma,
     random,
 )
-from chunkwise.array.api import (  # noqa: E402
+from chunkwise.array.api import (  # noqa: E402  (the Array API's forms; sort/argsort add ``descending``)
     __array_namespace_info__,
+    argsort,
     astype,
     broadcast_shapes,
     can_cast,
+    concat,
+    cumulative_prod,
+    cumulative_sum,
+    e,
     finfo,
+    from_dlpack,
     iinfo,
+    inf,
     isdtype,
+    nan,
+    newaxis,
+    permute_dims,
+    pi,
+    repeat,
     result_type,
+    sort,
+    unique_all,
+    unique_counts,
+    unique_inverse,
+    unique_values,
+    unstack,
 )
 from chunkwise.array.linalg.matrices import diagonal, kron, matrix_transpose, trace  # noqa: E402
 from chunkwise.base import compute  # noqa: E402  (as dask.array.compute: results computed together)
@@ -113,22 +136,40 @@ globals().update({_name: getattr(_np, _name) for _name in _DTYPE_NAMES})
 __all__ += [
     "__array_api_version__",
     "__array_namespace_info__",
+    "argsort",
     "astype",
     "broadcast_shapes",
     "can_cast",
     "compute",
+    "concat",
+    "cumulative_prod",
+    "cumulative_sum",
     "diagonal",
+    "e",
     "fft",
     "finfo",
+    "from_dlpack",
     "iinfo",
+    "inf",
     "isdtype",
     "kron",
     "linalg",
     "ma",
     "matrix_transpose",
+    "nan",
+    "newaxis",
+    "permute_dims",
+    "pi",
     "random",
+    "repeat",
     "result_type",
+    "sort",
     "trace",
+    "unique_all",
+    "unique_counts",
+    "unique_inverse",
+    "unique_values",
+    "unstack",
 ]
 __all__ += list(_DTYPE_NAMES)
 __all__.sort()

@@ -36,13 +36,16 @@ from typing import Any
 
 import numpy as np
 
+from chunkwise.array._axes import normalize_axis
 from chunkwise.array.blockwise import blockwise, map_blocks
 from chunkwise.array.chunks import check_known_chunks
 from chunkwise.array.core import Array, asarray, implements
+from chunkwise.array.cumulative import cumsum
+from chunkwise.array.elementwise import where
 from chunkwise.array.manipulation import stack
 from chunkwise.array.reductions import any as any_
 from chunkwise.array.reductions import sum as sum_
-from chunkwise.array.reshaping import ravel, reshape
+from chunkwise.array.reshaping import moveaxis, ravel, reshape
 from chunkwise.array.treereduce import Reduction, normalize_split_every
 
 # The names joining the ``chunkwise.array`` namespace (NumPy names); ``MergedPartials`` is
@@ -113,9 +116,12 @@ def _unique_dtype(dtype: np.dtype) -> np.dtype:
     return np.dtype([("value", dtype), ("index", np.intp), ("count", np.intp)])
 
 
-def _unique_block(block: np.ndarray, start: int, want_index: bool) -> tuple:
+def _unique_block(block: np.ndarray, start: int, want_index: bool, equal_nan: bool = True) -> tuple:
     """One block's partial: its sorted unique values, first (flat) index (or None) and counts."""
     flat = block.reshape(-1)
+    if not equal_nan:  # each NaN its own value, last, in index order
+        values, index, counts = np.unique(flat, return_index=True, return_counts=True, equal_nan=False)
+        return values, index + start, counts
     if want_index:
         values, index, counts = np.unique(flat, return_index=True, return_counts=True)
         return values, index + start, counts
@@ -123,7 +129,7 @@ def _unique_block(block: np.ndarray, start: int, want_index: bool) -> tuple:
     return values, None, counts
 
 
-def _unique_merge(parts: list) -> tuple:
+def _unique_merge(parts: list, equal_nan: bool = True) -> tuple:
     """Merge partials given in block order: sorted runs, so a stable sort is a cheap merge.
 
     A value's first index is in the earliest partial holding it, which the stable
@@ -137,7 +143,7 @@ def _unique_merge(parts: list) -> tuple:
     first = np.empty(len(values), dtype=bool)
     first[0] = True
     same = values[1:] == values[:-1]
-    if values.dtype.kind in "fc":
+    if values.dtype.kind in "fc" and equal_nan:
         same |= np.isnan(values[1:]) & np.isnan(values[:-1])
     np.logical_not(same, out=first[1:])
     starts = np.flatnonzero(first)
@@ -156,10 +162,10 @@ def _unique_records(partial: tuple, dtype: np.dtype) -> np.ndarray:
     return out
 
 
-def _unique_blocks(block: np.ndarray, want_index: bool, block_info: Any = None) -> np.ndarray:
+def _unique_blocks(block: np.ndarray, want_index: bool, equal_nan: bool = True, block_info: Any = None) -> np.ndarray:
     out = np.empty(1, dtype=object)
     start = block_info[0]["array-location"][0][0] if block_info else 0
-    out[0] = _unique_block(block, start, want_index)
+    out[0] = _unique_block(block, start, want_index, equal_nan)
     return out
 
 
@@ -179,23 +185,27 @@ def unique(ar: Any, return_index: bool = False, return_inverse: bool = False, re
     One block of unknown length (``nan``): each block's uniques (with first
     index and counts) are merged by a tree. ``return_index`` gives the first
     index in the flattened array, ``return_inverse`` has ``ar``'s shape and
-    blocks, ``return_counts`` the counts. ``axis`` is not supported.
+    blocks, ``return_counts`` the counts. NaNs are one value (``equal_nan=True``)
+    or each its own (``equal_nan=False``, real floats). With ``axis``, the unique slices
+    along it (each slice gathered into one block; see :func:`_unique_axis`).
 
     >>> import numpy as np
     >>> u, inv = unique(asarray(np.array([2, 1, 2, 3])).rechunk(3), return_inverse=True)
     >>> u.compute().tolist(), inv.compute().tolist()
     ([1, 2, 3], [1, 0, 1, 2])
     """
-    if axis is not None:
-        raise NotImplementedError("unique: axis= is not supported on chunkwise arrays; use axis=None")
-    if not equal_nan:
-        raise NotImplementedError("unique: equal_nan=False is not supported on chunkwise arrays")
     x = asarray(ar)
+    if axis is not None:
+        return _unique_axis(x, axis, return_index, return_inverse, return_counts)
+    if not equal_nan and x.dtype.kind == "c":
+        raise NotImplementedError("unique: equal_nan=False is supported for real floating arrays only")
+    equal_nan = bool(equal_nan) or x.dtype.kind != "f"  # NaNs matter for real floats only
     flat = ravel(x)
     check_known_chunks("unique", flat)
-    partials = map_blocks(_unique_blocks, flat, bool(return_index), dtype=object,
+    partials = map_blocks(_unique_blocks, flat, bool(return_index), equal_nan, dtype=object,
                           chunks=((1,) * flat.numblocks[0],))
-    records = _merged(partials, _unique_merge, functools.partial(_unique_records, dtype=x.dtype),
+    records = _merged(partials, functools.partial(_unique_merge, equal_nan=equal_nan),
+                      functools.partial(_unique_records, dtype=x.dtype),
                       ((math.nan,),), _unique_dtype(x.dtype), "unique")
     values = map_blocks(_field, records, "value", dtype=x.dtype)
     out = [values]
@@ -203,9 +213,91 @@ def unique(ar: Any, return_index: bool = False, return_inverse: bool = False, re
         out.append(map_blocks(_field, records, "index", dtype=np.intp))
     if return_inverse:
         ind = tuple(range(x.ndim))
-        out.append(blockwise(_inverse, ind, x, ind, values, ("u",), dtype=np.intp, concatenate=True))
+        inverse = blockwise(_inverse, ind, x, ind, values, ("u",), dtype=np.intp, concatenate=True)
+        out.append(inverse if equal_nan else _distinct_nan_inverse(x, inverse))
     if return_counts:
         out.append(map_blocks(_field, records, "count", dtype=np.intp))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def _distinct_nan_inverse(x: Array, inverse: Array) -> Array:
+    """With each NaN a value of its own: a NaN's index is the first NaN's plus its rank among the NaNs.
+
+    The NaN values come last, in the (C) order of their elements, so the rank is a
+    cumulative count of NaNs over the flattened array.
+    """
+    nans = map_blocks(np.isnan, x, dtype=bool)
+    rank = reshape(cumsum(ravel(nans), dtype=np.intp), x.shape) - 1
+    return where(nans, inverse + rank, inverse)
+
+
+# --- unique(axis=): unique slices --------------------------------------------------------------
+
+
+def _unique_slices_block(block: np.ndarray, block_info: Any = None) -> np.ndarray:
+    """One block's partial (slices along axis 0, flattened to rows): unique rows, first index, counts."""
+    start = block_info[0]["array-location"][0][0] if block_info else 0
+    rows = block.reshape(block.shape[0], -1)
+    values, index, counts = np.unique(rows, axis=0, return_index=True, return_counts=True)
+    out = np.empty(1, dtype=object)
+    out[0] = (values, index + start, counts)
+    return out
+
+
+def _unique_slices_merge(parts: list) -> tuple:
+    values = np.concatenate([p[0] for p in parts])
+    values, inverse = np.unique(values, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    counts = np.zeros(len(values), dtype=np.intp)
+    np.add.at(counts, inverse, np.concatenate([p[2] for p in parts]))
+    index = np.full(len(values), np.iinfo(np.intp).max, dtype=np.intp)
+    np.minimum.at(index, inverse, np.concatenate([p[1] for p in parts]))
+    return values, index, counts
+
+
+def _box(partial: tuple) -> np.ndarray:
+    out = np.empty(1, dtype=object)
+    out[0] = partial
+    return out
+
+
+def _slices_part(merged: np.ndarray, item: int, shape: tuple, dtype: np.dtype) -> np.ndarray:
+    part = merged[0][item]
+    return part.reshape((len(part), *shape)).astype(dtype, copy=False)
+
+
+def _slices_inverse(block: np.ndarray, merged: np.ndarray) -> np.ndarray:
+    values = merged[0][0]
+    rows = block.reshape(block.shape[0], -1)
+    both = np.unique(np.concatenate([values, rows]), axis=0, return_inverse=True)[1].reshape(-1)
+    return both[len(values):].astype(np.intp)  # every row is one of the values, which are sorted and unique
+
+
+def _unique_axis(x: Array, axis: Any, return_index: bool, return_inverse: bool, return_counts: bool) -> Any:
+    """``unique(x, axis=axis)``: the sorted unique slices along ``axis``, as ``numpy.unique``.
+
+    Each slice must sit in one block, so the other axes are gathered into one
+    chunk; each block's unique slices (with first index and counts) are merged by
+    a tree, and the result has an unknown length (``nan``) along ``axis``.
+    """
+    axis = normalize_axis(axis, x.ndim, "unique")
+    check_known_chunks("unique", x)
+    moved = moveaxis(x.rechunk({d: -1 for d in range(x.ndim) if d != axis}), axis, 0)
+    rest = tuple(int(n) for n in moved.shape[1:])
+    others = tuple(range(1, moved.ndim))
+    partials = map_blocks(_unique_slices_block, moved, dtype=object, chunks=((1,) * moved.numblocks[0],),
+                          drop_axis=others)
+    merged = _merged(partials, _unique_slices_merge, _box, ((1,),), object, "unique")
+    values = map_blocks(_slices_part, merged, 0, rest, x.dtype, dtype=x.dtype,
+                        chunks=((math.nan,), *((n,) for n in rest)), new_axis=others)
+    out = [moveaxis(values, 0, axis)]
+    if return_index:
+        out.append(map_blocks(_slices_part, merged, 1, (), np.dtype(np.intp), dtype=np.intp, chunks=((math.nan,),)))
+    if return_inverse:
+        out.append(blockwise(_slices_inverse, (0,), moved, tuple(range(moved.ndim)), merged, ("m",),
+                             dtype=np.intp, concatenate=True))
+    if return_counts:
+        out.append(map_blocks(_slices_part, merged, 2, (), np.dtype(np.intp), dtype=np.intp, chunks=((math.nan,),)))
     return out[0] if len(out) == 1 else tuple(out)
 
 

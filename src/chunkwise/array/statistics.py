@@ -42,7 +42,7 @@ from chunkwise.array.manipulation import concatenate
 from chunkwise.array.reductions import any as any_
 from chunkwise.array.reductions import mean
 from chunkwise.array.reductions import sum as sum_
-from chunkwise.array.reshaping import moveaxis, ravel, reshape
+from chunkwise.array.reshaping import broadcast_to, moveaxis, ravel, reshape
 from chunkwise.array.sorting import sort
 
 # The names joining the ``chunkwise.array`` namespace (NumPy names); ``interpolate`` is
@@ -212,8 +212,47 @@ def _interpolated(below: Array, above: Array, gamma: np.ndarray, method: str, dt
                       dtype=dtype)
 
 
+def _weighted_quantile_block(block: np.ndarray, weights: np.ndarray, q: np.ndarray, nan: bool,
+                             opname: str) -> np.ndarray:
+    if np.any(weights < 0):
+        raise ValueError(f"{opname}: weights must be non-negative")
+    func = np.nanquantile if nan else np.quantile
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.asarray(func(block, q, axis=-1, method="inverted_cdf", weights=weights))
+
+
+def _broadcast_weights(x: Array, weights: Any, axes: tuple, opname: str) -> Array:
+    """``weights`` as an array of ``x``'s shape: the same shape, or 1-d along the one reduced axis (NumPy's rule)."""
+    w = asarray(weights)
+    if w.shape == x.shape:
+        return w
+    if w.ndim == 1 and len(axes) == 1 and w.shape[0] == x.shape[axes[0]]:
+        shape = [1] * x.ndim
+        shape[axes[0]] = w.shape[0]
+        return broadcast_to(reshape(w, tuple(shape)), x.shape)
+    raise ValueError(
+        f"{opname}: weights of shape {w.shape} must have the array's shape {x.shape}, or be 1-d with the "
+        "length of the one axis reduced"
+    )
+
+
+def _weighted_lane_quantiles(x: Array, w: Array, q: np.ndarray, nan: bool, opname: str) -> Array:
+    """Weighted ``inverted_cdf`` quantiles over the last axis: each lane gathered into one block."""
+    lane = x.ndim - 1
+    check_known_chunks(opname, x, axes=(lane,), what="the array on the reduced axis")
+    x = x.rechunk({lane: -1})
+    w = w.rechunk(x.chunks)
+    dtype = _weighted_quantile_block(np.ones((1, 1), x.dtype), np.ones((1, 1)), q, nan, opname).dtype
+    kept = tuple(range(1, x.ndim))
+    return blockwise(_weighted_quantile_block, (0, *kept), x, (*kept, "n"), w, (*kept, "n"), q, None, nan,
+                     None, opname, None, dtype=dtype, new_axes={0: len(q)}, concatenate=True)
+
+
 def _quantile(a: Any, q: Any, axis: Any, method: str, keepdims: bool, nan: bool, opname: str,
-              scale: float = 1.0, **unsupported: Any) -> Array:
+              scale: float = 1.0, weights: Any = None, **unsupported: Any) -> Array:
+    if weights is not None and method != "inverted_cdf":
+        raise ValueError(f"{opname}: only method='inverted_cdf' supports weights (as NumPy), not {method!r}")
     for key, value in unsupported.items():
         if value is not None and value is not False:
             raise NotImplementedError(f"{opname}: {key}= is not supported on chunkwise arrays")
@@ -239,7 +278,14 @@ def _quantile(a: Any, q: Any, axis: Any, method: str, keepdims: bool, nan: bool,
     if len(axes) > 1:
         moved = reshape(moved, moved.shape[:len(kept)] + (-1,))
     qv = q.reshape(-1)
-    result = _lane_quantiles(moved, qv, method, nan, opname)  # (nq, *kept)
+    if weights is not None:
+        w = _broadcast_weights(x, weights, axes, opname)
+        w = w.transpose(*kept, *axes) if moved is not x else w
+        if len(axes) > 1:
+            w = reshape(w, moved.shape)
+        result = _weighted_lane_quantiles(moved, w, qv, nan, opname)
+    else:
+        result = _lane_quantiles(moved, qv, method, nan, opname)  # (nq, *kept)
     if keepdims:
         shape = list(x.shape)
         for d in axes:
@@ -259,7 +305,9 @@ def quantile(a: Any, q: Any, axis: Any = None, out: Any = None, overwrite_input:
     On an axis held in one block NumPy runs per block (every ``method``); on a
     chunked axis the array is sorted (sample sort) and the two order
     statistics around each quantile are read, for ``method`` in
-    ``linear``, ``lower``, ``higher``, ``midpoint``. ``weights`` is not supported.
+    ``linear``, ``lower``, ``higher``, ``midpoint``. ``weights`` (the array's
+    shape, or 1-d along the one reduced axis) needs ``method="inverted_cdf"``,
+    as NumPy; each lane is then gathered into one block.
 
     >>> import numpy as np
     >>> x = asarray(np.arange(10.0)).rechunk(3)

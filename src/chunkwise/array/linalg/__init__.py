@@ -13,7 +13,8 @@ uses the chunks:
   :mod:`.solvers`);
 - ``svd_compressed``: a seeded randomized SVD of any chunking;
 - ``solve``, ``inv``, ``cholesky``, ``lu``, ``det``, ``slogdet``, ``eigh``,
-  ``eigvalsh``, ``matrix_power`` (and ``qr``/``svd`` of stacks): NumPy per
+  ``eigvalsh``, ``eig``, ``eigvals``, ``matrix_power`` (and ``qr``/``svd`` of
+  stacks): NumPy per
   matrix held in one chunk, batch-wise over chunked leading axes; a matrix
   in several chunks is rechunked to one when it fits ``array.chunk_size``
   (``cholesky`` factors a bigger 2-d matrix by blocks: :mod:`.blocked`);
@@ -23,7 +24,9 @@ uses the chunks:
   ``matmul``, ``tensordot``, ``vecdot``: the Array API's forms, on the last
   axes (:mod:`.matrices` and :mod:`chunkwise.array.contraction`).
 
-Modules: ``decompositions``, ``solvers``, ``blocked``, ``norms``, ``matrices``, and
+Modules: ``decompositions``, ``solvers``, ``eigen`` (``eig``/``eigvals``: always
+complex, as the dtype must be known before computing), ``blocked``, ``norms``,
+``matrices``, and
 ``plan`` (the plan nodes: calls on one-chunk matrices, the TSQR tree).
 
 >>> import numpy as np
@@ -44,6 +47,7 @@ from chunkwise.array.linalg.decompositions import (
     svdvals,
     tsqr,
 )
+from chunkwise.array.linalg.eigen import eig, eigvals
 from chunkwise.array.linalg.matrices import cross, matrix_transpose
 from chunkwise.array.linalg.matrices import linalg_diagonal as diagonal
 from chunkwise.array.linalg.matrices import linalg_trace as trace
@@ -68,7 +72,9 @@ __all__ = [
     "cross",
     "det",
     "diagonal",
+    "eig",
     "eigh",
+    "eigvals",
     "eigvalsh",
     "inv",
     "lstsq",

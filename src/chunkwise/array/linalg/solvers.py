@@ -416,7 +416,8 @@ def pinv(a: Any, rtol: Any = None, hermitian: bool = False, *, rcond: Any = None
     rtol = rcond if rtol is None else rtol
     dtype = linalg_dtype("pinv", a.dtype)
     m, n = a.shape[-2:]
-    if not _chunked_matrix(a):
+    if not _chunked_matrix(a):  # each matrix of a stack in one chunk (blocks of a matrix are not matrices)
+        a = one_core_chunk(a, 2, "pinv")
         return core_call(_pinv, [a], 2, [((n, m), dtype)], "pinv", {"rtol": rtol, "hermitian": hermitian})[0]
     check_known_chunks("pinv", a)
     if m < n:
