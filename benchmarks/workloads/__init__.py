@@ -8,7 +8,7 @@ table, not the whole run.
 """
 
 MODULES = [
-    "foundation", "delayed", "arrays", "arrays_ops", "arrays_linalg", "dataframes",
+    "foundation", "delayed", "arrays", "arrays_ops", "arrays_linalg", "arrays_io", "dataframes",
     "dataframes_shuffle", "dataframes_joins", "ml",
     "cluster",
 ]
