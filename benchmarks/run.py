@@ -106,6 +106,7 @@ def summarize_impl(runs: list[dict]) -> dict:
         summary["error"] = errors[0]["error"] if errors else "not run"
         return summary
     summary["median_wall_s"] = _median(r["wall_s"] for r in ok)
+    summary["median_cpu_s"] = _median(r.get("cpu_s") for r in ok)
     summary["min_wall_s"] = min(r["wall_s"] for r in ok)
     summary["median_peak_rss_mib"] = _median(r["peak_rss_mib"] for r in ok)
     summary["median_us_per_task"] = _median(r.get("us_per_task") for r in ok)
