@@ -189,7 +189,7 @@ def test_take_along_axis():
 
 @pytest.mark.parametrize("dtype", ["i1", "u1", "i2", "u4", "i8", "u8"])
 def test_histogram_of_integers_matches_numpy_on_and_off_the_integer_path(dtype):
-    from chunkwise.array.counting import _integer_bins
+    from chunkwise.array.counting import integer_bins
 
     info = np.iinfo(dtype)
     low, high = max(int(info.min), -300), min(int(info.max), 300)
@@ -201,7 +201,7 @@ def test_histogram_of_integers_matches_numpy_on_and_off_the_integer_path(dtype):
     for bins, range_ in cases:
         if dtype.startswith("u") and range_[0] < 0:
             continue
-        fast += _integer_bins(np.dtype(dtype), bins, range_) is not None
+        fast += integer_bins(np.dtype(dtype), bins, range_) is not None
         expected = np.histogram(data, bins=bins, range=range_)[0]
         counts = da.histogram(x, bins=bins, range=range_)[0]
         np.testing.assert_array_equal(counts.compute(scheduler="sync"), expected)

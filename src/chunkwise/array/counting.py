@@ -265,15 +265,16 @@ def bincount(x: Any, weights: Any = None, minlength: int = 0, split_every: Any =
 
 def _hist_block(block: np.ndarray, weights: np.ndarray | None = None, bins: Any = None,
                 range: Any = None) -> np.ndarray:
-    if weights is None and _integer_bins(block.dtype, bins, range) is not None:
-        return _integer_histogram(block, *_integer_bins(block.dtype, bins, range))
+    layout = None if weights is not None else integer_bins(block.dtype, bins, range)
+    if layout is not None:
+        return _integer_histogram(block, *layout)
     return np.histogram(block, bins=bins, range=range, weights=weights)[0]
 
 
 _EXACT = 2**53  # integers up to here compare with float64 edges exactly
 
 
-def _integer_bins(dtype: np.dtype, bins: Any, range: Any) -> tuple | None:
+def integer_bins(dtype: np.dtype, bins: Any, range: Any) -> tuple | None:
     """``(low, width, nbins)`` when a histogram of integers can skip NumPy's float arithmetic.
 
     That is: integer values (not bool, not uint64), ``bins`` an int, ``range``
@@ -282,9 +283,9 @@ def _integer_bins(dtype: np.dtype, bins: Any, range: Any) -> tuple | None:
     ``k`` holds the integers in ``[low + k * width, low + (k + 1) * width)``
     (the last one also ``high``), as NumPy's does.
 
-    >>> _integer_bins(np.dtype("i8"), 100, (0, 1_000_000))
+    >>> integer_bins(np.dtype("i8"), 100, (0, 1_000_000))
     (0, 10000, 100)
-    >>> _integer_bins(np.dtype("i8"), 3, (0, 10)) is None, _integer_bins(np.dtype("f8"), 2, (0, 2)) is None
+    >>> integer_bins(np.dtype("i8"), 3, (0, 10)) is None, integer_bins(np.dtype("f8"), 2, (0, 2)) is None
     (True, True)
     """
     if dtype.kind not in "iu" or (dtype.kind == "u" and dtype.itemsize >= 8):

@@ -405,7 +405,7 @@ class TopK(Reduction):
         return tuple((self.length,) if a == axis else c for a, c in enumerate(self.array.chunks))
 
 
-def _candidates(values: np.ndarray, k: int) -> np.ndarray | None:
+def topk_candidates(values: np.ndarray, k: int) -> np.ndarray | None:
     """A boolean mask of a 1-d ``values`` that keeps its ``|k|`` largest (smallest) and few others.
 
     The ``|k|``-th largest value ``t`` of a strided sample is a lower bound of the
@@ -432,7 +432,7 @@ def _candidates(values: np.ndarray, k: int) -> np.ndarray | None:
 def _top(values: np.ndarray, k: int, axis: int, indices: np.ndarray | None = None) -> Any:
     """The ``|k|`` largest (``k > 0``) or smallest values along ``axis``, unordered (and their indices)."""
     if values.ndim == 1:
-        mask = _candidates(values, k)
+        mask = topk_candidates(values, k)
         if mask is not None:
             values = values[mask]
             indices = None if indices is None else indices[mask]
