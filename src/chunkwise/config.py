@@ -20,7 +20,7 @@ loudly instead of being ignored; a library adding its own settings adds them to
 >>> chunkwise.config.set(schedular="sync")
 Traceback (most recent call last):
 ...
-KeyError: "chunkwise.config.set: unknown key 'schedular' (did you mean 'scheduler'?); known keys: ['array.chunk_size', 'dataframe.broadcast_bytes', 'dataframe.broadcast_rows', 'dataframe.shuffle.directory', 'dataframe.shuffle.memory_limit', 'dataframe.shuffle.method', 'delayed_pure', 'num_workers', 'optimization.fuse', 'scheduler', 'scheduler.max_live_source_results', 'tokenize.ensure_deterministic']"
+KeyError: "chunkwise.config.set: unknown key 'schedular' (did you mean 'scheduler'?); known keys: ['array.chunk_size', 'dataframe.broadcast_bytes', 'dataframe.broadcast_rows', 'dataframe.shuffle.directory', 'dataframe.shuffle.memory_limit', 'dataframe.shuffle.method', 'delayed_pure', 'num_workers', 'optimization.array_rewrites', 'optimization.fuse', 'scheduler', 'scheduler.max_live_source_results', 'tokenize.ensure_deterministic']"
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ defaults: dict[str, Any] = {
     "scheduler": None,  # None: an active distributed Client if any, else "threads"
     "num_workers": None,  # None: os.cpu_count()
     "optimization.fuse": True,
+    "optimization.array_rewrites": True,  # chunkwise.array.rewrites: plans that do less work
     "scheduler.max_live_source_results": None,  # None: 4 x num_workers
     "array.chunk_size": "128MiB",
     "tokenize.ensure_deterministic": False,

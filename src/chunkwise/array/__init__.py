@@ -53,7 +53,8 @@ _MODULES = (
 
 #: Plan nodes and helpers that modules list in ``__all__`` for their siblings, not for users.
 _NOT_PUBLIC = frozenset(
-    {"Reduction", "Cumulative", "BlockView", "VIndex", "getitem", "setitem", "with_computed_chunks"}
+    {"Reduction", "Cumulative", "BlockView", "VIndex", "getitem", "setitem", "with_computed_chunks",
+     "reduction_kind", "with_reduced_axes"}
 )
 
 
@@ -97,6 +98,7 @@ from chunkwise.array.api import (  # noqa: E402
     result_type,
 )
 from chunkwise.array.linalg.matrices import diagonal, kron, matrix_transpose, trace  # noqa: E402
+from chunkwise.base import compute  # noqa: E402  (as dask.array.compute: results computed together)
 
 __array_api_version__ = "2025.12"
 
@@ -114,6 +116,7 @@ __all__ += [
     "astype",
     "broadcast_shapes",
     "can_cast",
+    "compute",
     "diagonal",
     "fft",
     "finfo",

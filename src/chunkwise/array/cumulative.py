@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import builtins
 import functools
+import importlib
 import numbers
 from collections.abc import Hashable
 from typing import Any
@@ -67,6 +68,12 @@ class Cumulative(ArrayExpr):
 
     def _owned_names(self):
         return (self.name, f"{self.name}-local", f"{self.name}-carry")
+
+    def _push_slice(self, parent: Any, dependents: Any) -> Any:
+        # ``cumsum(x)[k]`` is ``sum(x[:k + 1])`` (chunkwise.array.rewrites, rule 3).
+        if type(self) is not Cumulative:
+            return None
+        return importlib.import_module("chunkwise.array.rewrites").index_cumulative(self, parent, dependents)
 
     def _task(self, key: Hashable) -> Task:
         name, index = key[0], key[1:]

@@ -75,7 +75,12 @@ class ArrayExpr(Expr):
     # The optimization stages of array plans, in order (see chunkwise.core.optimize):
     # slices pushed down and no-op rechunks dropped, nodes lowered, then elementwise
     # groups fused (``Blockwise`` declares ``_fusion_group_key``).
-    _stages = ("simplify", "lower", "simplify", "fuse")
+    # Then reductions of one input share one pass over it (``share``, chunkwise.array.rewrites).
+    _stages = ("simplify", "lower", "simplify", "share", "fuse")
+
+    @staticmethod
+    def _share_stage(root: Expr) -> Expr:
+        return _module("rewrites").share_reductions(root)
 
     def _simplify_up(self, parent: Expr, dependents: Mapping[str, list]) -> Expr | None:
         # A parent slice (``type(parent)._slices_basic``) asks this node to take it below itself.
@@ -308,6 +313,13 @@ class Blockwise(ArrayExpr):
     _operand_only = ("dtype",)
     _defaults = {"kwargs": None, "dtype": None, "funcname": None}
     _variadic = True
+
+    def _simplify_down(self) -> Expr | None:
+        # ``x.astype(a).astype(b)`` casts once when the first cast keeps every value
+        # (chunkwise.array.rewrites).
+        if self.operands[3] == "astype" and type(self) is Blockwise:
+            return _module("rewrites").simplify_astype(self)
+        return None
 
     def _push_slice(self, parent: Any, dependents: Mapping[str, list]) -> Expr | None:
         # Slicing commutes with elementwise work: compute only the sliced region.

@@ -36,6 +36,7 @@ True
 from __future__ import annotations
 
 import bisect
+import importlib
 import math
 from collections.abc import Hashable
 from typing import Any
@@ -104,6 +105,13 @@ class Rechunk(ArrayExpr):
         for stage in plan_rechunk(source.chunks, self.new_chunks, source.dtype.itemsize, limit):
             expr = Rechunk(expr, stage, True)
         return expr
+
+    def _simplify_up(self, parent: Any, dependents: Any) -> Any:
+        out = super()._simplify_up(parent, dependents)
+        if out is not None:
+            return out
+        # A rechunk no consumer observes is dropped (chunkwise.array.rewrites, rule 1).
+        return importlib.import_module("chunkwise.array.rewrites").drop_rechunk(self, parent, dependents)
 
     def _task(self, key: Hashable) -> Task:
         index = key[1:]

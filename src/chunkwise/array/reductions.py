@@ -67,16 +67,70 @@ __all__ = [
     "prod",
     "ptp",
     "reduction",
+    "reduction_kind",
     "std",
     "sum",
     "var",
+    "with_reduced_axes",
 ]
 
 # --- ufunc-style reductions: sum, prod, min, max, any, all and their nan versions -------------
 
 
-def _ufunc_chunk(block: np.ndarray, func: Callable, axis: tuple, **kwargs: Any) -> np.ndarray:
-    return func(block, axis=axis, keepdims=True, **kwargs)
+def _on_selection(chunk: Callable, block: np.ndarray, where: np.ndarray, axis: tuple, **kwargs: Any) -> Any:
+    """``chunk`` over every axis of the elements ``where`` selects, as a keepdims partial of ``block``.
+
+    A reduction over every axis reduces the selection itself (``block[where]``,
+    a 1-d copy, as NumPy's ``x[mask].sum()``): its later passes (the deviations of
+    a variance) read only the selected values.
+    """
+    if len(axis) != block.ndim:
+        return None
+    out = chunk(block[where], axis=(0,), **kwargs)
+    keep = (1,) * block.ndim
+
+    def shaped(part: Any) -> Any:
+        return part.reshape(keep) if isinstance(part, np.ndarray) else part
+
+    if out is None:
+        return _EMPTY
+    return tuple(shaped(p) for p in out) if isinstance(out, tuple) else shaped(out)
+
+
+_EMPTY = object()  # a selection with no partial (min of nothing)
+
+
+def _ufunc_chunk(block: np.ndarray, func: Callable, axis: tuple, where: Any = None, **kwargs: Any) -> Any:
+    if where is None:
+        return func(block, axis=axis, keepdims=True, **kwargs)
+    if func in _NO_IDENTITY and not where.any():
+        return None  # min/max: no partial when nothing is selected
+    selected = _on_selection(_ufunc_chunk, block, where, axis, func=func, **kwargs)
+    if selected is not None:
+        return None if selected is _EMPTY else selected
+    # Reduce what ``where`` selects: the rest filled with the operation's identity (NumPy's
+    # own ``where=`` reductions take a slower, masked loop and give up pairwise summation).
+    if func in _NO_IDENTITY:  # min/max: no partial when nothing is selected
+        if not where.any():
+            return None
+        fill = _initial(func, block.dtype)
+    else:
+        fill = _IDENTITIES[func]
+    filled = np.where(where, block, block.dtype.type(fill))
+    return func(filled, axis=axis, keepdims=True, **kwargs)
+
+
+def _initial(func: Callable, dtype: np.dtype) -> Any:
+    """The ``initial=`` a masked min/max starts from: the dtype's far end (NaN for nanmin/nanmax)."""
+    lowest = func in (np.max, _fmax_reduce)
+    if dtype.kind == "f":
+        if func in (_fmin_reduce, _fmax_reduce):
+            return np.nan  # fmin(nan, v) is v: an all-NaN selection stays NaN
+        return -np.inf if lowest else np.inf
+    if dtype.kind == "b":
+        return not lowest
+    info = np.iinfo(dtype)
+    return info.min if lowest else info.max
 
 
 def _binop_combine(parts: list, binop: Callable) -> np.ndarray:
@@ -229,6 +283,10 @@ def _fmax_reduce(block, axis, keepdims):
     return np.fmax.reduce(block, axis=axis, keepdims=keepdims)
 
 
+#: Identity-less reductions: under ``where=``, the unselected values are the dtype's far end.
+_NO_IDENTITY = (np.min, np.max, _fmin_reduce, _fmax_reduce)
+
+
 def _object_nan_reduce(func, block, axis, keepdims):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices: NaN, warned at the end
@@ -303,6 +361,30 @@ def count_nonzero(a, axis=None, *, keepdims=False, split_every=None):
     )
 
 
+# --- what plan rewrites may assume of a reduction (chunkwise.array.rewrites) ---------------
+
+
+def reduction_kind(expr: Any) -> str | None:
+    """How a ``Reduction`` node built here reduces its blocks; ``None`` for others.
+
+    ``"ufunc"`` (sum, prod, min, max, any, all, their nan versions,
+    count_nonzero), ``"moments"`` (mean, var, std and nan versions), ``"ptp"``
+    or ``"arg"`` (argmin, argmax). All of them give the same result whatever
+    the input's chunks (their partials merge elementwise); ``"ufunc"`` and
+    ``"moments"`` chunk functions also take ``where=`` (a boolean block).
+    """
+    chunk = getattr(expr, "chunk", None)
+    func = getattr(chunk, "func", None)
+    if func is _ufunc_chunk:
+        return "ufunc" if chunk.keywords.get("func") in _MASKABLE else None
+    return _KINDS.get(func)
+
+
+def with_reduced_axes(chunk: functools.partial, axes: tuple) -> functools.partial:
+    """The chunk function of a ``"ufunc"``, ``"moments"`` or ``"ptp"`` reduction over other ``axes``."""
+    return functools.partial(chunk.func, *chunk.args, **{**chunk.keywords, "axis": tuple(axes)})
+
+
 # --- ptp -----------------------------------------------------------------------------------
 
 
@@ -352,16 +434,23 @@ def _accumulator_dtype(out_dtype: np.dtype) -> np.dtype:
     return np.dtype(np.float64)
 
 
-def _count(block: np.ndarray, axis: tuple, skipna: bool) -> Any:
+def _count(block: np.ndarray, axis: tuple, skipna: bool, where: Any = None) -> Any:
     if skipna and block.dtype.kind in "fc":
-        return np.sum(~np.isnan(block), axis=axis, keepdims=True)
+        valid = ~np.isnan(block)
+        return np.sum(valid if where is None else valid & where, axis=axis, keepdims=True)
     if skipna and block.dtype.kind == "O":  # NaN objects are the ones unequal to themselves
         return np.sum(np.equal(block, block, dtype=bool), axis=axis, keepdims=True)
+    if where is not None:
+        return np.count_nonzero(where, axis=axis, keepdims=True)
     return math.prod(block.shape[a] for a in axis)
 
 
-def _mean_chunk(block, axis, acc, skipna):
-    n = _count(block, axis, skipna)
+def _mean_chunk(block, axis, acc, skipna, where=None):
+    if where is not None and len(axis) == block.ndim:
+        return _on_selection(_mean_chunk, block, where, axis, acc=acc, skipna=skipna)
+    n = _count(block, axis, skipna, where)
+    if where is not None:  # the unselected values count as 0 (see _ufunc_chunk)
+        block = np.where(where, block, block.dtype.type(0))
     total = (np.nansum if skipna else np.sum)(block, axis=axis, keepdims=True, dtype=acc)
     return n, total
 
@@ -393,13 +482,26 @@ def _object_divide_one(value: Any, count: Any) -> Any:
 _object_divide = np.frompyfunc(_object_divide_one, 2, 1)
 
 
-def _moments_chunk(block, axis, acc, skipna):
-    n, total = _mean_chunk(block, axis, acc, skipna)
+def _moments_chunk(block, axis, acc, skipna, where=None):
+    if where is not None and len(axis) == block.ndim:
+        return _on_selection(_moments_chunk, block, where, axis, acc=acc, skipna=skipna)
+    n, total = _mean_chunk(block, axis, acc, skipna, where)
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = total / np.maximum(n, 1)
+    if where is not None:
+        # unselected values stand in as the mean: their deviations are exactly 0
+        block = np.where(where, block, mean)
     delta = block - mean
     squares = delta.real**2 + delta.imag**2 if delta.dtype.kind == "c" else delta**2
-    m2 = (np.nansum if skipna else np.sum)(squares, axis=axis, keepdims=True)
+    total = np.nansum if skipna else np.sum
+    m2 = total(squares, axis=axis, keepdims=True)
+    if where is not None and delta.dtype.kind == "f":
+        # The block's mean is one division from exact: correct it with the deviations' own
+        # mean (the corrected two-pass algorithm), as the merge of blocks weighs the
+        # difference of their means.
+        shift = total(delta, axis=axis, keepdims=True) / np.maximum(n, 1)
+        mean = mean + shift
+        m2 = np.maximum(m2 - n * shift**2, 0)
     return n, mean, m2
 
 
@@ -616,6 +718,14 @@ def _arg_reduction(a, opname, argfunc, greater, skipna, axis, keepdims, split_ev
         x, chunk, combine, aggregate, axis=axes, keepdims=keepdims, dtype=np.intp,
         split_every=split_every, name=opname, skip_empty=True, with_offsets=True,
     )
+
+
+#: The identity of each reduction with one, what unselected values are filled with under ``where=``.
+_IDENTITIES = {
+    np.sum: 0, np.nansum: 0, np.prod: 1, np.nanprod: 1, np.any: 0, np.all: 1, _count_nonzero_chunk: 0,
+}
+_MASKABLE = (*_IDENTITIES, *_NO_IDENTITY)
+_KINDS = {_mean_chunk: "moments", _moments_chunk: "moments", _ptp_chunk: "ptp", _arg_chunk: "arg"}
 
 
 @implements(np.argmin)

@@ -49,7 +49,10 @@ from chunkwise.core.graph import Ref, Task
 
 __all__ = [
     "DEFAULT_SPLIT_EVERY",
+    "MaskedReduction",
     "Reduction",
+    "SharedPart",
+    "SharedReduction",
     "check_not_empty",
     "chunk_call",
     "chunk_program_call",
@@ -195,6 +198,14 @@ class Reduction(ArrayExpr):
                 return Task(key, chunk_program_call, chunk, skip, func, *args)
         return self._task(key)
 
+    def _simplify_down(self) -> Expr | None:
+        # Plan rewrites that do less work than asked (chunkwise.array.rewrites): a
+        # reduction of a boolean-masked array reduces ``x`` with ``where=mask``, and a
+        # reduction of a transpose or reshape reduces the input itself.
+        if type(self) is not Reduction:
+            return None
+        return importlib.import_module("chunkwise.array.rewrites").simplify_reduction(self)
+
     def _push_slice(self, parent: Any, dependents: Mapping[str, list]) -> Expr | None:
         # ``x.sum(axis=0)[:5]`` reads only the blocks of ``x`` holding those columns.
         slicing = importlib.import_module("chunkwise.array.slicing")
@@ -240,6 +251,21 @@ def chunk_call(
     if offsets is None:
         return chunk(np.asarray(block))
     return chunk(np.asarray(block), offsets=offsets, shape=shape)
+
+
+def masked_chunk_call(
+    block: Any, mask: Any, chunk: Callable, skip_axes: tuple | None, mask_axis: int
+) -> Any:
+    """``chunk(block, where=mask)``, the mask (covering the axes from ``mask_axis`` on) broadcast."""
+    block = np.asarray(block)
+    if skip_axes is not None and builtins.any(block.shape[a] == 0 for a in skip_axes):
+        return None
+    mask = np.asarray(mask, dtype=bool)
+    if mask.shape != block.shape:
+        lead = (1,) * mask_axis
+        trail = (1,) * (block.ndim - mask_axis - mask.ndim)
+        mask = np.broadcast_to(mask.reshape(lead + mask.shape + trail), block.shape)
+    return chunk(block, where=mask)
 
 
 def chunk_program_call(chunk: Callable, skip_axes: tuple | None, func: Callable, *args: Any) -> Any:
@@ -380,3 +406,195 @@ def reduction(
     )
 
 
+
+
+# --- masked and shared reductions (built by chunkwise.array.rewrites) ----------------------
+
+
+class MaskedReduction(Reduction):
+    """A :class:`Reduction` whose ``chunk`` also gets ``where=`` a boolean block of ``where``.
+
+    ``where`` is ``None`` (no mask) or a boolean array covering the input's axes
+    from ``where_axis`` on, chunked like the input there (a mask broadcasts along
+    the other axes). The chunk functions of :mod:`chunkwise.array.reductions`
+    take ``where=`` as NumPy's reductions do (over every axis, they reduce the
+    block's selection, ``block[where]``); an identity-less one (``min``)
+    returns no partial for a block with nothing selected, so an empty selection
+    raises NumPy's ``zero-size array`` error. It is what ``x[mask].sum()``
+    becomes: no unknown chunk sizes, no array of the selection between tasks.
+    """
+
+    _parameters = (*Reduction._parameters, "where", "where_axis")
+    _defaults = {**Reduction._defaults, "where": None, "where_axis": 0}
+
+    def _one_to_one_inputs(self) -> tuple:
+        where = self.where
+        if where is None or where.name == self.array.name:
+            return (self.array.name,)
+        return (self.array.name, where.name)
+
+    def _where_ref(self, index: tuple) -> Ref:
+        where = self.where
+        p = self.where_axis
+        return Ref((where.name, *index[p:p + where.ndim]))
+
+    def _chunk_task(self, key: Hashable, index: tuple) -> Task:
+        if self.where is None:
+            return super()._chunk_task(key, index)
+        _, source, chunk, skip, _, _, _ = self._plan
+        return Task(
+            key, masked_chunk_call, Ref((source, *index)), self._where_ref(index), chunk, skip,
+            self.where_axis,
+        )
+
+    def _task_inline(self, key: Hashable, inlined: set) -> Task:
+        if self.where is not None:
+            return self._task(key)
+        return super()._task_inline(key, inlined)
+
+    def _push_slice(self, parent: Any, dependents: Mapping[str, list]) -> Expr | None:
+        return None
+
+    def _explain_line(self) -> str:
+        line = super()._explain_line()
+        if self.where is None:
+            return line
+        return line.replace("Reduction:", f"MaskedReduction: where=<{self.where._funcname}>", 1)
+
+
+class SharedReduction(MaskedReduction):
+    """Several reductions of one input over the same axes, in one pass over its blocks.
+
+    ``chunk`` runs every member's chunk function on a block (read or generated
+    once) and returns a tuple of their partials; ``combine`` merges member by
+    member. ``aggregate`` holds the members' ``(aggregate, funcname, dtype)``:
+    an output block is the tuple of the members' results with the reduced axes
+    kept (or the exception a member raised, such as ``min`` of nothing), which
+    each member's :class:`SharedPart` picks. Built by the ``share`` stage of
+    array plans (:func:`chunkwise.array.rewrites.share_reductions`).
+    """
+
+    def _task(self, key: Hashable) -> Task:
+        name, _, _, _, _, levels, _ = self._plan
+        if key[0] != name:
+            return super()._task(key)
+        index = key[1:]
+        if self._fused:
+            parts = [self._chunk_task(None, index)]
+        else:
+            last = len(levels) - 1
+            prefix = f"{name}-partial-{last}"
+            parts = [Ref((prefix, *i)) for i in self._group(index, last, True)]
+        return Task(key, finish_shared, parts, self.combine, self.aggregate, self.axes)
+
+    def _explain_line(self) -> str:
+        names = ", ".join(funcname for _, funcname, _ in self.aggregate)
+        where = "" if self.where is None else f" where=<{self.where._funcname}>"
+        return (
+            f"SharedReduction: [{names}] axes={self.axes}{where} levels={len(self._levels)}"
+            f"  [{self.npartitions} blocks]"
+        )
+
+
+#: Bytes of the slabs (rows of a block) that a shared pass runs every member on in turn.
+SHARED_SLAB_BYTES = 1 << 20
+
+
+def shared_chunk(
+    block: np.ndarray, chunks: tuple, skips: tuple, where: Any = None, combines: tuple | None = None
+) -> tuple:
+    """Every member's partial of one block (``None`` where a member skips the block).
+
+    With ``combines`` (the reduction runs over axis 0), a large block is taken
+    in slabs of rows of about ``SHARED_SLAB_BYTES``: each slab is still in the
+    cache when the next member reads it, so the block is read from memory
+    once, not once per member; the slabs' partials merge with each member's
+    ``combine``.
+    """
+    rows = block.shape[0] if block.ndim else 0
+    if combines is not None and rows > 1:
+        step = builtins.max(1, SHARED_SLAB_BYTES // builtins.max(1, block.nbytes // rows))
+        if rows >= 4 * step:
+            parts = [
+                shared_chunk(block[i:i + step], chunks, skips, None if where is None else where[i:i + step])
+                for i in range(0, rows, step)
+            ]
+            return shared_combine(parts, combines)
+    out = []
+    for chunk, skip in zip(chunks, skips):
+        if skip is not None and builtins.any(block.shape[a] == 0 for a in skip):
+            out.append(None)
+        elif where is None:
+            out.append(chunk(block))
+        else:
+            out.append(chunk(block, where=where))
+    return tuple(out)
+
+
+def shared_combine(parts: list, combines: tuple) -> tuple:
+    """Member by member, the partials of ``parts`` merged (``None`` where a member has none)."""
+    return tuple(
+        combine_call([p[i] for p in parts], combine) for i, combine in enumerate(combines)
+    )
+
+
+def finish_shared(parts: list, combine: Callable, finals: tuple, axes: tuple) -> tuple:
+    combined = combine_call(parts, combine)
+    out = []
+    for i, (aggregate, funcname, dtype) in enumerate(finals):
+        try:
+            member = [None] if combined is None else [combined[i]]
+            out.append(finish(member, _first, aggregate, funcname, axes, True, dtype))
+        except Exception as exc:  # raised when this member's result is asked for
+            out.append(exc)
+    return tuple(out)
+
+
+def _first(parts: list) -> Any:
+    return parts[0]
+
+
+class SharedPart(ArrayExpr):
+    """Member ``position`` of a :class:`SharedReduction`: what the reduction ``like`` computed.
+
+    Operands: the shared node, the member's position, its ``keepdims``, ``dtype``
+    and output ``chunks`` (those of the reduction it replaces).
+    """
+
+    _parameters = ("shared", "position", "keepdims", "dtype", "chunks", "funcname")
+    _operand_only = ("dtype", "chunks")
+
+    @property
+    def _funcname(self) -> str:
+        return self.funcname
+
+    def _chunks(self) -> tuple:
+        return self.operand("chunks")
+
+    def _dtype(self) -> Any:
+        return self.operand("dtype")
+
+    def _task(self, key: Hashable) -> Task:
+        shared = self.shared
+        index = key[1:]
+        if not self.keepdims:
+            it = iter(index)
+            index = tuple(0 if a in shared.axes else next(it) for a in range(shared.array.ndim))
+        return Task(
+            key, pick_shared, Ref((shared.name, *index)), self.position,
+            None if self.keepdims else shared.axes,
+        )
+
+    def _explain_line(self) -> str:
+        return f"SharedPart: {self.funcname} #{self.position}  [{self.npartitions} blocks, {self.dtype}]"
+
+
+def pick_shared(results: tuple, position: int, drop_axes: tuple | None) -> Any:
+    out = results[position]
+    if isinstance(out, Exception):
+        raise out
+    if drop_axes is not None:
+        out = out.reshape(tuple(s for a, s in enumerate(out.shape) if a not in drop_axes))
+        if out.ndim == 0:
+            return out[()]
+    return out
