@@ -2,8 +2,9 @@
 
 A workload has a name, a one-line description, the sizes it runs at (full and
 ``--quick``), an optional target for the chunkwise/dask time ratio, and two or
-three implementations: ``chunkwise``, ``dask`` and optionally a plain
-``numpy``/``pandas`` baseline. An implementation is a function of the sizes that
+more implementations: ``chunkwise``, ``dask``, optionally ``handwritten``
+(the same blocks in plain NumPy on a 2-thread pool: the practical limit) and a
+plain ``numpy``/``pandas`` baseline. An implementation is a function of the sizes that
 does its setup (untimed) and returns a :class:`Prepared`, whose ``run`` is the
 measured part::
 
@@ -32,8 +33,9 @@ from typing import Any
 
 __all__ = ["Prepared", "Workload", "digest", "load_all", "workload", "WORKLOADS"]
 
-IMPL_ORDER = ("chunkwise", "dask", "numpy", "pandas")
-"""Implementation names, in the order they are shown; the first two are compared."""
+IMPL_ORDER = ("chunkwise", "dask", "handwritten", "numpy", "pandas")
+"""Implementation names, in the order they are shown; chunkwise is compared with dask (the
+ratio and target) and with ``handwritten``, the practical limit (``benchmarks/handwritten.py``)."""
 
 WORKLOADS: dict[str, Workload] = {}
 

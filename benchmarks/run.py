@@ -5,6 +5,10 @@
     python -m benchmarks --quick --repeat 1    # smoke test at small sizes
     python -m benchmarks --list
 
+Where a workload has a ``handwritten`` implementation (plain NumPy over the
+same blocks on a 2-thread pool: ``benchmarks/handwritten.py``), the table also
+shows chunkwise's time divided by it, the distance to the practical limit.
+
 Every implementation runs in a fresh subprocess (``benchmarks/worker.py``), so
 imports, caches and thread pools never leak between measurements. Repetitions
 are interleaved: repetition r runs the implementations in a rotated order
@@ -102,6 +106,7 @@ def summarize_impl(runs: list[dict]) -> dict:
         summary["error"] = errors[0]["error"] if errors else "not run"
         return summary
     summary["median_wall_s"] = _median(r["wall_s"] for r in ok)
+    summary["median_cpu_s"] = _median(r.get("cpu_s") for r in ok)
     summary["min_wall_s"] = min(r["wall_s"] for r in ok)
     summary["median_peak_rss_mib"] = _median(r["peak_rss_mib"] for r in ok)
     summary["median_us_per_task"] = _median(r.get("us_per_task") for r in ok)
@@ -198,6 +203,7 @@ def run_workload(wl: Workload, impls: list[str], args) -> dict:
         "impls": summaries,
         "ratio": ratio,
         "met": met,
+        "handwritten_ratio": handwritten_ratio({"impls": summaries}),
         "digests_match": match,
         "digests": digests,
     }
@@ -241,9 +247,24 @@ def _cell_us(summary: dict | None) -> str:
     return f"{summary['median_us_per_task']:.1f}"
 
 
+HANDWRITTEN = "handwritten"
+HANDWRITTEN_TARGET = 1.5
+"""chunkwise's time at most 1.5x the hand-written limit (issue 19)."""
+
+
+def handwritten_ratio(result: dict) -> float | None:
+    """chunkwise's median wall time divided by the hand-written implementation's, if both ran."""
+    cw = (result["impls"].get("chunkwise") or {}).get("median_wall_s")
+    hand = (result["impls"].get(HANDWRITTEN) or {}).get("median_wall_s")
+    return cw / hand if cw is not None and hand else None
+
+
 def markdown_table(results: list[dict]) -> str:
     with_baseline = any(any(b in r["impls"] for b in BASELINES) for r in results)
+    with_hand = any(HANDWRITTEN in r["impls"] for r in results)
     header = ["workload", "chunkwise", "dask", "ratio", "target", "met?"]
+    if with_hand:
+        header += [HANDWRITTEN, f"÷ hand (≤ {HANDWRITTEN_TARGET})"]
     if with_baseline:
         header.append("numpy/pandas")
     header += ["peak RSS chunkwise", "peak RSS dask", "µs/task chunkwise / dask"]
@@ -266,6 +287,10 @@ def markdown_table(results: list[dict]) -> str:
             target,
             met,
         ]
+        if with_hand:
+            hand = handwritten_ratio(r)
+            row.append(_cell_time(impls.get(HANDWRITTEN)))
+            row.append("—" if hand is None else f"{hand:.2f}" + ("" if hand <= HANDWRITTEN_TARGET else " **!**"))
         if with_baseline:
             base = next((impls[b] for b in BASELINES if b in impls), None)
             row.append(_cell_time(base))

@@ -11,7 +11,10 @@ anything else the code prints cannot be mistaken for it::
 
 ``peak_rss_mib`` is ``getrusage(RUSAGE_SELF).ru_maxrss`` at the end: the peak
 of the whole process (interpreter, imports and setup included), so compare it
-across implementations of one workload, not across workloads.
+across implementations of one workload, not across workloads. ``cpu_s`` is the
+user plus system CPU time of all the process's threads during ``run()``: on a
+loaded machine, where wall times stretch with the other processes' demand,
+it is the steadier figure of the work done.
 """
 
 from __future__ import annotations
@@ -74,9 +77,12 @@ def run_one(name: str, impl: str, quick: bool = False, verify: bool = False) -> 
 
     gc.collect()
     rss_before = _current_rss_mib()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
     result = prepared.run()
     wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (after.ru_utime - usage.ru_utime) + (after.ru_stime - usage.ru_stime)
     peak = _peak_rss_mib()
 
     if verify and prepared.verify is not None:
@@ -91,6 +97,7 @@ def run_one(name: str, impl: str, quick: bool = False, verify: bool = False) -> 
         "impl": impl,
         "quick": quick,
         "wall_s": wall,
+        "cpu_s": cpu,
         "setup_s": setup_s,
         "peak_rss_mib": peak,
         "rss_before_mib": rss_before,

@@ -132,3 +132,27 @@ def test_dataframe_workloads_quick(tmp_path):
     grouped = {r["name"]: r["impls"]["chunkwise"]["median_extra"] for r in report["workloads"]}
     assert grouped["df_groupby_1k"]["columns_read"] == "k1k,x"
     assert grouped["df_str_filter"]["columns_read"] == "text"
+
+
+def test_handwritten_limits_quick(tmp_path):
+    """The hand-written NumPy limits (issue 19) agree with chunkwise and are reported as a ratio."""
+    out = tmp_path / "bench.json"
+    names = ["random_mean", "histogram_integers", "zarr_roundtrip"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--repeat", "1", "--only", *names,
+         "--impl", "chunkwise", "handwritten", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "÷ hand" in proc.stdout
+    report = json.loads(out.read_text())
+    assert sorted(r["name"] for r in report["workloads"]) == sorted(names)
+    for result in report["workloads"]:
+        assert set(result["impls"]) == {"chunkwise", "handwritten"}
+        assert result["digests_match"] is True, result["name"]
+        assert result["handwritten_ratio"] > 0
+        for summary in result["impls"].values():
+            assert summary["median_cpu_s"] >= 0

@@ -8,7 +8,8 @@ table, not the whole run.
 """
 
 MODULES = [
-    "foundation", "delayed", "arrays", "arrays_ops", "arrays_linalg", "arrays_rewrites", "dataframes",
+    "foundation", "delayed", "arrays", "arrays_ops", "arrays_linalg", "arrays_rewrites",
+    "arrays_io", "dataframes",
     "dataframes_shuffle", "dataframes_joins", "ml",
     "cluster",
 ]

@@ -11,8 +11,13 @@ Targets, from the array issue:
 - the 32 GB out-of-core mean with peak RSS under 2 GiB (``peak_under_2GiB``).
 
 Both chunked sides use their default (threaded) scheduler. Where the two
-sides draw random numbers their streams differ (as they differ from NumPy's),
-so those workloads compare a rounded mean, not exact sums. Where a workload
+sides draw random numbers (``RandomState(0)``) their streams differ (as they
+differ from NumPy's), so those workloads compare a rounded mean, not exact
+sums.
+
+The ``handwritten`` implementation (``benchmarks/handwritten.py``) is the
+practical limit: the same blocks in plain NumPy on a 2-thread pool, drawing
+random blocks from the very streams chunkwise's ``RandomState(0)`` uses. Where a workload
 names "the same data", the array is generated once in setup (untimed, a
 fixed seed) and wrapped with each library's ``from_array``.
 
@@ -26,6 +31,7 @@ import resource
 import sys
 import time
 
+from benchmarks import handwritten as hw
 from benchmarks.registry import Prepared, workload
 
 GROUP = "arrays"
@@ -147,12 +153,32 @@ def _ones_transpose_mean_numpy(n, chunk):
     return Prepared(run=run)
 
 
+def _ones_transpose_mean_handwritten(n, chunk):
+    import numpy as np
+
+    def column_mean(bounds):
+        # One column block j of the output: add (ones + ones.T) blocks down the rows.
+        a, b = bounds
+        acc = np.zeros(b - a)
+        for r0, r1 in hw.grid(n, chunk):
+            block = np.ones((r1 - r0, b - a))
+            block += np.ones((b - a, r1 - r0)).T
+            acc += block.sum(axis=0)
+        return acc
+
+    def run(n=n):
+        return np.concatenate(hw.map_blocks(column_mean, hw.grid(n, chunk))) / n
+
+    return Prepared(run=run)
+
+
 _register(
     ones_transpose_mean,
     {
         "chunkwise": lambda n, chunk: _ones_transpose_mean_chunked("chunkwise", n, chunk),
         "dask": lambda n, chunk: _ones_transpose_mean_chunked("dask", n, chunk),
         "numpy": _ones_transpose_mean_numpy,
+        "handwritten": _ones_transpose_mean_handwritten,
     },
 )
 
@@ -162,7 +188,8 @@ _register(
 
 random_mean = workload(
     "random_mean",
-    "random.random((n, n), chunks=c).mean().compute()  (the second seed example); "
+    "random.RandomState(0).random_sample((n, n), chunks=c).mean().compute()  (the second seed "
+    "example); "
     "the streams differ, so the mean is compared to 2 decimals",
     params={"n": 20_000, "chunk": 1_000},
     quick={"n": 2_000, "chunk": 250},
@@ -176,7 +203,7 @@ def _random_mean_chunked(impl, n, chunk):
     da = _chunked(impl)
 
     def build(n, chunk):
-        return da.random.random((n, n), chunks=(chunk, chunk)).mean()
+        return da.random.RandomState(0).random_sample((n, n), chunks=(chunk, chunk)).mean()
 
     return Prepared(
         run=lambda: build(n, chunk).compute(),
@@ -184,6 +211,17 @@ def _random_mean_chunked(impl, n, chunk):
         tasks=_task_count(impl, build(n, chunk)),
         digest=_rounded(2),
     )
+
+
+def _random_sum_handwritten(shape, chunks):
+    """Sum of a ``RandomState(0)`` array drawn per block, on the hand-written pool."""
+    slices = list(hw.block_slices(shape, chunks))
+
+    def one(item):
+        b, index = item
+        return hw.uniform_block(0, 0, b, tuple(s.stop - s.start for s in index)).sum()
+
+    return float(sum(hw.map_blocks(one, enumerate(slices))))
 
 
 def _random_mean_numpy(n, chunk):
@@ -194,12 +232,21 @@ def _random_mean_numpy(n, chunk):
     )
 
 
+def _random_mean_handwritten(n, chunk):
+    return Prepared(
+        run=lambda: _random_sum_handwritten((n, n), (chunk, chunk)) / (n * n),
+        warmup=lambda: _random_sum_handwritten((40, 40), (10, 10)),
+        digest=_rounded(2),
+    )
+
+
 _register(
     random_mean,
     {
         "chunkwise": lambda n, chunk: _random_mean_chunked("chunkwise", n, chunk),
         "dask": lambda n, chunk: _random_mean_chunked("dask", n, chunk),
         "numpy": _random_mean_numpy,
+        "handwritten": _random_mean_handwritten,
     },
 )
 
@@ -253,12 +300,38 @@ def _elementwise_chain_numpy(n, chunk):
     )
 
 
+def _chain_block(block):
+    """``((sin(b)**2 + cos(b)**2) * 2 - 1).sum()`` with two temporaries, updated in place."""
+    import numpy as np
+
+    s = np.sin(block)
+    np.multiply(s, s, out=s)
+    c = np.cos(block)
+    np.multiply(c, c, out=c)
+    s += c
+    s *= 2
+    s -= 1
+    return s.sum()
+
+
+def _elementwise_chain_handwritten(n, chunk):
+    data = _same_data(n)
+    extra: dict = {}
+
+    def run():
+        blocks = (data[index] for index in hw.block_slices(data.shape, (chunk, chunk)))
+        return float(sum(hw.map_blocks(_chain_block, blocks)))
+
+    return Prepared(run=_timed(run, extra, values=n * n), digest=_relative(7), extra=extra)
+
+
 _register(
     elementwise_chain,
     {
         "chunkwise": lambda n, chunk: _elementwise_chain_chunked("chunkwise", n, chunk),
         "dask": lambda n, chunk: _elementwise_chain_chunked("dask", n, chunk),
         "numpy": _elementwise_chain_numpy,
+        "handwritten": _elementwise_chain_handwritten,
     },
 )
 
@@ -301,12 +374,32 @@ def _matmul_sum_numpy(n, chunk):
     return Prepared(run=lambda: (data @ data.T).sum(), digest=_relative(7))
 
 
+def _matmul_sum_handwritten(n, chunk):
+    data = _same_data(n)
+    rows = hw.grid(n, chunk)
+    # x @ x.T is symmetric: the blocks on and below the diagonal, those below counted twice.
+    pairs = [(i, j) for i in range(len(rows)) for j in range(i + 1)]
+
+    def one(pair):
+        i, j = pair
+        (a0, a1), (b0, b1) = rows[i], rows[j]
+        total = (data[a0:a1] @ data[b0:b1].T).sum()
+        return total if i == j else 2 * total
+
+    def run():
+        with hw.one_blas_thread():
+            return float(sum(hw.map_blocks(one, pairs)))
+
+    return Prepared(run=run, digest=_relative(7))
+
+
 _register(
     matmul_sum,
     {
         "chunkwise": lambda n, chunk: _matmul_sum_chunked("chunkwise", n, chunk),
         "dask": lambda n, chunk: _matmul_sum_chunked("dask", n, chunk),
         "numpy": _matmul_sum_numpy,
+        "handwritten": _matmul_sum_handwritten,
     },
 )
 
@@ -353,12 +446,29 @@ def _matmul_general_numpy(n, chunk):
     return Prepared(run=lambda: (a @ b).sum(), digest=_relative(7))
 
 
+def _matmul_general_handwritten(n, chunk):
+    a, b = _two_arrays(n)
+    blocks = hw.grid(n, chunk)
+    pairs = [(i, j) for i in blocks for j in blocks]
+
+    def one(pair):
+        (r0, r1), (c0, c1) = pair
+        return (a[r0:r1] @ b[:, c0:c1]).sum()
+
+    def run():
+        with hw.one_blas_thread():
+            return float(sum(hw.map_blocks(one, pairs)))
+
+    return Prepared(run=run, digest=_relative(7))
+
+
 _register(
     matmul_general_sum,
     {
         "chunkwise": lambda n, chunk: _matmul_general_chunked("chunkwise", n, chunk),
         "dask": lambda n, chunk: _matmul_general_chunked("dask", n, chunk),
         "numpy": _matmul_general_numpy,
+        "handwritten": _matmul_general_handwritten,
     },
 )
 
@@ -368,8 +478,9 @@ _register(
 
 rechunk_rows_to_cols = workload(
     "rechunk_rows_to_cols",
-    "random.random((rows, cols)) in row blocks (rows/40 x cols) rechunked to column blocks "
-    "(rows x cols/40), then .sum(); ~4 GB of float64, 100 MB blocks; mean compared to 2 decimals",
+    "random.RandomState(0).random_sample((rows, cols)) in row blocks (rows/40 x cols) rechunked "
+    "to column blocks (rows x cols/40), then .sum(); ~4 GB of float64, 100 MB blocks; mean "
+    "compared to 2 decimals; handwritten: the row blocks summed (a sum needs no rechunk)",
     params={"rows": 20_000, "cols": 25_000, "parts": 40},
     quick={"rows": 2_000, "cols": 2_500, "parts": 8},
     target=TARGET,
@@ -382,7 +493,7 @@ def _rechunk_rows_to_cols_chunked(impl, rows, cols, parts):
     da = _chunked(impl)
 
     def build(rows, cols, parts):
-        x = da.random.random((rows, cols), chunks=(rows // parts, cols))
+        x = da.random.RandomState(0).random_sample((rows, cols), chunks=(rows // parts, cols))
         return x.rechunk((rows, cols // parts)).sum()
 
     size = rows * cols
@@ -394,11 +505,20 @@ def _rechunk_rows_to_cols_chunked(impl, rows, cols, parts):
     )
 
 
+def _rechunk_rows_to_cols_handwritten(rows, cols, parts):
+    return Prepared(
+        run=lambda: _random_sum_handwritten((rows, cols), (rows // parts, cols)) / (rows * cols),
+        warmup=lambda: _random_sum_handwritten((40, 50), (10, 50)),
+        digest=_rounded(2),
+    )
+
+
 _register(
     rechunk_rows_to_cols,
     {
         "chunkwise": lambda **p: _rechunk_rows_to_cols_chunked("chunkwise", **p),
         "dask": lambda **p: _rechunk_rows_to_cols_chunked("dask", **p),
+        "handwritten": _rechunk_rows_to_cols_handwritten,
     },
 )
 
@@ -408,7 +528,8 @@ _register(
 
 out_of_core_mean = workload(
     "out_of_core_mean",
-    "random.random((rows, cols), chunks=(10_000, 2_000)).mean(): 32 GB of float64, more than "
+    "random.RandomState(0).random_sample((rows, cols), chunks=(10_000, 2_000)).mean(): 32 GB of "
+    "float64, more than "
     "the machine's memory; peak RSS must stay under 2 GiB (extra peak_under_2GiB)",
     params={"rows": 200_000, "cols": 20_000, "row_chunk": 10_000, "col_chunk": 2_000},
     quick={"rows": 20_000, "cols": 2_000, "row_chunk": 1_000, "col_chunk": 500},
@@ -423,7 +544,7 @@ def _out_of_core_mean_chunked(impl, rows, cols, row_chunk, col_chunk):
     extra: dict = {}
 
     def build(rows, cols, row_chunk, col_chunk):
-        return da.random.random((rows, cols), chunks=(row_chunk, col_chunk)).mean()
+        return da.random.RandomState(0).random_sample((rows, cols), chunks=(row_chunk, col_chunk)).mean()
 
     def run():
         result = build(rows, cols, row_chunk, col_chunk).compute()
@@ -440,11 +561,28 @@ def _out_of_core_mean_chunked(impl, rows, cols, row_chunk, col_chunk):
     )
 
 
+def _out_of_core_mean_handwritten(rows, cols, row_chunk, col_chunk):
+    extra: dict = {}
+
+    def run():
+        result = _random_sum_handwritten((rows, cols), (row_chunk, col_chunk)) / (rows * cols)
+        extra["peak_under_2GiB"] = _peak_rss_mib() < 2048
+        return result
+
+    return Prepared(
+        run=run,
+        warmup=lambda: _random_sum_handwritten((40, 40), (10, 10)),
+        digest=_rounded(2),
+        extra=extra,
+    )
+
+
 _register(
     out_of_core_mean,
     {
         "chunkwise": lambda **p: _out_of_core_mean_chunked("chunkwise", **p),
         "dask": lambda **p: _out_of_core_mean_chunked("dask", **p),
+        "handwritten": _out_of_core_mean_handwritten,
     },
 )
 

@@ -16,6 +16,12 @@ memory (generated in setup, untimed) and calls ``np.linalg.qr`` or
   computes ``x`` of ``linalg.lstsq(a, b)``. Digest: ``x`` to 3 decimals,
   which is ``coef`` whatever the streams.
 
+The ``handwritten`` implementations (``benchmarks/handwritten.py``) draw
+the same blocks as chunkwise (``default_rng(seed)`` streams) on a 2-thread
+pool with one BLAS thread each: a QR per block, one QR of the stacked R
+factors, then (``tsqr``) each block's Q as its first Q times its slice of
+the second, the first Qs kept in memory.
+
 Target (issue 19): at most 0.6x Dask's wall time with peak RSS no higher.
 """
 
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 import math
 
+from benchmarks import handwritten as hw
 from benchmarks.registry import Prepared, workload
 
 GROUP = "arrays-linalg"
@@ -121,6 +128,33 @@ tsqr.impl("dask")(lambda n, chunk: _tsqr_chunked("dask", n, chunk))
 tsqr.impl("numpy")(_tsqr_numpy)
 
 
+def _tsqr_handwritten_run(n: int, chunk: int):
+    import numpy as np
+
+    rows = hw.grid(n, chunk)
+
+    def factor(b):
+        r0, r1 = rows[b]
+        return np.linalg.qr(hw.uniform_block(0, 0, b, (r1 - r0, COLUMNS)))
+
+    def q_squares(b):
+        q1, _ = factors[b]
+        return ((q1 @ q2[b * COLUMNS:(b + 1) * COLUMNS]) ** 2).sum(axis=0)
+
+    with hw.one_blas_thread():
+        factors = hw.map_blocks(factor, range(len(rows)))
+        q2, r = np.linalg.qr(np.concatenate([f[1] for f in factors]))
+        return r, np.sum(hw.map_blocks(q_squares, range(len(rows))), axis=0)
+
+
+def _tsqr_handwritten(n: int, chunk: int) -> Prepared:
+    return Prepared(run=lambda: _tsqr_handwritten_run(n, chunk),
+                    warmup=lambda: _tsqr_handwritten_run(400, 100), digest=_r_digest(n))
+
+
+tsqr.impl("handwritten")(_tsqr_handwritten)
+
+
 # --- lstsq -----------------------------------------------------------------------------------
 
 
@@ -165,3 +199,32 @@ def _lstsq_numpy(n: int, chunk: int) -> Prepared:
 lstsq.impl("chunkwise")(lambda n, chunk: _lstsq_chunked("chunkwise", n, chunk))
 lstsq.impl("dask")(lambda n, chunk: _lstsq_chunked("dask", n, chunk))
 lstsq.impl("numpy")(_lstsq_numpy)
+
+
+def _lstsq_handwritten_run(n: int, chunk: int):
+    import numpy as np
+
+    rows = hw.grid(n, chunk)
+    coef = _coefficients()
+
+    def r_factor(b):
+        r0, r1 = rows[b]
+        a = hw.uniform_block(0, 0, b, (r1 - r0, COLUMNS))
+        noise = hw.uniform_block(1, 0, b, (r1 - r0,))
+        rhs = a @ coef
+        noise -= 0.5
+        noise *= 0.01
+        rhs += noise
+        return np.linalg.qr(np.column_stack([a, rhs]), mode="r")
+
+    with hw.one_blas_thread():
+        r = np.linalg.qr(np.concatenate(hw.map_blocks(r_factor, range(len(rows)))), mode="r")
+    return np.linalg.solve(r[:COLUMNS, :COLUMNS], r[:COLUMNS, COLUMNS])
+
+
+def _lstsq_handwritten(n: int, chunk: int) -> Prepared:
+    return Prepared(run=lambda: _lstsq_handwritten_run(n, chunk),
+                    warmup=lambda: _lstsq_handwritten_run(400, 100), digest=_x_digest)
+
+
+lstsq.impl("handwritten")(_lstsq_handwritten)

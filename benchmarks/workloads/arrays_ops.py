@@ -10,10 +10,17 @@ libraries' streams differ, so the digest is the mean smoothed value to 3
 decimals. The integer and float workloads use the same data (generated once
 in setup with a fixed seed, wrapped with ``from_array``). NumPy runs the same
 operation on the whole in-memory array, single call.
+
+The ``handwritten`` implementations (``benchmarks/handwritten.py``) are the
+practical limit: plain NumPy/SciPy over the same blocks on a 2-thread pool,
+then a reduction of the per-block results. The smoothing's hand-written twin
+draws its blocks from the streams chunkwise's ``RandomState(0)`` uses and
+keeps three block rows in memory at a time.
 """
 
 from __future__ import annotations
 
+from benchmarks import handwritten as hw
 from benchmarks.registry import Prepared, workload
 
 GROUP = "arrays_ops"
@@ -82,7 +89,7 @@ def _as_list(result):
 
 smoothing = workload(
     "map_overlap_gaussian",
-    f"random.random((n, n), chunks=c).map_overlap(gaussian_filter, depth={DEPTH}, "
+    f"random.RandomState(0).random_sample((n, n), chunks=c).map_overlap(gaussian_filter, depth={DEPTH}, "
     f"boundary='reflect', sigma={SIGMA}).mean(); numpy: scipy on the whole array",
     params={"n": 20_000, "chunk": 2_000},
     quick={"n": 2_000, "chunk": 500},
@@ -98,7 +105,7 @@ def _smoothing_chunked(impl, n, chunk):
     da = _chunked(impl)
 
     def build(n, chunk):
-        x = da.random.random((n, n), chunks=(chunk, chunk))
+        x = da.random.RandomState(0).random_sample((n, n), chunks=(chunk, chunk))
         smooth = x.map_overlap(gaussian_filter, depth=DEPTH, boundary="reflect", sigma=SIGMA,
                                mode="constant", dtype=x.dtype)
         return smooth.mean()
@@ -118,9 +125,56 @@ def _smoothing_numpy(n, chunk):
     return Prepared(run=run, digest=_rounded(3))
 
 
+def _smoothing_handwritten_mean(n, chunk):
+    """Mean of the smoothed array: block rows drawn one ahead, each block filtered with its halo."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+    from scipy.ndimage import gaussian_filter
+
+    rows, cols = hw.grid(n, chunk), hw.grid(n, chunk)
+
+    def draw_row(i):
+        r0, r1 = rows[i]
+        band = np.empty((r1 - r0, n))
+        for j, (c0, c1) in enumerate(cols):
+            band[:, c0:c1] = hw.uniform_block(0, 0, i * len(cols) + j, (r1 - r0, c1 - c0))
+        return band
+
+    def smooth_sum(window, top, height, c0, c1):
+        # The block with its halo (fewer rows/columns at the array's edges, where scipy's
+        # 'reflect' mode is the boundary), filtered, trimmed back to the block, summed.
+        left = max(c0 - DEPTH, 0)
+        sub = window[:, left:min(c1 + DEPTH, n)]
+        out = gaussian_filter(sub, SIGMA, mode="reflect")
+        return out[top:top + height, c0 - left:c1 - left].sum()
+
+    total = 0.0
+    with ThreadPoolExecutor(hw.THREADS) as pool:
+        bands = {0: pool.submit(draw_row, 0)}
+        for i in range(len(rows)):
+            if i + 1 < len(rows):
+                bands[i + 1] = pool.submit(draw_row, i + 1)
+            above = bands[i - 1].result()[-DEPTH:] if i > 0 else None
+            here = bands[i].result()
+            below = bands[i + 1].result()[:DEPTH] if i + 1 < len(rows) else None
+            window = np.concatenate([p for p in (above, here, below) if p is not None])
+            top = 0 if above is None else len(above)
+            parts = [pool.submit(smooth_sum, window, top, len(here), c0, c1) for c0, c1 in cols]
+            total += sum(p.result() for p in parts)
+            bands.pop(i - 1, None)
+    return total / (n * n)
+
+
+def _smoothing_handwritten(n, chunk):
+    return Prepared(run=lambda: _smoothing_handwritten_mean(n, chunk),
+                    warmup=lambda: _smoothing_handwritten_mean(64, 32), digest=_rounded(3))
+
+
 _register(smoothing, {
     "chunkwise": lambda n, chunk: _smoothing_chunked("chunkwise", n, chunk),
     "dask": lambda n, chunk: _smoothing_chunked("dask", n, chunk),
+    "handwritten": _smoothing_handwritten,
     "numpy": _smoothing_numpy,
 })
 
@@ -154,9 +208,26 @@ def _topk_numpy(n, chunk):
     return Prepared(run=lambda: np.sort(np.partition(data, n - 10)[n - 10:])[::-1], digest=_as_list)
 
 
+def _blocks(data, chunk):
+    return [data[a:b] for a, b in hw.grid(len(data), chunk)]
+
+
+def _topk_handwritten(n, chunk):
+    import numpy as np
+
+    blocks = _blocks(_integers(n), chunk)
+
+    def run():
+        tops = hw.map_blocks(lambda b: np.partition(b, len(b) - 10)[-10:], blocks)
+        return np.sort(np.concatenate(tops))[::-1][:10]
+
+    return Prepared(run=run, digest=_as_list)
+
+
 _register(topk_ints, {
     "chunkwise": lambda n, chunk: _topk_chunked("chunkwise", n, chunk),
     "dask": lambda n, chunk: _topk_chunked("dask", n, chunk),
+    "handwritten": _topk_handwritten,
     "numpy": _topk_numpy,
 })
 
@@ -191,9 +262,22 @@ def _histogram_numpy(n, chunk):
     return Prepared(run=lambda: np.histogram(data, bins=100, range=(0, 1_000_000))[0], digest=_as_list)
 
 
+def _histogram_handwritten(n, chunk):
+    import numpy as np
+
+    blocks = _blocks(_integers(n), chunk)
+
+    def run():
+        counts = hw.map_blocks(lambda b: np.histogram(b, bins=100, range=(0, 1_000_000))[0], blocks)
+        return np.sum(counts, axis=0)
+
+    return Prepared(run=run, digest=_as_list)
+
+
 _register(histogram_ints, {
     "chunkwise": lambda n, chunk: _histogram_chunked("chunkwise", n, chunk),
     "dask": lambda n, chunk: _histogram_chunked("dask", n, chunk),
+    "handwritten": _histogram_handwritten,
     "numpy": _histogram_numpy,
 })
 
@@ -231,9 +315,30 @@ def _unique_numpy(n, chunk):
     return Prepared(run=lambda: np.unique(data), digest=_unique_digest)
 
 
+def _sorted_unique(values):
+    """``np.unique(values)`` by a sort and a neighbour comparison: NumPy 2.4's ``np.unique`` of
+    integers goes through a hash table, about 20x slower than this on 1M integers here."""
+    import numpy as np
+
+    ordered = np.sort(values)
+    keep = np.empty(len(ordered), dtype=bool)
+    keep[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
+
+
+def _unique_handwritten(n, chunk):
+    import numpy as np
+
+    blocks = _blocks(_integers(n), chunk)
+    return Prepared(run=lambda: _sorted_unique(np.concatenate(hw.map_blocks(_sorted_unique, blocks))),
+                    digest=_unique_digest)
+
+
 _register(unique_ints, {
     "chunkwise": lambda n, chunk: _unique_chunked("chunkwise", n, chunk),
     "dask": lambda n, chunk: _unique_chunked("dask", n, chunk),
+    "handwritten": _unique_handwritten,
     "numpy": _unique_numpy,
 })
 
@@ -282,4 +387,29 @@ def _sort_numpy(n, chunk):
     return Prepared(run=lambda: np.sort(data), digest=_sort_digest)
 
 
-_register(sort_floats, {"chunkwise": _sort_chunkwise, "numpy": _sort_numpy})
+def _sample_sort(blocks):
+    """Sort each block, cut them at splitters from their samples, merge each piece: a sample sort."""
+    import numpy as np
+
+    sorted_blocks = hw.map_blocks(np.sort, blocks)
+    k = len(sorted_blocks)
+    samples = np.sort(np.concatenate([b[:: max(1, len(b) // 100)] for b in sorted_blocks]))
+    splitters = samples[np.linspace(0, len(samples), k + 1)[1:-1].astype(int)]
+    cuts = [np.concatenate([[0], np.searchsorted(b, splitters, side="right"), [len(b)]])
+            for b in sorted_blocks]
+
+    def piece(i):
+        # Output block i: the i-th slice of every sorted block, merged (timsort sees sorted runs).
+        return np.sort(np.concatenate([b[c[i]:c[i + 1]] for b, c in zip(sorted_blocks, cuts)]),
+                       kind="stable")
+
+    return np.concatenate(hw.map_blocks(piece, range(k)))
+
+
+def _sort_handwritten(n, chunk):
+    blocks = _blocks(_floats(n), chunk)
+    return Prepared(run=lambda: _sample_sort(blocks), digest=_sort_digest)
+
+
+_register(sort_floats, {"chunkwise": _sort_chunkwise, "handwritten": _sort_handwritten,
+                        "numpy": _sort_numpy})

@@ -660,3 +660,45 @@ def test_store_failure_says_which_targets_were_written():
     assert "writing block (2, 0) into target 1 (FailingTarget)" in note
     assert "target 0 (ndarray): fully written, 1 of 1 blocks" in note
     np.testing.assert_array_equal(ok, B)
+
+
+def test_to_zarr_shards_auto_writes_a_shard_per_block_with_small_chunks_inside(tmp_path):
+    zarr = pytest.importorskip("zarr")
+    data = np.random.default_rng(0).random((1100, 1024))
+    x = da.from_array(data, chunks=(512, 512))  # 2 MiB blocks; the last block row is short
+    path = tmp_path / "s.zarr"
+    da.to_zarr(x, str(path), shards="auto")
+    z = zarr.open_array(str(path), mode="r")
+    assert z.shards == (512, 512)
+    assert z.chunks == (256, 512)  # about 1 MiB each, dividing the shard
+    shard_files = [f for _, _, files in os.walk(path / "c") for f in files]
+    assert len(shard_files) == x.npartitions  # one file per task, not one per zarr chunk
+    y = da.from_zarr(str(path))
+    assert y.chunks == x.chunks  # read back a shard per task
+    assert_eq(y, data)
+    assert_eq(y[300:301, 5:700], data[300:301, 5:700])
+
+
+def test_to_zarr_default_and_small_blocks_write_plain_chunks(tmp_path):
+    zarr = pytest.importorskip("zarr")
+    small = tmp_path / "small.zarr"
+    da.to_zarr(da.from_array(A, chunks=(2, 3)), str(small), shards="auto")  # 1 MiB or less: no shards
+    z = zarr.open_array(str(small), mode="r")
+    assert z.shards is None and z.chunks == (2, 3)
+    data = np.arange(512 * 512.0).reshape(512, 512)
+    plain = tmp_path / "plain.zarr"
+    da.to_zarr(da.from_array(data, chunks=(512, 256)), str(plain))
+    z = zarr.open_array(str(plain), mode="r")
+    assert z.shards is None and z.chunks == (512, 256)  # Dask's layout: a chunk per block
+    assert_eq(da.from_zarr(str(plain)), data)
+    with pytest.raises(ValueError, match="shards='auto'"):
+        da.to_zarr(da.from_array(data, chunks=256), str(tmp_path / "bad.zarr"), shards="yes")
+
+
+def test_inner_chunks_divide_the_shard():
+    from chunkwise.array.io import inner_chunks
+
+    for shard, itemsize in [((1000, 1000), 8), ((512, 384, 3), 4), ((4096,), 1), ((6, 1 << 20), 8)]:
+        chunk = inner_chunks(shard, itemsize)
+        assert all(s % c == 0 for s, c in zip(shard, chunk))
+        assert np.prod(chunk) * itemsize <= 1 << 20 or all(c % 2 for c in chunk)

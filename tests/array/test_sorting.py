@@ -151,3 +151,20 @@ def test_sample_sort_buckets_bound_the_work_on_random_chunkings():
             assert starts[first] <= ranks[k] and starts[last + 1] >= ranks[k + 1], (trial, k, starts, ranks)
             if plan["step"] > 1:
                 assert starts[last + 1] - starts[first] <= 1.25 * (ranks[k + 1] - ranks[k]) + 2, (trial, k)
+
+
+@pytest.mark.parametrize("k", [5, -5, 40, -1])
+def test_topk_on_long_blocks_prefiltered_by_a_sample_matches_numpy(k):
+    from chunkwise.array.sorting import topk_candidates
+
+    gen = np.random.default_rng(7)
+    ints = gen.integers(0, 50, 30_000)  # many ties at the threshold
+    floats = gen.random(30_000)
+    floats[gen.integers(0, 30_000, 30)] = np.nan  # NaNs rank largest, as in np.sort
+    for data in (ints, floats):
+        x = da.from_array(data, chunks=((10_000, 12_000, 8_000),))
+        assert topk_candidates(data[:10_000], k) is not None  # the prefilter path is the one taken
+        expected = np.sort(data)[::-1][:k] if k > 0 else np.sort(data)[:-k]
+        np.testing.assert_array_equal(da.topk(x, k).compute(), expected)
+        picked = data[da.argtopk(x, k).compute()]
+        np.testing.assert_array_equal(picked, expected)

@@ -253,3 +253,26 @@ def test_unique_with_distinct_nans_matches_numpy(scheduler):
         assert_eq(g, e, schedulers=(scheduler,))
     with pytest.raises(NotImplementedError, match="unique: equal_nan=False is supported for real floating"):
         da.unique(x.astype("complex128"), equal_nan=False)
+
+
+@pytest.mark.parametrize("dtype", ["i1", "u1", "i2", "u4", "i8", "u8"])
+def test_histogram_of_integers_matches_numpy_on_and_off_the_integer_path(dtype):
+    from chunkwise.array.counting import integer_bins
+
+    info = np.iinfo(dtype)
+    low, high = max(int(info.min), -300), min(int(info.max), 300)
+    data = rng.integers(low, high, 1000, endpoint=True).astype(dtype)
+    data[:4] = [low, high, max(low, 0), min(high, 100)]  # values on the edges
+    x = da.from_array(data, chunks=((300, 0, 450, 250),))
+    cases = [(20, (0, 100)), (4, (-40, 40)), (3, (0, 100)), (7, (-7, 0)), (1, (0, 1)), (50, (0, 150))]
+    fast = 0
+    for bins, range_ in cases:
+        if dtype.startswith("u") and range_[0] < 0:
+            continue
+        fast += integer_bins(np.dtype(dtype), bins, range_) is not None
+        expected = np.histogram(data, bins=bins, range=range_)[0]
+        counts = da.histogram(x, bins=bins, range=range_)[0]
+        np.testing.assert_array_equal(counts.compute(scheduler="sync"), expected)
+        assert counts.dtype == expected.dtype
+    # the fast path is taken where it applies (uint64 always goes through NumPy)
+    assert (fast > 0) == (dtype != "u8")

@@ -563,3 +563,37 @@ def test_state_holds_dependencies_by_priority_and_keeps_only_asked_results_at_th
     cb = Callback(finish=lambda graph, state, errored: ends.append(dict(state.results)))
     assert get_sync(graph, ["d", "b"], callbacks=[cb]) == [4, 2]
     assert ends == [{"d": 4, "b": 2}]
+
+
+def test_a_worker_never_idles_for_the_throttle_when_consumers_need_more_sources():
+    """Each consumer needs two neighbouring sources (as map_overlap's blocks do): more
+    sources alive than the limit allows. The second worker must run the next source
+    instead of waiting for the running consumer, so consumers run side by side."""
+    n = 12
+    graph = {("src", i): Task(("src", i), inc, i) for i in range(n + 1)}
+    for i in range(n):
+        graph[("use", i)] = Task(("use", i), _slow_add, Ref(("src", i)), Ref(("src", i + 1)))
+    graph["total"] = Task("total", sum, [Ref(("use", i)) for i in range(n)])
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def pretask(key, graph, state):
+        if isinstance(key, tuple) and key[0] == "use":
+            with lock:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+
+    def posttask(key, result, graph, state, worker_id):
+        if isinstance(key, tuple) and key[0] == "use":
+            with lock:
+                running[0] -= 1
+
+    cb = Callback(pretask=pretask, posttask=posttask)
+    result = get_threads(graph, "total", num_workers=2, max_live_sources=1, callbacks=[cb])
+    assert result == sum(2 * i + 3 for i in range(n))
+    assert most[0] == 2
+
+
+def _slow_add(a, b):
+    time.sleep(0.02)
+    return a + b

@@ -39,6 +39,7 @@ overlap, ``map_blocks``, then trim.
 
 from __future__ import annotations
 
+import math
 import numbers
 import warnings
 from collections.abc import Callable, Hashable
@@ -299,7 +300,13 @@ def _take(block: np.ndarray, indexers: tuple) -> np.ndarray:
 
 
 def assemble_overlap(counts: tuple, pieces: list, dtype: np.dtype, *blocks: Any) -> np.ndarray:
-    """Build one extended block from its pieces (in C order over ``counts`` pieces per axis)."""
+    """Build one extended block from its pieces (in C order over ``counts`` pieces per axis).
+
+    Plain NumPy blocks are copied once, each piece straight into its place in
+    the output; masked blocks are concatenated axis by axis (``np.ma``).
+    """
+    if len(pieces) > 1 and not any(isinstance(b, np.ma.MaskedArray) for b in blocks):
+        return _assemble_in_place(counts, pieces, dtype, blocks)
     arrays = []
     for position, shape, what in pieces:
         if position is None:
@@ -313,6 +320,27 @@ def assemble_overlap(counts: tuple, pieces: list, dtype: np.dtype, *blocks: Any)
         if step > 1:
             arrays = [_concatenate(arrays[k:k + step], axis) for k in range(0, len(arrays), step)]
     return arrays[0]
+
+
+def _assemble_in_place(counts: tuple, pieces: list, dtype: np.dtype, blocks: tuple) -> np.ndarray:
+    """:func:`assemble_overlap` into one preallocated array: no intermediate concatenations."""
+    ndim = len(counts)
+    # The pieces' lengths along each axis: the k-th piece of axis a sits at stride prod(counts[a+1:]).
+    strides = [math.prod(counts[a + 1:]) for a in range(ndim)]
+    lengths = [[pieces[k * strides[a]][1][a] for k in range(counts[a])] for a in range(ndim)]
+    starts = [np.concatenate([[0], np.cumsum(lens)]).tolist() for lens in lengths]
+    out_dtype = np.result_type(dtype, *(blocks[p[0]].dtype for p in pieces if p[0] is not None))
+    out = np.empty(tuple(s[-1] for s in starts), dtype=out_dtype)
+    for i, (position, shape, what) in enumerate(pieces):
+        where = tuple(
+            slice(starts[a][(i // strides[a]) % counts[a]], starts[a][(i // strides[a]) % counts[a]] + shape[a])
+            for a in range(ndim)
+        )
+        if position is None:
+            out[where] = what
+        else:
+            out[where] = _take(blocks[position], what)
+    return out
 
 
 def _concatenate(arrays: list, axis: int) -> np.ndarray:

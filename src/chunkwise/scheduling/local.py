@@ -12,11 +12,15 @@ Policy
   task. There is no central dispatcher and no queue between threads: one lock
   acquisition per task.
 - **Sources are throttled.** A *source* is a task with no dependencies (a read,
-  a random chunk, a slice of an in-memory array). While other work is running
-  or ready, a source may start only if fewer than ``max_live_sources`` source
-  results are alive; otherwise the worker runs other work or waits for it.
-  When nothing but sources can make progress they run freely, so the throttle
-  can never deadlock.
+  a random chunk, a slice of an in-memory array). While other work is ready, a
+  source may start only if fewer than ``max_live_sources`` source results are
+  alive; otherwise the worker runs the other work. A worker never idles for the
+  throttle: with no other work ready it runs the next source, since the tasks
+  still waiting may need it (a ``map_overlap`` block needs its neighbours: two
+  rows of blocks alive at once, more than the limit; waiting there left one of
+  two workers idle and doubled the wall time). So the throttle can never
+  deadlock, and sources run ahead only as far as the consumers' needs and the
+  order allow.
 - **Released early.** A result is dropped as soon as every task that needs it
   has run, unless it was asked for.
 - **Errors stop everything.** The first exception stops all workers from
@@ -240,10 +244,11 @@ class State:
         if other and (first is None or other[0] < first):
             return self._pop_other()
         if first is not None:
-            if self.live_sources >= self.max_live_sources and (other or self.running_other):
-                if other:
-                    return self._pop_other()
-                return None
+            if self.live_sources >= self.max_live_sources and other:
+                return self._pop_other()
+            # Over the limit with no other work ready, this worker would idle until a
+            # running task finishes; the consumers waiting for sources (a map_overlap's
+            # neighbours, a rechunk's pieces) would wait with it. Run the source.
             self.live_sources += 1
             if initial and initial[-1] == first:  # priorities are distinct
                 initial.pop()

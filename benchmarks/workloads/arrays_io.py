@@ -1,0 +1,133 @@
+"""Array storage workloads: a zarr round trip, chunkwise against Dask and the hand-written limit.
+
+``zarr_roundtrip`` writes the same in-memory float64 (n, n) array (generated
+in setup with a fixed seed, wrapped with each library's ``from_array`` in
+blocks of ``chunk``) to a new zarr array on local disk with the library's
+``to_zarr`` and zarr's default codecs, reads it back with ``from_zarr`` and
+sums it. The timed part is the write plus the read; the store lives in a
+temporary directory removed afterwards. ``write_s`` and ``read_s`` are
+reported as extra figures.
+
+The ``handwritten`` implementation is zarr used directly: one zarr array with
+the same chunks, written and read a block at a time on a 2-thread pool.
+
+Target (issue 19): at most 0.6x Dask's wall time with peak RSS no higher.
+"""
+
+from __future__ import annotations
+
+import time
+
+from benchmarks import handwritten as hw
+from benchmarks.registry import Prepared, workload
+
+GROUP = "arrays_io"
+TARGET = 0.6
+TARGET_NOTE = "wall time <= 0.6x Dask's, peak RSS no higher"
+
+
+def _data(n: int):
+    import numpy as np
+
+    return np.random.default_rng(0).random((n, n))
+
+
+def _relative(digits: int):
+    return lambda result: f"{float(result):.{digits}g}"
+
+
+def _fresh_path(prefix: str) -> str:
+    import os
+    import tempfile
+
+    return os.path.join(tempfile.mkdtemp(prefix=f"chunkwise-bench-{prefix}-"), "x.zarr")
+
+
+def _cleanup(path: str) -> None:
+    import os
+    import shutil
+
+    shutil.rmtree(os.path.dirname(path), ignore_errors=True)
+
+
+zarr_roundtrip = workload(
+    "zarr_roundtrip",
+    "to_zarr then from_zarr(...).sum() of the same in-memory float64 (n, n) array in blocks of "
+    "(chunk, chunk), zarr's default codecs, local disk; handwritten: zarr on a 2-thread pool",
+    params={"n": 10_000, "chunk": 1_000},
+    quick={"n": 1_000, "chunk": 250},
+    target=TARGET,
+    target_note=TARGET_NOTE,
+    group=GROUP,
+)
+
+
+def _roundtrip_chunked(impl: str, n: int, chunk: int) -> Prepared:
+    if impl == "chunkwise":
+        import chunkwise.array as da
+    else:
+        import dask.array as da
+    data = _data(n)
+    x = da.from_array(data, chunks=(chunk, chunk))
+    if impl == "chunkwise":
+        x.expr.name  # noqa: B018 - hash the input now (setup), as dask does in from_array
+    extra: dict = {}
+
+    def roundtrip(x, figures: dict):
+        path = _fresh_path(impl)
+        try:
+            t0 = time.perf_counter()
+            da.to_zarr(x, path)
+            t1 = time.perf_counter()
+            total = da.from_zarr(path).sum().compute()
+            figures.update(write_s=t1 - t0, read_s=time.perf_counter() - t1)
+            return total
+        finally:
+            _cleanup(path)
+
+    small = da.from_array(_data(40), chunks=(10, 10))
+    return Prepared(
+        run=lambda: roundtrip(x, extra),
+        warmup=lambda: roundtrip(small, {}),
+        digest=_relative(9),
+        extra=extra,
+    )
+
+
+def _roundtrip_handwritten(n: int, chunk: int) -> Prepared:
+    import zarr
+
+    data = _data(n)
+    extra: dict = {}
+
+    def roundtrip(data, figures: dict):
+        path = _fresh_path("handwritten")
+        blocks = list(hw.block_slices(data.shape, (chunk, chunk)))
+        try:
+            t0 = time.perf_counter()
+            z = zarr.create_array(store=path, shape=data.shape, dtype=data.dtype,
+                                  chunks=(chunk, chunk))
+
+            def write(index):
+                z[index] = data[index]
+
+            hw.map_blocks(write, blocks)
+            t1 = time.perf_counter()
+            z = zarr.open_array(path, mode="r")
+            total = float(sum(hw.map_blocks(lambda index: z[index].sum(), blocks)))
+            figures.update(write_s=t1 - t0, read_s=time.perf_counter() - t1)
+            return total
+        finally:
+            _cleanup(path)
+
+    return Prepared(
+        run=lambda: roundtrip(data, extra),
+        warmup=lambda: roundtrip(_data(40), {}),
+        digest=_relative(9),
+        extra=extra,
+    )
+
+
+zarr_roundtrip.impl("chunkwise")(lambda n, chunk: _roundtrip_chunked("chunkwise", n, chunk))
+zarr_roundtrip.impl("dask")(lambda n, chunk: _roundtrip_chunked("dask", n, chunk))
+zarr_roundtrip.impl("handwritten")(_roundtrip_handwritten)
