@@ -27,7 +27,9 @@ Usage (small run, then the full one)::
     python -m benchmarks.ml_out_of_core --rows 200_000_000 --source generated
     flock /work/bigdisk.lock python -m benchmarks.ml_out_of_core --rows 200_000_000 --source zarr
 
-Prints one Markdown table row per fit (estimator, rows, source, passes, wall
+``--parallel`` runs the fits of one source at the same time (on a shared
+machine, where each process gets its share of the cores). Prints one
+Markdown table row per fit (estimator, rows, source, passes, wall
 time, peak RSS, within the limit or not) and writes them as JSON with ``--json``.
 """
 
@@ -175,6 +177,16 @@ def write_zarr(args: argparse.Namespace) -> dict:
     return {**result, "peak_rss_mib": round(peak / MIB), "store_gib": round(size / 2**30, 2)}
 
 
+def _fits(names: list, args: argparse.Namespace, source: str) -> list:
+    """The fits of ``names``, one after the other, or at the same time with ``--parallel``."""
+    if not args.parallel:
+        return [fit_in_child(name, args, source) for name in names]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(names)) as pool:
+        return list(pool.map(lambda name: fit_in_child(name, args, source), names))
+
+
 def _table_row(row: dict) -> str:
     return (f"| {row['estimator']} | {row['rows']:,} | {row['source']} | {row['passes']} | {row['wall_s']:.0f} s | "
             f"{row['peak_rss_mib']} MiB | {'yes' if row['within_limit'] else 'NO'} |")
@@ -191,6 +203,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--store", default="/work/big/mlooc/classification.zarr")
     parser.add_argument("--limit-gib", type=float, default=2.0)
     parser.add_argument("--json", help="write the rows to this file")
+    parser.add_argument("--parallel", action="store_true",
+                        help="run the fits of one source at the same time (each still in its own process, "
+                             "its RSS its own)")
     parser.add_argument("--fit", help=argparse.SUPPRESS)
     parser.add_argument("--write-zarr", action="store_true", help=argparse.SUPPRESS)
     return parser
@@ -213,13 +228,13 @@ def main(argv: list | None = None) -> int:
     print("| estimator | rows | source | passes | wall | peak RSS | ≤ limit |\n|---|---|---|---|---|---|---|", flush=True)
     rows = []
     if args.source in ("generated", "both"):
-        rows += [fit_in_child(name, args, "generated") for name in names]
+        rows += _fits(names, args, "generated")
     if args.source in ("zarr", "both"):
         try:
             written = write_zarr(args)
             print(f"# zarr store written: {written}", flush=True)
             rows.append({"estimator": "write zarr", "rows": args.rows, "source": "zarr", **written})
-            rows += [fit_in_child(name, args, "zarr") for name in names]
+            rows += _fits(names, args, "zarr")
         finally:  # the disk is shared: never leave the store behind
             shutil.rmtree(args.store, ignore_errors=True)
     if args.json:
