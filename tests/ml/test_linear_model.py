@@ -311,3 +311,60 @@ def test_check_estimator(estimator):
     failed = [(r["check_name"], str(r["exception"])) for r in results if r["status"] == "failed"]
     assert not failed
     assert len(results) > 40
+
+
+# --- sample_weight, as scikit-learn 1.9 -----------------------------------------------------------
+
+
+def _weights(n, chunked_as=None):
+    w = np.random.default_rng(3).uniform(0.0, 3.0, size=n)
+    w[::17] = 0.0  # zero weights: those rows count for nothing
+    return w if chunked_as is None else _rows(w, chunked_as)
+
+
+@pytest.mark.parametrize("weights_as", ["numpy", "chunked-other-chunks"])
+@pytest.mark.parametrize(
+    "data,kwargs",
+    [("binary", {}), ("binary", {"solver": "newton"}), ("binary", {"class_weight": "balanced"}),
+     ("multiclass", {}), ("multiclass", {"class_weight": "balanced", "fit_intercept": False})],
+    ids=["binary", "binary-newton", "binary-balanced", "multinomial", "multinomial-balanced"],
+)
+def test_logistic_sample_weight_matches_sklearn(request, data, kwargs, weights_as):
+    X, y = request.getfixturevalue(data)
+    w = _weights(len(y), None if weights_as == "numpy" else 333)
+    Xd, yd = _rows(X, CHUNKINGS["uneven"]), _rows(y, CHUNKINGS["uneven"])
+    ours = lm.LogisticRegression(tol=1e-8, max_iter=1000, **kwargs).fit(Xd, yd, sample_weight=w)
+    ref_kwargs = {k: v for k, v in kwargs.items() if k != "solver"}
+    ref = sk.LogisticRegression(tol=1e-8, max_iter=1000, **ref_kwargs).fit(X, y, sample_weight=_weights(len(y)))
+    _agree(ours, ref, X, Xd)
+    unweighted = sk.LogisticRegression(tol=1e-8, max_iter=1000, **ref_kwargs).fit(X, y)
+    assert not np.allclose(ours.coef_, unweighted.coef_, rtol=1e-3)  # the weights did change the model
+
+
+@pytest.mark.parametrize(
+    "name,kwargs",
+    [("LinearRegression", {}), ("Ridge", {"alpha": 10.0}), ("Lasso", {"alpha": 1.0, "tol": 1e-10, "max_iter": 100_000}),
+     ("ElasticNet", {"alpha": 0.5, "l1_ratio": 0.3, "tol": 1e-10, "max_iter": 100_000}),
+     ("PoissonRegressor", {"alpha": 0.1, "tol": 1e-8})],
+)
+def test_regressors_sample_weight_match_sklearn(regression, name, kwargs, scheduler):
+    X, y = regression
+    if name == "PoissonRegressor":
+        y = np.random.default_rng(0).poisson(np.exp(0.3 * X[:, 0] - 0.2 * X[:, 1] + 0.5))
+    else:
+        X = X + 1e4
+    Xd, yd = _rows(X, CHUNKINGS["uneven"]), _rows(y, CHUNKINGS["uneven"])
+    ours = getattr(lm, name)(**kwargs).fit(Xd, yd, sample_weight=_weights(len(y), 250))
+    ref = getattr(sk, name)(**kwargs).fit(X, y, sample_weight=_weights(len(y)))
+    np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-4, atol=1e-6)
+    assert ours.intercept_ == pytest.approx(ref.intercept_, rel=1e-4)
+    unweighted = getattr(sk, name)(**kwargs).fit(X, y)
+    assert not np.allclose(ours.coef_, unweighted.coef_, rtol=1e-4)
+
+
+def test_sample_weight_of_the_wrong_length_raises_before_computing(binary):
+    X, y = binary
+    with pytest.raises(ValueError, match="LogisticRegression.fit.*inconsistent numbers of samples"):
+        lm.LogisticRegression().fit(_rows(X, 250), _rows(y, 250), sample_weight=np.ones(999))
+    with pytest.raises(ValueError, match="LinearRegression.fit: sample_weight must be 1-D"):
+        lm.LinearRegression().fit(_rows(X, 250), _rows(y, 250), sample_weight=np.ones((1000, 2)))

@@ -118,29 +118,41 @@ def _class_index(classes: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.searchsorted(classes, y)
 
 
+def _row_weights(class_weight: Any, index: Any, wb: Any) -> Any:
+    """The weight of each row: its class's weight times its sample weight (``None``: all ones)."""
+    weight = class_weight[index] if class_weight is not None else None
+    if wb is None:
+        return weight
+    wb = np.asarray(wb, dtype=np.float64).reshape(-1)
+    return wb if weight is None else weight * wb
+
+
 def glm_partial(
-    xb: np.ndarray, yb: np.ndarray, *, family: str, theta: np.ndarray, n_outputs: int,
+    xb: np.ndarray, yb: np.ndarray, wb: Any = None, *, family: str, theta: np.ndarray, n_outputs: int,
     fit_intercept: bool, classes: Any, class_weight: Any, want_hessian: bool,
 ) -> np.ndarray:
-    """``[sum s_i loss_i, gradient, (Hessian)]`` of one row block, packed in one vector."""
+    """``[sum s_i loss_i, gradient, (Hessian)]`` of one row block, packed in one vector.
+
+    ``s_i``: the class weight of row ``i``'s label times its sample weight ``wb``
+    (when given).
+    """
     n, p = xb.shape
     k = n_outputs
     coef = theta[: k * p].reshape(k, p)
     if family == "multinomial":
         index = _class_index(classes, np.asarray(yb).reshape(-1))
-        weight = class_weight[index] if class_weight is not None else None
+        weight = _row_weights(class_weight, index, wb)
         intercept = theta[k * p :] if fit_intercept else None
         return np.concatenate(_multinomial_partial(xb, index, coef, intercept, weight))
     z = xb @ coef.T
     if fit_intercept:
         z = z + theta[k * p :]
     yv = np.asarray(yb).reshape(-1)
-    weight = None
+    index = None
     if classes is not None:
         index = np.searchsorted(classes, yv)
-        if class_weight is not None:
-            weight = class_weight[index]
         yv = (index == 1).astype(np.float64)
+    weight = _row_weights(class_weight, index, wb)
     loss, dz, h = _pointwise(family, z, yv.astype(np.float64, copy=False), want_hessian)
     if weight is not None:
         loss = loss * weight
@@ -176,6 +188,7 @@ class Problem:
     l1: float = 0.0
     classes: Any = None
     class_weight: Any = None
+    sample_weight: Any = None  # chunked, in X's row chunks
     passes: int = 0
 
     @property
@@ -192,8 +205,9 @@ class Problem:
         l2 = self.l2 if l2 is None else l2
         m = self.size
         size = 1 + m + (m * m if want_hessian else 0)
+        arrays = [self.X, self.y] if self.sample_weight is None else [self.X, self.y, self.sample_weight]
         packed = row_pass(
-            glm_partial, [self.X, self.y], size, name=f"glm-{self.family}", family=self.family,
+            glm_partial, arrays, size, name=f"glm-{self.family}", family=self.family,
             theta=np.asarray(theta, dtype=np.float64), n_outputs=self.n_outputs,
             fit_intercept=self.fit_intercept, classes=self.classes, class_weight=self.class_weight,
             want_hessian=want_hessian,
