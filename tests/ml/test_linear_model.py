@@ -78,13 +78,14 @@ def test_logistic_binary_matches_sklearn(binary, chunks, solver, scheduler):
     assert isinstance(score, float) and score == pytest.approx(ref.score(X, y), abs=1e-3)
 
 
+@pytest.mark.parametrize("solver", ["lbfgs", "newton"])
 @pytest.mark.parametrize("labels", ["int", "str"])
-def test_logistic_multinomial_matches_sklearn(multiclass, labels):
+def test_logistic_multinomial_matches_sklearn(multiclass, labels, solver):
     X, y = multiclass
     if labels == "str":
         y = np.array(["ant", "bee", "cat"])[y]
     Xd, yd = _rows(X, 300), _rows(y, 300)
-    ours = lm.LogisticRegression(tol=1e-8, max_iter=1000).fit(Xd, yd)
+    ours = lm.LogisticRegression(tol=1e-8, max_iter=1000, solver=solver).fit(Xd, yd)
     ref = sk.LogisticRegression(tol=1e-8, max_iter=1000).fit(X, y)
     assert ours.coef_.shape == (3, 6) and ours.intercept_.shape == (3,)
     _agree(ours, ref, X, Xd)
@@ -368,3 +369,37 @@ def test_sample_weight_of_the_wrong_length_raises_before_computing(binary):
         lm.LogisticRegression().fit(_rows(X, 250), _rows(y, 250), sample_weight=np.ones(999))
     with pytest.raises(ValueError, match="LinearRegression.fit: sample_weight must be 1-D"):
         lm.LinearRegression().fit(_rows(X, 250), _rows(y, 250), sample_weight=np.ones((1000, 2)))
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_multinomial_hessian_is_the_derivative_of_the_gradient(multiclass, fit_intercept):
+    from chunkwise.ml._glm import glm_partial
+
+    X, y = multiclass
+    w = _weights(len(y))
+    k, p = 3, X.shape[1]
+    size = k * (p + int(fit_intercept))
+    theta = np.random.default_rng(0).normal(scale=0.3, size=size)
+    kwargs = dict(family="multinomial", n_outputs=k, fit_intercept=fit_intercept, classes=np.arange(3),
+                  class_weight=np.array([1.0, 2.0, 0.5]))
+    packed = glm_partial(X, y, w, theta=theta, want_hessian=True, **kwargs)
+    hess = packed[1 + size :].reshape(size, size)
+    step = 1e-6
+    numeric = np.empty((size, size))
+    for j in range(size):
+        e = np.zeros(size)
+        e[j] = step
+        up = glm_partial(X, y, w, theta=theta + e, want_hessian=False, **kwargs)[1 : 1 + size]
+        down = glm_partial(X, y, w, theta=theta - e, want_hessian=False, **kwargs)[1 : 1 + size]
+        numeric[:, j] = (up - down) / (2 * step)
+    np.testing.assert_allclose(hess, numeric, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(hess, hess.T, atol=1e-9)
+
+
+def test_multinomial_newton_one_pass_per_step(multiclass):
+    X, y = multiclass
+    with passes_counter() as passes:
+        clf = lm.LogisticRegression(solver="newton", tol=1e-8).fit(_rows(X, 250), _rows(y, 250))
+    # the labels, the start, one per step (more only where a step is halved)
+    assert clf.n_iter_[0] + 2 <= passes() <= 2 * clf.n_iter_[0] + 2
+    assert clf.n_iter_[0] < 20

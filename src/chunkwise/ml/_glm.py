@@ -18,8 +18,9 @@ solvers:
   as scikit-learn sets it; every function evaluation is one pass;
 - ``newton``: one pass gives loss, gradient and Hessian; the step solves the
   ``(K p) x (K p)`` system on the client; a step that does not decrease the
-  loss enough is halved (one more pass each time). Binary, Poisson and
-  least-squares models (``K = 1``);
+  loss enough is halved (one more pass each time). A multinomial model's
+  Hessian is ``(K (p+1))^2`` and costs ``n (K (p+1))^2`` per pass: worth it
+  for few classes and features, ``lbfgs`` otherwise;
 - ``admm``: for an L1 term. ``x``-updates minimize the smooth part plus
   ``rho / 2 |theta - z + u|^2`` (warm-started L-BFGS, or in closed form from a
   single Gram pass for least squares), ``z``-updates soft-threshold,
@@ -110,6 +111,42 @@ def _multinomial_partial(xb: np.ndarray, yi: np.ndarray, coef: np.ndarray, inter
     return parts
 
 
+def _multinomial_hessian(xb: np.ndarray, coef: np.ndarray, intercept: Any, weight: Any) -> np.ndarray:
+    """The Hessian of ``sum s_i loss_i`` of a softmax block, in the order of ``theta`` (``W`` by class, then ``b``).
+
+    With ``x~ = [x, 1]`` (with an intercept) and probabilities ``P`` (``n x K``)
+    it is ``blockdiag_k(x~' diag(s p_k) x~) - B' B``, where ``B`` (``n x K(p+1)``)
+    holds the column blocks ``sqrt(s) p_k x~``: one product of ``n (K (p+1))^2``
+    multiply-adds per block, which makes ``newton`` worth it when ``K p`` is small.
+    """
+    n, p = xb.shape
+    k = coef.shape[0]
+    z = xb @ coef.T
+    if intercept is not None:
+        z += intercept
+    z -= z.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)  # the probabilities, n x K
+    xa = np.column_stack([xb, np.ones(n)]) if intercept is not None else xb
+    q = xa.shape[1]
+    s = np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64)
+    root = np.sqrt(s)
+    b = np.empty((n, k * q))
+    hess = np.empty((k * q, k * q))
+    for c in range(k):
+        b[:, c * q : (c + 1) * q] = xa * (root * z[:, c])[:, None]
+    np.matmul(b.T, b, out=hess)
+    hess *= -1.0
+    for c in range(k):
+        block = slice(c * q, (c + 1) * q)
+        hess[block, block] += xa.T @ (xa * (s * z[:, c])[:, None])
+    if intercept is None:
+        return hess
+    # from the order (class, [x, 1]) to theta's (W by class, then b by class)
+    order = np.concatenate([np.arange(k * q).reshape(k, q)[:, :p].ravel(), np.arange(k) * q + p])
+    return hess[np.ix_(order, order)]
+
+
 def _class_index(classes: np.ndarray, y: np.ndarray) -> np.ndarray:
     """The position of each label in the sorted ``classes``; labels ``0 .. K-1`` are their own positions."""
     k = len(classes)
@@ -143,7 +180,10 @@ def glm_partial(
         index = _class_index(classes, np.asarray(yb).reshape(-1))
         weight = _row_weights(class_weight, index, wb)
         intercept = theta[k * p :] if fit_intercept else None
-        return np.concatenate(_multinomial_partial(xb, index, coef, intercept, weight))
+        parts = _multinomial_partial(xb, index, coef, intercept, weight)
+        if want_hessian:
+            parts.append(_multinomial_hessian(xb, coef, intercept, weight).ravel())
+        return np.concatenate(parts)
     z = xb @ coef.T
     if fit_intercept:
         z = z + theta[k * p :]
@@ -254,21 +294,13 @@ def _lbfgs(problem: Problem, theta0: np.ndarray, tol: float, max_iter: int, l2: 
 
 
 def _newton(problem: Problem, theta0: np.ndarray, tol: float, max_iter: int) -> tuple:
-    if problem.n_outputs != 1:
-        raise ValueError(
-            "solver='newton' fits binary, Poisson and least-squares models; for a multinomial "
-            "LogisticRegression use solver='lbfgs'"
-        )
     theta = np.asarray(theta0, dtype=np.float64)
     f, g, h = problem.evaluate(theta, want_hessian=True)
     n_iter = 0
     while n_iter < max_iter:
         if np.max(np.abs(g)) <= tol:
             return theta, n_iter
-        try:
-            step = np.linalg.solve(h, -g)
-        except np.linalg.LinAlgError:
-            step = np.linalg.lstsq(h, -g, rcond=None)[0]
+        step = _newton_step(h, g, problem.n_outputs > 1)
         slope = float(g @ step)
         if slope >= 0:  # not a descent direction (singular Hessian): fall back to the gradient
             step, slope = -g, -float(g @ g)
@@ -287,6 +319,17 @@ def _newton(problem: Problem, theta0: np.ndarray, tol: float, max_iter: int) -> 
     if np.max(np.abs(g)) > tol:
         _warn_not_converged("newton", max_iter)
     return theta, n_iter
+
+
+def _newton_step(h: np.ndarray, g: np.ndarray, singular: bool) -> np.ndarray:
+    """``-h^-1 g``; the minimum-norm solution where ``h`` is singular (a softmax is unchanged by adding the
+    same intercept to every class: the step stays off that direction, as scikit-learn's iterates do)."""
+    if not singular:
+        try:
+            return np.linalg.solve(h, -g)
+        except np.linalg.LinAlgError:
+            pass
+    return np.linalg.lstsq(h, -g, rcond=None)[0]
 
 
 def soft_threshold(v: np.ndarray, t: Any) -> np.ndarray:

@@ -62,6 +62,7 @@ from chunkwise.ml.validation import (
     check_array,
     check_is_fitted,
     check_sample_weight,
+    check_weight_total,
     check_X_y,
     is_chunked,
 )
@@ -172,6 +173,8 @@ def _moments(X: Array, y: Array, w: Array | None = None) -> tuple:
         packed = row_pass(weighted_moments_partial, [X, y, w], moments_size(d), combine=merge_moments,
                           name="weighted-moments")
     n, mean, scatter = packed[0], packed[1 : 1 + d], packed[1 + d :].reshape(d, d)
+    if w is not None:
+        check_weight_total(n, "fit")
     return n, mean[:p], mean[p:], scatter[:p, :p], scatter[:p, p:], scatter[p:, p:]
 
 
@@ -353,6 +356,7 @@ class PoissonRegressor(_Regressor):
         X, y, w = cached(X, y, w)
         p = X.shape[1]
         total = X.shape[0] if w is None else float(w.sum().compute())
+        check_weight_total(total, "PoissonRegressor.fit")
         problem = _glm.Problem(X, y, "poisson", p, 1, self.fit_intercept, 1.0 / total, l2=self.alpha,
                                sample_weight=w)
         start = np.zeros(problem.size)
@@ -399,8 +403,10 @@ class LogisticRegression(_LinearPredictor, ClassifierMixin, BaseEstimator):
 
     Minimizes ``C * sum_i s_i loss_i + (1 - l1_ratio) / 2 |W|^2 + l1_ratio |W|_1``
     (the intercept is not penalised; ``C=np.inf``: no penalty). Solvers:
-    ``lbfgs`` (default; one pass per function evaluation), ``newton`` (binary;
-    loss, gradient and Hessian in one pass per step), ``admm`` (``l1_ratio >
+    ``lbfgs`` (default; one pass per function evaluation), ``newton`` (binary
+    or multinomial; loss, gradient and Hessian in one pass per step; a
+    multinomial Hessian costs ``n (K (p+1))^2`` per pass, so ``lbfgs`` is
+    faster for many classes and features), ``admm`` (``l1_ratio >
     0``). ``penalty`` (deprecated in scikit-learn 1.8) is still accepted:
     ``"l2"``, ``"l1"``, ``"elasticnet"``, ``None``.
     """
@@ -472,6 +478,8 @@ class LogisticRegression(_LinearPredictor, ClassifierMixin, BaseEstimator):
             )
         if y.dtype.kind == "f" and not np.all(np.mod(classes, 1) == 0):
             raise ValueError(f"Unknown label type: continuous. LogisticRegression.fit needs class labels, got {classes[:5]}")
+        if w is not None:
+            check_weight_total(float(counts.sum()), "LogisticRegression.fit")
         weights = self._class_weights(classes, counts)
         total = float(counts.sum() if weights is None else (counts * weights).sum())
         k = 1 if len(classes) == 2 else len(classes)
