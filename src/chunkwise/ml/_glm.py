@@ -77,16 +77,20 @@ def _multinomial_partial(xb: np.ndarray, yi: np.ndarray, coef: np.ndarray, inter
                          weight: Any) -> list:
     """``[sum s_i loss_i, d/dW, (d/db)]`` of a softmax block, with classes along the *first* axis.
 
-    The scores are formed transposed, ``Z^T = W X^T`` (``K x n``, C order), so the
+    The scores are laid out transposed, ``Z^T`` (``K x n``, C order), so the
     per-row max, sum and pick over ``K`` classes are vectorized over the ``n``
     contiguous rows (a row-wise reduction over 10 columns is several times
     slower); one ``exp`` in place gives both the log-sum-exp and the softmax;
     the gradient is one more product ``(softmax - onehot) X``. Two ``K x n``
     temporaries in all (scores, and the row vectors).
     """
-    zt = coef @ xb.T
+    # X W' (n x K) then one transposed copy: BLAS is faster with the long axis as rows than
+    # forming W X' directly (K x n), and the results are the same bits
+    z = xb @ coef.T
     if intercept is not None:
-        zt += intercept[:, None]
+        z += intercept
+    zt = np.ascontiguousarray(z.T)
+    del z
     cols = np.arange(zt.shape[1])
     picked = zt[yi, cols]
     top = zt.max(axis=0)
