@@ -15,7 +15,10 @@ each row block computes its weighted loss sum, its gradient and, for
 solvers:
 
 - ``lbfgs``: ``scipy.optimize.minimize(method="L-BFGS-B")`` with ``gtol=tol``
-  as scikit-learn sets it; every function evaluation is one pass;
+  as scikit-learn sets it; every function evaluation is one pass. On data of
+  :data:`SUBSAMPLE_MIN_BLOCKS` blocks or more a classifier starts from the
+  optimum of the same objective on the first block alone (one block read, in
+  memory, no pass), which saves passes (:func:`subsample_start`);
 - ``newton``: one pass gives loss, gradient and Hessian; the step solves the
   ``(K p) x (K p)`` system on the client; a step that does not decrease the
   loss enough is halved (one more pass each time). A multinomial model's
@@ -38,14 +41,16 @@ from scipy import optimize
 from scipy.special import expit
 from sklearn.exceptions import ConvergenceWarning
 
-from chunkwise.ml.passes import row_pass
+from chunkwise.ml.passes import one_blas_thread, row_pass
 
 __all__ = [
     "FAMILIES",
     "Problem",
     "admm_least_squares",
+    "SUBSAMPLE_MIN_BLOCKS",
     "soft_threshold",
     "solve",
+    "subsample_start",
 ]
 
 
@@ -250,20 +255,27 @@ class Problem:
         m = self.size
         size = 1 + m + (m * m if want_hessian else 0)
         arrays = [self.X, self.y] if self.sample_weight is None else [self.X, self.y, self.sample_weight]
-        packed = row_pass(
-            glm_partial, arrays, size, name=f"glm-{self.family}", family=self.family,
-            theta=np.asarray(theta, dtype=np.float64), n_outputs=self.n_outputs,
-            fit_intercept=self.fit_intercept, classes=self.classes, class_weight=self.class_weight,
-            want_hessian=want_hessian,
-        )
+        packed = row_pass(glm_partial, arrays, size, name=f"glm-{self.family}",
+                          **self.partial_kwargs(theta, want_hessian))
         self.passes += 1
+        return self.objective(packed, theta, self.scale, l2, want_hessian)
+
+    def objective(self, packed: np.ndarray, theta: np.ndarray, scale: float, l2: float,
+                  want_hessian: bool = False) -> tuple:
+        """Loss, gradient (and Hessian) from summed partials ``packed``: scaled by ``scale``, penalty added."""
+        m = self.size
         mask = self._penalty_mask()
-        loss = packed[0] * self.scale + 0.5 * l2 * float(np.sum(mask * theta * theta))
-        grad = packed[1 : 1 + m] * self.scale + l2 * mask * theta
+        loss = packed[0] * scale + 0.5 * l2 * float(np.sum(mask * theta * theta))
+        grad = packed[1 : 1 + m] * scale + l2 * mask * theta
         if not want_hessian:
             return loss, grad
-        hess = packed[1 + m :].reshape(m, m) * self.scale + np.diag(l2 * mask)
+        hess = packed[1 + m :].reshape(m, m) * scale + np.diag(l2 * mask)
         return loss, grad, hess
+
+    def partial_kwargs(self, theta: np.ndarray, want_hessian: bool = False) -> dict:
+        return {"family": self.family, "theta": np.asarray(theta, dtype=np.float64), "n_outputs": self.n_outputs,
+                "fit_intercept": self.fit_intercept, "classes": self.classes, "class_weight": self.class_weight,
+                "want_hessian": want_hessian}
 
 
 # --- solvers ----------------------------------------------------------------------------------
@@ -383,6 +395,43 @@ def admm_least_squares(gram: np.ndarray, xty: np.ndarray, l1: float, l2: float, 
         return np.linalg.solve(chol.T, np.linalg.solve(chol, rhs))
 
     return _admm(x_update, p, np.ones(p), l1, theta0, tol, max_iter)
+
+
+#: ``lbfgs`` starts from a fit of the first row block alone when the data have at least this many blocks
+SUBSAMPLE_MIN_BLOCKS = 8
+
+
+def subsample_start(problem: Problem, theta0: np.ndarray, tol: float, max_iter: int) -> np.ndarray:
+    """A start for ``lbfgs``: the same objective minimized on the first row block alone, in memory.
+
+    One block read (no pass over the data); its optimum lies within the
+    sampling noise of the full data's, so the full fit needs fewer passes
+    (a 10-class model on 8 blocks: about half). ``theta0`` is returned when a
+    class is missing from the block (sorted data) or the block fit fails.
+    """
+    from chunkwise.base import compute
+
+    arrays = [problem.X, problem.y] + ([problem.sample_weight] if problem.sample_weight is not None else [])
+    blocks = compute(*[a.blocks[0] for a in arrays])
+    xb, yb = np.ascontiguousarray(blocks[0], dtype=np.float64), np.asarray(blocks[1])
+    wb = np.asarray(blocks[2], dtype=np.float64) if len(blocks) > 2 else None
+    if problem.classes is not None and len(np.unique(yb)) != len(problem.classes):
+        return theta0
+    index = _class_index(problem.classes, yb) if problem.classes is not None else None
+    weights = _row_weights(problem.class_weight, index, wb)
+    total = float(len(yb) if weights is None else np.sum(weights))
+    if not total > 0:
+        return theta0
+
+    def fun(theta: np.ndarray) -> tuple:
+        return problem.objective(glm_partial(xb, yb, wb, **problem.partial_kwargs(theta)), theta, 1.0 / total,
+                                 problem.l2)
+
+    with warnings.catch_warnings(), one_blas_thread():
+        warnings.simplefilter("ignore")
+        result = optimize.minimize(fun, theta0, jac=True, method="L-BFGS-B",
+                                   options={"maxiter": max_iter, "maxls": 50, "gtol": tol})
+    return result.x if np.all(np.isfinite(result.x)) else theta0
 
 
 def solve(problem: Problem, solver: str, theta0: np.ndarray, tol: float, max_iter: int) -> tuple:

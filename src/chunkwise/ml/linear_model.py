@@ -493,6 +493,8 @@ class LogisticRegression(_LinearPredictor, ClassifierMixin, BaseEstimator):
         start = np.zeros(problem.size)
         if self.warm_start and hasattr(self, "coef_") and np.shape(self.coef_) == (k, p):
             start = _pack(self.coef_, self.intercept_, self.fit_intercept)
+        elif self.solver == "lbfgs" and X.numblocks[0] >= _glm.SUBSAMPLE_MIN_BLOCKS:
+            start = _glm.subsample_start(problem, start, self.tol, self.max_iter)
         theta, n_iter = _glm.solve(problem, self.solver, start, self.tol, self.max_iter)
         self.coef_, self.intercept_ = _unpack(theta, k, p, self.fit_intercept)
         self.classes_ = classes
