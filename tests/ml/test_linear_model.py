@@ -373,15 +373,15 @@ def test_sample_weight_of_the_wrong_length_raises_before_computing(binary):
 
 @pytest.mark.parametrize("fit_intercept", [True, False])
 def test_multinomial_hessian_is_the_derivative_of_the_gradient(multiclass, fit_intercept):
-    from chunkwise.ml._glm import glm_partial
+    glm_partial = lm._glm.glm_partial  # the per-block kernel the passes run
 
     X, y = multiclass
     w = _weights(len(y))
     k, p = 3, X.shape[1]
     size = k * (p + int(fit_intercept))
     theta = np.random.default_rng(0).normal(scale=0.3, size=size)
-    kwargs = dict(family="multinomial", n_outputs=k, fit_intercept=fit_intercept, classes=np.arange(3),
-                  class_weight=np.array([1.0, 2.0, 0.5]))
+    kwargs = {"family": "multinomial", "n_outputs": k, "fit_intercept": fit_intercept, "classes": np.arange(3),
+              "class_weight": np.array([1.0, 2.0, 0.5])}
     packed = glm_partial(X, y, w, theta=theta, want_hessian=True, **kwargs)
     hess = packed[1 + size :].reshape(size, size)
     step = 1e-6
