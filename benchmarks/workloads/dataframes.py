@@ -53,10 +53,9 @@ import shutil
 import tempfile
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.registry import Prepared, workload
+from benchmarks.workloads.dataframe_setup import Spec, compute_function, f8, register
 
 GROUP = "dataframes"
 TARGET = 0.6
@@ -179,11 +178,6 @@ def _row_group_counts(path: Path) -> dict[str, int]:
 # --- digests: equal when the values agree --------------------------------------------
 
 
-def _f8(value) -> str:
-    text = f"{float(value):.8g}"
-    return "0" if text == "-0" else text
-
-
 def _series(result, key: str, value: str):
     """A pandas Series indexed by ``key``, sorted, from any implementation's result."""
     import pandas as pd
@@ -203,8 +197,8 @@ def _keyed_digest(key: str, value: str, weight: Callable) -> Callable:
         values = s.to_numpy(dtype="float64")
         return {
             "groups": len(s),
-            "sum": _f8(np.sum(values)),
-            "weighted": _f8(np.sum(values * weight(s.index))),
+            "sum": f8(np.sum(values)),
+            "weighted": f8(np.sum(values * weight(s.index))),
         }
 
     return digest
@@ -233,7 +227,7 @@ def _describe_digest(result) -> dict:
         stats = table[column]
         entry = {"count": int(stats["count"])}
         for stat in ("mean", "std", "min", "max"):
-            entry[stat] = _f8(stats[stat])
+            entry[stat] = f8(stats[stat])
         grid = QUANTILE_GRID[column]
         for q in ("25%", "50%", "75%"):
             entry[q] = round(float(stats[q]) / grid) * grid + 0.0
@@ -347,7 +341,7 @@ def _str_filter() -> dict[str, Callable]:
             text = dd.read_parquet(path).text
             lengths = text.str.len()
             kept = lengths[text.str.contains(NEEDLE, regex=False) & (lengths > MIN_LENGTH)]
-            compute = _compute_function(dd)
+            compute = compute_function(dd)
             return compute(kept.count(), kept.sum())
 
         return query
@@ -371,59 +365,41 @@ def _str_filter() -> dict[str, Callable]:
     return {"chunkwise": chunked, "dask": chunked, "pandas": pandas, "polars": polars}
 
 
-def _compute_function(dd) -> Callable:
-    if dd.__name__.startswith("chunkwise"):
-        import chunkwise
-
-        return chunkwise.compute
-    import dask
-
-    return dask.compute
-
-
 # --- registration ---------------------------------------------------------------------
 
 
-@dataclass
-class _Spec:
-    name: str
-    description: str
-    queries: dict[str, Callable]
-    digest: Callable
-
-
 SPECS = [
-    _Spec(
+    Spec(
         "df_filter_count",
         "read + filter + count: len(df[df.x > 1.0])",
         _filter_count(),
         _scalars,
     ),
-    _Spec(
+    Spec(
         "df_groupby_1k",
         "groupby-mean over 1,000 keys: df.groupby('k1k').x.mean()",
         _groupby("k1k"),
         _keyed_digest("k1k", "x", _key_weight),
     ),
-    _Spec(
+    Spec(
         "df_groupby_1m",
         "groupby-mean over 1M keys: df.groupby('k1m').x.mean()",
         _groupby("k1m"),
         _keyed_digest("k1m", "x", _key_weight),
     ),
-    _Spec(
+    Spec(
         "df_value_counts",
         "value_counts of a string column (5,000 Zipf-distributed names)",
         _value_counts(),
         _keyed_digest("name", "count", _name_weight),
     ),
-    _Spec(
+    Spec(
         "df_describe",
         "describe() of 4 numeric columns (int, normal, uniform, exponential)",
         _describe(),
         _describe_digest,
     ),
-    _Spec(
+    Spec(
         "df_str_filter",
         f"text.str.contains({NEEDLE!r}) & (text.str.len() > {MIN_LENGTH}): count and total length",
         _str_filter(),
@@ -432,39 +408,9 @@ SPECS = [
 ]
 
 
-def _library(impl: str):
-    if impl == "chunkwise":
-        import chunkwise.dataframe as dd
-
-        return dd
-    import dask.dataframe as dd
-
-    return dd
-
-
-def _prepare(impl: str, spec: _Spec) -> Callable[..., Prepared]:
-    def prepare(rows: int, files: int) -> Prepared:
-        path = data_dir(rows, files)
-        small = data_dir(QUICK["rows"], QUICK["files"])
-        query = spec.queries[impl]
-        if impl in ("chunkwise", "dask"):
-            query = query(_library(impl))
-        if impl == "pandas":
-            import pyarrow as pa
-
-            pa.set_cpu_count(1)
-            pa.set_io_thread_count(1)
-        extra: dict = {}
-        run = lambda: query(path)  # noqa: E731
-        if impl == "chunkwise":
-            run = _recording(run, extra, _row_group_counts(path))
-        return Prepared(run=run, digest=spec.digest, warmup=lambda: query(small), extra=extra)
-
-    return prepare
-
-
-def _recording(run: Callable, extra: dict, row_groups: dict[str, int]) -> Callable:
+def _row_groups_recorded(run: Callable, extra: dict, path: Path) -> Callable:
     """Wrap ``run`` to record the columns, row groups and read tasks of its Parquet reads."""
+    row_groups = _row_group_counts(path)
 
     def recorded():
         from chunkwise.dataframe.io.parquet import record_reads
@@ -491,15 +437,5 @@ def _recording(run: Callable, extra: dict, row_groups: dict[str, int]) -> Callab
     return recorded
 
 
-for _spec in SPECS:
-    _w = workload(
-        _spec.name,
-        _spec.description,
-        params=FULL,
-        quick=QUICK,
-        target=TARGET,
-        target_note=TARGET_NOTE,
-        group=GROUP,
-    )
-    for _impl in _spec.queries:
-        _w.impl(_impl)(_prepare(_impl, _spec))
+register(SPECS, data_dir=data_dir, full=FULL, quick=QUICK, target=TARGET, target_note=TARGET_NOTE,
+         group=GROUP, wrap=_row_groups_recorded)

@@ -24,20 +24,14 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from benchmarks.registry import Prepared, workload
+from benchmarks.workloads.dataframe_setup import Spec, compute_function, f8, register, shuffle_bytes
 from benchmarks.workloads.dataframes import FULL, QUICK, data_dir
 
 GROUP = "dataframes-joins"
 TARGET = 0.6
 TARGET_NOTE = "<= 0.6x Dask's time, peak RSS no higher; faster than pandas"
 REGIONS = 10
-
-
-def _f8(value) -> str:
-    text = f"{float(value):.8g}"
-    return "0" if text == "-0" else text
 
 
 def _dimension():
@@ -70,17 +64,17 @@ def _region_digest(result) -> dict:
         result = result.set_index("region")["x"]
     result = result.sort_index()
     weights = [zlib.crc32(str(k).encode()) % 1_000 + 1 for k in result.index]
-    return {"groups": len(result), "sum": _f8(result.sum()),
-            "weighted": _f8(sum(w * v for w, v in zip(weights, result.to_numpy())))}
+    return {"groups": len(result), "sum": f8(result.sum()),
+            "weighted": f8(sum(w * v for w, v in zip(weights, result.to_numpy())))}
 
 
 def _pair_digest(result) -> dict:
     count, total = result
-    return {"rows": int(count), "sum": _f8(total)}
+    return {"rows": int(count), "sum": f8(total)}
 
 
 def _scalar_digest(result) -> str:
-    return _f8(result)
+    return f8(result)
 
 
 # --- the queries --------------------------------------------------------------------------------
@@ -120,7 +114,7 @@ def _merge_facts() -> dict[str, Callable]:
             right = dd.read_parquet(second, columns=["id", "y"])
             right = right.assign(id=right.id - len(first) * _rows_per_file(path))
             merged = left.merge(right, on="id")
-            compute = _compute_function(dd)
+            compute = compute_function(dd)
             return compute(merged.id.count(), (merged.x * merged.y).sum())
 
         return query
@@ -181,84 +175,18 @@ def _rolling_time() -> dict[str, Callable]:
     return {"chunkwise": chunked, "dask": chunked, "pandas": pandas, "polars": polars}
 
 
-def _compute_function(dd) -> Callable:
-    if dd.__name__.startswith("chunkwise"):
-        import chunkwise
-
-        return chunkwise.compute
-    import dask
-
-    return dask.compute
-
-
 # --- registration ---------------------------------------------------------------------------------
 
 
-@dataclass
-class _Spec:
-    name: str
-    description: str
-    queries: dict[str, Callable]
-    digest: Callable
-
-
 SPECS = [
-    _Spec("dfj_merge_dim", "fact x dimension (1k rows) merge, then groupby-sum over 10 regions",
-          _merge_dim(), _region_digest),
-    _Spec("dfj_merge_facts", "fact x fact merge (2 x half the rows, one-to-one on id): count, sum(x*y)",
-          _merge_facts(), _pair_digest),
-    _Spec("dfj_rolling_time", "1-hour time-window rolling mean on a sorted timestamp index, summed",
-          _rolling_time(), _scalar_digest),
+    Spec("dfj_merge_dim", "fact x dimension (1k rows) merge, then groupby-sum over 10 regions",
+         _merge_dim(), _region_digest),
+    Spec("dfj_merge_facts", "fact x fact merge (2 x half the rows, one-to-one on id): count, sum(x*y)",
+         _merge_facts(), _pair_digest),
+    Spec("dfj_rolling_time", "1-hour time-window rolling mean on a sorted timestamp index, summed",
+         _rolling_time(), _scalar_digest),
 ]
 
 
-def _library(impl: str):
-    if impl == "chunkwise":
-        import chunkwise.dataframe as dd
-
-        return dd
-    import dask.dataframe as dd
-
-    return dd
-
-
-def _prepare(impl: str, spec: _Spec) -> Callable[..., Prepared]:
-    def prepare(rows: int, files: int) -> Prepared:
-        path = data_dir(rows, files)
-        small = data_dir(QUICK["rows"], QUICK["files"])
-        query = spec.queries[impl]
-        if impl in ("chunkwise", "dask"):
-            query = query(_library(impl))
-        if impl == "pandas":
-            import pyarrow as pa
-
-            pa.set_cpu_count(1)
-            pa.set_io_thread_count(1)
-        extra: dict = {}
-        run = lambda: query(path)  # noqa: E731
-        if impl == "chunkwise":
-            run = _shuffle_bytes(run, extra)
-        return Prepared(run=run, digest=spec.digest, warmup=lambda: query(small), extra=extra)
-
-    return prepare
-
-
-def _shuffle_bytes(run: Callable, extra: dict) -> Callable:
-    """Wrap ``run`` to report the bytes chunkwise's shuffles wrote to disk."""
-
-    def recorded():
-        from chunkwise.dataframe.shuffle import shuffle_bytes_written
-
-        before = shuffle_bytes_written()
-        result = run()
-        extra["shuffle_mib_written"] = round((shuffle_bytes_written() - before) / 2**20, 1)
-        return result
-
-    return recorded
-
-
-for _spec in SPECS:
-    _w = workload(_spec.name, _spec.description, params=FULL, quick=QUICK, target=TARGET,
-                  target_note=TARGET_NOTE, group=GROUP)
-    for _impl in _spec.queries:
-        _w.impl(_impl)(_prepare(_impl, _spec))
+register(SPECS, data_dir=data_dir, full=FULL, quick=QUICK, target=TARGET, target_note=TARGET_NOTE,
+         group=GROUP, wrap=shuffle_bytes)

@@ -21,20 +21,14 @@ reports ``shuffle_mib_written``, the bytes its shuffles wrote to disk.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from benchmarks.registry import Prepared, workload
+from benchmarks.workloads.dataframe_setup import Spec, f8, register, shuffle_bytes
 from benchmarks.workloads.dataframes import FULL, QUICK, data_dir
 
 GROUP = "dataframes-shuffle"
 TARGET = 0.6
 TARGET_NOTE = "<= 0.6x Dask's time, peak RSS no higher; faster than pandas"
 KEYS_5M = 5_000_000
-
-
-def _f8(value) -> str:
-    text = f"{float(value):.8g}"
-    return "0" if text == "-0" else text
 
 
 def _to_pandas(result):
@@ -56,7 +50,7 @@ def _sorted_digest(result) -> dict:
     return {
         "rows": len(frame),
         "sorted": bool(np.all(x[1:] >= x[:-1])),
-        "at": [_f8(x[p]) for p in positions],
+        "at": [f8(x[p]) for p in positions],
         "ids": int(frame["id"].sum()),
     }
 
@@ -74,7 +68,7 @@ def _indexed_digest(result) -> dict:
         "rows": len(frame),
         "sorted": bool(np.all(ts[1:] >= ts[:-1])),
         "ts_sum": int(ts.sum()),
-        "x_sum": _f8(frame["x"].sum()),
+        "x_sum": f8(frame["x"].sum()),
     }
 
 
@@ -87,8 +81,8 @@ def _grouped_digest(result) -> dict:
         result = result.set_index("g")["x"]
     values = result.to_numpy(dtype="float64")
     keys = np.asarray(result.index, dtype="int64")
-    return {"groups": len(result), "sum": _f8(values.sum()),
-            "weighted": _f8(np.sum(values * (keys % 97 + 1)))}
+    return {"groups": len(result), "sum": f8(values.sum()),
+            "weighted": f8(np.sum(values * (keys % 97 + 1)))}
 
 
 def _dedup_digest(result) -> dict:
@@ -189,70 +183,16 @@ def _drop_duplicates() -> dict[str, Callable]:
 # --- registration ---------------------------------------------------------------------------------
 
 
-@dataclass
-class _Spec:
-    name: str
-    description: str
-    queries: dict[str, Callable]
-    digest: Callable
-
-
 SPECS = [
-    _Spec("dfs_sort_values", "sort_values('x') of (id, x), the whole frame", _sort_values(),
-          _sorted_digest),
-    _Spec("dfs_set_index", "set_index on a timestamp (1M distinct instants), the whole frame",
-          _set_index(), _indexed_digest),
-    _Spec("dfs_groupby_5m", "groupby-sum over 5M keys", _groupby_5m(), _grouped_digest),
-    _Spec("dfs_drop_duplicates", "drop_duplicates('k1m') of (id, k1m): 1M rows kept",
-          _drop_duplicates(), _dedup_digest),
+    Spec("dfs_sort_values", "sort_values('x') of (id, x), the whole frame", _sort_values(),
+         _sorted_digest),
+    Spec("dfs_set_index", "set_index on a timestamp (1M distinct instants), the whole frame",
+         _set_index(), _indexed_digest),
+    Spec("dfs_groupby_5m", "groupby-sum over 5M keys", _groupby_5m(), _grouped_digest),
+    Spec("dfs_drop_duplicates", "drop_duplicates('k1m') of (id, k1m): 1M rows kept",
+         _drop_duplicates(), _dedup_digest),
 ]
 
 
-def _library(impl: str):
-    if impl == "chunkwise":
-        import chunkwise.dataframe as dd
-
-        return dd
-    import dask.dataframe as dd
-
-    return dd
-
-
-def _prepare(impl: str, spec: _Spec) -> Callable[..., Prepared]:
-    def prepare(rows: int, files: int) -> Prepared:
-        path = data_dir(rows, files)
-        small = data_dir(QUICK["rows"], QUICK["files"])
-        query = spec.queries[impl]
-        if impl in ("chunkwise", "dask"):
-            query = query(_library(impl))
-        if impl == "pandas":
-            import pyarrow as pa
-
-            pa.set_cpu_count(1)
-            pa.set_io_thread_count(1)
-        extra: dict = {}
-        run = lambda: query(path)  # noqa: E731
-        if impl == "chunkwise":
-            run = _counting_shuffle_bytes(run, extra)
-        return Prepared(run=run, digest=spec.digest, warmup=lambda: query(small), extra=extra)
-
-    return prepare
-
-
-def _counting_shuffle_bytes(run: Callable, extra: dict) -> Callable:
-    def counted():
-        from chunkwise.dataframe.shuffle import shuffle_bytes_written
-
-        before = shuffle_bytes_written()
-        result = run()
-        extra["shuffle_mib_written"] = round((shuffle_bytes_written() - before) / 2**20, 1)
-        return result
-
-    return counted
-
-
-for _spec in SPECS:
-    _w = workload(_spec.name, _spec.description, params=FULL, quick=QUICK, target=TARGET,
-                  target_note=TARGET_NOTE, group=GROUP)
-    for _impl in _spec.queries:
-        _w.impl(_impl)(_prepare(_impl, _spec))
+register(SPECS, data_dir=data_dir, full=FULL, quick=QUICK, target=TARGET, target_note=TARGET_NOTE,
+         group=GROUP, wrap=shuffle_bytes)

@@ -8,6 +8,7 @@ import pytest
 
 import chunkwise.dataframe as dd
 from chunkwise.dataframe import assert_eq
+from chunkwise.dataframe.testing import computed_partitions
 
 HOWS = ["inner", "left", "right", "outer"]
 
@@ -110,3 +111,25 @@ def test_join_a_named_series(frames, scheduler):
     series = dd.from_pandas(b.y, npartitions=2)
     assert_eq(left.join(series, how="left"), a.join(b.y, how="left"), check_dtype=False,
               scheduler=scheduler)
+
+
+@pytest.mark.parametrize("how,broadcast", [("left_anti", None), ("left_anti", False),
+                                           ("right_anti", None), ("right_anti", False),
+                                           ("cross", None)])
+def test_join_anti_and_cross(frames, how, broadcast, scheduler):
+    """``join(how=...)`` with pandas 3's anti joins (on the index) and the cross join."""
+    a, b = frames
+    left = dd.from_pandas(a, npartitions=4)
+    left = left[left.k > 3]  # unknown divisions kept, uneven partitions
+    right = dd.from_pandas(b.rename(columns={"y": "z"}), npartitions=3)
+    result = left.join(right, how=how, broadcast=broadcast)
+    expected = a[a.k > 3].join(b.rename(columns={"y": "z"}), how=how)
+    got = pd.concat(computed_partitions(result, scheduler=scheduler))
+    assert len(got) == len(expected) and len(expected)
+    if how == "cross":  # pandas numbers the rows 0..n-1, so compare the values only
+        got, expected = got.reset_index(drop=True), expected.reset_index(drop=True)
+        columns = list(expected.columns)
+        got = got.sort_values(columns).reset_index(drop=True)
+        expected = expected.sort_values(columns).reset_index(drop=True)
+    pd.testing.assert_frame_equal(got.sort_index(kind="stable"), expected.sort_index(kind="stable"),
+                                  check_dtype=False)

@@ -98,7 +98,7 @@ def test_hash_join_both_sides_large(how, scheduler):
     a = pd.DataFrame({"k": rng.integers(0, 50, 400), "x": rng.normal(size=400)})
     b = pd.DataFrame({"k": rng.integers(25, 75, 300), "y": rng.integers(0, 9, 300)})
     left, right = dd.from_pandas(a, npartitions=6), dd.from_pandas(b, npartitions=4)
-    with chunkwise.config.set({"dataframe.broadcast_rows": 100}):
+    with chunkwise.config.set({"dataframe.broadcast_bytes": 100}):
         result = left.merge(right, on="k", how=how)
         assert "hash" in strategy_of(result)
         check(result, a.merge(b, on="k", how=how), scheduler, check_dtype=False)
@@ -217,7 +217,10 @@ def test_small_side_by_known_length_is_broadcast(facts, dims):
     # right join: only the left side may be broadcast
     assert "broadcast the left side" in strategy_of(right.merge(left, on="k", how="right"))
     with chunkwise.config.set({"dataframe.broadcast_rows": 5}):
-        assert "hash" in strategy_of(left.merge(right, on="k"))
+        # pandas' merge per partition re-hashes the small side: rows count
+        assert "hash" in strategy_of(left.merge(right, on="k", indicator=True))
+        # the lookup kernel hashes it once: only its bytes count
+        assert "broadcast the right side, lookup" in strategy_of(left.merge(right, on="k"))
     with chunkwise.config.set({"dataframe.broadcast_bytes": 64}):
         assert "hash" in strategy_of(left.merge(right, on="k"))
     unknown = right[right.w >= 0]  # a filter: the length is no longer known
@@ -230,8 +233,8 @@ def test_broadcast_reads_the_small_side_once(facts, dims, scheduler):
     left = dd.from_pandas(facts, npartitions=6)
     right = dd.from_pandas(dims, npartitions=2)
     graph = left.merge(right, on="k").__chunkwise_graph__()
-    wholes = [k for k in graph if isinstance(k, str) and k.startswith("finalize-frompandas")]
-    assert len(wholes) == 1  # the small side is concatenated by one task
+    wholes = [k for k in graph if isinstance(k, str) and k.startswith("preparedside")]
+    assert len(wholes) == 1  # the small side is concatenated (and indexed) by one task
     merges = [k for k in graph if isinstance(k, tuple) and k[0].startswith("broadcastmerge")]
     assert len(merges) == 6  # one task per partition of the big side, all reading that one
     whole = wholes[0]
@@ -271,8 +274,10 @@ def test_wrong_how(facts, dims):
     left, right = dd.from_pandas(facts, npartitions=2), dd.from_pandas(dims, npartitions=1)
     with pytest.raises(ValueError, match="how='sideways'.*inner"):
         left.merge(right, on="k", how="sideways")
-    with pytest.raises(NotImplementedError, match="cross"):
-        left.merge(right, how="cross")
+    with pytest.raises(pd.errors.MergeError):  # pandas: no keys with a cross join
+        left.merge(right, on="k", how="cross")
+    with pytest.raises(ValueError, match="cross join.*always broadcasts"):
+        left.merge(right, how="cross", broadcast=False)
 
 
 def test_key_dtype_mismatch_as_pandas(facts, dims):
@@ -345,3 +350,215 @@ def test_hash_join_on_a_local_cluster(client):
     got = client.compute(result).result()
     pd.testing.assert_frame_equal(sorted_values(got), sorted_values(a.merge(b, on="k", how="outer")),
                                   check_dtype=False)
+
+
+# --- the broadcast lookup kernel --------------------------------------------------------------
+
+
+def _keyed(kind: str, n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    values = rng.integers(0, 12, n)
+    if kind == "int":
+        return values
+    if kind == "uint":
+        return values.astype("uint32")
+    if kind == "float":
+        out = values.astype(float)
+        out[::7] = np.nan  # pandas matches a null key to a null key
+        return out
+    out = pd.to_datetime(values, unit="D").to_numpy().copy()
+    out[::7] = np.datetime64("NaT")
+    return out
+
+
+@pytest.mark.parametrize("key", ["int", "uint", "float", "datetime"])
+@pytest.mark.parametrize("how", ["inner", "left"])
+@pytest.mark.parametrize("names", ["on", "left_on_right_on"])
+def test_lookup_kernel_equals_pandas_row_for_row(key, how, names, scheduler):
+    """A many-to-one broadcast merge on one numeric/datetime key runs the lookup kernel and
+    gives pandas' rows in pandas' order (partition after partition), with pandas' dtypes."""
+    big = pd.DataFrame({"k": _keyed(key, 90, 1), "x": np.arange(90.0), "c": np.arange(90)})
+    small_keys = pd.unique(_keyed(key, 40, 2))[:8]  # unique, some fact keys unmatched
+    small = pd.DataFrame({"k": small_keys, "c": np.arange(len(small_keys)),
+                          "s": pd.Series([f"v{i}" for i in range(len(small_keys))], dtype="str")})
+    if names == "on":
+        kwargs: dict = {"on": "k"}
+    else:
+        small = small.rename(columns={"k": "key"})
+        kwargs = {"left_on": "k", "right_on": "key"}
+    left = dd.from_pandas(big, npartitions=4)
+    left = left[left.x >= 30]  # the first partition is empty, the second short
+    result = left.merge(dd.from_pandas(small, npartitions=2), how=how, **kwargs)
+    assert "lookup on the key" in strategy_of(result)
+    expected = big[big.x >= 30].merge(small, how=how, **kwargs)
+    got = check(result, expected, scheduler, check_dtype=how == "inner")
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), expected, check_dtype=how == "inner")
+
+
+def test_lookup_kernel_falls_back_to_pandas_on_repeated_small_keys(facts, scheduler):
+    """A small side with a repeated key cannot be a lookup: pandas' merge runs instead."""
+    small = pd.DataFrame({"n": [0, 1, 1, 3], "tag": ["a", "b", "c", "d"]})
+    left = dd.from_pandas(facts, npartitions=3)
+    for how in ("inner", "left"):
+        result = left.merge(dd.from_pandas(small, npartitions=1), on="n", how=how)
+        assert "lookup on the key" in strategy_of(result)
+        check(result, facts.merge(small, on="n", how=how), scheduler, check_dtype=False)
+
+
+def test_lookup_kernel_not_used_where_pandas_semantics_differ(facts, dims):
+    left, right = dd.from_pandas(facts, npartitions=3), dd.from_pandas(dims, npartitions=1)
+    for kwargs in ({"on": "k", "indicator": True}, {"on": ["k", "w"]}, {"on": "k", "how": "right"}):
+        frame = left.assign(w=left.n) if kwargs.get("on") == ["k", "w"] else left
+        assert "lookup" not in strategy_of(frame.merge(right, **kwargs))
+    strings = dims.assign(k=dims.label)  # string keys: pandas' merge
+    assert "lookup" not in strategy_of(left.merge(dd.from_pandas(strings, npartitions=1),
+                                                  left_on="s", right_on="k"))
+
+
+# --- plan-time samples of a join -------------------------------------------------------------
+
+
+def test_groupby_after_a_merge_samples_a_side_not_the_join(facts, dims, monkeypatch, scheduler):
+    """The groupby's tree-or-shuffle choice samples the side its keys come from: the join
+    runs once per partition of the big side, in the real compute only."""
+    from chunkwise.dataframe import joins, sorting
+
+    calls = []
+    real = joins.broadcast_join
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(joins, "broadcast_join", counted)
+    monkeypatch.setattr(sorting, "_OBSERVED", {})
+    left = dd.from_pandas(facts, npartitions=4)
+    left = left[left.amount > 0]  # unknown length: the path is chosen from a sample
+    right = dd.from_pandas(dims, npartitions=1)
+    for key in ("label", "s"):  # a column of the small side, of the big side
+        calls.clear()
+        joined = left.merge(right, on="k")
+        result = joined.groupby(key).amount.sum().compute(scheduler=scheduler)
+        pd.testing.assert_series_equal(result, facts.merge(dims, on="k").groupby(key).amount.sum())
+        assert len(calls) == 4  # sampling the join itself would have run a fifth
+        assert len(sorting._OBSERVED) == 1
+        sorting._OBSERVED.clear()
+    # a key from each side: the join itself is sampled, as before
+    both = left.merge(right, on="k")
+    source, columns = both.expr.cardinality_source(["label", "s"])
+    assert source is both.expr and columns == ["label", "s"]
+
+
+def test_cardinality_source_names_the_side_of_a_column(facts, dims):
+    """A lowered join (hash or broadcast) names the side a sampled column comes from."""
+    left = dd.from_pandas(facts, npartitions=4)
+    left = left[left.amount > 0]
+    right = dd.from_pandas(dims, npartitions=1)
+    cases = (("inner", "label", "right"), ("inner", "s", "left"), ("left", "k", "left"),
+             ("left", "label", "right"), ("outer", "s", None), ("left_anti", "label", None),
+             ("right_anti", "w", "right"))
+    for broadcast in (None, False):
+        for how, column, side in cases:
+            lowered = left.merge(right, on="k", how=how, broadcast=broadcast).expr._lower()
+            source, columns = lowered.cardinality_source([column])
+            if side is None:
+                assert source is lowered
+            else:
+                expected = left.expr if side == "left" else right.expr
+                assert source.name == expected.name and columns == [column], (how, column)
+
+
+# --- cross and anti joins --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("left_parts,right_parts", [(3, 1), (1, 3), (4, 2)])
+def test_cross_join_as_pandas(left_parts, right_parts, scheduler):
+    left = pd.DataFrame({"a": np.arange(7), "c": np.arange(7) * 1.5})
+    right = pd.DataFrame({"b": list("xyzw"), "c": [1, 2, 3, 4]})
+    lframe = dd.from_pandas(left, npartitions=left_parts)
+    lframe = lframe[lframe.a != 0]  # uneven partitions, unknown length
+    result = lframe.merge(dd.from_pandas(right, npartitions=right_parts), how="cross")
+    assert strategy_of(result).startswith("BroadcastMerge")
+    expected = left[left.a != 0].merge(right, how="cross")
+    got = check(result, expected, scheduler)
+    if "right side" in strategy_of(result):  # partitions of the left in order: pandas' order
+        pd.testing.assert_frame_equal(got.reset_index(drop=True), expected)
+
+
+def test_cross_join_with_an_empty_side(scheduler):
+    left = pd.DataFrame({"a": np.arange(6)})
+    right = pd.DataFrame({"b": [1.0, 2.0]})
+    lframe = dd.from_pandas(left, npartitions=3)
+    check(lframe[lframe.a > 9].merge(dd.from_pandas(right, npartitions=1), how="cross"),
+          left[left.a > 9].merge(right, how="cross"), scheduler)
+    rframe = dd.from_pandas(right, npartitions=1)
+    check(lframe.merge(rframe[rframe.b > 5], how="cross"),
+          left.merge(right[right.b > 5], how="cross"), scheduler)
+
+
+@pytest.mark.parametrize("how", ["left_anti", "right_anti"])
+@pytest.mark.parametrize("broadcast", [None, False])
+def test_anti_joins_as_pandas(facts, dims, how, broadcast, scheduler):
+    left = dd.from_pandas(facts, npartitions=5)
+    left = left[left.n > 0]  # uneven, and null keys stay (pandas matches null to null)
+    right = dd.from_pandas(dims, npartitions=2)
+    result = left.merge(right, on="k", how=how, broadcast=broadcast)
+    expected = facts[facts.n > 0].merge(dims, on="k", how=how)
+    assert len(expected)
+    check(result, expected, scheduler)
+    line = strategy_of(result)
+    if broadcast is False:
+        assert "hash" in line
+    else:
+        side = "right" if how == "left_anti" else "left"
+        assert f"broadcast the {side} side" in line or "hash" in line
+
+
+def test_anti_join_on_empty_partitions_and_keys_of_other_names(scheduler):
+    rng = np.random.default_rng(3)
+    a = pd.DataFrame({"ka": rng.integers(0, 20, 60), "v": np.arange(60)})
+    b = pd.DataFrame({"kb": rng.integers(0, 20, 25), "w": np.arange(25.0)})
+    left = dd.from_pandas(a, npartitions=4)
+    right = dd.from_pandas(b, npartitions=3)
+    left, right = left[left.v >= 30], right[right.w < 15]  # empty partitions on both sides
+    for how in ("left_anti", "right_anti"):
+        check(left.merge(right, left_on="ka", right_on="kb", how=how),
+              a[a.v >= 30].merge(b[b.w < 15], left_on="ka", right_on="kb", how=how), scheduler)
+
+
+def test_anti_join_on_aligned_indexes(scheduler):
+    a = pd.DataFrame({"v": np.arange(30)}, index=np.arange(0, 60, 2))
+    b = pd.DataFrame({"w": np.arange(20.0)}, index=np.arange(0, 60, 3))
+    left, right = dd.from_pandas(a, npartitions=3), dd.from_pandas(b, npartitions=2)
+    for how in ("left_anti", "right_anti"):
+        result = left.merge(right, left_index=True, right_index=True, how=how)
+        assert "aligned" in strategy_of(result)
+        expected = a.merge(b, left_index=True, right_index=True, how=how)
+        got = computed_partitions(result, scheduler=scheduler)
+        pd.testing.assert_frame_equal(pd.concat(got).sort_index(), expected.sort_index(),
+                                      check_dtype=False)
+
+
+def test_parquet_side_of_known_footer_rows_is_broadcast(tmp_path, scheduler):
+    """A Parquet side's rows come from its footers (no data read): under the byte threshold
+    it is broadcast through the lookup kernel, whatever ``broadcast_rows`` says."""
+    from chunkwise.dataframe.joins import estimated_rows
+
+    rng = np.random.default_rng(8)
+    facts = pd.DataFrame({"id": np.arange(500), "x": rng.normal(size=500)})
+    other = pd.DataFrame({"id": np.arange(250, 900), "y": rng.normal(size=650)})
+    for name, frame in (("facts", facts), ("other", other)):
+        (tmp_path / name).mkdir()
+        for i, start in enumerate(range(0, len(frame), 200)):
+            frame.iloc[start:start + 200].to_parquet(tmp_path / name / f"part-{i}.parquet")
+    left = dd.read_parquet(tmp_path / "facts")
+    right = dd.read_parquet(tmp_path / "other")
+    right = right.assign(id=right.id + 1)  # row-keeping steps keep the footer count
+    assert right.expr.lengths is None and estimated_rows(right.expr) == 650
+    assert estimated_rows(right[right.y > 0].expr) is None  # a filter: unknown
+    with chunkwise.config.set({"dataframe.broadcast_rows": 10}):
+        result = left.merge(right, on="id")
+        assert "lookup" in strategy_of(result)
+        check(result, facts.merge(other.assign(id=other.id + 1), on="id"), scheduler)
+    with chunkwise.config.set({"dataframe.broadcast_bytes": 1000}):
+        assert "hash" in strategy_of(left.merge(right, on="id"))

@@ -485,6 +485,12 @@ class FrameExpr(Expr):
     def columns(self) -> pd.Index:
         return self.meta.columns
 
+    def cardinality_source(self, columns: list | None) -> tuple:
+        """``(expr, columns)`` whose first partitions' distinct keys stand for this node's
+        ``columns`` in a plan-time sample (groupby's and ``drop_duplicates``' path choice);
+        a join names the side a column comes from, so the sample runs no join."""
+        return self, columns
+
     def _meta(self) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not define _meta")
 
@@ -712,6 +718,11 @@ class Projection(Partitionwise):
 
     def _explain_line(self) -> str:
         return f"Projection: columns={self.operand('columns')!r}"
+
+    def cardinality_source(self, columns: list | None) -> tuple:
+        if columns is None:
+            return self, columns
+        return self.frame.cardinality_source(columns)
 
     def _simplify_down(self) -> FrameExpr | None:
         columns = self.operand("columns")

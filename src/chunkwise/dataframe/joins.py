@@ -10,12 +10,16 @@ what is known without reading data (``explain()`` shows which):
 ================  ====================================  ==============================
 strategy          when                                  cost
 ================  ====================================  ==============================
-broadcast         one side is small (known length below  the small side is read once,
-                  ``dataframe.broadcast_rows`` rows and  concatenated in one task and
-                  ``dataframe.broadcast_bytes``) or has  joined to every partition of
-                  one partition, and ``how`` allows it:  the other: no shuffle, one
-                  ``inner`` either side, ``left`` the    task per big partition
-                  right side, ``right`` the left side
+broadcast         one side is small (rows known, or     the small side is read once,
+                  counted from Parquet footers, below   concatenated (and indexed by
+                  ``dataframe.broadcast_rows`` and      its key) in one task
+                  ``dataframe.broadcast_bytes``; only   (:class:`PreparedSide`) and
+                  the bytes under the lookup kernel)    joined to every partition of
+                  or has one partition, and ``how``     the other: no shuffle, one
+                  allows it: ``inner``/``cross`` either task per big partition
+                  side, ``left``/``left_anti`` the
+                  right, ``right``/``right_anti`` the
+                  left; ``cross`` always broadcasts
 aligned           both sides joined on the index, both   no data movement: partitions
                   divisions known (partitions cut at     are cut at the union of the
                   the union of both if they differ)      divisions, joined pairwise
@@ -25,6 +29,16 @@ hash              otherwise                              both sides hash-partiti
                                                          (:mod:`.shuffle`), then
                                                          joined pairwise
 ================  ====================================  ==============================
+
+A broadcast ``merge`` (inner or left, the right side broadcast) on one
+integer, float or datetime key runs the *lookup kernel*
+(:mod:`._join_kernels`): ``Index.get_indexer`` on the small side's unique
+keys, built once, then a ``take``; pandas' exact result, without re-hashing
+the small side per partition.
+
+A groupby or ``drop_duplicates`` after a join samples, to choose its path,
+the side its keys come from (:meth:`BroadcastMerge.cardinality_source`), so
+the join is not run at plan time.
 
 Results equal pandas' up to row order and, for joins on columns, the index
 (pandas numbers the result's rows 0..n-1; chunkwise numbers each
@@ -39,13 +53,14 @@ for every partition alike.
 >>> users = dd.from_pandas(pd.DataFrame({"user": [1, 2], "country": ["de", "fr"]}), npartitions=1)
 >>> joined = orders.merge(users, on="user", how="left")
 >>> print(joined.explain(show=False).splitlines()[0])
-BroadcastMerge: how='left', broadcast the right side  [2 partitions]
+BroadcastMerge: how='left', broadcast the right side, lookup on the key  [2 partitions]
 >>> joined.compute().country.tolist()
 ['de', 'fr', 'de', nan]
 """
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Hashable
 from typing import Any
@@ -55,10 +70,19 @@ import pandas as pd
 
 from chunkwise import config
 from chunkwise.core.graph import Ref, Task
+from chunkwise.dataframe._join_kernels import (
+    KEY_PREFIX,
+    LookupPlan,
+    add_key_columns,
+    broadcast_join,
+    join_parts,
+    lookup_plan,
+    prepare_small_side,
+)
 from chunkwise.dataframe.core import DataFrame, Series, new_collection
 from chunkwise.dataframe.expr import (
-    Finalize,
     FrameExpr,
+    MapPartitions,
     Partitionwise,
     Projection,
     apply_and_enforce,
@@ -70,68 +94,19 @@ from chunkwise.dataframe.expr import (
 __all__ = [
     "BroadcastMerge",
     "HOWS",
-    "KEY_PREFIX",
     "Merge",
     "PartitionMerge",
+    "PreparedSide",
     "as_frame_expr",
     "columns_needed",
+    "estimated_rows",
     "join",
-    "join_parts",
     "merge",
     "merge_meta",
 ]
 
-#: The joins supported: pandas' ``how`` values that partitioned data can answer.
-HOWS = ("inner", "left", "right", "outer")
-#: Names of the temporary key columns added (and dropped again) when keys are cast for hashing.
-KEY_PREFIX = "__chunkwise_merge_key_"
-
-
-# --- functions run in tasks -------------------------------------------------------------
-
-
-def join_parts(left: Any, right: Any, kind: str, options: dict) -> pd.DataFrame:
-    """pandas' ``merge`` (``kind="merge"``) or ``join`` of two partitions.
-
-    Temporary hash-key columns (:data:`KEY_PREFIX`) are dropped first.
-    """
-    left = _drop_temporary(left)
-    right = _drop_temporary(right)
-    if kind == "join":
-        return left.join(right, **options)
-    return pd.merge(left, right, **options)
-
-
-def _drop_temporary(frame: Any) -> Any:
-    if isinstance(frame, pd.DataFrame):
-        extra = [c for c in frame.columns if isinstance(c, str) and c.startswith(KEY_PREFIX)]
-        if extra:
-            return frame.drop(columns=extra)
-    return frame
-
-
-def add_key_columns(frame: Any, keys: Any, dtypes: list) -> pd.DataFrame:
-    """``frame`` with temporary columns: each key (a column, or the index) cast to ``dtypes[k]``."""
-    if keys == "index":
-        index = frame.index
-        values = [index.get_level_values(k) for k in range(index.nlevels)]
-    else:  # a key may name an index level, as pandas allows
-        values = [frame[k] if k in frame.columns else frame.index.get_level_values(k) for k in keys]
-    out = frame.copy(deep=False)
-    for k, (value, dtype) in enumerate(zip(values, dtypes)):
-        out[f"{KEY_PREFIX}{k}"] = _cast_key(pd.Series(value, index=frame.index), dtype)
-    return out
-
-
-def _cast_key(values: pd.Series, dtype: Any) -> pd.Series:
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        values = values.astype(values.dtype.categories.dtype)
-    return values.astype(dtype)
-
-
-def concat_whole(parts: list) -> Any:
-    """A small side's partitions as one pandas object (it is joined to every other partition)."""
-    return parts[0] if len(parts) == 1 else pd.concat(parts)
+#: The joins supported: pandas' ``how`` values (``left_anti``/``right_anti`` as in pandas 2.2+).
+HOWS = ("inner", "left", "right", "outer", "cross", "left_anti", "right_anti")
 
 
 # --- meta -----------------------------------------------------------------------------
@@ -154,9 +129,9 @@ def merge_meta(left: FrameExpr, right: FrameExpr, kind: str, options: dict, oper
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         variants = []
-        if how in ("left", "outer"):  # right rows may be missing: merge with an empty right
+        if how in ("left", "outer", "left_anti"):  # right rows may be missing: an empty right
             variants.append(_joined(kind, left.meta_sample, right.meta, options))
-        if how in ("right", "outer"):
+        if how in ("right", "outer", "right_anti"):
             variants.append(_joined(kind, left.meta, right.meta_sample, options))
     for variant in variants:
         if list(variant.columns) != list(plain.columns):
@@ -213,19 +188,24 @@ class Merge(FrameExpr):
         left, right, how = self.left, self.right, self.how
         if left.npartitions == 1 and right.npartitions == 1:
             return ("broadcast", "right")
-        index_join = self.left_keys == "index" and self.right_keys == "index"
+        index_join = self.left_keys == "index" and self.right_keys == "index" and how != "cross"
         if index_join and left.known_divisions and right.known_divisions and self.broadcast is not True:
             return ("aligned", _union_divisions(left.divisions, right.divisions))
-        allowed = [s for s, ok in (("right", how in ("inner", "left")),
-                                   ("left", how in ("inner", "right"))) if ok]
+        allowed = [s for s, ok in (("right", how in _BROADCASTS_RIGHT),
+                                   ("left", how in _BROADCASTS_LEFT)) if ok]
         if self.broadcast is not False:
             sides = {"left": left, "right": right}
-            small = [s for s in allowed if sides[s].npartitions == 1 or _is_small(sides[s])]
-            if self.broadcast is True and not small:
-                small = allowed
+            small = [s for s in allowed if sides[s].npartitions == 1
+                     or _is_small(sides[s], lookup=self._lookup_plan(s) is not None)]
+            if (self.broadcast is True or how == "cross") and not small:
+                small = allowed  # a cross join has no keys to hash: it always broadcasts
             if small:
                 return ("broadcast", min(small, key=lambda s: _size_rank(sides[s])))
         return ("hash", self.nparts or max(left.npartitions, right.npartitions))
+
+    def _lookup_plan(self, small: str) -> LookupPlan | None:
+        return lookup_plan(self.kind, self.options, small, self.left_keys, self.right_keys,
+                           self.left.meta, self.right.meta, self.operand("meta"))
 
     def _divisions(self) -> tuple:
         strategy = self.strategy()
@@ -235,7 +215,7 @@ class Merge(FrameExpr):
             big = self.left if strategy[1] == "right" else self.right
             index_join = self.left_keys == "index" and self.right_keys == "index"
             keeps = index_join or (self.kind == "join" and strategy[1] == "right")
-            if keeps and big.known_divisions:
+            if keeps and big.known_divisions and self.how != "cross":
                 return big.divisions
             return (None,) * (big.npartitions + 1)
         return (None,) * (strategy[1] + 1)
@@ -243,15 +223,19 @@ class Merge(FrameExpr):
     def _lower(self) -> FrameExpr:
         strategy = self.strategy()
         meta = self.operand("meta")
+        keys = (self.left_keys, self.right_keys)
         if strategy[0] == "broadcast":
             return BroadcastMerge(self.left, self.right, strategy[1], self.kind, self.options, meta,
-                                  self.divisions)
+                                  self.divisions, keys)
+        sources = (self.left, self.right)
         if strategy[0] == "aligned":
             left = _repartitioned(self.left, strategy[1])
             right = _repartitioned(self.right, strategy[1])
-            return PartitionMerge(left, right, self.kind, self.options, meta, "aligned", strategy[1])
+            return PartitionMerge(left, right, self.kind, self.options, meta, "aligned", strategy[1],
+                                  keys, sources)
         left, right = self._hashed(strategy[1])
-        return PartitionMerge(left, right, self.kind, self.options, meta, "hash", self.divisions)
+        return PartitionMerge(left, right, self.kind, self.options, meta, "hash", self.divisions,
+                              keys, sources)
 
     def _hashed(self, npartitions: int) -> tuple:
         """Both sides hash-partitioned on their keys, cast alike first where their dtypes differ."""
@@ -313,10 +297,36 @@ class Merge(FrameExpr):
         return f"Merge: how={self.how!r}, {self.kind}  [{self.npartitions} partitions]"
 
 
-class BroadcastMerge(FrameExpr):
-    """Every partition of the big side joined with the whole small side (concatenated once)."""
+class PreparedSide(FrameExpr):
+    """A broadcast join's small side as one :class:`~._join_kernels.SmallSide`: its partitions
+    concatenated and, under a :class:`~._join_kernels.LookupPlan`, indexed by the key, in one
+    task that every partition of the big side shares."""
 
-    _parameters = ("left", "right", "small", "kind", "options", "meta", "given_divisions")
+    _parameters = ("frame", "plan")
+
+    def _meta(self) -> Any:
+        return self.frame.meta
+
+    def _divisions(self) -> tuple:
+        return (None, None)
+
+    def _output_keys(self) -> list:
+        return [self.name]
+
+    def _task(self, key: Hashable) -> Task:
+        frame = self.frame
+        refs = [Ref((frame.name, i)) for i in range(frame.npartitions)]
+        return Task(key, prepare_small_side, refs, self.plan)
+
+    def _explain_line(self) -> str:
+        how = "indexed by its key" if self.plan is not None else "concatenated"
+        return f"PreparedSide: {how}  [1 partition]"
+
+
+class BroadcastMerge(FrameExpr):
+    """Every partition of the big side joined with the whole small side (prepared once)."""
+
+    _parameters = ("left", "right", "small", "kind", "options", "meta", "given_divisions", "keys")
     _operand_only = ("meta",)
 
     def _meta(self) -> Any:
@@ -326,36 +336,55 @@ class BroadcastMerge(FrameExpr):
         return self.given_divisions
 
     @property
-    def whole(self) -> Finalize:
-        return Finalize(self.right if self.small == "right" else self.left)
+    def big(self) -> FrameExpr:
+        return self.left if self.small == "right" else self.right
+
+    @functools.cached_property
+    def plan(self) -> LookupPlan | None:
+        """The lookup kernel's plan (:func:`~._join_kernels.lookup_plan`), ``None`` for pandas' merge."""
+        return lookup_plan(self.kind, self.options, self.small, self.keys[0], self.keys[1],
+                           self.left.meta, self.right.meta, self.operand("meta"))
+
+    @property
+    def prepared(self) -> PreparedSide:
+        return PreparedSide(self.right if self.small == "right" else self.left, self.plan)
 
     def dependencies(self) -> list:
-        big = self.left if self.small == "right" else self.right
-        return [big, self.whole]
+        return [self.big, self.prepared]
 
     def _task(self, key: Hashable) -> Task:
-        i = key[1]
-        whole = Ref(self.whole.name)
-        if self.small == "right":
-            left, right = Ref((self.left.name, i)), whole
-        else:
-            left, right = whole, Ref((self.right.name, i))
-        return Task(key, apply_and_enforce, join_parts, self.operand("meta"), left, right,
-                    self.kind, self.options)
+        big_side = "left" if self.small == "right" else "right"
+        return Task(key, apply_and_enforce, broadcast_join, self.operand("meta"),
+                    Ref((self.big.name, key[1])), Ref(self.prepared.name), big_side, self.kind,
+                    self.options, self.plan)
+
+    def cardinality_source(self, columns: list | None) -> tuple:
+        """The side whose keys stand for ``columns``' (module docstring, "plan-time samples")."""
+        return _side_source(self, columns)
 
     def _explain_line(self) -> str:
         how = self.options.get("how", "inner")
-        return f"BroadcastMerge: how={how!r}, broadcast the {self.small} side  [{self.npartitions} partitions]"
+        kernel = ", lookup on the key" if self.plan is not None else ""
+        return (f"BroadcastMerge: how={how!r}, broadcast the {self.small} side{kernel}  "
+                f"[{self.npartitions} partitions]")
 
 
 class PartitionMerge(Partitionwise):
     """Partition ``i`` of the left joined with partition ``i`` of the right (aligned or hashed alike)."""
 
-    _parameters = ("left", "right", "kind", "options", "meta", "strategy", "given_divisions")
+    _parameters = ("left", "right", "kind", "options", "meta", "strategy", "given_divisions", "keys",
+                   "sources")
     _operand_only = ("meta",)
 
     def _kernel_args(self) -> list:
         return [self.left, self.right]
+
+    def dependencies(self) -> list:
+        return [self.left, self.right]  # not ``sources``: they are only sampled, never run here
+
+    def cardinality_source(self, columns: list | None) -> tuple:
+        """The unpartitioned side whose keys stand for ``columns``' (module docstring)."""
+        return _side_source(self, columns, self.sources)
 
     def _meta(self) -> Any:
         return self.operand("meta")
@@ -371,6 +400,46 @@ class PartitionMerge(Partitionwise):
     def _explain_line(self) -> str:
         how = self.options.get("how", "inner")
         return f"PartitionMerge: how={how!r}, {self.strategy}  [{self.npartitions} partitions]"
+
+
+#: The ``how`` values that may broadcast the right side, and the left side.
+_BROADCASTS_RIGHT = ("inner", "left", "left_anti", "cross")
+_BROADCASTS_LEFT = ("inner", "right", "right_anti", "cross")
+
+
+def _side_source(node: Any, columns: list | None, sources: tuple | None = None) -> tuple:
+    """Where a groupby's or ``drop_duplicates``' plan-time sample of ``node[columns]`` is taken.
+
+    When every column comes unchanged from one side (not renamed by a suffix), the distinct
+    keys of that side's first partition stand for the join's: a many-to-one join keeps the
+    big side's rows and keys, and a column of the small side holds no more distinct values
+    than the small side (its length is known or it has one partition). Sampling the side
+    reads only its key columns and runs no join; otherwise the join itself is sampled.
+    """
+    left, right = sources if sources is not None else (node.left, node.right)
+    lmeta, rmeta = left.meta, right.meta
+    how = node.options.get("how", "inner")
+    if columns is None or not isinstance(lmeta, pd.DataFrame) or not isinstance(rmeta, pd.DataFrame):
+        return node, columns
+    lkeys, rkeys = node.keys
+    shared_keys = set() if "index" in (lkeys, rkeys) else {a for a, b in zip(lkeys, rkeys) if a == b}
+    sides = set()
+    for column in columns:
+        in_left, in_right = column in lmeta.columns, column in rmeta.columns
+        if in_left and in_right and column in shared_keys and how in ("inner", "left", "left_anti"):
+            sides.add("left")
+        elif in_left and in_right and column in shared_keys and how in ("right", "right_anti"):
+            sides.add("right")
+        elif in_left and not in_right and how not in ("right_anti", "outer"):
+            sides.add("left")
+        elif in_right and not in_left and how not in ("left_anti", "outer"):
+            sides.add("right")
+        else:
+            return node, columns
+    if len(sides) != 1:
+        return node, columns
+    side = left if sides.pop() == "left" else right
+    return side.cardinality_source(list(columns))
 
 
 def columns_needed(expr: FrameExpr, dependents: Any) -> set | None:
@@ -415,14 +484,40 @@ def _row_bytes(meta: Any) -> int:
     return total
 
 
-def _is_small(frame: FrameExpr) -> bool:
-    """Whether ``frame``'s known length and estimated size are below the broadcast thresholds."""
-    lengths = frame.lengths
-    if lengths is None:
+def _is_small(frame: FrameExpr, lookup: bool = False) -> bool:
+    """Whether ``frame``'s length (known, or counted from Parquet footers) and estimated size
+    are below the broadcast thresholds. Under the lookup kernel (``lookup``) only the bytes
+    count: its small side is hashed once, not once per partition, so rows cost no more
+    than in a hash join's own partitions."""
+    rows = estimated_rows(frame)
+    if rows is None:
         return False
-    rows = sum(lengths)
-    return (rows <= config.get("dataframe.broadcast_rows")
+    return ((lookup or rows <= config.get("dataframe.broadcast_rows"))
             and rows * _row_bytes(frame.meta) <= config.get("dataframe.broadcast_bytes"))
+
+
+def estimated_rows(frame: FrameExpr) -> int | None:
+    """``frame``'s rows: from its known lengths, or from the footers of the Parquet read
+    under it when only column selections and row-keeping steps (``assign``) lie between
+    (the footers are read here, no data); else ``None``."""
+    lengths = frame.lengths
+    if lengths is not None:
+        return sum(lengths)
+    node = frame
+    while True:
+        if isinstance(node, Projection):
+            node = node.frame
+        elif isinstance(node, MapPartitions) and node.keeps_rows and isinstance(
+                node._kernel_args()[0], FrameExpr):
+            node = node._kernel_args()[0]
+        else:
+            break
+    from chunkwise.dataframe.io.parquet import ParquetLength, ReadParquet
+
+    if not isinstance(node, ReadParquet) or node.filters is not None or node.pushed is not None:
+        return None
+    counts = ParquetLength(node.dataset, node.split_row_groups, node.blocksize).counts
+    return sum(counts) if len(counts) == node.npartitions else None
 
 
 def _size_rank(frame: FrameExpr) -> tuple:
@@ -503,9 +598,6 @@ def _join_list(left: Any, others: list, on: Any, how: str, operation: str,
 
 
 def _check_how(how: Any, operation: str) -> None:
-    if how in ("cross", "left_anti", "right_anti"):
-        raise NotImplementedError(f"{operation}: how={how!r} is not supported on partitioned data; "
-                                  f"use one of {list(HOWS)}")
     if how not in HOWS:
         raise ValueError(f"{operation}: how={how!r} is not a valid merge type; use one of {list(HOWS)}")
 
@@ -514,6 +606,9 @@ def _check_broadcast(broadcast: Any, how: str, operation: str) -> None:
     if broadcast is True and how == "outer":
         raise ValueError(f"{operation}: broadcast=True cannot answer an outer join (each side's "
                          "unmatched rows must be seen once); leave broadcast=None")
+    if broadcast is False and how == "cross":
+        raise ValueError(f"{operation}: a cross join has no keys to hash-partition on, so it "
+                         "always broadcasts one side; leave broadcast=None")
 
 
 def _check_columns(meta: pd.DataFrame, keys: list, side: str, operation: str) -> None:
@@ -568,7 +663,9 @@ def merge(left: Any, right: Any, how: str = "inner", on: Any = None, left_on: An
         _check_columns(rmeta, list(rkeys), "right", operation)
     else:
         rkeys = None
-    if lkeys is None and rkeys is None:
+    if how == "cross":
+        lkeys = rkeys = ()  # pandas refuses keys with a cross join (raised by merge_meta)
+    elif lkeys is None and rkeys is None:
         common = [c for c in lmeta.columns if c in set(rmeta.columns)]
         if not common:
             raise pd.errors.MergeError(

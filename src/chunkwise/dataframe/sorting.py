@@ -582,6 +582,7 @@ def observed_cardinality(frame: FrameExpr, columns: list | None) -> Cardinality:
     """The distinct keys of ``frame[columns]``'s first non-empty partition (of the first 4),
     read once per process for each key expression (every groupby and ``drop_duplicates``
     on the same source and keys shares the read); never read by ``expr.explain()``."""
+    frame, columns = frame.cardinality_source(columns)  # a join: the side the keys come from
     keys = frame if columns is None else Projection(frame, list(columns))
     found = _OBSERVED.get(keys.name)
     if found is not None:

@@ -57,6 +57,7 @@ __all__ = [
     "Cumulative",
     "Overlap",
     "ROLLING_METHODS",
+    "RowsKept",
     "ShiftIndex",
     "Rolling",
     "apply_overlap",
@@ -79,9 +80,18 @@ ROLLING_METHODS = ("mean", "sum", "count", "min", "max", "std", "var", "median")
 
 def carry_tail(previous: Any, part: Any, before: Any) -> Any:
     """The rows of ``previous`` + ``part`` that the next partition may need (``before`` rows or a time span)."""
+    if isinstance(before, numbers.Integral):
+        if not before:
+            return part.iloc[:0]
+        if len(part) >= before:  # the partition alone holds the tail: nothing to concatenate
+            return part.iloc[len(part) - before:]
+    elif len(part) and part.index.is_monotonic_increasing:
+        start = part.index.searchsorted(part.index[-1] - before, side="right")
+        if start > 0:  # the span starts inside the partition: only its own rows
+            return part.iloc[start:]
     combined = part if previous is None or len(previous) == 0 else pd.concat([previous, part])
     if isinstance(before, numbers.Integral):
-        return combined.iloc[max(len(combined) - before, 0):] if before else combined.iloc[:0]
+        return combined.iloc[max(len(combined) - before, 0):]
     if len(combined) == 0:
         return combined
     return combined[combined.index > combined.index.max() - before]
@@ -113,11 +123,13 @@ def rolling_apply(part: Any, window: Any, options: dict, how: str, kwargs: dict)
 # --- the overlap node -------------------------------------------------------------------
 
 
-class Overlap(FrameExpr):
-    """``func`` per partition with ``before`` rows (a count or a span) and ``after`` rows borrowed."""
+class RowsKept(FrameExpr):
+    """Base of a node whose partitions keep its input's rows and index (so its divisions and
+    lengths), with ``meta`` given as an operand and helper task chains named
+    ``name + suffix`` for each suffix in ``_chains`` (tails, carries)."""
 
-    _parameters = ("frame", "func", "kwargs", "before", "after", "meta", "label")
     _operand_only = ("meta",)
+    _chains: tuple = ()
 
     def _meta(self) -> Any:
         return self.operand("meta")
@@ -128,12 +140,19 @@ class Overlap(FrameExpr):
     def _lengths(self) -> tuple | None:
         return self.frame.lengths
 
+    def _owned_names(self) -> Iterable[Any]:
+        return (self.name, *(self.name + suffix for suffix in self._chains))
+
+
+class Overlap(RowsKept):
+    """``func`` per partition with ``before`` rows (a count or a span) and ``after`` rows borrowed."""
+
+    _parameters = ("frame", "func", "kwargs", "before", "after", "meta", "label")
+    _chains = ("-tail", "-head")
+
     @property
     def _funcname(self) -> str:
         return self.label
-
-    def _owned_names(self) -> Iterable[Any]:
-        return (self.name, self.name + "-tail", self.name + "-head")
 
     def _task(self, key: Hashable) -> Task:
         name, i = key
@@ -354,27 +373,15 @@ def apply_carry(part: Any, previous: Any, op: str, skipna: bool) -> Any:
     return result
 
 
-class Cumulative(FrameExpr):
+class Cumulative(RowsKept):
     """``cum<op>`` of each partition plus a carry: a chain of ``-total`` tasks, one per partition."""
 
     _parameters = ("frame", "op", "skipna", "meta")
-    _operand_only = ("meta",)
-
-    def _meta(self) -> Any:
-        return self.operand("meta")
-
-    def _divisions(self) -> tuple:
-        return self.frame.divisions
-
-    def _lengths(self) -> tuple | None:
-        return self.frame.lengths
+    _chains = ("-total", "-carry")
 
     @property
     def _funcname(self) -> str:
         return "cum" + self.op
-
-    def _owned_names(self) -> Iterable[Any]:
-        return (self.name, self.name + "-total", self.name + "-carry")
 
     def _task(self, key: Hashable) -> Task:
         name, i = key
