@@ -142,3 +142,39 @@ def test_nearest_matches_numpy_and_works_in_slabs():
     np.testing.assert_array_equal(packed[1:9], np.bincount(labels, minlength=8))
     np.testing.assert_allclose(packed[9:9 + 40].reshape(8, 5), [xb[labels == j].sum(axis=0) for j in range(8)],
                                rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("chunks", list(CHUNKINGS.values()), ids=list(CHUNKINGS))
+@pytest.mark.parametrize("n_far", [1, 2])
+def test_empty_cluster_moves_to_a_far_row_as_sklearn(blobs, chunks, n_far):
+    # centres far from every row: those clusters are empty after the first assignment, and each
+    # takes one of the rows farthest from their centre (scikit-learn's relocation)
+    init = np.concatenate([blobs[[0, 10, 20]], np.full((n_far, 3), 1e3) + np.arange(n_far)[:, None]])
+    ours = KMeans(3 + n_far, init=init, tol=1e-6).fit(_rows(blobs, chunks))
+    ref = SklearnKMeans(3 + n_far, init=init, n_init=1, tol=1e-6).fit(blobs)
+    assert np.all(np.abs(ours.cluster_centers_) < 100)  # no centre was left out at 1e3
+    assert ours.inertia_ == pytest.approx(ref.inertia_, rel=1e-6)
+    np.testing.assert_allclose(np.sort(ours.cluster_centers_, axis=0), np.sort(ref.cluster_centers_, axis=0),
+                               rtol=1e-6)
+    stuck = KMeans(3 + n_far, init=init, tol=1e-6, max_iter=1).fit(_rows(blobs, chunks))
+    assert np.bincount(stuck.labels_.compute(), minlength=3 + n_far).min() > 0  # every cluster has rows
+
+
+def test_merge_lloyd_keeps_the_farthest_rows():
+    from chunkwise.ml.cluster import lloyd_partial, merge_lloyd, relocate_empty_clusters
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 2))
+    centers = np.array([[0.0, 0.0], [50.0, 50.0]])
+    parts = [lloyd_partial(X[i : i + 10], centers=centers)[None, :] for i in range(0, 50, 10)]
+    merged = merge_lloyd(parts, k=2)[0]
+    whole = lloyd_partial(X, centers=centers)
+    summed = 1 + 2 + 4 + 4
+    np.testing.assert_allclose(merged[:summed], whole[:summed])
+    d = (X**2).sum(axis=1)
+    np.testing.assert_allclose(np.sort(merged[summed : summed + 2]), np.sort(d)[-2:])
+    counts, sums = merged[1:3].copy(), merged[3:7].reshape(2, 2).copy()
+    far = merged[summed : summed + 2], merged[summed + 2 : summed + 4], merged[summed + 4 :].reshape(2, 2)
+    relocate_empty_clusters(counts, sums, far)
+    np.testing.assert_allclose(sums[1], X[np.argmax(d)])
+    assert counts.tolist() == [49, 1]

@@ -78,13 +78,14 @@ def test_logistic_binary_matches_sklearn(binary, chunks, solver, scheduler):
     assert isinstance(score, float) and score == pytest.approx(ref.score(X, y), abs=1e-3)
 
 
+@pytest.mark.parametrize("solver", ["lbfgs", "newton"])
 @pytest.mark.parametrize("labels", ["int", "str"])
-def test_logistic_multinomial_matches_sklearn(multiclass, labels):
+def test_logistic_multinomial_matches_sklearn(multiclass, labels, solver):
     X, y = multiclass
     if labels == "str":
         y = np.array(["ant", "bee", "cat"])[y]
     Xd, yd = _rows(X, 300), _rows(y, 300)
-    ours = lm.LogisticRegression(tol=1e-8, max_iter=1000).fit(Xd, yd)
+    ours = lm.LogisticRegression(tol=1e-8, max_iter=1000, solver=solver).fit(Xd, yd)
     ref = sk.LogisticRegression(tol=1e-8, max_iter=1000).fit(X, y)
     assert ours.coef_.shape == (3, 6) and ours.intercept_.shape == (3,)
     _agree(ours, ref, X, Xd)
@@ -290,8 +291,8 @@ def test_errors_name_the_operation(binary):
         lm.LogisticRegression(solver="sag").fit(_rows(X, 250), _rows(y, 250))
     with pytest.raises(ValueError, match="2 classes"):
         lm.LogisticRegression().fit(_rows(X, 250), _rows(np.zeros(1000), 250))
-    with pytest.raises(ValueError, match="newton.*lbfgs"):
-        lm.LogisticRegression(solver="newton").fit(_rows(X, 250), _rows(y % 3 + (X[:, 0] > 1), 250))
+    with pytest.raises(ValueError, match="newton.*only L2.*admm"):
+        lm.LogisticRegression(solver="newton", l1_ratio=0.5).fit(_rows(X, 250), _rows(y, 250))
     clf = lm.LogisticRegression().fit(_rows(X, 250), _rows(y, 250))
     with pytest.raises(ValueError, match="3 features.*expecting 6"):
         clf.predict(_rows(X[:, :3], 250))
@@ -311,3 +312,94 @@ def test_check_estimator(estimator):
     failed = [(r["check_name"], str(r["exception"])) for r in results if r["status"] == "failed"]
     assert not failed
     assert len(results) > 40
+
+
+# --- sample_weight, as scikit-learn 1.9 -----------------------------------------------------------
+
+
+def _weights(n, chunked_as=None):
+    w = np.random.default_rng(3).uniform(0.0, 3.0, size=n)
+    w[::17] = 0.0  # zero weights: those rows count for nothing
+    return w if chunked_as is None else _rows(w, chunked_as)
+
+
+@pytest.mark.parametrize("weights_as", ["numpy", "chunked-other-chunks"])
+@pytest.mark.parametrize(
+    "data,kwargs",
+    [("binary", {}), ("binary", {"solver": "newton"}), ("binary", {"class_weight": "balanced"}),
+     ("multiclass", {}), ("multiclass", {"class_weight": "balanced", "fit_intercept": False})],
+    ids=["binary", "binary-newton", "binary-balanced", "multinomial", "multinomial-balanced"],
+)
+def test_logistic_sample_weight_matches_sklearn(request, data, kwargs, weights_as):
+    X, y = request.getfixturevalue(data)
+    w = _weights(len(y), None if weights_as == "numpy" else 333)
+    Xd, yd = _rows(X, CHUNKINGS["uneven"]), _rows(y, CHUNKINGS["uneven"])
+    ours = lm.LogisticRegression(tol=1e-8, max_iter=1000, **kwargs).fit(Xd, yd, sample_weight=w)
+    ref_kwargs = {k: v for k, v in kwargs.items() if k != "solver"}
+    ref = sk.LogisticRegression(tol=1e-8, max_iter=1000, **ref_kwargs).fit(X, y, sample_weight=_weights(len(y)))
+    _agree(ours, ref, X, Xd)
+    unweighted = sk.LogisticRegression(tol=1e-8, max_iter=1000, **ref_kwargs).fit(X, y)
+    assert not np.allclose(ours.coef_, unweighted.coef_, rtol=1e-3)  # the weights did change the model
+
+
+@pytest.mark.parametrize(
+    "name,kwargs",
+    [("LinearRegression", {}), ("Ridge", {"alpha": 10.0}), ("Lasso", {"alpha": 1.0, "tol": 1e-10, "max_iter": 100_000}),
+     ("ElasticNet", {"alpha": 0.5, "l1_ratio": 0.3, "tol": 1e-10, "max_iter": 100_000}),
+     ("PoissonRegressor", {"alpha": 0.1, "tol": 1e-8})],
+)
+def test_regressors_sample_weight_match_sklearn(regression, name, kwargs, scheduler):
+    X, y = regression
+    if name == "PoissonRegressor":
+        y = np.random.default_rng(0).poisson(np.exp(0.3 * X[:, 0] - 0.2 * X[:, 1] + 0.5))
+    else:
+        X = X + 1e4
+    Xd, yd = _rows(X, CHUNKINGS["uneven"]), _rows(y, CHUNKINGS["uneven"])
+    ours = getattr(lm, name)(**kwargs).fit(Xd, yd, sample_weight=_weights(len(y), 250))
+    ref = getattr(sk, name)(**kwargs).fit(X, y, sample_weight=_weights(len(y)))
+    np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-4, atol=1e-6)
+    assert ours.intercept_ == pytest.approx(ref.intercept_, rel=1e-4)
+    unweighted = getattr(sk, name)(**kwargs).fit(X, y)
+    assert not np.allclose(ours.coef_, unweighted.coef_, rtol=1e-4)
+
+
+def test_sample_weight_of_the_wrong_length_raises_before_computing(binary):
+    X, y = binary
+    with pytest.raises(ValueError, match="LogisticRegression.fit.*inconsistent numbers of samples"):
+        lm.LogisticRegression().fit(_rows(X, 250), _rows(y, 250), sample_weight=np.ones(999))
+    with pytest.raises(ValueError, match="LinearRegression.fit: sample_weight must be 1-D"):
+        lm.LinearRegression().fit(_rows(X, 250), _rows(y, 250), sample_weight=np.ones((1000, 2)))
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_multinomial_hessian_is_the_derivative_of_the_gradient(multiclass, fit_intercept):
+    glm_partial = lm._glm.glm_partial  # the per-block kernel the passes run
+
+    X, y = multiclass
+    w = _weights(len(y))
+    k, p = 3, X.shape[1]
+    size = k * (p + int(fit_intercept))
+    theta = np.random.default_rng(0).normal(scale=0.3, size=size)
+    kwargs = {"family": "multinomial", "n_outputs": k, "fit_intercept": fit_intercept, "classes": np.arange(3),
+              "class_weight": np.array([1.0, 2.0, 0.5])}
+    packed = glm_partial(X, y, w, theta=theta, want_hessian=True, **kwargs)
+    hess = packed[1 + size :].reshape(size, size)
+    step = 1e-6
+    numeric = np.empty((size, size))
+    for j in range(size):
+        e = np.zeros(size)
+        e[j] = step
+        up = glm_partial(X, y, w, theta=theta + e, want_hessian=False, **kwargs)[1 : 1 + size]
+        down = glm_partial(X, y, w, theta=theta - e, want_hessian=False, **kwargs)[1 : 1 + size]
+        numeric[:, j] = (up - down) / (2 * step)
+    np.testing.assert_allclose(hess, numeric, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(hess, hess.T, atol=1e-9)
+
+
+def test_multinomial_newton_one_pass_per_step(multiclass):
+    X, y = multiclass
+    with passes_counter() as passes:
+        clf = lm.LogisticRegression(solver="newton", tol=1e-8).fit(_rows(X, 250), _rows(y, 250))
+    # the labels, the start, one per step (more only where a step is halved)
+    assert clf.n_iter_[0] + 2 <= passes() <= 2 * clf.n_iter_[0] + 2
+    assert clf.n_iter_[0] < 20

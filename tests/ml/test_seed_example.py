@@ -88,6 +88,7 @@ def peak_rss():
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # 320 MiB generated and read ~10 times: minutes on a loaded 2-core machine
 def test_fits_on_data_ten_times_the_memory_limit():
     from sklearn.pipeline import make_pipeline
 

@@ -15,11 +15,15 @@ each row block computes its weighted loss sum, its gradient and, for
 solvers:
 
 - ``lbfgs``: ``scipy.optimize.minimize(method="L-BFGS-B")`` with ``gtol=tol``
-  as scikit-learn sets it; every function evaluation is one pass;
+  as scikit-learn sets it; every function evaluation is one pass. On data of
+  :data:`SUBSAMPLE_MIN_BLOCKS` blocks or more a classifier starts from the
+  optimum of the same objective on the first block alone (one block read, in
+  memory, no pass), which saves passes (:func:`subsample_start`);
 - ``newton``: one pass gives loss, gradient and Hessian; the step solves the
   ``(K p) x (K p)`` system on the client; a step that does not decrease the
-  loss enough is halved (one more pass each time). Binary, Poisson and
-  least-squares models (``K = 1``);
+  loss enough is halved (one more pass each time). A multinomial model's
+  Hessian is ``(K (p+1))^2`` and costs ``n (K (p+1))^2`` per pass: worth it
+  for few classes and features, ``lbfgs`` otherwise;
 - ``admm``: for an L1 term. ``x``-updates minimize the smooth part plus
   ``rho / 2 |theta - z + u|^2`` (warm-started L-BFGS, or in closed form from a
   single Gram pass for least squares), ``z``-updates soft-threshold,
@@ -37,14 +41,16 @@ from scipy import optimize
 from scipy.special import expit
 from sklearn.exceptions import ConvergenceWarning
 
-from chunkwise.ml.passes import row_pass
+from chunkwise.ml.passes import one_blas_thread, row_pass
 
 __all__ = [
     "FAMILIES",
     "Problem",
     "admm_least_squares",
+    "SUBSAMPLE_MIN_BLOCKS",
     "soft_threshold",
     "solve",
+    "subsample_start",
 ]
 
 
@@ -76,16 +82,20 @@ def _multinomial_partial(xb: np.ndarray, yi: np.ndarray, coef: np.ndarray, inter
                          weight: Any) -> list:
     """``[sum s_i loss_i, d/dW, (d/db)]`` of a softmax block, with classes along the *first* axis.
 
-    The scores are formed transposed, ``Z^T = W X^T`` (``K x n``, C order), so the
+    The scores are laid out transposed, ``Z^T`` (``K x n``, C order), so the
     per-row max, sum and pick over ``K`` classes are vectorized over the ``n``
     contiguous rows (a row-wise reduction over 10 columns is several times
     slower); one ``exp`` in place gives both the log-sum-exp and the softmax;
     the gradient is one more product ``(softmax - onehot) X``. Two ``K x n``
     temporaries in all (scores, and the row vectors).
     """
-    zt = coef @ xb.T
+    # X W' (n x K) then one transposed copy: BLAS is faster with the long axis as rows than
+    # forming W X' directly (K x n), and the results are the same bits
+    z = xb @ coef.T
     if intercept is not None:
-        zt += intercept[:, None]
+        z += intercept
+    zt = np.ascontiguousarray(z.T)
+    del z
     cols = np.arange(zt.shape[1])
     picked = zt[yi, cols]
     top = zt.max(axis=0)
@@ -110,6 +120,42 @@ def _multinomial_partial(xb: np.ndarray, yi: np.ndarray, coef: np.ndarray, inter
     return parts
 
 
+def _multinomial_hessian(xb: np.ndarray, coef: np.ndarray, intercept: Any, weight: Any) -> np.ndarray:
+    """The Hessian of ``sum s_i loss_i`` of a softmax block, in the order of ``theta`` (``W`` by class, then ``b``).
+
+    With ``x~ = [x, 1]`` (with an intercept) and probabilities ``P`` (``n x K``)
+    it is ``blockdiag_k(x~' diag(s p_k) x~) - B' B``, where ``B`` (``n x K(p+1)``)
+    holds the column blocks ``sqrt(s) p_k x~``: one product of ``n (K (p+1))^2``
+    multiply-adds per block, which makes ``newton`` worth it when ``K p`` is small.
+    """
+    n, p = xb.shape
+    k = coef.shape[0]
+    z = xb @ coef.T
+    if intercept is not None:
+        z += intercept
+    z -= z.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)  # the probabilities, n x K
+    xa = np.column_stack([xb, np.ones(n)]) if intercept is not None else xb
+    q = xa.shape[1]
+    s = np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64)
+    root = np.sqrt(s)
+    b = np.empty((n, k * q))
+    hess = np.empty((k * q, k * q))
+    for c in range(k):
+        b[:, c * q : (c + 1) * q] = xa * (root * z[:, c])[:, None]
+    np.matmul(b.T, b, out=hess)
+    hess *= -1.0
+    for c in range(k):
+        block = slice(c * q, (c + 1) * q)
+        hess[block, block] += xa.T @ (xa * (s * z[:, c])[:, None])
+    if intercept is None:
+        return hess
+    # from the order (class, [x, 1]) to theta's (W by class, then b by class)
+    order = np.concatenate([np.arange(k * q).reshape(k, q)[:, :p].ravel(), np.arange(k) * q + p])
+    return hess[np.ix_(order, order)]
+
+
 def _class_index(classes: np.ndarray, y: np.ndarray) -> np.ndarray:
     """The position of each label in the sorted ``classes``; labels ``0 .. K-1`` are their own positions."""
     k = len(classes)
@@ -118,29 +164,44 @@ def _class_index(classes: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.searchsorted(classes, y)
 
 
+def _row_weights(class_weight: Any, index: Any, wb: Any) -> Any:
+    """The weight of each row: its class's weight times its sample weight (``None``: all ones)."""
+    weight = class_weight[index] if class_weight is not None else None
+    if wb is None:
+        return weight
+    wb = np.asarray(wb, dtype=np.float64).reshape(-1)
+    return wb if weight is None else weight * wb
+
+
 def glm_partial(
-    xb: np.ndarray, yb: np.ndarray, *, family: str, theta: np.ndarray, n_outputs: int,
+    xb: np.ndarray, yb: np.ndarray, wb: Any = None, *, family: str, theta: np.ndarray, n_outputs: int,
     fit_intercept: bool, classes: Any, class_weight: Any, want_hessian: bool,
 ) -> np.ndarray:
-    """``[sum s_i loss_i, gradient, (Hessian)]`` of one row block, packed in one vector."""
+    """``[sum s_i loss_i, gradient, (Hessian)]`` of one row block, packed in one vector.
+
+    ``s_i``: the class weight of row ``i``'s label times its sample weight ``wb``
+    (when given).
+    """
     n, p = xb.shape
     k = n_outputs
     coef = theta[: k * p].reshape(k, p)
     if family == "multinomial":
         index = _class_index(classes, np.asarray(yb).reshape(-1))
-        weight = class_weight[index] if class_weight is not None else None
+        weight = _row_weights(class_weight, index, wb)
         intercept = theta[k * p :] if fit_intercept else None
-        return np.concatenate(_multinomial_partial(xb, index, coef, intercept, weight))
+        parts = _multinomial_partial(xb, index, coef, intercept, weight)
+        if want_hessian:
+            parts.append(_multinomial_hessian(xb, coef, intercept, weight).ravel())
+        return np.concatenate(parts)
     z = xb @ coef.T
     if fit_intercept:
         z = z + theta[k * p :]
     yv = np.asarray(yb).reshape(-1)
-    weight = None
+    index = None
     if classes is not None:
         index = np.searchsorted(classes, yv)
-        if class_weight is not None:
-            weight = class_weight[index]
         yv = (index == 1).astype(np.float64)
+    weight = _row_weights(class_weight, index, wb)
     loss, dz, h = _pointwise(family, z, yv.astype(np.float64, copy=False), want_hessian)
     if weight is not None:
         loss = loss * weight
@@ -176,6 +237,7 @@ class Problem:
     l1: float = 0.0
     classes: Any = None
     class_weight: Any = None
+    sample_weight: Any = None  # chunked, in X's row chunks
     passes: int = 0
 
     @property
@@ -192,20 +254,28 @@ class Problem:
         l2 = self.l2 if l2 is None else l2
         m = self.size
         size = 1 + m + (m * m if want_hessian else 0)
-        packed = row_pass(
-            glm_partial, [self.X, self.y], size, name=f"glm-{self.family}", family=self.family,
-            theta=np.asarray(theta, dtype=np.float64), n_outputs=self.n_outputs,
-            fit_intercept=self.fit_intercept, classes=self.classes, class_weight=self.class_weight,
-            want_hessian=want_hessian,
-        )
+        arrays = [self.X, self.y] if self.sample_weight is None else [self.X, self.y, self.sample_weight]
+        packed = row_pass(glm_partial, arrays, size, name=f"glm-{self.family}",
+                          **self.partial_kwargs(theta, want_hessian))
         self.passes += 1
+        return self.objective(packed, theta, self.scale, l2, want_hessian)
+
+    def objective(self, packed: np.ndarray, theta: np.ndarray, scale: float, l2: float,
+                  want_hessian: bool = False) -> tuple:
+        """Loss, gradient (and Hessian) from summed partials ``packed``: scaled by ``scale``, penalty added."""
+        m = self.size
         mask = self._penalty_mask()
-        loss = packed[0] * self.scale + 0.5 * l2 * float(np.sum(mask * theta * theta))
-        grad = packed[1 : 1 + m] * self.scale + l2 * mask * theta
+        loss = packed[0] * scale + 0.5 * l2 * float(np.sum(mask * theta * theta))
+        grad = packed[1 : 1 + m] * scale + l2 * mask * theta
         if not want_hessian:
             return loss, grad
-        hess = packed[1 + m :].reshape(m, m) * self.scale + np.diag(l2 * mask)
+        hess = packed[1 + m :].reshape(m, m) * scale + np.diag(l2 * mask)
         return loss, grad, hess
+
+    def partial_kwargs(self, theta: np.ndarray, want_hessian: bool = False) -> dict:
+        return {"family": self.family, "theta": np.asarray(theta, dtype=np.float64), "n_outputs": self.n_outputs,
+                "fit_intercept": self.fit_intercept, "classes": self.classes, "class_weight": self.class_weight,
+                "want_hessian": want_hessian}
 
 
 # --- solvers ----------------------------------------------------------------------------------
@@ -240,21 +310,13 @@ def _lbfgs(problem: Problem, theta0: np.ndarray, tol: float, max_iter: int, l2: 
 
 
 def _newton(problem: Problem, theta0: np.ndarray, tol: float, max_iter: int) -> tuple:
-    if problem.n_outputs != 1:
-        raise ValueError(
-            "solver='newton' fits binary, Poisson and least-squares models; for a multinomial "
-            "LogisticRegression use solver='lbfgs'"
-        )
     theta = np.asarray(theta0, dtype=np.float64)
     f, g, h = problem.evaluate(theta, want_hessian=True)
     n_iter = 0
     while n_iter < max_iter:
         if np.max(np.abs(g)) <= tol:
             return theta, n_iter
-        try:
-            step = np.linalg.solve(h, -g)
-        except np.linalg.LinAlgError:
-            step = np.linalg.lstsq(h, -g, rcond=None)[0]
+        step = _newton_step(h, g, problem.n_outputs > 1)
         slope = float(g @ step)
         if slope >= 0:  # not a descent direction (singular Hessian): fall back to the gradient
             step, slope = -g, -float(g @ g)
@@ -273,6 +335,17 @@ def _newton(problem: Problem, theta0: np.ndarray, tol: float, max_iter: int) -> 
     if np.max(np.abs(g)) > tol:
         _warn_not_converged("newton", max_iter)
     return theta, n_iter
+
+
+def _newton_step(h: np.ndarray, g: np.ndarray, singular: bool) -> np.ndarray:
+    """``-h^-1 g``; the minimum-norm solution where ``h`` is singular (a softmax is unchanged by adding the
+    same intercept to every class: the step stays off that direction, as scikit-learn's iterates do)."""
+    if not singular:
+        try:
+            return np.linalg.solve(h, -g)
+        except np.linalg.LinAlgError:
+            pass
+    return np.linalg.lstsq(h, -g, rcond=None)[0]
 
 
 def soft_threshold(v: np.ndarray, t: Any) -> np.ndarray:
@@ -322,6 +395,43 @@ def admm_least_squares(gram: np.ndarray, xty: np.ndarray, l1: float, l2: float, 
         return np.linalg.solve(chol.T, np.linalg.solve(chol, rhs))
 
     return _admm(x_update, p, np.ones(p), l1, theta0, tol, max_iter)
+
+
+#: ``lbfgs`` starts from a fit of the first row block alone when the data have at least this many blocks
+SUBSAMPLE_MIN_BLOCKS = 8
+
+
+def subsample_start(problem: Problem, theta0: np.ndarray, tol: float, max_iter: int) -> np.ndarray:
+    """A start for ``lbfgs``: the same objective minimized on the first row block alone, in memory.
+
+    One block read (no pass over the data); its optimum lies within the
+    sampling noise of the full data's, so the full fit needs fewer passes
+    (a 10-class model on 8 blocks: about half). ``theta0`` is returned when a
+    class is missing from the block (sorted data) or the block fit fails.
+    """
+    from chunkwise.base import compute
+
+    arrays = [problem.X, problem.y] + ([problem.sample_weight] if problem.sample_weight is not None else [])
+    blocks = compute(*[a.blocks[0] for a in arrays])
+    xb, yb = np.ascontiguousarray(blocks[0], dtype=np.float64), np.asarray(blocks[1])
+    wb = np.asarray(blocks[2], dtype=np.float64) if len(blocks) > 2 else None
+    if problem.classes is not None and len(np.unique(yb)) != len(problem.classes):
+        return theta0
+    index = _class_index(problem.classes, yb) if problem.classes is not None else None
+    weights = _row_weights(problem.class_weight, index, wb)
+    total = float(len(yb) if weights is None else np.sum(weights))
+    if not total > 0:
+        return theta0
+
+    def fun(theta: np.ndarray) -> tuple:
+        return problem.objective(glm_partial(xb, yb, wb, **problem.partial_kwargs(theta)), theta, 1.0 / total,
+                                 problem.l2)
+
+    with warnings.catch_warnings(), one_blas_thread():
+        warnings.simplefilter("ignore")
+        result = optimize.minimize(fun, theta0, jac=True, method="L-BFGS-B",
+                                   options={"maxiter": max_iter, "maxls": 50, "gtol": tol})
+    return result.x if np.all(np.isfinite(result.x)) else theta0
 
 
 def solve(problem: Problem, solver: str, theta0: np.ndarray, tol: float, max_iter: int) -> tuple:

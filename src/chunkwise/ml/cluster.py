@@ -23,8 +23,12 @@ small vector to the client; :mod:`chunkwise.ml.passes`):
 - ``init="random"``: ``n_clusters`` distinct rows drawn uniformly (reads only
   their blocks); or an array of initial centres.
 
-Differences from scikit-learn: an empty cluster keeps its previous centre
-(scikit-learn moves it to a far point); ``labels_`` is a lazy chunked array
+An empty cluster moves to a far row, as scikit-learn's does: each Lloyd
+pass also brings back the ``k`` rows farthest from their nearest centre (the
+``k`` farthest of each block, merged in the tree), and each empty cluster
+takes one of them, farthest first, which leaves its old cluster.
+
+Differences from scikit-learn: ``labels_`` is a lazy chunked array
 for chunked input (NumPy for NumPy input). dask-ml's KMeans also uses
 k-means||, but its Lloyd loop makes several passes per step.
 
@@ -41,6 +45,7 @@ k-means||, but its Lloyd loop makes several passes per step.
 
 from __future__ import annotations
 
+import functools
 import numbers
 from typing import Any
 
@@ -63,7 +68,16 @@ from chunkwise.ml.passes import (
 )
 from chunkwise.ml.validation import check_array, is_chunked
 
-__all__ = ["KMeans", "cost_partial", "init_kmeans_parallel", "lloyd_partial", "nearest", "squared_distances"]
+__all__ = [
+    "KMeans",
+    "cost_partial",
+    "init_kmeans_parallel",
+    "lloyd_partial",
+    "merge_lloyd",
+    "nearest",
+    "relocate_empty_clusters",
+    "squared_distances",
+]
 
 
 # --- per-block partials -------------------------------------------------------------------------
@@ -84,21 +98,68 @@ def squared_distances(xb: np.ndarray, centers: np.ndarray) -> np.ndarray:
 
 
 def lloyd_partial(xb: np.ndarray, *, centers: np.ndarray) -> np.ndarray:
-    """``[inertia, counts (k), sums (k x p), column sums (p), column sums of squares (p)]``.
+    """``[inertia, counts (k), sums (k x p), column sums (p), column sums of squares (p), far rows]``.
 
-    The distance matrix's buffer is reused as the one-hot assignment matrix, so
-    a block costs one ``n x k`` temporary beyond the block itself.
+    ``far rows``: the block's ``k`` rows farthest from their nearest centre, as
+    ``k`` distances, ``k`` labels and ``k x p`` coordinates (padded with
+    distance ``-1``), from which :func:`merge_lloyd` keeps the ``k`` farthest
+    of all blocks: the rows an empty cluster is moved to. The distance
+    matrix's buffer is reused as the one-hot assignment matrix, so a block
+    costs one ``n x k`` temporary beyond the block itself.
     """
     xb = np.asarray(xb, dtype=np.float64)
-    k = len(centers)
+    k, p = centers.shape
     d = squared_distances(xb, centers)
     labels = np.argmin(d, axis=1)
-    inertia = d.min(axis=1).sum()
+    nearest_d = np.take_along_axis(d, labels[:, None], axis=1)[:, 0]
+    far_d, far_labels, far_x = np.full(k, -1.0), np.zeros(k), np.zeros((k, p))
+    m = min(k, len(xb))
+    if m:
+        far = np.argpartition(nearest_d, len(xb) - m)[len(xb) - m :]
+        far_d[:m], far_labels[:m], far_x[:m] = nearest_d[far], labels[far], xb[far]
     onehot = d
     onehot.fill(0.0)
     onehot[np.arange(len(xb)), labels] = 1.0
-    return np.concatenate([[inertia], np.bincount(labels, minlength=k).astype(np.float64),
-                           (onehot.T @ xb).ravel(), xb.sum(axis=0), np.einsum("ij,ij->j", xb, xb)])
+    return np.concatenate([[nearest_d.sum()], np.bincount(labels, minlength=k).astype(np.float64),
+                           (onehot.T @ xb).ravel(), xb.sum(axis=0), np.einsum("ij,ij->j", xb, xb),
+                           far_d, far_labels, far_x.ravel()])
+
+
+def _lloyd_layout(size: int, k: int) -> tuple:
+    """``(summed, p)``: the length of the summed head of a :func:`lloyd_partial` row, and ``p``."""
+    p = (size - 1 - 3 * k) // (2 * k + 2)
+    return 1 + k + k * p + 2 * p, p
+
+
+def merge_lloyd(parts: list, k: int) -> np.ndarray:
+    """Merge ``(1, size)`` rows of :func:`lloyd_partial`: the heads summed, the ``k`` farthest rows kept."""
+    rows = np.concatenate(parts, axis=0)
+    summed, p = _lloyd_layout(rows.shape[1], k)
+    far_d = rows[:, summed : summed + k].ravel()
+    far_labels = rows[:, summed + k : summed + 2 * k].ravel()
+    far_x = rows[:, summed + 2 * k :].reshape(-1, p)
+    keep = np.argsort(-far_d, kind="stable")[:k]
+    return np.concatenate([rows[:, :summed].sum(axis=0), far_d[keep], far_labels[keep],
+                           far_x[keep].ravel()])[None, :]
+
+
+def relocate_empty_clusters(counts: np.ndarray, sums: np.ndarray, far: tuple) -> None:
+    """Move each empty cluster to one of the rows farthest from their centre, as scikit-learn does.
+
+    ``far``: ``(distances, labels, rows)`` of the farthest rows, farthest first.
+    The row leaves its old cluster (its sum and count) and becomes the empty
+    cluster's only member. ``counts`` and ``sums`` are updated in place.
+    """
+    order = np.argsort(-far[0], kind="stable")
+    far_d, far_labels, far_x = far[0][order], far[1][order].astype(np.intp), far[2][order]
+    empty = np.flatnonzero(counts == 0)
+    for cluster, distance, old, row in zip(empty, far_d, far_labels, far_x):
+        if distance <= 0:  # no row lies away from its centre: nothing to move
+            break
+        sums[old] -= row
+        counts[old] -= 1
+        sums[cluster] = row
+        counts[cluster] = 1
 
 
 #: Rows per slab when only the nearest centre is wanted: the ``slab x k`` distances stay small even
@@ -279,12 +340,17 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         n_iter = 0
         for iteration in range(1, self.max_iter + 1):
             n_iter = iteration
-            packed = row_pass(lloyd_partial, [X], 1 + k + k * p + 2 * p, name="kmeans-lloyd", centers=centers)
-            counts = packed[1 : 1 + k]
-            sums = packed[1 + k : 1 + k + k * p].reshape(k, p)
+            size = 1 + k + k * p + 2 * p + k * (p + 2)
+            packed = row_pass(lloyd_partial, [X], size, combine=functools.partial(merge_lloyd, k=k),
+                              name="kmeans-lloyd", centers=centers)
+            summed, _ = _lloyd_layout(size, k)
+            counts = packed[1 : 1 + k].copy()
+            sums = packed[1 + k : 1 + k + k * p].reshape(k, p).copy()
+            far = packed[summed : summed + k], packed[summed + k : summed + 2 * k], packed[summed + 2 * k :].reshape(k, p)
+            relocate_empty_clusters(counts, sums, far)
             if tol is None:
                 n = X.shape[0]
-                col_sum, col_sq = packed[1 + k + k * p : 1 + k + k * p + p], packed[1 + k + k * p + p :]
+                col_sum, col_sq = packed[1 + k + k * p : 1 + k + k * p + p], packed[1 + k + k * p + p : summed]
                 variance = np.maximum(col_sq / n - (col_sum / n) ** 2, 0.0)
                 tol = self.tol * float(np.mean(variance))
             new = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], centers)

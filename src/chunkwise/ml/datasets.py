@@ -81,11 +81,20 @@ def _rows_in_blocks(rows: np.ndarray, make: Any, *args: Any) -> Any:
     if len(rows) == 0:
         return make(0, 0, 0, *args)
     start, stop = int(rows[0]), int(rows[-1]) + 1
-    parts = []
+    out = None
     for g in range(start // GENERATION_ROWS, (stop - 1) // GENERATION_ROWS + 1):
         first = g * GENERATION_ROWS
-        parts.append(make(g, max(start, first) - first, min(stop, first + GENERATION_ROWS) - first, *args))
-    return np.concatenate(parts) if len(parts) > 1 else parts[0]
+        lo, hi = max(start, first) - first, min(stop, first + GENERATION_ROWS) - first
+        part = make(g, lo, hi, *args)
+        if out is None:
+            if hi - lo == stop - start:
+                return part
+            # each part is copied into place at once: one generation block's temporaries alive at a
+            # time, not all of them (a 1M-row chunk of 20 floats would otherwise hold twice its size)
+            out = np.empty((stop - start,) + part.shape[1:], dtype=part.dtype)
+        at = first + lo - start
+        out[at : at + len(part)] = part
+    return out
 
 
 def _index(name: str, n_samples: Any, chunks: Any) -> Array:

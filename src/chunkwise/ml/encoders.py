@@ -125,7 +125,12 @@ def _chunked_input(X: Any, name: str) -> Any:
 
 
 class _SampleFitted:
-    """``fit`` of chunked input for scikit-learn encoders: categories in one pass, then scikit-learn on a sample."""
+    """The chunked side of scikit-learn's category encoders (``OneHotEncoder``, ``OrdinalEncoder``).
+
+    ``fit`` finds the categories in one pass, then fits scikit-learn's class on
+    a sample holding each category; ``transform`` and ``inverse_transform`` run
+    the fitted scikit-learn encoder blockwise (lazy).
+    """
 
     _sklearn_class: type
 
@@ -150,51 +155,9 @@ class _SampleFitted:
     def _plain(self) -> Any:
         return as_sklearn(self, self._sklearn_class)
 
+    # chunked input handled here, anything else by the scikit-learn class
 
-class OneHotEncoder(_SampleFitted, sk.OneHotEncoder):
-    """Encode categorical features as a one-hot numeric array, as ``sklearn.preprocessing.OneHotEncoder``.
-
-    Chunked input: categories in one pass, dense lazy output (an Array, or a
-    DataFrame named by ``get_feature_names_out`` for a DataFrame).
-    """
-
-    _sklearn_class = sk.OneHotEncoder
-
-    def fit(self, X: Any, y: Any = None) -> OneHotEncoder:
-        if not is_chunked(X):
-            return super().fit(X, y)
-        return self._fit_chunked(X)
-
-    def fit_transform(self, X: Any, y: Any = None) -> Any:
-        if not is_chunked(X):
-            return super().fit_transform(X, y)
-        return self.fit(X).transform(X)
-
-    def transform(self, X: Any) -> Any:
-        if not is_chunked(X):
-            return super().transform(X)
-        check_is_fitted(self)
-        X = _chunked_input(X, f"{type(self).__name__}.transform")
-        names = self.get_feature_names_out()
-        return transform_blocks(X, sklearn_transform, self._plain(), "transform", self.dtype, len(names),
-                                dtype=self.dtype, n_out=len(names), columns=list(names), frame_as_numpy=False)
-
-    def inverse_transform(self, X: Any) -> Any:
-        if not is_chunked(X):
-            return super().inverse_transform(X)
-        check_is_fitted(self)
-        dtype = np.result_type(*[c.dtype for c in self.categories_])
-        X = check_array(X, f"{type(self).__name__}.inverse_transform", allow_unknown_rows=True)
-        return transform_blocks(X, sklearn_transform, self._plain(), "inverse_transform", dtype, self.n_features_in_, dtype=dtype,
-                                n_out=self.n_features_in_)
-
-
-class OrdinalEncoder(_SampleFitted, sk.OrdinalEncoder):
-    """Encode categorical features as integers, as ``sklearn.preprocessing.OrdinalEncoder`` (lazy on chunked input)."""
-
-    _sklearn_class = sk.OrdinalEncoder
-
-    def fit(self, X: Any, y: Any = None) -> OrdinalEncoder:
+    def fit(self, X: Any, y: Any = None) -> Any:
         if not is_chunked(X):
             return super().fit(X, y)
         return self._fit_chunked(X)
@@ -219,8 +182,24 @@ class OrdinalEncoder(_SampleFitted, sk.OrdinalEncoder):
         check_is_fitted(self)
         dtype = np.result_type(*[c.dtype for c in self.categories_])
         X = check_array(X, f"{type(self).__name__}.inverse_transform", allow_unknown_rows=True)
-        return transform_blocks(X, sklearn_transform, self._plain(), "inverse_transform", dtype, self.n_features_in_, dtype=dtype,
-                                n_out=self.n_features_in_)
+        return transform_blocks(X, sklearn_transform, self._plain(), "inverse_transform", dtype, self.n_features_in_,
+                                dtype=dtype, n_out=self.n_features_in_)
+
+
+class OneHotEncoder(_SampleFitted, sk.OneHotEncoder):
+    """Encode categorical features as a one-hot numeric array, as ``sklearn.preprocessing.OneHotEncoder``.
+
+    Chunked input: categories in one pass, dense lazy output (an Array, or a
+    DataFrame named by ``get_feature_names_out`` for a DataFrame).
+    """
+
+    _sklearn_class = sk.OneHotEncoder
+
+
+class OrdinalEncoder(_SampleFitted, sk.OrdinalEncoder):
+    """Encode categorical features as integers, as ``sklearn.preprocessing.OrdinalEncoder`` (lazy on chunked input)."""
+
+    _sklearn_class = sk.OrdinalEncoder
 
 
 # --- Categorizer and DummyEncoder (dask-ml's, for dataframes) -----------------------------------

@@ -56,8 +56,16 @@ from chunkwise.ml.passes import (
     moments_partial,
     moments_size,
     row_pass,
+    weighted_moments_partial,
 )
-from chunkwise.ml.validation import check_array, check_is_fitted, check_X_y, is_chunked
+from chunkwise.ml.validation import (
+    check_array,
+    check_is_fitted,
+    check_sample_weight,
+    check_weight_total,
+    check_X_y,
+    is_chunked,
+)
 
 __all__ = [
     "ElasticNet",
@@ -73,21 +81,24 @@ __all__ = [
 # --- inputs --------------------------------------------------------------------------------------
 
 
-def _training_data(est: BaseEstimator, X: Any, y: Any, opname: str, y_numeric: bool, multi_output: bool = False):
-    """``(X, y)`` checked, as chunked arrays: ``X`` float64 in one column block, ``y`` in ``X``'s row chunks.
+def _training_data(est: BaseEstimator, X: Any, y: Any, opname: str, y_numeric: bool, multi_output: bool = False,
+                   sample_weight: Any = None) -> tuple:
+    """``(X, y, w)`` checked, as chunked arrays: ``X`` float64 in one column block, ``y`` and the sample
+    weights ``w`` (``None`` when not given) in ``X``'s row chunks.
 
     NumPy input is validated by scikit-learn (``check_estimator`` feeds it) and
     becomes one block; unknown row chunk sizes are computed (one pass).
     """
-    if not is_chunked(X) and not is_chunked(y):
+    if not is_chunked(X) and not is_chunked(y) and not is_chunked(sample_weight):
         X, y = validate_data(est, X, y, y_numeric=y_numeric, multi_output=multi_output, dtype=[np.float64, np.float32])
         X = from_array(np.asarray(X, dtype=np.float64))
-        return X, from_array(np.asarray(y), chunks=(X.chunks[0],) + tuple((n,) for n in np.shape(y)[1:]))
+        y = from_array(np.asarray(y), chunks=(X.chunks[0],) + tuple((n,) for n in np.shape(y)[1:]))
+        return X, y, check_sample_weight(sample_weight, X, opname)
     X, y = check_X_y(X, y, opname, multi_output=multi_output, y_numeric=y_numeric, compute_chunk_sizes=True)
     if y.ndim == 2 and y.numblocks[1] > 1:
         y = y.rechunk({1: -1})
     est.n_features_in_ = X.shape[1]
-    return X.astype(np.float64), y
+    return X.astype(np.float64), y, check_sample_weight(sample_weight, X, opname)
 
 
 def predict_input(est: BaseEstimator, X: Any, opname: str) -> tuple:
@@ -150,18 +161,25 @@ class _Regressor(_LinearPredictor, RegressorMixin, BaseEstimator):
 # --- least squares: one pass of moments --------------------------------------------------------
 
 
-def _moments(X: Array, y: Array) -> tuple:
-    """``(n, x_mean, y_mean, Gc, Cxy, y_scatter)`` of ``[X, y]``: one pass."""
+def _moments(X: Array, y: Array, w: Array | None = None) -> tuple:
+    """``(n, x_mean, y_mean, Gc, Cxy, y_scatter)`` of ``[X, y]``, weighted by ``w`` when given (then ``n``
+    is the sum of the weights): one pass."""
     p = X.shape[1]
     t = 1 if y.ndim == 1 else y.shape[1]
     d = p + t
-    packed = row_pass(moments_partial, [X, y], moments_size(d), combine=merge_moments, name="moments")
+    if w is None:
+        packed = row_pass(moments_partial, [X, y], moments_size(d), combine=merge_moments, name="moments")
+    else:
+        packed = row_pass(weighted_moments_partial, [X, y, w], moments_size(d), combine=merge_moments,
+                          name="weighted-moments")
     n, mean, scatter = packed[0], packed[1 : 1 + d], packed[1 + d :].reshape(d, d)
+    if w is not None:
+        check_weight_total(n, "fit")
     return n, mean[:p], mean[p:], scatter[:p, :p], scatter[:p, p:], scatter[p:, p:]
 
 
-def _normal_equations(X: Array, y: Array, fit_intercept: bool) -> tuple:
-    n, x_mean, y_mean, gram, xty, _ = _moments(X, y)
+def _normal_equations(X: Array, y: Array, fit_intercept: bool, w: Array | None = None) -> tuple:
+    n, x_mean, y_mean, gram, xty, _ = _moments(X, y, w)
     if not fit_intercept:  # uncentre
         gram = gram + n * np.outer(x_mean, x_mean)
         xty = xty + n * np.outer(x_mean, y_mean)
@@ -194,9 +212,10 @@ class LinearRegression(_Regressor):
         tags.target_tags.multi_output = True
         return tags
 
-    def fit(self, X: Any, y: Any) -> LinearRegression:
-        X, y = _training_data(self, X, y, "LinearRegression.fit", True, multi_output=True)
-        _, x_mean, y_mean, gram, xty = _normal_equations(X, y, self.fit_intercept)
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LinearRegression:
+        X, y, w = _training_data(self, X, y, "LinearRegression.fit", True, multi_output=True,
+                                 sample_weight=sample_weight)
+        _, x_mean, y_mean, gram, xty = _normal_equations(X, y, self.fit_intercept, w)
         coef = np.linalg.lstsq(gram, xty, rcond=None)[0]
         _set_coef(self, coef, x_mean, y_mean, y)
         self.n_iter_ = None
@@ -215,10 +234,10 @@ class Ridge(_Regressor):
         tags.target_tags.multi_output = True
         return tags
 
-    def fit(self, X: Any, y: Any) -> Ridge:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Ridge:
         _check_non_negative(self.alpha, "alpha", "Ridge")
-        X, y = _training_data(self, X, y, "Ridge.fit", True, multi_output=True)
-        _, x_mean, y_mean, gram, xty = _normal_equations(X, y, self.fit_intercept)
+        X, y, w = _training_data(self, X, y, "Ridge.fit", True, multi_output=True, sample_weight=sample_weight)
+        _, x_mean, y_mean, gram, xty = _normal_equations(X, y, self.fit_intercept, w)
         a = gram + self.alpha * np.eye(len(gram))
         coef = np.linalg.lstsq(a, xty, rcond=None)[0]
         _set_coef(self, coef, x_mean, y_mean, y)
@@ -247,14 +266,14 @@ class ElasticNet(_Regressor):
         self.tol = tol
         self.warm_start = warm_start
 
-    def fit(self, X: Any, y: Any) -> ElasticNet:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> ElasticNet:
         name = type(self).__name__
         _check_non_negative(self.alpha, "alpha", name)
         ratio = self._l1_ratio()
         if not isinstance(ratio, numbers.Real) or not 0 <= ratio <= 1:
             raise ValueError(f"{name}: l1_ratio must be in [0, 1], got {ratio!r}")
-        X, y = _training_data(self, X, y, f"{name}.fit", True)
-        n, x_mean, y_mean, gram, xty = _normal_equations(X, y, self.fit_intercept)
+        X, y, w = _training_data(self, X, y, f"{name}.fit", True, sample_weight=sample_weight)
+        n, x_mean, y_mean, gram, xty = _normal_equations(X, y, self.fit_intercept, w)
         p = len(gram)
         start = np.zeros(p)
         if self.warm_start and hasattr(self, "coef_") and np.shape(self.coef_) == (p,):
@@ -327,16 +346,19 @@ class PoissonRegressor(_Regressor):
         tags.target_tags.positive_only = True
         return tags
 
-    def fit(self, X: Any, y: Any) -> PoissonRegressor:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> PoissonRegressor:
         _check_non_negative(self.alpha, "alpha", "PoissonRegressor")
         _check_solver(self.solver, "PoissonRegressor", ("lbfgs", "newton"))
         numpy_y = None if is_chunked(X) or is_chunked(y) else np.asarray(y)
-        X, y = _training_data(self, X, y, "PoissonRegressor.fit", True)
+        X, y, w = _training_data(self, X, y, "PoissonRegressor.fit", True, sample_weight=sample_weight)
         if numpy_y is not None and np.any(numpy_y < 0):
             raise ValueError("Some value(s) of y are out of the valid range of the loss 'HalfPoissonLoss'.")
-        X, y = cached(X, y)
+        X, y, w = cached(X, y, w)
         p = X.shape[1]
-        problem = _glm.Problem(X, y, "poisson", p, 1, self.fit_intercept, 1.0 / X.shape[0], l2=self.alpha)
+        total = X.shape[0] if w is None else float(w.sum().compute())
+        check_weight_total(total, "PoissonRegressor.fit")
+        problem = _glm.Problem(X, y, "poisson", p, 1, self.fit_intercept, 1.0 / total, l2=self.alpha,
+                               sample_weight=w)
         start = np.zeros(problem.size)
         if self.warm_start and hasattr(self, "coef_"):
             start = _pack(self.coef_, self.intercept_, self.fit_intercept)
@@ -381,8 +403,10 @@ class LogisticRegression(_LinearPredictor, ClassifierMixin, BaseEstimator):
 
     Minimizes ``C * sum_i s_i loss_i + (1 - l1_ratio) / 2 |W|^2 + l1_ratio |W|_1``
     (the intercept is not penalised; ``C=np.inf``: no penalty). Solvers:
-    ``lbfgs`` (default; one pass per function evaluation), ``newton`` (binary;
-    loss, gradient and Hessian in one pass per step), ``admm`` (``l1_ratio >
+    ``lbfgs`` (default; one pass per function evaluation), ``newton`` (binary
+    or multinomial; loss, gradient and Hessian in one pass per step; a
+    multinomial Hessian costs ``n (K (p+1))^2`` per pass, so ``lbfgs`` is
+    faster for many classes and features), ``admm`` (``l1_ratio >
     0``). ``penalty`` (deprecated in scikit-learn 1.8) is still accepted:
     ``"l2"``, ``"l1"``, ``"elasticnet"``, ``None``.
     """
@@ -431,8 +455,12 @@ class LogisticRegression(_LinearPredictor, ClassifierMixin, BaseEstimator):
             return np.array([float(cw.get(c, 1.0)) for c in classes.tolist()])
         raise ValueError(f"LogisticRegression: class_weight must be None, 'balanced' or a dict, got {cw!r}")
 
-    def fit(self, X: Any, y: Any) -> LogisticRegression:
-        """Fit on ``X`` (rows x features) and labels ``y``; one pass for the labels, one per step."""
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LogisticRegression:
+        """Fit on ``X`` (rows x features) and labels ``y``; one pass for the labels, one per step.
+
+        ``sample_weight``: one weight per row (NumPy or chunked), multiplied by
+        the class weights, as scikit-learn does.
+        """
         C, ratio = self._penalty()
         _check_solver(self.solver, "LogisticRegression", ("lbfgs", "newton", "admm"))
         if ratio > 0 and np.isfinite(C) and self.solver != "admm":
@@ -440,9 +468,9 @@ class LogisticRegression(_LinearPredictor, ClassifierMixin, BaseEstimator):
                 f"LogisticRegression: solver={self.solver!r} supports only L2 penalties; got l1_ratio={ratio}, "
                 "use solver='admm'"
             )
-        X, y = _training_data(self, X, y, "LogisticRegression.fit", False)
-        X, y = cached(X, y)
-        classes, counts = label_counts(y)
+        X, y, w = _training_data(self, X, y, "LogisticRegression.fit", False, sample_weight=sample_weight)
+        X, y, w = cached(X, y, w)
+        classes, counts = label_counts(y, w)
         if len(classes) < 2:
             raise ValueError(
                 "This solver needs samples of at least 2 classes in the data, but the data contains only "
@@ -450,6 +478,8 @@ class LogisticRegression(_LinearPredictor, ClassifierMixin, BaseEstimator):
             )
         if y.dtype.kind == "f" and not np.all(np.mod(classes, 1) == 0):
             raise ValueError(f"Unknown label type: continuous. LogisticRegression.fit needs class labels, got {classes[:5]}")
+        if w is not None:
+            check_weight_total(float(counts.sum()), "LogisticRegression.fit")
         weights = self._class_weights(classes, counts)
         total = float(counts.sum() if weights is None else (counts * weights).sum())
         k = 1 if len(classes) == 2 else len(classes)
@@ -458,11 +488,13 @@ class LogisticRegression(_LinearPredictor, ClassifierMixin, BaseEstimator):
         strength = 0.0 if not np.isfinite(C) else 1.0 / (C * total)
         problem = _glm.Problem(
             X, y, family, p, k, self.fit_intercept, 1.0 / total, l2=(1 - ratio) * strength,
-            l1=ratio * strength, classes=classes, class_weight=weights,
+            l1=ratio * strength, classes=classes, class_weight=weights, sample_weight=w,
         )
         start = np.zeros(problem.size)
         if self.warm_start and hasattr(self, "coef_") and np.shape(self.coef_) == (k, p):
             start = _pack(self.coef_, self.intercept_, self.fit_intercept)
+        elif self.solver == "lbfgs" and X.numblocks[0] >= _glm.SUBSAMPLE_MIN_BLOCKS:
+            start = _glm.subsample_start(problem, start, self.tol, self.max_iter)
         theta, n_iter = _glm.solve(problem, self.solver, start, self.tol, self.max_iter)
         self.coef_, self.intercept_ = _unpack(theta, k, p, self.fit_intercept)
         self.classes_ = classes

@@ -463,6 +463,19 @@ def _configured_step(step: Any, params: tuple) -> Any:
     return step.set_params(**rest) if rest else step
 
 
+
+def _best_estimators(method: str, what: str) -> Any:
+    """The search's ``method``: the best estimator's, lazy and blockwise on chunked input."""
+
+    @available_if(estimator_has(method))
+    def call(self: Any, X: Any) -> Any:
+        return self._call(method, X)
+
+    call.__name__ = call.__qualname__ = method
+    call.__doc__ = f"The best estimator's {what} (lazy on chunked input)."
+    return call
+
+
 class _BaseSearch(MetaEstimatorMixin, BaseEstimator):
     """What ``GridSearchCV`` and ``RandomizedSearchCV`` share: the task graph of the search and the fitted attributes."""
 
@@ -573,30 +586,11 @@ class _BaseSearch(MetaEstimatorMixin, BaseEstimator):
         wrapper.estimator_ = self.best_estimator_
         return getattr(wrapper, method)(X)
 
-    @available_if(estimator_has("predict"))
-    def predict(self, X: Any) -> Any:
-        """The best estimator's predictions (lazy on chunked input)."""
-        return self._call("predict", X)
-
-    @available_if(estimator_has("predict_proba"))
-    def predict_proba(self, X: Any) -> Any:
-        """The best estimator's class probabilities (lazy on chunked input)."""
-        return self._call("predict_proba", X)
-
-    @available_if(estimator_has("predict_log_proba"))
-    def predict_log_proba(self, X: Any) -> Any:
-        """The best estimator's log class probabilities (lazy on chunked input)."""
-        return self._call("predict_log_proba", X)
-
-    @available_if(estimator_has("decision_function"))
-    def decision_function(self, X: Any) -> Any:
-        """The best estimator's decision function (lazy on chunked input)."""
-        return self._call("decision_function", X)
-
-    @available_if(estimator_has("transform"))
-    def transform(self, X: Any) -> Any:
-        """The best estimator's transform (lazy on chunked input)."""
-        return self._call("transform", X)
+    predict = _best_estimators("predict", "predictions")
+    predict_proba = _best_estimators("predict_proba", "class probabilities")
+    predict_log_proba = _best_estimators("predict_log_proba", "log class probabilities")
+    decision_function = _best_estimators("decision_function", "decision function")
+    transform = _best_estimators("transform", "transform")
 
     def score(self, X: Any, y: Any = None) -> float:
         """The search's scorer on the best estimator (in memory) or its default metric in one pass (chunked)."""

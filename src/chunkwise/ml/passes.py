@@ -76,6 +76,7 @@ __all__ = [
     "row_blocks",
     "row_pass",
     "set_cache_limit",
+    "weighted_moments_partial",
 ]
 
 #: Training data whose blocks total fewer bytes than this stay in memory during a fit
@@ -328,6 +329,26 @@ def moments_partial(*blocks: np.ndarray) -> np.ndarray:
     return np.concatenate([[n], mean, (centred.T @ centred).ravel()])
 
 
+def weighted_moments_partial(*blocks: np.ndarray) -> np.ndarray:
+    """:func:`moments_partial` of all blocks but the last, weighted by the last (a weight per row).
+
+    ``[sum w, weighted mean, weighted centred scatter]``.
+
+    The packed layout is the same, with the weight sum in place of the count,
+    so :func:`merge_moments` merges both kinds (Chan's update holds for weights).
+    """
+    *blocks, weights = blocks
+    z = np.column_stack([b.reshape(len(b), -1) for b in blocks]).astype(np.float64, copy=False)
+    w = np.asarray(weights, dtype=np.float64).reshape(-1)
+    total = w.sum()
+    d = z.shape[1]
+    if total == 0:
+        return np.zeros(1 + d + d * d)
+    mean = (w @ z) / total
+    centred = z - mean
+    return np.concatenate([[total], mean, ((centred * w[:, None]).T @ centred).ravel()])
+
+
 def merge_moments(parts: list) -> np.ndarray:
     """Merge ``(1, size)`` rows of :func:`moments_partial` into one."""
     rows = np.concatenate(parts, axis=0)
@@ -359,8 +380,12 @@ def moments_size(d: int) -> int:
 # --- labels ------------------------------------------------------------------------------------
 
 
-def _block_label_counts(block: np.ndarray) -> tuple:
-    return np.unique(np.asarray(block), return_counts=True)
+def _block_label_counts(block: np.ndarray, weights: Any = None) -> tuple:
+    if weights is None:
+        return np.unique(np.asarray(block), return_counts=True)
+    classes, index = np.unique(np.asarray(block), return_inverse=True)
+    return classes, np.bincount(index.reshape(-1), weights=np.asarray(weights, dtype=np.float64),
+                                minlength=len(classes))
 
 
 def _merge_label_counts(a: tuple, b: tuple) -> tuple:
@@ -368,15 +393,21 @@ def _merge_label_counts(a: tuple, b: tuple) -> tuple:
     if not parts:
         return a
     classes = functools.reduce(np.union1d, [v for v, _ in parts])
-    counts = np.zeros(len(classes), dtype=np.int64)
+    counts = np.zeros(len(classes), dtype=np.result_type(*[c for _, c in parts]))
     for v, c in parts:
         counts[np.searchsorted(classes, v)] += c
     return classes, counts
 
 
-def label_counts(y: Any) -> tuple:
-    """``(classes, counts)`` of the labels in ``y`` (sorted, as ``np.unique``); one pass."""
+def label_counts(y: Any, sample_weight: Any = None) -> tuple:
+    """``(classes, counts)`` of the labels in ``y`` (sorted, as ``np.unique``); one pass.
+
+    With ``sample_weight`` (aligned with ``y``) the counts are the sums of the
+    weights per class (floats).
+    """
     if not isinstance(y, Array):
-        return np.unique(np.asarray(y), return_counts=True)
-    return fold_pass(_block_label_counts, [y], _merge_label_counts)
+        return _block_label_counts(y, sample_weight)
+    if sample_weight is None:
+        return fold_pass(_block_label_counts, [y], _merge_label_counts)
+    return fold_pass(_block_label_counts, [y, sample_weight], _merge_label_counts)
 

@@ -90,6 +90,17 @@ def _fit_input(estimator: Any, X: Any, name: str) -> Array:
     return out
 
 
+def _scaled_blocks(estimator: Any, X: Any, method: str, func: Any, *params: Any) -> Any:
+    """``func(block, *params)`` on each block of chunked ``X``, checked for ``estimator.method``; lazy.
+
+    The result keeps ``X``'s dtype (float64 for a DataFrame) and columns.
+    """
+    X = _check_transform_input(estimator, X, f"{type(estimator).__name__}.{method}")
+    return transform_blocks(X, func, *params, dtype=X.dtype if isinstance(X, Array) else np.float64,
+                            n_out=estimator.n_features_in_,
+                            columns=list(X.columns) if isinstance(X, FrameBase) else None)
+
+
 def _check_transform_input(estimator: Any, X: Any, name: str) -> Any:
     """Chunked ``X`` checked against the fitted number of features (a DataFrame stays a DataFrame)."""
     check_is_fitted(estimator)
@@ -221,23 +232,14 @@ class StandardScaler(sk.StandardScaler):
     def transform(self, X: Any, copy: Any = None) -> Any:
         if not is_chunked(X):
             return super().transform(X, copy=copy)
-        X = _check_transform_input(self, X, f"{type(self).__name__}.transform")
         mean = self.mean_ if self.with_mean else None
-        dtype = X.dtype if isinstance(X, Array) else np.float64
-        return transform_blocks(X, _standard_transform, mean, self.scale_, dtype=dtype,
-                                n_out=self.n_features_in_, columns=self._frame_columns(X))
+        return _scaled_blocks(self, X, "transform", _standard_transform, mean, self.scale_)
 
     def inverse_transform(self, X: Any, copy: Any = None) -> Any:
         if not is_chunked(X):
             return super().inverse_transform(X, copy=copy)
-        X = _check_transform_input(self, X, f"{type(self).__name__}.inverse_transform")
         mean = self.mean_ if self.with_mean else None
-        dtype = X.dtype if isinstance(X, Array) else np.float64
-        return transform_blocks(X, _standard_inverse, mean, self.scale_, dtype=dtype,
-                                n_out=self.n_features_in_, columns=self._frame_columns(X))
-
-    def _frame_columns(self, X: Any) -> Any:
-        return list(X.columns) if isinstance(X, FrameBase) else None
+        return _scaled_blocks(self, X, "inverse_transform", _standard_inverse, mean, self.scale_)
 
 
 # --- MinMaxScaler -------------------------------------------------------------------------------
@@ -304,19 +306,13 @@ class MinMaxScaler(sk.MinMaxScaler):
     def transform(self, X: Any) -> Any:
         if not is_chunked(X):
             return super().transform(X)
-        X = _check_transform_input(self, X, f"{type(self).__name__}.transform")
         clip = self.feature_range if self.clip else None
-        return transform_blocks(X, _min_max_transform, self.scale_, self.min_, clip,
-                                dtype=X.dtype if isinstance(X, Array) else np.float64, n_out=self.n_features_in_,
-                                columns=list(X.columns) if isinstance(X, FrameBase) else None)
+        return _scaled_blocks(self, X, "transform", _min_max_transform, self.scale_, self.min_, clip)
 
     def inverse_transform(self, X: Any) -> Any:
         if not is_chunked(X):
             return super().inverse_transform(X)
-        X = _check_transform_input(self, X, f"{type(self).__name__}.inverse_transform")
-        return transform_blocks(X, _min_max_inverse, self.scale_, self.min_,
-                                dtype=X.dtype if isinstance(X, Array) else np.float64, n_out=self.n_features_in_,
-                                columns=list(X.columns) if isinstance(X, FrameBase) else None)
+        return _scaled_blocks(self, X, "inverse_transform", _min_max_inverse, self.scale_, self.min_)
 
 
 # --- RobustScaler -------------------------------------------------------------------------------
@@ -392,18 +388,12 @@ class RobustScaler(sk.RobustScaler):
     def transform(self, X: Any) -> Any:
         if not is_chunked(X):
             return super().transform(X)
-        X = _check_transform_input(self, X, f"{type(self).__name__}.transform")
-        return transform_blocks(X, _standard_transform, self.center_, self.scale_,
-                                dtype=X.dtype if isinstance(X, Array) else np.float64, n_out=self.n_features_in_,
-                                columns=list(X.columns) if isinstance(X, FrameBase) else None)
+        return _scaled_blocks(self, X, "transform", _standard_transform, self.center_, self.scale_)
 
     def inverse_transform(self, X: Any) -> Any:
         if not is_chunked(X):
             return super().inverse_transform(X)
-        X = _check_transform_input(self, X, f"{type(self).__name__}.inverse_transform")
-        return transform_blocks(X, _standard_inverse, self.center_, self.scale_,
-                                dtype=X.dtype if isinstance(X, Array) else np.float64, n_out=self.n_features_in_,
-                                columns=list(X.columns) if isinstance(X, FrameBase) else None)
+        return _scaled_blocks(self, X, "inverse_transform", _standard_inverse, self.center_, self.scale_)
 
 
 # --- PolynomialFeatures -------------------------------------------------------------------------

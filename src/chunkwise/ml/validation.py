@@ -53,6 +53,8 @@ __all__ = [
     "check_array",
     "check_is_fitted",
     "check_random_state_seed",
+    "check_sample_weight",
+    "check_weight_total",
     "is_chunked",
     "num_rows",
 ]
@@ -251,6 +253,32 @@ def align_rows(name: str, *arrays: Any) -> list:
             array = array.rechunk({1: -1})
         out.append(array)
     return out
+
+
+def check_sample_weight(sample_weight: Any, X: Array, name: str) -> Array | None:
+    """``sample_weight`` as a 1-D float64 chunked array in ``X``'s row chunks (``None`` stays ``None``).
+
+    A scalar weighs every row the same; a NumPy or chunked 1-D array needs one
+    weight per row of ``X`` (a mismatch raises before anything is computed).
+    Negative weights are not checked (that would cost a pass; scikit-learn
+    does not refuse them either by default).
+    """
+    if sample_weight is None:
+        return None
+    if not is_chunked(sample_weight):
+        sample_weight = np.asarray(sample_weight, dtype=np.float64)
+        if sample_weight.ndim == 0:
+            return X[:, 0].map_blocks(np.full_like, float(sample_weight), dtype=np.float64)
+    if len(sample_weight.shape) != 1:
+        raise ValueError(f"{name}: sample_weight must be 1-D (n_samples,), got shape {sample_weight.shape}")
+    weight = align_rows(name, X, sample_weight)[1]
+    return weight.astype(np.float64)
+
+
+def check_weight_total(total: float, name: str) -> None:
+    """Refuse sample weights that sum to zero (nothing to fit), as scikit-learn does."""
+    if not total > 0:
+        raise ValueError(f"{name}: Sample weights must contain at least one non-zero number (their sum is {total})")
 
 
 def check_is_fitted(estimator: Any, attributes: Any = None, *, msg: str | None = None) -> None:
