@@ -161,3 +161,22 @@ def test_sort_of_a_key_with_no_values_keeps_its_partition_count():
     got = out.compute()
     assert out.npartitions == 3 and len(out.partitions[2].compute()) == 10
     pd.testing.assert_frame_equal(got, pdf.sort_values("x", kind="stable"))
+
+
+def test_a_hash_join_chooses_its_count_from_both_sides_and_the_limit():
+    left = numbers(30_000, seed=1)
+    right = numbers(20_000, seed=2).rename(columns={"x": "y", "t": "u"})
+    a = dd.from_pandas(left, npartitions=2)
+    b = dd.from_pandas(right, npartitions=3)
+    width = 8 + 8 + 8 + 8  # three columns and the index, each side
+    budget = 2**20 // (2 * partition_count.PEAK_COPIES)
+    expected = math.ceil((len(left) + len(right)) * width / budget)
+    with limited("1MiB"):
+        joined = a.merge(b, on="k", broadcast=False)
+        assert expected > 3 and joined.npartitions == expected
+        got = joined.compute(scheduler="sync")
+    want = left.merge(right, on="k")
+    key = ["k", "x", "y"]
+    pd.testing.assert_frame_equal(got.sort_values(key).reset_index(drop=True),
+                                  want.sort_values(key).reset_index(drop=True))
+    assert a.merge(b, on="k", broadcast=False).npartitions == 3  # no limit: the larger side's

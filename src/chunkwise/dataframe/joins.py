@@ -90,6 +90,7 @@ from chunkwise.dataframe.expr import (
     make_meta,
     map_partitions_expr,
 )
+from chunkwise.dataframe.partition_count import choose_join_npartitions
 
 __all__ = [
     "BroadcastMerge",
@@ -201,7 +202,7 @@ class Merge(FrameExpr):
                 small = allowed  # a cross join has no keys to hash: it always broadcasts
             if small:
                 return ("broadcast", min(small, key=lambda s: _size_rank(sides[s])))
-        return ("hash", self.nparts or max(left.npartitions, right.npartitions))
+        return ("hash", choose_join_npartitions(left, right, self.nparts or None).npartitions)
 
     def _lookup_plan(self, small: str) -> LookupPlan | None:
         return lookup_plan(self.kind, self.options, small, self.left_keys, self.right_keys,

@@ -9,7 +9,9 @@ can hold :data:`PEAK_COPIES` copies of one output partition within the limit::
     partition budget = memory_limit / (workers x PEAK_COPIES)
     npartitions      = max(workers, ceil(estimated bytes / budget))
 
-(at least one partition a worker, so that the combines run in parallel). The
+(at least one partition a worker, so that the combines run in parallel). A hash
+join (:func:`choose_join_npartitions`) sizes its partitions for both sides
+together, since each output partition holds a piece of each. The
 input's partition count does not matter: a shuffle of many small partitions
 into fewer, larger ones (within the budget) writes fewer pieces.
 
@@ -58,6 +60,7 @@ __all__ = [
     "UNKNOWN_WIDTH",
     "CountChoice",
     "SizeEstimate",
+    "choose_join_npartitions",
     "choose_npartitions",
     "describe_source",
     "estimate_size",
@@ -278,4 +281,26 @@ def choose_npartitions(expr: FrameExpr, given: int | None = None) -> CountChoice
     workers = _workers()
     if needed < workers:
         return CountChoice(workers, f"one a worker ({workers}), more than needed: {reason}")
+    return CountChoice(needed, reason)
+
+
+def choose_join_npartitions(left: FrameExpr, right: FrameExpr, given: int | None = None) -> CountChoice:
+    """The partition count of a hash join of ``left`` and ``right``: ``given`` when set;
+    else, with ``dataframe.shuffle.memory_limit`` set, enough partitions for both sides'
+    estimated sizes together (an output partition holds a piece of each side); else the
+    larger side's count."""
+    if given is not None:
+        return CountChoice(int(given), "npartitions= given")
+    count = max(left.npartitions, right.npartitions, 1)
+    limit = memory_limit()
+    if limit is None:
+        return CountChoice(count, "the larger side's count (no dataframe.shuffle.memory_limit)")
+    sizes = [estimate_size(left).nbytes, estimate_size(right).nbytes]
+    if any(size is None for size in sizes):
+        return CountChoice(count, "the larger side's count: a side's size is unknown")
+    budget = partition_budget(limit)
+    workers = _workers()
+    needed = max(workers, math.ceil(sum(sizes) / budget))  # type: ignore[arg-type]
+    reason = (f"~{_mib(sum(sizes))} estimated for both sides / {_mib(budget)} a partition "  # type: ignore[arg-type]
+              f"(memory_limit {_mib(limit)} / ({workers} workers x {PEAK_COPIES}))")
     return CountChoice(needed, reason)
