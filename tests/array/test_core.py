@@ -267,6 +267,13 @@ def test_integer_to_negative_integer_power_is_refused_at_build_time(exponent):
         np.arange(1, 4) ** exponent  # what NumPy does
 
 
+def test_an_empty_integer_array_to_a_negative_power_is_empty_as_in_numpy(scheduler):
+    base = np.empty((0,), dtype="i1")
+    want = base ** np.int8(-1)  # NumPy's loop never runs: no error, an empty result
+    got = (da.from_array(base, chunks=1) ** np.int8(-1)).compute()
+    assert got.shape == want.shape == (0,) and got.dtype == want.dtype
+
+
 def test_integer_power_with_lazy_negative_exponent_fails_at_compute(scheduler):
     x = da.from_array(np.arange(1, 4), chunks=2)
     y = 2 ** (x - 2)  # the exponent's values are known only when computed

@@ -959,6 +959,8 @@ def _check_integer_power(base: Any, exponent: Any) -> None:
 
     if kind(base) not in "biu" or kind(exponent) not in "iu":
         return
+    if any(0 in x.shape for x in (base, exponent) if isinstance(x, ArrayExpr)):
+        return  # an empty result: NumPy's loop never runs, so nothing is refused
     if isinstance(exponent, FromArray) and type(exponent.source) is np.ndarray:  # in memory
         negative = exponent.source.size and exponent.source.min() < 0
     else:

@@ -275,13 +275,18 @@ def broadcast_shapes(*shapes: tuple) -> tuple:
 
 
 def infer_dtype(func: Callable, args: Sequence[Any], kwargs: dict | None = None) -> np.dtype:
-    """The dtype ``func`` returns on inputs of the given dtypes (tried on one-element arrays).
+    """The dtype ``func`` returns on inputs of the given dtypes (tried on one-element arrays,
+    or empty ones when an operand is empty).
 
     Arguments that are ``ArrayExpr`` stand for arrays of their dtype; Python
     scalars stay scalars, so NumPy's promotion rules for them apply.
     """
+    # An empty operand makes the result empty: then the sample is empty too, so that a
+    # value NumPy refuses only element by element (an integer to a negative power) passes.
+    length = 0 if any(isinstance(a, ArrayExpr) and 0 in a.shape for a in args) else 1
     samples = [
-        np.ones((1,) * max(arg.ndim, 1), dtype=arg.dtype) if isinstance(arg, ArrayExpr) else arg
+        np.ones((length,) * max(arg.ndim, 1), dtype=arg.dtype) if isinstance(arg, ArrayExpr)
+        else arg
         for arg in args
     ]
     with np.errstate(all="ignore"), warnings.catch_warnings():
