@@ -7,14 +7,15 @@
 (345, 780)
 """
 
-from chunkwise import (
-    _tokenize_backends,  # noqa: F401  (registers lazy NumPy/pandas tokens)
-    config,
-)
+from chunkwise import config
+from chunkwise._tokenize_backends import register_lazily
 from chunkwise.base import compute, persist
 from chunkwise.delayed import Delayed, delayed
 from chunkwise.scheduling import get
 from chunkwise.scheduling.callbacks import Callback
+
+register_lazily()  # tokens of NumPy/pandas/pyarrow objects, loaded when first seen
+del register_lazily
 
 __version__ = "0.1.0"
 

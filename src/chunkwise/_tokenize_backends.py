@@ -37,7 +37,7 @@ from typing import Any
 
 from chunkwise.core.tokenize import content_hash, normalize_token
 
-__all__ = ["register_numpy", "register_pandas", "register_pyarrow"]
+__all__ = ["register_lazily", "register_numpy", "register_pandas", "register_pyarrow"]
 
 #: Non-contiguous arrays are copied to C order this many bytes at a time.
 _BLOCK_BYTES = 64 * 2**20
@@ -294,6 +294,11 @@ def register_pyarrow() -> None:
         return normalize_schema(pa.schema([pa.field("_", t)]))
 
 
-normalize_token.register_lazy("numpy", register_numpy)
-normalize_token.register_lazy("pandas", register_pandas)
-normalize_token.register_lazy("pyarrow", register_pyarrow)
+def register_lazily() -> None:
+    """Register the three loaders by top-level module name (imports none of the libraries)."""
+    normalize_token.register_lazy("numpy", register_numpy)
+    normalize_token.register_lazy("pandas", register_pandas)
+    normalize_token.register_lazy("pyarrow", register_pyarrow)
+
+
+register_lazily()

@@ -433,17 +433,12 @@ def _linspace_block(start, stop, num, endpoint, scale, step_zero, div, dt, dtype
 
 
 def _array_converter(start: Any, stop: Any) -> tuple:
-    """NumPy's own conversion of linspace's ``start``/``stop`` and its working dtype."""
-    try:
-        from numpy._core._multiarray_umath import _array_converter as converter  # noqa: PLC2701 - NumPy's own conversion, if present
-    except ImportError:  # pragma: no cover - a NumPy without it: NumPy's public promotion rules
-        dt = np.result_type(start, stop)
-        if dt.kind not in "fc":
-            dt = np.result_type(dt, 1.0)
-        return start, stop, dt
-    conv = converter(start, stop)
-    start, stop = conv.as_arrays()
-    return start, stop, conv.result_type(ensure_inexact=True)
+    """linspace's ``start``/``stop`` and its working dtype, by NumPy's promotion rules
+    (Python scalars weak, as NEP 50 has them; an inexact dtype at least)."""
+    dt = np.result_type(start, stop)
+    if dt.kind not in "fc":
+        dt = np.result_type(dt, 1.0)
+    return start, stop, dt
 
 
 def linspace(

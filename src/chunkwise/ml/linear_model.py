@@ -3,7 +3,7 @@
 - :class:`LogisticRegression` (binary and multinomial, any sortable labels),
   :class:`PoissonRegressor`: iterative; every optimizer step is one pass over
   the row blocks (loss, gradient and, for ``newton``, Hessian per block in one
-  fused task, then a tree sum; see :mod:`chunkwise.ml._glm`). A
+  fused task, then a tree sum; see :mod:`chunkwise.ml.glm`). A
   classifier reads its labels once more first (classes and their counts).
 - :class:`LinearRegression`, :class:`Ridge`: one pass. Each block gives its row
   count, column means and centred scatter of ``[X, y]``; the blocks are merged
@@ -48,7 +48,14 @@ from sklearn.utils.validation import validate_data
 
 from chunkwise.array.chunks import has_unknown
 from chunkwise.array.core import Array, from_array
-from chunkwise.ml import _glm, metrics
+from chunkwise.ml import metrics
+from chunkwise.ml.glm import (
+    SUBSAMPLE_MIN_BLOCKS,
+    Problem,
+    admm_least_squares,
+    solve,
+    subsample_start,
+)
 from chunkwise.ml.passes import (
     cached,
     label_counts,
@@ -278,7 +285,7 @@ class ElasticNet(_Regressor):
         start = np.zeros(p)
         if self.warm_start and hasattr(self, "coef_") and np.shape(self.coef_) == (p,):
             start = np.asarray(self.coef_, dtype=np.float64)
-        coef, self.n_iter_ = _glm.admm_least_squares(
+        coef, self.n_iter_ = admm_least_squares(
             gram / n, xty[:, 0] / n, self.alpha * ratio, self.alpha * (1 - ratio),
             start, min(self.tol, 1e-6) * 1e-2, max(self.max_iter, 10_000),
         )
@@ -357,12 +364,12 @@ class PoissonRegressor(_Regressor):
         p = X.shape[1]
         total = X.shape[0] if w is None else float(w.sum().compute())
         check_weight_total(total, "PoissonRegressor.fit")
-        problem = _glm.Problem(X, y, "poisson", p, 1, self.fit_intercept, 1.0 / total, l2=self.alpha,
+        problem = Problem(X, y, "poisson", p, 1, self.fit_intercept, 1.0 / total, l2=self.alpha,
                                sample_weight=w)
         start = np.zeros(problem.size)
         if self.warm_start and hasattr(self, "coef_"):
             start = _pack(self.coef_, self.intercept_, self.fit_intercept)
-        theta, self.n_iter_ = _glm.solve(problem, self.solver, start, self.tol, self.max_iter)
+        theta, self.n_iter_ = solve(problem, self.solver, start, self.tol, self.max_iter)
         coef, intercept = _unpack(theta, 1, p, self.fit_intercept)
         self.coef_, self.intercept_ = coef[0], float(intercept[0])
         return self
@@ -486,16 +493,16 @@ class LogisticRegression(_LinearPredictor, ClassifierMixin, BaseEstimator):
         family = "binomial" if k == 1 else "multinomial"
         p = X.shape[1]
         strength = 0.0 if not np.isfinite(C) else 1.0 / (C * total)
-        problem = _glm.Problem(
+        problem = Problem(
             X, y, family, p, k, self.fit_intercept, 1.0 / total, l2=(1 - ratio) * strength,
             l1=ratio * strength, classes=classes, class_weight=weights, sample_weight=w,
         )
         start = np.zeros(problem.size)
         if self.warm_start and hasattr(self, "coef_") and np.shape(self.coef_) == (k, p):
             start = _pack(self.coef_, self.intercept_, self.fit_intercept)
-        elif self.solver == "lbfgs" and X.numblocks[0] >= _glm.SUBSAMPLE_MIN_BLOCKS:
-            start = _glm.subsample_start(problem, start, self.tol, self.max_iter)
-        theta, n_iter = _glm.solve(problem, self.solver, start, self.tol, self.max_iter)
+        elif self.solver == "lbfgs" and X.numblocks[0] >= SUBSAMPLE_MIN_BLOCKS:
+            start = subsample_start(problem, start, self.tol, self.max_iter)
+        theta, n_iter = solve(problem, self.solver, start, self.tol, self.max_iter)
         self.coef_, self.intercept_ = _unpack(theta, k, p, self.fit_intercept)
         self.classes_ = classes
         self.n_iter_ = np.array([n_iter], dtype=np.int32)
