@@ -7,7 +7,9 @@ Which algorithm runs depends on the chunks of the last two axes:
   ``linalg`` extension describes;
 - **row-chunked, one column chunk** (tall-and-skinny, 2-d): TSQR (see
   :mod:`chunkwise.array.linalg.plan`): a tree of QRs of R factors gives R;
-  Q is rebuilt block by block. ``svd`` is the SVD of R: ``A = Q R = (Q U_R) S Vh``;
+  Q is rebuilt block by block, one product of each input block with a
+  ``K x K`` matrix. ``svd`` is the SVD of R: ``A = Q R = (Q U_R) S Vh``,
+  ``U_R`` folded into that product;
 - **column-chunked, one row chunk** (short-and-fat): the transpose's TSQR;
 - **other chunkings**: rechunked to one column chunk when a ``K x K`` matrix
   (``K`` columns) fits in ``array.chunk_size``; refused otherwise, with the fix
@@ -133,9 +135,8 @@ def tsqr(x: Any, split_every: int | None = None, compute_q: bool = True, compute
     tree = RTree(split_every or DEFAULT_SPLIT_EVERY, x.expr)
     r = Array(tree)
     if compute_svd:
-        q = Array(TSQRQ(tree, x.expr))
         u_r, s, vh = svd(r, full_matrices=False)
-        return SVDResult(q @ u_r, s, vh)
+        return SVDResult(Array(TSQRQ(tree, x.expr, u_r.rechunk(-1).expr)), s, vh)
     if not compute_q:
         return r
     return Array(TSQRQ(tree, x.expr)), r

@@ -14,14 +14,17 @@ Two kinds of work make up every decomposition here:
   groups of ``split_every`` R's are stacked and factored again, up to one
   root. Only R's (``K x K`` at most, ``K`` the total column count) travel up
   the tree, so the R pass holds one input block per thread and never the
-  whole input. ``TSQRQ`` builds Q in a second pass: the tree's small Q
-  factors are multiplied top-down, and each row block's own Q is *recomputed*
-  from the block (``np.linalg.qr`` again, on the input block recomputed too
-  when it is cheap: read, generated or elementwise) and multiplied by its
-  slice of the factor above it: neither Q block ``i`` nor input block ``i``
-  waits in memory for the root, so a 10,000,000 x 20 QR runs in memory
-  bounded by a few blocks per thread, at the price of factoring (and
-  producing) each block twice.
+  whole input. Each row block's R is factored in cache-sized pieces
+  (:func:`chunkwise.array.linalg.kernels.block_r`). ``TSQRQ`` builds Q in a
+  second pass: the tree's small Q factors are multiplied top-down, and row
+  block ``i`` of Q is ``A_i @ solve(R_i, F_i)``, one product of the input
+  block (recomputed when it is cheap: read, generated or elementwise) with
+  a ``K x K`` matrix made of the block's R kept from the first level and its
+  slice ``F_i`` of the factor above it (its Householder Q times ``F_i``
+  when ``R_i`` is ill-conditioned). Neither Q block ``i`` nor input block
+  ``i`` waits in memory for the root, so a 10,000,000 x 20 QR runs in
+  memory bounded by a few blocks per thread, at the price of producing each
+  input block twice.
 
 Every task that calls LAPACK or BLAS limits BLAS to one thread while it runs
 (:func:`chunkwise.array.blas.one_blas_thread`): the scheduler's threads
@@ -55,6 +58,7 @@ from chunkwise.array.blas import one_blas_thread
 from chunkwise.array.chunks import check_known_chunks, parse_bytes
 from chunkwise.array.core import Array
 from chunkwise.array.expr import ArrayExpr, broadcast_shapes
+from chunkwise.array.linalg.kernels import block_qr, block_r, q_by_solve
 from chunkwise.core.expr import key_name, walk
 from chunkwise.core.graph import Ref, Task
 
@@ -283,24 +287,12 @@ def one_core_chunk(x: Array, core: int, opname: str) -> Array:
 # --- the TSQR tree --------------------------------------------------------------------------------
 
 
-def _as_matrix(block: np.ndarray) -> np.ndarray:
-    return block[:, None] if block.ndim == 1 else block
-
-
-def _hstack(blocks: tuple, dtype: np.dtype) -> np.ndarray:
-    """The row block of ``[A1 | A2 | ...]`` (no copy for one input of the right dtype)."""
-    if len(blocks) == 1:
-        return _as_matrix(blocks[0]).astype(dtype, copy=False)
-    return np.hstack([_as_matrix(b) for b in blocks]).astype(dtype, copy=False)
-
-
 def _leaf_r(dtype: np.dtype, *blocks: np.ndarray) -> np.ndarray:
-    """R of one row block of ``[A1 | A2 | ...]``: shape ``(min(rows, K), K)``."""
-    stacked = _hstack(blocks, dtype)
-    if stacked.shape[0] == 0:
-        return np.zeros((0, stacked.shape[1]), dtype=dtype)
+    """R of one row block of ``[A1 | A2 | ...]``: shape ``(min(rows, K), K)``, factored in pieces."""
+    if len(blocks[0]) == 0:
+        return np.zeros((0, sum(1 if b.ndim == 1 else b.shape[1] for b in blocks)), dtype=dtype)
     with one_blas_thread():
-        return np.linalg.qr(stacked, mode="r")
+        return block_r(blocks, dtype)
 
 
 def _stack_qr(dtype: np.dtype, *parts: Any) -> tuple:
@@ -323,14 +315,33 @@ def _down(local: tuple, parent: np.ndarray | None, start: int, stop: int) -> np.
         return local[0] @ parent[start:stop]
 
 
-def _leaf_q(dtype: np.dtype, factor: np.ndarray | None, start: int, stop: int, *blocks: np.ndarray) -> np.ndarray:
-    """The Q rows of one row block: the block's own Q (recomputed) times its slice of ``factor``."""
-    stacked = _hstack(blocks, dtype)
-    if stacked.shape[0] == 0:
-        return np.zeros((0, 0 if factor is None else factor.shape[1]), dtype=dtype)
+def _leaf_q(
+    dtype: np.dtype, factor: np.ndarray | None, start: int, stop: int, right: np.ndarray | None,
+    r_block: np.ndarray, block: np.ndarray,
+) -> np.ndarray:
+    """The Q rows of one row block, times ``right`` (``None``: the identity); see :mod:`.kernels`.
+
+    ``Q_b @ factor[start:stop] @ right`` with ``Q_b`` the block's own Q:
+    ``block @ solve(r_block, ...)`` when the block's R is well conditioned,
+    else its Householder Q rebuilt piece by piece (same R as the R pass).
+    """
+    width = r_block.shape[1] if factor is None else factor.shape[1]
+    if right is not None:
+        width = right.shape[1]
+    if len(block) == 0:
+        return np.zeros((0, width), dtype=dtype)
+    a = block[:, None] if block.ndim == 1 else block
+    a = a.astype(dtype, copy=False)
     with one_blas_thread():
-        q = np.linalg.qr(stacked).Q
-        return q if factor is None else q @ factor[start:stop]
+        small = None if factor is None else factor[start:stop]
+        if right is not None:
+            small = right if small is None else small @ right
+        q = q_by_solve(a, r_block, small)
+        if q is None:
+            q = block_qr((a,), dtype)[0]
+            if small is not None:
+                q = q @ small
+        return q
 
 
 class RTree(ArrayExpr):
@@ -434,9 +445,14 @@ RECOMPUTE_LIMIT = 16
 
 
 class TSQRQ(ArrayExpr):
-    """The Q factor matching ``tree`` (an :class:`RTree` of one array ``array``).
+    """The Q factor matching ``tree`` (an :class:`RTree` of one array ``array``), times ``right``.
 
-    Q block ``i`` needs input block ``i`` again, after the root of the tree
+    ``right`` (optional, a ``K x J`` array in one chunk) multiplies Q inside
+    each Q task: ``svd``'s ``U = Q @ U_R`` costs no pass of its own. Q block
+    ``i`` is ``A_i @ solve(R_i, F_i @ right)`` (``R_i``: the block's R from
+    the tree's first level, ``F_i``: its slice of the tree's Q factor; see
+    :mod:`.kernels`), or the block's Householder Q times the same when
+    ``R_i`` is ill-conditioned. It needs input block ``i`` again, after the root of the tree
     is known. Keeping the input blocks from the R pass would hold the whole
     input in memory (what Dask's TSQR does), so each Q task *recomputes* its
     input block: the block's own tasks (its read, its random generation, the
@@ -445,7 +461,8 @@ class TSQRQ(ArrayExpr):
     wider work (a rechunk, a contraction) is shared instead.
     """
 
-    _parameters = ("tree", "array")
+    _parameters = ("tree", "array", "right")
+    _defaults = {"right": None}
 
     @property
     def _funcname(self) -> str:
@@ -455,7 +472,8 @@ class TSQRQ(ArrayExpr):
         return self.tree.dtype
 
     def _chunks(self) -> tuple:
-        return (self.array.chunks[0], (self.tree.chunks[0][0],))
+        width = self.tree.chunks[0][0] if self.right is None else self.right.shape[1]
+        return (self.array.chunks[0], (width,))
 
     @functools.cached_property
     def _input_owners(self) -> dict:
@@ -482,12 +500,18 @@ class TSQRQ(ArrayExpr):
         i = key[1]
         factor, start, stop = self.tree.down_ref(1, i)
         block_key = (self.array.name, i, *(0,) * (self.array.ndim - 1))
-        task = Task(key, _leaf_q, self.dtype, factor, start, stop, Ref(block_key))
+        right = None if self.right is None else Ref((self.right.name, 0, 0))
+        r_block = Ref((f"{self.tree.name}-up0", i))
+        task = Task(key, _leaf_q, self.dtype, factor, start, stop, right, r_block, Ref(block_key))
         rebuilt = self._rebuilt(block_key, [RECOMPUTE_LIMIT])
         return task.inline({block_key: rebuilt}, in_place=True) if rebuilt is not None else task
 
     def _explain_line(self) -> str:
-        return f"TSQRQ: Q of {self.npartitions} row blocks, each input block recomputed  [{self.dtype}]"
+        times = "" if self.right is None else f" times a {self.right.shape[0]} x {self.right.shape[1]} factor"
+        return (
+            f"TSQRQ: Q{times} of {self.npartitions} row blocks, each A_i @ solve(R_i, F_i) on its input "
+            f"block recomputed  [{self.dtype}]"
+        )
 
 
 def tsqr_r(arrays: list, split_every: int | None = None) -> Array:
