@@ -6,7 +6,14 @@ import pytest
 import chunkwise
 import chunkwise.array as da
 from chunkwise.array.linalg import kernels
-from chunkwise.array.linalg.kernels import block_qr, block_r, cond_limit, piece_rows, q_by_solve, well_conditioned
+from chunkwise.array.linalg.kernels import (
+    block_qr,
+    block_r,
+    cond_limit,
+    piece_rows,
+    q_by_solve,
+    well_conditioned,
+)
 
 rng = np.random.default_rng(11)
 
