@@ -18,9 +18,13 @@ memory (generated in setup, untimed) and calls ``np.linalg.qr`` or
 
 The ``handwritten`` implementations (``benchmarks/handwritten.py``) draw
 the same blocks as chunkwise (``default_rng(seed)`` streams) on a 2-thread
-pool with one BLAS thread each: a QR per block, one QR of the stacked R
-factors, then (``tsqr``) each block's Q as its first Q times its slice of
-the second, the first Qs kept in memory.
+pool with one BLAS thread each and use the same block algorithm: each
+block's R from the R's of cache-sized pieces (``PIECE`` rows; one
+``np.linalg.qr`` of a whole 500,000-row block costs ~5x more CPU), one QR
+of the stacked R factors, then (``tsqr``) each block's Q times its slice
+``F_b`` of the second as ``A_b @ solve(R_b, F_b)``, the block drawn again
+(one product; no Householder Q formed, no block kept). Until session 5 they
+formed each block's Householder Q (``np.linalg.qr`` reduced) and kept it.
 
 Target (issue 19): at most 0.6x Dask's wall time with peak RSS no higher.
 """
@@ -128,22 +132,36 @@ tsqr.impl("dask")(lambda n, chunk: _tsqr_chunked("dask", n, chunk))
 tsqr.impl("numpy")(_tsqr_numpy)
 
 
+#: Rows per piece of the hand-written block QR: 512 KiB of 20 float64 columns, factored in cache.
+PIECE = 3276
+
+
+def _pieces_r(a):
+    """R of a tall block: the R's of cache-sized pieces, stacked and factored again (a piece's R when small)."""
+    import numpy as np
+
+    while len(a) > 2 * PIECE:
+        a = np.concatenate([np.linalg.qr(a[i:i + PIECE], mode="r") for i in range(0, len(a), PIECE)])
+    return np.linalg.qr(a, mode="r")
+
+
 def _tsqr_handwritten_run(n: int, chunk: int):
     import numpy as np
 
     rows = hw.grid(n, chunk)
 
-    def factor(b):
+    def block(b):
         r0, r1 = rows[b]
-        return np.linalg.qr(hw.uniform_block(0, 0, b, (r1 - r0, COLUMNS)))
+        return hw.uniform_block(0, 0, b, (r1 - r0, COLUMNS))
 
-    def q_squares(b):
-        q1, _ = factors[b]
-        return ((q1 @ q2[b * COLUMNS:(b + 1) * COLUMNS]) ** 2).sum(axis=0)
+    def q_squares(b):  # Q_b = A_b @ solve(R_b, Q2_b): the block drawn again, one product
+        small = np.linalg.solve(r_blocks[b], q2[b * COLUMNS:(b + 1) * COLUMNS])
+        q = block(b) @ small
+        return np.einsum("ij,ij->j", q, q)
 
     with hw.one_blas_thread():
-        factors = hw.map_blocks(factor, range(len(rows)))
-        q2, r = np.linalg.qr(np.concatenate([f[1] for f in factors]))
+        r_blocks = hw.map_blocks(lambda b: _pieces_r(block(b)), range(len(rows)))
+        q2, r = np.linalg.qr(np.concatenate(r_blocks))
         return r, np.sum(hw.map_blocks(q_squares, range(len(rows))), axis=0)
 
 
@@ -215,7 +233,7 @@ def _lstsq_handwritten_run(n: int, chunk: int):
         noise -= 0.5
         noise *= 0.01
         rhs += noise
-        return np.linalg.qr(np.column_stack([a, rhs]), mode="r")
+        return _pieces_r(np.column_stack([a, rhs]))
 
     with hw.one_blas_thread():
         r = np.linalg.qr(np.concatenate(hw.map_blocks(r_factor, range(len(rows)))), mode="r")

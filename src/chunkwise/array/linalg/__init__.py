@@ -27,7 +27,9 @@ uses the chunks:
 Modules: ``decompositions``, ``solvers``, ``eigen`` (``eig``/``eigvals``: always
 complex, as the dtype must be known before computing), ``blocked``, ``norms``,
 ``matrices``, and
-``plan`` (the plan nodes: calls on one-chunk matrices, the TSQR tree).
+``plan`` (the plan nodes: calls on one-chunk matrices, the TSQR tree), and
+``kernels`` (the NumPy work of one TSQR row block: its R in cache-sized
+pieces, its Q as one product ``A_i @ solve(R_i, F_i)``).
 
 >>> import numpy as np
 >>> import chunkwise.array as da
