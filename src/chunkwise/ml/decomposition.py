@@ -52,8 +52,8 @@ from sklearn.utils.validation import validate_data
 
 import chunkwise
 import chunkwise.array.linalg as linalg
-from chunkwise.array.linalg.kernels import block_r
 from chunkwise.array.core import from_array
+from chunkwise.array.linalg.kernels import block_r
 from chunkwise.ml.linear_model import predict_input
 from chunkwise.ml.passes import cached, count_pass, row_pass
 from chunkwise.ml.validation import check_array, check_random_state_seed, is_chunked
