@@ -119,6 +119,16 @@ _ONE_ARG: Any = object()  # the ``_linked`` of a call whose ``_args`` is its one
 _naming = threading.RLock()  # a key is drawn once, even when threads ask at once
 
 
+def _reset_naming() -> None:
+    """In a forked child: a fresh lock (a thread of the parent may have held it at the fork)."""
+    global _naming
+    _naming = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_naming)
+
+
 def _draw_name(value: Delayed) -> str:
     """The key of the call ``value``, drawn now if it has none yet (an impure call's first use).
 
