@@ -107,7 +107,7 @@ class _UniqueNames:
         self.counter = itertools.count()
 
     def __call__(self) -> str:
-        return f"{self.prefix}{next(self.counter):016x}"
+        return f"{self.prefix}{next(self.counter):016x}"  # next() is atomic: no lock
 
 
 _unique = _UniqueNames()
@@ -138,31 +138,14 @@ def _draw_name(value: Delayed) -> str:
     with _naming:
         name = value._name
         if name is _UNNAMED:
-            func = value._func
-            label = "call" if isinstance(func, Delayed) else _funcname(func)
-            name = f"{label}-{_unique()}"
+            name = f"{_label(value._func)}-{_unique()}"
             _set_name(value, name)
         return name
 
 
-def _draw_names(values: list) -> None:
-    """Draw the keys of the calls in ``values`` that have none yet, under one lock.
-
-    Lowering a call on a list of 10**6 leaves names them all here: one lock,
-    and the label looked up once per run of calls of the same function.
-    """
-    with _naming:
-        prefix = _unique.prefix
-        counter = _unique.counter
-        last: Any = _UNNAMED
-        label = ""
-        for value in values:
-            if value._name is _UNNAMED:
-                func = value._func
-                if func is not last:
-                    last = func
-                    label = "call" if isinstance(func, Delayed) else _funcname(func)
-                _set_name(value, f"{label}-{prefix}{next(counter):016x}")
+def _label(func: Any) -> str:
+    """The label of an impure call's key: the function's name (``call`` for a delayed function)."""
+    return "call" if isinstance(func, Delayed) else _funcname(func)
 
 
 def _name_of(value: Delayed) -> Any:
@@ -282,21 +265,7 @@ def _lower_arg(obj: Any, deps: list) -> Any:
         kind = obj.kind
         items = obj.items
         if kind is list or kind is tuple:
-            unnamed = [item for item in items if type(item) is Delayed and item._name is _UNNAMED]
-            if unnamed:
-                _draw_names(unnamed)
-            out = []
-            append = out.append
-            for item in items:  # a million leaves: the common case inline
-                if type(item) is Delayed:
-                    name = item._name
-                    if name is not None:
-                        if name is _UNNAMED:
-                            name = _draw_name(item)
-                        deps.append(item)
-                        append(Ref(name))
-                        continue
-                append(_lower_arg(item, deps))
+            out = _lower_items(items, deps)
             return out if kind is list else tuple(out)
         if kind is dict:
             return {k: _lower_arg(v, deps) for k, v in items.items()}
@@ -313,6 +282,40 @@ def _lower_arg(obj: Any, deps: list) -> Any:
         deps.append(expr)
         return Ref(expr.key)
     return obj
+
+
+def _lower_items(items: list, deps: list) -> list:
+    """The items of a captured list as a task holds them (see :func:`_lower_arg`).
+
+    A call on a list of 10**6 leaves: the common item, a delayed call, is
+    handled inline, and the keys not drawn yet are drawn here, in the same
+    pass over the calls, under one hold of the naming lock (each label looked
+    up once per run of calls of the same function).
+    """
+    out: list = []
+    append = out.append
+    push = deps.append
+    with _naming:
+        counter = _unique.counter
+        tail = f"-{_unique.prefix}%016x"
+        last: Any = _UNNAMED
+        pattern = ""
+        for item in items:
+            if type(item) is Delayed:
+                name = item._name
+                if name is not None:
+                    if name is _UNNAMED:
+                        func = item._func
+                        if func is not last:
+                            last = func
+                            pattern = _label(func).replace("%", "%%") + tail
+                        name = pattern % next(counter)
+                        _set_name(item, name)
+                    push(item)
+                    append(Ref(name))
+                    continue
+            append(_lower_arg(item, deps))
+    return out
 
 
 # --- expressions ----------------------------------------------------------------
