@@ -71,7 +71,7 @@ def _two_pass_kmeans_parallel(X, k, rng, oversampling_factor, rounds):
     """The k-means|| of the previous release: a cost pass, then a draw pass, per round."""
     from sklearn.cluster import kmeans_plusplus
 
-    from chunkwise.ml.cluster import _closest_counts, _oversample, cost_partial
+    from chunkwise.ml.cluster import closest_counts, cost_partial, oversample
 
     blocks = [X[i : i + 500] for i in range(0, len(X), 500)]
     centers = X[rng.integers(len(X))][None, :]
@@ -79,9 +79,9 @@ def _two_pass_kmeans_parallel(X, k, rng, oversampling_factor, rounds):
     base = int(rng.integers(2**32))
     for r in range(rounds):
         phi = float(np.sum([cost_partial(b, centers=centers)[0] for b in blocks]))
-        new = np.concatenate([_oversample(b, centers, phi, rate, (base, r, i)) for i, b in enumerate(blocks)])
+        new = np.concatenate([oversample(b, centers, phi, rate, (base, r, i)) for i, b in enumerate(blocks)])
         centers = np.unique(np.concatenate([centers, new]), axis=0)
-    weights = np.sum([_closest_counts(b, centers=centers) for b in blocks], axis=0)
+    weights = np.sum([closest_counts(b, centers=centers) for b in blocks], axis=0)
     seed = int(rng.integers(2**31))
     start, _ = kmeans_plusplus(centers, k, sample_weight=weights, random_state=seed)
     return SklearnKMeans(k, init=start, n_init=1, random_state=seed).fit(centers, sample_weight=weights).cluster_centers_
@@ -96,7 +96,7 @@ def test_one_pass_rounds_draw_the_rows_of_a_cost_pass_then_a_draw_pass(blobs, ro
 
 
 def test_a_block_that_may_draw_more_than_it_kept_is_reread():
-    from chunkwise.ml.cluster import _oversample, draw_from_partials, round_partial
+    from chunkwise.ml.cluster import draw_from_partials, oversample, round_partial
 
     rng = np.random.default_rng(3)
     blocks = [rng.normal(size=(400, 4)) + 8 * (i == 2) for i in range(4)]  # block 2 far away: most draws
@@ -107,9 +107,13 @@ def test_a_block_that_may_draw_more_than_it_kept_is_reread():
         phi = sum(part[0] for part in parts)
         assert phi == pytest.approx(sum(((b - centers) ** 2).sum() for b in blocks))
         reread = []
-        drawn, n_reread = draw_from_partials(
-            parts, phi, rate, lambda i: reread.append(i) or _oversample(blocks[i], centers, phi, rate, (9, 0, i)))
-        expected = np.concatenate([_oversample(b, centers, phi, rate, (9, 0, i)) for i, b in enumerate(blocks)])
+
+        def redraw(i, reread=reread, phi=phi):
+            reread.append(i)
+            return oversample(blocks[i], centers, phi, rate, (9, 0, i))
+
+        drawn, n_reread = draw_from_partials(parts, phi, rate, redraw)
+        expected = np.concatenate([oversample(b, centers, phi, rate, (9, 0, i)) for i, b in enumerate(blocks)])
         np.testing.assert_array_equal(np.sort(drawn, axis=0), np.sort(expected, axis=0))
         assert n_reread == len(reread)
         if keep == 1:

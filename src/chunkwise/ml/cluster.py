@@ -76,12 +76,14 @@ from chunkwise.ml.validation import check_array, is_chunked
 __all__ = [
     "KMEANS_PARALLEL_ROUNDS",
     "KMeans",
+    "closest_counts",
     "cost_partial",
     "draw_from_partials",
     "init_kmeans_parallel",
     "lloyd_partial",
     "merge_lloyd",
     "nearest",
+    "oversample",
     "relocate_empty_clusters",
     "round_partial",
     "squared_distances",
@@ -192,11 +194,11 @@ def cost_partial(xb: np.ndarray, *, centers: np.ndarray) -> np.ndarray:
     return np.atleast_1d(nearest(xb, centers)[0].sum())
 
 
-def _closest_counts(xb: np.ndarray, *, centers: np.ndarray) -> np.ndarray:
+def closest_counts(xb: np.ndarray, *, centers: np.ndarray) -> np.ndarray:
     return np.bincount(nearest(xb, centers)[1], minlength=len(centers)).astype(np.float64)
 
 
-def _oversample(xb: np.ndarray, centers: np.ndarray, phi: float, rate: float, seed: tuple) -> np.ndarray:
+def oversample(xb: np.ndarray, centers: np.ndarray, phi: float, rate: float, seed: tuple) -> np.ndarray:
     """The rows of a block drawn with probability ``min(1, rate * d^2 / phi)`` (k-means|| round)."""
     xb = np.asarray(xb, dtype=np.float64)
     d = nearest(xb, centers)[0]
@@ -213,7 +215,7 @@ def round_partial(xb: np.ndarray, centers: np.ndarray, rate: float, seed: tuple,
     (with their ``u`` and ``d^2``) and the next smallest ``t``: every row it
     draws is among them unless that next ``t`` is below ``rate / phi``
     (:func:`draw_from_partials` checks, and re-reads such a block). The
-    uniforms are those of :func:`_oversample` with the same ``seed``.
+    uniforms are those of :func:`oversample` with the same ``seed``.
 
     Returns ``(phi_b, rows, u, d2, next_t)``.
     """
@@ -236,7 +238,7 @@ def draw_from_partials(parts: list, phi: float, rate: float, redraw: Any) -> tup
 
     A block whose kept rows might not hold all its draws (its next ``t`` within
     a relative ``1e-9`` of ``rate / phi``) is re-read by ``redraw(i)``, the
-    exact draw of block ``i`` with :func:`_oversample`.
+    exact draw of block ``i`` with :func:`oversample`.
     """
     threshold = rate / phi
     drawn, reread = [], 0
@@ -290,11 +292,11 @@ def init_kmeans_parallel(X: Array, k: int, rng: np.random.Generator, oversamplin
 
         def redraw(i: int, r: int = r, phi: float = phi, centers: np.ndarray = centers) -> np.ndarray:
             with one_blas_thread():
-                return delayed(_oversample, pure=True)(blocks[i], centers, phi, rate, (base, r, i)).compute()
+                return delayed(oversample, pure=True)(blocks[i], centers, phi, rate, (base, r, i)).compute()
 
         new, _ = draw_from_partials(parts, phi, rate, redraw)
         centers = np.unique(np.concatenate([centers, new]), axis=0)
-    weights = row_pass(_closest_counts, [X], len(centers), name="kmeans-weights", centers=centers)
+    weights = row_pass(closest_counts, [X], len(centers), name="kmeans-weights", centers=centers)
     if len(centers) <= k:
         extra = k - len(centers)
         return np.concatenate([centers, _random_rows(X, extra, rng)]) if extra else centers
