@@ -68,9 +68,7 @@ def test_kmeans_parallel_passes_and_candidates(blobs):
 
 
 def _two_pass_kmeans_parallel(X, k, rng, oversampling_factor, rounds):
-    """The k-means|| of the previous release: a cost pass, then a draw pass, per round."""
-    from sklearn.cluster import kmeans_plusplus
-
+    """The k-means|| of the previous release: a cost pass, then a draw pass, per round (10 local starts)."""
     from chunkwise.ml.cluster import closest_counts, cost_partial, oversample
 
     blocks = [X[i : i + 500] for i in range(0, len(X), 500)]
@@ -83,8 +81,8 @@ def _two_pass_kmeans_parallel(X, k, rng, oversampling_factor, rounds):
         centers = np.unique(np.concatenate([centers, new]), axis=0)
     weights = np.sum([closest_counts(b, centers=centers) for b in blocks], axis=0)
     seed = int(rng.integers(2**31))
-    start, _ = kmeans_plusplus(centers, k, sample_weight=weights, random_state=seed)
-    return SklearnKMeans(k, init=start, n_init=1, random_state=seed).fit(centers, sample_weight=weights).cluster_centers_
+    local = SklearnKMeans(k, init="k-means++", n_init=10, random_state=seed)
+    return local.fit(centers, sample_weight=weights).cluster_centers_
 
 
 @pytest.mark.parametrize("rounds", [1, 2, 5])
@@ -120,6 +118,16 @@ def test_a_block_that_may_draw_more_than_it_kept_is_reread():
             assert 2 in reread  # the far block draws many rows: its one kept row cannot hold them
         if keep == 1000:
             assert reread == []  # every block kept all its rows
+
+
+def test_default_init_reaches_sklearns_inertia_on_overlapping_blobs():
+    # the benchmark's blobs (std 4 in a box of +-10): one weighted k-means++ start on the candidates
+    # settled in a local minimum 14 % above scikit-learn's for some seeds; ten starts (no pass) do not
+    X, _ = make_blobs(n_samples=60_000, n_features=20, centers=8, cluster_std=4.0, random_state=0)
+    ref = SklearnKMeans(8, random_state=0, n_init=1).fit(X).inertia_
+    for seed in range(6):
+        ours = KMeans(8, random_state=seed).fit(da.from_array(X, chunks=6_000))
+        assert ours.inertia_ == pytest.approx(ref, rel=0.01)
 
 
 def test_default_init_is_three_passes_and_finds_well_separated_blobs():

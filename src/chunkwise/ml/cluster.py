@@ -21,7 +21,9 @@ small vector to the client; :mod:`chunkwise.ml.passes`):
   more is re-read alone); this gives the rows that a cost pass followed by a
   draw pass gives, in half the passes. One more pass weights each candidate by
   the rows closest to it, and weighted k-means++ followed by weighted Lloyd
-  reduce the candidates to ``n_clusters`` on the client;
+  (10 starts, the best kept: no pass, and one unlucky start no longer leaves
+  the fit in a local minimum) reduce the candidates to ``n_clusters`` on the
+  client;
 - ``init="k-means++"``: exact k-means++ on all rows, one pass per centre (the
   per-block costs) plus one block read to draw the row; scikit-learn's greedy
   variant (several trials per centre) is not used;
@@ -57,7 +59,6 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.cluster import KMeans as _SklearnKMeans
-from sklearn.cluster import kmeans_plusplus
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
 
@@ -263,6 +264,9 @@ def _row(X: Any, index: int) -> np.ndarray:
 #: paper's experiments suggest), and what dask-ml's examples pass as ``init_max_iter``.
 KMEANS_PARALLEL_ROUNDS = 2
 
+#: Weighted k-means++ starts when the k-means|| candidates are reduced to ``k`` on the client.
+LOCAL_STARTS = 10
+
 
 def init_kmeans_parallel(X: Array, k: int, rng: np.random.Generator, oversampling_factor: float = 2,
                          rounds: int | None = None) -> np.ndarray:
@@ -301,9 +305,10 @@ def init_kmeans_parallel(X: Array, k: int, rng: np.random.Generator, oversamplin
         extra = k - len(centers)
         return np.concatenate([centers, _random_rows(X, extra, rng)]) if extra else centers
     seed = int(rng.integers(2**31))
-    start, _ = kmeans_plusplus(centers, k, sample_weight=weights, random_state=seed)
-    local = _SklearnKMeans(k, init=start, n_init=1, random_state=seed).fit(centers, sample_weight=weights)
-    return local.cluster_centers_
+    # the candidates are few (about l * rounds): several weighted k-means++ starts cost nothing and keep
+    # a single unlucky start from settling in a local minimum that the Lloyd passes cannot leave
+    local = _SklearnKMeans(k, init="k-means++", n_init=LOCAL_STARTS, random_state=seed)
+    return local.fit(centers, sample_weight=weights).cluster_centers_
 
 
 def init_kmeans_plusplus(X: Array, k: int, rng: np.random.Generator) -> np.ndarray:
