@@ -294,7 +294,7 @@ def ml_table(results: list[dict]) -> str:
                        else f"{(score / ref_score - 1) * 100:+.2f} %")
             rss_ok = None
             if impl == "chunkwise" and dask.get("median_peak_rss_mib"):
-                rss_ok = "yes" if summary["median_peak_rss_mib"] <= dask["median_peak_rss_mib"] else "**no**"
+                rss_ok = "yes" if round(summary["median_peak_rss_mib"]) <= round(dask["median_peak_rss_mib"]) else "**no**"
             lines.append("| " + " | ".join([
                 result["name"], impl, _fmt(wall, ".2f", " s"), _fmt(summary.get("median_cpu_s"), ".2f", " s"),
                 _fmt(extra.get("passes"), ".0f"), _fmt(extra.get("n_iter"), ".0f"), _fmt(score, ".4f"),
