@@ -341,3 +341,55 @@ def test_sort_values_head_of_more_rows_than_the_frame_has(pdf):
     df = dd.from_pandas(pdf.iloc[:30], npartitions=4)
     got = df.sort_values("u").head(100)
     pd.testing.assert_frame_equal(got, pdf.iloc[:30].sort_values("u"))
+
+
+# --- round 5: sort_values by the index's name; explain() says what the cardinality choice read -----
+
+
+def indexed_frame(pdf: pd.DataFrame) -> pd.DataFrame:
+    """``pdf`` with a named index of repeated, unordered labels (ties test stability)."""
+    labels = np.random.default_rng(5).permutation(len(pdf)) % 37
+    return pdf.set_index(pd.Index(labels, name="ix"))
+
+
+@pytest.mark.parametrize("by,ascending", [
+    ("ix", True), ("ix", False), (["k", "ix"], [True, False]), (["ix", "u"], True),
+])
+def test_sort_values_by_the_index_name_as_pandas(pdf, by, ascending, scheduler):
+    pdf = indexed_frame(pdf)
+    for parts in (1, 4):
+        df = dd.from_pandas(pdf, npartitions=parts, sort=False)
+        got = df.sort_values(by, ascending=ascending).compute(scheduler=scheduler)
+        pd.testing.assert_frame_equal(got, pdf.sort_values(by, ascending=ascending, kind="stable"))
+    with_empty = dd.from_pandas(pdf, npartitions=4, sort=False).partitions[[0, 1, 1, 2, 3]]
+    empty = with_empty[with_empty.u < -1]  # every partition empty
+    pd.testing.assert_frame_equal(empty.sort_values(by, ascending=ascending).compute(scheduler=scheduler),
+                                  pdf[pdf.u < -1].sort_values(by, ascending=ascending))
+    top = dd.from_pandas(pdf, npartitions=4, sort=False).sort_values(by, ascending=ascending).head(7)
+    pd.testing.assert_frame_equal(top, pdf.sort_values(by, ascending=ascending, kind="stable").head(7))
+
+
+def test_sort_values_by_an_unknown_name_or_a_multiindex_level_says_what_to_do(pdf):
+    df = dd.from_pandas(indexed_frame(pdf), npartitions=2, sort=False)
+    with pytest.raises(KeyError, match=r"no column or index level \['nope'\].*the index \['ix'\]"):
+        df.sort_values("nope")
+    multi = dd.from_pandas(pdf.set_index(["k", "u"]), npartitions=2, sort=False)
+    with pytest.raises(NotImplementedError, match="reset_index"):
+        multi.sort_values("k")
+
+
+def test_explain_says_what_the_cardinality_choice_read(pdf, monkeypatch):
+    df = dd.from_pandas(pdf, npartitions=5)
+    small = df.drop_duplicates("c").explain(show=False)  # 600 rows known: nothing read
+    assert "TreeReduction" in small and "nothing read to choose" in small
+    monkeypatch.setattr(sorting, "TREE_MAX_ROWS", 50)
+    sorting._OBSERVED.clear()
+    wide = df.drop_duplicates("u").explain(show=False)
+    assert "HashShuffle" in wide
+    assert "(shuffle: read partition 0 of <FromPandas: 600 rows> to choose: 120 rows, 120 distinct keys" in wide
+    narrow = df.drop_duplicates("c").explain(show=False)
+    assert "TreeReduction" in narrow and "tree: read partition 0 of <FromPandas: 600 rows>" in narrow
+    grouped = df.groupby("u").f.sum().explain(show=False)
+    assert "(shuffle: read partition 0 of <FromPandas: 600 rows>" in grouped
+    pd.testing.assert_series_equal(df.groupby("u").f.sum().compute(), pdf.groupby("u").f.sum())
+    pd.testing.assert_frame_equal(df.drop_duplicates("u").compute().sort_index(), pdf.drop_duplicates("u"))

@@ -52,11 +52,16 @@ from chunkwise.dataframe.expr import (
     kept_index_dtype,
     map_partitions_expr,
 )
-from chunkwise.dataframe.partition_count import choose_npartitions, describe_source
+from chunkwise.dataframe.partition_count import (
+    choose_npartitions,
+    describe_source,
+    parquet_bounds,
+)
 from chunkwise.dataframe.reductions import tree_reduce
 from chunkwise.dataframe.shuffle import HashShuffle, RangeShuffle
 
 __all__ = [
+    "INDEX_KEY",
     "SAMPLE_ROWS",
     "TREE_MAX_ROWS",
     "SHUFFLE_MIN_FRACTION",
@@ -65,7 +70,9 @@ __all__ = [
     "JoinPartitions",
     "SetIndexPartitions",
     "SortValues",
+    "choose_by_cardinality",
     "drop_duplicates",
+    "index_as_column",
     "nlargest",
     "nsmallest",
     "observed_cardinality",
@@ -77,6 +84,7 @@ __all__ = [
     "sort_values",
     "splitters_from_sample",
     "top_n",
+    "with_choice_note",
 ]
 
 #: Rows sampled from each partition to choose splitters.
@@ -195,9 +203,13 @@ def _sample(frame: FrameExpr, by: list) -> pd.DataFrame:
 
 
 class JoinPartitions(FrameExpr):
-    """One partition: every partition of the operand frames, joined in order."""
+    """One partition: every partition of the operand frames, joined in order; a last
+    operand that is a string is a note ``explain()`` shows (:func:`with_choice_note`)."""
 
     _variadic = True
+
+    def _frames(self) -> list:
+        return [op for op in self.operands if isinstance(op, FrameExpr)]
 
     def _meta(self) -> Any:
         return self.operands[0].meta
@@ -206,10 +218,11 @@ class JoinPartitions(FrameExpr):
         return (None, None)
 
     def _explain_line(self) -> str:
-        return "JoinPartitions  [1 partition]"
+        note = self.operands[-1]
+        return "JoinPartitions  [1 partition]" + (f"  ({note})" if isinstance(note, str) else "")
 
     def _task(self, key: Hashable) -> Task:
-        refs = [Ref((f.name, i)) for f in self.operands for i in range(f.npartitions)]
+        refs = [Ref((f.name, i)) for f in self._frames() for i in range(f.npartitions)]
         return Task(key, concat_partitions, refs, kept_index_dtype(self.meta))
 
 
@@ -226,10 +239,40 @@ def _check_by(frame: Any, by: Any, operation: str) -> list:
         if by not in ([None], [meta.name]):
             raise KeyError(f"{operation}: a Series sorts by its values; got by={by!r}")
         return [meta.name]
-    missing = [b for b in by if b not in meta.columns]
+    index_names = [n for n in meta.index.names if n is not None]
+    missing = [b for b in by if b not in meta.columns and b not in index_names]
     if missing:
-        raise KeyError(f"{operation}: no column {missing!r}; the columns are {list(meta.columns)}")
+        raise KeyError(f"{operation}: no column or index level {missing!r}; the columns are "
+                       f"{list(meta.columns)}, the index {index_names or 'unnamed'}")
+    if isinstance(meta.index, pd.MultiIndex) and any(b not in meta.columns for b in by):
+        raise NotImplementedError(
+            f"{operation}: sorting by a level of a MultiIndex is not supported; "
+            "reset_index() first and sort by the column")
     return by
+
+
+#: The column an index sorted on by name travels in (``sort_values`` by the index's name).
+INDEX_KEY = "__chunkwise_index_key__"
+
+
+def index_as_column(part: Any, column: str) -> Any:
+    """``part`` with its index also in ``column`` (the last column)."""
+    return part.assign(**{column: part.index.to_numpy()})
+
+
+def _sort_by_index_name(frame: Any, by: list, ascending: list, na_position: str,
+                        npartitions: int | None) -> Any:
+    """``sort_values`` whose ``by`` names the index (as pandas allows): the index rides in a
+    column while the rows are sorted, then the column is dropped."""
+    meta = frame._meta
+    if INDEX_KEY in meta.columns:
+        raise ValueError(f"sort_values: the column name {INDEX_KEY!r} is reserved")
+    keyed = map_partitions_expr(index_as_column, frame.expr, INDEX_KEY,
+                                meta=index_as_column(meta, INDEX_KEY), label="index-as-column",
+                                keeps_rows=True)
+    named = [b if b in meta.columns else INDEX_KEY for b in by]
+    ordered = sort_values(new_collection(keyed), named, ascending, na_position, npartitions)
+    return new_collection(Projection(ordered.expr, list(meta.columns)))
 
 
 def _check_ascending(ascending: Any, by: list, operation: str) -> list:
@@ -385,6 +428,8 @@ def sort_values(frame: Any, by: Any = None, ascending: Any = True, na_position: 
         emulate(lambda s: s.sort_values(by, ascending=ascending), frame.expr, operation=operation)
     if npartitions is not None and int(npartitions) < 1:
         raise ValueError(f"{operation}: npartitions must be positive, got {npartitions!r}")
+    if isinstance(frame._meta, pd.DataFrame) and any(b not in frame._meta.columns for b in by):
+        return _sort_by_index_name(frame, by, ascending, na_position, npartitions)
     choice = choose_npartitions(frame.expr, npartitions)
     note = None if npartitions is not None else choice.reason
     return new_collection(SortValues(frame.expr, tuple(by), tuple(ascending), na_position,
@@ -438,9 +483,11 @@ def nsmallest(frame: Any, n: int = 5, columns: Any = None, keep: str = "first",
 # --- set_index ------------------------------------------------------------------------------------
 
 
-def set_index_partition(part: pd.DataFrame, column: Hashable, drop: bool, sort: bool) -> Any:
+def set_index_partition(part: pd.DataFrame, column: Hashable, drop: bool, sort: bool,
+                        check: bool = False) -> Any:
     """``part.set_index(column)``, sorted by the new index when ``sort`` (stable; NumPy's
-    stable argsort of the column for numbers and datetimes, which puts NaN/NaT last)."""
+    stable argsort of the column for numbers and datetimes, which puts NaN/NaT last);
+    ``check``: refuse values out of order (``sorted=True`` with divisions not from a read)."""
     if sort and len(part) > 1:
         keys = part[column]
         if isinstance(keys.dtype, np.dtype) and keys.dtype.kind in "iufM":
@@ -448,20 +495,31 @@ def set_index_partition(part: pd.DataFrame, column: Hashable, drop: bool, sort: 
                 part = part.take(np.argsort(keys.to_numpy(), kind="stable"))
             return part.set_index(column, drop=drop)
         return part.set_index(column, drop=drop).sort_index(kind="stable", na_position="last")
+    if check and len(part) > 1:
+        keys = part[column]
+        present = keys.dropna() if keys.hasnans else keys
+        if not present.is_monotonic_increasing:
+            first = int(np.flatnonzero(np.diff(present.to_numpy()) < 0)[0])
+            raise ValueError(
+                f"set_index({column!r}, sorted=True): the column is not in order within a "
+                f"partition ({_plain(present.iloc[first])!r} then {_plain(present.iloc[first + 1])!r}); drop "
+                "sorted=True to sort it")
     return part.set_index(column, drop=drop)
 
 
 class SetIndexPartitions(Partitionwise):
     """Each partition indexed by ``column`` (and sorted), with the given divisions.
 
-    ``source`` says where the divisions came from (shown by ``explain()``).
+    ``source`` says where the divisions came from (shown by ``explain()``); ``check``:
+    each partition's order is checked as it runs (divisions taken without a read).
     """
 
-    _parameters = ("frame", "column", "drop", "sort", "new_divisions", "source")
+    _parameters = ("frame", "column", "drop", "sort", "new_divisions", "source", "check")
+    _defaults = {"check": False}
     _kernel = staticmethod(set_index_partition)
 
     def _kernel_args(self) -> list:
-        return [self.frame, self.column, self.drop, self.sort]
+        return [self.frame, self.column, self.drop, self.sort, self.check]
 
     def _meta(self) -> Any:
         return set_index_partition(self.frame.meta, self.column, self.drop, False)
@@ -487,7 +545,7 @@ class SetIndexPartitions(Partitionwise):
             narrowed = RangeShuffle(narrowed, shuffle.by, shuffle.splitters, shuffle.ascending,
                                     shuffle.na_position, shuffle.note, shuffle.keep_index)
         indexed = SetIndexPartitions(narrowed, self.column, self.drop, self.sort,
-                                     self.new_divisions, self.source)
+                                     self.new_divisions, self.source, self.check)
         return Projection(indexed, parent.operand("columns"))
 
 
@@ -521,22 +579,29 @@ def _sorted_divisions(frame: Any, column: Hashable) -> tuple:
             f"set_index({column!r}, sorted=True): the column is not in order within partition "
             f"{int(unordered[0])} (of {len(bounds)}); drop sorted=True to sort it"
         )
-    filled = bounds[bounds["count"] > 0]
-    if filled.empty:
+    pairs = [(low, high) if count > 0 else None for low, high, count in
+             zip(bounds["min"].tolist(), bounds["max"].tolist(), bounds["count"].tolist())]
+    return _divisions_from_bounds(pairs, column)
+
+
+def _divisions_from_bounds(bounds: list, column: Hashable) -> tuple:
+    """Divisions from each partition's ``(min, max)`` (``None``: no values), refusing
+    partitions out of order."""
+    filled = [b for b in bounds if b is not None]
+    if not filled:
         raise ValueError(f"set_index({column!r}, sorted=True): the column has no values")
-    lows, highs = filled["min"].tolist(), filled["max"].tolist()
-    for i in range(1, len(lows)):
-        if lows[i] < highs[i - 1]:
+    for (_, high), (low, _) in zip(filled, filled[1:]):
+        if low < high:
             raise ValueError(
                 f"set_index({column!r}, sorted=True): the partitions are not in order (values "
-                f"{highs[i - 1]!r} then {lows[i]!r}); drop sorted=True to sort them"
+                f"{high!r} then {low!r}); drop sorted=True to sort them"
             )
     starts: list = []
-    following = highs[-1]
-    for count, low in zip(bounds["count"].tolist()[::-1], bounds["min"].tolist()[::-1]):
-        following = low if count > 0 else following
+    following = filled[-1][1]
+    for bound in bounds[::-1]:
+        following = bound[0] if bound is not None else following
         starts.append(following)
-    return tuple(_plain(v) for v in [*starts[::-1], highs[-1]])
+    return tuple(_plain(v) for v in [*starts[::-1], filled[-1][1]])
 
 
 def set_index(frame: Any, other: Any, drop: bool = True, sorted: bool = False,
@@ -559,6 +624,11 @@ def set_index(frame: Any, other: Any, drop: bool = True, sorted: bool = False,
             return new_collection(SetIndexPartitions(
                 frame.expr, other, drop, False, reused,
                 "the splitters of the sort_values under it (partitions in range order), no read"))
+        stats = parquet_bounds(frame.expr, other)
+        if stats is not None:  # no read: the order within partitions is checked as they run
+            return new_collection(SetIndexPartitions(
+                frame.expr, other, drop, False, _divisions_from_bounds(stats, other),
+                "Parquet statistics (row-group min/max), no read, no shuffle", True))
         divs = _sorted_divisions(frame, other)
         if len(divs) != frame.npartitions + 1:
             raise ValueError(f"{operation}: could not place {frame.npartitions} partitions")
@@ -629,11 +699,14 @@ def _unique_sorted(values: list) -> list:
 
 class Cardinality(NamedTuple):
     """What one partition says about the keys: ``rows`` read, ``distinct`` keys among them,
-    of a frame of ``npartitions`` partitions."""
+    of a frame of ``npartitions`` partitions; ``partition``: the one read, ``source``: what
+    it was read from (as ``explain()`` names it)."""
 
     rows: int
     distinct: int
     npartitions: int
+    partition: int = 0
+    source: str = ""
 
     @property
     def fraction(self) -> float:
@@ -688,11 +761,12 @@ def observed_cardinality(frame: FrameExpr, columns: list | None) -> Cardinality:
     found = _OBSERVED.get(keys.name)
     if found is not None:
         return found
-    found = Cardinality(0, 0, frame.npartitions)
+    source = describe_source(frame)
+    found = Cardinality(0, 0, frame.npartitions, 0, source)
     for i in range(min(frame.npartitions, 4)):
         part = new_collection(Partitions(keys, (i,))).compute()
         if len(part):
-            found = Cardinality(len(part), _distinct(part), frame.npartitions)
+            found = Cardinality(len(part), _distinct(part), frame.npartitions, i, source)
             break
     if len(_OBSERVED) > 256:
         _OBSERVED.clear()
@@ -710,11 +784,42 @@ def prefers_shuffle(frame: FrameExpr, columns: list | None) -> bool:
     more than :data:`TREE_MAX_ROWS` distinct keys estimated and more than
     :data:`SHUFFLE_MIN_FRACTION` of each partition's rows kept by a partial. A frame of
     known length at most :data:`TREE_MAX_ROWS` rows cannot hold more keys: nothing is read."""
+    return choose_by_cardinality(frame, columns)[0]
+
+
+def choose_by_cardinality(frame: FrameExpr, columns: list | None) -> tuple[bool, str]:
+    """:func:`prefers_shuffle`'s answer and why, as ``explain()`` shows it: what was read
+    (which partition of which source, its rows and distinct keys) or that nothing was."""
     lengths = frame.lengths
     if lengths is not None and sum(lengths) <= TREE_MAX_ROWS:
-        return False
+        return False, (f"tree: {sum(lengths):,} rows known, at most {TREE_MAX_ROWS:,} keys; "
+                       "nothing read to choose")
     seen = observed_cardinality(frame, columns)
-    return seen.fraction > SHUFFLE_MIN_FRACTION and seen.total() > TREE_MAX_ROWS
+    shuffle = seen.fraction > SHUFFLE_MIN_FRACTION and seen.total() > TREE_MAX_ROWS
+    if not seen.rows:
+        read = f"read the first partitions of {seen.source} to choose: no rows"
+    else:
+        read = (f"read partition {seen.partition} of {seen.source} to choose: {seen.rows:,} rows, "
+                f"{seen.distinct:,} distinct keys ({seen.fraction:.0%}), "
+                f"~{seen.total():,.0f} keys estimated in all")
+    return shuffle, f"{'shuffle' if shuffle else 'tree'}: {read}"
+
+
+def with_choice_note(chosen: FrameExpr, note: str) -> FrameExpr:
+    """``chosen`` (the tree or the shuffle path of a :class:`ByCardinality`-like choice)
+    with ``note`` on the line ``explain()`` prints for it: the tree's label, or the
+    :class:`JoinPartitions` that ends the shuffle path (under its per-partition steps)."""
+    if "label" in chosen._parameters and isinstance(chosen.operand("label"), str):
+        operands = list(chosen.operands)
+        operands[chosen._parameters.index("label")] = f"{chosen.operand('label')} ({note})"
+        return chosen.with_operands(operands)
+    node = chosen
+    while not isinstance(node, JoinPartitions):
+        inputs = node.dependencies()
+        if len(inputs) != 1:
+            return chosen
+        node = inputs[0]
+    return chosen.substitute(node, JoinPartitions(*node._frames(), note))
 
 
 class ByCardinality(FrameExpr):
@@ -730,7 +835,8 @@ class ByCardinality(FrameExpr):
         return self.small.divisions
 
     def _lower(self) -> FrameExpr:
-        return self.large if prefers_shuffle(self.frame, self.keys) else self.small
+        shuffle, why = choose_by_cardinality(self.frame, self.keys)
+        return with_choice_note(self.large if shuffle else self.small, why)
 
     def _explain_line(self) -> str:
         return (f"ByCardinality(shuffle when the first partition keeps over {SHUFFLE_MIN_FRACTION:.0%} "
