@@ -38,7 +38,7 @@ def test_the_memory_limit_chooses_the_count_from_known_lengths():
         by_key = df.shuffle(on="k")
     assert expected > 2 and out.npartitions == expected and by_key.npartitions == expected
     text = out.explain(show=False)
-    assert f"[{expected} partitions]" in text and "known lengths" in text and "memory_limit" in text
+    assert f"-> {expected} partitions]" in text and "known lengths" in text and "memory_limit" in text
     got = out.compute(scheduler="sync")
     pd.testing.assert_frame_equal(got, pdf.sort_values("x", kind="stable"))
     pd.testing.assert_frame_equal(by_key.compute().sort_index(), pdf)

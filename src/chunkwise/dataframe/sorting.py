@@ -58,7 +58,7 @@ from chunkwise.dataframe.partition_count import (
     parquet_bounds,
 )
 from chunkwise.dataframe.reductions import tree_reduce
-from chunkwise.dataframe.shuffle import HashShuffle, RangeShuffle
+from chunkwise.dataframe.shuffle import HashShuffle, RangeShuffle, can_order
 
 __all__ = [
     "INDEX_KEY",
@@ -337,6 +337,9 @@ class SortValues(FrameExpr):
             splitters = list(splitters) + [splitters[-1] if splitters else None] * (
                 self.count - 1 - len(splitters))
         note = f"npartitions: {self.note}; {sampled}" if self.note else sampled
+        if can_order(frame.meta, by, ascending, na):  # the combines sort: no pass after
+            return RangeShuffle(frame, tuple(by), tuple(splitters), tuple(ascending), na, note,
+                                True, True)
         shuffled = RangeShuffle(frame, tuple(by), tuple(splitters), tuple(ascending), na, note)
         return _sorted_partitions(shuffled, by, ascending, na)
 
@@ -543,7 +546,8 @@ class SetIndexPartitions(Partitionwise):
             return None
         if shuffle is not None:
             narrowed = RangeShuffle(narrowed, shuffle.by, shuffle.splitters, shuffle.ascending,
-                                    shuffle.na_position, shuffle.note, shuffle.keep_index)
+                                    shuffle.na_position, shuffle.note, shuffle.keep_index,
+                                    shuffle.ordered)
         indexed = SetIndexPartitions(narrowed, self.column, self.drop, self.sort,
                                      self.new_divisions, self.source, self.check)
         return Projection(indexed, parent.operand("columns"))
@@ -655,7 +659,8 @@ def set_index(frame: Any, other: Any, drop: bool = True, sorted: bool = False,
         if npartitions is None:
             source += f"; npartitions: {choice.reason}"
     # the old index is replaced: the pieces are written without it
-    shuffled = RangeShuffle(frame.expr, (other,), tuple(divs[1:-1]), (True,), "last", None, False)
+    shuffled = RangeShuffle(frame.expr, (other,), tuple(divs[1:-1]), (True,), "last", None, False,
+                            can_order(meta, [other], [True], "last"))
     return new_collection(SetIndexPartitions(shuffled, other, drop, True, divs, source))
 
 
