@@ -357,7 +357,6 @@ def write_piece(piece: pd.DataFrame, path: str, compression: str | None = None,
     ``compression``: ``None``, ``"lz4"`` or ``"zstd"`` (Arrow IPC's own); ``index=False``:
     the index is left out (read back as a ``RangeIndex``). Columns Arrow cannot hold (mixed Python objects) are pickled instead.
     """
-    import pyarrow as pa
 
     table = as_table(piece, index)
     if table is None:
