@@ -393,3 +393,39 @@ def test_explain_says_what_the_cardinality_choice_read(pdf, monkeypatch):
     assert "(shuffle: read partition 0 of <FromPandas: 600 rows>" in grouped
     pd.testing.assert_series_equal(df.groupby("u").f.sum().compute(), pdf.groupby("u").f.sum())
     pd.testing.assert_frame_equal(df.drop_duplicates("u").compute().sort_index(), pdf.drop_duplicates("u"))
+
+
+@pytest.mark.parametrize("subset", [None, "k", ["s", "k"], "f", "c"])
+@pytest.mark.parametrize("keep", ["first", "last"])
+def test_drop_duplicates_tree_merges_partials_on_their_keys(pdf, subset, keep, scheduler):
+    # uneven partitions, empty ones between them, and a deep tree (split_every=2)
+    df = dd.from_pandas(pdf, npartitions=6).partitions[[0, 1, 1, 2, 3, 4, 5]]
+    df = df[(df.u < 100) | (df.u > 300)]  # empties part of the partitions
+    expected = pd.concat([pdf.iloc[:100], pdf.iloc[100:200], pdf.iloc[100:]])
+    expected = expected[(expected.u < 100) | (expected.u > 300)]
+    got = df.drop_duplicates(subset=subset, keep=keep, split_every=2).compute(scheduler=scheduler)
+    pd.testing.assert_frame_equal(got, expected.drop_duplicates(subset=subset, keep=keep))
+    series = df.s.drop_duplicates(keep=keep, split_every=3).compute(scheduler=scheduler)
+    pd.testing.assert_series_equal(series, expected.s.drop_duplicates(keep=keep))
+    assert sorting._dedupe_parts([pdf.iloc[:0], pdf.iloc[:3]], subset, keep) is not None
+
+
+def test_ordered_range_shuffle_sorts_in_the_combine_on_every_path(pdf, scheduler):
+    pdf = pdf.assign(o=pd.Series([(i % 3, "x") for i in range(len(pdf))], dtype=object))
+    df = dd.from_pandas(pdf, npartitions=5)
+    for by in ["f", "t", "k"]:  # NaN, timestamps (tz-free), ties
+        expected = pdf.sort_values(by, kind="stable")
+        out = df.sort_values(by, npartitions=4)
+        plan = out.explain(show=False)
+        assert "each partition sorted as it is joined" in plan and "sort-partition" not in plan
+        pd.testing.assert_frame_equal(out.compute(scheduler=scheduler), expected)  # pickled pieces (o)
+        with chunkwise.config.set({"dataframe.shuffle.method": "tasks"}):  # pieces in memory
+            pd.testing.assert_frame_equal(out.compute(scheduler=scheduler), expected)
+        plain = df.drop(columns="o").sort_values(by, npartitions=3)  # Arrow pieces
+        pd.testing.assert_frame_equal(plain.compute(scheduler=scheduler), expected.drop(columns="o"))
+    empty = df[df.u < 0].sort_values("f")
+    pd.testing.assert_frame_equal(empty.compute(scheduler=scheduler), pdf[pdf.u < 0])
+    descending = df.sort_values("f", ascending=False)  # not ordered by the combine: a sort after
+    assert "sort-partition" in descending.explain(show=False)
+    pd.testing.assert_frame_equal(descending.compute(scheduler=scheduler),
+                                  pdf.sort_values("f", ascending=False, kind="stable"))

@@ -858,7 +858,36 @@ def _dedupe(part: Any, subset: Any, keep: Any) -> Any:
 
 
 def _dedupe_parts(parts: list, subset: Any, keep: Any) -> Any:
-    return _dedupe(concat_partitions(parts, kept_index_dtype(parts[0])), subset, keep)
+    """Deduplicated partials merged, in order: the duplicates are found on their key columns
+    alone (joined once), then only the rows kept are taken from each partial and joined
+    (not every column of every partial joined, then filtered)."""
+    filled = [p for p in parts if len(p)]
+    if len(filled) <= 1:  # each partial is deduplicated already
+        return filled[0] if filled else parts[0]
+    repeated = _repeated_keys(filled, subset, keep)
+    kept, start = [], 0
+    for part in filled:
+        mask = repeated[start:start + len(part)]
+        start += len(part)
+        kept.append(part[~mask] if mask.any() else part)
+    return concat_partitions(kept, kept_index_dtype(parts[0]))
+
+
+def _repeated_keys(parts: list, subset: Any, keep: Any) -> np.ndarray:
+    """Whether each row of the partials joined in order repeats a key kept elsewhere
+    (``duplicated(keep=keep)`` of their key columns only)."""
+    if isinstance(parts[0], pd.Series):
+        keys = list(parts)
+    else:
+        columns = list(parts[0].columns) if subset is None else list(subset)
+        keys = [p[columns[0]] if len(columns) == 1 else p[columns] for p in parts]
+    first = keys[0]
+    if isinstance(first, pd.Series) and isinstance(first.dtype, np.dtype) and first.dtype.kind in "iufmMb" and (
+            all(k.dtype == first.dtype for k in keys)):
+        joined = pd.Series(np.concatenate([k.to_numpy() for k in keys]))
+    else:
+        joined = pd.concat(keys, ignore_index=True)
+    return joined.duplicated(keep=keep).to_numpy()
 
 
 def drop_duplicates(frame: Any, subset: Any = None, keep: Any = "first", split_out: Any = None,
