@@ -8,7 +8,7 @@ import pytest
 
 import chunkwise
 import chunkwise.dataframe as dd
-from chunkwise.dataframe import sorting
+from chunkwise.dataframe import row_selection, sorting
 from chunkwise.dataframe.io.parquet import record_reads
 from chunkwise.scheduling.callbacks import Callback
 
@@ -407,7 +407,7 @@ def test_drop_duplicates_tree_merges_partials_on_their_keys(pdf, subset, keep, s
     pd.testing.assert_frame_equal(got, expected.drop_duplicates(subset=subset, keep=keep))
     series = df.s.drop_duplicates(keep=keep, split_every=3).compute(scheduler=scheduler)
     pd.testing.assert_series_equal(series, expected.s.drop_duplicates(keep=keep))
-    assert sorting._dedupe_parts([pdf.iloc[:0], pdf.iloc[:3]], subset, keep) is not None
+    assert row_selection.merge_partials([pdf.iloc[:0], pdf.iloc[:3]], subset, keep) is not None
 
 
 def test_ordered_range_shuffle_sorts_in_the_combine_on_every_path(pdf, scheduler):

@@ -15,12 +15,10 @@
   the column alone), given as ``divisions=``, or, with ``sorted=True``, from
   each partition's min and max (no shuffle). The data are then read once more
   to partition them; ``explain()`` names where the divisions came from.
-- ``nlargest``/``nsmallest``: per partition, then merged by a tree reduction.
-- ``drop_duplicates(subset, keep)``: a tree reduction (each partition
-  deduplicated, then merged in order, so ``keep="first"``/``"last"`` keep
-  pandas' rows) when the observed number of distinct rows is small; a hash
-  shuffle on the subset otherwise (and for ``keep=False``), each partition
-  then deduplicated on its own (rows keep their input order in a partition).
+- Choosing a tree or a shuffle from the observed number of distinct keys
+  (:class:`ByCardinality`, :func:`choose_by_cardinality`), for groupby and
+  ``drop_duplicates`` (:mod:`chunkwise.dataframe.row_selection`); ``explain()``
+  says what was read to choose.
 
 >>> import pandas as pd
 >>> import chunkwise.dataframe as dd
@@ -33,7 +31,6 @@
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Hashable
 from typing import Any, NamedTuple
 
@@ -58,7 +55,7 @@ from chunkwise.dataframe.partition_count import (
     parquet_bounds,
 )
 from chunkwise.dataframe.reductions import tree_reduce
-from chunkwise.dataframe.shuffle import HashShuffle, RangeShuffle, can_order
+from chunkwise.dataframe.shuffle import RangeShuffle, can_order
 
 __all__ = [
     "INDEX_KEY",
@@ -71,10 +68,7 @@ __all__ = [
     "SetIndexPartitions",
     "SortValues",
     "choose_by_cardinality",
-    "drop_duplicates",
     "index_as_column",
-    "nlargest",
-    "nsmallest",
     "observed_cardinality",
     "observed_distinct",
     "prefers_shuffle",
@@ -437,50 +431,6 @@ def sort_values(frame: Any, by: Any = None, ascending: Any = True, na_position: 
     note = None if npartitions is not None else choice.reason
     return new_collection(SortValues(frame.expr, tuple(by), tuple(ascending), na_position,
                                      choice.npartitions, note))
-
-
-# --- nlargest / nsmallest ------------------------------------------------------------------------
-
-
-def _call_n(part: Any, how: str, n: int, columns: Any, keep: str) -> Any:
-    """pandas' ``nlargest``/``nsmallest``; ``keep="last"`` as pandas does it: ``keep="first"``
-    on the rows reversed (so partials merge in reverse order, see :func:`_call_n_parts`)."""
-    if keep == "last":
-        part, keep = part.iloc[::-1], "first"
-    if isinstance(part, pd.Series):
-        return getattr(part, how)(n, keep=keep)
-    return getattr(part, how)(n, columns, keep=keep)
-
-
-def _call_n_parts(parts: list, how: str, n: int, columns: Any, keep: str) -> Any:
-    if keep == "last":  # the partials hold reversed rows: later partitions come first
-        joined = concat_partitions(parts[::-1], kept_index_dtype(parts[0]))
-        return _call_n(joined, how, n, columns, "first")
-    return _call_n(concat_partitions(parts, kept_index_dtype(parts[0])), how, n, columns, keep)
-
-
-def _n_extreme(frame: Any, how: str, n: int, columns: Any, keep: str, split_every: Any) -> Any:
-    operation = how
-    if not isinstance(n, numbers.Integral) or n < 0:
-        raise ValueError(f"{operation}: n must be a non-negative integer, got {n!r}")
-    if keep not in ("first", "last", "all"):
-        raise ValueError(f"{operation}: keep must be 'first', 'last' or 'all', got {keep!r}")
-    meta = emulate(_call_n, frame.expr, how, int(n), columns, keep, operation=operation)
-    kwargs = {"how": how, "n": int(n), "columns": columns, "keep": keep}
-    return tree_reduce(frame, _call_n, _call_n_parts, _identity, meta, label=operation,
-                       split_every=split_every, chunk_kwargs=kwargs, combine_kwargs=kwargs)
-
-
-def nlargest(frame: Any, n: int = 5, columns: Any = None, keep: str = "first",
-             split_every: Any = None) -> Any:
-    """The ``n`` rows with the largest values (as pandas): per partition, merged by a tree."""
-    return _n_extreme(frame, "nlargest", n, columns, keep, split_every)
-
-
-def nsmallest(frame: Any, n: int = 5, columns: Any = None, keep: str = "first",
-              split_every: Any = None) -> Any:
-    """The ``n`` rows with the smallest values (as pandas): per partition, merged by a tree."""
-    return _n_extreme(frame, "nsmallest", n, columns, keep, split_every)
 
 
 # --- set_index ------------------------------------------------------------------------------------
@@ -846,91 +796,3 @@ class ByCardinality(FrameExpr):
     def _explain_line(self) -> str:
         return (f"ByCardinality(shuffle when the first partition keeps over {SHUFFLE_MIN_FRACTION:.0%} "
                 f"of its rows and over {TREE_MAX_ROWS} distinct keys are estimated, else tree)")
-
-
-# --- drop_duplicates --------------------------------------------------------------------------------
-
-
-def _dedupe(part: Any, subset: Any, keep: Any) -> Any:
-    if isinstance(part, pd.Series):
-        return part.drop_duplicates(keep=keep)
-    return part.drop_duplicates(subset=subset, keep=keep)
-
-
-def _dedupe_parts(parts: list, subset: Any, keep: Any) -> Any:
-    """Deduplicated partials merged, in order: the duplicates are found on their key columns
-    alone (joined once), then only the rows kept are taken from each partial and joined
-    (not every column of every partial joined, then filtered)."""
-    filled = [p for p in parts if len(p)]
-    if len(filled) <= 1:  # each partial is deduplicated already
-        return filled[0] if filled else parts[0]
-    repeated = _repeated_keys(filled, subset, keep)
-    kept, start = [], 0
-    for part in filled:
-        mask = repeated[start:start + len(part)]
-        start += len(part)
-        kept.append(part[~mask] if mask.any() else part)
-    return concat_partitions(kept, kept_index_dtype(parts[0]))
-
-
-def _repeated_keys(parts: list, subset: Any, keep: Any) -> np.ndarray:
-    """Whether each row of the partials joined in order repeats a key kept elsewhere
-    (``duplicated(keep=keep)`` of their key columns only)."""
-    if isinstance(parts[0], pd.Series):
-        keys = list(parts)
-    else:
-        columns = list(parts[0].columns) if subset is None else list(subset)
-        keys = [p[columns[0]] if len(columns) == 1 else p[columns] for p in parts]
-    first = keys[0]
-    if isinstance(first, pd.Series) and isinstance(first.dtype, np.dtype) and first.dtype.kind in "iufmMb" and (
-            all(k.dtype == first.dtype for k in keys)):
-        joined = pd.Series(np.concatenate([k.to_numpy() for k in keys]))
-    else:
-        joined = pd.concat(keys, ignore_index=True)
-    return joined.duplicated(keep=keep).to_numpy()
-
-
-def drop_duplicates(frame: Any, subset: Any = None, keep: Any = "first", split_out: Any = None,
-                    ignore_index: bool = False, split_every: Any = None) -> Any:
-    """``drop_duplicates`` as pandas: the same rows kept (``keep="first"``/``"last"``/``False``).
-
-    ``split_out=None``: one output partition; a tree reduction when the number
-    of distinct rows observed in the first partition (scaled to all) is at most
-    :data:`TREE_MAX_ROWS`, else a hash shuffle on the subset. ``split_out=k``
-    (or ``True``: as many partitions as now): the shuffle path, ``k`` partitions
-    grouped by key hash (rows within one keep their input order; the whole
-    is not in pandas' order). ``keep=False`` always shuffles (a row's copies
-    must meet in one partition).
-    """
-    operation = "drop_duplicates"
-    if keep not in ("first", "last", False):
-        raise ValueError(f"{operation}: keep must be 'first', 'last' or False, got {keep!r}")
-    meta = frame._meta
-    if subset is not None:
-        subset = list(subset) if isinstance(subset, (list, tuple)) else [subset]
-        missing = [c for c in subset if c not in meta.columns]
-        if missing:
-            raise KeyError(f"{operation}: no column {missing!r}; the columns are {list(meta.columns)}")
-    on = subset if subset is not None else (
-        None if isinstance(meta, pd.Series) else list(meta.columns))
-    expr = frame.expr
-    count = frame.npartitions if split_out is True else (split_out or 1)
-    shuffled = HashShuffle(expr, on, max(int(count), 1) if split_out else frame.npartitions)
-    large = map_partitions_expr(_dedupe, shuffled, subset, keep, meta=meta, label=operation)
-    if split_out:
-        out = new_collection(large)
-    else:
-        joined = JoinPartitions(large)
-        if keep is False or frame.npartitions == 1:
-            out = new_collection(joined if keep is False else map_partitions_expr(
-                _dedupe, expr, subset, keep, meta=meta, label=operation))
-        else:
-            small = tree_reduce(frame, _dedupe, _dedupe_parts, _identity, meta, label=operation,
-                                split_every=split_every,
-                                chunk_kwargs={"subset": subset, "keep": keep},
-                                combine_kwargs={"subset": subset, "keep": keep}).expr
-            out = new_collection(ByCardinality(small, joined, expr, on))
-    if ignore_index:
-        out = out.reset_index(drop=True)
-    return out
-
