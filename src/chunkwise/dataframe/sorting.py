@@ -55,7 +55,7 @@ from chunkwise.dataframe.partition_count import (
     parquet_bounds,
 )
 from chunkwise.dataframe.reductions import tree_reduce
-from chunkwise.dataframe.shuffle import RangeShuffle, can_order
+from chunkwise.dataframe.shuffle import RangeShuffle, can_order, stable_order
 
 __all__ = [
     "INDEX_KEY",
@@ -99,7 +99,7 @@ def sort_partition(part: Any, by: list, ascending: list, na_position: str) -> An
         keys = part if isinstance(part, pd.Series) else part[by[0]]
         if isinstance(keys, pd.Series) and isinstance(keys.dtype, np.dtype) and keys.dtype.kind in "iufM":
             # NumPy's stable argsort puts NaN and NaT last, as pandas does: no null handling needed
-            return part.take(np.argsort(keys.to_numpy(), kind="stable"))
+            return part.take(stable_order(keys.to_numpy()))
     if isinstance(part, pd.Series):
         return part.sort_values(ascending=ascending[0], na_position=na_position, kind="stable")
     return part.sort_values(by, ascending=ascending, na_position=na_position, kind="stable")
@@ -445,7 +445,7 @@ def set_index_partition(part: pd.DataFrame, column: Hashable, drop: bool, sort: 
         keys = part[column]
         if isinstance(keys.dtype, np.dtype) and keys.dtype.kind in "iufM":
             if not keys.is_monotonic_increasing:
-                part = part.take(np.argsort(keys.to_numpy(), kind="stable"))
+                part = part.take(stable_order(keys.to_numpy()))
             return part.set_index(column, drop=drop)
         return part.set_index(column, drop=drop).sort_index(kind="stable", na_position="last")
     if check and len(part) > 1:
