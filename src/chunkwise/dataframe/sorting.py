@@ -54,7 +54,7 @@ from chunkwise.dataframe.partition_count import (
     describe_source,
     parquet_bounds,
 )
-from chunkwise.dataframe.reductions import tree_reduce
+from chunkwise.dataframe.reductions import TreeReduction, tree_reduce
 from chunkwise.dataframe.shuffle import RangeShuffle, can_order, stable_order
 
 __all__ = [
@@ -64,6 +64,7 @@ __all__ = [
     "SHUFFLE_MIN_FRACTION",
     "ByCardinality",
     "Cardinality",
+    "ChosenTree",
     "JoinPartitions",
     "SetIndexPartitions",
     "SortValues",
@@ -762,12 +763,11 @@ def choose_by_cardinality(frame: FrameExpr, columns: list | None) -> tuple[bool,
 
 def with_choice_note(chosen: FrameExpr, note: str) -> FrameExpr:
     """``chosen`` (the tree or the shuffle path of a :class:`ByCardinality`-like choice)
-    with ``note`` on the line ``explain()`` prints for it: the tree's label, or the
-    :class:`JoinPartitions` that ends the shuffle path (under its per-partition steps)."""
-    if "label" in chosen._parameters and isinstance(chosen.operand("label"), str):
-        operands = list(chosen.operands)
-        operands[chosen._parameters.index("label")] = f"{chosen.operand('label')} ({note})"
-        return chosen.with_operands(operands)
+    with ``note`` on the line ``explain()`` prints for it: the tree's, or that of the
+    :class:`JoinPartitions` ending the shuffle path (under its per-partition steps). The
+    note is an operand, never part of a task's key."""
+    if isinstance(chosen, TreeReduction):
+        return ChosenTree(*chosen.operands[:len(TreeReduction._parameters)], note)
     node = chosen
     while not isinstance(node, JoinPartitions):
         inputs = node.dependencies()
@@ -775,6 +775,17 @@ def with_choice_note(chosen: FrameExpr, note: str) -> FrameExpr:
             return chosen
         node = inputs[0]
     return chosen.substitute(node, JoinPartitions(*node._frames(), note))
+
+
+class ChosenTree(TreeReduction):
+    """A :class:`~chunkwise.dataframe.reductions.TreeReduction` chosen by cardinality;
+    ``explain()`` adds why (what was read to choose) to its line."""
+
+    _parameters = (*TreeReduction._parameters, "note")
+    _defaults = {**TreeReduction._defaults, "note": ""}
+
+    def _explain_line(self) -> str:
+        return f"{super()._explain_line()}  ({self.note})"
 
 
 class ByCardinality(FrameExpr):
