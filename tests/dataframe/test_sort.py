@@ -386,11 +386,11 @@ def test_explain_says_what_the_cardinality_choice_read(pdf, monkeypatch):
     sorting._OBSERVED.clear()
     wide = df.drop_duplicates("u").explain(show=False)
     assert "HashShuffle" in wide
-    assert "(shuffle: read partition 0 of <FromPandas: 600 rows> to choose: 120 rows, 120 distinct keys" in wide
+    assert "(shuffle: read partition 0 of the keys' source to choose: 120 rows, 120 distinct keys" in wide
     narrow = df.drop_duplicates("c").explain(show=False)
-    assert "TreeReduction" in narrow and "tree: read partition 0 of <FromPandas: 600 rows>" in narrow
+    assert "TreeReduction" in narrow and "tree: read partition 0 of the keys' source" in narrow
     grouped = df.groupby("u").f.sum().explain(show=False)
-    assert "(shuffle: read partition 0 of <FromPandas: 600 rows>" in grouped
+    assert "(shuffle: read partition 0 of the keys' source" in grouped
     pd.testing.assert_series_equal(df.groupby("u").f.sum().compute(), pdf.groupby("u").f.sum())
     pd.testing.assert_frame_equal(df.drop_duplicates("u").compute().sort_index(), pdf.drop_duplicates("u"))
 

@@ -655,14 +655,12 @@ def _unique_sorted(values: list) -> list:
 
 class Cardinality(NamedTuple):
     """What one partition says about the keys: ``rows`` read, ``distinct`` keys among them,
-    of a frame of ``npartitions`` partitions; ``partition``: the one read, ``source``: what
-    it was read from (as ``explain()`` names it)."""
+    of a frame of ``npartitions`` partitions; ``partition``: the one read."""
 
     rows: int
     distinct: int
     npartitions: int
     partition: int = 0
-    source: str = ""
 
     @property
     def fraction(self) -> float:
@@ -717,12 +715,11 @@ def observed_cardinality(frame: FrameExpr, columns: list | None) -> Cardinality:
     found = _OBSERVED.get(keys.name)
     if found is not None:
         return found
-    source = describe_source(frame)
-    found = Cardinality(0, 0, frame.npartitions, 0, source)
+    found = Cardinality(0, 0, frame.npartitions, 0)
     for i in range(min(frame.npartitions, 4)):
         part = new_collection(Partitions(keys, (i,))).compute()
         if len(part):
-            found = Cardinality(len(part), _distinct(part), frame.npartitions, i, source)
+            found = Cardinality(len(part), _distinct(part), frame.npartitions, i)
             break
     if len(_OBSERVED) > 256:
         _OBSERVED.clear()
@@ -753,9 +750,9 @@ def choose_by_cardinality(frame: FrameExpr, columns: list | None) -> tuple[bool,
     seen = observed_cardinality(frame, columns)
     shuffle = seen.fraction > SHUFFLE_MIN_FRACTION and seen.total() > TREE_MAX_ROWS
     if not seen.rows:
-        read = f"read the first partitions of {seen.source} to choose: no rows"
+        read = "read the first partitions to choose: no rows"
     else:
-        read = (f"read partition {seen.partition} of {seen.source} to choose: {seen.rows:,} rows, "
+        read = (f"read partition {seen.partition} of the keys' source to choose: {seen.rows:,} rows, "
                 f"{seen.distinct:,} distinct keys ({seen.fraction:.0%}), "
                 f"~{seen.total():,.0f} keys estimated in all")
     return shuffle, f"{'shuffle' if shuffle else 'tree'}: {read}"
