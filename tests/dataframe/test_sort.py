@@ -429,3 +429,39 @@ def test_ordered_range_shuffle_sorts_in_the_combine_on_every_path(pdf, scheduler
     assert "sort-partition" in descending.explain(show=False)
     pd.testing.assert_frame_equal(descending.compute(scheduler=scheduler),
                                   pdf.sort_values("f", ascending=False, kind="stable"))
+
+
+def _integer_key_cases() -> list:
+    rng = np.random.default_rng(12)
+    times = rng.integers(0, 300, 2000).astype("datetime64[s]")
+    with_nat = times.copy()
+    with_nat[::7] = np.datetime64("NaT")
+    return [
+        rng.integers(-50, 50, 2000),  # negative values
+        rng.integers(0, 10**12, 2000),  # too wide a span: pandas' hash table
+        rng.integers(0, 200, 2000).astype(np.uint64) + np.uint64(2**64 - 300),
+        rng.integers(0, 100, 2000).astype(np.int8),
+        times,
+        with_nat,  # NaT: pandas' hash table
+        np.array([5], dtype=np.int64),
+        np.array([], dtype=np.int64),
+    ]
+
+
+@pytest.mark.parametrize("keys", _integer_key_cases(), ids=lambda k: f"{k.dtype}-{len(k)}")
+@pytest.mark.parametrize("keep", ["first", "last"])
+def test_integer_keys_deduplicate_as_pandas(keys, keep, scheduler):
+    from chunkwise.dataframe.row_selection import repeated_integer_keys
+
+    expected = pd.Series(keys).duplicated(keep=keep).to_numpy()
+    found = repeated_integer_keys(keys, keep)
+    wide = len(keys) > 1 and (keys.dtype.kind == "M" and np.isnat(keys).any() or keys.dtype == np.int64
+                              and keys.max() - keys.min() > 10**9)
+    assert (found is None) == wide  # a table indexed by value only for narrow spans
+    assert found is None or (found == expected).all()
+    pdf = pd.DataFrame({"k": keys, "v": np.arange(len(keys))})
+    df = dd.from_pandas(pdf, npartitions=min(4, max(len(keys), 1)))
+    got = df.drop_duplicates("k", keep=keep, split_every=2).compute(scheduler=scheduler)
+    pd.testing.assert_frame_equal(got, pdf.drop_duplicates("k", keep=keep))
+    pd.testing.assert_series_equal(df.k.drop_duplicates(keep=keep).compute(scheduler=scheduler),
+                                   pdf.k.drop_duplicates(keep=keep))
