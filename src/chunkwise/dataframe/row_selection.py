@@ -8,7 +8,9 @@ keys seen:
   rows in pandas' order. A merge (:func:`merge_partials`) finds the repeats on
   the partials' key columns alone, joined once, and takes only the rows kept
   from each partial: the other columns are copied once, not joined and then
-  filtered.
+  filtered. One integer or datetime key of a narrow span is deduplicated
+  through a table indexed by value (:func:`repeated_integer_keys`), not a
+  hash table.
 - **Shuffle** (many distinct rows, ``keep=False``, or ``split_out=``): a hash
   shuffle on the subset, each partition then deduplicated on its own (rows
   keep their input order in a partition).
