@@ -1,6 +1,7 @@
 """Tests of matrix products (``matmul``/``@``, ``dot``, ``tensordot``, ``outer``, ``vdot``, ``inner``)."""
 
 import math
+import threading
 
 import numpy as np
 import pytest
@@ -201,3 +202,22 @@ def test_symmetric_detection_is_exact():
     assert_eq(c @ c.T, (v + 1j) @ (v + 1j).T)  # not conjugated: still symmetric
     i = da.from_array(np.arange(12).reshape(3, 4), chunks=2)
     assert_eq(i @ i.T, np.arange(12).reshape(3, 4) @ np.arange(12).reshape(3, 4).T)
+
+
+def test_every_one_blas_thread_block_starts_with_one_blas_thread(monkeypatch):
+    """A block entered while the shared limit is held re-checks it (OpenBLAS can drop a limit set while
+    its pool winds down), so BLAS calls in kmeans, glm and the blocked solvers see one thread too."""
+    libs = blas_threads.blas_libraries()
+    if not libs:
+        pytest.skip("threadpoolctl sees no BLAS library")
+    originals = [lib.get_num_threads() for lib in libs]
+    monkeypatch.setattr(threading, "active_count", lambda: 2)  # as if the threads scheduler ran
+    try:
+        with blas_threads.one_blas_thread():
+            for lib in libs:
+                lib.set_num_threads(2)  # the limit dropped while this block holds it
+            with blas_threads.one_blas_thread():  # the next task's block
+                assert [lib.get_num_threads() for lib in libs] == [1] * len(libs)
+    finally:
+        for lib, n in zip(libs, originals):
+            lib.set_num_threads(n)

@@ -7,8 +7,10 @@ and a per-block QR about 2x faster on a loaded 2-core machine). Tasks that
 call BLAS run inside :func:`one_blas_thread`: the first such task lowers
 BLAS to one thread (through ``threadpoolctl`` when it is installed; nothing
 happens otherwise, or when only one thread runs), the last one restores the
-original setting. :func:`enforce_one_blas_thread` re-checks the limit before
-each call, as OpenBLAS sometimes drops it.
+original setting. OpenBLAS sometimes drops a limit set while its pool winds
+down from another thread's call, so every :func:`one_blas_thread` block
+re-checks the limit on entry, and :func:`enforce_one_blas_thread` re-checks it
+before each call where a kernel makes several.
 
 >>> with one_blas_thread():
 ...     pass
@@ -88,6 +90,7 @@ def one_blas_thread():
             _blas_limiter = controller.limit(limits=1, user_api="blas")
         _blas_users += 1
     try:
+        enforce_one_blas_thread()
         yield
     finally:
         with _blas_lock:
