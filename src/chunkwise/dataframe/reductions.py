@@ -176,6 +176,19 @@ class TreeReduction(FrameExpr):
         parts = [Ref((prefix, j)) for j in range(i * every, stop)]
         return Task(key, k.combine_call, parts, self.combine, self.combine_kwargs)
 
+    def with_dictionary_column(self, frame: FrameExpr) -> TreeReduction | None:
+        """This reduction over ``frame``, the same string column read dictionary-encoded
+        (a categorical of the values each piece holds), when its chunk function has a
+        counterpart on the codes (``partials.DICTIONARY_CHUNKS``); ``None`` otherwise.
+        Called by the read when the optimizer offers such a read (``ReadParquet``)."""
+        chunk = k.DICTIONARY_CHUNKS.get(self.chunk)
+        if chunk is None or self.aligned is not None:
+            return None
+        kwargs = {**self.chunk_kwargs, "dtype": self.frame.meta.dtype}
+        return TreeReduction(frame, None, chunk, kwargs, self.combine, self.combine_kwargs,
+                             self.aggregate, self.aggregate_kwargs, self.operand("meta"),
+                             self.split_every, self.operand("label"))
+
     def _explain_line(self) -> str:
         return (f"TreeReduction: {self.operand('label')} split_every={self.split_every} "
                 f"levels={len(self.levels)}  [1 partition]")

@@ -71,6 +71,7 @@ __all__ = [
     "piece_filter",
     "piece_counts",
     "plan_pieces",
+    "note_read",
     "read_piece",
     "record_reads",
     "skip_row_groups",
@@ -415,12 +416,14 @@ def piece_filter(filters: list[list[tuple]] | None, piece: Piece) -> list[list[t
 
 @dataclass(frozen=True)
 class ReadRecord:
-    """What one read task read: the file, its row groups and columns (``None``: all)."""
+    """What one read task read: the file, its row groups and columns (``None``: all),
+    and the columns read dictionary-encoded."""
 
     path: str
     row_groups: tuple[int, ...] | None
     columns: tuple[str, ...] | None
     filters: Any
+    dictionary: tuple[str, ...] = ()
 
 
 _RECORDERS: list[list] = []
@@ -457,6 +460,7 @@ def read_piece(
     pandas_index: tuple[str, ...] = (),
     pushed: list[list[tuple]] | None = None,
     positional: bool = False,
+    dictionary: tuple = (),
 ) -> pd.DataFrame:
     """Read one piece as a pandas DataFrame shaped like ``meta``.
 
@@ -466,6 +470,8 @@ def read_piece(
     ``pushed`` are filters the optimizer moved into the read, which must not
     change the result: with ``positional`` (the index is the file's stored
     ``RangeIndex``), rows keep the labels of their positions in the file.
+    ``dictionary``: string columns read dictionary-encoded (pandas
+    categoricals whose categories are the piece's own values).
 
     ``pushed`` filters act through the piece's row groups (those their
     statistics rule out were left out at plan time, or marked ``skipped``);
@@ -474,10 +480,10 @@ def read_piece(
     costs no second pass.
     """
     read_cols = None if columns is None else list(dict.fromkeys([*columns, *pandas_index]))
-    _record(piece.path, piece.read_groups(), read_cols, _both(filters, pushed))
+    note_read(piece.path, piece.read_groups(), read_cols, _both(filters, pushed), dictionary)
     arrow = fs.arrow
     if positional and not filters and piece.row_groups is not None:
-        frame = _read_by_position(arrow, piece, read_cols)
+        frame = _read_by_position(arrow, piece, read_cols, dictionary)
     elif filters and piece.skipped:
         frame = _read_renumbered(arrow, piece, read_cols, filters)
     elif filters:
@@ -491,7 +497,7 @@ def read_piece(
             table = table.replace_schema_metadata(schema_meta)
         frame = _to_pandas(table)
     else:
-        pfile = pq.ParquetFile(piece.path, filesystem=arrow)
+        pfile = pq.ParquetFile(piece.path, filesystem=arrow, read_dictionary=list(dictionary) or None)
         if piece.row_groups is None:
             table = pfile.read(columns=read_cols, use_pandas_metadata=True)
         else:
@@ -506,9 +512,12 @@ def read_piece(
     return conform(frame, meta, index)
 
 
-def _record(path: str, row_groups: tuple | None, columns: list | None, filters: Any) -> None:
+def note_read(path: str, row_groups: tuple | None, columns: list | None, filters: Any,
+              dictionary: tuple = ()) -> None:
+    """Tell every :func:`record_reads` block active in this process what a task read."""
     if _RECORDERS:
-        record = ReadRecord(path, row_groups, None if columns is None else tuple(columns), filters)
+        record = ReadRecord(path, row_groups, None if columns is None else tuple(columns), filters,
+                            tuple(dictionary))
         for log in list(_RECORDERS):
             log.append(record)
 
@@ -531,9 +540,10 @@ def _to_pandas(table: pa.Table) -> pd.DataFrame:
 _POSITION = "__chunkwise_position__"
 
 
-def _read_by_position(arrow: Any, piece: Piece, read_cols: list | None) -> pd.DataFrame:
+def _read_by_position(arrow: Any, piece: Piece, read_cols: list | None,
+                      dictionary: tuple = ()) -> pd.DataFrame:
     """Read some row groups, labelling rows by their place in the file's stored RangeIndex."""
-    pfile = pq.ParquetFile(piece.path, filesystem=arrow)
+    pfile = pq.ParquetFile(piece.path, filesystem=arrow, read_dictionary=list(dictionary) or None)
     footer = pfile.metadata
     starts = np.cumsum([0] + [footer.row_group(g).num_rows for g in range(footer.num_row_groups)])
     groups = list(piece.read_groups())
@@ -602,7 +612,7 @@ def _passing(pfile: pq.ParquetFile, path: str, group: int, filters: list, expr: 
     columns = filter_columns(filters)
     if all_match(filters, _row_group_stats(footer, group, columns, nulls=True)):
         return footer.row_group(group).num_rows
-    _record(path, (group,), columns, filters)
+    note_read(path, (group,), columns, filters)
     return pfile.read_row_group(group, columns=columns).filter(expr).num_rows
 
 
