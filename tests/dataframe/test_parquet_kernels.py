@@ -121,7 +121,7 @@ def length_plan(query) -> str:
     lambda d: d.f > 0.5,
     lambda d: (d.f >= -0.5) & (d.f < 0.5) | (d.i == 3),
     lambda d: d.s == "bob",
-    lambda d: "carol" <= d.s,
+    lambda d: "carol" <= d.s,  # noqa: SIM300 (a reflected comparison, on purpose)
     lambda d: d.none == "x",
     lambda d: (d.i > 100),
 ])
