@@ -167,3 +167,30 @@ def test_len_under_user_filters_stays_on_the_pandas_path(files):
     query = df[df.f > 0]
     assert "ParquetFilteredLength" not in length_plan(query)
     assert query.shape[0].compute() == len(pdf[(pdf.i >= 10) & (pdf.f > 0)])
+
+
+@pytest.mark.parametrize("scheduler", SCHEDULERS)
+def test_groupby_on_integer_keys_chooses_the_tree_from_statistics(tmp_path, scheduler):
+    """Integer keys whose footers' min/max bound them to at most TREE_MAX_ROWS distinct
+    values: no plan-time sample of the first partition, each file read once; a string key
+    (no bound from statistics) or a span beyond the limit is still sampled."""
+    from chunkwise.dataframe.sorting import TREE_MAX_ROWS
+
+    pdf = frame().assign(
+        k=lambda d: d.i % 7,
+        kn=lambda d: pd.array(np.where(d.i % 5 == 0, None, d.i % 4), dtype="Int64"),
+        wide=lambda d: np.where(d.i % 2 == 0, 0, 10 * TREE_MAX_ROWS),
+    )
+    path = tmp_path / "data"
+    path.mkdir()
+    for k in range(3):
+        pdf.iloc[k * 20:(k + 1) * 20].to_parquet(path / f"part.{k}.parquet", row_group_size=7)
+    df = read_parquet(path)
+    for key, sampled in (("k", False), ("kn", False), ("s", True), ("wide", True)):
+        with record_reads() as reads:
+            got = df.groupby(key).f.mean().compute(scheduler=scheduler)
+        pd.testing.assert_series_equal(got, pdf.groupby(key).f.mean())
+        assert len(reads) == 3 + sampled, key
+    bound = read_parquet(path, columns=["k", "kn"]).expr.distinct_bound(["k", "kn"])
+    assert bound == 7 * 5  # spans 0..6 and 0..3 with nulls
+    assert bound >= len(pdf[["k", "kn"]].drop_duplicates())

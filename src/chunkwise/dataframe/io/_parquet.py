@@ -65,6 +65,7 @@ __all__ = [
     "Piece",
     "ReadRecord",
     "discover",
+    "distinct_bound",
     "divisions_from_statistics",
     "finish_dataset",
     "parse_bytes",
@@ -376,6 +377,44 @@ def _row_group_stats(footer: pq.FileMetaData, index: int, columns: list[str],
             elif stats.has_null_count and col.physical_type not in ("FLOAT", "DOUBLE"):
                 out[name] = (stats.min, stats.max, stats.null_count)
     return out
+
+
+def distinct_bound(dataset: ParquetDataset, pieces: list[Piece], columns: list[str]) -> int | None:
+    """At most how many distinct rows ``columns`` hold over ``pieces``, from the footers'
+    statistics alone: the product, over the columns, of ``max - min + 1`` across the row
+    groups read (one more when a column holds nulls). Only integer file columns whose
+    every row group has statistics bound it; ``None`` otherwise (nothing is read but the
+    footers, which planning reads anyway)."""
+    if not columns or not pieces:
+        return None
+    for column in columns:
+        if column in dataset.partitions or column not in dataset.schema.names or \
+                not pa.types.is_integer(dataset.schema.field(column).type):
+            return None
+    paths = list(dict.fromkeys(p.path for p in pieces))
+    footers = dict(zip(paths, dataset.read_footers(paths)))
+    low: dict = {}
+    high: dict = {}
+    nulls: dict = dict.fromkeys(columns, 0)
+    for piece in pieces:
+        footer = footers[piece.path]
+        groups = piece.read_groups()
+        for g in range(footer.num_row_groups) if groups is None else groups:
+            if not footer.row_group(g).num_rows:
+                continue
+            stats = _row_group_stats(footer, g, columns, nulls=True)
+            if len(stats) != len(columns):
+                return None  # a row group without statistics for a column
+            for column, (lo, hi, null_count) in stats.items():
+                low[column] = lo if column not in low else min(low[column], lo)
+                high[column] = hi if column not in high else max(high[column], hi)
+                nulls[column] += null_count
+    if not low:
+        return 0
+    bound = 1
+    for column in columns:
+        bound *= int(high[column]) - int(low[column]) + 1 + (1 if nulls[column] else 0)
+    return bound
 
 
 def divisions_from_statistics(dataset: ParquetDataset, pieces: list[Piece], column: str) -> tuple | None:

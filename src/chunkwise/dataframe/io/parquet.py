@@ -139,6 +139,14 @@ class ReadParquet(FrameExpr):
         divisions = files.divisions_from_statistics(self.dataset, self.pieces, index)
         return unknown if divisions is None else divisions
 
+    def distinct_bound(self, columns: list | None) -> int | None:
+        """At most how many distinct rows ``self[columns]`` holds, from the footers'
+        statistics (``_parquet.distinct_bound``: integer columns); ``None``: unknown.
+        A groupby's choice of tree or shuffle asks this before sampling the data."""
+        if columns is None or self.dictionary:
+            return None
+        return files.distinct_bound(self.dataset, self.pieces, list(columns))
+
     @functools.cached_property
     def _file_columns(self) -> list[str] | None:
         columns = self.operand("columns")
