@@ -62,6 +62,22 @@ def test_value_counts_of_a_string_column_counts_dictionary_codes(files, schedule
     assert {(r.columns, r.dictionary) for r in reads} == {((column,), (column,))}
 
 
+@pytest.mark.parametrize("scheduler", SCHEDULERS)
+@pytest.mark.parametrize("column", ["s", "none"])
+def test_nunique_and_mode_of_a_string_column_count_dictionary_codes(files, scheduler, column):
+    path, pdf = files
+    df = read_parquet(path)
+    for dropna in (True, False):
+        with record_reads() as reads:
+            got = df[column].nunique(dropna=dropna).compute(scheduler=scheduler)
+        assert got == pdf[column].nunique(dropna=dropna)
+        assert {r.dictionary for r in reads} == {(column,)}
+    with record_reads() as reads:
+        got = df[column].mode().compute(scheduler=scheduler)
+    pd.testing.assert_series_equal(got, pdf[column].mode())
+    assert {r.dictionary for r in reads} == {(column,)}
+
+
 def test_value_counts_of_empty_files_only(tmp_path):
     pdf = frame().iloc[:0]
     path = tmp_path / "empty"

@@ -50,6 +50,7 @@ __all__ = [
     "value_counts_partition",
     "DICTIONARY_CHUNKS",
     "dictionary_counts_chunk",
+    "dictionary_unique_chunk",
     "describe_aggregate",
     "describe_chunk",
     "describe_combine",
@@ -334,6 +335,19 @@ def unique_chunk(s: pd.Series) -> pd.Series:
     return s.drop_duplicates()
 
 
+def dictionary_unique_chunk(s: pd.Series, dtype: Any = None) -> pd.Series:
+    """:func:`unique_chunk` of a string column read dictionary-encoded (a categorical of
+    the values one piece holds): the values whose codes occur, NaN last if any is
+    missing, as a Series of ``dtype`` (the column's own); no string is hashed."""
+    categories = s.cat.categories
+    codes = s.cat.codes.to_numpy()
+    seen = np.bincount(codes.astype(np.intp) + 1, minlength=len(categories) + 1)
+    values = categories[np.flatnonzero(seen[1:])]
+    if seen[0]:
+        values = values.append(pd.Index([np.nan], dtype=values.dtype))
+    return pd.Series(values, dtype=dtype if dtype is not None else categories.dtype, name=s.name)
+
+
 def unique_combine(parts: list) -> pd.Series:
     return pd.concat(parts, ignore_index=True).drop_duplicates()
 
@@ -434,7 +448,7 @@ def value_counts_aggregate(counts: pd.Series, normalize: bool = False, sort: boo
 
 #: chunk functions with a counterpart on a dictionary-encoded string column
 #: (``TreeReduction.with_dictionary_column``)
-DICTIONARY_CHUNKS = {counts_chunk: dictionary_counts_chunk}
+DICTIONARY_CHUNKS = {counts_chunk: dictionary_counts_chunk, unique_chunk: dictionary_unique_chunk}
 
 
 # --- split_out: value_counts and nunique on the shuffle ------------------------------------

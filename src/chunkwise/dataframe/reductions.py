@@ -178,13 +178,21 @@ class TreeReduction(FrameExpr):
 
     def with_dictionary_column(self, frame: FrameExpr) -> TreeReduction | None:
         """This reduction over ``frame``, the same string column read dictionary-encoded
-        (a categorical of the values each piece holds), when its chunk function has a
-        counterpart on the codes (``partials.DICTIONARY_CHUNKS``); ``None`` otherwise.
+        (a categorical of the values each piece holds), when its chunk function (or, for
+        a per-column reduction of a Series, its ``func``) has a counterpart on the codes
+        (``partials.DICTIONARY_CHUNKS``: value_counts, nunique, mode); ``None`` otherwise.
         Called by the read when the optimizer offers such a read (``ReadParquet``)."""
-        chunk = k.DICTIONARY_CHUNKS.get(self.chunk)
-        if chunk is None or self.aligned is not None:
+        if self.aligned is not None:
             return None
         kwargs = {**self.chunk_kwargs, "dtype": self.frame.meta.dtype}
+        chunk = k.DICTIONARY_CHUNKS.get(self.chunk)
+        if chunk is None and self.chunk is k.per_column_chunk:  # nunique, mode of a Series
+            func = k.DICTIONARY_CHUNKS.get(kwargs.get("func"))
+            if func is None:
+                return None
+            chunk, kwargs["func"] = self.chunk, func
+        if chunk is None:
+            return None
         return TreeReduction(frame, None, chunk, kwargs, self.combine, self.combine_kwargs,
                              self.aggregate, self.aggregate_kwargs, self.operand("meta"),
                              self.split_every, self.operand("label"))

@@ -218,7 +218,7 @@ class ReadParquet(FrameExpr):
     def rewrite_column_consumer(self, projection: Projection, consumer: Any, dependents: Any) -> Any:
         """``consumer`` of ``projection`` (one string column of this read) over a
         dictionary-encoded read of the column, when the consumer can take one
-        (``consumer.with_dictionary_column``: ``value_counts``) and
+        (``consumer.with_dictionary_column``: ``value_counts``, ``nunique``, ``mode``) and
         nothing else in the plan reads this source: a read shared with another
         consumer stays one plain read (see the module docstring)."""
         column = projection.operand("columns")
