@@ -50,8 +50,6 @@ def dense_codes(key: Any) -> tuple | None:
     span = high - low + 1
     if span > 2 * len(values) + 1024:
         return None
-    if low == 0 and values.dtype == np.intp:
-        return values, low, span  # already the codes: no subtraction, no copy
     return (values - values.dtype.type(low)).astype(np.intp, copy=False), low, span
 
 
@@ -72,30 +70,16 @@ def counted_chunk(part: pd.DataFrame, keys: list, prims: list) -> pd.DataFrame |
     present = np.flatnonzero(size)
     index = pd.Index(present + low, dtype=keys[0].dtype, name=getattr(keys[0], "name", None))
     columns: dict = {}
-    missing_of: dict = {}  # float column -> its NaN mask (or None: no NaN), found once
-
-    def missing(column: Any) -> np.ndarray | None:
-        if column not in missing_of:
-            isnan = np.isnan(part[column].to_numpy())
-            missing_of[column] = isnan if isnan.any() else None
-        return missing_of[column]
-
     for i, (column, prim) in enumerate(prims):
         if prim == "size":
             found = size[present]
         elif prim == "count":
-            if part[column].dtype == np.float64:  # notna is ~isnan, shared with the sum
-                gaps = missing(column)
-                valid = None if gaps is None else ~gaps
-            else:
-                valid = part[column].notna().to_numpy()
-                valid = None if valid.all() else valid
-            found = size[present] if valid is None else \
-                np.bincount(codes[valid], minlength=span)[present]
+            valid = part[column].notna().to_numpy()
+            found = size[present] if valid.all() else np.bincount(codes[valid], minlength=span)[present]
         else:
             values = part[column].to_numpy()
-            gaps = missing(column)
-            weights = values if gaps is None else np.where(gaps, 0.0, values)
+            missing = np.isnan(values)
+            weights = np.where(missing, 0.0, values) if missing.any() else values
             found = np.bincount(codes, weights=weights, minlength=span)[present]
         columns[(i, 0)] = pd.Series(found, index=index, copy=False)
     return partial_frame(columns)
