@@ -12,7 +12,7 @@ Design:
   also reads the kernel's high-water mark (``ru_maxrss`` from ``os.wait4``),
   and reports the larger;
 - the child counts passes over the data (:func:`chunkwise.ml.passes.passes_counter`)
-  and times ``fit``; the cache of training data is switched off
+  and times ``fit`` (wall and CPU, all its threads); the cache of training data is switched off
   (``set_cache_limit(0)``), so a small ``--rows`` run takes the same
   out-of-core path as the full one (at full size the data exceed the cache
   limit anyway);
@@ -30,7 +30,7 @@ Usage (small run, then the full one)::
 ``--parallel`` runs the fits of one source at the same time (on a shared
 machine, where each process gets its share of the cores). Prints one
 Markdown table row per fit (estimator, rows, source, passes, wall
-time, peak RSS, within the limit or not) and writes them as JSON with ``--json``.
+time, CPU time, peak RSS, within the limit or not) and writes them as JSON with ``--json``.
 """
 
 from __future__ import annotations
@@ -92,10 +92,10 @@ def run_fit(name: str, rows: int, chunks: int, features: int, source: str, store
     model = _estimator(name)
     with set_cache_limit(0), passes_counter() as passes, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         model.fit(X, y) if name == "logistic" else model.fit(X)
-        wall = time.perf_counter() - start
-    result = {"passes": passes(), "wall_s": round(wall, 1),
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    result = {"passes": passes(), "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
               "warnings": sorted({type(w.message).__name__ for w in caught})}
     if name == "logistic":
         result["n_iter"] = int(np.max(model.n_iter_))
@@ -188,8 +188,9 @@ def _fits(names: list, args: argparse.Namespace, source: str) -> list:
 
 
 def _table_row(row: dict) -> str:
+    cpu = f"{row['cpu_s']:.0f} s" if row.get("cpu_s") is not None else "—"
     return (f"| {row['estimator']} | {row['rows']:,} | {row['source']} | {row['passes']} | {row['wall_s']:.0f} s | "
-            f"{row['peak_rss_mib']} MiB | {'yes' if row['within_limit'] else 'NO'} |")
+            f"{cpu} | {row['peak_rss_mib']} MiB | {'yes' if row['within_limit'] else 'NO'} |")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -225,7 +226,8 @@ def main(argv: list | None = None) -> int:
             raise SystemExit(f"ml_out_of_core: unknown estimator {name!r}; choose from {ESTIMATORS}")
     print(f"# {args.rows:,} x {args.features} float64 = {args.rows * args.features * 8 / 1e9:.1f} GB, "
           f"chunks of {args.chunks:,} rows; limit {args.limit_gib} GiB", flush=True)
-    print("| estimator | rows | source | passes | wall | peak RSS | ≤ limit |\n|---|---|---|---|---|---|---|", flush=True)
+    print("| estimator | rows | source | passes | wall | CPU | peak RSS | ≤ limit |\n|---|---|---|---|---|---|---|---|",
+          flush=True)
     rows = []
     if args.source in ("generated", "both"):
         rows += _fits(names, args, "generated")

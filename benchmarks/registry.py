@@ -33,7 +33,7 @@ from typing import Any
 
 __all__ = ["Prepared", "Workload", "digest", "load_all", "workload", "WORKLOADS"]
 
-IMPL_ORDER = ("chunkwise", "dask", "handwritten", "numpy", "pandas")
+IMPL_ORDER = ("chunkwise", "dask", "handwritten", "numpy", "pandas", "sklearn")
 """Implementation names, in the order they are shown; chunkwise is compared with dask (the
 ratio and target) and with ``handwritten``, the practical limit (``benchmarks/handwritten.py``)."""
 
@@ -71,6 +71,7 @@ class Workload:
     target: float | None = None
     target_note: str = ""
     group: str = ""
+    limits: dict[str, float] = field(default_factory=dict)
     impls: dict[str, Callable[..., Prepared]] = field(default_factory=dict)
 
     def impl(self, name: str) -> Callable:
@@ -101,8 +102,14 @@ def workload(
     target: float | None = None,
     target_note: str = "",
     group: str = "",
+    limits: dict[str, float] | None = None,
 ) -> Workload:
-    """Create and register a workload; attach implementations with ``@w.impl(name)``."""
+    """Create and register a workload; attach implementations with ``@w.impl(name)``.
+
+    ``limits``: seconds allowed to an implementation's process (setup and
+    run), e.g. ``{"sklearn": 600}``; one that runs longer is stopped and shown
+    as ``> 600 s``, not as an error, and the run goes on.
+    """
     if name in WORKLOADS:
         raise ValueError(f"workload {name!r} is defined twice")
     w = Workload(
@@ -113,6 +120,7 @@ def workload(
         target=target,
         target_note=target_note,
         group=group,
+        limits=dict(limits or {}),
     )
     WORKLOADS[name] = w
     return w

@@ -4,6 +4,7 @@
     python -m benchmarks --only 'tasks_*' --repeat 3
     python -m benchmarks --quick --repeat 1    # smoke test at small sizes
     python -m benchmarks --list
+    python -m benchmarks --only 'ml_*' --limit sklearn=300   # stop scikit-learn after 300 s
 
 Where a workload has a ``handwritten`` implementation (plain NumPy over the
 same blocks on a 2-thread pool: ``benchmarks/handwritten.py``), the table also
@@ -21,6 +22,9 @@ result check (``--verify`` in the worker), and the runner compares result
 digests across implementations: a mismatch is printed loudly, shown in the
 table, and makes the exit status 1. A failing implementation prints the tail of
 its stderr, shows ``error`` in its cell, and the run goes on (exit status 1).
+An implementation with a time limit (a workload's ``limits``, or ``--limit
+IMPL=SECONDS``) that runs past it is stopped and shown as ``> limit``: a
+figure, not an error, and it is not repeated.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ from benchmarks.worker import RESULT_MARKER
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_JSON = ROOT / "benchmarks" / "results" / "latest.json"
-BASELINES = ("numpy", "pandas")
+BASELINES = ("numpy", "pandas", "sklearn")
 
 
 # --- running one implementation ---------------------------------------------
@@ -72,7 +76,8 @@ def run_worker(
         stderr = (
             exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else exc.stderr
         )
-        return {"error": f"timed out after {timeout:g} s", "stderr_tail": _tail(stderr or "")}
+        return {"error": f"timed out after {timeout:g} s", "timed_out": True,
+                "stderr_tail": _tail(stderr or "")}
     elapsed = time.perf_counter() - start
     report = None
     for line in proc.stdout.splitlines():
@@ -98,10 +103,20 @@ def _median(values):
     return statistics.median(values) if values else None
 
 
+def impl_limit(wl: Workload, impl: str, args) -> float | None:
+    """Seconds allowed to ``impl`` on ``wl``: ``--limit IMPL=S`` or the workload's own ``limits``."""
+    limits = {**wl.limits, **dict(getattr(args, "limit", None) or [])}
+    return limits.get(impl)
+
+
 def summarize_impl(runs: list[dict]) -> dict:
-    ok = [r for r in runs if "error" not in r]
+    over = [r for r in runs if "over_limit_s" in r]
+    ok = [r for r in runs if "error" not in r and "over_limit_s" not in r]
     errors = [r for r in runs if "error" in r]
     summary: dict = {"runs": runs, "n_ok": len(ok), "n_errors": len(errors)}
+    if over and not ok and not errors:
+        summary["over_limit_s"] = over[0]["over_limit_s"]
+        return summary
     if not ok:
         summary["error"] = errors[0]["error"] if errors else "not run"
         return summary
@@ -154,16 +169,23 @@ def run_workload(wl: Workload, impls: list[str], args) -> dict:
         for impl in order:
             if impl in failed:
                 continue
+            limit = impl_limit(wl, impl, args)
             report = run_worker(
                 wl.name,
                 impl,
                 quick=args.quick,
                 verify=rep == 0 and not args.no_verify,
-                timeout=args.timeout,
+                timeout=args.timeout if limit is None else min(args.timeout, limit),
                 python=args.python,
             )
+            if limit is not None and limit <= args.timeout and report.get("timed_out"):
+                report = {"over_limit_s": limit}  # stopped at its limit: a figure, not an error
             runs[impl].append(report)
-            if "error" in report:
+            if "over_limit_s" in report:
+                failed.add(impl)  # a second try would take as long
+                print(f"   {wl.name} / {impl}: over its limit of {limit:g} s, stopped",
+                      file=sys.stderr, flush=True)
+            elif "error" in report:
                 failed.add(impl)  # errors are deterministic: do not repeat them
                 print(
                     f"\n!! {wl.name} / {impl} failed: {report['error']}\n"
@@ -229,6 +251,8 @@ def _fmt_time(seconds) -> str:
 def _cell_time(summary: dict | None) -> str:
     if summary is None:
         return "—"
+    if "over_limit_s" in summary:
+        return f"> {_fmt_time(summary['over_limit_s'])}"
     if "error" in summary:
         return "error"
     text = _fmt_time(summary["median_wall_s"])
@@ -236,7 +260,7 @@ def _cell_time(summary: dict | None) -> str:
 
 
 def _cell_rss(summary: dict | None) -> str:
-    if summary is None or "error" in summary:
+    if summary is None or "error" in summary or "over_limit_s" in summary:
         return "—"
     return f"{summary['median_peak_rss_mib']:.0f} MiB"
 
@@ -266,7 +290,7 @@ def markdown_table(results: list[dict]) -> str:
     if with_hand:
         header += [HANDWRITTEN, f"÷ hand (≤ {HANDWRITTEN_TARGET})"]
     if with_baseline:
-        header.append("numpy/pandas")
+        header.append("/".join(b for b in BASELINES if any(b in r["impls"] for r in results)))
     header += ["peak RSS chunkwise", "peak RSS dask", "µs/task chunkwise / dask"]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     for r in results:
@@ -426,6 +450,18 @@ def select(patterns: list[str] | None) -> list[Workload]:
     return chosen
 
 
+def _limit(text: str) -> tuple[str, float]:
+    impl, sep, seconds = text.partition("=")
+    try:
+        if not sep or not impl:
+            raise ValueError
+        return impl, float(seconds)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--limit {text!r}: expected IMPL=SECONDS, e.g. --limit sklearn=600"
+        ) from None
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
@@ -446,6 +482,14 @@ def parse_args(argv):
     parser.add_argument("--list", action="store_true", help="list the workloads and exit")
     parser.add_argument(
         "--timeout", type=float, default=600, help="seconds allowed per subprocess (default 600)"
+    )
+    parser.add_argument(
+        "--limit",
+        action="append",
+        type=_limit,
+        metavar="IMPL=SECONDS",
+        help="stop IMPL after SECONDS and show it as '> SECONDS' instead of an error "
+        "(overrides a workload's own limits; repeatable)",
     )
     parser.add_argument(
         "--no-verify",

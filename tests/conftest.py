@@ -20,3 +20,24 @@ def sigint_raises_keyboard_interrupt():
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@pytest.fixture
+def counting_key():
+    """A ``str`` subclass whose instances count how often they are hashed.
+
+    Each dict or set lookup by such a key hashes it once, so tests use it to
+    count the lookups by key a graph pass makes. A new class per test: the
+    count (``counting_key.hashes``, reset by assigning 0) starts at 0.
+    """
+
+    class CountingKey(str):
+        hashes = 0
+
+        def __hash__(self):
+            CountingKey.hashes += 1
+            return str.__hash__(self)
+
+        __eq__ = str.__eq__
+
+    return CountingKey

@@ -507,6 +507,64 @@ def test_a_call_is_one_object_for_the_garbage_collector():
     assert total.compute() == sum(range(1, n + 1))
 
 
+def test_a_leaf_call_is_one_tracked_object_holding_nothing_of_its_own():
+    # While the user's loop builds 10**6 calls, the collector runs a young pass per
+    # 700 tracked objects made and full passes over all of them. A leaf call
+    # ``f(i)`` used to make two (its Delayed and the argument tuple) and hold two
+    # objects of its own (that tuple and its key string), which each full pass
+    # reads: now one, and none (the tuple is made, and the key drawn, at lowering).
+    import gc
+
+    n = 3000
+    wrapped = delayed(inc)
+    enabled = gc.isenabled()
+    gc.disable()  # no pass untracks anything while counting
+    try:
+        before = len(gc.get_objects())
+        leaves = [wrapped(i) for i in range(1000, 1000 + n)]
+        made = len(gc.get_objects()) - before
+    finally:
+        if enabled:
+            gc.enable()
+    assert made <= n + 50, made / n  # 2n before
+    own = [obj for obj in gc.get_referents(leaves[0]) if type(obj) in (tuple, str)]
+    assert own == []  # the argument tuple and the key string, before
+    total = delayed(sum)(leaves)
+    assert total.compute() == sum(range(1001, 1001 + n))
+    keys = [leaf.key for leaf in leaves]  # drawn when lowered, and kept
+    assert len(set(keys)) == n and all(k.startswith("inc-") for k in keys)
+    assert [leaf.key for leaf in leaves] == keys
+    assert leaves[0].expr.operands[1] == (1000,)
+    # pure calls, keywords, several arguments and named calls take the general path
+    assert delayed(inc, pure=True)(1000).key == delayed(inc, pure=True)(1000).key
+    assert delayed(add)(1, 2).compute() == 3 and delayed(inc)(x=4).compute() == 5
+    assert delayed(inc)(1, dask_key_name="one").key == "one"
+    assert delayed(inc)([1][0]).compute() == 2
+
+
+def test_a_key_drawn_on_first_use_is_drawn_once_and_survives_pickling():
+    leaves = [delayed(inc)(i) for i in range(200)]
+    total = delayed(sum)(leaves)
+    start = threading.Barrier(4)
+    seen: list = []
+
+    def ask():
+        start.wait()
+        seen.append([leaf.key for leaf in leaves] + [total.key])
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(seen) == 4 and all(keys == seen[0] for keys in seen)
+    assert len(set(seen[0])) == 201
+    copy = pickle.loads(pickle.dumps(total))
+    assert copy.key == total.key and copy.compute() == total.compute() == sum(range(1, 201))
+    leaf = pickle.loads(pickle.dumps(leaves[3]))
+    assert leaf.key == leaves[3].key and leaf.compute() == 4
+
+
 def test_a_list_given_to_a_call_is_copied_when_it_holds_delayed_values():
     parts = [delayed(inc)(1), 10]
     total = delayed(sum)(parts)

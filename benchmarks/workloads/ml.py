@@ -16,6 +16,19 @@ dask-ml runs its fastest solver where it has several: ``newton`` for the
 logistic regressions (its default, ``admm``, took 152 s on the seed example),
 ``lbfgs`` for least squares. dask-ml's ``LogisticRegression`` is binary only:
 on the 10-class workload it runs and reports its (wrong) accuracy.
+
+scikit-learn (``sklearn``) fits the same NumPy arrays in memory with its
+defaults, which are chunkwise's too: ``LogisticRegression()`` is ``lbfgs``
+with ``tol=1e-4``, ``max_iter=100``, multinomial for 10 classes (scikit-learn
+1.9 has no other multiclass mode for ``lbfgs``); ``KMeans`` is one k-means++
+start (``n_init=1``) with ``max_iter=300``. Each scikit-learn fit may take at
+most :data:`SKLEARN_LIMIT_S` (its 10-class fit took more than 600 s on a
+loaded machine): past it, the table shows ``> 600 s`` and the run goes on.
+
+``python -m benchmarks.workloads.ml RESULTS.json [...]`` prints the ML table
+the issue asks for (fit time, CPU, passes, iterations, score, peak RSS, the
+ratio to dask-ml and the score's distance to scikit-learn's) from one or
+more result files of ``python -m benchmarks`` (several locked runs merge).
 """
 
 from __future__ import annotations
@@ -26,6 +39,8 @@ GROUP = "ml"
 TARGET = 0.5
 TARGET_NOTE = "fit time <= 0.5x dask-ml's fastest solver, accuracy within 0.5 points of scikit-learn's"
 CHUNK_ROWS = 100_000
+SKLEARN_LIMIT_S = 600
+LIMITS = {"sklearn": SKLEARN_LIMIT_S}
 
 
 def _classification(n: int, features: int, classes: int = 2):
@@ -143,35 +158,35 @@ seed = workload(
     "ml_logistic_seed",
     "the seed example: LogisticRegression fit on 750k x 20 (1M rows split 3:1), 100k-row chunks",
     params={"n": 1_000_000, "features": 20}, quick={"n": 20_000, "features": 20},
-    target=TARGET, target_note=TARGET_NOTE, group=GROUP,
+    target=TARGET, target_note=TARGET_NOTE, group=GROUP, limits=LIMITS,
 )
 
 multinomial = workload(
     "ml_logistic_multinomial",
     "10-class LogisticRegression fit on 750k x 50 (dask-ml: binary only, wrong answer)",
     params={"n": 1_000_000, "features": 50, "classes": 10}, quick={"n": 20_000, "features": 50, "classes": 10},
-    target=TARGET, target_note=TARGET_NOTE, group=GROUP,
+    target=TARGET, target_note=TARGET_NOTE, group=GROUP, limits=LIMITS,
 )
 
 linear = workload(
     "ml_linear_regression",
     "LinearRegression fit on 750k x 20, 100k-row chunks",
     params={"n": 1_000_000, "features": 20}, quick={"n": 20_000, "features": 20},
-    target=TARGET, target_note=TARGET_NOTE, group=GROUP,
+    target=TARGET, target_note=TARGET_NOTE, group=GROUP, limits=LIMITS,
 )
 
 kmeans = workload(
     "ml_kmeans8",
     "KMeans(8) fit on 1M x 20 (k-means|| init for the chunked sides, k-means++ for scikit-learn)",
     params={"n": 1_000_000, "features": 20}, quick={"n": 20_000, "features": 20},
-    target=TARGET, target_note=TARGET_NOTE, group=GROUP,
+    target=TARGET, target_note=TARGET_NOTE, group=GROUP, limits=LIMITS,
 )
 
 pca = workload(
     "ml_pca10",
     "PCA(10) fit on 1M x 20 (TSQR for the chunked sides, full SVD for scikit-learn)",
     params={"n": 1_000_000, "features": 20}, quick={"n": 20_000, "features": 20},
-    target=TARGET, target_note=TARGET_NOTE, group=GROUP,
+    target=TARGET, target_note=TARGET_NOTE, group=GROUP, limits=LIMITS,
 )
 
 
@@ -226,3 +241,84 @@ for _name in ("chunkwise", "dask", "sklearn"):
     linear.impl(_name)(lambda n, features, _impl=_name: _linear(_impl, n, features))
     kmeans.impl(_name)(lambda n, features, _impl=_name: _kmeans(_impl, n, features))
     pca.impl(_name)(lambda n, features, _impl=_name: _pca(_impl, n, features))
+
+
+# --- the table ------------------------------------------------------------------------------------
+
+IMPLS = ("chunkwise", "dask", "sklearn")
+
+
+def merge_results(documents: list[dict]) -> list[dict]:
+    """The ML workloads of several result documents; a later document's implementations replace earlier ones."""
+    merged: dict[str, dict] = {}
+    for document in documents:
+        for result in document["workloads"]:
+            if result.get("group") != GROUP:
+                continue
+            entry = merged.setdefault(result["name"], {"name": result["name"], "impls": {}})
+            entry["impls"].update(result["impls"])
+    return list(merged.values())
+
+
+def _fmt(value, spec: str, suffix: str = "") -> str:
+    return "—" if value is None else f"{value:{spec}}{suffix}"
+
+
+def ml_table(results: list[dict]) -> str:
+    """One row per workload and implementation: fit time, CPU, passes, n_iter, score, peak RSS, ratios."""
+    header = ["workload", "impl", "fit (median)", "CPU", "passes", "n_iter", "score", "score vs sklearn",
+              "peak RSS", "÷ dask-ml (≤ 0.5)", "RSS ≤ dask-ml"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for result in results:
+        impls = result["impls"]
+        dask = impls.get("dask") or {}
+        ref_score = ((impls.get("sklearn") or {}).get("median_extra") or {}).get("score")
+        for impl in IMPLS:
+            summary = impls.get(impl)
+            if summary is None:
+                continue
+            if "over_limit_s" in summary:
+                lines.append(f"| {result['name']} | {impl} | > {summary['over_limit_s']:g} s |"
+                             + " — |" * (len(header) - 3))
+                continue
+            if "error" in summary:
+                lines.append(f"| {result['name']} | {impl} | error |" + " — |" * (len(header) - 3))
+                continue
+            extra = summary.get("median_extra") or {}
+            wall, score = summary["median_wall_s"], extra.get("score")
+            ratio = wall / dask["median_wall_s"] if impl == "chunkwise" and dask.get("median_wall_s") else None
+            gap = None
+            if score is not None and ref_score is not None and impl != "sklearn":
+                # accuracy (and R²) in points; inertia per row and explained variance relative to scikit-learn's
+                gap = (f"{(score - ref_score) * 100:+.2f} pt" if result["name"].startswith(("ml_logistic", "ml_linear"))
+                       else f"{(score / ref_score - 1) * 100:+.2f} %")
+            rss_ok = None
+            if impl == "chunkwise" and dask.get("median_peak_rss_mib"):
+                rss_ok = "yes" if round(summary["median_peak_rss_mib"]) <= round(dask["median_peak_rss_mib"]) else "**no**"
+            lines.append("| " + " | ".join([
+                result["name"], impl, _fmt(wall, ".2f", " s"), _fmt(summary.get("median_cpu_s"), ".2f", " s"),
+                _fmt(extra.get("passes"), ".0f"), _fmt(extra.get("n_iter"), ".0f"), _fmt(score, ".4f"),
+                gap or "—", _fmt(summary["median_peak_rss_mib"], ".0f", " MiB"),
+                "—" if ratio is None else f"{ratio:.2f}" + ("" if ratio <= TARGET else " **!**"),
+                rss_ok or "—",
+            ]) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import json
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.workloads.ml",
+                                     description="The ML table from result files of python -m benchmarks.")
+    parser.add_argument("results", nargs="+", type=Path)
+    args = parser.parse_args(argv)
+    print(ml_table(merge_results([json.loads(path.read_text()) for path in args.results])))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

@@ -25,7 +25,13 @@ call's dependencies in the same walk. :mod:`chunkwise.base` neither simplifies
 nor re-walks delayed nodes (``_keeps_dependency_keys``): only the other
 collections they depend on are optimized. An impure call's key is a
 per-process random prefix plus a counter, so building a call costs no hashing
-at all.
+at all; it is drawn when something first asks for it (lowering, ``.key``,
+pickling), so the user's loop makes no key string per call. A call of one
+literal argument (``delayed(inc)(i)``) keeps that argument itself, without the
+tuple Python packs it in. So while the user's loop runs, a leaf call is one
+object the garbage collector tracks, holding no other object of its own: the
+collector's full passes over it (about ten at 10**6 calls) each read one
+object, not three.
 
 >>> from operator import add
 >>> import chunkwise
@@ -57,6 +63,7 @@ import functools
 import itertools
 import operator
 import os
+import threading
 import uuid
 from collections.abc import Callable, Hashable
 from types import FunctionType
@@ -100,12 +107,57 @@ class _UniqueNames:
         self.counter = itertools.count()
 
     def __call__(self) -> str:
-        return f"{self.prefix}{next(self.counter):016x}"
+        return f"{self.prefix}{next(self.counter):016x}"  # next() is atomic: no lock
 
 
 _unique = _UniqueNames()
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_unique.reset)
+
+_UNNAMED: Any = object()  # the ``_name`` of an impure call whose key is not drawn yet
+_ONE_ARG: Any = object()  # the ``_linked`` of a call whose ``_args`` is its one literal argument
+_naming = threading.RLock()  # a key is drawn once, even when threads ask at once
+
+
+def _reset_naming() -> None:
+    """In a forked child: a fresh lock (a thread of the parent may have held it at the fork)."""
+    global _naming
+    _naming = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_naming)
+
+
+def _draw_name(value: Delayed) -> str:
+    """The key of the call ``value``, drawn now if it has none yet (an impure call's first use).
+
+    An impure call's key only has to be unique and stable, so it is drawn from
+    :data:`_unique` when first asked for, not when the call is made.
+    """
+    with _naming:
+        name = value._name
+        if name is _UNNAMED:
+            name = f"{_label(value._func)}-{_unique()}"
+            _set_name(value, name)
+        return name
+
+
+def _label(func: Any) -> str:
+    """The label of an impure call's key: the function's name (``call`` for a delayed function)."""
+    return "call" if isinstance(func, Delayed) else _funcname(func)
+
+
+def _name_of(value: Delayed) -> Any:
+    """The ``_name`` of ``value``: its key (drawn if need be), or None when it wraps an expression."""
+    name = value._name
+    return _draw_name(value) if name is _UNNAMED else name
+
+
+def _args_of(value: Delayed) -> tuple:
+    """The positional arguments of the call ``value``, as a tuple."""
+    args = value._args
+    return (args,) if value._linked is _ONE_ARG else args
 
 
 # --- arguments ----------------------------------------------------------------
@@ -192,6 +244,8 @@ def _dependency_ref(value: Delayed, deps: list) -> Ref:
     """A reference to ``value``'s key; ``value`` (a call) or its expression is added to ``deps``."""
     name = value._name
     if name is not None:
+        if name is _UNNAMED:
+            name = _draw_name(value)
         deps.append(value)
         return Ref(name)
     expr = _get_expr(value)
@@ -211,14 +265,7 @@ def _lower_arg(obj: Any, deps: list) -> Any:
         kind = obj.kind
         items = obj.items
         if kind is list or kind is tuple:
-            out = []
-            append = out.append
-            for item in items:  # a million leaves: the common case inline
-                if type(item) is Delayed and item._name is not None:
-                    deps.append(item)
-                    append(Ref(item._name))
-                else:
-                    append(_lower_arg(item, deps))
+            out = _lower_items(items, deps)
             return out if kind is list else tuple(out)
         if kind is dict:
             return {k: _lower_arg(v, deps) for k, v in items.items()}
@@ -235,6 +282,40 @@ def _lower_arg(obj: Any, deps: list) -> Any:
         deps.append(expr)
         return Ref(expr.key)
     return obj
+
+
+def _lower_items(items: list, deps: list) -> list:
+    """The items of a captured list as a task holds them (see :func:`_lower_arg`).
+
+    A call on a list of 10**6 leaves: the common item, a delayed call, is
+    handled inline, and the keys not drawn yet are drawn here, in the same
+    pass over the calls, under one hold of the naming lock (each label looked
+    up once per run of calls of the same function).
+    """
+    out: list = []
+    append = out.append
+    push = deps.append
+    with _naming:
+        counter = _unique.counter
+        tail = f"-{_unique.prefix}%016x"
+        last: Any = _UNNAMED
+        pattern = ""
+        for item in items:
+            if type(item) is Delayed:
+                name = item._name
+                if name is not None:
+                    if name is _UNNAMED:
+                        func = item._func
+                        if func is not last:
+                            last = func
+                            pattern = _label(func).replace("%", "%%") + tail
+                        name = pattern % next(counter)
+                        _set_name(item, name)
+                    push(item)
+                    append(Ref(name))
+                    continue
+            append(_lower_arg(item, deps))
+    return out
 
 
 # --- expressions ----------------------------------------------------------------
@@ -295,7 +376,7 @@ class DelayedCall(Expr):
 
     @property
     def name(self) -> str:  # type: ignore[override]
-        return self._delayed._name
+        return _name_of(self._delayed)
 
     @property
     def operands(self) -> tuple:  # type: ignore[override]
@@ -304,7 +385,7 @@ class DelayedCall(Expr):
         deps = self.dependencies()
         if isinstance(func, Delayed):
             func = func._expr
-        return (func, value._args, value._kwargs, tuple(deps))
+        return (func, _args_of(value), value._kwargs, tuple(deps))
 
     def dependencies(self) -> list[Expr]:
         deps = self._task_and_dependencies(self.name)[1]
@@ -348,7 +429,10 @@ def _call_task(value: Delayed, key: Hashable) -> tuple[Task, list]:
     func = value._func
     args = value._args
     kwargs = value._kwargs
-    if not value._linked:  # only literals: the common leaf call
+    linked = value._linked
+    if linked is _ONE_ARG:  # one literal argument: the common leaf call
+        return Task.from_call(key, func, (args,), kwargs), []
+    if not linked:  # only literals
         return Task.from_call(key, func, args, kwargs), []
     deps: list = []
     args = tuple([_lower_arg(a, deps) for a in args])
@@ -381,11 +465,17 @@ def _lower_calls(exprs: list, graph: dict) -> list[Expr]:
             name = item._name
             if name is None:  # a Delayed wrapping an expression
                 push(_get_expr(item))
-            elif name not in graph:
-                if item._linked:
+                continue
+            if name is _UNNAMED:
+                name = _draw_name(item)
+            if name not in graph:
+                linked = item._linked
+                if linked is _ONE_ARG:  # one literal argument: the common leaf call
+                    graph[name] = from_call(name, item._func, (item._args,), item._kwargs)
+                elif linked:
                     graph[name], deps = _call_task(item, name)
                     extend(deps)
-                else:  # only literals: the common leaf call
+                else:  # only literals
                     graph[name] = from_call(name, item._func, item._args, item._kwargs)
         elif tp is DelayedCall:
             push(item._delayed)
@@ -414,6 +504,7 @@ def _identity(x: Any) -> Any:
 
 _set_expr = Collection._expr.__set__  # type: ignore[attr-defined]
 _get_expr = Collection._expr.__get__  # type: ignore[attr-defined]
+_NO_ARG: Any = object()  # a call made with no positional argument
 
 
 class Delayed(Collection):
@@ -425,8 +516,10 @@ class Delayed(Collection):
     ``TypeError``; attributes cannot be set.
     """
 
-    # A delayed call keeps its data here (``_name`` is its key; the expression
-    # slot is unused); any other Delayed wraps an expression (``_name`` is None).
+    # A delayed call keeps its data here (``_name`` is its key, or _UNNAMED until an
+    # impure call's key is first asked for; ``_args`` the argument tuple, or the one
+    # literal argument itself when ``_linked`` is _ONE_ARG; the expression slot is
+    # unused); any other Delayed wraps an expression (``_name`` is None).
     __slots__ = ("_args", "_func", "_kwargs", "_linked", "_name", "_nout", "_pure")
 
     # NumPy operators defer to ours: ``array + delayed`` is a Delayed, not an
@@ -448,21 +541,23 @@ class Delayed(Collection):
     @property
     def key(self) -> Hashable:
         """The key of this value in the task graph."""
-        name = self._name
+        name = _name_of(self)
         return name if name is not None else _get_expr(self).key
 
     def __chunkwise_tokenize__(self) -> str:
-        name = self._name
+        name = _name_of(self)
         return name if name is not None else _get_expr(self).name
 
     def _rebuild(self, expr: Expr) -> Delayed:
         return Delayed(expr, self._nout, self._pure)
 
     def __reduce__(self):
-        if self._name is not None:
+        name = _name_of(self)
+        if name is not None:
+            linked = bool(self._linked) and self._linked is not _ONE_ARG
             return (
                 _rebuild_call,
-                (self._func, self._args, self._kwargs, self._name, self._linked, self._nout, self._pure),
+                (self._func, _args_of(self), self._kwargs, name, linked, self._nout, self._pure),
             )
         return (Delayed, (_get_expr(self), self._nout, self._pure))
 
@@ -500,15 +595,38 @@ class Delayed(Collection):
         )
 
     def __call__(
-        self, *args: Any, pure: bool | None = None, dask_key_name: Hashable | None = None, **kwargs: Any
+        self,
+        arg: Any = _NO_ARG,
+        /,
+        *args: Any,
+        pure: bool | None = None,
+        dask_key_name: Hashable | None = None,
+        **kwargs: Any,
     ) -> Delayed:
+        # ``arg`` is apart from ``args`` so that a call of one argument, the common
+        # leaf ``f(i)``, packs no tuple: ``args`` is then Python's shared empty one.
         if self._name is None:
             expr = _get_expr(self)
             if type(expr) is DelayedLeaf and callable(expr.operands[0]):
                 # a wrapped function: the call embeds the function itself
-                return _delayed_call(
-                    expr.operands[0], args, kwargs, self._pure if pure is None else pure, dask_key_name, self._nout
-                )
+                func = expr.operands[0]
+                if pure is None:
+                    pure = self._pure
+                if (
+                    type(arg) in _ATOMS
+                    and not args
+                    and not kwargs
+                    and dask_key_name is None
+                    and not (config.get("delayed_pure", False) if pure is None else pure)
+                ):  # an impure call of one literal: no tuple, no key until asked
+                    return _fill_call(
+                        _new_object(Delayed), func, arg, _NO_KWARGS, _UNNAMED, _ONE_ARG, self._nout, None
+                    )
+                if arg is not _NO_ARG:
+                    args = (arg, *args)
+                return _delayed_call(func, args, kwargs, pure, dask_key_name, self._nout)
+        if arg is not _NO_ARG:
+            args = (arg, *args)
         return _delayed_call(self, args, kwargs, pure, dask_key_name)
 
     def __getitem__(self, index: Any) -> Delayed:
@@ -639,6 +757,8 @@ def _delayed_call(
             pure = config.get("delayed_pure", False)
         if pure:
             name = f"{label}-{tokenize(func, args, kwargs)}"
+        elif funcname is None:
+            name = _UNNAMED  # drawn when first asked for (see _draw_name)
         else:
             name = f"{label}-{_unique()}"
     return _fill_call(

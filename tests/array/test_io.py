@@ -702,3 +702,72 @@ def test_inner_chunks_divide_the_shard():
         chunk = inner_chunks(shard, itemsize)
         assert all(s % c == 0 for s, c in zip(shard, chunk))
         assert np.prod(chunk) * itemsize <= 1 << 20 or all(c % 2 for c in chunk)
+
+
+def test_to_zarr_compresses_numbers_with_blosc_lz4_by_default(tmp_path):
+    zarr = pytest.importorskip("zarr")
+    from zarr.codecs import BloscCodec, ZstdCodec
+
+    data = np.random.default_rng(1).random((300, 200))
+    path = tmp_path / "blosc.zarr"
+    da.to_zarr(da.from_array(data, chunks=(100, 100)), str(path))
+    z = zarr.open_array(str(path), mode="r")  # a plain zarr reader opens it
+    (codec,) = z.compressors
+    assert isinstance(codec, BloscCodec)
+    assert (codec.cname.value, codec.clevel, codec.shuffle.value, codec.typesize) == ("lz4", 5, "shuffle", 8)
+    np.testing.assert_array_equal(z[:], data)
+    assert_eq(da.from_zarr(str(path)), data)
+    small = np.arange(64, dtype="u1").reshape(8, 8)
+    da.to_zarr(da.from_array(small, chunks=4), str(tmp_path / "u1.zarr"))
+    (codec,) = zarr.open_array(str(tmp_path / "u1.zarr"), mode="r").compressors
+    assert codec.shuffle.value == "bitshuffle"  # 1-byte items: zarr's own pick
+    da.to_zarr(da.from_array(data, chunks=100), str(tmp_path / "zstd.zarr"), compressors="auto")
+    (codec,) = zarr.open_array(str(tmp_path / "zstd.zarr"), mode="r").compressors
+    assert isinstance(codec, ZstdCodec)  # zarr's own default, on request
+    da.to_zarr(da.from_array(data, chunks=100), str(tmp_path / "raw.zarr"), compressors=None)
+    assert zarr.open_array(str(tmp_path / "raw.zarr"), mode="r").compressors == ()
+
+
+@pytest.mark.filterwarnings("ignore:The data type .* does not have a Zarr V3 specification")
+def test_to_zarr_default_codec_in_zarr_format_2_and_for_strings(tmp_path):
+    zarr = pytest.importorskip("zarr")
+    data = np.arange(24.0).reshape(4, 6)
+    path = tmp_path / "v2.zarr"
+    da.to_zarr(da.from_array(data, chunks=2), str(path), zarr_format=2)
+    z = zarr.open_array(str(path), mode="r")
+    assert z.metadata.zarr_format == 2
+    assert z.metadata.compressor.get_config() == {"id": "blosc", "cname": "lz4", "clevel": 5,
+                                                  "shuffle": 1, "blocksize": 0}
+    assert_eq(da.from_zarr(str(path)), data)
+    words = np.array(["a", "bb", "ccc", "dddd"])
+    da.to_zarr(da.from_array(words, chunks=2), str(tmp_path / "s.zarr"))
+    back = zarr.open_array(str(tmp_path / "s.zarr"), mode="r")
+    assert back[:].tolist() == words.tolist()  # not a number: zarr's own codecs
+
+
+def test_to_zarr_skips_the_empty_chunk_scan_for_blocks_that_are_surely_not_empty(tmp_path, monkeypatch):
+    zarr = pytest.importorskip("zarr")
+    from zarr.core.buffer.core import NDBuffer
+
+    scans = []
+    real = NDBuffer.all_equal
+    monkeypatch.setattr(NDBuffer, "all_equal", lambda self, *a, **k: scans.append(1) or real(self, *a, **k))
+    data = np.random.default_rng(2).random((6, 8)) + 1
+    data[:3, :4] = 0.0  # block (0, 0) equals the fill value: zarr must still skip it
+    data[3:, 4:] = 0.0
+    data[4, 5] = 7.0  # block (1, 1): zero at the three probed elements, yet not empty
+    path = tmp_path / "x.zarr"
+    da.to_zarr(da.from_array(data, chunks=(3, 4)), str(path), scheduler="sync")
+    assert len(scans) == 2  # only the blocks whose probes all equal the fill value are scanned
+    assert_eq(da.from_zarr(str(path)), data)
+    chunk_files = sorted(os.path.relpath(os.path.join(root, f), path / "c")
+                         for root, _, files in os.walk(path / "c") for f in files)
+    assert chunk_files == [os.path.join("0", "1"), os.path.join("1", "0"), os.path.join("1", "1")]
+    scans.clear()
+    negative_zero = np.full((6, 8), -0.0)  # not the fill value bit for bit, as zarr compares
+    da.to_zarr(da.from_array(negative_zero, chunks=(3, 4)), str(tmp_path / "nz.zarr"), scheduler="sync")
+    assert scans == []
+    assert np.signbit(zarr.open_array(str(tmp_path / "nz.zarr"), mode="r")[:]).all()
+    sharded = tmp_path / "s.zarr"  # several zarr chunks per block: zarr scans each one itself
+    da.to_zarr(da.from_array(np.zeros((4, 4)), chunks=(4, 4)), str(sharded), chunks=(2, 2), scheduler="sync")
+    assert len(scans) == 4 and not os.path.exists(sharded / "c")

@@ -276,3 +276,35 @@ def test_histogram_of_integers_matches_numpy_on_and_off_the_integer_path(dtype):
         assert counts.dtype == expected.dtype
     # the fast path is taken where it applies (uint64 always goes through NumPy)
     assert (fast > 0) == (dtype != "u8")
+
+
+@pytest.mark.parametrize("dtype", ["i1", "i2", "u2", "i4", "i8"])
+def test_integer_histogram_by_slabs_matches_numpy(dtype):
+    from chunkwise.array.counting import integer_histogram
+
+    info = np.iinfo(dtype)
+    data = rng.integers(max(int(info.min), -200), min(int(info.max), 200), 5000, endpoint=True).astype(dtype)
+    data[1000:1400] = rng.integers(0, 99, 400)  # slabs wholly inside the range, below the top edge
+    data[2000] = 100  # the top edge in one slab only
+    for low, width, nbins in [(0, 10, 10), (-50, 25, 4), (3, 1, 97), (0, 1, 1)]:
+        high = low + width * nbins
+        expected = np.histogram(data, bins=nbins, range=(low, high))[0]
+        for slab in (7, 400, 1 << 17):
+            np.testing.assert_array_equal(integer_histogram(data, low, width, nbins, slab=slab), expected)
+
+
+def test_integer_histogram_allocates_nothing_of_the_blocks_size():
+    import tracemalloc
+
+    from chunkwise.array.counting import integer_histogram
+
+    data = rng.integers(0, 1_000_000, 2_000_000)  # 16 MB
+    expected = np.histogram(data, bins=100, range=(0, 1_000_000))[0]
+    tracemalloc.start()
+    try:
+        counts = integer_histogram(data, 0, 10_000, 100)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(counts, expected)
+    assert peak < data.nbytes / 8  # one cache-sized slab buffer, not an index array per element

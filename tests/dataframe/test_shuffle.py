@@ -359,3 +359,28 @@ def test_memory_limit_refuses_an_output_partition_too_large(tmp_path):
     with chunkwise.config.set({"dataframe.shuffle.memory_limit": "100MB"}):
         got = hash_partition(df, "k", 4).compute()
     pd.testing.assert_frame_equal(got.sort_index(), pdf)
+
+
+def _stable_order_cases() -> list:
+    rng = np.random.default_rng(8)
+    times = rng.integers(0, 50_000, 5000).astype("datetime64[s]")
+    times[::97] = np.datetime64("NaT")
+    return [
+        rng.integers(0, 50_000, 5000),  # one 16-bit digit
+        rng.integers(-(2**31), 2**31 - 2, 5000),  # two digits
+        rng.integers(-(2**62), 2**62, 5000),  # wider: NumPy's own stable sort
+        rng.integers(0, 300, 5000).astype(np.uint64) + np.uint64(2**64 - 400),
+        rng.integers(0, 50_000, 5000).astype("datetime64[s]"),
+        times,  # NaT last
+        rng.integers(0, 9, 5000).astype("timedelta64[ms]"),
+        rng.integers(-5, 5, 5000).astype(np.int8),
+        rng.random(5000),
+    ]
+
+
+@pytest.mark.parametrize("keys", _stable_order_cases(), ids=lambda k: str(k.dtype))
+def test_stable_order_is_numpys_stable_argsort(keys):
+    from chunkwise.dataframe.shuffle import stable_order
+
+    np.testing.assert_array_equal(stable_order(keys), np.argsort(keys, kind="stable"))
+    np.testing.assert_array_equal(stable_order(keys[:3]), np.argsort(keys[:3], kind="stable"))

@@ -38,7 +38,7 @@ def test_the_memory_limit_chooses_the_count_from_known_lengths():
         by_key = df.shuffle(on="k")
     assert expected > 2 and out.npartitions == expected and by_key.npartitions == expected
     text = out.explain(show=False)
-    assert f"[{expected} partitions]" in text and "known lengths" in text and "memory_limit" in text
+    assert f"-> {expected} partitions]" in text and "known lengths" in text and "memory_limit" in text
     got = out.compute(scheduler="sync")
     pd.testing.assert_frame_equal(got, pdf.sort_values("x", kind="stable"))
     pd.testing.assert_frame_equal(by_key.compute().sort_index(), pdf)
@@ -180,3 +180,71 @@ def test_a_hash_join_chooses_its_count_from_both_sides_and_the_limit():
     pd.testing.assert_frame_equal(got.sort_values(key).reset_index(drop=True),
                                   want.sort_values(key).reset_index(drop=True))
     assert a.merge(b, on="k", broadcast=False).npartitions == 3  # no limit: the larger side's
+
+
+# --- set_index(sorted=True) from Parquet statistics (issue 17, round 5, item 3) ------------------
+
+
+def _sorted_parquet(tmp_path, files: int = 3) -> tuple:
+    """``files`` Parquet files of ``t`` (datetime), ``k`` (int) and ``x`` in ``t``/``k`` order,
+    one of them empty, nulls in ``x``."""
+    pdf = numbers(9_000).sort_values("t", kind="stable").reset_index(drop=True)
+    pdf["k"] = np.arange(len(pdf)) // 7
+    pdf.loc[::11, "x"] = np.nan
+    directory = tmp_path / "sorted"
+    directory.mkdir()
+    cuts = np.linspace(0, len(pdf), files + 1).astype(int)
+    for i in range(files):
+        pdf.iloc[cuts[i]:cuts[i + 1]].to_parquet(directory / f"part-{i}.parquet", row_group_size=1000)
+    pdf.iloc[:0].to_parquet(directory / f"part-{files}.parquet")  # an empty last file
+    return pdf, directory
+
+
+@pytest.mark.parametrize("column", ["t", "k"])
+def test_set_index_sorted_takes_divisions_from_parquet_statistics_without_a_read(tmp_path, column, scheduler):
+    pdf, directory = _sorted_parquet(tmp_path)
+    df = dd.read_parquet(directory)
+    with record_reads() as reads:
+        indexed = df.set_index(column, sorted=True)
+    assert reads == []  # only footers: no piece read to place the partitions
+    assert "Parquet statistics" in indexed.explain(show=False)
+    expected = pdf.set_index(column)
+    assert indexed.divisions[0] == expected.index.min() and indexed.divisions[-1] == expected.index.max()
+    with record_reads() as reads:
+        got = indexed.compute(scheduler=scheduler)
+    assert len(reads) == df.npartitions  # each piece read once, by the compute itself
+    pd.testing.assert_frame_equal(got, expected)
+    for i in range(indexed.npartitions):
+        part = indexed.partitions[i].compute(scheduler=scheduler)
+        low, high = indexed.divisions[i], indexed.divisions[i + 1]
+        assert len(part) == 0 or (part.index.min() >= low and part.index.max() <= high)
+    projected = df[["x", column]].set_index(column, sorted=True)  # columns of the scan: still no read
+    assert "Parquet statistics" in projected.explain(show=False)
+    pd.testing.assert_frame_equal(projected.compute(scheduler=scheduler), pdf[["x", column]].set_index(column))
+
+
+def test_set_index_sorted_from_statistics_refuses_disorder_at_compute_or_build(tmp_path):
+    pdf = pd.DataFrame({"a": [1, 2, 3, 5, 4, 6], "b": range(6)})
+    directory = tmp_path / "unordered"
+    directory.mkdir()
+    pdf.iloc[:3].to_parquet(directory / "part-0.parquet")
+    pdf.iloc[3:].to_parquet(directory / "part-1.parquet")  # 5 then 4 inside the file
+    indexed = dd.read_parquet(directory).set_index("a", sorted=True)  # the statistics look fine
+    with pytest.raises(ValueError, match=r"not in order within a partition \(5 then 4\)"):
+        indexed.compute()
+    crossing = tmp_path / "crossing"
+    crossing.mkdir()
+    pdf.iloc[3:].sort_values("a").to_parquet(crossing / "part-0.parquet")
+    pdf.iloc[:3].to_parquet(crossing / "part-1.parquet")
+    with record_reads() as reads, pytest.raises(ValueError, match="partitions are not in order"):
+        dd.read_parquet(crossing).set_index("a", sorted=True)
+    assert reads == []
+
+
+def test_set_index_sorted_reads_when_statistics_cannot_say(tmp_path):
+    pdf, directory = _sorted_parquet(tmp_path)
+    filtered = dd.read_parquet(directory, filters=[("k", ">=", 10)])
+    with record_reads() as reads:
+        indexed = filtered.set_index("t", sorted=True)
+    assert reads and "per-partition min/max" in indexed.explain(show=False)
+    pd.testing.assert_frame_equal(indexed.compute(), pdf[pdf.k >= 10].set_index("t"))

@@ -8,7 +8,7 @@ import pytest
 
 import chunkwise
 import chunkwise.dataframe as dd
-from chunkwise.dataframe import sorting
+from chunkwise.dataframe import row_selection, sorting
 from chunkwise.dataframe.io.parquet import record_reads
 from chunkwise.scheduling.callbacks import Callback
 
@@ -341,3 +341,127 @@ def test_sort_values_head_of_more_rows_than_the_frame_has(pdf):
     df = dd.from_pandas(pdf.iloc[:30], npartitions=4)
     got = df.sort_values("u").head(100)
     pd.testing.assert_frame_equal(got, pdf.iloc[:30].sort_values("u"))
+
+
+# --- round 5: sort_values by the index's name; explain() says what the cardinality choice read -----
+
+
+def indexed_frame(pdf: pd.DataFrame) -> pd.DataFrame:
+    """``pdf`` with a named index of repeated, unordered labels (ties test stability)."""
+    labels = np.random.default_rng(5).permutation(len(pdf)) % 37
+    return pdf.set_index(pd.Index(labels, name="ix"))
+
+
+@pytest.mark.parametrize("by,ascending", [
+    ("ix", True), ("ix", False), (["k", "ix"], [True, False]), (["ix", "u"], True),
+])
+def test_sort_values_by_the_index_name_as_pandas(pdf, by, ascending, scheduler):
+    pdf = indexed_frame(pdf)
+    for parts in (1, 4):
+        df = dd.from_pandas(pdf, npartitions=parts, sort=False)
+        got = df.sort_values(by, ascending=ascending).compute(scheduler=scheduler)
+        pd.testing.assert_frame_equal(got, pdf.sort_values(by, ascending=ascending, kind="stable"))
+    with_empty = dd.from_pandas(pdf, npartitions=4, sort=False).partitions[[0, 1, 1, 2, 3]]
+    empty = with_empty[with_empty.u < -1]  # every partition empty
+    pd.testing.assert_frame_equal(empty.sort_values(by, ascending=ascending).compute(scheduler=scheduler),
+                                  pdf[pdf.u < -1].sort_values(by, ascending=ascending))
+    top = dd.from_pandas(pdf, npartitions=4, sort=False).sort_values(by, ascending=ascending).head(7)
+    pd.testing.assert_frame_equal(top, pdf.sort_values(by, ascending=ascending, kind="stable").head(7))
+
+
+def test_sort_values_by_an_unknown_name_or_a_multiindex_level_says_what_to_do(pdf):
+    df = dd.from_pandas(indexed_frame(pdf), npartitions=2, sort=False)
+    with pytest.raises(KeyError, match=r"no column or index level \['nope'\].*the index \['ix'\]"):
+        df.sort_values("nope")
+    multi = dd.from_pandas(pdf.set_index(["k", "u"]), npartitions=2, sort=False)
+    with pytest.raises(NotImplementedError, match="reset_index"):
+        multi.sort_values("k")
+
+
+def test_explain_says_what_the_cardinality_choice_read(pdf, monkeypatch):
+    df = dd.from_pandas(pdf, npartitions=5)
+    small = df.drop_duplicates("c").explain(show=False)  # 600 rows known: nothing read
+    assert "TreeReduction" in small and "nothing read to choose" in small
+    monkeypatch.setattr(sorting, "TREE_MAX_ROWS", 50)
+    sorting._OBSERVED.clear()
+    wide = df.drop_duplicates("u").explain(show=False)
+    assert "HashShuffle" in wide
+    assert "(shuffle: read partition 0 of the keys' source to choose: 120 rows, 120 distinct keys" in wide
+    narrow = df.drop_duplicates("c").explain(show=False)
+    assert "TreeReduction" in narrow and "tree: read partition 0 of the keys' source" in narrow
+    grouped = df.groupby("u").f.sum().explain(show=False)
+    assert "(shuffle: read partition 0 of the keys' source" in grouped
+    pd.testing.assert_series_equal(df.groupby("u").f.sum().compute(), pdf.groupby("u").f.sum())
+    pd.testing.assert_frame_equal(df.drop_duplicates("u").compute().sort_index(), pdf.drop_duplicates("u"))
+
+
+@pytest.mark.parametrize("subset", [None, "k", ["s", "k"], "f", "c"])
+@pytest.mark.parametrize("keep", ["first", "last"])
+def test_drop_duplicates_tree_merges_partials_on_their_keys(pdf, subset, keep, scheduler):
+    # uneven partitions, empty ones between them, and a deep tree (split_every=2)
+    df = dd.from_pandas(pdf, npartitions=6).partitions[[0, 1, 1, 2, 3, 4, 5]]
+    df = df[(df.u < 100) | (df.u > 300)]  # empties part of the partitions
+    expected = pd.concat([pdf.iloc[:100], pdf.iloc[100:200], pdf.iloc[100:]])
+    expected = expected[(expected.u < 100) | (expected.u > 300)]
+    got = df.drop_duplicates(subset=subset, keep=keep, split_every=2).compute(scheduler=scheduler)
+    pd.testing.assert_frame_equal(got, expected.drop_duplicates(subset=subset, keep=keep))
+    series = df.s.drop_duplicates(keep=keep, split_every=3).compute(scheduler=scheduler)
+    pd.testing.assert_series_equal(series, expected.s.drop_duplicates(keep=keep))
+    assert row_selection.merge_partials([pdf.iloc[:0], pdf.iloc[:3]], subset, keep) is not None
+
+
+def test_ordered_range_shuffle_sorts_in_the_combine_on_every_path(pdf, scheduler):
+    pdf = pdf.assign(o=pd.Series([(i % 3, "x") for i in range(len(pdf))], dtype=object))
+    df = dd.from_pandas(pdf, npartitions=5)
+    for by in ["f", "t", "k"]:  # NaN, timestamps (tz-free), ties
+        expected = pdf.sort_values(by, kind="stable")
+        out = df.sort_values(by, npartitions=4)
+        plan = out.explain(show=False)
+        assert "each partition sorted as it is joined" in plan and "sort-partition" not in plan
+        pd.testing.assert_frame_equal(out.compute(scheduler=scheduler), expected)  # pickled pieces (o)
+        with chunkwise.config.set({"dataframe.shuffle.method": "tasks"}):  # pieces in memory
+            pd.testing.assert_frame_equal(out.compute(scheduler=scheduler), expected)
+        plain = df.drop(columns="o").sort_values(by, npartitions=3)  # Arrow pieces
+        pd.testing.assert_frame_equal(plain.compute(scheduler=scheduler), expected.drop(columns="o"))
+    empty = df[df.u < 0].sort_values("f")
+    pd.testing.assert_frame_equal(empty.compute(scheduler=scheduler), pdf[pdf.u < 0])
+    descending = df.sort_values("f", ascending=False)  # not ordered by the combine: a sort after
+    assert "sort-partition" in descending.explain(show=False)
+    pd.testing.assert_frame_equal(descending.compute(scheduler=scheduler),
+                                  pdf.sort_values("f", ascending=False, kind="stable"))
+
+
+def _integer_key_cases() -> list:
+    rng = np.random.default_rng(12)
+    times = rng.integers(0, 300, 2000).astype("datetime64[s]")
+    with_nat = times.copy()
+    with_nat[::7] = np.datetime64("NaT")
+    return [
+        rng.integers(-50, 50, 2000),  # negative values
+        rng.integers(0, 10**12, 2000),  # too wide a span: pandas' hash table
+        rng.integers(0, 200, 2000).astype(np.uint64) + np.uint64(2**64 - 300),
+        rng.integers(0, 100, 2000).astype(np.int8),
+        times,
+        with_nat,  # NaT: pandas' hash table
+        np.array([5], dtype=np.int64),
+        np.array([], dtype=np.int64),
+    ]
+
+
+@pytest.mark.parametrize("keys", _integer_key_cases(), ids=lambda k: f"{k.dtype}-{len(k)}")
+@pytest.mark.parametrize("keep", ["first", "last"])
+def test_integer_keys_deduplicate_as_pandas(keys, keep, scheduler):
+    from chunkwise.dataframe.row_selection import repeated_integer_keys
+
+    expected = pd.Series(keys).duplicated(keep=keep).to_numpy()
+    found = repeated_integer_keys(keys, keep)
+    wide = len(keys) > 1 and (keys.dtype.kind == "M" and np.isnat(keys).any() or keys.dtype == np.int64
+                              and keys.max() - keys.min() > 10**9)
+    assert (found is None) == wide  # a table indexed by value only for narrow spans
+    assert found is None or (found == expected).all()
+    pdf = pd.DataFrame({"k": keys, "v": np.arange(len(keys))})
+    df = dd.from_pandas(pdf, npartitions=min(4, max(len(keys), 1)))
+    got = df.drop_duplicates("k", keep=keep, split_every=2).compute(scheduler=scheduler)
+    pd.testing.assert_frame_equal(got, pdf.drop_duplicates("k", keep=keep))
+    pd.testing.assert_series_equal(df.k.drop_duplicates(keep=keep).compute(scheduler=scheduler),
+                                   pdf.k.drop_duplicates(keep=keep))

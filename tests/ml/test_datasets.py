@@ -118,3 +118,102 @@ def test_blobs(scheduler):
     assert 0.65 < (y2.compute() == 1).mean() < 0.85
     with pytest.raises(ValueError, match="n_samples"):
         make_blobs(n_samples=[1, 2], centers=3)
+
+
+# --- the values are those of the previous release's generators (before rows were written in place) ---
+
+
+def _stream(seed, g, stream=1):
+    """Generation block ``g``'s stream (1: the features), as the module docstring defines it."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(1, g, stream))))
+
+
+def _previous_classification_features(recipe, g, lo, hi):
+    """``ClassificationRecipe.features`` as released before: an einsum over gathered factors, column writes."""
+    n_informative, n_redundant = recipe.centroids.shape[1], recipe.redundant.shape[1]
+    clusters = recipe.clusters(g, hi)[lo:hi]
+    z = _stream(recipe.seed, g).standard_normal((hi, n_informative + recipe.n_useless))[lo:]
+    if n_informative <= 8:
+        informative = np.einsum("ri,rij->rj", z[:, :n_informative], recipe.covariance[clusters])
+        informative += recipe.centroids[clusters]
+    else:
+        informative = np.empty((hi - lo, n_informative))
+        for k in range(len(recipe.cluster_p)):
+            rows = clusters == k
+            informative[rows] = z[rows, :n_informative] @ recipe.covariance[k] + recipe.centroids[k]
+    position = np.argsort(recipe.feature_order)
+    X = np.empty((hi - lo, len(recipe.feature_order)))
+    X[:, position[:n_informative]] = informative
+    kept = n_informative + n_redundant
+    if n_redundant:
+        X[:, position[n_informative:kept]] = informative @ recipe.redundant
+    if len(recipe.repeated):
+        X[:, position[kept:kept + len(recipe.repeated)]] = X[:, position[recipe.repeated]]
+    if recipe.n_useless:
+        X[:, position[kept + len(recipe.repeated):]] = z[:, n_informative:]
+    if (recipe.shift != 0).any():
+        X += recipe.shift[recipe.feature_order]
+    if (recipe.scale != 1).any():
+        X *= recipe.scale[recipe.feature_order]
+    return X
+
+
+def _previous_blobs_features(recipe, g, lo, hi):
+    labels = recipe.labels(g, lo, hi)
+    z = _stream(recipe.seed, g).standard_normal((hi, recipe.centers.shape[1]))[lo:hi]
+    return recipe.centers[labels] + z * recipe.cluster_std[labels, None]
+
+
+def _previous_regression_features(recipe, g, lo, hi):
+    return _stream(recipe.seed, g).standard_normal((hi, recipe.n_features))[lo:hi]
+
+
+def _previous(monkeypatch, name, features):
+    """Make the dataset ``name`` generate its X with the previous release's ``features``."""
+    from chunkwise.ml import datasets
+
+    def chunk(rows, recipe):  # the generation blocks the rows cover, each generated whole, then concatenated
+        start, stop = int(rows[0]), int(rows[-1]) + 1
+        parts = []
+        for g in range(start // GENERATION_ROWS, (stop - 1) // GENERATION_ROWS + 1):
+            first = g * GENERATION_ROWS
+            lo, hi = max(start, first) - first, min(stop, first + GENERATION_ROWS) - first
+            parts.append(features(recipe, g, lo, hi))
+        return np.concatenate(parts)
+
+    monkeypatch.setattr(datasets, f"_{name}_X", chunk)
+
+
+CLASSIFICATION_CASES = [
+    {"n_features": 20},
+    {"n_features": 20, "n_informative": 8, "n_redundant": 3, "n_repeated": 2, "n_classes": 5},
+    {"n_features": 12, "n_informative": 12, "n_redundant": 0, "n_classes": 3},  # > 8: per-cluster products
+    {"n_features": 7, "n_informative": 3, "n_redundant": 2, "n_repeated": 2},  # no useless features
+    {"n_features": 9, "n_informative": 5, "shift": None, "scale": None, "hypercube": False, "shuffle": False},
+]
+
+
+@pytest.mark.parametrize("params", CLASSIFICATION_CASES)
+@pytest.mark.parametrize("chunks", [GENERATION_ROWS * 2 + 1000, 7_777])  # block-aligned starts, and not
+def test_classification_values_unchanged_by_writing_in_place(monkeypatch, params, chunks):
+    n = GENERATION_ROWS * 2 + 5_000
+    X = make_classification(n_samples=n, chunks=chunks, random_state=3, **params)[0].compute()
+    with monkeypatch.context() as patch:
+        _previous(patch, "classification", _previous_classification_features)
+        before = make_classification(n_samples=n, chunks=chunks, random_state=3, **params)[0].compute()
+    np.testing.assert_array_equal(X, before)
+
+
+@pytest.mark.parametrize("chunks", [GENERATION_ROWS, 7_777])
+def test_blobs_and_regression_values_unchanged_by_writing_in_place(monkeypatch, chunks):
+    n = GENERATION_ROWS * 2 + 5_000
+    blobs = make_blobs(n_samples=n, n_features=6, centers=4, cluster_std=[1, 2, 3, 4], chunks=chunks,
+                       random_state=1)[0].compute()
+    regression = make_regression(n_samples=n, n_features=8, noise=1.0, chunks=chunks, random_state=1)[0].compute()
+    with monkeypatch.context() as patch:
+        _previous(patch, "blobs", _previous_blobs_features)
+        _previous(patch, "regression", _previous_regression_features)
+        np.testing.assert_array_equal(blobs, make_blobs(n_samples=n, n_features=6, centers=4, cluster_std=[1, 2, 3, 4],
+                                                        chunks=chunks, random_state=1)[0].compute())
+        np.testing.assert_array_equal(regression, make_regression(n_samples=n, n_features=8, noise=1.0, chunks=chunks,
+                                                                  random_state=1)[0].compute())

@@ -359,7 +359,7 @@ def _hist_block(block: np.ndarray, weights: np.ndarray | None = None, bins: Any 
                 range: Any = None) -> np.ndarray:
     layout = None if weights is not None else integer_bins(block.dtype, bins, range)
     if layout is not None:
-        return _integer_histogram(block, *layout)
+        return integer_histogram(block, *layout)
     return np.histogram(block, bins=bins, range=range, weights=weights)[0]
 
 
@@ -397,25 +397,49 @@ def integer_bins(dtype: np.dtype, bins: Any, range: Any) -> tuple | None:
     return low, width, bins
 
 
-def _integer_histogram(block: np.ndarray, low: int, width: int, nbins: int) -> np.ndarray:
+HISTOGRAM_SLAB = 1 << 17
+"""Elements per slab of :func:`integer_histogram`: 1 MiB of int64, so each slab stays in cache."""
+
+
+def integer_histogram(block: np.ndarray, low: int, width: int, nbins: int,
+                       slab: int = HISTOGRAM_SLAB) -> np.ndarray:
     """``np.histogram(block, nbins, (low, low + nbins * width))[0]`` in integer arithmetic.
 
-    Three passes in place (subtract, floor-divide, clip the top edge into the
-    last bin) and a ``bincount``, instead of NumPy's float conversion and edge
-    corrections: about 10x faster on int64. Values outside the range are
-    dropped first, as NumPy drops them.
+    Slab by slab (:data:`HISTOGRAM_SLAB` elements, reusing one buffer): drop
+    values outside the range (only when the slab's min or max says there are
+    any, as NumPy drops them), floor-divide by the bin width into the buffer
+    (after subtracting ``low`` when it is not 0), clip the top edge into the
+    last bin (only when the slab reaches it), and ``bincount``. That is about
+    4x ``np.histogram`` on int64 in CPU time, and it allocates nothing of the
+    block's size: one pass over the block's bytes, the rest in cache.
 
-    >>> _integer_histogram(np.array([0, 4, 5, 9, 10, 11, -1]), 0, 5, 2).tolist()
+    >>> integer_histogram(np.array([0, 4, 5, 9, 10, 11, -1]), 0, 5, 2).tolist()
     [2, 3]
+    >>> integer_histogram(np.arange(-3, 12, dtype=np.int8), 1, 5, 2, slab=4).tolist()
+    [5, 6]
     """
     high = low + nbins * width
     values = block.ravel()
-    if values.size and (values.min() < low or values.max() > high):
-        values = values[(values >= low) & (values <= high)]
-    index = np.subtract(values, low, dtype=np.int64)
-    np.floor_divide(index, width, out=index)
-    np.minimum(index, nbins - 1, out=index)
-    return np.bincount(index, minlength=nbins).astype(np.intp, copy=False)
+    counts = np.zeros(nbins, dtype=np.intp)
+    if not values.size:
+        return counts
+    buffer = np.empty(min(slab, values.size), dtype=np.int64)
+    for start in range(0, values.size, slab):
+        part = values[start:start + slab]
+        top = part.max()
+        if part.min() < low or top > high:
+            part = part[(part >= low) & (part <= high)]
+            top = high
+        index = buffer[:part.size]
+        if low:
+            np.subtract(part, low, out=index, dtype=np.int64, casting="unsafe")
+            np.floor_divide(index, width, out=index)
+        else:
+            np.floor_divide(part, width, out=index, dtype=np.int64, casting="unsafe")
+        if top >= high:
+            np.minimum(index, nbins - 1, out=index)
+        counts += np.bincount(index, minlength=nbins)
+    return counts
 
 
 def _check_lazy_bins(bins: Any, opname: str) -> None:

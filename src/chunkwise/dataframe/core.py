@@ -517,17 +517,17 @@ class NDFrame(FrameBase):
     def nlargest(self, n: int = 5, columns: Any = None, keep: str = "first",
                  split_every: Any = None) -> Any:
         """The ``n`` largest rows (as pandas), by a tree reduction."""
-        return _module("sorting").nlargest(self, n, columns, keep, split_every)
+        return _module("row_selection").nlargest(self, n, columns, keep, split_every)
 
     def nsmallest(self, n: int = 5, columns: Any = None, keep: str = "first",
                   split_every: Any = None) -> Any:
         """The ``n`` smallest rows (as pandas), by a tree reduction."""
-        return _module("sorting").nsmallest(self, n, columns, keep, split_every)
+        return _module("row_selection").nsmallest(self, n, columns, keep, split_every)
 
     def drop_duplicates(self, subset: Any = None, keep: Any = "first", split_out: Any = None,
                         ignore_index: bool = False, split_every: Any = None) -> Any:
         """Rows without duplicates, as pandas; a tree or a shuffle (see ``dataframe.sorting``)."""
-        return _module("sorting").drop_duplicates(self, subset, keep, split_out, ignore_index,
+        return _module("row_selection").drop_duplicates(self, subset, keep, split_out, ignore_index,
                                                   split_every)
 
     # --- reductions: chunkwise.dataframe.reductions ---

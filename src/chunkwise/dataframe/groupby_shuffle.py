@@ -51,7 +51,7 @@ from chunkwise.dataframe.expr import (
 from chunkwise.dataframe.groupby import Aggregation, pandas_by, run_pandas
 from chunkwise.dataframe.reductions import TreeReduction
 from chunkwise.dataframe.shuffle import HashShuffle, RangeShuffle
-from chunkwise.dataframe.sorting import JoinPartitions, prefers_shuffle
+from chunkwise.dataframe.sorting import JoinPartitions, choose_by_cardinality, with_choice_note
 
 __all__ = [
     "IndexOrdered",
@@ -178,7 +178,8 @@ class TreeOrShuffle(TreeReduction):
         return TreeReduction(*self.operands[: len(TreeReduction._parameters)])
 
     def _lower(self) -> FrameExpr:
-        return self.large if prefers_shuffle(self.frame, list(self.keys)) else self._tree()
+        shuffle, why = choose_by_cardinality(self.frame, list(self.keys))
+        return with_choice_note(self.large if shuffle else self._tree(), why)
 
     def dependencies(self) -> list:
         # before lowering, only the tree's inputs: the alternative is not run unless chosen

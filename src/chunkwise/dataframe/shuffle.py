@@ -84,10 +84,12 @@ __all__ = [
     "RangeShuffle",
     "Shuffle",
     "ShuffleFiles",
+    "can_order",
     "combine_pieces",
     "conform",
     "hash_ids",
     "hash_partition",
+    "order_partition",
     "range_ids",
     "range_partition",
     "read_piece",
@@ -96,7 +98,11 @@ __all__ = [
     "shuffle_bytes_written",
     "split_by_ids",
     "split_partition",
+    "stable_order",
+    "as_table",
+    "order_by_ids",
     "write_piece",
+    "write_table",
 ]
 
 
@@ -170,9 +176,13 @@ def range_ids(partition: Any, by: list, splitters: Sequence, ascending: list,
 
 def _range_ids_one(keys: pd.Series, splitters: Sequence, ascending: bool, na_position: str) -> np.ndarray:
     count = len(splitters)
-    nulls = keys.isna().to_numpy()
     values = keys.to_numpy()
     inner = np.asarray(list(splitters), dtype=values.dtype if values.dtype.kind != "O" else object)
+    if ascending and na_position == "last" and values.dtype.kind in "fmM" and not (
+            pd.isna(inner).any()):
+        # NumPy orders NaN and NaT after every value: they land in the last partition as is
+        return np.searchsorted(inner, values, side="right").astype(np.int64, copy=False)
+    nulls = keys.isna().to_numpy()
     if nulls.any():
         values = values.copy()
         values[nulls] = inner[0]  # any value: overwritten below
@@ -211,18 +221,25 @@ def _range_ids_general(keys: Any, splitters: Sequence, ascending: list, na_posit
     return ids
 
 
-def split_by_ids(partition: Any, ids: np.ndarray, npartitions: int) -> list:
-    """``partition`` cut into ``npartitions`` pieces by ``ids`` (``None`` for an empty piece), rows in order."""
+def order_by_ids(ids: np.ndarray, npartitions: int) -> tuple[np.ndarray, np.ndarray]:
+    """The row positions grouped by id (rows in order within an id) and where each id's run
+    starts (``npartitions + 1`` bounds): one stable counting pass, no comparison sort."""
     counts = np.bincount(ids, minlength=npartitions)
     if len(counts) > npartitions:
         raise ValueError(f"shuffle: a partition id is out of range (>= {npartitions})")
     # 16-bit ids sort by radix (linear time) in NumPy's stable argsort
     small = ids.astype(np.uint16) if npartitions <= 2**16 else ids
     order = np.argsort(small, kind="stable")
+    return order, np.concatenate([[0], np.cumsum(counts)])
+
+
+def split_by_ids(partition: Any, ids: np.ndarray, npartitions: int) -> list:
+    """``partition`` cut into ``npartitions`` pieces by ``ids`` (``None`` for an empty piece), rows in order."""
+    order, bounds = order_by_ids(ids, npartitions)
     ordered = partition.take(order)
-    bounds = np.concatenate([[0], np.cumsum(counts)])
     return [
-        ordered.iloc[bounds[j]:bounds[j + 1]] if counts[j] else None for j in range(npartitions)
+        ordered.iloc[bounds[j]:bounds[j + 1]] if bounds[j + 1] > bounds[j] else None
+        for j in range(npartitions)
     ]
 
 
@@ -341,14 +358,30 @@ def write_piece(piece: pd.DataFrame, path: str, compression: str | None = None,
     ``compression``: ``None``, ``"lz4"`` or ``"zstd"`` (Arrow IPC's own); ``index=False``:
     the index is left out (read back as a ``RangeIndex``). Columns Arrow cannot hold (mixed Python objects) are pickled instead.
     """
-    import pyarrow as pa
 
-    frame = piece.to_frame() if isinstance(piece, pd.Series) else piece
-    try:
-        table = pa.Table.from_pandas(frame, preserve_index=index)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError):
+    table = as_table(piece, index)
+    if table is None:
         pd.to_pickle(piece, path + ".pkl")
         return os.path.getsize(path + ".pkl")
+    return write_table(table, path, compression)
+
+
+def as_table(partition: Any, index: bool = True) -> Any:
+    """``partition`` as an Arrow table (numbers without a copy), or ``None`` when Arrow cannot
+    hold a column (mixed Python objects)."""
+    import pyarrow as pa
+
+    frame = partition.to_frame() if isinstance(partition, pd.Series) else partition
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=index)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError):
+        return None
+
+
+def write_table(table: Any, path: str, compression: str | None = None) -> int:
+    """Write an Arrow table as an Arrow IPC file; its size in bytes."""
+    import pyarrow as pa
+
     options = pa.ipc.IpcWriteOptions(compression=compression)
     with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema, options=options) as writer:
         writer.write_table(table)
@@ -379,9 +412,12 @@ def read_piece(path: str, meta: Any) -> Any:
     return frame
 
 
-def _read_arrow_joined(paths: list, meta: Any) -> Any:
+def _read_arrow_joined(paths: list, meta: Any, order_by: int | None = None) -> Any:
     """Arrow IPC pieces joined as Arrow tables, converted to pandas once (one copy, not a
-    conversion per piece and a pandas concat); ``None`` when their schemas do not join."""
+    conversion per piece and a pandas concat); ``None`` when their schemas do not join.
+
+    ``order_by``: the position of a column to order the rows by (stably, NaN and NaT
+    last) while they are Arrow, so the ordered rows are the one copy made."""
     import pyarrow as pa
 
     with contextlib.ExitStack() as stack:
@@ -390,12 +426,44 @@ def _read_arrow_joined(paths: list, meta: Any) -> Any:
             source = stack.enter_context(pa.memory_map(path))
             tables.append(pa.ipc.open_file(source).read_all())
         try:
-            frame = pa.concat_tables(tables).to_pandas()
+            table = pa.concat_tables(tables)
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
             return None
+        if order_by is not None and table.num_rows > 1:
+            order = stable_order(table.column(order_by).to_numpy())
+            if not (order[1:] > order[:-1]).all():  # not already in order
+                table = table.take(order)
+        frame = table.to_pandas(split_blocks=order_by is not None)
     if isinstance(meta, pd.Series):
         return frame.iloc[:, 0].rename(meta.name)
     return frame
+
+
+def stable_order(keys: np.ndarray) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")`` (NaN and NaT last), by NumPy's radix sort of 16-bit
+    digits when the keys are integers or datetimes spanning fewer than 2**32 values, as an
+    output partition of a range shuffle often does (1M timestamps of 50k distinct seconds:
+    23-29 ms against 120-125 ms; two digits for a wider span)."""
+    if keys.dtype.kind in "iumM" and len(keys) > 256:
+        ints = keys.view("i8") if keys.dtype.kind in "mM" else keys
+        low, high = int(ints.min()), int(ints.max())  # NaT is the least int64: a wide span
+        if high - low < 2**32:
+            offsets = (ints - ints.dtype.type(low)).astype(np.uint32)
+            order = np.argsort(offsets.astype(np.uint16), kind="stable")  # the low digit
+            if high - low < 2**16:
+                return order
+            high_digit = (offsets >> 16).astype(np.uint16)[order]
+            return order[np.argsort(high_digit, kind="stable")]  # LSD: stable on the high digit
+    return np.argsort(keys, kind="stable")
+
+
+def order_partition(part: Any, position: int) -> Any:
+    """``part``'s rows ordered by its column at ``position`` (a Series: its values),
+    stably, NaN and NaT last (as :func:`_read_arrow_joined` orders them)."""
+    if len(part) < 2:
+        return part
+    keys = part if isinstance(part, pd.Series) else part.iloc[:, position]
+    return part.take(stable_order(keys.to_numpy()))
 
 
 def _remove(paths: list) -> None:
@@ -416,23 +484,13 @@ def split_partition(partition: Any, spec: _Spec, how: str, params: tuple) -> lis
         ids = hash_ids(partition, params[0], n)
     else:
         ids = range_ids(partition, *params)
-    pieces = split_by_ids(partition, ids, n)
     run = _runs.get(spec.name)
     if run is None or not run.open:
-        return pieces
-    written, out, total = [], [], 0
+        return split_by_ids(partition, ids, n)
+    written: list = []
     stem = uuid.uuid4().hex[:12]
     try:
-        for j, piece in enumerate(pieces):
-            if piece is None:
-                out.append(None)
-                continue
-            path = os.path.join(run.directory, f"{stem}-{j}.arrow")
-            size = write_piece(piece, path, spec.compression, spec.index)
-            path = path if os.path.exists(path) else path + ".pkl"
-            written.append(path)
-            out.append(path)
-            total += size
+        out, total = _write_split(partition, ids, spec, os.path.join(run.directory, stem), written)
     except BaseException:
         _remove(written)
         raise
@@ -444,6 +502,42 @@ def split_partition(partition: Any, spec: _Spec, how: str, params: tuple) -> lis
         with contextlib.suppress(OSError):
             os.rmdir(run.directory)
     return out
+
+
+def _write_split(partition: Any, ids: np.ndarray, spec: _Spec, stem: str, written: list) -> tuple:
+    """Write piece ``j`` (the rows of id ``j``, in order) to ``{stem}-{j}.arrow`` for each
+    non-empty ``j``: the partition becomes one Arrow table (no copy of numbers), its rows
+    are taken once in piece order, and each piece is a slice of that (no conversion per
+    piece: 1M rows of two numbers split in 20 took 48-60 ms, against 103-133 ms for a
+    pandas ``take`` and a conversion of each piece). Paths are appended to ``written`` as
+    they are made. Returns the entries (a path or ``None`` per output) and bytes written."""
+    n = spec.npartitions
+    table = as_table(partition, spec.index)
+    if table is None:  # Arrow cannot hold a column: pandas pieces, pickled
+        pieces = split_by_ids(partition, ids, n)
+    else:
+        order, bounds = order_by_ids(ids, n)
+        table = table.take(order)
+    out: list = []
+    total = 0
+    for j in range(n):
+        if table is None:
+            piece = pieces[j]
+        else:
+            size = int(bounds[j + 1] - bounds[j])
+            piece = table.slice(int(bounds[j]), size) if size else None
+        if piece is None:
+            out.append(None)
+            continue
+        path = f"{stem}-{j}.arrow"
+        if table is None:
+            total += write_piece(piece, path, spec.compression, spec.index)
+            path = path if os.path.exists(path) else path + ".pkl"
+        else:
+            total += write_table(piece, path, spec.compression)
+        written.append(path)
+        out.append(path)
+    return out, total
 
 
 def select_piece(pieces: list, j: int) -> Any:
@@ -488,11 +582,13 @@ def _check_size(entries: list, j: int, limit: Any) -> None:
         )
 
 
-def combine_pieces(splits: list, j: int, meta: Any, limit: Any = None) -> Any:
+def combine_pieces(splits: list, j: int, meta: Any, limit: Any = None,
+                   order_by: int | None = None) -> Any:
     """Output partition ``j``: piece ``j`` of every split, in input order (files read, then deleted).
 
     ``splits`` holds each split's whole result, or (the ``tasks`` method) its piece ``j`` alone.
-    ``limit``: ``dataframe.shuffle.memory_limit`` when the plan was lowered.
+    ``limit``: ``dataframe.shuffle.memory_limit`` when the plan was lowered. ``order_by``:
+    the rows ordered by the column at that position (see :func:`order_partition`).
     """
     entries = [entry[j] if isinstance(entry, list) else entry for entry in splits]
     try:
@@ -501,16 +597,14 @@ def combine_pieces(splits: list, j: int, meta: Any, limit: Any = None) -> Any:
         _remove([p for p in entries if isinstance(p, str)])
         raise
     present = [p for p in entries if p is not None]
-    if len(present) > 1 and all(isinstance(p, str) and p.endswith(".arrow") for p in present):
-        joined = _read_arrow_joined(present, meta)
+    if present and all(isinstance(p, str) and p.endswith(".arrow") for p in present) and (
+            len(present) > 1 or order_by is not None):
+        joined = _read_arrow_joined(present, meta, order_by)
         if joined is not None:
             _remove(present)
             return conform(joined, meta)
     pieces, paths = [], []
-    for entry in splits:
-        piece = entry[j] if isinstance(entry, list) else entry
-        if piece is None:
-            continue
+    for piece in present:
         if isinstance(piece, str):
             paths.append(piece)
             piece = read_piece(piece, meta)
@@ -519,6 +613,8 @@ def combine_pieces(splits: list, j: int, meta: Any, limit: Any = None) -> Any:
     if not pieces:
         return meta.copy()
     out = concat_partitions(pieces, kept_index_dtype(meta)) if len(pieces) > 1 else pieces[0]
+    if order_by is not None:
+        out = order_partition(out, order_by)
     return conform(out, meta)
 
 
@@ -562,6 +658,10 @@ class Shuffle(FrameExpr):
         replaces the index, pieces are written without it)."""
         return True
 
+    def _order_by(self) -> int | None:
+        """The position of the column each output partition is ordered by, or ``None``."""
+        return None
+
     @property
     def _split_name(self) -> str:
         return self.name + "-split"
@@ -595,7 +695,7 @@ class Shuffle(FrameExpr):
         else:
             refs = [Ref((self._split_name, i)) for i in range(n_in)]
         limit = config.get("dataframe.shuffle.memory_limit", None)
-        return Task(key, combine_pieces, refs, j, self.frame.meta, limit)
+        return Task(key, combine_pieces, refs, j, self.frame.meta, limit, self._order_by())
 
     def _inlinable(self) -> bool:
         return False  # a combine reads the splits, outputs of this node itself
@@ -628,11 +728,20 @@ class RangeShuffle(Shuffle):
     ``splitters``: the ``npartitions - 1`` inner boundaries in output order.
     """
 
-    _parameters = ("frame", "by", "splitters", "ascending", "na_position", "note", "keep_index")
-    _defaults = {"note": None, "keep_index": True}
+    _parameters = ("frame", "by", "splitters", "ascending", "na_position", "note", "keep_index",
+                   "ordered")
+    _defaults = {"note": None, "keep_index": True, "ordered": False}
 
     def _keeps_index(self) -> bool:
         return bool(self.keep_index)
+
+    def _order_by(self) -> int | None:
+        """``ordered=True``: each output partition comes out sorted by its one key (ascending,
+        nulls last; see :func:`can_order`), ordered while its pieces are Arrow."""
+        if not self.ordered:
+            return None
+        meta = self.frame.meta
+        return 0 if isinstance(meta, pd.Series) else list(meta.columns).index(self.by[0])
 
     def _count(self) -> int:
         return len(self.splitters) + 1
@@ -641,9 +750,24 @@ class RangeShuffle(Shuffle):
         return "range", (list(self.by), list(self.splitters), list(self.ascending), self.na_position)
 
     def _explain_line(self) -> str:
+        ordered = ", each partition sorted as it is joined" if self.ordered else ""
         return (f"RangeShuffle(by={list(self.by)!r}, npartitions={self._count()}, "
-                f"ascending={list(self.ascending)!r})  "
+                f"ascending={list(self.ascending)!r}{ordered})  "
                 f"[{self.frame.npartitions} -> {self._count()} partitions]{_note(self.note)}")
+
+
+def can_order(meta: Any, by: Sequence, ascending: Sequence, na_position: str) -> bool:
+    """Whether a :class:`RangeShuffle` can order its output partitions itself
+    (``ordered=True``): one key column of numbers, booleans or datetimes (NumPy dtypes),
+    ascending, nulls last, named once."""
+    if len(by) != 1 or not ascending[0] or na_position != "last":
+        return False
+    if isinstance(meta, pd.Series):
+        keys = meta if by[0] == meta.name else None
+    else:
+        columns = list(meta.columns)
+        keys = meta[by[0]] if columns.count(by[0]) == 1 else None
+    return keys is not None and isinstance(keys.dtype, np.dtype) and keys.dtype.kind in "biufmM"
 
 
 def _note(note: str | None) -> str:

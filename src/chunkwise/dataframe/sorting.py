@@ -15,12 +15,10 @@
   the column alone), given as ``divisions=``, or, with ``sorted=True``, from
   each partition's min and max (no shuffle). The data are then read once more
   to partition them; ``explain()`` names where the divisions came from.
-- ``nlargest``/``nsmallest``: per partition, then merged by a tree reduction.
-- ``drop_duplicates(subset, keep)``: a tree reduction (each partition
-  deduplicated, then merged in order, so ``keep="first"``/``"last"`` keep
-  pandas' rows) when the observed number of distinct rows is small; a hash
-  shuffle on the subset otherwise (and for ``keep=False``), each partition
-  then deduplicated on its own (rows keep their input order in a partition).
+- Choosing a tree or a shuffle from the observed number of distinct keys
+  (:class:`ByCardinality`, :func:`choose_by_cardinality`), for groupby and
+  ``drop_duplicates`` (:mod:`chunkwise.dataframe.row_selection`); ``explain()``
+  says what was read to choose.
 
 >>> import pandas as pd
 >>> import chunkwise.dataframe as dd
@@ -33,7 +31,6 @@
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Hashable
 from typing import Any, NamedTuple
 
@@ -52,22 +49,27 @@ from chunkwise.dataframe.expr import (
     kept_index_dtype,
     map_partitions_expr,
 )
-from chunkwise.dataframe.partition_count import choose_npartitions, describe_source
-from chunkwise.dataframe.reductions import tree_reduce
-from chunkwise.dataframe.shuffle import HashShuffle, RangeShuffle
+from chunkwise.dataframe.partition_count import (
+    choose_npartitions,
+    describe_source,
+    parquet_bounds,
+)
+from chunkwise.dataframe.reductions import TreeReduction, tree_reduce
+from chunkwise.dataframe.shuffle import RangeShuffle, can_order, stable_order
 
 __all__ = [
+    "INDEX_KEY",
     "SAMPLE_ROWS",
     "TREE_MAX_ROWS",
     "SHUFFLE_MIN_FRACTION",
     "ByCardinality",
     "Cardinality",
+    "ChosenTree",
     "JoinPartitions",
     "SetIndexPartitions",
     "SortValues",
-    "drop_duplicates",
-    "nlargest",
-    "nsmallest",
+    "choose_by_cardinality",
+    "index_as_column",
     "observed_cardinality",
     "observed_distinct",
     "prefers_shuffle",
@@ -77,6 +79,7 @@ __all__ = [
     "sort_values",
     "splitters_from_sample",
     "top_n",
+    "with_choice_note",
 ]
 
 #: Rows sampled from each partition to choose splitters.
@@ -97,7 +100,7 @@ def sort_partition(part: Any, by: list, ascending: list, na_position: str) -> An
         keys = part if isinstance(part, pd.Series) else part[by[0]]
         if isinstance(keys, pd.Series) and isinstance(keys.dtype, np.dtype) and keys.dtype.kind in "iufM":
             # NumPy's stable argsort puts NaN and NaT last, as pandas does: no null handling needed
-            return part.take(np.argsort(keys.to_numpy(), kind="stable"))
+            return part.take(stable_order(keys.to_numpy()))
     if isinstance(part, pd.Series):
         return part.sort_values(ascending=ascending[0], na_position=na_position, kind="stable")
     return part.sort_values(by, ascending=ascending, na_position=na_position, kind="stable")
@@ -195,9 +198,13 @@ def _sample(frame: FrameExpr, by: list) -> pd.DataFrame:
 
 
 class JoinPartitions(FrameExpr):
-    """One partition: every partition of the operand frames, joined in order."""
+    """One partition: every partition of the operand frames, joined in order; a last
+    operand that is a string is a note ``explain()`` shows (:func:`with_choice_note`)."""
 
     _variadic = True
+
+    def _frames(self) -> list:
+        return [op for op in self.operands if isinstance(op, FrameExpr)]
 
     def _meta(self) -> Any:
         return self.operands[0].meta
@@ -206,10 +213,11 @@ class JoinPartitions(FrameExpr):
         return (None, None)
 
     def _explain_line(self) -> str:
-        return "JoinPartitions  [1 partition]"
+        note = self.operands[-1]
+        return "JoinPartitions  [1 partition]" + (f"  ({note})" if isinstance(note, str) else "")
 
     def _task(self, key: Hashable) -> Task:
-        refs = [Ref((f.name, i)) for f in self.operands for i in range(f.npartitions)]
+        refs = [Ref((f.name, i)) for f in self._frames() for i in range(f.npartitions)]
         return Task(key, concat_partitions, refs, kept_index_dtype(self.meta))
 
 
@@ -226,10 +234,40 @@ def _check_by(frame: Any, by: Any, operation: str) -> list:
         if by not in ([None], [meta.name]):
             raise KeyError(f"{operation}: a Series sorts by its values; got by={by!r}")
         return [meta.name]
-    missing = [b for b in by if b not in meta.columns]
+    index_names = [n for n in meta.index.names if n is not None]
+    missing = [b for b in by if b not in meta.columns and b not in index_names]
     if missing:
-        raise KeyError(f"{operation}: no column {missing!r}; the columns are {list(meta.columns)}")
+        raise KeyError(f"{operation}: no column or index level {missing!r}; the columns are "
+                       f"{list(meta.columns)}, the index {index_names or 'unnamed'}")
+    if isinstance(meta.index, pd.MultiIndex) and any(b not in meta.columns for b in by):
+        raise NotImplementedError(
+            f"{operation}: sorting by a level of a MultiIndex is not supported; "
+            "reset_index() first and sort by the column")
     return by
+
+
+#: The column an index sorted on by name travels in (``sort_values`` by the index's name).
+INDEX_KEY = "__chunkwise_index_key__"
+
+
+def index_as_column(part: Any, column: str) -> Any:
+    """``part`` with its index also in ``column`` (the last column)."""
+    return part.assign(**{column: part.index.to_numpy()})
+
+
+def _sort_by_index_name(frame: Any, by: list, ascending: list, na_position: str,
+                        npartitions: int | None) -> Any:
+    """``sort_values`` whose ``by`` names the index (as pandas allows): the index rides in a
+    column while the rows are sorted, then the column is dropped."""
+    meta = frame._meta
+    if INDEX_KEY in meta.columns:
+        raise ValueError(f"sort_values: the column name {INDEX_KEY!r} is reserved")
+    keyed = map_partitions_expr(index_as_column, frame.expr, INDEX_KEY,
+                                meta=index_as_column(meta, INDEX_KEY), label="index-as-column",
+                                keeps_rows=True)
+    named = [b if b in meta.columns else INDEX_KEY for b in by]
+    ordered = sort_values(new_collection(keyed), named, ascending, na_position, npartitions)
+    return new_collection(Projection(ordered.expr, list(meta.columns)))
 
 
 def _check_ascending(ascending: Any, by: list, operation: str) -> list:
@@ -294,6 +332,9 @@ class SortValues(FrameExpr):
             splitters = list(splitters) + [splitters[-1] if splitters else None] * (
                 self.count - 1 - len(splitters))
         note = f"npartitions: {self.note}; {sampled}" if self.note else sampled
+        if can_order(frame.meta, by, ascending, na):  # the combines sort: no pass after
+            return RangeShuffle(frame, tuple(by), tuple(splitters), tuple(ascending), na, note,
+                                True, True)
         shuffled = RangeShuffle(frame, tuple(by), tuple(splitters), tuple(ascending), na, note)
         return _sorted_partitions(shuffled, by, ascending, na)
 
@@ -385,83 +426,54 @@ def sort_values(frame: Any, by: Any = None, ascending: Any = True, na_position: 
         emulate(lambda s: s.sort_values(by, ascending=ascending), frame.expr, operation=operation)
     if npartitions is not None and int(npartitions) < 1:
         raise ValueError(f"{operation}: npartitions must be positive, got {npartitions!r}")
+    if isinstance(frame._meta, pd.DataFrame) and any(b not in frame._meta.columns for b in by):
+        return _sort_by_index_name(frame, by, ascending, na_position, npartitions)
     choice = choose_npartitions(frame.expr, npartitions)
     note = None if npartitions is not None else choice.reason
     return new_collection(SortValues(frame.expr, tuple(by), tuple(ascending), na_position,
                                      choice.npartitions, note))
 
 
-# --- nlargest / nsmallest ------------------------------------------------------------------------
-
-
-def _call_n(part: Any, how: str, n: int, columns: Any, keep: str) -> Any:
-    """pandas' ``nlargest``/``nsmallest``; ``keep="last"`` as pandas does it: ``keep="first"``
-    on the rows reversed (so partials merge in reverse order, see :func:`_call_n_parts`)."""
-    if keep == "last":
-        part, keep = part.iloc[::-1], "first"
-    if isinstance(part, pd.Series):
-        return getattr(part, how)(n, keep=keep)
-    return getattr(part, how)(n, columns, keep=keep)
-
-
-def _call_n_parts(parts: list, how: str, n: int, columns: Any, keep: str) -> Any:
-    if keep == "last":  # the partials hold reversed rows: later partitions come first
-        joined = concat_partitions(parts[::-1], kept_index_dtype(parts[0]))
-        return _call_n(joined, how, n, columns, "first")
-    return _call_n(concat_partitions(parts, kept_index_dtype(parts[0])), how, n, columns, keep)
-
-
-def _n_extreme(frame: Any, how: str, n: int, columns: Any, keep: str, split_every: Any) -> Any:
-    operation = how
-    if not isinstance(n, numbers.Integral) or n < 0:
-        raise ValueError(f"{operation}: n must be a non-negative integer, got {n!r}")
-    if keep not in ("first", "last", "all"):
-        raise ValueError(f"{operation}: keep must be 'first', 'last' or 'all', got {keep!r}")
-    meta = emulate(_call_n, frame.expr, how, int(n), columns, keep, operation=operation)
-    kwargs = {"how": how, "n": int(n), "columns": columns, "keep": keep}
-    return tree_reduce(frame, _call_n, _call_n_parts, _identity, meta, label=operation,
-                       split_every=split_every, chunk_kwargs=kwargs, combine_kwargs=kwargs)
-
-
-def nlargest(frame: Any, n: int = 5, columns: Any = None, keep: str = "first",
-             split_every: Any = None) -> Any:
-    """The ``n`` rows with the largest values (as pandas): per partition, merged by a tree."""
-    return _n_extreme(frame, "nlargest", n, columns, keep, split_every)
-
-
-def nsmallest(frame: Any, n: int = 5, columns: Any = None, keep: str = "first",
-              split_every: Any = None) -> Any:
-    """The ``n`` rows with the smallest values (as pandas): per partition, merged by a tree."""
-    return _n_extreme(frame, "nsmallest", n, columns, keep, split_every)
-
-
 # --- set_index ------------------------------------------------------------------------------------
 
 
-def set_index_partition(part: pd.DataFrame, column: Hashable, drop: bool, sort: bool) -> Any:
+def set_index_partition(part: pd.DataFrame, column: Hashable, drop: bool, sort: bool,
+                        check: bool = False) -> Any:
     """``part.set_index(column)``, sorted by the new index when ``sort`` (stable; NumPy's
-    stable argsort of the column for numbers and datetimes, which puts NaN/NaT last)."""
+    stable argsort of the column for numbers and datetimes, which puts NaN/NaT last);
+    ``check``: refuse values out of order (``sorted=True`` with divisions not from a read)."""
     if sort and len(part) > 1:
         keys = part[column]
         if isinstance(keys.dtype, np.dtype) and keys.dtype.kind in "iufM":
             if not keys.is_monotonic_increasing:
-                part = part.take(np.argsort(keys.to_numpy(), kind="stable"))
+                part = part.take(stable_order(keys.to_numpy()))
             return part.set_index(column, drop=drop)
         return part.set_index(column, drop=drop).sort_index(kind="stable", na_position="last")
+    if check and len(part) > 1:
+        keys = part[column]
+        present = keys.dropna() if keys.hasnans else keys
+        if not present.is_monotonic_increasing:
+            first = int(np.flatnonzero(np.diff(present.to_numpy()) < 0)[0])
+            raise ValueError(
+                f"set_index({column!r}, sorted=True): the column is not in order within a "
+                f"partition ({_plain(present.iloc[first])!r} then {_plain(present.iloc[first + 1])!r}); drop "
+                "sorted=True to sort it")
     return part.set_index(column, drop=drop)
 
 
 class SetIndexPartitions(Partitionwise):
     """Each partition indexed by ``column`` (and sorted), with the given divisions.
 
-    ``source`` says where the divisions came from (shown by ``explain()``).
+    ``source`` says where the divisions came from (shown by ``explain()``); ``check``:
+    each partition's order is checked as it runs (divisions taken without a read).
     """
 
-    _parameters = ("frame", "column", "drop", "sort", "new_divisions", "source")
+    _parameters = ("frame", "column", "drop", "sort", "new_divisions", "source", "check")
+    _defaults = {"check": False}
     _kernel = staticmethod(set_index_partition)
 
     def _kernel_args(self) -> list:
-        return [self.frame, self.column, self.drop, self.sort]
+        return [self.frame, self.column, self.drop, self.sort, self.check]
 
     def _meta(self) -> Any:
         return set_index_partition(self.frame.meta, self.column, self.drop, False)
@@ -485,9 +497,10 @@ class SetIndexPartitions(Partitionwise):
             return None
         if shuffle is not None:
             narrowed = RangeShuffle(narrowed, shuffle.by, shuffle.splitters, shuffle.ascending,
-                                    shuffle.na_position, shuffle.note, shuffle.keep_index)
+                                    shuffle.na_position, shuffle.note, shuffle.keep_index,
+                                    shuffle.ordered)
         indexed = SetIndexPartitions(narrowed, self.column, self.drop, self.sort,
-                                     self.new_divisions, self.source)
+                                     self.new_divisions, self.source, self.check)
         return Projection(indexed, parent.operand("columns"))
 
 
@@ -521,22 +534,29 @@ def _sorted_divisions(frame: Any, column: Hashable) -> tuple:
             f"set_index({column!r}, sorted=True): the column is not in order within partition "
             f"{int(unordered[0])} (of {len(bounds)}); drop sorted=True to sort it"
         )
-    filled = bounds[bounds["count"] > 0]
-    if filled.empty:
+    pairs = [(low, high) if count > 0 else None for low, high, count in
+             zip(bounds["min"].tolist(), bounds["max"].tolist(), bounds["count"].tolist())]
+    return _divisions_from_bounds(pairs, column)
+
+
+def _divisions_from_bounds(bounds: list, column: Hashable) -> tuple:
+    """Divisions from each partition's ``(min, max)`` (``None``: no values), refusing
+    partitions out of order."""
+    filled = [b for b in bounds if b is not None]
+    if not filled:
         raise ValueError(f"set_index({column!r}, sorted=True): the column has no values")
-    lows, highs = filled["min"].tolist(), filled["max"].tolist()
-    for i in range(1, len(lows)):
-        if lows[i] < highs[i - 1]:
+    for (_, high), (low, _) in zip(filled, filled[1:]):
+        if low < high:
             raise ValueError(
                 f"set_index({column!r}, sorted=True): the partitions are not in order (values "
-                f"{highs[i - 1]!r} then {lows[i]!r}); drop sorted=True to sort them"
+                f"{high!r} then {low!r}); drop sorted=True to sort them"
             )
     starts: list = []
-    following = highs[-1]
-    for count, low in zip(bounds["count"].tolist()[::-1], bounds["min"].tolist()[::-1]):
-        following = low if count > 0 else following
+    following = filled[-1][1]
+    for bound in bounds[::-1]:
+        following = bound[0] if bound is not None else following
         starts.append(following)
-    return tuple(_plain(v) for v in [*starts[::-1], highs[-1]])
+    return tuple(_plain(v) for v in [*starts[::-1], filled[-1][1]])
 
 
 def set_index(frame: Any, other: Any, drop: bool = True, sorted: bool = False,
@@ -559,6 +579,11 @@ def set_index(frame: Any, other: Any, drop: bool = True, sorted: bool = False,
             return new_collection(SetIndexPartitions(
                 frame.expr, other, drop, False, reused,
                 "the splitters of the sort_values under it (partitions in range order), no read"))
+        stats = parquet_bounds(frame.expr, other)
+        if stats is not None:  # no read: the order within partitions is checked as they run
+            return new_collection(SetIndexPartitions(
+                frame.expr, other, drop, False, _divisions_from_bounds(stats, other),
+                "Parquet statistics (row-group min/max), no read, no shuffle", True))
         divs = _sorted_divisions(frame, other)
         if len(divs) != frame.npartitions + 1:
             raise ValueError(f"{operation}: could not place {frame.npartitions} partitions")
@@ -585,7 +610,8 @@ def set_index(frame: Any, other: Any, drop: bool = True, sorted: bool = False,
         if npartitions is None:
             source += f"; npartitions: {choice.reason}"
     # the old index is replaced: the pieces are written without it
-    shuffled = RangeShuffle(frame.expr, (other,), tuple(divs[1:-1]), (True,), "last", None, False)
+    shuffled = RangeShuffle(frame.expr, (other,), tuple(divs[1:-1]), (True,), "last", None, False,
+                            can_order(meta, [other], [True], "last"))
     return new_collection(SetIndexPartitions(shuffled, other, drop, True, divs, source))
 
 
@@ -629,11 +655,12 @@ def _unique_sorted(values: list) -> list:
 
 class Cardinality(NamedTuple):
     """What one partition says about the keys: ``rows`` read, ``distinct`` keys among them,
-    of a frame of ``npartitions`` partitions."""
+    of a frame of ``npartitions`` partitions; ``partition``: the one read."""
 
     rows: int
     distinct: int
     npartitions: int
+    partition: int = 0
 
     @property
     def fraction(self) -> float:
@@ -688,11 +715,11 @@ def observed_cardinality(frame: FrameExpr, columns: list | None) -> Cardinality:
     found = _OBSERVED.get(keys.name)
     if found is not None:
         return found
-    found = Cardinality(0, 0, frame.npartitions)
+    found = Cardinality(0, 0, frame.npartitions, 0)
     for i in range(min(frame.npartitions, 4)):
         part = new_collection(Partitions(keys, (i,))).compute()
         if len(part):
-            found = Cardinality(len(part), _distinct(part), frame.npartitions)
+            found = Cardinality(len(part), _distinct(part), frame.npartitions, i)
             break
     if len(_OBSERVED) > 256:
         _OBSERVED.clear()
@@ -712,14 +739,56 @@ def prefers_shuffle(frame: FrameExpr, columns: list | None) -> bool:
     known length at most :data:`TREE_MAX_ROWS` rows cannot hold more keys, nor a source whose
     metadata bound its distinct keys by that (``distinct_bound``, a Parquet read's
     statistics): nothing is read."""
+    return choose_by_cardinality(frame, columns)[0]
+
+
+def choose_by_cardinality(frame: FrameExpr, columns: list | None) -> tuple[bool, str]:
+    """:func:`prefers_shuffle`'s answer and why, as ``explain()`` shows it: what was read
+    (which partition of which source, its rows and distinct keys) or that nothing was."""
     lengths = frame.lengths
     if lengths is not None and sum(lengths) <= TREE_MAX_ROWS:
-        return False
+        return False, (f"tree: {sum(lengths):,} rows known, at most {TREE_MAX_ROWS:,} keys; "
+                       "nothing read to choose")
     bound = getattr(frame, "distinct_bound", None)  # a Parquet read: from its statistics
     if bound is not None and (bound := bound(columns)) is not None and bound <= TREE_MAX_ROWS:
-        return False
+        return False, (f"tree: at most {bound:,} keys by the Parquet statistics; "
+                       "nothing read to choose")
     seen = observed_cardinality(frame, columns)
-    return seen.fraction > SHUFFLE_MIN_FRACTION and seen.total() > TREE_MAX_ROWS
+    shuffle = seen.fraction > SHUFFLE_MIN_FRACTION and seen.total() > TREE_MAX_ROWS
+    if not seen.rows:
+        read = "read the first partitions to choose: no rows"
+    else:
+        read = (f"read partition {seen.partition} of the keys' source to choose: {seen.rows:,} rows, "
+                f"{seen.distinct:,} distinct keys ({seen.fraction:.0%}), "
+                f"~{seen.total():,.0f} keys estimated in all")
+    return shuffle, f"{'shuffle' if shuffle else 'tree'}: {read}"
+
+
+def with_choice_note(chosen: FrameExpr, note: str) -> FrameExpr:
+    """``chosen`` (the tree or the shuffle path of a :class:`ByCardinality`-like choice)
+    with ``note`` on the line ``explain()`` prints for it: the tree's, or that of the
+    :class:`JoinPartitions` ending the shuffle path (under its per-partition steps). The
+    note is an operand, never part of a task's key."""
+    if isinstance(chosen, TreeReduction):
+        return ChosenTree(*chosen.operands[:len(TreeReduction._parameters)], note)
+    node = chosen
+    while not isinstance(node, JoinPartitions):
+        inputs = node.dependencies()
+        if len(inputs) != 1:
+            return chosen
+        node = inputs[0]
+    return chosen.substitute(node, JoinPartitions(*node._frames(), note))
+
+
+class ChosenTree(TreeReduction):
+    """A :class:`~chunkwise.dataframe.reductions.TreeReduction` chosen by cardinality;
+    ``explain()`` adds why (what was read to choose) to its line."""
+
+    _parameters = (*TreeReduction._parameters, "note")
+    _defaults = {**TreeReduction._defaults, "note": ""}
+
+    def _explain_line(self) -> str:
+        return f"{super()._explain_line()}  ({self.note})"
 
 
 class ByCardinality(FrameExpr):
@@ -735,67 +804,9 @@ class ByCardinality(FrameExpr):
         return self.small.divisions
 
     def _lower(self) -> FrameExpr:
-        return self.large if prefers_shuffle(self.frame, self.keys) else self.small
+        shuffle, why = choose_by_cardinality(self.frame, self.keys)
+        return with_choice_note(self.large if shuffle else self.small, why)
 
     def _explain_line(self) -> str:
         return (f"ByCardinality(shuffle when the first partition keeps over {SHUFFLE_MIN_FRACTION:.0%} "
                 f"of its rows and over {TREE_MAX_ROWS} distinct keys are estimated, else tree)")
-
-
-# --- drop_duplicates --------------------------------------------------------------------------------
-
-
-def _dedupe(part: Any, subset: Any, keep: Any) -> Any:
-    if isinstance(part, pd.Series):
-        return part.drop_duplicates(keep=keep)
-    return part.drop_duplicates(subset=subset, keep=keep)
-
-
-def _dedupe_parts(parts: list, subset: Any, keep: Any) -> Any:
-    return _dedupe(concat_partitions(parts, kept_index_dtype(parts[0])), subset, keep)
-
-
-def drop_duplicates(frame: Any, subset: Any = None, keep: Any = "first", split_out: Any = None,
-                    ignore_index: bool = False, split_every: Any = None) -> Any:
-    """``drop_duplicates`` as pandas: the same rows kept (``keep="first"``/``"last"``/``False``).
-
-    ``split_out=None``: one output partition; a tree reduction when the number
-    of distinct rows observed in the first partition (scaled to all) is at most
-    :data:`TREE_MAX_ROWS`, else a hash shuffle on the subset. ``split_out=k``
-    (or ``True``: as many partitions as now): the shuffle path, ``k`` partitions
-    grouped by key hash (rows within one keep their input order; the whole
-    is not in pandas' order). ``keep=False`` always shuffles (a row's copies
-    must meet in one partition).
-    """
-    operation = "drop_duplicates"
-    if keep not in ("first", "last", False):
-        raise ValueError(f"{operation}: keep must be 'first', 'last' or False, got {keep!r}")
-    meta = frame._meta
-    if subset is not None:
-        subset = list(subset) if isinstance(subset, (list, tuple)) else [subset]
-        missing = [c for c in subset if c not in meta.columns]
-        if missing:
-            raise KeyError(f"{operation}: no column {missing!r}; the columns are {list(meta.columns)}")
-    on = subset if subset is not None else (
-        None if isinstance(meta, pd.Series) else list(meta.columns))
-    expr = frame.expr
-    count = frame.npartitions if split_out is True else (split_out or 1)
-    shuffled = HashShuffle(expr, on, max(int(count), 1) if split_out else frame.npartitions)
-    large = map_partitions_expr(_dedupe, shuffled, subset, keep, meta=meta, label=operation)
-    if split_out:
-        out = new_collection(large)
-    else:
-        joined = JoinPartitions(large)
-        if keep is False or frame.npartitions == 1:
-            out = new_collection(joined if keep is False else map_partitions_expr(
-                _dedupe, expr, subset, keep, meta=meta, label=operation))
-        else:
-            small = tree_reduce(frame, _dedupe, _dedupe_parts, _identity, meta, label=operation,
-                                split_every=split_every,
-                                chunk_kwargs={"subset": subset, "keep": keep},
-                                combine_kwargs={"subset": subset, "keep": keep}).expr
-            out = new_collection(ByCardinality(small, joined, expr, on))
-    if ignore_index:
-        out = out.reset_index(drop=True)
-    return out
-

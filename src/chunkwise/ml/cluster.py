@@ -10,13 +10,20 @@ small vector to the client; :mod:`chunkwise.ml.passes`):
   a last pass computes ``inertia_`` at the final centres, as scikit-learn's
   final E-step does;
 - ``init="k-means||"`` (Bahmani et al., 2012, the default): one random row as
-  the first centre (reads one block), then ``init_max_iter`` rounds (default 5)
-  of two passes each: the cost ``phi`` of the current candidates, then every
-  row drawn independently with probability ``min(1, l * d^2 / phi)``
-  (``l = oversampling_factor * n_clusters``), seeded per round and block, so
-  the result is the same on every scheduler; one more pass weights each
-  candidate by the rows closest to it, and weighted k-means++ followed by
-  weighted Lloyd reduce the candidates to ``n_clusters`` on the client;
+  the first centre (reads one block), then ``init_max_iter`` rounds (default
+  2, Spark's default since SPARK-17389) of **one pass each**: every row is
+  drawn independently with probability ``min(1, l * d^2 / phi)`` (``l =
+  oversampling_factor * n_clusters``, ``phi`` the cost of the current
+  candidates), seeded per round and block, so the result is the same on every
+  scheduler. ``phi`` is a sum over all blocks, known only after the pass, so
+  each block returns its cost and its few rows of smallest ``u / d^2`` (the
+  only ones it can draw, checked on the client; a block that might have drawn
+  more is re-read alone); this gives the rows that a cost pass followed by a
+  draw pass gives, in half the passes. One more pass weights each candidate by
+  the rows closest to it, and weighted k-means++ followed by weighted Lloyd
+  (10 starts, the best kept: no pass, and one unlucky start no longer leaves
+  the fit in a local minimum) reduce the candidates to ``n_clusters`` on the
+  client;
 - ``init="k-means++"``: exact k-means++ on all rows, one pass per centre (the
   per-block costs) plus one block read to draw the row; scikit-learn's greedy
   variant (several trials per centre) is not used;
@@ -52,7 +59,6 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.cluster import KMeans as _SklearnKMeans
-from sklearn.cluster import kmeans_plusplus
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
 
@@ -69,13 +75,18 @@ from chunkwise.ml.passes import (
 from chunkwise.ml.validation import check_array, is_chunked
 
 __all__ = [
+    "KMEANS_PARALLEL_ROUNDS",
     "KMeans",
+    "closest_counts",
     "cost_partial",
+    "draw_from_partials",
     "init_kmeans_parallel",
     "lloyd_partial",
     "merge_lloyd",
     "nearest",
+    "oversample",
     "relocate_empty_clusters",
+    "round_partial",
     "squared_distances",
 ]
 
@@ -184,16 +195,62 @@ def cost_partial(xb: np.ndarray, *, centers: np.ndarray) -> np.ndarray:
     return np.atleast_1d(nearest(xb, centers)[0].sum())
 
 
-def _closest_counts(xb: np.ndarray, *, centers: np.ndarray) -> np.ndarray:
+def closest_counts(xb: np.ndarray, *, centers: np.ndarray) -> np.ndarray:
     return np.bincount(nearest(xb, centers)[1], minlength=len(centers)).astype(np.float64)
 
 
-def _oversample(xb: np.ndarray, centers: np.ndarray, phi: float, rate: float, seed: tuple) -> np.ndarray:
+def oversample(xb: np.ndarray, centers: np.ndarray, phi: float, rate: float, seed: tuple) -> np.ndarray:
     """The rows of a block drawn with probability ``min(1, rate * d^2 / phi)`` (k-means|| round)."""
     xb = np.asarray(xb, dtype=np.float64)
     d = nearest(xb, centers)[0]
     u = np.random.default_rng(np.random.SeedSequence(seed)).random(len(xb))
     return xb[u < rate * d / phi]
+
+
+def round_partial(xb: np.ndarray, centers: np.ndarray, rate: float, seed: tuple, keep: int) -> tuple:
+    """One block's share of a k-means|| round in the same read: its cost and the rows it could draw.
+
+    A row is drawn when ``u < rate * d^2 / phi``, that is when ``u / d^2 <
+    rate / phi``; ``phi`` (the sum over all blocks) is unknown inside the
+    block, so the block returns its ``keep`` rows of smallest ``t = u / d^2``
+    (with their ``u`` and ``d^2``) and the next smallest ``t``: every row it
+    draws is among them unless that next ``t`` is below ``rate / phi``
+    (:func:`draw_from_partials` checks, and re-reads such a block). The
+    uniforms are those of :func:`oversample` with the same ``seed``.
+
+    Returns ``(phi_b, rows, u, d2, next_t)``.
+    """
+    xb = np.asarray(xb, dtype=np.float64)
+    d = nearest(xb, centers)[0]
+    u = np.random.default_rng(np.random.SeedSequence(seed)).random(len(xb))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(d > 0, u / d, np.inf)
+    if len(xb) > keep:
+        head = np.argpartition(t, keep)[: keep + 1]
+        head = head[np.argsort(t[head], kind="stable")]
+        take, next_t = head[:keep], float(t[head[keep]])
+    else:
+        take, next_t = np.arange(len(xb)), np.inf
+    return float(d.sum()), xb[take], u[take], d[take], next_t
+
+
+def draw_from_partials(parts: list, phi: float, rate: float, redraw: Any) -> tuple:
+    """The rows a k-means|| round draws, from the blocks' :func:`round_partial`; ``(rows, blocks re-read)``.
+
+    A block whose kept rows might not hold all its draws (its next ``t`` within
+    a relative ``1e-9`` of ``rate / phi``) is re-read by ``redraw(i)``, the
+    exact draw of block ``i`` with :func:`oversample`.
+    """
+    threshold = rate / phi
+    drawn, reread = [], 0
+    for i, (_, rows, u, d, next_t) in enumerate(parts):
+        if next_t <= threshold * (1 + 1e-9):
+            drawn.append(redraw(i))
+            reread += 1
+        else:
+            drawn.append(rows[u < rate * d / phi])
+    p = parts[0][1].shape[1]
+    return (np.concatenate(drawn) if drawn else np.empty((0, p))), reread
 
 
 def _row(X: Any, index: int) -> np.ndarray:
@@ -203,32 +260,55 @@ def _row(X: Any, index: int) -> np.ndarray:
 # --- initialisations ---------------------------------------------------------------------------
 
 
+#: Default k-means|| rounds: Spark's default since 2.0.1 (SPARK-17389: two steps suffice, as the
+#: paper's experiments suggest), and what dask-ml's examples pass as ``init_max_iter``.
+KMEANS_PARALLEL_ROUNDS = 2
+
+#: Weighted k-means++ starts when the k-means|| candidates are reduced to ``k`` on the client.
+LOCAL_STARTS = 10
+
+
 def init_kmeans_parallel(X: Array, k: int, rng: np.random.Generator, oversampling_factor: float = 2,
                          rounds: int | None = None) -> np.ndarray:
-    """k-means|| (Bahmani et al.): candidates in ``2 * rounds + 1`` passes, reduced to ``k`` on the client."""
+    """k-means|| (Bahmani et al.): candidates in ``rounds + 1`` passes, reduced to ``k`` on the client.
+
+    Each round is one pass (:func:`round_partial`): the blocks return their
+    cost and the rows they could draw, and the client, knowing ``phi`` then,
+    keeps the rows drawn (:func:`draw_from_partials`); the same rows as a
+    cost pass followed by a draw pass, in half the passes.
+    """
     from chunkwise.delayed import delayed
 
     n = X.shape[0]
     centers = _row(X, rng.integers(n))[None, :]
     rate = oversampling_factor * k
+    keep = int(4 * rate) + 16  # a block draws rate * phi_b / phi rows on average, at most rate
     base = int(rng.integers(2**32))
-    for r in range(5 if rounds is None else rounds):
-        phi = float(row_pass(cost_partial, [X], 1, name="kmeans-cost", centers=centers)[0])
+    blocks = [b for (b,) in row_blocks(X)]
+    for r in range(KMEANS_PARALLEL_ROUNDS if rounds is None else rounds):
+        parts = [delayed(round_partial, pure=True)(b, centers, rate, (base, r, i), keep) for i, b in enumerate(blocks)]
+        with one_blas_thread():
+            parts = delayed(list, pure=True)(parts).compute()
+        count_pass()  # the cost and the draw in one read of every block
+        phi = float(np.sum([part[0] for part in parts]))
         if phi == 0:
             break
-        drawn = [delayed(_oversample, pure=True)(b, centers, phi, rate, (base, r, i)) for i, (b,) in enumerate(row_blocks(X))]
-        with one_blas_thread():
-            new = delayed(np.concatenate, pure=True)(drawn).compute()
-        count_pass()  # the draw reads every block once
+
+        def redraw(i: int, r: int = r, phi: float = phi, centers: np.ndarray = centers) -> np.ndarray:
+            with one_blas_thread():
+                return delayed(oversample, pure=True)(blocks[i], centers, phi, rate, (base, r, i)).compute()
+
+        new, _ = draw_from_partials(parts, phi, rate, redraw)
         centers = np.unique(np.concatenate([centers, new]), axis=0)
-    weights = row_pass(_closest_counts, [X], len(centers), name="kmeans-weights", centers=centers)
+    weights = row_pass(closest_counts, [X], len(centers), name="kmeans-weights", centers=centers)
     if len(centers) <= k:
         extra = k - len(centers)
         return np.concatenate([centers, _random_rows(X, extra, rng)]) if extra else centers
     seed = int(rng.integers(2**31))
-    start, _ = kmeans_plusplus(centers, k, sample_weight=weights, random_state=seed)
-    local = _SklearnKMeans(k, init=start, n_init=1, random_state=seed).fit(centers, sample_weight=weights)
-    return local.cluster_centers_
+    # the candidates are few (about l * rounds): several weighted k-means++ starts cost nothing and keep
+    # a single unlucky start from settling in a local minimum that the Lloyd passes cannot leave
+    local = _SklearnKMeans(k, init="k-means++", n_init=LOCAL_STARTS, random_state=seed)
+    return local.fit(centers, sample_weight=weights).cluster_centers_
 
 
 def init_kmeans_plusplus(X: Array, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -264,6 +344,7 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
     ``init``: ``"k-means||"`` (default), ``"k-means++"``, ``"random"`` or an
     array ``(n_clusters, n_features)``. ``n_init="auto"``: 10 runs for
     ``"random"``, 1 otherwise (the run with the lowest inertia is kept).
+    ``init_max_iter``: k-means|| rounds, one pass each (``None``: 2).
     """
 
     def __init__(self, n_clusters: int = 8, *, init: Any = "k-means||", n_init: Any = "auto",
@@ -312,7 +393,7 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         return _random_rows(X, k, rng)
 
     def fit(self, X: Any, y: Any = None) -> KMeans:
-        """Cluster the rows of ``X``; ``2 * init_max_iter + 2`` passes to initialise, one per step, one last."""
+        """Cluster the rows of ``X``; ``init_max_iter + 1`` passes to initialise (k-means||), one per step, one last."""
         chunked = is_chunked(X)
         if chunked:
             Xc = check_array(X, "KMeans.fit", compute_chunk_sizes=True).rechunk({1: -1}).astype(np.float64)

@@ -13,6 +13,13 @@ it overlaps and keeps its rows. So:
 - the values depend on the seed and the row only: the same on every
   scheduler, in any task order, and **whatever the chunking** (``chunks=1000``
   and ``chunks=7`` give the same array);
+- a generation block writes its rows straight into the chunk
+  (:func:`_fill_in_blocks`): no per-block result and no concatenation; the
+  informative features are computed column by column from per-cluster
+  lookups (the sums of the einsum they replace, bit for bit) and the useless
+  ones are gathered from the normal draw in one ``np.take``, so a chunk of
+  ``make_classification(n_features=20)`` costs about 1.3x the normal draw
+  alone (it was 1.7x);
 - ``X`` and ``y`` are separate arrays whose blocks line up; computing ``y``
   of a classification or blob dataset draws only the labels (cheap), while
   ``make_regression``'s ``y`` regenerates the rows of ``X`` it needs.
@@ -97,6 +104,33 @@ def _rows_in_blocks(rows: np.ndarray, make: Any, *args: Any) -> Any:
     return out
 
 
+def _fill_in_blocks(rows: np.ndarray, fill: Any, width: int) -> np.ndarray:
+    """A float ``(len(rows), width)`` chunk; ``fill(g, lo, hi, out)`` writes generation block ``g``'s rows ``lo:hi``.
+
+    Each generation block writes straight into its slice of the chunk: no
+    per-block result and no copy (what :func:`_rows_in_blocks` does for
+    values whose size is not known in advance).
+    """
+    out = np.empty((len(rows), width))
+    if len(rows) == 0:
+        return out
+    start, stop = int(rows[0]), int(rows[-1]) + 1
+    for g in range(start // GENERATION_ROWS, (stop - 1) // GENERATION_ROWS + 1):
+        first = g * GENERATION_ROWS
+        lo, hi = max(start, first) - first, min(stop, first + GENERATION_ROWS) - first
+        at = first + lo - start
+        fill(g, lo, hi, out[at : at + hi - lo])
+    return out
+
+
+def _normal_rows(rng: np.random.Generator, lo: int, hi: int, out: np.ndarray) -> np.ndarray:
+    """Rows ``lo:hi`` of ``rng.standard_normal((hi, width))`` in ``out``; drawn in place when ``lo == 0``."""
+    if lo == 0 and out.flags.c_contiguous:
+        return rng.standard_normal(out=out)  # the same values, filled row by row: no temporary
+    out[...] = rng.standard_normal((hi, out.shape[1]))[lo:]
+    return out
+
+
 def _index(name: str, n_samples: Any, chunks: Any) -> Array:
     if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
         raise ValueError(f"{name}: n_samples must be a positive integer, got {n_samples!r}")
@@ -136,36 +170,53 @@ class ClassificationRecipe:
             y[flipped] = replacement[flipped]
         return y[lo:hi]
 
-    def features(self, g: int, lo: int, hi: int) -> np.ndarray:
+    def features(self, g: int, lo: int, hi: int, out: np.ndarray | None = None) -> np.ndarray:
+        """Rows ``lo:hi`` of generation block ``g``, written into ``out`` (``(hi - lo, n_features)``) if given."""
         n_informative = self.centroids.shape[1]
         n_redundant = self.redundant.shape[1]
         clusters = self.clusters(g, hi)[lo:hi]
         # one draw for the informative and the useless features: row r's values depend on r only
         z = _stream(self.seed, g, _FEATURES).standard_normal((hi, n_informative + self.n_useless))[lo:]
-        if n_informative <= 8:  # gather each row's covariance factor: no per-cluster masks
-            informative = np.einsum("ri,rij->rj", z[:, :n_informative], self.covariance[clusters])
-            informative += self.centroids[clusters]
-        else:
-            informative = np.empty((hi - lo, n_informative))
-            for k in range(len(self.cluster_p)):
-                rows = clusters == k
-                informative[rows] = z[rows, :n_informative] @ self.covariance[k] + self.centroids[k]
-        # write each generated column straight to its place in the output (the feature permutation)
-        position = np.argsort(self.feature_order)
-        X = np.empty((hi - lo, len(self.feature_order)))
-        X[:, position[:n_informative]] = informative
+        position = np.argsort(self.feature_order)  # output column of each generated column
+        X = np.empty((hi - lo, len(self.feature_order))) if out is None else out
         kept = n_informative + n_redundant
+        if self.n_useless:
+            # the useless features straight from z into their output columns, in one gather (mode="clip":
+            # unbuffered; every index is valid); the other columns get a placeholder, overwritten below
+            source = np.zeros(X.shape[1], dtype=np.intp)
+            source[position[kept + len(self.repeated):]] = np.arange(n_informative, z.shape[1])
+            np.take(z, source, axis=1, out=X, mode="clip")
+        informative = self._informative(z, clusters)
+        X[:, position[:n_informative]] = informative
         if n_redundant:
             X[:, position[n_informative:kept]] = informative @ self.redundant
         if len(self.repeated):
             X[:, position[kept:kept + len(self.repeated)]] = X[:, position[self.repeated]]
-        if self.n_useless:
-            X[:, position[kept + len(self.repeated):]] = z[:, n_informative:]
         if (self.shift != 0).any():
             X += self.shift[self.feature_order]
         if (self.scale != 1).any():
             X *= self.scale[self.feature_order]
         return X
+
+    def _informative(self, z: np.ndarray, clusters: np.ndarray) -> np.ndarray:
+        """``z[:, :n_informative] @ covariance[cluster] + centroid[cluster]`` per row."""
+        n_informative = self.centroids.shape[1]
+        informative = np.empty((len(z), n_informative))
+        if n_informative <= 8:
+            # column by column, each row's factor looked up per cluster: the products and sums of
+            # einsum("ri,rij->rj", z, covariance[clusters]) in its order (bit for bit), without
+            # gathering an (n, i, i) array of factors
+            for j in range(n_informative):
+                column = z[:, 0] * self.covariance[:, 0, j][clusters]
+                for i in range(1, n_informative):
+                    column += z[:, i] * self.covariance[:, i, j][clusters]
+                column += self.centroids[:, j][clusters]
+                informative[:, j] = column
+        else:
+            for k in range(len(self.cluster_p)):
+                rows = clusters == k
+                informative[rows] = z[rows, :n_informative] @ self.covariance[k] + self.centroids[k]
+        return informative
 
 
 def _hypercube(samples: int, dimensions: int, rng: np.random.Generator) -> np.ndarray:
@@ -264,7 +315,7 @@ def make_classification(
 
 
 def _classification_X(rows: np.ndarray, recipe: ClassificationRecipe) -> np.ndarray:
-    return _rows_in_blocks(rows, recipe.features)
+    return _fill_in_blocks(rows, recipe.features, len(recipe.feature_order))
 
 
 def _classification_y(rows: np.ndarray, recipe: ClassificationRecipe) -> np.ndarray:
@@ -284,8 +335,9 @@ class RegressionRecipe:
     bias: float
     noise: float
 
-    def features(self, g: int, lo: int, hi: int) -> np.ndarray:
-        return _stream(self.seed, g, _FEATURES).standard_normal((hi, self.n_features))[lo:hi]
+    def features(self, g: int, lo: int, hi: int, out: np.ndarray | None = None) -> np.ndarray:
+        out = np.empty((hi - lo, self.n_features)) if out is None else out
+        return _normal_rows(_stream(self.seed, g, _FEATURES), lo, hi, out)
 
     def targets(self, g: int, lo: int, hi: int) -> np.ndarray:
         y = self.features(g, lo, hi) @ self.coef + self.bias
@@ -344,7 +396,7 @@ def make_regression(
 
 
 def _regression_X(rows: np.ndarray, recipe: RegressionRecipe) -> np.ndarray:
-    return _rows_in_blocks(rows, recipe.features)
+    return _fill_in_blocks(rows, recipe.features, recipe.n_features)
 
 
 def _regression_Y(rows: np.ndarray, recipe: RegressionRecipe) -> np.ndarray:
@@ -370,10 +422,13 @@ class BlobsRecipe:
     def labels(self, g: int, lo: int, hi: int) -> np.ndarray:
         return _stream(self.seed, g, _LABELS).choice(len(self.center_p), size=hi, p=self.center_p)[lo:hi].astype(np.int64)
 
-    def features(self, g: int, lo: int, hi: int) -> np.ndarray:
+    def features(self, g: int, lo: int, hi: int, out: np.ndarray | None = None) -> np.ndarray:
         labels = self.labels(g, lo, hi)
-        z = _stream(self.seed, g, _FEATURES).standard_normal((hi, self.centers.shape[1]))[lo:hi]
-        return self.centers[labels] + z * self.cluster_std[labels, None]
+        out = np.empty((hi - lo, self.centers.shape[1])) if out is None else out
+        z = _normal_rows(_stream(self.seed, g, _FEATURES), lo, hi, out)
+        z *= self.cluster_std[labels, None]
+        z += self.centers[labels]  # centre + z * std, as the sum commutes exactly
+        return z
 
 
 def make_blobs(
@@ -431,7 +486,7 @@ def make_blobs(
 
 
 def _blobs_X(rows: np.ndarray, recipe: BlobsRecipe) -> np.ndarray:
-    return _rows_in_blocks(rows, recipe.features)
+    return _fill_in_blocks(rows, recipe.features, recipe.centers.shape[1])
 
 
 def _blobs_y(rows: np.ndarray, recipe: BlobsRecipe) -> np.ndarray:
