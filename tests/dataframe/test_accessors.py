@@ -181,3 +181,44 @@ def test_contains_of_a_plain_substring_scans_the_arrow_buffers():
     df = dd.from_pandas(pdf, npartitions=3)
     assert_eq(df.s.str.contains("timeout", regex=False), pdf.s.str.contains("timeout", regex=False))
     assert_eq(df[df.s.str.contains("tim")], pdf[pdf.s.str.contains("tim")])
+
+
+def test_substring_hits_finds_every_start_like_re():
+    """The vectorised search (uint16 pairs at both parities, then a byte at a time) against
+    ``re`` with a lookahead (overlapping hits), on random short texts and needles."""
+    import re
+
+    from chunkwise.dataframe.accessors import substring_hits
+
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        raw = "".join(rng.choice(list("abé "), size=rng.integers(0, 30))).encode()
+        needle = "".join(rng.choice(list("abé"), size=rng.integers(1, 4))).encode()
+        start = int(rng.integers(0, 3))
+        want = [m.start() for m in re.finditer(b"(?=" + re.escape(needle) + b")", raw)
+                if m.start() >= start and m.start() + len(needle) <= len(raw)]
+        assert substring_hits(raw, needle, start, len(raw)).tolist() == want
+
+
+@pytest.mark.parametrize("scheduler", ["sync", "threads"])
+def test_str_len_of_ascii_text_comes_from_the_offsets(scheduler):
+    """``ascii_lengths``: pandas' ``str.len`` (int64, or float64 with NaN for nulls) from
+    the Arrow offsets when every byte is ASCII; non-ASCII text and other dtypes go to
+    pandas. Sliced, multi-chunk, all-null and empty Series, and through a collection."""
+    from chunkwise.dataframe.accessors import ascii_lengths
+
+    one = pd.Series(["timeout x", "", None, "ab", "a b c"] * 4, dtype="str")
+    chunked = pd.concat([one.iloc[3:9], one.iloc[11:], one.iloc[:0]], ignore_index=True)
+    assert chunked.array.__arrow_array__().num_chunks > 1
+    cases = [one, one.iloc[5:13], chunked, one.dropna(), pd.Series([None, None], dtype="str"),
+             pd.Series([], dtype="str")]
+    for s in cases:
+        pd.testing.assert_series_equal(ascii_lengths(s), s.str.len())
+    assert ascii_lengths(pd.Series(["é", "a"], dtype="str")) is None
+    assert ascii_lengths(one.astype(object)) is None
+    pdf = pd.DataFrame({"s": chunked})
+    df = dd.from_pandas(pdf, npartitions=3)
+    assert_eq(df.s.str.len(), pdf.s.str.len(), scheduler=scheduler)
+    empty = df[df.s == "nothing"]
+    assert_eq(empty.s.str.len(), pdf[pdf.s == "nothing"].s.str.len().astype("float64"),
+              scheduler=scheduler)

@@ -53,8 +53,10 @@ __all__ = [
     "CategoricalAccessor",
     "DatetimeAccessor",
     "StringAccessor",
+    "ascii_lengths",
     "contains_literal",
     "null_sample",
+    "substring_hits",
 ]
 
 
@@ -75,6 +77,11 @@ class AccessorCaller:
     def __call__(self, obj: Any, *args: Any, **kwargs: Any) -> Any:
         if self.accessor == "str" and self.method == "contains" and self.call:
             found = contains_literal(obj, *args, **kwargs)
+            if found is not None:
+                return found
+        if self.accessor == "str" and self.method == "len" and self.call and not args \
+                and not kwargs:
+            found = ascii_lengths(obj)
             if found is not None:
                 return found
         attr = getattr(getattr(obj, self.accessor), self.method)
@@ -98,45 +105,92 @@ class AccessorCaller:
         return f"{self.accessor}.{self.method}"
 
 
-def contains_literal(s: Any, pat: Any = None, case: bool = True, flags: int = 0, na: Any = None,
-                     regex: bool = True) -> pd.Series | None:
-    """``s.str.contains(pat)`` for a plain substring of a ``str`` Series, by one scan of each
-    Arrow chunk's character buffer; ``None`` (use pandas) for anything else.
-
-    pandas hands the Arrow chunks to ``pyarrow.compute.match_substring``; here
-    the UTF-8 bytes of the needle are found with ``re`` (a literal pattern:
-    a C scan) in the buffer itself, no copy, and each hit is mapped to its row
-    through the offsets (a hit crossing into the next row does not count).
-    About 2x faster on sentences (measured, 1M rows of ~47 bytes). Applies to
-    the default ``str`` dtype (nulls give ``False``), ``case=True``, no
-    ``flags`` or ``na``, and a pattern without regex syntax.
-    """
+def _arrow_strings(s: Any) -> list | None:
+    """The Arrow chunks of a Series of the default ``str`` dtype (pyarrow storage, NaN
+    for missing), when every chunk is ``string``/``large_string``; ``None`` otherwise."""
     if (
         not isinstance(s, pd.Series) or not isinstance(s.dtype, pd.StringDtype)
         or s.dtype.storage != "pyarrow" or s.dtype.na_value is not np.nan
-        or not isinstance(pat, str) or not pat or not case or flags or na is not None
-        or (regex and re.escape(pat) != pat)
     ):
         return None
     import pyarrow as pa
 
+    chunks = s.array.__arrow_array__().chunks
+    if not all(pa.types.is_string(c.type) or pa.types.is_large_string(c.type) for c in chunks):
+        return None
+    return chunks
+
+
+def _offsets(chunk: Any) -> np.ndarray:
+    """The ``len + 1`` offsets of a string chunk into its character buffer."""
+    import pyarrow as pa
+
+    width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+    return np.frombuffer(chunk.buffers()[1], dtype=width)[chunk.offset: chunk.offset + len(chunk) + 1]
+
+
+def ascii_lengths(s: Any) -> pd.Series | None:
+    """``s.str.len()`` of a ``str`` Series whose characters are all ASCII: the differences
+    of the Arrow offsets (one byte a character), after one vectorised check of the bytes;
+    ``None`` (use pandas) for other dtypes or any non-ASCII byte.
+
+    pandas counts code points with ``pyarrow.compute.utf8_length``, a pass that decodes
+    every byte: about 10x slower on the benchmark's sentences. Like pandas, the result is
+    ``int64``, or ``float64`` with NaN for missing values when there are any.
+    """
+    chunks = _arrow_strings(s)
+    if chunks is None:
+        return None
+    parts, valid = [], []
+    for chunk in chunks:
+        offsets = _offsets(chunk)
+        data = chunk.buffers()[2]
+        if len(chunk) and data is not None and offsets[-1] > offsets[0]:
+            body = np.frombuffer(data, dtype=np.uint8)[offsets[0]:offsets[-1]]
+            if body.max() >= 0x80:
+                return None
+        parts.append(np.diff(offsets).astype(np.int64, copy=False))
+        valid.append(chunk.is_valid().to_numpy(zero_copy_only=False) if chunk.null_count
+                     else None)
+    values = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    if any(v is not None for v in valid):
+        present = np.concatenate([np.ones(len(p), dtype=bool) if v is None else v
+                                  for p, v in zip(parts, valid)])
+        values = np.where(present, values.astype(np.float64), np.nan)
+    return pd.Series(values, index=s.index, name=s.name, copy=False)
+
+
+def contains_literal(s: Any, pat: Any = None, case: bool = True, flags: int = 0, na: Any = None,
+                     regex: bool = True) -> pd.Series | None:
+    """``s.str.contains(pat)`` for a plain substring of a ``str`` Series, by a vectorised
+    scan of each Arrow chunk's character buffer; ``None`` (use pandas) for anything else.
+
+    pandas hands the Arrow chunks to ``pyarrow.compute.match_substring``; here
+    the UTF-8 bytes of the needle are found in the buffer itself, no copy
+    (:func:`substring_hits`), and each hit is mapped to its row through the
+    offsets (a hit crossing into the next row does not count). About 3.5x
+    faster than pandas on the benchmark's sentences (1M rows of ~44 bytes: 40
+    against 145 ms). Applies to the default ``str`` dtype (nulls give
+    ``False``), ``case=True``, no ``flags`` or ``na``, and a pattern without
+    regex syntax.
+    """
+    if (
+        not isinstance(pat, str) or not pat or not case or flags or na is not None
+        or (regex and re.escape(pat) != pat)
+    ):
+        return None
+    chunks = _arrow_strings(s)
+    if chunks is None:
+        return None
     needle = pat.encode()
-    search = re.compile(re.escape(needle))
     masks = []
-    for chunk in s.array.__arrow_array__().chunks:
+    for chunk in chunks:
         n = len(chunk)
-        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
-            return None
-        buffers = chunk.buffers()
-        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-        offsets = np.frombuffer(buffers[1], dtype=width)[chunk.offset: chunk.offset + n + 1]
+        data = chunk.buffers()[2]
         mask = np.zeros(n, dtype=bool)
-        if n and buffers[2] is not None:
-            hits = np.fromiter(
-                (m.start() for m in search.finditer(memoryview(buffers[2]), int(offsets[0]),
-                                                    int(offsets[-1]))),
-                dtype=np.int64,
-            )
+        if n and data is not None:
+            offsets = _offsets(chunk)
+            hits = substring_hits(data, needle, int(offsets[0]), int(offsets[-1]))
             rows = np.searchsorted(offsets, hits, side="right") - 1
             mask[rows[hits + len(needle) <= offsets[rows + 1]]] = True
             if chunk.null_count:
@@ -144,6 +198,40 @@ def contains_literal(s: Any, pat: Any = None, case: bool = True, flags: int = 0,
         masks.append(mask)
     values = np.concatenate(masks) if masks else np.zeros(0, dtype=bool)
     return pd.Series(values, index=s.index, name=s.name, copy=False)
+
+
+def substring_hits(data: Any, needle: bytes, start: int, stop: int) -> np.ndarray:
+    """Every position in ``data[start:stop]`` (a buffer) where ``needle`` begins, ascending.
+
+    The positions where the needle's first two bytes begin are found by one
+    vectorised pass over the buffer (as ``uint16`` words, at even and at odd
+    positions), then narrowed by each next byte in turn (a fancy index on the
+    few survivors), so no Python runs per hit.
+
+    >>> substring_hits(b"a cat, a catalog", b"cat", 0, 16).tolist()
+    [2, 9]
+    """
+    text = np.frombuffer(data, dtype=np.uint8)[start:stop]
+    width = len(needle)
+    if text.size < width:
+        return np.zeros(0, dtype=np.int64)
+    pattern = np.frombuffer(needle, dtype=np.uint8)
+    if width == 1:
+        return np.flatnonzero(text == pattern[0]) + start
+    # the needle's first two bytes as one little-endian uint16, compared at even and
+    # at odd positions: one pass over the buffer finds every candidate start
+    pair = int(pattern[0]) | int(pattern[1]) << 8
+    last = text.size - width + 1  # candidate starts lie in [0, last)
+    candidates = []
+    for parity in (0, 1):
+        count = (text.size - parity) // 2
+        words = text[parity: parity + 2 * count].view("<u2")
+        candidates.append(np.flatnonzero(words == pair) * 2 + parity)
+    found = np.sort(np.concatenate(candidates))
+    found = found[found < last]
+    for k in range(2, width):
+        found = found[text[found + k] == pattern[k]]
+    return found + start
 
 
 def null_sample(meta: Any) -> Any:

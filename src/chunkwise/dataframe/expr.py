@@ -724,6 +724,13 @@ class Projection(Partitionwise):
             return self, columns
         return self.frame.cardinality_source(columns)
 
+    def _simplify_up(self, parent: Any, dependents: Any = None) -> Any:
+        # A source may rewrite the consumer of one of its columns (a Parquet read
+        # giving a value_counts its column dictionary-encoded): the source sees
+        # the consumer and every dependent, so it can keep a shared read shared.
+        rewrite = getattr(self.frame, "rewrite_column_consumer", None)
+        return None if rewrite is None else rewrite(self, parent, dependents)
+
     def _simplify_down(self) -> FrameExpr | None:
         columns = self.operand("columns")
         frame = self.frame
@@ -780,6 +787,13 @@ class Filter(Partitionwise):
 
     def _meta(self) -> Any:
         return self.frame.meta
+
+    def _simplify_up(self, parent: Any, dependents: Any = None) -> Any:
+        # The source under this filter (through a column selection) may rewrite the
+        # filter's consumer: a Parquet read counts ``len(df[pred])`` on Arrow data.
+        source = self.frame.frame if isinstance(self.frame, Projection) else self.frame
+        rewrite = getattr(source, "rewrite_filtered_consumer", None)
+        return None if rewrite is None else rewrite(self, parent, dependents)
 
 
 class MapPartitions(Partitionwise):

@@ -48,6 +48,9 @@ __all__ = [
     "key_column",
     "stack_counts",
     "value_counts_partition",
+    "DICTIONARY_CHUNKS",
+    "dictionary_counts_chunk",
+    "dictionary_unique_chunk",
     "describe_aggregate",
     "describe_chunk",
     "describe_combine",
@@ -332,6 +335,19 @@ def unique_chunk(s: pd.Series) -> pd.Series:
     return s.drop_duplicates()
 
 
+def dictionary_unique_chunk(s: pd.Series, dtype: Any = None) -> pd.Series:
+    """:func:`unique_chunk` of a string column read dictionary-encoded (a categorical of
+    the values one piece holds): the values whose codes occur, NaN last if any is
+    missing, as a Series of ``dtype`` (the column's own); no string is hashed."""
+    categories = s.cat.categories
+    codes = s.cat.codes.to_numpy()
+    seen = np.bincount(codes.astype(np.intp) + 1, minlength=len(categories) + 1)
+    values = categories[np.flatnonzero(seen[1:])]
+    if seen[0]:
+        values = values.append(pd.Index([np.nan], dtype=values.dtype))
+    return pd.Series(values, dtype=dtype if dtype is not None else categories.dtype, name=s.name)
+
+
 def unique_combine(parts: list) -> pd.Series:
     return pd.concat(parts, ignore_index=True).drop_duplicates()
 
@@ -366,6 +382,24 @@ def counts_chunk(s: pd.Series, dropna: bool = True) -> pd.Series:
     For a frame: the count of each distinct row (``DataFrame.value_counts``).
     """
     return s.value_counts(dropna=dropna, sort=False)
+
+
+def dictionary_counts_chunk(s: pd.Series, dropna: bool = True, dtype: Any = None) -> pd.Series:
+    """:func:`counts_chunk` of a string column read dictionary-encoded: ``s`` is a
+    categorical of the values one piece holds; the codes are counted (no string is
+    hashed) and the values held give the index, of ``dtype`` (the column's own).
+    Values with no rows are left out, as in :func:`counts_chunk` of the strings."""
+    categories = s.cat.categories
+    codes = s.cat.codes.to_numpy()
+    counts = np.bincount(codes.astype(np.intp) + 1, minlength=len(categories) + 1)
+    held = np.flatnonzero(counts[1:])
+    values = categories[held]
+    out = counts[1:][held].astype("int64")
+    if not dropna and counts[0]:
+        values = values.append(pd.Index([np.nan], dtype=values.dtype))
+        out = np.append(out, np.int64(counts[0]))
+    index = pd.Index(values, dtype=dtype if dtype is not None else categories.dtype, name=s.name)
+    return pd.Series(out, index=index, name="count")
 
 
 def counts_combine(parts: list, dropna: bool = True) -> pd.Series:
@@ -410,6 +444,11 @@ def value_counts_aggregate(counts: pd.Series, normalize: bool = False, sort: boo
     if sort:
         out = out.sort_values(ascending=ascending, kind="stable")
     return out
+
+
+#: chunk functions with a counterpart on a dictionary-encoded string column
+#: (``TreeReduction.with_dictionary_column``)
+DICTIONARY_CHUNKS = {counts_chunk: dictionary_counts_chunk, unique_chunk: dictionary_unique_chunk}
 
 
 # --- split_out: value_counts and nunique on the shuffle ------------------------------------

@@ -176,6 +176,27 @@ class TreeReduction(FrameExpr):
         parts = [Ref((prefix, j)) for j in range(i * every, stop)]
         return Task(key, k.combine_call, parts, self.combine, self.combine_kwargs)
 
+    def with_dictionary_column(self, frame: FrameExpr) -> TreeReduction | None:
+        """This reduction over ``frame``, the same string column read dictionary-encoded
+        (a categorical of the values each piece holds), when its chunk function (or, for
+        a per-column reduction of a Series, its ``func``) has a counterpart on the codes
+        (``partials.DICTIONARY_CHUNKS``: value_counts, nunique, mode); ``None`` otherwise.
+        Called by the read when the optimizer offers such a read (``ReadParquet``)."""
+        if self.aligned is not None:
+            return None
+        kwargs = {**self.chunk_kwargs, "dtype": self.frame.meta.dtype}
+        chunk = k.DICTIONARY_CHUNKS.get(self.chunk)
+        if chunk is None and self.chunk is k.per_column_chunk:  # nunique, mode of a Series
+            func = k.DICTIONARY_CHUNKS.get(kwargs.get("func"))
+            if func is None:
+                return None
+            chunk, kwargs["func"] = self.chunk, func
+        if chunk is None:
+            return None
+        return TreeReduction(frame, None, chunk, kwargs, self.combine, self.combine_kwargs,
+                             self.aggregate, self.aggregate_kwargs, self.operand("meta"),
+                             self.split_every, self.operand("label"))
+
     def _explain_line(self) -> str:
         return (f"TreeReduction: {self.operand('label')} split_every={self.split_every} "
                 f"levels={len(self.levels)}  [1 partition]")

@@ -736,7 +736,9 @@ def prefers_shuffle(frame: FrameExpr, columns: list | None) -> bool:
     """Whether a deduplication/groupby on ``columns`` should shuffle rather than run a tree:
     more than :data:`TREE_MAX_ROWS` distinct keys estimated and more than
     :data:`SHUFFLE_MIN_FRACTION` of each partition's rows kept by a partial. A frame of
-    known length at most :data:`TREE_MAX_ROWS` rows cannot hold more keys: nothing is read."""
+    known length at most :data:`TREE_MAX_ROWS` rows cannot hold more keys, nor a source whose
+    metadata bound its distinct keys by that (``distinct_bound``, a Parquet read's
+    statistics): nothing is read."""
     return choose_by_cardinality(frame, columns)[0]
 
 
@@ -746,6 +748,10 @@ def choose_by_cardinality(frame: FrameExpr, columns: list | None) -> tuple[bool,
     lengths = frame.lengths
     if lengths is not None and sum(lengths) <= TREE_MAX_ROWS:
         return False, (f"tree: {sum(lengths):,} rows known, at most {TREE_MAX_ROWS:,} keys; "
+                       "nothing read to choose")
+    bound = getattr(frame, "distinct_bound", None)  # a Parquet read: from its statistics
+    if bound is not None and (bound := bound(columns)) is not None and bound <= TREE_MAX_ROWS:
+        return False, (f"tree: at most {bound:,} keys by the Parquet statistics; "
                        "nothing read to choose")
     seen = observed_cardinality(frame, columns)
     shuffle = seen.fraction > SHUFFLE_MIN_FRACTION and seen.total() > TREE_MAX_ROWS

@@ -65,12 +65,14 @@ __all__ = [
     "Piece",
     "ReadRecord",
     "discover",
+    "distinct_bound",
     "divisions_from_statistics",
     "finish_dataset",
     "parse_bytes",
     "piece_filter",
     "piece_counts",
     "plan_pieces",
+    "note_read",
     "read_piece",
     "record_reads",
     "skip_row_groups",
@@ -377,6 +379,44 @@ def _row_group_stats(footer: pq.FileMetaData, index: int, columns: list[str],
     return out
 
 
+def distinct_bound(dataset: ParquetDataset, pieces: list[Piece], columns: list[str]) -> int | None:
+    """At most how many distinct rows ``columns`` hold over ``pieces``, from the footers'
+    statistics alone: the product, over the columns, of ``max - min + 1`` across the row
+    groups read (one more when a column holds nulls). Only integer file columns whose
+    every row group has statistics bound it; ``None`` otherwise (nothing is read but the
+    footers, which planning reads anyway)."""
+    if not columns or not pieces:
+        return None
+    for column in columns:
+        if column in dataset.partitions or column not in dataset.schema.names or \
+                not pa.types.is_integer(dataset.schema.field(column).type):
+            return None
+    paths = list(dict.fromkeys(p.path for p in pieces))
+    footers = dict(zip(paths, dataset.read_footers(paths)))
+    low: dict = {}
+    high: dict = {}
+    nulls: dict = dict.fromkeys(columns, 0)
+    for piece in pieces:
+        footer = footers[piece.path]
+        groups = piece.read_groups()
+        for g in range(footer.num_row_groups) if groups is None else groups:
+            if not footer.row_group(g).num_rows:
+                continue
+            stats = _row_group_stats(footer, g, columns, nulls=True)
+            if len(stats) != len(columns):
+                return None  # a row group without statistics for a column
+            for column, (lo, hi, null_count) in stats.items():
+                low[column] = lo if column not in low else min(low[column], lo)
+                high[column] = hi if column not in high else max(high[column], hi)
+                nulls[column] += null_count
+    if not low:
+        return 0
+    bound = 1
+    for column in columns:
+        bound *= int(high[column]) - int(low[column]) + 1 + (1 if nulls[column] else 0)
+    return bound
+
+
 def divisions_from_statistics(dataset: ParquetDataset, pieces: list[Piece], column: str) -> tuple | None:
     """Divisions from the min/max statistics of ``column`` per piece; ``None`` when unsorted or unknown."""
     footers = dataset.read_footers(list(dict.fromkeys(p.path for p in pieces)))
@@ -415,12 +455,14 @@ def piece_filter(filters: list[list[tuple]] | None, piece: Piece) -> list[list[t
 
 @dataclass(frozen=True)
 class ReadRecord:
-    """What one read task read: the file, its row groups and columns (``None``: all)."""
+    """What one read task read: the file, its row groups and columns (``None``: all),
+    and the columns read dictionary-encoded."""
 
     path: str
     row_groups: tuple[int, ...] | None
     columns: tuple[str, ...] | None
     filters: Any
+    dictionary: tuple[str, ...] = ()
 
 
 _RECORDERS: list[list] = []
@@ -457,6 +499,7 @@ def read_piece(
     pandas_index: tuple[str, ...] = (),
     pushed: list[list[tuple]] | None = None,
     positional: bool = False,
+    dictionary: tuple = (),
 ) -> pd.DataFrame:
     """Read one piece as a pandas DataFrame shaped like ``meta``.
 
@@ -466,6 +509,8 @@ def read_piece(
     ``pushed`` are filters the optimizer moved into the read, which must not
     change the result: with ``positional`` (the index is the file's stored
     ``RangeIndex``), rows keep the labels of their positions in the file.
+    ``dictionary``: string columns read dictionary-encoded (pandas
+    categoricals whose categories are the piece's own values).
 
     ``pushed`` filters act through the piece's row groups (those their
     statistics rule out were left out at plan time, or marked ``skipped``);
@@ -474,10 +519,10 @@ def read_piece(
     costs no second pass.
     """
     read_cols = None if columns is None else list(dict.fromkeys([*columns, *pandas_index]))
-    _record(piece.path, piece.read_groups(), read_cols, _both(filters, pushed))
+    note_read(piece.path, piece.read_groups(), read_cols, _both(filters, pushed), dictionary)
     arrow = fs.arrow
     if positional and not filters and piece.row_groups is not None:
-        frame = _read_by_position(arrow, piece, read_cols)
+        frame = _read_by_position(arrow, piece, read_cols, dictionary)
     elif filters and piece.skipped:
         frame = _read_renumbered(arrow, piece, read_cols, filters)
     elif filters:
@@ -491,7 +536,7 @@ def read_piece(
             table = table.replace_schema_metadata(schema_meta)
         frame = _to_pandas(table)
     else:
-        pfile = pq.ParquetFile(piece.path, filesystem=arrow)
+        pfile = pq.ParquetFile(piece.path, filesystem=arrow, read_dictionary=list(dictionary) or None)
         if piece.row_groups is None:
             table = pfile.read(columns=read_cols, use_pandas_metadata=True)
         else:
@@ -506,9 +551,12 @@ def read_piece(
     return conform(frame, meta, index)
 
 
-def _record(path: str, row_groups: tuple | None, columns: list | None, filters: Any) -> None:
+def note_read(path: str, row_groups: tuple | None, columns: list | None, filters: Any,
+              dictionary: tuple = ()) -> None:
+    """Tell every :func:`record_reads` block active in this process what a task read."""
     if _RECORDERS:
-        record = ReadRecord(path, row_groups, None if columns is None else tuple(columns), filters)
+        record = ReadRecord(path, row_groups, None if columns is None else tuple(columns), filters,
+                            tuple(dictionary))
         for log in list(_RECORDERS):
             log.append(record)
 
@@ -531,9 +579,10 @@ def _to_pandas(table: pa.Table) -> pd.DataFrame:
 _POSITION = "__chunkwise_position__"
 
 
-def _read_by_position(arrow: Any, piece: Piece, read_cols: list | None) -> pd.DataFrame:
+def _read_by_position(arrow: Any, piece: Piece, read_cols: list | None,
+                      dictionary: tuple = ()) -> pd.DataFrame:
     """Read some row groups, labelling rows by their place in the file's stored RangeIndex."""
-    pfile = pq.ParquetFile(piece.path, filesystem=arrow)
+    pfile = pq.ParquetFile(piece.path, filesystem=arrow, read_dictionary=list(dictionary) or None)
     footer = pfile.metadata
     starts = np.cumsum([0] + [footer.row_group(g).num_rows for g in range(footer.num_row_groups)])
     groups = list(piece.read_groups())
@@ -602,7 +651,7 @@ def _passing(pfile: pq.ParquetFile, path: str, group: int, filters: list, expr: 
     columns = filter_columns(filters)
     if all_match(filters, _row_group_stats(footer, group, columns, nulls=True)):
         return footer.row_group(group).num_rows
-    _record(path, (group,), columns, filters)
+    note_read(path, (group,), columns, filters)
     return pfile.read_row_group(group, columns=columns).filter(expr).num_rows
 
 

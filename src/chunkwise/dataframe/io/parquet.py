@@ -41,7 +41,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+import chunkwise.dataframe.io._arrow as arrow_kernels  # per-piece answers on Arrow tables
 import chunkwise.dataframe.io._parquet as files  # the package-private file planning and writing
 from chunkwise.core.expr import walk
 from chunkwise.core.graph import DataNode, Ref, Task
@@ -56,6 +58,7 @@ from chunkwise.dataframe.io._filters import filter_columns, normalize
 from chunkwise.dataframe.io._fs import resolve
 
 __all__ = [
+    "ParquetFilteredLength",
     "ParquetLength",
     "ReadParquet",
     "WriteParquet",
@@ -78,11 +81,11 @@ class ReadParquet(FrameExpr):
     """A Parquet scan; see the module docstring."""
 
     _parameters = ("dataset", "columns", "filters", "pushed", "index", "split_row_groups",
-                   "blocksize", "calculate_divisions")
+                   "blocksize", "calculate_divisions", "dictionary")
     _operand_only = ('columns',)  # metadata of the same name: read with operand()
     _defaults = {"columns": None, "filters": None, "pushed": None, "index": None,
                  "split_row_groups": "infer", "blocksize": files.DEFAULT_BLOCKSIZE,
-                 "calculate_divisions": False}
+                 "calculate_divisions": False, "dictionary": ()}
 
     @property
     def _funcname(self) -> str:
@@ -92,6 +95,9 @@ class ReadParquet(FrameExpr):
 
     def _full_meta(self) -> pd.DataFrame:
         meta = self.dataset.meta
+        if self.dictionary:  # read dictionary-encoded: categoricals, categories per piece
+            meta = meta.astype({c: pd.CategoricalDtype(pd.Index([], dtype=meta[c].dtype))
+                                for c in self.dictionary})
         index = self.index
         if index is False:
             meta = meta.reset_index(drop=True)
@@ -133,6 +139,14 @@ class ReadParquet(FrameExpr):
         divisions = files.divisions_from_statistics(self.dataset, self.pieces, index)
         return unknown if divisions is None else divisions
 
+    def distinct_bound(self, columns: list | None) -> int | None:
+        """At most how many distinct rows ``self[columns]`` holds, from the footers'
+        statistics (``_parquet.distinct_bound``: integer columns); ``None``: unknown.
+        A groupby's choice of tree or shuffle asks this before sampling the data."""
+        if columns is None or self.dictionary:
+            return None
+        return files.distinct_bound(self.dataset, self.pieces, list(columns))
+
     @functools.cached_property
     def _file_columns(self) -> list[str] | None:
         columns = self.operand("columns")
@@ -168,7 +182,7 @@ class ReadParquet(FrameExpr):
             key, files.read_piece, dataset.fs, piece, self._file_columns,
             files.piece_filter(self.filters, piece), self.index, self._read_meta,
             dataset.partitions, () if self.index is not None else dataset.pandas_index,
-            files.piece_filter(self.pushed, piece), self._positional(),
+            files.piece_filter(self.pushed, piece), self._positional(), self.dictionary,
         )
         if columns is not None and not isinstance(columns, list):
             return Task(key, _column, task, columns)
@@ -186,7 +200,7 @@ class ReadParquet(FrameExpr):
         :func:`same_source`): the optimizer lists the consumers of all of them."""
         return ("read-parquet", id(self.dataset), repr(self.filters), repr(self.pushed),
                 repr(self.index), repr(self.split_row_groups), self.blocksize,
-                self.calculate_divisions)
+                self.calculate_divisions, self.dictionary)
 
     def _simplify_up(self, parent: Any, dependents: Any = None) -> Any:
         if isinstance(parent, Projection) and parent.frame.name == self.name:
@@ -200,6 +214,67 @@ class ReadParquet(FrameExpr):
         elif _is_length(parent, self) and self.filters is None and self.pushed is None:
             return ParquetLength(self.dataset, self.split_row_groups, self.blocksize)
         return self._widen_to_siblings(parent, dependents)
+
+    def rewrite_column_consumer(self, projection: Projection, consumer: Any, dependents: Any) -> Any:
+        """``consumer`` of ``projection`` (one string column of this read) over a
+        dictionary-encoded read of the column, when the consumer can take one
+        (``consumer.with_dictionary_column``: ``value_counts``, ``nunique``, ``mode``) and
+        nothing else in the plan reads this source: a read shared with another
+        consumer stays one plain read (see the module docstring)."""
+        column = projection.operand("columns")
+        rewrite = getattr(consumer, "with_dictionary_column", None)
+        if (
+            rewrite is None or dependents is None or self.dictionary or self.filters
+            or self.pushed or isinstance(column, list)
+            or self.operand("columns") not in (column, [column])
+            or not self._dictionary_readable(column)
+        ):
+            return None
+        if [c.name for c in consumers_of(self, dependents)] != [projection.name]:
+            return None
+        if hasattr(dependents, "of_source") and {
+            c.name for c in dependents.of_source(self)
+        } != {projection.name}:
+            return None
+        if [c.name for c in consumers_of(projection, dependents)] != [consumer.name]:
+            return None
+        return rewrite(Projection(self._replace(dictionary=(column,)), column))
+
+    def rewrite_filtered_consumer(self, filtered: Filter, consumer: Any, dependents: Any) -> Any:
+        """``len(df[pred])`` over this read -> :class:`ParquetFilteredLength`: the rows
+        ``pred`` keeps counted on Arrow data, reading only its columns, no pandas frame.
+
+        Only once ``pred`` is pushed into this read (so its row groups are skipped),
+        without the user's ``filters=`` (which renumber rows), and when nothing outside
+        the filter uses this source: a read shared with another result stays one read.
+        """
+        if dependents is None or self.filters or self.pushed is None or self.index is False:
+            return None
+        if not _is_length(consumer, filtered):
+            return None
+        dnf = predicate_to_filters(filtered.predicate, self)
+        if dnf is None or _and(self.pushed, dnf) != self.pushed:
+            return None
+        if not _used_only_inside(filtered, dependents):
+            return None
+        inside = {e.name for e in walk([filtered])}
+        if hasattr(dependents, "of_source") and not all(
+            c.name in inside for c in dependents.of_source(self)
+        ):
+            return None
+        return ParquetFilteredLength(self.dataset, self.pushed, self.split_row_groups,
+                                     self.blocksize, dnf)
+
+    def _dictionary_readable(self, column: Hashable) -> bool:
+        """A file column (not a hive partition, not the index) of strings."""
+        dataset = self.dataset
+        if column in dataset.partitions or column in dataset.pandas_index or column == self.index:
+            return False
+        if column not in dataset.schema.names:
+            return False
+        kind = dataset.schema.field(column).type
+        return (pa.types.is_string(kind) or pa.types.is_large_string(kind)) and \
+            pd.api.types.is_string_dtype(self.dataset.meta[column].dtype)
 
     def _widen_to_siblings(self, parent: Any, dependents: Any) -> Any:
         """``parent`` reading a read of the union of the columns that every read of this
@@ -281,6 +356,8 @@ class ReadParquet(FrameExpr):
             parts.append(f"filters={_and(self.filters, self.pushed) if self.pushed else self.filters!r}")
         if self.index is not None:
             parts.append(f"index={self.index!r}")
+        if self.dictionary:
+            parts.append(f"dictionary={list(self.dictionary)!r}")
         read = f"files={len(paths)}/{len(dataset.files)}"
         if any(p.row_groups is not None for p in pieces):
             counts = [
@@ -320,6 +397,53 @@ class ParquetLength(FrameExpr):
 
     def _explain_line(self) -> str:
         return f"ParquetLength: rows from {len(self.pieces)} footers  [{self.npartitions} partitions]"
+
+
+class ParquetFilteredLength(FrameExpr):
+    """Rows per partition of a Parquet read that a filter keeps (``len(df[pred])``),
+    counted on the Arrow table of the filter's columns (``_arrow.count_passing``).
+
+    Operands: the read's dataset, its ``pushed`` filters and split options (so the
+    pieces, row groups skipped included, are the read's own) and ``counted``, the
+    filter whose passing rows are counted (pandas' ``pred``, in DNF).
+    """
+
+    _parameters = ("dataset", "pushed", "split_row_groups", "blocksize", "counted")
+
+    def _meta(self) -> Any:
+        return pd.Series(dtype="int64")
+
+    @functools.cached_property
+    def pieces(self) -> list:
+        """The pieces of the read this counts (planned as :attr:`ReadParquet.pieces`)."""
+        return files.plan_pieces(self.dataset, self.pushed, self.split_row_groups, self.blocksize)
+
+    def _divisions(self) -> tuple:
+        return (None,) * (max(len(self.pieces), 1) + 1)
+
+    def _task(self, key: Hashable) -> Any:
+        if not self.pieces:
+            return DataNode(key, pd.Series([0], dtype="int64"))
+        piece = self.pieces[key[1]]
+        return Task(key, arrow_kernels.count_passing, self.dataset.fs, piece,
+                    files.piece_filter(self.counted, piece))
+
+    def _explain_line(self) -> str:
+        pieces = self.pieces
+        return (f"ParquetFilteredLength: rows passing {self.counted!r}, counted on Arrow "
+                f"(files={len({p.path for p in pieces})}/{len(self.dataset.files)})  "
+                f"[{self.npartitions} partitions]")
+
+
+def _used_only_inside(filtered: Filter, dependents: Any) -> bool:
+    """Whether every node under ``filtered`` (its frame, its predicate, what they read)
+    is consumed by ``filtered`` or by other nodes under it, and nothing else."""
+    inside = {e.name for e in walk([filtered])}
+    return all(
+        c.name in inside
+        for node in walk([filtered]) if node.name != filtered.name
+        for c in consumers_of(node, dependents)
+    )
 
 
 def _empty_like(meta: Any) -> Any:
@@ -424,6 +548,7 @@ def same_source(a: ReadParquet, b: ReadParquet) -> bool:
         and a.index == b.index
         and a.split_row_groups == b.split_row_groups
         and a.blocksize == b.blocksize
+        and a.dictionary == b.dictionary
     )
 
 
