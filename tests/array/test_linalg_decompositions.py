@@ -179,9 +179,27 @@ def test_svd_stack_of_matrices(full_matrices):
     np.testing.assert_allclose(got[1], exp[1], atol=1e-10)
 
 
-def test_svd_full_matrices_refused_for_chunked_rectangle():
-    with pytest.raises(ValueError, match="full_matrices=False"):
+def test_svd_full_matrices_refused_for_chunked_rectangle_whose_full_factor_exceeds_a_chunk():
+    with chunkwise.config.set({"array.chunk_size": "64 KiB"}), pytest.raises(
+        ValueError, match=r"svd: full_matrices=True .* 100 x 100 factor .*full_matrices=False"
+    ):
         da.linalg.svd(da.ones((100, 4), chunks=(10, 4)))
+
+
+@pytest.mark.parametrize("shape, chunks", [((1, 2), ((1,), (1, 1))), ((100, 4), (10, 4)), ((3, 7), (2, 3))])
+def test_svd_full_matrices_of_a_small_chunked_rectangle_as_numpy(shape, chunks):
+    # found by the Array API harness: a 1 x 2 matrix in two chunks was refused
+    a = np.zeros(shape) if shape == (1, 2) else rng.standard_normal(shape)
+    x = da.from_array(a, chunks=chunks)
+    u, s, vh = da.linalg.svd(x)
+    eu, es, evh = np.linalg.svd(a)
+    assert (u.shape, s.shape, vh.shape) == (eu.shape, es.shape, evh.shape)
+    uc, sc, vhc = chunkwise.compute(u, s, vh)
+    np.testing.assert_allclose(sc, es, atol=1e-12)
+    np.testing.assert_allclose(uc.T @ uc, np.eye(shape[0]), atol=1e-12)
+    np.testing.assert_allclose(vhc @ vhc.T, np.eye(shape[1]), atol=1e-12)
+    k = min(shape)
+    np.testing.assert_allclose((uc[:, :k] * sc) @ vhc[:k], a, atol=1e-12)
 
 
 def low_rank(m, n, rank, seed=3):

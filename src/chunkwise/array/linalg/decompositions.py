@@ -215,9 +215,10 @@ def svd(
     Returns ``SVDResult(U, S, Vh)`` with ``x = U @ diag(S) @ Vh`` (``S``
     alone for ``compute_uv=False``). Stacks of one-chunk matrices are
     decomposed one by one; a 2-d chunked matrix through TSQR (tall-and-skinny,
-    or the transpose of short-and-fat): there ``full_matrices=True`` is only
-    allowed for a square matrix; pass ``full_matrices=False`` (what
-    ``dask.array.linalg.svd`` computes). ``hermitian`` is accepted for NumPy's
+    or the transpose of short-and-fat): there ``full_matrices=True`` of a
+    rectangle decomposes the matrix whole when its full ``max(m, n)``-square
+    factor fits in ``array.chunk_size``, and is refused otherwise: pass
+    ``full_matrices=False`` (what ``dask.array.linalg.svd`` computes). ``hermitian`` is accepted for NumPy's
     signature; the general algorithm runs either way (the same result).
 
     >>> import numpy as np
@@ -245,9 +246,13 @@ def svd(
         return SVDResult(u, s, vh)
     check_known_chunks("svd", x)
     if compute_uv and full_matrices and m != n:
+        full = max(m, n) ** 2 * dtype.itemsize
+        if full <= chunk_limit():  # the full factor fits one chunk, so does the matrix: decompose it whole
+            return svd(one_core_chunk(x, 2, "svd"), full_matrices=True, hermitian=hermitian)
         raise ValueError(
             f"svd: full_matrices=True of the chunked {m} x {n} matrix would make a {max(m, n)} x "
-            f"{max(m, n)} factor; pass full_matrices=False (the reduced SVD, computed by TSQR)"
+            f"{max(m, n)} factor ({format_bytes(full)}, more than array.chunk_size); pass "
+            "full_matrices=False (the reduced SVD, computed by TSQR)"
         )
     if m < n or (x.numblocks[0] == 1 and x.numblocks[1] > 1 and m <= n):
         result = svd(x.mT, full_matrices=False, compute_uv=compute_uv, split_every=split_every)
