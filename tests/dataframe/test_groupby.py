@@ -417,3 +417,17 @@ def test_counted_chunk_and_combine_match_the_hashing_kernels():
     assert GC.counted_chunk(part, [part.k], [("x", "min")]) is None
     assert GC.counted_chunk(part, [part.k], [("i", "sum")]) is None
     assert GC.counted_chunk(part, [part.k], prims) is not None
+
+
+@pytest.mark.parametrize("scheduler", ["sync", "threads"])
+@pytest.mark.parametrize("dtype", ["int8", "int16"])
+def test_counted_groupby_of_narrow_integer_keys_whose_span_outgrows_their_dtype(dtype, scheduler):
+    # key - min of int8 keys 120 and -57 wrapped to a negative code (a bincount error)
+    keys = np.array([0, 27, 120, 58, 33, 11, 15, 111, -57, 80, 43, 111], dtype=dtype)
+    if dtype == "int16":
+        keys = keys.astype(np.int16) * 256
+    pdf = pd.DataFrame({"k": np.tile(keys, 50), "x": np.arange(600.0)})
+    assert GC.dense_codes(pdf.k) is not None or dtype == "int16"
+    df = dd.from_pandas(pdf, npartitions=3)
+    assert_eq(df.groupby("k").x.sum(), pdf.groupby("k").x.sum(), scheduler=scheduler)
+    assert_eq(df.groupby("k").x.count(), pdf.groupby("k").x.count(), scheduler=scheduler)

@@ -441,6 +441,8 @@ def _integer_key_cases() -> list:
         rng.integers(0, 10**12, 2000),  # too wide a span: pandas' hash table
         rng.integers(0, 200, 2000).astype(np.uint64) + np.uint64(2**64 - 300),
         rng.integers(0, 100, 2000).astype(np.int8),
+        np.array([0, 27, 120, 58, 33, 11, 15, 111, -57, 80, 43, 111], dtype=np.int8),  # 120 - -57 must not wrap
+        rng.integers(-2**15, 2**15, 40).astype(np.int16),
         times,
         with_nat,  # NaT: pandas' hash table
         np.array([5], dtype=np.int64),

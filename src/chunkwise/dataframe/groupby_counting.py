@@ -46,6 +46,8 @@ def dense_codes(key: Any) -> tuple | None:
     if not isinstance(dtype, np.dtype) or dtype.kind not in "iu" or len(key) == 0:
         return None
     values = np.asarray(key)
+    if values.dtype.kind == "i" and values.dtype.itemsize < 8:  # int8 keys 120 - -57 would wrap
+        values = values.astype(np.int64)
     low, high = int(values.min()), int(values.max())
     span = high - low + 1
     if span > 2 * len(values) + 1024:

@@ -92,6 +92,8 @@ def repeated_integer_keys(values: np.ndarray, keep: str) -> np.ndarray | None:
     if n < 2:
         return np.zeros(n, dtype=bool)
     ints = values.view("i8") if values.dtype.kind in "mM" else values
+    if ints.dtype.kind == "i" and ints.dtype.itemsize < 8:  # int8 values 100 - -100 would wrap
+        ints = ints.astype(np.int64)
     low, high = int(ints.min()), int(ints.max())  # NaT is the least int64: a wide span
     if high - low >= 4 * n + 65_536:
         return None
