@@ -43,8 +43,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-import chunkwise.dataframe.io._arrow as arrow_kernels  # per-piece answers on Arrow tables
 import chunkwise.dataframe.io._parquet as files  # the package-private file planning and writing
+import chunkwise.dataframe.io.arrow_kernels as arrow_kernels  # per-piece answers on Arrow tables
 from chunkwise.core.expr import walk
 from chunkwise.core.graph import DataNode, Ref, Task
 from chunkwise.dataframe.expr import (
@@ -401,7 +401,7 @@ class ParquetLength(FrameExpr):
 
 class ParquetFilteredLength(FrameExpr):
     """Rows per partition of a Parquet read that a filter keeps (``len(df[pred])``),
-    counted on the Arrow table of the filter's columns (``_arrow.count_passing``).
+    counted on the Arrow table of the filter's columns (``arrow_kernels.count_passing``).
 
     Operands: the read's dataset, its ``pushed`` filters and split options (so the
     pieces, row groups skipped included, are the read's own) and ``counted``, the
