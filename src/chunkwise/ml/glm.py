@@ -45,9 +45,13 @@ from chunkwise.ml.passes import one_blas_thread, row_pass
 
 __all__ = [
     "FAMILIES",
+    "PRECONDITION_MAX_SIZE",
     "Problem",
+    "Start",
     "admm_least_squares",
+    "hessian_scaling",
     "SUBSAMPLE_MIN_BLOCKS",
+    "SUBSAMPLE_ROWS_PER_PARAMETER",
     "soft_threshold",
     "solve",
     "subsample_start",
@@ -76,6 +80,40 @@ def _pointwise(family: str, z: np.ndarray, y: np.ndarray, want_hessian: bool) ->
         r = z[:, 0] - y
         return 0.5 * r * r, r[:, None], (np.ones_like(r) if want_hessian else None)
     raise ValueError(f"unknown family {family!r}")
+
+
+def _binomial_partial(xb: np.ndarray, y: np.ndarray, w: np.ndarray, b: Any, weight: Any) -> np.ndarray:
+    """``[sum s_i loss_i, d/dw, (d/db)]`` of a logistic block with labels ``y`` in {0, 1}.
+
+    One ``exp`` gives both the loss and the probabilities: with ``e = exp(-|z|)``,
+    ``log(1 + exp(z)) = max(z, 0) + log1p(e)`` and ``expit(z)`` is ``1 / (1 + e)``
+    for ``z >= 0``, ``e / (1 + e)`` otherwise (the same stable forms as
+    ``logaddexp`` and ``expit``, which each pay their own ``exp``); the scores are
+    a matrix-vector product (``n``, not ``n x 1``), and ``y z`` is summed as a dot
+    product. About 1.7x faster per block than the general path.
+    """
+    z = xb @ w
+    if b is not None:
+        z += b
+    e = np.abs(z)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    loss = np.log1p(e)
+    loss += np.maximum(z, 0.0)
+    prob = np.where(z >= 0.0, 1.0, e)
+    e += 1.0
+    prob /= e
+    prob -= y
+    if weight is None:
+        loss_sum = loss.sum() - y @ z
+    else:
+        loss -= y * z
+        loss_sum = loss @ weight
+        prob *= weight
+    parts = [np.atleast_1d(loss_sum), prob @ xb]
+    if b is not None:
+        parts.append(np.atleast_1d(prob.sum()))
+    return np.concatenate(parts)
 
 
 def _multinomial_partial(xb: np.ndarray, yi: np.ndarray, coef: np.ndarray, intercept: Any,
@@ -193,15 +231,19 @@ def glm_partial(
         if want_hessian:
             parts.append(_multinomial_hessian(xb, coef, intercept, weight).ravel())
         return np.concatenate(parts)
-    z = xb @ coef.T
-    if fit_intercept:
-        z = z + theta[k * p :]
     yv = np.asarray(yb).reshape(-1)
     index = None
     if classes is not None:
-        index = np.searchsorted(classes, yv)
+        # two classes: a label is either classes[1] or classes[0] (both come from the data), so one
+        # comparison gives the positions searchsorted would, at a fraction of its cost
+        index = (yv == classes[1]).astype(np.intp) if len(classes) == 2 else np.searchsorted(classes, yv)
         yv = (index == 1).astype(np.float64)
     weight = _row_weights(class_weight, index, wb)
+    if family == "binomial" and not want_hessian:
+        return _binomial_partial(xb, yv, coef[0], theta[k * p] if fit_intercept else None, weight)
+    z = xb @ coef.T
+    if fit_intercept:
+        z = z + theta[k * p :]
     loss, dz, h = _pointwise(family, z, yv.astype(np.float64, copy=False), want_hessian)
     if weight is not None:
         loss = loss * weight
@@ -291,7 +333,8 @@ def _warn_not_converged(solver: str, max_iter: int) -> None:
 
 
 def _lbfgs(problem: Problem, theta0: np.ndarray, tol: float, max_iter: int, l2: float | None = None,
-           center: np.ndarray | None = None, rho: float = 0.0, warn: bool = True) -> tuple:
+           center: np.ndarray | None = None, rho: float = 0.0, warn: bool = True,
+           scaling: np.ndarray | None = None) -> tuple:
     def fun(theta: np.ndarray) -> tuple:
         f, g = problem.evaluate(theta, l2=l2)
         if rho:
@@ -300,6 +343,8 @@ def _lbfgs(problem: Problem, theta0: np.ndarray, tol: float, max_iter: int, l2: 
             g = g + rho * d
         return f, g
 
+    if scaling is not None:
+        return _preconditioned_lbfgs(fun, theta0, scaling, tol, max_iter, warn)
     result = optimize.minimize(
         fun, theta0, jac=True, method="L-BFGS-B",
         options={"maxiter": max_iter, "maxls": 50, "gtol": tol, "ftol": 64 * np.finfo(float).eps},
@@ -307,6 +352,61 @@ def _lbfgs(problem: Problem, theta0: np.ndarray, tol: float, max_iter: int, l2: 
     if warn and result.status == 1:
         _warn_not_converged("lbfgs", max_iter)
     return result.x, int(result.nit)
+
+
+def _preconditioned_lbfgs(fun: Any, theta0: np.ndarray, scaling: np.ndarray, tol: float, max_iter: int,
+                          warn: bool) -> tuple:
+    """L-BFGS over ``u`` with ``theta = theta0 + scaling @ u``, stopped by scikit-learn's test on ``theta``'s gradient.
+
+    ``scaling`` is ``H^-1/2`` of an estimate ``H`` of the Hessian at the
+    optimum (:func:`subsample_start`), so the objective in ``u`` has a Hessian
+    near the identity and L-BFGS needs few steps (it starts with no curvature
+    information, and on the raw coordinates spends its first steps learning
+    it, one pass each). The minimizer is the same; the stopping rule is the one
+    scikit-learn gives L-BFGS-B: ``max |gradient_theta| <= tol`` at an iterate
+    (checked after each iteration, and at the start), or a relative decrease
+    of the loss below ``64 eps``, or ``max_iter`` iterations. Every function
+    evaluation is still one pass.
+    """
+    last: dict = {}
+
+    def fun_u(u: np.ndarray) -> tuple:
+        if not np.any(u) and "start" in last:  # scipy's first call: the start, evaluated below
+            f, g = last["start"]
+        else:
+            f, g = fun(theta0 + scaling @ u)
+        last.update(u=u.copy(), g=g)
+        return f, scaling.T @ g
+
+    def stop(intermediate_result: Any) -> None:
+        if np.array_equal(intermediate_result.x, last["u"]) and np.max(np.abs(last["g"])) <= tol:
+            raise StopIteration
+
+    last["start"] = fun(theta0)
+    if np.max(np.abs(last["start"][1])) <= tol:
+        return theta0, 0
+    result = optimize.minimize(
+        fun_u, np.zeros(len(theta0)), jac=True, method="L-BFGS-B", callback=stop,
+        options={"maxiter": max_iter, "maxls": 50, "gtol": 0.0, "ftol": 64 * np.finfo(float).eps},
+    )
+    if warn and result.status == 1:
+        _warn_not_converged("lbfgs", max_iter)
+    return theta0 + scaling @ result.x, int(result.nit)
+
+
+def hessian_scaling(hess: np.ndarray) -> np.ndarray | None:
+    """``V diag(lambda^-1/2)`` from ``hess = V diag(lambda) V'``: the change of variables that makes ``hess`` the identity.
+
+    Eigenvalues are floored at ``1e-10`` of the largest (a softmax with
+    intercepts is flat along "the same shift for every class"); ``None`` when
+    ``hess`` is not finite or has no positive eigenvalue.
+    """
+    if not np.all(np.isfinite(hess)):
+        return None
+    values, vectors = np.linalg.eigh(0.5 * (hess + hess.T))
+    if not values[-1] > 0:
+        return None
+    return vectors / np.sqrt(np.maximum(values, values[-1] * 1e-10))
 
 
 def _newton(problem: Problem, theta0: np.ndarray, tol: float, max_iter: int) -> tuple:
@@ -400,28 +500,50 @@ def admm_least_squares(gram: np.ndarray, xty: np.ndarray, l1: float, l2: float, 
 #: ``lbfgs`` starts from a fit of the first row block alone when the data have at least this many blocks
 SUBSAMPLE_MIN_BLOCKS = 8
 
+#: ... using at most this many of the block's rows per model parameter (21,000 for 20 features and an
+#: intercept; a whole 100,000-row block for a 10 x 51 softmax): the start's sampling error shrinks
+#: with rows per parameter, and more rows make the in-memory fit cost more than the passes it saves
+SUBSAMPLE_ROWS_PER_PARAMETER = 1000
 
-def subsample_start(problem: Problem, theta0: np.ndarray, tol: float, max_iter: int) -> np.ndarray:
+#: ... and is preconditioned with that block's Hessian when the model has at most this many parameters
+#: (the block Hessian costs ``block rows x size^2``: 0.04 Gflop for 21 parameters, 26 for a 10 x 51 softmax)
+PRECONDITION_MAX_SIZE = 64
+
+
+@dataclass
+class Start:
+    """Where ``lbfgs`` starts, and the change of variables it runs in (``None``: the raw coefficients)."""
+
+    theta: np.ndarray
+    scaling: np.ndarray | None = None
+
+
+def subsample_start(problem: Problem, theta0: np.ndarray, tol: float, max_iter: int) -> Start:
     """A start for ``lbfgs``: the same objective minimized on the first row block alone, in memory.
 
     One block read (no pass over the data); its optimum lies within the
     sampling noise of the full data's, so the full fit needs fewer passes
-    (a 10-class model on 8 blocks: about half). ``theta0`` is returned when a
-    class is missing from the block (sorted data) or the block fit fails.
+    (a 10-class model on 8 blocks: about half). For a model of at most
+    :data:`PRECONDITION_MAX_SIZE` parameters the block's Hessian at that
+    optimum, an estimate of the full data's, also gives the preconditioner
+    (:func:`hessian_scaling`): on the seed example 13 evaluations become 4.
+    ``theta0`` (and no scaling) is returned when a class is missing from the
+    block (sorted data) or the block fit fails.
     """
     from chunkwise.base import compute
 
     arrays = [problem.X, problem.y] + ([problem.sample_weight] if problem.sample_weight is not None else [])
     blocks = compute(*[a.blocks[0] for a in arrays])
-    xb, yb = np.ascontiguousarray(blocks[0], dtype=np.float64), np.asarray(blocks[1])
-    wb = np.asarray(blocks[2], dtype=np.float64) if len(blocks) > 2 else None
+    rows = SUBSAMPLE_ROWS_PER_PARAMETER * problem.size
+    xb, yb = np.ascontiguousarray(blocks[0][:rows], dtype=np.float64), np.asarray(blocks[1][:rows])
+    wb = np.asarray(blocks[2][:rows], dtype=np.float64) if len(blocks) > 2 else None
     if problem.classes is not None and len(np.unique(yb)) != len(problem.classes):
-        return theta0
+        return Start(theta0)
     index = _class_index(problem.classes, yb) if problem.classes is not None else None
     weights = _row_weights(problem.class_weight, index, wb)
     total = float(len(yb) if weights is None else np.sum(weights))
     if not total > 0:
-        return theta0
+        return Start(theta0)
 
     def fun(theta: np.ndarray) -> tuple:
         return problem.objective(glm_partial(xb, yb, wb, **problem.partial_kwargs(theta)), theta, 1.0 / total,
@@ -431,15 +553,27 @@ def subsample_start(problem: Problem, theta0: np.ndarray, tol: float, max_iter: 
         warnings.simplefilter("ignore")
         result = optimize.minimize(fun, theta0, jac=True, method="L-BFGS-B",
                                    options={"maxiter": max_iter, "maxls": 50, "gtol": tol})
-    return result.x if np.all(np.isfinite(result.x)) else theta0
+        if not np.all(np.isfinite(result.x)):
+            return Start(theta0)
+        scaling = None
+        if problem.size <= PRECONDITION_MAX_SIZE:
+            packed = glm_partial(xb, yb, wb, **problem.partial_kwargs(result.x, want_hessian=True))
+            _, _, hess = problem.objective(packed, result.x, 1.0 / total, problem.l2, want_hessian=True)
+            scaling = hessian_scaling(hess)
+    return Start(result.x, scaling)
 
 
-def solve(problem: Problem, solver: str, theta0: np.ndarray, tol: float, max_iter: int) -> tuple:
-    """Minimize ``problem`` with ``solver``; returns ``(theta, n_iter)``."""
+def solve(problem: Problem, solver: str, theta0: np.ndarray, tol: float, max_iter: int,
+          scaling: np.ndarray | None = None) -> tuple:
+    """Minimize ``problem`` with ``solver``; returns ``(theta, n_iter)``.
+
+    ``scaling``: ``lbfgs`` runs in the variables ``u`` of ``theta = theta0 + scaling @ u``
+    (see :func:`subsample_start`); the other solvers ignore it.
+    """
     if solver == "lbfgs":
         if problem.l1:
             raise ValueError("solver='lbfgs' supports only L2 penalties; use solver='admm' for an L1 term")
-        return _lbfgs(problem, theta0, tol, max_iter)
+        return _lbfgs(problem, theta0, tol, max_iter, scaling=scaling)
     if solver == "newton":
         if problem.l1:
             raise ValueError("solver='newton' supports only L2 penalties; use solver='admm' for an L1 term")

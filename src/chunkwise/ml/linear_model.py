@@ -52,6 +52,7 @@ from chunkwise.ml import metrics
 from chunkwise.ml.glm import (
     SUBSAMPLE_MIN_BLOCKS,
     Problem,
+    Start,
     admm_least_squares,
     solve,
     subsample_start,
@@ -497,12 +498,12 @@ class LogisticRegression(_LinearPredictor, ClassifierMixin, BaseEstimator):
             X, y, family, p, k, self.fit_intercept, 1.0 / total, l2=(1 - ratio) * strength,
             l1=ratio * strength, classes=classes, class_weight=weights, sample_weight=w,
         )
-        start = np.zeros(problem.size)
+        start = Start(np.zeros(problem.size))
         if self.warm_start and hasattr(self, "coef_") and np.shape(self.coef_) == (k, p):
-            start = _pack(self.coef_, self.intercept_, self.fit_intercept)
+            start = Start(_pack(self.coef_, self.intercept_, self.fit_intercept))
         elif self.solver == "lbfgs" and X.numblocks[0] >= SUBSAMPLE_MIN_BLOCKS:
-            start = subsample_start(problem, start, self.tol, self.max_iter)
-        theta, n_iter = solve(problem, self.solver, start, self.tol, self.max_iter)
+            start = subsample_start(problem, start.theta, self.tol, self.max_iter)
+        theta, n_iter = solve(problem, self.solver, start.theta, self.tol, self.max_iter, scaling=start.scaling)
         self.coef_, self.intercept_ = _unpack(theta, k, p, self.fit_intercept)
         self.classes_ = classes
         self.n_iter_ = np.array([n_iter], dtype=np.int32)
