@@ -31,13 +31,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Prepared", "Workload", "digest", "load_all", "workload", "WORKLOADS"]
+__all__ = ["PEAK_SCOPES", "Prepared", "Workload", "digest", "load_all", "workload", "WORKLOADS"]
 
 IMPL_ORDER = ("chunkwise", "dask", "handwritten", "numpy", "pandas", "sklearn")
 """Implementation names, in the order they are shown; chunkwise is compared with dask (the
 ratio and target) and with ``handwritten``, the practical limit (``benchmarks/handwritten.py``)."""
 
 WORKLOADS: dict[str, Workload] = {}
+
+PEAK_SCOPES = ("process", "run")
+"""What a workload's peak RSS measures: the whole worker process, or only the measured ``run()``."""
 
 
 @dataclass
@@ -72,6 +75,7 @@ class Workload:
     target_note: str = ""
     group: str = ""
     limits: dict[str, float] = field(default_factory=dict)
+    peak: str = "process"
     impls: dict[str, Callable[..., Prepared]] = field(default_factory=dict)
 
     def impl(self, name: str) -> Callable:
@@ -103,15 +107,22 @@ def workload(
     target_note: str = "",
     group: str = "",
     limits: dict[str, float] | None = None,
+    peak: str = "process",
 ) -> Workload:
     """Create and register a workload; attach implementations with ``@w.impl(name)``.
 
     ``limits``: seconds allowed to an implementation's process (setup and
     run), e.g. ``{"sklearn": 600}``; one that runs longer is stopped and shown
     as ``> 600 s``, not as an error, and the run goes on.
+
+    ``peak``: what its peak RSS measures: ``"process"``, the whole worker
+    process (setup included), or ``"run"``, the measured part only (the
+    high-water mark is reset after setup; see ``benchmarks/worker.py``).
     """
     if name in WORKLOADS:
         raise ValueError(f"workload {name!r} is defined twice")
+    if peak not in PEAK_SCOPES:
+        raise ValueError(f"workload {name!r}: peak={peak!r}; use one of {PEAK_SCOPES}")
     w = Workload(
         name=name,
         description=description,
@@ -121,6 +132,7 @@ def workload(
         target_note=target_note,
         group=group,
         limits=dict(limits or {}),
+        peak=peak,
     )
     WORKLOADS[name] = w
     return w

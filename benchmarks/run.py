@@ -124,6 +124,7 @@ def summarize_impl(runs: list[dict]) -> dict:
     summary["median_cpu_s"] = _median(r.get("cpu_s") for r in ok)
     summary["min_wall_s"] = min(r["wall_s"] for r in ok)
     summary["median_peak_rss_mib"] = _median(r["peak_rss_mib"] for r in ok)
+    summary["peak_rss_scope"] = ok[0].get("peak_rss_scope", "process")
     summary["median_us_per_task"] = _median(r.get("us_per_task") for r in ok)
     summary["tasks"] = ok[0].get("tasks")
     extra_keys = sorted({k for r in ok for k in r.get("extra", {})})
@@ -262,7 +263,9 @@ def _cell_time(summary: dict | None) -> str:
 def _cell_rss(summary: dict | None) -> str:
     if summary is None or "error" in summary or "over_limit_s" in summary:
         return "—"
-    return f"{summary['median_peak_rss_mib']:.0f} MiB"
+    # a peak of the measured part alone (peak="run") says so; the default is the whole process's
+    suffix = " (run)" if summary.get("peak_rss_scope") == "run" else ""
+    return f"{summary['median_peak_rss_mib']:.0f} MiB{suffix}"
 
 
 def _cell_us(summary: dict | None) -> str:

@@ -9,9 +9,22 @@ anything else the code prints cannot be mistaken for it::
     {"wall_s": ..., "peak_rss_mib": ..., "rss_before_mib": ..., "setup_s": ...,
      "tasks": ..., "us_per_task": ..., "extra": {...}, "digest": ...}
 
-``peak_rss_mib`` is ``getrusage(RUSAGE_SELF).ru_maxrss`` at the end: the peak
-of the whole process (interpreter, imports and setup included), so compare it
-across implementations of one workload, not across workloads. ``cpu_s`` is the
+``peak_rss_mib`` depends on the workload's ``peak`` (``peak_rss_scope`` in the
+report says which):
+
+- ``"process"`` (the default): ``getrusage(RUSAGE_SELF).ru_maxrss`` at the end,
+  the peak of the whole process (interpreter, imports and setup included), so
+  compare it across implementations of one workload, not across workloads;
+- ``"run"``: the peak *during* ``run()`` only (the ML fits, whose untimed setup
+  builds the data with scikit-learn and would set the process peak). After
+  setup and ``gc.collect()`` the worker resets the kernel's high-water mark
+  (``5`` written to ``/proc/self/clear_refs``, Linux) and reads ``VmHWM``
+  after ``run()``; where that is not possible it samples the RSS every
+  :data:`SAMPLE_INTERVAL_S` on a thread (``peak_rss_method`` says which).
+  The figure still includes what setup left resident (the data the run
+  reads, as ``rss_before_mib`` shows), not setup's transient peak.
+
+``cpu_s`` is the
 user plus system CPU time of all the process's threads during ``run()``: on a
 loaded machine, where wall times stretch with the other processes' demand,
 it is the steadier figure of the work done.
@@ -22,8 +35,10 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import resource
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -33,6 +48,8 @@ if __package__ in (None, ""):
 from benchmarks.registry import WORKLOADS, Prepared, digest, load_all
 
 RESULT_MARKER = "@@BENCHMARK-RESULT@@ "
+FORCE_SAMPLING_ENV = "CHUNKWISE_BENCH_SAMPLE_PEAK"
+"""Set to ``1`` to sample the run's peak RSS even where the high-water mark can be reset (tests)."""
 
 
 def _peak_rss_mib() -> float:
@@ -47,6 +64,79 @@ def _current_rss_mib() -> float | None:
     except ImportError:
         return None
     return psutil.Process().memory_info().rss / (1024 * 1024)
+
+
+SAMPLE_INTERVAL_S = 0.002
+"""How often the fallback sampler reads the RSS (``peak="run"`` without ``/proc/self/clear_refs``)."""
+
+
+def _read_vmhwm_mib() -> float | None:
+    try:
+        text = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024  # kB
+    return None
+
+
+def reset_high_water_mark() -> bool:
+    """Reset this process's peak RSS (``VmHWM``) to its current RSS; ``False`` where the kernel does not allow it."""
+    if _read_vmhwm_mib() is None:
+        return False
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return False
+    return True
+
+
+class PeakSampler:
+    """The largest RSS seen every ``interval`` seconds between ``start()`` and ``stop()`` (MiB), on a thread."""
+
+    def __init__(self, interval: float = SAMPLE_INTERVAL_S):
+        import psutil
+
+        self._process = psutil.Process()
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="peak-rss-sampler", daemon=True)
+        self.peak = 0.0
+        self.samples = 0
+
+    def _sample(self) -> None:
+        self.peak = max(self.peak, self._process.memory_info().rss / (1024 * 1024))
+        self.samples += 1
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._interval):
+            self._sample()
+
+    def start(self) -> PeakSampler:
+        self._sample()
+        self._thread.start()
+        return self
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        return self.peak
+
+
+class RunPeak:
+    """The peak RSS of the measured part: the kernel's high-water mark reset at ``start()``, or sampled."""
+
+    def __init__(self, force_sampling: bool = False):
+        self.method = "sampled" if force_sampling or not reset_high_water_mark() else "VmHWM reset after setup"
+        self._sampler = PeakSampler().start() if self.method == "sampled" else None
+
+    def stop(self) -> float:
+        if self._sampler is not None:
+            return self._sampler.stop()
+        return _read_vmhwm_mib()
 
 
 def _jsonable(value):
@@ -77,13 +167,14 @@ def run_one(name: str, impl: str, quick: bool = False, verify: bool = False) -> 
 
     gc.collect()
     rss_before = _current_rss_mib()
+    run_peak = RunPeak(force_sampling=os.environ.get(FORCE_SAMPLING_ENV) == "1") if wl.peak == "run" else None
     usage = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
     result = prepared.run()
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (after.ru_utime - usage.ru_utime) + (after.ru_stime - usage.ru_stime)
-    peak = _peak_rss_mib()
+    peak = run_peak.stop() if run_peak is not None else _peak_rss_mib()
 
     if verify and prepared.verify is not None:
         result_digest = prepared.verify(result)
@@ -100,6 +191,8 @@ def run_one(name: str, impl: str, quick: bool = False, verify: bool = False) -> 
         "cpu_s": cpu,
         "setup_s": setup_s,
         "peak_rss_mib": peak,
+        "peak_rss_scope": wl.peak,
+        "peak_rss_method": run_peak.method if run_peak is not None else "ru_maxrss",
         "rss_before_mib": rss_before,
         "tasks": prepared.tasks,
         "us_per_task": wall / prepared.tasks * 1e6 if prepared.tasks else None,

@@ -5,9 +5,12 @@ comparison, JSON report), not the speed.
 """
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -156,3 +159,56 @@ def test_handwritten_limits_quick(tmp_path):
         assert result["handwritten_ratio"] > 0
         for summary in result["impls"].values():
             assert summary["median_cpu_s"] >= 0
+
+
+_PEAK_PROBE = """
+import json, sys
+import numpy as np
+from benchmarks import worker
+from benchmarks.registry import Prepared, workload
+
+probe = workload("peak_probe", "setup allocates 400 MiB, the run little or 200 MiB", params={},
+                 peak=sys.argv[1])
+keep = []
+
+@probe.impl("chunkwise")
+def _():
+    big = np.ones(50_000_000)  # 400 MiB, touched, freed before the run: setup's transient peak
+    keep.append(np.ones(1_000_000))  # 8 MiB the run reads, resident before it
+    del big
+
+    def run():
+        extra = np.ones(25_000_000) if sys.argv[2] == "big-run" else np.ones(100_000)
+        return float(extra.sum() + keep[0].sum())
+
+    return Prepared(run=run, digest=lambda result: None)
+
+print(json.dumps(worker.run_one("peak_probe", "chunkwise")))
+"""
+
+
+def _probe(scope, run, sampled=False):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+    env["CHUNKWISE_BENCH_SAMPLE_PEAK"] = "1" if sampled else "0"
+    proc = subprocess.run([sys.executable, "-c", _PEAK_PROBE, scope, run], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("sampled", [False, True], ids=["high-water-mark", "sampled"])
+def test_run_peak_is_the_measured_parts_not_setups(sampled):
+    small = _probe("run", "small-run", sampled)
+    assert small["peak_rss_scope"] == "run"
+    assert small["peak_rss_method"] == ("sampled" if sampled else "VmHWM reset after setup")
+    # setup peaked above 400 MiB; the run added under 1 MiB to what was resident before it
+    assert small["peak_rss_mib"] < small["rss_before_mib"] + 64
+    assert small["peak_rss_mib"] < 380
+    big = _probe("run", "big-run", sampled)
+    assert big["peak_rss_mib"] >= big["rss_before_mib"] + 150  # a run that allocates 200 MiB shows it
+
+
+def test_process_peak_is_unchanged_for_other_workloads():
+    report = _probe("process", "small-run")
+    assert report["peak_rss_scope"] == "process" and report["peak_rss_method"] == "ru_maxrss"
+    assert report["peak_rss_mib"] >= 400  # the whole process's, setup's 400 MiB included

@@ -68,7 +68,23 @@ def test_ml_table_merges_runs_ratios_and_scores():
     seed_cw = next(line for line in lines if line.startswith("| ml_logistic_seed | chunkwise |"))
     cells = [c.strip() for c in seed_cw.strip("|").split("|")]
     assert cells[2:8] == ["1.00 s", "1.00 s", "14", "11", "0.7350", "-0.07 pt"]
-    assert cells[9:] == ["0.40", "yes"]
+    assert cells[8:] == ["600 MiB (process)", "—", "0.40", "yes"]  # a result file from before peak="run"
     multi_cw = next(line for line in lines if line.startswith("| ml_logistic_multinomial | chunkwise |"))
     assert multi_cw.rstrip().endswith("| 0.60 **!** | **no** |")  # slower than half dask-ml's, more memory
     assert any(line.startswith("| ml_logistic_multinomial | sklearn | > 600 s |") for line in lines)
+
+
+def test_ml_table_shows_the_fits_peak_and_its_increase_over_setup():
+    from benchmarks.registry import WORKLOADS, load_all
+    from benchmarks.workloads.ml import ml_table
+
+    load_all()
+    assert all(w.peak == "run" for w in WORKLOADS.values() if w.group == "ml")
+    runs = [{"peak_rss_mib": 700.0, "rss_before_mib": 640.0}, {"peak_rss_mib": 720.0, "rss_before_mib": 640.0},
+            {"peak_rss_mib": 690.0, "rss_before_mib": 640.0}]
+    fit = dict(_summary(1.0, 700, score=0.7357), peak_rss_scope="run", runs=runs)
+    dask = dict(_summary(3.0, 900, score=0.7357), peak_rss_scope="run", runs=[])
+    lines = ml_table([{"name": "ml_logistic_seed", "impls": {"chunkwise": fit, "dask": dask}}]).splitlines()
+    assert "peak RSS (fit)" in lines[0] and "fit's increase" in lines[0]
+    cells = [c.strip() for c in lines[2].strip("|").split("|")]
+    assert cells[8:] == ["700 MiB", "60 MiB", "0.33", "yes"]  # the increase: the median of 60, 80, 50
