@@ -213,3 +213,29 @@ def test_search_errors(classification):
     with pytest.warns(Warning, match="failed to fit"):
         search.fit(Xn, yn)
     assert np.isnan(search.cv_results_["mean_test_score"][0]) and search.best_params_ == {"C": 1.0}
+
+
+@pytest.mark.parametrize("y_chunks", [17, N])
+def test_a_dataframe_and_an_array_split_together_stay_aligned(y_chunks):
+    # "any number of arrays/dataframes": a frame of 4 partitions with an array chunked otherwise
+    pdf = pd.DataFrame({"a": y_np, "b": 3.0 * y_np})
+    df = dd.from_pandas(pdf, npartitions=4)
+    y = da.from_array(y_np, chunks=y_chunks)
+    for kwargs in ({"random_state": 0}, {"random_state": 5, "test_size": 26}, {"shuffle": False}):
+        tr, te, ytr, yte = train_test_split(df, y, **{"test_size": 0.25, **kwargs})
+        assert isinstance(tr, dd.DataFrame) and isinstance(ytr, da.Array)
+        np.testing.assert_array_equal(tr.compute()["a"].to_numpy(), ytr.compute())
+        np.testing.assert_array_equal(te.compute()["a"].to_numpy(), yte.compute())
+        assert len(te) == 26 and yte.shape == (26,)
+
+
+def test_grid_search_on_dataframe_columns_matches_sklearn(classification):
+    # Spark-style input: the search gets df[features] and df[label]
+    _, _, Xn, yn = classification
+    df = dd.from_pandas(pd.DataFrame(Xn, columns=list("abcde")).assign(label=yn), npartitions=3)
+    grid = {"C": [0.01, 1.0]}
+    ours = GridSearchCV(LogisticRegression(), grid, cv=KFold(4)).fit(df[list("abcde")], df["label"])
+    theirs = skms.GridSearchCV(LogisticRegression(), grid, cv=skms.KFold(4)).fit(Xn, yn)
+    np.testing.assert_allclose(ours.cv_results_["mean_test_score"], theirs.cv_results_["mean_test_score"], rtol=1e-10)
+    assert ours.best_params_ == theirs.best_params_
+    np.testing.assert_array_equal(np.asarray(ours.predict(df[list("abcde")]).compute()), theirs.predict(Xn))
