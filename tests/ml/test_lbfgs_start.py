@@ -127,3 +127,24 @@ def test_binomial_block_kernel_equals_the_textbook_formulas(fit_intercept, weigh
     r = s * (expit(z) - t)
     expected = np.concatenate([[loss], X.T @ r] + ([[r.sum()]] if fit_intercept else []))
     np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "uint16", "int64", "float64", "<U3"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_label_counts_equal_numpys_unique(dtype, weighted):
+    # integer labels are counted with bincount, others sorted by np.unique: the same classes and counts
+    from chunkwise.ml.passes import label_counts
+
+    rng = np.random.default_rng(1)
+    values = {"int8": [-120, -3, 7, 100], "uint16": [0, 9, 65535], "int64": [-(2**40), 5, 2**40],
+              "float64": [-1.5, 0.0, 2.0], "<U3": ["ant", "bee", "cat"]}[dtype]
+    y = rng.choice(np.array(values, dtype=dtype), size=999)
+    w = rng.uniform(0, 2, size=999) if weighted else None
+    if weighted:
+        w[y == y[0]] = 0.0  # a class whose weights are all zero is still a class
+    classes, counts = label_counts(_rows(y, 100), None if w is None else _rows(w, 100))
+    expected, index = np.unique(y, return_inverse=True)
+    assert classes.dtype == y.dtype
+    np.testing.assert_array_equal(classes, expected)
+    np.testing.assert_allclose(counts, np.bincount(index, weights=w), rtol=1e-12)
+    assert counts.dtype.kind == ("f" if weighted else "i")

@@ -233,10 +233,14 @@ def glm_partial(
         return np.concatenate(parts)
     yv = np.asarray(yb).reshape(-1)
     index = None
-    if classes is not None:
-        # two classes: a label is either classes[1] or classes[0] (both come from the data), so one
-        # comparison gives the positions searchsorted would, at a fraction of its cost
-        index = (yv == classes[1]).astype(np.intp) if len(classes) == 2 else np.searchsorted(classes, yv)
+    if classes is not None and len(classes) == 2:
+        # a label is either classes[1] or classes[0] (both come from the data), so one comparison
+        # gives what searchsorted would, at a fraction of its cost; the positions only for class weights
+        positive = yv == classes[1]
+        index = positive.astype(np.intp) if class_weight is not None else None
+        yv = positive.astype(np.float64)
+    elif classes is not None:
+        index = np.searchsorted(classes, yv)
         yv = (index == 1).astype(np.float64)
     weight = _row_weights(class_weight, index, wb)
     if family == "binomial" and not want_hessian:
@@ -533,10 +537,10 @@ def subsample_start(problem: Problem, theta0: np.ndarray, tol: float, max_iter: 
     from chunkwise.base import compute
 
     arrays = [problem.X, problem.y] + ([problem.sample_weight] if problem.sample_weight is not None else [])
-    blocks = compute(*[a.blocks[0] for a in arrays])
     rows = SUBSAMPLE_ROWS_PER_PARAMETER * problem.size
-    xb, yb = np.ascontiguousarray(blocks[0][:rows], dtype=np.float64), np.asarray(blocks[1][:rows])
-    wb = np.asarray(blocks[2][:rows], dtype=np.float64) if len(blocks) > 2 else None
+    blocks = compute(*[a.blocks[0][:rows] for a in arrays])  # only those rows are read (copied)
+    xb, yb = np.ascontiguousarray(blocks[0], dtype=np.float64), np.asarray(blocks[1])
+    wb = np.asarray(blocks[2], dtype=np.float64) if len(blocks) > 2 else None
     if problem.classes is not None and len(np.unique(yb)) != len(problem.classes):
         return Start(theta0)
     index = _class_index(problem.classes, yb) if problem.classes is not None else None

@@ -380,10 +380,27 @@ def moments_size(d: int) -> int:
 # --- labels ------------------------------------------------------------------------------------
 
 
+#: integer labels spanning fewer values than this are counted with ``bincount`` (no sort)
+BINCOUNT_SPAN = 1 << 16
+
+
 def _block_label_counts(block: np.ndarray, weights: Any = None) -> tuple:
+    block = np.asarray(block)
+    if block.dtype.kind in "iu" and block.size:
+        lo, hi = int(block.min()), int(block.max())
+        if hi - lo < BINCOUNT_SPAN:  # the labels' positions in [lo, hi]: a count per value, no sort
+            offsets = block.reshape(-1).astype(np.int64) - lo
+            seen = np.bincount(offsets, minlength=hi - lo + 1)
+            present = np.flatnonzero(seen)
+            classes = (present + lo).astype(block.dtype)
+            if weights is None:
+                return classes, seen[present]
+            total = np.bincount(offsets, weights=np.asarray(weights, dtype=np.float64).reshape(-1),
+                                minlength=hi - lo + 1)
+            return classes, total[present]
     if weights is None:
-        return np.unique(np.asarray(block), return_counts=True)
-    classes, index = np.unique(np.asarray(block), return_inverse=True)
+        return np.unique(block, return_counts=True)
+    classes, index = np.unique(block, return_inverse=True)
     return classes, np.bincount(index.reshape(-1), weights=np.asarray(weights, dtype=np.float64),
                                 minlength=len(classes))
 
