@@ -45,7 +45,9 @@ from chunkwise.ml.passes import one_blas_thread, row_pass
 
 __all__ = [
     "FAMILIES",
-    "PRECONDITION_MAX_SIZE",
+    "HESSIAN_MIN_ROWS",
+    "HESSIAN_ROWS_PER_PARAMETER",
+    "PRECONDITION_MAX_FLOP",
     "Problem",
     "Start",
     "admm_least_squares",
@@ -509,9 +511,14 @@ SUBSAMPLE_MIN_BLOCKS = 8
 #: with rows per parameter, and more rows make the in-memory fit cost more than the passes it saves
 SUBSAMPLE_ROWS_PER_PARAMETER = 1000
 
-#: ... and is preconditioned with that block's Hessian when the model has at most this many parameters
-#: (the block Hessian costs ``block rows x size^2``: 0.04 Gflop for 21 parameters, 26 for a 10 x 51 softmax)
-PRECONDITION_MAX_SIZE = 64
+#: ... and is preconditioned with the Hessian of that subsample's first ``max(HESSIAN_MIN_ROWS,
+#: HESSIAN_ROWS_PER_PARAMETER x size)`` rows (5,000 for 21 parameters, 5,100 for a 10 x 51 softmax) ...
+HESSIAN_MIN_ROWS = 5_000
+HESSIAN_ROWS_PER_PARAMETER = 10
+
+#: ... when that Hessian costs at most this many multiply-adds (``rows x size^2``: 2.2 million for 21
+#: parameters, 1.3 billion, about 0.2 s, for 510); larger models run L-BFGS on the raw coefficients
+PRECONDITION_MAX_FLOP = 4e9
 
 
 @dataclass
@@ -527,10 +534,11 @@ def subsample_start(problem: Problem, theta0: np.ndarray, tol: float, max_iter: 
 
     One block read (no pass over the data); its optimum lies within the
     sampling noise of the full data's, so the full fit needs fewer passes
-    (a 10-class model on 8 blocks: about half). For a model of at most
-    :data:`PRECONDITION_MAX_SIZE` parameters the block's Hessian at that
-    optimum, an estimate of the full data's, also gives the preconditioner
-    (:func:`hessian_scaling`): on the seed example 13 evaluations become 4.
+    (a 10-class model on 8 blocks: about half). The Hessian at that optimum
+    on the subsample's first rows (:data:`HESSIAN_MIN_ROWS`), an estimate of
+    the full data's, also gives the preconditioner (:func:`hessian_scaling`)
+    where it is cheap enough (:data:`PRECONDITION_MAX_FLOP`): on the seed
+    example 13 evaluations become 4, on a 10-class, 50-feature model 23 become 5.
     ``theta0`` (and no scaling) is returned when a class is missing from the
     block (sorted data) or the block fit fails.
     """
@@ -559,12 +567,23 @@ def subsample_start(problem: Problem, theta0: np.ndarray, tol: float, max_iter: 
                                    options={"maxiter": max_iter, "maxls": 50, "gtol": tol})
         if not np.all(np.isfinite(result.x)):
             return Start(theta0)
-        scaling = None
-        if problem.size <= PRECONDITION_MAX_SIZE:
-            packed = glm_partial(xb, yb, wb, **problem.partial_kwargs(result.x, want_hessian=True))
-            _, _, hess = problem.objective(packed, result.x, 1.0 / total, problem.l2, want_hessian=True)
-            scaling = hessian_scaling(hess)
-    return Start(result.x, scaling)
+        return Start(result.x, _subsample_scaling(problem, xb, yb, wb, weights, result.x))
+
+
+def _subsample_scaling(problem: Problem, xb: np.ndarray, yb: np.ndarray, wb: Any, weights: Any,
+                       theta: np.ndarray) -> np.ndarray | None:
+    """:func:`hessian_scaling` of the objective's Hessian at ``theta`` on the subsample's first rows (see
+    :data:`HESSIAN_MIN_ROWS`); ``None`` where that costs more than :data:`PRECONDITION_MAX_FLOP`."""
+    rows = min(len(yb), max(HESSIAN_MIN_ROWS, HESSIAN_ROWS_PER_PARAMETER * problem.size))
+    if rows * problem.size**2 > PRECONDITION_MAX_FLOP:
+        return None
+    total = float(rows if weights is None else np.sum(weights[:rows]))
+    if not total > 0:
+        return None
+    packed = glm_partial(xb[:rows], yb[:rows], None if wb is None else wb[:rows],
+                         **problem.partial_kwargs(theta, want_hessian=True))
+    _, _, hess = problem.objective(packed, theta, 1.0 / total, problem.l2, want_hessian=True)
+    return hessian_scaling(hess)
 
 
 def solve(problem: Problem, solver: str, theta0: np.ndarray, tol: float, max_iter: int,
