@@ -170,3 +170,12 @@ def test_label_counts_equal_numpys_unique(dtype, weighted):
     np.testing.assert_array_equal(classes, expected)
     np.testing.assert_allclose(counts, np.bincount(index, weights=w), rtol=1e-12)
     assert counts.dtype.kind == ("f" if weighted else "i")
+
+
+def test_preconditioned_lbfgs_warns_at_max_iter(tall):
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y = tall
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        clf = lm.LogisticRegression(tol=1e-12, max_iter=1).fit(_rows(X, 5_000), _rows(y, 5_000))
+    assert clf.n_iter_[0] == 1
