@@ -20,10 +20,12 @@ often listed next to it, in order or in reverse: delayed's lowering puts a
 graph written inputs first has them right before the task. So each task's
 references are first compared, as one list, with the slices of keys right
 after and right before the task, forwards and backwards: a comparison of
-objects, most often the very same key objects, and no hashing. Only when that fails is a map from key to
-position built (once) and the references looked up one by one. At 10**6 keys
-a lookup in that map is a cache miss, and the positions of a wide task would
-then need sorting; the slice comparison costs neither.
+objects, most often the very same key objects, and no hashing. The keys of the other tasks' inputs (a
+tree's subtree roots) are found afterwards, in one scan of the keys probing
+the small set of those wanted; a map of every key is made only when most are
+wanted. At 10**6 keys an insert into or a lookup in such a map is a cache
+miss, and the positions of a wide task would then need sorting; the slice
+comparison costs neither.
 
 >>> from operator import add
 >>> from chunkwise.core.graph import DataNode, Ref, Task
@@ -62,21 +64,6 @@ def reference_names(node: Any) -> list:
     return sorted(node.dependencies, key=str)
 
 
-class _Lookup:
-    """Key -> position, the map made only when a task's inputs are not laid out next to it."""
-
-    __slots__ = ("index", "keys")
-
-    def __init__(self, keys: list):
-        self.keys = keys
-        self.index: dict | None = None
-
-    def __call__(self, key: Any) -> int:
-        if self.index is None:
-            self.index = dict(zip(self.keys, range(len(self.keys))))
-        return self.index[key]
-
-
 def _run_at(keys: list, first: int, names: list) -> range | None:
     """The positions of ``names`` when they are the keys from ``first`` on, forwards or
     backwards (``first`` is where ``names[0]`` may be); ``None`` when they are not."""
@@ -101,15 +88,23 @@ def _adjacent(keys: list, i: int, names: list) -> range | None:
     return None
 
 
-def _positions(keys: list, i: int, names: list, lookup: _Lookup) -> Sequence[int]:
-    found = _adjacent(keys, i, names)
-    if found is not None:
-        return found
-    # the inputs side by side elsewhere (a tree's subtree roots are not): one lookup
-    found = _run_at(keys, lookup(names[0]), names)
-    if found is not None:
-        return found
-    return [lookup(k) for k in names]
+def _where(keys: list, wanted: set) -> dict:
+    """The position of each ``wanted`` key: a scan probing a small set when they are few
+    (no table of every key, whose inserts are cache misses at 10**6), else a full map."""
+    if len(wanted) * 4 > len(keys):
+        return dict(zip(keys, range(len(keys))))
+    return {k: i for i, k in enumerate(keys) if k in wanted}
+
+
+def _distinct(refs: Any) -> Any:
+    """The distinct positions of ``refs`` in ascending order: ``None``, an int or a list."""
+    if type(refs) is int:
+        return refs
+    if type(refs) is range:  # distinct already
+        ids = refs if refs.step > 0 else refs[::-1]
+    else:
+        ids = sorted(set(refs))
+    return ids[0] if len(ids) == 1 else list(ids)
 
 
 def index_references(keys: list, nodes: list) -> tuple[list, list, list]:
@@ -120,45 +115,56 @@ def index_references(keys: list, nodes: list) -> tuple[list, list, list]:
     """
     n = len(keys)
     refs_of: list = [None] * n
-    deps_of: list = [None] * n
-    users_of: list = [None] * n
-    lookup = _Lookup(keys)
+    pending = []  # (position, names) of the tasks whose inputs are not next to them
+    wanted: set = set()
     for i, node in enumerate(nodes):
         names = reference_names(node)
         if not names:
             continue
-        try:
-            if len(names) == 1:
-                name = names[0]
-                if i + 1 < n and keys[i + 1] is name:
-                    j = i + 1
-                elif i and keys[i - 1] is name:
-                    j = i - 1
-                else:
-                    j = lookup(name)
-                refs_of[i] = deps_of[i] = j
-                ids: Any = (j,)
+        if len(names) == 1:
+            name = names[0]
+            if i + 1 < n and keys[i + 1] is name:
+                refs_of[i] = i + 1
+            elif i and keys[i - 1] is name:
+                refs_of[i] = i - 1
             else:
-                refs = _positions(keys, i, names, lookup)
-                refs_of[i] = refs
-                if type(refs) is range:  # distinct already
-                    ids = refs if refs.step > 0 else refs[::-1]
-                else:
-                    ids = sorted(set(refs))
-                deps_of[i] = ids[0] if len(ids) == 1 else list(ids)
-        except KeyError as exc:
-            missing = exc.args[0]
-            raise ValueError(
-                f"task {keys[i]!r} depends on {missing!r}, which is not in the graph; "
-                f"add a task for {missing!r} or pass it to cull/compute with its dependencies"
-            ) from None
-        for j in ids:
+                pending.append((i, names))
+                wanted.add(name)
+            continue
+        found = _adjacent(keys, i, names)
+        if found is None:
+            pending.append((i, names))
+            wanted.update(names)
+        else:
+            refs_of[i] = found
+    if pending:
+        where = _where(keys, wanted)
+        for i, names in pending:
+            try:
+                if len(names) == 1:
+                    refs_of[i] = where[names[0]]
+                    continue
+                # side by side elsewhere (a tree's subtree roots are not): one lookup
+                found = _run_at(keys, where[names[0]], names)
+                refs_of[i] = found if found is not None else [where[k] for k in names]
+            except KeyError as exc:
+                missing = exc.args[0]
+                raise ValueError(
+                    f"task {keys[i]!r} depends on {missing!r}, which is not in the graph; "
+                    f"add a task for {missing!r} or pass it to cull/compute with its dependencies"
+                ) from None
+    deps_of: list = [None] * n
+    users_of: list = [None] * n
+    for i, refs in enumerate(refs_of):
+        if refs is None:
+            continue
+        deps = deps_of[i] = _distinct(refs)
+        for j in deps if type(deps) is list else (deps,):
             u = users_of[j]
             if u is None:
                 users_of[j] = i
             elif type(u) is list:
-                if u[-1] != i:  # a task reading one input twice is one dependent
-                    u.append(i)
-            elif u != i:
+                u.append(i)
+            else:
                 users_of[j] = [u, i]
     return refs_of, deps_of, users_of
