@@ -612,3 +612,23 @@ def test_a_worker_never_idles_for_the_throttle_when_consumers_need_more_sources(
 def _slow_add(a, b):
     time.sleep(0.02)
     return a + b
+
+
+def test_sources_ready_at_the_start_are_taken_in_batches_under_one_lock_round():
+    """A sum over many leaves: a worker takes up to 16 leaves per lock round, so the
+    ready list shrinks by a batch at a time; results are then recorded together."""
+    from chunkwise.scheduling.local import _BATCH
+
+    n = 320
+    graph = {f"x{i:03d}": Task(f"x{i:03d}", inc, i) for i in range(n)}
+    graph["total"] = Task("total", sum, [Ref(k) for k in list(graph)])
+    seen = []  # the sources still ready at the start, as each task begins
+    pretask = lambda key, graph, state: seen.append(len(state.initial_sources))  # noqa: E731
+    assert get_sync(graph, "total", callbacks=[Callback(pretask=pretask)]) == sum(range(1, n + 1))
+    rounds = len(set(seen[:n]))  # one value per lock round
+    assert rounds <= n // _BATCH + _BATCH, rounds  # smaller batches as the last leaves run out; 320 before
+    # and a source whose consumer becomes ready soon is not batched (see the throttle tests)
+    chain = {"a": Task("a", inc, 1), "b": Task("b", inc, 2), "c": Task("c", add, Ref("a"), Ref("b"))}
+    seen.clear()
+    assert get_sync(chain, "c", callbacks=[Callback(pretask=pretask)]) == 5
+    assert seen[:2] == [1, 0]

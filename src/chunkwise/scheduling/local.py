@@ -96,6 +96,7 @@ _INTERNAL_FILES = (
 _DATA = 0  # kinds of task, by priority: a DataNode (holds its value already)
 _SOURCE = 1  # no dependencies, or only DataNodes: reads or generates data (throttled)
 _OTHER = 2  # everything else
+_BATCH = 16  # at most this many sources ready at the start taken in one lock round
 
 
 
@@ -293,6 +294,34 @@ class State:
             return first
         return None
 
+    def _take_sources(self, batch: list) -> None:
+        """Add to ``batch`` (one source taken) the next sources ready at the start, while
+        no other work is ready: up to ``_BATCH`` tasks and this worker's share of them.
+        Lock held. One lock round per batch instead of one per task; the results are
+        recorded together when the batch is done.
+
+        A source joins only if none of its dependents can become ready by this batch
+        (each waits on more than ``_BATCH`` tasks: a wide sum, a tree's first
+        levels): otherwise that dependent would wait behind the rest of the batch,
+        and sources would run ahead of their consumers, past the throttle.
+        """
+        initial = self.initial_sources
+        limit = min(_BATCH, len(initial) // self.num_workers)
+        sources = self.ready_sources
+        users = self.users
+        waiting = self.waiting
+        if _feeds_soon(users[batch[0]], waiting):
+            return
+        while len(batch) < limit and initial:
+            q = initial[-1]
+            if sources and sources[0] < q:
+                break  # a source that became ready runs first: the batch stops here
+            if _feeds_soon(users[q], waiting):
+                break
+            initial.pop()
+            self.live_sources += 1
+            batch.append(q)
+
     def _pop_other(self) -> int:
         p = heappop(self.ready_other)
         if self.kinds[p] != _DATA:
@@ -353,6 +382,16 @@ class State:
                     newly_ready += 1
         self.num_done += 1
         return newly_ready
+
+
+def _feeds_soon(users: Any, waiting: list) -> bool:
+    """Whether a dependent in ``users`` (None, one priority or a list) could become
+    ready within one batch."""
+    if users is None:
+        return False
+    if type(users) is int:
+        return waiting[users] <= _BATCH
+    return min(map(waiting.__getitem__, users)) <= _BATCH
 
 
 _MISSING: Any = type("_Missing", (), {"__repr__": lambda self: "<no result>"})()
@@ -438,21 +477,23 @@ def _worker_loop(
     by_position = execute is _execute_in_thread
     pretasks = [cb._pretask for cb in callbacks if hasattr(cb, "_pretask")]
     posttasks = [cb._posttask for cb in callbacks if hasattr(cb, "_posttask")]
-    p = None  # the priority of the task this worker runs: it indexes the state
+    batch: list[int] = []  # the priorities of the tasks this worker runs (they index the state)
+    done: list = []  # their results, recorded together
     key = None
-    result = None
     with cond:
         while True:
-            # Record the previous task's result (if any), then take the next one.
-            if p is not None:
-                woken = state._finish(p, result)
-                result = None
+            # Record the previous batch's results (if any), then take the next batch.
+            if batch:
+                woken = 0
+                for p, result in zip(batch, done):
+                    woken += state._finish(p, result)
+                batch.clear()
+                done.clear()
                 if state.num_done == state.num_tasks:
                     cond.notify_all()
                     return
                 if state.idle and woken > 1:
                     cond.notify(woken - 1)
-            p = None
             while True:
                 if state.stop:
                     return
@@ -470,22 +511,30 @@ def _worker_loop(
                 state.idle += 1
                 cond.wait()
                 state.idle -= 1
+            batch.append(p)
+            if state.kinds[p] == _SOURCE and not state.ready_other:
+                state._take_sources(batch)
             if state.idle and (state.ready_other or state.ready_sources or state.initial_sources):
                 cond.notify()
             cond.release()
-            key = keys[p]
             try:
-                for hook in pretasks:
-                    hook(key, graph, state)
-                node = nodes[p]
-                if by_position and type(node) is Task:
-                    result = node.call_at(values, refs[p])
-                elif by_position and type(node) is DataNode:
-                    result = node.value
-                else:
-                    result = execute(node, state.inputs(p))
-                for hook in posttasks:
-                    hook(key, result, graph, state, worker_id)
+                for p in batch:
+                    if done and state.stop:  # stopped (an error, Ctrl-C): the rest of the batch never runs
+                        break
+                    key = keys[p]
+                    for hook in pretasks:
+                        hook(key, graph, state)
+                    node = nodes[p]
+                    if by_position and type(node) is Task:
+                        result = node.call_at(values, refs[p])
+                    elif by_position and type(node) is DataNode:
+                        result = node.value
+                    else:
+                        result = execute(node, state.inputs(p))
+                    for hook in posttasks:
+                        hook(key, result, graph, state, worker_id)
+                    done.append(result)
+                    result = None
             except BaseException as exc:
                 cond.acquire()
                 if state.error is None:
