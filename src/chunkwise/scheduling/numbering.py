@@ -41,7 +41,6 @@ comparison costs neither.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from chunkwise.core.graph import DataNode, Task
