@@ -36,21 +36,27 @@ that ship each task and its inputs to a process pool (see ``processes.py``).
 State
 -----
 :class:`State` numbers the tasks with integers once
-(:func:`chunkwise.core.passes.index_dependencies`: the only lookups of
-dependencies by key), orders them on those numbers
+(:func:`chunkwise.scheduling.numbering.index_references`: where each task reads
+each input, found mostly by comparing its references with the keys next to it,
+without hashing), orders them on those numbers
 (:func:`chunkwise.core.passes.order_indexed`), and then holds, for one
 computation, everything in lists indexed by the tasks' priorities
-(``0 .. n-1``): the nodes, keys, each task's dependencies (``deps``) and
-dependents (``users``; each none, one priority, or a list), the count of its
-unfinished dependencies (``waiting``) and of the tasks still to read its result
-(``remaining``), and its kind (data, source, other). Tasks run roughly in
-priority order, so these lists are read nearly in sequence; the only map by key
-is ``results``, the live results, which tasks read (``priority``, by key, is
-made only if a callback asks for it). When the last task finishes, the results
-not asked for are dropped together, not released one by one. The ready
-priorities: a heap of other work; sources in a list sorted once, for those
-ready at the start, and a heap for the rest.
-Callbacks see it as ``state``.
+(``0 .. n-1``): the nodes, keys, where each task reads its inputs (``refs``,
+in its reading order), its dependencies (``deps``) and dependents (``users``;
+each none, one priority, or a list), the count of its unfinished dependencies
+(``waiting``) and of the tasks still to read its result (``remaining``), its
+kind (data, source, other), and the live results (``values``). A task runs
+with :meth:`chunkwise.core.graph.Task.call_at`, reading ``values`` by
+position: no map by key is touched while tasks run (``priority``, by key, is
+made only if a callback asks for it; ``results`` is a view by key for
+callbacks). A result is dropped from ``values`` when its last reader has run;
+when the last task finishes, the results not asked for are dropped together.
+The ready priorities: a heap of other work; sources in a list sorted once,
+for those ready at the start, and a heap for the rest. A worker takes up to
+``_BATCH`` of the sources ready at the start in one round of the lock (when
+no dependent of theirs could become ready by that batch) and records their
+results together. Callbacks see it as ``state``; an executor that ships tasks
+elsewhere (``processes``) gets each task's inputs by key.
 
 Worked example: ``a`` and ``b`` hold data, ``c = a + b``, output ``c``.
 Priorities are ``a: 0, b: 1, c: 2``; ``waiting`` is ``[0, 0, 2]`` and
