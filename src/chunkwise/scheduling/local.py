@@ -503,8 +503,8 @@ def _worker_loop(
             while True:
                 if state.stop:
                     return
-                p = state._next()
-                if p is not None:
+                taken = state._next()
+                if taken is not None:
                     break
                 if state.num_done == state.num_tasks:
                     return
@@ -517,8 +517,8 @@ def _worker_loop(
                 state.idle += 1
                 cond.wait()
                 state.idle -= 1
-            batch.append(p)
-            if state.kinds[p] == _SOURCE and not state.ready_other:
+            batch.append(taken)
+            if state.kinds[taken] == _SOURCE and not state.ready_other:
                 state._take_sources(batch)
             if state.idle and (state.ready_other or state.ready_sources or state.initial_sources):
                 cond.notify()

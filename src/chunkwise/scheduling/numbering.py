@@ -41,6 +41,7 @@ comparison costs neither.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from chunkwise.core.graph import DataNode, Task
@@ -99,6 +100,7 @@ def _distinct(refs: Any) -> Any:
     """The distinct positions of ``refs`` in ascending order: ``None``, an int or a list."""
     if type(refs) is int:
         return refs
+    ids: Sequence[int]
     if type(refs) is range:  # distinct already
         ids = refs if refs.step > 0 else refs[::-1]
     else:
