@@ -21,11 +21,12 @@ setting the first one found. Two kinds of holders:
 
 Why the compute holds it: OpenBLAS's pthreads builds (0.3.30 and 0.3.31, the
 numpy and scipy wheels) silently ignore ``openblas_set_num_threads`` called
-from any thread but the main one, so a limit taken by the first task in a
-worker thread was a no-op in about half the tasks (those whose compute's first
-BLAS task ran on a worker), and a restore from a worker left the user's
-setting at one thread after the compute. A limit taken task by task would
-also toggle between tasks while other tasks run BLAS.
+from any thread but the main one (as observed: a fresh thread's call changes
+nothing), so a limit taken by the first task to run was a no-op in the
+computes whose first BLAS task ran on a worker thread (about half), and a
+restore from a worker left the user's setting at one thread after the
+compute. A limit taken task by task would also toggle between tasks while
+other tasks run BLAS.
 
 >>> with one_blas_thread():
 ...     pass
