@@ -45,6 +45,7 @@ import pyarrow as pa
 
 import chunkwise.dataframe.io._parquet as files  # the package-private file planning and writing
 import chunkwise.dataframe.io.arrow_kernels as arrow_kernels  # per-piece answers on Arrow tables
+import chunkwise.dataframe.io.statistics as statistics  # what footers' statistics tell a plan
 from chunkwise.core.expr import walk
 from chunkwise.core.graph import DataNode, Ref, Task
 from chunkwise.dataframe.expr import (
@@ -116,12 +117,12 @@ class ReadParquet(FrameExpr):
 
         A filter pushed under the user's own ``filters=`` on a file labelled by
         position keeps the user's pieces (rows are numbered per piece) and
-        marks the row groups it rules out as skipped (``_parquet.skip_row_groups``).
+        marks the row groups it rules out as skipped (``statistics.skip_row_groups``).
         """
         if self.pushed and self.filters and self._positional():
             pieces = files.plan_pieces(self.dataset, self.filters, self.split_row_groups,
                                        self.blocksize)
-            return files.skip_row_groups(self.dataset, pieces, self.pushed)
+            return statistics.skip_row_groups(self.dataset, pieces, self.pushed)
         return files.plan_pieces(
             self.dataset, _and(self.filters, self.pushed) if self.pushed else self.filters,
             self.split_row_groups, self.blocksize,
@@ -136,16 +137,16 @@ class ReadParquet(FrameExpr):
             index = index[0] if len(index) == 1 else None
         if not isinstance(index, str) or index in self.dataset.partitions:
             return unknown
-        divisions = files.divisions_from_statistics(self.dataset, self.pieces, index)
+        divisions = statistics.divisions_from_statistics(self.dataset, self.pieces, index)
         return unknown if divisions is None else divisions
 
     def distinct_bound(self, columns: list | None) -> int | None:
         """At most how many distinct rows ``self[columns]`` holds, from the footers'
-        statistics (``_parquet.distinct_bound``: integer columns); ``None``: unknown.
+        statistics (``statistics.distinct_bound``: integer columns); ``None``: unknown.
         A groupby's choice of tree or shuffle asks this before sampling the data."""
         if columns is None or self.dictionary:
             return None
-        return files.distinct_bound(self.dataset, self.pieces, list(columns))
+        return statistics.distinct_bound(self.dataset, self.pieces, list(columns))
 
     @functools.cached_property
     def _file_columns(self) -> list[str] | None:
