@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from chunkwise.dataframe.io._parquet import FOOTER_CACHE, FooterCache
+from chunkwise.dataframe.io.footers import FOOTER_CACHE, FooterCache
 from chunkwise.dataframe.io.parquet import read_parquet
 
 SCHEDULERS = ["sync", "threads"]

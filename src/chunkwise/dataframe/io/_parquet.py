@@ -17,7 +17,7 @@ Reading is planned in two steps, and only the first runs at build time:
    paths alone. Footers are read only when something needs them — row-group
    splitting, row-group statistics for a filter, the row count for ``len`` —
    and then in parallel on a thread pool; footers of local files are kept
-   across plans (:data:`FOOTER_CACHE`, keyed by path, modification time and
+   across plans (``footers.FOOTER_CACHE``, keyed by path, modification time and
    size), so running a query again reads none.
 
 Each task then reads one piece (:func:`read_piece`): only the needed columns,
@@ -52,11 +52,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import threading
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,11 +66,10 @@ import pyarrow.parquet as pq
 
 from chunkwise.dataframe.io._filters import all_match, bind_partition, filter_columns, may_match
 from chunkwise.dataframe.io._fs import FileSystem, natural_key, resolve
+from chunkwise.dataframe.io.footers import read_footers
 
 __all__ = [
     "COMPLETE_MARKER",
-    "FOOTER_CACHE",
-    "FooterCache",
     "INCOMPLETE_MARKER",
     "ParquetDataset",
     "Piece",
@@ -258,91 +255,6 @@ def parse_bytes(size: int | str) -> int:
         if text.lower().endswith(unit):
             return int(float(text[: -len(unit)]) * factor)
     return int(text)
-
-
-def read_footers(fs: FileSystem, paths: list[str]) -> list[pq.FileMetaData]:
-    """The footers of ``paths``: local files from :data:`FOOTER_CACHE` when they have not
-    changed since, the others read on a thread pool."""
-    keys = [_footer_key(fs, p) for p in paths]
-    found = FOOTER_CACHE.get_many(keys)
-    missing = [p for p, footer in zip(paths, found) if footer is None]
-    arrow = fs.arrow
-
-    def one(path: str) -> pq.FileMetaData:
-        return pq.read_metadata(path, filesystem=arrow)
-
-    if len(missing) <= 1:
-        read = [one(p) for p in missing]
-    else:
-        with ThreadPoolExecutor(max_workers=min(32, len(missing))) as pool:
-            read = list(pool.map(one, missing))
-    fresh = iter(read)
-    out = []
-    for key, footer in zip(keys, found):
-        if footer is None:
-            footer = next(fresh)
-            FOOTER_CACHE.put(key, footer)
-        out.append(footer)
-    return out
-
-
-class FooterCache:
-    """Footers of local files by ``(path, mtime_ns, size)``, shared by every plan in the
-    process (least recently used beyond ``capacity``).
-
-    A query that calls ``read_parquet`` again (each benchmark run, each notebook
-    cell) would otherwise read every footer again at planning time. A file
-    rewritten since has another modification time or size, so its old footer
-    is never used (only a rewrite of the same size within the file system's
-    timestamp resolution would go unseen). Remote files are not cached here: checking that they did not
-    change costs a request per file, as much as reading the footer (their
-    footers are still shared within one dataset, by ``ParquetDataset.footers``).
-    """
-
-    def __init__(self, capacity: int = 4096):
-        self.capacity = capacity
-        self._footers: dict = {}
-        self._lock = threading.Lock()
-
-    def get_many(self, keys: list) -> list[pq.FileMetaData | None]:
-        """The cached footer of each key (``None``: not cached, or a key of ``None``)."""
-        with self._lock:
-            out = []
-            for key in keys:
-                footer = None if key is None else self._footers.pop(key, None)
-                if footer is not None:
-                    self._footers[key] = footer  # most recently used last
-                out.append(footer)
-            return out
-
-    def put(self, key: tuple | None, footer: pq.FileMetaData) -> None:
-        """Remember ``footer`` under ``key`` (nothing for ``None``)."""
-        if key is None:
-            return
-        with self._lock:
-            self._footers.pop(key, None)
-            self._footers[key] = footer
-            while len(self._footers) > self.capacity:
-                del self._footers[next(iter(self._footers))]
-
-    def clear(self) -> None:
-        """Forget every footer."""
-        with self._lock:
-            self._footers.clear()
-
-
-#: the process's footers of local Parquet files (see :class:`FooterCache`)
-FOOTER_CACHE = FooterCache()
-
-
-def _footer_key(fs: FileSystem, path: str) -> tuple | None:
-    if fs.protocol != "file":
-        return None
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None  # let the read report it
-    return (path, info.st_mtime_ns, info.st_size)
 
 
 def plan_pieces(
