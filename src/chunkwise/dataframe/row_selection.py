@@ -214,12 +214,30 @@ def _same_keys(keys: pd.DataFrame, rows: np.ndarray, others: np.ndarray) -> bool
     (nulls equal to nulls)."""
     for i in keys.columns:
         column = keys[i]
-        a, b = column.take(rows).to_numpy(), column.take(others).to_numpy()
+        if not isinstance(column.dtype, np.dtype):  # strings: compared in Arrow, no Python str
+            if not _same_arrow(column.array, rows, others):
+                return False
+            continue
+        values = column.to_numpy()
+        a, b = values[rows], values[others]
         same = a == b
         if not same.all():
             same |= pd.isna(a) & pd.isna(b)
             if not same.all():
                 return False
+    return True
+
+
+def _same_arrow(array: Any, rows: np.ndarray, others: np.ndarray) -> bool:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = pa.chunked_array(pa.array(array)) if not isinstance(array, pa.ChunkedArray) else array
+    a, b = values.take(pa.array(rows)), values.take(pa.array(others))
+    same = pc.fill_null(pc.equal(a, b), False)
+    if not pc.all(same).as_py():
+        same = pc.or_(same, pc.and_(pc.is_null(a), pc.is_null(b)))
+        return bool(pc.all(same).as_py())
     return True
 
 
