@@ -1,13 +1,11 @@
 """Tests of matrix products (``matmul``/``@``, ``dot``, ``tensordot``, ``outer``, ``vdot``, ``inner``)."""
 
 import math
-import threading
 
 import numpy as np
 import pytest
 
 import chunkwise.array as da
-import chunkwise.array.blas as blas_threads
 from chunkwise.array import contraction
 from chunkwise.array.expr import FromArray
 from chunkwise.array.rechunk import Rechunk
@@ -158,25 +156,6 @@ def test_integer_overflow_and_dtype_kept():
     assert_eq(z, f @ f)
 
 
-def test_blas_limit_is_enforced_before_each_product(monkeypatch):
-    libs = blas_threads.blas_libraries()
-    if not libs:
-        pytest.skip("no BLAS found by threadpoolctl")
-    lib = libs[0]
-    original = lib.get_num_threads()
-    try:
-        lib.set_num_threads(2)
-        before = lib.get_num_threads()
-        monkeypatch.setattr(blas_threads, "_blas_users", 0)
-        blas_threads.enforce_one_blas_thread()  # no limit held: left alone
-        assert lib.get_num_threads() == before
-        monkeypatch.setattr(blas_threads, "_blas_users", 1)
-        blas_threads.enforce_one_blas_thread()
-        assert lib.get_num_threads() == 1
-    finally:
-        lib.set_num_threads(original)
-
-
 @pytest.mark.parametrize("chunks", [(3, 2), (7, 5), (2, 5), ((1, 4, 2), (2, 2, 1))])
 def test_symmetric_products_mirror_blocks_below_the_diagonal(chunks):
     v = np.random.default_rng(3).random((7, 5))
@@ -202,22 +181,3 @@ def test_symmetric_detection_is_exact():
     assert_eq(c @ c.T, (v + 1j) @ (v + 1j).T)  # not conjugated: still symmetric
     i = da.from_array(np.arange(12).reshape(3, 4), chunks=2)
     assert_eq(i @ i.T, np.arange(12).reshape(3, 4) @ np.arange(12).reshape(3, 4).T)
-
-
-def test_every_one_blas_thread_block_starts_with_one_blas_thread(monkeypatch):
-    """A block entered while the shared limit is held re-checks it (OpenBLAS can drop a limit set while
-    its pool winds down), so BLAS calls in kmeans, glm and the blocked solvers see one thread too."""
-    libs = blas_threads.blas_libraries()
-    if not libs:
-        pytest.skip("threadpoolctl sees no BLAS library")
-    originals = [lib.get_num_threads() for lib in libs]
-    monkeypatch.setattr(threading, "active_count", lambda: 2)  # as if the threads scheduler ran
-    try:
-        with blas_threads.one_blas_thread():
-            for lib in libs:
-                lib.set_num_threads(2)  # the limit dropped while this block holds it
-            with blas_threads.one_blas_thread():  # the next task's block
-                assert [lib.get_num_threads() for lib in libs] == [1] * len(libs)
-    finally:
-        for lib, n in zip(libs, originals):
-            lib.set_num_threads(n)

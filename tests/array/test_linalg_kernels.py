@@ -173,27 +173,3 @@ def test_generated_input_is_produced_twice_for_q_and_once_for_lstsq():
     produced.clear()
     chunkwise.compute(da.linalg.lstsq(a, a[:, 0] + 1)[0])
     assert sorted(produced) == list(range(4))  # one pass over [a | b], no Q
-
-
-def test_blas_is_one_thread_at_every_lapack_call_on_threads(monkeypatch):
-    from chunkwise.array.blas import blas_libraries
-
-    libs = blas_libraries()
-    if not libs:
-        pytest.skip("threadpoolctl sees no BLAS library")
-    threads_seen = []
-    original = np.linalg.qr
-
-    def counting(a, mode="reduced"):
-        threads_seen.append(max(lib.get_num_threads() for lib in libs))
-        return original(a, mode=mode)
-
-    monkeypatch.setattr(np.linalg, "qr", counting)
-    a = da.random.default_rng(2).random((40_000, 6), chunks=(2_000, 6))
-    q, r = da.linalg.qr(a, split_every=4)
-    chunkwise.compute(r, (q**2).sum(axis=0), scheduler="threads")
-    chunkwise.compute(da.linalg.lstsq(a, a[:, 0])[0], scheduler="threads")
-    # before the re-check: 2 threads in about half the calls. The shared limit in chunkwise.array.blas can
-    # still be lifted by another thread between the re-check and the call, rarely (seen: 1 call in 51)
-    assert len(threads_seen) >= 40
-    assert sum(n > 1 for n in threads_seen) <= len(threads_seen) // 10

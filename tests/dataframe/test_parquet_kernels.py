@@ -210,3 +210,30 @@ def test_groupby_on_integer_keys_chooses_the_tree_from_statistics(tmp_path, sche
     bound = read_parquet(path, columns=["k", "kn"]).expr.distinct_bound(["k", "kn"])
     assert bound == 7 * 5  # spans 0..6 and 0..3 with nulls
     assert bound >= len(pdf[["k", "kn"]].drop_duplicates())
+
+
+@pytest.mark.parametrize("scheduler", SCHEDULERS)
+@pytest.mark.parametrize("split_row_groups", [False, True])
+def test_reads_inside_tasks_leave_pyarrow_threads_off(files, monkeypatch, scheduler, split_row_groups):
+    """Each read task runs on one of the scheduler's threads: pyarrow's own reader threads
+    on top of them would oversubscribe the cores, so every piece is read with
+    ``use_threads=False`` (whole files and row groups, with the answer pandas gives)."""
+    import pyarrow.parquet as pq
+
+    calls = []
+    for method in ("read", "read_row_groups"):
+        original = getattr(pq.ParquetFile, method)
+
+        def spy(self, *args, _original=original, _method=method, **kwargs):
+            calls.append((_method, kwargs.get("use_threads", "default")))
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(pq.ParquetFile, method, spy)
+    path, pdf = files
+    df = read_parquet(path, split_row_groups=split_row_groups)
+    got = df[["i", "f"]].sum().compute(scheduler=scheduler)
+    pd.testing.assert_series_equal(got, pdf[["i", "f"]].sum())
+    methods = {m for m, _ in calls}
+    assert methods == ({"read_row_groups"} if split_row_groups else {"read"})
+    assert len(calls) >= df.npartitions - 1
+    assert {threads for _, threads in calls} == {False}

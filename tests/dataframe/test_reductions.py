@@ -11,6 +11,7 @@ import pytest
 
 import chunkwise.dataframe as dd
 import chunkwise.dataframe.partials as k
+import chunkwise.dataframe.sketches as sketches
 from chunkwise.core.expr import lower
 from chunkwise.dataframe import assert_eq
 from chunkwise.dataframe.expr import FromPandas
@@ -492,8 +493,8 @@ def test_kernels_match_pandas_directly():
                            k.moments_aggregate, split_every=2,
                            aggregate_kwargs={"how": "var"})
     assert moments == pytest.approx(pdf.f.var())
-    digest = k.apply_tree([p.f for p in parts], k.quantile_chunk, k.quantile_combine,
-                          k.quantile_aggregate, aggregate_kwargs={"q": 0.37})
+    digest = k.apply_tree([p.f for p in parts], sketches.quantile_chunk, sketches.quantile_combine,
+                          sketches.quantile_aggregate, aggregate_kwargs={"q": 0.37})
     assert digest == pytest.approx(pdf.f.quantile(0.37))
 
 
@@ -526,13 +527,13 @@ def test_describe_counts_integers_exactly_on_large_partitions(scheduler):
 def test_digest_kernels_against_sorting():
     rng = np.random.default_rng(1)
     values = rng.integers(0, 2_000, 50_000).astype("float64")
-    counted = k.digest_of(values, 4096, integer=True)
-    sorted_ = k.digest_of(values, 4096, integer=False)
+    counted = sketches.digest_of(values, 4096, integer=True)
+    sorted_ = sketches.digest_of(values, 4096, integer=False)
     qs = np.linspace(0, 1, 101)
     exact = np.quantile(values, qs)
     for digest in (counted, sorted_):
         assert digest[1].sum() == pytest.approx(len(values))
-        got = k.quantile_aggregate(digest, qs)
+        got = sketches.quantile_aggregate(digest, qs)
         ranks = np.searchsorted(np.sort(values), got.to_numpy()) / (len(values) - 1)
         assert np.abs(ranks - qs).max() < 1e-3
         assert got.iloc[0] == exact[0] and got.iloc[-1] == exact[-1]
@@ -540,17 +541,17 @@ def test_digest_kernels_against_sorting():
     n = 300_000
     crowded = np.where(rng.random(n) < 0.5, 0.0, rng.normal(size=n))  # half in one bin: sorted
     for values in (rng.normal(size=n), rng.exponential(size=n), rng.uniform(-3, 9, n), crowded):
-        digest = k.digest_of(values, 4096)
+        digest = sketches.digest_of(values, 4096)
         assert len(digest[0]) == 4096 and digest[1].sum() == pytest.approx(n)
         assert np.all(np.diff(digest[0]) >= 0)
-        got = k.quantile_aggregate(digest, qs).to_numpy()
+        got = sketches.quantile_aggregate(digest, qs).to_numpy()
         ordered = np.sort(values)
         assert got[0] == ordered[0] and got[-1] == ordered[-1]
         low = np.searchsorted(ordered, got, side="left") / (n - 1)
         high = np.searchsorted(ordered, got, side="right") / (n - 1)
         assert np.all((low - 2.5e-4 <= qs) & (qs <= high + 2.5e-4))  # as the sorted digest
     few = rng.integers(0, 7, 9_000).astype("float64")  # three points a value: exact
-    got = k.quantile_aggregate(k.digest_of(few, 4096, integer=True), qs)
+    got = sketches.quantile_aggregate(sketches.digest_of(few, 4096, integer=True), qs)
     np.testing.assert_array_equal(got.to_numpy(), np.quantile(few, qs))
     moments, digest = k.describe_chunk(pd.Series([1.0, None, 3.0, 5.0]))
     assert moments[0][0] == 3 and moments[1][0] == 3.0 and moments[2][0] == 8.0 and moments[3][0]

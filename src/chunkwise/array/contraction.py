@@ -38,7 +38,7 @@ import numpy as np
 
 from chunkwise.array._axes import normalize_axes
 from chunkwise.array._utils import format_bytes, is_nan, nbytes
-from chunkwise.array.blas import enforce_one_blas_thread, one_blas_thread
+from chunkwise.array.blas import one_blas_thread
 from chunkwise.array.chunks import check_known_chunks
 from chunkwise.array.core import Array, asarray, elemwise, implements
 from chunkwise.array.expr import ArrayExpr
@@ -70,7 +70,6 @@ def _contract_sum(func: Any, a_blocks: list, b_blocks: list, kwargs: dict | None
     total = None
     with one_blas_thread():
         for a, b in zip(a_blocks, b_blocks):
-            enforce_one_blas_thread()
             part = func(a, b, **kwargs) if kwargs else func(a, b)
             if total is None and isinstance(part, np.ndarray) and not part.flags.owndata:
                 part = part.copy()  # a view of an input: never add into it

@@ -304,6 +304,9 @@ def infer_dtype(func: Callable, args: Sequence[Any], kwargs: dict | None = None)
     return np.asarray(out).dtype
 
 
+_SQUARES = (np.square, np.multiply)
+
+
 class Blockwise(ArrayExpr):
     """``func`` applied block by block to aligned inputs (with NumPy broadcasting).
 
@@ -325,6 +328,14 @@ class Blockwise(ArrayExpr):
         if self.operands[3] == "astype" and type(self) is Blockwise:
             return _module("rewrites").simplify_astype(self)
         return None
+
+    def _simplify_up(self, parent: Expr, dependents: Mapping[str, list]) -> Expr | None:
+        out = super()._simplify_up(parent, dependents)
+        if out is None and self.operands[0] in _SQUARES and type(self) is Blockwise:
+            # ``sum(x ** 2)`` and ``sum(x * x)`` reduce ``x`` by a per-block einsum, with no
+            # squared block (chunkwise.array.rewrites).
+            return _module("rewrites").sum_of_squares(self, parent, dependents)
+        return out
 
     def _push_slice(self, parent: Any, dependents: Mapping[str, list]) -> Expr | None:
         # Slicing commutes with elementwise work: compute only the sliced region.

@@ -48,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from chunkwise.array import buffers
 from chunkwise.array._axes import normalize_axis
 from chunkwise.array.blockwise import map_blocks
 from chunkwise.array.chunks import check_known_chunks
@@ -330,7 +331,7 @@ def _assemble_in_place(counts: tuple, pieces: list, dtype: np.dtype, blocks: tup
     lengths = [[pieces[k * strides[a]][1][a] for k in range(counts[a])] for a in range(ndim)]
     starts = [np.concatenate([[0], np.cumsum(lens)]).tolist() for lens in lengths]
     out_dtype = np.result_type(dtype, *(blocks[p[0]].dtype for p in pieces if p[0] is not None))
-    out = np.empty(tuple(s[-1] for s in starts), dtype=out_dtype)
+    out = buffers.empty(tuple(s[-1] for s in starts), out_dtype)  # reused once no one holds it
     for i, (position, shape, what) in enumerate(pieces):
         where = tuple(
             slice(starts[a][(i // strides[a]) % counts[a]], starts[a][(i // strides[a]) % counts[a]] + shape[a])

@@ -56,6 +56,17 @@ each shows in ``explain()`` of the optimized plan:
    every value of ``x`` exactly (int32 to int64 or float64, float32 to
    float64; not int64 to float64, whose rounding a second cast could round
    again), and a cast back to ``x``'s own dtype is ``x``.
+6. **A sum of squares reads the unsquared array** (:func:`sum_of_squares`,
+   from ``Blockwise._simplify_up``): ``(x ** 2).sum(axis)``, ``(x * x).sum(axis)``
+   and, for real ``x``, ``(abs(x) ** 2).sum(axis)`` reduce ``x`` itself, each block
+   by ``np.einsum("ij,ij->j", b, b)`` (:func:`sum_of_squares_chunk`): no squared
+   block between the two steps (80 MB per 500,000 x 20 block of a TSQR's
+   ``(q ** 2).sum(axis=0)``), about 4x less CPU per block, and the pass can be
+   shared with other reductions of ``x`` (rule 4). Only for float and complex
+   ``x`` (float32/complex64 accumulate in double precision, then round back):
+   NumPy squares integers in their own dtype, wrapping, before ``sum`` widens
+   them. Only where the square has no other reader, and for a plain ``sum``
+   (no ``dtype=``).
 
 A rule fires only where it keeps every consumer's result: replacements are
 made on the consumer (the parent), never on a node someone else still reads.
@@ -100,6 +111,8 @@ __all__ = [
     "index_cumulative",
     "share_reductions",
     "simplify_reduction",
+    "sum_of_squares",
+    "sum_of_squares_chunk",
     "unobserved_axes",
 ]
 
@@ -403,6 +416,70 @@ def _sliced(x: ArrayExpr, index: tuple, axis: int, entry: Any) -> Expr:
     if all(e == slice(None) for e in inner):
         return x
     return Slice(x, inner)
+
+
+# --- 6. sums of squares ---------------------------------------------------------------------
+
+_SQUARED_KINDS = "fc"  # integer squares wrap in their own dtype before NumPy's sum widens them
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def sum_of_squares_chunk(block: Any, axis: tuple) -> Any:
+    """``np.square(block).sum(axis, keepdims=True)`` without the squared block.
+
+    >>> b = np.arange(6.0).reshape(2, 3)
+    >>> sum_of_squares_chunk(b, (0,))
+    array([[ 9., 17., 29.]])
+    """
+    if type(block) is not np.ndarray or block.ndim > len(_LETTERS) or block.dtype.kind not in _SQUARED_KINDS:
+        return np.sum(np.square(block), axis=axis, keepdims=True)
+    letters = _LETTERS[: block.ndim]
+    kept = "".join(letter for a, letter in enumerate(letters) if a not in axis)
+    wide = np.promote_types(block.dtype, np.float64)  # float32 sums accumulate in double
+    out = np.einsum(f"{letters},{letters}->{kept}", block, block, dtype=wide)
+    shape = tuple(1 if a in axis else n for a, n in enumerate(block.shape))
+    return np.asarray(out).reshape(shape).astype(block.dtype, copy=False)
+
+
+def sum_of_squares(square: Blockwise, parent: Expr, dependents: Mapping[str, list]) -> Expr | None:
+    """``parent`` (a plain ``sum`` of ``square``, ``x ** 2`` or ``x * x``) as a sum of squares of ``x``."""
+    if not _enabled() or type(parent) is not Reduction or parent.array.name != square.name:
+        return None
+    chunk = parent.chunk
+    if (
+        reductions.reduction_kind(parent) != "ufunc"
+        or set(chunk.keywords) != {"func", "axis"}
+        or chunk.keywords["func"] is not np.sum
+        or parent.with_offsets
+    ):
+        return None
+    if square.kwargs or any(reader.name != parent.name for reader in dependents.get(square.name, ())):
+        return None
+    args = square.args
+    if square.func is np.multiply and (
+        len(args) != 2 or not isinstance(args[0], ArrayExpr) or not isinstance(args[1], ArrayExpr)
+        or args[0].name != args[1].name
+    ):
+        return None
+    x = args[0]
+    if not isinstance(x, ArrayExpr) or (square.func is np.square and len(args) != 1):
+        return None
+    if type(x) is Blockwise and x.func is np.absolute and not x.kwargs and len(x.args) == 1:
+        inner = x.args[0]
+        if isinstance(inner, ArrayExpr) and inner.dtype.kind == "f" and inner.dtype == x.dtype:
+            x = inner  # abs(x) ** 2 is x ** 2 for real x, bit for bit
+    if (
+        x.dtype.kind not in _SQUARED_KINDS
+        or not (x.dtype == square.dtype == parent.dtype)
+        or x.shape != square.shape
+        or x.chunks != square.chunks
+    ):
+        return None
+    return Reduction(
+        x, functools.partial(sum_of_squares_chunk, axis=parent.axes), parent.combine, parent.aggregate,
+        parent.axes, parent.keepdims, parent.split_every, parent.dtype, "sum_of_squares",
+        parent.skip_empty, False,
+    )
 
 
 # --- 4. one pass for several reductions of one input ----------------------------------------

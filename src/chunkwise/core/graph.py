@@ -29,7 +29,8 @@ running a task never walks its arguments again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
+from itertools import islice
 from typing import Any
 
 __all__ = [
@@ -120,15 +121,28 @@ class Ref:
 class ListArg:
     """A list/tuple/set argument holding references: resolved item by item when the task runs."""
 
-    __slots__ = ("items", "kind")
+    __slots__ = ("items", "kind", "refs_only")
 
-    def __init__(self, items: list, kind: type):
+    def __init__(self, items: list, kind: type, refs_only: bool | None = None):
         self.items = items
         self.kind = kind
+        # every item a Ref (a sum over 10**6 results): resolved by position in one C-level map
+        self.refs_only = all(type(item) is Ref for item in items) if refs_only is None else refs_only
 
     def resolve(self, results: Mapping) -> Any:
         # references, the common item (a sum over 10**6 results), without a call each
         out = [results[item.key] if type(item) is Ref else _resolve(item, results) for item in self.items]
+        return out if self.kind is list else self.kind(out)
+
+    def resolve_at(self, values: list, positions: Iterator[int]) -> Any:
+        """Resolved by position: each reference, in order, reads ``values[next(positions)]``."""
+        if self.refs_only:
+            out = list(map(values.__getitem__, islice(positions, len(self.items))))
+        else:
+            out = [
+                values[next(positions)] if type(item) is Ref else _resolve_at(item, values, positions)
+                for item in self.items
+            ]
         return out if self.kind is list else self.kind(out)
 
 
@@ -143,6 +157,9 @@ class DictArg:
     def resolve(self, results: Mapping) -> dict:
         return {k: _resolve(v, results) for k, v in self.items.items()}
 
+    def resolve_at(self, values: list, positions: Iterator[int]) -> dict:
+        return {k: _resolve_at(v, values, positions) for k, v in self.items.items()}
+
 
 def _resolve(arg: Any, results: Mapping) -> Any:
     tp = type(arg)
@@ -153,6 +170,39 @@ def _resolve(arg: Any, results: Mapping) -> Any:
     if tp is Task:
         return arg(results)
     return arg
+
+
+def _resolve_at(arg: Any, values: list, positions: Iterator[int]) -> Any:
+    """``_resolve`` by position: references are read in the order of :meth:`Task.reference_keys`."""
+    tp = type(arg)
+    if tp is Ref:
+        return values[next(positions)]
+    if tp is ListArg or tp is DictArg:
+        return arg.resolve_at(values, positions)
+    if tp is Task:
+        return arg._call_at(values, positions)
+    return arg
+
+
+def _reference_keys(arg: Any, out: list) -> None:
+    """Append the keys ``arg`` references, in the order ``_resolve_at`` reads them."""
+    tp = type(arg)
+    if tp is Ref:
+        out.append(arg.key)
+    elif tp is ListArg:
+        if arg.refs_only:
+            out.extend([item.key for item in arg.items])
+        else:
+            for item in arg.items:
+                if type(item) is Ref:
+                    out.append(item.key)
+                else:
+                    _reference_keys(item, out)
+    elif tp is DictArg:
+        for item in arg.items.values():
+            _reference_keys(item, out)
+    elif tp is Task:
+        arg._reference_keys_into(out)
 
 
 def _parse(arg: Any, deps: set) -> tuple[Any, bool]:
@@ -169,6 +219,7 @@ def _parse(arg: Any, deps: set) -> tuple[Any, bool]:
         append = parsed.append
         add = deps.add
         dynamic = changed = False
+        refs_only = True
         for item in arg:
             itp = type(item)
             if itp is Ref:  # a list of 10**6 references: no call per item
@@ -176,6 +227,7 @@ def _parse(arg: Any, deps: set) -> tuple[Any, bool]:
                 append(item)
                 dynamic = True
                 continue
+            refs_only = False
             if itp is int or itp is float or itp is str:
                 append(item)
                 continue
@@ -185,7 +237,7 @@ def _parse(arg: Any, deps: set) -> tuple[Any, bool]:
             changed = changed or value is not item
         if not dynamic:
             return (tp(parsed) if changed else arg), False
-        return ListArg(parsed, tp), True
+        return ListArg(parsed, tp, refs_only), True
     if tp is dict:
         parsed_dict = {}
         dynamic = changed = False
@@ -329,6 +381,70 @@ class Task:
             return self.func(*args, **kwargs)
         return self.func(*args)
 
+    def reference_keys(self) -> list:
+        """The keys this task's references name, in the order :meth:`call_at` reads them.
+
+        A key referenced twice appears twice; nested tasks' references are
+        included where they sit.
+
+        >>> from operator import add
+        >>> Task("z", add, Ref("x"), [Ref("y"), Ref("x"), 3]).reference_keys()
+        ['x', 'y', 'x']
+        """
+        out: list = []
+        self._reference_keys_into(out)
+        return out
+
+    def _reference_keys_into(self, out: list) -> None:
+        if self._dyn_args is not None:
+            args = self.args
+            for i in self._dyn_args:
+                _reference_keys(args[i], out)
+        if self._dyn_kwargs is not None:
+            kwargs = self.kwargs
+            for name in self._dyn_kwargs:
+                _reference_keys(kwargs[name], out)
+
+    def call_at(self, values: list, positions: Any) -> Any:
+        """Run the task reading its inputs by position instead of by key.
+
+        ``positions`` gives, for each key of :meth:`reference_keys` in order,
+        where its result is in ``values`` (``None`` when the task references
+        nothing, one ``int`` for one reference). The scheduler numbers the tasks
+        once and runs them this way: no lookup in a map of every result.
+
+        >>> t = Task("z", dict, a=Ref("x"), b=[Ref("y"), Ref("x"), 3])
+        >>> t.reference_keys()
+        ['x', 'y', 'x']
+        >>> t.call_at([5, 7], [1, 0, 1])
+        {'a': 7, 'b': [5, 7, 3]}
+        >>> t.call_at([5, 7], [1, 0, 1]) == t({"x": 7, "y": 5})
+        True
+        """
+        if positions is None:  # nothing to read (nested tasks of literals at most)
+            return self(_NO_KWARGS)
+        if type(positions) is int:
+            positions = (positions,)
+        return self._call_at(values, iter(positions))
+
+    def _call_at(self, values: list, positions: Iterator[int]) -> Any:
+        dyn = self._dyn_args
+        args: tuple | list
+        if dyn is None:
+            args = self.args
+        else:
+            args = list(self.args)
+            for i in dyn:
+                args[i] = _resolve_at(args[i], values, positions)
+        if self.kwargs:
+            kwargs = self.kwargs
+            if self._dyn_kwargs is not None:
+                kwargs = dict(kwargs)
+                for name in self._dyn_kwargs:
+                    kwargs[name] = _resolve_at(kwargs[name], values, positions)
+            return self.func(*args, **kwargs)
+        return self.func(*args)
+
     def substitute(self, key: Hashable | None = None, inline: Mapping | None = None) -> Task:
         """A copy of this task, renamed to ``key`` and with ``Ref(k)`` replaced by ``inline[k]``.
 
@@ -462,6 +578,12 @@ class DataNode:
         self.value = value
 
     def __call__(self, results: Mapping | None = None) -> Any:
+        return self.value
+
+    def reference_keys(self) -> list:
+        return []
+
+    def call_at(self, values: list, positions: Any = None) -> Any:
         return self.value
 
     def substitute(self, key: Hashable | None = None, inline: Mapping | None = None) -> DataNode:

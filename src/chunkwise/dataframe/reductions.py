@@ -59,6 +59,7 @@ import pandas as pd
 
 from chunkwise.core.graph import Ref, Task
 from chunkwise.dataframe import partials as k
+from chunkwise.dataframe import sketches
 from chunkwise.dataframe.core import new_collection
 from chunkwise.dataframe.expr import (
     FrameExpr,
@@ -649,7 +650,7 @@ def quantile(obj: Any, q: Any = 0.5, numeric_only: bool = False, split_every: An
     """Approximate quantiles: per-partition digests merged by weight (see the module notes).
 
     Exact (pandas' linear interpolation) while each partition has at most
-    :data:`~chunkwise.dataframe.partials.QUANTILE_POINTS` non-null values.
+    :data:`~chunkwise.dataframe.sketches.QUANTILE_POINTS` non-null values.
     """
     kwargs: dict[str, Any] = {"q": q}
     if is_frame(obj):
@@ -662,22 +663,22 @@ def quantile(obj: Any, q: Any = 0.5, numeric_only: bool = False, split_every: An
                 f"columns only, got {dtype}; select the numeric columns"
             )
     if not is_frame(obj):
-        return tree_reduce(obj, k.quantile_chunk, k.quantile_combine, k.quantile_aggregate,
+        return tree_reduce(obj, sketches.quantile_chunk, sketches.quantile_combine, sketches.quantile_aggregate,
                            meta, label="quantile", split_every=split_every,
                            aggregate_kwargs={"q": q, "name": meta.name if np.ndim(q) else None})
     columns = list(meta.columns if np.ndim(q) else result_labels(obj, "quantile", **kwargs))
     obj = new_collection(Projection(obj.expr, columns))
     return tree_reduce(
         obj, k.per_column_chunk, k.per_column_combine, quantile_frame_aggregate, meta,
-        label="quantile", split_every=split_every, chunk_kwargs={"func": k.quantile_chunk},
-        combine_kwargs={"func": k.quantile_combine},
+        label="quantile", split_every=split_every, chunk_kwargs={"func": sketches.quantile_chunk},
+        combine_kwargs={"func": sketches.quantile_combine},
         aggregate_kwargs={"q": q, "columns": pd.Index(columns), "meta": meta},
     )
 
 
 def quantile_frame_aggregate(partial: dict, q: Any, columns: pd.Index, meta: Any) -> Any:
     """A frame's quantiles: a Series per column (scalar ``q``) or a frame indexed by ``q``."""
-    values = [k.quantile_aggregate(partial[i], q) for i in range(len(columns))]
+    values = [sketches.quantile_aggregate(partial[i], q) for i in range(len(columns))]
     if np.ndim(q) == 0:
         return k.cast_like(pd.Series(values, index=columns, name=meta.name, dtype="float64"),
                            meta)
@@ -737,5 +738,5 @@ def nunique_approx(obj: Any, split_every: Any = None) -> Any:
     of about 1%; nulls are not counted. Returns a Scalar (an int).
     """
     meta = np.int64(0)
-    return tree_reduce(obj, k.hll_chunk, k.hll_combine, k.hll_aggregate, meta,
+    return tree_reduce(obj, sketches.hll_chunk, sketches.hll_combine, sketches.hll_aggregate, meta,
                        label="nunique_approx", split_every=split_every)

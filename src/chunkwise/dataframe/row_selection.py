@@ -10,7 +10,13 @@ keys seen:
   from each partial: the other columns are copied once, not joined and then
   filtered. One integer or datetime key of a narrow span is deduplicated
   through a table indexed by value (:func:`repeated_integer_keys`), not a
-  hash table.
+  hash table. Other keys of strings, numbers, booleans and datetimes (several
+  columns too) are hashed once per partition (:func:`row_hashes`, one
+  ``uint64`` a row): the partials carry their rows' hashes
+  (:class:`HashedPartial`) through the tree's merges, which factorize the
+  hashes (no string is hashed again) and check the rows they drop against the
+  row they keep, so a hash collision cannot drop a row (it falls back to
+  pandas).
 - **Shuffle** (many distinct rows, ``keep=False``, or ``split_out=``): a hash
   shuffle on the subset, each partition then deduplicated on its own (rows
   keep their input order in a partition).
@@ -31,7 +37,8 @@ reduction.
 from __future__ import annotations
 
 import numbers
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -48,8 +55,9 @@ from chunkwise.dataframe.shuffle import HashShuffle
 from chunkwise.dataframe.sorting import ByCardinality, JoinPartitions
 
 __all__ = [
-    "dedupe", "drop_duplicates", "merge_partials", "nlargest", "nsmallest",
-    "repeated_integer_keys", "repeated_keys",
+    "HashedPartial", "dedupe", "dedupe_hashed", "drop_duplicates", "merge_hashed", "merge_partials",
+    "nlargest", "nsmallest", "repeated_by_hash", "repeated_integer_keys", "repeated_keys",
+    "row_hashes",
 ]
 
 
@@ -146,6 +154,159 @@ def repeated_keys(parts: list, subset: Any, keep: Any) -> np.ndarray:
     return joined.duplicated(keep=keep).to_numpy()
 
 
+# --- keys hashed once -----------------------------------------------------------------------------
+
+
+class HashedPartial(NamedTuple):
+    """A deduplicated partial of the tree and its rows' key hashes (``None``: not hashable
+    here, merged by pandas)."""
+
+    frame: Any
+    hashes: np.ndarray | None
+
+
+def _key_columns(part: Any, subset: Any) -> list:
+    return [part.name] if isinstance(part, pd.Series) else (
+        list(part.columns) if subset is None else list(subset))
+
+
+def _hashable(dtype: Any) -> bool:
+    """Whether equal values of ``dtype`` hash equal in :func:`row_hashes` (NumPy numbers,
+    booleans, datetimes, pandas strings): not objects (``1 == 1.0 == True``)."""
+    if isinstance(dtype, np.dtype):
+        return dtype.kind in "iufbmM"
+    return isinstance(dtype, pd.StringDtype)
+
+
+def _key_frame(part: Any, subset: Any) -> pd.DataFrame | None:
+    """``part``'s key columns as a frame with plain column positions, each float with one
+    zero and one NaN (pandas' ``duplicated`` holds -0.0 == 0.0 and NaN == NaN); ``None`` when
+    a key column cannot be hashed here or its label repeats."""
+    if isinstance(part, pd.Series):
+        columns = [part]
+    else:
+        labels = _key_columns(part, subset)
+        if any(list(part.columns).count(c) != 1 for c in labels):
+            return None
+        columns = [part[c] for c in labels]
+    if not columns or not all(_hashable(c.dtype) for c in columns):
+        return None
+    plain = {}
+    for i, column in enumerate(columns):
+        values = column.to_numpy() if isinstance(column.dtype, np.dtype) else column.array
+        if isinstance(column.dtype, np.dtype) and column.dtype.kind == "f":
+            values = np.where(np.isnan(values), np.nan, values + 0.0)
+        plain[i] = values
+    return pd.DataFrame(plain, copy=False)
+
+
+def row_hashes(part: Any, subset: Any) -> np.ndarray | None:
+    """One ``uint64`` a row of ``part``'s key columns (pandas' ``hash_pandas_object``): equal
+    keys hash equal; ``None`` when a key column is not hashable here (see :func:`_hashable`)."""
+    keys = _key_frame(part, subset)
+    if keys is None:
+        return None
+    return pd.util.hash_pandas_object(keys, index=False).to_numpy()
+
+
+def _same_keys(keys: pd.DataFrame, rows: np.ndarray, others: np.ndarray) -> bool:
+    """Whether each of ``rows`` holds the same key as the row at the same place in ``others``
+    (nulls equal to nulls)."""
+    for i in keys.columns:
+        column = keys[i]
+        if not isinstance(column.dtype, np.dtype):  # strings: compared in Arrow, no Python str
+            if not _same_arrow(column.array, rows, others):
+                return False
+            continue
+        values = column.to_numpy()
+        a, b = values[rows], values[others]
+        same = a == b
+        if not same.all():
+            same |= pd.isna(a) & pd.isna(b)
+            if not same.all():
+                return False
+    return True
+
+
+def _same_arrow(array: Any, rows: np.ndarray, others: np.ndarray) -> bool:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = pa.chunked_array(pa.array(array)) if not isinstance(array, pa.ChunkedArray) else array
+    a, b = values.take(pa.array(rows)), values.take(pa.array(others))
+    same = pc.fill_null(pc.equal(a, b), False)
+    if not pc.all(same).as_py():
+        same = pc.or_(same, pc.and_(pc.is_null(a), pc.is_null(b)))
+        return bool(pc.all(same).as_py())
+    return True
+
+
+def repeated_by_hash(hashes: np.ndarray, keys: Callable[[], pd.DataFrame],
+                     keep: str) -> np.ndarray | None:
+    """``duplicated(keep=keep)`` of rows through their hashes: the hashes factorized (a
+    ``uint64`` table), each hash's first (last) row found, and every row found repeated
+    checked against that row's key (``keys()``: the rows' key frame, made only then);
+    ``None`` if a check fails (two keys of one hash)."""
+    n = len(hashes)
+    if n < 2:
+        return np.zeros(n, dtype=bool)
+    codes, uniques = pd.factorize(hashes)
+    positions = np.arange(n, dtype=np.intp)
+    if keep == "first":
+        table = np.full(len(uniques), n, dtype=np.intp)
+        np.minimum.at(table, codes, positions)
+    else:
+        table = np.full(len(uniques), -1, dtype=np.intp)
+        np.maximum.at(table, codes, positions)
+    kept = table[codes]
+    repeated = kept != positions
+    rows = np.flatnonzero(repeated)
+    if len(rows) and not _same_keys(keys(), rows, kept[rows]):
+        return None
+    return repeated
+
+
+def dedupe_hashed(part: Any, subset: Any, keep: Any) -> HashedPartial:
+    """A tree's first step: :func:`dedupe` of one partition, with the kept rows' key hashes
+    when its keys hash here (computed once: the merges reuse them)."""
+    if keep in ("first", "last") and _single_key(part, subset) is None:
+        keys = _key_frame(part, subset)
+        if keys is not None:
+            hashes = pd.util.hash_pandas_object(keys, index=False).to_numpy()
+            repeated = repeated_by_hash(hashes, lambda: keys, keep)
+            if repeated is not None:
+                if not repeated.any():
+                    return HashedPartial(part, hashes)
+                return HashedPartial(part[~repeated], hashes[~repeated])
+    return HashedPartial(dedupe(part, subset, keep), None)
+
+
+def merge_hashed(parts: list, subset: Any, keep: Any) -> HashedPartial:
+    """:func:`merge_partials` of hashed partials: the repeats found from the hashes they
+    carry (no key hashed again), else (a partial without hashes, a collision) by pandas."""
+    filled = [p for p in parts if len(p.frame)]
+    if len(filled) <= 1:
+        return filled[0] if filled else parts[0]
+    frames = [p.frame for p in filled]
+    repeated = None
+    if all(p.hashes is not None for p in filled):
+        hashes = np.concatenate([p.hashes for p in filled])
+        repeated = repeated_by_hash(hashes, lambda: pd.concat(
+            [_key_frame(f, subset) for f in frames], ignore_index=True), keep)
+    if repeated is None:
+        return HashedPartial(merge_partials(frames, subset, keep), None)
+    kept, start = [], 0
+    for frame in frames:
+        mask = repeated[start:start + len(frame)]
+        start += len(frame)
+        kept.append(frame[~mask] if mask.any() else frame)
+    return HashedPartial(concat_partitions(kept, kept_index_dtype(frames[0])), hashes[~repeated])
+
+
+def _frame_of(partial: HashedPartial) -> Any:
+    return partial.frame
+
+
 def drop_duplicates(frame: Any, subset: Any = None, keep: Any = "first", split_out: Any = None,
                     ignore_index: bool = False, split_every: Any = None) -> Any:
     """``drop_duplicates`` as pandas: the same rows kept (``keep="first"``/``"last"``/``False``).
@@ -181,7 +342,7 @@ def drop_duplicates(frame: Any, subset: Any = None, keep: Any = "first", split_o
             out = new_collection(joined if keep is False else map_partitions_expr(
                 dedupe, expr, subset, keep, meta=meta, label=operation))
         else:
-            small = tree_reduce(frame, dedupe, merge_partials, _identity, meta, label=operation,
+            small = tree_reduce(frame, dedupe_hashed, merge_hashed, _frame_of, meta, label=operation,
                                 split_every=split_every,
                                 chunk_kwargs={"subset": subset, "keep": keep},
                                 combine_kwargs={"subset": subset, "keep": keep}).expr

@@ -76,6 +76,8 @@ from chunkwise import config
 from chunkwise.core.graph import Ref, Task
 from chunkwise.dataframe.core import new_collection
 from chunkwise.dataframe.expr import FrameExpr, concat_partitions, kept_index_dtype
+from chunkwise.dataframe.order_kernels import range_ids as _ids_by_splitters
+from chunkwise.dataframe.order_kernels import stable_order
 from chunkwise.dataframe.partition_count import choose_npartitions
 from chunkwise.scheduling.callbacks import Callback
 
@@ -181,13 +183,13 @@ def _range_ids_one(keys: pd.Series, splitters: Sequence, ascending: bool, na_pos
     if ascending and na_position == "last" and values.dtype.kind in "fmM" and not (
             pd.isna(inner).any()):
         # NumPy orders NaN and NaT after every value: they land in the last partition as is
-        return np.searchsorted(inner, values, side="right").astype(np.int64, copy=False)
+        return _ids_by_splitters(values, inner)
     nulls = keys.isna().to_numpy()
     if nulls.any():
         values = values.copy()
         values[nulls] = inner[0]  # any value: overwritten below
     if ascending:
-        ids = np.searchsorted(inner, values, side="right")
+        ids = _ids_by_splitters(values, inner)
     else:
         ids = count - np.searchsorted(inner[::-1], values, side="left")
     ids = ids.astype(np.int64)
@@ -437,24 +439,6 @@ def _read_arrow_joined(paths: list, meta: Any, order_by: int | None = None) -> A
     if isinstance(meta, pd.Series):
         return frame.iloc[:, 0].rename(meta.name)
     return frame
-
-
-def stable_order(keys: np.ndarray) -> np.ndarray:
-    """``np.argsort(keys, kind="stable")`` (NaN and NaT last), by NumPy's radix sort of 16-bit
-    digits when the keys are integers or datetimes spanning fewer than 2**32 values, as an
-    output partition of a range shuffle often does (1M timestamps of 50k distinct seconds:
-    23-29 ms against 120-125 ms; two digits for a wider span)."""
-    if keys.dtype.kind in "iumM" and len(keys) > 256:
-        ints = keys.view("i8") if keys.dtype.kind in "mM" else keys
-        low, high = int(ints.min()), int(ints.max())  # NaT is the least int64: a wide span
-        if high - low < 2**32:
-            offsets = (ints - ints.dtype.type(low)).astype(np.uint32)
-            order = np.argsort(offsets.astype(np.uint16), kind="stable")  # the low digit
-            if high - low < 2**16:
-                return order
-            high_digit = (offsets >> 16).astype(np.uint16)[order]
-            return order[np.argsort(high_digit, kind="stable")]  # LSD: stable on the high digit
-    return np.argsort(keys, kind="stable")
 
 
 def order_partition(part: Any, position: int) -> Any:

@@ -54,6 +54,7 @@ import numpy as np
 import psutil
 
 import chunkwise.array as da
+from chunkwise.array.blas import one_blas_thread as array_one_blas_thread
 from chunkwise.array.core import Array
 from chunkwise.base import persist
 from chunkwise.dataframe.core import FrameBase
@@ -146,24 +147,14 @@ def passes_counter() -> Iterator[Callable[[], int]]:
     yield lambda: _total[0] - start
 
 
-@functools.cache
-def _blas_controller() -> Any:
-    try:
-        from threadpoolctl import ThreadpoolController
-
-        return ThreadpoolController()
-    except Exception:  # no threadpoolctl, or a BLAS it cannot inspect: leave BLAS alone
-        return None
-
-
 @contextlib.contextmanager
 def one_blas_thread() -> Iterator[None]:
-    """Limit BLAS to one thread in this process for the duration of the block."""
-    controller = _blas_controller()
-    if controller is None:
-        yield
-        return
-    with controller.limit(limits=1, user_api="blas"):
+    """Limit BLAS to one thread in this process for the duration of the block.
+
+    The one process-wide hold of :func:`chunkwise.array.blas.one_blas_thread`,
+    so passes and the array tasks they run never restore each other's limit.
+    """
+    with array_one_blas_thread():
         yield
 
 

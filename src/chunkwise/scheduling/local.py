@@ -36,21 +36,27 @@ that ship each task and its inputs to a process pool (see ``processes.py``).
 State
 -----
 :class:`State` numbers the tasks with integers once
-(:func:`chunkwise.core.passes.index_dependencies`: the only lookups of
-dependencies by key), orders them on those numbers
+(:func:`chunkwise.scheduling.numbering.index_references`: where each task reads
+each input, found mostly by comparing its references with the keys next to it,
+without hashing), orders them on those numbers
 (:func:`chunkwise.core.passes.order_indexed`), and then holds, for one
 computation, everything in lists indexed by the tasks' priorities
-(``0 .. n-1``): the nodes, keys, each task's dependencies (``deps``) and
-dependents (``users``; each none, one priority, or a list), the count of its
-unfinished dependencies (``waiting``) and of the tasks still to read its result
-(``remaining``), and its kind (data, source, other). Tasks run roughly in
-priority order, so these lists are read nearly in sequence; the only map by key
-is ``results``, the live results, which tasks read (``priority``, by key, is
-made only if a callback asks for it). When the last task finishes, the results
-not asked for are dropped together, not released one by one. The ready
-priorities: a heap of other work; sources in a list sorted once, for those
-ready at the start, and a heap for the rest.
-Callbacks see it as ``state``.
+(``0 .. n-1``): the nodes, keys, where each task reads its inputs (``refs``,
+in its reading order), its dependencies (``deps``) and dependents (``users``;
+each none, one priority, or a list), the count of its unfinished dependencies
+(``waiting``) and of the tasks still to read its result (``remaining``), its
+kind (data, source, other), and the live results (``values``). A task runs
+with :meth:`chunkwise.core.graph.Task.call_at`, reading ``values`` by
+position: no map by key is touched while tasks run (``priority``, by key, is
+made only if a callback asks for it; ``results`` is a view by key for
+callbacks). A result is dropped from ``values`` when its last reader has run;
+when the last task finishes, the results not asked for are dropped together.
+The ready priorities: a heap of other work; sources in a list sorted once,
+for those ready at the start, and a heap for the rest. A worker takes up to
+``_BATCH`` of the sources ready at the start in one round of the lock (when
+no dependent of theirs could become ready by that batch) and records their
+results together. Callbacks see it as ``state``; an executor that ships tasks
+elsewhere (``processes``) gets each task's inputs by key.
 
 Worked example: ``a`` and ``b`` hold data, ``c = a + b``, output ``c``.
 Priorities are ``a: 0, b: 1, c: 2``; ``waiting`` is ``[0, 0, 2]`` and
@@ -77,15 +83,15 @@ import threading
 import types
 from collections.abc import Callable, Hashable, Mapping
 from heapq import heappop, heappush
-from operator import attrgetter
 from typing import Any
 
 from chunkwise.core import passes
 from chunkwise.core.graph import DataNode, Task
 from chunkwise.scheduling.callbacks import active_callbacks
+from chunkwise.scheduling.numbering import index_references
 from chunkwise.scheduling.pool import default_pool
 
-__all__ = ["State", "get_sync", "get_threads", "run_graph"]
+__all__ = ["LiveResults", "State", "get_sync", "get_threads", "run_graph"]
 
 _INTERNAL_FILES = (
     os.path.join("chunkwise", "core", "graph.py"),
@@ -96,8 +102,8 @@ _INTERNAL_FILES = (
 _DATA = 0  # kinds of task, by priority: a DataNode (holds its value already)
 _SOURCE = 1  # no dependencies, or only DataNodes: reads or generates data (throttled)
 _OTHER = 2  # everything else
+_BATCH = 16  # at most this many sources ready at the start taken in one lock round
 
-_dependencies_of = attrgetter("dependencies")
 
 
 class State:
@@ -111,31 +117,36 @@ class State:
         "graph",
         "idle",
         "initial_sources",
+        "final",
         "keep",
+        "kept",
         "keys_by_priority",
         "kinds",
         "live_sources",
         "max_live_sources",
         "nodes",
         "num_done",
+        "num_live",
         "num_tasks",
         "num_workers",
         "ready_other",
         "ready_sources",
+        "refs",
         "remaining",
-        "results",
         "running_other",
         "stop",
         "users",
+        "values",
         "waiting",
     )
 
     def __init__(self, graph: Mapping, keep: set, max_live_sources: int, num_workers: int = 1):
-        # Number the tasks once, in the graph's order: each dependency is looked up
-        # by key here and nowhere else. Ordering and running then read lists.
+        # Number the tasks once, in the graph's order: where each task reads each
+        # input is found here (numbering.py) and nowhere else. Ordering and running
+        # then read lists.
         keys = list(graph)
         nodes = list(graph.values())
-        deps_of, users_of = passes.index_dependencies(keys, list(map(_dependencies_of, nodes)))
+        refs_of, deps_of, users_of = index_references(keys, nodes)
         by_priority = passes.order_indexed(keys, deps_of, users_of)
         n = len(keys)
         # Renumber by priority. Tasks run roughly in priority order, so the lists
@@ -146,29 +157,40 @@ class State:
             priority[i] = p
         keys_by_priority = [keys[i] for i in by_priority]
         nodes = [nodes[i] for i in by_priority]
+        kept = bytearray(n)  # 1 for the results asked for
+        for i in _positions_of(keys, keep):
+            kept[priority[i]] = 1
         del keys
         users: list = [None] * n  # None, the one dependent's priority, or a list of several
         deps: list = [None] * n  # the same for the dependencies
+        refs: list = [None] * n  # where each task reads its inputs, in its reading order
         readers = [0] * n  # how many tasks read each result (counted down as they finish)
         waiting = [0] * n  # unfinished dependencies of each task not yet ready
+        get = priority.__getitem__
         for p, i in enumerate(by_priority):
             u = users_of[i]
             if u is not None:
                 if type(u) is list:
-                    users[p] = [priority[j] for j in u]
+                    users[p] = list(map(get, u))
                     readers[p] = len(u)
                 else:
                     users[p] = priority[u]
                     readers[p] = 1
             d = deps_of[i]
-            if d is not None:
-                if type(d) is list:
-                    deps[p] = [priority[j] for j in d]
-                    waiting[p] = len(d)
-                else:
-                    deps[p] = priority[d]
-                    waiting[p] = 1
-        del users_of, deps_of, by_priority, priority
+            if d is None:
+                continue
+            r = refs_of[i]
+            if type(d) is list:
+                # distinct references (the common case, a range): one list serves as both
+                ref_list = list(map(get, r))
+                refs[p] = ref_list
+                deps[p] = ref_list if type(r) is range else list(map(get, d))
+                waiting[p] = len(d)
+            else:
+                deps[p] = priority[d]
+                refs[p] = priority[r] if type(r) is int else list(map(get, r))
+                waiting[p] = 1
+        del users_of, deps_of, refs_of, by_priority
         kinds = bytearray(n)
         ready_sources: list[int] = []
         ready_other: list[int] = []
@@ -200,7 +222,11 @@ class State:
         self._priority: dict | None = None
         self.keys_by_priority = keys_by_priority
         self.keep = keep
-        self.results: dict = {}
+        self.kept = kept
+        self.values: list = [_MISSING] * n  # the live results, by priority
+        self.num_live = 0
+        self.final: dict | None = None  # the results asked for, once the last task is done
+        self.refs = refs
         self.users = users
         self.deps = deps
         self.remaining = readers
@@ -219,6 +245,23 @@ class State:
         self.stop = False
         self.error: tuple | None = None  # (exception, key)
         self.cond = threading.Condition(threading.Lock())
+
+    @property
+    def results(self) -> Mapping:
+        """The live results by key (for callbacks): a view of ``values``, or, once the
+        last task is done, the results asked for."""
+        if self.final is not None:
+            return self.final
+        return LiveResults(self)
+
+    def inputs(self, p: int) -> dict:
+        """The inputs of the task of priority ``p`` by key (for executors that ship them)."""
+        d = self.deps[p]
+        if d is None:
+            return {}
+        keys = self.keys_by_priority
+        values = self.values
+        return {keys[j]: values[j] for j in (d if type(d) is list else (d,))}
 
     @property
     def priority(self) -> dict:
@@ -257,6 +300,34 @@ class State:
             return first
         return None
 
+    def _take_sources(self, batch: list) -> None:
+        """Add to ``batch`` (one source taken) the next sources ready at the start, while
+        no other work is ready: up to ``_BATCH`` tasks and this worker's share of them.
+        Lock held. One lock round per batch instead of one per task; the results are
+        recorded together when the batch is done.
+
+        A source joins only if none of its dependents can become ready by this batch
+        (each waits on more than ``_BATCH`` tasks: a wide sum, a tree's first
+        levels): otherwise that dependent would wait behind the rest of the batch,
+        and sources would run ahead of their consumers, past the throttle.
+        """
+        initial = self.initial_sources
+        limit = min(_BATCH, len(initial) // self.num_workers)
+        sources = self.ready_sources
+        users = self.users
+        waiting = self.waiting
+        if _feeds_soon(users[batch[0]], waiting):
+            return
+        while len(batch) < limit and initial:
+            q = initial[-1]
+            if sources and sources[0] < q:
+                break  # a source that became ready runs first: the batch stops here
+            if _feeds_soon(users[q], waiting):
+                break
+            initial.pop()
+            self.live_sources += 1
+            batch.append(q)
+
     def _pop_other(self) -> int:
         p = heappop(self.ready_other)
         if self.kinds[p] != _DATA:
@@ -266,12 +337,12 @@ class State:
     def _finish(self, p: int, result: Any) -> int:
         """Record the result of the task of priority ``p`` and release what is no
         longer needed. Lock held. Returns how many tasks became ready."""
-        key = self.keys_by_priority[p]
         users = self.users[p]
-        keep = self.keep
-        results = self.results
-        if users is not None or key in keep:
-            results[key] = result
+        kept = self.kept
+        values = self.values
+        if users is not None or kept[p]:
+            values[p] = result
+            self.num_live += 1
         kinds = self.kinds
         kind = kinds[p]
         if kind == _SOURCE:
@@ -281,23 +352,25 @@ class State:
             self.running_other -= 1
         if self.num_done + 1 == self.num_tasks:
             # The last task: nothing else will read a result, so none is released one
-            # by one (for a sum over 10**6 tasks, 10**6 deletions); the results not
-            # asked for are dropped together.
-            self.results = {k: results[k] for k in keep}
+            # by one (for a sum over 10**6 tasks, 10**6 releases); the results asked
+            # for are kept by key and the list is dropped whole.
+            keys = self.keys_by_priority
+            self.final = {keys[q]: values[q] for q in _kept_positions(kept)}
+            self.values = []
+            self.num_live = len(self.final)
             self.num_done += 1
             return 0
         deps = self.deps[p]
         if deps is not None:
-            keys = self.keys_by_priority
             remaining = self.remaining
             for d in deps if type(deps) is list else (deps,):
                 left = remaining[d] - 1
                 remaining[d] = left
                 if left:
                     continue
-                dep = keys[d]
-                if dep not in keep:
-                    del results[dep]
+                if not kept[d]:
+                    values[d] = _MISSING
+                    self.num_live -= 1
                 if kinds[d] == _SOURCE:
                     self.live_sources -= 1
         newly_ready = 0
@@ -315,6 +388,71 @@ class State:
                     newly_ready += 1
         self.num_done += 1
         return newly_ready
+
+
+def _feeds_soon(users: Any, waiting: list) -> bool:
+    """Whether a dependent in ``users`` (None, one priority or a list) could become
+    ready within one batch."""
+    if users is None:
+        return False
+    if type(users) is int:
+        return waiting[users] <= _BATCH
+    return min(map(waiting.__getitem__, users)) <= _BATCH
+
+
+_MISSING: Any = type("_Missing", (), {"__repr__": lambda self: "<no result>"})()
+
+
+def _positions_of(keys: list, wanted: set) -> list:
+    """The positions of the ``wanted`` keys in ``keys``: a scan comparing objects for a
+    few (most often one output), no hashing of every key; a map for many."""
+    if len(wanted) <= 16:
+        return [keys.index(k) for k in wanted]
+    return [i for i, k in enumerate(keys) if k in wanted]
+
+
+def _kept_positions(kept: bytearray) -> list:
+    out = []
+    p = kept.find(1)
+    while p >= 0:
+        out.append(p)
+        p = kept.find(1, p + 1)
+    return out
+
+
+class LiveResults(Mapping):
+    """The live results of a computation by key: a read-only view of ``State.values``.
+
+    ``len`` is counted as results come and go; iterating walks every position
+    (for callbacks and tests, not for the scheduler itself).
+    """
+
+    __slots__ = ("state",)
+
+    def __init__(self, state: State):
+        self.state = state
+
+    def __len__(self) -> int:
+        return self.state.num_live
+
+    def __iter__(self):
+        keys = self.state.keys_by_priority
+        values = self.state.values
+        return (keys[p] for p, v in enumerate(values) if v is not _MISSING)
+
+    def __getitem__(self, key: Hashable) -> Any:
+        p = self.state.priority.get(key)
+        values = self.state.values
+        if p is None or p >= len(values) or values[p] is _MISSING:
+            raise KeyError(key)
+        return values[p]
+
+    def __contains__(self, key: object) -> bool:
+        try:
+            self[key]  # type: ignore[index]
+        except KeyError:
+            return False
+        return True
 
 
 def _stuck_error(state: State) -> ValueError:
@@ -338,31 +476,35 @@ def _worker_loop(
     """Take ready tasks and run them until the computation is done or stopped."""
     cond = state.cond
     graph = state.graph
-    results = state.results
+    values = state.values
     nodes = state.nodes
+    refs = state.refs
     keys = state.keys_by_priority
+    by_position = execute is _execute_in_thread
     pretasks = [cb._pretask for cb in callbacks if hasattr(cb, "_pretask")]
     posttasks = [cb._posttask for cb in callbacks if hasattr(cb, "_posttask")]
-    p = None  # the priority of the task this worker runs: it indexes the state
+    batch: list[int] = []  # the priorities of the tasks this worker runs (they index the state)
+    done: list = []  # their results, recorded together
     key = None
-    result = None
     with cond:
         while True:
-            # Record the previous task's result (if any), then take the next one.
-            if p is not None:
-                woken = state._finish(p, result)
-                result = None
+            # Record the previous batch's results (if any), then take the next batch.
+            if batch:
+                woken = 0
+                for p, result in zip(batch, done):
+                    woken += state._finish(p, result)
+                batch.clear()
+                done.clear()
                 if state.num_done == state.num_tasks:
                     cond.notify_all()
                     return
                 if state.idle and woken > 1:
                     cond.notify(woken - 1)
-            p = None
             while True:
                 if state.stop:
                     return
-                p = state._next()
-                if p is not None:
+                taken = state._next()
+                if taken is not None:
                     break
                 if state.num_done == state.num_tasks:
                     return
@@ -375,16 +517,30 @@ def _worker_loop(
                 state.idle += 1
                 cond.wait()
                 state.idle -= 1
+            batch.append(taken)
+            if state.kinds[taken] == _SOURCE and not state.ready_other:
+                state._take_sources(batch)
             if state.idle and (state.ready_other or state.ready_sources or state.initial_sources):
                 cond.notify()
             cond.release()
-            key = keys[p]
             try:
-                for hook in pretasks:
-                    hook(key, graph, state)
-                result = execute(nodes[p], results)
-                for hook in posttasks:
-                    hook(key, result, graph, state, worker_id)
+                for p in batch:
+                    if done and state.stop:  # stopped (an error, Ctrl-C): the rest of the batch never runs
+                        break
+                    key = keys[p]
+                    for hook in pretasks:
+                        hook(key, graph, state)
+                    node = nodes[p]
+                    if by_position and type(node) is Task:
+                        result = node.call_at(values, refs[p])
+                    elif by_position and type(node) is DataNode:
+                        result = node.value
+                    else:
+                        result = execute(node, state.inputs(p))
+                    for hook in posttasks:
+                        hook(key, result, graph, state, worker_id)
+                    done.append(result)
+                    result = None
             except BaseException as exc:
                 cond.acquire()
                 if state.error is None:
@@ -408,10 +564,10 @@ def _is_internal(filename: str) -> bool:
 
 def _failed_key(tb: types.TracebackType | None, key: Hashable) -> Hashable:
     """The key of the innermost task in ``tb``: after fusion, the task that really failed."""
-    call_code = Task.__call__.__code__
+    call_codes = (Task.__call__.__code__, Task._call_at.__code__)
     while tb is not None:
         frame = tb.tb_frame
-        if frame.f_code is call_code:
+        if frame.f_code in call_codes:
             inner_key = getattr(frame.f_locals.get("self"), "key", None)
             if inner_key is not None:
                 key = inner_key

@@ -27,12 +27,11 @@ factored (a 500,000 x 20 float64 block, one BLAS thread, CPU time):
   pieces), so either way ``Q_b R_b`` reproduces the block.
 
 Every function here runs inside a task that holds one BLAS thread
-(:func:`chunkwise.array.blas.one_blas_thread`) and re-checks that limit
-before each LAPACK or BLAS call (:func:`~chunkwise.array.blas.enforce_one_blas_thread`):
-the shared limit was found lifted in about half of the calls while two
-tasks held it, and OpenBLAS's own threads on a loaded 2-core machine made
-the 10,000,000 x 20 QR benchmark take 340 s (the hand-written twin, holding
-the limit throughout: 22 s).
+(:func:`chunkwise.array.blas.one_blas_thread`; on the threads scheduler the
+limit is held from the first such task to the end of the compute). With
+OpenBLAS's own threads running next to the scheduler's on a loaded 2-core
+machine, the 10,000,000 x 20 QR benchmark once took 340 s (the hand-written
+twin, holding the limit throughout: 22 s).
 
 >>> import numpy as np
 >>> a = np.random.default_rng(0).standard_normal((10_000, 3))
@@ -49,8 +48,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-
-from chunkwise.array.blas import enforce_one_blas_thread
 
 __all__ = [
     "PIECE_BYTES",
@@ -91,7 +88,6 @@ def _columns(parts: Sequence[np.ndarray], start: int, stop: int, dtype: np.dtype
 
 
 def _qr(a: np.ndarray, mode: str) -> np.ndarray | tuple:
-    enforce_one_blas_thread()
     return np.linalg.qr(a, mode=mode)
 
 
@@ -135,7 +131,6 @@ def block_qr(parts: Sequence[np.ndarray], dtype: np.dtype, piece: int | None = N
     q = np.empty((rows, r.shape[0]), dtype=dtype)
     offset = 0
     for (start, stop), (q_piece, r_piece) in zip(bounds, factors):
-        enforce_one_blas_thread()
         np.matmul(q_piece, q_top[offset:offset + r_piece.shape[0]], out=q[start:stop])
         offset += r_piece.shape[0]
     return q, r
@@ -172,5 +167,4 @@ def q_by_solve(a: np.ndarray, r: np.ndarray, small: np.ndarray | None) -> np.nda
     if not well_conditioned(r):
         return None
     rhs = np.eye(r.shape[0], dtype=r.dtype) if small is None else small
-    enforce_one_blas_thread()
     return a @ np.linalg.solve(r, rhs).astype(a.dtype, copy=False)

@@ -54,7 +54,7 @@ import numpy as np
 
 from chunkwise import config
 from chunkwise.array._utils import format_bytes
-from chunkwise.array.blas import enforce_one_blas_thread, one_blas_thread
+from chunkwise.array.blas import one_blas_thread
 from chunkwise.array.chunks import check_known_chunks, parse_bytes
 from chunkwise.array.core import Array
 from chunkwise.array.expr import ArrayExpr, broadcast_shapes
@@ -112,7 +112,6 @@ def linalg_dtype(opname: str, *dtypes: Any) -> np.dtype:
 
 def _call(func: Callable, kwargs: dict | None, *blocks: Any) -> Any:
     with one_blas_thread():
-        enforce_one_blas_thread()
         return func(*blocks, **(kwargs or {}))
 
 
@@ -300,7 +299,6 @@ def _stack_qr(dtype: np.dtype, *parts: Any) -> tuple:
     """``(Q, R)`` of the stacked R's of a group of children."""
     stacked = np.vstack([p[1] if isinstance(p, tuple) else p for p in parts]).astype(dtype, copy=False)
     with one_blas_thread():
-        enforce_one_blas_thread()
         q, r = np.linalg.qr(stacked)
     return q, r
 
@@ -314,7 +312,6 @@ def _down(local: tuple, parent: np.ndarray | None, start: int, stop: int) -> np.
     if parent is None:
         return local[0]
     with one_blas_thread():
-        enforce_one_blas_thread()
         return local[0] @ parent[start:stop]
 
 
@@ -339,12 +336,10 @@ def _leaf_q(
         small = None if factor is None else factor[start:stop]
         if right is not None:
             small = right if small is None else small @ right
-        # q_by_solve and block_qr re-check the BLAS limit before their large products
         q = q_by_solve(a, r_block, small)
         if q is None:
             q = block_qr((a,), dtype)[0]
             if small is not None:
-                enforce_one_blas_thread()
                 q = q @ small
         return q
 

@@ -11,7 +11,11 @@ groups, the filter passed into each read) and by the pushdown rule that turns
   statistics can hold a matching row (conservative: unknown means yes);
 - :func:`all_match` says whether every row of a row group with given
   ``(min, max, null count)`` statistics matches (conservative: unknown means no);
-- :func:`filter_columns` lists the columns a filter reads.
+- :func:`filter_columns` lists the columns a filter reads;
+- :func:`and_filters` and :func:`absorb` combine filters (a DNF kept free of
+  conjunctions that imply a kept one), and :func:`is_filter_scalar` /
+  :func:`comparable` say which comparisons the pushdown rule may turn into a
+  filter (those pyarrow evaluates as pandas does).
 
 >>> normalize([("x", ">", 5)])
 [[('x', '>', 5)]]
@@ -25,7 +29,22 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["OPERATORS", "all_match", "bind_partition", "filter_columns", "may_match", "normalize"]
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "OPERATORS",
+    "absorb",
+    "all_match",
+    "and_filters",
+    "bind_partition",
+    "comparable",
+    "filter_columns",
+    "is_filter_scalar",
+    "may_match",
+    "normalize",
+    "plain",
+]
 
 OPERATORS = ("==", "=", "!=", "<", "<=", ">", ">=", "in", "not in")
 
@@ -191,3 +210,66 @@ def all_match(filters: list[list[tuple]] | None, stats: dict[str, tuple]) -> boo
         ):
             return True
     return False
+
+
+# --- combining filters, and what a pushed comparison may hold ------------------------
+
+
+def is_filter_scalar(value: Any) -> bool:
+    """Whether ``value`` is a scalar a filter entry may hold (not a bool, None or NaN).
+
+    >>> is_filter_scalar(1.5), is_filter_scalar(float("nan")), is_filter_scalar(True)
+    (True, False, False)
+    """
+    if isinstance(value, (bool, np.bool_)) or value is None:
+        return False
+    if isinstance(value, (int, float, str, np.integer, np.floating, pd.Timestamp)):
+        return not (isinstance(value, (float, np.floating)) and np.isnan(value))
+    return False
+
+
+def comparable(dtype: Any, value: Any) -> bool:
+    """Whether pyarrow compares a column of ``dtype`` with ``value`` as pandas does.
+
+    pandas also parses strings against datetimes (``df.t > "2024-01-01"``);
+    pyarrow does not, so such a comparison stays out of the read.
+    """
+    if isinstance(dtype, pd.CategoricalDtype):
+        dtype = dtype.categories.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return False
+    if pd.api.types.is_numeric_dtype(dtype):
+        return isinstance(value, (int, float, np.integer, np.floating))
+    if pd.api.types.is_string_dtype(dtype):
+        return isinstance(value, str)
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return isinstance(value, pd.Timestamp) and value.tz is not None
+    if pd.api.types.is_datetime64_dtype(dtype):
+        return isinstance(value, pd.Timestamp) and value.tz is None
+    return False
+
+
+def plain(value: Any) -> Any:
+    """A NumPy scalar as the Python scalar pyarrow's filters take."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def and_filters(left: list | None, right: list) -> list:
+    """The DNF of ``left AND right``, absorbed (no conjunction implying another's)."""
+    if left is None:
+        return absorb(right)
+    return absorb([[*a, *b] for a in left for b in right])
+
+
+def absorb(dnf: list) -> list:
+    """``dnf`` without repeated predicates or conjunctions that imply a kept one (A or (A and B) = A).
+
+    >>> absorb([[("x", ">", 1)], [("x", ">", 1), ("y", "<", 2)], [("x", ">", 1)]])
+    [[('x', '>', 1)]]
+    """
+    conjs = [list(dict.fromkeys(conj)) for conj in dnf]
+    out: list = []
+    for conj in sorted(conjs, key=len):
+        if not any(set(kept) <= set(conj) for kept in out):
+            out.append(conj)
+    return out

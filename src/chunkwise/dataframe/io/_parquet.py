@@ -16,12 +16,22 @@ Reading is planned in two steps, and only the first runs at build time:
    per group of row groups. Hive partitions are pruned by ``filters`` from the
    paths alone. Footers are read only when something needs them — row-group
    splitting, row-group statistics for a filter, the row count for ``len`` —
-   and then in parallel on a thread pool.
+   and then in parallel on a thread pool; footers of local files are kept
+   across plans (``footers.FOOTER_CACHE``, keyed by path, modification time and
+   size), so running a query again reads none.
 
 Each task then reads one piece (:func:`read_piece`): only the needed columns,
 with the piece's filter (the user's filter with the partition's values bound)
 passed to pyarrow, which skips row groups by statistics and filters rows
 exactly. :func:`record_reads` lets tests (and users) see what each task read.
+
+Threads: a read task runs on one of the scheduler's worker threads, which
+already keep every core busy with one task each. pyarrow's own reader and
+``to_pandas`` threads on top of them oversubscribe the cores (measured on 2
+cores, 20 files read by 2 workers: 0.62 -> 0.48 s wall for two numeric
+columns, 4.1 -> 2.7 s for a text column with ``use_threads=False``), so
+every read here passes ``use_threads=False``. (The ``sync`` scheduler, meant
+for debugging, thereby reads on one thread too.)
 
 Row labels: a file whose pandas metadata stores a ``RangeIndex`` labels its
 rows by position. Filters the optimizer pushes into a read keep those labels
@@ -45,8 +55,7 @@ import json
 import threading
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -57,6 +66,7 @@ import pyarrow.parquet as pq
 
 from chunkwise.dataframe.io._filters import all_match, bind_partition, filter_columns, may_match
 from chunkwise.dataframe.io._fs import FileSystem, natural_key, resolve
+from chunkwise.dataframe.io.footers import read_footers
 
 __all__ = [
     "COMPLETE_MARKER",
@@ -65,8 +75,6 @@ __all__ = [
     "Piece",
     "ReadRecord",
     "discover",
-    "distinct_bound",
-    "divisions_from_statistics",
     "finish_dataset",
     "parse_bytes",
     "piece_filter",
@@ -75,7 +83,7 @@ __all__ = [
     "note_read",
     "read_piece",
     "record_reads",
-    "skip_row_groups",
+    "row_group_stats",
     "check_target",
     "prepare_target",
     "write_partition",
@@ -219,7 +227,7 @@ class Piece:
     """One partition of a read: a file, or some of its row groups.
 
     ``skipped``: row groups of ``row_groups`` that a filter the optimizer
-    pushed rules out by their statistics (see :func:`skip_row_groups`): not
+    pushed rules out by their statistics (see ``statistics.skip_row_groups``): not
     read, but their rows passing the user's ``filters=`` still count in the
     numbering of the rows after them.
     """
@@ -247,19 +255,6 @@ def parse_bytes(size: int | str) -> int:
         if text.lower().endswith(unit):
             return int(float(text[: -len(unit)]) * factor)
     return int(text)
-
-
-def read_footers(fs: FileSystem, paths: list[str]) -> list[pq.FileMetaData]:
-    """The footers of ``paths``, read on a thread pool."""
-    arrow = fs.arrow
-
-    def one(path: str) -> pq.FileMetaData:
-        return pq.read_metadata(path, filesystem=arrow)
-
-    if len(paths) <= 1:
-        return [one(p) for p in paths]
-    with ThreadPoolExecutor(max_workers=min(32, len(paths))) as pool:
-        return list(pool.map(one, paths))
 
 
 def plan_pieces(
@@ -294,7 +289,7 @@ def plan_pieces(
         bound = bind_partition(filters, dict(part))
         keep = [
             i for i in range(footer.num_row_groups)
-            if bound is None or may_match(bound, _row_group_stats(footer, i, file_filter_cols))
+            if bound is None or may_match(bound, row_group_stats(footer, i, file_filter_cols))
         ]
         if split_row_groups is False:
             if keep or not file_filter_cols:
@@ -306,35 +301,6 @@ def plan_pieces(
             rows = sum(footer.row_group(i).num_rows for i in group)
             pieces.append(Piece(path, tuple(group), part, rows))
     return pieces
-
-
-def skip_row_groups(dataset: ParquetDataset, pieces: list[Piece], pushed: list[list[tuple]]) -> list[Piece]:
-    """``pieces`` (planned for the user's ``filters=``) with the row groups that ``pushed``
-    rules out by statistics marked ``skipped``; a piece whose every row group is ruled out
-    is dropped (the filter above would keep none of its rows).
-
-    The pieces themselves stay those of the user's filter: rows a user filter
-    keeps are numbered from 0 in each piece, and those numbers must not change
-    because a later filter was pushed into the read.
-    """
-    columns = [c for c in filter_columns(pushed) if c not in dataset.partitions]
-    paths = list(dict.fromkeys(p.path for p in pieces))
-    footers = dict(zip(paths, dataset.read_footers(paths)))
-    out = []
-    for piece in pieces:
-        bound = bind_partition(pushed, dict(piece.partition))
-        if bound is False:
-            continue
-        if bound is None:
-            out.append(piece)
-            continue
-        footer = footers[piece.path]
-        groups = piece.row_groups if piece.row_groups is not None else tuple(range(footer.num_row_groups))
-        skipped = tuple(g for g in groups if not may_match(bound, _row_group_stats(footer, g, columns)))
-        if groups and len(skipped) == len(groups):
-            continue
-        out.append(replace(piece, row_groups=groups, skipped=skipped) if skipped else piece)
-    return out
 
 
 def _group_row_groups(footer: pq.FileMetaData, keep: list[int], split: Any, block: int) -> list[list[int]]:
@@ -357,7 +323,7 @@ def _group_row_groups(footer: pq.FileMetaData, keep: list[int], split: Any, bloc
     return groups
 
 
-def _row_group_stats(footer: pq.FileMetaData, index: int, columns: list[str],
+def row_group_stats(footer: pq.FileMetaData, index: int, columns: list[str],
                      nulls: bool = False) -> dict[str, tuple]:
     """``{column: (min, max)}`` of a row group; with ``nulls``, ``(min, max, null count)``
     for the columns whose statistics bound every value (not floats: NaN is outside them)."""
@@ -379,69 +345,6 @@ def _row_group_stats(footer: pq.FileMetaData, index: int, columns: list[str],
     return out
 
 
-def distinct_bound(dataset: ParquetDataset, pieces: list[Piece], columns: list[str]) -> int | None:
-    """At most how many distinct rows ``columns`` hold over ``pieces``, from the footers'
-    statistics alone: the product, over the columns, of ``max - min + 1`` across the row
-    groups read (one more when a column holds nulls). Only integer file columns whose
-    every row group has statistics bound it; ``None`` otherwise (nothing is read but the
-    footers, which planning reads anyway)."""
-    if not columns or not pieces:
-        return None
-    for column in columns:
-        if column in dataset.partitions or column not in dataset.schema.names or \
-                not pa.types.is_integer(dataset.schema.field(column).type):
-            return None
-    paths = list(dict.fromkeys(p.path for p in pieces))
-    footers = dict(zip(paths, dataset.read_footers(paths)))
-    low: dict = {}
-    high: dict = {}
-    nulls: dict = dict.fromkeys(columns, 0)
-    for piece in pieces:
-        footer = footers[piece.path]
-        groups = piece.read_groups()
-        for g in range(footer.num_row_groups) if groups is None else groups:
-            if not footer.row_group(g).num_rows:
-                continue
-            stats = _row_group_stats(footer, g, columns, nulls=True)
-            if len(stats) != len(columns):
-                return None  # a row group without statistics for a column
-            for column, (lo, hi, null_count) in stats.items():
-                low[column] = lo if column not in low else min(low[column], lo)
-                high[column] = hi if column not in high else max(high[column], hi)
-                nulls[column] += null_count
-    if not low:
-        return 0
-    bound = 1
-    for column in columns:
-        bound *= int(high[column]) - int(low[column]) + 1 + (1 if nulls[column] else 0)
-    return bound
-
-
-def divisions_from_statistics(dataset: ParquetDataset, pieces: list[Piece], column: str) -> tuple | None:
-    """Divisions from the min/max statistics of ``column`` per piece; ``None`` when unsorted or unknown."""
-    footers = dataset.read_footers(list(dict.fromkeys(p.path for p in pieces)))
-    by_path = dict(zip(dict.fromkeys(p.path for p in pieces), footers))
-    bounds = []
-    for piece in pieces:
-        footer = by_path[piece.path]
-        groups = piece.row_groups if piece.row_groups is not None else range(footer.num_row_groups)
-        stats = [_row_group_stats(footer, g, [column]).get(column) for g in groups]
-        if not stats or None in stats:
-            return None
-        try:
-            bounds.append((min(s[0] for s in stats), max(s[1] for s in stats)))
-        except TypeError:
-            return None
-    for (_, high), (low, _) in zip(bounds, bounds[1:]):
-        try:
-            if not high < low:
-                return None
-        except TypeError:
-            return None
-    values = [low for low, _ in bounds] + [bounds[-1][1]]
-    return tuple(pd.Timestamp(v) if hasattr(v, "tzinfo") and hasattr(v, "year") else v for v in values)
-
-
 def piece_filter(filters: list[list[tuple]] | None, piece: Piece) -> list[list[tuple]] | None:
     """The filter a piece's read applies: ``filters`` with its partition values bound."""
     bound = bind_partition(filters, dict(piece.partition))
@@ -451,6 +354,8 @@ def piece_filter(filters: list[list[tuple]] | None, piece: Piece) -> list[list[t
 
 
 # --- reading one piece -----------------------------------------------------------
+
+
 
 
 @dataclass(frozen=True)
@@ -530,7 +435,7 @@ def read_piece(
             piece.path, filesystem=arrow, row_groups=piece.row_groups
         )
         expr = pq.filters_to_expression(filters)
-        table = fragment.to_table(columns=read_cols, filter=expr)
+        table = fragment.to_table(columns=read_cols, filter=expr, use_threads=False)
         schema_meta = fragment.physical_schema.metadata
         if schema_meta and table.num_columns:  # (a column-less table would lose its rows)
             table = table.replace_schema_metadata(schema_meta)
@@ -538,9 +443,10 @@ def read_piece(
     else:
         pfile = pq.ParquetFile(piece.path, filesystem=arrow, read_dictionary=list(dictionary) or None)
         if piece.row_groups is None:
-            table = pfile.read(columns=read_cols, use_pandas_metadata=True)
+            table = pfile.read(columns=read_cols, use_pandas_metadata=True, use_threads=False)
         else:
-            table = pfile.read_row_groups(list(piece.row_groups), columns=read_cols, use_pandas_metadata=True)
+            table = pfile.read_row_groups(list(piece.row_groups), columns=read_cols,
+                                          use_pandas_metadata=True, use_threads=False)
         frame = _to_pandas(table)
     values = dict(piece.partition)
     for name in partitions:
@@ -570,7 +476,7 @@ def _both(filters: list | None, pushed: list | None) -> list | None:
 
 
 def _to_pandas(table: pa.Table) -> pd.DataFrame:
-    frame = table.to_pandas()
+    frame = table.to_pandas(use_threads=False)
     if len(frame) != table.num_rows:  # no file column read (only partition columns wanted)
         frame = pd.DataFrame(index=pd.RangeIndex(table.num_rows))
     return frame
@@ -586,7 +492,7 @@ def _read_by_position(arrow: Any, piece: Piece, read_cols: list | None,
     footer = pfile.metadata
     starts = np.cumsum([0] + [footer.row_group(g).num_rows for g in range(footer.num_row_groups)])
     groups = list(piece.read_groups())
-    table = pfile.read_row_groups(groups, columns=read_cols)
+    table = pfile.read_row_groups(groups, columns=read_cols, use_threads=False)
     start, step = 0, 1
     for entry in (pfile.schema_arrow.pandas_metadata or {}).get("index_columns", []):
         if isinstance(entry, dict) and entry.get("kind") == "range":
@@ -622,7 +528,7 @@ def _read_renumbered(arrow: Any, piece: Piece, read_cols: list | None, filters: 
             offset += sum(_passing(pfile, piece.path, g, filters, expr) for g in run)
             continue
         fragment = ds.ParquetFileFormat().make_fragment(piece.path, filesystem=arrow, row_groups=run)
-        table = fragment.to_table(columns=read_cols, filter=expr)
+        table = fragment.to_table(columns=read_cols, filter=expr, use_threads=False)
         tables.append(table)
         runs.append((offset, offset + table.num_rows))
         offset += table.num_rows
@@ -649,10 +555,10 @@ def _passing(pfile: pq.ParquetFile, path: str, group: int, filters: list, expr: 
     say so, else counted on a read of the filter's columns alone."""
     footer = pfile.metadata
     columns = filter_columns(filters)
-    if all_match(filters, _row_group_stats(footer, group, columns, nulls=True)):
+    if all_match(filters, row_group_stats(footer, group, columns, nulls=True)):
         return footer.row_group(group).num_rows
     note_read(path, (group,), columns, filters)
-    return pfile.read_row_group(group, columns=columns).filter(expr).num_rows
+    return pfile.read_row_group(group, columns=columns, use_threads=False).filter(expr).num_rows
 
 
 def conform(frame: pd.DataFrame, meta: pd.DataFrame, index: Any) -> pd.DataFrame:

@@ -45,6 +45,7 @@ import pyarrow as pa
 
 import chunkwise.dataframe.io._parquet as files  # the package-private file planning and writing
 import chunkwise.dataframe.io.arrow_kernels as arrow_kernels  # per-piece answers on Arrow tables
+import chunkwise.dataframe.io.statistics as statistics  # what footers' statistics tell a plan
 from chunkwise.core.expr import walk
 from chunkwise.core.graph import DataNode, Ref, Task
 from chunkwise.dataframe.expr import (
@@ -54,7 +55,15 @@ from chunkwise.dataframe.expr import (
     Projection,
     partition_length,
 )
-from chunkwise.dataframe.io._filters import filter_columns, normalize
+from chunkwise.dataframe.io._filters import (
+    absorb,
+    and_filters,
+    comparable,
+    filter_columns,
+    is_filter_scalar,
+    normalize,
+    plain,
+)
 from chunkwise.dataframe.io._fs import resolve
 
 __all__ = [
@@ -62,7 +71,6 @@ __all__ = [
     "ParquetLength",
     "ReadParquet",
     "WriteParquet",
-    "absorb",
     "consumers_of",
     "predicate_to_filters",
     "read_parquet",
@@ -116,14 +124,14 @@ class ReadParquet(FrameExpr):
 
         A filter pushed under the user's own ``filters=`` on a file labelled by
         position keeps the user's pieces (rows are numbered per piece) and
-        marks the row groups it rules out as skipped (``_parquet.skip_row_groups``).
+        marks the row groups it rules out as skipped (``statistics.skip_row_groups``).
         """
         if self.pushed and self.filters and self._positional():
             pieces = files.plan_pieces(self.dataset, self.filters, self.split_row_groups,
                                        self.blocksize)
-            return files.skip_row_groups(self.dataset, pieces, self.pushed)
+            return statistics.skip_row_groups(self.dataset, pieces, self.pushed)
         return files.plan_pieces(
-            self.dataset, _and(self.filters, self.pushed) if self.pushed else self.filters,
+            self.dataset, and_filters(self.filters, self.pushed) if self.pushed else self.filters,
             self.split_row_groups, self.blocksize,
         )
 
@@ -136,16 +144,16 @@ class ReadParquet(FrameExpr):
             index = index[0] if len(index) == 1 else None
         if not isinstance(index, str) or index in self.dataset.partitions:
             return unknown
-        divisions = files.divisions_from_statistics(self.dataset, self.pieces, index)
+        divisions = statistics.divisions_from_statistics(self.dataset, self.pieces, index)
         return unknown if divisions is None else divisions
 
     def distinct_bound(self, columns: list | None) -> int | None:
         """At most how many distinct rows ``self[columns]`` holds, from the footers'
-        statistics (``_parquet.distinct_bound``: integer columns); ``None``: unknown.
+        statistics (``statistics.distinct_bound``: integer columns); ``None``: unknown.
         A groupby's choice of tree or shuffle asks this before sampling the data."""
         if columns is None or self.dictionary:
             return None
-        return files.distinct_bound(self.dataset, self.pieces, list(columns))
+        return statistics.distinct_bound(self.dataset, self.pieces, list(columns))
 
     @functools.cached_property
     def _file_columns(self) -> list[str] | None:
@@ -253,7 +261,7 @@ class ReadParquet(FrameExpr):
         if not _is_length(consumer, filtered):
             return None
         dnf = predicate_to_filters(filtered.predicate, self)
-        if dnf is None or _and(self.pushed, dnf) != self.pushed:
+        if dnf is None or and_filters(self.pushed, dnf) != self.pushed:
             return None
         if not _used_only_inside(filtered, dependents):
             return None
@@ -331,7 +339,7 @@ class ReadParquet(FrameExpr):
             return None
         if dependents is not None and not _only_filtered_by(self, parent, dependents):
             return None
-        combined = _and(self.pushed, dnf)
+        combined = and_filters(self.pushed, dnf)
         if self.pushed is not None and combined == self.pushed:
             return None
         narrowed = self._replace(pushed=combined)
@@ -353,7 +361,7 @@ class ReadParquet(FrameExpr):
             f"columns={'all' if columns is None else columns!r}",
         ]
         if self.filters is not None or self.pushed is not None:
-            parts.append(f"filters={_and(self.filters, self.pushed) if self.pushed else self.filters!r}")
+            parts.append(f"filters={and_filters(self.filters, self.pushed) if self.pushed else self.filters!r}")
         if self.index is not None:
             parts.append(f"index={self.index!r}")
         if self.dictionary:
@@ -527,15 +535,15 @@ def predicate_to_filters(predicate: Any, read: FrameExpr) -> list | None:
         right = predicate_to_filters(args[1], read)
         if left is None or right is None:
             return None
-        combined = _and(left, right) if opname == "and_" else absorb(left + right)
+        combined = and_filters(left, right) if opname == "and_" else absorb(left + right)
         return combined if len(combined) <= 64 else None
     if opname in _COMPARISONS and len(args) == 2 and not predicate.operand("kwargs"):
         op = _COMPARISONS[opname]
         column, value = args
-        if _is_column_of(value, read) and _is_scalar(column):
+        if _is_column_of(value, read) and is_filter_scalar(column):
             column, value, op = value, column, _REFLECTED[op]
-        if _is_column_of(column, read) and _is_scalar(value) and _comparable(column.meta.dtype, value):
-            return [[(column.operand("columns"), op, _plain(value))]]
+        if _is_column_of(column, read) and is_filter_scalar(value) and comparable(column.meta.dtype, value):
+            return [[(column.operand("columns"), op, plain(value))]]
     return None
 
 
@@ -560,60 +568,6 @@ def _is_column_of(expr: Any, read: FrameExpr) -> bool:
         and same_source(expr.frame, read)
         and not isinstance(expr.operand("columns"), list)
     )
-
-
-def _is_scalar(value: Any) -> bool:
-    if isinstance(value, (bool, np.bool_)) or value is None:
-        return False
-    if isinstance(value, (int, float, str, np.integer, np.floating, pd.Timestamp)):
-        return not (isinstance(value, (float, np.floating)) and np.isnan(value))
-    return False
-
-
-def _comparable(dtype: Any, value: Any) -> bool:
-    """Whether pyarrow compares a column of ``dtype`` with ``value`` as pandas does.
-
-    pandas also parses strings against datetimes (``df.t > "2024-01-01"``);
-    pyarrow does not, so such a comparison stays out of the read.
-    """
-    if isinstance(dtype, pd.CategoricalDtype):
-        dtype = dtype.categories.dtype
-    if pd.api.types.is_bool_dtype(dtype):
-        return False
-    if pd.api.types.is_numeric_dtype(dtype):
-        return isinstance(value, (int, float, np.integer, np.floating))
-    if pd.api.types.is_string_dtype(dtype):
-        return isinstance(value, str)
-    if isinstance(dtype, pd.DatetimeTZDtype):
-        return isinstance(value, pd.Timestamp) and value.tz is not None
-    if pd.api.types.is_datetime64_dtype(dtype):
-        return isinstance(value, pd.Timestamp) and value.tz is None
-    return False
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _and(left: list | None, right: list) -> list:
-    """The DNF of ``left AND right``, absorbed (no conjunction implying another's)."""
-    if left is None:
-        return absorb(right)
-    return absorb([[*a, *b] for a in left for b in right])
-
-
-def absorb(dnf: list) -> list:
-    """``dnf`` without repeated predicates or conjunctions that imply a kept one (A or (A and B) = A).
-
-    >>> absorb([[("x", ">", 1)], [("x", ">", 1), ("y", "<", 2)], [("x", ">", 1)]])
-    [[('x', '>', 1)]]
-    """
-    conjs = [list(dict.fromkeys(conj)) for conj in dnf]
-    out: list = []
-    for conj in sorted(conjs, key=len):
-        if not any(set(kept) <= set(conj) for kept in out):
-            out.append(conj)
-    return out
 
 
 # --- user functions ------------------------------------------------------------------------------
