@@ -269,6 +269,13 @@ def named_error(exc: Exception, operation: str) -> Exception:
                 return error
     except Exception:
         pass
+    try:  # a pandas error whose constructor formats its own message (UndefinedVariableError)
+        error = type(exc).__new__(type(exc))
+        error.args = (message,)
+        if str(error) in (message, repr(message)):
+            return error
+    except Exception:
+        pass
     for base in type(exc).__mro__:
         if base in _PLAIN_ERRORS:
             return base(message)

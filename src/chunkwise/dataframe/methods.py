@@ -538,6 +538,10 @@ def to_datetime(arg: Any, meta: Any = None, **kwargs: Any) -> Any:
         meta = converted.iloc[:0]
         if isinstance(meta, pd.Series):
             meta.index = arg._meta.index
+            if converted.isna().all() and meta.dtype.kind == "M" and meta.dt.unit == "s":
+                # the sample did not parse (format=, errors="coerce"): pandas gives seconds for
+                # all-NaT, but microseconds for the strings that do parse
+                meta = meta.dt.as_unit("us")
     else:
         meta = normalize_meta(meta)
     dtype = meta.dtype
