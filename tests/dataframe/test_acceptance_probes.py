@@ -139,6 +139,8 @@ BUILD_TIME_ERRORS = {  # (case, pandas' error type): chunkwise must raise it wit
     "clip of str": (lambda d: d.s.clip(0, 1), TypeError),
     "groupby mean of str": (lambda d: d.groupby("i").s.mean(), TypeError),
     # fixed here:
+    "rename a missing column, errors=raise": (lambda d: d.rename(columns={"nope": "x"}, errors="raise"),
+                                              KeyError),
     "query of an unknown name": (lambda d: d.query("nope > 1"), pd.errors.UndefinedVariableError),
     "agg of an unknown name": (lambda d: d.groupby("s").agg({"i": "nosuch"}), AttributeError),
     "agg list with an unknown name": (lambda d: d.groupby("s").i.agg(["sum", "nosuch"]), AttributeError),
@@ -227,15 +229,32 @@ def test_mean_of_tz_aware_datetimes(pdf, df):
     run_case(lambda d, m: d.t.mean(), pdf, df)
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason="describe() takes no include=/exclude=")
+@pytest.mark.parametrize("include,exclude", [
+    ("number", None), (["str"], None), (None, ["number", "datetimetz", "category"]), ("category", None),
+])
+def test_describe_include_exclude(include, exclude, pdf, df):
+    """Was: TypeError "describe() got an unexpected keyword argument 'include'"."""
+    run_case(lambda d, m: d.describe(include=include, exclude=exclude), pdf, df)
+
+
+def test_describe_include_all_of_a_mixed_frame_is_refused_not_narrowed(df):
+    with pytest.raises(NotImplementedError, match="include='number'"):
+        df.describe(include="all")
+    with pytest.raises(NotImplementedError, match="include='number'"):
+        df[["i", "s"]].describe(include="all")
+
+
+@pytest.mark.xfail(strict=True, raises=NotImplementedError,
+                   reason="describe(include='all') of numeric and other columns together")
 def test_describe_include_all(pdf, df):
     run_case(lambda d, m: d.describe(include="all"), pdf, df)
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason="rename() takes no errors=")
-def test_rename_errors_raise(pdf, df):
-    with pytest.raises(KeyError):
+def test_rename_errors_raise_checks_the_columns_at_build_time(pdf, df):
+    """Was: TypeError "rename() got an unexpected keyword argument 'errors'"."""
+    with pytest.raises(KeyError, match=r"rename.*\['nope'\].*columns are"):
         df.rename(columns={"nope": "x"}, errors="raise")
+    run_case(lambda d, m: d.rename(columns={"i": "x"}, errors="raise"), pdf, df)
 
 
 @pytest.mark.xfail(strict=True, raises=AssertionError,
