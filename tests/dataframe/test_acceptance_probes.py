@@ -257,18 +257,22 @@ def test_rename_errors_raise_checks_the_columns_at_build_time(pdf, df):
     run_case(lambda d, m: d.rename(columns={"i": "x"}, errors="raise"), pdf, df)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="unknown categories: partials of different categories are concatenated to str, "
-                          "while meta (and pandas) say category")
-@pytest.mark.parametrize("what", ["groupby", "value_counts"])
-def test_results_keyed_by_unknown_categories_stay_categorical(what, pdf, df):
-    if what == "groupby":
-        def case(d, m):
-            return d.assign(s=d.s.astype("category")).groupby("s", observed=True).i.sum()
-    else:
-        def case(d, m):
-            return d.s.astype("category").value_counts()
-    run_case(case, pdf, df)
+UNKNOWN_CATEGORY_CASES = {
+    "groupby observed=True": lambda d, m: d.assign(s=d.s.astype("category")).groupby("s", observed=True).i.sum(),
+    "groupby observed=False": lambda d, m: d.assign(s=d.s.astype("category")).groupby(
+        "s", observed=False).f.mean(),
+    "groupby agg": lambda d, m: d.assign(s=d.s.astype("category")).groupby("s", observed=True).agg(
+        {"i": ["min", "count"], "f": "sum"}),
+    "value_counts": lambda d, m: d.s.astype("category").value_counts(),
+    "value_counts normalize": lambda d, m: d.s.astype("category").value_counts(normalize=True),
+}
+
+
+@pytest.mark.parametrize("what", sorted(UNKNOWN_CATEGORY_CASES))
+def test_results_keyed_by_unknown_categories_stay_categorical(what, pdf, df, scheduler):
+    """Was: partials of different categories were concatenated into a ``str`` index, while the
+    meta (and pandas) say category."""
+    run_case(UNKNOWN_CATEGORY_CASES[what], pdf, df, scheduler=scheduler)
 
 
 @pytest.mark.xfail(strict=True, raises=AssertionError,

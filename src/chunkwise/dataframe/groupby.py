@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from chunkwise.dataframe.core import new_collection
-from chunkwise.dataframe.expr import FrameExpr, Projection, emulate
+from chunkwise.dataframe.expr import FrameExpr, Projection, emulate, unify_categorical_index
 from chunkwise.dataframe.groupby_counting import counted_chunk, counted_combine
 from chunkwise.dataframe.reductions import tree_reduce
 
@@ -227,7 +227,7 @@ def groupby_combine(parts: list, *, prims: list, observed: bool = False, sort: b
         counted = counted_combine([p[0] for p in parts], prims)
         if counted is not None:
             return counted, {}
-    frame = pd.concat([p[0] for p in parts])
+    frame = pd.concat(unify_categorical_index([p[0] for p in parts]))
     levels = list(range(frame.index.nlevels))
     g = frame.groupby(level=levels, sort=False, dropna=False, observed=observed)
 
