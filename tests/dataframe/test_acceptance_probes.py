@@ -308,3 +308,55 @@ def test_series_methods_pandas_has(method, pdf, df):
                    reason="SeriesGroupBy.value_counts is not offered")
 def test_groupby_value_counts(pdf, df):
     run_case(lambda d, m: d.groupby("s").c.value_counts(), pdf, df)
+
+
+# --- shuffles of a categorical of unknown categories ---------------------------------------------------
+
+
+@pytest.fixture
+def unknown_categorical():
+    pdf = pd.DataFrame({"s": pd.Series(list("abcabdcaeb"), dtype="str"), "i": np.arange(10)[::-1]})
+    df = dd.from_pandas(pdf, npartitions=3)
+    return pdf.assign(s=pdf.s.astype("category")), df.assign(s=df.s.astype("category"))
+
+
+SHUFFLES = {
+    "sort_values": lambda d, m: d.sort_values("i"),
+    "set_index": lambda d, m: d.set_index("i"),
+    "shuffle": lambda d, m: d.shuffle(on="i") if m is dd else d,
+    "hash merge": lambda d, m: d.merge(
+        d[["i"]].assign(v=1) if m is pd else dd.from_pandas(pd.DataFrame({"i": np.arange(10), "v": 1}),
+                                                             npartitions=3),
+        on="i", **({"broadcast": False} if m is dd else {})),
+}
+
+
+@pytest.mark.parametrize("operation", sorted(SHUFFLES))
+def test_a_shuffle_keeps_the_values_of_an_unknown_categorical_column(operation, unknown_categorical, scheduler):
+    """Was: every value NaN (each piece cast to the meta's placeholder category)."""
+    pdf, df = unknown_categorical
+    got = SHUFFLES[operation](df, dd).compute(scheduler=scheduler)
+    expected = SHUFFLES[operation](pdf, pd)
+    assert isinstance(got.dtypes["s"], pd.CategoricalDtype)
+    assert got.s.notna().all()
+    key = "i" if "i" in got.columns else None
+    got = got.sort_values(key) if key else got.sort_index()
+    expected = expected.sort_values(key) if key else expected.sort_index()
+    assert got.s.astype(str).tolist() == expected.s.astype(str).tolist()
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="sort_values by a categorical of unknown categories: each partition's codes "
+                          "differ, the rows come out in the wrong order (shuffle*/sorting: not changed here)")
+def test_sort_values_by_an_unknown_categorical(unknown_categorical):
+    pdf, df = unknown_categorical
+    got = df.sort_values("s").compute()
+    assert got.s.astype(str).tolist() == pdf.sort_values("s", kind="stable").s.astype(str).tolist()
+
+
+@pytest.mark.xfail(strict=True, raises=TypeError,
+                   reason="set_index of an unordered categorical: min()/max() of the sample refuse it")
+def test_set_index_of_an_unordered_categorical(unknown_categorical):
+    pdf, df = unknown_categorical
+    got = df.set_index("s").compute()
+    assert got.index.astype(str).tolist() == pdf.set_index("s").sort_index(kind="stable").index.astype(str).tolist()
