@@ -191,6 +191,18 @@ def test_loc_slices_a_datetime_index_by_partial_strings_as_pandas(tz, bounds, sc
         assert result.npartitions < 5 or (start, stop) == ("2024-03", "2024-03")
 
 
+@pytest.mark.parametrize("label", ["2024-03-31", "2024-03-30 07", "2024-03-30 07:24"])
+def test_loc_of_one_partial_string_label_on_a_datetime_index(label, scheduler):
+    """Was: TypeError "'<=' not supported between instances of 'Timestamp' and 'str'"."""
+    frame = pd.DataFrame({"v": np.arange(80.0)},
+                         index=pd.date_range("2024-03-30", periods=80, freq="37min", tz="Europe/Berlin"))
+    got = dd.from_pandas(frame, npartitions=5).loc[label].compute(scheduler=scheduler)
+    expected = frame.loc[label]
+    if isinstance(expected, pd.Series):  # one row: a frame here (as Dask; documented in LocIndexer)
+        expected = frame.loc[[label]]
+    pd.testing.assert_frame_equal(got, expected, check_freq=False)
+
+
 @pytest.mark.parametrize("rule", ["3h", "90min", "1D"])
 @pytest.mark.parametrize("how", ["sum", "mean", "ohlc"])
 def test_resample_of_a_tz_aware_index_as_pandas(rule, how, scheduler):

@@ -334,6 +334,8 @@ class LocIndexer:
             return self._slice(key.start, key.stop)
         if isinstance(key, (list, np.ndarray, pd.Index)):
             return self._labels(list(key))
+        if isinstance(key, str) and isinstance(frame._meta.index, pd.DatetimeIndex):
+            return self._slice(key, key)  # pandas' partial string: every row of that period
         return self._labels([key])
 
     def _select(self, indices: list, divisions: tuple | None) -> FrameExpr:
