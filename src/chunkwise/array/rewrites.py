@@ -518,10 +518,16 @@ def _share(members: list) -> dict:
     first = members[0]
     where = getattr(first, "where", None)
     combines = tuple(m.combine for m in members)
+    chunks = tuple(m.chunk for m in members)
+    specs = tuple(reductions.fusion_spec(c) for c in chunks)
+    kernel = None
+    if sum(spec is not None for spec in specs) > 1:  # what they share is computed once per block
+        kernel = functools.partial(reductions.fused_partials, chunks=chunks, specs=specs, axis=first.axes)
     chunk = functools.partial(
-        shared_chunk, chunks=tuple(m.chunk for m in members),
+        shared_chunk, chunks=chunks,
         skips=tuple(m.axes if m.skip_empty else None for m in members),
         combines=combines if 0 in first.axes else None,  # slabs of rows: a reduced axis
+        kernel=kernel,
     )
     combine = functools.partial(shared_combine, combines=combines)
     finals = tuple((m.aggregate, m.funcname, m.dtype) for m in members)
