@@ -354,19 +354,59 @@ def test_a_shuffle_keeps_the_values_of_an_unknown_categorical_column(operation, 
     assert got.s.astype(str).tolist() == expected.s.astype(str).tolist()
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="sort_values by a categorical of unknown categories: the splitters are built "
-                          "with the meta's placeholder categories (a Pandas4Warning in shuffle._range_ids_general)"
-                          " and each partition's codes differ: wrong row order (shuffle*: not changed here)")
+def _stable(m):
+    return {"kind": "stable"} if m is pd else {}
+
+
+CATEGORICAL_SORTS = {  # pandas' sorts made stable, as chunkwise's are
+    "sort_values": lambda d, m: d.sort_values("s", **_stable(m)),
+    "sort_values descending, nulls first": lambda d, m: d.sort_values(
+        "s", ascending=False, na_position="first", **_stable(m)),
+    "sort_values two keys": lambda d, m: d.sort_values(["s", "f"], ascending=[False, True], **_stable(m)),
+    "sort_values of a Series": lambda d, m: d.s.sort_values(**_stable(m)),
+    "sort_values by an int categorical": lambda d, m: d.assign(k=(d.i % 4 * 5).astype("category")).sort_values(
+        "k", **_stable(m)),
+    "set_index": lambda d, m: d.set_index("s") if m is dd else d.set_index("s").sort_index(kind="stable"),
+}
+
+
+@pytest.mark.parametrize("what", sorted(CATEGORICAL_SORTS))
+def test_sorting_by_an_unknown_categorical_orders_by_its_values(what, pdf, df, scheduler):
+    """Was: sort_values in a wrong row order (splitters from the meta's placeholder category,
+    each partition's own codes); set_index a TypeError (min/max of an unordered categorical).
+    The int categorical sorts 0, 5, 10, 15 (by number, not as text)."""
+    run_case(lambda d, m: CATEGORICAL_SORTS[what](d.assign(s=d.s.astype("category")), m), pdf, df,
+             scheduler=scheduler)
+
+
 def test_sort_values_by_an_unknown_categorical(unknown_categorical):
     pdf, df = unknown_categorical
     got = df.sort_values("s").compute()
     assert got.s.astype(str).tolist() == pdf.sort_values("s", kind="stable").s.astype(str).tolist()
+    pd.testing.assert_frame_equal(got, pdf.sort_values("s", kind="stable"))
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError,
-                   reason="set_index of an unordered categorical: min()/max() of the sample refuse it")
 def test_set_index_of_an_unordered_categorical(unknown_categorical):
     pdf, df = unknown_categorical
-    got = df.set_index("s").compute()
+    indexed = df.set_index("s")
+    assert indexed.divisions[0] == "a" and indexed.divisions[-1] == "e"
+    got = indexed.compute()
     assert got.index.astype(str).tolist() == pdf.set_index("s").sort_index(kind="stable").index.astype(str).tolist()
+    pd.testing.assert_frame_equal(got, pdf.set_index("s").sort_index(kind="stable"))
+    again = df.sort_values("s").set_index("s", sorted=True)
+    pd.testing.assert_frame_equal(again.compute(), got)
+    pd.testing.assert_frame_equal(df.set_index("s", divisions=["a", "c", "e"]).compute(), got)
+
+
+def test_sorting_by_an_ordered_categorical_of_unknown_categories_is_refused(unknown_categorical):
+    _, df = unknown_categorical
+    ordered = df.assign(s=df.s.cat.as_ordered())
+    with pytest.raises(NotImplementedError, match=r"sort_values: column 's' is an ordered.*categorize"):
+        ordered.sort_values("s")
+    with pytest.raises(NotImplementedError, match=r"set_index\('s'\): column 's' is an ordered.*categorize"):
+        ordered.set_index("s")
+    known = ordered.categorize(columns=["s"])
+    pdf = ordered.compute()
+    pd.testing.assert_frame_equal(known.sort_values("s").compute().reset_index(drop=True),
+                                  pdf.astype({"s": known.s.dtype}).sort_values("s", kind="stable")
+                                  .reset_index(drop=True))

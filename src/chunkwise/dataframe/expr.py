@@ -348,7 +348,7 @@ def concat_partitions(parts: list, index_dtype: Any = None) -> Any:
         out = first.append(list(parts[1:]))
         return out.astype(index_dtype) if index_dtype is not None and out.dtype != index_dtype else out
     if isinstance(first, (pd.DataFrame, pd.Series)):
-        out = pd.concat(unify_categoricals(parts))
+        out = pd.concat(unify_categorical_index(unify_categoricals(parts)))
         if index_dtype is not None and out.index.dtype != index_dtype:
             out.index = out.index.astype(index_dtype)
         return out
@@ -359,6 +359,10 @@ def _union_dtype(dtypes: list) -> Any:
     """One categorical dtype holding the categories of all of ``dtypes`` (sorted, as pandas sorts)."""
     if any(d.ordered for d in dtypes):
         return None
+    # no categories (an all-null piece, whatever their dtype) and the meta's placeholder
+    # (an empty partition made from the meta) add nothing
+    dtypes = [d for d in dtypes if len(d.categories) and UNKNOWN_CATEGORIES not in d.categories
+              ] or dtypes[:1]
     empties = [pd.Categorical([], dtype=d) for d in dtypes]
     return pd.api.types.union_categoricals(empties, sort_categories=True).dtype
 

@@ -56,6 +56,7 @@ from chunkwise.dataframe.partition_count import (
 )
 from chunkwise.dataframe.reductions import TreeReduction, tree_reduce
 from chunkwise.dataframe.shuffle import RangeShuffle, can_order, stable_order
+from chunkwise.dataframe.value_keys import unknown_categorical_keys, value_keyed
 
 __all__ = [
     "INDEX_KEY",
@@ -426,12 +427,41 @@ def sort_values(frame: Any, by: Any = None, ascending: Any = True, na_position: 
         emulate(lambda s: s.sort_values(by, ascending=ascending), frame.expr, operation=operation)
     if npartitions is not None and int(npartitions) < 1:
         raise ValueError(f"{operation}: npartitions must be positive, got {npartitions!r}")
+    if isinstance(frame._meta, pd.Series) and unknown_categorical_keys(
+            frame._meta.to_frame(), by, operation):
+        return _sort_series_by_values(frame, ascending, na_position, npartitions)
     if isinstance(frame._meta, pd.DataFrame) and any(b not in frame._meta.columns for b in by):
         return _sort_by_index_name(frame, by, ascending, na_position, npartitions)
+    if isinstance(frame._meta, pd.DataFrame) and unknown_categorical_keys(frame._meta, by, operation):
+        return _sort_by_values(frame, by, ascending, na_position, npartitions)
     choice = choose_npartitions(frame.expr, npartitions)
     note = None if npartitions is not None else choice.reason
     return new_collection(SortValues(frame.expr, tuple(by), tuple(ascending), na_position,
                                      choice.npartitions, note))
+
+
+def _sort_by_values(frame: Any, by: list, ascending: list, na_position: str,
+                    npartitions: int | None) -> Any:
+    """``sort_values`` by categoricals of unknown categories: by their values, which hidden
+    columns carry while the rows are sorted (see :mod:`chunkwise.dataframe.value_keys`)."""
+    meta = frame._meta
+    keyed, keys = value_keyed(frame.expr, unknown_categorical_keys(meta, by, "sort_values"),
+                              "sort_values")
+    named = [keys.get(b, b) for b in by]
+    ordered = sort_values(new_collection(keyed), named, ascending, na_position, npartitions)
+    return new_collection(Projection(ordered.expr, list(meta.columns)))
+
+
+def _sort_series_by_values(series: Any, ascending: list, na_position: str,
+                           npartitions: int | None) -> Any:
+    """``Series.sort_values`` of a categorical of unknown categories, through a frame."""
+    name = series._meta.name
+    if name is None:
+        series = series.rename("__chunkwise_series__")
+    frame = series.to_frame()
+    column = frame._meta.columns[0]
+    ordered = _sort_by_values(frame, [column], ascending, na_position, npartitions)[column]
+    return ordered.rename(None) if name is None else ordered
 
 
 # --- set_index ------------------------------------------------------------------------------------
@@ -573,6 +603,8 @@ def set_index(frame: Any, other: Any, drop: bool = True, sorted: bool = False,
     meta = frame._meta
     if not isinstance(other, Hashable) or other not in meta.columns:
         raise KeyError(f"{operation}: no column {other!r}; the columns are {list(meta.columns)}")
+    if unknown_categorical_keys(meta, [other], operation):
+        return _set_index_by_values(frame, other, drop, sorted, divisions, npartitions)
     if sorted:
         reused = _divisions_of_sort(frame.expr, other)
         if reused is not None:
@@ -613,6 +645,41 @@ def set_index(frame: Any, other: Any, drop: bool = True, sorted: bool = False,
     shuffled = RangeShuffle(frame.expr, (other,), tuple(divs[1:-1]), (True,), "last", None, False,
                             can_order(meta, [other], [True], "last"))
     return new_collection(SetIndexPartitions(shuffled, other, drop, True, divs, source))
+
+
+def _set_index_by_values(frame: Any, column: Hashable, drop: bool, sorted: bool,
+                         divisions: Any, npartitions: int | None) -> Any:
+    """``set_index`` of a categorical of unknown categories: ordered (and divided) by its
+    values, which a hidden column carries through the shuffle and the sort of each
+    partition (see :mod:`chunkwise.dataframe.value_keys`); the divisions are values."""
+    operation = f"set_index({column!r})"
+    meta = frame._meta
+    keyed, keys = value_keyed(frame.expr, [column], operation)
+    key = keys[column]
+    if sorted:
+        divs = _sorted_divisions(new_collection(keyed), key)
+        return new_collection(SetIndexPartitions(frame.expr, column, drop, False, divs,
+                                                 "per-partition min/max of the values, no shuffle"))
+    if divisions is not None:
+        divs = tuple(divisions)
+        if len(divs) < 2 or list(divs) != _sorted_list(divs):
+            raise ValueError(f"{operation}: divisions must be sorted, at least 2 values; got {divs!r}")
+        source = "divisions="
+    else:
+        choice = choose_npartitions(frame.expr, npartitions)
+        sample = _sample(keyed, [key])
+        values = sample[0].dropna()
+        if values.empty:
+            raise ValueError(f"{operation}: the column has no values to set as the index")
+        quantiles = splitters_from_sample(sample, choice.npartitions, [True], "last")
+        divs = tuple(_unique_sorted([_plain(values.min()), *quantiles, _plain(values.max())]))
+        if len(divs) == 1:
+            divs = (divs[0], divs[0])
+        source = (f"sampled quantiles of the values: {len(sample):,} rows of {column!r} from "
+                  f"{describe_source(frame.expr)} (one read of the column)")
+    shuffled = RangeShuffle(keyed, (key,), tuple(divs[1:-1]), (True,), "last", None, False, False)
+    ordered = Projection(_sorted_partitions(shuffled, [key], [True], "last"), list(meta.columns))
+    return new_collection(SetIndexPartitions(ordered, column, drop, False, divs, source))
 
 
 def _divisions_of_sort(expr: FrameExpr, column: Hashable) -> tuple | None:
