@@ -284,15 +284,20 @@ def test_results_keyed_by_unknown_categories_stay_categorical(what, pdf, df, sch
     run_case(UNKNOWN_CATEGORY_CASES[what], pdf, df, scheduler=scheduler)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="a broadcast side's unknown-categorical column comes back str (joins*: not changed here)")
-def test_merge_keeps_an_unknown_categorical_column_of_the_small_side():
+@pytest.mark.parametrize("how", ["inner", "left"])
+@pytest.mark.parametrize("broadcast", [True, None, False])
+def test_merge_keeps_an_unknown_categorical_column_of_the_small_side(how, broadcast, scheduler):
+    """Was: the broadcast side's partitions (each with its own categories) were concatenated
+    into ``str``."""
     left = pd.DataFrame({"s": pd.Series(list("abcabd"), dtype="str"), "i": range(6)})
-    right = pd.DataFrame({"k": pd.Series(list("abd"), dtype="str"), "v": [1, 2, 3]})
+    right = pd.DataFrame({"k": pd.Series(list("abd"), dtype="str"), "v": [1, 2, 3], "w": list("zyx")})
     dleft, dright = dd.from_pandas(left, npartitions=3), dd.from_pandas(right, npartitions=2)
-    result = dleft.merge(dright.assign(k=dright.k.astype("category")), left_on="s", right_on="k").compute()
-    expected = left.merge(right.astype({"k": "category"}), left_on="s", right_on="k")
+    dright = dright.assign(k=dright.k.astype("category"), w=dright.w.astype("category"))
+    result = dleft.merge(dright, left_on="s", right_on="k", how=how,
+                         broadcast=broadcast).compute(scheduler=scheduler)
+    expected = left.merge(right.astype({"k": "category", "w": "category"}), left_on="s", right_on="k", how=how)
     assert isinstance(result.dtypes["k"], pd.CategoricalDtype)
+    assert isinstance(result.dtypes["w"], pd.CategoricalDtype)
     pd.testing.assert_frame_equal(result.sort_values("i").reset_index(drop=True), expected,
                                   check_categorical=False)
 

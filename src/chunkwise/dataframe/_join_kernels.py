@@ -35,6 +35,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from chunkwise.dataframe.expr import unify_categoricals
+
 __all__ = [
     "KEY_PREFIX",
     "LookupPlan",
@@ -94,8 +96,9 @@ def _cast_key(values: pd.Series, dtype: Any) -> pd.Series:
 
 
 def concat_whole(parts: list) -> Any:
-    """A small side's partitions as one pandas object (it is joined to every other partition)."""
-    return parts[0] if len(parts) == 1 else pd.concat(parts)
+    """A small side's partitions as one pandas object (it is joined to every other partition);
+    categoricals of unknown categories (each partition's own) stay categorical, as in pandas."""
+    return parts[0] if len(parts) == 1 else pd.concat(unify_categoricals(parts))
 
 
 # --- the broadcast join's lookup kernel -------------------------------------------------------
