@@ -302,13 +302,30 @@ def test_merge_keeps_an_unknown_categorical_column_of_the_small_side(how, broadc
                                   check_categorical=False)
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError,
-                   reason="to_datetime(format=) guesses meta from a sample the format cannot parse: "
-                          "a tz-aware %z result meets a naive meta at compute (workaround: meta=)")
-def test_to_datetime_with_an_offset_format(pdf, df):
+def test_to_datetime_with_an_offset_format_is_refused_at_build_time_without_utc(df):
+    """Was: a naive meta from the sample, then a TypeError at compute (the data are tz-aware)."""
+    text = df.i.astype(str) + "-01-2020 +01:00"
+    with pytest.raises(NotImplementedError, match=r"to_datetime: format='%m-%d-%Y %z'.*utc=True.*meta="):
+        dd.to_datetime(text, format="%m-%d-%Y %z", errors="coerce")
+
+
+@pytest.mark.parametrize("how", ["utc=True", "meta="])
+def test_to_datetime_with_an_offset_format(how, pdf, df, scheduler):
     def case(d, m):
-        return m.to_datetime(d.i.astype(str) + "-01-2020 +01:00", format="%m-%d-%Y %z", errors="coerce")
-    run_case(case, pdf, df)
+        text = (d.i % 12 + 1).astype(str) + "-01-2020 +01:00"
+        if how == "utc=True":
+            return m.to_datetime(text, format="%m-%d-%Y %z", utc=True)
+        meta = {"meta": pd.Series(dtype="datetime64[us, UTC+01:00]")} if m is dd else {}
+        return m.to_datetime(text, format="%m-%d-%Y %z", **meta)
+    run_case(case, pdf, df, scheduler=scheduler)
+
+
+def test_to_datetime_with_a_format_the_builtin_sample_does_not_match(pdf, df):
+    """Was: ValueError at build time ('time data "2000-01-01" doesn't match format')."""
+    run_case(lambda d, m: m.to_datetime((d.i % 12 + 1).astype(str) + "/01/2020", format="%m/%d/%Y"),
+             pdf, df)
+    with pytest.raises(ValueError, match="doesn't match format"):
+        dd.to_datetime(df.s, format="%m/%d/%Y").compute()
 
 
 @pytest.mark.xfail(strict=True, raises=AttributeError,

@@ -529,6 +529,10 @@ def map_elements(frame: DataFrame, func: Callable, na_action: Any = None, meta: 
 
 def to_datetime_partition(partition: Any, dtype: Any, kwargs: dict) -> Any:
     result = pd.to_datetime(partition, **kwargs)
+    if (isinstance(result, pd.Series) and isinstance(dtype, pd.DatetimeTZDtype)
+            and result.dtype.kind == "M" and result.dt.tz is None and result.isna().all()):
+        # nothing parsed (an empty partition, all coerced): no zone to read, the meta's holds
+        result = result.dt.tz_localize(dtype.tz)
     return result.astype(dtype) if result.dtype != dtype else result
 
 
@@ -543,8 +547,16 @@ def to_datetime(arg: Any, meta: Any = None, **kwargs: Any) -> Any:
         return pd.to_datetime(arg, **kwargs)
     if meta is None:
         sample = _datetime_sample(arg._meta)
+        fmt = kwargs.get("format")
+        if isinstance(fmt, str) and ("%z" in fmt or "%Z" in fmt) and not kwargs.get("utc"):
+            raise NotImplementedError(
+                f"to_datetime: format={fmt!r} reads a time zone from the data, so the result's "
+                "dtype is unknown until it runs; pass utc=True (times in UTC), or meta= with the "
+                "dtype, e.g. meta=pd.Series(dtype='datetime64[us, UTC+01:00]')")
         try:
-            converted = pd.to_datetime(sample, **kwargs)
+            # the dtype comes from format=/utc=, not from whether the built-in sample parses
+            converted = pd.to_datetime(sample, **(
+                {**kwargs, "errors": "coerce"} if fmt not in (None, "ISO8601", "mixed") else kwargs))
         except Exception as exc:
             raise type(exc)(f"to_datetime: {exc}") from exc
         meta = converted.iloc[:0]
