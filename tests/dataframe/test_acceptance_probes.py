@@ -48,6 +48,8 @@ def compare(got, expected, **kwargs):
         pd.testing.assert_index_equal(got, expected, **kwargs)
     elif isinstance(expected, float) and np.isnan(expected):
         assert np.isnan(got)
+    elif expected is pd.NaT:
+        assert got is pd.NaT, got
     else:
         assert got == expected, (got, expected)
 
@@ -232,10 +234,25 @@ def test_to_datetime_with_a_format_its_sample_cannot_parse_keeps_pandas_unit(pdf
 # --- findings: not fixed here ---------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, raises=NotImplementedError,
-                   reason="Series.mean/median of datetimes: the tree reduction refuses datetime-like columns")
-def test_mean_of_tz_aware_datetimes(pdf, df):
-    run_case(lambda d, m: d.t.mean(), pdf, df)
+@pytest.mark.parametrize("what", ["tz-aware", "naive", "with NaT", "skipna=False", "all NaT"])
+def test_mean_of_datetimes(what, pdf, df, scheduler):
+    """Was: NotImplementedError. pandas sums in float64: these values are multiples of 2**7
+    microseconds, so its sum is exact too and the two agree to the microsecond."""
+    cases = {
+        "tz-aware": lambda d, m: d.t.mean(),
+        "naive": lambda d, m: d.t.dt.tz_localize(None).mean(),
+        "with NaT": lambda d, m: d.t.where(d.f.notna()).mean(),
+        "skipna=False": lambda d, m: d.t.where(d.f.notna()).mean(skipna=False),
+        "all NaT": lambda d, m: d.t.where(d.i > 100).mean(),
+    }
+    run_case(cases[what], pdf, df, scheduler=scheduler)
+
+
+def test_mean_of_datetimes_is_exact_where_a_float_sum_is_not():
+    times = pd.Series(pd.to_datetime([2**62 - 1, 2**62 - 3, 2**62 - 5], unit="ns"))
+    got = dd.from_pandas(times, npartitions=2).mean().compute()
+    assert got == pd.Timestamp(2**62 - 3, unit="ns")
+    assert got.unit == "ns"
 
 
 @pytest.mark.parametrize("include,exclude", [

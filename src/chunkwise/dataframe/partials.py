@@ -32,6 +32,9 @@ __all__ = [
     "COMBINE_OP",
     "COUNT_COLUMN",
     "apply_tree",
+    "datetime_mean_aggregate",
+    "datetime_mean_chunk",
+    "datetime_mean_combine",
     "arg_aggregate",
     "arg_chunk",
     "arg_combine",
@@ -274,6 +277,37 @@ def moments_combine(parts: list, skipna: bool = True) -> tuple:
         spread = np.where(n > 0, n * (mean - weighted) ** 2, 0.0).sum(axis=0)
     merged_m2 = np.where(n > 0, m2, 0.0).sum(axis=0) + spread
     return total, weighted, merged_m2, np.logical_or.reduce([p[3] for p in parts])
+
+
+def _utc_nanos(part: Any) -> tuple[np.ndarray, np.ndarray]:
+    """A datetime Series' instants as int64 in its unit (UTC for a zone), and its nulls."""
+    values = part.dt.tz_convert("UTC").dt.tz_localize(None) if part.dt.tz is not None else part
+    return values.to_numpy().view("i8"), part.isna().to_numpy()
+
+
+def datetime_mean_chunk(part: Any) -> tuple:
+    """``(count, exact sum, has_null)`` of a datetime Series: the sum as a Python int, from
+    the high and low 32 bits summed apart (no int64 overflow, no float rounding)."""
+    ints, nulls = _utc_nanos(part)
+    present = ints[~nulls]
+    high, low = present >> 32, present & 0xFFFFFFFF
+    return len(present), (int(high.sum()) << 32) + int(low.sum()), bool(nulls.any())
+
+
+def datetime_mean_combine(parts: list) -> tuple:
+    return (sum(p[0] for p in parts), sum(p[1] for p in parts), any(p[2] for p in parts))
+
+
+def datetime_mean_aggregate(partial: tuple, skipna: bool, dtype: Any) -> Any:
+    """The mean instant, in ``dtype``'s unit and zone (pandas truncates its float mean)."""
+    count, total, has_null = partial
+    unit = np.datetime_data(dtype.base if isinstance(dtype, np.dtype) else np.dtype(f"M8[{dtype.unit}]"))[0]
+    if count == 0 or (has_null and not skipna):
+        return pd.NaT
+    mean = abs(total) // count * (1 if total >= 0 else -1)  # exact, truncated toward zero as pandas
+    stamp = pd.Timestamp(np.datetime64(mean, unit))
+    tz = getattr(dtype, "tz", None)
+    return stamp.tz_localize("UTC").tz_convert(tz) if tz is not None else stamp
 
 
 def moments_aggregate(partial: tuple, how: str, ddof: int = 1, skipna: bool = True,

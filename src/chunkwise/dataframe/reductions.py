@@ -378,6 +378,11 @@ def moments(obj: Any, how: str, axis: Any, skipna: bool, ddof: int, numeric_only
     if check_axis(obj, axis, how) == 1:
         return reduce_rows(obj, how, **kwargs)
     meta = pandas_meta(obj, how, operation_name(obj, how), **kwargs)
+    dtype = obj.expr.meta.dtype if not is_frame(obj) else None
+    if how == "mean" and dtype is not None and dtype.kind == "M":
+        return tree_reduce(obj, k.datetime_mean_chunk, k.datetime_mean_combine,
+                           k.datetime_mean_aggregate, meta, label="mean", split_every=split_every,
+                           aggregate_kwargs={"skipna": skipna, "dtype": dtype})
     check_moment_dtypes(obj, how, numeric_only)
     index = result_labels(obj, how, **kwargs) if isinstance(meta, pd.Series) else None
     return tree_reduce(
@@ -390,7 +395,8 @@ def moments(obj: Any, how: str, axis: Any, skipna: bool, ddof: int, numeric_only
 
 def mean(obj: Any, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
          split_every: Any = None) -> Any:
-    """Mean, as pandas' ``mean`` (merged as count, mean and M2)."""
+    """Mean, as pandas' ``mean`` (merged as count, mean and M2); of a datetime Series, the
+    exact mean instant (merged as count and an exact integer sum)."""
     return moments(obj, "mean", axis, skipna, 1, numeric_only, split_every)
 
 
