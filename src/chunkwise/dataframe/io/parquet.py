@@ -440,8 +440,8 @@ class ParquetFilteredLength(FrameExpr):
     def _explain_line(self) -> str:
         pieces = self.pieces
         return (f"ParquetFilteredLength: rows passing {self.counted!r}, counted on Arrow "
-                f"(files={len({p.path for p in pieces})}/{len(self.dataset.files)}; "
-                "row groups decided by footer statistics (all or none pass) are not read)  "
+                f"(files={len({p.path for p in pieces})}/{len(self.dataset.files)}, each task reads its "
+                "footer: row groups whose statistics prove all or none pass are not decoded)  "
                 f"[{self.npartitions} partitions]")
 
 
