@@ -33,7 +33,7 @@ def sibling_path(path: str, what: str) -> str:
     return os.path.join(parent, f".{base}.chunkwise-{what}-{uuid.uuid4().hex[:12]}")
 
 
-def incomplete_note() -> str:
-    """The value of :data:`INCOMPLETE_ATTRIBUTE` for a write starting now."""
+def incomplete_note(operation: str) -> str:
+    """The value of :data:`INCOMPLETE_ATTRIBUTE` for a write by ``operation`` starting now."""
     started = time.strftime("%Y-%m-%d %H:%M:%S")
-    return f"a chunkwise to_zarr write started at {started} has not finished (it failed, or was not computed)"
+    return f"a chunkwise {operation} write started at {started} has not finished (it failed, or was not computed)"

@@ -81,7 +81,7 @@ def to_hdf5(*args: Any, chunks: Any = True, **kwargs: Any) -> None:
                 h5chunks = chunks
             datasets.append(f.require_dataset(path, shape=shape, dtype=value.dtype, chunks=h5chunks, **kwargs))
         if mark:
-            note = incomplete_note().replace("to_zarr", "to_hdf5")
+            note = incomplete_note("to_hdf5")
             for dataset in datasets:
                 dataset.attrs[INCOMPLETE_ATTRIBUTE] = note
         store(list(data.values()), datasets, lock=True, **compute_kwargs)

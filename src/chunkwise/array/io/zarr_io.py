@@ -492,7 +492,7 @@ def _create_zarr(zarr: Any, x: Array, url: Any, component: str | None, overwrite
                               storage_options=options or None, **create)
     except (zarr.errors.ContainsArrayError, zarr.errors.ContainsGroupError) as exc:
         raise _exists_error()(exists_message) from exc
-    _mark_incomplete(z, write_id, incomplete_note())
+    _mark_incomplete(z, write_id, incomplete_note("to_zarr"))
     return ZarrWrite(z, None, None, write_id, where)
 
 
@@ -596,7 +596,7 @@ def to_zarr(
         raise
     if write is None:
         write = ZarrWrite(z, None, None, uuid.uuid4().hex[:16], str(z.store_path))
-        _mark_incomplete(z, write.write_id, incomplete_note())
+        _mark_incomplete(z, write.write_id, incomplete_note("to_zarr"))
     new_chunks = []
     changed = False
     for axis, ((start, _), length) in enumerate(zip(norm_region, x.shape)):
