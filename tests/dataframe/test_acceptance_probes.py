@@ -263,16 +263,22 @@ def test_describe_include_exclude(include, exclude, pdf, df):
     run_case(lambda d, m: d.describe(include=include, exclude=exclude), pdf, df)
 
 
-def test_describe_include_all_of_a_mixed_frame_is_refused_not_narrowed(df):
+def test_describe_include_all_with_datetimes_is_refused_not_narrowed(df):
     with pytest.raises(NotImplementedError, match="include='number'"):
         df.describe(include="all")
     with pytest.raises(NotImplementedError, match="include='number'"):
-        df[["i", "s"]].describe(include="all")
+        df[["t", "s"]].describe(include="all")
+
+
+@pytest.mark.parametrize("columns", [["i", "f", "s", "c"], ["s", "i"], ["c", "s", "f"], ["i", "f"], ["s", "c"]])
+def test_describe_include_all(columns, pdf, df, scheduler):
+    """Was: NotImplementedError for numeric and other columns together."""
+    run_case(lambda d, m: d[columns].describe(include="all"), pdf, df, scheduler=scheduler)
 
 
 @pytest.mark.xfail(strict=True, raises=NotImplementedError,
-                   reason="describe(include='all') of numeric and other columns together")
-def test_describe_include_all(pdf, df):
+                   reason="describe of datetime columns (include='all' of a frame with them)")
+def test_describe_include_all_with_datetimes(pdf, df):
     run_case(lambda d, m: d.describe(include="all"), pdf, df)
 
 

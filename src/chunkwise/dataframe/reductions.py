@@ -700,8 +700,8 @@ def describe(obj: Any, percentiles: Any = None, split_every: Any = None, include
     Numeric columns give count, mean, std, min, percentiles, max; a frame
     without numeric columns (or a non-numeric Series) gives count, unique,
     top, freq (``top`` among ties: the first value seen). ``include``/``exclude``
-    select columns by dtype as in pandas; numeric and other columns together
-    (``include="all"`` on a mixed frame) are not supported.
+    select columns by dtype as in pandas; ``include="all"`` describes numeric and
+    other columns apart and joins them as pandas does (datetime columns: refused).
     """
     percentiles = tuple(sorted(percentiles)) if percentiles is not None else (0.25, 0.5, 0.75)
     operation = operation_name(obj, "describe")
@@ -710,11 +710,13 @@ def describe(obj: Any, percentiles: Any = None, split_every: Any = None, include
             if exclude is not None:
                 raise ValueError(f"{operation}: exclude must be None when include is 'all'")
             kinds = {is_numeric_for_describe(d) for d in obj.expr.meta.dtypes}
-            if len(kinds) > 1 or builtins.any(
-                    pd.api.types.is_datetime64_any_dtype(d) for d in obj.expr.meta.dtypes):
+            if builtins.any(pd.api.types.is_datetime64_any_dtype(d) or pd.api.types.is_timedelta64_dtype(d)
+                            for d in obj.expr.meta.dtypes):
                 raise NotImplementedError(
-                    f"{operation}: include='all' on numeric and other columns together is not "
-                    f"supported; describe(include='number') and describe(exclude='number') apart")
+                    f"{operation}: include='all' with datetime-like columns is not supported; "
+                    "describe(include='number') and describe(exclude='number') apart")
+            if len(kinds) > 1:
+                return _describe_all(obj, percentiles, split_every, operation)
         else:
             try:
                 chosen = obj.expr.meta.select_dtypes(include=include, exclude=exclude).columns
@@ -754,6 +756,31 @@ def describe(obj: Any, percentiles: Any = None, split_every: Any = None, include
                           "index": labels, "name": getattr(meta, "name", None), "meta": meta,
                           **kwargs},
     )
+
+
+def _describe_all(obj: Any, percentiles: tuple, split_every: Any, operation: str) -> Any:
+    """``describe(include="all")`` of numeric and other columns: each kind described apart
+    (two tree reductions), then joined as pandas joins them (:func:`join_describes`)."""
+    meta = pandas_meta(obj, "describe", operation, percentiles=list(percentiles), include="all")
+    source = obj.expr.meta
+    numeric = [c for c, d in source.dtypes.items() if is_numeric_for_describe(d)]
+    other = [c for c in source.columns if c not in numeric]
+    parts = [describe(new_collection(Projection(obj.expr, columns)), percentiles, split_every).expr
+             for columns in (numeric, other)]
+    joined = map_partitions_expr(join_describes, *parts, list(source.columns), meta=meta,
+                                 label="describe-all")
+    return new_collection(joined)
+
+
+def join_describes(numeric: pd.DataFrame, other: pd.DataFrame, columns: list) -> pd.DataFrame:
+    """Column-wise describes joined as pandas' ``describe(include="all")``: the row labels in
+    the order the columns show them, shorter label lists first (as pandas orders them), the
+    columns in their order, missing stats NaN."""
+    described = [numeric[c] if c in numeric.columns else other[c] for c in columns]
+    names: list = []
+    for labels in sorted((series.index for series in described), key=len):
+        names.extend(label for label in labels if label not in names)
+    return pd.concat([series.reindex(names) for series in described], axis=1, sort=False)
 
 
 def is_numeric_for_describe(dtype: Any) -> bool:
