@@ -35,7 +35,10 @@ solvers:
 
 from __future__ import annotations
 
+import contextlib
+import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +60,8 @@ __all__ = [
     "hessian_scaling",
     "lbfgs_start",
     "SUBSAMPLE_MIN_BLOCKS",
+    "SUBSAMPLE_PIECE_ROWS",
+    "SUBSAMPLE_TOL",
     "SUBSAMPLE_ROWS_PER_PARAMETER",
     "soft_threshold",
     "solve",
@@ -516,6 +521,13 @@ SUBSAMPLE_MIN_BLOCKS = 8
 #: with rows per parameter, and more rows make the in-memory fit cost more than the passes it saves
 SUBSAMPLE_ROWS_PER_PARAMETER = 1000
 
+#: ... fitted to this tolerance, or the fit's when looser
+SUBSAMPLE_TOL = 1e-4
+
+#: ... evaluated in pieces of this many rows, in parallel threads (summed in a fixed order, so the
+#: start is the same bits whatever the number of cores)
+SUBSAMPLE_PIECE_ROWS = 25_000
+
 #: ... and is preconditioned with the Hessian of that subsample's first ``max(HESSIAN_MIN_ROWS,
 #: HESSIAN_ROWS_PER_PARAMETER x size)`` rows (5,000 for 21 parameters, 5,100 for a 10 x 51 softmax) ...
 HESSIAN_MIN_ROWS = 5_000
@@ -566,6 +578,12 @@ def subsample_start(problem: Problem, theta0: np.ndarray, tol: float, max_iter: 
     ``theta0`` (and no scaling) is returned when a class is missing from the
     block (sorted data) or the block fit fails. Any family: classifiers and
     ``PoissonRegressor`` use it.
+
+    The subsample fit is itself preconditioned, by the Hessian at ``theta0``
+    on the same rows, and evaluates its rows in pieces of
+    :data:`SUBSAMPLE_PIECE_ROWS` on parallel threads: on the 10-class,
+    50-feature benchmark it took 30 evaluations of 100,000 rows on one thread
+    (0.7 CPU-s, 45 % of the fit, while the cores idled), now 11 on two.
     """
     xb, yb, wb = _first_rows(problem, SUBSAMPLE_ROWS_PER_PARAMETER * problem.size)
     if problem.classes is not None and len(np.unique(yb)) != len(problem.classes):
@@ -575,17 +593,36 @@ def subsample_start(problem: Problem, theta0: np.ndarray, tol: float, max_iter: 
     if not total > 0:
         return Start(theta0)
 
-    def fun(theta: np.ndarray) -> tuple:
-        return problem.objective(glm_partial(xb, yb, wb, **problem.partial_kwargs(theta)), theta, 1.0 / total,
-                                 problem.l2)
+    pieces = [(xb[a:a + SUBSAMPLE_PIECE_ROWS], yb[a:a + SUBSAMPLE_PIECE_ROWS],
+               None if wb is None else wb[a:a + SUBSAMPLE_PIECE_ROWS])
+              for a in range(0, len(yb), SUBSAMPLE_PIECE_ROWS)]
+    pool = ThreadPoolExecutor(min(len(pieces), os.cpu_count() or 1)) if len(pieces) > 1 else None
 
-    with warnings.catch_warnings(), one_blas_thread():
+    def fun(theta: np.ndarray) -> tuple:
+        kwargs = problem.partial_kwargs(theta)
+        if pool is None:
+            packed = glm_partial(xb, yb, wb, **kwargs)
+        else:  # the pieces in parallel (NumPy releases the GIL), summed in a fixed order
+            packed = sum(pool.map(lambda piece: glm_partial(*piece, **kwargs), pieces))
+        return problem.objective(packed, theta, 1.0 / total, problem.l2)
+
+    with warnings.catch_warnings(), one_blas_thread(), pool or contextlib.nullcontext():
         warnings.simplefilter("ignore")
-        result = optimize.minimize(fun, theta0, jac=True, method="L-BFGS-B",
-                                   options={"maxiter": max_iter, "maxls": 50, "gtol": tol})
-        if not np.all(np.isfinite(result.x)):
+        # the subsample's own fit, preconditioned by its Hessian at theta0 (30 evaluations become 11
+        # on the 10-class benchmark), then the Hessian at its optimum scales the full fit
+        # (to SUBSAMPLE_TOL at most: the subsample's optimum is only within its sampling noise of the
+        # full data's, about 1e-2 in gradient on the benchmarks, so a tighter fit is wasted)
+        sub_tol = max(tol, SUBSAMPLE_TOL)
+        first = _subsample_scaling(problem, xb, yb, wb, weights, theta0)
+        if first is None:
+            result = optimize.minimize(fun, theta0, jac=True, method="L-BFGS-B",
+                                       options={"maxiter": max_iter, "maxls": 50, "gtol": sub_tol})
+            theta = result.x
+        else:
+            theta, _ = _preconditioned_lbfgs(fun, theta0, first, sub_tol, max_iter, warn=False)
+        if not np.all(np.isfinite(theta)):
             return Start(theta0)
-        return Start(result.x, _subsample_scaling(problem, xb, yb, wb, weights, result.x))
+        return Start(theta, _subsample_scaling(problem, xb, yb, wb, weights, theta))
 
 
 def warm_start(problem: Problem, theta: np.ndarray) -> Start:
