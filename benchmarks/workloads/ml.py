@@ -18,7 +18,11 @@ iterations. The digest is skipped: models differ in the last digits.
 dask-ml runs its fastest solver where it has several: ``newton`` for the
 logistic regressions (its default, ``admm``, took 152 s on the seed example),
 ``lbfgs`` for least squares. dask-ml's ``LogisticRegression`` is binary only:
-on the 10-class workload it runs and reports its (wrong) accuracy.
+on the 10-class workload it runs and reports its (wrong) accuracy. That
+workload is therefore not the same work on both sides (51 parameters against
+510): chunkwise's fit is 6 passes of about 0.16 CPU-s each (two 750k x 50 x
+10 products and a softmax per pass) plus a 0.4 CPU-s start on the first
+block; see ``docs/ml.md`` ("Benchmarks").
 
 scikit-learn (``sklearn``) fits the same NumPy arrays in memory with its
 defaults, which are chunkwise's too: ``LogisticRegression()`` is ``lbfgs``

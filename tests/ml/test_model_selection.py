@@ -99,6 +99,88 @@ def test_dataframes_split_per_partition(scheduler):
     pd.testing.assert_frame_equal(tail.compute(), pdf.iloc[70:])
 
 
+def _unknown_frame(pdf, bounds):
+    """``pdf`` in partitions ``[bounds[i], bounds[i+1])`` (empty ones allowed), divisions and lengths unknown."""
+    from chunkwise.delayed import delayed
+
+    parts = [delayed(pdf.iloc.__getitem__)(slice(lo, hi)) for lo, hi in zip(bounds[:-1], bounds[1:])]
+    return dd.from_delayed(parts, meta=pdf.iloc[:0])
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"test_size": 0.3}, {"train_size": 40, "test_size": 0.2}])
+@pytest.mark.parametrize("partitions", ["even", "unknown"])
+def test_dataframe_rows_move_across_partitions(partitions, kwargs, scheduler):
+    # blockwise=False on dataframes: the rows (and the order) the array path picks for the same seed
+    pdf = pd.DataFrame({"a": y_np, "b": 3.0 * y_np}, index=pd.Index(1000 + 10 * y_np, name="id"))
+    if partitions == "even":
+        df = dd.from_pandas(pdf, npartitions=4)
+    else:  # uneven, an empty partition, unknown divisions and lengths
+        df = _unknown_frame(pdf, [0, 30, 30, 31, N])
+        assert not df.known_divisions and df.expr.lengths is None
+    tr, te, ytr, yte = train_test_split(df, df["b"], random_state=7, blockwise=False, **kwargs)
+    Xa_tr, Xa_te = train_test_split(da.from_array(pdf.to_numpy(), chunks=26), random_state=7, blockwise=False,
+                                    **kwargs)
+    parts = [p.compute(scheduler=scheduler) for p in (tr, te, ytr, yte)]
+    expected = sklearn_split_lengths(N, kwargs)
+    assert (len(parts[0]), len(parts[1])) == expected == (len(parts[2]), len(parts[3]))
+    assert isinstance(parts[0], pd.DataFrame) and isinstance(parts[2], pd.Series) and parts[2].name == "b"
+    assert parts[0].index.name == "id" and list(parts[0].columns) == ["a", "b"]
+    # the same rows in the same order as the array split, their index labels kept, X and y paired
+    np.testing.assert_array_equal(parts[0].to_numpy(), Xa_tr.compute())
+    np.testing.assert_array_equal(parts[1].to_numpy(), Xa_te.compute())
+    pd.testing.assert_series_equal(parts[2], parts[0]["b"])
+    pd.testing.assert_series_equal(parts[3], parts[1]["b"])
+    np.testing.assert_array_equal(parts[0].index.to_numpy(), 1000 + 10 * parts[0]["a"].to_numpy())
+    assert len(set(parts[0]["a"]) | set(parts[1]["a"])) == sum(expected)  # no row twice
+    # rows really crossed partitions: the first output partition holds rows of several input partitions
+    first = tr.partitions[0].compute(scheduler=scheduler)["a"].to_numpy()
+    assert len(np.unique(first // 26)) > 1
+    # the parts know their lengths and pair with each other without computing anything
+    X_values, y_values = check_X_y(tr[["a"]], ytr, "fit")
+    assert X_values.chunks[0] == y_values.chunks[0] and sum(X_values.chunks[0]) == expected[0]
+    if partitions == "even":  # partitions of 26 rows: the array's row chunks
+        assert X_values.chunks[0] == Xa_tr.chunks[0]
+    # seeded: the same split on every scheduler and on a second call; another seed differs
+    again = train_test_split(df, df["b"], random_state=7, blockwise=False, **kwargs)[0]
+    pd.testing.assert_frame_equal(again.compute(scheduler="sync"), parts[0])
+    other = train_test_split(df, random_state=8, blockwise=False, **kwargs)[0].compute()
+    assert not other.index.equals(parts[0].index)
+
+
+def sklearn_split_lengths(n, kwargs):
+    from sklearn.model_selection import train_test_split as sk_split
+
+    train, test = sk_split(np.arange(n), random_state=0, **kwargs)
+    return len(train), len(test)
+
+
+def test_dataframe_split_across_partitions_with_an_array_and_mismatched_lengths():
+    pdf = pd.DataFrame({"a": y_np, "b": 3.0 * y_np})
+    df = dd.from_pandas(pdf, npartitions=3)
+    y = da.from_array(y_np, chunks=17)
+    tr, te, ytr, yte = train_test_split(df, y, random_state=2, blockwise=False)
+    assert isinstance(tr, dd.DataFrame) and isinstance(ytr, da.Array)
+    np.testing.assert_array_equal(tr.compute()["a"].to_numpy(), ytr.compute())
+    np.testing.assert_array_equal(te.compute()["a"].to_numpy(), yte.compute())
+    calls = []
+
+    def spy(part):
+        calls.append(1)
+        return part
+
+    X = da.from_array(X_np, chunks=10).map_blocks(spy, dtype=float)
+    short = dd.from_pandas(pdf.iloc[:100], npartitions=3)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples: \\[101, 100\\]"):
+        train_test_split(X, short["b"], blockwise=False, random_state=0)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples: \\[101, 100\\]"):
+        train_test_split(df, short, blockwise=False, random_state=0)
+    assert calls == []
+    # lengths the plan does not know are computed first, and a mismatch named as such
+    unknown = _unknown_frame(pdf.iloc[:100], [0, 50, 100])
+    with pytest.raises(ValueError, match="inconsistent numbers of samples: 101 and 100"):
+        train_test_split(df, unknown, blockwise=False, random_state=0)
+
+
 def test_split_size_errors_match_sklearn():
     with pytest.raises(ValueError, match="test_size=1.5"):
         split_sizes(10, 1.5, None)

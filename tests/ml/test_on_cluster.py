@@ -1,10 +1,12 @@
 """The same seeded results on a ``distributed`` LocalCluster as on the local schedulers (datasets, splits, a scaler, metrics, Incremental)."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn import preprocessing as sk
 from sklearn.linear_model import SGDClassifier
 
+import chunkwise.dataframe as dd
 from chunkwise.ml import metrics
 from chunkwise.ml.datasets import make_classification
 from chunkwise.ml.model_selection import train_test_split
@@ -22,7 +24,11 @@ def _pipeline():
     scaler = StandardScaler().fit(X_train)
     Z_train, Z_test = scaler.transform(X_train), scaler.transform(X_test)
     model = Incremental(SGDClassifier(random_state=0), epochs=2, random_state=3).fit(Z_train, y_train)
+    # a dataframe's rows moved across partitions (the shuffle engine: task-based on the cluster)
+    frame = dd.from_pandas(pd.DataFrame(X.compute(), columns=list("abcdef")), npartitions=4)
+    frame_train, frame_test = train_test_split(frame, random_state=5, blockwise=False, test_size=0.2)
     return {
+        "frame_train": frame_train.compute().to_numpy(), "frame_test_rows": frame_test.compute().index.to_numpy(),
         "X": X.compute(), "y": y.compute(), "X_test": X_test.compute(), "y_test": y_test.compute(),
         "mean": scaler.mean_, "scale": scaler.scale_, "coef": model.coef_,
         "accuracy": metrics.accuracy_score(y_test, model.predict(Z_test)),

@@ -50,12 +50,10 @@ from chunkwise.array.chunks import has_unknown
 from chunkwise.array.core import Array, from_array
 from chunkwise.ml import metrics
 from chunkwise.ml.glm import (
-    SUBSAMPLE_MIN_BLOCKS,
     Problem,
-    Start,
     admm_least_squares,
+    lbfgs_start,
     solve,
-    subsample_start,
 )
 from chunkwise.ml.passes import (
     cached,
@@ -367,10 +365,13 @@ class PoissonRegressor(_Regressor):
         check_weight_total(total, "PoissonRegressor.fit")
         problem = Problem(X, y, "poisson", p, 1, self.fit_intercept, 1.0 / total, l2=self.alpha,
                                sample_weight=w)
-        start = np.zeros(problem.size)
-        if self.warm_start and hasattr(self, "coef_"):
-            start = _pack(self.coef_, self.intercept_, self.fit_intercept)
-        theta, self.n_iter_ = solve(problem, self.solver, start, self.tol, self.max_iter)
+        previous = None
+        if self.warm_start and hasattr(self, "coef_") and np.shape(self.coef_) == (p,):
+            previous = _pack(self.coef_, self.intercept_, self.fit_intercept)
+        start = lbfgs_start(problem, self.solver, np.zeros(problem.size), previous, X.numblocks[0], self.tol,
+                            self.max_iter)
+        theta, self.n_iter_ = solve(problem, self.solver, start.theta, self.tol, self.max_iter,
+                                    scaling=start.scaling)
         coef, intercept = _unpack(theta, 1, p, self.fit_intercept)
         self.coef_, self.intercept_ = coef[0], float(intercept[0])
         return self
@@ -498,11 +499,11 @@ class LogisticRegression(_LinearPredictor, ClassifierMixin, BaseEstimator):
             X, y, family, p, k, self.fit_intercept, 1.0 / total, l2=(1 - ratio) * strength,
             l1=ratio * strength, classes=classes, class_weight=weights, sample_weight=w,
         )
-        start = Start(np.zeros(problem.size))
+        previous = None
         if self.warm_start and hasattr(self, "coef_") and np.shape(self.coef_) == (k, p):
-            start = Start(_pack(self.coef_, self.intercept_, self.fit_intercept))
-        elif self.solver == "lbfgs" and X.numblocks[0] >= SUBSAMPLE_MIN_BLOCKS:
-            start = subsample_start(problem, start.theta, self.tol, self.max_iter)
+            previous = _pack(self.coef_, self.intercept_, self.fit_intercept)
+        start = lbfgs_start(problem, self.solver, np.zeros(problem.size), previous, X.numblocks[0], self.tol,
+                            self.max_iter)
         theta, n_iter = solve(problem, self.solver, start.theta, self.tol, self.max_iter, scaling=start.scaling)
         self.coef_, self.intercept_ = _unpack(theta, k, p, self.fit_intercept)
         self.classes_ = classes

@@ -19,13 +19,20 @@ in the same block at the same place. Then
   seed and the chunking, and is the same on every scheduler;
 - ``shuffle=True, blockwise=False``: one global permutation of the ``n``
   row numbers is drawn when the plan is built (``8 n`` bytes on the client)
-  and every argument is gathered with it: rows move across blocks.
+  and every argument is gathered with it: rows move across blocks. Arrays
+  are indexed with it; dataframes (and Series) are moved by the dataframe
+  shuffle engine keyed by each row's output position
+  (:func:`chunkwise.ml.frame_split.gather_rows`), into partitions of the
+  same lengths as the arrays' row chunks: the same rows, in the same order,
+  for the same seed, whatever the mix of inputs.
 
-Dataframes are split the same way per partition (their partition lengths are
-computed when the plan does not know them) and come back as dataframes whose
-partition lengths the plan knows (:class:`SplitPartitions`), so their
-``.values`` pair with each other (``fit(train[features], train[label])``)
-without another pass.
+Dataframes are split the same way (their partition lengths are computed when
+the plan does not know them, e.g. unknown divisions) and come back as
+dataframes whose partition lengths the plan knows (:class:`SplitPartitions`),
+so their ``.values`` pair with each other (``fit(train[features],
+train[label])``) without another pass. The split is lazy: an iterative fit
+recomputes it on every pass (with ``blockwise=False``, a shuffle per pass),
+so ``persist()`` the parts first when they are fitted more than once.
 In-memory arguments only: scikit-learn's ``train_test_split``.
 
 ``KFold``/``ShuffleSplit`` are scikit-learn's, reading the number of rows of
@@ -76,9 +83,16 @@ from chunkwise.array.chunks import check_known_chunks
 from chunkwise.array.core import Array, from_array
 from chunkwise.base import compute
 from chunkwise.core.tokenize import tokenize
-from chunkwise.dataframe.core import FrameBase, new_collection, partition_lengths
-from chunkwise.dataframe.io.pandas import FromValues
+from chunkwise.dataframe.core import FrameBase
 from chunkwise.delayed import delayed
+from chunkwise.ml.frame_split import (
+    SplitPartitions,
+    frame_lengths,
+    gather_rows,
+    pick_rows,
+    slice_rows,
+    split_within_partitions,
+)
 from chunkwise.ml.validation import check_is_fitted, check_random_state_seed, is_chunked, num_rows
 from chunkwise.ml.wrappers import ParallelPostFit, estimator_has
 
@@ -173,25 +187,9 @@ def apportion(total: int, capacities: Any) -> list:
 # --- train_test_split ---------------------------------------------------------------------------
 
 
-def _block_permutation(seed: int, block: int, length: int) -> np.ndarray:
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(block,))).permutation(length)
-
-
-def _pick_rows(block: Any, seed: int, block_index: int, start: int, stop: int) -> Any:
-    order = _block_permutation(seed, block_index, len(block))[start:stop]
-    if isinstance(block, (pd.DataFrame, pd.Series)):
-        return block.iloc[order]
-    return block[order]
-
-
 def _pick_array_rows(block: np.ndarray, seed: int, starts: tuple, stops: tuple, block_id: Any = None) -> np.ndarray:
     i = block_id[0]
-    return _pick_rows(block, seed, i, starts[i], stops[i])
-
-
-def _frame_lengths(frame: FrameBase) -> tuple:
-    lengths = frame.expr.lengths
-    return tuple(lengths) if lengths is not None else tuple(partition_lengths(frame))
+    return pick_rows(block, seed, i, starts[i], stops[i])
 
 
 def _align_arrays(arrays: list) -> tuple:
@@ -206,7 +204,7 @@ def _align_arrays(arrays: list) -> tuple:
     reference = None
     for a in arrays:
         if isinstance(a, FrameBase):
-            reference = _frame_lengths(a)
+            reference = frame_lengths(a)
             break
     if reference is None:
         for a in arrays:
@@ -217,9 +215,13 @@ def _align_arrays(arrays: list) -> tuple:
     aligned = []
     for a in arrays:
         if isinstance(a, FrameBase):
-            if _frame_lengths(a) != reference:
+            own = frame_lengths(a)
+            if sum(own) != sum(reference):
+                raise ValueError(f"{name}: inconsistent numbers of samples: {sum(reference)} and {sum(own)}; "
+                                 "pass inputs with the same number of rows")
+            if own != reference:
                 raise ValueError(f"{name}: the dataframes' partitions hold different numbers of rows "
-                                 f"({_frame_lengths(a)} and {reference}); repartition them alike first")
+                                 f"({own} and {reference}); repartition them alike first")
             aligned.append(a)
         elif isinstance(a, Array):
             check_known_chunks(name, a, axes=(0,), what="an input")
@@ -232,49 +234,6 @@ def _align_arrays(arrays: list) -> tuple:
     return aligned, reference
 
 
-class SplitPartitions(FromValues):
-    """Partitions computed by ``train_test_split`` whose lengths the plan knows (so rows can be paired later)."""
-
-    _parameters = (*FromValues._parameters, "lengths_")
-
-    def _lengths(self) -> tuple:
-        return self.lengths_
-
-
-def _frame_of(parts: list, meta: Any, lengths: list) -> Any:
-    expr = SplitPartitions(tuple(p._finalize() for p in parts), meta, (None,) * (len(parts) + 1), True,
-                           "train_test_split", tuple(int(n) for n in lengths))
-    return new_collection(expr)
-
-
-def _split_frame(frame: FrameBase, seed: int, starts: tuple, stops: tuple) -> Any:
-    parts = [delayed(_pick_rows, pure=True)(part, seed, i, starts[i], stops[i])
-             for i, part in enumerate(frame.to_delayed())]
-    return _frame_of(parts, frame.expr.meta, [b - a for a, b in zip(starts, stops)])
-
-
-def _slice_frame(frame: FrameBase, lengths: tuple, start: int, stop: int) -> Any:
-    bounds = np.cumsum((0,) + lengths)
-    parts, counts = [], []
-    for i, part in enumerate(frame.to_delayed()):
-        lo, hi = max(start, bounds[i]) - bounds[i], min(stop, bounds[i + 1]) - bounds[i]
-        if hi > lo or not parts and i == len(lengths) - 1:
-            parts.append(delayed(_iloc, pure=True)(part, int(max(lo, 0)), int(max(hi, 0))))
-            counts.append(max(hi - lo, 0))
-    return _frame_of(parts, frame.expr.meta, counts)
-
-
-def _iloc(part: Any, lo: int, hi: int) -> Any:
-    return part.iloc[lo:hi]
-
-
-def _gather(a: Any, index: np.ndarray) -> Any:
-    if isinstance(a, FrameBase):
-        raise NotImplementedError("train_test_split: blockwise=False (rows moving across partitions) is not "
-                                  "supported for dataframes; use blockwise=True")
-    return a[index]
-
-
 def train_test_split(*arrays: Any, test_size: Any = None, train_size: Any = None, random_state: Any = None,
                      shuffle: bool = True, stratify: Any = None, blockwise: bool = True) -> list:
     """Split arrays or dataframes into random train and test subsets, as ``sklearn.model_selection.train_test_split``.
@@ -282,7 +241,8 @@ def train_test_split(*arrays: Any, test_size: Any = None, train_size: Any = None
     Returns ``[a_train, a_test, b_train, b_test, ...]``: chunkwise arrays for
     array (and in-memory) arguments mixed with chunked ones, dataframes for
     dataframes; all in memory: scikit-learn's result. ``blockwise`` (as
-    dask-ml): shuffle rows within blocks (``True``) or across them. Mismatched
+    dask-ml): shuffle rows within blocks (``True``) or across them (arrays and
+    dataframes alike: the same rows as for an array). Mismatched
     lengths raise before anything is computed. ``stratify`` is supported for
     in-memory input only. See the module docstring for how rows are chosen.
     """
@@ -303,7 +263,7 @@ def train_test_split(*arrays: Any, test_size: Any = None, train_size: Any = None
     if not shuffle:
         for a in aligned:
             if isinstance(a, FrameBase):
-                out += [_slice_frame(a, lengths, 0, n_train), _slice_frame(a, lengths, n_train, n_train + n_test)]
+                out += [slice_rows(a, lengths, 0, n_train), slice_rows(a, lengths, n_train, n_train + n_test)]
             else:
                 out += [a[:n_train], a[n_train:n_train + n_test]]
         return out
@@ -311,8 +271,17 @@ def train_test_split(*arrays: Any, test_size: Any = None, train_size: Any = None
     if not blockwise:
         order = np.random.default_rng(np.random.SeedSequence(seed)).permutation(n_samples)
         train_index, test_index = order[n_test:n_test + n_train], order[:n_test]
+        inverse = None
+        rows_per_partition = max(max(lengths), 1)  # the row chunks of an array gathered by index
         for a in aligned:
-            out += [_gather(a, train_index), _gather(a, test_index)]
+            if isinstance(a, FrameBase):
+                if inverse is None:
+                    inverse = np.empty(n_samples, dtype=np.int64)
+                    inverse[order] = np.arange(n_samples, dtype=np.int64)
+                out += [gather_rows(a, lengths, inverse, n_test, n_test + n_train, rows_per_partition),
+                        gather_rows(a, lengths, inverse, 0, n_test, rows_per_partition)]
+            else:
+                out += [a[train_index], a[test_index]]
         return out
     test_counts = apportion(n_test, lengths)
     train_counts = apportion(n_train, [n - t for n, t in zip(lengths, test_counts)])
@@ -321,7 +290,8 @@ def train_test_split(*arrays: Any, test_size: Any = None, train_size: Any = None
     zeros = (0,) * len(lengths)
     for a in aligned:
         if isinstance(a, FrameBase):
-            out += [_split_frame(a, seed, test_stops, train_stops), _split_frame(a, seed, zeros, test_stops)]
+            out += [split_within_partitions(a, seed, test_stops, train_stops),
+                    split_within_partitions(a, seed, zeros, test_stops)]
             continue
         rest = a.chunks[1:]
         train = a.map_blocks(_pick_array_rows, seed, test_stops, train_stops, dtype=a.dtype,
