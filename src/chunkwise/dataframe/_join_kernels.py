@@ -13,6 +13,10 @@
   left row order, a fresh ``RangeIndex``), about 6x faster than
   ``pd.merge`` on 1M rows x 1k keys. When the small side's keys are not
   unique (found when it is prepared), it falls back to :func:`join_parts`.
+  A small side whose partitions come in strictly increasing key order is
+  *chained* (:meth:`SmallSide.chained`): kept apart, searched part by part,
+  and a big partition whose keys are exactly a stretch of one part is joined
+  by slicing that part (a one-to-one join of two tables sorted by an id).
 - :func:`add_key_columns`: a hash join's keys cast to one dtype, as
   temporary columns (:data:`KEY_PREFIX`) that :func:`join_parts` drops.
 
