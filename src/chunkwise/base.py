@@ -16,15 +16,14 @@ chosen scheduler.
 
 from __future__ import annotations
 
-import functools
-import gc
 import sys
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 from chunkwise import config
 from chunkwise.core import passes
+from chunkwise.core.collector import gc_paused
 from chunkwise.core.expr import Expr, lower, optimize_together
 from chunkwise.core.graph import DataNode, Ref, Task
 from chunkwise.scheduling import get, get_distributed, get_scheduler, get_sync, get_threads
@@ -290,49 +289,7 @@ def _lowering_mode(expr: Expr) -> tuple[str, Any]:
     return _SINGLE, None
 
 
-def _gc_paused(func: Callable) -> Callable:
-    """Run ``func`` with the cyclic garbage collector paused.
-
-    Lowering allocates hundreds of thousands of acyclic objects, which would
-    otherwise trigger full collections that cost as much as the lowering itself.
-    When it returns, the objects it made (the graph, alive until the computation
-    ends) are moved to the oldest generation (:func:`promote_young_objects`), so
-    the collector's next young passes do not walk them all again.
-    """
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        enabled = gc.isenabled()
-        if enabled:
-            gc.disable()
-        try:
-            return func(*args, **kwargs)
-        finally:
-            if enabled:
-                promote_young_objects()
-                gc.enable()
-
-    return wrapper
-
-
-def promote_young_objects() -> None:
-    """Move every object the cyclic collector tracks to its oldest generation, without a pass.
-
-    After a paused phase that built a graph of 10**6 tasks, the young generation
-    holds millions of objects that will live until the computation ends; left
-    there, the next young pass walks them all, then the middle one again, and
-    they count towards the next full pass. ``gc.freeze()`` then
-    ``gc.unfreeze()`` moves them (and any other young object) to the oldest
-    generation in constant time; a young garbage cycle is then collected by the
-    next full pass instead. Skipped when the program has frozen objects of its
-    own, which ``unfreeze`` would release.
-    """
-    if gc.get_freeze_count() == 0:
-        gc.freeze()
-        gc.unfreeze()
-
-
-@_gc_paused
+@gc_paused(promote=True)
 def _lower_plan(roots: list[Expr], optimize_graph: bool, all_outputs: bool = False) -> tuple[list, dict]:
     """The roots as they will run (optimized unless delayed) and their task graph.
 
@@ -414,7 +371,7 @@ def graph_of(collections: list[Collection], optimize_graph: bool) -> tuple[dict,
     return graph_of_exprs([c._finalize() for c in collections], optimize_graph)
 
 
-@_gc_paused
+@gc_paused(promote=True)
 def _graph_of_outputs(exprs: list[Expr], optimize_graph: bool) -> tuple[list, dict, list]:
     """The graph of every output block of ``exprs`` (what ``persist`` keeps), fused.
 
@@ -427,7 +384,7 @@ def _graph_of_outputs(exprs: list[Expr], optimize_graph: bool) -> tuple[list, di
     return roots, graph, key_lists
 
 
-@_gc_paused  # lowering and fusing allocate many acyclic objects; see _gc_paused
+@gc_paused(promote=True)  # lowering and fusing allocate many acyclic objects
 def graph_of_exprs(finals: list[Expr], optimize_graph: bool) -> tuple[dict, list]:
     roots, graph = _lower_plan(finals, optimize_graph)
     keys = [expr.key for expr in roots]

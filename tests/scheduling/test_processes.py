@@ -86,6 +86,26 @@ def test_workers_killed_between_computes_are_replaced(wait_for_death):
     assert not {v.pid for v in victims} & {p.pid for p in pool_workers()}
 
 
+def test_exit_codes_are_read_after_the_executor_has_reaped_its_workers():
+    # With the forkserver an exit status is read once from a pipe; reading it while the
+    # executor's manager thread reaps the broken pool gave "exit code 255" about once in 20
+    # runs under load. deaths() waits for that thread, so the real code is read every time.
+    import cloudpickle
+
+    from chunkwise.scheduling import processes
+
+    for attempt in range(8):
+        pool = processes._Pool(1)
+        payload = cloudpickle.dumps((Task("d", die, 1), {}))
+        future = pool.executor.submit(processes._run_in_worker, payload, 41 + attempt)
+        with pytest.raises(BrokenProcessPool):
+            future.result(timeout=60)
+        pool.shutdown(wait=False)
+        [(pid, code, number)] = pool.deaths()
+        assert (code, number) == (3, 41 + attempt)
+        assert pool.manager is not None and not pool.manager.is_alive()
+
+
 def test_a_worker_killed_during_a_compute_fails_it_clearly_then_recovers():
     def kill_myself(x):
         os.kill(os.getpid(), signal.SIGKILL)

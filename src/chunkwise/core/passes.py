@@ -49,11 +49,10 @@ A worked example: two leaves per partial sum, two partials in a total.
 
 from __future__ import annotations
 
-import functools
-import gc
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
+from chunkwise.core.collector import gc_paused
 from chunkwise.core.graph import DataNode, DictArg, ListArg, Ref, Task, validate_key
 
 __all__ = [
@@ -71,27 +70,6 @@ __all__ = [
 ]
 
 Graph = Mapping[Hashable, "Task | DataNode"]
-
-
-def _gc_paused(func):
-    """Run ``func`` with the cyclic garbage collector paused.
-
-    The passes allocate many small objects and create no reference cycles;
-    left on, the collector walks the whole graph again and again (most of the
-    time of a pass on 10**5 tasks).
-    """
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        if not gc.isenabled():
-            return func(*args, **kwargs)
-        gc.disable()
-        try:
-            return func(*args, **kwargs)
-        finally:
-            gc.enable()
-
-    return wrapper
 
 
 # --- keys ---------------------------------------------------------------------
@@ -166,7 +144,7 @@ def get_dependencies(graph: Graph) -> dict:
     return {k: v.dependencies for k, v in graph.items()}
 
 
-@_gc_paused
+@gc_paused
 def get_dependents(graph: Graph, dependencies: Mapping | None = None) -> dict:
     """Map each key to the set of keys that depend on it (empty for outputs).
 
@@ -231,7 +209,7 @@ def _raise_cycle(dependencies: Mapping) -> None:
         raise ValueError(f"the graph has a cycle: {chain} (each key depends on the next)")
 
 
-@_gc_paused
+@gc_paused
 def validate_graph(graph: Graph) -> None:
     """Raise if a key is invalid, a node is not a Task/DataNode, a dependency is missing, or there is a cycle.
 
@@ -263,7 +241,7 @@ def validate_graph(graph: Graph) -> None:
 # --- cull and toposort --------------------------------------------------------
 
 
-@_gc_paused
+@gc_paused
 def cull(graph: Graph, keys: object) -> tuple[dict, dict]:
     """Keep only the requested keys and their ancestors; return ``(graph, dependencies)``.
 
@@ -305,7 +283,7 @@ def cull(graph: Graph, keys: object) -> tuple[dict, dict]:
     return out, dependencies
 
 
-@_gc_paused
+@gc_paused
 def toposort(graph: Graph, dependencies: Mapping | None = None) -> list:
     """List the keys of ``graph`` so that every key comes after its dependencies.
 
@@ -350,7 +328,7 @@ def toposort(graph: Graph, dependencies: Mapping | None = None) -> list:
 # --- order --------------------------------------------------------------------
 
 
-@_gc_paused
+@gc_paused
 def order(
     graph: Graph, dependencies: Mapping | None = None, dependents: Mapping | None = None
 ) -> dict:
@@ -537,7 +515,7 @@ def order_indexed(keys: list, dependencies: list, dependents: list) -> list:
     return out
 
 
-@_gc_paused
+@gc_paused
 def simulate_memory(graph: Graph, priorities: Mapping, keys: object = None) -> int:
     """Peak number of results held when running ``graph`` one task at a time in priority order.
 
@@ -629,7 +607,7 @@ def _count_refs(task: Task, key: Hashable, limit: int = 2) -> int:
     return count
 
 
-@_gc_paused
+@gc_paused
 def fuse_linear(
     graph: Graph,
     keys: object,
@@ -859,7 +837,7 @@ def _replace_arg(task: Task, index: int, value: Task, key: Hashable | None) -> T
     return new
 
 
-@_gc_paused
+@gc_paused
 def optimize_graph(graph: Graph, keys: object, fuse: bool = True) -> dict:
     """Cull ``graph`` to what ``keys`` need, then fuse linear chains.
 

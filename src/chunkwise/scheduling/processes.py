@@ -116,6 +116,12 @@ class _Pool:
         self.keys: dict[int, Hashable] = {}  # task number -> key, for tasks submitted here
         self.closing = False  # shut down on purpose (Ctrl-C): never retried
         self.dropped = False  # no longer the current pool: tasks go to another one
+        self.manager: threading.Thread | None = None  # the executor's; it forgets it on shutdown
+
+    def shutdown(self, wait: bool) -> None:
+        """Shut the executor down, keeping its manager thread for :meth:`deaths` to wait on."""
+        self.manager = getattr(self.executor, "_executor_manager_thread", None) or self.manager
+        self.executor.shutdown(wait=wait, cancel_futures=True)
 
     def is_broken(self, check_processes: bool = False) -> bool:
         if self.dropped or getattr(self.executor, "_broken", False):
@@ -124,8 +130,17 @@ class _Pool:
             return any(p.exitcode is not None for p in list((self.processes or {}).values()))
         return False
 
-    def deaths(self) -> list[tuple[int, int | None, int]]:
-        """``(pid, exit code, task number or 0)`` of each worker that died on its own."""
+    def deaths(self, settle_s: float = 10.0) -> list[tuple[int, int | None, int]]:
+        """``(pid, exit code, task number or 0)`` of each worker that died on its own.
+
+        Waits (up to ``settle_s``) for the executor's manager thread to finish reaping the
+        broken pool first. With the forkserver, a worker's exit status is read once from a
+        pipe: a read racing the manager thread's gets end-of-file, and ``multiprocessing``
+        then records exit code 255 instead of the real one.
+        """
+        manager = getattr(self.executor, "_executor_manager_thread", None) or self.manager
+        if manager is not None and manager is not threading.current_thread():
+            manager.join(settle_s)
         out = []
         by_pid = {p.pid: p for p in list((self.processes or {}).values())}
         for index in range(self.num_workers):
@@ -152,7 +167,7 @@ def _get_pool(num_workers: int, check_processes: bool = False) -> _Pool:
         if pool is None or pool.num_workers != num_workers or pool.is_broken(check_processes):
             if pool is not None:
                 pool.dropped = True
-                pool.executor.shutdown(wait=False, cancel_futures=True)
+                pool.shutdown(wait=False)
             pool = _pool = _Pool(num_workers)
         return pool
 
@@ -164,7 +179,7 @@ def _drop_pool(pool: _Pool) -> None:
         pool.dropped = True
         if _pool is pool:
             _pool = None
-    pool.executor.shutdown(wait=False, cancel_futures=True)
+    pool.shutdown(wait=False)
 
 
 def shutdown_pool(kill: bool = False, pool: _Pool | None = None) -> None:
@@ -184,7 +199,7 @@ def shutdown_pool(kill: bool = False, pool: _Pool | None = None) -> None:
         for process in processes:
             if process.is_alive():
                 process.terminate()
-    pool.executor.shutdown(wait=not kill, cancel_futures=True)
+    pool.shutdown(wait=not kill)
     for process in processes:
         process.join(timeout=5)
 
