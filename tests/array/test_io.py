@@ -295,7 +295,7 @@ def test_npy_stack_array_first(tmp_path):
 
 
 def test_npy_stack_interrupted_write(tmp_path, monkeypatch):
-    import chunkwise.array.io as io
+    import chunkwise.array.io.npy as io
 
     da.to_npy_stack(tmp_path, da.from_array(np.arange(6), chunks=2))  # an old, complete stack
     real_save = np.save
@@ -340,7 +340,7 @@ def test_zarr_round_trip(tmp_path, scheduler):
 
 def test_zarr_rechunks_to_the_zarr_grid():
     zarr = pytest.importorskip("zarr")
-    import chunkwise.array.io as io
+    import chunkwise.array.io.zarr_io as io
 
     x = da.from_array(A, chunks=UNEVEN)
     z = zarr.create_array(store={}, shape=A.shape, chunks=(2, 3), dtype=A.dtype)

@@ -200,6 +200,32 @@ def test_substring_hits_finds_every_start_like_re():
         assert substring_hits(raw, needle, start, len(raw)).tolist() == want
 
 
+def test_substring_hits_of_long_needles_searches_their_rarest_pair_like_re():
+    """Needles of 3-7 bytes, whose rarest pair (in a sample of ``sample`` bytes, here as
+    short as 0-5 bytes, so that the choice varies) may lie anywhere in them: every start
+    ``re`` finds, overlapping and at the buffer's edges, and nothing else."""
+    import re
+
+    from chunkwise.dataframe.accessors import substring_hits
+
+    # "eo" is the rarer pair of the sample: found by it, the hits are still every start
+    text = b"tititieo timeout tim eo timeou timeout"
+    assert substring_hits(text, b"timeout", 0, len(text), sample=8).tolist() == [9, 31]
+    rng = np.random.default_rng(1)
+    for _ in range(400):
+        raw = "".join(rng.choice(list("abcé "), size=rng.integers(0, 40),
+                                 p=[0.4, 0.3, 0.1, 0.1, 0.1])).encode()
+        needle = "".join(rng.choice(list("abcé"), size=rng.integers(2, 6))).encode()
+        if rng.random() < 0.3 and raw:  # a needle taken from the text: at least one hit
+            at = int(rng.integers(0, len(raw)))
+            needle = raw[at: at + int(rng.integers(3, 8))] or needle
+        start = int(rng.integers(0, 3))
+        want = [m.start() for m in re.finditer(b"(?=" + re.escape(needle) + b")", raw)
+                if m.start() >= start and m.start() + len(needle) <= len(raw)]
+        got = substring_hits(raw, needle, start, len(raw), sample=int(rng.integers(0, 6)))
+        assert got.tolist() == want, (raw, needle, start)
+
+
 @pytest.mark.parametrize("scheduler", ["sync", "threads"])
 def test_str_len_of_ascii_text_comes_from_the_offsets(scheduler):
     """``ascii_lengths``: pandas' ``str.len`` (int64, or float64 with NaN for nulls) from

@@ -791,7 +791,7 @@ def from_array(
             "compute them first (for a dask array: x.compute_chunk_sizes())"
         )
     if type(x).__module__.startswith("h5py") and "chunkwise_incomplete" in getattr(x, "attrs", ()):
-        # marked by a chunkwise.array.to_hdf5 that did not finish (see array/io.py)
+        # marked by a chunkwise.array.to_hdf5 that did not finish (see array/io/hdf5.py)
         raise ValueError(
             f"from_array: the HDF5 dataset {getattr(x, 'name', '')} is incomplete: "
             f"{x.attrs['chunkwise_incomplete']}. Write it again, or delete its attribute "

@@ -54,6 +54,8 @@ __all__ = [
     "argmin",
     "average",
     "count_nonzero",
+    "fused_partials",
+    "fusion_spec",
     "max",
     "mean",
     "min",
@@ -657,6 +659,87 @@ _IDENTITIES = {
 }
 _MASKABLE = (*_IDENTITIES, *_NO_IDENTITY)
 _KINDS = {_mean_chunk: "moments", _moments_chunk: "moments", _ptp_chunk: "ptp", arg_chunk: "arg"}
+
+
+
+# --- several reductions of one block in few passes (the shared pass of array rewrite 4) --------
+
+_FUSIBLE_UFUNCS = {np.sum: "sum", np.min: "min", np.max: "max"}
+
+
+def fusion_spec(chunk: Any) -> tuple | None:
+    """``(kind, dtype)`` of a chunk function that :func:`fused_partials` computes, else ``None``.
+
+    ``kind`` is ``"sum"``, ``"min"``, ``"max"`` (with the sum's ``dtype=``, or
+    ``None``), ``"mean"`` or ``"moments"`` (with the accumulator dtype). Only
+    the plain (not nan-skipping) reductions.
+
+    >>> fusion_spec(sum(asarray(np.ones(3))).expr.chunk)
+    ('sum', None)
+    >>> fusion_spec(var(asarray(np.ones(3))).expr.chunk)
+    ('moments', dtype('float64'))
+    >>> fusion_spec(nanvar(asarray(np.ones(3))).expr.chunk) is None
+    True
+    """
+    if not isinstance(chunk, functools.partial) or chunk.args:
+        return None
+    func, keywords = chunk.func, chunk.keywords
+    if func is _ufunc_chunk and set(keywords) <= {"func", "axis", "dtype"}:
+        kind = _FUSIBLE_UFUNCS.get(keywords.get("func"))
+        return None if kind is None else (kind, keywords.get("dtype"))
+    if func in (_mean_chunk, _moments_chunk) and set(keywords) == {"axis", "acc", "skipna"}:
+        if keywords["skipna"]:
+            return None
+        return ("mean" if func is _mean_chunk else "moments", keywords["acc"])
+    return None
+
+
+def fused_partials(block: np.ndarray, chunks: tuple, specs: tuple, axis: tuple, scratch: dict | None = None) -> tuple:
+    """Every member's partial of one float ``block``, each what ``chunks[i](block)`` returns.
+
+    What members share is computed once: one ``np.sum`` per accumulator dtype
+    serves ``sum``, ``mean`` and the means of ``var``/``std``; the deviations of
+    a variance are written into a buffer kept in ``scratch`` (reused by the
+    next slab of the block) and squared in place. A block of sum, mean, std,
+    min and max is read four times (sum, deviations, min, max) instead of six,
+    with no temporaries. Members whose spec is ``None`` call their own chunk
+    function. ``block`` must be a non-empty real float array.
+    """
+    totals: dict = {}
+    scratch = {} if scratch is None else scratch
+    count = math.prod(block.shape[a] for a in axis)
+
+    def total(dtype: Any) -> Any:
+        key = block.dtype if dtype is None else np.dtype(dtype)
+        if key not in totals:
+            totals[key] = np.sum(block, axis=axis, keepdims=True, dtype=None if key == block.dtype else key)
+        return totals[key]
+
+    def deviations(mean: Any) -> np.ndarray:
+        dtype = np.result_type(block.dtype, mean.dtype)
+        buffer = scratch.get(dtype)
+        if buffer is None or buffer.size < block.size:
+            buffer = scratch[dtype] = np.empty(block.size, dtype)
+        delta = buffer[: block.size].reshape(block.shape)
+        np.subtract(block, mean, out=delta)
+        return np.multiply(delta, delta, out=delta)
+
+    out = []
+    for chunk, spec in zip(chunks, specs):
+        kind = None if spec is None else spec[0]
+        if kind is None:
+            out.append(chunk(block))
+        elif kind == "sum":
+            out.append(total(spec[1]))
+        elif kind in ("min", "max"):
+            out.append((np.min if kind == "min" else np.max)(block, axis=axis, keepdims=True))
+        elif kind == "mean":
+            out.append((count, total(spec[1])))
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                mean = total(spec[1]) / np.maximum(count, 1)
+            out.append((count, mean, np.sum(deviations(mean), axis=axis, keepdims=True)))
+    return tuple(out)
 
 
 # --- average -------------------------------------------------------------------------------

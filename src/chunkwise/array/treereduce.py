@@ -501,7 +501,8 @@ SHARED_SLAB_BYTES = 1 << 20
 
 
 def shared_chunk(
-    block: np.ndarray, chunks: tuple, skips: tuple, where: Any = None, combines: tuple | None = None
+    block: np.ndarray, chunks: tuple, skips: tuple, where: Any = None, combines: tuple | None = None,
+    kernel: Callable | None = None, scratch: dict | None = None,
 ) -> tuple:
     """Every member's partial of one block (``None`` where a member skips the block).
 
@@ -509,17 +510,27 @@ def shared_chunk(
     in slabs of rows of about ``SHARED_SLAB_BYTES``: each slab is still in the
     cache when the next member reads it, so the block is read from memory
     once, not once per member; the slabs' partials merge with each member's
-    ``combine``.
+    ``combine``. ``kernel`` (``kernel(slab, scratch=...)``) computes all the
+    partials of a non-empty real float slab at once, sharing what members have
+    in common (:func:`chunkwise.array.reductions.fused_partials`); ``scratch``
+    holds its buffers from one slab to the next.
     """
     rows = block.shape[0] if block.ndim else 0
+    scratch = {} if scratch is None else scratch
     if combines is not None and rows > 1:
         step = builtins.max(1, SHARED_SLAB_BYTES // builtins.max(1, block.nbytes // rows))
         if rows >= 4 * step:
             parts = [
-                shared_chunk(block[i:i + step], chunks, skips, None if where is None else where[i:i + step])
+                shared_chunk(block[i:i + step], chunks, skips, None if where is None else where[i:i + step],
+                             kernel=kernel, scratch=scratch)
                 for i in range(0, rows, step)
             ]
             return shared_combine(parts, combines)
+    if (
+        kernel is not None and where is None and isinstance(block, np.ndarray)
+        and not isinstance(block, (np.ma.MaskedArray, np.matrix)) and block.dtype.kind == "f" and block.size
+    ):
+        return kernel(block, scratch=scratch)
     out = []
     for chunk, skip in zip(chunks, skips):
         if skip is not None and builtins.any(block.shape[a] == 0 for a in skip):

@@ -601,9 +601,11 @@ class NDFrame(FrameBase):
                      split_every: Any = None) -> Any:
         return _module("reductions").memory_usage(self, index, deep, split_every)
 
-    def describe(self, percentiles: Any = None, split_every: Any = None) -> Any:
+    def describe(self, percentiles: Any = None, include: Any = None, exclude: Any = None,
+                 split_every: Any = None) -> Any:
         """Summary statistics, as pandas' ``describe`` (percentiles approximate)."""
-        return _module("reductions").describe(self, percentiles, split_every)
+        return _module("reductions").describe(self, percentiles, split_every, include=include,
+                                              exclude=exclude)
 
     def quantile(self, q: Any = 0.5, numeric_only: bool = False, split_every: Any = None) -> Any:
         """Approximate quantiles (exact for small partitions); see ``reductions``."""
@@ -773,8 +775,8 @@ class DataFrame(NDFrame):
     def eval(self, expr: str, **kwargs: Any) -> Any:
         return _module("methods").eval_frame(self, expr, **kwargs)
 
-    def rename(self, index: Any = None, columns: Any = None) -> DataFrame:
-        return _module("methods").rename(self, index=index, columns=columns)
+    def rename(self, index: Any = None, columns: Any = None, errors: str = "ignore") -> DataFrame:
+        return _module("methods").rename(self, index=index, columns=columns, errors=errors)
 
     def drop(self, labels: Any = None, axis: int = 0, columns: Any = None, errors: str = "raise") -> DataFrame:
         return _module("methods").drop(self, labels=labels, axis=axis, columns=columns, errors=errors)

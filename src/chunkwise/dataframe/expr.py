@@ -92,6 +92,7 @@ __all__ = [
     "select_columns",
     "sum_parts",
     "total_rows",
+    "unify_categorical_index",
     "unify_categoricals",
 ]
 
@@ -269,6 +270,13 @@ def named_error(exc: Exception, operation: str) -> Exception:
                 return error
     except Exception:
         pass
+    try:  # a pandas error whose constructor formats its own message (UndefinedVariableError)
+        error = type(exc).__new__(type(exc))
+        error.args = (message,)
+        if str(error) in (message, repr(message)):
+            return error
+    except Exception:
+        pass
     for base in type(exc).__mro__:
         if base in _PLAIN_ERRORS:
             return base(message)
@@ -382,6 +390,27 @@ def unify_categoricals(parts: list) -> list:
     if not casts:
         return parts
     return [p.astype(casts) for p in parts]
+
+
+def unify_categorical_index(parts: list) -> list:
+    """``parts`` (frames or Series) with a categorical index cast to the union of its categories.
+
+    Partials keyed by a categorical of unknown categories (``astype("category")``
+    per partition) have different categories; pandas' ``concat`` would turn
+    their index into plain values, unlike the meta (and pandas' own result).
+    """
+    dtypes = [getattr(getattr(p, "index", None), "dtype", None) for p in parts]
+    if not all(isinstance(d, pd.CategoricalDtype) for d in dtypes) or all(d == dtypes[0] for d in dtypes):
+        return parts
+    union = _union_dtype(dtypes)
+    if union is None:
+        return parts
+    unified = []
+    for part in parts:
+        part = part.copy(deep=False)
+        part.index = part.index.astype(union)
+        unified.append(part)
+    return unified
 
 
 def apply_and_enforce(func: Callable, meta: Any, *args: Any, **kwargs: Any) -> Any:

@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from chunkwise.dataframe.core import new_collection
-from chunkwise.dataframe.expr import FrameExpr, Projection, emulate
+from chunkwise.dataframe.expr import FrameExpr, Projection, emulate, unify_categorical_index
 from chunkwise.dataframe.groupby_counting import counted_chunk, counted_combine
 from chunkwise.dataframe.reductions import tree_reduce
 
@@ -227,7 +227,7 @@ def groupby_combine(parts: list, *, prims: list, observed: bool = False, sort: b
         counted = counted_combine([p[0] for p in parts], prims)
         if counted is not None:
             return counted, {}
-    frame = pd.concat([p[0] for p in parts])
+    frame = pd.concat(unify_categorical_index([p[0] for p in parts]))
     levels = list(range(frame.index.nlevels))
     g = frame.groupby(level=levels, sort=False, dropna=False, observed=observed)
 
@@ -661,6 +661,10 @@ def check_how(spec: tuple) -> tuple:
         return column, how
     if how in ("std", "var", "nunique", "size") or how in AGGREGATIONS:
         return column, how
+    if isinstance(how, str) and not hasattr(pd.core.groupby.SeriesGroupBy, how):
+        raise AttributeError(  # pandas' type for a name it does not know
+            f"groupby(...).agg: 'SeriesGroupBy' object has no attribute {how!r}; use one of "
+            f"{list(AGGREGATIONS)} or a chunkwise.dataframe.Aggregation")
     raise ValueError(
         f"groupby(...).agg: {how!r} is not a tree-reducible aggregation; use one of "
         f"{list(AGGREGATIONS)} or a chunkwise.dataframe.Aggregation"
@@ -690,7 +694,9 @@ def normalize_by(obj: Any, by: Any, level: Any) -> tuple:
         for lev in levels:
             if isinstance(lev, int) and not 0 <= lev < meta.index.nlevels and lev not in (
                     meta.index.names):
-                raise IndexError(f"groupby(level={lev!r}): the index has {meta.index.nlevels} "
+                # pandas: ValueError on a flat index, IndexError past a MultiIndex's levels
+                error = IndexError if meta.index.nlevels > 1 else ValueError
+                raise error(f"groupby(level={lev!r}): the index has {meta.index.nlevels} "
                                  f"level(s)")
             if not isinstance(lev, int) and lev not in meta.index.names:
                 raise KeyError(f"groupby(level={lev!r}): no index level named {lev!r}; the index "

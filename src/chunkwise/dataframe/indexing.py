@@ -71,6 +71,7 @@ __all__ = [
     "repartition",
     "rows_between",
     "head_of_parts",
+    "datetime_bound",
     "loc_labels",
     "loc_slice",
     "tail_of_parts",
@@ -140,8 +141,11 @@ class HeadTail(FrameExpr):
 
 
 def _check_n(n: Any, operation: str) -> int:
-    if not isinstance(n, numbers.Integral) or n < 0:
-        raise ValueError(f"{operation}: n must be a non-negative integer, got {n!r}")
+    if not isinstance(n, numbers.Integral):
+        raise TypeError(f"{operation}: n must be an integer, got {n!r}")  # pandas' type
+    if n < 0:
+        raise ValueError(f"{operation}: n must be a non-negative integer, got {n!r} (pandas' "
+                         "all-but-the-last-n rows needs every partition's length)")
     return int(n)
 
 
@@ -277,6 +281,26 @@ def _check_label_type(frame: FrameBase, sample: Any, operation: str) -> None:
         raise named_error(exc, operation) from exc
 
 
+def datetime_bound(index: Any, bound: Any, side: str) -> Any:
+    """A string bound on a DatetimeIndex as pandas reads it: the start or the end of the period it names.
+
+    ``"2024-04"`` as a stop means the end of April (pandas' partial string
+    indexing); local wall time on a tz-aware index. Other bounds are returned as they are.
+    """
+    if not isinstance(bound, str) or not isinstance(index, pd.DatetimeIndex):
+        return bound
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            period = pd.Period(bound)
+        value = period.start_time if side == "start" else period.end_time
+    except (ValueError, TypeError):
+        value = pd.Timestamp(bound)  # e.g. a string with an offset: one instant
+    if index.tz is None:
+        return value.tz_localize(None) if value.tz is not None else value
+    return value.tz_convert(index.tz) if value.tz is not None else value.tz_localize(index.tz)
+
+
 class LocIndexer:
     """``df.loc[label]``, ``[start:stop]``, ``[[labels]]``, ``[boolean series]``, ``[rows, columns]``.
 
@@ -310,6 +334,8 @@ class LocIndexer:
             return self._slice(key.start, key.stop)
         if isinstance(key, (list, np.ndarray, pd.Index)):
             return self._labels(list(key))
+        if isinstance(key, str) and isinstance(frame._meta.index, pd.DatetimeIndex):
+            return self._slice(key, key)  # pandas' partial string: every row of that period
         return self._labels([key])
 
     def _select(self, indices: list, divisions: tuple | None) -> FrameExpr:
@@ -325,6 +351,8 @@ class LocIndexer:
         for bound in (start, stop):
             if bound is not None:
                 _check_label_type(frame, bound, "loc[start:stop]")
+        start = datetime_bound(frame._meta.index, start, "start")
+        stop = datetime_bound(frame._meta.index, stop, "stop")
         expr = frame.expr
         if frame.known_divisions:
             indices = _partitions_between(frame.divisions, start, stop)

@@ -346,16 +346,28 @@ def eval_frame(frame: DataFrame, expr: str, **kwargs: Any) -> Any:
     return elemwise(eval_partition, frame, expr, label="eval", **kwargs)
 
 
-def rename(frame: Any, index: Any = None, columns: Any = None) -> Any:
+def rename(frame: Any, index: Any = None, columns: Any = None, errors: str = "ignore") -> Any:
     """Rename columns (a mapping or function) or, for a Series, its name.
 
     Renaming index labels with a mapping or function clears the divisions.
+    ``errors="raise"``: a column missing from the mapping's keys is a
+    ``KeyError`` at build time, as in pandas (index labels are not checked: they are spread
+    over partitions).
     """
     if isinstance(frame, Series) and index is not None and not (
         callable(index) or isinstance(index, (dict, pd.Series))
     ):
         return call_method(frame, "rename", index)
-    result = call_method(frame, "rename", **{k: v for k, v in (("index", index), ("columns", columns)) if v is not None})
+    options = {k: v for k, v in (("index", index), ("columns", columns)) if v is not None}
+    if errors != "ignore":
+        if errors != "raise":
+            raise ValueError(f"rename: errors must be 'ignore' or 'raise', got {errors!r}")
+        if isinstance(columns, dict):
+            missing = [c for c in columns if c not in frame._meta.columns]
+            if missing:
+                raise KeyError(f"rename(errors='raise'): {missing} not found in axis; the columns are "
+                               f"{list(frame._meta.columns)}")
+    result = call_method(frame, "rename", **options)
     if index is not None:
         return _clear_divisions(result)
     return result
@@ -538,6 +550,10 @@ def to_datetime(arg: Any, meta: Any = None, **kwargs: Any) -> Any:
         meta = converted.iloc[:0]
         if isinstance(meta, pd.Series):
             meta.index = arg._meta.index
+            if converted.isna().all() and meta.dtype.kind == "M" and meta.dt.unit == "s":
+                # the sample did not parse (format=, errors="coerce"): pandas gives seconds for
+                # all-NaT, but microseconds for the strings that do parse
+                meta = meta.dt.as_unit("us")
     else:
         meta = normalize_meta(meta)
     dtype = meta.dtype

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from chunkwise.dataframe.expr import unify_categorical_index
 from chunkwise.dataframe.sketches import (
     QUANTILE_POINTS,
     digest_of,
@@ -394,6 +395,7 @@ def dictionary_counts_chunk(s: pd.Series, dropna: bool = True, dtype: Any = None
 
 
 def counts_combine(parts: list, dropna: bool = True) -> pd.Series:
+    parts = unify_categorical_index(parts)
     merged = pd.concat(parts)
     dtypes = {part.index.dtype for part in parts}
     if len(dtypes) == 1 and merged.index.dtype not in dtypes:

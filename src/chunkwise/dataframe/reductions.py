@@ -687,15 +687,37 @@ def quantile_frame_aggregate(partial: dict, q: Any, columns: pd.Index, meta: Any
     return k.cast_like(out, meta)
 
 
-def describe(obj: Any, percentiles: Any = None, split_every: Any = None) -> Any:
+def describe(obj: Any, percentiles: Any = None, split_every: Any = None, include: Any = None,
+             exclude: Any = None) -> Any:
     """Summary statistics, as pandas' ``describe``; the percentiles are approximate.
 
     Numeric columns give count, mean, std, min, percentiles, max; a frame
     without numeric columns (or a non-numeric Series) gives count, unique,
-    top, freq (``top`` among ties: the first value seen).
+    top, freq (``top`` among ties: the first value seen). ``include``/``exclude``
+    select columns by dtype as in pandas; numeric and other columns together
+    (``include="all"`` on a mixed frame) are not supported.
     """
     percentiles = tuple(sorted(percentiles)) if percentiles is not None else (0.25, 0.5, 0.75)
     operation = operation_name(obj, "describe")
+    if (include is not None or exclude is not None) and is_frame(obj):
+        if include == "all":
+            if exclude is not None:
+                raise ValueError(f"{operation}: exclude must be None when include is 'all'")
+            kinds = {is_numeric_for_describe(d) for d in obj.expr.meta.dtypes}
+            if len(kinds) > 1 or builtins.any(
+                    pd.api.types.is_datetime64_any_dtype(d) for d in obj.expr.meta.dtypes):
+                raise NotImplementedError(
+                    f"{operation}: include='all' on numeric and other columns together is not "
+                    f"supported; describe(include='number') and describe(exclude='number') apart")
+        else:
+            try:
+                chosen = obj.expr.meta.select_dtypes(include=include, exclude=exclude).columns
+            except (TypeError, ValueError) as exc:
+                raise type(exc)(f"{operation}: {exc}") from exc
+            if not len(chosen):
+                raise ValueError(f"{operation}: no columns of the dtypes include={include!r}, "
+                                 f"exclude={exclude!r}")
+            obj = new_collection(Projection(obj.expr, list(chosen)))
     meta = pandas_meta(obj, "describe", operation, percentiles=list(percentiles))
     source = obj.expr.meta
     labels = meta_nonempty(source).describe(percentiles=list(percentiles)).index
@@ -711,8 +733,9 @@ def describe(obj: Any, percentiles: Any = None, split_every: Any = None) -> Any:
             pd.api.types.is_datetime64_any_dtype(d) or pd.api.types.is_timedelta64_dtype(d)
             for d in dtypes):
         raise NotImplementedError(
-            f"{operation}: describing datetime-like columns is not supported; select the "
-            f"numeric columns (or the non-numeric ones)"
+            f"{operation}: describing datetime-like columns, or numeric and other columns "
+            f"together, is not supported; select the numeric columns (or the non-numeric ones), "
+            f"e.g. describe(include='number')"
         )
     kwargs = {"numeric": numeric[0] if numeric else True}
     return tree_reduce(

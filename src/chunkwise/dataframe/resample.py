@@ -174,7 +174,10 @@ def _gapped_sample(frame: FrameBase) -> Any:
     """A sample with two rows ten years apart: bins between them are empty, as in real data."""
     sample = meta_nonempty(frame.expr.meta)
     dtype = frame.expr.meta.index.dtype
-    sample.index = pd.DatetimeIndex(["1970-01-01", "1980-01-01"]).astype(dtype).rename(sample.index.name)
+    index = pd.DatetimeIndex(["1970-01-01", "1980-01-01"])
+    if getattr(dtype, "tz", None) is not None:  # astype cannot add a time zone
+        index = index.tz_localize(dtype.tz).as_unit(dtype.unit)
+    sample.index = index.astype(dtype).rename(sample.index.name)
     return sample
 
 
@@ -193,6 +196,13 @@ class Resampler:
         offset = pd.tseries.frequencies.to_offset(rule)
         if isinstance(offset, pd.offsets.Day) and offset.n > 1 and frame.expr.meta.index.tz is None:
             offset = pd.tseries.frequencies.to_offset(f"{24 * offset.n}h")  # the same bins, as a Tick
+        elif isinstance(offset, pd.offsets.Day) and offset.n > 1 and frame.npartitions > 1:
+            # pandas ignores origin= for calendar days on a tz-aware index: each partition
+            # would start its own n-day bins at its own first day, a silently wrong answer
+            raise NotImplementedError(
+                f"{operation}: bins of several calendar days on a tz-aware index cannot be aligned "
+                f"across partitions; resample the wall-clock times (tz_localize(None) on the index), "
+                f"use {24 * offset.n}h bins, or repartition(npartitions=1)")
         if isinstance(offset, pd.offsets.Tick):
             self.rule = offset
             self.options["origin"] = pd.Timestamp(frame.divisions[0]).normalize()

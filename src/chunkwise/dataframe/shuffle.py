@@ -74,6 +74,7 @@ import pandas as pd
 
 from chunkwise import config
 from chunkwise.core.graph import Ref, Task
+from chunkwise.dataframe._dtypes import cast_target
 from chunkwise.dataframe.core import new_collection
 from chunkwise.dataframe.expr import FrameExpr, concat_partitions, kept_index_dtype
 from chunkwise.dataframe.order_kernels import range_ids as _ids_by_splitters
@@ -547,13 +548,16 @@ def select_piece(pieces: list, j: int) -> Any:
 def conform(frame: Any, meta: Any) -> Any:
     """``frame`` with ``meta``'s dtypes and index dtype (what an Arrow round trip may change)."""
     if isinstance(meta, pd.DataFrame) and isinstance(frame, pd.DataFrame):
-        casts = {c: d for c, d, r in zip(meta.columns, meta.dtypes, frame.dtypes) if r != d}
+        casts = {c: t for c, d, r in zip(meta.columns, meta.dtypes, frame.dtypes)
+                 if (t := cast_target(d, r)) is not None}
         if casts and not frame.columns.has_duplicates:
             with contextlib.suppress(TypeError, ValueError):
                 frame = frame.astype(casts)
-    elif isinstance(meta, pd.Series) and isinstance(frame, pd.Series) and frame.dtype != meta.dtype:
-        with contextlib.suppress(TypeError, ValueError):
-            frame = frame.astype(meta.dtype)
+    elif isinstance(meta, pd.Series) and isinstance(frame, pd.Series):
+        target = cast_target(meta.dtype, frame.dtype)
+        if target is not None:
+            with contextlib.suppress(TypeError, ValueError):
+                frame = frame.astype(target)
     index = getattr(meta, "index", None)
     if (
         index is not None and not isinstance(index, pd.MultiIndex)

@@ -224,7 +224,10 @@ class Rolling:
                 raise ValueError(f"{operation}: window must be an integer or a time span such as '1h'") from exc
             if center:
                 raise NotImplementedError(f"{operation}: center=True is supported for integer windows only")
-            require_time_index(frame, operation)
+            try:
+                require_time_index(frame, operation)
+            except TypeError as exc:  # pandas' type for a time window over another index
+                raise ValueError(str(exc)) from None
             before, after = span, 0
         self.frame, self.window, self.before, self.after = frame, window, before, after
         self.options = {"min_periods": min_periods, "center": center}

@@ -263,8 +263,15 @@ def plan_pieces(
     split_row_groups: Any = "infer",
     blocksize: int | str = DEFAULT_BLOCKSIZE,
     need_counts: bool = False,
+    statistics_in_task: bool = False,
 ) -> list[Piece]:
-    """The pieces to read: hive partitions and row groups that ``filters`` rule out are gone."""
+    """The pieces to read: hive partitions and row groups that ``filters`` rule out are gone.
+
+    With ``statistics_in_task``, whole-file pieces (no row-group splitting)
+    are planned from the paths alone: the row groups that ``filters`` rule out
+    by statistics are left for the task to skip (it opens the footer anyway),
+    so planning reads no footer beyond the first (``split_row_groups="infer"``).
+    """
     candidates = []
     for path, values in zip(dataset.files, dataset.file_partitions):
         if bind_partition(filters, values) is False:
@@ -281,7 +288,8 @@ def plan_pieces(
             first = dataset.read_footers([candidates[0][0]])[0]
             total = sum(first.row_group(i).total_byte_size for i in range(first.num_row_groups))
             split_row_groups = "blocksize" if total > block and first.num_row_groups > 1 else False
-    if split_row_groups is False and not file_filter_cols and not need_counts:
+    if split_row_groups is False and (not file_filter_cols or statistics_in_task) \
+            and not need_counts:
         return [Piece(path, None, part) for path, part in candidates]
     footers = dataset.read_footers([path for path, _ in candidates])
     pieces = []

@@ -424,7 +424,8 @@ class ParquetFilteredLength(FrameExpr):
     @functools.cached_property
     def pieces(self) -> list:
         """The pieces of the read this counts (planned as :attr:`ReadParquet.pieces`)."""
-        return files.plan_pieces(self.dataset, self.pushed, self.split_row_groups, self.blocksize)
+        return files.plan_pieces(self.dataset, self.pushed, self.split_row_groups, self.blocksize,
+                                 statistics_in_task=True)
 
     def _divisions(self) -> tuple:
         return (None,) * (max(len(self.pieces), 1) + 1)
@@ -434,12 +435,13 @@ class ParquetFilteredLength(FrameExpr):
             return DataNode(key, pd.Series([0], dtype="int64"))
         piece = self.pieces[key[1]]
         return Task(key, arrow_kernels.count_passing, self.dataset.fs, piece,
-                    files.piece_filter(self.counted, piece))
+                    files.piece_filter(self.counted, piece), files.piece_filter(self.pushed, piece))
 
     def _explain_line(self) -> str:
         pieces = self.pieces
         return (f"ParquetFilteredLength: rows passing {self.counted!r}, counted on Arrow "
-                f"(files={len({p.path for p in pieces})}/{len(self.dataset.files)})  "
+                f"(files={len({p.path for p in pieces})}/{len(self.dataset.files)}, each task reads its "
+                "footer: row groups whose statistics prove all or none pass are not decoded)  "
                 f"[{self.npartitions} partitions]")
 
 
