@@ -8,8 +8,11 @@ On the dataframe workloads' Parquet data (``dataframes.data_dir``: 20M rows in
   chunkwise broadcasts the dimension (one partition).
 - ``dfj_merge_facts``: fact x fact: the first half of the files (``id``, ``x``)
   joined one-to-one to the second half (``id - rows/2``, ``y``), then the count
-  and the sum of ``x * y``. Neither side's length is known after reading, so
-  chunkwise hash-partitions both (its shuffle); Dask shuffles too.
+  and the sum of ``x * y``. chunkwise counts the right side from the Parquet
+  footers (10M rows, under ``broadcast_bytes``) and broadcasts it; its files
+  come in ``id`` order, so it is chained, not concatenated, and each left
+  partition lines up with one right partition and is joined by slicing
+  (``explain()`` says why). Dask shuffles both sides.
 - ``dfj_rolling_time``: ``id`` as seconds is a sorted timestamp index
   (``set_index(..., sorted=True)``); a 1-hour time-window rolling mean of ``x``,
   summed (so the result, not the transfer of 20M values, is compared).

@@ -9,7 +9,7 @@ import pytest
 
 import chunkwise.dataframe as dd
 from chunkwise.dataframe import order_kernels
-from chunkwise.dataframe.order_kernels import ordered_bits, range_ids, stable_order
+from chunkwise.dataframe.order_kernels import ordered_bits, range_ids, sort_order, stable_order
 
 
 def _float_cases() -> dict:
@@ -128,3 +128,25 @@ def test_sort_values_through_the_kernels_is_pandas(name, scheduler):
     got = df.sort_values("k", npartitions=5).compute(scheduler=scheduler)
     want = pdf.sort_values("k", kind="stable")
     pd.testing.assert_frame_equal(got, want)
+
+
+@pytest.mark.parametrize("n", [1, 7, 300, 5000])
+def test_sort_order_is_pandas_stable_sort_values(n):
+    """Every key kind (float with NaN and -0.0, int ties, datetime with NaT, bool), one to
+    three keys, every ascending mix, nulls first and last: pandas' stable order exactly."""
+    import itertools
+
+    rng = np.random.default_rng(n)
+    floats = rng.integers(0, 4, n).astype(float)
+    floats[rng.random(n) < 0.1] = np.nan
+    floats[rng.random(n) < 0.1] = -0.0
+    times = pd.to_datetime(rng.integers(0, 5, n), unit="D").to_numpy().copy()
+    times[rng.random(n) < 0.1] = np.datetime64("NaT")
+    frame = pd.DataFrame({"f": floats, "i": rng.integers(0, 3, n), "t": times, "b": rng.random(n) < 0.5})
+    for by in (["f"], ["t"], ["i"], ["b"], ["f", "i"], ["t", "f", "i"], ["b", "f"]):
+        for ascending in itertools.product([True, False], repeat=len(by)):
+            for na_position in ("first", "last"):
+                want = frame.sort_values(by, ascending=list(ascending), na_position=na_position,
+                                         kind="stable").index.to_numpy()
+                got = sort_order([frame[k].to_numpy() for k in by], list(ascending), na_position)
+                np.testing.assert_array_equal(got, want, err_msg=f"{by} {ascending} {na_position}")

@@ -425,10 +425,41 @@ def test_ordered_range_shuffle_sorts_in_the_combine_on_every_path(pdf, scheduler
         pd.testing.assert_frame_equal(plain.compute(scheduler=scheduler), expected.drop(columns="o"))
     empty = df[df.u < 0].sort_values("f")
     pd.testing.assert_frame_equal(empty.compute(scheduler=scheduler), pdf[pdf.u < 0])
-    descending = df.sort_values("f", ascending=False)  # not ordered by the combine: a sort after
-    assert "sort-partition" in descending.explain(show=False)
-    pd.testing.assert_frame_equal(descending.compute(scheduler=scheduler),
-                                  pdf.sort_values("f", ascending=False, kind="stable"))
+    strings = df.sort_values(["s", "k"])  # string keys: not ordered by the combine, a sort after
+    assert "sort-partition" in strings.explain(show=False)
+    pd.testing.assert_frame_equal(strings.compute(scheduler=scheduler),
+                                  pdf.sort_values(["s", "k"], kind="stable"))
+
+
+@pytest.mark.parametrize("by,ascending", [
+    ("f", False), ("t", False), ("k", False), (["k", "f"], [True, False]), (["k", "f"], [False, True]),
+    (["b", "t", "u"], [False, True, False]), (["f", "k"], True),
+])
+@pytest.mark.parametrize("na_position", ["last", "first"])
+def test_the_combine_orders_descending_nulls_first_and_several_keys(pdf, by, ascending, na_position,
+                                                                    scheduler):
+    """Fails before: only one ascending key with nulls last was ordered as the pieces were
+    joined; descending keys, ``na_position="first"`` and several keys took a sort after.
+    Pieces through Arrow, pickled (an object column) and in memory (``tasks``); uneven and
+    empty partitions; ties (``k``), NaN (``f``), timestamps, booleans."""
+    pdf = pdf.assign(b=pdf.k % 2 == 0)
+    pdf.loc[pdf.index[::11], "t"] = pd.NaT
+    kept = pdf[(pdf.u < 150) | (pdf.u > 420)]
+    expected = kept.sort_values(by, ascending=ascending, na_position=na_position, kind="stable")
+    df = dd.from_pandas(pdf, npartitions=6)
+    df = df[(df.u < 150) | (df.u > 420)]  # some partitions short, others empty
+    out = df.drop(columns=["s", "c"]).sort_values(by, ascending=ascending, na_position=na_position,
+                                                  npartitions=4)
+    plan = out.explain(show=False)
+    assert "each partition sorted as it is joined" in plan and "sort-partition" not in plan
+    pd.testing.assert_frame_equal(out.compute(scheduler=scheduler), expected.drop(columns=["s", "c"]))
+    pickled = df.assign(o=df.k.map(lambda v: (v, "x"), meta=("o", object)))
+    pickled = pickled.sort_values(by, ascending=ascending, na_position=na_position, npartitions=3)
+    pd.testing.assert_frame_equal(pickled.compute(scheduler=scheduler),
+                                  expected.assign(o=expected.k.map(lambda v: (v, "x"))))
+    with chunkwise.config.set({"dataframe.shuffle.method": "tasks"}):
+        pd.testing.assert_frame_equal(out.compute(scheduler=scheduler),
+                                      expected.drop(columns=["s", "c"]))
 
 
 def _integer_key_cases() -> list:

@@ -5,7 +5,7 @@ its ``meta`` at once (pandas' own ``merge`` run on small samples of both
 sides, so a missing key, a key dtype pandas refuses or a suffix collision
 fails when the line is written, with pandas' error type), and it is replaced
 in the plan's ``lower`` stage by one of three physical plans, chosen from
-what is known without reading data (``explain()`` shows which):
+what is known without reading data (``explain()`` shows which, and why):
 
 ================  ====================================  ==============================
 strategy          when                                  cost
@@ -34,7 +34,10 @@ A broadcast ``merge`` (inner or left, the right side broadcast) on one
 integer, float or datetime key runs the *lookup kernel*
 (:mod:`._join_kernels`): ``Index.get_indexer`` on the small side's unique
 keys, built once, then a ``take``; pandas' exact result, without re-hashing
-the small side per partition.
+the small side per partition. A small side whose partitions come in key order
+(strictly increasing keys within and across them: a table written sorted by
+its id) is *chained* rather than concatenated, and a big partition lining up
+with a stretch of it is joined by slicing (:mod:`._join_kernels`).
 
 A groupby or ``drop_duplicates`` after a join samples, to choose its path,
 the side its keys come from (:meth:`BroadcastMerge.cardinality_source`), so
@@ -53,7 +56,7 @@ for every partition alike.
 >>> users = dd.from_pandas(pd.DataFrame({"user": [1, 2], "country": ["de", "fr"]}), npartitions=1)
 >>> joined = orders.merge(users, on="user", how="left")
 >>> print(joined.explain(show=False).splitlines()[0])
-BroadcastMerge: how='left', broadcast the right side, lookup on the key  [2 partitions]
+BroadcastMerge: how='left', broadcast the right side, lookup on the key (the right side has one partition)  [2 partitions]
 >>> joined.compute().country.tolist()
 ['de', 'fr', 'de', nan]
 """
@@ -182,27 +185,44 @@ class Merge(FrameExpr):
         Chosen once per node (the config read then holds for its divisions and its lowering).
         """
         if "_strategy" not in self.__dict__:
-            self.__dict__["_strategy"] = self._choose()
+            self.__dict__["_strategy"], self.__dict__["_why"] = self._choose()
         return self.__dict__["_strategy"]
+
+    def why(self) -> str:
+        """Why :meth:`strategy` was chosen, in words (``explain()`` shows it)."""
+        self.strategy()
+        return self.__dict__["_why"]
 
     def _choose(self) -> tuple:
         left, right, how = self.left, self.right, self.how
         if left.npartitions == 1 and right.npartitions == 1:
-            return ("broadcast", "right")
+            return ("broadcast", "right"), "both sides have one partition"
         index_join = self.left_keys == "index" and self.right_keys == "index" and how != "cross"
         if index_join and left.known_divisions and right.known_divisions and self.broadcast is not True:
-            return ("aligned", _union_divisions(left.divisions, right.divisions))
+            return (("aligned", _union_divisions(left.divisions, right.divisions)),
+                    "both indexes' divisions are known")
         allowed = [s for s, ok in (("right", how in _BROADCASTS_RIGHT),
                                    ("left", how in _BROADCASTS_LEFT)) if ok]
+        sides = {"left": left, "right": right}
         if self.broadcast is not False:
-            sides = {"left": left, "right": right}
             small = [s for s in allowed if sides[s].npartitions == 1
                      or _is_small(sides[s], lookup=self._lookup_plan(s) is not None)]
-            if (self.broadcast is True or how == "cross") and not small:
+            forced = (self.broadcast is True or how == "cross") and not small
+            if forced:
                 small = allowed  # a cross join has no keys to hash: it always broadcasts
             if small:
-                return ("broadcast", min(small, key=lambda s: _size_rank(sides[s])))
-        return ("hash", choose_join_npartitions(left, right, self.nparts or None).npartitions)
+                side = min(small, key=lambda s: _size_rank(sides[s]))
+                why = ("broadcast=True" if forced and how != "cross" else "a cross join has no keys"
+                       if forced else _small_because(sides[side], side))
+                return ("broadcast", side), why
+        npartitions = choose_join_npartitions(left, right, self.nparts or None).npartitions
+        if self.broadcast is False:
+            why = "broadcast=False"
+        elif not allowed:
+            why = f"how={how!r} needs every row of both sides"
+        else:
+            why = "; ".join(f"the {s} side is {_size_words(sides[s])}" for s in allowed)
+        return ("hash", npartitions), why
 
     def _lookup_plan(self, small: str) -> LookupPlan | None:
         return lookup_plan(self.kind, self.options, small, self.left_keys, self.right_keys,
@@ -227,16 +247,16 @@ class Merge(FrameExpr):
         keys = (self.left_keys, self.right_keys)
         if strategy[0] == "broadcast":
             return BroadcastMerge(self.left, self.right, strategy[1], self.kind, self.options, meta,
-                                  self.divisions, keys)
+                                  self.divisions, keys, self.why())
         sources = (self.left, self.right)
         if strategy[0] == "aligned":
             left = _repartitioned(self.left, strategy[1])
             right = _repartitioned(self.right, strategy[1])
             return PartitionMerge(left, right, self.kind, self.options, meta, "aligned", strategy[1],
-                                  keys, sources)
+                                  keys, sources, self.why())
         left, right = self._hashed(strategy[1])
         return PartitionMerge(left, right, self.kind, self.options, meta, "hash", self.divisions,
-                              keys, sources)
+                              keys, sources, self.why())
 
     def _hashed(self, npartitions: int) -> tuple:
         """Both sides hash-partitioned on their keys, cast alike first where their dtypes differ."""
@@ -320,14 +340,15 @@ class PreparedSide(FrameExpr):
         return Task(key, prepare_small_side, refs, self.plan)
 
     def _explain_line(self) -> str:
-        how = "indexed by its key" if self.plan is not None else "concatenated"
+        how = ("indexed by its key, or chained if its partitions come in key order" if self.plan is not None
+               else "concatenated")
         return f"PreparedSide: {how}  [1 partition]"
 
 
 class BroadcastMerge(FrameExpr):
     """Every partition of the big side joined with the whole small side (prepared once)."""
 
-    _parameters = ("left", "right", "small", "kind", "options", "meta", "given_divisions", "keys")
+    _parameters = ("left", "right", "small", "kind", "options", "meta", "given_divisions", "keys", "why")
     _operand_only = ("meta",)
 
     def _meta(self) -> Any:
@@ -366,15 +387,15 @@ class BroadcastMerge(FrameExpr):
     def _explain_line(self) -> str:
         how = self.options.get("how", "inner")
         kernel = ", lookup on the key" if self.plan is not None else ""
-        return (f"BroadcastMerge: how={how!r}, broadcast the {self.small} side{kernel}  "
-                f"[{self.npartitions} partitions]")
+        return (f"BroadcastMerge: how={how!r}, broadcast the {self.small} side{kernel} "
+                f"({self.why})  [{self.npartitions} partitions]")
 
 
 class PartitionMerge(Partitionwise):
     """Partition ``i`` of the left joined with partition ``i`` of the right (aligned or hashed alike)."""
 
     _parameters = ("left", "right", "kind", "options", "meta", "strategy", "given_divisions", "keys",
-                   "sources")
+                   "sources", "why")
     _operand_only = ("meta",)
 
     def _kernel_args(self) -> list:
@@ -400,7 +421,7 @@ class PartitionMerge(Partitionwise):
 
     def _explain_line(self) -> str:
         how = self.options.get("how", "inner")
-        return f"PartitionMerge: how={how!r}, {self.strategy}  [{self.npartitions} partitions]"
+        return f"PartitionMerge: how={how!r}, {self.strategy} ({self.why})  [{self.npartitions} partitions]"
 
 
 #: The ``how`` values that may broadcast the right side, and the left side.
@@ -519,6 +540,22 @@ def estimated_rows(frame: FrameExpr) -> int | None:
         return None
     counts = ParquetLength(node.dataset, node.split_row_groups, node.blocksize).counts
     return sum(counts) if len(counts) == node.npartitions else None
+
+
+def _size_words(frame: FrameExpr) -> str:
+    """``frame``'s size as :func:`_is_small` sees it, in words ("12,000 rows, 0.3 MiB")."""
+    rows = estimated_rows(frame)
+    if rows is None:
+        return f"of unknown length ({frame.npartitions} partitions)"
+    return f"{rows:,} rows, {rows * _row_bytes(frame.meta) / 2**20:,.1f} MiB"
+
+
+def _small_because(frame: FrameExpr, side: str) -> str:
+    if frame.npartitions == 1:
+        return f"the {side} side has one partition"
+    source = "known lengths" if frame.lengths is not None else "Parquet footers"
+    limit = config.get("dataframe.broadcast_bytes") / 2**20
+    return f"the {side} side is small: {_size_words(frame)} from {source}, <= broadcast_bytes {limit:,.0f} MiB"
 
 
 def _size_rank(frame: FrameExpr) -> tuple:

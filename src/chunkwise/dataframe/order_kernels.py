@@ -22,6 +22,12 @@ which must give exactly NumPy's answers:
     kept top bits tie although they differ (rare: a span wider than
     ``64 - log2(rows)`` bits) are put right by a stable ``lexsort`` of the
     tied rows alone; if they are many, NumPy's own stable argsort is used.
+- :func:`sort_order`, pandas' stable ``sort_values(by, ascending, na_position)``
+  order of several NumPy key columns: :func:`stable_order` per key, last key
+  first (each pass stable, so earlier keys decide and ties keep their rows'
+  order); a descending key is ordered reversed and the order reversed back
+  (pandas' own trick, so ties still keep their order); nulls are set aside and
+  put first or last.
 - :func:`range_ids`, each value's range among a few sorted splitters
   (``np.searchsorted(splitters, values, side="right")``): with up to
   :data:`COMPARE_MAX` splitters, a sum of vectorized comparisons (1M floats
@@ -38,7 +44,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["COMPARE_MAX", "ordered_bits", "range_ids", "stable_order"]
+__all__ = ["COMPARE_MAX", "ordered_bits", "range_ids", "sort_order", "stable_order"]
 
 #: Up to this many splitters, range ids are counted by comparisons, not binary searches.
 COMPARE_MAX = 64
@@ -130,6 +136,43 @@ def stable_order(keys: np.ndarray) -> np.ndarray:
             return _radix_order(ints, low, high)
     order = _packed_order(ordered_bits(keys))
     return np.argsort(keys, kind="stable") if order is None else order
+
+
+def _nulls(keys: np.ndarray) -> np.ndarray | None:
+    """Where ``keys`` are NaN or NaT; ``None`` for a dtype without nulls."""
+    kind = keys.dtype.kind
+    return np.isnan(keys) if kind == "f" else np.isnat(keys) if kind in "mM" else None
+
+
+def _order_one(keys: np.ndarray, ascending: bool, na_position: str) -> np.ndarray:
+    """pandas' stable order of one key (``ascending``, nulls ``na_position``)."""
+    nulls = _nulls(keys)
+    if ascending and na_position == "last":
+        return stable_order(keys)  # NaN and NaT last already
+    if nulls is not None and nulls.any():
+        rest = np.flatnonzero(~nulls)
+        body = rest[_order_one(keys[rest], ascending, na_position)]
+        null = np.flatnonzero(nulls)
+        return np.concatenate([body, null] if na_position == "last" else [null, body])
+    if ascending:
+        return stable_order(keys)
+    # descending: order the keys reversed, then reverse the order (equal keys keep theirs)
+    return (len(keys) - 1 - stable_order(keys[::-1]))[::-1]
+
+
+def sort_order(keys: list, ascending: list, na_position: str = "last") -> np.ndarray:
+    """The rows' order under pandas' ``sort_values(by, ascending=, na_position=,
+    kind="stable")`` of the NumPy arrays ``keys`` (one per key column, equal lengths).
+
+    >>> sort_order([np.array([1, 2, 1, 2]), np.array([0.5, np.nan, 0.1, 0.7])], [False, True], "first")
+    array([1, 3, 2, 0])
+    """
+    order = None
+    for values, up in zip(reversed(keys), reversed(ascending)):
+        current = values if order is None else values[order]
+        step = _order_one(current, bool(up), na_position)
+        order = step if order is None else order[step]
+    return order.astype(np.intp, copy=False)
 
 
 def range_ids(values: np.ndarray, inner: np.ndarray) -> np.ndarray:

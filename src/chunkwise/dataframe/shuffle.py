@@ -78,7 +78,7 @@ from chunkwise.dataframe._dtypes import cast_target
 from chunkwise.dataframe.core import new_collection
 from chunkwise.dataframe.expr import FrameExpr, concat_partitions, kept_index_dtype
 from chunkwise.dataframe.order_kernels import range_ids as _ids_by_splitters
-from chunkwise.dataframe.order_kernels import stable_order
+from chunkwise.dataframe.order_kernels import sort_order, stable_order
 from chunkwise.dataframe.partition_count import choose_npartitions
 from chunkwise.scheduling.callbacks import Callback
 
@@ -92,6 +92,7 @@ __all__ = [
     "conform",
     "hash_ids",
     "hash_partition",
+    "order_of",
     "order_partition",
     "range_ids",
     "range_partition",
@@ -415,12 +416,12 @@ def read_piece(path: str, meta: Any) -> Any:
     return frame
 
 
-def _read_arrow_joined(paths: list, meta: Any, order_by: int | None = None) -> Any:
+def _read_arrow_joined(paths: list, meta: Any, order_by: Any = None) -> Any:
     """Arrow IPC pieces joined as Arrow tables, converted to pandas once (one copy, not a
     conversion per piece and a pandas concat); ``None`` when their schemas do not join.
 
-    ``order_by``: the position of a column to order the rows by (stably, NaN and NaT
-    last) while they are Arrow, so the ordered rows are the one copy made."""
+    ``order_by``: how to order the rows while they are Arrow (see :func:`order_of`), so
+    the ordered rows are the one copy made."""
     import pyarrow as pa
 
     with contextlib.ExitStack() as stack:
@@ -433,7 +434,7 @@ def _read_arrow_joined(paths: list, meta: Any, order_by: int | None = None) -> A
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
             return None
         if order_by is not None and table.num_rows > 1:
-            order = stable_order(table.column(order_by).to_numpy())
+            order = order_of(lambda position: table.column(position).to_numpy(), order_by)
             if not (order[1:] > order[:-1]).all():  # not already in order
                 table = table.take(order)
         frame = table.to_pandas(split_blocks=order_by is not None)
@@ -442,13 +443,27 @@ def _read_arrow_joined(paths: list, meta: Any, order_by: int | None = None) -> A
     return frame
 
 
-def order_partition(part: Any, position: int) -> Any:
-    """``part``'s rows ordered by its column at ``position`` (a Series: its values),
-    stably, NaN and NaT last (as :func:`_read_arrow_joined` orders them)."""
+def order_of(column: Any, order_by: Any) -> np.ndarray:
+    """The rows' stable order under ``order_by``: a column position (ascending, NaN and NaT
+    last) or ``(positions, ascending, na_position)`` (pandas' ``sort_values`` order by
+    those columns, :func:`~.order_kernels.sort_order`); ``column(position)`` gives a
+    column's NumPy values."""
+    if isinstance(order_by, int):
+        return stable_order(column(order_by))
+    positions, ascending, na_position = order_by
+    return sort_order([column(p) for p in positions], list(ascending), na_position)
+
+
+def order_partition(part: Any, order_by: Any) -> Any:
+    """``part``'s rows in the stable order ``order_by`` gives (see :func:`order_of`;
+    a Series: its values are the one column), as :func:`_read_arrow_joined` orders them."""
     if len(part) < 2:
         return part
-    keys = part if isinstance(part, pd.Series) else part.iloc[:, position]
-    return part.take(stable_order(keys.to_numpy()))
+
+    def column(position: int) -> np.ndarray:
+        return (part if isinstance(part, pd.Series) else part.iloc[:, position]).to_numpy()
+
+    return part.take(order_of(column, order_by))
 
 
 def _remove(paths: list) -> None:
@@ -571,12 +586,12 @@ def _check_size(entries: list, j: int, limit: Any) -> None:
 
 
 def combine_pieces(splits: list, j: int, meta: Any, limit: Any = None,
-                   order_by: int | None = None) -> Any:
+                   order_by: Any = None) -> Any:
     """Output partition ``j``: piece ``j`` of every split, in input order (files read, then deleted).
 
     ``splits`` holds each split's whole result, or (the ``tasks`` method) its piece ``j`` alone.
     ``limit``: ``dataframe.shuffle.memory_limit`` when the plan was lowered. ``order_by``:
-    the rows ordered by the column at that position (see :func:`order_partition`).
+    how the rows are ordered (see :func:`order_of`).
     """
     entries = [entry[j] if isinstance(entry, list) else entry for entry in splits]
     try:
@@ -646,8 +661,8 @@ class Shuffle(FrameExpr):
         replaces the index, pieces are written without it)."""
         return True
 
-    def _order_by(self) -> int | None:
-        """The position of the column each output partition is ordered by, or ``None``."""
+    def _order_by(self) -> Any:
+        """How each output partition is ordered (:func:`order_of`), or ``None``."""
         return None
 
     @property
@@ -723,13 +738,19 @@ class RangeShuffle(Shuffle):
     def _keeps_index(self) -> bool:
         return bool(self.keep_index)
 
-    def _order_by(self) -> int | None:
-        """``ordered=True``: each output partition comes out sorted by its one key (ascending,
-        nulls last; see :func:`can_order`), ordered while its pieces are Arrow."""
+    def _order_by(self) -> Any:
+        """``ordered=True``: each output partition comes out sorted by ``by`` (as pandas'
+        stable ``sort_values(by, ascending, na_position)``; see :func:`can_order`), ordered
+        while its pieces are Arrow: a column position (one key, ascending, nulls last) or
+        ``(positions, ascending, na_position)``."""
         if not self.ordered:
             return None
         meta = self.frame.meta
-        return 0 if isinstance(meta, pd.Series) else list(meta.columns).index(self.by[0])
+        positions = tuple(0 if isinstance(meta, pd.Series) else list(meta.columns).index(b)
+                          for b in self.by)
+        if len(positions) == 1 and self.ascending[0] and self.na_position == "last":
+            return positions[0]
+        return positions, tuple(bool(a) for a in self.ascending), self.na_position
 
     def _count(self) -> int:
         return len(self.splitters) + 1
@@ -746,16 +767,17 @@ class RangeShuffle(Shuffle):
 
 def can_order(meta: Any, by: Sequence, ascending: Sequence, na_position: str) -> bool:
     """Whether a :class:`RangeShuffle` can order its output partitions itself
-    (``ordered=True``): one key column of numbers, booleans or datetimes (NumPy dtypes),
-    ascending, nulls last, named once."""
-    if len(by) != 1 or not ascending[0] or na_position != "last":
+    (``ordered=True``): key columns of numbers, booleans or datetimes (NumPy dtypes), each
+    named once; any ``ascending`` per key and ``na_position``."""
+    if not by or len(ascending) != len(by) or na_position not in ("first", "last"):
         return False
     if isinstance(meta, pd.Series):
-        keys = meta if by[0] == meta.name else None
+        keys = [meta if b == meta.name else None for b in by]
     else:
         columns = list(meta.columns)
-        keys = meta[by[0]] if columns.count(by[0]) == 1 else None
-    return keys is not None and isinstance(keys.dtype, np.dtype) and keys.dtype.kind in "biufmM"
+        keys = [meta[b] if columns.count(b) == 1 else None for b in by]
+    return all(k is not None and isinstance(k.dtype, np.dtype) and k.dtype.kind in "biufmM"
+               for k in keys)
 
 
 def _note(note: str | None) -> str:
