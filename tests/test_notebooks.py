@@ -17,6 +17,15 @@ def test_there_are_notebooks():
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_cell_has_an_id(path):
+    # nbformat >= 4.5 warns about cells without an id and will refuse them
+    import json
+
+    cells = json.loads(path.read_text())["cells"]
+    assert [i for i, cell in enumerate(cells) if not cell.get("id")] == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_runs(path, tmp_path):
     notebook = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(
