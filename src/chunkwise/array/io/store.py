@@ -43,7 +43,7 @@ from chunkwise.core.graph import Ref, Task
 from chunkwise.core.tokenize import tokenize
 from chunkwise.delayed import Delayed
 
-__all__ = ["COMPUTE_KEYWORDS", "LoadStored", "StoreBlocks", "StoreDone", "store"]
+__all__ = ["COMPUTE_KEYWORDS", "LoadStored", "ReadBack", "StoreBlocks", "StoreDone", "store"]
 
 
 COMPUTE_KEYWORDS = ("scheduler", "num_workers", "callbacks", "optimize_graph")
@@ -176,14 +176,13 @@ def _stored(results: list) -> None:
     return None
 
 
-class LoadStored(ArrayExpr):
-    """Blocks read back from the ``target`` that ``store`` wrote them into."""
+class ReadBack(ArrayExpr):
+    """Blocks read back from where a write put them, one ``getter`` task a block.
 
-    _parameters = ("target", "region", "chunks_", "dtype_", "lock", "prefix")
-
-    @functools.cached_property
-    def name(self) -> str:  # type: ignore[override]
-        return f"load-{self.prefix}"
+    Subclasses declare ``region``, ``chunks_`` and ``dtype_`` among their parameters and
+    say what to read from (:meth:`_source`: the target, or a reference to the task that
+    finished the write) and under which lock (:meth:`_read_lock`).
+    """
 
     def _chunks(self) -> tuple:
         return self.chunks_
@@ -195,9 +194,31 @@ class LoadStored(ArrayExpr):
     def _boundaries(self) -> tuple:
         return tuple(chunk_boundaries(c) for c in self.chunks_)
 
+    def _source(self) -> Any:
+        raise NotImplementedError
+
+    def _read_lock(self) -> Any:
+        return None
+
     def _task(self, key: Hashable) -> Task:
         slices = block_slices(self.region, self._boundaries, key[1:])
-        return Task(key, getter, self.target, slices, self.lock)
+        return Task(key, getter, self._source(), slices, self._read_lock())
+
+
+class LoadStored(ReadBack):
+    """Blocks read back from the ``target`` that ``store`` wrote them into."""
+
+    _parameters = ("target", "region", "chunks_", "dtype_", "lock", "prefix")
+
+    @functools.cached_property
+    def name(self) -> str:  # type: ignore[override]
+        return f"load-{self.prefix}"
+
+    def _source(self) -> Any:
+        return self.target
+
+    def _read_lock(self) -> Any:
+        return self.lock
 
 
 def _as_list(obj: Any) -> tuple[list, bool]:

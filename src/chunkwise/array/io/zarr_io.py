@@ -36,10 +36,10 @@ import numpy as np
 
 from chunkwise.array.chunks import check_known_chunks, chunk_boundaries
 from chunkwise.array.core import Array, asarray, from_array
-from chunkwise.array.expr import ArrayExpr, FromArray, getter
+from chunkwise.array.expr import FromArray
 from chunkwise.array.io.atomic import INCOMPLETE_ATTRIBUTE, incomplete_note, sibling_path
-from chunkwise.array.io.regions import block_slices, normalize_region
-from chunkwise.array.io.store import COMPUTE_KEYWORDS, LoadStored, store
+from chunkwise.array.io.regions import normalize_region
+from chunkwise.array.io.store import COMPUTE_KEYWORDS, LoadStored, ReadBack, store
 from chunkwise.core.expr import Expr, walk
 from chunkwise.core.graph import Ref, Task
 from chunkwise.core.tokenize import tokenize
@@ -336,7 +336,7 @@ def _finish_zarr_write(write: ZarrWrite, written: list, return_array: bool) -> A
     return z if return_array else None
 
 
-class ReadFinished(ArrayExpr):
+class ReadFinished(ReadBack):
     """The blocks of an array read back from the zarr array that ``finish`` completed."""
 
     _parameters = ("finish", "region", "chunks_", "dtype_")
@@ -345,19 +345,8 @@ class ReadFinished(ArrayExpr):
     def name(self) -> str:  # type: ignore[override]
         return f"{self.finish.name}-read"
 
-    def _chunks(self) -> tuple:
-        return self.chunks_
-
-    def _dtype(self) -> Any:
-        return self.dtype_
-
-    @functools.cached_property
-    def _boundaries(self) -> tuple:
-        return tuple(chunk_boundaries(c) for c in self.chunks_)
-
-    def _task(self, key: Hashable) -> Task:
-        slices = block_slices(self.region, self._boundaries, key[1:])
-        return Task(key, getter, Ref(self.finish.key), slices, None)
+    def _source(self) -> Any:
+        return Ref(self.finish.key)
 
 
 INNER_CHUNK_BYTES = 1 << 20
