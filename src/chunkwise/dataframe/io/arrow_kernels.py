@@ -31,9 +31,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from chunkwise.dataframe.io._filters import all_match, filter_columns, may_match
 from chunkwise.dataframe.io._fs import FileSystem
-from chunkwise.dataframe.io._parquet import Piece, note_read, row_group_stats
+from chunkwise.dataframe.io.parquet_files import Piece, note_read, row_group_stats
+from chunkwise.dataframe.io.row_filters import all_match, filter_columns, may_match
 
 __all__ = ["count_passing", "matching_rows"]
 
@@ -46,12 +46,12 @@ def count_passing(fs: FileSystem, piece: Piece, filters: list | None | bool,
     """Rows of ``piece`` (its read row groups) that ``filters`` keep, as a one-value Series.
 
     ``filters`` and ``pushed`` are bound to the piece's hive partition
-    (``_parquet.piece_filter``): ``None`` keeps every row, ``False`` none.
+    (``parquet_files.piece_filter``): ``None`` keeps every row, ``False`` none.
     ``pushed`` is the filter pushed into the read this counts for: the row
     groups its statistics rule out are not the read's (planning may have
-    left them to this task, see ``_parquet.plan_pieces``). Of the others,
+    left them to this task, see ``parquet_files.plan_pieces``). Of the others,
     a row group is decided by its footer statistics when they prove that
-    every row passes (:func:`~._filters.all_match`: no nulls, not a float
+    every row passes (:func:`~.row_filters.all_match`: no nulls, not a float
     column, which may hold NaN) or that none does; only the rest is decoded,
     and only the filter's columns of it, one row group at a time (the mask
     is then computed on values still in cache: measured on 20 files of 4 row

@@ -1,7 +1,7 @@
 """Parquet footers: read in parallel, and kept across plans for local files.
 
 Planning a read needs footers only for row-group splitting, statistics and
-row counts (``_parquet.plan_pieces``), and then reads them on a thread pool
+row counts (``parquet_files.plan_pieces``), and then reads them on a thread pool
 (:func:`read_footers`). A query that calls ``read_parquet`` again (each run
 of a benchmark, each notebook cell) would read them all again, so footers of
 local files are kept in :data:`FOOTER_CACHE` by ``(path, mtime_ns, size)``:

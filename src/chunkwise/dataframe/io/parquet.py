@@ -1,7 +1,7 @@
 """``read_parquet`` and ``to_parquet``: the plan nodes and the user functions.
 
 :class:`ReadParquet` is the scan. Its operands are the discovered dataset
-(files and schema, see ``_parquet.discover``), the columns, the filters and the
+(files and schema, see ``parquet_files.discover``), the columns, the filters and the
 split options; its pieces (one per partition) are planned from those when the
 partition count is first needed. The optimizer narrows it from above, in its
 ``_simplify_up`` rules (the child rewrites its parent):
@@ -24,12 +24,12 @@ partition count is first needed. The optimizer narrows it from above, in its
   from the footers (no data read).
 
 ``explain()`` shows the columns, the filters and the files and row groups
-read. :func:`chunkwise.dataframe.io._parquet.record_reads` shows what each
+read. :func:`chunkwise.dataframe.io.parquet_files.record_reads` shows what each
 task read.
 
 ``to_parquet`` writes one file per partition through :class:`WriteParquet`,
 after a task that prepares the directory and before one that marks it
-complete; see ``_parquet`` for the markers that keep a failed write from
+complete; see ``parquet_files`` for the markers that keep a failed write from
 looking complete.
 """
 
@@ -43,8 +43,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-import chunkwise.dataframe.io._parquet as files  # the package-private file planning and writing
 import chunkwise.dataframe.io.arrow_kernels as arrow_kernels  # per-piece answers on Arrow tables
+import chunkwise.dataframe.io.parquet_files as files  # file planning, reading one piece, safe writes
 import chunkwise.dataframe.io.statistics as statistics  # what footers' statistics tell a plan
 from chunkwise.core.expr import walk
 from chunkwise.core.graph import DataNode, Ref, Task
@@ -55,7 +55,8 @@ from chunkwise.dataframe.expr import (
     Projection,
     partition_length,
 )
-from chunkwise.dataframe.io._filters import (
+from chunkwise.dataframe.io._fs import resolve
+from chunkwise.dataframe.io.row_filters import (
     absorb,
     and_filters,
     comparable,
@@ -64,7 +65,6 @@ from chunkwise.dataframe.io._filters import (
     normalize,
     plain,
 )
-from chunkwise.dataframe.io._fs import resolve
 
 __all__ = [
     "ParquetFilteredLength",

@@ -1,8 +1,8 @@
 """What Parquet footers' row-group statistics tell a plan, without reading data.
 
-Planning a read (``_parquet.plan_pieces``) reads footers only when something
+Planning a read (``parquet_files.plan_pieces``) reads footers only when something
 needs them; these helpers are the other consumers of the footers' min/max and
-null-count statistics, each a pure function of a :class:`~._parquet.ParquetDataset`
+null-count statistics, each a pure function of a :class:`~.parquet_files.ParquetDataset`
 (whose footer cache they share) and the planned pieces:
 
 - :func:`skip_row_groups`: mark the row groups a filter the optimizer pushed
@@ -11,7 +11,7 @@ null-count statistics, each a pure function of a :class:`~._parquet.ParquetDatas
   so a groupby picks the tree reduction without sampling data;
 - :func:`divisions_from_statistics`: divisions of a sorted index column.
 
-The statistics of one row group are read by ``_parquet.row_group_stats``,
+The statistics of one row group are read by ``parquet_files.row_group_stats``,
 which planning uses too.
 """
 
@@ -22,8 +22,8 @@ from dataclasses import replace
 import pandas as pd
 import pyarrow as pa
 
-from chunkwise.dataframe.io._filters import bind_partition, filter_columns, may_match
-from chunkwise.dataframe.io._parquet import ParquetDataset, Piece, row_group_stats
+from chunkwise.dataframe.io.parquet_files import ParquetDataset, Piece, row_group_stats
+from chunkwise.dataframe.io.row_filters import bind_partition, filter_columns, may_match
 
 __all__ = ["distinct_bound", "divisions_from_statistics", "skip_row_groups"]
 
