@@ -622,21 +622,12 @@ def set_index(frame: Any, other: Any, drop: bool = True, sorted: bool = False,
         return new_collection(SetIndexPartitions(frame.expr, other, drop, False, divs,
                                                  "per-partition min/max, no shuffle"))
     if divisions is not None:
-        divs = tuple(divisions)
-        if len(divs) < 2 or list(divs) != _sorted_list(divs):
-            raise ValueError(f"{operation}: divisions must be sorted, at least 2 values; got {divs!r}")
+        divs = _given_divisions(divisions, operation)
         source = "divisions="
     else:
         choice = choose_npartitions(frame.expr, npartitions)
         sample = _sample(frame.expr, [other])
-        values = sample[0].dropna()
-        if values.empty:
-            raise ValueError(f"{operation}: the column has no values to set as the index")
-        quantiles = splitters_from_sample(sample, choice.npartitions, [True], "last")
-        low, high = _plain(values.min()), _plain(values.max())
-        divs = tuple(_unique_sorted([low, *quantiles, high]))
-        if len(divs) == 1:
-            divs = (divs[0], divs[0])
+        divs = _divisions_from_sample(sample, choice.npartitions, operation)
         source = (f"sampled quantiles: {len(sample):,} rows of {other!r} from "
                   f"{describe_source(frame.expr)} (one read of the column)")
         if npartitions is None:
@@ -661,25 +652,36 @@ def _set_index_by_values(frame: Any, column: Hashable, drop: bool, sorted: bool,
         return new_collection(SetIndexPartitions(frame.expr, column, drop, False, divs,
                                                  "per-partition min/max of the values, no shuffle"))
     if divisions is not None:
-        divs = tuple(divisions)
-        if len(divs) < 2 or list(divs) != _sorted_list(divs):
-            raise ValueError(f"{operation}: divisions must be sorted, at least 2 values; got {divs!r}")
+        divs = _given_divisions(divisions, operation)
         source = "divisions="
     else:
         choice = choose_npartitions(frame.expr, npartitions)
         sample = _sample(keyed, [key])
-        values = sample[0].dropna()
-        if values.empty:
-            raise ValueError(f"{operation}: the column has no values to set as the index")
-        quantiles = splitters_from_sample(sample, choice.npartitions, [True], "last")
-        divs = tuple(_unique_sorted([_plain(values.min()), *quantiles, _plain(values.max())]))
-        if len(divs) == 1:
-            divs = (divs[0], divs[0])
+        divs = _divisions_from_sample(sample, choice.npartitions, operation)
         source = (f"sampled quantiles of the values: {len(sample):,} rows of {column!r} from "
                   f"{describe_source(frame.expr)} (one read of the column)")
     shuffled = RangeShuffle(keyed, (key,), tuple(divs[1:-1]), (True,), "last", None, False, False)
     ordered = Projection(_sorted_partitions(shuffled, [key], [True], "last"), list(meta.columns))
     return new_collection(SetIndexPartitions(ordered, column, drop, False, divs, source))
+
+
+def _given_divisions(divisions: Any, operation: str) -> tuple:
+    """``set_index(divisions=)`` checked: sorted, at least two values."""
+    divs = tuple(divisions)
+    if len(divs) < 2 or list(divs) != _sorted_list(divs):
+        raise ValueError(f"{operation}: divisions must be sorted, at least 2 values; got {divs!r}")
+    return divs
+
+
+def _divisions_from_sample(sample: pd.DataFrame, npartitions: int, operation: str) -> tuple:
+    """Divisions for ``npartitions`` from a sample of the new index (its only column):
+    the sample's min, its quantiles and its max, repeats dropped."""
+    values = sample[0].dropna()
+    if values.empty:
+        raise ValueError(f"{operation}: the column has no values to set as the index")
+    quantiles = splitters_from_sample(sample, npartitions, [True], "last")
+    divs = tuple(_unique_sorted([_plain(values.min()), *quantiles, _plain(values.max())]))
+    return divs if len(divs) > 1 else (divs[0], divs[0])
 
 
 def _divisions_of_sort(expr: FrameExpr, column: Hashable) -> tuple | None:

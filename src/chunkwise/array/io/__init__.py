@@ -33,15 +33,8 @@ functions that ``chunkwise.array`` offers users.
 
 Dependencies run one way: ``locks`` and ``regions`` and ``atomic`` need no
 sibling; ``store`` uses ``locks`` and ``regions``; ``zarr_io`` and ``hdf5``
-write through ``store``; ``npy`` writes through ``blocks``.
-
->>> import numpy as np
->>> import chunkwise.array as da
->>> x = da.from_array(np.arange(10), chunks=4)
->>> target = np.zeros(12, dtype=int)
->>> store(x, target, regions=(slice(2, 12),))
->>> target.tolist()
-[0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+write through ``store``; ``npy`` writes through ``blocks``. (A worked example
+of ``store`` is in ``store``'s docstring.)
 """
 
 from chunkwise.array.io.atomic import INCOMPLETE_ATTRIBUTE as INCOMPLETE_ATTRIBUTE
