@@ -35,7 +35,7 @@ __all__ = ["defaults", "get", "refresh", "set"]
 
 defaults: dict[str, Any] = {
     "scheduler": None,  # None: an active distributed Client if any, else "threads"
-    "num_workers": None,  # None: os.cpu_count()
+    "num_workers": None,  # None: chunkwise.system.cpu_count() (affinity and cgroup quota)
     "optimization.fuse": True,
     "optimization.array_rewrites": True,  # chunkwise.array.rewrites: plans that do less work
     "scheduler.max_live_source_results": None,  # None: 4 x num_workers

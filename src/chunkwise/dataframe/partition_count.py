@@ -44,7 +44,6 @@ line.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +53,7 @@ import pandas as pd
 from chunkwise import config
 from chunkwise.dataframe.core import new_collection
 from chunkwise.dataframe.expr import FrameExpr, Partitions, Partitionwise, Projection
+from chunkwise.system import cpu_count
 
 __all__ = [
     "PEAK_COPIES",
@@ -116,7 +116,7 @@ def memory_limit() -> int | None:
 
 def _workers() -> int:
     workers = config.get("num_workers", None)
-    return int(workers) if workers else (os.cpu_count() or 1)
+    return int(workers) if workers else cpu_count()
 
 
 def partition_budget(limit: int, workers: int | None = None) -> int:

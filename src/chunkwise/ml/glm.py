@@ -36,7 +36,6 @@ solvers:
 from __future__ import annotations
 
 import contextlib
-import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -48,6 +47,7 @@ from scipy.special import expit
 from sklearn.exceptions import ConvergenceWarning
 
 from chunkwise.ml.passes import one_blas_thread, row_pass
+from chunkwise.system import cpu_count
 
 __all__ = [
     "FAMILIES",
@@ -596,7 +596,7 @@ def subsample_start(problem: Problem, theta0: np.ndarray, tol: float, max_iter: 
     pieces = [(xb[a:a + SUBSAMPLE_PIECE_ROWS], yb[a:a + SUBSAMPLE_PIECE_ROWS],
                None if wb is None else wb[a:a + SUBSAMPLE_PIECE_ROWS])
               for a in range(0, len(yb), SUBSAMPLE_PIECE_ROWS)]
-    pool = ThreadPoolExecutor(min(len(pieces), os.cpu_count() or 1)) if len(pieces) > 1 else None
+    pool = ThreadPoolExecutor(min(len(pieces), cpu_count())) if len(pieces) > 1 else None
 
     def fun(theta: np.ndarray) -> tuple:
         kwargs = problem.partial_kwargs(theta)

@@ -90,6 +90,7 @@ from chunkwise.core.graph import DataNode, Task
 from chunkwise.scheduling.callbacks import active_callbacks
 from chunkwise.scheduling.numbering import index_references
 from chunkwise.scheduling.pool import default_pool
+from chunkwise.system import cpu_count
 
 __all__ = ["LiveResults", "State", "get_sync", "get_threads", "run_graph"]
 
@@ -702,7 +703,7 @@ def get_threads(
     [41]
     """
     if num_workers is None:
-        num_workers = os.cpu_count() or 1
+        num_workers = cpu_count()
     if num_workers < 1:
         raise ValueError(f"threads scheduler: num_workers must be >= 1, got {num_workers}")
     return run_graph(graph, keys, num_workers=num_workers, callbacks=callbacks, **kwargs)

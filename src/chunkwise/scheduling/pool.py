@@ -21,6 +21,8 @@ import threading
 from collections.abc import Callable
 from queue import SimpleQueue
 
+from chunkwise.system import cpu_count
+
 __all__ = ["ThreadPool", "default_pool"]
 
 
@@ -28,7 +30,7 @@ class ThreadPool:
     """Daemon threads taking jobs from one queue; every job is matched to a thread."""
 
     def __init__(self, max_idle: int | None = None, name: str = "chunkwise-worker"):
-        self.max_idle = max_idle if max_idle is not None else 2 * (os.cpu_count() or 1) + 2
+        self.max_idle = max_idle if max_idle is not None else 2 * cpu_count() + 2
         self.name = name
         self._jobs: SimpleQueue = SimpleQueue()
         self._lock = threading.Lock()

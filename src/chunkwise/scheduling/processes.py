@@ -45,6 +45,7 @@ import cloudpickle
 
 from chunkwise.core.graph import DataNode
 from chunkwise.scheduling.local import run_graph
+from chunkwise.system import cpu_count
 
 __all__ = ["WorkerDiedError", "get_processes", "shutdown_pool"]
 
@@ -315,7 +316,7 @@ def get_processes(
 ) -> Any:
     """Run ``graph`` on a pool of ``num_workers`` processes (default: the number of cores)."""
     if num_workers is None:
-        num_workers = os.cpu_count() or 1
+        num_workers = cpu_count()
     if num_workers < 1:
         raise ValueError(f"processes scheduler: num_workers must be >= 1, got {num_workers}")
     run = _Run(_get_pool(num_workers, check_processes=True))
