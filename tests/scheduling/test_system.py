@@ -8,6 +8,9 @@ import sys
 
 import pytest
 
+from chunkwise import delayed
+from chunkwise.core.graph import Task
+from chunkwise.scheduling import busy_workers, get_threads
 from chunkwise.system import cpu_count, quota_cores
 
 
@@ -53,3 +56,25 @@ def test_a_process_pinned_to_one_core_defaults_to_one_worker():
     count, used = map(int, out.stdout.split())
     assert count == 1
     assert used <= 1  # one worker thread (the scheduler may also run tasks in the calling thread)
+
+
+@pytest.mark.parametrize(("scheduler", "workers"), [("sync", 1), ("threads", 1), ("threads", 3)])
+def test_busy_workers_counts_the_loops_of_the_computes_running_now(scheduler, workers):
+    assert busy_workers() == 0
+    seen = delayed(busy_workers)().compute(scheduler=scheduler, num_workers=workers)
+    assert seen == workers
+    assert busy_workers() == 0
+
+
+def test_busy_workers_adds_nested_computes_and_forgets_failed_ones():
+    def inner():
+        return get_threads({"b": Task("b", busy_workers)}, "b", num_workers=2)
+
+    assert get_threads({"a": Task("a", inner)}, "a", num_workers=3) == 5
+
+    def boom():
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        get_threads({"c": Task("c", boom)}, "c", num_workers=2)
+    assert busy_workers() == 0

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from toolz import groupby
 
-from chunkwise.array._utils import format_bytes
+from chunkwise.array._utils import format_bytes, slab_scale
 from chunkwise.array.expr import ArrayExpr, one_to_one_inputs
 from chunkwise.core.fuse import Fused, fuse
 from chunkwise.core.graph import Ref, Task
@@ -87,7 +87,7 @@ def run_program(program: _Program, *inputs: Any) -> Any:
     return _run_steps(program, inputs, shape)
 
 
-_SLAB_ELEMENTS = 32_768  # per slab: a few slabs of intermediates stay in L2 cache
+_SLAB_ELEMENTS = 32_768  # per slab on 2 threads: a few slabs of intermediates stay in L2 cache
 _SLAB_MIN_BLOCK = 8 * _SLAB_ELEMENTS
 
 
@@ -121,7 +121,8 @@ def _slab_rows(program: _Program, inputs: tuple, shape: Any) -> int:
             if kind == 2 and np.ndim(v) != 0:
                 return 0
     row = size // block_shape[0]
-    return max(1, _SLAB_ELEMENTS // max(row, 1))
+    rows = max(1, int(_SLAB_ELEMENTS * slab_scale()) // max(row, 1))
+    return rows if rows < block_shape[0] else 0  # one slab: run the block whole
 
 
 def _run_in_slabs(program: _Program, inputs: tuple, shape: Any, rows: int) -> Any:

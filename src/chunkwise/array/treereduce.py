@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from chunkwise.array._axes import normalize_axes
+from chunkwise.array._utils import slab_scale
 from chunkwise.array.chunks import chunk_boundaries
 from chunkwise.array.core import Array, asarray
 from chunkwise.array.expr import ArrayExpr
@@ -496,7 +497,8 @@ class SharedReduction(MaskedReduction):
         )
 
 
-#: Bytes of the slabs (rows of a block) that a shared pass runs every member on in turn.
+#: Bytes of the slabs (rows of a block) that a shared pass runs every member on in turn, on two
+#: threads (times ``slab_scale()`` on more).
 SHARED_SLAB_BYTES = 1 << 20
 
 
@@ -518,7 +520,7 @@ def shared_chunk(
     rows = block.shape[0] if block.ndim else 0
     scratch = {} if scratch is None else scratch
     if combines is not None and rows > 1:
-        step = builtins.max(1, SHARED_SLAB_BYTES // builtins.max(1, block.nbytes // rows))
+        step = builtins.max(1, int(SHARED_SLAB_BYTES * slab_scale()) // builtins.max(1, block.nbytes // rows))
         if rows >= 4 * step:
             parts = [
                 shared_chunk(block[i:i + step], chunks, skips, None if where is None else where[i:i + step],

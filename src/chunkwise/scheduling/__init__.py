@@ -25,10 +25,11 @@ from typing import Any
 
 from chunkwise import config
 from chunkwise.scheduling.callbacks import Callback
-from chunkwise.scheduling.local import get_sync, get_threads
+from chunkwise.scheduling.local import busy_workers, get_sync, get_threads
 
 __all__ = [
     "Callback",
+    "busy_workers",
     "get",
     "get_distributed",
     "get_processes",

@@ -92,7 +92,26 @@ from chunkwise.scheduling.numbering import index_references
 from chunkwise.scheduling.pool import default_pool
 from chunkwise.system import cpu_count
 
-__all__ = ["LiveResults", "State", "get_sync", "get_threads", "run_graph"]
+__all__ = ["LiveResults", "State", "busy_workers", "get_sync", "get_threads", "run_graph"]
+
+_busy_lock = threading.Lock()
+_busy = [0]  # worker loops of the local computes running in this process
+
+
+def busy_workers() -> int:
+    """The worker loops of the local computes running in this process now; 0 when none runs
+    (e.g. in a ``distributed`` worker's thread or a ``processes`` pool worker).
+
+    Kernels that cut a block into cache-sized pieces read it: every piece is a
+    call that takes the GIL, and the more threads take it, the larger a piece
+    must be for the threads not to queue for it.
+    """
+    return _busy[0]
+
+
+def _add_busy(n: int) -> None:
+    with _busy_lock:
+        _busy[0] += n
 
 _INTERNAL_FILES = (
     os.path.join("chunkwise", "core", "graph.py"),
@@ -647,32 +666,44 @@ def run_graph(
     errored = True
     try:
         if state.num_tasks:
-            pool = default_pool() if num_workers > 1 else None
-            for worker_id in range(1, num_workers):
-                pool.submit(_bind(_worker_loop, state, worker_id, execute, cbs))  # type: ignore[union-attr]
+            _add_busy(num_workers)
             try:
-                _worker_loop(state, 0, execute, cbs)
-                with state.cond:
-                    while not state.stop and state.num_done < state.num_tasks:
-                        state.cond.wait(0.1)
-            except BaseException:  # KeyboardInterrupt (or similar) in the caller's thread
-                with state.cond:
-                    state.stop = True
-                    state.cond.notify_all()
-                if on_interrupt is not None:
-                    on_interrupt()
-                raise
-            if state.error is not None:
-                exc, key = state.error
-                if isinstance(exc, KeyboardInterrupt) and on_interrupt is not None:
-                    on_interrupt()
-                _raise_task_error(exc, key)
+                _run_workers(state, num_workers, execute, cbs, on_interrupt)
+            finally:
+                _add_busy(-num_workers)
         errored = False
         return _pack(keys, state.results)
     finally:
         for cb in cbs:
             if hasattr(cb, "_finish"):
                 cb._finish(graph, state, errored)
+
+
+def _run_workers(
+    state: State, num_workers: int, execute: Callable, cbs: Any, on_interrupt: Callable[[], None] | None
+) -> None:
+    """The caller's thread and ``num_workers - 1`` pool threads run the loop until every task
+    ran; the first task error, or an interrupt in the caller, is raised here."""
+    pool = default_pool() if num_workers > 1 else None
+    for worker_id in range(1, num_workers):
+        pool.submit(_bind(_worker_loop, state, worker_id, execute, cbs))  # type: ignore[union-attr]
+    try:
+        _worker_loop(state, 0, execute, cbs)
+        with state.cond:
+            while not state.stop and state.num_done < state.num_tasks:
+                state.cond.wait(0.1)
+    except BaseException:  # KeyboardInterrupt (or similar) in the caller's thread
+        with state.cond:
+            state.stop = True
+            state.cond.notify_all()
+        if on_interrupt is not None:
+            on_interrupt()
+        raise
+    if state.error is not None:
+        exc, key = state.error
+        if isinstance(exc, KeyboardInterrupt) and on_interrupt is not None:
+            on_interrupt()
+        _raise_task_error(exc, key)
 
 
 def _bind(func: Callable, *args: Any) -> Callable[[], None]:
