@@ -133,6 +133,9 @@ def test_report_flags_runs_whose_system_time_exceeds_user_time(run_module):
     per_run = next(line for line in tables.splitlines() if line.startswith("| probe | chunkwise |"))
     assert "| 100.0 ms / 2.50 s / 200.0 ms |" in per_run  # system time, run by run
     assert "| · / **sys>usr** / · | 1000 / 0 |" in per_run
+    # under a millisecond of system time the split is clock noise: never flagged
+    assert not run_module.system_over_user({"user_s": 0.0001, "system_s": 0.0005})
+    assert run_module.system_over_user({"user_s": 0.0001, "system_s": 0.002})
 
 
 def test_report_reads_results_from_before_the_cpu_split(run_module, tmp_path, capsys):
