@@ -5,6 +5,7 @@
     python -m benchmarks --quick --repeat 1    # smoke test at small sizes
     python -m benchmarks --list
     python -m benchmarks --only 'ml_*' --limit sklearn=300   # stop scikit-learn after 300 s
+    python -m benchmarks --report results.json # the tables of an earlier run's JSON, run nothing
 
 Where a workload has a ``handwritten`` implementation (plain NumPy over the
 same blocks on a 2-thread pool: ``benchmarks/handwritten.py``), the table also
@@ -16,6 +17,16 @@ are interleaved: repetition r runs the implementations in a rotated order
 (A B, B A, ...) so that machine noise hits all of them. The table reports
 medians; the JSON file (default ``benchmarks/results/latest.json``) holds every
 raw figure plus the machine's description.
+
+Each time cell shows the median wall time and the median user and system CPU
+time of the measured part; ``usr ratio`` is chunkwise's user CPU over Dask's,
+beside the wall-time ratio the target is judged on. A run whose system time
+exceeded its user time (fresh page faults, which on a VM with free page
+reporting also fault on the host) is flagged ``sys>usr``: a machine effect,
+not the code's work (``docs/benchmarks.md``). A further table lists every
+run's user and system time and the median page faults. ``--report`` rebuilds
+all of it from the raw runs of a results file, older files included (those
+without the user/system split show their ``cpu_s``).
 
 The first repetition of each implementation also runs the workload's expensive
 result check (``--verify`` in the worker), and the runner compares result
@@ -122,6 +133,7 @@ def summarize_impl(runs: list[dict]) -> dict:
         return summary
     summary["median_wall_s"] = _median(r["wall_s"] for r in ok)
     summary["median_cpu_s"] = _median(r.get("cpu_s") for r in ok)
+    summary.update(summarize_cpu(ok))
     summary["min_wall_s"] = min(r["wall_s"] for r in ok)
     summary["median_peak_rss_mib"] = _median(r["peak_rss_mib"] for r in ok)
     summary["peak_rss_scope"] = ok[0].get("peak_rss_scope", "process")
@@ -138,6 +150,32 @@ def summarize_impl(runs: list[dict]) -> dict:
     summary["median_extra"] = extras
     if errors:
         summary["partial_error"] = errors[0]["error"]
+    return summary
+
+
+CPU_FIGURES = ("user_s", "system_s", "minor_faults", "major_faults")
+"""Per-run figures the worker reports since the user/system split (older results lack them)."""
+
+
+FLAG_MIN_SYSTEM_S = 0.001
+"""System time below which a run is never flagged: under a millisecond, the split is clock noise."""
+
+
+def system_over_user(run: dict) -> bool:
+    """Whether the kernel's time exceeded the code's in this run: a machine effect, not the code's work."""
+    system, user = run.get("system_s") or 0.0, run.get("user_s") or 0.0
+    return system > user and system >= FLAG_MIN_SYSTEM_S
+
+
+def summarize_cpu(ok: list[dict]) -> dict:
+    """Medians of the user/system split and page faults, and how many runs spent more in system than user.
+
+    Runs from a worker older than the split count in ``n_cpu_split`` as missing.
+    """
+    split = [r for r in ok if all(key in r for key in CPU_FIGURES)]
+    summary = {f"median_{key}": _median(r[key] for r in split) for key in CPU_FIGURES}
+    summary["n_cpu_split"] = len(split)
+    summary["n_system_over_user"] = sum(system_over_user(r) for r in split)
     return summary
 
 
@@ -197,34 +235,58 @@ def run_workload(wl: Workload, impls: list[str], args) -> dict:
             elif args.verbose:
                 print(
                     f"   {wl.name} / {impl} rep {rep + 1}: {report['wall_s']:.4f} s, "
+                    f"usr {_fmt_time(report['user_s'])}, sys {_fmt_time(report['system_s'])}, "
+                    f"{report['minor_faults']} minor / {report['major_faults']} major faults, "
                     f"{report['peak_rss_mib']:.0f} MiB",
                     file=sys.stderr,
                     flush=True,
                 )
-    summaries = {impl: summarize_impl(r) for impl, r in runs.items()}
-    match, digests = compare_digests(summaries)
-    if match is False:
-        print(
-            f"\n!!!!!!!! RESULT MISMATCH in {wl.name}: implementations disagree !!!!!!!!\n"
-            + "\n".join(f"   {impl}: {json.dumps(d)[:300]}" for impl, d in digests.items()),
-            file=sys.stderr,
-            flush=True,
-        )
-    cw = summaries.get("chunkwise", {}).get("median_wall_s")
-    dk = summaries.get("dask", {}).get("median_wall_s")
-    ratio = cw / dk if cw is not None and dk else None
-    met = None
-    if ratio is not None and wl.target is not None:
-        met = ratio <= wl.target
-    return {
+    description = {
         "name": wl.name,
         "description": wl.description,
         "group": wl.group,
         "params": wl.sizes(args.quick),
         "target": wl.target,
         "target_note": wl.target_note,
+    }
+    result = workload_result(description, runs)
+    if result["digests_match"] is False:
+        print(
+            f"\n!!!!!!!! RESULT MISMATCH in {wl.name}: implementations disagree !!!!!!!!\n"
+            + "\n".join(
+                f"   {impl}: {json.dumps(d)[:300]}" for impl, d in result["digests"].items()
+            ),
+            file=sys.stderr,
+            flush=True,
+        )
+    return result
+
+
+def _median_ratio(summaries: dict, key: str, of: str = "chunkwise", to: str = "dask") -> float | None:
+    mine = (summaries.get(of) or {}).get(key)
+    theirs = (summaries.get(to) or {}).get(key)
+    return mine / theirs if mine is not None and theirs else None
+
+
+def workload_result(description: dict, runs: dict[str, list[dict]]) -> dict:
+    """One workload's entry of the results: ``description`` (name, target, ...) plus what ``runs`` give.
+
+    The runs are each implementation's raw reports; everything else (medians,
+    ratios, verdict, digest comparison) is derived from them here, so that
+    ``--report`` rebuilds the same entry from a results file.
+    """
+    summaries = {impl: summarize_impl(r) for impl, r in runs.items()}
+    match, digests = compare_digests(summaries)
+    ratio = _median_ratio(summaries, "median_wall_s")
+    target = description.get("target")
+    met = None
+    if ratio is not None and target is not None:
+        met = ratio <= target  # the verdict is on wall time; user CPU is shown beside it
+    return {
+        **description,
         "impls": summaries,
         "ratio": ratio,
+        "user_ratio": _median_ratio(summaries, "median_user_s"),
         "met": met,
         "handwritten_ratio": handwritten_ratio({"impls": summaries}),
         "digests_match": match,
@@ -249,14 +311,30 @@ def _fmt_time(seconds) -> str:
     return f"{seconds * 1e6:.0f} µs"
 
 
+def _cpu_text(summary: dict) -> str:
+    """``(usr U, sys S)`` from the medians, ``(cpu C)`` for results older than the split, else ``""``."""
+    if summary.get("median_user_s") is not None:
+        return f" (usr {_fmt_time(summary['median_user_s'])}, sys {_fmt_time(summary['median_system_s'])})"
+    if summary.get("median_cpu_s") is not None:
+        return f" (cpu {_fmt_time(summary['median_cpu_s'])})"
+    return ""
+
+
+def _system_flag(summary: dict) -> str:
+    """`` **sys>usr n/m**`` when n of the m runs spent more CPU in the kernel than in user code."""
+    flagged = summary.get("n_system_over_user") or 0
+    return f" **sys>usr {flagged}/{summary['n_cpu_split']}**" if flagged else ""
+
+
 def _cell_time(summary: dict | None) -> str:
+    """Median wall time, median user and system CPU, and the flags of one implementation."""
     if summary is None:
         return "—"
     if "over_limit_s" in summary:
         return f"> {_fmt_time(summary['over_limit_s'])}"
     if "error" in summary:
         return "error"
-    text = _fmt_time(summary["median_wall_s"])
+    text = _fmt_time(summary["median_wall_s"]) + _cpu_text(summary) + _system_flag(summary)
     return text + (" (!)" if summary.get("partial_error") else "")
 
 
@@ -274,6 +352,29 @@ def _cell_us(summary: dict | None) -> str:
     return f"{summary['median_us_per_task']:.1f}"
 
 
+VERDICT_REPEATS = 3
+"""Repetitions a target verdict needs on both sides; one from fewer says how many it had."""
+
+
+def _cell_met(result: dict) -> str:
+    """The verdict on the wall-time ratio, ``(n=k)`` when a side has fewer than :data:`VERDICT_REPEATS` runs."""
+    if result["digests_match"] is False:
+        return "**MISMATCH**"
+    if result["met"] is None:
+        return "—"
+    verdict = "yes" if result["met"] else "**no**"
+    runs = min(result["impls"][impl].get("n_ok", 0) for impl in ("chunkwise", "dask"))
+    return verdict + (f" (n={runs})" if runs < VERDICT_REPEATS else "")
+
+
+TABLE_LEGEND = (
+    "Times: median wall time (median user and system CPU time) of the measured part. "
+    "ratio: chunkwise / dask wall time, the target's; usr ratio: the same for user CPU. "
+    "**sys>usr n/m**: in n of m runs the kernel's (system) time exceeded the code's (user) time, "
+    "a machine effect (fresh page faults): judge by usr (docs/benchmarks.md). "
+    f"(n=k): a verdict from k < {VERDICT_REPEATS} repetitions."
+)
+
 HANDWRITTEN = "handwritten"
 HANDWRITTEN_TARGET = 1.5
 """chunkwise's time at most 1.5x the hand-written limit (issue 19)."""
@@ -289,7 +390,7 @@ def handwritten_ratio(result: dict) -> float | None:
 def markdown_table(results: list[dict]) -> str:
     with_baseline = any(any(b in r["impls"] for b in BASELINES) for r in results)
     with_hand = any(HANDWRITTEN in r["impls"] for r in results)
-    header = ["workload", "chunkwise", "dask", "ratio", "target", "met?"]
+    header = ["workload", "chunkwise", "dask", "ratio", "usr ratio", "target", "met?"]
     if with_hand:
         header += [HANDWRITTEN, f"÷ hand (≤ {HANDWRITTEN_TARGET})"]
     if with_baseline:
@@ -299,20 +400,16 @@ def markdown_table(results: list[dict]) -> str:
     for r in results:
         impls = r["impls"]
         ratio = "—" if r["ratio"] is None else f"{r['ratio']:.2f}"
+        user_ratio = "—" if r.get("user_ratio") is None else f"{r['user_ratio']:.2f}"
         target = "—" if r["target"] is None else f"≤ {r['target']:.2f}"
-        if r["digests_match"] is False:
-            met = "**MISMATCH**"
-        elif r["met"] is None:
-            met = "—"
-        else:
-            met = "yes" if r["met"] else "**no**"
         row = [
             r["name"],
             _cell_time(impls.get("chunkwise")),
             _cell_time(impls.get("dask")),
             ratio,
+            user_ratio,
             target,
-            met,
+            _cell_met(r),
         ]
         if with_hand:
             hand = handwritten_ratio(r)
@@ -362,6 +459,33 @@ def baselines_table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _per_run(runs: list[dict], key: str) -> str:
+    return " / ".join(_fmt_time(r[key]) if key in r else "—" for r in runs)
+
+
+def cpu_table(results: list[dict]) -> str:
+    """Every run's user and system CPU (in run order) and the median page faults, where recorded."""
+    lines = []
+    for r in results:
+        for impl, summary in r["impls"].items():
+            ok = [run for run in summary["runs"] if "wall_s" in run]
+            if not summary.get("n_cpu_split"):
+                continue
+            flags = " / ".join("**sys>usr**" if system_over_user(run) else "·" for run in ok)
+            faults = f"{summary['median_minor_faults']:.0f} / {summary['median_major_faults']:.0f}"
+            lines.append(
+                f"| {r['name']} | {impl} | {_per_run(ok, 'wall_s')} | {_per_run(ok, 'user_s')} "
+                f"| {_per_run(ok, 'system_s')} | {flags} | {faults} |"
+            )
+    if not lines:
+        return ""
+    header = (
+        "| workload | impl | wall per run | usr per run | sys per run | flags | "
+        "minor / major faults (medians) |"
+    )
+    return "\n".join([header, "|---|---|---|---|---|---|---|", *lines])
+
+
 def extras_table(results: list[dict]) -> str:
     """A second table of the extra figures (sub-phase timings, task counts), where any."""
     lines = []
@@ -382,6 +506,32 @@ def extras_table(results: list[dict]) -> str:
     if not lines:
         return ""
     return "\n".join(["| workload | impl | extra figures (medians) |", "|---|---|---|", *lines])
+
+
+PAGE_REPORTING = Path("/sys/module/page_reporting/parameters")
+
+
+def free_page_reporting() -> dict:
+    """The kernel's free page reporting settings (Linux guests), ``{}`` where it has none.
+
+    With it on, memory a process frees goes back to the host, and touching
+    fresh pages later faults on the host too: system CPU time grows for every
+    implementation alike (``docs/benchmarks.md``).
+    """
+    settings: dict = {}
+    try:
+        for parameter in sorted(PAGE_REPORTING.iterdir()):
+            settings[parameter.name] = parameter.read_text().strip()
+    except OSError:
+        pass
+    try:
+        cmdline = Path("/proc/cmdline").read_text().split()
+    except OSError:
+        cmdline = []
+    for word in cmdline:
+        if word.startswith("page_reporting."):
+            settings.setdefault("cmdline", []).append(word)
+    return settings
 
 
 def machine_info() -> dict:
@@ -408,6 +558,11 @@ def machine_info() -> dict:
     }
     if hasattr(os, "sched_getaffinity"):
         info["cpus_available"] = len(os.sched_getaffinity(0))
+    if hasattr(os, "getloadavg"):
+        info["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    reporting = free_page_reporting()
+    if reporting:
+        info["free_page_reporting"] = reporting
     try:
         import psutil
 
@@ -484,6 +639,13 @@ def parse_args(argv):
     )
     parser.add_argument("--list", action="store_true", help="list the workloads and exit")
     parser.add_argument(
+        "--report",
+        nargs="+",
+        type=Path,
+        metavar="JSON",
+        help="print the tables of earlier results files (any --json output) and exit",
+    )
+    parser.add_argument(
         "--timeout", type=float, default=600, help="seconds allowed per subprocess (default 600)"
     )
     parser.add_argument(
@@ -543,6 +705,8 @@ def _shared_cluster(workloads: list[Workload]):
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.report:
+        return report(args.report)
     load_errors = load_all()
     for module, error in load_errors.items():
         print(f"!! could not import workload module {module}: {error}", file=sys.stderr)
@@ -566,6 +730,8 @@ def main(argv: list[str] | None = None) -> int:
     with _shared_cluster(workloads):
         _run_all(workloads, args, results)
 
+    if hasattr(os, "getloadavg"):
+        info["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     document = {
         "machine": info,
         "settings": {
@@ -584,16 +750,22 @@ def main(argv: list[str] | None = None) -> int:
     args.json.write_text(json.dumps(document, indent=1, default=repr) + "\n")
 
     print()
-    print(markdown_table(results))
-    baselines = baselines_table(results)
-    if baselines:
-        print()
-        print(baselines)
-    extras = extras_table(results)
-    if extras:
-        print()
-        print(extras)
+    print(render_tables(results))
     print(f"\nraw results: {args.json}")
+    return report_failures(results, load_errors)
+
+
+def render_tables(results: list[dict]) -> str:
+    """The tables printed after a run (and by ``--report``): main, baselines, CPU, extras."""
+    parts = [markdown_table(results) + "\n\n" + TABLE_LEGEND]
+    for table in (baselines_table(results), cpu_table(results), extras_table(results)):
+        if table:
+            parts.append(table)
+    return "\n\n".join(parts)
+
+
+def report_failures(results: list[dict], load_errors: dict) -> int:
+    """Print the mismatches and errors on stderr; the exit status (1 if any)."""
     mismatches = [r["name"] for r in results if r["digests_match"] is False]
     errors = [
         f"{r['name']}/{impl}"
@@ -606,6 +778,42 @@ def main(argv: list[str] | None = None) -> int:
     if errors:
         print(f"errors: {', '.join(errors)}", file=sys.stderr)
     return 1 if mismatches or errors or load_errors else 0
+
+
+RESULT_KEYS = ("impls", "ratio", "user_ratio", "met", "handwritten_ratio", "digests_match", "digests")
+"""What :func:`workload_result` derives from the runs; the rest of an entry describes the workload."""
+
+
+def reread(document: dict) -> list[dict]:
+    """A results file's workloads with everything derived recomputed from their raw runs.
+
+    Files written before a figure existed (the user/system split, the user
+    ratio) get it where the runs allow, ``None`` or ``—`` where they do not.
+    """
+    results = []
+    for entry in document.get("workloads", []):
+        description = {k: v for k, v in entry.items() if k not in RESULT_KEYS}
+        runs = {impl: summary.get("runs", []) for impl, summary in entry["impls"].items()}
+        results.append(workload_result(description, runs))
+    return results
+
+
+def report(paths: list[Path]) -> int:
+    """``--report``: print the tables of one or more results files, without running anything."""
+    results, load_errors = [], {}
+    for path in paths:
+        document = json.loads(path.read_text())
+        machine, settings = document.get("machine", {}), document.get("settings", {})
+        print(
+            f"-- {path}: {settings.get('command', '?')} | {machine.get('date', '?')} | "
+            f"commit {machine.get('git_commit', '?')} | load {machine.get('load_average', '?')}",
+            file=sys.stderr,
+        )
+        results.extend(reread(document))
+        load_errors.update(document.get("load_errors") or {})
+    print()
+    print(render_tables(results))
+    return report_failures(results, load_errors)
 
 
 if __name__ == "__main__":

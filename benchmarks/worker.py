@@ -6,8 +6,10 @@ Setup runs untimed; only ``Prepared.run()`` is timed, with ``time.perf_counter``
 The report is one line on stdout, prefixed with ``RESULT_MARKER`` so that
 anything else the code prints cannot be mistaken for it::
 
-    {"wall_s": ..., "peak_rss_mib": ..., "rss_before_mib": ..., "setup_s": ...,
-     "tasks": ..., "us_per_task": ..., "extra": {...}, "digest": ...}
+    {"wall_s": ..., "cpu_s": ..., "user_s": ..., "system_s": ...,
+     "minor_faults": ..., "major_faults": ..., "peak_rss_mib": ...,
+     "rss_before_mib": ..., "setup_s": ..., "tasks": ..., "us_per_task": ...,
+     "extra": {...}, "digest": ...}
 
 ``peak_rss_mib`` depends on the workload's ``peak`` (``peak_rss_scope`` in the
 report says which):
@@ -24,10 +26,20 @@ report says which):
   The figure still includes what setup left resident (the data the run
   reads, as ``rss_before_mib`` shows), not setup's transient peak.
 
-``cpu_s`` is the
-user plus system CPU time of all the process's threads during ``run()``: on a
-loaded machine, where wall times stretch with the other processes' demand,
-it is the steadier figure of the work done.
+CPU time and page faults of ``run()`` (all the process's threads, from
+``getrusage(RUSAGE_SELF)`` before and after it):
+
+- ``user_s``: user CPU time, the work the code itself does; on a loaded
+  machine, where wall times stretch with the other processes' demand, it is
+  the steadiest figure of the work done;
+- ``system_s``: system CPU time, the kernel's work for the process: mostly
+  page faults on freshly touched memory. On a VM with free page reporting
+  (memory a process frees goes back to the host) those faults also fault on
+  the host, and ``system_s`` can be several times ``user_s`` for every
+  implementation alike: a machine effect (``docs/benchmarks.md``);
+- ``cpu_s``: ``user_s + system_s``, kept for readers of older results;
+- ``minor_faults``, ``major_faults``: ``ru_minflt`` and ``ru_majflt`` (page
+  faults served without and with I/O).
 """
 
 from __future__ import annotations
@@ -139,6 +151,25 @@ class RunPeak:
         return _read_vmhwm_mib()
 
 
+class RunUsage:
+    """The CPU time and page faults of the process between construction and :meth:`stop`."""
+
+    def __init__(self) -> None:
+        self._before = resource.getrusage(resource.RUSAGE_SELF)
+
+    def stop(self) -> dict:
+        after, before = resource.getrusage(resource.RUSAGE_SELF), self._before
+        user = after.ru_utime - before.ru_utime
+        system = after.ru_stime - before.ru_stime
+        return {
+            "cpu_s": user + system,
+            "user_s": user,
+            "system_s": system,
+            "minor_faults": after.ru_minflt - before.ru_minflt,
+            "major_faults": after.ru_majflt - before.ru_majflt,
+        }
+
+
 def _jsonable(value):
     try:
         json.dumps(value)
@@ -168,12 +199,11 @@ def run_one(name: str, impl: str, quick: bool = False, verify: bool = False) -> 
     gc.collect()
     rss_before = _current_rss_mib()
     run_peak = RunPeak(force_sampling=os.environ.get(FORCE_SAMPLING_ENV) == "1") if wl.peak == "run" else None
-    usage = resource.getrusage(resource.RUSAGE_SELF)
+    usage = RunUsage()
     start = time.perf_counter()
     result = prepared.run()
     wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = (after.ru_utime - usage.ru_utime) + (after.ru_stime - usage.ru_stime)
+    cpu = usage.stop()
     peak = run_peak.stop() if run_peak is not None else _peak_rss_mib()
 
     if verify and prepared.verify is not None:
@@ -188,7 +218,7 @@ def run_one(name: str, impl: str, quick: bool = False, verify: bool = False) -> 
         "impl": impl,
         "quick": quick,
         "wall_s": wall,
-        "cpu_s": cpu,
+        **cpu,
         "setup_s": setup_s,
         "peak_rss_mib": peak,
         "peak_rss_scope": wl.peak,

@@ -54,6 +54,103 @@ def test_runner_quick_one_workload(tmp_path):
     assert result["ratio"] > 0
     assert isinstance(result["met"], bool)
 
+    # The CPU split and page faults, per run and as medians (no figures asserted, only their shape).
+    for impl in ("chunkwise", "dask"):
+        summary = result["impls"][impl]
+        [run] = summary["runs"]
+        assert run["user_s"] >= 0 and run["system_s"] >= 0
+        assert run["cpu_s"] == pytest.approx(run["user_s"] + run["system_s"], abs=1e-6)
+        for key in ("minor_faults", "major_faults"):
+            assert isinstance(run[key], int) and run[key] >= 0
+            assert summary[f"median_{key}"] == run[key]
+        assert summary["median_user_s"] == run["user_s"]
+        assert summary["median_system_s"] == run["system_s"]
+        assert summary["n_cpu_split"] == 1 and summary["n_system_over_user"] in (0, 1)
+    user = {impl: result["impls"][impl]["median_user_s"] for impl in ("chunkwise", "dask")}
+    if user["dask"] > 0:
+        assert result["user_ratio"] == pytest.approx(user["chunkwise"] / user["dask"])
+    assert "| ratio | usr ratio |" in proc.stdout and "(usr " in proc.stdout
+    assert " (n=1) |" in proc.stdout  # a verdict from one repetition says so
+    assert "| usr per run |" in proc.stdout
+    assert "free_page_reporting" in report["machine"] or not Path("/sys/module/page_reporting").exists()
+
+    # --report prints the same tables from the JSON alone.
+    again = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--report", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+    tables = proc.stdout.split("\nraw results:")[0].strip()
+    assert tables and again.stdout.strip() == tables
+
+
+@pytest.fixture
+def run_module(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT))
+    from benchmarks import run
+
+    return run
+
+
+def _run(wall, user=None, system=None, digest=1):
+    report = {"wall_s": wall, "peak_rss_mib": 100.0, "digest": digest, "tasks": 10,
+              "us_per_task": wall / 10 * 1e6}
+    if user is not None:
+        report.update(cpu_s=user + system, user_s=user, system_s=system, minor_faults=1000,
+                      major_faults=0)
+    return report
+
+
+def _document(runs):
+    return {"machine": {}, "settings": {}, "workloads": [{
+        "name": "probe", "description": "d", "group": "", "params": {}, "target": 0.5,
+        "target_note": "",
+        "impls": {impl: {"runs": impl_runs} for impl, impl_runs in runs.items()},
+    }]}
+
+
+def test_report_flags_runs_whose_system_time_exceeds_user_time(run_module):
+    # chunkwise: its second run spent more time in the kernel than in user code
+    document = _document({
+        "chunkwise": [_run(1.0, 0.8, 0.1), _run(3.0, 0.9, 2.5), _run(1.2, 1.0, 0.2)],
+        "dask": [_run(2.0, 3.0, 0.5), _run(2.2, 3.2, 0.4), _run(2.4, 3.0, 0.6)],
+    })
+    [result] = run_module.reread(document)
+    chunkwise = result["impls"]["chunkwise"]
+    assert chunkwise["median_wall_s"] == 1.2 and chunkwise["median_user_s"] == 0.9
+    assert chunkwise["median_system_s"] == 0.2 and chunkwise["median_cpu_s"] == pytest.approx(1.2)
+    assert chunkwise["n_system_over_user"] == 1 and chunkwise["n_cpu_split"] == 3
+    assert result["impls"]["dask"]["n_system_over_user"] == 0
+    assert result["ratio"] == pytest.approx(1.2 / 2.2)  # the verdict stays on wall time
+    assert result["user_ratio"] == pytest.approx(0.9 / 3.0)
+    assert result["met"] is False and result["digests_match"] is True
+
+    tables = run_module.render_tables([result])
+    row = next(line for line in tables.splitlines() if line.startswith("| probe |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[:7] == ["probe", "1.20 s (usr 900.0 ms, sys 200.0 ms) **sys>usr 1/3**",
+                         "2.20 s (usr 3.00 s, sys 500.0 ms)", "0.55", "0.30", "≤ 0.50", "**no**"]
+    per_run = next(line for line in tables.splitlines() if line.startswith("| probe | chunkwise |"))
+    assert "| 100.0 ms / 2.50 s / 200.0 ms |" in per_run  # system time, run by run
+    assert "| · / **sys>usr** / · | 1000 / 0 |" in per_run
+    # under a millisecond of system time the split is clock noise: never flagged
+    assert not run_module.system_over_user({"user_s": 0.0001, "system_s": 0.0005})
+    assert run_module.system_over_user({"user_s": 0.0001, "system_s": 0.002})
+
+
+def test_report_reads_results_from_before_the_cpu_split(run_module, tmp_path, capsys):
+    """An old results file (cpu_s only, or no CPU at all) still gives the table, with — where it lacks."""
+    old = _document({"chunkwise": [_run(1.0)], "dask": [_run(4.0)]})
+    old["workloads"][0]["impls"]["chunkwise"]["runs"][0]["cpu_s"] = 1.5
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(old))
+    assert run_module.main(["--report", str(path)]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("| probe |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[:7] == ["probe", "1.00 s (cpu 1.50 s)", "4.00 s", "0.25", "—", "≤ 0.50", "yes (n=1)"]
+    assert "usr per run" not in out  # no run has the split: no per-run CPU table
+
 
 def test_delayed_scale_workloads_quick(tmp_path):
     """The million-task delayed workloads (issue 15), scaled down, against dask.delayed."""
