@@ -56,6 +56,7 @@ satisfies NumPy's contract for every ``kth``.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Hashable
 from typing import Any
 
@@ -89,7 +90,10 @@ _KINDS = (None, "quicksort", "mergesort", "heapsort", "stable")
 
 def _lanes(block: np.ndarray, axis: int) -> np.ndarray:
     moved = np.moveaxis(block, axis, -1)
-    return moved.reshape(-1, moved.shape[-1]) if moved.ndim else moved.reshape(1, 1)
+    if not moved.ndim:
+        return moved.reshape(1, 1)
+    # the lane count spelled out: ``-1`` is ambiguous for an empty block (a zero-length chunk)
+    return moved.reshape(math.prod(moved.shape[:-1]), moved.shape[-1])
 
 
 def _unlanes(lanes: np.ndarray, shape: tuple, axis: int) -> np.ndarray:

@@ -106,6 +106,8 @@ _PAIR_METHODS = ("linear", "lower", "higher", "midpoint")
 
 def _quantile_block(block: np.ndarray, q: np.ndarray, method: str, nan: bool) -> np.ndarray:
     func = np.nanquantile if nan else np.quantile
+    if block.size == 0 and block.shape[-1]:  # no lanes (an empty chunk): NumPy's nanquantile drops q's axis
+        return np.asarray(np.quantile(block, q, axis=-1, method=method))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN lanes: NaN, as NumPy warns once
         return np.asarray(func(block, q, axis=-1, method=method))
@@ -359,14 +361,20 @@ def median(a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = Fa
     >>> median(asarray(np.array([[1, 9, 2], [4, 3, 8]])).rechunk(1), axis=1).compute().tolist()
     [2.0, 4.0]
     """
-    return _quantile(a, 0.5, axis, "linear", keepdims, False, "median", out=out)
+    return _quantile(_bool_as_float(a), 0.5, axis, "linear", keepdims, False, "median", out=out)
 
 
 @implements(np.nanmedian)
 def nanmedian(a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False,
               keepdims: bool = False) -> Array:
     """The median ignoring NaNs, as ``numpy.nanmedian``; see :func:`nanquantile`."""
-    return _quantile(a, 0.5, axis, "linear", keepdims, True, "nanmedian", out=out)
+    return _quantile(_bool_as_float(a), 0.5, axis, "linear", keepdims, True, "nanmedian", out=out)
+
+
+def _bool_as_float(a: Any) -> Any:
+    """NumPy's median of booleans is the mean of the middle ones (a float); its quantile refuses them."""
+    x = asarray(a)
+    return x.astype(np.float64) if x.dtype == np.bool_ else x
 
 
 # --- cov, corrcoef ---------------------------------------------------------------------------

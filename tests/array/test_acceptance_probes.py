@@ -1,0 +1,55 @@
+"""Acceptance probes for issue 19 (arrays, part two): adversarial cases against NumPy/SciPy.
+
+Each test pins a bug the audit found (it failed before its fix): empty chunks,
+unknown chunk sizes, negative axes, 0-d and size-0 arrays, booleans and NaNs.
+``assert_eq`` computes on both local schedulers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chunkwise.array as da
+from chunkwise.array.testing import assert_eq
+
+rng = np.random.default_rng(19)
+
+# --- sorting: an empty chunk on the sorted axis -------------------------------------------------
+
+
+@pytest.mark.parametrize("axis", [0, -1])
+def test_sort_argsort_partition_with_an_empty_chunk(axis):
+    a = rng.integers(-5, 5, size=(9, 9)).astype(np.int16)
+    x = da.from_array(a, chunks=((2, 0, 7), (3, 0, 6)))
+    assert_eq(da.sort(x, axis=axis), np.sort(a, axis=axis))
+    assert_eq(da.argsort(x, axis=axis, kind="stable"), np.argsort(a, axis=axis, kind="stable"))
+    assert_eq(da.take(da.partition(x, 4, axis=axis), [4], axis=axis), np.partition(a, 4, axis=axis).take([4], axis=axis))
+
+
+def test_sort_1d_with_nans_and_an_empty_chunk():
+    a = rng.normal(size=50)
+    a[[3, 17, 40]] = np.nan
+    x = da.from_array(a, chunks=((7, 0, 13, 1, 29),))
+    assert_eq(da.sort(x), np.sort(a))
+    assert_eq(da.argsort(x, kind="stable"), np.argsort(a, kind="stable"))
+
+
+# --- quantiles ------------------------------------------------------------------------------------
+
+
+def test_nanquantile_with_an_empty_chunk_off_the_axis():
+    c = rng.normal(size=(20, 6))
+    c[2, 1] = np.nan
+    x = da.from_array(c, chunks=((20,), (2, 0, 4)))  # numpy.nanquantile drops q's axis on a block with no lanes
+    q = [0.0, 0.1, 0.5, 1.0]
+    assert_eq(da.nanquantile(x, q, axis=0), np.nanquantile(c, q, axis=0))
+    assert_eq(da.nanmedian(x, axis=0), np.nanmedian(c, axis=0))
+
+
+@pytest.mark.parametrize("chunks", [(1, 5), (2, 2)])
+def test_median_of_booleans_is_a_float_as_in_numpy(chunks):
+    b = np.array([[True, False, True, False, True], [True, True, False, False, False]])
+    x = da.from_array(b, chunks=chunks)
+    assert_eq(da.median(x, axis=1), np.median(b, axis=1))
+    assert_eq(da.nanmedian(x, axis=-1), np.nanmedian(b, axis=-1))
