@@ -53,3 +53,26 @@ def test_median_of_booleans_is_a_float_as_in_numpy(chunks):
     x = da.from_array(b, chunks=chunks)
     assert_eq(da.median(x, axis=1), np.median(b, axis=1))
     assert_eq(da.nanmedian(x, axis=-1), np.nanmedian(b, axis=-1))
+
+
+# --- unique of a 1-d array of unknown length (after boolean indexing) --------------------------
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"return_counts": True}, {"return_inverse": True}])
+def test_unique_after_boolean_indexing(kwargs):
+    a = rng.integers(-3, 6, size=40)
+    x = da.from_array(a, chunks=((7, 0, 13, 1, 19),))
+    picked = x[x > -2]
+    assert np.isnan(picked.shape[0])
+    got = da.unique(picked, **kwargs)
+    expected = np.unique(a[a > -2], **kwargs)
+    got, expected = (got, expected) if kwargs else ((got,), (expected,))
+    for g, e in zip(got, expected):
+        for scheduler in ("sync", "threads"):
+            np.testing.assert_array_equal(g.compute(scheduler=scheduler), e)
+
+
+def test_unique_with_first_indices_still_needs_known_sizes():
+    x = da.from_array(np.arange(6), chunks=4)
+    with pytest.raises(ValueError, match="unique: .*unknown chunk sizes"):
+        da.unique(x[x > 2], return_index=True)

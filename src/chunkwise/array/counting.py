@@ -200,8 +200,9 @@ def unique(ar: Any, return_index: bool = False, return_inverse: bool = False, re
     if not equal_nan and x.dtype.kind == "c":
         raise NotImplementedError("unique: equal_nan=False is supported for real floating arrays only")
     equal_nan = bool(equal_nan) or x.dtype.kind != "f"  # NaNs matter for real floats only
-    flat = ravel(x)
-    check_known_chunks("unique", flat)
+    if x.ndim != 1 or return_index or (return_inverse and not equal_nan):
+        check_known_chunks("unique", x)  # flattening, and first indices, need the block offsets
+    flat = x if x.ndim == 1 else ravel(x)  # 1-d: unknown chunk sizes (after boolean indexing) are fine
     partials = map_blocks(_unique_blocks, flat, bool(return_index), equal_nan, dtype=object,
                           chunks=((1,) * flat.numblocks[0],))
     records = _merged(partials, functools.partial(_unique_merge, equal_nan=equal_nan),
