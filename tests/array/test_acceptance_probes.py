@@ -76,3 +76,26 @@ def test_unique_with_first_indices_still_needs_known_sizes():
     x = da.from_array(np.arange(6), chunks=4)
     with pytest.raises(ValueError, match="unique: .*unknown chunk sizes"):
         da.unique(x[x > 2], return_index=True)
+
+
+# --- fft ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["fftn", "ifftn", "rfftn", "irfftn", "fft2", "ifft2", "rfft2", "irfft2"])
+def test_nd_fft_over_one_axis(name):
+    a = rng.normal(size=(6, 8))
+    x = da.from_array(a, chunks=((2, 0, 4), (8,)))
+    assert_eq(getattr(da.fft, name)(x, axes=(-1,)), getattr(np.fft, name)(a, axes=(-1,)))
+
+
+def test_fft2_errors_name_fft2():
+    x = da.from_array(np.ones((6, 8)), chunks=(2, 8))
+    with pytest.raises(ValueError, match=r"^fft2: axis 0 .* x.rechunk\(\{0: -1\}\)"):
+        da.fft.fft2(x)
+
+
+@pytest.mark.parametrize("name", ["fftfreq", "rfftfreq"])
+def test_fftfreq_takes_dask_chunks(name):
+    f = getattr(da.fft, name)(9, d=0.5, chunks=2)
+    assert f.chunks[0][0] == 2
+    assert_eq(f, getattr(np.fft, name)(9, d=0.5))
