@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import chunkwise
 import chunkwise.array as da
 from chunkwise.array.testing import assert_eq
 
@@ -99,3 +100,20 @@ def test_fftfreq_takes_dask_chunks(name):
     f = getattr(da.fft, name)(9, d=0.5, chunks=2)
     assert f.chunks[0][0] == 2
     assert_eq(f, getattr(np.fft, name)(9, d=0.5))
+
+
+# --- masked arrays: the generic reductions must not count masked values silently ------------------
+
+
+@pytest.mark.parametrize("reduce", [
+    lambda m: m.sum(), lambda m: da.mean(m, axis=0), lambda m: np.max(m), lambda m: m.std(),
+    lambda m: m.argmax(), lambda m: chunkwise.compute(m.sum(), m.mean())[0],
+], ids=["x.sum", "da.mean", "np.max", "x.std", "x.argmax", "shared-pass"])
+@pytest.mark.parametrize("scheduler", ["sync", "threads"])
+def test_generic_reduction_of_a_masked_array_is_refused_not_wrong(reduce, scheduler):
+    x = da.from_array(np.array([1.0, -1.0, 3.0, np.nan]), chunks=2)
+    m = da.ma.masked_invalid(x)  # NumPy's m.sum() is 3.0; the generic reductions used to give nan
+    with pytest.raises(TypeError, match=r"masked array.*da\.ma\.sum"):
+        out = reduce(m)
+        out.compute(scheduler=scheduler) if hasattr(out, "compute") else out
+    assert float(da.ma.sum(m).compute(scheduler=scheduler)) == np.ma.masked_invalid([1.0, -1.0, 3.0, np.nan]).sum()
