@@ -117,3 +117,27 @@ def test_generic_reduction_of_a_masked_array_is_refused_not_wrong(reduce, schedu
         out = reduce(m)
         out.compute(scheduler=scheduler) if hasattr(out, "compute") else out
     assert float(da.ma.sum(m).compute(scheduler=scheduler)) == np.ma.masked_invalid([1.0, -1.0, 3.0, np.nan]).sum()
+
+
+# --- the Array API namespace: device=, dir() of the submodules ----------------------------------
+
+
+@pytest.mark.parametrize("make", [
+    lambda d: da.asarray(np.ones(2), device=d), lambda d: da.zeros(3, device=d), lambda d: da.ones(3, device=d),
+    lambda d: da.empty(3, device=d), lambda d: da.full(3, 1.0, device=d), lambda d: da.arange(3, device=d),
+    lambda d: da.linspace(0, 1, 3, device=d), lambda d: da.eye(3, device=d),
+    lambda d: da.zeros_like(da.ones(2), device=d), lambda d: da.ones_like(da.ones(2), device=d),
+    lambda d: da.empty_like(da.ones(2), device=d), lambda d: da.full_like(da.ones(2), 2, device=d),
+], ids=["asarray", "zeros", "ones", "empty", "full", "arange", "linspace", "eye", "zeros_like",
+        "ones_like", "empty_like", "full_like"])
+def test_creation_refuses_a_device_other_than_cpu(make):
+    assert make("cpu").device == "cpu"
+    assert make(None).device == "cpu"
+    with pytest.raises(ValueError, match=r"^\w+: chunkwise arrays live on the device 'cpu' only, not 'cuda'"):
+        make("cuda")
+
+
+@pytest.mark.parametrize("module", [da.ma, da.random, da.linalg, da.fft])
+def test_submodules_show_only_their_public_names(module):
+    assert dir(module) == sorted(module.__all__)
+    assert not {"np", "math", "Any", "functools"} & set(dir(module))
