@@ -141,3 +141,32 @@ def test_creation_refuses_a_device_other_than_cpu(make):
 def test_submodules_show_only_their_public_names(module):
     assert dir(module) == sorted(module.__all__)
     assert not {"np", "math", "Any", "functools"} & set(dir(module))
+
+
+# --- map_overlap (overlap.py belongs to another engineer: reported, pinned as xfail) -------------
+
+
+@pytest.mark.xfail(strict=True, reason="map_overlap merges small blocks (ensure_minimum_chunks) before it "
+                   "passes allow_rechunk=False to overlap(), so allow_rechunk=False never refuses; "
+                   "da.overlap.overlap(x, 2, allow_rechunk=False) does")
+def test_map_overlap_allow_rechunk_false_refuses_blocks_smaller_than_the_depth():
+    x = da.from_array(np.arange(13.0), chunks=1)
+    with pytest.raises(ValueError, match="allow_rechunk"):
+        da.map_overlap(lambda b: b, x, depth=2, boundary="reflect", allow_rechunk=False)
+
+
+# --- xarray: rolling goes through sliding_window_view with Dask's automatic_rechunk= -------------
+
+
+@pytest.mark.parametrize("scheduler", ["sync", "threads"])
+@pytest.mark.parametrize("center", [False, True])
+def test_xarray_rolling_on_chunkwise(scheduler, center):
+    xr = pytest.importorskip("xarray")
+    ref = xr.DataArray(rng.normal(size=(40, 3)), dims=("time", "x"))
+    lazy = ref.chunk({"time": ((7, 0, 13, 20),)[0]}, chunked_array_type="chunkwise")
+    for name in ("mean", "sum", "max", "std"):
+        got = getattr(lazy.rolling(time=5, center=center), name)()
+        assert isinstance(got.data, da.Array)
+        xr.testing.assert_allclose(got.compute(scheduler=scheduler), getattr(ref.rolling(time=5, center=center), name)())
+    windows = da.lib.stride_tricks.sliding_window_view(lazy.data, 5, axis=0, automatic_rechunk=False)
+    assert_eq(windows, np.lib.stride_tricks.sliding_window_view(ref.values, 5, axis=0))

@@ -399,12 +399,14 @@ def _window_block(block: np.ndarray, window: tuple, axes: tuple, out_shape_fn: A
 
 
 def sliding_window_view(x: Any, window_shape: Any, axis: Any = None, *, subok: bool = False,
-                        writeable: bool = False) -> Array:
+                        writeable: bool = False, automatic_rechunk: bool = True) -> Array:
     """Every window of ``window_shape`` as new last axes, as ``numpy.lib.stride_tricks.sliding_window_view``.
 
     Built on :func:`chunkwise.array.overlap.overlap`: each block borrows the
     first ``window - 1`` elements of the next block. The windows are copies
     in the result's blocks (NumPy's are views; arrays here are read-only anyway).
+    ``automatic_rechunk`` (Dask's keyword, which xarray's ``rolling`` passes) is
+    accepted; blocks are merged only where one is shorter than its window's reach.
 
     >>> import numpy as np
     >>> v = sliding_window_view(asarray(np.arange(5)).rechunk(3), 3)
