@@ -170,3 +170,25 @@ def test_xarray_rolling_on_chunkwise(scheduler, center):
         xr.testing.assert_allclose(got.compute(scheduler=scheduler), getattr(ref.rolling(time=5, center=center), name)())
     windows = da.lib.stride_tricks.sliding_window_view(lazy.data, 5, axis=0, automatic_rechunk=False)
     assert_eq(windows, np.lib.stride_tricks.sliding_window_view(ref.values, 5, axis=0))
+
+
+# --- quantiles of an array of unknown length: a clear error naming the operation -----------------
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: da.median(m), lambda m: da.nanquantile(m, 0.3), lambda m: da.percentile(m, 30),
+    lambda m: da.median(m[:, None], axis=0),
+], ids=["median", "nanquantile", "percentile", "median-axis0"])
+def test_quantile_of_unknown_length_names_the_operation(call):
+    x = da.from_array(np.arange(10.0), chunks=3)
+    with pytest.raises(ValueError, match=r"^(median|nanquantile|percentile): .*unknown chunk sizes"):
+        call(x[x > 2])
+
+
+def test_median_along_a_chunked_axis_with_unknown_rows_names_the_operation():
+    y = da.from_array(np.arange(12.0).reshape(4, 3), chunks=2)
+    with pytest.raises(ValueError, match=r"^median: .*unknown chunk sizes"):
+        da.median(y[y[:, 0] > 2], axis=1)
+    rows = np.arange(12.0).reshape(4, 3)
+    picked = da.from_array(rows, chunks=(2, 3))
+    assert_eq(da.median(picked[picked[:, 0] > 2], axis=1), np.median(rows[rows[:, 0] > 2], axis=1), check_chunks=False)

@@ -181,7 +181,8 @@ def _lane_quantiles(x: Array, q: np.ndarray, method: str, nan: bool, opname: str
             f"{opname}: method={method!r} is supported on an axis held in one block; rechunk the "
             f"axis into one block (x.rechunk({{axis: -1}})) or use one of {_PAIR_METHODS}"
         )
-    check_known_chunks(opname, x, axes=(x.ndim - 1,), what="the array on the reduced axis")
+    # the sort path rechunks whole lanes: every length must be known (one block on the axis needs none)
+    check_known_chunks(opname, x, what="the array (its reduced axis is in several blocks)")
     dtype = _result_dtype(x.dtype, method)
     ordered = sort(x, axis=-1)  # exact order statistics; NaNs last
     if nan:
@@ -272,6 +273,7 @@ def _quantile(a: Any, q: Any, axis: Any, method: str, keepdims: bool, nan: bool,
     axes = normalize_axes(axis, x.ndim, opname)
     if not axes:
         raise ValueError(f"{opname}: needs at least one axis to reduce")
+    check_known_chunks(opname, x, axes=tuple(axes), what="the array on the reduced axes")
     if x.size == 0:
         raise ValueError(f"{opname}: cannot compute quantiles of an empty array (shape {x.shape})")
     kept = [d for d in range(x.ndim) if d not in axes]
