@@ -192,3 +192,14 @@ def test_median_along_a_chunked_axis_with_unknown_rows_names_the_operation():
     rows = np.arange(12.0).reshape(4, 3)
     picked = da.from_array(rows, chunks=(2, 3))
     assert_eq(da.median(picked[picked[:, 0] > 2], axis=1), np.median(rows[rows[:, 0] > 2], axis=1), check_chunks=False)
+
+
+# --- sliding_window_view: NumPy's repeated axes and empty windows ---------------------------------
+
+
+@pytest.mark.parametrize(("window", "axis"), [((2, 2), (1, 1)), ((2, 3, 2), (0, -2, 0)), (0, 0), ((0, 2), (1, 1)), (3, -1)])
+def test_sliding_window_view_repeated_axes_and_empty_windows(window, axis):
+    a = rng.normal(size=(7, 6, 5))
+    x = da.from_array(a, chunks=((3, 0, 4), (2, 4), (5,)))
+    expected = np.lib.stride_tricks.sliding_window_view(a, window, axis=axis)
+    assert_eq(da.lib.stride_tricks.sliding_window_view(x, window, axis=axis), expected)
