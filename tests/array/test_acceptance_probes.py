@@ -203,3 +203,14 @@ def test_sliding_window_view_repeated_axes_and_empty_windows(window, axis):
     x = da.from_array(a, chunks=((3, 0, 4), (2, 4), (5,)))
     expected = np.lib.stride_tricks.sliding_window_view(a, window, axis=axis)
     assert_eq(da.lib.stride_tricks.sliding_window_view(x, window, axis=axis), expected)
+
+
+# --- quantiles of a 0-d array ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "q"), [("median", None), ("nanmedian", None), ("quantile", [0.2, 0.7]),
+                                         ("percentile", 30), ("nanquantile", 0.5)])
+def test_quantiles_of_a_0d_array(name, q):
+    z = np.array(2.5)
+    args = () if q is None else (q,)
+    assert_eq(getattr(da, name)(da.from_array(z), *args), getattr(np, name)(z, *args))

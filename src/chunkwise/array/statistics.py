@@ -260,6 +260,9 @@ def _quantile(a: Any, q: Any, axis: Any, method: str, keepdims: bool, nan: bool,
         if value is not None and value is not False:
             raise NotImplementedError(f"{opname}: {key}= is not supported on chunkwise arrays")
     x = asarray(a)
+    if x.ndim == 0 and axis is None:  # NumPy: the quantiles of the one value (keepdims keeps no axis)
+        x, keepdims = x[None], False
+        weights = None if weights is None else asarray(weights)[None]
     if isinstance(q, Array):
         raise TypeError(f"{opname}: q must be in memory (a number or NumPy array); pass np.asarray(q)")
     q = np.asarray(q, dtype=np.float64) / scale
