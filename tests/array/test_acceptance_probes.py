@@ -214,3 +214,25 @@ def test_quantiles_of_a_0d_array(name, q):
     z = np.array(2.5)
     args = () if q is None else (q,)
     assert_eq(getattr(da, name)(da.from_array(z), *args), getattr(np, name)(z, *args))
+
+
+# --- topk of an axis of unknown length (after boolean indexing) -----------------------------------
+
+
+@pytest.mark.parametrize("k", [4, -3])
+def test_topk_after_boolean_indexing(k):
+    a = rng.normal(size=50)
+    x = da.from_array(a, chunks=((7, 0, 13, 1, 29),))
+    expected = np.sort(a[a > 0])[::-1][:k] if k > 0 else np.sort(a[a > 0])[:-k]
+    assert_eq(da.topk(x[x > 0], k), expected)
+    rows = np.arange(24.0).reshape(4, 6)
+    y = da.from_array(rows, chunks=2)
+    assert_eq(da.topk(y[y[:, 0] > 5], 2, axis=1), -np.sort(-rows[rows[:, 0] > 5], axis=1)[:, :2], check_chunks=False)
+
+
+def test_topk_of_too_few_values_after_boolean_indexing_says_so():
+    x = da.from_array(np.arange(10.0), chunks=3)
+    with pytest.raises(ValueError, match=r"topk: \|k\|=3 is larger than axis 0 \(length 2\)"):
+        da.topk(x[x > 7], 3).compute()
+    with pytest.raises(ValueError, match="argtopk: .*unknown chunk sizes"):
+        da.argtopk(x[x > 7], 3)
