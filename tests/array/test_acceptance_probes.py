@@ -236,3 +236,31 @@ def test_topk_of_too_few_values_after_boolean_indexing_says_so():
         da.topk(x[x > 7], 3).compute()
     with pytest.raises(ValueError, match="argtopk: .*unknown chunk sizes"):
         da.argtopk(x[x > 7], 3)
+
+
+# --- cov with fweights/aweights (they were refused) -----------------------------------------------
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"fweights": "f"}, {"aweights": "a"}, {"fweights": "f", "aweights": "a"}, {"fweights": "f", "aweights": "a", "ddof": 0},
+    {"aweights": "a", "bias": True}, {"fweights": "f", "ddof": 3}, {"aweights": "a", "ddof": 2},
+], ids=str)
+@pytest.mark.parametrize("lazy_weights", [False, True])
+def test_cov_with_frequency_and_analytic_weights(kwargs, lazy_weights):
+    m = rng.normal(size=(4, 30))
+    x = da.from_array(m, chunks=((1, 3), (7, 0, 23)))
+    weights = {"f": np.arange(30) % 3, "a": np.linspace(0.1, 1, 30)}
+    ours = {k: (v if k in ("ddof", "bias") else weights[v]) for k, v in kwargs.items()}
+    lazy = {k: (da.from_array(v, chunks=11) if lazy_weights and k.endswith("weights") else v) for k, v in ours.items()}
+    assert_eq(da.cov(x, **lazy), np.cov(m, **ours))
+    assert_eq(da.cov(x.T, rowvar=False, **lazy), np.cov(m.T, rowvar=False, **ours))
+
+
+def test_cov_weights_bad_input_fails_when_built():
+    x = da.from_array(rng.normal(size=(4, 30)), chunks=7)
+    with pytest.raises(TypeError, match="cov: fweights must be integers"):
+        da.cov(x, fweights=np.linspace(0.1, 1, 30))
+    with pytest.raises(ValueError, match="cov: aweights has 5 entries for 30 observations"):
+        da.cov(x, aweights=np.ones(5))
+    with pytest.raises(ValueError, match="cov: fweights must be 1-d"):
+        da.cov(x, fweights=np.ones((2, 15), int))

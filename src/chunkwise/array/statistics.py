@@ -390,15 +390,15 @@ def cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False, ddof: An
         fweights: Any = None, aweights: Any = None, *, dtype: Any = None) -> Array:
     """The covariance matrix of the variables in ``m`` (and ``y``), as ``numpy.cov``.
 
-    Lazy: the means, then the centred product ``X @ X.T``. ``fweights`` and
-    ``aweights`` are not supported.
+    Lazy: the (weighted) means, then the centred product ``X @ X.T``.
+    ``fweights`` (integer repeat counts) and ``aweights`` (relative weights) are
+    1-d with one entry per observation, as in NumPy; that they are not negative
+    is not checked (it would need their values).
 
     >>> import numpy as np
     >>> cov(asarray(np.array([[0.0, 1.0, 2.0], [2.0, 1.0, 0.0]])).rechunk(2)).compute().tolist()
     [[1.0, -1.0], [-1.0, 1.0]]
     """
-    if fweights is not None or aweights is not None:
-        raise NotImplementedError("cov: fweights= and aweights= are not supported on chunkwise arrays")
     if ddof is not None and ddof != int(ddof):
         raise ValueError("cov: ddof must be an integer")
     x = asarray(m)
@@ -420,11 +420,44 @@ def cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False, ddof: An
         x = concatenate([x, other], axis=0)
     x = x.astype(result_dtype)
     ddof = (0 if bias else 1) if ddof is None else int(ddof)
+    if fweights is not None or aweights is not None:
+        return _weighted_cov(x, _observation_weights(fweights, "fweights", x),
+                             _observation_weights(aweights, "aweights", x), ddof).squeeze()
     n = int(x.shape[1])
     fact = max(n - ddof, 0)
     centred = x - mean(x, axis=1, keepdims=True)
     c = (centred @ centred.T.conj()) / fact if fact else (centred @ centred.T.conj()) * np.inf
     return c.squeeze()
+
+
+def _observation_weights(weights: Any, name: str, x: Array) -> Array | None:
+    """``cov``'s ``fweights``/``aweights``: 1-d, one per observation (``fweights`` integers)."""
+    if weights is None:
+        return None
+    w = asarray(weights)
+    if w.ndim != 1:
+        raise ValueError(f"cov: {name} must be 1-d, got shape {w.shape}")
+    if w.shape[0] != x.shape[1]:
+        raise ValueError(f"cov: {name} has {w.shape[0]} entries for {x.shape[1]} observations; give one per observation")
+    if name == "fweights" and w.dtype.kind not in "iub":
+        raise TypeError(f"cov: fweights must be integers (repeat counts), got {w.dtype}; use aweights for relative weights")
+    return w
+
+
+def _weighted_cov(x: Array, fweights: Array | None, aweights: Array | None, ddof: int) -> Array:
+    """NumPy's weighted covariance: weights ``w = fweights * aweights``, the normalization it documents."""
+    w = fweights if aweights is None else (aweights if fweights is None else fweights * aweights)
+    w = w.astype(np.result_type(w.dtype, np.float64))
+    w_sum = sum_(w)
+    centred = x - sum_(x * w, axis=1, keepdims=True) / w_sum
+    if ddof == 0:
+        fact = w_sum
+    elif aweights is None:
+        fact = w_sum - ddof
+    else:
+        fact = w_sum - ddof * sum_(w * aweights) / w_sum
+    fact = where(fact > 0, fact, 0.0)  # NumPy: a non-positive normalization gives inf/nan, with a warning
+    return (centred @ (centred * w).T.conj()) / fact
 
 
 @implements(np.corrcoef)
