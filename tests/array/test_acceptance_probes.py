@@ -264,3 +264,20 @@ def test_cov_weights_bad_input_fails_when_built():
         da.cov(x, aweights=np.ones(5))
     with pytest.raises(ValueError, match="cov: fweights must be 1-d"):
         da.cov(x, fweights=np.ones((2, 15), int))
+
+
+# --- the dtype of a float32 quantile follows NumPy's (it depends on q's type) --------------------
+
+
+@pytest.mark.parametrize("chunks", [40, 7], ids=["one-block", "chunked"])
+@pytest.mark.parametrize(("name", "q"), [
+    ("quantile", [0.3, 0.9]), ("quantile", 0.3), ("quantile", np.array([0.3])), ("quantile", np.float32(0.3)),
+    ("nanquantile", [0.3]), ("nanquantile", 0.3), ("percentile", 30), ("percentile", [30]), ("median", None),
+], ids=str)
+def test_float32_quantile_dtype_follows_numpy(chunks, name, q):
+    f = rng.normal(size=40).astype(np.float32)
+    args = () if q is None else (q,)
+    got = getattr(da, name)(da.from_array(f, chunks=chunks), *args)
+    expected = getattr(np, name)(f, *args)
+    assert got.dtype == expected.dtype
+    assert_eq(got, expected, rtol=1e-6)

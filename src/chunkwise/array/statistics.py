@@ -168,7 +168,8 @@ def _nan_quantile_lane_block(ordered: np.ndarray, count: np.ndarray, q: np.ndarr
     return out
 
 
-def _lane_quantiles(x: Array, q: np.ndarray, method: str, nan: bool, opname: str) -> Array:
+def _lane_quantiles(x: Array, q: np.ndarray, method: str, nan: bool, opname: str,
+                    dtype: np.dtype | None = None) -> Array:
     """Quantiles ``q`` (1-d) over the last axis of ``x``: shape ``(len(q), *x.shape[:-1])``."""
     n = int(x.shape[-1])
     if x.numblocks[-1] == 1:
@@ -183,7 +184,7 @@ def _lane_quantiles(x: Array, q: np.ndarray, method: str, nan: bool, opname: str
         )
     # the sort path rechunks whole lanes: every length must be known (one block on the axis needs none)
     check_known_chunks(opname, x, what="the array (its reduced axis is in several blocks)")
-    dtype = _result_dtype(x.dtype, method)
+    dtype = _result_dtype(x.dtype, method) if dtype is None else dtype
     ordered = sort(x, axis=-1)  # exact order statistics; NaNs last
     if nan:
         count = sum_(~_isnan(x), axis=-1, dtype=np.intp)
@@ -201,6 +202,18 @@ def _lane_quantiles(x: Array, q: np.ndarray, method: str, nan: bool, opname: str
     if x.dtype.kind in "fc":  # NumPy: a lane holding NaN has NaN quantiles
         result = where(any_(_isnan(x), axis=-1), np.asarray(np.nan, dtype=dtype), result)
     return result
+
+
+def _numpy_quantile_dtype(dtype: np.dtype, q: Any, method: str, nan: bool, scale: float) -> np.dtype:
+    """The dtype NumPy gives: it depends on ``q``'s type too (a float32 array's quantile at a
+    Python float is float32, at a list of floats float64), so ask NumPy with the user's ``q``."""
+    if scale == 100:
+        func = np.nanpercentile if nan else np.percentile
+    else:
+        func = np.nanquantile if nan else np.quantile
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.asarray(func(np.ones(2, dtype=dtype), q, method=method)).dtype
 
 
 def _interpolate_blocks(below: np.ndarray, above: np.ndarray, gamma: np.ndarray, method: str,
@@ -265,6 +278,7 @@ def _quantile(a: Any, q: Any, axis: Any, method: str, keepdims: bool, nan: bool,
         weights = None if weights is None else asarray(weights)[None]
     if isinstance(q, Array):
         raise TypeError(f"{opname}: q must be in memory (a number or NumPy array); pass np.asarray(q)")
+    user_q = q
     q = np.asarray(q, dtype=np.float64) / scale
     if q.ndim > 1:
         raise ValueError(f"{opname}: q must be a scalar or 1-d")
@@ -292,7 +306,10 @@ def _quantile(a: Any, q: Any, axis: Any, method: str, keepdims: bool, nan: bool,
             w = reshape(w, moved.shape)
         result = _weighted_lane_quantiles(moved, w, qv, nan, opname)
     else:
-        result = _lane_quantiles(moved, qv, method, nan, opname)  # (nq, *kept)
+        out_dtype = _numpy_quantile_dtype(x.dtype, user_q, method, nan, scale)
+        result = _lane_quantiles(moved, qv, method, nan, opname, out_dtype)  # (nq, *kept)
+        if result.dtype != out_dtype:
+            result = result.astype(out_dtype)
     if keepdims:
         shape = list(x.shape)
         for d in axes:
