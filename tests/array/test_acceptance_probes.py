@@ -281,3 +281,15 @@ def test_float32_quantile_dtype_follows_numpy(chunks, name, q):
     expected = getattr(np, name)(f, *args)
     assert got.dtype == expected.dtype
     assert_eq(got, expected, rtol=1e-6)
+
+
+# --- isin against a set of unknown length ---------------------------------------------------------
+
+
+def test_isin_against_a_set_picked_by_a_boolean_mask():
+    a = rng.integers(-5, 5, size=40)
+    x = da.from_array(a, chunks=((7, 0, 13, 1, 19),))
+    assert_eq(da.isin(x, x[x > 2]), np.isin(a, a[a > 2]))
+    for scheduler in ("sync", "threads"):
+        np.testing.assert_array_equal(da.isin(x[x < 0], x[x > 2], invert=True).compute(scheduler=scheduler),
+                                      np.isin(a[a < 0], a[a > 2], invert=True))

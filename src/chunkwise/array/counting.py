@@ -643,7 +643,8 @@ def isin(element: Any, test_elements: Any, assume_unique: bool = False, invert: 
         test = np.asarray(test_elements).ravel()
         result = map_blocks(np.isin, x, test, assume_unique=assume_unique, kind=kind, dtype=bool)
     else:
-        test = ravel(test_elements)
+        # a 1-d set stays as it is: its lengths may be unknown (a set picked by a boolean mask)
+        test = test_elements if test_elements.ndim == 1 else ravel(test_elements)
         ind = tuple(range(1, x.ndim + 1))
         per_block = blockwise(_isin_block, (0, *ind), test, (0,), x, ind, assume_unique, None, kind, None,
                               dtype=bool, adjust_chunks={0: 1})
