@@ -49,7 +49,7 @@ from chunkwise.array import manipulation, sorting
 from chunkwise.array._axes import normalize_axis
 from chunkwise.array.blockwise import blockwise
 from chunkwise.array.chunks import check_known_chunks
-from chunkwise.array.core import Array, asarray, from_array, implements
+from chunkwise.array.core import Array, asarray, check_device, from_array, implements
 from chunkwise.array.counting import unique
 from chunkwise.array.creation import full
 from chunkwise.array.cumulative import cumprod, cumsum
@@ -111,12 +111,6 @@ _DTYPES = (
     "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
     "float32", "float64", "complex64", "complex128",
 )
-
-
-def check_device(device: Any, opname: str) -> None:
-    """Refuse a device other than ``None`` or ``"cpu"``."""
-    if device is not None and device != DEVICE:
-        raise ValueError(f"{opname}: chunkwise arrays live on the device 'cpu' only, not {device!r}")
 
 
 class NamespaceInfo:

@@ -59,6 +59,7 @@ __all__ = [
     "HANDLED_FUNCTIONS",
     "Array",
     "astype_block",
+    "check_device",
     "array",
     "asanyarray",
     "asarray",
@@ -343,8 +344,7 @@ class Array(Collection):
 
     def to_device(self, device: Any, /, *, stream: Any = None) -> Array:
         """This array on ``device``: only ``"cpu"`` (where it already is) is supported."""
-        if device != "cpu":
-            raise ValueError(f"to_device: chunkwise arrays live on the device 'cpu' only, not {device!r}")
+        check_device(device, "to_device")
         if stream is not None:
             raise ValueError("to_device: streams are not supported (the device is 'cpu')")
         return self
@@ -814,8 +814,15 @@ def from_array(
     return Array(FromArray(x, normalized, lock or None, expr_name))
 
 
+def check_device(device: Any, opname: str) -> None:
+    """Refuse a device other than ``None`` or ``"cpu"`` (the Array API's ``device=``)."""
+    if device is not None and device != "cpu":
+        raise ValueError(f"{opname}: chunkwise arrays live on the device 'cpu' only, not {device!r}")
+
+
 def asarray(a: Any, dtype: Any = None, order: Any = None, like: Any = None, **kwargs: Any) -> Array:
     """``a`` as a chunkwise array (arrays pass through; others via :func:`from_array`)."""
+    check_device(kwargs.pop("device", None), "asarray")
     if isinstance(a, Array):
         out = a
     elif hasattr(a, "to_dask_array") or hasattr(a, "__chunkwise_array__"):

@@ -200,8 +200,9 @@ def unique(ar: Any, return_index: bool = False, return_inverse: bool = False, re
     if not equal_nan and x.dtype.kind == "c":
         raise NotImplementedError("unique: equal_nan=False is supported for real floating arrays only")
     equal_nan = bool(equal_nan) or x.dtype.kind != "f"  # NaNs matter for real floats only
-    flat = ravel(x)
-    check_known_chunks("unique", flat)
+    if x.ndim != 1 or return_index or (return_inverse and not equal_nan):
+        check_known_chunks("unique", x)  # flattening, and first indices, need the block offsets
+    flat = x if x.ndim == 1 else ravel(x)  # 1-d: unknown chunk sizes (after boolean indexing) are fine
     partials = map_blocks(_unique_blocks, flat, bool(return_index), equal_nan, dtype=object,
                           chunks=((1,) * flat.numblocks[0],))
     records = _merged(partials, functools.partial(_unique_merge, equal_nan=equal_nan),
@@ -642,7 +643,8 @@ def isin(element: Any, test_elements: Any, assume_unique: bool = False, invert: 
         test = np.asarray(test_elements).ravel()
         result = map_blocks(np.isin, x, test, assume_unique=assume_unique, kind=kind, dtype=bool)
     else:
-        test = ravel(test_elements)
+        # a 1-d set stays as it is: its lengths may be unknown (a set picked by a boolean mask)
+        test = test_elements if test_elements.ndim == 1 else ravel(test_elements)
         ind = tuple(range(1, x.ndim + 1))
         per_block = blockwise(_isin_block, (0, *ind), test, (0,), x, ind, assume_unique, None, kind, None,
                               dtype=bool, adjust_chunks={0: 1})

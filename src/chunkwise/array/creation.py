@@ -51,7 +51,7 @@ from chunkwise.array.chunks import (
     chunk_boundaries,
     normalize_chunks,
 )
-from chunkwise.array.core import Array, asarray, implements
+from chunkwise.array.core import Array, asarray, check_device, implements
 from chunkwise.array.expr import ArrayExpr
 from chunkwise.core.graph import Ref, Task
 
@@ -180,6 +180,7 @@ def ones(shape: Any, dtype: Any = float, order: str = "C", *, chunks: Any = "aut
     array([[1., 1., 1.],
            [1., 1., 1.]])
     """
+    check_device(device, "ones")
     return _full("ones", shape, np.ones((), dtype=dtype), chunks)
 
 
@@ -189,6 +190,7 @@ def zeros(shape: Any, dtype: Any = float, order: str = "C", *, chunks: Any = "au
     >>> zeros(3, dtype=int, chunks=2).compute()
     array([0, 0, 0])
     """
+    check_device(device, "zeros")
     return _full("zeros", shape, np.zeros((), dtype=dtype), chunks)
 
 
@@ -198,6 +200,7 @@ def empty(shape: Any, dtype: Any = float, order: str = "C", *, chunks: Any = "au
     >>> empty((2, 2), chunks=1).shape
     (2, 2)
     """
+    check_device(device, "empty")
     return _full("empty", shape, np.zeros((), dtype=dtype), chunks)
 
 
@@ -212,6 +215,7 @@ def full(
     >>> full(3, 7, chunks=2).compute()
     array([7, 7, 7])
     """
+    check_device(device, "full")
     return _full("full", shape, _fill_value("full", fill_value, dtype), chunks)
 
 
@@ -245,6 +249,7 @@ def ones_like(
     >>> ones_like(ones(5, chunks=2), dtype=int).chunks
     ((2, 2, 1),)
     """
+    check_device(device, "ones_like")
     shape, dtype, normalized = _like("ones_like", a, dtype, shape, chunks)
     return Array(Full(np.ones((), dtype=dtype), normalized, "ones_like"))
 
@@ -261,6 +266,7 @@ def zeros_like(
     array([[0., 0.],
            [0., 0.]])
     """
+    check_device(device, "zeros_like")
     shape, dtype, normalized = _like("zeros_like", a, dtype, shape, chunks)
     return Array(Full(np.zeros((), dtype=dtype), normalized, "zeros_like"))
 
@@ -275,6 +281,7 @@ def empty_like(
     >>> empty_like(ones((2, 3), chunks=2)).chunks
     ((2,), (2, 1))
     """
+    check_device(device, "empty_like")
     shape, dtype, normalized = _like("empty_like", prototype, dtype, shape, chunks)
     return Array(Full(np.zeros((), dtype=dtype), normalized, "empty_like"))
 
@@ -289,6 +296,7 @@ def full_like(
     >>> full_like(ones(3, dtype=int, chunks=2), 2.5).compute()
     array([2, 2, 2])
     """
+    check_device(device, "full_like")
     shape, dtype, normalized = _like("full_like", a, dtype, shape, chunks)
     value = _fill_value("full_like", fill_value, dtype)
     return Array(Full(value, normalized, "full_like"))
@@ -360,6 +368,7 @@ def arange(
     >>> arange(1, 2, 0.25, chunks=3).compute()
     array([1.  , 1.25, 1.5 , 1.75])
     """
+    check_device(device, "arange")
     if stop is None:
         start, stop = 0, start
     step_given = step is not None
@@ -443,7 +452,7 @@ def _array_converter(start: Any, stop: Any) -> tuple:
 
 def linspace(
     start: Any, stop: Any, num: int = 50, endpoint: bool = True, retstep: bool = False,
-    dtype: Any = None, axis: int = 0, *, chunks: Any = "auto",
+    dtype: Any = None, axis: int = 0, *, chunks: Any = "auto", device: Any = None,
 ) -> Any:
     """``num`` evenly spaced values from ``start`` to ``stop``, as ``numpy.linspace``.
 
@@ -456,6 +465,7 @@ def linspace(
     >>> linspace(0, 1, 5, retstep=True, chunks=2)[1]
     np.float64(0.25)
     """
+    check_device(device, "linspace")
     for name, value in (("start", start), ("stop", stop)):
         if isinstance(value, Array) or np.ndim(value) != 0:
             raise TypeError(f"linspace: {name} must be a scalar here, got {type(value).__name__}")
@@ -540,6 +550,7 @@ def eye(
            [0., 0., 1.],
            [0., 0., 0.]])
     """
+    check_device(device, "eye")
     return _matrix("eye", N, M, k, dtype, chunks)
 
 

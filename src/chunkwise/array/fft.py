@@ -75,10 +75,10 @@ def _out_length(kind: str, m: int, n: Any, last: bool) -> int:
     return 2 * (m - 1) if n is None else n  # irfft, hfft, irfftn's last axis
 
 
-def _dtype_of(func: Any, dtype: np.dtype, naxes: int, kwargs: dict) -> np.dtype:
+def _dtype_of(func: Any, dtype: np.dtype, naxes: int, kwargs: dict, nd: bool = False) -> np.dtype:
     probe = {k: v for k, v in kwargs.items() if k in ("norm",)}
     sample = np.ones((4,) * naxes, dtype=dtype)
-    if naxes == 1:
+    if not nd:
         return np.asarray(func(sample, axis=0, **probe)).dtype
     return np.asarray(func(sample, axes=tuple(range(naxes)), **probe)).dtype
 
@@ -106,8 +106,9 @@ def _transform_1d(func: Any, kind: str, a: Any, n: Any, axis: int, norm: Any, ou
     return x.map_blocks(func, n=n, axis=axis, norm=norm, chunks=chunks, dtype=dtype, name=opname)
 
 
-def _transform_nd(func: Any, kind: str, a: Any, s: Any, axes: Any, norm: Any, out: Any) -> Array:
-    opname = func.__name__
+def _transform_nd(func: Any, kind: str, a: Any, s: Any, axes: Any, norm: Any, out: Any,
+                  opname: str | None = None) -> Array:
+    opname = opname or func.__name__  # fft2 and the like run fftn: errors name what the user called
     if out is not None:
         raise TypeError(f"{opname}: out= is not supported on chunkwise arrays (they are immutable)")
     _check_norm(norm, opname)
@@ -125,7 +126,7 @@ def _transform_nd(func: Any, kind: str, a: Any, s: Any, axes: Any, norm: Any, ou
         n = None if s is None else s[i]
         lengths[axis] = _out_length(kind, x.shape[axis], n, i == len(axes) - 1)
     chunks = tuple((lengths[d],) if d in lengths else c for d, c in enumerate(x.chunks))
-    dtype = _dtype_of(func, x.dtype, len(axes), {"norm": norm})
+    dtype = _dtype_of(func, x.dtype, len(axes), {"norm": norm}, nd=True)
     s = None if s is None else tuple(s)
     return x.map_blocks(func, s=s, axes=axes, norm=norm, chunks=chunks, dtype=dtype, name=opname)
 
@@ -193,51 +194,53 @@ def irfftn(a: Any, s: Any = None, axes: Any = None, norm: Any = None, out: Any =
 @implements(np.fft.fft2)
 def fft2(a: Any, s: Any = None, axes: Any = (-2, -1), norm: Any = None, out: Any = None) -> Array:
     """Two-dimensional FFT, as ``numpy.fft.fft2``."""
-    return _transform_nd(np.fft.fftn, "c2c", a, s, axes, norm, out)
+    return _transform_nd(np.fft.fftn, "c2c", a, s, axes, norm, out, "fft2")
 
 
 @implements(np.fft.ifft2)
 def ifft2(a: Any, s: Any = None, axes: Any = (-2, -1), norm: Any = None, out: Any = None) -> Array:
     """Two-dimensional inverse FFT, as ``numpy.fft.ifft2``."""
-    return _transform_nd(np.fft.ifftn, "c2c", a, s, axes, norm, out)
+    return _transform_nd(np.fft.ifftn, "c2c", a, s, axes, norm, out, "ifft2")
 
 
 @implements(np.fft.rfft2)
 def rfft2(a: Any, s: Any = None, axes: Any = (-2, -1), norm: Any = None, out: Any = None) -> Array:
     """Two-dimensional FFT of real input, as ``numpy.fft.rfft2``."""
-    return _transform_nd(np.fft.rfftn, "r2c_n", a, s, axes, norm, out)
+    return _transform_nd(np.fft.rfftn, "r2c_n", a, s, axes, norm, out, "rfft2")
 
 
 @implements(np.fft.irfft2)
 def irfft2(a: Any, s: Any = None, axes: Any = (-2, -1), norm: Any = None, out: Any = None) -> Array:
     """Inverse of ``rfft2``, as ``numpy.fft.irfft2``."""
-    return _transform_nd(np.fft.irfftn, "c2r_n", a, s, axes, norm, out)
+    return _transform_nd(np.fft.irfftn, "c2r_n", a, s, axes, norm, out, "irfft2")
 
 
-def _frequencies(values: np.ndarray, dtype: Any, device: Any, opname: str) -> Array:
+def _frequencies(values: np.ndarray, dtype: Any, device: Any, chunks: Any, opname: str) -> Array:
     if device is not None and device != "cpu":
         raise ValueError(f"{opname}: chunkwise arrays live on the device 'cpu' only, not {device!r}")
     if dtype is not None:
         values = values.astype(dtype)
-    return from_array(values, chunks=-1)
+    return from_array(values, chunks=chunks)
 
 
-def fftfreq(n: int, d: float = 1.0, *, dtype: Any = None, device: Any = None) -> Array:
+def fftfreq(n: int, d: float = 1.0, *, dtype: Any = None, device: Any = None, chunks: Any = -1) -> Array:
     """Sample frequencies of an ``n``-point FFT with spacing ``d``, as ``numpy.fft.fftfreq``.
+
+    ``chunks`` (Dask's keyword) chunks the result; one chunk by default.
 
     >>> fftfreq(4, d=0.5).compute()
     array([ 0. ,  0.5, -1. , -0.5])
     """
-    return _frequencies(np.fft.fftfreq(n, d), dtype, device, "fftfreq")
+    return _frequencies(np.fft.fftfreq(n, d), dtype, device, chunks, "fftfreq")
 
 
-def rfftfreq(n: int, d: float = 1.0, *, dtype: Any = None, device: Any = None) -> Array:
-    """Sample frequencies of ``rfft``'s output, as ``numpy.fft.rfftfreq``.
+def rfftfreq(n: int, d: float = 1.0, *, dtype: Any = None, device: Any = None, chunks: Any = -1) -> Array:
+    """Sample frequencies of ``rfft``'s output, as ``numpy.fft.rfftfreq`` (``chunks`` as in :func:`fftfreq`).
 
     >>> rfftfreq(4).compute()
     array([0.  , 0.25, 0.5 ])
     """
-    return _frequencies(np.fft.rfftfreq(n, d), dtype, device, "rfftfreq")
+    return _frequencies(np.fft.rfftfreq(n, d), dtype, device, chunks, "rfftfreq")
 
 
 def _shift(x: Any, axes: Any, sign: int, opname: str) -> Array:

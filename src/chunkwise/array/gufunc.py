@@ -40,6 +40,7 @@ import numpy as np
 from chunkwise.array._axes import normalize_axes, normalize_axis
 from chunkwise.array.blockwise import blockwise, map_blocks
 from chunkwise.array.core import Array, asarray
+from chunkwise.array.creation import zeros
 from chunkwise.array.overlap import Overlap, ensure_minimum_chunks
 from chunkwise.array.reshaping import expand_dims, moveaxis
 
@@ -390,21 +391,23 @@ def apply_over_axes(func: Callable, a: Any, axes: Any) -> Array:
 
 
 def _window_block(block: np.ndarray, window: tuple, axes: tuple, out_shape_fn: Any = None) -> np.ndarray:
-    if any(block.shape[a] < w for a, w in zip(axes, window)):
-        shape = list(block.shape)
-        for a, w in zip(axes, window):
-            shape[a] = max(block.shape[a] - w + 1, 0)
-        return np.empty(tuple(shape) + tuple(window), dtype=block.dtype)
+    shape = list(block.shape)
+    for a, w in zip(axes, window):  # an axis may repeat: its windows' reaches add up
+        shape[a] -= w - 1
+    if any(s < 1 for s in shape):  # a block too short for one window
+        return np.empty(tuple(max(s, 0) for s in shape) + tuple(window), dtype=block.dtype)
     return np.lib.stride_tricks.sliding_window_view(block, window, axis=axes)
 
 
 def sliding_window_view(x: Any, window_shape: Any, axis: Any = None, *, subok: bool = False,
-                        writeable: bool = False) -> Array:
+                        writeable: bool = False, automatic_rechunk: bool = True) -> Array:
     """Every window of ``window_shape`` as new last axes, as ``numpy.lib.stride_tricks.sliding_window_view``.
 
     Built on :func:`chunkwise.array.overlap.overlap`: each block borrows the
     first ``window - 1`` elements of the next block. The windows are copies
     in the result's blocks (NumPy's are views; arrays here are read-only anyway).
+    ``automatic_rechunk`` (Dask's keyword, which xarray's ``rolling`` passes) is
+    accepted; blocks are merged only where one is shorter than its window's reach.
 
     >>> import numpy as np
     >>> v = sliding_window_view(asarray(np.arange(5)).rechunk(3), 3)
@@ -420,31 +423,30 @@ def sliding_window_view(x: Any, window_shape: Any, axis: Any = None, *, subok: b
                 f"{a.ndim} dimensions when axis is None"
             )
         axes = tuple(range(a.ndim))
-    else:
-        axes = normalize_axes(axis, a.ndim, "sliding_window_view")
+    else:  # an axis may repeat, as in NumPy: windows of windows along it
+        axes = tuple(normalize_axis(ax, a.ndim, "sliding_window_view")
+                     for ax in ((axis,) if isinstance(axis, numbers.Integral) else axis))
         if len(axes) != len(window):
             raise ValueError(
                 f"sliding_window_view: window_shape {window} and axis {axis} must have the same length"
             )
     if any(w < 0 for w in window):
         raise ValueError("sliding_window_view: window_shape cannot contain negative values")
+    reach = [0] * a.ndim  # elements each window start needs after it, per axis
     for ax, w in zip(axes, window):
-        if a.shape[ax] < w:
+        reach[ax] += w - 1
+    for ax in set(axes):
+        if a.shape[ax] < reach[ax] + 1:
             raise ValueError(
-                f"sliding_window_view: window shape {w} is larger than axis {ax} (length {a.shape[ax]})"
+                f"sliding_window_view: window shape {window} is larger than axis {ax} (length {a.shape[ax]})"
             )
-    depth = [(0, 0)] * a.ndim
-    for ax, w in zip(axes, window):
-        depth[ax] = (0, max(w - 1, 0))
+    if 0 in window:  # an empty window: the result holds no element, only its shape matters
+        return zeros(tuple(n - r for n, r in zip(a.shape, reach)) + window, dtype=a.dtype)
+    depth = tuple((0, r) for r in reach)
     rules = ("none",) * a.ndim
-    expr = ensure_minimum_chunks(a.expr, tuple(depth), rules, "sliding_window_view")
-    extended = Array(Overlap(expr, tuple(depth), rules)) if any(d[1] for d in depth) else Array(expr)
-    chunks = []
-    for d, c in enumerate(expr.chunks):
-        if d in axes:
-            w = window[axes.index(d)]
-            c = c[:-1] + (c[-1] - w + 1,) if w else tuple(c[:-1]) + (c[-1] + 1,)
-        chunks.append(c)
+    expr = ensure_minimum_chunks(a.expr, depth, rules, "sliding_window_view")
+    extended = Array(Overlap(expr, depth, rules)) if any(reach) else Array(expr)
+    chunks = [c[:-1] + (c[-1] - r,) if r else c for c, r in zip(expr.chunks, reach)]
     chunks += [(w,) for w in window]
     return map_blocks(_window_block, extended, dtype=a.dtype, chunks=tuple(chunks),
                       new_axis=list(range(a.ndim, a.ndim + len(window))), window=window, axes=axes)

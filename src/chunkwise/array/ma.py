@@ -266,3 +266,8 @@ def std(a: Any, axis: Any = None, dtype: Any = None, ddof: int = 0, keepdims: bo
     """The standard deviation of unmasked elements, as ``numpy.ma.std``."""
     variance = var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
     return map_blocks(np.ma.sqrt, variance, dtype=variance.dtype)
+
+
+def __dir__() -> list:
+    """The public names only (not the helper imports): what tab completion shows."""
+    return sorted(__all__)

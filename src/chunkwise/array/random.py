@@ -761,3 +761,8 @@ def permutation(x: Any, *, chunks: Any = "auto") -> Array:
     [0, 1, 2, 3, 4, 5]
     """
     return _state().permutation(x, chunks=chunks)
+
+
+def __dir__() -> list:
+    """The public names only (not the helper imports): what tab completion shows."""
+    return sorted(__all__)

@@ -56,6 +56,7 @@ satisfies NumPy's contract for every ``kth``.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Hashable
 from typing import Any
 
@@ -89,7 +90,10 @@ _KINDS = (None, "quicksort", "mergesort", "heapsort", "stable")
 
 def _lanes(block: np.ndarray, axis: int) -> np.ndarray:
     moved = np.moveaxis(block, axis, -1)
-    return moved.reshape(-1, moved.shape[-1]) if moved.ndim else moved.reshape(1, 1)
+    if not moved.ndim:
+        return moved.reshape(1, 1)
+    # the lane count spelled out: ``-1`` is ambiguous for an empty block (a zero-length chunk)
+    return moved.reshape(math.prod(moved.shape[:-1]), moved.shape[-1])
 
 
 def _unlanes(lanes: np.ndarray, shape: tuple, axis: int) -> np.ndarray:
@@ -457,6 +461,11 @@ def _topk_combine(parts: list, k: int, axis: int) -> np.ndarray:
 
 
 def _topk_aggregate(partial: np.ndarray, k: int, axis: int) -> np.ndarray:
+    if partial.shape[axis] < abs(k):  # an axis of unknown length (after boolean indexing) was too short
+        raise ValueError(
+            f"topk: |k|={abs(k)} is larger than axis {axis} (length {partial.shape[axis]}); "
+            f"use a k between -{partial.shape[axis]} and {partial.shape[axis]}"
+        )
     out = np.sort(partial, axis=axis)
     return np.flip(out, axis=axis) if k > 0 else out
 
@@ -492,8 +501,9 @@ def _topk(a: Any, k: Any, axis: Any, split_every: Any, want_indices: bool) -> Ar
         raise ValueError(f"{opname}: k must be a non-zero integer (k > 0: largest, k < 0: smallest), got {k!r}")
     k = int(k)
     axis = normalize_axis(axis, x.ndim, opname)
-    check_known_chunks(opname, x, axes=(axis,), what=f"the array (axis {axis})")
-    if abs(k) > x.shape[axis]:
+    if want_indices:  # global indices need each block's offset
+        check_known_chunks(opname, x, axes=(axis,), what=f"the array (axis {axis})")
+    if abs(k) > x.shape[axis]:  # an unknown length (nan) is checked when the result is built
         raise ValueError(
             f"{opname}: |k|={abs(k)} is larger than axis {axis} (length {x.shape[axis]}); "
             f"use a k between -{x.shape[axis]} and {x.shape[axis]}"

@@ -106,6 +106,8 @@ _PAIR_METHODS = ("linear", "lower", "higher", "midpoint")
 
 def _quantile_block(block: np.ndarray, q: np.ndarray, method: str, nan: bool) -> np.ndarray:
     func = np.nanquantile if nan else np.quantile
+    if block.size == 0 and block.shape[-1]:  # no lanes (an empty chunk): NumPy's nanquantile drops q's axis
+        return np.asarray(np.quantile(block, q, axis=-1, method=method))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN lanes: NaN, as NumPy warns once
         return np.asarray(func(block, q, axis=-1, method=method))
@@ -166,7 +168,8 @@ def _nan_quantile_lane_block(ordered: np.ndarray, count: np.ndarray, q: np.ndarr
     return out
 
 
-def _lane_quantiles(x: Array, q: np.ndarray, method: str, nan: bool, opname: str) -> Array:
+def _lane_quantiles(x: Array, q: np.ndarray, method: str, nan: bool, opname: str,
+                    dtype: np.dtype | None = None) -> Array:
     """Quantiles ``q`` (1-d) over the last axis of ``x``: shape ``(len(q), *x.shape[:-1])``."""
     n = int(x.shape[-1])
     if x.numblocks[-1] == 1:
@@ -179,8 +182,9 @@ def _lane_quantiles(x: Array, q: np.ndarray, method: str, nan: bool, opname: str
             f"{opname}: method={method!r} is supported on an axis held in one block; rechunk the "
             f"axis into one block (x.rechunk({{axis: -1}})) or use one of {_PAIR_METHODS}"
         )
-    check_known_chunks(opname, x, axes=(x.ndim - 1,), what="the array on the reduced axis")
-    dtype = _result_dtype(x.dtype, method)
+    # the sort path rechunks whole lanes: every length must be known (one block on the axis needs none)
+    check_known_chunks(opname, x, what="the array (its reduced axis is in several blocks)")
+    dtype = _result_dtype(x.dtype, method) if dtype is None else dtype
     ordered = sort(x, axis=-1)  # exact order statistics; NaNs last
     if nan:
         count = sum_(~_isnan(x), axis=-1, dtype=np.intp)
@@ -198,6 +202,18 @@ def _lane_quantiles(x: Array, q: np.ndarray, method: str, nan: bool, opname: str
     if x.dtype.kind in "fc":  # NumPy: a lane holding NaN has NaN quantiles
         result = where(any_(_isnan(x), axis=-1), np.asarray(np.nan, dtype=dtype), result)
     return result
+
+
+def _numpy_quantile_dtype(dtype: np.dtype, q: Any, method: str, nan: bool, scale: float) -> np.dtype:
+    """The dtype NumPy gives: it depends on ``q``'s type too (a float32 array's quantile at a
+    Python float is float32, at a list of floats float64), so ask NumPy with the user's ``q``."""
+    if scale == 100:
+        func = np.nanpercentile if nan else np.percentile
+    else:
+        func = np.nanquantile if nan else np.quantile
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.asarray(func(np.ones(2, dtype=dtype), q, method=method)).dtype
 
 
 def _interpolate_blocks(below: np.ndarray, above: np.ndarray, gamma: np.ndarray, method: str,
@@ -257,8 +273,12 @@ def _quantile(a: Any, q: Any, axis: Any, method: str, keepdims: bool, nan: bool,
         if value is not None and value is not False:
             raise NotImplementedError(f"{opname}: {key}= is not supported on chunkwise arrays")
     x = asarray(a)
+    if x.ndim == 0 and axis is None:  # NumPy: the quantiles of the one value (keepdims keeps no axis)
+        x, keepdims = x[None], False
+        weights = None if weights is None else asarray(weights)[None]
     if isinstance(q, Array):
         raise TypeError(f"{opname}: q must be in memory (a number or NumPy array); pass np.asarray(q)")
+    user_q = q
     q = np.asarray(q, dtype=np.float64) / scale
     if q.ndim > 1:
         raise ValueError(f"{opname}: q must be a scalar or 1-d")
@@ -270,6 +290,7 @@ def _quantile(a: Any, q: Any, axis: Any, method: str, keepdims: bool, nan: bool,
     axes = normalize_axes(axis, x.ndim, opname)
     if not axes:
         raise ValueError(f"{opname}: needs at least one axis to reduce")
+    check_known_chunks(opname, x, axes=tuple(axes), what="the array on the reduced axes")
     if x.size == 0:
         raise ValueError(f"{opname}: cannot compute quantiles of an empty array (shape {x.shape})")
     kept = [d for d in range(x.ndim) if d not in axes]
@@ -285,7 +306,10 @@ def _quantile(a: Any, q: Any, axis: Any, method: str, keepdims: bool, nan: bool,
             w = reshape(w, moved.shape)
         result = _weighted_lane_quantiles(moved, w, qv, nan, opname)
     else:
-        result = _lane_quantiles(moved, qv, method, nan, opname)  # (nq, *kept)
+        out_dtype = _numpy_quantile_dtype(x.dtype, user_q, method, nan, scale)
+        result = _lane_quantiles(moved, qv, method, nan, opname, out_dtype)  # (nq, *kept)
+        if result.dtype != out_dtype:
+            result = result.astype(out_dtype)
     if keepdims:
         shape = list(x.shape)
         for d in axes:
@@ -359,14 +383,20 @@ def median(a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = Fa
     >>> median(asarray(np.array([[1, 9, 2], [4, 3, 8]])).rechunk(1), axis=1).compute().tolist()
     [2.0, 4.0]
     """
-    return _quantile(a, 0.5, axis, "linear", keepdims, False, "median", out=out)
+    return _quantile(_bool_as_float(a), 0.5, axis, "linear", keepdims, False, "median", out=out)
 
 
 @implements(np.nanmedian)
 def nanmedian(a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False,
               keepdims: bool = False) -> Array:
     """The median ignoring NaNs, as ``numpy.nanmedian``; see :func:`nanquantile`."""
-    return _quantile(a, 0.5, axis, "linear", keepdims, True, "nanmedian", out=out)
+    return _quantile(_bool_as_float(a), 0.5, axis, "linear", keepdims, True, "nanmedian", out=out)
+
+
+def _bool_as_float(a: Any) -> Any:
+    """NumPy's median of booleans is the mean of the middle ones (a float); its quantile refuses them."""
+    x = asarray(a)
+    return x.astype(np.float64) if x.dtype == np.bool_ else x
 
 
 # --- cov, corrcoef ---------------------------------------------------------------------------
@@ -377,15 +407,15 @@ def cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False, ddof: An
         fweights: Any = None, aweights: Any = None, *, dtype: Any = None) -> Array:
     """The covariance matrix of the variables in ``m`` (and ``y``), as ``numpy.cov``.
 
-    Lazy: the means, then the centred product ``X @ X.T``. ``fweights`` and
-    ``aweights`` are not supported.
+    Lazy: the (weighted) means, then the centred product ``X @ X.T``.
+    ``fweights`` (integer repeat counts) and ``aweights`` (relative weights) are
+    1-d with one entry per observation, as in NumPy; that they are not negative
+    is not checked (it would need their values).
 
     >>> import numpy as np
     >>> cov(asarray(np.array([[0.0, 1.0, 2.0], [2.0, 1.0, 0.0]])).rechunk(2)).compute().tolist()
     [[1.0, -1.0], [-1.0, 1.0]]
     """
-    if fweights is not None or aweights is not None:
-        raise NotImplementedError("cov: fweights= and aweights= are not supported on chunkwise arrays")
     if ddof is not None and ddof != int(ddof):
         raise ValueError("cov: ddof must be an integer")
     x = asarray(m)
@@ -407,11 +437,44 @@ def cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False, ddof: An
         x = concatenate([x, other], axis=0)
     x = x.astype(result_dtype)
     ddof = (0 if bias else 1) if ddof is None else int(ddof)
+    if fweights is not None or aweights is not None:
+        return _weighted_cov(x, _observation_weights(fweights, "fweights", x),
+                             _observation_weights(aweights, "aweights", x), ddof).squeeze()
     n = int(x.shape[1])
     fact = max(n - ddof, 0)
     centred = x - mean(x, axis=1, keepdims=True)
     c = (centred @ centred.T.conj()) / fact if fact else (centred @ centred.T.conj()) * np.inf
     return c.squeeze()
+
+
+def _observation_weights(weights: Any, name: str, x: Array) -> Array | None:
+    """``cov``'s ``fweights``/``aweights``: 1-d, one per observation (``fweights`` integers)."""
+    if weights is None:
+        return None
+    w = asarray(weights)
+    if w.ndim != 1:
+        raise ValueError(f"cov: {name} must be 1-d, got shape {w.shape}")
+    if w.shape[0] != x.shape[1]:
+        raise ValueError(f"cov: {name} has {w.shape[0]} entries for {x.shape[1]} observations; give one per observation")
+    if name == "fweights" and w.dtype.kind not in "iub":
+        raise TypeError(f"cov: fweights must be integers (repeat counts), got {w.dtype}; use aweights for relative weights")
+    return w
+
+
+def _weighted_cov(x: Array, fweights: Array | None, aweights: Array | None, ddof: int) -> Array:
+    """NumPy's weighted covariance: weights ``w = fweights * aweights``, the normalization it documents."""
+    w = fweights if aweights is None else (aweights if fweights is None else fweights * aweights)
+    w = w.astype(np.result_type(w.dtype, np.float64))
+    w_sum = sum_(w)
+    centred = x - sum_(x * w, axis=1, keepdims=True) / w_sum
+    if ddof == 0:
+        fact = w_sum
+    elif aweights is None:
+        fact = w_sum - ddof
+    else:
+        fact = w_sum - ddof * sum_(w * aweights) / w_sum
+    fact = where(fact > 0, fact, 0.0)  # NumPy: a non-positive normalization gives inf/nan, with a warning
+    return (centred @ (centred * w).T.conj()) / fact
 
 
 @implements(np.corrcoef)

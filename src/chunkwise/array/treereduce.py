@@ -250,15 +250,36 @@ def chunk_call(
     if skip_axes is not None and builtins.any(np.shape(block)[a] == 0 for a in skip_axes):
         return None
     if offsets is None:
-        return chunk(np.asarray(block))
-    return chunk(np.asarray(block), offsets=offsets, shape=shape)
+        return chunk(plain_block(block))
+    return chunk(plain_block(block), offsets=offsets, shape=shape)
+
+
+def plain_block(block: Any) -> np.ndarray:
+    """The block as a NumPy array; a masked block is refused (``np.asarray`` would drop its mask)."""
+    refuse_masked(block)
+    return np.asarray(block)
+
+
+def refuse_masked(block: Any) -> None:
+    """Raise for a masked block: the generic reductions see plain data.
+
+    Reducing a ``da.ma`` array with them would count the masked values
+    silently; its masked-aware reductions are ``da.ma.sum`` and its siblings.
+    """
+    if isinstance(block, np.ma.MaskedArray):
+        raise TypeError(
+            "a reduction of a masked array (its blocks are numpy.ma.MaskedArray): x.sum(), da.mean, "
+            "np.max(x) and the other generic reductions would count the masked values; use "
+            "da.ma.sum, da.ma.mean, da.ma.min, da.ma.max, da.ma.var, da.ma.std or da.ma.count, "
+            "or da.ma.filled(x, value) first"
+        )
 
 
 def masked_chunk_call(
     block: Any, mask: Any, chunk: Callable, skip_axes: tuple | None, mask_axis: int
 ) -> Any:
     """``chunk(block, where=mask)``, the mask (covering the axes from ``mask_axis`` on) broadcast."""
-    block = np.asarray(block)
+    block = plain_block(block)
     if skip_axes is not None and builtins.any(block.shape[a] == 0 for a in skip_axes):
         return None
     mask = np.asarray(mask, dtype=bool)
@@ -517,6 +538,7 @@ def shared_chunk(
     in common (:func:`chunkwise.array.reductions.fused_partials`); ``scratch``
     holds its buffers from one slab to the next.
     """
+    refuse_masked(block)
     rows = block.shape[0] if block.ndim else 0
     scratch = {} if scratch is None else scratch
     if combines is not None and rows > 1:
