@@ -236,3 +236,28 @@ def test_measured_task_memory_within_projection():
     blocks = dict(zip(keys, results))
     out = np.block([[blocks[(final.name, 0, j)] for j in range(20)]])
     np.testing.assert_array_equal(out, a)
+
+
+# --- axes of unknown block lengths ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scheduler", ["sync", "threads"])
+@pytest.mark.parametrize("spec", [{1: -1}, {-1: 1}, (None, 3), {0: None, 1: (1, 3)}])
+def test_rechunk_the_known_axes_of_an_array_with_unknown_lengths(scheduler, spec):
+    # As in Dask: the unknown axis keeps its blocks, the others are rechunked.
+    v = np.arange(60.0).reshape(15, 4)
+    x = da.from_array(v, chunks=((4, 0, 6, 5), (2, 2)))
+    y = x[x[:, 0] % 3 != 0]
+    z = y.rechunk(spec)
+    assert np.isnan(z.chunks[0]).all() and len(z.chunks[0]) == 4
+    expected = v[v[:, 0] % 3 != 0]
+    np.testing.assert_array_equal(z.compute(scheduler=scheduler), expected)
+    assert z.sum(axis=1).compute(scheduler=scheduler).tolist() == expected.sum(axis=1).tolist()
+
+
+@pytest.mark.parametrize("spec", [{0: 5}, 5, (3, 4), "auto"])
+def test_rechunk_refuses_to_change_an_axis_of_unknown_lengths_and_says_how_to_keep_it(spec):
+    x = da.from_array(np.arange(60.0).reshape(15, 4), chunks=(4, 2))
+    y = x[x[:, 0] > 10]
+    with pytest.raises(ValueError, match=r"rechunk: .*unknown chunk sizes.*change axis 0.*\{1: -1\}.*compute_chunk_sizes"):
+        y.rechunk(spec)

@@ -118,6 +118,9 @@ class Rechunk(ArrayExpr):
         source = self.array
         pieces_per_axis = []
         for axis, i in enumerate(index):
+            if has_unknown((self.new_chunks[axis],)):  # kept as it was: ``rechunk`` changes none
+                pieces_per_axis.append([(i, slice(None))])
+                continue
             new_bounds = self._bounds[axis]
             old_bounds = self._source_bounds[axis]
             pieces_per_axis.append(_overlaps(old_bounds, new_bounds[i], new_bounds[i + 1]))
@@ -470,17 +473,48 @@ def check_unknown_chunks_align(operands: list, opname: str) -> None:
 # --- the public function --------------------------------------------------------------------
 
 
+def _rechunk_known_axes(chunks: Any, expr: Any, unknown: list, limit: Any) -> tuple:
+    """New chunks of an array with unknown block lengths on the axes ``unknown``: those axes
+    keep their blocks (a dict without them, or ``None`` for them in a tuple, as in Dask); a
+    spec that would change one is refused, naming it."""
+    ndim = expr.ndim
+    if isinstance(chunks, dict):
+        spec = {(axis + ndim if isinstance(axis, int) and axis < 0 else axis): c for axis, c in chunks.items()}
+    elif isinstance(chunks, (tuple, list)) and len(chunks) == ndim:
+        spec = dict(enumerate(chunks))
+    else:
+        spec = dict.fromkeys(range(ndim), chunks)
+    changed = [axis for axis in unknown if spec.get(axis) is not None and spec[axis] != expr.chunks[axis]]
+    known = [axis for axis in range(ndim) if axis not in unknown]
+    example = f"{{{known[0]}: -1}}" if known else "nothing"
+    check_known_chunks(
+        "rechunk", expr, axes=changed, what=f"the array (shape {expr.shape})",
+        detail=f" (this rechunk would change axis {changed[0] if changed else ''}; to keep it, give "
+        f"only the other axes, e.g. {example})",
+    )
+    normalized = normalize_chunks(
+        tuple(spec.get(axis) for axis in known), tuple(expr.shape[axis] for axis in known),
+        dtype=expr.dtype, limit=limit, previous_chunks=tuple(expr.chunks[axis] for axis in known),
+    )
+    new = list(expr.chunks)
+    for axis, c in zip(known, normalized):
+        new[axis] = c
+    return tuple(new)
+
+
 def rechunk(x: Any, chunks: Any = "auto", threshold: Any = None, block_size_limit: Any = None) -> Any:
     """The array ``x`` with new chunks; as ``dask.array.rechunk``.
 
     ``chunks`` is any spec :func:`~chunkwise.array.chunks.normalize_chunks`
     reads: an int, a tuple, a dict ``{axis: spec}`` (other axes keep their
-    chunks), ``-1``/``None`` for a whole axis, ``"auto"`` (blocks near
+    chunks), ``-1`` for a whole axis, ``None`` to keep an axis, ``"auto"`` (blocks near
     ``block_size_limit`` or the configured ``array.chunk_size``). Misaligned
     grids are rechunked in several stages (:func:`plan_rechunk`) whose tasks
     hold at most ``MEMORY_FACTOR`` times the larger of the old and new blocks,
     or ``block_size_limit`` (default: ``array.chunk_size``) if that is more.
-    ``threshold`` is accepted for compatibility with Dask and ignored.
+    ``threshold`` is accepted for compatibility with Dask and ignored. Axes of
+    unknown block lengths (after boolean indexing) keep their blocks: the
+    others may be rechunked (``x[mask].rechunk({1: -1})``), as in Dask.
 
     >>> import numpy as np
     >>> import chunkwise.array as da
@@ -489,12 +523,17 @@ def rechunk(x: Any, chunks: Any = "auto", threshold: Any = None, block_size_limi
     ((4,), (2, 2, 2))
     """
     expr = x.expr
-    check_known_chunks("rechunk", expr, what=f"the array (shape {expr.shape})")
+    unknown = [axis for axis, c in enumerate(expr.chunks) if has_unknown((c,))]
     try:
-        new = normalize_chunks(
-            chunks, expr.shape, dtype=expr.dtype, limit=block_size_limit, previous_chunks=expr.chunks
-        )
+        if unknown:
+            new = _rechunk_known_axes(chunks, expr, unknown, block_size_limit)
+        else:
+            new = normalize_chunks(
+                chunks, expr.shape, dtype=expr.dtype, limit=block_size_limit, previous_chunks=expr.chunks
+            )
     except (ValueError, TypeError) as exc:
+        if "unknown chunk sizes" in str(exc):
+            raise
         raise type(exc)(f"rechunk of an array of shape {expr.shape}: {exc}") from None
     if new == expr.chunks:
         return x
