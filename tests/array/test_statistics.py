@@ -177,6 +177,35 @@ def test_histogram(scheduler):
         da.histogram(x, bins=10)
 
 
+@pytest.mark.parametrize("scheduler", ["sync", "threads"])
+def test_histogram_with_edges_as_a_chunkwise_array(scheduler):
+    # As dask.array.histogram: the edges may be lazy; every block takes them whole, and they
+    # come back lazy. Uneven blocks, an empty block, weights and density against NumPy.
+    v = rng.normal(size=500)
+    w = rng.random(500)
+    blocks = ((120, 0, 200, 180),)
+    x, wx = da.from_array(v, chunks=blocks), da.from_array(w, chunks=blocks)
+    e = np.array([-3.0, -1, 0, 0.5, 2, 4])
+    edges = da.from_array(e, chunks=2)
+    for kwargs, np_kwargs in [({}, {}), ({"weights": wx}, {"weights": w}),
+                              ({"weights": wx, "density": True}, {"weights": w, "density": True}),
+                              ({"density": True}, {"density": True})]:
+        counts, out_edges = da.histogram(x, bins=edges, **kwargs)
+        expected = np.histogram(v, bins=e, **np_kwargs)[0]
+        np.testing.assert_allclose(counts.compute(scheduler=scheduler), expected)
+        assert counts.dtype == expected.dtype
+        assert isinstance(out_edges, da.Array)
+        np.testing.assert_array_equal(out_edges.compute(scheduler=scheduler), e)
+    counts, _ = np.histogram(x, bins=edges)  # through NumPy's function
+    assert_eq(counts, np.histogram(v, bins=e)[0])
+    with pytest.raises(ValueError, match=r"histogram: range= must be None when bins is an array"):
+        da.histogram(x, bins=edges, range=(0, 1))
+    with pytest.raises(ValueError, match=r"histogram: bins as an array must be 1-d"):
+        da.histogram(x, bins=da.ones((2, 2), chunks=1))
+    with pytest.raises(ValueError, match=r"histogram: bins .* unknown chunk sizes"):
+        da.histogram(x, bins=edges[edges > 0])
+
+
 def test_histogram2d_and_dd():
     pts = rng.random((200, 3))
     s = da.from_array(pts, chunks=((50, 100, 50), (2, 1)))

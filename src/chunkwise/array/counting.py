@@ -29,6 +29,7 @@ Design:
 
 from __future__ import annotations
 
+import builtins
 import functools
 import math
 import numbers
@@ -40,7 +41,7 @@ from chunkwise.array._axes import normalize_axis
 from chunkwise.array.blockwise import blockwise, map_blocks
 from chunkwise.array.chunks import check_known_chunks
 from chunkwise.array.core import Array, asarray, implements
-from chunkwise.array.cumulative import cumsum
+from chunkwise.array.cumulative import cumsum, diff
 from chunkwise.array.elementwise import where
 from chunkwise.array.manipulation import stack
 from chunkwise.array.reductions import any as any_
@@ -455,6 +456,8 @@ def histogram(a: Any, bins: Any = 10, range: Any = None, density: Any = None, we
     ``bins`` is an int (``range`` is then required: the edges must be known
     without reading the data) or the edges as an array. ``bin_edges`` is a
     NumPy array; the counts are lazy (per-block histograms, summed by a tree).
+    Edges given as a chunkwise array (``range=None``, as in Dask) reach every
+    block's task whole, and come back as ``bin_edges``, lazy.
 
     >>> import numpy as np
     >>> counts, edges = histogram(asarray(np.arange(10)).rechunk(4), bins=[0, 5, 10])
@@ -462,6 +465,8 @@ def histogram(a: Any, bins: Any = 10, range: Any = None, density: Any = None, we
     ([5, 5], [0, 5, 10])
     """
     x = asarray(a)
+    if isinstance(bins, Array):
+        return _histogram_lazy_edges(x, bins, range, density, weights)
     _check_lazy_bins(bins, "histogram")
     if isinstance(bins, str):
         raise NotImplementedError(f"histogram: bins={bins!r} (an estimator) needs the data; give an int and range")
@@ -485,6 +490,38 @@ def histogram(a: Any, bins: Any = 10, range: Any = None, density: Any = None, we
 
 def _identity(x: Any) -> Any:
     return x
+
+
+def _histogram_lazy_edges(x: Array, bins: Array, range: Any, density: Any, weights: Any) -> tuple:
+    """``histogram`` with the edges a chunkwise array (as Dask): every block's task takes them
+    whole; the edges come back as given, lazy."""
+    check_known_chunks("histogram", bins, what=f"bins (shape {bins.shape})")
+    if bins.ndim != 1 or not bins.shape[0] >= 1:
+        raise ValueError(f"histogram: bins as an array must be 1-d with at least one edge, got shape {bins.shape}")
+    if range is not None:
+        raise ValueError("histogram: range= must be None when bins is an array of edges (as in Dask)")
+    edges = bins.rechunk(-1)
+    ind = tuple(builtins.range(x.ndim))
+    pairs: list = [x, ind]
+    if weights is not None:
+        w = asarray(weights)
+        if w.shape != x.shape:
+            raise ValueError(f"histogram: weights shape {w.shape} differs from a {x.shape}")
+        pairs += [w, ind]
+    partials = blockwise(_hist_block_edges, ind, *pairs, edges, (x.ndim,), dtype=object,
+                         adjust_chunks=dict.fromkeys(ind, 1), concatenate=True, weighted=weights is not None)
+    dtype = np.intp if weights is None else np.histogram([], bins=1, weights=np.empty(0, pairs[2].dtype))[0].dtype
+    counts = _merged(partials, _add, _identity, ((int(bins.shape[0]) - 1,),), dtype, "histogram")
+    if density:
+        counts = counts / (sum_(counts) * diff(edges))
+    return counts, bins
+
+
+def _hist_block_edges(block: np.ndarray, *rest: np.ndarray, weighted: bool) -> np.ndarray:
+    weights, edges = (rest[0], rest[1]) if weighted else (None, rest[0])
+    out = np.empty((1,) * block.ndim, dtype=object)
+    out[(0,) * block.ndim] = np.histogram(block, bins=edges, weights=weights)[0]
+    return out
 
 
 def _histdd_block(block: np.ndarray, weights: np.ndarray | None = None, bins: Any = None,
