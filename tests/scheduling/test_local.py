@@ -632,3 +632,50 @@ def test_sources_ready_at_the_start_are_taken_in_batches_under_one_lock_round():
     seen.clear()
     assert get_sync(chain, "c", callbacks=[Callback(pretask=pretask)]) == 5
     assert seen[:2] == [1, 0]
+
+
+# --- a join of two shuffled sides ---------------------------------------------------------------
+
+
+def _two_shuffles_joined(n_in: int = 4, n_out: int = 12) -> dict:
+    """A join of two shuffled sides: each side's splits (sources) are all read by every one of
+    that side's combines; join ``j`` reads combine ``j`` of both sides."""
+    graph: dict = {}
+    for side in "LR":
+        for i in range(n_in):
+            graph[(f"split{side}", i)] = Task((f"split{side}", i), list, range(3))
+        for j in range(n_out):
+            graph[(f"combine{side}", j)] = Task(
+                (f"combine{side}", j), lambda *parts: [sum(map(sum, parts))],
+                *[Ref((f"split{side}", i)) for i in range(n_in)],
+            )
+    for j in range(n_out):
+        graph[("join", j)] = Task(("join", j), add, Ref(("combineL", j)), Ref(("combineR", j)))
+    return graph
+
+
+@pytest.mark.parametrize(("scheduler", "workers"), [("sync", 1), ("threads", 1), ("threads", 2)])
+def test_a_join_of_two_shuffles_holds_few_combines(scheduler, workers):
+    # Ran every combine of the left side (the whole left side, in memory) before splitting the
+    # right one: the throttle counted the left splits as running ahead of their combines, and
+    # the order numbered every left combine right after the last left split. A 36 GB merge ran
+    # out of memory. Now each combine runs next to its partner and the join that frees it.
+    graph = _two_shuffles_joined()
+    lock = threading.Lock()
+    held: set = set()
+    peak = [0]
+
+    def posttask(key, result, graph_, state, worker_id):
+        with lock:
+            if key[0].startswith("combine"):
+                held.add(key)
+            elif key[0] == "join":
+                held.discard(("combineL", key[1]))
+                held.discard(("combineR", key[1]))
+            peak[0] = max(peak[0], len(held))
+
+    keys = [("join", j) for j in range(12)]
+    with Callback(posttask=posttask):
+        out = get(graph, keys, scheduler=scheduler, num_workers=workers)
+    assert out == [[12, 12]] * 12
+    assert peak[0] <= 2 * workers + 1, peak[0]

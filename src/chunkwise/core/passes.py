@@ -30,7 +30,14 @@ branch by branch, and chunk ``i`` of an elementwise map finishes before chunk
 numbered and then every task that depends on it can run (all their inputs are
 numbered), those dependents are numbered next, which frees the task's result at
 once. This is what keeps ``x + x.T`` and two reductions of one input
-(``x.sum(), x.mean()``) from holding every chunk of ``x``.
+(``x.sum(), x.mean()``) from holding every chunk of ``x``. The rule gives way
+when more than :data:`MAX_WAITING_USERS` of those dependents would themselves
+be left waiting (their own dependents need other work first): numbering them
+early would hold many results to free one. That is a shuffle's split whose
+combines feed a join with another shuffled side: pulling every combine of the
+left side in right after its last split held the whole left side in memory
+until the right side was split (a 36 GB merge ran out of memory); those
+dependents are left to the walk, which reaches each with its partner.
 
 A worked example: two leaves per partial sum, two partials in a total.
 
@@ -423,6 +430,10 @@ def _as_keys(keys: list, entry: Any) -> frozenset:
     return frozenset(keys[j] for j in (entry if type(entry) is list else (entry,)))
 
 
+#: Most dependents of a task numbered right after it whose own results would then wait.
+MAX_WAITING_USERS = 2
+
+
 def order_indexed(keys: list, dependencies: list, dependents: list) -> list:
     """:func:`order` on numbered keys: the positions in ``keys``, in priority order.
 
@@ -508,11 +519,26 @@ def order_indexed(keys: list, dependencies: list, dependents: list) -> list:
                 if w:
                     all_ready = False
             if all_ready:
-                # every user can run now: run them next, which frees ``node``
+                # every user can run now: run them next, which frees ``node``, unless
+                # many of them would then wait themselves (see the module docstring)
+                left_waiting = [u for u in users if not _completes(u, dependents, waiting)]
+                if len(left_waiting) > MAX_WAITING_USERS:
+                    users = [u for u in users if _completes(u, dependents, waiting)]
                 extend(sorted(users, key=rank, reverse=True))
     if len(out) != n:
         _raise_cycle(_keyed(keys, (_as_keys(keys, d) for d in dependencies)))
     return out
+
+
+def _completes(task: int, dependents: list, waiting: list) -> bool:
+    """Whether numbering ``task`` (all its dependencies numbered) lets every one of its
+    dependents run: then its result is freed soon after it is made."""
+    users = dependents[task]
+    if users is None:
+        return True
+    if type(users) is not list:
+        return waiting[users] == 1
+    return all(waiting[u] == 1 for u in users)
 
 
 @gc_paused

@@ -14,7 +14,13 @@ Policy
 - **Sources are throttled.** A *source* is a task with no dependencies (a read,
   a random chunk, a slice of an in-memory array). While other work is ready, a
   source may start only if fewer than ``max_live_sources`` source results are
-  alive; otherwise the worker runs the other work. A worker never idles for the
+  alive and still waited for by a reader that cannot run yet; otherwise the
+  worker runs the other work, if that reads such a source (it helps the
+  sources' readers catch up). A source whose readers can all run no longer
+  counts: it is not running ahead of them, and the order decides when they run.
+  (Counting it made a join of two shuffled sides run every combine of the first
+  side, holding that whole side in memory, before splitting the second: a
+  split's pieces are read by every combine, and the combines were ready.) A worker never idles for the
   throttle: with no other work ready it runs the next source, since the tasks
   still waiting may need it (a ``map_overlap`` block needs its neighbours: two
   rows of blocks alive at once, more than the limit; waiting there left one of
@@ -122,6 +128,7 @@ _INTERNAL_FILES = (
 _DATA = 0  # kinds of task, by priority: a DataNode (holds its value already)
 _SOURCE = 1  # no dependencies, or only DataNodes: reads or generates data (throttled)
 _OTHER = 2  # everything else
+_SOURCE_CONSUMABLE = 3  # a source whose readers are all ready: no longer held back by the throttle
 _BATCH = 16  # at most this many sources ready at the start taken in one lock round
 
 
@@ -143,6 +150,7 @@ class State:
         "keys_by_priority",
         "kinds",
         "live_sources",
+        "unready_readers",
         "max_live_sources",
         "nodes",
         "num_done",
@@ -257,6 +265,7 @@ class State:
         self.ready_other = ready_other
         self.live_sources = 0
         self.max_live_sources = max_live_sources
+        self.unready_readers: dict[int, int] = {}  # per source: readers not ready yet (_reader_ready)
         self.running_other = 0
         self.num_tasks = n
         self.num_done = 0
@@ -307,7 +316,7 @@ class State:
         if other and (first is None or other[0] < first):
             return self._pop_other()
         if first is not None:
-            if self.live_sources >= self.max_live_sources and other:
+            if self.live_sources >= self.max_live_sources and other and self._reads_held_source(other[0]):
                 return self._pop_other()
             # Over the limit with no other work ready, this worker would idle until a
             # running task finishes; the consumers waiting for sources (a map_overlap's
@@ -348,6 +357,36 @@ class State:
             self.live_sources += 1
             batch.append(q)
 
+    def _reads_held_source(self, p: int) -> bool:
+        """Whether task ``p`` reads a source result that still counts towards the throttle:
+        running ``p`` first then helps the sources' readers catch up. Lock held."""
+        deps = self.deps[p]
+        if deps is None:
+            return False
+        kinds = self.kinds
+        if type(deps) is not list:
+            return kinds[deps] == _SOURCE
+        return any(kinds[d] == _SOURCE for d in deps)
+
+    def _reader_ready(self, u: int) -> None:
+        """``u`` became ready: a source it reads whose readers are now all ready stops
+        counting towards the throttle. Lock held."""
+        kinds = self.kinds
+        deps = self.deps[u]
+        for d in deps if type(deps) is list else (deps,):
+            if kinds[d] == _SOURCE:
+                left = self.unready_readers.get(d)
+                if left is None:
+                    readers = self.users[d]
+                    left = len(readers) if type(readers) is list else 1
+                left -= 1
+                if left:
+                    self.unready_readers[d] = left
+                else:
+                    self.unready_readers.pop(d, None)
+                    self.live_sources -= 1
+                    kinds[d] = _SOURCE_CONSUMABLE
+
     def _pop_other(self) -> int:
         p = heappop(self.ready_other)
         if self.kinds[p] != _DATA:
@@ -368,6 +407,7 @@ class State:
         if kind == _SOURCE:
             if users is None:  # a source nobody consumes no longer holds the throttle
                 self.live_sources -= 1
+                kinds[p] = _SOURCE_CONSUMABLE
         elif kind == _OTHER:
             self.running_other -= 1
         if self.num_done + 1 == self.num_tasks:
@@ -393,6 +433,7 @@ class State:
                     self.num_live -= 1
                 if kinds[d] == _SOURCE:
                     self.live_sources -= 1
+                    kinds[d] = _SOURCE_CONSUMABLE
         newly_ready = 0
         if users is not None:
             waiting = self.waiting
@@ -405,6 +446,7 @@ class State:
                         heappush(self.ready_sources, u)
                     else:
                         heappush(self.ready_other, u)
+                        self._reader_ready(u)
                     newly_ready += 1
         self.num_done += 1
         return newly_ready
