@@ -148,6 +148,18 @@ def generate(directory: str, name: str, make, total: int, per_file: int) -> dict
             "disk_bytes": disk}
 
 
+def _kept_tables(manifest: str, total: int, per_file: int) -> dict:
+    """The tables a ``--keep-data`` run wrote before, by name, when made with the same sizes."""
+    try:
+        with open(manifest) as file:
+            kept = json.load(file)
+    except (OSError, ValueError):
+        return {}
+    if kept.get("rows") != total or kept.get("per_file") != per_file:
+        return {}
+    return {t["table"]: t for t in kept.get("tables", [])}
+
+
 # --- consuming ----------------------------------------------------------------------------------
 
 
@@ -225,6 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", default="/work/big/shuffleooc", help="data and shuffle pieces")
     parser.add_argument("--file-mb", type=float, default=200.0, help="MB in memory an orders file")
     parser.add_argument("--workloads", default="sort,merge")
+    parser.add_argument("--keep-data", action="store_true",
+                        help="reuse DIR/data when its manifest.json matches --gb and --file-mb, "
+                             "and keep it afterwards (the shuffle directory is still removed)")
     args = parser.parse_args(argv)
 
     import chunkwise
@@ -236,11 +251,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         os.makedirs(args.dir, exist_ok=True)
         start = time.perf_counter()
-        tables = [generate(os.path.join(data, "orders"), "orders", orders_file, total, per_file)]
+        manifest = os.path.join(data, "manifest.json")
+        wanted = ["orders", "payments"] if "merge" in args.workloads else ["orders"]
+        kept = _kept_tables(manifest, total, per_file) if args.keep_data else {}
+        tables = []
+        for name, make in (("orders", orders_file), ("payments", payments_file)):
+            if name in wanted:
+                tables.append(kept.get(name) or generate(os.path.join(data, name), name, make,
+                                                         total, per_file))
+        if args.keep_data:
+            with open(manifest, "w") as file:
+                json.dump({"rows": total, "per_file": per_file, "tables": tables}, file)
         paid = None
         if "merge" in args.workloads:
-            tables.append(generate(os.path.join(data, "payments"), "payments", payments_file,
-                                   total, per_file))
             import pyarrow.compute as pc
             import pyarrow.parquet as pq
 
@@ -268,7 +291,10 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(out)
                 print(json.dumps(out), flush=True)
     finally:
-        shutil.rmtree(args.dir, ignore_errors=True)
+        if args.keep_data:
+            shutil.rmtree(os.path.join(args.dir, "shuffle"), ignore_errors=True)
+        else:
+            shutil.rmtree(args.dir, ignore_errors=True)
     print("\n| workload | data GB in memory / on disk | memory limit | partitions | wall s "
           "| peak RSS GiB | shuffle GiB to disk |")
     print("|---|---|---|---|---|---|---|")
