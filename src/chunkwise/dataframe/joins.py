@@ -93,7 +93,10 @@ from chunkwise.dataframe.expr import (
     make_meta,
     map_partitions_expr,
 )
+from chunkwise.dataframe.groupby import groupby_chunk
+from chunkwise.dataframe.join_partials import JOINABLE_PRIMITIVES, JoinedPartials, joined_chunk
 from chunkwise.dataframe.partition_count import choose_join_npartitions
+from chunkwise.dataframe.reductions import TreeReduction
 
 __all__ = [
     "BroadcastMerge",
@@ -384,6 +387,29 @@ class BroadcastMerge(FrameExpr):
         """The side whose keys stand for ``columns``' (module docstring, "plan-time samples")."""
         return _side_source(self, columns)
 
+    def partials_of(self, reduction: Any) -> FrameExpr | None:
+        """``reduction`` (a groupby's tree reduction of this join, its columns selected) with
+        its partials taken per join key before the join (:mod:`.join_partials`), or ``None``
+        where that does not give pandas' answer or would not be cheaper."""
+        pushed = _pushed_groupby(self, reduction)
+        if pushed is None:
+            return None
+        kwargs = reduction.chunk_kwargs
+        by = tuple(value for _, value in kwargs["by"])
+        lkeys, rkeys = tuple(self.keys[0]), tuple(self.keys[1])
+        values = {column for column, _ in kwargs["prims"] if column is not None}
+        big = _narrowed(self.left, set(lkeys) | values)
+        small = PreparedSide(_narrowed(self.right, set(rkeys) | set(by)), None)
+        node = JoinedPartials(big, small, lkeys, rkeys, self.how, by, kwargs["prims"],
+                              kwargs["dropna"], kwargs["observed"], reduction.frame.meta)
+        operands = list(reduction.operands)
+        operands[:4] = [node, None, joined_chunk, kwargs]
+        return type(reduction)(*operands)
+
+    @property
+    def how(self) -> str:
+        return self.options.get("how", "inner")
+
     def _explain_line(self) -> str:
         how = self.options.get("how", "inner")
         kernel = ", lookup on the key" if self.plan is not None else ""
@@ -478,6 +504,45 @@ def columns_needed(expr: FrameExpr, dependents: Any) -> set | None:
         columns = node.operand("columns")
         needed.update(columns if isinstance(columns, list) else [columns])
     return needed if nodes else None
+
+
+def _pushed_groupby(node: BroadcastMerge, reduction: Any) -> bool | None:
+    """``True`` when ``reduction`` may take its partials before ``node``'s join
+    (:mod:`.join_partials`): a groupby tree (no aligned by-Series, not a node that lowers
+    further) of a ``merge`` broadcasting its right side, ``how`` inner or left, on columns
+    of non-categorical dtypes; every group key a column of the right side alone, every
+    aggregated column one of the left side alone (neither renamed by a suffix nor a key),
+    primitives in :data:`~.join_partials.JOINABLE_PRIMITIVES`; and the right side at most
+    ``dataframe.broadcast_rows`` long (its rows bound the partials' rows). Else ``None``."""
+    if (reduction.chunk is not groupby_chunk or reduction.aligned is not None
+            or type(reduction)._lower is not TreeReduction._lower):
+        return None
+    options, (lkeys, rkeys) = node.options, node.keys
+    if (node.kind != "merge" or node.small != "right" or node.how not in ("inner", "left")
+            or options.get("indicator") or "index" in (lkeys, rkeys)):
+        return None
+    lmeta, rmeta = node.left.meta, node.right.meta
+    if not all(isinstance(m, pd.DataFrame) and not m.columns.has_duplicates for m in (lmeta, rmeta)):
+        return None
+    if not all(k in m.columns and not isinstance(m[k].dtype, pd.CategoricalDtype)
+               for keys, m in ((lkeys, lmeta), (rkeys, rmeta)) for k in keys):
+        return None
+    kwargs = reduction.chunk_kwargs
+    only_right = set(rmeta.columns) - set(lmeta.columns) - set(rkeys)
+    only_left = set(lmeta.columns) - set(rmeta.columns) - set(lkeys)
+    if not all(kind == "column" and value in only_right for kind, value in kwargs["by"]):
+        return None
+    if not all(prim in JOINABLE_PRIMITIVES and (column is None or column in only_left)
+               for column, prim in kwargs["prims"]):
+        return None
+    rows = estimated_rows(node.right)
+    return True if rows is not None and rows <= config.get("dataframe.broadcast_rows") else None
+
+
+def _narrowed(frame: FrameExpr, keep: set) -> FrameExpr:
+    """``frame`` with only the columns in ``keep`` (in its order)."""
+    columns = [c for c in frame.meta.columns if c in keep]
+    return frame if len(columns) == len(frame.meta.columns) else Projection(frame, columns)
 
 
 # --- strategy helpers ---------------------------------------------------------------
