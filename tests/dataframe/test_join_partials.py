@@ -7,13 +7,16 @@ Each case also checks which plan ran: ``JoinedPartials`` where the rule applies,
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pandas as pd
 import pytest
 
 import chunkwise.dataframe as dd
-from chunkwise.dataframe._join_kernels import prepare_small_side
 from chunkwise.dataframe.join_partials import joined_partial
+
+prepare_small_side = importlib.import_module("chunkwise.dataframe._join_kernels").prepare_small_side
 
 
 @pytest.fixture
