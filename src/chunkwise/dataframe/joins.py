@@ -39,6 +39,12 @@ the small side per partition. A small side whose partitions come in key order
 its id) is *chained* rather than concatenated, and a big partition lining up
 with a stretch of it is joined by slicing (:mod:`._join_kernels`).
 
+A groupby tree reduction of a broadcast ``merge`` by columns of the small side
+alone, of columns of the big side alone, takes its partials per join key
+*before* the join and joins only those rows (:meth:`BroadcastMerge.partials_of`,
+offered the reduction by ``TreeReduction``; the kernel and why it is pandas'
+answer are in :mod:`.join_partials`).
+
 A groupby or ``drop_duplicates`` after a join samples, to choose its path,
 the side its keys come from (:meth:`BroadcastMerge.cardinality_source`), so
 the join is not run at plan time.
