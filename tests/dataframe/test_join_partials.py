@@ -178,3 +178,24 @@ def test_kernel_counts_a_duplicated_dimension_key_twice(dims):
         assert not pairs
     assert joined_partial(big.iloc[:0], side, big_keys=("k",), small_keys=("key",), how="inner",
                           by=("region",), prims=[("x", "sum")], dropna=True, observed=False) == []
+
+
+def test_a_larger_or_unknown_small_side_keeps_the_plain_plan(facts, dims, monkeypatch, scheduler):
+    """Above ``MAX_SMALL_ROWS`` rows, or of unknown length, the small side is joined as before."""
+    joins = importlib.import_module("chunkwise.dataframe.joins")
+    left = dd.from_pandas(facts, npartitions=3)
+    expected = facts.merge(dims, left_on="k", right_on="key").groupby("region").x.sum()
+    right = dd.from_pandas(dims, npartitions=1)
+    monkeypatch.setattr(joins, "MAX_SMALL_ROWS", len(dims) - 1)
+    result = left.merge(right, left_on="k", right_on="key").groupby("region").x.sum()
+    assert "JoinedPartials" not in plan_of(result)
+    pd.testing.assert_series_equal(result.compute(scheduler=scheduler), expected, check_exact=False,
+                                   rtol=1e-12)
+    monkeypatch.setattr(joins, "MAX_SMALL_ROWS", len(dims))
+    assert "JoinedPartials" in plan_of(left.merge(right, left_on="k", right_on="key")
+                                       .groupby("region").x.sum())
+    unknown = dd.from_pandas(dims, npartitions=2)[lambda d: d.w >= 0]  # length unknown
+    result = left.merge(unknown, left_on="k", right_on="key", broadcast=True).groupby("region").x.sum()
+    assert "JoinedPartials" not in plan_of(result)
+    pd.testing.assert_series_equal(result.compute(scheduler=scheduler), expected, check_exact=False,
+                                   rtol=1e-12)

@@ -21,7 +21,8 @@ The groupby's combine and aggregate steps then run unchanged. This holds for
 every partial that merges associatively and counts a row as often as the join
 repeats it (``sum``, ``prod``, ``min``, ``max``, ``count``, ``size``, and
 ``moments`` for ``mean``/``var``/``std``); ``first``/``last`` (row order),
-``nunique`` and custom aggregations keep the plain plan.
+``nunique`` and custom aggregations keep the plain plan, as does a small side
+of more than :data:`MAX_SMALL_ROWS` rows.
 
 :class:`JoinedPartials` is the plan node (one task per partition of the big
 side, reading the small side prepared once by the broadcast join); the rule
@@ -52,10 +53,15 @@ from chunkwise.dataframe._join_kernels import SmallSide
 from chunkwise.dataframe.expr import FrameExpr
 from chunkwise.dataframe.groupby import groupby_chunk, groupby_combine
 
-__all__ = ["JOINABLE_PRIMITIVES", "JoinedPartials", "joined_chunk", "joined_partial"]
+__all__ = ["JOINABLE_PRIMITIVES", "MAX_SMALL_ROWS", "JoinedPartials", "joined_chunk", "joined_partial"]
 
 #: The groupby primitives whose partials may be taken before the join (module docstring).
 JOINABLE_PRIMITIVES = frozenset({"sum", "prod", "min", "max", "count", "size", "moments"})
+
+#: The most rows of a small side joined this way: each partition's partials are joined to
+#: it with ``pd.merge``, which hashes it again per partition (the lookup kernel hashes it
+#: once); up to a dimension table's size that costs less than the join it saves.
+MAX_SMALL_ROWS = 100_000
 
 
 def joined_partial(big: pd.DataFrame, small: SmallSide, *, big_keys: tuple, small_keys: tuple,

@@ -100,7 +100,12 @@ from chunkwise.dataframe.expr import (
     map_partitions_expr,
 )
 from chunkwise.dataframe.groupby import groupby_chunk
-from chunkwise.dataframe.join_partials import JOINABLE_PRIMITIVES, JoinedPartials, joined_chunk
+from chunkwise.dataframe.join_partials import (
+    JOINABLE_PRIMITIVES,
+    MAX_SMALL_ROWS,
+    JoinedPartials,
+    joined_chunk,
+)
 from chunkwise.dataframe.partition_count import choose_join_npartitions
 from chunkwise.dataframe.reductions import TreeReduction
 
@@ -519,7 +524,7 @@ def _pushed_groupby(node: BroadcastMerge, reduction: Any) -> bool | None:
     of non-categorical dtypes; every group key a column of the right side alone, every
     aggregated column one of the left side alone (neither renamed by a suffix nor a key),
     primitives in :data:`~.join_partials.JOINABLE_PRIMITIVES`; and the right side at most
-    ``dataframe.broadcast_rows`` long (its rows bound the partials' rows). Else ``None``."""
+    :data:`~.join_partials.MAX_SMALL_ROWS` long (known or counted). Else ``None``."""
     if (reduction.chunk is not groupby_chunk or reduction.aligned is not None
             or type(reduction)._lower is not TreeReduction._lower):
         return None
@@ -542,7 +547,7 @@ def _pushed_groupby(node: BroadcastMerge, reduction: Any) -> bool | None:
                for column, prim in kwargs["prims"]):
         return None
     rows = estimated_rows(node.right)
-    return True if rows is not None and rows <= config.get("dataframe.broadcast_rows") else None
+    return True if rows is not None and rows <= MAX_SMALL_ROWS else None
 
 
 def _narrowed(frame: FrameExpr, keep: set) -> FrameExpr:
