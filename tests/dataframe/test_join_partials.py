@@ -78,6 +78,8 @@ CASES = [
     ("region", "sum", {"dropna": False}),
     ("zone", "sum", {}),
     ("zone", "count", {"observed": True}),
+    ("zone", "sum", {"observed": False}),  # z9 has no row: pandas gives it 0 and NaN
+    (["region", "zone"], "max", {"observed": False}),
     (["region", "zone"], "sum", {}),
     (["zone", "region"], "mean", {"dropna": False}),
 ]
