@@ -402,8 +402,7 @@ class BroadcastMerge(FrameExpr):
         """``reduction`` (a groupby's tree reduction of this join, its columns selected) with
         its partials taken per join key before the join (:mod:`.join_partials`), or ``None``
         where that does not give pandas' answer or would not be cheaper."""
-        pushed = _pushed_groupby(self, reduction)
-        if pushed is None:
+        if not _pushed_groupby(self, reduction):
             return None
         kwargs = reduction.chunk_kwargs
         by = tuple(value for _, value in kwargs["by"])
@@ -517,37 +516,37 @@ def columns_needed(expr: FrameExpr, dependents: Any) -> set | None:
     return needed if nodes else None
 
 
-def _pushed_groupby(node: BroadcastMerge, reduction: Any) -> bool | None:
-    """``True`` when ``reduction`` may take its partials before ``node``'s join
+def _pushed_groupby(node: BroadcastMerge, reduction: Any) -> bool:
+    """Whether ``reduction`` may take its partials before ``node``'s join
     (:mod:`.join_partials`): a groupby tree (no aligned by-Series, not a node that lowers
     further) of a ``merge`` broadcasting its right side, ``how`` inner or left, on columns
     of non-categorical dtypes; every group key a column of the right side alone, every
     aggregated column one of the left side alone (neither renamed by a suffix nor a key),
     primitives in :data:`~.join_partials.JOINABLE_PRIMITIVES`; and the right side at most
-    :data:`~.join_partials.MAX_SMALL_ROWS` long (known or counted). Else ``None``."""
+    :data:`~.join_partials.MAX_SMALL_ROWS` long (known or counted)."""
     if (reduction.chunk is not groupby_chunk or reduction.aligned is not None
             or type(reduction)._lower is not TreeReduction._lower):
-        return None
+        return False
     options, (lkeys, rkeys) = node.options, node.keys
     if (node.kind != "merge" or node.small != "right" or node.how not in ("inner", "left")
             or options.get("indicator") or "index" in (lkeys, rkeys)):
-        return None
+        return False
     lmeta, rmeta = node.left.meta, node.right.meta
     if not all(isinstance(m, pd.DataFrame) and not m.columns.has_duplicates for m in (lmeta, rmeta)):
-        return None
+        return False
     if not all(k in m.columns and not isinstance(m[k].dtype, pd.CategoricalDtype)
                for keys, m in ((lkeys, lmeta), (rkeys, rmeta)) for k in keys):
-        return None
+        return False
     kwargs = reduction.chunk_kwargs
     only_right = set(rmeta.columns) - set(lmeta.columns) - set(rkeys)
     only_left = set(lmeta.columns) - set(rmeta.columns) - set(lkeys)
     if not all(kind == "column" and value in only_right for kind, value in kwargs["by"]):
-        return None
+        return False
     if not all(prim in JOINABLE_PRIMITIVES and (column is None or column in only_left)
                for column, prim in kwargs["prims"]):
-        return None
+        return False
     rows = estimated_rows(node.right)
-    return True if rows is not None and rows <= MAX_SMALL_ROWS else None
+    return rows is not None and rows <= MAX_SMALL_ROWS
 
 
 def _narrowed(frame: FrameExpr, keep: set) -> FrameExpr:
