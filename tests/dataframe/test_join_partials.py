@@ -148,16 +148,17 @@ def test_no_match_at_all_gives_pandas_empty_answer(facts, dims, scheduler):
     pd.testing.assert_series_equal(result.compute(scheduler=scheduler), expected)
 
 
-@pytest.mark.parametrize("by,agg", [("region", "first"), ("region", "nunique"), ("s", "sum"),
-                                    ("key", "sum")])
-def test_other_groupbys_keep_the_plain_plan(facts, dims, by, agg, scheduler):
-    """Row order (first), distinct values (nunique), a key of the big side, the join key:
-    not taken before the join, and still pandas' answer."""
+@pytest.mark.parametrize("by,column,agg", [("region", "x", "first"), ("region", "x", "nunique"),
+                                           ("s", "x", "sum"), ("key", "x", "sum"),
+                                           ("region", "s", "sum")])
+def test_other_groupbys_keep_the_plain_plan(facts, dims, by, column, agg, scheduler):
+    """Row order (first, a sum of strings), distinct values (nunique), a key of the big side,
+    the join key: not taken before the join, and still pandas' answer."""
     left = dd.from_pandas(facts, npartitions=3)
     joined = left.merge(dd.from_pandas(dims, npartitions=1), left_on="k", right_on="key")
-    result = getattr(joined.groupby(by).x, agg)()
+    result = getattr(joined.groupby(by)[column], agg)()
     assert "JoinedPartials" not in plan_of(result)
-    expected = getattr(facts.merge(dims, left_on="k", right_on="key").groupby(by).x, agg)()
+    expected = getattr(facts.merge(dims, left_on="k", right_on="key").groupby(by)[column], agg)()
     pd.testing.assert_series_equal(result.compute(scheduler=scheduler), expected, check_exact=False,
                                    rtol=1e-12)
 

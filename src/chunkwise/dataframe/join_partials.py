@@ -19,7 +19,7 @@ the same answer comes from far less work, per partition of the big side:
 
 The groupby's combine and aggregate steps then run unchanged. This holds for
 every partial that merges associatively and counts a row as often as the join
-repeats it (``sum``, ``prod``, ``min``, ``max``, ``count``, ``size``, and
+repeats it (``sum`` and ``prod`` of numbers, ``min``, ``max``, ``count``, ``size``, and
 ``moments`` for ``mean``/``var``/``std``); ``first``/``last`` (row order),
 ``nunique`` and custom aggregations keep the plain plan, as does a small side
 of more than :data:`MAX_SMALL_ROWS` rows.

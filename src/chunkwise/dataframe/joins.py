@@ -522,7 +522,8 @@ def _pushed_groupby(node: BroadcastMerge, reduction: Any) -> bool:
     further) of a ``merge`` broadcasting its right side, ``how`` inner or left, on columns
     of non-categorical dtypes; every group key a column of the right side alone, every
     aggregated column one of the left side alone (neither renamed by a suffix nor a key),
-    primitives in :data:`~.join_partials.JOINABLE_PRIMITIVES`; and the right side at most
+    primitives in :data:`~.join_partials.JOINABLE_PRIMITIVES` (``sum``/``prod`` of numbers
+    only); and the right side at most
     :data:`~.join_partials.MAX_SMALL_ROWS` long (known or counted)."""
     if (reduction.chunk is not groupby_chunk or reduction.aligned is not None
             or type(reduction)._lower is not TreeReduction._lower):
@@ -545,6 +546,9 @@ def _pushed_groupby(node: BroadcastMerge, reduction: Any) -> bool:
     if not all(prim in JOINABLE_PRIMITIVES and (column is None or column in only_left)
                for column, prim in kwargs["prims"]):
         return False
+    if any(prim in ("sum", "prod") and not pd.api.types.is_numeric_dtype(lmeta[column].dtype)
+           for column, prim in kwargs["prims"]):
+        return False  # a sum of strings concatenates them: in row order, not key by key
     rows = estimated_rows(node.right)
     return rows is not None and rows <= MAX_SMALL_ROWS
 
