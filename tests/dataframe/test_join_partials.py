@@ -202,3 +202,33 @@ def test_a_larger_or_unknown_small_side_keeps_the_plain_plan(facts, dims, monkey
     assert "JoinedPartials" not in plan_of(result)
     pd.testing.assert_series_equal(result.compute(scheduler=scheduler), expected, check_exact=False,
                                    rtol=1e-12)
+
+
+@pytest.mark.parametrize("form", ["as_index", "min_count", "size", "std_count"])
+def test_result_forms_of_the_groupby(form, scheduler):
+    """``as_index=False``, ``min_count`` (a count partial beside the sum), ``size`` with null
+    groups kept, several aggregations: pandas' layout and values."""
+    rng = np.random.default_rng(1)
+    facts = pd.DataFrame({"k": rng.integers(0, 12, 200), "x": rng.normal(size=200)})
+    facts.loc[::7, "x"] = np.nan
+    dims = pd.DataFrame({"k": range(10), "r": pd.Series(list("aabbccddee"), dtype="str")})
+    joined = dd.from_pandas(facts, npartitions=4).merge(dd.from_pandas(dims, npartitions=1), on="k",
+                                                        how="left")
+    expected_joined = facts.merge(dims, on="k", how="left")
+
+    def run(frame):
+        if form == "as_index":
+            return frame.groupby("r", as_index=False).x.sum()
+        if form == "min_count":
+            return frame.groupby("r").x.sum(min_count=20)
+        if form == "size":
+            return frame.groupby("r", dropna=False).size()
+        return frame.groupby("r").agg({"x": ["std", "count"]})
+
+    result, expected = run(joined), run(expected_joined)
+    assert "JoinedPartials" in plan_of(result)
+    got = result.compute(scheduler=scheduler)
+    if isinstance(expected, pd.DataFrame):
+        pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9)
+    else:
+        pd.testing.assert_series_equal(got, expected, check_exact=False, rtol=1e-9)
