@@ -5,7 +5,9 @@ On the dataframe workloads' Parquet data (``dataframes.data_dir``: 20M rows in
 
 - ``dfj_merge_dim``: fact x dimension, then groupby: the facts' ``k1k`` joined
   to a 1,000-row dimension (key -> one of 10 regions), ``x`` summed per region.
-  chunkwise broadcasts the dimension (one partition).
+  chunkwise broadcasts the dimension (one partition) and, the group key being
+  one of its columns, sums ``x`` per ``k1k`` before the join, joining only those
+  1,000 rows per partition (``JoinedPartials`` in ``explain()``).
 - ``dfj_merge_facts``: fact x fact: the first half of the files (``id``, ``x``)
   joined one-to-one to the second half (``id - rows/2``, ``y``), then the count
   and the sum of ``x * y``. chunkwise counts the right side from the Parquet

@@ -142,9 +142,10 @@ def test_issue17_example_1_merge_then_groupby(orders_and_users, scheduler):
     pdf_orders, pdf_users = orders_and_users
     expected = pdf_orders.merge(pdf_users, on="user_id").groupby("country").amount.sum()
     pd.testing.assert_series_equal(result, expected, check_exact=False, rtol=1e-12)
-    # users is one file: it is broadcast to each orders partition, no shuffle
+    # users is one file: it is broadcast to each orders partition, no shuffle; the sums are
+    # taken per user_id before the join, which then joins those few rows to users' country
     plan = orders.merge(users, on="user_id").groupby("country").amount.sum().explain(show=False)
-    assert "BroadcastMerge: how='inner', broadcast the right side" in plan
+    assert "JoinedPartials: groupby partials per ['user_id'] joined (inner) to ['country']" in plan
     assert "Shuffle" not in plan
     # the orders scan reads only the key and the column summed (users has just the two it needs)
     scans = [line.strip() for line in plan.splitlines() if "ReadParquet" in line]

@@ -440,7 +440,9 @@ def test_groupby_after_a_merge_samples_a_side_not_the_join(facts, dims, monkeypa
         joined = left.merge(right, on="k")
         result = joined.groupby(key).amount.sum().compute(scheduler=scheduler)
         pd.testing.assert_series_equal(result, facts.merge(dims, on="k").groupby(key).amount.sum())
-        assert len(calls) == 4  # sampling the join itself would have run a fifth
+        # sampling the join itself would have run a fifth; grouped by the small side's
+        # column, the partials are taken before the join, which then never runs
+        assert len(calls) == (0 if key == "label" else 4)
         assert len(sorting._OBSERVED) == 1
         sorting._OBSERVED.clear()
     # a key from each side: the join itself is sampled, as before

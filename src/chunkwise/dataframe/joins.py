@@ -39,6 +39,12 @@ the small side per partition. A small side whose partitions come in key order
 its id) is *chained* rather than concatenated, and a big partition lining up
 with a stretch of it is joined by slicing (:mod:`._join_kernels`).
 
+A groupby tree reduction of a broadcast ``merge`` by columns of the small side
+alone, of columns of the big side alone, takes its partials per join key
+*before* the join and joins only those rows (:meth:`BroadcastMerge.partials_of`,
+offered the reduction by ``TreeReduction``; the kernel and why it is pandas'
+answer are in :mod:`.join_partials`).
+
 A groupby or ``drop_duplicates`` after a join samples, to choose its path,
 the side its keys come from (:meth:`BroadcastMerge.cardinality_source`), so
 the join is not run at plan time.
@@ -93,7 +99,15 @@ from chunkwise.dataframe.expr import (
     make_meta,
     map_partitions_expr,
 )
+from chunkwise.dataframe.groupby import groupby_chunk
+from chunkwise.dataframe.join_partials import (
+    JOINABLE_PRIMITIVES,
+    MAX_SMALL_ROWS,
+    JoinedPartials,
+    joined_chunk,
+)
 from chunkwise.dataframe.partition_count import choose_join_npartitions
+from chunkwise.dataframe.reductions import TreeReduction
 
 __all__ = [
     "BroadcastMerge",
@@ -384,6 +398,28 @@ class BroadcastMerge(FrameExpr):
         """The side whose keys stand for ``columns``' (module docstring, "plan-time samples")."""
         return _side_source(self, columns)
 
+    def partials_of(self, reduction: Any) -> FrameExpr | None:
+        """``reduction`` (a groupby's tree reduction of this join, its columns selected) with
+        its partials taken per join key before the join (:mod:`.join_partials`), or ``None``
+        where that does not give pandas' answer or would not be cheaper."""
+        if not _pushed_groupby(self, reduction):
+            return None
+        kwargs = reduction.chunk_kwargs
+        by = tuple(value for _, value in kwargs["by"])
+        lkeys, rkeys = tuple(self.keys[0]), tuple(self.keys[1])
+        values = {column for column, _ in kwargs["prims"] if column is not None}
+        big = _narrowed(self.left, set(lkeys) | values)
+        small = PreparedSide(_narrowed(self.right, set(rkeys) | set(by)), None)
+        node = JoinedPartials(big, small, lkeys, rkeys, self.how, by, kwargs["prims"],
+                              kwargs["dropna"], kwargs["observed"], reduction.frame.meta)
+        operands = list(reduction.operands)
+        operands[:4] = [node, None, joined_chunk, kwargs]
+        return type(reduction)(*operands)
+
+    @property
+    def how(self) -> str:
+        return self.options.get("how", "inner")
+
     def _explain_line(self) -> str:
         how = self.options.get("how", "inner")
         kernel = ", lookup on the key" if self.plan is not None else ""
@@ -478,6 +514,49 @@ def columns_needed(expr: FrameExpr, dependents: Any) -> set | None:
         columns = node.operand("columns")
         needed.update(columns if isinstance(columns, list) else [columns])
     return needed if nodes else None
+
+
+def _pushed_groupby(node: BroadcastMerge, reduction: Any) -> bool:
+    """Whether ``reduction`` may take its partials before ``node``'s join
+    (:mod:`.join_partials`): a groupby tree (no aligned by-Series, not a node that lowers
+    further) of a ``merge`` broadcasting its right side, ``how`` inner or left, on columns
+    of non-categorical dtypes; every group key a column of the right side alone, every
+    aggregated column one of the left side alone (neither renamed by a suffix nor a key),
+    primitives in :data:`~.join_partials.JOINABLE_PRIMITIVES` (``sum``/``prod`` of numbers
+    only); and the right side at most
+    :data:`~.join_partials.MAX_SMALL_ROWS` long (known or counted)."""
+    if (reduction.chunk is not groupby_chunk or reduction.aligned is not None
+            or type(reduction)._lower is not TreeReduction._lower):
+        return False
+    options, (lkeys, rkeys) = node.options, node.keys
+    if (node.kind != "merge" or node.small != "right" or node.how not in ("inner", "left")
+            or options.get("indicator") or "index" in (lkeys, rkeys)):
+        return False
+    lmeta, rmeta = node.left.meta, node.right.meta
+    if not all(isinstance(m, pd.DataFrame) and not m.columns.has_duplicates for m in (lmeta, rmeta)):
+        return False
+    if not all(k in m.columns and not isinstance(m[k].dtype, pd.CategoricalDtype)
+               for keys, m in ((lkeys, lmeta), (rkeys, rmeta)) for k in keys):
+        return False
+    kwargs = reduction.chunk_kwargs
+    only_right = set(rmeta.columns) - set(lmeta.columns) - set(rkeys)
+    only_left = set(lmeta.columns) - set(rmeta.columns) - set(lkeys)
+    if not all(kind == "column" and value in only_right for kind, value in kwargs["by"]):
+        return False
+    if not all(prim in JOINABLE_PRIMITIVES and (column is None or column in only_left)
+               for column, prim in kwargs["prims"]):
+        return False
+    if any(prim in ("sum", "prod") and not pd.api.types.is_numeric_dtype(lmeta[column].dtype)
+           for column, prim in kwargs["prims"]):
+        return False  # a sum of strings concatenates them: in row order, not key by key
+    rows = estimated_rows(node.right)
+    return rows is not None and rows <= MAX_SMALL_ROWS
+
+
+def _narrowed(frame: FrameExpr, keep: set) -> FrameExpr:
+    """``frame`` with only the columns in ``keep`` (in its order)."""
+    columns = [c for c in frame.meta.columns if c in keep]
+    return frame if len(columns) == len(frame.meta.columns) else Projection(frame, columns)
 
 
 # --- strategy helpers ---------------------------------------------------------------

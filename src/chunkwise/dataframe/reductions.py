@@ -177,6 +177,15 @@ class TreeReduction(FrameExpr):
         parts = [Ref((prefix, j)) for j in range(i * every, stop)]
         return Task(key, k.combine_call, parts, self.combine, self.combine_kwargs)
 
+    def _simplify_down(self) -> FrameExpr | None:
+        """Offer this reduction to the node under its frame's column selection, which may
+        compute the partials in a cheaper way (``partials_of``: a broadcast join under a
+        groupby, see :mod:`chunkwise.dataframe.join_partials`)."""
+        frame = self.frame
+        under = frame.frame if isinstance(frame, Projection) else frame
+        offer = getattr(under, "partials_of", None)
+        return None if offer is None else offer(self)
+
     def with_dictionary_column(self, frame: FrameExpr) -> TreeReduction | None:
         """This reduction over ``frame``, the same string column read dictionary-encoded
         (a categorical of the values each piece holds), when its chunk function (or, for
