@@ -240,3 +240,65 @@ def test_unique_functions_count_each_nan_apart(scheduler):
     assert_eq(da.unique_values(x), np.unique(a, equal_nan=False), schedulers=(scheduler,))
     assert int(np.isnan(da.unique_counts(x).values.compute()).sum()) == int(np.isnan(a).sum())
     assert_eq(da.unique(x), np.unique(a))  # NumPy's default, equal_nan=True: one NaN
+
+
+def test_standard_call_forms_of_clip_reshape_linspace(scheduler):
+    """The Array API's call forms (issue 19's public-suite signatures): positional-or-keyword
+    ``min``/``max`` of ``clip``, ``reshape(x, shape=...)``, ``linspace(..., device=)``."""
+    B = np.arange(-4, 8).astype("float64")
+    x = da.from_array(B, chunks=((1, 2, 3, 0, 6),))  # uneven, with an empty block
+    for got, expected in [
+        (da.clip(x, -1, 3), np.clip(B, -1, 3)),
+        (da.clip(x, min=-1), np.clip(B, -1, None)),
+        (da.clip(x, max=2.5), np.clip(B, None, 2.5)),
+        (da.clip(x, a_min=0, a_max=1), np.clip(B, 0, 1)),
+        (x.clip(min=1), np.clip(B, 1, None)),
+        (da.reshape(x, shape=(3, 4)), B.reshape(3, 4)),
+        (da.reshape(x, (4, -1)), B.reshape(4, 3)),
+        (da.reshape(x, 2, 6), B.reshape(2, 6)),
+        (np.reshape(x, shape=(6, 2)), B.reshape(6, 2)),
+        (da.linspace(0, 1, 7, device="cpu", chunks=3), np.linspace(0, 1, 7)),
+    ]:
+        assert_eq(got, expected, check_chunks=False, schedulers=(scheduler,))
+    with pytest.raises(TypeError, match="clip: pass only one of a_min and min"):
+        da.clip(x, 0, a_min=1)
+    with pytest.raises(ValueError, match="linspace: .*'cpu' only"):
+        da.linspace(0, 1, 3, device="gpu")
+
+
+def test_dlpack_export_of_a_lazy_array(scheduler):
+    B = np.arange(12.0).reshape(3, 4)
+    x = da.from_array(B, chunks=((1, 2), (3, 0, 1))) * 2  # uneven, with an empty block
+    assert x.__dlpack_device__() == B.__dlpack_device__()
+    np.testing.assert_array_equal(np.from_dlpack(x), B * 2)
+    np.testing.assert_array_equal(np.from_dlpack(x, copy=True), B * 2)
+    assert_eq(da.from_dlpack(x), B * 2, schedulers=(scheduler,))
+    ones = da.ones((2, 3), chunks=2)  # read-only broadcast blocks
+    np.testing.assert_array_equal(np.from_dlpack(ones), np.ones((2, 3)))
+    with pytest.raises(BufferError, match="streams are not supported"):
+        x.__dlpack__(stream=1)
+
+
+CREATION_CALLS = {
+    "asarray": lambda device: da.asarray([1, 2], device=device),
+    "ones": lambda device: da.ones(3, device=device),
+    "zeros": lambda device: da.zeros(3, device=device),
+    "empty": lambda device: da.empty(3, device=device),
+    "full": lambda device: da.full(3, 7, device=device),
+    "ones_like": lambda device: da.ones_like(da.ones(3), device=device),
+    "zeros_like": lambda device: da.zeros_like(da.ones(3), device=device),
+    "empty_like": lambda device: da.empty_like(da.ones(3), device=device),
+    "full_like": lambda device: da.full_like(da.ones(3), 7, device=device),
+    "arange": lambda device: da.arange(3, device=device),
+    "linspace": lambda device: da.linspace(0, 1, 3, device=device),
+    "eye": lambda device: da.eye(3, device=device),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CREATION_CALLS))
+def test_creation_functions_take_only_the_cpu_device(name):
+    make = CREATION_CALLS[name]
+    for device in (None, "cpu", da.ones(1).device, da.__array_namespace_info__().default_device()):
+        assert make(device).device == "cpu"
+    with pytest.raises(ValueError, match=f"{name}: chunkwise arrays live on the device 'cpu' only, not 'gpu'"):
+        make("gpu")

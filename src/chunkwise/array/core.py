@@ -218,6 +218,20 @@ class Array(Collection):
             result = result.astype(dtype)
         return result
 
+    def __dlpack__(self, *, stream: Any = None, max_version: Any = None, dl_device: Any = None,
+                   copy: Any = None) -> Any:
+        """The computed values as a DLPack capsule (NumPy exports them): this computes the array."""
+        if stream is not None:
+            raise BufferError("__dlpack__: streams are not supported (chunkwise arrays live on 'cpu')")
+        values = np.asarray(self.compute())
+        if not values.flags.writeable and copy is not False and (max_version is None or max_version < (1, 0)):
+            values = values.copy()  # DLPack before 1.0 cannot mark a buffer read-only
+        return values.__dlpack__(max_version=max_version, dl_device=dl_device, copy=copy)
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        """The DLPack device of the values: the CPU (``kDLCPU`` = 1), device 0."""
+        return (1, 0)
+
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
         if kwargs.get("out") is not None:
             raise TypeError(
