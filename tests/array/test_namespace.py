@@ -302,3 +302,27 @@ def test_creation_functions_take_only_the_cpu_device(name):
         assert make(device).device == "cpu"
     with pytest.raises(ValueError, match=f"{name}: chunkwise arrays live on the device 'cpu' only, not 'gpu'"):
         make("gpu")
+
+
+def test_asarray_copy_follows_the_standard(scheduler):
+    B = np.arange(7.0)
+    x = da.from_array(B.copy(), chunks=((1, 2, 0, 4),))  # uneven, with an empty block
+    copied, shared = da.asarray(x, copy=True), da.asarray(x)
+    assert shared is x and copied is not x
+    x[0] = 9.0  # rebinds x's plan: the copy keeps the old one
+    assert_eq(copied, B, schedulers=(scheduler,))
+    assert_eq(x, np.concatenate([[9.0], B[1:]]), schedulers=(scheduler,))
+    source = B.copy()
+    from_copy, from_share = da.asarray(source, copy=True), da.asarray(source, copy=False)
+    source[0] = -5.0  # NumPy's copy=True / copy=False, the same way
+    assert_eq(from_copy, np.asarray(B, copy=True), schedulers=(scheduler,))
+    assert_eq(from_share, source, schedulers=(scheduler,))
+    with pytest.raises(ValueError, match="asarray: converting float64 to float32 copies, but copy=False"):
+        da.asarray(x, dtype="float32", copy=False)
+    with pytest.raises(ValueError, match="asarray: converting float64 to int32 copies, but copy=False"):
+        da.asarray(B, dtype="int32", copy=False)
+    with pytest.raises(ValueError):
+        np.asarray([1.0, 2.0], copy=False)  # NumPy refuses it too
+    with pytest.raises(ValueError):
+        da.asarray([1.0, 2.0], copy=False)
+    assert_eq(da.asarray([1.0, 2.0], copy=True), np.array([1.0, 2.0]), schedulers=(scheduler,))
