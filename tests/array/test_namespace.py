@@ -326,3 +326,31 @@ def test_asarray_copy_follows_the_standard(scheduler):
     with pytest.raises(ValueError):
         da.asarray([1.0, 2.0], copy=False)
     assert_eq(da.asarray([1.0, 2.0], copy=True), np.array([1.0, 2.0]), schedulers=(scheduler,))
+
+
+def test_searchsorted_with_sorter(scheduler):
+    A = np.array([5.0, -1.0, 3.0, 3.0, 9.0, 0.0, 7.0])
+    V = np.array([[3.0, -2.0], [10.0, 6.5]])
+    x = da.from_array(A, chunks=((2, 0, 3, 2),))  # uneven, with an empty block
+    for sorter in (np.argsort(A), da.argsort(x)):
+        for side in ("left", "right"):
+            expected = np.searchsorted(A, V, side=side, sorter=np.argsort(A))
+            assert_eq(da.searchsorted(x, da.from_array(V, chunks=1), side=side, sorter=sorter), expected,
+                      check_chunks=False, schedulers=(scheduler,))
+            assert_eq(da.searchsorted(x, 3.0, side=side, sorter=sorter),
+                      np.searchsorted(A, 3.0, side=side, sorter=np.argsort(A)), schedulers=(scheduler,))
+    with pytest.raises(ValueError, match="searchsorted: sorter must be 1-d integer indices as long as a"):
+        da.searchsorted(x, 1.0, sorter=np.arange(3))
+
+
+def test_sort_and_argsort_with_empty_blocks(scheduler):
+    A = np.array([5.0, -1.0, 3.0, 3.0, 9.0, 0.0, 7.0])
+    x = da.from_array(A, chunks=((2, 0, 3, 2),))
+    assert_eq(da.sort(x), np.sort(A), check_chunks=False, schedulers=(scheduler,))
+    assert_eq(da.argsort(x, stable=True), np.argsort(A, kind="stable"), check_chunks=False, schedulers=(scheduler,))
+    M = np.arange(12.0).reshape(3, 4)[::-1]
+    y = da.from_array(M, chunks=((1, 0, 2), (2, 0, 2)))
+    for axis in (0, 1):
+        assert_eq(da.sort(y, axis=axis), np.sort(M, axis=axis), check_chunks=False, schedulers=(scheduler,))
+        assert_eq(da.argsort(y, axis=axis, stable=True), np.argsort(M, axis=axis, kind="stable"),
+                  check_chunks=False, schedulers=(scheduler,))
