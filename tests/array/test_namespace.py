@@ -354,3 +354,17 @@ def test_sort_and_argsort_with_empty_blocks(scheduler):
         assert_eq(da.sort(y, axis=axis), np.sort(M, axis=axis), check_chunks=False, schedulers=(scheduler,))
         assert_eq(da.argsort(y, axis=axis, stable=True), np.argsort(M, axis=axis, kind="stable"),
                   check_chunks=False, schedulers=(scheduler,))
+
+
+def test_zero_dimensional_masks(scheduler):
+    """A 0-d mask selects all (a new leading axis of length 1) or nothing (length 0), as NumPy."""
+    B = np.arange(12.0).reshape(3, 4)
+    for flag in (True, False):
+        x = da.from_array(B, chunks=((1, 0, 2), (3, 1)))  # uneven, with an empty block
+        for key in (da.asarray(flag), (da.asarray(flag),), np.array(flag), flag):
+            assert_eq(x[key], B[np.array(flag)], check_chunks=False, schedulers=(scheduler,))
+            for value in (-1.0, np.arange(4.0), np.full((1, 3, 4), 7.0), da.asarray(np.arange(4.0))):
+                y, expected = da.from_array(B, chunks=((1, 0, 2), (3, 1))), B.copy()
+                y[key] = value
+                expected[np.array(flag)] = np.asarray(value)
+                assert_eq(y, expected, check_chunks=False, schedulers=(scheduler,))

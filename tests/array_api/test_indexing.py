@@ -74,6 +74,25 @@ def test_setitem_boolean_mask(target, budget):
     check(target, _setitem, calls(), budget)
 
 
+@st.composite
+def _mask_calls(draw, with_value):
+    """A mask over the leading axes of ``x`` (shape ``x.shape[:k]``, 0-d included), sometimes in a 1-tuple."""
+    x = draw(arrays(ANY_DTYPE, min_dims=0))
+    mask = draw(arrays(strict.bool, x.shape[:draw(st.integers(0, x.ndim))]))
+    key = (mask,) if draw(st.booleans()) else mask
+    if with_value:
+        return (x, key, draw(arrays(x.dtype, ()))), {}
+    return (x, key), {}
+
+
+def test_getitem_mask_shapes(target, budget):
+    check(target, _getitem, _mask_calls(False), budget)
+
+
+def test_setitem_mask_shapes(target, budget):
+    check(target, _setitem, _mask_calls(True), budget)
+
+
 def test_take(target, budget):
     @st.composite
     def calls(draw):

@@ -461,6 +461,10 @@ def getitem(x: Any, index: Any) -> Array:
     ):
         return _getfield(x, index)
     op = "getitem"
+    key = index[0] if isinstance(index, tuple) and len(index) == 1 else index
+    if isinstance(key, Array) and key.dtype == bool and key.ndim == 0:
+        # A 0-d mask adds a leading axis of length 1 (true) or 0 (false): a 1-d mask on a new axis.
+        return getitem(getitem(x, None), getitem(key, None))
     shape = x.shape
     items = expand_index(index, x.ndim, op)
     # Booleans given as scalars: True adds an axis, False an empty one (NumPy's rule).
