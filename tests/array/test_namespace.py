@@ -368,3 +368,18 @@ def test_zero_dimensional_masks(scheduler):
                 y[key] = value
                 expected[np.array(flag)] = np.asarray(value)
                 assert_eq(y, expected, check_chunks=False, schedulers=(scheduler,))
+
+
+def test_integer_array_on_every_axis(scheduler):
+    A = np.arange(24.0).reshape(2, 3, 4)
+    x = da.from_array(A, chunks=((1, 1), (2, 0, 1), (3, 1)))  # uneven, with an empty block
+    i, j = np.array([[1], [0]]), np.array([0, -2, 2])
+    cases = [
+        ((da.asarray(i), da.asarray(j), 1), (i, j, 1)),
+        ((1, da.asarray(j), np.array([3, 1, 0], dtype=np.uint8)), (1, j, np.array([3, 1, 0], dtype=np.uint8))),
+        ((da.asarray(1), da.asarray(0), da.asarray(-1)), (1, 0, -1)),
+    ]
+    for index, expected in cases:
+        assert_eq(x[index], A[expected], check_chunks=False, schedulers=(scheduler,))
+    with pytest.raises(IndexError):
+        x[da.asarray([0, 2]), da.asarray([0, 1]), 0].compute(scheduler=scheduler)
