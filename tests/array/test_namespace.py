@@ -240,3 +240,146 @@ def test_unique_functions_count_each_nan_apart(scheduler):
     assert_eq(da.unique_values(x), np.unique(a, equal_nan=False), schedulers=(scheduler,))
     assert int(np.isnan(da.unique_counts(x).values.compute()).sum()) == int(np.isnan(a).sum())
     assert_eq(da.unique(x), np.unique(a))  # NumPy's default, equal_nan=True: one NaN
+
+
+def test_standard_call_forms_of_clip_reshape_linspace(scheduler):
+    """The Array API's call forms (issue 19's public-suite signatures): positional-or-keyword
+    ``min``/``max`` of ``clip``, ``reshape(x, shape=...)``, ``linspace(..., device=)``."""
+    B = np.arange(-4, 8).astype("float64")
+    x = da.from_array(B, chunks=((1, 2, 3, 0, 6),))  # uneven, with an empty block
+    for got, expected in [
+        (da.clip(x, -1, 3), np.clip(B, -1, 3)),
+        (da.clip(x, min=-1), np.clip(B, -1, None)),
+        (da.clip(x, max=2.5), np.clip(B, None, 2.5)),
+        (da.clip(x, a_min=0, a_max=1), np.clip(B, 0, 1)),
+        (x.clip(min=1), np.clip(B, 1, None)),
+        (da.reshape(x, shape=(3, 4)), B.reshape(3, 4)),
+        (da.reshape(x, (4, -1)), B.reshape(4, 3)),
+        (da.reshape(x, 2, 6), B.reshape(2, 6)),
+        (np.reshape(x, shape=(6, 2)), B.reshape(6, 2)),
+        (da.linspace(0, 1, 7, device="cpu", chunks=3), np.linspace(0, 1, 7)),
+    ]:
+        assert_eq(got, expected, check_chunks=False, schedulers=(scheduler,))
+    with pytest.raises(TypeError, match="clip: pass only one of a_min and min"):
+        da.clip(x, 0, a_min=1)
+    with pytest.raises(ValueError, match="linspace: .*'cpu' only"):
+        da.linspace(0, 1, 3, device="gpu")
+
+
+def test_dlpack_export_of_a_lazy_array(scheduler):
+    B = np.arange(12.0).reshape(3, 4)
+    x = da.from_array(B, chunks=((1, 2), (3, 0, 1))) * 2  # uneven, with an empty block
+    assert x.__dlpack_device__() == B.__dlpack_device__()
+    np.testing.assert_array_equal(np.from_dlpack(x), B * 2)
+    np.testing.assert_array_equal(np.from_dlpack(x, copy=True), B * 2)
+    assert_eq(da.from_dlpack(x), B * 2, schedulers=(scheduler,))
+    ones = da.ones((2, 3), chunks=2)  # read-only broadcast blocks
+    np.testing.assert_array_equal(np.from_dlpack(ones), np.ones((2, 3)))
+    with pytest.raises(BufferError, match="streams are not supported"):
+        x.__dlpack__(stream=1)
+
+
+CREATION_CALLS = {
+    "asarray": lambda device: da.asarray([1, 2], device=device),
+    "ones": lambda device: da.ones(3, device=device),
+    "zeros": lambda device: da.zeros(3, device=device),
+    "empty": lambda device: da.empty(3, device=device),
+    "full": lambda device: da.full(3, 7, device=device),
+    "ones_like": lambda device: da.ones_like(da.ones(3), device=device),
+    "zeros_like": lambda device: da.zeros_like(da.ones(3), device=device),
+    "empty_like": lambda device: da.empty_like(da.ones(3), device=device),
+    "full_like": lambda device: da.full_like(da.ones(3), 7, device=device),
+    "arange": lambda device: da.arange(3, device=device),
+    "linspace": lambda device: da.linspace(0, 1, 3, device=device),
+    "eye": lambda device: da.eye(3, device=device),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CREATION_CALLS))
+def test_creation_functions_take_only_the_cpu_device(name):
+    make = CREATION_CALLS[name]
+    for device in (None, "cpu", da.ones(1).device, da.__array_namespace_info__().default_device()):
+        assert make(device).device == "cpu"
+    with pytest.raises(ValueError, match=f"{name}: chunkwise arrays live on the device 'cpu' only, not 'gpu'"):
+        make("gpu")
+
+
+def test_asarray_copy_follows_the_standard(scheduler):
+    B = np.arange(7.0)
+    x = da.from_array(B.copy(), chunks=((1, 2, 0, 4),))  # uneven, with an empty block
+    copied, shared = da.asarray(x, copy=True), da.asarray(x)
+    assert shared is x and copied is not x
+    x[0] = 9.0  # rebinds x's plan: the copy keeps the old one
+    assert_eq(copied, B, schedulers=(scheduler,))
+    assert_eq(x, np.concatenate([[9.0], B[1:]]), schedulers=(scheduler,))
+    source = B.copy()
+    from_copy, from_share = da.asarray(source, copy=True), da.asarray(source, copy=False)
+    source[0] = -5.0  # NumPy's copy=True / copy=False, the same way
+    assert_eq(from_copy, np.asarray(B, copy=True), schedulers=(scheduler,))
+    assert_eq(from_share, source, schedulers=(scheduler,))
+    with pytest.raises(ValueError, match="asarray: converting float64 to float32 copies, but copy=False"):
+        da.asarray(x, dtype="float32", copy=False)
+    with pytest.raises(ValueError, match="asarray: converting float64 to int32 copies, but copy=False"):
+        da.asarray(B, dtype="int32", copy=False)
+    with pytest.raises(ValueError):
+        np.asarray([1.0, 2.0], copy=False)  # NumPy refuses it too
+    with pytest.raises(ValueError):
+        da.asarray([1.0, 2.0], copy=False)
+    assert_eq(da.asarray([1.0, 2.0], copy=True), np.array([1.0, 2.0]), schedulers=(scheduler,))
+
+
+def test_searchsorted_with_sorter(scheduler):
+    A = np.array([5.0, -1.0, 3.0, 3.0, 9.0, 0.0, 7.0])
+    V = np.array([[3.0, -2.0], [10.0, 6.5]])
+    x = da.from_array(A, chunks=((2, 0, 3, 2),))  # uneven, with an empty block
+    for sorter in (np.argsort(A), da.argsort(x)):
+        for side in ("left", "right"):
+            expected = np.searchsorted(A, V, side=side, sorter=np.argsort(A))
+            assert_eq(da.searchsorted(x, da.from_array(V, chunks=1), side=side, sorter=sorter), expected,
+                      check_chunks=False, schedulers=(scheduler,))
+            assert_eq(da.searchsorted(x, 3.0, side=side, sorter=sorter),
+                      np.searchsorted(A, 3.0, side=side, sorter=np.argsort(A)), schedulers=(scheduler,))
+    with pytest.raises(ValueError, match="searchsorted: sorter must be 1-d integer indices as long as a"):
+        da.searchsorted(x, 1.0, sorter=np.arange(3))
+
+
+def test_sort_and_argsort_with_empty_blocks(scheduler):
+    A = np.array([5.0, -1.0, 3.0, 3.0, 9.0, 0.0, 7.0])
+    x = da.from_array(A, chunks=((2, 0, 3, 2),))
+    assert_eq(da.sort(x), np.sort(A), check_chunks=False, schedulers=(scheduler,))
+    assert_eq(da.argsort(x, stable=True), np.argsort(A, kind="stable"), check_chunks=False, schedulers=(scheduler,))
+    M = np.arange(12.0).reshape(3, 4)[::-1]
+    y = da.from_array(M, chunks=((1, 0, 2), (2, 0, 2)))
+    for axis in (0, 1):
+        assert_eq(da.sort(y, axis=axis), np.sort(M, axis=axis), check_chunks=False, schedulers=(scheduler,))
+        assert_eq(da.argsort(y, axis=axis, stable=True), np.argsort(M, axis=axis, kind="stable"),
+                  check_chunks=False, schedulers=(scheduler,))
+
+
+def test_zero_dimensional_masks(scheduler):
+    """A 0-d mask selects all (a new leading axis of length 1) or nothing (length 0), as NumPy."""
+    B = np.arange(12.0).reshape(3, 4)
+    for flag in (True, False):
+        x = da.from_array(B, chunks=((1, 0, 2), (3, 1)))  # uneven, with an empty block
+        for key in (da.asarray(flag), (da.asarray(flag),), np.array(flag), flag):
+            assert_eq(x[key], B[np.array(flag)], check_chunks=False, schedulers=(scheduler,))
+            for value in (-1.0, np.arange(4.0), np.full((1, 3, 4), 7.0), da.asarray(np.arange(4.0))):
+                y, expected = da.from_array(B, chunks=((1, 0, 2), (3, 1))), B.copy()
+                y[key] = value
+                expected[np.array(flag)] = np.asarray(value)
+                assert_eq(y, expected, check_chunks=False, schedulers=(scheduler,))
+
+
+def test_integer_array_on_every_axis(scheduler):
+    A = np.arange(24.0).reshape(2, 3, 4)
+    x = da.from_array(A, chunks=((1, 1), (2, 0, 1), (3, 1)))  # uneven, with an empty block
+    i, j = np.array([[1], [0]]), np.array([0, -2, 2])
+    cases = [
+        ((da.asarray(i), da.asarray(j), 1), (i, j, 1)),
+        ((1, da.asarray(j), np.array([3, 1, 0], dtype=np.uint8)), (1, j, np.array([3, 1, 0], dtype=np.uint8))),
+        ((da.asarray(1), da.asarray(0), da.asarray(-1)), (1, 0, -1)),
+    ]
+    for index, expected in cases:
+        assert_eq(x[index], A[expected], check_chunks=False, schedulers=(scheduler,))
+    with pytest.raises(IndexError):
+        x[da.asarray([0, 2]), da.asarray([0, 1]), 0].compute(scheduler=scheduler)

@@ -48,6 +48,26 @@ def test_getitem_integer_arrays(target, budget):
     check(target, _getitem, calls(), budget)
 
 
+def test_getitem_integer_per_axis(target, budget):
+    """The standard's integer-array indexing: an integer or an integer array on every axis
+    (negative ones too), the arrays broadcast together."""
+    @st.composite
+    def calls(draw):
+        x = draw(arrays(ANY_DTYPE, min_dims=1, min_side=1))
+        shapes = draw(xps.mutually_broadcastable_shapes(x.ndim, max_dims=2, max_side=3)).input_shapes
+        index = []
+        for n, shape in zip(x.shape, shapes):
+            if draw(st.booleans()):
+                index.append(draw(st.integers(-n, n - 1)))
+            else:
+                dtype = draw(xps.integer_dtypes() | xps.unsigned_integer_dtypes())
+                low = 0 if strict.isdtype(dtype, "unsigned integer") else -min(n, 128)
+                index.append(draw(arrays(dtype, shape, elements={"min_value": low, "max_value": n - 1})))
+        return (x, tuple(index)), {}
+
+    check(target, _getitem, calls(), budget)
+
+
 def _setitem(ns, x, index, value):
     x[index] = value
     return x
@@ -72,6 +92,25 @@ def test_setitem_boolean_mask(target, budget):
         return (x, draw(arrays(strict.bool, x.shape)), draw(arrays(x.dtype, ()))), {}
 
     check(target, _setitem, calls(), budget)
+
+
+@st.composite
+def _mask_calls(draw, with_value):
+    """A mask over the leading axes of ``x`` (shape ``x.shape[:k]``, 0-d included), sometimes in a 1-tuple."""
+    x = draw(arrays(ANY_DTYPE, min_dims=0))
+    mask = draw(arrays(strict.bool, x.shape[:draw(st.integers(0, x.ndim))]))
+    key = (mask,) if draw(st.booleans()) else mask
+    if with_value:
+        return (x, key, draw(arrays(x.dtype, ()))), {}
+    return (x, key), {}
+
+
+def test_getitem_mask_shapes(target, budget):
+    check(target, _getitem, _mask_calls(False), budget)
+
+
+def test_setitem_mask_shapes(target, budget):
+    check(target, _setitem, _mask_calls(True), budget)
 
 
 def test_take(target, budget):

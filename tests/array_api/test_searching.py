@@ -42,6 +42,19 @@ def test_searchsorted(target, budget):
     check(target, "searchsorted", calls(), budget)
 
 
+def test_searchsorted_with_sorter_and_scalars(target, budget):
+    """``sorter`` (the indices that sort an unsorted ``x1``) and, since 2025.12, a scalar ``x2``."""
+    @st.composite
+    def calls(draw):
+        dtype = draw(xps.real_dtypes())
+        x1 = draw(arrays(dtype, min_dims=1, max_dims=1, elements={"allow_nan": False}))
+        x2 = draw(arrays(dtype, elements={"allow_nan": False}) | xps.from_dtype(dtype, allow_nan=False))
+        kwargs = draw(st.fixed_dictionaries({}, optional={"side": st.sampled_from(["left", "right"])}))
+        return (x1, x2), {**kwargs, "sorter": strict.argsort(x1)}
+
+    check(target, "searchsorted", calls(), budget)
+
+
 def test_where(target, budget):
     @st.composite
     def calls(draw):

@@ -153,6 +153,10 @@ def setitem(x: Array, index: Any, value: Any) -> Array:
     array([ 1, 10,  2, 20,  4,  1])
     """
     op = "setitem"
+    if isinstance(index, tuple) and len(index) == 1:
+        index = index[0]
+    if _is_scalar_mask(index):
+        return _setitem_scalar_mask(x, index, value)
     if isinstance(index, Array):
         is_mask = index.dtype == bool
     else:
@@ -220,6 +224,27 @@ def _align_value(value: ArrayExpr, region: ArrayExpr, op: str) -> ArrayExpr:
         return value
     check_known_chunks(op, target, value.chunks, what="the array or the assigned value")
     return Rechunk(value, target)
+
+
+def _is_scalar_mask(index: Any) -> bool:
+    if isinstance(index, (bool, np.bool_)):
+        return True
+    return isinstance(index, (Array, np.ndarray)) and index.dtype == bool and index.ndim == 0
+
+
+def _setitem_scalar_mask(x: Array, mask: Any, value: Any) -> Array:
+    """``x[mask] = value`` for a 0-d mask: all of ``x`` where it is true, nothing where false.
+
+    ``x[mask]`` has a leading axis of length 1 (or 0), so ``value`` may have it too.
+    """
+    if not _is_scalar(value):
+        value = value if isinstance(value, Array) else np.asarray(value)
+        if value.ndim == x.ndim + 1 and value.shape[0] == 1:
+            value = value[0]
+        value = broadcast_to(value, x.shape)
+    if not isinstance(mask, Array):
+        return setitem(x, Ellipsis, value) if bool(mask) else x
+    return elemwise(_masked_assign, x, mask, value, dtype=x.dtype, funcname="setitem")
 
 
 def _is_scalar(value: Any) -> bool:

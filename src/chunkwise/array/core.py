@@ -218,6 +218,20 @@ class Array(Collection):
             result = result.astype(dtype)
         return result
 
+    def __dlpack__(self, *, stream: Any = None, max_version: Any = None, dl_device: Any = None,
+                   copy: Any = None) -> Any:
+        """The computed values as a DLPack capsule (NumPy exports them): this computes the array."""
+        if stream is not None:
+            raise BufferError("__dlpack__: streams are not supported (chunkwise arrays live on 'cpu')")
+        values = np.asarray(self.compute())
+        if not values.flags.writeable and copy is not False and (max_version is None or max_version < (1, 0)):
+            values = values.copy()  # DLPack before 1.0 cannot mark a buffer read-only
+        return values.__dlpack__(max_version=max_version, dl_device=dl_device, copy=copy)
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        """The DLPack device of the values: the CPU (``kDLCPU`` = 1), device 0."""
+        return (1, 0)
+
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
         if kwargs.get("out") is not None:
             raise TypeError(
@@ -821,18 +835,36 @@ def check_device(device: Any, opname: str) -> None:
 
 
 def asarray(a: Any, dtype: Any = None, order: Any = None, like: Any = None, **kwargs: Any) -> Array:
-    """``a`` as a chunkwise array (arrays pass through; others via :func:`from_array`)."""
+    """``a`` as a chunkwise array (arrays pass through; others via :func:`from_array`).
+
+    ``copy`` is the Array API's. ``True`` always copies: a NumPy array is copied
+    now (later writes to it do not show), a chunkwise array becomes a new array
+    object over the same immutable plan (a later ``x[...] = v`` on either leaves
+    the other alone). ``False`` never copies: a ``ValueError`` where the dtype
+    conversion (or a list's conversion) would copy. ``None``, the default,
+    shares a NumPy array's memory, as ``from_array`` does.
+    """
     check_device(kwargs.pop("device", None), "asarray")
+    copy = kwargs.pop("copy", None)
     if isinstance(a, Array):
         out = a
     elif hasattr(a, "to_dask_array") or hasattr(a, "__chunkwise_array__"):
         out = a.__chunkwise_array__()
     else:
-        if not hasattr(a, "shape") or not hasattr(a, "dtype"):
-            a = np.asarray(a, dtype=dtype)
+        if isinstance(a, np.ndarray) and copy:
+            a = a.copy()
+        elif not hasattr(a, "shape") or not hasattr(a, "dtype"):
+            a = np.asarray(a, dtype=dtype, copy=copy)
         out = from_array(a, chunks=kwargs.pop("chunks", "auto"))
     if dtype is not None and out.dtype != np.dtype(dtype):
+        if copy is False:
+            raise ValueError(
+                f"asarray: converting {out.dtype} to {np.dtype(dtype)} copies, but copy=False; "
+                "pass copy=None (or True)"
+            )
         out = out.astype(dtype)
+    elif copy and out is a:
+        out = Array(out.expr)
     return out
 
 

@@ -638,20 +638,28 @@ def searchsorted(a: Any, v: Any, side: str = "left", sorter: Any = None) -> Arra
     """Where ``v`` would be inserted into the sorted 1-d ``a``, as ``numpy.searchsorted``.
 
     ``a`` may be chunked: the answer is the sum over ``a``'s blocks of each
-    block's own ``searchsorted`` (``a`` is sorted), a tree of additions.
+    block's own ``searchsorted`` (``a`` is sorted), a tree of additions. With
+    ``sorter`` (indices that sort ``a``), ``a`` is gathered in that order first,
+    which is what NumPy's answer means: positions in the sorted order.
 
     >>> import numpy as np
     >>> a = asarray(np.array([1, 2, 2, 5, 7])).rechunk(2)
     >>> searchsorted(a, np.array([2, 6]), side="right").compute().tolist()
     [3, 4]
     """
-    if sorter is not None:
-        raise NotImplementedError("searchsorted: sorter= is not supported on chunkwise arrays; sort a first")
     if side not in ("left", "right"):
         raise ValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
     sorted_a = asarray(a)
     if sorted_a.ndim != 1:
         raise ValueError(f"searchsorted: a must be 1-d, got shape {sorted_a.shape}")
+    if sorter is not None:
+        order = asarray(sorter)
+        if order.ndim != 1 or order.shape != sorted_a.shape or order.dtype.kind not in "iu":
+            raise ValueError(
+                f"searchsorted: sorter must be 1-d integer indices as long as a (shape {sorted_a.shape}), "
+                f"got shape {order.shape} of {order.dtype}"
+            )
+        sorted_a = sorted_a[order]
     values = asarray(v)
     ind = tuple(range(1, values.ndim + 1))
     per_block = blockwise(_searchsorted_block, (0, *ind), sorted_a, (0,), values, ind, side, None,

@@ -458,7 +458,8 @@ def linspace(
 
     ``start`` and ``stop`` must be scalars (NumPy also takes arrays). Values are
     bit-identical to NumPy's. ``dtype`` is the sixth positional argument, as in
-    NumPy (Dask's sixth is ``chunks``: pass that as a keyword).
+    NumPy (Dask's sixth is ``chunks``: pass that as a keyword). ``device`` is the
+    Array API's keyword: only ``None`` or ``"cpu"``.
 
     >>> linspace(0, 1, 5, chunks=2).compute()
     array([0.  , 0.25, 0.5 , 0.75, 1.  ])

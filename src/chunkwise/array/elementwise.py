@@ -142,9 +142,13 @@ def where(condition: Any, x: Any = None, y: Any = None) -> Any:
 
 
 @implements(np.clip)
-def clip(a: Any, a_min: Any = None, a_max: Any = None, out: Any = None, *, min: Any = None,
-         max: Any = None, **kwargs: Any) -> Array:
-    """Limit the values to ``[a_min, a_max]``, as ``numpy.clip`` (``min=``/``max=`` too).
+def clip(a: Any, min: Any = None, max: Any = None, out: Any = None, *, a_min: Any = None,
+         a_max: Any = None, **kwargs: Any) -> Array:
+    """Limit the values to ``[min, max]``, as the Array API's ``clip`` and ``numpy.clip``.
+
+    The bounds are the Array API's positional-or-keyword ``min`` and ``max``
+    (positionally they are NumPy's ``a_min`` and ``a_max``, which are accepted
+    as keywords too).
 
     >>> import numpy as np
     >>> import chunkwise.array as da
@@ -153,15 +157,15 @@ def clip(a: Any, a_min: Any = None, a_max: Any = None, out: Any = None, *, min: 
     """
     if out is not None:
         raise TypeError("clip: out= is not supported on chunkwise arrays; use the returned array")
-    if min is not None:
-        if a_min is not None:
+    if a_min is not None:
+        if min is not None:
             raise TypeError("clip: pass only one of a_min and min")
-        a_min = min
-    if max is not None:
-        if a_max is not None:
+        min = a_min
+    if a_max is not None:
+        if max is not None:
             raise TypeError("clip: pass only one of a_max and max")
-        a_max = max
-    return elemwise(np.clip, asarray(a), a_min, a_max, funcname="clip", **kwargs)
+        max = a_max
+    return elemwise(np.clip, asarray(a), min, max, funcname="clip", **kwargs)
 
 
 def _round(block: np.ndarray, decimals: int) -> np.ndarray:

@@ -457,8 +457,12 @@ def _parse_shape_nan(shape: tuple, opname: str) -> tuple:
 
 
 @implements(np.reshape)
-def reshape(a: Any, *shape: Any, order: str = "C", newshape: Any = None, copy: Any = None) -> Array:
+def reshape(a: Any, shape: Any = None, *more: Any, order: str = "C", newshape: Any = None,
+            copy: Any = None) -> Array:
     """The same elements in a new shape (C order), as ``numpy.reshape``; ``-1`` infers one axis.
+
+    ``shape`` is a tuple, as in NumPy and the Array API (``shape=`` by keyword
+    too), or the new lengths one per argument, as in ``x.reshape(4, 2, 3)``.
 
     Only the axes being merged or split may be rechunked (see the module
     docstring). Unlike NumPy, ``order="F"`` is not supported.
@@ -472,6 +476,7 @@ def reshape(a: Any, *shape: Any, order: str = "C", newshape: Any = None, copy: A
     >>> x.reshape(-1).chunks
     ((6, 6, 6, 6),)
     """
+    shape = () if shape is None else (shape, *more)
     if newshape is not None:
         if shape:
             raise TypeError("reshape: give the new shape once (shape or newshape)")

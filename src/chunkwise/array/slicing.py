@@ -52,7 +52,7 @@ from chunkwise.array.chunks import chunk_boundaries
 from chunkwise.array.core import Array, asarray, astype_block, elemwise
 from chunkwise.array.expr import ArrayExpr, Blockwise, FromArray
 from chunkwise.array.gather import boolean_mask, gather, take_by_array
-from chunkwise.array.reshaping import moveaxis
+from chunkwise.array.reshaping import moveaxis, reshape
 from chunkwise.core.expr import Expr
 from chunkwise.core.graph import Ref, Task
 from chunkwise.core.tokenize import tokenize
@@ -433,6 +433,44 @@ def _getfield(x: Array, fields: Any) -> Array:
     )
 
 
+def _several_integer_arrays(x: Array, index: Any) -> bool:
+    """The standard's integer-array indexing beyond what the general path takes: one integer
+    or integer array per axis, at least two arrays, a chunkwise one among them."""
+    if not isinstance(index, tuple) or len(index) != x.ndim:
+        return False
+    arrays = [item for item in index if isinstance(item, (np.ndarray, Array))]
+    if len(arrays) < 2 or not any(isinstance(item, Array) for item in arrays):
+        return False
+    if any(item.dtype.kind not in "iu" for item in arrays):
+        return False
+    return all(isinstance(item, (np.ndarray, Array)) or (
+        isinstance(item, (int, np.integer)) and not isinstance(item, (bool, np.bool_))) for item in index)
+
+
+def _getitem_integer_arrays(x: Array, index: tuple, op: str) -> Array:
+    """``x[i0, i1, ...]`` (every axis an integer or an integer array, broadcast together) as one
+    lazy gather from the flattened array at the flat positions ``(i0 * n1 + i1) * n2 + ...``.
+
+    Negative indices count from the end; an element out of bounds on its own axis is sent out
+    of bounds of the flattened array, so the gather raises ``IndexError`` at compute time.
+    """
+    for axis, n in enumerate(x.shape):
+        check_known_length(n, axis, op, "indexing it with integer arrays")
+    flat: Any = 0
+    valid: Any = True
+    for axis, (item, n) in enumerate(zip(index, x.shape)):
+        if isinstance(item, (np.ndarray, Array)):
+            position = item.astype(np.int64)
+            valid = valid & (position >= -n) & (position < n)
+            position = position + (position < 0) * n
+        else:
+            position = index_int(item, n, axis, op)
+        flat = flat * n + position
+    size = math.prod(x.shape)
+    flat = elemwise(np.where, valid, flat, size, dtype=np.int64, funcname=op)
+    return getitem(reshape(x, (-1,)), flat)
+
+
 def getitem(x: Any, index: Any) -> Array:
     """``x[index]`` with NumPy's indexing rules, lazily; ``Array.__getitem__`` calls it.
 
@@ -461,6 +499,12 @@ def getitem(x: Any, index: Any) -> Array:
     ):
         return _getfield(x, index)
     op = "getitem"
+    key = index[0] if isinstance(index, tuple) and len(index) == 1 else index
+    if isinstance(key, Array) and key.dtype == bool and key.ndim == 0:
+        # A 0-d mask adds a leading axis of length 1 (true) or 0 (false): a 1-d mask on a new axis.
+        return getitem(getitem(x, None), getitem(key, None))
+    if _several_integer_arrays(x, index):
+        return _getitem_integer_arrays(x, index, op)
     shape = x.shape
     items = expand_index(index, x.ndim, op)
     # Booleans given as scalars: True adds an axis, False an empty one (NumPy's rule).
