@@ -16,6 +16,8 @@
 - Layout: a zarr chunk per block by default; ``shards="auto"`` writes a shard
   per block split into ~1 MiB chunks (:func:`inner_chunks`). Numbers are
   compressed with :data:`DEFAULT_ZARR_CODEC` (:func:`default_compressors`).
+- Reads: a block per zarr chunk (shard); where the layout is plain, a block
+  of one whole chunk is read by hand (:mod:`~chunkwise.array.io.zarr_chunks`).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from chunkwise.array.expr import FromArray
 from chunkwise.array.io.atomic import INCOMPLETE_ATTRIBUTE, incomplete_note, sibling_path
 from chunkwise.array.io.regions import normalize_region
 from chunkwise.array.io.store import COMPUTE_KEYWORDS, LoadStored, ReadBack, store
+from chunkwise.array.io.zarr_chunks import ChunkReader, chunk_reader
 from chunkwise.core.expr import Expr, walk
 from chunkwise.core.graph import Ref, Task
 from chunkwise.core.tokenize import tokenize
@@ -107,7 +110,7 @@ def _aligned_chunks(axis_chunks: tuple, start: int, length: int, unit: int) -> t
 def _zarr_source_paths(expr: Any, zarr: Any) -> set:
     paths = set()
     for node in walk([expr]):
-        if isinstance(node, FromArray) and isinstance(node.source, zarr.Array):
+        if isinstance(node, FromArray) and isinstance(node.source, (zarr.Array, ChunkReader)):
             paths.add(str(node.source.store_path))
     return paths
 
@@ -685,4 +688,4 @@ def from_zarr(
         chunks = tuple(z.shards or z.chunks)
     if name is None:
         name = "from-zarr-" + tokenize(str(z.store_path), tuple(z.shape), str(z.dtype), chunks)
-    return from_array(z, chunks=chunks, name=name, lock=False)
+    return from_array(chunk_reader(z) or z, chunks=chunks, name=name, lock=False)

@@ -1,0 +1,192 @@
+"""Whole zarr chunks of a local array, read straight into their blocks (:class:`ChunkReader`).
+
+zarr-python reads a chunk through three fresh buffers: the file's bytes, the
+decoded chunk, and the output array it copies the chunk into; and it hops
+from the calling thread to its event loop and on to its own thread pool and
+back. Where fresh memory is dear (a VM that hands freed pages back to its
+host pays a fault per page on next use), the first read of a large array
+spends more time faulting pages in than decoding them.
+
+:func:`chunk_reader` wraps a zarr array when every chunk can be read by hand
+exactly as zarr would read it: a zarr v3 array in a ``LocalStore``, not
+sharded, no storage transformers, codecs ``bytes`` (native byte order) and
+optionally ``blosc``, a fixed-size numeric dtype. For a block that is exactly
+one chunk (what :func:`~chunkwise.array.io.zarr_io.from_zarr` asks for by
+default) :class:`ChunkReader` reads the chunk file into a buffer that its
+thread keeps for the next chunk, and decodes it directly into the new block
+(an uncompressed chunk is read into the block itself). A chunk whose file is
+missing reads as the fill value, as in zarr. Any other region is read by
+zarr itself; either way the values are zarr's.
+
+>>> import numpy as np, os, tempfile, zarr
+>>> path = os.path.join(tempfile.mkdtemp(), "x.zarr")
+>>> z = zarr.create_array(store=path, shape=(5, 4), chunks=(2, 4), dtype="f8",
+...                       compressors=zarr.codecs.BloscCodec())
+>>> z[:4] = np.arange(16.0).reshape(4, 4)
+>>> reader = chunk_reader(zarr.open_array(path, mode="r"))
+>>> reader[2:4, 0:4].tolist(), reader[4:5, 0:4].tolist(), reader[1:3, 1:2].ravel().tolist()
+([[8.0, 9.0, 10.0, 11.0], [12.0, 13.0, 14.0, 15.0]], [[0.0, 0.0, 0.0, 0.0]], [5.0, 9.0])
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from typing import Any
+
+import numpy as np
+
+__all__ = ["ChunkReader", "chunk_reader"]
+
+
+def _plain_codecs(z: Any) -> str | None:
+    """``"blosc"`` or ``"raw"`` when ``z``'s chunks are native-order bytes (then Blosc), else ``None``."""
+    from zarr.codecs import BloscCodec, BytesCodec
+
+    codecs = tuple(getattr(z.metadata, "codecs", ()))
+    if not codecs or not isinstance(codecs[0], BytesCodec):
+        return None
+    endian = codecs[0].endian
+    if endian is not None and getattr(endian, "value", endian) != sys.byteorder:
+        return None
+    if len(codecs) == 1:
+        return "raw"
+    if len(codecs) == 2 and isinstance(codecs[1], BloscCodec):
+        return "blosc"
+    return None
+
+
+def chunk_reader(z: Any) -> ChunkReader | None:
+    """A :class:`ChunkReader` of the zarr array ``z``, or ``None`` where zarr must read it itself."""
+    try:
+        from zarr.storage import LocalStore
+    except ImportError:  # pragma: no cover - zarr without LocalStore
+        return None
+    try:
+        if z.metadata.zarr_format != 3 or not isinstance(z.store, LocalStore):
+            return None
+        if z.shards is not None or tuple(getattr(z.metadata, "storage_transformers", ()) or ()):
+            return None
+        dtype = np.dtype(z.dtype)
+        if dtype.kind not in "biufcmM" or not dtype.isnative or getattr(z, "order", "C") != "C":
+            return None
+        codec = _plain_codecs(z)
+        if codec is None or z.ndim == 0 or 0 in tuple(z.shape):
+            return None
+        root = os.fspath(z.store.root)
+    except Exception:  # an unusual array or metadata: leave it to zarr
+        return None
+    return ChunkReader(z, codec, root)
+
+
+class ChunkReader:
+    """``array[slices]`` that reads a block of exactly one chunk by hand (see the module docstring).
+
+    ``codec`` is ``"blosc"`` or ``"raw"``, ``root`` the directory of the
+    store. It has the ``shape``, ``dtype``, ``ndim``, ``chunks`` and
+    ``store_path`` of the zarr array (``array``). Each thread keeps its own
+    read buffer (:meth:`_buffer`), freed with the reader.
+    """
+
+    def __init__(self, array: Any, codec: str, root: str):
+        self.array = array
+        self.codec = codec
+        self.root = root
+        self.shape = tuple(int(n) for n in array.shape)
+        self.dtype = np.dtype(array.dtype)
+        self.ndim = len(self.shape)
+        self.chunks = tuple(int(c) for c in array.chunks)
+        self.store_path = array.store_path
+        self._prefix = [part for part in str(array.path).split("/") if part]
+        self._local = threading.local()
+
+    def __reduce__(self):
+        return (ChunkReader, (self.array, self.codec, self.root))
+
+    def __repr__(self) -> str:
+        return f"<ChunkReader of {self.store_path} ({self.codec})>"
+
+    def _chunk_of(self, slices: Any) -> tuple | None:
+        """The chunk coordinates if ``slices`` is exactly one chunk (cut at the array's edge)."""
+        if not isinstance(slices, tuple) or len(slices) != self.ndim:
+            return None
+        coords = []
+        for s, n, c in zip(slices, self.shape, self.chunks):
+            if not isinstance(s, slice) or s.step not in (None, 1):
+                return None
+            start, stop = s.start, s.stop
+            if not isinstance(start, int) or not isinstance(stop, int) or start % c:
+                return None
+            if stop != min(start + c, n) or start >= n:
+                return None
+            coords.append(start // c)
+        return tuple(coords)
+
+    def __getitem__(self, slices: Any) -> Any:
+        coords = self._chunk_of(slices)
+        if coords is None:
+            return self.array[slices]
+        return self._read_chunk(coords, tuple(s.stop - s.start for s in slices))
+
+    def _path(self, coords: tuple) -> str:
+        key = self.array.metadata.encode_chunk_key(coords)
+        return os.path.join(self.root, *self._prefix, *key.split("/"))
+
+    def _buffer(self, name: str, nbytes: int) -> memoryview:
+        """This thread's buffer ``name``, at least ``nbytes`` long (kept for the next chunk)."""
+        buffer = getattr(self._local, name, None)
+        if buffer is None or len(buffer) < nbytes:
+            buffer = bytearray(nbytes)
+            setattr(self._local, name, buffer)
+        return memoryview(buffer)[:nbytes]
+
+    def _decoded(self, full: bool) -> np.ndarray:
+        """Where a whole chunk is decoded: a new block, or this thread's buffer for an edge block."""
+        if full:
+            return np.empty(self.chunks, self.dtype)
+        nbytes = int(np.prod(self.chunks)) * self.dtype.itemsize
+        return np.frombuffer(self._buffer("decoded", nbytes), self.dtype).reshape(self.chunks)
+
+    def _read_chunk(self, coords: tuple, shape: tuple) -> np.ndarray:
+        try:
+            file = open(self._path(coords), "rb", buffering=0)  # noqa: SIM115 - closed below
+        except (FileNotFoundError, NotADirectoryError):
+            return np.full(shape, self.array.fill_value, dtype=self.dtype)
+        full = shape == self.chunks
+        with file:
+            size = os.fstat(file.fileno()).st_size
+            decoded = self._decoded(full)
+            raw = memoryview(decoded.reshape(-1).view(np.uint8))
+            if self.codec == "raw":
+                _read_into(file, raw, size, len(raw))
+            else:
+                data = self._buffer("encoded", size)
+                _read_into(file, data, size, size)
+                _blosc_decompress(data, raw)
+        return decoded if full else decoded[tuple(slice(0, n) for n in shape)].copy()
+
+
+def _read_into(file: Any, target: memoryview, size: int, expected: int) -> None:
+    """Fill ``target`` with the ``size`` bytes of ``file``, which must be ``expected`` bytes long."""
+    if size != expected:
+        raise ValueError(f"zarr chunk {file.name} holds {size} bytes, not {expected} (is the array damaged?)")
+    done = 0
+    while done < size:
+        n = file.readinto(target[done:])
+        if not n:
+            raise ValueError(f"zarr chunk {file.name} ended after {done} of {size} bytes (rewritten meanwhile?)")
+        done += n
+
+
+def _blosc_decompress(data: memoryview, out: memoryview) -> None:
+    """Decode the Blosc frame ``data`` into ``out``, which must be exactly its decoded size.
+
+    The size is bytes 4-7 of the frame's header (little-endian), in every Blosc 1 version.
+    """
+    from numcodecs import blosc
+
+    nbytes = int.from_bytes(data[4:8], "little") if len(data) >= 16 else -1
+    if nbytes != len(out):
+        raise ValueError(f"a Blosc chunk decodes to {nbytes} bytes, not the {len(out)} of a zarr chunk")
+    blosc.decompress(data, out)
