@@ -19,7 +19,9 @@ functions that ``chunkwise.array`` offers users.
 - :mod:`~chunkwise.array.io.zarr_chunks`: :func:`from_zarr` reads a block
   that is exactly one chunk of a plain local zarr array (bytes, then Blosc or
   nothing; not sharded) by hand, straight into the block through a buffer
-  its thread reuses, instead of through zarr's three fresh buffers per chunk.
+  its thread reuses, instead of through zarr's three fresh buffers per chunk;
+  :func:`to_zarr` writes such a block into the array it builds under a
+  hidden name by hand too (the bytes zarr would write, on the calling thread).
 - :mod:`~chunkwise.array.io.atomic`: failed writes never look complete. At a
   local path :func:`to_zarr` and :func:`to_hdf5` (new file) write under a
   hidden sibling name and rename into place when the last block has landed;

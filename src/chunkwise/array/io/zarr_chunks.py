@@ -1,4 +1,4 @@
-"""Whole zarr chunks of a local array, read straight into their blocks (:class:`ChunkReader`).
+"""Whole zarr chunks of a local array, read straight into their blocks and written straight from them.
 
 zarr-python reads a chunk through three fresh buffers: the file's bytes, the
 decoded chunk, and the output array it copies the chunk into; and it hops
@@ -17,6 +17,11 @@ thread keeps for the next chunk, and decodes it directly into the new block
 (an uncompressed chunk is read into the block itself). A chunk whose file is
 missing reads as the fill value, as in zarr. Any other region is read by
 zarr itself; either way the values are zarr's.
+
+:class:`ChunkWriter` is the same by hand for writing, for the array that
+``to_zarr`` builds under a hidden name: a block of one whole chunk is
+encoded with the array's own Blosc settings (the bytes zarr would write) on
+the calling thread and written to its chunk file in place.
 
 >>> import numpy as np, os, tempfile, zarr
 >>> path = os.path.join(tempfile.mkdtemp(), "x.zarr")
@@ -37,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ChunkReader", "chunk_reader"]
+__all__ = ["ChunkReader", "ChunkWriter", "chunk_reader", "chunk_writer"]
 
 
 def _plain_codecs(z: Any) -> str | None:
@@ -57,8 +62,8 @@ def _plain_codecs(z: Any) -> str | None:
     return None
 
 
-def chunk_reader(z: Any) -> ChunkReader | None:
-    """A :class:`ChunkReader` of the zarr array ``z``, or ``None`` where zarr must read it itself."""
+def _plain_layout(z: Any) -> tuple[str, str] | None:
+    """``(codec, root)`` when :class:`ChunkReader` and :class:`ChunkWriter` can handle ``z``, else ``None``."""
     try:
         from zarr.storage import LocalStore
     except ImportError:  # pragma: no cover - zarr without LocalStore
@@ -74,20 +79,35 @@ def chunk_reader(z: Any) -> ChunkReader | None:
         codec = _plain_codecs(z)
         if codec is None or z.ndim == 0 or 0 in tuple(z.shape):
             return None
-        root = os.fspath(z.store.root)
+        return codec, os.fspath(z.store.root)
     except Exception:  # an unusual array or metadata: leave it to zarr
         return None
-    return ChunkReader(z, codec, root)
 
 
-class ChunkReader:
-    """``array[slices]`` that reads a block of exactly one chunk by hand (see the module docstring).
+def chunk_reader(z: Any) -> ChunkReader | None:
+    """A :class:`ChunkReader` of the zarr array ``z``, or ``None`` where zarr must read it itself."""
+    layout = _plain_layout(z)
+    return None if layout is None else ChunkReader(z, *layout)
 
-    ``codec`` is ``"blosc"`` or ``"raw"``, ``root`` the directory of the
-    store. It has the ``shape``, ``dtype``, ``ndim``, ``chunks`` and
-    ``store_path`` of the zarr array (``array``). Each thread keeps its own
-    read buffer (:meth:`_buffer`), freed with the reader.
-    """
+
+def chunk_writer(z: Any) -> ChunkWriter | None:
+    """A :class:`ChunkWriter` of the zarr array ``z``, or ``None`` where zarr must write it itself."""
+    layout = _plain_layout(z)
+    if layout is None:
+        return None
+    codec, root = layout
+    options = None
+    if codec == "blosc":
+        blosc = z.metadata.codecs[1]
+        shuffle = {"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}.get(getattr(blosc.shuffle, "value", None))
+        if shuffle is None or not blosc.typesize:
+            return None
+        options = (blosc.cname.value.encode(), int(blosc.clevel), shuffle, int(blosc.blocksize), int(blosc.typesize))
+    return ChunkWriter(z, codec, root, options)
+
+
+class _Chunks:
+    """The chunk grid and chunk files of a plain local zarr array (``array``)."""
 
     def __init__(self, array: Any, codec: str, root: str):
         self.array = array
@@ -99,13 +119,6 @@ class ChunkReader:
         self.chunks = tuple(int(c) for c in array.chunks)
         self.store_path = array.store_path
         self._prefix = [part for part in str(array.path).split("/") if part]
-        self._local = threading.local()
-
-    def __reduce__(self):
-        return (ChunkReader, (self.array, self.codec, self.root))
-
-    def __repr__(self) -> str:
-        return f"<ChunkReader of {self.store_path} ({self.codec})>"
 
     def _chunk_of(self, slices: Any) -> tuple | None:
         """The chunk coordinates if ``slices`` is exactly one chunk (cut at the array's edge)."""
@@ -123,15 +136,35 @@ class ChunkReader:
             coords.append(start // c)
         return tuple(coords)
 
+    def _path(self, coords: tuple) -> str:
+        key = self.array.metadata.encode_chunk_key(coords)
+        return os.path.join(self.root, *self._prefix, *key.split("/"))
+
+
+class ChunkReader(_Chunks):
+    """``array[slices]`` that reads a block of exactly one chunk by hand (see the module docstring).
+
+    ``codec`` is ``"blosc"`` or ``"raw"``, ``root`` the directory of the
+    store. It has the ``shape``, ``dtype``, ``ndim``, ``chunks`` and
+    ``store_path`` of the zarr array (``array``). Each thread keeps its own
+    read buffer (:meth:`_buffer`), freed with the reader.
+    """
+
+    def __init__(self, array: Any, codec: str, root: str):
+        super().__init__(array, codec, root)
+        self._local = threading.local()
+
+    def __reduce__(self):
+        return (ChunkReader, (self.array, self.codec, self.root))
+
+    def __repr__(self) -> str:
+        return f"<ChunkReader of {self.store_path} ({self.codec})>"
+
     def __getitem__(self, slices: Any) -> Any:
         coords = self._chunk_of(slices)
         if coords is None:
             return self.array[slices]
         return self._read_chunk(coords, tuple(s.stop - s.start for s in slices))
-
-    def _path(self, coords: tuple) -> str:
-        key = self.array.metadata.encode_chunk_key(coords)
-        return os.path.join(self.root, *self._prefix, *key.split("/"))
 
     def _buffer(self, name: str, nbytes: int) -> memoryview:
         """This thread's buffer ``name``, at least ``nbytes`` long (kept for the next chunk)."""
@@ -165,6 +198,74 @@ class ChunkReader:
                 _read_into(file, data, size, size)
                 _blosc_decompress(data, raw)
         return decoded if full else decoded[tuple(slice(0, n) for n in shape)].copy()
+
+
+class ChunkWriter(_Chunks):
+    """Writes a block that is exactly one whole chunk straight to its chunk file, encoded as zarr encodes it.
+
+    Only for an array that no one reads before the write completes (the one
+    :func:`~chunkwise.array.io.zarr_io.to_zarr` builds under a hidden name):
+    the file is written in place, where zarr writes each chunk under a
+    temporary name and renames it, because the whole array is renamed into
+    place once every block has landed. ``options`` are Blosc's ``(cname,
+    clevel, shuffle, blocksize, typesize)`` from the array's codec.
+    Encoding and writing run on the calling thread (zarr hands a chunk to
+    its event loop, then to its thread pool, twice).
+    """
+
+    def __init__(self, array: Any, codec: str, root: str, options: tuple | None):
+        super().__init__(array, codec, root)
+        self.options = options
+        self._local = threading.local()
+
+    def _contiguous(self, block: np.ndarray) -> np.ndarray:
+        """A C-contiguous copy of ``block`` in this thread's buffer (kept for the next block)."""
+        scratch = getattr(self._local, "block", None)
+        if scratch is None or scratch.shape != block.shape or scratch.dtype != block.dtype:
+            scratch = self._local.block = np.empty(block.shape, block.dtype)
+        np.copyto(scratch, block)
+        return scratch
+
+    def __reduce__(self):
+        return (ChunkWriter, (self.array, self.codec, self.root, self.options))
+
+    def __repr__(self) -> str:
+        return f"<ChunkWriter of {self.store_path} ({self.codec})>"
+
+    def write(self, slices: Any, block: np.ndarray) -> bool:
+        """Write ``block`` if it is one whole chunk of the array's dtype; whether it was written."""
+        coords = self._chunk_of(slices)
+        if coords is None or block.shape != self.chunks or block.dtype != self.dtype:
+            return False
+        if not getattr(self._local, "primed", False):
+            _raise_mmap_threshold(block.nbytes + (1 << 16))
+            self._local.primed = True
+        data = block if block.flags.c_contiguous else self._contiguous(block)
+        if self.codec == "raw":
+            payload: Any = memoryview(data.reshape(-1).view(np.uint8))
+        else:
+            from numcodecs import blosc
+
+            cname, clevel, shuffle, blocksize, typesize = self.options or ()
+            payload = blosc.compress(data, cname, clevel, shuffle, blocksize, typesize)
+        path = self._path(coords)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as file:
+            file.write(payload)
+        return True
+
+
+def _raise_mmap_threshold(nbytes: int) -> None:
+    """Let this process's ``malloc`` serve blocks of up to ``nbytes`` from its heap, reused, not mapped anew.
+
+    Blosc's output (a new ``bytes`` per chunk, shrunk to the compressed size)
+    would otherwise be a fresh ``mmap`` every time: glibc maps blocks above its
+    threshold, and raises the threshold only to the size of a mapped block
+    when one is freed (``mallopt(3)``, "dynamic mmap threshold"), here the
+    shrunk, smaller one. Freeing one untouched block of ``nbytes`` raises it
+    at once (it costs no page faults). Elsewhere it is a harmless allocation.
+    """
+    np.empty(nbytes, np.uint8)
 
 
 def _read_into(file: Any, target: memoryview, size: int, expected: int) -> None:
