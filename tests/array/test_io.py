@@ -870,3 +870,29 @@ def test_to_zarr_writes_whole_chunks_by_hand_as_zarr_writes_them(tmp_path, monke
     for name in files:
         assert (mine / name).read_bytes() == (theirs / name).read_bytes(), name
     assert_eq(da.from_zarr(str(mine)), data, schedulers=(scheduler,))
+
+
+def test_to_zarr_failed_write_by_hand_is_reported_and_leaves_nothing(tmp_path, monkeypatch, scheduler):
+    pytest.importorskip("zarr")
+    import numcodecs.blosc
+
+    real = numcodecs.blosc.compress
+    calls = []
+
+    def failing(data, *args):
+        calls.append(1)
+        if len(calls) == 3:
+            raise OSError("disk full")
+        return real(data, *args)
+
+    monkeypatch.setattr(numcodecs.blosc, "compress", failing)
+    path = tmp_path / "a.zarr"
+    data = np.random.default_rng(5).random((8, 8)) + 1
+    with pytest.raises(OSError, match="disk full") as info:
+        da.to_zarr(da.from_array(data, chunks=4), str(path), scheduler=scheduler)
+    assert any("writing block" in n and "incomplete" in n for n in info.value.__notes__)
+    assert os.listdir(tmp_path) == []  # no array, and the hidden one with its chunk files removed
+    calls.clear()
+    monkeypatch.setattr(numcodecs.blosc, "compress", real)
+    da.to_zarr(da.from_array(data, chunks=4), str(path), scheduler=scheduler)
+    assert_eq(da.from_zarr(str(path)), data)
