@@ -301,8 +301,8 @@ class ZarrWrite:
         if self.tmp is not None:
             _remove_tree(self.tmp)
 
-    def finish(self) -> Any:
-        """Every block has landed: make the array complete where readers look; return it."""
+    def finish(self, reopen: bool = True) -> Any:
+        """Every block has landed: make the array complete where readers look; return it (``reopen``)."""
         if self.tmp is None:
             _unmark_incomplete(self.array, self.write_id)
             return self.array
@@ -322,7 +322,7 @@ class ZarrWrite:
             raise
         if old is not None:
             _remove_tree(old)
-        return zarr.open_array(store=dest, mode="r+")
+        return zarr.open_array(store=dest, mode="r+") if reopen else None
 
 
 class ZarrFinish(Expr):
@@ -344,7 +344,7 @@ class ZarrFinish(Expr):
 
 
 def _finish_zarr_write(write: ZarrWrite, written: list, return_array: bool) -> Any:
-    z = write.finish()
+    z = write.finish(reopen=return_array)  # no metadata read back when no one wants the array
     return z if return_array else None
 
 
@@ -669,7 +669,8 @@ def from_zarr(
     (((2, 2), (2, 2)), 15)
     """
     zarr = _import_zarr()
-    if isinstance(url, zarr.Array):
+    opened_here = not isinstance(url, zarr.Array)
+    if not opened_here:
         z = url
     else:
         options = dict(storage_options or {})
@@ -683,7 +684,7 @@ def from_zarr(
             if group_error is None:
                 raise
             raise group_error from exc
-    marks = _stored_marks(z)
+    marks = z.attrs.get(INCOMPLETE_ATTRIBUTE) if opened_here else _stored_marks(z)  # just read, or fresh
     if marks:
         first = next(iter(marks.values())) if isinstance(marks, dict) else str(marks)
         raise ValueError(
