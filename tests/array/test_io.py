@@ -776,7 +776,7 @@ def test_to_zarr_skips_the_empty_chunk_scan_for_blocks_that_are_surely_not_empty
 # --- zarr chunks read by hand (array/io/zarr_chunks.py) -----------------------------
 
 
-@pytest.mark.parametrize("compressors", ["default", None])
+@pytest.mark.parametrize("compressors", ["default", "auto", None])
 def test_from_zarr_reads_whole_chunks_by_hand_and_equals_numpy(tmp_path, scheduler, compressors):
     pytest.importorskip("zarr")
     from chunkwise.array.io.zarr_chunks import ChunkReader
@@ -784,7 +784,7 @@ def test_from_zarr_reads_whole_chunks_by_hand_and_equals_numpy(tmp_path, schedul
     data = np.random.default_rng(3).random((11, 9))
     data[:4, :4] = 0.0  # a chunk equal to the fill value: zarr writes no file, it reads as 0.0
     path = str(tmp_path / "x.zarr")
-    kwargs = {} if compressors == "default" else {"compressors": None}
+    kwargs = {} if compressors == "default" else {"compressors": compressors}  # "auto": zarr's Zstandard
     da.to_zarr(da.from_array(data, chunks=(4, 4)), path, **kwargs)  # edge chunks of 3 and 1
     assert not os.path.exists(os.path.join(path, "c", "0", "0"))
     y = da.from_zarr(path)
@@ -815,7 +815,7 @@ def test_from_zarr_leaves_other_layouts_to_zarr(tmp_path, scheduler):
         path = str(tmp_path / f"{name}.zarr")
         da.to_zarr(x, path, **kwargs)
         y = da.from_zarr(path)
-        by_hand = name == "fill"  # a fill value other than 0 is read by hand too
+        by_hand = name in ("fill", "zstd")  # zarr 3's default codec, and a fill value other than 0
         assert isinstance(y.expr.source, ChunkReader) is by_hand, name
         assert_eq(y, data, schedulers=(scheduler,))
     z = zarr.create_array(store={}, shape=data.shape, chunks=(4, 5), dtype=data.dtype)  # not a local path
@@ -829,13 +829,18 @@ def test_from_zarr_leaves_other_layouts_to_zarr(tmp_path, scheduler):
 
 def test_from_zarr_by_hand_refuses_a_damaged_chunk(tmp_path):
     pytest.importorskip("zarr")
-    from numcodecs import Blosc
+    from numcodecs import Blosc, Zstd
 
     path = tmp_path / "x.zarr"
     da.to_zarr(da.from_array(np.arange(16.0).reshape(4, 4), chunks=2), str(path))
     (path / "c" / "1" / "1").write_bytes(Blosc(cname="lz4").encode(np.arange(3.0)))  # decodes to 24 bytes
     with pytest.raises(ValueError, match="decodes to 24 bytes, not the 32"):
         da.from_zarr(str(path)).compute(scheduler="sync")
+    zstd = tmp_path / "zstd.zarr"
+    da.to_zarr(da.from_array(np.arange(16.0).reshape(4, 4), chunks=2), str(zstd), compressors="auto")
+    (zstd / "c" / "0" / "0").write_bytes(Zstd().encode(np.arange(5.0)))
+    with pytest.raises(ValueError, match="decodes to 40 bytes, not the 32"):
+        da.from_zarr(str(zstd)).compute(scheduler="sync")
     raw = tmp_path / "raw.zarr"
     da.to_zarr(da.from_array(np.arange(16.0).reshape(4, 4), chunks=2), str(raw), compressors=None)
     (raw / "c" / "0" / "1").write_bytes(b"\0" * 8)
@@ -896,3 +901,16 @@ def test_to_zarr_failed_write_by_hand_is_reported_and_leaves_nothing(tmp_path, m
     monkeypatch.setattr(numcodecs.blosc, "compress", real)
     da.to_zarr(da.from_array(data, chunks=4), str(path), scheduler=scheduler)
     assert_eq(da.from_zarr(str(path)), data)
+
+
+def test_from_zarr_reads_an_array_that_dask_wrote_by_hand(tmp_path, scheduler):
+    pytest.importorskip("zarr")
+    dask_array = pytest.importorskip("dask.array")
+    from chunkwise.array.io.zarr_chunks import ChunkReader
+
+    data = np.random.default_rng(6).standard_normal((10, 7)).astype("f4")
+    path = str(tmp_path / "dask.zarr")
+    dask_array.from_array(data, chunks=(4, 3)).to_zarr(path)  # zarr 3's defaults: Zstandard
+    y = da.from_zarr(path)
+    assert isinstance(y.expr.source, ChunkReader) and y.expr.source.codec == "zstd"
+    assert_eq(y, data, schedulers=(scheduler,))

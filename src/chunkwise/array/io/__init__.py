@@ -17,8 +17,8 @@ functions that ``chunkwise.array`` offers users.
   unless ``overwrite=True``, and a directory holding anything but a zarr
   store is never written into.
 - :mod:`~chunkwise.array.io.zarr_chunks`: :func:`from_zarr` reads a block
-  that is exactly one chunk of a plain local zarr array (bytes, then Blosc or
-  nothing; not sharded) by hand, straight into the block through a buffer
+  that is exactly one chunk of a plain local zarr array (bytes, then Blosc,
+  Zstandard or nothing; not sharded) by hand, straight into the block through a buffer
   its thread reuses, instead of through zarr's three fresh buffers per chunk;
   :func:`to_zarr` writes such a block into the array it builds under a
   hidden name by hand too (the bytes zarr would write, on the calling thread).

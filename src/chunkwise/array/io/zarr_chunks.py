@@ -10,7 +10,7 @@ spends more time faulting pages in than decoding them.
 :func:`chunk_reader` wraps a zarr array when every chunk can be read by hand
 exactly as zarr would read it: a zarr v3 array in a ``LocalStore``, not
 sharded, no storage transformers, codecs ``bytes`` (native byte order) and
-optionally ``blosc``, a fixed-size numeric dtype. For a block that is exactly
+optionally ``blosc`` or ``zstd`` (zarr 3's default), a fixed-size numeric dtype. For a block that is exactly
 one chunk (what :func:`~chunkwise.array.io.zarr_io.from_zarr` asks for by
 default) :class:`ChunkReader` reads the chunk file into a buffer that its
 thread keeps for the next chunk, and decodes it directly into the new block
@@ -46,8 +46,8 @@ __all__ = ["ChunkReader", "ChunkWriter", "chunk_reader", "chunk_writer"]
 
 
 def _plain_codecs(z: Any) -> str | None:
-    """``"blosc"`` or ``"raw"`` when ``z``'s chunks are native-order bytes (then Blosc), else ``None``."""
-    from zarr.codecs import BloscCodec, BytesCodec
+    """``"blosc"``, ``"zstd"`` or ``"raw"``: ``z``'s chunks are native-order bytes (then Blosc or Zstandard)."""
+    from zarr.codecs import BloscCodec, BytesCodec, ZstdCodec
 
     codecs = tuple(getattr(z.metadata, "codecs", ()))
     if not codecs or not isinstance(codecs[0], BytesCodec):
@@ -59,6 +59,8 @@ def _plain_codecs(z: Any) -> str | None:
         return "raw"
     if len(codecs) == 2 and isinstance(codecs[1], BloscCodec):
         return "blosc"
+    if len(codecs) == 2 and isinstance(codecs[1], ZstdCodec):
+        return "zstd"
     return None
 
 
@@ -97,6 +99,8 @@ def chunk_writer(z: Any) -> ChunkWriter | None:
         return None
     codec, root = layout
     options = None
+    if codec == "zstd":
+        return None  # written by zarr (read by hand)
     if codec == "blosc":
         blosc = z.metadata.codecs[1]
         shuffle = {"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}.get(getattr(blosc.shuffle, "value", None))
@@ -144,7 +148,7 @@ class _Chunks:
 class ChunkReader(_Chunks):
     """``array[slices]`` that reads a block of exactly one chunk by hand (see the module docstring).
 
-    ``codec`` is ``"blosc"`` or ``"raw"``, ``root`` the directory of the
+    ``codec`` is ``"blosc"``, ``"zstd"`` or ``"raw"``, ``root`` the directory of the
     store. It has the ``shape``, ``dtype``, ``ndim``, ``chunks`` and
     ``store_path`` of the zarr array (``array``). Each thread keeps its own
     read buffer (:meth:`_buffer`), freed with the reader.
@@ -196,7 +200,7 @@ class ChunkReader(_Chunks):
             else:
                 data = self._buffer("encoded", size)
                 _read_into(file, data, size, size)
-                _blosc_decompress(data, raw)
+                (_blosc_decompress if self.codec == "blosc" else _zstd_decompress)(data, raw)
         return decoded if full else decoded[tuple(slice(0, n) for n in shape)].copy()
 
 
@@ -291,3 +295,30 @@ def _blosc_decompress(data: memoryview, out: memoryview) -> None:
     if nbytes != len(out):
         raise ValueError(f"a Blosc chunk decodes to {nbytes} bytes, not the {len(out)} of a zarr chunk")
     blosc.decompress(data, out)
+
+
+def _zstd_content_size(data: memoryview) -> int | None:
+    """The decoded size a Zstandard frame's header declares (RFC 8878, 3.1.1.1), or ``None``."""
+    if len(data) < 6 or bytes(data[:4]) != b"\x28\xb5\x2f\xfd":
+        return None
+    descriptor = data[4]
+    single_segment = (descriptor >> 5) & 1
+    start = 5 + (0 if single_segment else 1) + (0, 1, 2, 4)[descriptor & 3]
+    width = (single_segment, 2, 4, 8)[descriptor >> 6]
+    if not width or len(data) < start + width:
+        return None
+    size = int.from_bytes(data[start:start + width], "little")
+    return size + 256 if width == 2 else size
+
+
+def _zstd_decompress(data: memoryview, out: memoryview) -> None:
+    """Decode the Zstandard frame ``data`` into ``out``, which must be exactly its decoded size.
+
+    A frame that does not declare its size must fill ``out`` exactly (numcodecs checks it).
+    """
+    from numcodecs import zstd
+
+    nbytes = _zstd_content_size(data)
+    if nbytes is not None and nbytes != len(out):
+        raise ValueError(f"a Zstandard chunk decodes to {nbytes} bytes, not the {len(out)} of a zarr chunk")
+    zstd.decompress(data, out)

@@ -16,7 +16,8 @@
 - Layout: a zarr chunk per block by default; ``shards="auto"`` writes a shard
   per block split into ~1 MiB chunks (:func:`inner_chunks`). Numbers are
   compressed with :data:`DEFAULT_ZARR_CODEC` (:func:`default_compressors`).
-- Where the layout is plain (local, unsharded, bytes then Blosc or nothing),
+- Where the layout is plain (local, unsharded, bytes then Blosc, Zstandard
+  (read only) or nothing),
   a block of one whole chunk is read, and written into the hidden array, by
   hand (:mod:`~chunkwise.array.io.zarr_chunks`), with fewer fresh buffers.
 """
