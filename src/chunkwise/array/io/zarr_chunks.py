@@ -81,7 +81,7 @@ def _plain_layout(z: Any) -> tuple[str, str] | None:
         codec = _plain_codecs(z)
         if codec is None or z.ndim == 0 or 0 in tuple(z.shape):
             return None
-        return codec, os.fspath(z.store.root)
+        return codec, os.path.abspath(os.fspath(z.store.root))
     except Exception:  # an unusual array or metadata: leave it to zarr
         return None
 
@@ -188,7 +188,7 @@ class ChunkReader(_Chunks):
     def _read_chunk(self, coords: tuple, shape: tuple) -> np.ndarray:
         try:
             file = open(self._path(coords), "rb", buffering=0)  # noqa: SIM115 - closed below
-        except (FileNotFoundError, NotADirectoryError):
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):  # as zarr's LocalStore: no chunk
             return np.full(shape, self.array.fill_value, dtype=self.dtype)
         full = shape == self.chunks
         with file:
