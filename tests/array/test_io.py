@@ -771,3 +771,146 @@ def test_to_zarr_skips_the_empty_chunk_scan_for_blocks_that_are_surely_not_empty
     sharded = tmp_path / "s.zarr"  # several zarr chunks per block: zarr scans each one itself
     da.to_zarr(da.from_array(np.zeros((4, 4)), chunks=(4, 4)), str(sharded), chunks=(2, 2), scheduler="sync")
     assert len(scans) == 4 and not os.path.exists(sharded / "c")
+
+
+# --- zarr chunks read by hand (array/io/zarr_chunks.py) -----------------------------
+
+
+@pytest.mark.parametrize("compressors", ["default", "auto", None])
+def test_from_zarr_reads_whole_chunks_by_hand_and_equals_numpy(tmp_path, scheduler, compressors):
+    pytest.importorskip("zarr")
+    from chunkwise.array.io.zarr_chunks import ChunkReader
+
+    data = np.random.default_rng(3).random((11, 9))
+    data[:4, :4] = 0.0  # a chunk equal to the fill value: zarr writes no file, it reads as 0.0
+    path = str(tmp_path / "x.zarr")
+    kwargs = {} if compressors == "default" else {"compressors": compressors}  # "auto": zarr's Zstandard
+    da.to_zarr(da.from_array(data, chunks=(4, 4)), path, **kwargs)  # edge chunks of 3 and 1
+    assert not os.path.exists(os.path.join(path, "c", "0", "0"))
+    y = da.from_zarr(path)
+    assert isinstance(y.expr.source, ChunkReader) and y.chunks == ((4, 4, 3), (4, 4, 1))
+    assert_eq(y, data, schedulers=(scheduler,))
+    assert_eq(y[1:10, 3:8] * 2, data[1:10, 3:8] * 2, schedulers=(scheduler,))  # regions: zarr reads them
+    assert_eq(da.from_zarr(path, chunks=(5, 9)), data, schedulers=(scheduler,))  # blocks of several chunks
+    assert_eq(y.sum(axis=0), data.sum(axis=0), schedulers=(scheduler,))
+    reader = pickle.loads(pickle.dumps(y.expr.source))  # to processes and distributed workers
+    np.testing.assert_array_equal(reader[8:11, 8:9], data[8:11, 8:9])
+
+
+def test_from_zarr_leaves_other_layouts_to_zarr(tmp_path, scheduler):
+    zarr = pytest.importorskip("zarr")
+    from zarr.codecs import ZstdCodec
+
+    from chunkwise.array.io.zarr_chunks import ChunkReader
+
+    data = np.arange(120, dtype="i4").reshape(12, 10)
+    x = da.from_array(data, chunks=(4, 5))
+    cases = {
+        "sharded": {"chunks": (2, 5), "shards": (4, 5)},
+        "zstd": {"compressors": ZstdCodec()},
+        "v2": {"zarr_format": 2},
+        "fill": {"fill_value": 7},
+    }
+    for name, kwargs in cases.items():
+        path = str(tmp_path / f"{name}.zarr")
+        da.to_zarr(x, path, **kwargs)
+        y = da.from_zarr(path)
+        by_hand = name in ("fill", "zstd")  # zarr 3's default codec, and a fill value other than 0
+        assert isinstance(y.expr.source, ChunkReader) is by_hand, name
+        assert_eq(y, data, schedulers=(scheduler,))
+    z = zarr.create_array(store={}, shape=data.shape, chunks=(4, 5), dtype=data.dtype)  # not a local path
+    z[:] = data
+    assert not isinstance(da.from_zarr(z).expr.source, ChunkReader)
+    missing = zarr.create_array(store=str(tmp_path / "m.zarr"), shape=(5, 5), chunks=(2, 2), dtype="f8",
+                                fill_value=-1.5, compressors=None)
+    assert_eq(da.from_zarr(str(tmp_path / "m.zarr")), np.full((5, 5), -1.5), schedulers=(scheduler,))
+    assert missing.nchunks_initialized == 0
+
+
+def test_from_zarr_by_hand_refuses_a_damaged_chunk(tmp_path):
+    pytest.importorskip("zarr")
+    from numcodecs import Blosc, Zstd
+
+    path = tmp_path / "x.zarr"
+    da.to_zarr(da.from_array(np.arange(16.0).reshape(4, 4), chunks=2), str(path))
+    (path / "c" / "1" / "1").write_bytes(Blosc(cname="lz4").encode(np.arange(3.0)))  # decodes to 24 bytes
+    with pytest.raises(ValueError, match="decodes to 24 bytes, not the 32"):
+        da.from_zarr(str(path)).compute(scheduler="sync")
+    zstd = tmp_path / "zstd.zarr"
+    da.to_zarr(da.from_array(np.arange(16.0).reshape(4, 4), chunks=2), str(zstd), compressors="auto")
+    (zstd / "c" / "0" / "0").write_bytes(Zstd().encode(np.arange(5.0)))
+    with pytest.raises(ValueError, match="decodes to 40 bytes, not the 32"):
+        da.from_zarr(str(zstd)).compute(scheduler="sync")
+    raw = tmp_path / "raw.zarr"
+    da.to_zarr(da.from_array(np.arange(16.0).reshape(4, 4), chunks=2), str(raw), compressors=None)
+    (raw / "c" / "0" / "1").write_bytes(b"\0" * 8)
+    with pytest.raises(ValueError, match="holds 8 bytes, not 32"):
+        da.from_zarr(str(raw)).compute(scheduler="sync")
+
+
+@pytest.mark.parametrize("dtype", ["f8", "i2", "u1"])
+@pytest.mark.parametrize("compressors", ["default", None])
+def test_to_zarr_writes_whole_chunks_by_hand_as_zarr_writes_them(tmp_path, monkeypatch, scheduler, dtype,
+                                                                    compressors):
+    zarr = pytest.importorskip("zarr")
+    from chunkwise.array.io import default_compressors
+    from chunkwise.array.io.zarr_chunks import ChunkWriter
+
+    written = []
+    real = ChunkWriter.write
+    monkeypatch.setattr(ChunkWriter, "write", lambda self, s, b: written.append(real(self, s, b)) or written[-1])
+    data = (np.random.default_rng(4).random((9, 10)) * 100 + 1).astype(dtype)
+    data[:4, :5] = 0  # empty: zarr decides (no file); the edge blocks (one row) are written by zarr
+    kwargs = {} if compressors == "default" else {"compressors": None}
+    mine = tmp_path / "mine.zarr"
+    da.to_zarr(da.from_array(data, chunks=(4, 5)), str(mine), scheduler=scheduler, **kwargs)
+    assert sorted(written) == [False, False, True, True, True]
+    theirs = tmp_path / "theirs.zarr"
+    codecs = default_compressors(data.dtype) if compressors == "default" else None
+    z = zarr.create_array(store=str(theirs), shape=data.shape, chunks=(4, 5), dtype=data.dtype, compressors=codecs)
+    z[:] = data
+    files = sorted(os.path.relpath(os.path.join(root, f), theirs)
+                   for root, _, names in os.walk(theirs) for f in names if f != "zarr.json")
+    assert len(files) == 5 and not os.path.exists(theirs / "c" / "0" / "0")
+    for name in files:
+        assert (mine / name).read_bytes() == (theirs / name).read_bytes(), name
+    assert_eq(da.from_zarr(str(mine)), data, schedulers=(scheduler,))
+
+
+def test_to_zarr_failed_write_by_hand_is_reported_and_leaves_nothing(tmp_path, monkeypatch, scheduler):
+    pytest.importorskip("zarr")
+    import numcodecs.blosc
+
+    real = numcodecs.blosc.compress
+    calls = []
+
+    def failing(data, *args):
+        calls.append(1)
+        if len(calls) == 3:
+            raise OSError("disk full")
+        return real(data, *args)
+
+    monkeypatch.setattr(numcodecs.blosc, "compress", failing)
+    path = tmp_path / "a.zarr"
+    data = np.random.default_rng(5).random((8, 8)) + 1
+    with pytest.raises(OSError, match="disk full") as info:
+        da.to_zarr(da.from_array(data, chunks=4), str(path), scheduler=scheduler)
+    assert any("writing block" in n and "incomplete" in n for n in info.value.__notes__)
+    assert os.listdir(tmp_path) == []  # no array, and the hidden one with its chunk files removed
+    calls.clear()
+    monkeypatch.setattr(numcodecs.blosc, "compress", real)
+    da.to_zarr(da.from_array(data, chunks=4), str(path), scheduler=scheduler)
+    assert_eq(da.from_zarr(str(path)), data)
+
+
+def test_from_zarr_reads_an_array_that_dask_wrote_by_hand(tmp_path, scheduler):
+    pytest.importorskip("zarr")
+    dask_array = pytest.importorskip("dask.array")
+    from chunkwise.array.io.zarr_chunks import ChunkReader
+
+    data = np.random.default_rng(6).standard_normal((10, 7)).astype("f4")
+    path = str(tmp_path / "dask.zarr")
+    dask_array.from_array(data, chunks=(4, 3)).to_zarr(path)  # zarr 3's defaults: Zstandard
+    y = da.from_zarr(path)
+    assert isinstance(y.expr.source, ChunkReader) and y.expr.source.codec == "zstd"
+    assert_eq(y, data, schedulers=(scheduler,))

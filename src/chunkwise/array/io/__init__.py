@@ -16,6 +16,12 @@ functions that ``chunkwise.array`` offers users.
   shards), so writes need no lock; an existing array is never replaced
   unless ``overwrite=True``, and a directory holding anything but a zarr
   store is never written into.
+- :mod:`~chunkwise.array.io.zarr_chunks`: :func:`from_zarr` reads a block
+  that is exactly one chunk of a plain local zarr array (bytes, then Blosc,
+  Zstandard or nothing; not sharded) by hand, straight into the block through a buffer
+  its thread reuses, instead of through zarr's three fresh buffers per chunk;
+  :func:`to_zarr` writes such a block into the array it builds under a
+  hidden name by hand too (the bytes zarr would write, on the calling thread).
 - :mod:`~chunkwise.array.io.atomic`: failed writes never look complete. At a
   local path :func:`to_zarr` and :func:`to_hdf5` (new file) write under a
   hidden sibling name and rename into place when the last block has landed;
@@ -33,7 +39,7 @@ functions that ``chunkwise.array`` offers users.
 
 Dependencies run one way: ``locks`` and ``regions`` and ``atomic`` need no
 sibling; ``store`` uses ``locks`` and ``regions``; ``zarr_io`` and ``hdf5``
-write through ``store``; ``npy`` writes through ``blocks``. (A worked example
+write through ``store``, and ``zarr_io`` reads through ``zarr_chunks``; ``npy`` writes through ``blocks``. (A worked example
 of ``store`` is in ``store``'s docstring.)
 """
 

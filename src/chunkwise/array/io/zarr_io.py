@@ -16,6 +16,10 @@
 - Layout: a zarr chunk per block by default; ``shards="auto"`` writes a shard
   per block split into ~1 MiB chunks (:func:`inner_chunks`). Numbers are
   compressed with :data:`DEFAULT_ZARR_CODEC` (:func:`default_compressors`).
+- Where the layout is plain (local, unsharded, bytes then Blosc, Zstandard
+  (read only) or nothing),
+  a block of one whole chunk is read, and written into the hidden array, by
+  hand (:mod:`~chunkwise.array.io.zarr_chunks`), with fewer fresh buffers.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from chunkwise.array.expr import FromArray
 from chunkwise.array.io.atomic import INCOMPLETE_ATTRIBUTE, incomplete_note, sibling_path
 from chunkwise.array.io.regions import normalize_region
 from chunkwise.array.io.store import COMPUTE_KEYWORDS, LoadStored, ReadBack, store
+from chunkwise.array.io.zarr_chunks import ChunkReader, chunk_reader, chunk_writer
 from chunkwise.core.expr import Expr, walk
 from chunkwise.core.graph import Ref, Task
 from chunkwise.core.tokenize import tokenize
@@ -107,7 +112,7 @@ def _aligned_chunks(axis_chunks: tuple, start: int, length: int, unit: int) -> t
 def _zarr_source_paths(expr: Any, zarr: Any) -> set:
     paths = set()
     for node in walk([expr]):
-        if isinstance(node, FromArray) and isinstance(node.source, zarr.Array):
+        if isinstance(node, FromArray) and isinstance(node.source, (zarr.Array, ChunkReader)):
             paths.add(str(node.source.store_path))
     return paths
 
@@ -215,6 +220,7 @@ class ZarrWrite:
         self._cond = threading.Condition()
         self._in_flight = 0
         self._aborted = False
+        self._writer = chunk_writer(array) if tmp is not None else None
 
     def __reduce__(self):
         return (ZarrWrite, (self.array, self.tmp, self.dest, self.write_id, self.where))
@@ -238,35 +244,42 @@ class ZarrWrite:
         except Exception:
             return None
 
-    def _target(self, slices: Any, block: Any) -> Any:
-        """``array``, or :attr:`_dense` when ``block`` fills one zarr chunk and surely is not empty.
+    def _surely_not_empty(self, slices: Any, block: Any) -> bool:
+        """Whether ``block`` fills one zarr chunk that zarr would surely write (not all fill value).
 
         zarr skips a chunk equal to the fill value everywhere, and finds out by
         comparing the whole chunk (a void-dtype ``array_equal``, about a fifth of
         the write's CPU on float64). When the block lies in one chunk and an
         element probed at its corners or its centre differs from the fill
-        value, the chunk would be written anyway, so the scan is skipped.
-        Either way the stored values are the same.
+        value, the chunk would be written anyway, so the scan can be skipped.
         """
         z = self.array
-        block = np.asarray(block) if not isinstance(block, np.ndarray) else block
         if getattr(z, "shards", None) is not None or block.size == 0 or block.dtype != z.dtype:
-            return z
+            return False
         if not isinstance(slices, tuple) or len(slices) != block.ndim or not all(
             isinstance(s, slice) and s.start is not None and s.stop is not None and s.step in (None, 1)
             for s in slices
         ):
-            return z
+            return False
         if any(s.start // c != (s.stop - 1) // c for s, c in zip(slices, z.chunks)):
-            return z
+            return False
         try:
             fill = np.asarray(z.fill_value, dtype=block.dtype).tobytes()
         except (TypeError, ValueError):
-            return z
+            return False
         probes = [(0,) * block.ndim, tuple(n - 1 for n in block.shape), tuple(n // 2 for n in block.shape)]
-        if all(block[p].tobytes() == fill for p in probes):
-            return z
-        return self._dense if self._dense is not None else z
+        return not all(block[p].tobytes() == fill for p in probes)
+
+    def _write(self, slices: Any, block: Any) -> None:
+        """``array[slices] = block``: by hand (:class:`ChunkWriter`), or by zarr without its scan, or by zarr.
+
+        Either way the stored bytes are the same.
+        """
+        block = np.asarray(block) if not isinstance(block, np.ndarray) else block
+        if not self._surely_not_empty(slices, block):
+            self.array[slices] = block
+        elif self._writer is None or not self._writer.write(slices, block):
+            (self._dense if self._dense is not None else self.array)[slices] = block
 
     def __setitem__(self, slices: Any, block: Any) -> None:
         with self._cond:
@@ -274,7 +287,7 @@ class ZarrWrite:
                 raise RuntimeError(f"to_zarr: the write into {self.where} was abandoned (another block failed)")
             self._in_flight += 1
         try:
-            self._target(slices, block)[slices] = block
+            self._write(slices, block)
         finally:
             with self._cond:
                 self._in_flight -= 1
@@ -289,8 +302,8 @@ class ZarrWrite:
         if self.tmp is not None:
             _remove_tree(self.tmp)
 
-    def finish(self) -> Any:
-        """Every block has landed: make the array complete where readers look; return it."""
+    def finish(self, reopen: bool = True) -> Any:
+        """Every block has landed: make the array complete where readers look; return it (``reopen``)."""
         if self.tmp is None:
             _unmark_incomplete(self.array, self.write_id)
             return self.array
@@ -310,7 +323,7 @@ class ZarrWrite:
             raise
         if old is not None:
             _remove_tree(old)
-        return zarr.open_array(store=dest, mode="r+")
+        return zarr.open_array(store=dest, mode="r+") if reopen else None
 
 
 class ZarrFinish(Expr):
@@ -332,7 +345,7 @@ class ZarrFinish(Expr):
 
 
 def _finish_zarr_write(write: ZarrWrite, written: list, return_array: bool) -> Any:
-    z = write.finish()
+    z = write.finish(reopen=return_array)  # no metadata read back when no one wants the array
     return z if return_array else None
 
 
@@ -657,7 +670,8 @@ def from_zarr(
     (((2, 2), (2, 2)), 15)
     """
     zarr = _import_zarr()
-    if isinstance(url, zarr.Array):
+    opened_here = not isinstance(url, zarr.Array)
+    if not opened_here:
         z = url
     else:
         options = dict(storage_options or {})
@@ -671,7 +685,7 @@ def from_zarr(
             if group_error is None:
                 raise
             raise group_error from exc
-    marks = _stored_marks(z)
+    marks = z.attrs.get(INCOMPLETE_ATTRIBUTE) if opened_here else _stored_marks(z)  # just read, or fresh
     if marks:
         first = next(iter(marks.values())) if isinstance(marks, dict) else str(marks)
         raise ValueError(
@@ -685,4 +699,4 @@ def from_zarr(
         chunks = tuple(z.shards or z.chunks)
     if name is None:
         name = "from-zarr-" + tokenize(str(z.store_path), tuple(z.shape), str(z.dtype), chunks)
-    return from_array(z, chunks=chunks, name=name, lock=False)
+    return from_array(chunk_reader(z) or z, chunks=chunks, name=name, lock=False)
