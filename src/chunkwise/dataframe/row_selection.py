@@ -56,8 +56,8 @@ from chunkwise.dataframe.sorting import ByCardinality, JoinPartitions
 
 __all__ = [
     "HashedPartial", "dedupe", "dedupe_hashed", "drop_duplicates", "merge_hashed", "merge_partials",
-    "nlargest", "nsmallest", "repeated_by_hash", "repeated_integer_keys", "repeated_keys",
-    "row_hashes",
+    "nlargest", "nsmallest", "repeated_across", "repeated_by_hash", "repeated_integer_keys",
+    "repeated_keys", "row_hashes",
 ]
 
 
@@ -94,42 +94,101 @@ def repeated_integer_keys(values: np.ndarray, keep: str) -> np.ndarray | None:
     """``duplicated(keep=keep)`` of integer or datetime ``values`` through a table indexed by
     value: each value's first (last) position by ``np.minimum.at`` (``maximum.at``), then a
     row repeats unless it is at that position. ``None`` when the values span more than
-    4 a row (the table would outgrow the data) or hold NaT. 1M keys over 1M values:
-    28 ms against 64 ms for pandas' hash table."""
+    4 a row (the table would outgrow the data) or hold NaT. Positions and offsets are
+    ``int32`` where they fit (half the fresh memory), and values whose least is 0 index the
+    table as they are (no offsets made)."""
     n = len(values)
     if n < 2:
         return np.zeros(n, dtype=bool)
-    ints = values.view("i8") if values.dtype.kind in "mM" else values
-    if ints.dtype.kind == "i" and ints.dtype.itemsize < 8:  # int8 values 100 - -100 would wrap
-        ints = ints.astype(np.int64)
+    ints = _as_ints(values)
     low, high = int(ints.min()), int(ints.max())  # NaT is the least int64: a wide span
     if high - low >= 4 * n + 65_536:
         return None
-    offsets = (ints - ints.dtype.type(low)).astype(np.intp)
-    positions = np.arange(n, dtype=np.intp)
+    dtype = _index_dtype(n, high - low + 1)
+    offsets = _offsets(ints, low, dtype)
+    positions = np.arange(n, dtype=dtype)
     if keep == "first":
-        table = np.full(high - low + 1, n, dtype=np.intp)
+        table = np.full(high - low + 1, n, dtype=dtype)
         np.minimum.at(table, offsets, positions)
     else:
-        table = np.full(high - low + 1, -1, dtype=np.intp)
+        table = np.full(high - low + 1, -1, dtype=dtype)
         np.maximum.at(table, offsets, positions)
     return table[offsets] != positions
 
 
+def repeated_across(keys: list, keep: str) -> list | None:
+    """For deduplicated partials (no key twice in one) joined in order, whether each row
+    repeats a key of an earlier partial (``keep="first"``; a later one for ``"last"``): one
+    mask a partial, from a table of the keys seen so far, indexed by value and filled
+    partial by partial (forwards, or backwards for ``"last"``). Since a partial holds each
+    key once, its rows are looked up and then marked all at once: no positions, no
+    ``minimum.at``, nothing joined. ``keys``: each partial's integer or datetime key
+    values; ``None`` when they span more than 4 a row or hold NaT."""
+    ints = [_as_ints(k) for k in keys]
+    filled = [k for k in ints if len(k)]
+    if not filled:
+        return [np.zeros(0, dtype=bool) for _ in ints]
+    total = sum(len(k) for k in filled)
+    low, high = min(int(k.min()) for k in filled), max(int(k.max()) for k in filled)
+    if high - low >= 4 * total + 65_536:
+        return None
+    dtype = _index_dtype(max(len(k) for k in filled), high - low + 1)
+    seen = np.zeros(high - low + 1, dtype=bool)
+    repeated: list = [None] * len(ints)
+    order = range(len(ints)) if keep == "first" else range(len(ints) - 1, -1, -1)
+    for i in order:
+        offsets = _offsets(ints[i], low, dtype)
+        repeated[i] = seen[offsets]
+        seen[offsets] = True
+    return repeated
+
+
+def _as_ints(values: np.ndarray) -> np.ndarray:
+    """Integer or datetime ``values`` as integers that subtract without wrapping (int64 for
+    narrower signed ones: int8 ``120 - -57`` would wrap)."""
+    ints = values.view("i8") if values.dtype.kind in "mM" else values
+    if ints.dtype.kind == "i" and ints.dtype.itemsize < 8:
+        ints = ints.astype(np.int64)
+    return ints
+
+
+def _index_dtype(rows: int, span: int) -> type:
+    """``int32`` when positions and table offsets fit in it, else ``intp``."""
+    return np.int32 if max(rows, span) < 2**31 - 1 else np.intp
+
+
+def _offsets(ints: np.ndarray, low: int, dtype: type) -> np.ndarray:
+    """``ints - low`` as table offsets: ``ints`` themselves when ``low`` is 0 and they are
+    signed (a NumPy index as they are), else made once in ``dtype``."""
+    if low == 0 and ints.dtype.kind == "i":
+        return ints
+    return np.subtract(ints, ints.dtype.type(low), out=np.empty(len(ints), dtype=dtype),
+                       casting="unsafe")
+
+
 def merge_partials(parts: list, subset: Any, keep: Any) -> Any:
     """Deduplicated partials merged, in order: the duplicates are found on their key columns
-    alone (joined once), then only the rows kept are taken from each partial and joined
-    (not every column of every partial joined, then filtered)."""
+    alone (one integer key: :func:`repeated_across`, nothing joined; else joined once), then
+    only the rows kept are taken from each partial and joined (not every column of every
+    partial joined, then filtered)."""
     filled = [p for p in parts if len(p)]
     if len(filled) <= 1:  # each partial is deduplicated already
         return filled[0] if filled else parts[0]
-    repeated = repeated_keys(filled, subset, keep)
-    kept, start = [], 0
-    for part in filled:
-        mask = repeated[start:start + len(part)]
-        start += len(part)
-        kept.append(part[~mask] if mask.any() else part)
+    masks = _repeated_masks(filled, subset, keep)
+    kept = [part[~mask] if mask.any() else part for part, mask in zip(filled, masks)]
     return concat_partitions(kept, kept_index_dtype(parts[0]))
+
+
+def _repeated_masks(parts: list, subset: Any, keep: Any) -> list:
+    """:func:`repeated_keys` of non-empty deduplicated partials, one mask a partial."""
+    keys = [_single_key(p, subset) for p in parts]
+    if all(k is not None and k.dtype == keys[0].dtype for k in keys) and keep in ("first", "last"):
+        masks = repeated_across(keys, keep)
+        if masks is not None:
+            return masks
+    repeated = repeated_keys(parts, subset, keep)
+    bounds = np.cumsum([0] + [len(p) for p in parts])
+    return [repeated[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def repeated_keys(parts: list, subset: Any, keep: Any) -> np.ndarray:
