@@ -116,14 +116,16 @@ def repeated_integer_keys(values: np.ndarray, keep: str) -> np.ndarray | None:
     return table[offsets] != positions
 
 
-def repeated_across(keys: list, keep: str) -> list | None:
+def repeated_across(keys: list, keep: str, within: list | None = None) -> list | None:
     """For deduplicated partials (no key twice in one) joined in order, whether each row
     repeats a key of an earlier partial (``keep="first"``; a later one for ``"last"``): one
     mask a partial, from a table of the keys seen so far, indexed by value and filled
     partial by partial (forwards, or backwards for ``"last"``). Since a partial holds each
     key once, its rows are looked up and then marked all at once: no positions, no
     ``minimum.at``, nothing joined. ``keys``: each partial's integer or datetime key
-    values; ``None`` when they span more than 4 a row or hold NaT."""
+    values; ``within``: for a partial whose keys repeat, its rows repeated within it (a
+    mask, ``None`` for a deduplicated partial), marked in its answer too; ``None`` when the
+    keys span more than 4 a row or hold NaT."""
     ints = [_as_ints(k) for k in keys]
     filled = [k for k in ints if len(k)]
     if not filled:
@@ -139,6 +141,8 @@ def repeated_across(keys: list, keep: str) -> list | None:
     for i in order:
         offsets = _offsets(ints[i], low, dtype)
         repeated[i] = seen[offsets]
+        if within is not None and within[i] is not None:
+            repeated[i] |= within[i]  # its keys marked seen all the same: it holds them
         seen[offsets] = True
     return repeated
 
@@ -217,11 +221,14 @@ def repeated_keys(parts: list, subset: Any, keep: Any) -> np.ndarray:
 
 
 class HashedPartial(NamedTuple):
-    """A deduplicated partial of the tree and its rows' key hashes (``None``: not hashable
-    here, merged by pandas)."""
+    """A partial of the tree: its rows, their key hashes (``None``: not hashed here) and,
+    for a partition of one integer key not yet copied, which of its rows repeat a key
+    within it (``None``: the frame is deduplicated). The rows marked are dropped by the
+    next merge's one copy (:func:`merge_hashed`), not copied out first."""
 
     frame: Any
     hashes: np.ndarray | None
+    repeated: np.ndarray | None = None
 
 
 def _key_columns(part: Any, subset: Any) -> list:
@@ -327,8 +334,14 @@ def repeated_by_hash(hashes: np.ndarray, keys: Callable[[], pd.DataFrame],
 
 def dedupe_hashed(part: Any, subset: Any, keep: Any) -> HashedPartial:
     """A tree's first step: :func:`dedupe` of one partition, with the kept rows' key hashes
-    when its keys hash here (computed once: the merges reuse them)."""
-    if keep in ("first", "last") and _single_key(part, subset) is None:
+    when its keys hash here (computed once: the merges reuse them). One integer key of a
+    narrow span: the partition as it is, its repeated rows marked (the merge drops them)."""
+    single = _single_key(part, subset)
+    if single is not None and keep in ("first", "last"):
+        repeated = repeated_integer_keys(single, keep)
+        if repeated is not None:
+            return HashedPartial(part, None, repeated if repeated.any() else None)
+    if keep in ("first", "last") and single is None:
         keys = _key_frame(part, subset)
         if keys is not None:
             hashes = pd.util.hash_pandas_object(keys, index=False).to_numpy()
@@ -346,7 +359,10 @@ def merge_hashed(parts: list, subset: Any, keep: Any) -> HashedPartial:
     filled = [p for p in parts if len(p.frame)]
     if len(filled) <= 1:
         return filled[0] if filled else parts[0]
-    frames = [p.frame for p in filled]
+    merged = _merge_integer_keys(filled, subset, keep)
+    if merged is not None:
+        return merged
+    frames = [_frame_of(p) for p in filled]
     repeated = None
     if all(p.hashes is not None for p in filled):
         hashes = np.concatenate([p.hashes for p in filled])
@@ -362,8 +378,27 @@ def merge_hashed(parts: list, subset: Any, keep: Any) -> HashedPartial:
     return HashedPartial(concat_partitions(kept, kept_index_dtype(frames[0])), hashes[~repeated])
 
 
+def _merge_integer_keys(parts: list, subset: Any, keep: Any) -> HashedPartial | None:
+    """:func:`merge_hashed` of partials of one integer key by :func:`repeated_across`: each
+    partial's rows taken once, less those repeated within it or seen in another partial;
+    ``None`` when the keys are not such (or span too wide)."""
+    if keep not in ("first", "last") or any(p.hashes is not None for p in parts):
+        return None
+    keys = [_single_key(p.frame, subset) for p in parts]
+    if not all(k is not None and k.dtype == keys[0].dtype for k in keys):
+        return None
+    masks = repeated_across(keys, keep, [p.repeated for p in parts])
+    if masks is None:
+        return None
+    kept = [p.frame[~mask] if mask.any() else p.frame for p, mask in zip(parts, masks)]
+    return HashedPartial(concat_partitions(kept, kept_index_dtype(parts[0].frame)), None)
+
+
 def _frame_of(partial: HashedPartial) -> Any:
-    return partial.frame
+    """The partial's rows, less those marked repeated within it."""
+    if partial.repeated is None:
+        return partial.frame
+    return partial.frame[~partial.repeated]
 
 
 def drop_duplicates(frame: Any, subset: Any = None, keep: Any = "first", split_out: Any = None,
