@@ -74,23 +74,25 @@ def test_a_partition_of_wide_keys_among_narrow_ones_falls_back(scheduler):
 
 
 def test_merges_of_integer_keys_look_up_keys_seen(monkeypatch):
-    """Fails before: each merge joined its partials' keys and found repeats with
-    ``minimum.at`` over them all. Now ``repeated_integer_keys`` runs once per partition
-    (on its own rows, never on merged ones), pandas never deduplicates, and a merge
-    takes each partial's rows once."""
+    """Fails before: each partition's repeats were copied out, and each merge joined its
+    partials' keys and found repeats with ``minimum.at`` over them all. Now each
+    partition's keys are indexed once (``key_positions``, on its own rows: never on
+    merged ones), no ``duplicated`` runs (neither pandas' nor ``repeated_integer_keys``)
+    and a merge takes each partial's rows once."""
     pdf = _frame()
     df = _uneven(pdf)
     sizes = []
-    counting = row_selection.repeated_integer_keys
+    indexing = row_selection.key_positions
 
     def count(values, keep):
         sizes.append(len(values))
-        return counting(values, keep)
+        return indexing(values, keep)
 
     def refuse(*args, **kwargs):
-        raise AssertionError("pandas deduplicated the keys")
+        raise AssertionError("the keys were deduplicated, not indexed once")
 
-    monkeypatch.setattr(row_selection, "repeated_integer_keys", count)
+    monkeypatch.setattr(row_selection, "key_positions", count)
+    monkeypatch.setattr(row_selection, "repeated_integer_keys", refuse)
     monkeypatch.setattr(pd.DataFrame, "drop_duplicates", refuse)
     monkeypatch.setattr(pd.Series, "duplicated", refuse)
     got = df.drop_duplicates("k", split_every=2).compute(scheduler="sync")
@@ -100,23 +102,32 @@ def test_merges_of_integer_keys_look_up_keys_seen(monkeypatch):
 
 
 @pytest.mark.parametrize("keep", ["first", "last"])
-def test_repeated_across_matches_pandas(keep):
+def test_kept_across_matches_pandas(keep):
+    """Partitions not yet deduplicated (their :class:`KeyPositions`) and deduplicated
+    partials, empty ones among them, joined in order: the rows kept are pandas'."""
     rng = np.random.default_rng(5)
     values = [rng.integers(-40, 40, n) for n in [30, 0, 1, 55, 80]]
-    within = [pd.Series(v).duplicated(keep=keep).to_numpy() for v in values]
-    masks = row_selection.repeated_across(values, keep, [w if w.any() else None for w in within])
-    want = pd.Series(np.concatenate(values)).duplicated(keep=keep).to_numpy()
+    want = ~pd.Series(np.concatenate(values)).duplicated(keep=keep).to_numpy()
+    positions = [row_selection.key_positions(v, keep) for v in values]
+    assert positions[1] is None  # empty: nothing to index
+    masks = row_selection.kept_across(values, keep, positions)
     np.testing.assert_array_equal(np.concatenate(masks), want)
-    deduped = [v[~w] for v, w in zip(values, within)]  # partials without repeats
-    found = np.concatenate(row_selection.repeated_across(deduped, keep))
-    np.testing.assert_array_equal(found, pd.Series(np.concatenate(deduped)).duplicated(keep=keep))
+    for v, p in zip(values, positions):  # a partition's own kept rows
+        if p is not None:
+            np.testing.assert_array_equal(p.kept(), ~pd.Series(v).duplicated(keep=keep).to_numpy())
+    deduped = [v[~pd.Series(v).duplicated(keep=keep).to_numpy()] for v in values]
+    mixed = [None if i % 2 else p for i, p in enumerate(positions)]  # some partials deduplicated
+    keys = [d if i % 2 else v for i, (v, d) in enumerate(zip(values, deduped))]
+    found = np.concatenate(row_selection.kept_across(keys, keep, mixed))
+    np.testing.assert_array_equal(found, ~pd.Series(np.concatenate(keys)).duplicated(keep=keep))
     top = np.array([2**64 - 3, 2**64 - 1], dtype=np.uint64)  # unsigned near the top: no wrap
-    np.testing.assert_array_equal(np.concatenate(row_selection.repeated_across(
-        [top, top[::-1]], keep)), [False, False, True, True] if keep == "first" else [True, True, False, False])
+    np.testing.assert_array_equal(np.concatenate(row_selection.kept_across([top, top[::-1]], keep)),
+                                  [True, True, False, False] if keep == "first" else [False, False, True, True])
     times = [np.array(["2024-01-01", "2024-01-02"], "M8[D]"), np.array(["2024-01-02"], "M8[D]")]
-    np.testing.assert_array_equal(np.concatenate(row_selection.repeated_across(times, keep)),
-                                  [False, False, True] if keep == "first" else [False, True, False])
-    assert row_selection.repeated_across([np.array([0, 10**12])], keep) is None  # too wide
+    np.testing.assert_array_equal(np.concatenate(row_selection.kept_across(times, keep)),
+                                  [True, True, False] if keep == "first" else [True, False, True])
+    assert row_selection.kept_across([np.array([0, 10**12])], keep) is None  # too wide
+    assert row_selection.key_positions(np.array([0, 10**12]), keep) is None
     nat = np.array(["2024-01-01", "NaT"], "M8[s]")
-    assert row_selection.repeated_across([nat], keep) is None
-    assert [len(m) for m in row_selection.repeated_across([np.array([], np.int64)] * 2, keep)] == [0, 0]
+    assert row_selection.kept_across([nat], keep) is None
+    assert [len(m) for m in row_selection.kept_across([np.array([], np.int64)] * 2, keep)] == [0, 0]

@@ -56,8 +56,8 @@ from chunkwise.dataframe.sorting import ByCardinality, JoinPartitions
 
 __all__ = [
     "HashedPartial", "dedupe", "dedupe_hashed", "drop_duplicates", "merge_hashed", "merge_partials",
-    "nlargest", "nsmallest", "repeated_across", "repeated_by_hash", "repeated_integer_keys",
-    "repeated_keys", "row_hashes",
+    "KeyPositions", "kept_across", "key_positions", "nlargest", "nsmallest", "repeated_by_hash",
+    "repeated_integer_keys", "repeated_keys", "row_hashes",
 ]
 
 
@@ -92,14 +92,55 @@ def _single_key(part: Any, subset: Any) -> np.ndarray | None:
 
 def repeated_integer_keys(values: np.ndarray, keep: str) -> np.ndarray | None:
     """``duplicated(keep=keep)`` of integer or datetime ``values`` through a table indexed by
-    value: each value's first (last) position by ``np.minimum.at`` (``maximum.at``), then a
-    row repeats unless it is at that position. ``None`` when the values span more than
-    4 a row (the table would outgrow the data) or hold NaT. Positions and offsets are
-    ``int32`` where they fit (half the fresh memory), and values whose least is 0 index the
-    table as they are (no offsets made)."""
+    value (:func:`key_positions`): a row repeats unless it is its key's first (last) row.
+    ``None`` when the values span more than 4 a row (the table would outgrow the data) or
+    hold NaT."""
     n = len(values)
     if n < 2:
         return np.zeros(n, dtype=bool)
+    found = _position_table(values, keep)
+    if found is None:
+        return None
+    _, table, offsets, positions = found
+    return table[offsets] != positions
+
+
+class KeyPositions(NamedTuple):
+    """Each key's first (last) row in a partition of ``rows`` rows: ``table[key - low]``,
+    ``absent`` where the partition lacks the key."""
+
+    low: int
+    table: np.ndarray
+    rows: int
+    absent: int
+
+    def present(self) -> np.ndarray:
+        """Whether the partition holds each key of the table's span."""
+        return self.table != self.absent
+
+    def kept(self) -> np.ndarray:
+        """The partition's rows kept (each key's first or last), as a mask in row order."""
+        mask = np.zeros(self.rows, dtype=bool)
+        mask[self.table[self.present()]] = True
+        return mask
+
+
+def key_positions(values: np.ndarray, keep: str) -> KeyPositions | None:
+    """:class:`KeyPositions` of integer or datetime ``values`` (``np.minimum.at`` of their
+    positions, ``maximum.at`` for ``keep="last"``); ``None`` when they span more than 4 a
+    row, hold NaT or are empty."""
+    found = _position_table(values, keep) if len(values) else None
+    if found is None:
+        return None
+    low, table, _, _ = found
+    return KeyPositions(low, table, len(values), len(values) if keep == "first" else -1)
+
+
+def _position_table(values: np.ndarray, keep: str) -> tuple | None:
+    """The least value, the table of each key's first (last) position from it, and the
+    rows' offsets into the table and positions. Positions and offsets are ``int32`` where they fit (half the fresh memory);
+    values whose least is 0 index the table as they are (no offsets made)."""
+    n = len(values)
     ints = _as_ints(values)
     low, high = int(ints.min()), int(ints.max())  # NaT is the least int64: a wide span
     if high - low >= 4 * n + 65_536:
@@ -113,38 +154,53 @@ def repeated_integer_keys(values: np.ndarray, keep: str) -> np.ndarray | None:
     else:
         table = np.full(high - low + 1, -1, dtype=dtype)
         np.maximum.at(table, offsets, positions)
-    return table[offsets] != positions
+    return low, table, offsets, positions
 
 
-def repeated_across(keys: list, keep: str, within: list | None = None) -> list | None:
-    """For deduplicated partials (no key twice in one) joined in order, whether each row
-    repeats a key of an earlier partial (``keep="first"``; a later one for ``"last"``): one
-    mask a partial, from a table of the keys seen so far, indexed by value and filled
-    partial by partial (forwards, or backwards for ``"last"``). Since a partial holds each
-    key once, its rows are looked up and then marked all at once: no positions, no
-    ``minimum.at``, nothing joined. ``keys``: each partial's integer or datetime key
-    values; ``within``: for a partial whose keys repeat, its rows repeated within it (a
-    mask, ``None`` for a deduplicated partial), marked in its answer too; ``None`` when the
-    keys span more than 4 a row or hold NaT."""
+def kept_across(keys: list, keep: str, positions: list | None = None) -> list | None:
+    """The rows kept of partials joined in order (``keep="first"``: those whose key no
+    earlier row holds; ``"last"``: no later one): one mask a partial, from a table of the
+    keys seen so far indexed by value, filled partial by partial (backwards for
+    ``"last"``). No positions, no ``minimum.at``, nothing joined:
+
+    - a deduplicated partial (no key twice in it; ``positions[i]`` is ``None``): its keys
+      looked up in the table, then marked there all at once;
+    - a partition not yet deduplicated: its :class:`KeyPositions` (``positions[i]``), whose
+      keys present and not yet seen give the rows it keeps; the table's span is walked,
+      not the rows.
+
+    ``keys``: each partial's integer or datetime key values. ``None`` when they span more
+    than 4 a row or hold NaT."""
+    positions = positions or [None] * len(keys)
     ints = [_as_ints(k) for k in keys]
-    filled = [k for k in ints if len(k)]
-    if not filled:
-        return [np.zeros(0, dtype=bool) for _ in ints]
-    total = sum(len(k) for k in filled)
-    low, high = min(int(k.min()) for k in filled), max(int(k.max()) for k in filled)
+    spans = [(p.low, p.low + len(p.table) - 1) if p is not None else
+             (int(k.min()), int(k.max())) for k, p in zip(ints, positions) if len(k)]
+    if not spans:
+        return [np.ones(0, dtype=bool) for _ in ints]
+    total = sum(len(k) for k in ints)
+    low, high = min(a for a, _ in spans), max(b for _, b in spans)
     if high - low >= 4 * total + 65_536:
         return None
-    dtype = _index_dtype(max(len(k) for k in filled), high - low + 1)
+    dtype = _index_dtype(max(len(k) for k in ints), high - low + 1)
     seen = np.zeros(high - low + 1, dtype=bool)
-    repeated: list = [None] * len(ints)
-    order = range(len(ints)) if keep == "first" else range(len(ints) - 1, -1, -1)
-    for i in order:
-        offsets = _offsets(ints[i], low, dtype)
-        repeated[i] = seen[offsets]
-        if within is not None and within[i] is not None:
-            repeated[i] |= within[i]  # its keys marked seen all the same: it holds them
-        seen[offsets] = True
-    return repeated
+    kept: list = [None] * len(ints)
+    for i in range(len(ints)) if keep == "first" else range(len(ints) - 1, -1, -1):
+        found = positions[i]
+        if not len(ints[i]):
+            kept[i] = np.ones(0, dtype=bool)
+        elif found is None:
+            offsets = _offsets(ints[i], low, dtype)
+            kept[i] = ~seen[offsets]
+            seen[offsets] = True
+        else:
+            window = seen[found.low - low:found.low - low + len(found.table)]
+            present = found.present()
+            rows = found.table[present & ~window]
+            window |= present
+            mask = np.zeros(found.rows, dtype=bool)
+            mask[rows] = True
+            kept[i] = mask
+    return kept
 
 
 def _as_ints(values: np.ndarray) -> np.ndarray:
@@ -172,27 +228,26 @@ def _offsets(ints: np.ndarray, low: int, dtype: type) -> np.ndarray:
 
 def merge_partials(parts: list, subset: Any, keep: Any) -> Any:
     """Deduplicated partials merged, in order: the duplicates are found on their key columns
-    alone (one integer key: :func:`repeated_across`, nothing joined; else joined once), then
+    alone (one integer key: :func:`kept_across`, nothing joined; else joined once), then
     only the rows kept are taken from each partial and joined (not every column of every
     partial joined, then filtered)."""
     filled = [p for p in parts if len(p)]
     if len(filled) <= 1:  # each partial is deduplicated already
         return filled[0] if filled else parts[0]
-    masks = _repeated_masks(filled, subset, keep)
-    kept = [part[~mask] if mask.any() else part for part, mask in zip(filled, masks)]
+    kept = [_rows(part, mask) for part, mask in zip(filled, _kept_masks(filled, subset, keep))]
     return concat_partitions(kept, kept_index_dtype(parts[0]))
 
 
-def _repeated_masks(parts: list, subset: Any, keep: Any) -> list:
-    """:func:`repeated_keys` of non-empty deduplicated partials, one mask a partial."""
+def _kept_masks(parts: list, subset: Any, keep: Any) -> list:
+    """The rows kept of non-empty deduplicated partials joined, one mask a partial."""
     keys = [_single_key(p, subset) for p in parts]
     if all(k is not None and k.dtype == keys[0].dtype for k in keys) and keep in ("first", "last"):
-        masks = repeated_across(keys, keep)
+        masks = kept_across(keys, keep)
         if masks is not None:
             return masks
-    repeated = repeated_keys(parts, subset, keep)
+    kept = ~repeated_keys(parts, subset, keep)
     bounds = np.cumsum([0] + [len(p) for p in parts])
-    return [repeated[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    return [kept[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def repeated_keys(parts: list, subset: Any, keep: Any) -> np.ndarray:
@@ -222,13 +277,14 @@ def repeated_keys(parts: list, subset: Any, keep: Any) -> np.ndarray:
 
 class HashedPartial(NamedTuple):
     """A partial of the tree: its rows, their key hashes (``None``: not hashed here) and,
-    for a partition of one integer key not yet copied, which of its rows repeat a key
-    within it (``None``: the frame is deduplicated). The rows marked are dropped by the
-    next merge's one copy (:func:`merge_hashed`), not copied out first."""
+    for a partition of one integer key not yet deduplicated, its keys' first (last) rows
+    (:class:`KeyPositions`; ``None``: the frame is deduplicated). Such a partition's
+    repeats are dropped by the next merge's one copy (:func:`merge_hashed`), not copied
+    out first."""
 
     frame: Any
     hashes: np.ndarray | None
-    repeated: np.ndarray | None = None
+    positions: KeyPositions | None = None
 
 
 def _key_columns(part: Any, subset: Any) -> list:
@@ -338,9 +394,9 @@ def dedupe_hashed(part: Any, subset: Any, keep: Any) -> HashedPartial:
     narrow span: the partition as it is, its repeated rows marked (the merge drops them)."""
     single = _single_key(part, subset)
     if single is not None and keep in ("first", "last"):
-        repeated = repeated_integer_keys(single, keep)
-        if repeated is not None:
-            return HashedPartial(part, None, repeated if repeated.any() else None)
+        found = key_positions(single, keep)
+        if found is not None:
+            return HashedPartial(part, None, found)
     if keep in ("first", "last") and single is None:
         keys = _key_frame(part, subset)
         if keys is not None:
@@ -379,7 +435,7 @@ def merge_hashed(parts: list, subset: Any, keep: Any) -> HashedPartial:
 
 
 def _merge_integer_keys(parts: list, subset: Any, keep: Any) -> HashedPartial | None:
-    """:func:`merge_hashed` of partials of one integer key by :func:`repeated_across`: each
+    """:func:`merge_hashed` of partials of one integer key by :func:`kept_across`: each
     partial's rows taken once, less those repeated within it or seen in another partial;
     ``None`` when the keys are not such (or span too wide)."""
     if keep not in ("first", "last") or any(p.hashes is not None for p in parts):
@@ -387,18 +443,22 @@ def _merge_integer_keys(parts: list, subset: Any, keep: Any) -> HashedPartial | 
     keys = [_single_key(p.frame, subset) for p in parts]
     if not all(k is not None and k.dtype == keys[0].dtype for k in keys):
         return None
-    masks = repeated_across(keys, keep, [p.repeated for p in parts])
+    masks = kept_across(keys, keep, [p.positions for p in parts])
     if masks is None:
         return None
-    kept = [p.frame[~mask] if mask.any() else p.frame for p, mask in zip(parts, masks)]
+    kept = [_rows(p.frame, mask) for p, mask in zip(parts, masks)]
     return HashedPartial(concat_partitions(kept, kept_index_dtype(parts[0].frame)), None)
 
 
+def _rows(frame: Any, mask: np.ndarray) -> Any:
+    return frame if mask.all() else frame[mask]
+
+
 def _frame_of(partial: HashedPartial) -> Any:
-    """The partial's rows, less those marked repeated within it."""
-    if partial.repeated is None:
+    """The partial's rows, less the repeats of a partition not yet deduplicated."""
+    if partial.positions is None:
         return partial.frame
-    return partial.frame[~partial.repeated]
+    return _rows(partial.frame, partial.positions.kept())
 
 
 def drop_duplicates(frame: Any, subset: Any = None, keep: Any = "first", split_out: Any = None,
