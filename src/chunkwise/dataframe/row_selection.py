@@ -147,13 +147,9 @@ def _position_table(values: np.ndarray, keep: str) -> tuple | None:
         return None
     dtype = _index_dtype(n, high - low + 1)
     offsets = _offsets(ints, low, dtype)
-    positions = np.arange(n, dtype=dtype)
-    if keep == "first":
-        table = np.full(high - low + 1, n, dtype=dtype)
-        np.minimum.at(table, offsets, positions)
-    else:
-        table = np.full(high - low + 1, -1, dtype=dtype)
-        np.maximum.at(table, offsets, positions)
+    positions: np.ndarray = np.arange(n, dtype=dtype)
+    table: np.ndarray = np.full(high - low + 1, n if keep == "first" else -1, dtype=dtype)
+    (np.minimum if keep == "first" else np.maximum).at(table, offsets, positions)
     return low, table, offsets, positions
 
 
@@ -240,14 +236,24 @@ def merge_partials(parts: list, subset: Any, keep: Any) -> Any:
 
 def _kept_masks(parts: list, subset: Any, keep: Any) -> list:
     """The rows kept of non-empty deduplicated partials joined, one mask a partial."""
-    keys = [_single_key(p, subset) for p in parts]
-    if all(k is not None and k.dtype == keys[0].dtype for k in keys) and keep in ("first", "last"):
+    keys = _integer_keys(parts, subset)
+    if keys is not None and keep in ("first", "last"):
         masks = kept_across(keys, keep)
         if masks is not None:
             return masks
     kept = ~repeated_keys(parts, subset, keep)
     bounds = np.cumsum([0] + [len(p) for p in parts])
     return [kept[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def _integer_keys(parts: list, subset: Any) -> list | None:
+    """Each partial's one integer or datetime key column (:func:`_single_key`), when all
+    have one of the same dtype, else ``None``."""
+    keys = [_single_key(p, subset) for p in parts]
+    found = [k for k in keys if k is not None]
+    if len(found) < len(keys) or any(k.dtype != found[0].dtype for k in found):
+        return None
+    return found
 
 
 def repeated_keys(parts: list, subset: Any, keep: Any) -> np.ndarray:
@@ -440,8 +446,8 @@ def _merge_integer_keys(parts: list, subset: Any, keep: Any) -> HashedPartial | 
     ``None`` when the keys are not such (or span too wide)."""
     if keep not in ("first", "last") or any(p.hashes is not None for p in parts):
         return None
-    keys = [_single_key(p.frame, subset) for p in parts]
-    if not all(k is not None and k.dtype == keys[0].dtype for k in keys):
+    keys = _integer_keys([p.frame for p in parts], subset)
+    if keys is None:
         return None
     masks = kept_across(keys, keep, [p.positions for p in parts])
     if masks is None:
