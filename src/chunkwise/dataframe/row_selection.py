@@ -8,11 +8,15 @@ keys seen:
   rows in pandas' order. A merge (:func:`merge_partials`) finds the repeats on
   the partials' key columns alone, joined once, and takes only the rows kept
   from each partial: the other columns are copied once, not joined and then
-  filtered. One integer or datetime key of a narrow span is deduplicated
-  through a table indexed by value (:func:`repeated_integer_keys`), not a
-  hash table. Other keys of strings, numbers, booleans and datetimes (several
-  columns too) are hashed once per partition (:func:`row_hashes`, one
-  ``uint64`` a row): the partials carry their rows' hashes
+  filtered. One integer or datetime key of a narrow span needs no hash
+  table: each partition's keys are indexed once by value
+  (:func:`key_positions`: each key's first or last row) and the partition
+  passed on uncopied; a merge walks its partials in order (backwards for
+  ``keep="last"``) with a table of the keys seen so far (:func:`kept_across`),
+  so it joins nothing, sorts or reduces no positions, and copies each
+  partial's kept rows once. Other keys of strings, numbers, booleans and
+  datetimes (several columns too) are hashed once per partition
+  (:func:`row_hashes`, one ``uint64`` a row): the partials carry their rows' hashes
   (:class:`HashedPartial`) through the tree's merges, which factorize the
   hashes (no string is hashed again) and check the rows they drop against the
   row they keep, so a hash collision cannot drop a row (it falls back to
