@@ -195,7 +195,7 @@ def kept_across(keys: list, keep: str, positions: list | None = None) -> list | 
         else:
             window = seen[found.low - low:found.low - low + len(found.table)]
             present = found.present()
-            rows = found.table[present & ~window]
+            rows = found.table[np.greater(present, window)]  # present and not seen
             window |= present
             mask = np.zeros(found.rows, dtype=bool)
             mask[rows] = True
