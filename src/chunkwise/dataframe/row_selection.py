@@ -142,8 +142,9 @@ def key_positions(values: np.ndarray, keep: str) -> KeyPositions | None:
 
 def _position_table(values: np.ndarray, keep: str) -> tuple | None:
     """The least value, the table of each key's first (last) position from it, and the
-    rows' offsets into the table and positions. Positions and offsets are ``int32`` where they fit (half the fresh memory);
-    values whose least is 0 index the table as they are (no offsets made)."""
+    rows' offsets into the table and positions. Positions and offsets are ``int32`` where
+    they fit (half the fresh memory); values whose least is 0 index the table as they are
+    (no offsets made)."""
     n = len(values)
     ints = _as_ints(values)
     low, high = int(ints.min()), int(ints.max())  # NaT is the least int64: a wide span
@@ -161,7 +162,7 @@ def kept_across(keys: list, keep: str, positions: list | None = None) -> list | 
     """The rows kept of partials joined in order (``keep="first"``: those whose key no
     earlier row holds; ``"last"``: no later one): one mask a partial, from a table of the
     keys seen so far indexed by value, filled partial by partial (backwards for
-    ``"last"``). No positions, no ``minimum.at``, nothing joined:
+    ``"last"``). No per-row positions reduced, nothing joined:
 
     - a deduplicated partial (no key twice in it; ``positions[i]`` is ``None``): its keys
       looked up in the table, then marked there all at once;
@@ -401,7 +402,8 @@ def repeated_by_hash(hashes: np.ndarray, keys: Callable[[], pd.DataFrame],
 def dedupe_hashed(part: Any, subset: Any, keep: Any) -> HashedPartial:
     """A tree's first step: :func:`dedupe` of one partition, with the kept rows' key hashes
     when its keys hash here (computed once: the merges reuse them). One integer key of a
-    narrow span: the partition as it is, its repeated rows marked (the merge drops them)."""
+    narrow span: the partition as it is, with its keys' first (last) rows
+    (:func:`key_positions`); the merge copies only the rows kept."""
     single = _single_key(part, subset)
     if single is not None and keep in ("first", "last"):
         found = key_positions(single, keep)
