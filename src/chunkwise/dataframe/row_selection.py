@@ -8,11 +8,15 @@ keys seen:
   rows in pandas' order. A merge (:func:`merge_partials`) finds the repeats on
   the partials' key columns alone, joined once, and takes only the rows kept
   from each partial: the other columns are copied once, not joined and then
-  filtered. One integer or datetime key of a narrow span is deduplicated
-  through a table indexed by value (:func:`repeated_integer_keys`), not a
-  hash table. Other keys of strings, numbers, booleans and datetimes (several
-  columns too) are hashed once per partition (:func:`row_hashes`, one
-  ``uint64`` a row): the partials carry their rows' hashes
+  filtered. One integer or datetime key of a narrow span needs no hash
+  table: each partition's keys are indexed once by value
+  (:func:`key_positions`: each key's first or last row) and the partition
+  passed on uncopied; a merge walks its partials in order (backwards for
+  ``keep="last"``) with a table of the keys seen so far (:func:`kept_across`),
+  so it joins nothing, sorts or reduces no positions, and copies each
+  partial's kept rows once. Other keys of strings, numbers, booleans and
+  datetimes (several columns too) are hashed once per partition
+  (:func:`row_hashes`, one ``uint64`` a row): the partials carry their rows' hashes
   (:class:`HashedPartial`) through the tree's merges, which factorize the
   hashes (no string is hashed again) and check the rows they drop against the
   row they keep, so a hash collision cannot drop a row (it falls back to
@@ -56,8 +60,8 @@ from chunkwise.dataframe.sorting import ByCardinality, JoinPartitions
 
 __all__ = [
     "HashedPartial", "dedupe", "dedupe_hashed", "drop_duplicates", "merge_hashed", "merge_partials",
-    "nlargest", "nsmallest", "repeated_by_hash", "repeated_integer_keys", "repeated_keys",
-    "row_hashes",
+    "KeyPositions", "kept_across", "key_positions", "nlargest", "nsmallest", "repeated_by_hash",
+    "repeated_integer_keys", "repeated_keys", "row_hashes",
 ]
 
 
@@ -92,44 +96,169 @@ def _single_key(part: Any, subset: Any) -> np.ndarray | None:
 
 def repeated_integer_keys(values: np.ndarray, keep: str) -> np.ndarray | None:
     """``duplicated(keep=keep)`` of integer or datetime ``values`` through a table indexed by
-    value: each value's first (last) position by ``np.minimum.at`` (``maximum.at``), then a
-    row repeats unless it is at that position. ``None`` when the values span more than
-    4 a row (the table would outgrow the data) or hold NaT. 1M keys over 1M values:
-    28 ms against 64 ms for pandas' hash table."""
+    value (:func:`key_positions`): a row repeats unless it is its key's first (last) row.
+    ``None`` when the values span more than 4 a row (the table would outgrow the data) or
+    hold NaT."""
     n = len(values)
     if n < 2:
         return np.zeros(n, dtype=bool)
-    ints = values.view("i8") if values.dtype.kind in "mM" else values
-    if ints.dtype.kind == "i" and ints.dtype.itemsize < 8:  # int8 values 100 - -100 would wrap
-        ints = ints.astype(np.int64)
+    found = _position_table(values, keep)
+    if found is None:
+        return None
+    _, table, offsets, positions = found
+    return table[offsets] != positions
+
+
+class KeyPositions(NamedTuple):
+    """Each key's first (last) row in a partition of ``rows`` rows: ``table[key - low]``,
+    ``absent`` where the partition lacks the key."""
+
+    low: int
+    table: np.ndarray
+    rows: int
+    absent: int
+
+    def present(self) -> np.ndarray:
+        """Whether the partition holds each key of the table's span."""
+        return self.table != self.absent
+
+    def kept(self) -> np.ndarray:
+        """The partition's rows kept (each key's first or last), as a mask in row order."""
+        mask = np.zeros(self.rows, dtype=bool)
+        mask[self.table[self.present()]] = True
+        return mask
+
+
+def key_positions(values: np.ndarray, keep: str) -> KeyPositions | None:
+    """:class:`KeyPositions` of integer or datetime ``values`` (``np.minimum.at`` of their
+    positions, ``maximum.at`` for ``keep="last"``); ``None`` when they span more than 4 a
+    row, hold NaT or are empty."""
+    found = _position_table(values, keep) if len(values) else None
+    if found is None:
+        return None
+    low, table, _, _ = found
+    return KeyPositions(low, table, len(values), len(values) if keep == "first" else -1)
+
+
+def _position_table(values: np.ndarray, keep: str) -> tuple | None:
+    """The least value, the table of each key's first (last) position from it, and the
+    rows' offsets into the table and positions. Positions and offsets are ``int32`` where
+    they fit (half the fresh memory); values whose least is 0 index the table as they are
+    (no offsets made)."""
+    n = len(values)
+    ints = _as_ints(values)
     low, high = int(ints.min()), int(ints.max())  # NaT is the least int64: a wide span
     if high - low >= 4 * n + 65_536:
         return None
-    offsets = (ints - ints.dtype.type(low)).astype(np.intp)
-    positions = np.arange(n, dtype=np.intp)
-    if keep == "first":
-        table = np.full(high - low + 1, n, dtype=np.intp)
-        np.minimum.at(table, offsets, positions)
-    else:
-        table = np.full(high - low + 1, -1, dtype=np.intp)
-        np.maximum.at(table, offsets, positions)
-    return table[offsets] != positions
+    dtype = _index_dtype(n, high - low + 1)
+    offsets = _offsets(ints, low, dtype)
+    positions: np.ndarray = np.arange(n, dtype=dtype)
+    table: np.ndarray = np.full(high - low + 1, n if keep == "first" else -1, dtype=dtype)
+    (np.minimum if keep == "first" else np.maximum).at(table, offsets, positions)
+    return low, table, offsets, positions
+
+
+def kept_across(keys: list, keep: str, positions: list | None = None) -> list | None:
+    """The rows kept of partials joined in order (``keep="first"``: those whose key no
+    earlier row holds; ``"last"``: no later one): one mask a partial, from a table of the
+    keys seen so far indexed by value, filled partial by partial (backwards for
+    ``"last"``). No per-row positions reduced, nothing joined:
+
+    - a deduplicated partial (no key twice in it; ``positions[i]`` is ``None``): its keys
+      looked up in the table, then marked there all at once;
+    - a partition not yet deduplicated: its :class:`KeyPositions` (``positions[i]``), whose
+      keys present and not yet seen give the rows it keeps; the table's span is walked,
+      not the rows.
+
+    ``keys``: each partial's integer or datetime key values. ``None`` when they span more
+    than 4 a row or hold NaT."""
+    positions = positions or [None] * len(keys)
+    ints = [_as_ints(k) for k in keys]
+    spans = [(p.low, p.low + len(p.table) - 1) if p is not None else
+             (int(k.min()), int(k.max())) for k, p in zip(ints, positions) if len(k)]
+    if not spans:
+        return [np.ones(0, dtype=bool) for _ in ints]
+    total = sum(len(k) for k in ints)
+    low, high = min(a for a, _ in spans), max(b for _, b in spans)
+    if high - low >= 4 * total + 65_536:
+        return None
+    dtype = _index_dtype(max(len(k) for k in ints), high - low + 1)
+    seen = np.zeros(high - low + 1, dtype=bool)
+    kept: list = [None] * len(ints)
+    for i in range(len(ints)) if keep == "first" else range(len(ints) - 1, -1, -1):
+        found = positions[i]
+        if not len(ints[i]):
+            kept[i] = np.ones(0, dtype=bool)
+        elif found is None:
+            offsets = _offsets(ints[i], low, dtype)
+            kept[i] = ~seen[offsets]
+            seen[offsets] = True
+        else:
+            window = seen[found.low - low:found.low - low + len(found.table)]
+            present = found.present()
+            rows = found.table[np.greater(present, window)]  # present and not seen
+            window |= present
+            mask = np.zeros(found.rows, dtype=bool)
+            mask[rows] = True
+            kept[i] = mask
+    return kept
+
+
+def _as_ints(values: np.ndarray) -> np.ndarray:
+    """Integer or datetime ``values`` as integers that subtract without wrapping (int64 for
+    narrower signed ones: int8 ``120 - -57`` would wrap)."""
+    ints = values.view("i8") if values.dtype.kind in "mM" else values
+    if ints.dtype.kind == "i" and ints.dtype.itemsize < 8:
+        ints = ints.astype(np.int64)
+    return ints
+
+
+def _index_dtype(rows: int, span: int) -> type:
+    """``int32`` when positions and table offsets fit in it, else ``intp``."""
+    return np.int32 if max(rows, span) < 2**31 - 1 else np.intp
+
+
+def _offsets(ints: np.ndarray, low: int, dtype: type) -> np.ndarray:
+    """``ints - low`` as table offsets: ``ints`` themselves when ``low`` is 0 and they are
+    signed (a NumPy index as they are), else made once in ``dtype``."""
+    if low == 0 and ints.dtype.kind == "i":
+        return ints
+    return np.subtract(ints, ints.dtype.type(low), out=np.empty(len(ints), dtype=dtype),
+                       casting="unsafe")
 
 
 def merge_partials(parts: list, subset: Any, keep: Any) -> Any:
     """Deduplicated partials merged, in order: the duplicates are found on their key columns
-    alone (joined once), then only the rows kept are taken from each partial and joined
-    (not every column of every partial joined, then filtered)."""
+    alone (one integer key: :func:`kept_across`, nothing joined; else joined once), then
+    only the rows kept are taken from each partial and joined (not every column of every
+    partial joined, then filtered)."""
     filled = [p for p in parts if len(p)]
     if len(filled) <= 1:  # each partial is deduplicated already
         return filled[0] if filled else parts[0]
-    repeated = repeated_keys(filled, subset, keep)
-    kept, start = [], 0
-    for part in filled:
-        mask = repeated[start:start + len(part)]
-        start += len(part)
-        kept.append(part[~mask] if mask.any() else part)
+    kept = [_rows(part, mask) for part, mask in zip(filled, _kept_masks(filled, subset, keep))]
     return concat_partitions(kept, kept_index_dtype(parts[0]))
+
+
+def _kept_masks(parts: list, subset: Any, keep: Any) -> list:
+    """The rows kept of non-empty deduplicated partials joined, one mask a partial."""
+    keys = _integer_keys(parts, subset)
+    if keys is not None and keep in ("first", "last"):
+        masks = kept_across(keys, keep)
+        if masks is not None:
+            return masks
+    kept = ~repeated_keys(parts, subset, keep)
+    bounds = np.cumsum([0] + [len(p) for p in parts])
+    return [kept[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def _integer_keys(parts: list, subset: Any) -> list | None:
+    """Each partial's one integer or datetime key column (:func:`_single_key`), when all
+    have one of the same dtype, else ``None``."""
+    keys = [_single_key(p, subset) for p in parts]
+    found = [k for k in keys if k is not None]
+    if len(found) < len(keys) or any(k.dtype != found[0].dtype for k in found):
+        return None
+    return found
 
 
 def repeated_keys(parts: list, subset: Any, keep: Any) -> np.ndarray:
@@ -158,11 +287,15 @@ def repeated_keys(parts: list, subset: Any, keep: Any) -> np.ndarray:
 
 
 class HashedPartial(NamedTuple):
-    """A deduplicated partial of the tree and its rows' key hashes (``None``: not hashable
-    here, merged by pandas)."""
+    """A partial of the tree: its rows, their key hashes (``None``: not hashed here) and,
+    for a partition of one integer key not yet deduplicated, its keys' first (last) rows
+    (:class:`KeyPositions`; ``None``: the frame is deduplicated). Such a partition's
+    repeats are dropped by the next merge's one copy (:func:`merge_hashed`), not copied
+    out first."""
 
     frame: Any
     hashes: np.ndarray | None
+    positions: KeyPositions | None = None
 
 
 def _key_columns(part: Any, subset: Any) -> list:
@@ -268,8 +401,15 @@ def repeated_by_hash(hashes: np.ndarray, keys: Callable[[], pd.DataFrame],
 
 def dedupe_hashed(part: Any, subset: Any, keep: Any) -> HashedPartial:
     """A tree's first step: :func:`dedupe` of one partition, with the kept rows' key hashes
-    when its keys hash here (computed once: the merges reuse them)."""
-    if keep in ("first", "last") and _single_key(part, subset) is None:
+    when its keys hash here (computed once: the merges reuse them). One integer key of a
+    narrow span: the partition as it is, with its keys' first (last) rows
+    (:func:`key_positions`); the merge copies only the rows kept."""
+    single = _single_key(part, subset)
+    if single is not None and keep in ("first", "last"):
+        found = key_positions(single, keep)
+        if found is not None:
+            return HashedPartial(part, None, found)
+    if keep in ("first", "last") and single is None:
         keys = _key_frame(part, subset)
         if keys is not None:
             hashes = pd.util.hash_pandas_object(keys, index=False).to_numpy()
@@ -287,7 +427,10 @@ def merge_hashed(parts: list, subset: Any, keep: Any) -> HashedPartial:
     filled = [p for p in parts if len(p.frame)]
     if len(filled) <= 1:
         return filled[0] if filled else parts[0]
-    frames = [p.frame for p in filled]
+    merged = _merge_integer_keys(filled, subset, keep)
+    if merged is not None:
+        return merged
+    frames = [_frame_of(p) for p in filled]
     repeated = None
     if all(p.hashes is not None for p in filled):
         hashes = np.concatenate([p.hashes for p in filled])
@@ -303,8 +446,31 @@ def merge_hashed(parts: list, subset: Any, keep: Any) -> HashedPartial:
     return HashedPartial(concat_partitions(kept, kept_index_dtype(frames[0])), hashes[~repeated])
 
 
+def _merge_integer_keys(parts: list, subset: Any, keep: Any) -> HashedPartial | None:
+    """:func:`merge_hashed` of partials of one integer key by :func:`kept_across`: each
+    partial's rows taken once, less those repeated within it or seen in another partial;
+    ``None`` when the keys are not such (or span too wide)."""
+    if keep not in ("first", "last") or any(p.hashes is not None for p in parts):
+        return None
+    keys = _integer_keys([p.frame for p in parts], subset)
+    if keys is None:
+        return None
+    masks = kept_across(keys, keep, [p.positions for p in parts])
+    if masks is None:
+        return None
+    kept = [_rows(p.frame, mask) for p, mask in zip(parts, masks)]
+    return HashedPartial(concat_partitions(kept, kept_index_dtype(parts[0].frame)), None)
+
+
+def _rows(frame: Any, mask: np.ndarray) -> Any:
+    return frame if mask.all() else frame[mask]
+
+
 def _frame_of(partial: HashedPartial) -> Any:
-    return partial.frame
+    """The partial's rows, less the repeats of a partition not yet deduplicated."""
+    if partial.positions is None:
+        return partial.frame
+    return _rows(partial.frame, partial.positions.kept())
 
 
 def drop_duplicates(frame: Any, subset: Any = None, keep: Any = "first", split_out: Any = None,
