@@ -164,6 +164,7 @@ BOUNDARIES = ["reflect", "periodic", "nearest", "none", -2.5]
         (((2, 2, 2, 2, 2, 4), (5, 8)), ((2, 2), (3, 2))),  # blocks exactly as long as the depth
         (((7, 7), (13,)), ((3, 1), (2, 2))),  # two blocks: periodic's neighbour on both sides
         (((14,), (4, 9)), ((0, 0), (4, 3))),  # one block on an axis; no depth on another
+        (((6, 0, 8), (4, 9)), ((0, 0), (2, 3))),  # an empty block on the axis without depth
     ],
 )
 def test_overlap_every_boundary_matches_the_whole_array(boundary, chunks, depth):
