@@ -9,6 +9,8 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
+import numpy as np  # noqa: E402
+
 import chunkwise  # noqa: E402
 import chunkwise.array as da  # noqa: E402
 from chunkwise import delayed  # noqa: E402
@@ -111,6 +113,17 @@ def test_explicit_client(client):
     local = y.compute(scheduler="threads")
     assert y.compute(scheduler=client) == local
     assert _where(client) == "cluster"
+
+
+def test_map_overlap_on_cluster(client):
+    """Neighbourhood tasks (a block's edge slabs lent to its neighbours) run on a cluster."""
+    from scipy.ndimage import uniform_filter
+
+    x = da.random.default_rng(0).random((300, 250), chunks=(100, 90))
+    for boundary in ("reflect", "periodic"):
+        y = x.map_overlap(uniform_filter, depth=2, boundary=boundary, size=5, mode="constant")
+        expected = uniform_filter(x.compute(), 5, mode="reflect" if boundary == "reflect" else "wrap")
+        np.testing.assert_allclose(y.compute(scheduler=client), expected, rtol=1e-12)
 
 
 def test_scheduler_distributed_uses_active_client(active):
