@@ -143,16 +143,17 @@ def test_submodules_show_only_their_public_names(module):
     assert not {"np", "math", "Any", "functools"} & set(dir(module))
 
 
-# --- map_overlap (overlap.py belongs to another engineer: reported, pinned as xfail) -------------
+# --- map_overlap ---------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="map_overlap merges small blocks (ensure_minimum_chunks) before it "
-                   "passes allow_rechunk=False to overlap(), so allow_rechunk=False never refuses; "
-                   "da.overlap.overlap(x, 2, allow_rechunk=False) does")
 def test_map_overlap_allow_rechunk_false_refuses_blocks_smaller_than_the_depth():
+    # map_overlap merged small blocks (with a warning) before it passed allow_rechunk=False on.
     x = da.from_array(np.arange(13.0), chunks=1)
-    with pytest.raises(ValueError, match="allow_rechunk"):
+    with pytest.raises(ValueError, match=r"map_overlap: blocks .* smaller than the depth 2.*allow_rechunk"):
         da.map_overlap(lambda b: b, x, depth=2, boundary="reflect", allow_rechunk=False)
+    y = da.from_array(np.arange(13.0), chunks=5)  # blocks as long as the depth or longer: no refusal
+    out = da.map_overlap(lambda b: b * 2, y, depth=2, boundary="reflect", allow_rechunk=False)
+    np.testing.assert_array_equal(out.compute(), np.arange(13.0) * 2)
 
 
 # --- xarray: rolling goes through sliding_window_view with Dask's automatic_rechunk= -------------

@@ -443,6 +443,16 @@ def _concatenate(arrays: list, axis: int) -> np.ndarray:
 # --- the public functions -------------------------------------------------------------------
 
 
+def refuse_small_blocks(expr: ArrayExpr, depths: tuple, rules: tuple, opname: str) -> None:
+    """Raise if a block is too short to lend its neighbours their depth (``allow_rechunk=False``)."""
+    for axis, (chunks, d, rule) in enumerate(zip(expr.chunks, depths, rules)):
+        if max(d) and len(chunks) > 1 and not _lends_enough(chunks, *d, rule):
+            raise ValueError(
+                f"{opname}: blocks {chunks} on axis {axis} are smaller than the depth {max(d)}; "
+                "rechunk to larger blocks or pass allow_rechunk=True"
+            )
+
+
 def overlap(x: Any, depth: Any, boundary: Any = None, *, allow_rechunk: bool = True) -> Array:
     """Every block extended by ``depth`` elements of its neighbours, as ``dask.array.overlap.overlap``.
 
@@ -464,12 +474,7 @@ def overlap(x: Any, depth: Any, boundary: Any = None, *, allow_rechunk: bool = T
     rules = coerce_boundary(boundary, x.ndim)
     expr = x.expr
     if not allow_rechunk:
-        for axis, (chunks, d, rule) in enumerate(zip(expr.chunks, depths, rules)):
-            if max(d) and len(chunks) > 1 and not _lends_enough(chunks, *d, rule):
-                raise ValueError(
-                    f"overlap: blocks {chunks} on axis {axis} are smaller than the depth {max(d)}; "
-                    "rechunk to larger blocks or pass allow_rechunk=True"
-                )
+        refuse_small_blocks(expr, depths, rules, "overlap")
     expr = ensure_minimum_chunks(expr, depths, rules, "overlap")
     if not any(max(d) for d in depths):
         return Array(expr)
@@ -567,6 +572,9 @@ def map_overlap(func: Callable, *args: Any, depth: Any = None, boundary: Any = N
         exprs = unify_chunks(*exprs, opname="map_overlap")
     norm_depths = [coerce_depth(d, e.ndim, "map_overlap") for d, e in zip(depths, exprs)]
     norm_rules = [coerce_boundary(b, e.ndim, "map_overlap") for b, e in zip(rules, exprs)]
+    if not allow_rechunk:
+        for e, d, b in zip(exprs, norm_depths, norm_rules):
+            refuse_small_blocks(e, d, b, "map_overlap")
     if n == 1:
         exprs = [ensure_minimum_chunks(exprs[0], norm_depths[0], norm_rules[0], "map_overlap")]
     else:  # one rechunk for all, so the blocks stay aligned
