@@ -90,3 +90,19 @@ def test_ddof_and_keepdims():
     xi = da.ma.masked_equal(da.from_array(ints.data, chunks=3), 0)
     assert_ma_equal(da.ma.mean(xi, axis=0), np.ma.mean(ints, axis=0))
     assert da.ma.mean(xi).dtype == np.float64
+
+
+@pytest.mark.parametrize("scheduler", ["sync", "threads"])
+def test_from_array_of_a_numpy_masked_array_keeps_its_mask(scheduler):
+    # The mask was dropped silently (each block went through np.asarray): da.ma.sum counted the
+    # masked values. Dask keeps masked blocks.
+    data = np.ma.masked_array(np.arange(12.0).reshape(6, 2), mask=np.arange(12).reshape(6, 2) % 5 == 1)
+    x = da.from_array(data, chunks=((2, 0, 3, 1), (1, 1)))
+    out = x.compute(scheduler=scheduler)
+    assert isinstance(out, np.ma.MaskedArray)
+    np.testing.assert_array_equal(np.ma.getmaskarray(out), np.ma.getmaskarray(data))
+    np.testing.assert_array_equal(out.filled(-1), data.filled(-1))
+    assert float(da.ma.sum(x).compute(scheduler=scheduler)) == float(data.sum())
+    np.testing.assert_array_equal(da.ma.getmaskarray(x).compute(scheduler=scheduler), np.ma.getmaskarray(data))
+    with pytest.raises(TypeError, match="masked"):
+        x.sum().compute(scheduler=scheduler)  # a generic reduction would count the mask

@@ -182,13 +182,14 @@ class ArrayExpr(Expr):
 
 
 def getter(source: Any, slices: tuple, lock: Any = None) -> np.ndarray:
-    """Read one block: ``source[slices]`` as a NumPy array, under ``lock`` if given."""
+    """Read one block: ``source[slices]`` as a NumPy array (a masked array keeps its mask, as
+    in Dask), under ``lock`` if given."""
     if lock is not None:
         with lock:
             block = source[slices]
     else:
         block = source[slices]
-    if type(block) is not np.ndarray:
+    if type(block) is not np.ndarray and not isinstance(block, np.ma.MaskedArray):
         block = np.asarray(block)
     return block
 
