@@ -19,6 +19,9 @@ comes first).
 The cure: before pytest imports a file under ``src/``, import the package that
 holds it the normal way. pytest then either finds the file in ``sys.modules``
 (the package imported it) or executes it once, below a package that exists.
+Only when ``import chunkwise`` finds this checkout's ``src/``: where it finds
+another install (no ``PYTHONPATH`` to this worktree), importing it would make
+pytest test that install's modules instead of the files named.
 """
 
 from __future__ import annotations
