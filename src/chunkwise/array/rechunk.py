@@ -507,14 +507,15 @@ def rechunk(x: Any, chunks: Any = "auto", threshold: Any = None, block_size_limi
 
     ``chunks`` is any spec :func:`~chunkwise.array.chunks.normalize_chunks`
     reads: an int, a tuple, a dict ``{axis: spec}`` (other axes keep their
-    chunks), ``-1`` for a whole axis, ``None`` to keep an axis, ``"auto"`` (blocks near
+    chunks), ``-1``/``None`` for a whole axis, ``"auto"`` (blocks near
     ``block_size_limit`` or the configured ``array.chunk_size``). Misaligned
     grids are rechunked in several stages (:func:`plan_rechunk`) whose tasks
     hold at most ``MEMORY_FACTOR`` times the larger of the old and new blocks,
     or ``block_size_limit`` (default: ``array.chunk_size``) if that is more.
     ``threshold`` is accepted for compatibility with Dask and ignored. Axes of
-    unknown block lengths (after boolean indexing) keep their blocks: the
-    others may be rechunked (``x[mask].rechunk({1: -1})``), as in Dask.
+    unknown block lengths (after boolean indexing) keep their blocks (leave
+    them out of a dict, or give ``None`` for them in a tuple): the others may
+    be rechunked (``x[mask].rechunk({1: -1})``), as in Dask.
 
     >>> import numpy as np
     >>> import chunkwise.array as da
