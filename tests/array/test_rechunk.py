@@ -44,7 +44,10 @@ def test_specs():
     a = np.arange(60.0).reshape(6, 10)
     x = da.from_array(a, chunks=(4, 3))
     assert x.rechunk({0: -1}).chunks == ((6,), (3, 3, 3, 1))
-    assert x.rechunk({1: None}).chunks == ((4, 2), (10,))
+    assert x.rechunk({1: None}).chunks == ((4, 2), (3, 3, 3, 1))  # None keeps an axis, as in Dask
+    assert x.rechunk({-1: None, 0: -1}).chunks == ((6,), (3, 3, 3, 1))
+    assert x.rechunk((None, 5)).chunks == ((4, 2), (5, 5))
+    assert x.rechunk((None, None)) is x
     assert x.rechunk(-1).chunks == ((6,), (10,))
     assert x.rechunk(((1, 5), (10,))).chunks == ((1, 5), (10,))
     assert x.rechunk("auto").chunks == ((6,), (10,))

@@ -502,20 +502,33 @@ def _rechunk_known_axes(chunks: Any, expr: Any, unknown: list, limit: Any) -> tu
     return tuple(new)
 
 
+def _none_keeps(chunks: Any, expr: Any) -> Any:
+    """``chunks`` with each ``None`` for an axis (in a dict, or in a tuple of one entry an
+    axis) replaced by that axis' current chunks: ``None`` keeps an axis, as in Dask."""
+    ndim = expr.ndim
+    if isinstance(chunks, dict):
+        return {axis: expr.chunks[axis % ndim] if c is None and isinstance(axis, int) and -ndim <= axis < ndim
+                else c for axis, c in chunks.items()}
+    if isinstance(chunks, (tuple, list)) and len(chunks) == ndim and any(c is None for c in chunks):
+        return tuple(expr.chunks[axis] if c is None else c for axis, c in enumerate(chunks))
+    return chunks
+
+
 def rechunk(x: Any, chunks: Any = "auto", threshold: Any = None, block_size_limit: Any = None) -> Any:
     """The array ``x`` with new chunks; as ``dask.array.rechunk``.
 
     ``chunks`` is any spec :func:`~chunkwise.array.chunks.normalize_chunks`
     reads: an int, a tuple, a dict ``{axis: spec}`` (other axes keep their
-    chunks), ``-1``/``None`` for a whole axis, ``"auto"`` (blocks near
+    chunks), ``-1`` for a whole axis, ``None`` to keep an axis' chunks (as
+    Dask), ``"auto"`` (blocks near
     ``block_size_limit`` or the configured ``array.chunk_size``). Misaligned
     grids are rechunked in several stages (:func:`plan_rechunk`) whose tasks
     hold at most ``MEMORY_FACTOR`` times the larger of the old and new blocks,
     or ``block_size_limit`` (default: ``array.chunk_size``) if that is more.
     ``threshold`` is accepted for compatibility with Dask and ignored. Axes of
     unknown block lengths (after boolean indexing) keep their blocks (leave
-    them out of a dict, or give ``None`` for them in a tuple): the others may
-    be rechunked (``x[mask].rechunk({1: -1})``), as in Dask.
+    them out, or give ``None`` for them): the others may be rechunked
+    (``x[mask].rechunk({1: -1})``), as in Dask.
 
     >>> import numpy as np
     >>> import chunkwise.array as da
@@ -524,6 +537,7 @@ def rechunk(x: Any, chunks: Any = "auto", threshold: Any = None, block_size_limi
     ((4,), (2, 2, 2))
     """
     expr = x.expr
+    chunks = _none_keeps(chunks, expr)
     unknown = [axis for axis, c in enumerate(expr.chunks) if has_unknown((c,))]
     try:
         if unknown:
