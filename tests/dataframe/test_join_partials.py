@@ -16,7 +16,7 @@ import pytest
 import chunkwise.dataframe as dd
 from chunkwise.dataframe.join_partials import joined_partial
 
-prepare_small_side = importlib.import_module("chunkwise.dataframe._join_kernels").prepare_small_side
+prepare_small_side = importlib.import_module("chunkwise.dataframe.join_kernels").prepare_small_side
 
 
 @pytest.fixture

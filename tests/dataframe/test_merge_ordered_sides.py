@@ -19,7 +19,7 @@ import chunkwise.dataframe as dd
 from chunkwise.dataframe.testing import computed_partitions
 
 #: The join kernels' module (private: its functions are patched to prove which ones run).
-kernels = importlib.import_module("chunkwise.dataframe._join_kernels")
+kernels = importlib.import_module("chunkwise.dataframe.join_kernels")
 LookupPlan, prepare_small_side = kernels.LookupPlan, kernels.prepare_small_side
 
 HOWS = ["inner", "left", "right", "outer"]

@@ -1,5 +1,4 @@
-"""Small helpers shared by the array modules: ``identity``, ``nbytes``, ``format_bytes``, ``is_nan``,
-``slab_scale``.
+"""Small helpers shared by the array modules: ``identity``, ``nbytes``, ``format_bytes``, ``is_nan``.
 
 Package-private: the names are public so that sibling modules import them
 without reaching for private names; users never need them.
@@ -13,10 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from chunkwise.scheduling import busy_workers
-from chunkwise.system import cpu_count
-
-__all__ = ["format_bytes", "identity", "is_nan", "nbytes", "slab_scale"]
+__all__ = ["format_bytes", "identity", "is_nan", "nbytes"]
 
 
 def identity(x: Any) -> Any:
@@ -47,24 +43,3 @@ def format_bytes(n: float, precision: int = 2) -> str:
         if n >= scale:
             return f"{n / scale:.{precision}f} {unit}"
     return f"{int(n)} B"
-
-
-def slab_scale() -> float:
-    """How many times larger than on two threads a kernel's slab of a block should be now.
-
-    A kernel that runs a large block in cache-sized slabs (``fusion``, the
-    shared reductions) makes a few NumPy calls per slab, each taking the GIL
-    for a moment. With ``t`` threads doing the same, each call waits for the
-    others more often (``t`` of them) and longer (their queue), so a slab's
-    work must grow with ``t ** 2`` for the waiting to stay a small share:
-    ``(t / 2) ** 2``, ``t`` being the worker loops of the local computes
-    running now, else (a ``distributed`` worker's thread) this process's cores,
-    and never below 2. Measured on 16 cores: a 32,768-element slab made the
-    elementwise chain 4x slower than whole blocks; on 2 and 4 threads the
-    cache-sized slabs win (docs/benchmarks.md, scaling).
-
-    >>> slab_scale() >= 1.0
-    True
-    """
-    threads = busy_workers() or cpu_count()
-    return (max(threads, 2) / 2) ** 2

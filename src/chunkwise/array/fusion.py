@@ -26,10 +26,11 @@ from typing import Any
 import numpy as np
 from toolz import groupby
 
-from chunkwise.array._utils import format_bytes, slab_scale
+from chunkwise.array._utils import format_bytes
 from chunkwise.array.expr import ArrayExpr, one_to_one_inputs
 from chunkwise.core.fuse import Fused, fuse
 from chunkwise.core.graph import Ref, Task
+from chunkwise.scheduling import slab_scale
 
 __all__ = ["FusedBlockwise", "absorbable_constants", "fuse_blockwise", "fuse_group", "is_constant_source",
            "run_program"]

@@ -40,13 +40,13 @@ from typing import Any
 import numpy as np
 
 from chunkwise.array._axes import normalize_axes
-from chunkwise.array._utils import slab_scale
 from chunkwise.array.chunks import chunk_boundaries
 from chunkwise.array.core import Array, asarray
 from chunkwise.array.expr import ArrayExpr
 from chunkwise.core.expr import Expr
 from chunkwise.core.fuse import Fused
 from chunkwise.core.graph import Ref, Task
+from chunkwise.scheduling import slab_scale
 
 __all__ = [
     "DEFAULT_SPLIT_EVERY",

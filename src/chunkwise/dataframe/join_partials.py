@@ -30,7 +30,7 @@ that puts it in place is :meth:`chunkwise.dataframe.joins.BroadcastMerge.partial
 offered the reduction by :class:`~chunkwise.dataframe.reductions.TreeReduction`.
 
 >>> import pandas as pd
->>> from chunkwise.dataframe._join_kernels import prepare_small_side
+>>> from chunkwise.dataframe.join_kernels import prepare_small_side
 >>> big = pd.DataFrame({"k": [1, 2, 1, 3], "x": [1.0, 2.0, 3.0, 4.0]})
 >>> dim = pd.DataFrame({"key": [1, 2, 3], "region": ["a", "b", "a"]})
 >>> [(frame, pairs)] = joined_partial(big, prepare_small_side([dim], None), big_keys=("k",),
@@ -49,9 +49,9 @@ import numpy as np
 import pandas as pd
 
 from chunkwise.core.graph import Ref, Task
-from chunkwise.dataframe._join_kernels import SmallSide
 from chunkwise.dataframe.expr import FrameExpr
 from chunkwise.dataframe.groupby import groupby_chunk, groupby_combine
+from chunkwise.dataframe.join_kernels import SmallSide
 
 __all__ = ["JOINABLE_PRIMITIVES", "MAX_SMALL_ROWS", "JoinedPartials", "joined_chunk", "joined_partial"]
 

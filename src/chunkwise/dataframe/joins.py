@@ -32,12 +32,12 @@ hash              otherwise                              both sides hash-partiti
 
 A broadcast ``merge`` (inner or left, the right side broadcast) on one
 integer, float or datetime key runs the *lookup kernel*
-(:mod:`._join_kernels`): ``Index.get_indexer`` on the small side's unique
+(:mod:`.join_kernels`): ``Index.get_indexer`` on the small side's unique
 keys, built once, then a ``take``; pandas' exact result, without re-hashing
 the small side per partition. A small side whose partitions come in key order
 (strictly increasing keys within and across them: a table written sorted by
 its id) is *chained* rather than concatenated, and a big partition lining up
-with a stretch of it is joined by slicing (:mod:`._join_kernels`).
+with a stretch of it is joined by slicing (:mod:`.join_kernels`).
 
 A groupby tree reduction of a broadcast ``merge`` by columns of the small side
 alone, of columns of the big side alone, takes its partials per join key
@@ -79,15 +79,6 @@ import pandas as pd
 
 from chunkwise import config
 from chunkwise.core.graph import Ref, Task
-from chunkwise.dataframe._join_kernels import (
-    KEY_PREFIX,
-    LookupPlan,
-    add_key_columns,
-    broadcast_join,
-    join_parts,
-    lookup_plan,
-    prepare_small_side,
-)
 from chunkwise.dataframe.core import DataFrame, Series, new_collection
 from chunkwise.dataframe.expr import (
     FrameExpr,
@@ -100,6 +91,15 @@ from chunkwise.dataframe.expr import (
     map_partitions_expr,
 )
 from chunkwise.dataframe.groupby import groupby_chunk
+from chunkwise.dataframe.join_kernels import (
+    KEY_PREFIX,
+    LookupPlan,
+    add_key_columns,
+    broadcast_join,
+    join_parts,
+    lookup_plan,
+    prepare_small_side,
+)
 from chunkwise.dataframe.join_partials import (
     JOINABLE_PRIMITIVES,
     MAX_SMALL_ROWS,
@@ -333,8 +333,8 @@ class Merge(FrameExpr):
 
 
 class PreparedSide(FrameExpr):
-    """A broadcast join's small side as one :class:`~._join_kernels.SmallSide`: its partitions
-    concatenated and, under a :class:`~._join_kernels.LookupPlan`, indexed by the key, in one
+    """A broadcast join's small side as one :class:`~.join_kernels.SmallSide`: its partitions
+    concatenated and, under a :class:`~.join_kernels.LookupPlan`, indexed by the key, in one
     task that every partition of the big side shares."""
 
     _parameters = ("frame", "plan")
@@ -377,7 +377,7 @@ class BroadcastMerge(FrameExpr):
 
     @functools.cached_property
     def plan(self) -> LookupPlan | None:
-        """The lookup kernel's plan (:func:`~._join_kernels.lookup_plan`), ``None`` for pandas' merge."""
+        """The lookup kernel's plan (:func:`~.join_kernels.lookup_plan`), ``None`` for pandas' merge."""
         return lookup_plan(self.kind, self.options, self.small, self.keys[0], self.keys[1],
                            self.left.meta, self.right.meta, self.operand("meta"))
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from chunkwise import config
 from chunkwise.scheduling.callbacks import Callback
-from chunkwise.scheduling.local import busy_workers, get_sync, get_threads
+from chunkwise.scheduling.local import busy_workers, get_sync, get_threads, slab_scale
 
 __all__ = [
     "Callback",
@@ -36,6 +36,7 @@ __all__ = [
     "get_scheduler",
     "get_sync",
     "get_threads",
+    "slab_scale",
 ]
 
 _ALIASES = {

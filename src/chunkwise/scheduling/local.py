@@ -20,9 +20,10 @@ Policy
   counts: it is not running ahead of them, and the order decides when they run.
   (Counting it made a join of two shuffled sides run every combine of the first
   side, holding that whole side in memory, before splitting the second: a
-  split's pieces are read by every combine, and the combines were ready.) A worker never idles for the
-  throttle: with no other work ready it runs the next source, since the tasks
-  still waiting may need it (a ``map_overlap`` block needs its neighbours: two
+  split's pieces are read by every combine, and the combines were ready.) A
+  worker never idles for the throttle: with no other work ready it runs the
+  next source, since the tasks still waiting may need it (a ``map_overlap``
+  block needs its neighbours: two
   rows of blocks alive at once, more than the limit; waiting there left one of
   two workers idle and doubled the wall time). So the throttle can never
   deadlock, and sources run ahead only as far as the consumers' needs and the
@@ -98,7 +99,7 @@ from chunkwise.scheduling.numbering import index_references
 from chunkwise.scheduling.pool import default_pool
 from chunkwise.system import cpu_count
 
-__all__ = ["LiveResults", "State", "busy_workers", "get_sync", "get_threads", "run_graph"]
+__all__ = ["LiveResults", "State", "busy_workers", "get_sync", "get_threads", "run_graph", "slab_scale"]
 
 _busy_lock = threading.Lock()
 _busy = [0]  # worker loops of the local computes running in this process
@@ -113,6 +114,27 @@ def busy_workers() -> int:
     must be for the threads not to queue for it.
     """
     return _busy[0]
+
+
+def slab_scale() -> float:
+    """How many times larger than on two threads a kernel's slab of a block should be now.
+
+    A kernel that runs a large block in cache-sized slabs (the array
+    package's fused elementwise groups and shared reductions) makes a few
+    NumPy calls per slab, each taking the GIL for a moment. With ``t`` threads doing the same, each call waits for the
+    others more often (``t`` of them) and longer (their queue), so a slab's
+    work must grow with ``t ** 2`` for the waiting to stay a small share:
+    ``(t / 2) ** 2``, ``t`` being the worker loops of the local computes
+    running now, else (a ``distributed`` worker's thread) this process's cores,
+    and never below 2. Measured on 16 cores: a 32,768-element slab made the
+    elementwise chain 4x slower than whole blocks; on 2 and 4 threads the
+    cache-sized slabs win (docs/benchmarks.md, scaling).
+
+    >>> slab_scale() >= 1.0
+    True
+    """
+    threads = busy_workers() or cpu_count()
+    return (max(threads, 2) / 2) ** 2
 
 
 def _add_busy(n: int) -> None:
