@@ -8,11 +8,11 @@
 """
 
 from chunkwise import config
-from chunkwise._tokenize_backends import register_lazily
 from chunkwise.base import compute, persist
 from chunkwise.delayed import Delayed, delayed
 from chunkwise.scheduling import get
 from chunkwise.scheduling.callbacks import Callback
+from chunkwise.tokenize_backends import register_lazily
 
 register_lazily()  # tokens of NumPy/pandas/pyarrow objects, loaded when first seen
 del register_lazily

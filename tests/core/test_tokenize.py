@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-import chunkwise._tokenize_backends  # noqa: F401  (registers the lazy backends)
+import chunkwise.tokenize_backends  # noqa: F401  (registers the lazy backends)
 from chunkwise.core.tokenize import Dispatch, ensure_deterministic, normalize_token, tokenize
 
 
@@ -267,7 +267,7 @@ def test_dispatch_lazy_string_path():
     fake = type("Fake", (), {"__module__": "otherfakepkg"})
     dispatch = Dispatch("fake")
     dispatch.register(object, lambda x: "object")
-    dispatch.register_lazy("otherfakepkg", "chunkwise._tokenize_backends:register_numpy")
+    dispatch.register_lazy("otherfakepkg", "chunkwise.tokenize_backends:register_numpy")
     assert dispatch(fake()) == "object"  # loaded (harmlessly), then fell back to object
 
 
@@ -476,7 +476,7 @@ CROSS_PROCESS_VALUES = textwrap.dedent(
     """
     import datetime, decimal, functools, operator, pathlib
     import numpy as np, pandas as pd
-    import chunkwise._tokenize_backends
+    import chunkwise.tokenize_backends
     from chunkwise.core.tokenize import tokenize
     values = [
         1, 1.0, True, "1", b"1", None, (1, "a", 2.5), [1, [2, 3]], {"b": 1, "a": {"x", "y", "z"}},

@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from chunkwise.array import manipulation, sorting
-from chunkwise.array._axes import normalize_axis
+from chunkwise.array.axes import normalize_axis
 from chunkwise.array.blockwise import blockwise
 from chunkwise.array.chunks import check_known_chunks
 from chunkwise.array.core import Array, asarray, check_device, from_array, implements

@@ -28,7 +28,7 @@ import numbers
 
 import numpy as np
 
-from chunkwise.array._axes import normalize_axes
+from chunkwise.array.axes import normalize_axes
 from chunkwise.array.chunks import check_known_chunks
 from chunkwise.array.core import asarray, implements
 from chunkwise.array.treereduce import check_not_empty, reduction, refuse_extra

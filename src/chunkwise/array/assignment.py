@@ -20,7 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from chunkwise.array._index import (
+from chunkwise.array.chunks import check_known_chunks, chunk_boundaries, same_chunks
+from chunkwise.array.core import Array, as_operand, asarray, elemwise, from_array
+from chunkwise.array.cumulative import cumsum
+from chunkwise.array.elementwise import where
+from chunkwise.array.expr import ArrayExpr
+from chunkwise.array.gather import TakeByArray, take
+from chunkwise.array.index_spec import (
     FULL,
     check_known_length,
     check_mask_shape,
@@ -28,16 +34,10 @@ from chunkwise.array._index import (
     index_int,
     normalize_slice,
 )
-from chunkwise.array._utils import identity, is_nan
-from chunkwise.array.chunks import check_known_chunks, chunk_boundaries, same_chunks
-from chunkwise.array.core import Array, as_operand, asarray, elemwise, from_array
-from chunkwise.array.cumulative import cumsum
-from chunkwise.array.elementwise import where
-from chunkwise.array.expr import ArrayExpr
-from chunkwise.array.gather import TakeByArray, take
 from chunkwise.array.rechunk import Rechunk, rechunk
 from chunkwise.array.reshaping import broadcast_to
 from chunkwise.array.slicing import Slice, getitem, slice_plan
+from chunkwise.array.utils import identity, is_nan
 from chunkwise.core.graph import Ref, Task
 
 __all__ = ["setitem"]

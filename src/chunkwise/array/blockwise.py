@@ -35,8 +35,7 @@ from typing import Any
 import numpy as np
 from toolz import partition
 
-from chunkwise.array._axes import normalize_axes
-from chunkwise.array._utils import is_nan, nbytes
+from chunkwise.array.axes import normalize_axes
 from chunkwise.array.chunks import check_known_chunks, has_unknown, same_axis_chunks
 from chunkwise.array.core import Array, asarray
 from chunkwise.array.expr import (
@@ -44,6 +43,7 @@ from chunkwise.array.expr import (
     unknown_chunks_origin,
 )
 from chunkwise.array.rechunk import Rechunk
+from chunkwise.array.utils import is_nan, nbytes
 from chunkwise.core.graph import Ref, Task
 
 __all__ = ["blockwise", "map_blocks"]

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from chunkwise import config
-from chunkwise.array._utils import is_nan
+from chunkwise.array.utils import is_nan
 
 __all__ = [
     "blockdims_from_blockshape",

@@ -36,8 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from chunkwise.array._axes import normalize_axes
-from chunkwise.array._utils import format_bytes, is_nan, nbytes
+from chunkwise.array.axes import normalize_axes
 from chunkwise.array.blas import one_blas_thread
 from chunkwise.array.chunks import check_known_chunks
 from chunkwise.array.core import Array, asarray, elemwise, implements
@@ -45,6 +44,7 @@ from chunkwise.array.expr import ArrayExpr
 from chunkwise.array.manipulation import atleast_1d, ravel
 from chunkwise.array.rechunk import Rechunk
 from chunkwise.array.reshaping import Transpose
+from chunkwise.array.utils import format_bytes, is_nan, nbytes
 from chunkwise.core.graph import Ref, Task
 
 __all__ = ["dot", "inner", "matmul", "outer", "tensordot", "vdot", "vecdot"]

@@ -40,7 +40,6 @@ from typing import Any
 import numpy as np
 from toolz import merge
 
-from chunkwise.array._utils import is_nan
 from chunkwise.array.chunks import check_known_chunks, has_unknown, normalize_chunks
 from chunkwise.array.expr import (
     ArrayExpr,
@@ -51,6 +50,7 @@ from chunkwise.array.expr import (
     infer_dtype,
 )
 from chunkwise.array.rechunk import check_unknown_chunks_align, unify_chunks
+from chunkwise.array.utils import is_nan
 from chunkwise.base import Collection, stored_node
 from chunkwise.core.graph import DataNode, Task
 from chunkwise.core.tokenize import tokenize

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from chunkwise.array import manipulation
-from chunkwise.array._axes import normalize_axis
+from chunkwise.array.axes import normalize_axis
 from chunkwise.array.chunks import check_known_chunks
 from chunkwise.array.core import Array, asarray, implements
 from chunkwise.array.expr import ArrayExpr

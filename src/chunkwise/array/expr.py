@@ -45,8 +45,8 @@ from typing import Any
 
 import numpy as np
 
-from chunkwise.array._utils import format_bytes, is_nan
 from chunkwise.array.chunks import chunk_boundaries, has_unknown, same_axis_chunks
+from chunkwise.array.utils import format_bytes, is_nan
 from chunkwise.core.expr import Expr
 from chunkwise.core.graph import DataNode, Ref, Task
 from chunkwise.core.tokenize import tokenize

@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 from toolz import groupby
 
-from chunkwise.array._utils import format_bytes
 from chunkwise.array.expr import ArrayExpr, one_to_one_inputs
+from chunkwise.array.utils import format_bytes
 from chunkwise.core.fuse import Fused, fuse
 from chunkwise.core.graph import Ref, Task
 from chunkwise.scheduling import slab_scale

@@ -40,15 +40,6 @@ from typing import Any
 
 import numpy as np
 
-from chunkwise.array._index import (
-    FULL,
-    check_known_length,
-    check_mask_shape,
-    expand_index,
-    index_int,
-    normalize_slice,
-)
-from chunkwise.array._utils import identity
 from chunkwise.array.chunks import (
     blockdims_from_blockshape,
     check_known_chunks,
@@ -58,7 +49,16 @@ from chunkwise.array.chunks import (
 )
 from chunkwise.array.core import Array, asarray, implements
 from chunkwise.array.expr import ArrayExpr
+from chunkwise.array.index_spec import (
+    FULL,
+    check_known_length,
+    check_mask_shape,
+    expand_index,
+    index_int,
+    normalize_slice,
+)
 from chunkwise.array.rechunk import Rechunk
+from chunkwise.array.utils import identity
 from chunkwise.base import graph_of_exprs
 from chunkwise.core.expr import Expr
 from chunkwise.core.graph import Ref, Task

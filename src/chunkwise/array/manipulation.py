@@ -37,8 +37,7 @@ from typing import Any
 import numpy as np
 from toolz import sliding_window
 
-from chunkwise.array._axes import normalize_axes, normalize_axis
-from chunkwise.array._utils import identity, is_nan
+from chunkwise.array.axes import normalize_axes, normalize_axis
 from chunkwise.array.chunks import check_known_chunks, chunk_boundaries, same_chunks
 from chunkwise.array.core import Array, asarray, implements
 from chunkwise.array.expr import ArrayExpr
@@ -66,6 +65,7 @@ from chunkwise.array.reshaping import (
     target_chunks,
     transpose,  # noqa: F401 - x.transpose()
 )
+from chunkwise.array.utils import identity, is_nan
 from chunkwise.core.graph import Ref, Task
 
 __all__ = [

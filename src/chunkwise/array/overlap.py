@@ -62,7 +62,7 @@ from typing import Any
 import numpy as np
 
 from chunkwise.array import buffers
-from chunkwise.array._axes import normalize_axis
+from chunkwise.array.axes import normalize_axis
 from chunkwise.array.blockwise import map_blocks
 from chunkwise.array.chunks import check_known_chunks
 from chunkwise.array.core import Array, asarray

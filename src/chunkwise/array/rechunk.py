@@ -44,7 +44,6 @@ from typing import Any
 import numpy as np
 
 from chunkwise import config
-from chunkwise.array._utils import format_bytes, nbytes
 from chunkwise.array.chunks import (
     check_known_chunks,
     chunk_boundaries,
@@ -59,6 +58,7 @@ from chunkwise.array.expr import (
     concatenate_blocks,
     unknown_chunks_origin,
 )
+from chunkwise.array.utils import format_bytes, nbytes
 from chunkwise.core.graph import Ref, Task
 
 __all__ = ["Rechunk", "plan_rechunk", "rechunk", "rechunk_task_nbytes"]

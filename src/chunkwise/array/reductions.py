@@ -35,8 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from chunkwise.array._axes import normalize_axes
 from chunkwise.array.argreductions import arg_chunk, argmax, argmin, nanargmax, nanargmin
+from chunkwise.array.axes import normalize_axes
 from chunkwise.array.core import Array, asarray, elemwise, implements
 from chunkwise.array.treereduce import (
     Reduction,

@@ -24,8 +24,8 @@ import html
 import math
 from typing import Any
 
-from chunkwise.array._utils import format_bytes, is_nan
 from chunkwise.array.chunks import has_unknown
+from chunkwise.array.utils import format_bytes, is_nan
 from chunkwise.core.expr import walk
 
 __all__: list = []

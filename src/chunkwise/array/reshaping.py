@@ -41,8 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from chunkwise.array._axes import normalize_axes, normalize_axis
-from chunkwise.array._utils import is_nan
+from chunkwise.array.axes import normalize_axes, normalize_axis
 from chunkwise.array.chunks import (
     check_known_chunks,
     chunk_boundaries,
@@ -53,6 +52,7 @@ from chunkwise.array.chunks import (
 from chunkwise.array.core import Array, asarray, implements
 from chunkwise.array.expr import ArrayExpr, broadcast_shapes
 from chunkwise.array.rechunk import Rechunk
+from chunkwise.array.utils import is_nan
 from chunkwise.core.graph import Ref, Task
 
 __all__ = [

@@ -90,13 +90,13 @@ import numpy as np
 
 from chunkwise import config
 from chunkwise.array import reductions
-from chunkwise.array._index import normalize_slice
 from chunkwise.array.chunks import has_unknown, same_axis_chunks
 from chunkwise.array.core import Array, astype_block
 from chunkwise.array.cumulative import Cumulative
 from chunkwise.array.elementwise import elemwise
 from chunkwise.array.expr import ArrayExpr, Blockwise
 from chunkwise.array.gather import BooleanMask
+from chunkwise.array.index_spec import normalize_slice
 from chunkwise.array.rechunk import Rechunk
 from chunkwise.array.reshaping import Reshape, Transpose
 from chunkwise.array.slicing import Slice, is_elementwise, only_sliced

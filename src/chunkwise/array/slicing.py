@@ -13,7 +13,7 @@ becomes ``x[:10] + 1``), two slices merge into one, and a slice of
 :mod:`chunkwise.array.gather` (``Gather``, ``BooleanMask``, ``take``,
 ``vindex``, ``compute_chunk_sizes``); item assignment lives in
 :mod:`chunkwise.array.assignment`; the index normalization all three share in
-:mod:`chunkwise.array._index`.
+:mod:`chunkwise.array.index_spec`.
 
 >>> import numpy as np
 >>> import chunkwise.array as da
@@ -35,7 +35,12 @@ from typing import Any
 import numpy as np
 from numpy.lib import recfunctions
 
-from chunkwise.array._index import (
+from chunkwise.array.blockwise import map_blocks
+from chunkwise.array.chunks import chunk_boundaries
+from chunkwise.array.core import Array, asarray, astype_block, elemwise
+from chunkwise.array.expr import ArrayExpr, Blockwise, FromArray
+from chunkwise.array.gather import boolean_mask, gather, take_by_array
+from chunkwise.array.index_spec import (
     FULL,
     check_known_length,
     check_mask_shape,
@@ -46,13 +51,8 @@ from chunkwise.array._index import (
     normalize_slice,
     slice_length,
 )
-from chunkwise.array._utils import identity
-from chunkwise.array.blockwise import map_blocks
-from chunkwise.array.chunks import chunk_boundaries
-from chunkwise.array.core import Array, asarray, astype_block, elemwise
-from chunkwise.array.expr import ArrayExpr, Blockwise, FromArray
-from chunkwise.array.gather import boolean_mask, gather, take_by_array
 from chunkwise.array.reshaping import moveaxis, reshape
+from chunkwise.array.utils import identity
 from chunkwise.core.expr import Expr
 from chunkwise.core.graph import Ref, Task
 from chunkwise.core.tokenize import tokenize

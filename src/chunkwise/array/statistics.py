@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from chunkwise.array._axes import normalize_axes, normalize_axis
+from chunkwise.array.axes import normalize_axes, normalize_axis
 from chunkwise.array.blockwise import blockwise, map_blocks
 from chunkwise.array.chunks import check_known_chunks
 from chunkwise.array.core import Array, asarray, implements

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from chunkwise.array._axes import normalize_axes
+from chunkwise.array.axes import normalize_axes
 from chunkwise.array.chunks import chunk_boundaries
 from chunkwise.array.core import Array, asarray
 from chunkwise.array.expr import ArrayExpr

@@ -19,7 +19,7 @@ Python hash seed.
   its result is tagged with the object's exact type, so a ``dict`` and a tuple of
   pairs, or two classes with equal fields, never collide.
 - Normalizers for NumPy, pandas and pyarrow objects live outside the core, in
-  ``chunkwise._tokenize_backends``; they are registered lazily, by top-level
+  ``chunkwise.tokenize_backends``; they are registered lazily, by top-level
   module name, the first time an object of that library is tokenized.
 - Unknown objects: ``__chunkwise_tokenize__()`` (or ``__dask_tokenize__()``) if
   defined, the fields of a dataclass, else the bytes of ``cloudpickle.dumps``.

@@ -43,9 +43,9 @@ import numpy as np
 import pandas as pd
 
 from chunkwise.core.graph import Ref, Task
-from chunkwise.dataframe._dtypes import cast_to_meta
 from chunkwise.dataframe.core import FrameBase, new_collection
 from chunkwise.dataframe.expr import FrameExpr, emulate, unify_categoricals
+from chunkwise.dataframe.meta_casts import cast_to_meta
 
 __all__ = ["Concat", "concat", "concat_parts"]
 

@@ -36,9 +36,9 @@ import numpy as np
 import pandas as pd
 
 from chunkwise.core.graph import Ref, Task
-from chunkwise.dataframe._dtypes import cast_to_meta
 from chunkwise.dataframe.core import FrameBase, new_collection
 from chunkwise.dataframe.expr import FrameExpr, emulate, meta_nonempty
+from chunkwise.dataframe.meta_casts import cast_to_meta
 from chunkwise.dataframe.timeseries import require_time_index
 
 __all__ = ["RESAMPLE_METHODS", "Resample", "Resampler", "combine_bins", "resample_partials"]

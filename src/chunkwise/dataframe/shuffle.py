@@ -74,9 +74,9 @@ import pandas as pd
 
 from chunkwise import config
 from chunkwise.core.graph import Ref, Task
-from chunkwise.dataframe._dtypes import cast_target
 from chunkwise.dataframe.core import new_collection
 from chunkwise.dataframe.expr import FrameExpr, concat_partitions, kept_index_dtype
+from chunkwise.dataframe.meta_casts import cast_target
 from chunkwise.dataframe.order_kernels import range_ids as _ids_by_splitters
 from chunkwise.dataframe.order_kernels import sort_order, stable_order
 from chunkwise.dataframe.partition_count import choose_npartitions

@@ -49,9 +49,9 @@ import numpy as np
 import pandas as pd
 
 from chunkwise.core.graph import Ref, Task
-from chunkwise.dataframe._dtypes import cast_to_meta
 from chunkwise.dataframe.core import FrameBase, new_collection
 from chunkwise.dataframe.expr import FrameExpr, Partitionwise, emulate, map_partitions_expr
+from chunkwise.dataframe.meta_casts import cast_to_meta
 
 __all__ = [
     "Cumulative",

@@ -46,7 +46,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from chunkwise.array.core import Array
 from chunkwise.dataframe.core import FrameBase
-from chunkwise.ml._blocks import as_sklearn, sklearn_transform, transform_blocks
+from chunkwise.ml.blocks import as_sklearn, sklearn_transform, transform_blocks
 from chunkwise.ml.passes import fold_pass
 from chunkwise.ml.validation import check_array, check_is_fitted, is_chunked
 

@@ -52,7 +52,7 @@ from sklearn import preprocessing as sk
 
 from chunkwise.array.core import Array
 from chunkwise.dataframe.core import FrameBase
-from chunkwise.ml._blocks import (
+from chunkwise.ml.blocks import (
     as_sklearn,
     sklearn_transform,
     transform_blocks,

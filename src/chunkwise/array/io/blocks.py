@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 
 from chunkwise.array import manipulation
-from chunkwise.array._utils import identity
 from chunkwise.array.chunks import has_unknown, normalize_chunks
 from chunkwise.array.core import Array, asarray
 from chunkwise.array.expr import ArrayExpr
+from chunkwise.array.utils import identity
 from chunkwise.base import Collection, is_future
 from chunkwise.core.expr import Expr
 from chunkwise.core.graph import Ref, Task

@@ -36,7 +36,6 @@ from typing import Any
 
 import numpy as np
 
-from chunkwise.array._utils import format_bytes
 from chunkwise.array.chunks import check_known_chunks
 from chunkwise.array.core import Array, asarray, from_array
 from chunkwise.array.linalg.plan import (
@@ -49,6 +48,7 @@ from chunkwise.array.linalg.plan import (
     linalg_dtype,
     one_core_chunk,
 )
+from chunkwise.array.utils import format_bytes
 from chunkwise.base import compute as compute_all
 
 __all__ = [

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from chunkwise.array._axes import normalize_axis
+from chunkwise.array.axes import normalize_axis
 from chunkwise.array.chunks import check_known_chunks, chunk_boundaries
 from chunkwise.array.core import Array, asarray, elemwise, implements
 from chunkwise.array.expr import ArrayExpr

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from chunkwise.array._axes import normalize_axes
+from chunkwise.array.axes import normalize_axes
 from chunkwise.array.core import Array, asarray, implements
 from chunkwise.array.linalg.decompositions import svd
 from chunkwise.array.linalg.plan import linalg_dtype

@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from chunkwise.dataframe.io._fs import FileSystem
+from chunkwise.dataframe.io.filesystems import FileSystem
 from chunkwise.dataframe.io.parquet_files import Piece, note_read, row_group_stats
 from chunkwise.dataframe.io.row_filters import all_match, filter_columns, may_match
 

@@ -1,7 +1,7 @@
 """``read_csv`` and ``to_csv``.
 
 Reading splits files into blocks of ``blocksize`` bytes at line boundaries
-(see ``_text`` for how blocks, the header line and ``meta`` are handled);
+(see ``text_files`` for how blocks, the header line and ``meta`` are handled);
 compressed files are read whole, one partition each. A column projection
 (``df[["a", "b"]]``, ``df.a``) is pushed into the read as pandas' ``usecols``.
 
@@ -19,7 +19,8 @@ from typing import Any
 
 import pandas as pd
 
-from chunkwise.dataframe.io._text import (
+from chunkwise.dataframe.io.parquet_files import parse_bytes
+from chunkwise.dataframe.io.text_files import (
     SAMPLE_BYTES,
     ReadText,
     WriteText,
@@ -28,7 +29,6 @@ from chunkwise.dataframe.io._text import (
     sample_meta,
     target_paths,
 )
-from chunkwise.dataframe.io.parquet_files import parse_bytes
 
 __all__ = ["ReadCSV", "read_csv", "to_csv"]
 

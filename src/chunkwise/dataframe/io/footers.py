@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pyarrow.parquet as pq
 
-from chunkwise.dataframe.io._fs import FileSystem
+from chunkwise.dataframe.io.filesystems import FileSystem
 
 __all__ = ["FOOTER_CACHE", "FooterCache", "read_footers"]
 

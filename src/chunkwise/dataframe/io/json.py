@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chunkwise.dataframe.io._text import (
+from chunkwise.dataframe.io.parquet_files import parse_bytes
+from chunkwise.dataframe.io.text_files import (
     SAMPLE_BYTES,
     ReadText,
     WriteText,
@@ -24,7 +25,6 @@ from chunkwise.dataframe.io._text import (
     sample_meta,
     target_paths,
 )
-from chunkwise.dataframe.io.parquet_files import parse_bytes
 
 __all__ = ["ReadJSON", "read_json", "to_json"]
 

@@ -55,7 +55,7 @@ from chunkwise.dataframe.expr import (
     Projection,
     partition_length,
 )
-from chunkwise.dataframe.io._fs import resolve
+from chunkwise.dataframe.io.filesystems import resolve
 from chunkwise.dataframe.io.row_filters import (
     absorb,
     and_filters,

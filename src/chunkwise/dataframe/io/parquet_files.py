@@ -64,7 +64,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from chunkwise.dataframe.io._fs import FileSystem, natural_key, resolve
+from chunkwise.dataframe.io.filesystems import FileSystem, natural_key, resolve
 from chunkwise.dataframe.io.footers import read_footers
 from chunkwise.dataframe.io.row_filters import all_match, bind_partition, filter_columns, may_match
 

@@ -1,6 +1,6 @@
 """Axis arguments, checked and normalized one way for every array operation.
 
-Package-private. ``normalize_axis`` reads one axis (an ``int``),
+Shared by the array modules. ``normalize_axis`` reads one axis (an ``int``),
 ``normalize_axes`` an ``int``, a sequence of them, or ``None`` (every axis).
 Errors are NumPy's: ``TypeError`` for a non-integer, ``numpy.exceptions.AxisError``
 (a ``ValueError`` and an ``IndexError``) out of range, ``ValueError`` for a

@@ -1,6 +1,6 @@
 """Index normalization shared by basic slicing (``slicing``), gather and assignment.
 
-Package-private. An index is expanded once, at build time, against the array's
+Shared by the array modules. An index is expanded once, at build time, against the array's
 shape: ``Ellipsis`` expanded, trailing ``:`` added, ints and slices checked and
 made concrete (``IndexError`` as in NumPy for out-of-bounds integers).
 
@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from chunkwise.array._utils import is_nan
 from chunkwise.array.chunks import check_known_chunks
 from chunkwise.array.core import Array
+from chunkwise.array.utils import is_nan
 
 __all__ = [
     "FULL",

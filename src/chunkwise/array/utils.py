@@ -1,7 +1,7 @@
 """Small helpers shared by the array modules: ``identity``, ``nbytes``, ``format_bytes``, ``is_nan``.
 
-Package-private: the names are public so that sibling modules import them
-without reaching for private names; users never need them.
+Shared by the array modules (not part of the user-facing ``chunkwise.array``
+namespace, whose ``__all__`` leaves it out); users never need them.
 
 >>> format_bytes(1536), format_bytes(1536, precision=1), format_bytes(float("nan"))
 ('1.50 kiB', '1.5 kiB', '?')

@@ -1,4 +1,4 @@
-"""Package-private building blocks of the ``chunkwise.ml`` transformers (public names, shared by modules).
+"""Building blocks of the ``chunkwise.ml`` transformers (public names, shared by modules).
 
 - :func:`transform_blocks`: a function of a NumPy (or pandas) block applied
   lazily to every row block; an Array stays an Array with the same row

@@ -35,7 +35,7 @@ from fsspec.utils import infer_compression, read_block
 
 from chunkwise.core.graph import Ref, Task
 from chunkwise.dataframe.expr import FrameExpr, Projection
-from chunkwise.dataframe.io._fs import FileSystem, expand_paths, resolve
+from chunkwise.dataframe.io.filesystems import FileSystem, expand_paths, resolve
 from chunkwise.dataframe.io.parquet import consumers_of
 
 __all__ = [
