@@ -309,3 +309,19 @@ def test_process_peak_is_unchanged_for_other_workloads():
     report = _probe("process", "small-run")
     assert report["peak_rss_scope"] == "process" and report["peak_rss_method"] == "ru_maxrss"
     assert report["peak_rss_mib"] >= 400  # the whole process's, setup's 400 MiB included
+
+
+def test_handwritten_smoothing_is_chunkwise_map_overlap_exactly():
+    """The hand-written twin fills its halos as chunkwise's boundary='reflect' does, on uneven blocks too."""
+    pytest.importorskip("scipy")
+    from benchmarks.workloads import arrays_ops
+    from scipy.ndimage import gaussian_filter
+
+    import chunkwise.array as da
+
+    for n, chunk in ((64, 32), (100, 40)):
+        x = da.random.RandomState(0).random_sample((n, n), chunks=(chunk, chunk))
+        smooth = x.map_overlap(gaussian_filter, depth=arrays_ops.DEPTH, boundary="reflect",
+                               sigma=arrays_ops.SIGMA, mode="constant", dtype=x.dtype)
+        expected = float(smooth.mean().compute(scheduler="sync"))
+        assert arrays_ops._smoothing_handwritten_mean(n, chunk) == pytest.approx(expected, rel=1e-13)
