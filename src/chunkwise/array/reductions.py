@@ -38,6 +38,7 @@ import numpy as np
 from chunkwise.array.argreductions import arg_chunk, argmax, argmin, nanargmax, nanargmin
 from chunkwise.array.axes import normalize_axes
 from chunkwise.array.core import Array, asarray, elemwise, implements
+from chunkwise.array.masks import declare_masked, is_masked
 from chunkwise.array.treereduce import (
     Reduction,
     check_not_empty,
@@ -104,7 +105,11 @@ def _on_selection(chunk: Callable, block: np.ndarray, where: np.ndarray, axis: t
 _EMPTY = object()  # a selection with no partial (min of nothing)
 
 
-def _ufunc_chunk(block: np.ndarray, func: Callable, axis: tuple, where: Any = None, **kwargs: Any) -> Any:
+def _ufunc_chunk(
+    block: np.ndarray, func: Callable, axis: tuple, where: Any = None, masked: bool = False, **kwargs: Any
+) -> Any:
+    if masked:
+        return _masked_ufunc_chunk(block, func, axis, where, **kwargs)
     if where is None:
         return func(block, axis=axis, keepdims=True, **kwargs)
     if func in _NO_IDENTITY and not where.any():
@@ -141,6 +146,76 @@ def _binop_combine(parts: list, binop: Callable) -> np.ndarray:
     return functools.reduce(binop, parts)
 
 
+# --- masked blocks (chunkwise.array.masks): the same kernels on the unmasked values only --------
+
+
+def _unmasked(block: Any, where: Any) -> tuple:
+    """The data of ``block`` and what of it to reduce: its unmasked places (and ``where``'s).
+
+    A block with nothing masked (or a plain one) keeps ``where`` as it is: the
+    fast, unselected path when that is ``None``.
+    """
+    mask = np.ma.getmask(block)
+    data = np.ma.getdata(block)
+    if mask is np.ma.nomask or not mask.any():
+        return data, where
+    valid = ~mask
+    return data, valid if where is None else valid & where
+
+
+def _masked_fill(func: Callable, dtype: np.dtype) -> Any:
+    """What masked places stand in as: the identity, or the far end of the dtype for min/max."""
+    if func not in _NO_IDENTITY:
+        return _IDENTITIES[func]
+    if dtype.kind in "biuf":
+        return _initial(func, dtype)
+    sample = np.empty(0, dtype)
+    return np.ma.minimum_fill_value(sample) if func in (np.min, _fmin_reduce) else np.ma.maximum_fill_value(sample)
+
+
+def _masked_ufunc_chunk(block: Any, func: Callable, axis: tuple, where: Any, **kwargs: Any) -> tuple:
+    """``(count, partial)``: how many values are unmasked, and ``func`` of them (keepdims)."""
+    data, valid = _unmasked(block, where)
+    if valid is None:
+        keep = tuple(1 if a in axis else n for a, n in enumerate(data.shape))
+        count = np.full(keep, math.prod(data.shape[a] for a in axis), dtype=np.intp)
+        return count, func(data, axis=axis, keepdims=True, **kwargs)
+    fill = np.asarray(_masked_fill(func, data.dtype)).astype(data.dtype)
+    filled = np.where(valid, data, fill)
+    return np.count_nonzero(valid, axis=axis, keepdims=True), func(filled, axis=axis, keepdims=True, **kwargs)
+
+
+def _masked_combine(parts: list, binop: Callable) -> tuple:
+    counts = functools.reduce(operator.add, [p[0] for p in parts])
+    return counts, functools.reduce(binop, [p[1] for p in parts])
+
+
+def _mask_where(value: Any, empty: Any) -> np.ma.MaskedArray:
+    value = np.asarray(value)
+    return np.ma.masked_array(value, mask=np.broadcast_to(np.asarray(empty, dtype=bool), value.shape))
+
+
+def _masked_aggregate(partial: tuple, warn_nan: bool) -> np.ma.MaskedArray:
+    """The result, masked where no value was unmasked (as ``numpy.ma``)."""
+    count, value = partial
+    empty = np.broadcast_to(np.asarray(count) == 0, np.shape(value))
+    if warn_nan:  # nanmin/nanmax: an unmasked all-NaN slice warns, as NumPy's
+        _nan_warning_aggregate(np.asarray(value)[~empty])
+    return _mask_where(value, empty)
+
+
+def _masked_mean_aggregate(partial: tuple) -> np.ma.MaskedArray:
+    n, total = partial
+    empty = np.asarray(n) == 0
+    return _mask_where(_mean_aggregate((np.where(empty, 1, n), total)), empty)
+
+
+def _masked_var_aggregate(partial: tuple, ddof: Any, sqrt: bool) -> np.ma.MaskedArray:
+    n, mean, m2 = partial
+    empty = np.asarray(n) - ddof <= 0  # masked where count <= ddof, as numpy.ma.var
+    return _mask_where(_var_aggregate((np.where(empty, ddof + 1, n), mean, m2), ddof, sqrt), empty)
+
+
 def _nan_warning_aggregate(partial: np.ndarray) -> np.ndarray:
     if partial.dtype.kind == "O":  # NaN objects are unequal to themselves
         nan = np.not_equal(partial, partial, dtype=bool).any()
@@ -170,8 +245,13 @@ def _simple(
         check_not_empty(x, axes, opname)
     kwargs = {} if dtype is None else {"dtype": np.dtype(dtype)}
     out_dtype = numpy_dtype(opname, sample or func, x.dtype, **kwargs)
-    chunk = functools.partial(_ufunc_chunk, func=func, axis=axes, **kwargs)
-    combine = functools.partial(_binop_combine, binop=binop)
+    if is_masked(x):  # the unmasked values only, a result masked where there is none
+        chunk = functools.partial(_ufunc_chunk, func=func, axis=axes, masked=True, **kwargs)
+        combine = functools.partial(_masked_combine, binop=binop)
+        aggregate = functools.partial(_masked_aggregate, warn_nan=aggregate is _nan_warning_aggregate)
+    else:
+        chunk = functools.partial(_ufunc_chunk, func=func, axis=axes, **kwargs)
+        combine = functools.partial(_binop_combine, binop=binop)
     return reduction(
         x, chunk, combine, aggregate, axis=axes, keepdims=keepdims, dtype=out_dtype,
         split_every=split_every, name=opname, skip_empty=not has_identity,
@@ -420,6 +500,10 @@ def ptp(a, axis=None, out=None, keepdims=False, split_every=None):
     axes = tuple(sorted(normalize_axes(axis, x.ndim, "ptp")))
     check_not_empty(x, axes, "maximum")
     out_dtype = numpy_dtype("ptp", np.ptp, x.dtype)
+    if is_masked(x):  # numpy.ma.ptp: max - min of the unmasked values (one shared pass)
+        largest = max(x, axis=axes, keepdims=keepdims, split_every=split_every)
+        smallest = min(x, axis=axes, keepdims=keepdims, split_every=split_every)
+        return elemwise(np.subtract, largest, smallest, dtype=out_dtype)
     return reduction(
         x, functools.partial(_ptp_chunk, axis=axes), _ptp_combine, _ptp_aggregate, axis=axes,
         keepdims=keepdims, dtype=out_dtype, split_every=split_every, name="ptp", skip_empty=True,
@@ -449,7 +533,9 @@ def _count(block: np.ndarray, axis: tuple, skipna: bool, where: Any = None) -> A
     return math.prod(block.shape[a] for a in axis)
 
 
-def _mean_chunk(block, axis, acc, skipna, where=None):
+def _mean_chunk(block, axis, acc, skipna, where=None, masked=False):
+    if masked:
+        block, where = _unmasked(block, where)
     if where is not None and len(axis) == block.ndim:
         return _on_selection(_mean_chunk, block, where, axis, acc=acc, skipna=skipna)
     n = _count(block, axis, skipna, where)
@@ -486,7 +572,9 @@ def _object_divide_one(value: Any, count: Any) -> Any:
 _object_divide = np.frompyfunc(_object_divide_one, 2, 1)
 
 
-def _moments_chunk(block, axis, acc, skipna, where=None):
+def _moments_chunk(block, axis, acc, skipna, where=None, masked=False):
+    if masked:
+        block, where = _unmasked(block, where)
     if where is not None and len(axis) == block.ndim:
         return _on_selection(_moments_chunk, block, where, axis, acc=acc, skipna=skipna)
     n, total = _mean_chunk(block, axis, acc, skipna, where)
@@ -562,15 +650,18 @@ def _moment_reduction(a, opname, axis, dtype, keepdims, split_every, skipna, ddo
         np.result_type(out_dtype, x.dtype) if dtype is None else np.dtype(dtype)
     )
     skipna = skipna and x.dtype.kind in "fcO"
+    masked = {"masked": True} if is_masked(x) else {}  # the unmasked values only
     if ddof is None:
-        chunk = functools.partial(_mean_chunk, axis=axes, acc=acc, skipna=skipna)
-        combine, aggregate = _mean_combine, _mean_aggregate
+        chunk = functools.partial(_mean_chunk, axis=axes, acc=acc, skipna=skipna, **masked)
+        combine, aggregate = _mean_combine, (_masked_mean_aggregate if masked else _mean_aggregate)
     else:
         if not isinstance(ddof, (numbers.Real, np.number)):
             raise TypeError(f"{opname}: ddof must be a number, got {ddof!r}")
-        chunk = functools.partial(_moments_chunk, axis=axes, acc=acc, skipna=skipna)
+        chunk = functools.partial(_moments_chunk, axis=axes, acc=acc, skipna=skipna, **masked)
         combine = _moments_combine
-        aggregate = functools.partial(_var_aggregate, ddof=ddof, sqrt=sqrt)
+        aggregate = functools.partial(
+            _masked_var_aggregate if masked else _var_aggregate, ddof=ddof, sqrt=sqrt
+        )
     return reduction(
         x, chunk, combine, aggregate, axis=axes, keepdims=keepdims, dtype=out_dtype,
         split_every=split_every, name=opname,
@@ -749,12 +840,25 @@ def _broadcast_like(value, like):
     return np.broadcast_to(value, np.shape(like)).astype(np.result_type(like), copy=True)
 
 
+@declare_masked(False)
+def _unmasked_weights(block, weights):
+    """The weights, zero where ``block`` is masked (masked values weigh nothing, as numpy.ma.average)."""
+    return np.where(np.ma.getmaskarray(block), 0, weights).astype(np.result_type(weights), copy=False)
+
+
+@declare_masked(False)
+def _unmasked_places(block):
+    return ~np.ma.getmaskarray(block)
+
+
 @implements(np.average)
 def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
     """Weighted average over ``axis``, as ``numpy.average``.
 
     Differs from NumPy: weights that sum to zero give ``inf``/``nan`` (the sum
-    is not known until computed) instead of raising ``ZeroDivisionError``.
+    is not known until computed) instead of raising ``ZeroDivisionError``. On a
+    masked array it is ``numpy.ma.average``: masked values weigh nothing, and a
+    result with no unmasked value is masked.
 
     >>> import numpy as np
     >>> float(average(asarray(np.array([1.0, 2.0, 4.0])), weights=np.array([1, 1, 2])))
@@ -762,10 +866,14 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
     """
     x = asarray(a)
     axes = tuple(sorted(normalize_axes(axis, x.ndim, "average")))
+    masked = is_masked(x)
     if weights is None:
         avg = mean(x, axis=axes, keepdims=keepdims)
         if not returned:
             return avg
+        if masked:  # the number of unmasked values, in the result's dtype
+            unmasked = elemwise(_unmasked_places, x, dtype=bool)
+            return avg, sum(unmasked, axis=axes, keepdims=keepdims, dtype=avg.dtype)
         count = math.prod(x.shape[d] for d in axes)
         return avg, elemwise(_broadcast_like, avg.dtype.type(count), avg, dtype=avg.dtype)
     w = weights if isinstance(weights, Array) else np.asarray(weights)
@@ -784,6 +892,8 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
         if not isinstance(w, Array):
             w = asarray(w, chunks=tuple(x.chunks[d] if d == axes[0] else 1 for d in range(x.ndim)))
     w = asarray(w)
+    if masked:
+        w = elemwise(_unmasked_weights, x, w, dtype=w.dtype)
     if x.dtype.kind in "biu":
         result_dtype = np.result_type(x.dtype, w.dtype, "f8")
     else:

@@ -533,7 +533,7 @@ def _share(members: list) -> dict:
         shared_chunk, chunks=chunks,
         skips=tuple(m.axes if m.skip_empty else None for m in members),
         combines=combines if 0 in first.axes else None,  # slabs of rows: a reduced axis
-        kernel=kernel,
+        kernel=kernel, masked=True,  # each member takes the block as it takes it
     )
     combine = functools.partial(shared_combine, combines=combines)
     finals = tuple((m.aggregate, m.funcname, m.dtype) for m in members)
