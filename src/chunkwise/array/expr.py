@@ -500,13 +500,13 @@ def concatenate_blocks(blocks: Any, ndim: int) -> np.ndarray:
         if len(blocks) == 1:
             return _writeable(blocks[0])
         if _any_masked(blocks, 1):
-            return np.ma.concatenate(blocks)  # np.concatenate would drop the masks
+            return _with_fill_value(np.ma.concatenate(blocks), blocks, 1)  # np.concatenate drops masks
         return np.concatenate(blocks)
     # np.block handles the nesting; the axes line up with the nesting depth.
     if _count_blocks(blocks, ndim) == 1:
         return _writeable(_first_block(blocks, ndim))
     if _any_masked(blocks, ndim):
-        return _masked_block(blocks, 0, ndim)
+        return _with_fill_value(_masked_block(blocks, 0, ndim), blocks, ndim)
     return np.block(blocks)
 
 
@@ -515,6 +515,22 @@ def _any_masked(blocks: Any, ndim: int) -> bool:
     if ndim == 0:
         return isinstance(blocks, np.ma.MaskedArray)
     return any(_any_masked(b, ndim - 1) for b in blocks)
+
+
+def _with_fill_value(out: np.ma.MaskedArray, blocks: Any, ndim: int) -> np.ma.MaskedArray:
+    """``out`` with the blocks' fill value when they agree on one (``np.ma.concatenate`` drops it)."""
+    values = {
+        b.fill_value.item() for b in _flat_blocks(blocks, ndim) if isinstance(b, np.ma.MaskedArray)
+    }
+    if len(values) == 1:
+        out.fill_value = values.pop()
+    return out
+
+
+def _flat_blocks(blocks: Any, ndim: int) -> list:
+    if ndim == 0:
+        return [blocks]
+    return [block for b in blocks for block in _flat_blocks(b, ndim - 1)]
 
 
 def _masked_block(blocks: Any, axis: int, ndim: int) -> Any:

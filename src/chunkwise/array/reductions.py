@@ -846,6 +846,12 @@ def _unmasked_weights(block, weights):
     return np.where(np.ma.getmaskarray(block), 0, weights).astype(np.result_type(weights), copy=False)
 
 
+@declare_masked(True)
+def _masked_divide(total, scale):
+    """``total / scale``, masked where ``scale`` is 0 (no warning), as numpy.ma's division."""
+    return np.ma.true_divide(total, scale)
+
+
 @declare_masked(False)
 def _unmasked_places(block):
     return ~np.ma.getmaskarray(block)
@@ -899,7 +905,8 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
     else:
         result_dtype = np.result_type(x.dtype, w.dtype)
     scale = sum(w, axis=axes, dtype=result_dtype, keepdims=keepdims)
-    avg = sum(elemwise(np.multiply, x, w, dtype=result_dtype), axis=axes, keepdims=keepdims) / scale
+    total = sum(elemwise(np.multiply, x, w, dtype=result_dtype), axis=axes, keepdims=keepdims)
+    avg = elemwise(_masked_divide, total, scale, dtype=result_dtype) if masked else total / scale
     if not returned:
         return avg
     if scale.shape != avg.shape:

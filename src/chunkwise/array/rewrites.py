@@ -74,6 +74,12 @@ each shows in ``explain()`` of the optimized plan:
    them. Only where the square has no other reader, and for a plain ``sum``
    (no ``dtype=``).
 
+No rule strips a mask: the reductions of a masked array (chunkwise.array.masks) keep
+their mask-aware chunk functions (``masked=True``, kept by ``with_reduced_axes``)
+through rules 1, 2 and 5, the shared pass of rule 4 hands each member the block as
+it takes it, and the fused kernel of rule 4 and the sum of squares of rule 6 take
+plain reductions only.
+
 A rule fires only where it keeps every consumer's result: replacements are
 made on the consumer (the parent), never on a node someone else still reads.
 ``chunkwise.config.set({"optimization.array_rewrites": False})`` turns every

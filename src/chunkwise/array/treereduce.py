@@ -11,6 +11,12 @@ by three functions,
   neighbouring blocks (at most ``split_every`` per reduced axis);
 - ``aggregate(partial)`` -> the output block.
 
+A ``chunk`` that reduces masked blocks (``numpy.ma.MaskedArray``) is a
+``functools.partial`` with ``masked=True`` (:func:`chunkwise.array.masks.takes_masked`):
+it gets the blocks as they are, where any other ``chunk`` gets plain NumPy
+arrays. A reduction of an array the plan knows to be masked with a ``chunk``
+that does not take masked blocks is refused when the node is built.
+
 The node owns its intermediate stages: keys ``(f"{name}-partial-{level}", *index)``
 for each level of the tree, and the output keys ``(name, *index)``, where the
 reduced axes have one block (index 0) or are dropped (``keepdims=False``).
