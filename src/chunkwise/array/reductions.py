@@ -433,7 +433,9 @@ def _count_nonzero_chunk(block, axis, keepdims):
 def count_nonzero(a, axis=None, *, keepdims=False, split_every=None):
     """Number of non-zero elements over ``axis``, as ``numpy.count_nonzero``.
 
-    Differs from NumPy: with ``axis=None`` the result is a 0-d array, not an int.
+    Differs from NumPy: with ``axis=None`` the result is a 0-d array, not an int;
+    of a masked array it counts the unmasked non-zero values over every axis too
+    (NumPy does so along an axis, but counts the masked data for ``axis=None``).
 
     >>> import numpy as np
     >>> int(count_nonzero(asarray(np.array([0, 2, 0, 3]))))
