@@ -234,10 +234,21 @@ def test_shared_pass_and_rewrites_keep_masks(rewrites):
         check(m[rows].sum(), e[rows].sum())  # a reduction of a boolean selection
 
 
-def test_shared_pass_with_a_plain_reduction_of_the_same_input():
-    m, e = float_pair()
-    s, mx = da.compute(m.sum(), m.max())
-    assert np.isclose(s, e.sum()) and np.isclose(mx, e.max())
+@pytest.mark.parametrize("kind", ["float", "int", "unmasked"])
+@pytest.mark.parametrize("scheduler", SCHEDULERS)
+def test_shared_pass_over_every_axis(kind, scheduler):
+    # one selection of the unmasked values per block feeds every member (reductions.masked_partials)
+    m, e = PAIRS[kind]()
+    names = ["sum", "mean", "std", "min", "max", "var", "prod", "any"]
+    got = da.compute(*(getattr(m, name)() for name in names), np.nanmean(m), scheduler=scheduler)
+    expected = [getattr(e, name)() for name in names] + [np.nanmean(e)]
+    for value, want in zip(got, expected):
+        assert np.isclose(float(value), float(want), rtol=1e-10)
+    nothing = da.ma.masked_all((5, 3), chunks=2)
+    assert all(v is np.ma.masked for v in da.compute(nothing.sum(), nothing.std(), nothing.max()))
+    rows = F[:, 0] > 0
+    s, sd = da.compute(m[rows].sum(), m[rows].std(), scheduler=scheduler)
+    assert np.isclose(s, e[rows].sum()) and np.isclose(sd, e[rows].std())
 
 
 # --- masked-ness in the plan ---------------------------------------------------------------------

@@ -57,6 +57,7 @@ __all__ = [
     "count_nonzero",
     "fused_partials",
     "fusion_spec",
+    "masked_partials",
     "max",
     "mean",
     "min",
@@ -833,6 +834,45 @@ def fused_partials(block: np.ndarray, chunks: tuple, specs: tuple, axis: tuple, 
                 mean = total(spec[1]) / np.maximum(count, 1)
             out.append((count, mean, np.sum(deviations(mean), axis=axis, keepdims=True)))
     return tuple(out)
+
+
+def masked_partials(block: Any, chunks: tuple, axis: tuple, where: Any = None, scratch: dict | None = None) -> tuple | None:
+    """Every member's partial of one masked float ``block`` reduced over all its axes, or ``None``.
+
+    The members are mask-aware ``"ufunc"``/``"moments"`` chunk functions (``masked=True``):
+    the unmasked values (and ``where``'s) are selected once, and :func:`fused_partials`
+    reduces that selection for all members at once, instead of each member filling or
+    selecting the block itself. ``None`` (each member then reduces the block itself)
+    for a partial reduction, another dtype, or nothing selected.
+    """
+    if len(axis) != np.ndim(block):
+        return None
+    data, valid = _unmasked(block, where)
+    if data.dtype.kind != "f":
+        return None
+    selected = data.reshape(-1) if valid is None else data[valid]
+    if not selected.size:
+        return None
+    plain = tuple(_plain_member(chunk) for chunk in chunks)
+    parts = fused_partials(selected, plain, tuple(fusion_spec(c) for c in plain), (0,), scratch)
+    keep = (1,) * data.ndim
+    count = np.full(keep, selected.size, dtype=np.intp)
+
+    def shaped(part: Any) -> Any:
+        if isinstance(part, tuple):
+            return tuple(shaped(p) for p in part)
+        return part.reshape(keep) if isinstance(part, np.ndarray) else part
+
+    return tuple(
+        (count, shaped(part)) if chunk.func is _ufunc_chunk else shaped(part)
+        for chunk, part in zip(chunks, parts)
+    )
+
+
+def _plain_member(chunk: functools.partial) -> functools.partial:
+    """A mask-aware chunk function as the plain one over a 1-d selection (axis 0)."""
+    keywords = {k: v for k, v in chunk.keywords.items() if k != "masked"}
+    return functools.partial(chunk.func, *chunk.args, **{**keywords, "axis": (0,)})
 
 
 # --- average -------------------------------------------------------------------------------

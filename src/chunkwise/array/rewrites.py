@@ -103,6 +103,7 @@ from chunkwise.array.elementwise import elemwise
 from chunkwise.array.expr import ArrayExpr, Blockwise
 from chunkwise.array.gather import BooleanMask
 from chunkwise.array.index_spec import normalize_slice
+from chunkwise.array.masks import takes_masked
 from chunkwise.array.rechunk import Rechunk
 from chunkwise.array.reshaping import Reshape, Transpose
 from chunkwise.array.slicing import Slice, is_elementwise, only_sliced
@@ -540,6 +541,7 @@ def _share(members: list) -> dict:
         skips=tuple(m.axes if m.skip_empty else None for m in members),
         combines=combines if 0 in first.axes else None,  # slabs of rows: a reduced axis
         kernel=kernel, masked=True,  # each member takes the block as it takes it
+        masked_kernel=_masked_kernel(members, chunks),
     )
     combine = functools.partial(shared_combine, combines=combines)
     finals = tuple((m.aggregate, m.funcname, m.dtype) for m in members)
@@ -552,6 +554,17 @@ def _share(members: list) -> dict:
         m.name: SharedPart(shared, i, m.keepdims, m.dtype, m.chunks, m.funcname)
         for i, m in enumerate(members)
     }
+
+
+def _masked_kernel(members: list, chunks: tuple) -> Any:
+    """The kernel of members that reduce a masked array over all its axes (one selection of
+    its unmasked values per block), or ``None``."""
+    first = members[0]
+    if len(first.axes) != first.array.ndim or not all(
+        takes_masked(c) and reductions.reduction_kind(m) in ("ufunc", "moments") for c, m in zip(chunks, members)
+    ):
+        return None
+    return functools.partial(reductions.masked_partials, chunks=chunks, axis=first.axes)
 
 
 def _replace(root: Expr, replacements: dict) -> Expr:

@@ -551,6 +551,7 @@ SHARED_SLAB_BYTES = 1 << 20
 def shared_chunk(
     block: np.ndarray, chunks: tuple, skips: tuple, where: Any = None, combines: tuple | None = None,
     kernel: Callable | None = None, scratch: dict | None = None, masked: bool = True,
+    masked_kernel: Callable | None = None,
 ) -> tuple:
     """Every member's partial of one block (``None`` where a member skips the block).
 
@@ -564,6 +565,9 @@ def shared_chunk(
     holds its buffers from one slab to the next. ``masked``: it takes masked
     blocks (``takes_masked``), and hands each member the block as that member
     takes it (``block_for``: a member that does not take masked blocks refuses one).
+    ``masked_kernel`` (``masked_kernel(block, where=..., scratch=...)``) computes
+    all the partials of a masked block at once, or returns ``None`` to leave it
+    to the members (:func:`chunkwise.array.reductions.masked_partials`).
     """
     rows = block.shape[0] if block.ndim else 0
     scratch = {} if scratch is None else scratch
@@ -572,10 +576,14 @@ def shared_chunk(
         if rows >= 4 * step:
             parts = [
                 shared_chunk(block[i:i + step], chunks, skips, None if where is None else where[i:i + step],
-                             kernel=kernel, scratch=scratch, masked=masked)
+                             kernel=kernel, scratch=scratch, masked=masked, masked_kernel=masked_kernel)
                 for i in range(0, rows, step)
             ]
             return shared_combine(parts, combines)
+    if masked_kernel is not None and (where is not None or isinstance(block, np.ma.MaskedArray)):
+        partials = masked_kernel(block, where=where, scratch=scratch)
+        if partials is not None:
+            return partials
     if (
         kernel is not None and where is None and isinstance(block, np.ndarray)
         and not isinstance(block, (np.ma.MaskedArray, np.matrix)) and block.dtype.kind == "f" and block.size
