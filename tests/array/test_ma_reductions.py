@@ -351,3 +351,14 @@ def test_masked_array_keeps_and_adds_masks():
     extra[0, :] = True
     check(da.ma.masked_array(m, mask=extra), np.ma.masked_array(e, mask=extra))
     check(da.ma.masked_array(m, fill_value=0.0, dtype="f4"), np.ma.masked_array(e, fill_value=0.0, dtype="f4"))
+
+
+@pytest.mark.parametrize("axis", [None, 0, 1])
+@pytest.mark.parametrize("name", ["nanargmin", "nanargmax"])
+def test_nan_arg_reductions_skip_masked_and_nan(name, axis):
+    data = np.array([[1.0, np.nan, 3.0, 5.0], [np.nan, 2.0, -1.0, 0.0], [4.0, 4.0, 9.0, np.nan]])
+    m = da.ma.masked_greater(da.from_array(data, chunks=2), 4.5)
+    e = np.ma.masked_greater(data, 4.5)
+    for scheduler in SCHEDULERS:
+        np.testing.assert_array_equal(getattr(np, name)(m, axis=axis).compute(scheduler=scheduler),
+                                      getattr(np, name)(e, axis=axis))
