@@ -199,3 +199,13 @@ _define(
     lambda da, x: [x.T.sum(axis=0)],
     lambda a: a.T.sum(axis=0),
 )
+
+# --- reductions of a masked array (chunkwise.array.masks): the shared pass keeps the mask ---------
+
+_define(
+    "masked_shared_five",
+    "m = ma.masked_greater(x, 0.9); compute(m.sum(), m.mean(), m.std(), m.min(), m.max()): "
+    "the unmasked values only, one pass over x",
+    lambda da, x: (lambda m: [m.sum(), m.mean(), m.std(), m.min(), m.max()])(da.ma.masked_greater(x, 0.9)),
+    lambda a: (lambda m: (m.sum(), m.mean(), m.std(), m.min(), m.max()))(__import__("numpy").ma.masked_greater(a, 0.9)),
+)

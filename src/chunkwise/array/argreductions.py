@@ -8,7 +8,9 @@ by element, the better value, ties going to the smaller index, so the merge
 order does not matter and the result is NumPy's first occurrence. NaN wins
 (the first one) for ``argmin``/``argmax`` and loses to any number for the nan
 versions, whose all-NaN slices raise ``ValueError`` when computed, as NumPy's
-do. The input's chunk sizes must be known along the reduced axes.
+do. The input's chunk sizes must be known along the reduced axes. A masked
+array is reduced as ``numpy.ma`` does: its data with the masked values filled
+with the dtype's far end.
 
 Split from :mod:`chunkwise.array.reductions`, which re-exports these names and
 tells plan rewrites (``reduction_kind``) that :func:`arg_chunk` reductions
@@ -30,7 +32,8 @@ import numpy as np
 
 from chunkwise.array.axes import normalize_axes
 from chunkwise.array.chunks import check_known_chunks
-from chunkwise.array.core import asarray, implements
+from chunkwise.array.core import asarray, elemwise, implements
+from chunkwise.array.masks import filled_block, is_masked
 from chunkwise.array.treereduce import check_not_empty, reduction, refuse_extra
 
 __all__ = ["arg_chunk", "argmax", "argmin", "nanargmax", "nanargmin"]
@@ -85,6 +88,12 @@ def _arg_aggregate(partial, skipna):
 
 def _arg_reduction(a, opname, argfunc, greater, skipna, axis, keepdims, split_every):
     x = asarray(a)
+    if is_masked(x):
+        # numpy.ma: the index in the data with masked values filled with the dtype's far end
+        # (the largest for argmin), so a masked value is never picked unless all are masked
+        sample = np.empty(0, x.dtype)
+        fill = np.ma.maximum_fill_value(sample) if greater else np.ma.minimum_fill_value(sample)
+        x = elemwise(filled_block, x, fill, dtype=x.dtype)
     if axis is not None and not isinstance(axis, (numbers.Integral, np.integer)):
         raise TypeError(f"{opname}: axis must be an int or None, got {axis!r}")
     axes = tuple(sorted(normalize_axes(axis, x.ndim, opname)))

@@ -42,6 +42,7 @@ from chunkwise.array.expr import (
     ArrayExpr,
     unknown_chunks_origin,
 )
+from chunkwise.array.masks import declared_masked
 from chunkwise.array.rechunk import Rechunk
 from chunkwise.array.utils import is_nan, nbytes
 from chunkwise.core.graph import Ref, Task
@@ -127,6 +128,8 @@ def _concatenate_nested(nested: Any, axes: tuple) -> np.ndarray:
     parts = [_concatenate_nested(sub, axes[1:]) for sub in nested]
     if len(parts) == 1:
         return parts[0]
+    if any(isinstance(p, np.ma.MaskedArray) for p in parts):
+        return np.ma.concatenate(parts, axis=axes[0])  # np.concatenate would drop the masks
     return np.concatenate(parts, axis=axes[0])
 
 
@@ -137,11 +140,12 @@ class IndexBlockwise(ArrayExpr):
     for a literal, per argument), ``kwargs``, ``dtype_``, ``chunks_`` (the output
     chunks, computed at build time), ``concatenate``, ``options`` (``(check
     shapes, pass block_info, pass block_id, enforce_ndim)``), ``funcname``,
-    ``name_``, then the arguments.
+    ``name_``, ``masked_`` (``True``: the blocks are declared masked, by a masked
+    ``meta=`` or the function; ``None``: masked when an input is), then the arguments.
     """
 
     _parameters = ("func", "out_ind", "arg_inds", "kwargs", "dtype_", "chunks_", "concatenate",
-                   "options", "funcname", "name_")
+                   "options", "funcname", "name_", "masked_")
     _variadic = True
 
     @functools.cached_property
@@ -163,6 +167,9 @@ class IndexBlockwise(ArrayExpr):
 
     def _dtype(self) -> Any:
         return self.dtype_
+
+    def _masked(self) -> bool:
+        return super()._masked() if self.masked_ is None else self.masked_
 
     @functools.cached_property
     def _bounds(self) -> dict:
@@ -431,10 +438,13 @@ def _build(func: Callable, out_ind: tuple, pairs: list, *, dtype: Any, meta: Any
     funcname = getattr(func, "__name__", type(func).__name__)
     if funcname == "<lambda>":
         funcname = "lambda"
+    masked = declared_masked(func)
+    if isinstance(meta, np.ma.MaskedArray):
+        masked = True  # Dask's way to say that the blocks are masked (chunkwise.array.masks)
     expr = IndexBlockwise(
         func, tuple(out_ind), tuple(ind for _, ind in pairs), kwargs or None, dtype, chunks,
         bool(concatenate), (check, pass_info, pass_id, enforce_ndim), funcname,
-        name if isinstance(name, str) else None, *(arg for arg, _ in pairs),
+        name if isinstance(name, str) else None, masked, *(arg for arg, _ in pairs),
     )
     return Array(expr)
 

@@ -113,6 +113,9 @@ class PersistedArray(ArrayExpr):
     def _dtype(self) -> Any:
         return self.operands[0].dtype
 
+    def _masked(self) -> bool:
+        return self.operands[0].masked
+
     def _task(self, key: Any) -> DataNode | Task:
         # a block held on a distributed cluster (a Future) is fetched by local
         # schedulers and referred to in place on the cluster

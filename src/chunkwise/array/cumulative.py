@@ -27,8 +27,9 @@ import numpy as np
 from chunkwise.array import manipulation
 from chunkwise.array.axes import normalize_axis
 from chunkwise.array.chunks import check_known_chunks
-from chunkwise.array.core import Array, asarray, implements
+from chunkwise.array.core import Array, asarray, elemwise, implements
 from chunkwise.array.expr import ArrayExpr
+from chunkwise.array.masks import filled_block, is_masked, mask_block, with_mask_block
 from chunkwise.array.treereduce import numpy_dtype, refuse_extra
 from chunkwise.core.graph import Ref, Task
 
@@ -119,6 +120,12 @@ def _cumulative(a, opname, func, binop, axis, dtype, out):
             x = manipulation.ravel(x)
         axis = 0
     axis = normalize_axis(axis, x.ndim, opname)
+    if is_masked(x):
+        # numpy.ma: the masked values count as the identity, and the result keeps the mask
+        identity = 0 if binop is np.add else 1
+        data = elemwise(filled_block, x, identity, dtype=x.dtype)
+        total = _cumulative(data, opname, func, binop, axis, dtype, None)
+        return elemwise(with_mask_block, total, elemwise(mask_block, x, dtype=bool), dtype=total.dtype)
     kwargs = {} if dtype is None else {"dtype": np.dtype(dtype)}
     out_dtype = numpy_dtype(opname, func, x.dtype, **kwargs)
     return Array(Cumulative(x.expr, func, binop, axis, out_dtype, opname))

@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from chunkwise.array.chunks import chunk_boundaries, has_unknown, same_axis_chunks
+from chunkwise.array.masks import declared_masked
 from chunkwise.array.utils import format_bytes, is_nan
 from chunkwise.core.expr import Expr
 from chunkwise.core.graph import DataNode, Ref, Task
@@ -105,11 +106,21 @@ class ArrayExpr(Expr):
         """The dtype of the array (known without computing)."""
         return np.dtype(self._dtype())
 
+    @functools.cached_property
+    def masked(self) -> bool:
+        """Whether the blocks are ``numpy.ma.MaskedArray`` (known without computing; see
+        :mod:`chunkwise.array.masks`)."""
+        return bool(self._masked())
+
     def _chunks(self) -> tuple:
         raise NotImplementedError
 
     def _dtype(self) -> Any:
         raise NotImplementedError
+
+    def _masked(self) -> bool:
+        # Masked when an array input is: nodes that make or drop masks say so themselves.
+        return any(isinstance(dep, ArrayExpr) and dep.masked for dep in self.dependencies())
 
     @functools.cached_property
     def shape(self) -> tuple:
@@ -224,6 +235,9 @@ class FromArray(ArrayExpr):
 
     def _dtype(self) -> Any:
         return self.source.dtype
+
+    def _masked(self) -> bool:
+        return isinstance(self.source, np.ma.MaskedArray)
 
     @functools.cached_property
     def _lock(self) -> Any:
@@ -399,6 +413,10 @@ class Blockwise(ArrayExpr):
             return dtype
         return infer_dtype(self.func, self.args, self.kwargs)
 
+    def _masked(self) -> bool:
+        declared = declared_masked(self.func)
+        return super()._masked() if declared is None else declared
+
     def _one_to_one_inputs(self) -> tuple:
         return one_to_one_inputs(self, self._arrays)
 
@@ -481,15 +499,38 @@ def concatenate_blocks(blocks: Any, ndim: int) -> np.ndarray:
     if ndim == 1:
         if len(blocks) == 1:
             return _writeable(blocks[0])
-        if isinstance(blocks[0], np.ma.MaskedArray):
-            return np.ma.concatenate(blocks)  # np.concatenate would drop the masks
+        if _any_masked(blocks, 1):
+            return _with_fill_value(np.ma.concatenate(blocks), blocks, 1)  # np.concatenate drops masks
         return np.concatenate(blocks)
     # np.block handles the nesting; the axes line up with the nesting depth.
     if _count_blocks(blocks, ndim) == 1:
         return _writeable(_first_block(blocks, ndim))
-    if isinstance(_first_block(blocks, ndim), np.ma.MaskedArray):
-        return _masked_block(blocks, 0, ndim)
+    if _any_masked(blocks, ndim):
+        return _with_fill_value(_masked_block(blocks, 0, ndim), blocks, ndim)
     return np.block(blocks)
+
+
+def _any_masked(blocks: Any, ndim: int) -> bool:
+    """Whether any of the nested blocks is masked (a padded or concatenated array may start plain)."""
+    if ndim == 0:
+        return isinstance(blocks, np.ma.MaskedArray)
+    return any(_any_masked(b, ndim - 1) for b in blocks)
+
+
+def _with_fill_value(out: np.ma.MaskedArray, blocks: Any, ndim: int) -> np.ma.MaskedArray:
+    """``out`` with the blocks' fill value when they agree on one (``np.ma.concatenate`` drops it)."""
+    values = {
+        b.fill_value.item() for b in _flat_blocks(blocks, ndim) if isinstance(b, np.ma.MaskedArray)
+    }
+    if len(values) == 1:
+        out.fill_value = values.pop()
+    return out
+
+
+def _flat_blocks(blocks: Any, ndim: int) -> list:
+    if ndim == 0:
+        return [blocks]
+    return [block for b in blocks for block in _flat_blocks(b, ndim - 1)]
 
 
 def _masked_block(blocks: Any, axis: int, ndim: int) -> Any:

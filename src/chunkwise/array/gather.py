@@ -206,13 +206,19 @@ class Gather(ArrayExpr):
 
 def _gather_extract(block: np.ndarray, coords: tuple, axes: tuple) -> np.ndarray:
     """The points at ``coords`` (on ``axes``) of ``block``, as axis 0, then the other axes."""
-    block = np.asarray(block)
+    block = np.asanyarray(block)  # a masked block keeps its mask
     moved = np.moveaxis(block, axes, tuple(range(len(axes))))
     return moved[coords]
 
 
+def _concatenate(pieces: list, axis: int) -> np.ndarray:
+    if any(isinstance(p, np.ma.MaskedArray) for p in pieces):
+        return np.ma.concatenate(pieces, axis=axis)  # np.concatenate would drop the masks
+    return np.concatenate(pieces, axis=axis)
+
+
 def _gather_combine(pieces: list, inverse: Any, local_shape: tuple, position: int) -> np.ndarray:
-    out = pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=0)
+    out = pieces[0] if len(pieces) == 1 else _concatenate(pieces, axis=0)
     if inverse is not None:
         out = out.take(inverse, axis=0)
     out = out.reshape(local_shape + out.shape[1:])
@@ -330,13 +336,15 @@ def _check_index(index: Any, length: int, axis: int, op: str) -> np.ndarray:
 def _take_part(block: np.ndarray, index: np.ndarray, lo: int, hi: int, axis: int) -> tuple:
     flat = index.reshape(-1)
     (positions,) = np.nonzero((flat >= lo) & (flat < hi))
-    return positions, np.take(np.asarray(block), flat[positions] - lo, axis=axis)
+    return positions, np.take(np.asanyarray(block), flat[positions] - lo, axis=axis)
 
 
 def _take_combine(parts: list, index: np.ndarray, axis: int, dtype: np.dtype) -> np.ndarray:
     shape = list(parts[0][1].shape)
     shape[axis] = index.size
     out = np.empty(tuple(shape), dtype=dtype)
+    if any(isinstance(values, np.ma.MaskedArray) for _, values in parts):
+        out = np.ma.masked_array(out, mask=np.zeros(out.shape, dtype=bool))  # keep the masks
     where = [slice(None)] * len(shape)
     for positions, values in parts:
         if len(positions):
@@ -417,7 +425,7 @@ class BooleanMask(ArrayExpr):
 
 
 def _apply_mask(block: np.ndarray, mask: np.ndarray, axis: int, position: int) -> np.ndarray:
-    out = np.asarray(block)[(FULL,) * axis + (np.asarray(mask, dtype=bool),)]
+    out = np.asanyarray(block)[(FULL,) * axis + (np.asarray(mask, dtype=bool),)]
     return out if position == axis else np.moveaxis(out, axis, position)
 
 

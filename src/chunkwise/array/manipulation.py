@@ -133,7 +133,7 @@ class Concatenate(ArrayExpr):
         block[self.axis] = index[self.axis] - offsets[which]
         ref = Ref((source.name, *block))
         if source.dtype != self.dtype:
-            return Task(key, np.asarray, ref, self.dtype)
+            return Task(key, np.asanyarray, ref, self.dtype)  # a masked block keeps its mask
         return Task(key, identity, ref)
 
 

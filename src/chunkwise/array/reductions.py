@@ -38,6 +38,7 @@ import numpy as np
 from chunkwise.array.argreductions import arg_chunk, argmax, argmin, nanargmax, nanargmin
 from chunkwise.array.axes import normalize_axes
 from chunkwise.array.core import Array, asarray, elemwise, implements
+from chunkwise.array.masks import declare_masked, is_masked
 from chunkwise.array.treereduce import (
     Reduction,
     check_not_empty,
@@ -56,6 +57,7 @@ __all__ = [
     "count_nonzero",
     "fused_partials",
     "fusion_spec",
+    "masked_partials",
     "max",
     "mean",
     "min",
@@ -104,7 +106,11 @@ def _on_selection(chunk: Callable, block: np.ndarray, where: np.ndarray, axis: t
 _EMPTY = object()  # a selection with no partial (min of nothing)
 
 
-def _ufunc_chunk(block: np.ndarray, func: Callable, axis: tuple, where: Any = None, **kwargs: Any) -> Any:
+def _ufunc_chunk(
+    block: np.ndarray, func: Callable, axis: tuple, where: Any = None, masked: bool = False, **kwargs: Any
+) -> Any:
+    if masked:
+        return _masked_ufunc_chunk(block, func, axis, where, **kwargs)
     if where is None:
         return func(block, axis=axis, keepdims=True, **kwargs)
     if func in _NO_IDENTITY and not where.any():
@@ -141,6 +147,76 @@ def _binop_combine(parts: list, binop: Callable) -> np.ndarray:
     return functools.reduce(binop, parts)
 
 
+# --- masked blocks (chunkwise.array.masks): the same kernels on the unmasked values only --------
+
+
+def _unmasked(block: Any, where: Any) -> tuple:
+    """The data of ``block`` and what of it to reduce: its unmasked places (and ``where``'s).
+
+    A block with nothing masked (or a plain one) keeps ``where`` as it is: the
+    fast, unselected path when that is ``None``.
+    """
+    mask = np.ma.getmask(block)
+    data = np.ma.getdata(block)
+    if mask is np.ma.nomask or not mask.any():
+        return data, where
+    valid = ~mask
+    return data, valid if where is None else valid & where
+
+
+def _masked_fill(func: Callable, dtype: np.dtype) -> Any:
+    """What masked places stand in as: the identity, or the far end of the dtype for min/max."""
+    if func not in _NO_IDENTITY:
+        return _IDENTITIES[func]
+    if dtype.kind in "biuf":
+        return _initial(func, dtype)
+    sample = np.empty(0, dtype)
+    return np.ma.minimum_fill_value(sample) if func in (np.min, _fmin_reduce) else np.ma.maximum_fill_value(sample)
+
+
+def _masked_ufunc_chunk(block: Any, func: Callable, axis: tuple, where: Any, **kwargs: Any) -> tuple:
+    """``(count, partial)``: how many values are unmasked, and ``func`` of them (keepdims)."""
+    data, valid = _unmasked(block, where)
+    if valid is None:
+        keep = tuple(1 if a in axis else n for a, n in enumerate(data.shape))
+        count = np.full(keep, math.prod(data.shape[a] for a in axis), dtype=np.intp)
+        return count, func(data, axis=axis, keepdims=True, **kwargs)
+    fill = np.asarray(_masked_fill(func, data.dtype)).astype(data.dtype)
+    filled = np.where(valid, data, fill)
+    return np.count_nonzero(valid, axis=axis, keepdims=True), func(filled, axis=axis, keepdims=True, **kwargs)
+
+
+def _masked_combine(parts: list, binop: Callable) -> tuple:
+    counts = functools.reduce(operator.add, [p[0] for p in parts])
+    return counts, functools.reduce(binop, [p[1] for p in parts])
+
+
+def _mask_where(value: Any, empty: Any) -> np.ma.MaskedArray:
+    value = np.asarray(value)
+    return np.ma.masked_array(value, mask=np.broadcast_to(np.asarray(empty, dtype=bool), value.shape))
+
+
+def _masked_aggregate(partial: tuple, warn_nan: bool) -> np.ma.MaskedArray:
+    """The result, masked where no value was unmasked (as ``numpy.ma``)."""
+    count, value = partial
+    empty = np.broadcast_to(np.asarray(count) == 0, np.shape(value))
+    if warn_nan:  # nanmin/nanmax: an unmasked all-NaN slice warns, as NumPy's
+        _nan_warning_aggregate(np.asarray(value)[~empty])
+    return _mask_where(value, empty)
+
+
+def _masked_mean_aggregate(partial: tuple) -> np.ma.MaskedArray:
+    n, total = partial
+    empty = np.asarray(n) == 0
+    return _mask_where(_mean_aggregate((np.where(empty, 1, n), total)), empty)
+
+
+def _masked_var_aggregate(partial: tuple, ddof: Any, sqrt: bool) -> np.ma.MaskedArray:
+    n, mean, m2 = partial
+    empty = np.asarray(n) - ddof <= 0  # masked where count <= ddof, as numpy.ma.var
+    return _mask_where(_var_aggregate((np.where(empty, ddof + 1, n), mean, m2), ddof, sqrt), empty)
+
+
 def _nan_warning_aggregate(partial: np.ndarray) -> np.ndarray:
     if partial.dtype.kind == "O":  # NaN objects are unequal to themselves
         nan = np.not_equal(partial, partial, dtype=bool).any()
@@ -170,8 +246,13 @@ def _simple(
         check_not_empty(x, axes, opname)
     kwargs = {} if dtype is None else {"dtype": np.dtype(dtype)}
     out_dtype = numpy_dtype(opname, sample or func, x.dtype, **kwargs)
-    chunk = functools.partial(_ufunc_chunk, func=func, axis=axes, **kwargs)
-    combine = functools.partial(_binop_combine, binop=binop)
+    if is_masked(x):  # the unmasked values only, a result masked where there is none
+        chunk = functools.partial(_ufunc_chunk, func=func, axis=axes, masked=True, **kwargs)
+        combine = functools.partial(_masked_combine, binop=binop)
+        aggregate = functools.partial(_masked_aggregate, warn_nan=aggregate is _nan_warning_aggregate)
+    else:
+        chunk = functools.partial(_ufunc_chunk, func=func, axis=axes, **kwargs)
+        combine = functools.partial(_binop_combine, binop=binop)
     return reduction(
         x, chunk, combine, aggregate, axis=axes, keepdims=keepdims, dtype=out_dtype,
         split_every=split_every, name=opname, skip_empty=not has_identity,
@@ -353,7 +434,9 @@ def _count_nonzero_chunk(block, axis, keepdims):
 def count_nonzero(a, axis=None, *, keepdims=False, split_every=None):
     """Number of non-zero elements over ``axis``, as ``numpy.count_nonzero``.
 
-    Differs from NumPy: with ``axis=None`` the result is a 0-d array, not an int.
+    Differs from NumPy: with ``axis=None`` the result is a 0-d array, not an int;
+    of a masked array it counts the unmasked non-zero values over every axis too
+    (NumPy does so along an axis, but counts the masked data for ``axis=None``).
 
     >>> import numpy as np
     >>> int(count_nonzero(asarray(np.array([0, 2, 0, 3]))))
@@ -420,6 +503,10 @@ def ptp(a, axis=None, out=None, keepdims=False, split_every=None):
     axes = tuple(sorted(normalize_axes(axis, x.ndim, "ptp")))
     check_not_empty(x, axes, "maximum")
     out_dtype = numpy_dtype("ptp", np.ptp, x.dtype)
+    if is_masked(x):  # numpy.ma.ptp: max - min of the unmasked values (one shared pass)
+        largest = max(x, axis=axes, keepdims=keepdims, split_every=split_every)
+        smallest = min(x, axis=axes, keepdims=keepdims, split_every=split_every)
+        return elemwise(np.subtract, largest, smallest, dtype=out_dtype)
     return reduction(
         x, functools.partial(_ptp_chunk, axis=axes), _ptp_combine, _ptp_aggregate, axis=axes,
         keepdims=keepdims, dtype=out_dtype, split_every=split_every, name="ptp", skip_empty=True,
@@ -449,7 +536,9 @@ def _count(block: np.ndarray, axis: tuple, skipna: bool, where: Any = None) -> A
     return math.prod(block.shape[a] for a in axis)
 
 
-def _mean_chunk(block, axis, acc, skipna, where=None):
+def _mean_chunk(block, axis, acc, skipna, where=None, masked=False):
+    if masked:
+        block, where = _unmasked(block, where)
     if where is not None and len(axis) == block.ndim:
         return _on_selection(_mean_chunk, block, where, axis, acc=acc, skipna=skipna)
     n = _count(block, axis, skipna, where)
@@ -486,7 +575,9 @@ def _object_divide_one(value: Any, count: Any) -> Any:
 _object_divide = np.frompyfunc(_object_divide_one, 2, 1)
 
 
-def _moments_chunk(block, axis, acc, skipna, where=None):
+def _moments_chunk(block, axis, acc, skipna, where=None, masked=False):
+    if masked:
+        block, where = _unmasked(block, where)
     if where is not None and len(axis) == block.ndim:
         return _on_selection(_moments_chunk, block, where, axis, acc=acc, skipna=skipna)
     n, total = _mean_chunk(block, axis, acc, skipna, where)
@@ -562,15 +653,18 @@ def _moment_reduction(a, opname, axis, dtype, keepdims, split_every, skipna, ddo
         np.result_type(out_dtype, x.dtype) if dtype is None else np.dtype(dtype)
     )
     skipna = skipna and x.dtype.kind in "fcO"
+    masked = {"masked": True} if is_masked(x) else {}  # the unmasked values only
     if ddof is None:
-        chunk = functools.partial(_mean_chunk, axis=axes, acc=acc, skipna=skipna)
-        combine, aggregate = _mean_combine, _mean_aggregate
+        chunk = functools.partial(_mean_chunk, axis=axes, acc=acc, skipna=skipna, **masked)
+        combine, aggregate = _mean_combine, (_masked_mean_aggregate if masked else _mean_aggregate)
     else:
         if not isinstance(ddof, (numbers.Real, np.number)):
             raise TypeError(f"{opname}: ddof must be a number, got {ddof!r}")
-        chunk = functools.partial(_moments_chunk, axis=axes, acc=acc, skipna=skipna)
+        chunk = functools.partial(_moments_chunk, axis=axes, acc=acc, skipna=skipna, **masked)
         combine = _moments_combine
-        aggregate = functools.partial(_var_aggregate, ddof=ddof, sqrt=sqrt)
+        aggregate = functools.partial(
+            _masked_var_aggregate if masked else _var_aggregate, ddof=ddof, sqrt=sqrt
+        )
     return reduction(
         x, chunk, combine, aggregate, axis=axes, keepdims=keepdims, dtype=out_dtype,
         split_every=split_every, name=opname,
@@ -742,6 +836,45 @@ def fused_partials(block: np.ndarray, chunks: tuple, specs: tuple, axis: tuple, 
     return tuple(out)
 
 
+def masked_partials(block: Any, chunks: tuple, axis: tuple, where: Any = None, scratch: dict | None = None) -> tuple | None:
+    """Every member's partial of one masked float ``block`` reduced over all its axes, or ``None``.
+
+    The members are mask-aware ``"ufunc"``/``"moments"`` chunk functions (``masked=True``):
+    the unmasked values (and ``where``'s) are selected once, and :func:`fused_partials`
+    reduces that selection for all members at once, instead of each member filling or
+    selecting the block itself. ``None`` (each member then reduces the block itself)
+    for a partial reduction, another dtype, or nothing selected.
+    """
+    if len(axis) != np.ndim(block):
+        return None
+    data, valid = _unmasked(block, where)
+    if data.dtype.kind != "f":
+        return None
+    selected = data.reshape(-1) if valid is None else data[valid]
+    if not selected.size:
+        return None
+    plain = tuple(_plain_member(chunk) for chunk in chunks)
+    parts = fused_partials(selected, plain, tuple(fusion_spec(c) for c in plain), (0,), scratch)
+    keep = (1,) * data.ndim
+    count = np.full(keep, selected.size, dtype=np.intp)
+
+    def shaped(part: Any) -> Any:
+        if isinstance(part, tuple):
+            return tuple(shaped(p) for p in part)
+        return part.reshape(keep) if isinstance(part, np.ndarray) else part
+
+    return tuple(
+        (count, shaped(part)) if chunk.func is _ufunc_chunk else shaped(part)
+        for chunk, part in zip(chunks, parts)
+    )
+
+
+def _plain_member(chunk: functools.partial) -> functools.partial:
+    """A mask-aware chunk function as the plain one over a 1-d selection (axis 0)."""
+    keywords = {k: v for k, v in chunk.keywords.items() if k != "masked"}
+    return functools.partial(chunk.func, *chunk.args, **{**keywords, "axis": (0,)})
+
+
 # --- average -------------------------------------------------------------------------------
 
 
@@ -749,12 +882,31 @@ def _broadcast_like(value, like):
     return np.broadcast_to(value, np.shape(like)).astype(np.result_type(like), copy=True)
 
 
+@declare_masked(False)
+def _unmasked_weights(block, weights):
+    """The weights, zero where ``block`` is masked (masked values weigh nothing, as numpy.ma.average)."""
+    return np.where(np.ma.getmaskarray(block), 0, weights).astype(np.result_type(weights), copy=False)
+
+
+@declare_masked(True)
+def _masked_divide(total, scale):
+    """``total / scale``, masked where ``scale`` is 0 (no warning), as numpy.ma's division."""
+    return np.ma.true_divide(total, scale)
+
+
+@declare_masked(False)
+def _unmasked_places(block):
+    return ~np.ma.getmaskarray(block)
+
+
 @implements(np.average)
 def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
     """Weighted average over ``axis``, as ``numpy.average``.
 
     Differs from NumPy: weights that sum to zero give ``inf``/``nan`` (the sum
-    is not known until computed) instead of raising ``ZeroDivisionError``.
+    is not known until computed) instead of raising ``ZeroDivisionError``. On a
+    masked array it is ``numpy.ma.average``: masked values weigh nothing, and a
+    result with no unmasked value is masked.
 
     >>> import numpy as np
     >>> float(average(asarray(np.array([1.0, 2.0, 4.0])), weights=np.array([1, 1, 2])))
@@ -762,10 +914,14 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
     """
     x = asarray(a)
     axes = tuple(sorted(normalize_axes(axis, x.ndim, "average")))
+    masked = is_masked(x)
     if weights is None:
         avg = mean(x, axis=axes, keepdims=keepdims)
         if not returned:
             return avg
+        if masked:  # the number of unmasked values, in the result's dtype
+            unmasked = elemwise(_unmasked_places, x, dtype=bool)
+            return avg, sum(unmasked, axis=axes, keepdims=keepdims, dtype=avg.dtype)
         count = math.prod(x.shape[d] for d in axes)
         return avg, elemwise(_broadcast_like, avg.dtype.type(count), avg, dtype=avg.dtype)
     w = weights if isinstance(weights, Array) else np.asarray(weights)
@@ -784,12 +940,15 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
         if not isinstance(w, Array):
             w = asarray(w, chunks=tuple(x.chunks[d] if d == axes[0] else 1 for d in range(x.ndim)))
     w = asarray(w)
+    if masked:
+        w = elemwise(_unmasked_weights, x, w, dtype=w.dtype)
     if x.dtype.kind in "biu":
         result_dtype = np.result_type(x.dtype, w.dtype, "f8")
     else:
         result_dtype = np.result_type(x.dtype, w.dtype)
     scale = sum(w, axis=axes, dtype=result_dtype, keepdims=keepdims)
-    avg = sum(elemwise(np.multiply, x, w, dtype=result_dtype), axis=axes, keepdims=keepdims) / scale
+    total = sum(elemwise(np.multiply, x, w, dtype=result_dtype), axis=axes, keepdims=keepdims)
+    avg = elemwise(_masked_divide, total, scale, dtype=result_dtype) if masked else total / scale
     if not returned:
         return avg
     if scale.shape != avg.shape:

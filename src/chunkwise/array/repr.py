@@ -25,6 +25,7 @@ import math
 from typing import Any
 
 from chunkwise.array.chunks import has_unknown
+from chunkwise.array.masks import is_masked
 from chunkwise.array.utils import format_bytes, is_nan
 from chunkwise.core.expr import walk
 
@@ -41,7 +42,7 @@ def array_repr(x: Any) -> str:
     name = x.name.rsplit("-", 1)[0]
     return (
         f"chunkwise.array<{name}, shape={x.shape}, dtype={x.dtype}, "
-        f"chunksize={x.chunksize}, chunktype=numpy.ndarray>"
+        f"chunksize={x.chunksize}, chunktype={_chunktype(x)}>"
     )
 
 
@@ -78,7 +79,7 @@ def _table(x: Any) -> str:
         ("Bytes", format_bytes(x.nbytes), format_bytes(chunk_bytes)),
         ("Shape", _format_shape(x.shape), _format_shape(chunk_shape)),
         ("Blocks", blocks, None),
-        ("Data type", f"{x.dtype} numpy.ndarray", None),
+        ("Data type", f"{x.dtype} {_chunktype(x)}", None),
     ]
     lines = [
         '<table style="border-collapse: collapse;">',
@@ -253,3 +254,8 @@ def array_repr_html(x: Any) -> str:
     return (
         '<table>\n<tr>\n<td>\n' + _table(x) + "\n</td>\n<td>\n" + _diagram(x) + "\n</td>\n</tr>\n</table>"
     )
+
+
+def _chunktype(x: Any) -> str:
+    """The type of the blocks, as Dask's repr names it."""
+    return "numpy.MaskedArray" if is_masked(x) else "numpy.ndarray"

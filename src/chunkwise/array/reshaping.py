@@ -711,6 +711,10 @@ class BroadcastTo(ArrayExpr):
 def _broadcast_block(block: np.ndarray, shape: tuple) -> np.ndarray:
     offset = len(shape) - block.ndim
     full = tuple(block.shape[d - offset] if s is None else s for d, s in enumerate(shape))
+    if isinstance(block, np.ma.MaskedArray):  # np.broadcast_to would drop (or not broadcast) the mask
+        return np.ma.masked_array(
+            np.broadcast_to(block.data, full), mask=np.broadcast_to(np.ma.getmaskarray(block), full)
+        )
     return np.broadcast_to(block, full)
 
 

@@ -74,6 +74,12 @@ each shows in ``explain()`` of the optimized plan:
    them. Only where the square has no other reader, and for a plain ``sum``
    (no ``dtype=``).
 
+No rule strips a mask: the reductions of a masked array (chunkwise.array.masks) keep
+their mask-aware chunk functions (``masked=True``, kept by ``with_reduced_axes``)
+through rules 1, 2 and 5, the shared pass of rule 4 hands each member the block as
+it takes it, and the fused kernel of rule 4 and the sum of squares of rule 6 take
+plain reductions only.
+
 A rule fires only where it keeps every consumer's result: replacements are
 made on the consumer (the parent), never on a node someone else still reads.
 ``chunkwise.config.set({"optimization.array_rewrites": False})`` turns every
@@ -97,6 +103,7 @@ from chunkwise.array.elementwise import elemwise
 from chunkwise.array.expr import ArrayExpr, Blockwise
 from chunkwise.array.gather import BooleanMask
 from chunkwise.array.index_spec import normalize_slice
+from chunkwise.array.masks import takes_masked
 from chunkwise.array.rechunk import Rechunk
 from chunkwise.array.reshaping import Reshape, Transpose
 from chunkwise.array.slicing import Slice, is_elementwise, only_sliced
@@ -533,7 +540,8 @@ def _share(members: list) -> dict:
         shared_chunk, chunks=chunks,
         skips=tuple(m.axes if m.skip_empty else None for m in members),
         combines=combines if 0 in first.axes else None,  # slabs of rows: a reduced axis
-        kernel=kernel,
+        kernel=kernel, masked=True,  # each member takes the block as it takes it
+        masked_kernel=_masked_kernel(members, chunks),
     )
     combine = functools.partial(shared_combine, combines=combines)
     finals = tuple((m.aggregate, m.funcname, m.dtype) for m in members)
@@ -546,6 +554,17 @@ def _share(members: list) -> dict:
         m.name: SharedPart(shared, i, m.keepdims, m.dtype, m.chunks, m.funcname)
         for i, m in enumerate(members)
     }
+
+
+def _masked_kernel(members: list, chunks: tuple) -> Any:
+    """The kernel of members that reduce a masked array over all its axes (one selection of
+    its unmasked values per block), or ``None``."""
+    first = members[0]
+    if len(first.axes) != first.array.ndim or not all(
+        takes_masked(c) and reductions.reduction_kind(m) in ("ufunc", "moments") for c, m in zip(chunks, members)
+    ):
+        return None
+    return functools.partial(reductions.masked_partials, chunks=chunks, axis=first.axes)
 
 
 def _replace(root: Expr, replacements: dict) -> Expr:

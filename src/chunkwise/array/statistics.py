@@ -39,6 +39,7 @@ from chunkwise.array.core import Array, asarray, implements
 from chunkwise.array.creation import diag
 from chunkwise.array.elementwise import clip, where
 from chunkwise.array.manipulation import concatenate
+from chunkwise.array.masks import refuse_masked_input
 from chunkwise.array.reductions import any as any_
 from chunkwise.array.reductions import mean
 from chunkwise.array.reductions import sum as sum_
@@ -273,6 +274,7 @@ def _quantile(a: Any, q: Any, axis: Any, method: str, keepdims: bool, nan: bool,
         if value is not None and value is not False:
             raise NotImplementedError(f"{opname}: {key}= is not supported on chunkwise arrays")
     x = asarray(a)
+    refuse_masked_input(x, opname)  # sorting the blocks would read the masked values
     if x.ndim == 0 and axis is None:  # NumPy: the quantiles of the one value (keepdims keeps no axis)
         x, keepdims = x[None], False
         weights = None if weights is None else asarray(weights)[None]

@@ -11,6 +11,12 @@ by three functions,
   neighbouring blocks (at most ``split_every`` per reduced axis);
 - ``aggregate(partial)`` -> the output block.
 
+A ``chunk`` that reduces masked blocks (``numpy.ma.MaskedArray``) is a
+``functools.partial`` with ``masked=True`` (:func:`chunkwise.array.masks.takes_masked`):
+it gets the blocks as they are, where any other ``chunk`` gets plain NumPy
+arrays. A reduction of an array the plan knows to be masked with a ``chunk``
+that does not take masked blocks is refused when the node is built.
+
 The node owns its intermediate stages: keys ``(f"{name}-partial-{level}", *index)``
 for each level of the tree, and the output keys ``(name, *index)``, where the
 reduced axes have one block (index 0) or are dropped (``keepdims=False``).
@@ -43,6 +49,7 @@ from chunkwise.array.axes import normalize_axes
 from chunkwise.array.chunks import chunk_boundaries
 from chunkwise.array.core import Array, asarray
 from chunkwise.array.expr import ArrayExpr
+from chunkwise.array.masks import refuse_masked_input, takes_masked
 from chunkwise.core.expr import Expr
 from chunkwise.core.fuse import Fused
 from chunkwise.core.graph import Ref, Task
@@ -89,6 +96,13 @@ class Reduction(ArrayExpr):
     )
     _operand_only = ("dtype",)
     _defaults = {"skip_empty": False, "with_offsets": False}
+
+    def __init__(self, *operands: Any, **kwargs: Any):
+        super().__init__(*operands, **kwargs)
+        # A masked input needs a chunk function that takes masked blocks (chunkwise.array.masks):
+        # refused here, when the plan is built, not when a task meets a masked block.
+        if isinstance(self.array, ArrayExpr) and self.array.masked and not takes_masked(self.chunk):
+            refuse_masked_input(self.array, self.funcname)
 
     @property
     def _funcname(self) -> str:
@@ -249,9 +263,17 @@ def chunk_call(
 ) -> Any:
     if skip_axes is not None and builtins.any(np.shape(block)[a] == 0 for a in skip_axes):
         return None
+    block = block_for(chunk, block)
     if offsets is None:
-        return chunk(plain_block(block))
-    return chunk(plain_block(block), offsets=offsets, shape=shape)
+        return chunk(block)
+    return chunk(block, offsets=offsets, shape=shape)
+
+
+def block_for(chunk: Callable, block: Any) -> Any:
+    """``block`` as ``chunk`` takes it: as it is for a mask-aware chunk function, else plain."""
+    if isinstance(block, np.ma.MaskedArray) and takes_masked(chunk):
+        return block
+    return plain_block(block)
 
 
 def plain_block(block: Any) -> np.ndarray:
@@ -261,17 +283,18 @@ def plain_block(block: Any) -> np.ndarray:
 
 
 def refuse_masked(block: Any) -> None:
-    """Raise for a masked block: the generic reductions see plain data.
+    """Raise for a masked block that reached a reduction whose plan did not know it was masked.
 
-    Reducing a ``da.ma`` array with them would count the masked values
-    silently; its masked-aware reductions are ``da.ma.sum`` and its siblings.
+    The reductions of an array known to be masked (chunkwise.array.masks) respect its
+    mask; masked blocks the plan was not told of would have their masked values
+    counted silently.
     """
     if isinstance(block, np.ma.MaskedArray):
         raise TypeError(
-            "a reduction of a masked array (its blocks are numpy.ma.MaskedArray): x.sum(), da.mean, "
-            "np.max(x) and the other generic reductions would count the masked values; use "
-            "da.ma.sum, da.ma.mean, da.ma.min, da.ma.max, da.ma.var, da.ma.std or da.ma.count, "
-            "or da.ma.filled(x, value) first"
+            "a reduction met a numpy.ma.MaskedArray block in an array its plan did not know was "
+            "masked (a map_blocks or blockwise function that returns masked blocks); declare it: "
+            "map_blocks(func, x, meta=np.ma.masked_array(np.empty((0,) * x.ndim, dtype))) or "
+            "da.ma.masked_array(result), so that reductions respect the mask"
         )
 
 
@@ -279,7 +302,7 @@ def masked_chunk_call(
     block: Any, mask: Any, chunk: Callable, skip_axes: tuple | None, mask_axis: int
 ) -> Any:
     """``chunk(block, where=mask)``, the mask (covering the axes from ``mask_axis`` on) broadcast."""
-    block = plain_block(block)
+    block = block_for(chunk, block)
     if skip_axes is not None and builtins.any(block.shape[a] == 0 for a in skip_axes):
         return None
     mask = np.asarray(mask, dtype=bool)
@@ -313,7 +336,9 @@ def finish(
         raise ValueError(
             f"zero-size array to reduction operation {funcname} which has no identity"
         )
-    out = np.asarray(aggregate(combined))
+    out = aggregate(combined)
+    if not isinstance(out, np.ma.MaskedArray):  # the mask-aware reductions give masked results
+        out = np.asarray(out)
     if out.dtype != dtype:
         out = out.astype(dtype)
     if not keepdims:
@@ -525,7 +550,8 @@ SHARED_SLAB_BYTES = 1 << 20
 
 def shared_chunk(
     block: np.ndarray, chunks: tuple, skips: tuple, where: Any = None, combines: tuple | None = None,
-    kernel: Callable | None = None, scratch: dict | None = None,
+    kernel: Callable | None = None, scratch: dict | None = None, masked: bool = True,
+    masked_kernel: Callable | None = None,
 ) -> tuple:
     """Every member's partial of one block (``None`` where a member skips the block).
 
@@ -536,9 +562,13 @@ def shared_chunk(
     ``combine``. ``kernel`` (``kernel(slab, scratch=...)``) computes all the
     partials of a non-empty real float slab at once, sharing what members have
     in common (:func:`chunkwise.array.reductions.fused_partials`); ``scratch``
-    holds its buffers from one slab to the next.
+    holds its buffers from one slab to the next. ``masked``: it takes masked
+    blocks (``takes_masked``), and hands each member the block as that member
+    takes it (``block_for``: a member that does not take masked blocks refuses one).
+    ``masked_kernel`` (``masked_kernel(block, where=..., scratch=...)``) computes
+    all the partials of a masked block at once, or returns ``None`` to leave it
+    to the members (:func:`chunkwise.array.reductions.masked_partials`).
     """
-    refuse_masked(block)
     rows = block.shape[0] if block.ndim else 0
     scratch = {} if scratch is None else scratch
     if combines is not None and rows > 1:
@@ -546,10 +576,14 @@ def shared_chunk(
         if rows >= 4 * step:
             parts = [
                 shared_chunk(block[i:i + step], chunks, skips, None if where is None else where[i:i + step],
-                             kernel=kernel, scratch=scratch)
+                             kernel=kernel, scratch=scratch, masked=masked, masked_kernel=masked_kernel)
                 for i in range(0, rows, step)
             ]
             return shared_combine(parts, combines)
+    if masked_kernel is not None and (where is not None or isinstance(block, np.ma.MaskedArray)):
+        partials = masked_kernel(block, where=where, scratch=scratch)
+        if partials is not None:
+            return partials
     if (
         kernel is not None and where is None and isinstance(block, np.ndarray)
         and not isinstance(block, (np.ma.MaskedArray, np.matrix)) and block.dtype.kind == "f" and block.size
@@ -560,9 +594,9 @@ def shared_chunk(
         if skip is not None and builtins.any(block.shape[a] == 0 for a in skip):
             out.append(None)
         elif where is None:
-            out.append(chunk(block))
+            out.append(chunk(block_for(chunk, block)))
         else:
-            out.append(chunk(block, where=where))
+            out.append(chunk(block_for(chunk, block), where=where))
     return tuple(out)
 
 
