@@ -45,10 +45,9 @@ from typing import Any
 
 import numpy as np
 
-from chunkwise.array.chunks import check_known_chunks, has_unknown, same_axis_chunks
+from chunkwise.array.chunks import check_known_chunks, has_unknown
 from chunkwise.array.core import Array, asarray
 from chunkwise.array.expr import ArrayExpr, unknown_chunks_origin
-from chunkwise.array.gather import BooleanMask
 from chunkwise.array.linalg.blocked import block_cholesky
 from chunkwise.array.linalg.decompositions import qr, svd, tall_skinny, unknown_rows
 from chunkwise.array.linalg.plan import (
@@ -61,7 +60,6 @@ from chunkwise.array.linalg.plan import (
     linalg_dtype,
     one_core_chunk,
 )
-from chunkwise.core.expr import walk
 
 __all__ = [
     "EighResult",
@@ -190,28 +188,15 @@ def _lstsq_unknown_rows(a: Array, b: Array, rcond: Any, split_every: int | None)
 
 
 def rows_line_up(a: ArrayExpr, b: ArrayExpr) -> bool:
-    """Whether row block ``i`` of ``a`` and of ``b`` (unknown row chunks) hold the same rows.
+    """Whether row block ``i`` of ``a`` and of ``b`` (unknown row chunks) provably hold the same rows.
 
-    True when both get their unknown row chunks from one node (see
-    :func:`~chunkwise.array.expr.unknown_chunks_origin`), or from two boolean
-    masks by the same mask of arrays with the same row chunks (``X[keep]``
-    and ``y[keep]``): block ``i`` of each is block ``i`` of its input, masked
-    by block ``i`` of the mask.
+    True when both get their unknown row lengths from one origin (see
+    :func:`~chunkwise.array.expr.unknown_chunks_origin`): one node, or one
+    boolean mask (``X[keep]`` and ``y[keep]``).
     """
     if not (has_unknown(a.chunks[:1]) and has_unknown(b.chunks[:1])) or a.numblocks[0] != b.numblocks[0]:
         return False
-    origins = [unknown_chunks_origin(a, 0), unknown_chunks_origin(b, 0)]
-    if origins[0] == origins[1]:
-        return True
-    nodes = []
-    for expr, origin in zip((a, b), origins):
-        name, axis = origin.rsplit(":", 1)
-        node = next((e for e in walk([expr]) if e.name == name), None)
-        if not isinstance(node, BooleanMask) or node.axis != 0 or (node.position or 0) != int(axis):
-            return False
-        nodes.append(node)
-    first, second = nodes
-    return first.mask.name == second.mask.name and same_axis_chunks(first.array.chunks[0], second.array.chunks[0])
+    return unknown_chunks_origin(a, 0) == unknown_chunks_origin(b, 0)
 
 
 def _lstsq_tree(a: Array, b: Array, rcond: Any, split_every: int | None, m: int | None) -> tuple:
