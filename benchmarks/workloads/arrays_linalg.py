@@ -15,6 +15,9 @@ memory (generated in setup, untimed) and calls ``np.linalg.qr`` or
 - ``lstsq``: ``b = a @ coef + 0.01 * (noise - 0.5)`` (built in the same lazy plan);
   computes ``x`` of ``linalg.lstsq(a, b)``. Digest: ``x`` to 3 decimals,
   which is ``coef`` whatever the streams.
+- ``lstsq_dropna``: the same after dropping the rows that hold a NaN (about
+  1%, drawn lazily): ``lstsq(a[keep], b[keep])`` on row chunks of unknown
+  length, the ``chunkwise.ml`` fit after a drop-NaN. Same digest.
 
 The ``handwritten`` implementations (``benchmarks/handwritten.py``) draw
 the same blocks as chunkwise (``default_rng(seed)`` streams) on a 2-thread
@@ -246,3 +249,59 @@ def _lstsq_handwritten(n: int, chunk: int) -> Prepared:
 
 
 lstsq.impl("handwritten")(_lstsq_handwritten)
+
+
+# --- lstsq after dropping NaN rows (unknown row chunks) ----------------------------------------
+
+
+lstsq_dropna = workload(
+    "lstsq_dropna",
+    f"x of linalg.lstsq(a[keep], b[keep]), a random (n, {COLUMNS}) with ~1% of its rows holding a NaN, "
+    "keep = ~isnan(a).any(axis=1): row chunks of unknown length (TSQR needs no row count); "
+    "numpy: the same rows dropped in memory, then np.linalg.lstsq",
+    params={"n": 10_000_000, "chunk": 500_000},
+    quick={"n": 200_000, "chunk": 20_000},
+    target=TARGET,
+    target_note=TARGET_NOTE,
+    group=GROUP,
+)
+
+
+def _lstsq_dropna_chunked(impl: str, n: int, chunk: int) -> Prepared:
+    da = _chunked(impl)
+    coef = _coefficients()
+
+    def build(n, chunk):
+        a = _random(impl, (n, COLUMNS), (chunk, COLUMNS))
+        noise = _random(impl, (n,), (chunk,), seed=1)
+        b = a @ coef + 0.01 * (noise - 0.5)
+        a = da.where((noise < 0.01)[:, None] & (a > 0.5), float("nan"), a)  # ~1% of rows hold a NaN
+        keep = ~da.isnan(a).any(axis=1)
+        return da.linalg.lstsq(a[keep], b[keep])[0]
+
+    return Prepared(
+        run=lambda: _compute(impl, build(n, chunk))[0],
+        warmup=lambda: _compute(impl, build(400, 100)),
+        digest=_x_digest,
+    )
+
+
+def _lstsq_dropna_numpy(n: int, chunk: int) -> Prepared:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    a = rng.random((n, COLUMNS))
+    noise = rng.random(n)
+    b = a @ _coefficients() + 0.01 * (noise - 0.5)
+    a[(noise < 0.01)[:, None] & (a > 0.5)] = np.nan
+
+    def run():
+        keep = ~np.isnan(a).any(axis=1)
+        return np.linalg.lstsq(a[keep], b[keep])[0]
+
+    return Prepared(run=run, digest=_x_digest)
+
+
+lstsq_dropna.impl("chunkwise")(lambda n, chunk: _lstsq_dropna_chunked("chunkwise", n, chunk))
+lstsq_dropna.impl("dask")(lambda n, chunk: _lstsq_dropna_chunked("dask", n, chunk))
+lstsq_dropna.impl("numpy")(_lstsq_dropna_numpy)

@@ -99,6 +99,37 @@ def test_apply_along_axis(data):
     assert_eq(da.apply_along_axis(g, 2, x), np.apply_along_axis(g, 2, data))
 
 
+@pytest.mark.parametrize("shape, chunks, axis", [
+    ((0, 3), 2, 1), ((3, 0), 2, 0), ((2, 0, 3), 2, 0), ((2, 0, 3), 2, -1), ((4, 0), ((1, 0, 3), (0,)), 0),
+])
+def test_apply_along_axis_refuses_an_empty_iteration_axis_as_numpy(shape, chunks, axis):
+    with pytest.raises(ValueError, match="Cannot apply_along_axis when any iteration dimensions are 0"):
+        np.apply_along_axis(np.sum, axis, np.zeros(shape))
+    with pytest.raises(ValueError, match=r"apply_along_axis: cannot apply along axis \d of the array of shape .* when "
+                                         r"any iteration dimensions are 0.*x.size == 0"):
+        da.apply_along_axis(np.sum, axis, da.zeros(shape, chunks=chunks))
+
+
+@pytest.mark.parametrize("scheduler", ["sync", "threads"])
+@pytest.mark.parametrize("shape, chunks, axis", [
+    ((0, 3), 2, 0), ((3, 0), 2, 1), ((2, 0, 3), 2, 1), ((0,), 1, 0), ((5, 0), ((2, 0, 3), 1), 1),
+])
+def test_apply_along_axis_over_an_empty_axis_matches_numpy(shape, chunks, axis, scheduler):
+    expected = np.apply_along_axis(np.sum, axis, np.zeros(shape))
+    assert_eq(da.apply_along_axis(np.sum, axis, da.zeros(shape, chunks=chunks)), expected, schedulers=(scheduler,))
+
+
+@pytest.mark.parametrize("scheduler", ["sync", "threads"])
+def test_apply_along_axis_with_unknown_lengths(scheduler):
+    data = np.arange(24.0).reshape(8, 3)
+    x = da.from_array(data, chunks=((3, 0, 5), 2))
+    rows = x[x[:, 0] > 5]
+    assert_eq(da.apply_along_axis(np.cumsum, 1, rows), np.apply_along_axis(np.cumsum, 1, data[data[:, 0] > 5]),
+              schedulers=(scheduler,))
+    with pytest.raises(ValueError, match=r"apply_along_axis: axis 0 has unknown chunk sizes.*compute_chunk_sizes"):
+        da.apply_along_axis(np.sum, 0, rows)
+
+
 def test_apply_over_axes(data):
     x = da.from_array(data, chunks=(3, 2, 3))
     assert_eq(da.apply_over_axes(da.sum, x, [0, 2]), np.apply_over_axes(np.sum, data, [0, 2]))

@@ -28,7 +28,9 @@ def test_lstsq_matches_numpy(achunks, bshape, split_every):
     result = da.linalg.lstsq(x, y, split_every=split_every)
     expected = np.linalg.lstsq(a, b)
     for got, exp in zip(result, expected):
-        assert got.shape == np.shape(exp) and got.dtype == np.asarray(exp).dtype
+        assert got.dtype == np.asarray(exp).dtype
+        assert got.shape == np.shape(exp) or got is result[1]  # residuals: (nan,), NumPy's shape depends on the rank
+    assert np.isnan(result[1].shape[0])
     assert_eq(result[0], expected[0], rtol=1e-9)
     assert_eq(result[1], expected[1], rtol=1e-9)
     assert_eq(result[2], expected[2])
@@ -44,8 +46,81 @@ def test_lstsq_rank_deficient_gives_numpys_minimum_norm_solution():
     assert int(rank.compute()) == erank == 3
     np.testing.assert_allclose(x.compute(), ex, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(s.compute(), es, rtol=1e-8, atol=1e-10)
-    assert eres.shape == (0,)  # NumPy: empty for rank-deficient a; chunkwise: the residual sum (documented)
-    np.testing.assert_allclose(residuals.compute(), [np.sum((a @ ex - b) ** 2)], rtol=1e-8)
+    assert eres.shape == (0,)  # NumPy: empty for rank-deficient a
+    assert_eq(residuals, eres)
+
+
+@pytest.mark.parametrize("bshape", [(200,), (200, 3)])
+@pytest.mark.parametrize("achunks", [(30, 4), ((1, 0, 99, 100), 4), (200, 4)])
+def test_lstsq_residuals_empty_like_numpys_when_rank_deficient(bshape, achunks):
+    a = rng.standard_normal((200, 4))
+    a[:, 2] = 2 * a[:, 0]  # rank 3
+    b = rng.standard_normal(bshape)
+    result = da.linalg.lstsq(da.from_array(a, chunks=achunks), da.from_array(b, chunks=50))
+    expected = np.linalg.lstsq(a, b)
+    assert expected[1].shape == (0,) and int(expected[2]) == 3
+    assert_eq(result[1], expected[1])
+    assert_eq(result[2], expected[2])
+    full_rank = da.linalg.lstsq(da.from_array(a[:, [0, 1, 3]], chunks=(30, 3)), b)[1]  # the same, of full rank
+    assert_eq(full_rank, np.linalg.lstsq(a[:, [0, 1, 3]], b)[1], rtol=1e-9)
+
+
+def drop_nan_rows(a, b, chunks):
+    keep_np = ~np.isnan(a).any(axis=1)
+    x = da.from_array(a, chunks=chunks)
+    y = da.from_array(b, chunks=chunks[:1] + (1,) * (b.ndim - 1))
+    keep = ~da.isnan(x).any(axis=1)
+    return x[keep], y[keep], a[keep_np], b[keep_np]
+
+
+@pytest.mark.parametrize("chunks", [(7, 4), ((1, 0, 30, 29), 4), ((6,) * 10, 4), (60, 4), (7, 3)])
+@pytest.mark.parametrize("bshape", [(60,), (60, 2)])
+@pytest.mark.parametrize("rank_deficient", [False, True])
+def test_lstsq_of_unknown_row_chunks(chunks, bshape, rank_deficient):
+    a = rng.standard_normal((60, 4))
+    if rank_deficient:
+        a[:, 3] = a[:, 0] - a[:, 1]
+    a[[2, 3, 17, 40, 41, 59], [0, 1, 2, 3, 0, 1]] = np.nan
+    b = rng.standard_normal(bshape)
+    x, y, ak, bk = drop_nan_rows(a, b, chunks)
+    assert np.isnan(x.shape[0]) and np.isnan(y.shape[0])
+    result = da.linalg.lstsq(x, y, split_every=2)
+    expected = np.linalg.lstsq(ak, bk)
+    assert result[0].shape == expected[0].shape and np.isnan(result[1].shape[0]) and result[3].shape == (4,)
+    for got, exp in zip(result, expected):
+        assert_eq(got, exp, rtol=1e-9, atol=1e-12)
+    assert_eq(da.linalg.lstsq(x, y, rcond=1e-3)[2], np.linalg.lstsq(ak, bk, rcond=1e-3)[2])
+
+
+def test_lstsq_of_unknown_row_chunks_errors():
+    a = rng.standard_normal((20, 3))
+    a[3, 0] = np.nan
+    x, y, _, _ = drop_nan_rows(a, np.ones(20), (5, 3))
+    with pytest.raises(ValueError, match=r"lstsq: a of shape .* and b .* cannot be aligned.*a\[mask\], b\[mask\].*compute_chunk_sizes"):
+        da.linalg.lstsq(x, np.ones(19))  # b's rows known, a's not
+    with pytest.raises(ValueError, match="cannot be aligned"):
+        da.linalg.lstsq(x, da.ones(20, chunks=10)[da.ones(20, chunks=10) > 0])  # different row blocks
+    columns = da.from_array(a, chunks=(5, 3))[:, da.from_array(np.array([True, False, True]), chunks=3)]
+    with pytest.raises(ValueError, match=r"lstsq: a or b has unknown chunk sizes.*compute_chunk_sizes"):
+        da.linalg.lstsq(columns, np.ones(20))
+    few = np.full((10, 3), np.nan)
+    few[[1, 7]] = 1.0
+    xf, yf, _, _ = drop_nan_rows(few, np.ones(10), (4, 3))
+    with pytest.raises(ValueError, match=r"lstsq: .*2 rows, fewer than its 3 columns.*compute_chunk_sizes"):
+        da.linalg.lstsq(xf, yf)[0].compute()
+
+
+@pytest.mark.parametrize("op", ["solve", "inv", "cholesky", "det", "slogdet", "eigh", "matrix_power", "lu"])
+def test_square_operations_refuse_unknown_sizes_at_build_time(op):
+    from chunkwise.array.testing import with_unknown_chunks
+
+    x = with_unknown_chunks(da.from_array(spd(4, 4), chunks=2))
+    args = {"solve": (np.ones(4),), "matrix_power": (2,)}.get(op, ())
+    with pytest.raises(ValueError, match=rf"{op}: the matrix.* unknown chunk sizes.*compute_chunk_sizes"):
+        getattr(da.linalg, op)(x, *args)
+    b = with_unknown_chunks(da.ones(4, chunks=2))
+    with pytest.raises(ValueError, match=r"solve: b .* unknown chunk sizes.*compute_chunk_sizes"):
+        da.linalg.solve(da.from_array(spd(4, 4)), b)
 
 
 @pytest.mark.parametrize("shape", [(3, 5), (5, 5)])
@@ -183,3 +258,16 @@ def test_blocked_cholesky_names_a_matrix_that_is_not_positive_definite():
         lower = da.linalg.cholesky(da.from_array(-np.eye(12), chunks=4))
     with pytest.raises(np.linalg.LinAlgError, match="not positive definite"):
         lower.compute()
+
+
+def test_lstsq_of_unknown_row_chunks_aligns_only_provably_equal_rows():
+    a = rng.standard_normal((20, 2))
+    b = rng.standard_normal(20)
+    x, y = da.from_array(a, chunks=(6, 2)), da.from_array(b, chunks=6)
+    keep = x[:, 0] > -0.5
+    expected = np.linalg.lstsq(a[a[:, 0] > -0.5], b[a[:, 0] > -0.5])
+    assert_eq(da.linalg.lstsq(x[keep], y[keep])[0], expected[0], rtol=1e-10)  # one mask, same row chunks
+    with pytest.raises(ValueError, match="cannot be aligned"):
+        da.linalg.lstsq(x[keep], y[y > -0.5])  # another mask
+    with pytest.raises(ValueError, match="cannot be aligned"):
+        da.linalg.lstsq(x[keep], da.from_array(b, chunks=5)[da.from_array(a[:, 0] > -0.5, chunks=5)])

@@ -168,3 +168,40 @@ def test_topk_on_long_blocks_prefiltered_by_a_sample_matches_numpy(k):
         np.testing.assert_array_equal(da.topk(x, k).compute(), expected)
         picked = data[da.argtopk(x, k).compute()]
         np.testing.assert_array_equal(picked, expected)
+
+
+# --- 0-d arrays: NumPy argsorts them as 1-d; sort needs axis=None ------------------------------
+
+
+@pytest.mark.parametrize("value", [np.array(3.0), np.array(7, dtype=np.int8), np.array(np.nan), np.array(True)])
+@pytest.mark.parametrize("axis", [-1, 0, None])
+@pytest.mark.parametrize("op", ["argsort", "argpartition"])
+def test_argsort_of_a_0d_array_matches_numpy(value, axis, op):
+    args = (0,) if op == "argpartition" else ()
+    expected = getattr(np, op)(value, *args, axis=axis)
+    assert_eq(getattr(da, op)(da.from_array(value), *args, axis=axis), expected)
+    assert_eq(getattr(np, op)(da.from_array(value), *args, axis=axis), expected)  # __array_function__
+
+
+def test_argsort_of_a_0d_array_other_forms():
+    x = da.from_array(np.array(2.5))
+    assert_eq(x.argsort(), np.array(2.5).argsort())
+    assert_eq(da.argsort(x, stable=True), np.argsort(np.array(2.5), stable=True))
+    for op in (da.argsort, da.argpartition):
+        args = (0,) if op is da.argpartition else ()
+        with pytest.raises(np.exceptions.AxisError, match=rf"{op.__name__}: axis 1 is out of bounds for array of dimension 1"):
+            op(x, *args, axis=1)  # NumPy: the same error (the 0-d array taken as 1-d)
+        with pytest.raises(np.exceptions.AxisError):
+            getattr(np, op.__name__)(np.array(2.5), *args, axis=1)
+
+
+@pytest.mark.parametrize("op", ["sort", "partition"])
+def test_sort_of_a_0d_array_matches_numpy(op):
+    value = np.array(4.0)
+    args = (0,) if op == "partition" else ()
+    assert_eq(getattr(da, op)(da.from_array(value), *args, axis=None), getattr(np, op)(value, *args, axis=None))
+    for axis in (-1, 0):
+        with pytest.raises(np.exceptions.AxisError):
+            getattr(np, op)(value, *args, axis=axis)
+        with pytest.raises(np.exceptions.AxisError, match=rf"{op}: axis {axis} is out of bounds for array of dimension 0"):
+            getattr(da, op)(da.from_array(value), *args, axis=axis)

@@ -161,6 +161,55 @@ def test_bincount():
 
 
 @pytest.mark.parametrize("scheduler", ["sync", "threads"])
+@pytest.mark.parametrize("chunks", [((10, 40, 1, 49),), ((0, 50, 0, 50),), 100])
+def test_bincount_negative_values_fail_with_a_clear_error(scheduler, chunks):
+    v = rng.integers(0, 9, 100)
+    v[60] = -3
+    with pytest.raises(ValueError, match="negative"):
+        np.bincount(v)
+    lazy = da.bincount(da.from_array(v, chunks=chunks))  # builds: the values are not read until computed
+    with pytest.raises(ValueError, match=r"bincount: x holds negative values \(such as -3\).*x - x.min\(\).*x\[x >= 0\]"):
+        lazy.compute(scheduler=scheduler)
+    x = da.from_array(v, chunks=chunks)
+    with pytest.raises(ValueError, match=r"bincount: x holds negative values"):
+        da.bincount(x[x != 5], weights=da.ones(100, chunks=chunks)[x != 5]).compute(scheduler=scheduler)
+    assert_eq(da.bincount(x[x >= 0]), np.bincount(v[v >= 0]), schedulers=(scheduler,))  # the fix
+    assert_eq(da.bincount(x - x.min()), np.bincount(v - v.min()), schedulers=(scheduler,))
+
+
+@pytest.mark.parametrize("given", [[3, -1, 2], np.array([0, -2], dtype=np.int8), np.array([[-1]])[0]])
+def test_bincount_negative_values_in_memory_refused_at_build_time(given):
+    with pytest.raises(ValueError):
+        np.bincount(given)
+    with pytest.raises(ValueError, match=r"bincount: x holds negative values \(such as -\d\)"):
+        da.bincount(given)
+
+
+@pytest.mark.parametrize("scheduler", ["sync", "threads"])
+@pytest.mark.parametrize("chunks", [((10, 40, 1, 49),), ((0, 50, 0, 50),), 100])
+def test_bincount_of_unknown_lengths_with_minlength_and_weights(scheduler, chunks):
+    v = rng.integers(0, 9, 100)
+    w = rng.random(100)
+    x, weights = da.from_array(v, chunks=chunks), da.from_array(w, chunks=chunks)
+    keep = x % 3 != 1
+    kv, kw = v[v % 3 != 1], w[v % 3 != 1]
+    assert np.isnan(x[keep].shape[0])
+    assert_eq(da.bincount(x[keep]), np.bincount(kv), schedulers=(scheduler,))
+    assert_eq(da.bincount(x[keep], minlength=12), np.bincount(kv, minlength=12), schedulers=(scheduler,))
+    assert da.bincount(x[keep], minlength=12).chunks == ((12,),)
+    # weights masked by the same boolean array pair block by block (Dask accepts these too)
+    assert_eq(da.bincount(x[keep], weights=weights[keep]), np.bincount(kv, weights=kw), schedulers=(scheduler,))
+    assert_eq(da.bincount(x[keep], weights=weights[keep], minlength=10), np.bincount(kv, weights=kw, minlength=10),
+              schedulers=(scheduler,))
+    assert_eq(x[keep] + weights[keep], kv + kw, schedulers=(scheduler,))  # elementwise pairs them likewise
+    with pytest.raises(ValueError, match="bincount: the values reach 8, beyond minlength=4.*larger minlength"):
+        da.bincount(x[keep], minlength=4).compute(scheduler=scheduler)
+    for other in (weights, kw, weights[weights > 0.5]):  # unknown against known, or another mask
+        with pytest.raises(ValueError, match=r"bincount: x of shape \(nan,\) and weights .* may not line up.*x\[m\], weights\[m\]"):
+            da.bincount(x[keep], weights=other)
+
+
+@pytest.mark.parametrize("scheduler", ["sync", "threads"])
 def test_histogram(scheduler):
     x = da.from_array(A, chunks=UNEVEN)
     w = rng.random(A.shape)

@@ -39,10 +39,11 @@ import numpy as np
 
 from chunkwise.array.axes import normalize_axis
 from chunkwise.array.blockwise import blockwise, map_blocks
-from chunkwise.array.chunks import check_known_chunks
+from chunkwise.array.chunks import check_known_chunks, has_unknown
 from chunkwise.array.core import Array, asarray, implements
 from chunkwise.array.cumulative import cumsum, diff
 from chunkwise.array.elementwise import where
+from chunkwise.array.expr import unknown_chunks_origin
 from chunkwise.array.manipulation import stack
 from chunkwise.array.reductions import any as any_
 from chunkwise.array.reductions import sum as sum_
@@ -325,8 +326,20 @@ def _bincount_finish(counts: np.ndarray, minlength: int) -> np.ndarray:
     return counts
 
 
+def _negative_values(smallest: Any) -> ValueError:
+    return ValueError(
+        f"bincount: x holds negative values (such as {smallest}); bincount counts non-negative "
+        "integers: shift them first (x - x.min()), or keep only x[x >= 0]"
+    )
+
+
 def _bincount_block(block: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    return np.bincount(block, weights=weights)
+    try:
+        return np.bincount(block, weights=weights)
+    except ValueError:
+        if block.size and block.min() < 0:
+            raise _negative_values(block.min()) from None
+        raise
 
 
 @implements(np.bincount)
@@ -334,27 +347,52 @@ def bincount(x: Any, weights: Any = None, minlength: int = 0, split_every: Any =
     """Counts of each non-negative integer in the 1-d ``x``, as ``numpy.bincount``.
 
     With ``minlength`` the output has exactly that length (a value beyond it
-    raises when computed); without it, one block of unknown length.
+    raises when computed); without it, one block of unknown length. Negative
+    values raise a ``ValueError`` naming ``bincount`` and the fix: at once
+    for values in memory (a list, a NumPy array), when computed for a
+    chunkwise array. ``x`` and ``weights`` may have unknown lengths when one
+    boolean array masked both (``x[m]``, ``weights[m]``).
 
     >>> import numpy as np
     >>> bincount(asarray(np.array([0, 1, 1, 3])).rechunk(3), minlength=5).compute().tolist()
     [1, 2, 0, 1, 0]
     """
+    given = x
     x = asarray(x)
     if x.ndim != 1:
         raise ValueError(f"bincount: x must be 1-d, got shape {x.shape}")
     if x.dtype.kind not in "iub":
         raise TypeError(f"bincount: x must hold integers, got {x.dtype}")
+    if not isinstance(given, Array) and x.dtype.kind == "i" and x.size and np.min(given) < 0:
+        raise _negative_values(np.min(given))  # values in memory: checked now (lazy ones when computed)
     if minlength < 0:
         raise ValueError("bincount: minlength must be non-negative")
     arrays = [x] if weights is None else [x, asarray(weights)]
-    if weights is not None and arrays[1].shape != x.shape:
-        raise ValueError(f"bincount: weights shape {arrays[1].shape} differs from x {x.shape}")
+    if weights is not None:
+        _check_weights(x, arrays[1])
     partials = _one_per_block(_bincount_block, arrays, "bincount")
     dtype = np.intp if weights is None else np.float64
     out_chunks = ((minlength,),) if minlength else ((math.nan,),)
     return _merged(partials, _pad_add, functools.partial(_bincount_finish, minlength=minlength),
                    out_chunks, dtype, "bincount")
+
+
+def _check_weights(x: Array, weights: Array) -> None:
+    """``weights`` match ``x`` in shape, or pair their unknown-length blocks provably (one mask)."""
+    unknown = has_unknown(x.chunks) or has_unknown(weights.chunks)
+    if not unknown:
+        if weights.shape != x.shape:
+            raise ValueError(f"bincount: weights shape {weights.shape} differs from x {x.shape}")
+        return
+    if weights.ndim != 1 or not (
+        has_unknown(x.chunks) and has_unknown(weights.chunks) and x.numblocks == weights.numblocks
+        and unknown_chunks_origin(x.expr, 0) == unknown_chunks_origin(weights.expr, 0)
+    ):
+        raise ValueError(
+            f"bincount: x of shape {x.shape} and weights of shape {weights.shape} have unknown lengths (nan) "
+            "that may not line up; mask both with the same boolean array (x[m], weights[m]), or call "
+            "compute_chunk_sizes() on each of them first"
+        )
 
 
 def _hist_block(block: np.ndarray, weights: np.ndarray | None = None, bins: Any = None,

@@ -122,6 +122,10 @@ class ArrayExpr(Expr):
         # Masked when an array input is: nodes that make or drop masks say so themselves.
         return any(isinstance(dep, ArrayExpr) and dep.masked for dep in self.dependencies())
 
+    def unknown_lengths_origin(self, axis: int) -> str:
+        """A name for the unknown block lengths this node makes on ``axis``: equal names, equal lengths."""
+        return f"{self.name}:{axis}"
+
     @functools.cached_property
     def shape(self) -> tuple:
         return tuple(sum(c) if not any(math.isnan(x) for x in c) else math.nan for c in self.chunks)
@@ -455,7 +459,9 @@ def unknown_chunks_origin(expr: ArrayExpr, axis: int) -> str:
     lengths) passes the question down to that input; any other node is the
     origin. Two arrays with the same origin on an axis have blocks of the same
     (unknown) lengths there: ``x[m] + x[m] * 2`` pairs blocks safely,
-    ``x[x > 1] + y[y > 1]`` does not.
+    ``x[x > 1] + y[y > 1]`` does not. The origin names its lengths
+    (:meth:`ArrayExpr.unknown_lengths_origin`): two masks by one boolean
+    array make the same lengths, so ``x[m] + y[m]`` pairs blocks too.
     """
     while True:
         lengths = expr.chunks[axis]
@@ -467,7 +473,7 @@ def unknown_chunks_origin(expr: ArrayExpr, axis: int) -> str:
                 expr, axis = dep, (axis if axis in same else same[0])
                 break
         else:
-            return f"{expr.name}:{axis}"
+            return expr.unknown_lengths_origin(axis)
 
 
 def one_to_one_inputs(expr: ArrayExpr, inputs: Sequence) -> tuple:

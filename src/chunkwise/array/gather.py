@@ -405,6 +405,12 @@ class BooleanMask(ArrayExpr):
     def _dtype(self) -> Any:
         return self.array.dtype
 
+    def unknown_lengths_origin(self, axis: int) -> str:
+        """Block ``j``'s length is the count of block ``j`` of the mask: the same for every array it masks."""
+        if axis == self._position:
+            return f"{self.mask.name}:mask"
+        return super().unknown_lengths_origin(axis)
+
     def _chunks(self) -> tuple:
         chunks = self.array.chunks
         p, k = self.axis, self.mask.ndim

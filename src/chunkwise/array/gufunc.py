@@ -39,6 +39,7 @@ import numpy as np
 
 from chunkwise.array.axes import normalize_axes, normalize_axis
 from chunkwise.array.blockwise import blockwise, map_blocks
+from chunkwise.array.chunks import check_known_chunks
 from chunkwise.array.core import Array, asarray
 from chunkwise.array.creation import zeros
 from chunkwise.array.overlap import Overlap, ensure_minimum_chunks
@@ -330,7 +331,7 @@ def as_gufunc(signature: str | None = None, **kwargs: Any) -> Callable:
 
 def _along_block(block: np.ndarray, func1d: Callable, axis: int, shape: tuple, out_dtype: np.dtype,
                  args: tuple, kwargs: dict) -> np.ndarray:
-    if block.size == 0:
+    if any(n == 0 for d, n in enumerate(block.shape) if d != axis):  # no lane: func1d never runs
         out_shape = block.shape[:axis] + shape + block.shape[axis + 1:]
         return np.empty(out_shape, dtype=out_dtype)
     return np.apply_along_axis(func1d, axis, block, *args, **kwargs).astype(out_dtype, copy=False)
@@ -342,6 +343,8 @@ def apply_along_axis(func1d: Callable, axis: int, arr: Any, *args: Any, dtype: A
 
     ``axis`` is first rechunked into one block. ``dtype`` and ``shape`` (of
     ``func1d``'s result) are found by calling ``func1d`` on ones when absent.
+    As NumPy, an iteration axis (any other axis) of length 0 is refused:
+    ``func1d`` would never run, so its result's shape is unknown.
 
     >>> import numpy as np
     >>> x = asarray(np.arange(6).reshape(2, 3))
@@ -350,6 +353,15 @@ def apply_along_axis(func1d: Callable, axis: int, arr: Any, *args: Any, dtype: A
     """
     x = asarray(arr)
     axis = normalize_axis(axis, x.ndim, "apply_along_axis")
+    check_known_chunks("apply_along_axis", x, axes=(axis,), what=f"axis {axis}",
+                       detail=", and the axis is rechunked into one block")
+    empty = [d for d in range(x.ndim) if d != axis and x.shape[d] == 0]
+    if empty:
+        raise ValueError(
+            f"apply_along_axis: cannot apply along axis {axis} of the array of shape {x.shape} when any "
+            f"iteration dimensions are 0 (axis {empty[0]}), as NumPy refuses: func1d would never run, so its "
+            "result's shape is unknown; skip the call when the array is empty (x.size == 0)"
+        )
     if shape is None or dtype is None:
         sample = np.asarray(func1d(np.ones(int(x.shape[axis]), dtype=x.dtype), *args, **kwargs))
         shape = sample.shape if shape is None else tuple(shape)

@@ -299,8 +299,8 @@ def _check_sort_args(opname: str, x: Array, kind: Any, order: Any) -> None:
 def _sorted(a: Any, axis: Any, kind: Any, order: Any, want: str, opname: str) -> Array:
     x = asarray(a)
     _check_sort_args(opname, x, kind, order)
-    if axis is None:
-        x, axis = ravel(x), 0
+    if axis is None or (x.ndim == 0 and want == "positions"):  # NumPy argsorts a 0-d array as 1-d
+        x, axis = ravel(x), 0 if axis is None else axis
     if x.ndim == 0:
         raise np.exceptions.AxisError(f"{opname}: axis {axis} is out of bounds for array of dimension 0")
     axis = normalize_axis(axis, x.ndim, opname)
@@ -333,6 +333,9 @@ def sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, *, stable:
 @implements(np.argsort)
 def argsort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, *, stable: Any = None) -> Array:
     """The indices that sort ``a`` along ``axis``, as ``numpy.argsort`` (stable on a chunked axis).
+
+    A 0-d array is sorted as a 1-d array of one element (``[0]``), as NumPy
+    does (while ``sort`` of a 0-d array needs ``axis=None``).
 
     >>> import numpy as np
     >>> argsort(asarray(np.array([2, 0, 2, 1])).rechunk(2)).compute().tolist()
@@ -385,8 +388,8 @@ def argpartition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect", or
     5
     """
     x = asarray(a)
-    if axis is None:
-        x, axis = ravel(x), 0
+    if axis is None or x.ndim == 0:  # NumPy argpartitions a 0-d array as 1-d
+        x, axis = ravel(x), 0 if axis is None else axis
     axis = normalize_axis(axis, x.ndim, "argpartition")
     _check_kth("argpartition", kth, int(x.shape[axis]))
     if order is not None:

@@ -10,7 +10,8 @@ uses the chunks:
   for a chunked tall-and-skinny matrix (row chunks, one column chunk;
   rechunked to that when a ``K x K`` block fits ``array.chunk_size``), the
   transpose's for a short-and-fat one (:mod:`.decompositions`,
-  :mod:`.solvers`);
+  :mod:`.solvers`); ``qr``, ``svd``, ``svdvals``, ``lstsq`` and ``tsqr``
+  also on row chunks of unknown length (``X[keep]``), as Dask's;
 - ``svd_compressed``: a seeded randomized SVD of any chunking;
 - ``solve``, ``inv``, ``cholesky``, ``lu``, ``det``, ``slogdet``, ``eigh``,
   ``eigvalsh``, ``eig``, ``eigvals``, ``matrix_power`` (and ``qr``/``svd`` of

@@ -13,7 +13,11 @@ Which algorithm runs depends on the chunks of the last two axes:
 - **column-chunked, one row chunk** (short-and-fat): the transpose's TSQR;
 - **other chunkings**: rechunked to one column chunk when a ``K x K`` matrix
   (``K`` columns) fits in ``array.chunk_size``; refused otherwise, with the fix
-  (``svd_compressed`` for a low-rank approximation of a big square matrix).
+  (``svd_compressed`` for a low-rank approximation of a big square matrix);
+- **row chunks of unknown length** (``x[mask]``): TSQR, which needs no row
+  count (as Dask's), after joining column chunks (which Dask refuses): Q and
+  U keep the unknown row chunks, R is ``N x N``, and computing fails with
+  the fix if the rows turn out fewer than the columns.
 
 ``qr(mode="complete")`` and ``svd(full_matrices=True)`` of a chunked
 non-square matrix would need an ``M x M`` factor: refused with the fix
@@ -36,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from chunkwise.array.chunks import check_known_chunks
+from chunkwise.array.chunks import check_known_chunks, has_unknown
 from chunkwise.array.core import Array, asarray, from_array
 from chunkwise.array.linalg.plan import (
     DEFAULT_SPLIT_EVERY,
@@ -60,6 +64,7 @@ __all__ = [
     "svdvals",
     "tall_skinny",
     "tsqr",
+    "unknown_rows",
 ]
 
 QRResult = namedtuple("QRResult", ["Q", "R"])
@@ -79,16 +84,23 @@ def _check_matrix(x: Array, opname: str) -> None:
 
 
 def _single_chunk_matrix(x: Array) -> bool:
-    return x.ndim > 2 or x.numblocks[-1] == x.numblocks[-2] == 1
+    return x.ndim > 2 or (x.numblocks[-1] == x.numblocks[-2] == 1 and not unknown_rows(x))
+
+
+def unknown_rows(x: Array) -> bool:
+    """Whether ``x`` is a 2-d matrix whose row chunk sizes are unknown (``nan``, e.g. after ``x[mask]``)."""
+    return x.ndim == 2 and has_unknown(x.chunks[:1])
 
 
 def tall_skinny(x: Array, opname: str) -> Array:
     """``x`` (2-d) with one column chunk, rechunking rows and columns where needed.
 
     A ``K x K`` block (``K`` columns) must fit in ``array.chunk_size``;
-    otherwise a ``ValueError`` names the shape, the chunks and the fix.
+    otherwise a ``ValueError`` names the shape, the chunks and the fix. Row
+    blocks of unknown length (``x[mask]``) are kept as they are, columns
+    joined.
     """
-    check_known_chunks(opname, x)
+    check_known_chunks(opname, x, axes=(1,), what="the array's columns")
     if x.numblocks[1] == 1:
         return x
     m, k = x.shape
@@ -102,6 +114,8 @@ def tall_skinny(x: Array, opname: str) -> Array:
             "Use linalg.svd_compressed(x, k) for a low-rank approximation, or raise array.chunk_size "
             "if the columns fit in memory"
         )
+    if unknown_rows(x):
+        return x.rechunk({1: -1})
     rows = max(k, limit // max(k * itemsize, 1))
     spec = {1: -1} if max(x.chunks[0], default=0) <= rows else {0: rows, 1: -1}
     return x.rechunk(spec)
@@ -113,7 +127,9 @@ def tsqr(x: Any, split_every: int | None = None, compute_q: bool = True, compute
     ``compute_q=False`` returns ``R`` only (one pass, nothing per row block
     kept); ``compute_svd=True`` returns ``(U, S, Vh)`` instead. ``split_every``:
     R factors stacked per task of the tree (default 16). ``linalg.qr`` and
-    ``linalg.svd`` call this after rechunking other chunkings.
+    ``linalg.svd`` call this after rechunking other chunkings. Row chunks
+    may be unknown (``x[mask]``): Q (or U) keeps them, R is ``N x N``
+    (computing fails with the fix if the rows turn out fewer than ``N``).
 
     >>> import numpy as np
     >>> import chunkwise.array as da
@@ -125,14 +141,18 @@ def tsqr(x: Any, split_every: int | None = None, compute_q: bool = True, compute
     x = _as_array(x)
     if x.ndim != 2:
         raise ValueError(f"tsqr: the array must be 2-d (a matrix), got shape {x.shape}")
-    check_known_chunks("tsqr", x)
+    check_known_chunks("tsqr", x, axes=(1,), what="the array's columns")
     if x.numblocks[1] != 1:
         raise ValueError(
             f"tsqr: the array (shape {x.shape}, chunks of {x.chunksize}) must have one column chunk; "
             "rechunk with x.rechunk({1: -1}), or call linalg.qr, which rechunks when the columns fit"
         )
-    linalg_dtype("tsqr", x.dtype)
-    tree = RTree(split_every or DEFAULT_SPLIT_EVERY, x.expr)
+    return _tsqr(x, split_every, compute_q, compute_svd, "tsqr")
+
+
+def _tsqr(x: Array, split_every: int | None, compute_q: bool, compute_svd: bool, opname: str) -> Any:
+    linalg_dtype(opname, x.dtype)
+    tree = RTree(split_every or DEFAULT_SPLIT_EVERY, opname, x.expr)
     r = Array(tree)
     if compute_svd:
         u_r, s, vh = svd(r, full_matrices=False)
@@ -173,19 +193,25 @@ def qr(x: Any, mode: str = "reduced", *, split_every: int | None = None) -> Any:
             return r
         q, r = core_call(_qr, [x], 2, [((m, kq), dtype), ((kr, n), dtype)], "qr", {"mode": mode})
         return QRResult(q, r)
-    check_known_chunks("qr", x)
-    if mode == "complete" and m > n:
+    if unknown_rows(x) and mode == "complete":
         raise ValueError(
-            f"qr: mode='complete' of the chunked {m} x {n} matrix would make a {m} x {m} Q; "
-            "use mode='reduced' (Q of the same shape as the matrix), or rechunk to one chunk if it fits"
+            f"qr: mode='complete' of the {x.shape} matrix with unknown row chunk sizes would make an "
+            "M x M Q of unknown M; use mode='reduced', or call x.compute_chunk_sizes() first"
         )
-    if x.numblocks[0] == 1 and m < n:
-        x = one_core_chunk(x, 2, "qr")
-        return qr(x, mode, split_every=split_every)
+    if not unknown_rows(x):  # else TSQR, Q keeping the unknown row chunks
+        check_known_chunks("qr", x)
+        if mode == "complete" and m > n:
+            raise ValueError(
+                f"qr: mode='complete' of the chunked {m} x {n} matrix would make a {m} x {m} Q; "
+                "use mode='reduced' (Q of the same shape as the matrix), or rechunk to one chunk if it fits"
+            )
+        if x.numblocks[0] == 1 and m < n:
+            x = one_core_chunk(x, 2, "qr")
+            return qr(x, mode, split_every=split_every)
     x = tall_skinny(x, "qr")
     if mode == "r":
-        return tsqr(x, split_every, compute_q=False)
-    return QRResult(*tsqr(x, split_every))
+        return _tsqr(x, split_every, False, False, "qr")
+    return QRResult(*_tsqr(x, split_every, True, False, "qr"))
 
 
 def _qr(block: np.ndarray, mode: str) -> tuple:
@@ -244,6 +270,17 @@ def svd(
             {"full_matrices": full_matrices},
         )
         return SVDResult(u, s, vh)
+    if unknown_rows(x):  # TSQR, U keeping the unknown row chunks
+        if compute_uv and full_matrices:
+            raise ValueError(
+                f"svd: full_matrices=True of the {x.shape} matrix with unknown row chunk sizes would make an "
+                "M x M factor of unknown M; pass full_matrices=False (the reduced SVD by TSQR, what "
+                "dask.array.linalg.svd computes), or call x.compute_chunk_sizes() first"
+            )
+        x = tall_skinny(x, "svd")
+        if not compute_uv:
+            return svdvals(_tsqr(x, split_every, False, False, "svd"))
+        return _tsqr(x, split_every, False, True, "svd")
     check_known_chunks("svd", x)
     if compute_uv and full_matrices and m != n:
         full = max(m, n) ** 2 * dtype.itemsize
@@ -261,8 +298,8 @@ def svd(
         return SVDResult(conj_transpose(result.Vh), result.S, conj_transpose(result.U))
     x = tall_skinny(x, "svd")
     if not compute_uv:
-        return svdvals(tsqr(x, split_every, compute_q=False))
-    return tsqr(x, split_every, compute_svd=True)
+        return svdvals(_tsqr(x, split_every, False, False, "svd"))
+    return _tsqr(x, split_every, False, True, "svd")
 
 
 def svdvals(x: Any) -> Array:

@@ -31,14 +31,18 @@ Every task that calls LAPACK or BLAS limits BLAS to one thread while it runs
 already keep the cores busy.
 
 Keys: ``RTree`` owns ``(f"{name}-up{level}", g)`` (level 0: one per row
-block; level ``L``: the root) and ``(f"{name}-down{level}", g)`` (the Q
-factors of the tree, top-down), and outputs ``(name, 0, 0)``, the root's R.
-``TSQRQ`` outputs ``(name, i, 0)``, the Q rows of row block ``i``.
+block; level ``L``: the root; each ``(Q, R, row counts of the children's
+R's, rows seen)``) and ``(f"{name}-down{level}", g)`` (the Q factors of the
+tree, top-down, with the same counts), and outputs ``(name, 0, 0)``, the
+root's R. ``TSQRQ`` outputs ``(name, i, 0)``, the Q rows of row block ``i``.
+A node finds its rows of its parent's factor from those counts when the
+task runs, so the tree needs no row count before computing: TSQR works on
+row chunks of unknown length (``x[mask]``), like Dask's.
 
 >>> import numpy as np
 >>> import chunkwise.array as da
 >>> x = da.from_array(np.arange(12.0).reshape(6, 2) ** 2, chunks=(2, 2))
->>> r = RTree(2, x.expr)
+>>> r = RTree(2, "qr", x.expr)
 >>> r.chunks, r.levels
 (((2,), (2,)), [3, 2, 1])
 """
@@ -68,6 +72,7 @@ __all__ = [
     "CoreCall",
     "Part",
     "RTree",
+    "RowsSeen",
     "TSQRQ",
     "chunk_limit",
     "conj_transpose",
@@ -287,44 +292,88 @@ def one_core_chunk(x: Array, core: int, opname: str) -> Array:
 # --- the TSQR tree --------------------------------------------------------------------------------
 
 
-def _leaf_r(dtype: np.dtype, *blocks: np.ndarray) -> np.ndarray:
-    """R of one row block of ``[A1 | A2 | ...]``: shape ``(min(rows, K), K)``, factored in pieces."""
-    if len(blocks[0]) == 0:
-        return np.zeros((0, sum(1 if b.ndim == 1 else b.shape[1] for b in blocks)), dtype=dtype)
-    with one_blas_thread():
-        return block_r(blocks, dtype)
+def _leaf_r(dtype: np.dtype, need: int, opname: str, *blocks: np.ndarray) -> tuple:
+    """Up result of one row block of ``[A1 | A2 | ...]``: ``(None, R, None, rows)``, R factored in pieces.
+
+    R has shape ``(min(rows, K), K)``. ``need`` (the root's check; 0 below
+    the root): see :func:`_check_root`.
+    """
+    rows = len(blocks[0])
+    if rows == 0:
+        r = np.zeros((0, sum(1 if b.ndim == 1 else b.shape[1] for b in blocks)), dtype=dtype)
+    else:
+        with one_blas_thread():
+            r = block_r(blocks, dtype)
+    return _check_root((None, r, None, rows), need, opname)
 
 
-def _stack_qr(dtype: np.dtype, *parts: Any) -> tuple:
-    """``(Q, R)`` of the stacked R's of a group of children."""
-    stacked = np.vstack([p[1] if isinstance(p, tuple) else p for p in parts]).astype(dtype, copy=False)
+def _stack_qr(dtype: np.dtype, need: int, opname: str, *parts: tuple) -> tuple:
+    """Up result of a group of children: ``(Q, R, row counts of the children's R's, rows seen)``."""
+    rs = [p[1] for p in parts]
+    stacked = np.vstack(rs).astype(dtype, copy=False)
     with one_blas_thread():
         q, r = np.linalg.qr(stacked)
-    return q, r
+    return _check_root((q, r, [len(x) for x in rs], sum(p[3] for p in parts)), need, opname)
 
 
-def _root_r(root: Any) -> np.ndarray:
-    return root[1] if isinstance(root, tuple) else root
+def _check_root(up: tuple, need: int, opname: str) -> tuple:
+    """``up``, or a ``ValueError`` when its R has fewer than ``need`` rows.
+
+    Only for unknown row chunks: the root's R was declared ``K x K`` (as
+    Dask's), which holds when the rows are at least the columns of ``a``.
+    """
+    if len(up[1]) < need:
+        raise ValueError(
+            f"{opname}: the matrix has unknown row chunk sizes and turned out to have {up[3]} rows, fewer than "
+            f"its {need} columns, so its R factor is not the declared {need} x {need}; call "
+            "x.compute_chunk_sizes() first (a wide matrix is factored through its known shape)"
+        )
+    return up
 
 
-def _down(local: tuple, parent: np.ndarray | None, start: int, stop: int) -> np.ndarray:
-    """This tree node's Q factor: its own Q times its rows of the parent's factor."""
+def _root_r(root: tuple, rows: int) -> np.ndarray:
+    """The root's R, with zero rows appended up to the declared ``rows`` (unknown row chunks only)."""
+    r = root[1]
+    if len(r) < rows:  # [a | b] of lstsq with fewer rows than columns: R22 is all zero
+        r = np.vstack([r, np.zeros((rows - len(r), r.shape[1]), dtype=r.dtype)])
+    return r
+
+
+def _rows_seen(root: tuple) -> np.int64:
+    return np.int64(root[3])
+
+
+def _slice_of(parent: tuple | None, index: int) -> np.ndarray | None:
+    """The rows of child ``index`` in its parent's Q factor (``parent``: the parent's down result)."""
     if parent is None:
-        return local[0]
+        return None
+    factor, counts = parent
+    start = sum(counts[:index])
+    return factor[start:start + counts[index]]
+
+
+def _down(local: tuple, parent: tuple | None, index: int) -> tuple:
+    """This tree node's down result: ``(its Q times its rows of the parent's factor, its children's counts)``."""
+    mine = _slice_of(parent, index)
+    if mine is None:
+        return local[0], local[2]
     with one_blas_thread():
-        return local[0] @ parent[start:stop]
+        return local[0] @ mine, local[2]
 
 
 def _leaf_q(
-    dtype: np.dtype, factor: np.ndarray | None, start: int, stop: int, right: np.ndarray | None,
-    r_block: np.ndarray, block: np.ndarray,
+    dtype: np.dtype, parent: tuple | None, index: int, right: np.ndarray | None, up: tuple, block: np.ndarray,
 ) -> np.ndarray:
     """The Q rows of one row block, times ``right`` (``None``: the identity); see :mod:`.kernels`.
 
-    ``Q_b @ factor[start:stop] @ right`` with ``Q_b`` the block's own Q:
-    ``block @ solve(r_block, ...)`` when the block's R is well conditioned,
-    else its Householder Q rebuilt piece by piece (same R as the R pass).
+    ``Q_b @ F @ right`` with ``F`` the block's rows of its parent's factor
+    (``parent``: the parent's down result, ``None`` for a single block) and
+    ``Q_b`` the block's own Q: ``block @ solve(R_b, ...)`` (``R_b`` from its
+    up result ``up``) when that R is well conditioned, else its Householder Q
+    rebuilt piece by piece (same R as the R pass).
     """
+    r_block = up[1]
+    factor = _slice_of(parent, index)
     width = r_block.shape[1] if factor is None else factor.shape[1]
     if right is not None:
         width = right.shape[1]
@@ -333,7 +382,7 @@ def _leaf_q(
     a = block[:, None] if block.ndim == 1 else block
     a = a.astype(dtype, copy=False)
     with one_blas_thread():
-        small = None if factor is None else factor[start:stop]
+        small = factor
         if right is not None:
             small = right if small is None else small @ right
         q = q_by_solve(a, r_block, small)
@@ -347,11 +396,15 @@ def _leaf_q(
 class RTree(ArrayExpr):
     """The R factor of ``[A1 | A2 | ...]`` by a tree of QRs; see the module docstring.
 
-    Operands: ``split_every``, then the arrays (1-d or 2-d, the same row
-    chunks, one column chunk each).
+    Operands: ``split_every``, ``opname`` (the user's operation, for errors),
+    then the arrays (1-d or 2-d, the same row chunks, one column chunk each).
+    Row chunks may be unknown (``nan``, e.g. after ``x[mask]``): the tree only
+    needs the number of row blocks. The root's R is then declared ``K x K``
+    (as Dask's), checked when computed: the rows must be at least the columns
+    of ``A1``.
     """
 
-    _parameters = ("split_every",)
+    _parameters = ("split_every", "opname")
     _variadic = True
 
     @property
@@ -360,7 +413,7 @@ class RTree(ArrayExpr):
 
     @property
     def inputs(self) -> list:
-        return self.operands[1:]
+        return self.operands[2:]
 
     def dependencies(self) -> list:
         return list(self.inputs)
@@ -370,7 +423,7 @@ class RTree(ArrayExpr):
         return sum(1 if x.ndim == 1 else x.shape[1] for x in self.inputs)
 
     def _dtype(self) -> Any:
-        return linalg_dtype("qr", *(x.dtype for x in self.inputs))
+        return linalg_dtype(self.operands[1], *(x.dtype for x in self.inputs))
 
     @functools.cached_property
     def levels(self) -> list:
@@ -383,17 +436,22 @@ class RTree(ArrayExpr):
 
     @functools.cached_property
     def rows(self) -> list:
-        """Rows of the R of each tree node, per level."""
+        """Rows of the R of each tree node, per level (``nan`` where the row chunks are unknown)."""
         width = self.width
-        out = [[min(int(m), width) for m in self.inputs[0].chunks[0]]]
+        out = [[_r_rows(m, width) for m in self.inputs[0].chunks[0]]]
         fan_in = self.operands[0]
         for count in self.levels[1:]:
             below = out[-1]
-            out.append([min(sum(below[g * fan_in:(g + 1) * fan_in]), width) for g in range(count)])
+            out.append([_r_rows(sum(below[g * fan_in:(g + 1) * fan_in]), width) for g in range(count)])
         return out
 
+    @property
+    def unknown_rows(self) -> bool:
+        return math.isnan(self.rows[-1][0])
+
     def _chunks(self) -> tuple:
-        return ((self.rows[-1][0],), (self.width,))
+        root = self.rows[-1][0]
+        return ((self.width if math.isnan(root) else root,), (self.width,))
 
     def _owned_names(self):
         top = len(self.levels) - 1
@@ -403,41 +461,68 @@ class RTree(ArrayExpr):
             *(f"{self.name}-down{level}" for level in range(1, top + 1)),
         )
 
+    def up_ref(self, level: int, group: int) -> Ref:
+        """The up result ``(Q, R, counts, rows seen)`` of tree node ``(level, group)``."""
+        return Ref((f"{self.name}-up{level}", group))
+
     def down_ref(self, level: int, group: int) -> tuple:
-        """``(Ref or None, start, stop)``: the rows of tree node ``(level - 1, group)`` in its parent's Q factor."""
+        """``(Ref or None, index)``: the down result of node ``(level - 1, group)``'s parent, and its place there."""
         top = len(self.levels) - 1
         if level > top:
-            return None, 0, 0
+            return None, 0
         fan_in = self.operands[0]
-        parent = group // fan_in
-        start = sum(self.rows[level - 1][parent * fan_in:group])
-        return Ref((f"{self.name}-down{level}", parent)), start, start + self.rows[level - 1][group]
+        return Ref((f"{self.name}-down{level}", group // fan_in)), group % fan_in
 
     def _task(self, key: Hashable) -> Task:
         name = key[0]
         dtype = self.dtype
         top = len(self.levels) - 1
         if name == self.name:
-            return Task(key, _root_r, Ref((f"{self.name}-up{top}", 0)))
+            return Task(key, _root_r, self.up_ref(top, 0), self.chunks[0][0])
         suffix = name.rsplit("-", 1)[1]
         stage = "up" if suffix.startswith("up") else "down"
         level, group = int(suffix[len(stage):]), key[1]
+        need = self.inputs[0].shape[1] if level == top and self.unknown_rows and self.inputs[0].ndim == 2 else 0
         if stage == "up" and level == 0:
             refs = [Ref((x.name, group, *(0,) * (x.ndim - 1))) for x in self.inputs]
-            return Task(key, _leaf_r, dtype, *refs)
+            return Task(key, _leaf_r, dtype, need, self.operands[1], *refs)
         if stage == "up":
             fan_in = self.operands[0]
             below = self.levels[level - 1]
-            refs = [Ref((f"{self.name}-up{level - 1}", g)) for g in range(group * fan_in, min((group + 1) * fan_in, below))]
-            return Task(key, _stack_qr, dtype, *refs)
-        parent, start, stop = self.down_ref(level + 1, group)
-        return Task(key, _down, Ref((f"{self.name}-up{level}", group)), parent, start, stop)
+            refs = [self.up_ref(level - 1, g) for g in range(group * fan_in, min((group + 1) * fan_in, below))]
+            return Task(key, _stack_qr, dtype, need, self.operands[1], *refs)
+        parent, index = self.down_ref(level + 1, group)
+        return Task(key, _down, self.up_ref(level, group), parent, index)
 
     def _explain_line(self) -> str:
         return (
             f"RTree: TSQR of {self.inputs[0].numblocks[0]} row blocks x {self.width} columns  "
             f"[{len(self.levels) - 1} levels, fan-in {self.operands[0]}, {self.dtype}]"
         )
+
+
+def _r_rows(rows: float, width: int) -> float:
+    """Rows of the R of ``rows`` stacked rows of ``width`` columns (``nan`` stays ``nan``)."""
+    return rows if math.isnan(rows) else min(int(rows), width)
+
+
+class RowsSeen(ArrayExpr):
+    """The number of rows a :class:`RTree` factored, a 0-d int64 array (for unknown row chunks)."""
+
+    _parameters = ("tree",)
+
+    @property
+    def _funcname(self) -> str:
+        return "tsqr-rows"
+
+    def _dtype(self) -> Any:
+        return np.dtype(np.int64)
+
+    def _chunks(self) -> tuple:
+        return ()
+
+    def _task(self, key: Hashable) -> Task:
+        return Task(key, _rows_seen, self.tree.up_ref(len(self.tree.levels) - 1, 0))
 
 
 #: Most tasks rebuilt inside one Q task to recompute its input block instead of keeping it.
@@ -498,11 +583,11 @@ class TSQRQ(ArrayExpr):
 
     def _task(self, key: Hashable) -> Task:
         i = key[1]
-        factor, start, stop = self.tree.down_ref(1, i)
+        parent, index = self.tree.down_ref(1, i)
         block_key = (self.array.name, i, *(0,) * (self.array.ndim - 1))
         right = None if self.right is None else Ref((self.right.name, 0, 0))
-        r_block = Ref((f"{self.tree.name}-up0", i))
-        task = Task(key, _leaf_q, self.dtype, factor, start, stop, right, r_block, Ref(block_key))
+        up = self.tree.up_ref(0, i)
+        task = Task(key, _leaf_q, self.dtype, parent, index, right, up, Ref(block_key))
         rebuilt = self._rebuilt(block_key, [RECOMPUTE_LIMIT])
         return task.inline({block_key: rebuilt}, in_place=True) if rebuilt is not None else task
 
@@ -514,7 +599,7 @@ class TSQRQ(ArrayExpr):
         )
 
 
-def tsqr_r(arrays: list, split_every: int | None = None) -> Array:
+def tsqr_r(arrays: list, split_every: int | None = None, opname: str = "tsqr") -> Array:
     """The R factor of the row-aligned arrays ``[A1 | A2 | ...]`` (one column chunk each)."""
-    return Array(RTree(split_every or DEFAULT_SPLIT_EVERY, *[a.expr for a in arrays]))
+    return Array(RTree(split_every or DEFAULT_SPLIT_EVERY, opname, *[a.expr for a in arrays]))
 

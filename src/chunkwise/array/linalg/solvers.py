@@ -21,10 +21,12 @@
 - ``pinv`` and ``matrix_rank``: per matrix too, and by TSQR for a chunked
   tall-and-skinny (or short-and-fat) 2-d matrix.
 
-Differences from NumPy: ``lstsq``'s ``residuals`` has a shape known before
-computing: ``(K,)`` (``(1,)`` for a 1-d ``b``) whenever ``M > N``, holding
-the residual sums even where NumPy returns an empty array because ``a`` turned
-out rank-deficient; ``(0,)`` when ``M <= N``, as NumPy.
+``lstsq``'s ``residuals`` are NumPy's: the ``K`` residual sums (one for a
+1-d ``b``) when ``a`` is tall and of full rank, empty otherwise. Whether
+``a`` has full rank is known only when computed, so their length is unknown
+(``nan``) before computing, except when ``M <= N`` (``(0,)``). Dask's hold
+the sums even for a rank-deficient ``a``. ``a`` and ``b`` may have row
+chunks of unknown length (``a[keep]``, ``b[keep]``): TSQR needs no row count.
 
 >>> import numpy as np
 >>> import chunkwise.array as da
@@ -37,17 +39,20 @@ out rank-deficient; ``(0,)`` when ``M <= N``, as NumPy.
 
 from __future__ import annotations
 
+import math
 from collections import namedtuple
 from typing import Any
 
 import numpy as np
 
-from chunkwise.array.chunks import check_known_chunks
+from chunkwise.array.chunks import check_known_chunks, has_unknown
 from chunkwise.array.core import Array, asarray
+from chunkwise.array.expr import ArrayExpr, unknown_chunks_origin
 from chunkwise.array.linalg.blocked import block_cholesky
-from chunkwise.array.linalg.decompositions import qr, svd, tall_skinny
+from chunkwise.array.linalg.decompositions import qr, svd, tall_skinny, unknown_rows
 from chunkwise.array.linalg.plan import (
     DEFAULT_SPLIT_EVERY,
+    RowsSeen,
     RTree,
     chunk_limit,
     conj_transpose,
@@ -92,6 +97,10 @@ def _square(x: Array, opname: str) -> Array:
             f"{opname}: {x.ndim}-dimensional array given (shape {x.shape}); the array must be at least "
             "two-dimensional (a matrix, or a stack of matrices on the last two axes)"
         )
+    check_known_chunks(
+        opname, x, axes=(x.ndim - 2, x.ndim - 1), what=f"the matrix (shape {x.shape})",
+        detail=", and must be square with a known size",
+    )
     if x.shape[-1] != x.shape[-2]:
         raise ValueError(
             f"{opname}: last 2 dimensions of the array must be square, got shape {x.shape}"
@@ -102,8 +111,14 @@ def _square(x: Array, opname: str) -> Array:
 # --- least squares ------------------------------------------------------------------------------------
 
 
-def _lstsq_finish(r_aug: np.ndarray, n: int, rows: int, vector: bool, rcond: Any) -> tuple:
-    """``(x, residuals, rank, s)`` from the R factor of ``[a | b]``; see the module docstring."""
+def _lstsq_finish(r_aug: np.ndarray, *rows_seen: Any, n: int, rows: int | None, vector: bool, rcond: Any) -> tuple:
+    """``(x, residuals, rank, s)`` from the R factor of ``[a | b]``; see the module docstring.
+
+    ``rows``: ``a``'s row count, or ``None`` when unknown before computing
+    (then counted by the tree: ``rows_seen``).
+    """
+    if rows is None:
+        rows = int(rows_seen[0])
     width = r_aug.shape[1]
     full = np.zeros((width, width), dtype=r_aug.dtype)
     full[:r_aug.shape[0]] = r_aug
@@ -115,13 +130,14 @@ def _lstsq_finish(r_aug: np.ndarray, n: int, rows: int, vector: bool, rcond: Any
     keep = s > cutoff
     inverse = np.where(keep, 1 / np.where(keep, s, 1), 0).astype(s.dtype)
     x = vh.conj().T @ (inverse[:, None] * (u.conj().T @ qtb))
-    if rows > n:
+    rank = keep.sum()
+    if rows > n and rank == n:  # NumPy: empty when a is rank-deficient or not tall
         residuals = (np.abs(r @ x - qtb) ** 2).sum(axis=0) + (np.abs(r22) ** 2).sum(axis=0)
     else:
         residuals = np.empty(0, dtype=s.dtype)
     if vector:
         x = x[:, 0]
-    return x, residuals.astype(s.dtype), np.int32(keep.sum()), s[:min(rows, n)]
+    return x, residuals.astype(s.dtype), np.int32(rank), s[:min(rows, n)]
 
 
 def lstsq(a: Any, b: Any, rcond: Any = None, *, split_every: int | None = None) -> tuple:
@@ -138,25 +154,65 @@ def lstsq(a: Any, b: Any, rcond: Any = None, *, split_every: int | None = None) 
         raise ValueError(f"lstsq: a must be 2-d (a matrix), got shape {a.shape}")
     if b.ndim not in (1, 2):
         raise ValueError(f"lstsq: b must be 1-d or 2-d, got shape {b.shape}")
+    if unknown_rows(a) or has_unknown(b.chunks[:1]):
+        return _lstsq_unknown_rows(a, b, rcond, split_every)
     check_known_chunks("lstsq", a, b, what="a or b")
     if a.shape[0] != b.shape[0]:
         raise ValueError(
             f"lstsq: a of shape {a.shape} and b of shape {b.shape} have different numbers of rows "
             f"({a.shape[0]} and {b.shape[0]})"
         )
-    dtype = linalg_dtype("lstsq", a.dtype, b.dtype)
-    real = _real(dtype)
     m, n = a.shape
-    k = 1 if b.ndim == 1 else b.shape[1]
     a = tall_skinny(a, "lstsq")
     spec = {0: a.chunks[0]} if b.ndim == 1 else {0: a.chunks[0], 1: -1}
     if b.chunks[0] != a.chunks[0] or (b.ndim == 2 and b.numblocks[1] != 1):
         b = b.rechunk(spec)
-    tree = Array(RTree(split_every or DEFAULT_SPLIT_EVERY, a.expr, b.expr))
+    return _lstsq_tree(a, b, rcond, split_every, m)
+
+
+def _lstsq_unknown_rows(a: Array, b: Array, rcond: Any, split_every: int | None) -> tuple:
+    """``lstsq`` when a's or b's row chunks are unknown: both must have the same row blocks (``x[mask]``, ``y[mask]``)."""
+    check_known_chunks("lstsq", a, axes=(1,), what="a's columns")
+    if b.ndim == 2:
+        check_known_chunks("lstsq", b, axes=(1,), what="b's columns")
+    if not rows_line_up(a.expr, b.expr):
+        raise ValueError(
+            f"lstsq: a of shape {a.shape} and b of shape {b.shape} have row chunks {a.chunks[0]} and "
+            f"{b.chunks[0]}, unknown and not provably the same rows, so their rows cannot be aligned; index "
+            "both with the same mask from arrays of the same row chunks (a[mask], b[mask]), or call "
+            "compute_chunk_sizes() on each of them first"
+        )
+    if b.ndim == 2 and b.numblocks[1] != 1:
+        b = b.rechunk({1: -1})  # its row blocks (unknown lengths) kept
+    return _lstsq_tree(tall_skinny(a, "lstsq"), b, rcond, split_every, None)
+
+
+def rows_line_up(a: ArrayExpr, b: ArrayExpr) -> bool:
+    """Whether row block ``i`` of ``a`` and of ``b`` (unknown row chunks) provably hold the same rows.
+
+    True when both get their unknown row lengths from one origin (see
+    :func:`~chunkwise.array.expr.unknown_chunks_origin`): one node, or one
+    boolean mask (``X[keep]`` and ``y[keep]``).
+    """
+    if not (has_unknown(a.chunks[:1]) and has_unknown(b.chunks[:1])) or a.numblocks[0] != b.numblocks[0]:
+        return False
+    return unknown_chunks_origin(a, 0) == unknown_chunks_origin(b, 0)
+
+
+def _lstsq_tree(a: Array, b: Array, rcond: Any, split_every: int | None, m: int | None) -> tuple:
+    """``lstsq``'s TSQR of ``[a | b]`` (row-aligned, one column chunk each) and its finish; ``m``: rows if known."""
+    dtype = linalg_dtype("lstsq", a.dtype, b.dtype)
+    real = _real(dtype)
+    n = a.shape[1]
+    k = 1 if b.ndim == 1 else b.shape[1]
+    tree = RTree(split_every or DEFAULT_SPLIT_EVERY, "lstsq", a.expr, b.expr)
     x_shape = (n,) if b.ndim == 1 else (n, k)
-    outputs = [(x_shape, dtype), ((k,) if m > n else (0,), real), ((), np.int32), ((min(m, n),), real)]
+    # residuals: NumPy's are empty unless a is tall and of full rank, which only computing tells
+    residuals = (0,) if m is not None and m <= n else (math.nan,)
+    outputs = [(x_shape, dtype), (residuals, real), ((), np.int32), ((n if m is None else min(m, n),), real)]
     kwargs = {"n": n, "rows": m, "vector": b.ndim == 1, "rcond": rcond}
-    return core_call(_lstsq_finish, [tree], 2, outputs, "lstsq", kwargs)
+    inputs = [Array(tree)] if m is not None else [Array(tree), Array(RowsSeen(tree))]
+    return core_call(_lstsq_finish, inputs, (2, 0)[:len(inputs)], outputs, "lstsq", kwargs)
 
 
 # --- per-matrix operations ------------------------------------------------------------------------------
@@ -182,6 +238,7 @@ def solve(a: Any, b: Any) -> Array:
     if b.ndim == 0:
         raise ValueError("solve: b must be at least 1-d")
     core = 1 if b.ndim == 1 else 2
+    check_known_chunks("solve", b, axes=tuple(range(b.ndim - core, b.ndim)), what=f"b (shape {b.shape})")
     if b.shape[-core] != a.shape[-1]:
         raise ValueError(
             f"solve: a of shape {a.shape} and b of shape {b.shape} do not match: b's "
