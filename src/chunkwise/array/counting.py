@@ -45,6 +45,7 @@ from chunkwise.array.cumulative import cumsum, diff
 from chunkwise.array.elementwise import where
 from chunkwise.array.expr import unknown_chunks_origin
 from chunkwise.array.manipulation import stack
+from chunkwise.array.masks import refuse_masked_input
 from chunkwise.array.reductions import any as any_
 from chunkwise.array.reductions import sum as sum_
 from chunkwise.array.reshaping import moveaxis, ravel, reshape
@@ -688,6 +689,7 @@ def searchsorted(a: Any, v: Any, side: str = "left", sorter: Any = None) -> Arra
     if side not in ("left", "right"):
         raise ValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
     sorted_a = asarray(a)
+    refuse_masked_input(sorted_a, "searchsorted")
     if sorted_a.ndim != 1:
         raise ValueError(f"searchsorted: a must be 1-d, got shape {sorted_a.shape}")
     if sorter is not None:

@@ -67,6 +67,7 @@ from chunkwise.array.blockwise import map_blocks
 from chunkwise.array.chunks import check_known_chunks
 from chunkwise.array.core import Array, asarray, implements
 from chunkwise.array.expr import ArrayExpr
+from chunkwise.array.masks import refuse_masked_input
 from chunkwise.array.reshaping import ravel
 from chunkwise.array.treereduce import Reduction, normalize_split_every
 from chunkwise.core.graph import Ref, Task
@@ -298,6 +299,7 @@ def _check_sort_args(opname: str, x: Array, kind: Any, order: Any) -> None:
 
 def _sorted(a: Any, axis: Any, kind: Any, order: Any, want: str, opname: str) -> Array:
     x = asarray(a)
+    refuse_masked_input(x, opname)
     _check_sort_args(opname, x, kind, order)
     if axis is None or (x.ndim == 0 and want == "positions"):  # NumPy argsorts a 0-d array as 1-d
         x, axis = ravel(x), 0 if axis is None else axis
@@ -367,6 +369,7 @@ def partition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect", order
     3
     """
     x = asarray(a)
+    refuse_masked_input(x, "partition")
     if axis is None:
         x, axis = ravel(x), 0
     axis = normalize_axis(axis, x.ndim, "partition")
@@ -388,6 +391,7 @@ def argpartition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect", or
     5
     """
     x = asarray(a)
+    refuse_masked_input(x, "argpartition")
     if axis is None or x.ndim == 0:  # NumPy argpartitions a 0-d array as 1-d
         x, axis = ravel(x), 0 if axis is None else axis
     axis = normalize_axis(axis, x.ndim, "argpartition")
