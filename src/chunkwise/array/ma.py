@@ -17,10 +17,10 @@ its unmasked values (the plan chose the mask-aware chunk functions when it
 was built), and a result with no unmasked value is masked, as in
 ``numpy.ma``. The functions of the same names here (``da.ma.sum``, ...) are
 those reductions. An operation that cannot respect a mask (``median``,
-``percentile``, ``topk``, ``histogram``, ``unique``) refuses a masked array
-when it is built, naming ``filled``. Not yet mask-aware: ``sort`` (it sorts
-the data, dropping the masks, as NumPy's ``np.sort`` of the data would) and
-the matrix products and ``linalg`` (``numpy.ma`` has ``ma.dot`` only).
+``percentile``, ``topk``, ``histogram``, ``unique``, ``sort``, ``argsort``,
+``partition``, ``searchsorted``) refuses a masked array when it is built,
+naming ``filled``. Not yet mask-aware: the matrix products and ``linalg``
+(``numpy.ma`` has ``ma.dot`` only).
 
 Not lazy, so not here: ``is_masked`` (a bool that needs the data), and
 ``getmask``'s ``nomask``: :func:`getmask` always gives the full boolean array.
