@@ -14,7 +14,12 @@
   when ``set_index`` is called, because divisions are metadata: one read of
   the column alone), given as ``divisions=``, or, with ``sorted=True``, from
   each partition's min and max (no shuffle). The data are then read once more
-  to partition them; ``explain()`` names where the divisions came from.
+  to partition them; ``explain()`` names where the divisions came from. With
+  ``sorted=True`` the min and max are not read where the plan knows them
+  (:mod:`chunkwise.dataframe.column_bounds`: Parquet statistics, through
+  column selections, ``assign`` and maps that keep the order, such as
+  ``to_datetime(id, unit="s")``); each partition's order is then checked as
+  it is indexed, and partitions whose bounds overlap are refused at once.
 - Choosing a tree or a shuffle from the observed number of distinct keys
   (:class:`ByCardinality`, :func:`choose_by_cardinality`), for groupby and
   ``drop_duplicates`` (:mod:`chunkwise.dataframe.row_selection`); ``explain()``
@@ -38,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from chunkwise.core.graph import Ref, Task
+from chunkwise.dataframe.column_bounds import known_bounds
 from chunkwise.dataframe.core import new_collection
 from chunkwise.dataframe.expr import (
     FrameExpr,
@@ -49,11 +55,7 @@ from chunkwise.dataframe.expr import (
     kept_index_dtype,
     map_partitions_expr,
 )
-from chunkwise.dataframe.partition_count import (
-    choose_npartitions,
-    describe_source,
-    parquet_bounds,
-)
+from chunkwise.dataframe.partition_count import choose_npartitions, describe_source
 from chunkwise.dataframe.reductions import TreeReduction, tree_reduce
 from chunkwise.dataframe.shuffle import RangeShuffle, can_order, stable_order
 from chunkwise.dataframe.value_keys import unknown_categorical_keys, value_keyed
@@ -517,6 +519,10 @@ class SetIndexPartitions(Partitionwise):
     def _explain_line(self) -> str:
         return f"SetIndex({self.column!r}, divisions from {self.source})  [{self.npartitions} partitions]"
 
+    def explain_note(self) -> str:
+        """What ``explain()`` says of this node when it is fused with others."""
+        return f"set_index({self.column!r}): divisions from {self.source}"
+
     def _simplify_up(self, parent: Any, dependents: Any) -> FrameExpr | None:
         """``set_index(c)[cols]``: the frame under it (under its shuffle) keeps ``c`` and ``cols``."""
         frame = self.frame
@@ -594,8 +600,11 @@ def set_index(frame: Any, other: Any, drop: bool = True, sorted: bool = False,
     """``DataFrame.set_index(column)`` with known divisions (as Dask's).
 
     ``sorted=True``: the column is already in order across partitions; no
-    shuffle, divisions from each partition's min and max (one read of the
-    column). ``divisions=``: those bounds, then a range shuffle. Otherwise
+    shuffle, divisions from each partition's min and max: from the plan where
+    it knows them (Parquet statistics, maps that keep the order; each
+    partition's order is then checked as it runs), else from one read of the
+    column. Unlike Dask, which trusts ``sorted=True``, values out of order are
+    an error (at build time when partitions overlap). ``divisions=``: those bounds, then a range shuffle. Otherwise
     the divisions are sampled quantiles of the column (one read of the column
     alone), then a range shuffle. Rows with a null key go to the last partition.
     """
@@ -611,11 +620,11 @@ def set_index(frame: Any, other: Any, drop: bool = True, sorted: bool = False,
             return new_collection(SetIndexPartitions(
                 frame.expr, other, drop, False, reused,
                 "the splitters of the sort_values under it (partitions in range order), no read"))
-        stats = parquet_bounds(frame.expr, other)
-        if stats is not None:  # no read: the order within partitions is checked as they run
+        known = known_bounds(frame.expr, other)
+        if known is not None:  # no read: the order within partitions is checked as they run
             return new_collection(SetIndexPartitions(
-                frame.expr, other, drop, False, _divisions_from_bounds(stats, other),
-                "Parquet statistics (row-group min/max), no read, no shuffle", True))
+                frame.expr, other, drop, False, _divisions_from_bounds(known.bounds, other),
+                f"{known.how}, no read, no shuffle", True))
         divs = _sorted_divisions(frame, other)
         if len(divs) != frame.npartitions + 1:
             raise ValueError(f"{operation}: could not place {frame.npartitions} partitions")
