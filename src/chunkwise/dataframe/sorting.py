@@ -482,6 +482,9 @@ def set_index_partition(part: pd.DataFrame, column: Hashable, drop: bool, sort: 
             return part.set_index(column, drop=drop)
         return part.set_index(column, drop=drop).sort_index(kind="stable", na_position="last")
     if check and len(part) > 1:
+        indexed = part.set_index(column, drop=drop)
+        if indexed.index.is_monotonic_increasing:  # kept on the index: rolling's own check reuses it
+            return indexed
         keys = part[column]
         present = keys.dropna() if keys.hasnans else keys
         if not present.is_monotonic_increasing:
@@ -490,6 +493,7 @@ def set_index_partition(part: pd.DataFrame, column: Hashable, drop: bool, sort: 
                 f"set_index({column!r}, sorted=True): the column is not in order within a "
                 f"partition ({_plain(present.iloc[first])!r} then {_plain(present.iloc[first + 1])!r}); drop "
                 "sorted=True to sort it")
+        return indexed
     return part.set_index(column, drop=drop)
 
 
