@@ -228,3 +228,34 @@ def test_calculate_divisions_reads_the_same_bounds(tmp_path):
     df = dd.read_parquet(directory, index="id", calculate_divisions=True)
     assert df.divisions == (pdf.id.iloc[0], pdf.id.iloc[700], pdf.id.iloc[2_000], pdf.id.iloc[-1])
     pd.testing.assert_frame_equal(df.compute(), pdf.set_index("id"))
+
+
+@pytest.mark.parametrize("statistics", [True, False])
+def test_a_value_shared_by_neighbouring_files_moves_into_one_partition(tmp_path, statistics, scheduler):
+    """Divisions are half-open: the rows of a value that ends one file and starts the next
+    (or fills a file) are moved into the partition whose range holds them, so ``loc`` finds
+    them all; null keys stay where they were."""
+    directory = tmp_path / f"ties-{statistics}"
+    directory.mkdir()
+    files = [[1.0, 2.0, 3.0], [3.0, 3.0], [np.nan, 3.0, 4.0, 4.0], [4.0, 5.0], [], [6.0]]
+    start = 0
+    for i, ids in enumerate(files):
+        pd.DataFrame({"id": pd.Series(ids, dtype="float64"), "x": np.arange(start, start + len(ids))}
+                     ).to_parquet(directory / f"part-{i}.parquet", write_statistics=statistics)
+        start += len(ids)
+    pdf = pd.concat([pd.read_parquet(directory / f"part-{i}.parquet") for i in range(len(files))])
+    df = dd.read_parquet(directory)
+    with record_reads() as reads:
+        indexed = df.assign(ts=df.id * 10).set_index("ts", sorted=True)
+    assert (reads == []) == statistics
+    assert "UntiedPartitions" in indexed.explain(show=False)
+    expected = pdf.assign(ts=pdf.id * 10).set_index("ts")
+    got = indexed.compute(scheduler=scheduler)
+    pd.testing.assert_frame_equal(got.reset_index(), expected.reset_index())
+    check_divisions(indexed, scheduler)
+    for i in range(indexed.npartitions - 1):  # half-open: no partition reaches its upper bound
+        index = indexed.partitions[i].compute(scheduler=scheduler).index.dropna()
+        assert len(index) == 0 or index.max() < indexed.divisions[i + 1]
+    for value in (30.0, 40.0, 60.0):
+        pd.testing.assert_frame_equal(indexed.loc[value].compute(scheduler=scheduler),
+                                      expected.loc[[value]])

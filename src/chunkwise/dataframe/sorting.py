@@ -19,7 +19,9 @@
   (:mod:`chunkwise.dataframe.column_bounds`: Parquet statistics, through
   column selections, ``assign`` and maps that keep the order, such as
   ``to_datetime(id, unit="s")``); each partition's order is then checked as
-  it is indexed, and partitions whose bounds overlap are refused at once.
+  it is indexed, and partitions whose bounds overlap are refused at once. A
+  value that ends one partition and starts the next is moved into the later
+  one (:class:`UntiedPartitions`), since divisions are half-open.
 - Choosing a tree or a shuffle from the observed number of distinct keys
   (:class:`ByCardinality`, :func:`choose_by_cardinality`), for groupby and
   ``drop_duplicates`` (:mod:`chunkwise.dataframe.row_selection`); ``explain()``
@@ -71,11 +73,13 @@ __all__ = [
     "JoinPartitions",
     "SetIndexPartitions",
     "SortValues",
+    "UntiedPartitions",
     "choose_by_cardinality",
     "index_as_column",
     "observed_cardinality",
     "observed_distinct",
     "prefers_shuffle",
+    "rows_in_range",
     "sample_keys",
     "set_index",
     "sort_partition",
@@ -567,6 +571,12 @@ def _partition_bounds(frame: Any, column: Hashable) -> pd.DataFrame:
 def _sorted_divisions(frame: Any, column: Hashable) -> tuple:
     """Divisions of a column already in order: each partition starts at its min (an
     empty one at the next one's), the last ends at its max."""
+    return _divisions_from_bounds(_sorted_bounds(frame, column), column)
+
+
+def _sorted_bounds(frame: Any, column: Hashable) -> list:
+    """Each partition's ``(min, max)`` of a column in order (``None``: no values), read
+    in one pass; a partition out of order is refused."""
     bounds = _partition_bounds(frame, column)
     unordered = np.flatnonzero(~bounds["ordered"].to_numpy(dtype=bool))
     if len(unordered):
@@ -574,9 +584,8 @@ def _sorted_divisions(frame: Any, column: Hashable) -> tuple:
             f"set_index({column!r}, sorted=True): the column is not in order within partition "
             f"{int(unordered[0])} (of {len(bounds)}); drop sorted=True to sort it"
         )
-    pairs = [(low, high) if count > 0 else None for low, high, count in
-             zip(bounds["min"].tolist(), bounds["max"].tolist(), bounds["count"].tolist())]
-    return _divisions_from_bounds(pairs, column)
+    return [(low, high) if count > 0 else None for low, high, count in
+            zip(bounds["min"].tolist(), bounds["max"].tolist(), bounds["count"].tolist())]
 
 
 def _divisions_from_bounds(bounds: list, column: Hashable) -> tuple:
@@ -597,6 +606,66 @@ def _divisions_from_bounds(bounds: list, column: Hashable) -> tuple:
         following = bound[0] if bound is not None else following
         starts.append(following)
     return tuple(_plain(v) for v in [*starts[::-1], filled[-1][1]])
+
+
+def rows_in_range(parts: list, low: Any, high: Any, closed: bool, own: int) -> Any:
+    """The rows of ``parts`` (indexed partitions, joined in order) whose index is in
+    ``[low, high)`` (``[low, high]`` if ``closed``), and the rows of ``parts[own]`` with a
+    null index, which stay where they were."""
+    pieces = []
+    for i, part in enumerate(parts):
+        index = part.index
+        keep = (index >= low) & ((index <= high) if closed else (index < high))
+        if i == own:
+            keep |= index.isna()
+        pieces.append(part if keep.all() else part[keep])
+    return concat_partitions(pieces, kept_index_dtype(parts[0])) if len(pieces) > 1 else pieces[0]
+
+
+class UntiedPartitions(FrameExpr):
+    """Sorted partitions whose neighbours share a value (a partition ending at the value the
+    next one starts with), made to fit their divisions: partition ``i`` holds the index
+    values in ``[divisions[i], divisions[i + 1])`` (the last one its upper bound too), the
+    rows of a shared value moved forward from the partitions in ``groups[i]`` before it, so
+    that ``loc`` and joins that trust the divisions find every row (as Dask's
+    ``fix_overlap``). Rows with a null index stay in their partition."""
+
+    _parameters = ("frame", "groups", "new_divisions")
+
+    def _meta(self) -> Any:
+        return self.frame.meta
+
+    def _divisions(self) -> tuple:
+        return tuple(self.new_divisions)
+
+    def _task(self, key: Hashable) -> Task:
+        i = key[1]
+        group = self.groups[i]
+        divisions = self.new_divisions
+        refs = [Ref((self.frame.name, j)) for j in group]
+        last = i == len(divisions) - 2
+        return Task(key, rows_in_range, refs, divisions[i], divisions[i + 1], last, group.index(i))
+
+    def _explain_line(self) -> str:
+        moved = sum(len(g) > 1 for g in self.groups)
+        return (f"UntiedPartitions: rows of a value shared by neighbours moved forward into "
+                f"{moved} partition(s)  [{self.npartitions} partitions]")
+
+
+def _untied(indexed: FrameExpr, bounds: list) -> FrameExpr:
+    """``indexed`` (sorted partitions of these ``(min, max)`` bounds, ``None`` when empty),
+    with the rows of a value shared by neighbours moved into the partition its divisions
+    give it (:class:`UntiedPartitions`); ``indexed`` itself when no neighbours share one."""
+    divisions = indexed.divisions
+    count = len(bounds)
+    if not any(b is not None and i < count - 1 and b[1] >= divisions[i + 1]
+               for i, b in enumerate(bounds)):
+        return indexed
+    groups = tuple(
+        tuple(j for j in range(i) if bounds[j] is not None and bounds[j][1] >= divisions[i]) + (i,)
+        for i in range(count)
+    )
+    return UntiedPartitions(indexed, groups, divisions)
 
 
 def set_index(frame: Any, other: Any, drop: bool = True, sorted: bool = False,
@@ -626,14 +695,15 @@ def set_index(frame: Any, other: Any, drop: bool = True, sorted: bool = False,
                 "the splitters of the sort_values under it (partitions in range order), no read"))
         known = known_bounds(frame.expr, other)
         if known is not None:  # no read: the order within partitions is checked as they run
-            return new_collection(SetIndexPartitions(
+            return new_collection(_untied(SetIndexPartitions(
                 frame.expr, other, drop, False, _divisions_from_bounds(known.bounds, other),
-                f"{known.how}, no read, no shuffle", True))
-        divs = _sorted_divisions(frame, other)
+                f"{known.how}, no read, no shuffle", True), known.bounds))
+        bounds = _sorted_bounds(frame, other)
+        divs = _divisions_from_bounds(bounds, other)
         if len(divs) != frame.npartitions + 1:
             raise ValueError(f"{operation}: could not place {frame.npartitions} partitions")
-        return new_collection(SetIndexPartitions(frame.expr, other, drop, False, divs,
-                                                 "per-partition min/max, no shuffle"))
+        return new_collection(_untied(SetIndexPartitions(
+            frame.expr, other, drop, False, divs, "per-partition min/max, no shuffle"), bounds))
     if divisions is not None:
         divs = _given_divisions(divisions, operation)
         source = "divisions="
