@@ -259,3 +259,17 @@ def test_a_value_shared_by_neighbouring_files_moves_into_one_partition(tmp_path,
     for value in (30.0, 40.0, 60.0):
         pd.testing.assert_frame_equal(indexed.loc[value].compute(scheduler=scheduler),
                                       expected.loc[[value]])
+
+
+def test_pieces_of_row_groups_take_their_own_bounds(tmp_path, scheduler):
+    pdf, directory = sorted_files(tmp_path)
+    df = dd.read_parquet(directory, split_row_groups=True)  # one partition a row group of 300
+    assert df.npartitions > len(SIZES)
+    with record_reads() as reads:
+        indexed = df.assign(ts=dd.to_datetime(df.id, unit="s")).set_index("ts", sorted=True)
+    assert reads == [] and indexed.npartitions == df.npartitions
+    expected = pdf.assign(ts=pd.to_datetime(pdf.id, unit="s")).set_index("ts")
+    got = indexed.compute(scheduler=scheduler)
+    np.testing.assert_array_equal(got.index.to_numpy(), expected.index.to_numpy())
+    np.testing.assert_array_equal(got.x.to_numpy(), expected.x.to_numpy())
+    check_divisions(indexed, scheduler)
