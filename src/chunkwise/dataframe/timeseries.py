@@ -18,6 +18,11 @@ Three patterns, none of them a shuffle:
   ``shift(k)``/``diff``/``pct``     ``k`` before (``-k`` after when k < 0)
   ================================  ======================================
 
+  A trailing ``rolling`` window does not copy its partition to prepend the
+  tail: it runs on the partition as it is, and again on the tail with the
+  partition's first rows (those whose windows reach back before it), whose
+  results replace the first ones (:func:`apply_overlap`).
+
   Integer windows and ``shift`` are positional: they work in partition order
   even when divisions are unknown. Time-offset windows need a sorted
   datetime index with known divisions; otherwise they are refused with an
