@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import chunkwise
 import chunkwise.dataframe as dd
 from chunkwise.dataframe.column_bounds import known_bounds
 from chunkwise.dataframe.io.parquet import record_reads
@@ -273,3 +274,21 @@ def test_pieces_of_row_groups_take_their_own_bounds(tmp_path, scheduler):
     np.testing.assert_array_equal(got.index.to_numpy(), expected.index.to_numpy())
     np.testing.assert_array_equal(got.x.to_numpy(), expected.x.to_numpy())
     check_divisions(indexed, scheduler)
+
+
+def test_a_column_selected_after_moving_shared_values_reads_only_what_it_needs(tmp_path, scheduler):
+    directory = tmp_path / "ties"
+    directory.mkdir()
+    for i, ids in enumerate([[1, 2, 3], [3, 3, 4], [4, 5]]):
+        pd.DataFrame({"id": ids, "x": np.arange(len(ids)) + 10 * i, "y": 0.5}
+                     ).to_parquet(directory / f"part-{i}.parquet")
+    pdf = pd.concat([pd.read_parquet(directory / f"part-{i}.parquet") for i in range(3)])
+    indexed = dd.read_parquet(directory).set_index("id", sorted=True)
+    selected = indexed.x
+    assert "columns=['id', 'x']" in selected.explain(show=False)
+    with record_reads() as reads:
+        got = selected.compute(scheduler=scheduler)
+    assert {r.columns for r in reads} == {("id", "x")}
+    pd.testing.assert_series_equal(got, pdf.set_index("id").x)
+    both = chunkwise.compute(indexed.x.sum(), indexed.y.sum(), scheduler=scheduler)  # the union
+    assert both == (pdf.x.sum(), pdf.y.sum())

@@ -646,6 +646,23 @@ class UntiedPartitions(FrameExpr):
         last = i == len(divisions) - 2
         return Task(key, rows_in_range, refs, divisions[i], divisions[i + 1], last, group.index(i))
 
+    def _simplify_up(self, parent: Any, dependents: Any) -> FrameExpr | None:
+        """``untied[cols]`` -> ``untied-of(frame[cols])[cols]``: rows move by their index
+        alone, so the columns every consumer selects are selected below (down to the read)."""
+        from chunkwise.dataframe.joins import columns_needed
+
+        if not (isinstance(parent, Projection) and parent.frame.name == self.name):
+            return None
+        meta = self.frame.meta
+        needed = columns_needed(self, dependents)
+        if needed is None or not isinstance(meta, pd.DataFrame) or meta.columns.has_duplicates:
+            return None
+        columns = [c for c in meta.columns if c in needed]
+        if len(columns) == len(meta.columns):
+            return None
+        narrowed = UntiedPartitions(Projection(self.frame, columns), self.groups, self.new_divisions)
+        return Projection(narrowed, parent.operand("columns"))
+
     def _explain_line(self) -> str:
         moved = sum(len(g) > 1 for g in self.groups)
         return (f"UntiedPartitions: rows of a value shared by neighbours moved forward into "
