@@ -165,6 +165,8 @@ class ReadParquet(FrameExpr):
         if not isinstance(dtype, np.dtype) or dtype.kind not in "iufM":
             return None
         bounds = statistics.piece_bounds(self.dataset, self.pieces, column)
+        if bounds is not None and any(b is not None and pd.isna(list(b)).any() for b in bounds):
+            return None  # a writer that put NaN in the statistics: they bound nothing
         if bounds is None or dtype.kind != "M":
             return bounds
         return [None if b is None else (pd.Timestamp(b[0]), pd.Timestamp(b[1])) for b in bounds]
