@@ -181,6 +181,28 @@ def test_to_datetime_and_to_numeric(scheduler):
         dd.to_numeric(df.n).compute()
 
 
+@pytest.mark.parametrize("unit", ["D", "h", "s", "ms", "us", "ns"])
+@pytest.mark.parametrize("dtype", ["int64", "int32", "uint32"])
+def test_to_datetime_of_integers_with_a_unit(unit, dtype, scheduler):
+    """Integers with ``unit=`` become one multiplication to the result's unit, as exact as
+    pandas, on uneven and empty partitions; values pandas refuses still raise its error."""
+    values = np.array([0, 7, 3, 86_400, 1_000_000, 20_000_000, 1, 5, 9], dtype=dtype)
+    pdf = pd.Series(values, name="id", index=pd.RangeIndex(10, 19))
+    df = dd.from_pandas(pdf, npartitions=3)
+    df = df[df > 4]  # partitions of other lengths, one of them perhaps empty
+    want = pd.to_datetime(pdf[pdf > 4], unit=unit)
+    assert_eq(dd.to_datetime(df, unit=unit), want, scheduler=scheduler)
+    assert_eq(dd.to_datetime(df[df > 10**12], unit=unit), want.iloc[:0], scheduler=scheduler)
+    top = (2**63 - 1) // (np.timedelta64(1, unit) // np.timedelta64(1, "us" if unit != "ns" else "ns"))
+    edges = pd.Series(np.array([-top + 1, 0, top - 1, top], dtype="int64"))
+    assert_eq(dd.to_datetime(dd.from_pandas(edges, npartitions=2), unit=unit),
+              pd.to_datetime(edges, unit=unit), scheduler=scheduler)
+    beyond = dd.from_pandas(pd.Series(np.array([0, 2**62], dtype="int64")), npartitions=1)
+    if unit != "ns" and unit != "us":
+        with pytest.raises(pd.errors.OutOfBoundsDatetime):
+            dd.to_datetime(beyond, unit=unit).compute(scheduler=scheduler)
+
+
 def test_isin_abs_round_between(df, pdf):
     assert_eq(df.s.isin(["bob", "dan"]), pdf.s.isin(["bob", "dan"]))
     assert_eq(df.i.isin({1, 2}), pdf.i.isin({1, 2}))

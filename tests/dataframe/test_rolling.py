@@ -102,3 +102,24 @@ def test_unknown_divisions_refused_for_time_windows(series_frame):
     assert not cleared.known_divisions
     with pytest.raises(ValueError, match=r"set_index\('time', sorted=True\)"):
         cleared.x.rolling("1h")
+
+
+@pytest.mark.parametrize("window", ["1min", "10min", 5])
+def test_trailing_windows_with_times_repeated_across_partition_boundaries(window, scheduler):
+    """A trailing window runs on each partition as it is and again on its first rows with
+    the rows borrowed before it; times repeated across a boundary are in both windows."""
+    rng = np.random.default_rng(3)
+    seconds = np.repeat(np.arange(0, 3_000, 20), 4)  # each time 4 times: boundaries split them
+    pdf = pd.DataFrame({"t": pd.Timestamp("2024-01-01") + pd.to_timedelta(seconds, unit="s"),
+                        "x": rng.normal(size=len(seconds))})
+    pdf.loc[7:9, "x"] = np.nan
+    df = dd.from_pandas(pdf, npartitions=7, sort=False).set_index("t", sorted=True)
+    expected = pdf.set_index("t")
+    cuts = np.linspace(0, len(pdf), 8).astype(int)[1:-1]
+    assert any(seconds[c - 1] == seconds[c] for c in cuts)  # a time in two files' rows
+    same = {"scheduler": scheduler, "check_exact": False, "rtol": 1e-9, "atol": 1e-12}
+    for method in ("mean", "sum", "count", "max", "std"):
+        assert_eq(getattr(df.x.rolling(window), method)(), getattr(expected.x.rolling(window), method)(),
+                  **same)
+        assert_eq(getattr(df.rolling(window, min_periods=2), method)(),
+                  getattr(expected.rolling(window, min_periods=2), method)(), **same)

@@ -595,7 +595,12 @@ class FusedFrame(Fused, FrameExpr):
         return Task(key, run_steps, PartitionSteps(tuple(steps), steps[-1].key), outside)
 
     def _explain_line(self) -> str:
-        return f"{Fused._explain_line(self)}  [{self.npartitions} partitions]"
+        """The fused ops, and the notes of the members that say how they were planned
+        (``explain_note``: where a ``set_index``'s divisions came from, say)."""
+        notes = [note for m in self.operands[0]
+                 if (note := getattr(m, "explain_note", lambda: None)()) is not None]
+        tail = f"  ({'; '.join(notes)})" if notes else ""
+        return f"{Fused._explain_line(self)}  [{self.npartitions} partitions]{tail}"
 
 
 class PartitionSteps:

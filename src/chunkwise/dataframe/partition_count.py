@@ -65,7 +65,6 @@ __all__ = [
     "describe_source",
     "estimate_size",
     "memory_limit",
-    "parquet_bounds",
     "partition_budget",
 ]
 
@@ -147,59 +146,6 @@ def describe_source(expr: FrameExpr) -> str:
     """The source under ``expr`` as ``explain()`` shows it (``"<FromPandas: 8 rows>"``)."""
     source, _ = _chain_to_source(expr)
     return "<" + source._explain_line().split("  [")[0] + ">"
-
-
-def parquet_bounds(expr: FrameExpr, column: Any) -> list | None:
-    """Each partition's ``(min, max)`` of ``column`` from a Parquet scan's row-group
-    statistics (footers only, no data read; ``None`` for a partition of no rows), when
-    ``expr`` is that scan (or columns of it) and ``column`` a stored number or datetime;
-    ``None`` when the statistics cannot say (filters, a missing statistic, all nulls)."""
-    node = expr
-    while isinstance(node, Projection):
-        node = node.frame
-    pieces = getattr(node, "pieces", None)
-    dataset = getattr(node, "dataset", None)
-    if pieces is None or dataset is None or not hasattr(dataset, "read_footers"):
-        return None
-    if getattr(node, "pushed", None) or getattr(node, "filters", None):
-        return None  # the statistics bound the row groups, not the rows a filter keeps
-    meta = node.meta
-    if (len(pieces) != expr.npartitions or not isinstance(meta, pd.DataFrame)
-            or column not in meta.columns or column in getattr(dataset, "partitions", ())):
-        return None
-    dtype = meta[column].dtype
-    if not isinstance(dtype, np.dtype) or dtype.kind not in "iufM":
-        return None  # strings' statistics may be truncated; others unordered
-    paths = list(dict.fromkeys(p.path for p in pieces))
-    footers = dict(zip(paths, dataset.read_footers(paths)))
-    bounds: list = []
-    for piece in pieces:
-        footer = footers[piece.path]
-        groups = piece.row_groups if piece.row_groups is not None else range(footer.num_row_groups)
-        found = [_column_bounds(footer.row_group(g), column) for g in groups
-                 if footer.row_group(g).num_rows]
-        if any(b is None for b in found):
-            return None
-        if not found:
-            bounds.append(None)
-            continue
-        low, high = min(b[0] for b in found), max(b[1] for b in found)
-        if dtype.kind == "M":
-            low, high = pd.Timestamp(low), pd.Timestamp(high)
-        bounds.append((low, high))
-    return bounds
-
-
-def _column_bounds(row_group: Any, column: Any) -> tuple | None:
-    """``(min, max)`` of ``column`` in one row group's statistics, or ``None``."""
-    for j in range(row_group.num_columns):
-        chunk = row_group.column(j)
-        if chunk.path_in_schema == column:
-            stats = chunk.statistics
-            if stats is None or not stats.has_min_max:
-                return None
-            return stats.min, stats.max
-    return None
 
 
 def _parquet_rows(source: FrameExpr) -> int | None:

@@ -14,7 +14,14 @@
   when ``set_index`` is called, because divisions are metadata: one read of
   the column alone), given as ``divisions=``, or, with ``sorted=True``, from
   each partition's min and max (no shuffle). The data are then read once more
-  to partition them; ``explain()`` names where the divisions came from.
+  to partition them; ``explain()`` names where the divisions came from. With
+  ``sorted=True`` the min and max are not read where the plan knows them
+  (:mod:`chunkwise.dataframe.column_bounds`: Parquet statistics, through
+  column selections, ``assign`` and maps that keep the order, such as
+  ``to_datetime(id, unit="s")``); each partition's order is then checked as
+  it is indexed, and partitions whose bounds overlap are refused at once. A
+  value that ends one partition and starts the next is moved into the later
+  one (:class:`UntiedPartitions`), since divisions are half-open.
 - Choosing a tree or a shuffle from the observed number of distinct keys
   (:class:`ByCardinality`, :func:`choose_by_cardinality`), for groupby and
   ``drop_duplicates`` (:mod:`chunkwise.dataframe.row_selection`); ``explain()``
@@ -38,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from chunkwise.core.graph import Ref, Task
+from chunkwise.dataframe.column_bounds import known_bounds
 from chunkwise.dataframe.core import new_collection
 from chunkwise.dataframe.expr import (
     FrameExpr,
@@ -49,11 +57,7 @@ from chunkwise.dataframe.expr import (
     kept_index_dtype,
     map_partitions_expr,
 )
-from chunkwise.dataframe.partition_count import (
-    choose_npartitions,
-    describe_source,
-    parquet_bounds,
-)
+from chunkwise.dataframe.partition_count import choose_npartitions, describe_source
 from chunkwise.dataframe.reductions import TreeReduction, tree_reduce
 from chunkwise.dataframe.shuffle import RangeShuffle, can_order, stable_order
 from chunkwise.dataframe.value_keys import unknown_categorical_keys, value_keyed
@@ -69,11 +73,13 @@ __all__ = [
     "JoinPartitions",
     "SetIndexPartitions",
     "SortValues",
+    "UntiedPartitions",
     "choose_by_cardinality",
     "index_as_column",
     "observed_cardinality",
     "observed_distinct",
     "prefers_shuffle",
+    "rows_in_range",
     "sample_keys",
     "set_index",
     "sort_partition",
@@ -480,6 +486,9 @@ def set_index_partition(part: pd.DataFrame, column: Hashable, drop: bool, sort: 
             return part.set_index(column, drop=drop)
         return part.set_index(column, drop=drop).sort_index(kind="stable", na_position="last")
     if check and len(part) > 1:
+        indexed = part.set_index(column, drop=drop)
+        if indexed.index.is_monotonic_increasing:  # kept on the index: rolling's own check reuses it
+            return indexed
         keys = part[column]
         present = keys.dropna() if keys.hasnans else keys
         if not present.is_monotonic_increasing:
@@ -488,6 +497,7 @@ def set_index_partition(part: pd.DataFrame, column: Hashable, drop: bool, sort: 
                 f"set_index({column!r}, sorted=True): the column is not in order within a "
                 f"partition ({_plain(present.iloc[first])!r} then {_plain(present.iloc[first + 1])!r}); drop "
                 "sorted=True to sort it")
+        return indexed
     return part.set_index(column, drop=drop)
 
 
@@ -516,6 +526,10 @@ class SetIndexPartitions(Partitionwise):
 
     def _explain_line(self) -> str:
         return f"SetIndex({self.column!r}, divisions from {self.source})  [{self.npartitions} partitions]"
+
+    def explain_note(self) -> str:
+        """What ``explain()`` says of this node when it is fused with others."""
+        return f"set_index({self.column!r}): divisions from {self.source}"
 
     def _simplify_up(self, parent: Any, dependents: Any) -> FrameExpr | None:
         """``set_index(c)[cols]``: the frame under it (under its shuffle) keeps ``c`` and ``cols``."""
@@ -557,6 +571,12 @@ def _partition_bounds(frame: Any, column: Hashable) -> pd.DataFrame:
 def _sorted_divisions(frame: Any, column: Hashable) -> tuple:
     """Divisions of a column already in order: each partition starts at its min (an
     empty one at the next one's), the last ends at its max."""
+    return _divisions_from_bounds(_sorted_bounds(frame, column), column)
+
+
+def _sorted_bounds(frame: Any, column: Hashable) -> list:
+    """Each partition's ``(min, max)`` of a column in order (``None``: no values), read
+    in one pass; a partition out of order is refused."""
     bounds = _partition_bounds(frame, column)
     unordered = np.flatnonzero(~bounds["ordered"].to_numpy(dtype=bool))
     if len(unordered):
@@ -564,9 +584,8 @@ def _sorted_divisions(frame: Any, column: Hashable) -> tuple:
             f"set_index({column!r}, sorted=True): the column is not in order within partition "
             f"{int(unordered[0])} (of {len(bounds)}); drop sorted=True to sort it"
         )
-    pairs = [(low, high) if count > 0 else None for low, high, count in
-             zip(bounds["min"].tolist(), bounds["max"].tolist(), bounds["count"].tolist())]
-    return _divisions_from_bounds(pairs, column)
+    return [(low, high) if count > 0 else None for low, high, count in
+            zip(bounds["min"].tolist(), bounds["max"].tolist(), bounds["count"].tolist())]
 
 
 def _divisions_from_bounds(bounds: list, column: Hashable) -> tuple:
@@ -589,13 +608,93 @@ def _divisions_from_bounds(bounds: list, column: Hashable) -> tuple:
     return tuple(_plain(v) for v in [*starts[::-1], filled[-1][1]])
 
 
+def rows_in_range(parts: list, low: Any, high: Any, closed: bool, own: int) -> Any:
+    """The rows of ``parts`` (indexed partitions, joined in order) whose index is in
+    ``[low, high)`` (``[low, high]`` if ``closed``), and the rows of ``parts[own]`` with a
+    null index, which stay where they were."""
+    pieces = []
+    for i, part in enumerate(parts):
+        index = part.index
+        keep = (index >= low) & ((index <= high) if closed else (index < high))
+        if i == own:
+            keep |= index.isna()
+        pieces.append(part if keep.all() else part[keep])
+    return concat_partitions(pieces, kept_index_dtype(parts[0])) if len(pieces) > 1 else pieces[0]
+
+
+class UntiedPartitions(FrameExpr):
+    """Sorted partitions whose neighbours share a value (a partition ending at the value the
+    next one starts with), made to fit their divisions: partition ``i`` holds the index
+    values in ``[divisions[i], divisions[i + 1])`` (the last one its upper bound too), the
+    rows of a shared value moved forward from the partitions in ``groups[i]`` before it, so
+    that ``loc`` and joins that trust the divisions find every row (as Dask's
+    ``fix_overlap``). Rows with a null index stay in their partition."""
+
+    _parameters = ("frame", "groups", "new_divisions")
+
+    def _meta(self) -> Any:
+        return self.frame.meta
+
+    def _divisions(self) -> tuple:
+        return tuple(self.new_divisions)
+
+    def _task(self, key: Hashable) -> Task:
+        i = key[1]
+        group = self.groups[i]
+        divisions = self.new_divisions
+        refs = [Ref((self.frame.name, j)) for j in group]
+        last = i == len(divisions) - 2
+        return Task(key, rows_in_range, refs, divisions[i], divisions[i + 1], last, group.index(i))
+
+    def _simplify_up(self, parent: Any, dependents: Any) -> FrameExpr | None:
+        """``untied[cols]`` -> ``untied-of(frame[cols])[cols]``: rows move by their index
+        alone, so the columns every consumer selects are selected below (down to the read)."""
+        from chunkwise.dataframe.joins import columns_needed
+
+        if not (isinstance(parent, Projection) and parent.frame.name == self.name):
+            return None
+        meta = self.frame.meta
+        needed = columns_needed(self, dependents)
+        if needed is None or not isinstance(meta, pd.DataFrame) or meta.columns.has_duplicates:
+            return None
+        columns = [c for c in meta.columns if c in needed]
+        if len(columns) == len(meta.columns):
+            return None
+        narrowed = UntiedPartitions(Projection(self.frame, columns), self.groups, self.new_divisions)
+        return Projection(narrowed, parent.operand("columns"))
+
+    def _explain_line(self) -> str:
+        moved = sum(len(g) > 1 for g in self.groups)
+        return (f"UntiedPartitions: rows of a value shared by neighbours moved forward into "
+                f"{moved} partition(s)  [{self.npartitions} partitions]")
+
+
+def _untied(indexed: FrameExpr, bounds: list) -> FrameExpr:
+    """``indexed`` (sorted partitions of these ``(min, max)`` bounds, ``None`` when empty),
+    with the rows of a value shared by neighbours moved into the partition its divisions
+    give it (:class:`UntiedPartitions`); ``indexed`` itself when no neighbours share one."""
+    divisions = indexed.divisions
+    count = len(bounds)
+    if not any(b is not None and i < count - 1 and b[1] >= divisions[i + 1]
+               for i, b in enumerate(bounds)):
+        return indexed
+    groups = tuple(
+        tuple(j for j in range(i) if bounds[j] is not None and bounds[j][1] >= divisions[i]) + (i,)
+        for i in range(count)
+    )
+    return UntiedPartitions(indexed, groups, divisions)
+
+
 def set_index(frame: Any, other: Any, drop: bool = True, sorted: bool = False,
               divisions: Any = None, npartitions: int | None = None) -> Any:
     """``DataFrame.set_index(column)`` with known divisions (as Dask's).
 
     ``sorted=True``: the column is already in order across partitions; no
-    shuffle, divisions from each partition's min and max (one read of the
-    column). ``divisions=``: those bounds, then a range shuffle. Otherwise
+    shuffle, divisions from each partition's min and max: from the plan where
+    it knows them (Parquet statistics, maps that keep the order; each
+    partition's order is then checked as it runs), else from one read of the
+    column. Unlike Dask, which trusts ``sorted=True``, values out of order are
+    an error (at build time when partitions overlap). ``divisions=``: those bounds, then a range shuffle. Otherwise
     the divisions are sampled quantiles of the column (one read of the column
     alone), then a range shuffle. Rows with a null key go to the last partition.
     """
@@ -611,16 +710,17 @@ def set_index(frame: Any, other: Any, drop: bool = True, sorted: bool = False,
             return new_collection(SetIndexPartitions(
                 frame.expr, other, drop, False, reused,
                 "the splitters of the sort_values under it (partitions in range order), no read"))
-        stats = parquet_bounds(frame.expr, other)
-        if stats is not None:  # no read: the order within partitions is checked as they run
-            return new_collection(SetIndexPartitions(
-                frame.expr, other, drop, False, _divisions_from_bounds(stats, other),
-                "Parquet statistics (row-group min/max), no read, no shuffle", True))
-        divs = _sorted_divisions(frame, other)
+        known = known_bounds(frame.expr, other)
+        if known is not None:  # no read: the order within partitions is checked as they run
+            return new_collection(_untied(SetIndexPartitions(
+                frame.expr, other, drop, False, _divisions_from_bounds(known.bounds, other),
+                f"{known.how}, no read, no shuffle", True), known.bounds))
+        bounds = _sorted_bounds(frame, other)
+        divs = _divisions_from_bounds(bounds, other)
         if len(divs) != frame.npartitions + 1:
             raise ValueError(f"{operation}: could not place {frame.npartitions} partitions")
-        return new_collection(SetIndexPartitions(frame.expr, other, drop, False, divs,
-                                                 "per-partition min/max, no shuffle"))
+        return new_collection(_untied(SetIndexPartitions(
+            frame.expr, other, drop, False, divs, "per-partition min/max, no shuffle"), bounds))
     if divisions is not None:
         divs = _given_divisions(divisions, operation)
         source = "divisions="

@@ -18,6 +18,11 @@ Three patterns, none of them a shuffle:
   ``shift(k)``/``diff``/``pct``     ``k`` before (``-k`` after when k < 0)
   ================================  ======================================
 
+  A trailing ``rolling`` window does not copy its partition to prepend the
+  tail: it runs on the partition as it is, and again on the tail with the
+  partition's first rows (those whose windows reach back before it), whose
+  results replace the first ones (:func:`apply_overlap`).
+
   Integer windows and ``shift`` are positional: they work in partition order
   even when divisions are unknown. Time-offset windows need a sorted
   datetime index with known divisions; otherwise they are refused with an
@@ -104,7 +109,22 @@ def carry_head(part: Any, following: Any, after: int) -> Any:
 
 
 def apply_overlap(func: Callable, kwargs: dict, before: Any, part: Any, after: Any) -> Any:
-    """``func`` on ``part`` with its borrowed rows around it, the borrowed rows then cut off."""
+    """``func`` on ``part`` with its borrowed rows around it, the borrowed rows then cut off.
+
+    A trailing window (``func`` with a ``head_rows`` rule, borrowing nothing after) runs on
+    the partition as it is, and once more on the borrowed rows with the first rows of the
+    partition, the only ones whose windows reach back before it: their results replace
+    the first ones. No copy of the partition is made (and its index, whose order pandas
+    checks and keeps, is the partition's own)."""
+    head_rows = getattr(func, "head_rows", None)
+    if head_rows is not None and before is not None and len(before) and (after is None or not len(after)):
+        count = head_rows(part, **kwargs)
+        if count is not None and count < len(part):
+            out = func(part, **kwargs)
+            if count:
+                head = func(pd.concat([before, part.iloc[:count]]), **kwargs)
+                out.iloc[:count] = head.iloc[len(before):].to_numpy()
+            return out
     pieces = [p for p in (before, part, after) if p is not None and len(p)]
     combined = pd.concat(pieces) if len(pieces) > 1 else part
     out = func(combined, **kwargs)
@@ -118,6 +138,24 @@ def call_method(obj: Any, method: str, args: tuple, kwargs: dict) -> Any:
 
 def rolling_apply(part: Any, window: Any, options: dict, how: str, kwargs: dict) -> Any:
     return getattr(part.rolling(window, **options), how)(**kwargs)
+
+
+def rolling_head_rows(part: Any, window: Any, options: dict, how: str, kwargs: dict) -> int | None:
+    """How many first rows of ``part`` have windows reaching before it: ``window - 1`` rows
+    for a row count, those within the span of the first time for a time span (windows
+    ``(t - span, t]``); ``None`` when the window is not a trailing one on a sorted index."""
+    if options.get("center") or not len(part):
+        return None
+    if isinstance(window, numbers.Integral):
+        return min(int(window) - 1, len(part))
+    index = part.index
+    if not isinstance(index, pd.DatetimeIndex) or not index.is_monotonic_increasing:
+        return None
+    span = pd.Timedelta(pd.tseries.frequencies.to_offset(window))
+    return int(index.searchsorted(index[0] + span, side="right"))
+
+
+rolling_apply.head_rows = rolling_head_rows  # type: ignore[attr-defined]  # see apply_overlap
 
 
 # --- the overlap node -------------------------------------------------------------------

@@ -147,6 +147,30 @@ class ReadParquet(FrameExpr):
         divisions = statistics.divisions_from_statistics(self.dataset, self.pieces, index)
         return unknown if divisions is None else divisions
 
+    def column_bounds(self, column: Any) -> list | None:
+        """Each partition's ``(min, max)`` of ``column`` (``None`` for a partition of no rows)
+        from the footers' statistics (``statistics.piece_bounds``), exact for the rows
+        read: ``None`` under a filter (the statistics bound row groups, not the rows it
+        keeps), for a hive partition column, and for a column that is not a stored number
+        or datetime (strings' statistics may be truncated). ``set_index(sorted=True)``
+        asks this (through ``chunkwise.dataframe.column_bounds``) before reading."""
+        meta = self.meta
+        if (
+            self.filters or self.pushed or not self.pieces or not isinstance(meta, pd.DataFrame)
+            or column not in meta.columns or column in self.dataset.partitions
+            or meta.columns.has_duplicates or len(self.pieces) != self.npartitions
+        ):
+            return None
+        dtype = meta[column].dtype
+        if not isinstance(dtype, np.dtype) or dtype.kind not in "iufM":
+            return None
+        bounds = statistics.piece_bounds(self.dataset, self.pieces, column)
+        if bounds is not None and any(b is not None and pd.isna(list(b)).any() for b in bounds):
+            return None  # a writer that put NaN in the statistics: they bound nothing
+        if bounds is None or dtype.kind != "M":
+            return bounds
+        return [None if b is None else (pd.Timestamp(b[0]), pd.Timestamp(b[1])) for b in bounds]
+
     def distinct_bound(self, columns: list | None) -> int | None:
         """At most how many distinct rows ``self[columns]`` holds, from the footers'
         statistics (``statistics.distinct_bound``: integer columns); ``None``: unknown.

@@ -9,7 +9,11 @@ null-count statistics, each a pure function of a :class:`~.parquet_files.Parquet
   into the read rules out (``df[df.x > 5]``), keeping the pieces themselves;
 - :func:`distinct_bound`: at most how many distinct keys integer columns hold,
   so a groupby picks the tree reduction without sampling data;
-- :func:`divisions_from_statistics`: divisions of a sorted index column.
+- :func:`piece_bounds`: each piece's min and max of a column (``set_index(sorted=True)``
+  takes its divisions from them, through maps that keep the order; see
+  ``chunkwise.dataframe.column_bounds``);
+- :func:`divisions_from_statistics`: divisions of a sorted index column, from the same
+  bounds.
 
 The statistics of one row group are read by ``parquet_files.row_group_stats``,
 which planning uses too.
@@ -25,7 +29,7 @@ import pyarrow as pa
 from chunkwise.dataframe.io.parquet_files import ParquetDataset, Piece, row_group_stats
 from chunkwise.dataframe.io.row_filters import bind_partition, filter_columns, may_match
 
-__all__ = ["distinct_bound", "divisions_from_statistics", "skip_row_groups"]
+__all__ = ["distinct_bound", "divisions_from_statistics", "piece_bounds", "skip_row_groups"]
 
 
 def skip_row_groups(dataset: ParquetDataset, pieces: list[Piece], pushed: list[list[tuple]]) -> list[Piece]:
@@ -95,21 +99,44 @@ def distinct_bound(dataset: ParquetDataset, pieces: list[Piece], columns: list[s
     return bound
 
 
-def divisions_from_statistics(dataset: ParquetDataset, pieces: list[Piece], column: str) -> tuple | None:
-    """Divisions from the min/max statistics of ``column`` per piece; ``None`` when unsorted or unknown."""
-    footers = dataset.read_footers(list(dict.fromkeys(p.path for p in pieces)))
-    by_path = dict(zip(dict.fromkeys(p.path for p in pieces), footers))
-    bounds = []
+def piece_bounds(dataset: ParquetDataset, pieces: list[Piece], column: str) -> list | None:
+    """Each piece's ``(min, max)`` of ``column`` over the row groups it holds, from the
+    footers' statistics (``None`` for a piece of no rows; nulls and NaN are outside the
+    statistics, as they are outside a min/max of the values); ``None`` when a row group
+    with rows has no min/max for it (not written, every value null, a missing column).
+
+    The bounds are those of the stored values: a caller whose read filters rows (``filters=``,
+    a pushed filter) gets bounds of the row groups, not of the rows kept."""
+    paths = list(dict.fromkeys(p.path for p in pieces))
+    footers = dict(zip(paths, dataset.read_footers(paths)))
+    bounds: list = []
     for piece in pieces:
-        footer = by_path[piece.path]
+        footer = footers[piece.path]
         groups = piece.row_groups if piece.row_groups is not None else range(footer.num_row_groups)
-        stats = [row_group_stats(footer, g, [column]).get(column) for g in groups]
-        if not stats or None in stats:
-            return None
+        found = []
+        for g in groups:
+            if not footer.row_group(g).num_rows:
+                continue  # an empty row group bounds nothing (and has no statistics)
+            stats = row_group_stats(footer, g, [column]).get(column)
+            if stats is None:
+                return None
+            found.append(stats)
+        if not found:
+            bounds.append(None)
+            continue
         try:
-            bounds.append((min(s[0] for s in stats), max(s[1] for s in stats)))
-        except TypeError:
+            bounds.append((min(s[0] for s in found), max(s[1] for s in found)))
+        except TypeError:  # values that do not compare
             return None
+    return bounds
+
+
+def divisions_from_statistics(dataset: ParquetDataset, pieces: list[Piece], column: str) -> tuple | None:
+    """Divisions from the min/max statistics of ``column`` per piece (:func:`piece_bounds`);
+    ``None`` when unsorted, overlapping, unknown or a piece is empty."""
+    bounds = piece_bounds(dataset, pieces, column)
+    if not bounds or any(b is None for b in bounds):
+        return None
     for (_, high), (low, _) in zip(bounds, bounds[1:]):
         try:
             if not high < low:
