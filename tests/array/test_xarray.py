@@ -534,11 +534,17 @@ def test_outer_indexing_with_two_lists_is_refused_by_xarrays_dask_adapter(data):
     ds, cds = data
     # xarray indexes a Dask collection through its Dask adapter, which expects Dask's
     # NotImplementedError for two list indexers; chunkwise indexes pointwise, as NumPy does
+    # (an error always: lists of one length index pointwise, and xarray then finds too few dimensions)
+    for keys in ({"time": [0, 1], "x": [2, 3, 4]}, {"time": [0, 1, 5], "x": [2, 3, 4]}):
+        with pytest.raises(ValueError):
+            cds.temperature.isel(keys)
     with pytest.raises(ValueError):
-        cds.temperature.isel(time=[0, 1], x=[2, 3, 4])
+        cds.temperature.reindex(time=ds.time[:3].values, x=[0.5, 1, 2])
     one_at_a_time = cds.temperature.isel(time=[0, 1]).isel(x=[2, 3, 4])
     assert isinstance(one_at_a_time.data, ca.Array)
     xr.testing.assert_identical(one_at_a_time.compute(), ds.temperature.isel(time=[0, 1], x=[2, 3, 4]))
+    reindexed = cds.temperature.reindex(time=ds.time[:3].values).reindex(x=[0.5, 1, 2])
+    xr.testing.assert_identical(reindexed.compute(), ds.temperature.reindex(time=ds.time[:3].values, x=[0.5, 1, 2]))
 
 
 # --- xarray's parallelcompat tests, with chunkwise as the manager -----------------------------------
