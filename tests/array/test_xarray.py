@@ -572,3 +572,28 @@ def test_parallelcompat_refuses_a_mix_with_dask_and_leaves_dask_to_dask():
     assert isinstance(get_chunked_array_type(d), DaskManager)
     with pytest.raises(TypeError, match="Mixing chunked array types"):
         get_chunked_array_type(d, ca.ones(4, chunks=2))
+
+
+def test_apply_ufunc_vectorized_with_a_new_output_dimension(data, scheduler):
+    ds, cds = data  # apply_gufunc with vectorize=True, output_sizes and allow_rechunk, as polyfit-like code does
+
+    def fit(y):
+        return np.polyfit(np.arange(len(y)), y, 1)
+
+    kwargs = {"input_core_dims": [["time"]], "output_core_dims": [["deg"]], "vectorize": True}
+    result = xr.apply_ufunc(fit, cds.temperature, dask="parallelized", output_dtypes=[float],
+                            dask_gufunc_kwargs={"output_sizes": {"deg": 2}, "allow_rechunk": True}, **kwargs)
+    assert isinstance(result.data, ca.Array)
+    assert result.data.chunks == ((4, 2), (2,))
+    with chunkwise.config.set(scheduler=scheduler):
+        xr.testing.assert_allclose(result.compute(), xr.apply_ufunc(fit, ds.temperature, **kwargs))
+
+
+def test_xr_unify_chunks_refines_both(data):
+    ds, cds = data
+    temperature, precipitation = xr.unify_chunks(
+        cds.temperature, cds.precipitation.chunk(time=50, chunked_array_type="chunkwise"))
+    assert temperature.chunks[0] == precipitation.chunks[0] == (
+        50, 20, 30, 40, 10, 50, 10, 40, 30, 20, 50, 50)
+    xr.testing.assert_identical(temperature.compute(), ds.temperature)
+    xr.testing.assert_identical(precipitation.compute(), ds.precipitation)
