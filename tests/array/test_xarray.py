@@ -597,3 +597,27 @@ def test_xr_unify_chunks_refines_both(data):
         50, 20, 30, 40, 10, 50, 10, 40, 30, 20, 50, 50)
     xr.testing.assert_identical(temperature.compute(), ds.temperature)
     xr.testing.assert_identical(precipitation.compute(), ds.precipitation)
+
+
+def test_store_options_netcdf_delayed_append_and_region(tmp_path, scheduler):
+    pytest.importorskip("zarr")
+    pytest.importorskip("scipy")
+    ds = make_dataset(seed=2)
+    cds = ds.chunk({"time": 70, "x": 4}, chunked_array_type="chunkwise")
+    with chunkwise.config.set(scheduler=scheduler):
+        (cds * 2).to_netcdf(tmp_path / "a.nc", engine="scipy")
+        back = xr.open_dataset(tmp_path / "a.nc", engine="scipy", chunks={"time": 90},
+                               chunked_array_type="chunkwise")
+        assert_chunkwise_backed(back)
+        xr.testing.assert_allclose(back.compute(), ds * 2)
+        delayed = (cds + 1).to_zarr(tmp_path / "b.zarr", compute=False)  # the manager's store(compute=False)
+        delayed.compute()
+        xr.testing.assert_allclose(xr.open_zarr(tmp_path / "b.zarr").compute(), ds + 1)
+        cds.isel(time=slice(0, 140)).to_zarr(tmp_path / "c.zarr", mode="w")
+        cds.isel(time=slice(140, None)).to_zarr(tmp_path / "c.zarr", append_dim="time")
+        xr.testing.assert_allclose(xr.open_zarr(tmp_path / "c.zarr").compute(), ds)
+        (cds * 0).to_zarr(tmp_path / "d.zarr", mode="w")
+        (cds.isel(time=slice(70, 140)) * 3).drop_vars("x").to_zarr(tmp_path / "d.zarr", region={"time": slice(70, 140)})
+    expected = ds * 0
+    expected[{"time": slice(70, 140)}] = ds.isel(time=slice(70, 140)) * 3
+    xr.testing.assert_allclose(xr.open_zarr(tmp_path / "d.zarr").compute(), expected)
