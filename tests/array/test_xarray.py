@@ -33,6 +33,14 @@ def make_dataset(n_time=400, n_x=6, seed=0):
     )
 
 
+@pytest.fixture(autouse=True)
+def without_flox():
+    """xarray's own groupby path: with flox installed, xarray hands groupby to flox, which
+    takes its Dask path for chunkwise arrays (pinned in test_groupby_with_flox_installed_...)."""
+    with xr.set_options(use_flox=False):
+        yield
+
+
 @pytest.fixture
 def data():
     ds = make_dataset()
@@ -621,3 +629,15 @@ def test_store_options_netcdf_delayed_append_and_region(tmp_path, scheduler):
     expected = ds * 0
     expected[{"time": slice(70, 140)}] = ds.isel(time=slice(70, 140)) * 3
     xr.testing.assert_allclose(xr.open_zarr(tmp_path / "d.zarr").compute(), expected)
+
+
+def test_groupby_with_flox_installed_needs_use_flox_false(data, scheduler):
+    pytest.importorskip("flox")
+    pytest.importorskip("dask")
+    ds, cds = data
+    # flox takes its Dask code path for any Dask collection, and builds Dask's objects from ours
+    with xr.set_options(use_flox=True), pytest.raises(TypeError):
+        cds.groupby("time.month").mean()
+    with xr.set_options(use_flox=False):
+        check(cds.groupby("time.month").mean(), ds.groupby("time.month").mean(), scheduler)
+        check(cds.resample(time="1MS").mean(), ds.resample(time="1MS").mean(), scheduler)
