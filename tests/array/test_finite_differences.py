@@ -72,3 +72,6 @@ def test_gradient_refuses_bad_input_at_build_time():
         da.gradient(da.ones((2, 3), chunks=1), edge_order=2)
     with pytest.raises(ValueError, match="repeated axis"):
         da.gradient(x, axis=(0, 0))
+    v = da.from_array(np.arange(10.0), chunks=3)
+    with pytest.raises(ValueError, match="gradient: .*unknown chunk sizes"):
+        da.gradient(v[v > 2])

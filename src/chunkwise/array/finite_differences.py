@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from chunkwise.array.axes import normalize_axis
+from chunkwise.array.chunks import check_known_chunks
 from chunkwise.array.core import Array, asarray, implements
 from chunkwise.array.overlap import map_overlap
 
@@ -122,6 +123,7 @@ def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> An
         axes = tuple(normalize_axis(a, x.ndim, "gradient") for a in axis)
     if len(set(axes)) != len(axes):
         raise ValueError(f"gradient: repeated axis in {axis!r}")
+    check_known_chunks("gradient", x, axes=axes)
     for a in axes:
         if x.shape[a] < edge_order + 1:
             raise ValueError(f"gradient: axis {a} has {x.shape[a]} points; edge_order={edge_order} "
