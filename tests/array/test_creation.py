@@ -287,3 +287,17 @@ def test_many_blocks_build_fast():
     graph = lower([z.expr], [(z.name, 99_999)])
     assert len(graph) == 1
     np.testing.assert_array_equal(next(iter(graph.values()))({}), np.arange(10**9 - 10_000, 10**9))
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("shape", [(3, 4), (2, 3, 2), 12])
+def test_unravel_index_matches_numpy(order, shape):
+    flat = np.array([0, 5, 11, 7, 3, 2, 9])
+    x = da.from_array(flat, chunks=((3, 0, 4),))  # uneven, with an empty block
+    got = np.unravel_index(x, shape, order=order)  # __array_function__ (xarray's argmax over dims)
+    expected = np.unravel_index(flat, shape, order=order)
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected):
+        assert_eq(g, e.astype(np.intp))
+    with pytest.raises(TypeError, match="unravel_index: indices must be integers"):
+        da.unravel_index(da.ones(3, chunks=2), (3,))

@@ -113,3 +113,13 @@ def test_cumsum_of_str_objects_concatenates_in_order(scheduler):
     data = np.array(list("badce"), dtype=object)
     got = da.cumsum(da.from_array(data, chunks=2)).compute(scheduler=scheduler)
     assert list(got) == ["b", "ba", "bad", "badc", "badce"] == list(np.cumsum(data))
+
+
+@pytest.mark.parametrize("method", ["sequential", "blelloch"])
+def test_cumsum_and_cumprod_take_dasks_method(method):
+    # Dask's scan algorithms give the same values; xarray's ffill(limit=) passes method=
+    x = _x()
+    assert_eq(x.cumsum(axis=1, method=method), np.cumsum(A, axis=1))
+    assert_eq(x.cumprod(axis=0, method=method), np.cumprod(A, axis=0))
+    with pytest.raises(ValueError, match="cumsum: method must be 'sequential' or 'blelloch'"):
+        x.cumsum(axis=0, method="parallel")

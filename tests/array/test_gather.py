@@ -203,3 +203,13 @@ def test_chunkwise_index_tasks_hold_one_input_block_each():
     for task in lower([y.expr]).values():
         assert len([k for k in task.dependencies if k[0] == x.name]) <= 1
     assert_eq(y, a[index])
+
+
+def test_vindex_of_a_1d_array_by_a_chunkwise_index():
+    # xarray's idxmin/idxmax index the 1-d coordinate pointwise with the lazy argmin
+    values = np.arange(10.0) * 10
+    index = np.array([[1, 2, 3], [9, 0, 4]])
+    x = da.from_array(values, chunks=10)
+    assert_eq(x.vindex[da.from_array(index, chunks=(1, 2))], values[index])
+    with pytest.raises(NotImplementedError, match="vindex: indices given as chunkwise arrays"):
+        x3().vindex[da.from_array(np.array([0, 1]), chunks=1), 0]

@@ -383,3 +383,10 @@ def test_integer_array_on_every_axis(scheduler):
         assert_eq(x[index], A[expected], check_chunks=False, schedulers=(scheduler,))
     with pytest.raises(IndexError):
         x[da.asarray([0, 2]), da.asarray([0, 1]), 0].compute(scheduler=scheduler)
+
+
+def test_numpy_result_type_of_chunkwise_arrays_is_metadata():
+    # np.result_type(numpy_array, chunkwise_array): xarray's concat of mixed variables asks it
+    x = da.ones(3, chunks=2, dtype="int8")
+    assert np.result_type(np.zeros(2, dtype="int16"), x) == np.int16
+    assert np.result_type(x, da.ones(2, chunks=1, dtype="float32"), 3) == np.float32

@@ -43,6 +43,7 @@ _MODULES = (
     "einsum",
     "io",
     "overlap",
+    "finite_differences",
     "gufunc",
     "lib",
     "sorting",

@@ -225,6 +225,7 @@ def isdtype(dtype: Any, kind: Any) -> bool:
     return dtype == np.dtype(kind)
 
 
+@implements(np.result_type)  # metadata only: np.result_type(numpy_array, chunkwise_array) (xarray's concat)
 def result_type(*arrays_and_dtypes: Any) -> np.dtype:
     """The dtype of the result of an operation on these arrays, dtypes and Python scalars (NumPy's promotion).
 

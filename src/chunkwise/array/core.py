@@ -86,6 +86,13 @@ def implements(*numpy_functions: Callable) -> Callable:
     return decorator
 
 
+def _check_scan_method(opname: str, method: Any) -> None:
+    """Accept Dask's ``method=`` of ``cumsum``/``cumprod``: an algorithm choice, not a result change."""
+    if method not in ("sequential", "blelloch"):
+        raise ValueError(f"{opname}: method must be 'sequential' or 'blelloch' (Dask's scan "
+                         f"algorithms, which give the same values), got {method!r}")
+
+
 def _module(name: str) -> Any:
     """The array module ``name``, for ``Array`` methods that forward to it.
 
@@ -623,12 +630,21 @@ class Array(Collection):
         """Range (max - min) over ``axis``, as numpy.ptp; see chunkwise.array.reductions.ptp."""
         return _module("reductions").ptp(self, axis=axis, out=out, keepdims=keepdims, split_every=split_every)
 
-    def cumsum(self, axis=None, dtype=None, out=None) -> Any:
-        """Cumulative sum over ``axis``, as numpy.cumsum; see chunkwise.array.cumulative.cumsum."""
+    def cumsum(self, axis=None, dtype=None, out=None, method="sequential") -> Any:
+        """Cumulative sum over ``axis``, as numpy.cumsum; see chunkwise.array.cumulative.cumsum.
+
+        ``method`` is Dask's choice of scan algorithm (``"sequential"`` or
+        ``"blelloch"``); both give the same values, and chunkwise has one (xarray passes it).
+        """
+        _check_scan_method("cumsum", method)
         return _module("cumulative").cumsum(self, axis=axis, dtype=dtype, out=out)
 
-    def cumprod(self, axis=None, dtype=None, out=None) -> Any:
-        """Cumulative product over ``axis``, as numpy.cumprod; see chunkwise.array.cumulative.cumprod."""
+    def cumprod(self, axis=None, dtype=None, out=None, method="sequential") -> Any:
+        """Cumulative product over ``axis``, as numpy.cumprod; see chunkwise.array.cumulative.cumprod.
+
+        ``method``: as for :meth:`cumsum`.
+        """
+        _check_scan_method("cumprod", method)
         return _module("cumulative").cumprod(self, axis=axis, dtype=dtype, out=out)
 
     def transpose(self, *axes: Any, **kwargs: Any) -> Any:

@@ -523,6 +523,8 @@ def _vindex(x: Array, index: Any) -> Array:
     if any(item is None for item in index):
         raise IndexError("vindex does not support indexing with None (np.newaxis)")
     items = expand_index(index, x.ndim, op)
+    if x.ndim == 1 and isinstance(items[0], Array):
+        return x[items[0]]  # one axis: pointwise is plain integer indexing (xarray's idxmin/idxmax)
     shape = x.shape
     basic = []
     arrays = []

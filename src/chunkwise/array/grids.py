@@ -1,8 +1,9 @@
-"""Grids of coordinates: ``meshgrid``, ``indices`` and ``fromfunction``.
+"""Grids of coordinates: ``meshgrid``, ``indices``, ``fromfunction`` and ``unravel_index``.
 
 Like the other creation functions (:mod:`chunkwise.array.creation`) they build
 source nodes: a block's task holds only its offsets and shape, and computes its
-coordinates when run.
+coordinates when run. ``unravel_index`` turns flat indices into grid
+coordinates block by block.
 
 >>> import numpy as np
 >>> import chunkwise.array as da
@@ -21,13 +22,14 @@ from typing import Any
 
 import numpy as np
 
+from chunkwise.array.blockwise import map_blocks
 from chunkwise.array.chunks import check_known_chunks
 from chunkwise.array.core import Array, asarray, implements
 from chunkwise.array.creation import Source, arange, chunks_for, normalize_shape
 from chunkwise.array.expr import ArrayExpr
 from chunkwise.core.graph import Ref, Task
 
-__all__ = ["fromfunction", "indices", "meshgrid"]
+__all__ = ["fromfunction", "indices", "meshgrid", "unravel_index"]
 
 
 class AlongAxis(ArrayExpr):
@@ -207,3 +209,33 @@ def fromfunction(
     out_dtype = np.asarray(sample).dtype
     normalized = chunks_for("fromfunction", chunks, shape, out_dtype)
     return Array(FromFunction(function, kwargs or None, index_dtype, out_dtype, normalized))
+
+
+class _UnravelAxis:
+    """Coordinate ``k`` of ``numpy.unravel_index(block, shape, order)``."""
+
+    def __init__(self, shape: tuple, k: int, order: str):
+        self.shape, self.k, self.order = shape, k, order
+
+    def __call__(self, block: np.ndarray) -> np.ndarray:
+        return np.unravel_index(block, self.shape, order=self.order)[self.k]
+
+
+@implements(np.unravel_index)
+def unravel_index(indices: Any, shape: Any, order: str = "C") -> tuple:
+    """Flat indices into a ``shape`` grid as a tuple of coordinate arrays, as ``numpy.unravel_index``.
+
+    An index outside the grid raises NumPy's ``ValueError`` when computed.
+
+    >>> import numpy as np
+    >>> rows, cols = unravel_index(asarray(np.array([0, 5, 11]), chunks=2), (3, 4))
+    >>> rows.compute().tolist(), cols.compute().tolist()
+    ([0, 1, 2], [0, 1, 3])
+    """
+    x = asarray(indices)
+    if not np.issubdtype(x.dtype, np.integer):
+        raise TypeError(f"unravel_index: indices must be integers, got dtype {x.dtype}")
+    if order not in ("C", "F"):
+        raise ValueError(f"unravel_index: order must be 'C' or 'F', got {order!r}")
+    dims = tuple(int(s) for s in np.atleast_1d(shape))
+    return tuple(map_blocks(_UnravelAxis(dims, k, order), x, dtype=np.intp) for k in range(len(dims)))

@@ -25,8 +25,22 @@ bridges it:
   ``cumsum``, ``nanlast`` for ``ffill``) for every scan xarray builds.
 - ``apply_gufunc`` is :func:`chunkwise.array.apply_gufunc`, which takes
   Dask's arguments as they are.
+- ``map_blocks``: Dask takes ``dtype=`` and ``chunks=`` as labels and never
+  checks them; chunkwise checks every block. xarray's calls rely on Dask's
+  leniency (``.dt.month`` declares ``int64`` where pandas gives ``int32``,
+  and its NumPy path casts; ``.dt.isocalendar()`` declares one block's shape,
+  ``(3,) + values.chunksize``), so :class:`_CastTo` casts each block to the
+  declared dtype and :func:`_chunks_of_block_shape` reads a one-block shape as
+  "the input's chunks" on the input's axes.
 - :func:`unify_chunks`: the common refinement of each index's chunks (length-1
   axes broadcast), then a rechunk of every array that differs.
+- ``array_api`` is :data:`namespace`: ``chunkwise.array`` plus the one
+  Dask-only name xarray looks up there, ``isnull`` (pandas' null test per
+  block; xarray's ``mean`` of timedeltas and ``isnull`` of object arrays call it).
+
+Where xarray's own code is written for Dask only, no manager method is
+called and nothing here can help; ``docs/array.md`` lists those places
+(``xr.map_blocks``, and ``interp`` unless chunkwise is the default manager).
 
 xarray is imported only when this module is (it is an optional dependency:
 ``pip install chunkwise[xarray]``); nothing else in chunkwise imports it.
@@ -34,11 +48,13 @@ xarray is imported only when this module is (it is an optional dependency:
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import accumulate
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from xarray.namedarray.parallelcompat import ChunkManagerEntrypoint
 
 import chunkwise
@@ -51,6 +67,8 @@ from chunkwise.array.treereduce import reduction as tree_reduction
 
 __all__ = [
     "ChunkwiseManager",
+    "isnull",
+    "namespace",
     "reduction",
     "scan",
     "unify_chunks",
@@ -78,6 +96,59 @@ class _KeywordCall:
 
     def __call__(self, block: Any) -> Any:
         return self.func(block, axis=self.axes, keepdims=self.keepdims)
+
+
+class _CastTo:
+    """``func``'s block cast to ``dtype``: the dtype xarray declares is the one its NumPy path casts to.
+
+    A NaN bound for an integer dtype is refused rather than cast to garbage:
+    xarray's NumPy path keeps such a result floating, which a chunkwise array,
+    with one dtype for every block, cannot do block by block.
+    """
+
+    def __init__(self, func: Callable, dtype: np.dtype):
+        self.func, self.dtype = func, dtype
+        self.__name__ = getattr(func, "__name__", "map_blocks")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        out = np.asarray(self.func(*args, **kwargs))
+        if out.dtype == self.dtype:
+            return out
+        if self.dtype.kind in "iu" and out.dtype.kind == "f" and np.isnan(out).any():
+            raise ValueError(
+                f"{self.__name__}: xarray declared dtype {self.dtype} for this block-wise operation, "
+                f"but a block holds NaN (a missing value, such as NaT in the input); a chunkwise "
+                "array has one dtype for all its blocks. Fill the missing values first (.fillna), "
+                "or .compute() before this operation"
+            )
+        return out.astype(self.dtype, copy=False)
+
+
+def _chunks_of_block_shape(chunks: Any, args: tuple, new_axis: Any) -> Any:
+    """Dask's ``chunks=(3, 70)`` (the shape of a block) as per-axis chunks.
+
+    On an axis of the first array argument, a size equal to that axis' largest
+    chunk means "the input's chunks" (xarray passes ``x.chunksize``, which the
+    last, shorter block does not have); other sizes repeat for every block, as
+    in Dask. Axes listed in ``new_axis`` have one block of the given size.
+    """
+    if chunks is None or not all(isinstance(c, numbers.Integral) for c in chunks):
+        return chunks
+    arrays = [a for a in args if isinstance(a, Array)]
+    if not arrays:
+        return chunks
+    new = set() if new_axis is None else {a % len(chunks) for a in np.atleast_1d(new_axis).tolist()}
+    input_chunks = iter(arrays[0].chunks)
+    out: list[tuple] = []
+    for axis, size in enumerate(chunks):
+        if axis in new:
+            out.append((int(size),))
+            continue
+        axis_chunks = next(input_chunks, None)
+        if axis_chunks is None:
+            return chunks
+        out.append(axis_chunks if axis_chunks and size == max(axis_chunks) else (int(size),) * len(axis_chunks))
+    return tuple(out)
 
 
 def reduction(
@@ -188,6 +259,60 @@ def unify_chunks(*args: Any, **kwargs: Any) -> tuple[dict, list]:
     return chunkss, arrays
 
 
+def isnull(x: Any) -> Array:
+    """``pandas.isnull`` block by block (``dask.array.isnull``): NaN, NaT and None are null.
+
+    >>> x = ca.from_array(np.array([1.0, None, "a"], dtype=object), chunks=2)
+    >>> isnull(x).compute().tolist()
+    [False, True, False]
+    """
+    return asarray(x).map_blocks(pd.isnull, dtype=bool)
+
+
+class _XarrayNamespace:
+    """``chunkwise.array`` plus the Dask-only names xarray looks up on ``chunkmanager.array_api``."""
+
+    isnull = staticmethod(isnull)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(ca, name)
+
+    def __dir__(self) -> list[str]:
+        return sorted({*dir(ca), "isnull"})
+
+    def __repr__(self) -> str:
+        return "<chunkwise.array namespace for xarray>"
+
+
+#: The chunk manager's ``array_api``: ``chunkwise.array`` plus ``isnull``.
+namespace = _XarrayNamespace()
+
+
+def _whole_axes_if_empty(shape: tuple, chunks: Any) -> Any:
+    """Chunks for an array with a zero-length axis, as Dask takes them.
+
+    xarray asks for ``(0, "auto")`` or ``{1: "auto"}`` after selecting nothing
+    on one axis: a zero-length axis has one empty block (Dask takes ``0`` for
+    it; chunkwise spells it ``-1``), and "auto" cannot size blocks of zero
+    bytes, so it becomes the whole axis too.
+    """
+    if 0 not in shape:
+        return chunks
+
+    def axis_spec(axis: int, spec: Any) -> Any:
+        if shape[axis] == 0 or (isinstance(spec, str) and spec == "auto"):
+            return -1
+        return spec
+
+    if isinstance(chunks, Mapping):
+        return {axis: axis_spec(axis % len(shape), spec) for axis, spec in chunks.items()}
+    if isinstance(chunks, (tuple, list)) and len(chunks) == len(shape):
+        return tuple(axis_spec(axis, spec) for axis, spec in enumerate(chunks))
+    if (isinstance(chunks, str) and chunks == "auto") or chunks == 0:
+        return (-1,) * len(shape)
+    return chunks
+
+
 def _narrow_dask_manager() -> None:
     """Stop xarray's ``DaskManager`` from claiming chunkwise arrays as its own.
 
@@ -237,16 +362,10 @@ class ChunkwiseManager(ChunkManagerEntrypoint[Array]):
 
     def from_array(self, data: Any, chunks: Any, **kwargs: Any) -> Array:
         kwargs.pop("meta", None)  # chunkwise blocks are NumPy arrays
-        if isinstance(chunks, tuple) and "auto" in chunks and 0 in data.shape:
-            chunks = data.shape
-        return ca.from_array(data, chunks, **kwargs)
+        return ca.from_array(data, _whole_axes_if_empty(data.shape, chunks), **kwargs)
 
     def rechunk(self, data: Array, chunks: Any, **kwargs: Any) -> Array:
-        if 0 in data.shape:
-            values = chunks.values() if isinstance(chunks, Mapping) else np.atleast_1d(chunks)
-            if any(isinstance(c, str) and c == "auto" for c in values):
-                chunks = data.shape
-        return data.rechunk(chunks, **kwargs)
+        return data.rechunk(_whole_axes_if_empty(data.shape, chunks), **kwargs)
 
     def compute(self, *data: Any, **kwargs: Any) -> tuple:
         return chunkwise.compute(*data, **kwargs)
@@ -256,7 +375,7 @@ class ChunkwiseManager(ChunkManagerEntrypoint[Array]):
 
     @property
     def array_api(self) -> Any:
-        return ca
+        return namespace
 
     def get_auto_chunk_size(self) -> int:
         return parse_bytes(config.get("array.chunk_size"))
@@ -276,6 +395,10 @@ class ChunkwiseManager(ChunkManagerEntrypoint[Array]):
 
     def map_blocks(self, func: Callable, *args: Any, dtype: Any = None, chunks: Any = None,
                    drop_axis: Any = None, new_axis: Any = None, **kwargs: Any) -> Array:
+        if dtype is not None:
+            func = _CastTo(func, np.dtype(dtype))
+        if drop_axis is None:
+            chunks = _chunks_of_block_shape(chunks, args, new_axis)
         return ca.map_blocks(func, *args, dtype=dtype, chunks=chunks, drop_axis=drop_axis,
                              new_axis=new_axis, **kwargs)
 
