@@ -67,7 +67,7 @@ from __future__ import annotations
 
 import gc
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from dask._task_spec import DataNode as _DaskDataNode
@@ -417,3 +417,25 @@ def dask_get(dsk: Mapping, keys: Any, **kwargs: Any) -> Any:
     from dask.threaded import get
 
     return get(dsk, keys, **kwargs)
+
+
+def with_dask_getter(getter: Callable[..., Any]) -> Callable[..., Any]:
+    """A chunkwise get function that runs its graph with one of dask's (``dask.get``, ``dask.threaded.get``).
+
+    The graph is converted by :func:`to_dask_graph`; ``num_workers`` is
+    passed on when given. chunkwise's ``callbacks`` cannot run inside dask's
+    schedulers and are refused.
+    """
+    def run(graph: Mapping, keys: Any, num_workers: int | None = None, callbacks: Any = None,
+            **kwargs: Any) -> Any:
+        if callbacks:
+            raise ValueError(
+                f"chunkwise callbacks cannot run inside dask's scheduler {getattr(getter, '__name__', getter)!r}; "
+                "use scheduler='threads' or 'sync' with them"
+            )
+        if num_workers is not None:
+            kwargs["num_workers"] = num_workers
+        return getter(to_dask_graph(graph), keys, **kwargs)
+
+    run.__name__ = f"dask:{getattr(getter, '__name__', 'get')}"
+    return run

@@ -86,10 +86,22 @@ def _active_client_getter() -> Callable[..., Any] | None:
     return functools.partial(get_distributed, client=client)
 
 
+def runs_dask_graphs(getter: Callable[..., Any]) -> bool:
+    """Whether ``getter`` is a get function of ``dask`` or ``distributed`` (``dask.get``, ``Client.get``, ...).
+
+    Those run graphs of dask's own nodes: a chunkwise graph is converted for
+    them (:func:`chunkwise.distributed.with_dask_getter`), or they would return
+    chunkwise's task objects as if they were values.
+    """
+    inner = getter.func if isinstance(getter, functools.partial) else getter
+    return str(getattr(inner, "__module__", None) or "").split(".")[0] in ("dask", "distributed")
+
+
 def get_scheduler(scheduler: Any = None) -> Callable[..., Any]:
     """The ``get`` function for ``scheduler``.
 
-    ``scheduler`` is a name, a ``distributed.Client``, a get function, or
+    ``scheduler`` is a name, a ``distributed.Client``, a get function (one of
+    dask's, such as ``dask.get``, runs the graph converted to dask's nodes), or
     ``None`` for the default (the configured scheduler, else an active
     ``distributed.Client``, else threads).
     """
@@ -113,6 +125,16 @@ def get_scheduler(scheduler: Any = None) -> Callable[..., Any]:
         if is_client(scheduler):
             return functools.partial(get_distributed, client=scheduler)
     if callable(scheduler):
+        if runs_dask_graphs(scheduler):
+            try:
+                from chunkwise.distributed import with_dask_getter
+            except ImportError as error:
+                raise ImportError(
+                    f"scheduler={getattr(scheduler, '__name__', scheduler)!r} runs dask graphs; converting a "
+                    "chunkwise graph for it needs the distributed adapter (pip install 'chunkwise[distributed]'), "
+                    "or use scheduler='threads'"
+                ) from error
+            return with_dask_getter(scheduler)
         return scheduler
     raise TypeError(
         "scheduler must be a name such as 'threads', a get function or a distributed.Client, got "
