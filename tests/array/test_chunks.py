@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 import chunkwise
 import chunkwise.array as da
-from chunkwise.array.chunks import normalize_chunks, parse_bytes
+from chunkwise.array.chunks import normalize_chunks
 from chunkwise.array.testing import assert_eq
+from chunkwise.sizes import parse_bytes
 
 shapes = st.lists(st.integers(0, 30), min_size=0, max_size=3).map(tuple)
 

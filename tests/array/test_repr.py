@@ -12,7 +12,8 @@ import pytest
 import chunkwise.array as da
 from chunkwise.array.core import Array
 from chunkwise.array.expr import FromArray
-from chunkwise.array.repr import MAX_LINES, array_repr, array_repr_html, format_bytes
+from chunkwise.array.repr import MAX_LINES, array_repr, array_repr_html
+from chunkwise.sizes import format_bytes
 
 
 class FakeSource:

@@ -21,7 +21,6 @@ strings like ``"64 MiB"``. Errors name the axis and the spec.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from itertools import accumulate
 from typing import Any
@@ -30,6 +29,7 @@ import numpy as np
 
 from chunkwise import config
 from chunkwise.array.utils import is_nan
+from chunkwise.sizes import parse_bytes
 
 __all__ = [
     "blockdims_from_blockshape",
@@ -37,34 +37,9 @@ __all__ = [
     "chunk_boundaries",
     "has_unknown",
     "normalize_chunks",
-    "parse_bytes",
     "same_axis_chunks",
     "same_chunks",
 ]
-
-_UNITS = {
-    "": 1, "b": 1,
-    "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-    "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
-    "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12,
-}
-
-
-def parse_bytes(text: str | int) -> int:
-    """``"64 MiB"`` -> 67108864; ints pass through.
-
-    >>> parse_bytes("128MiB"), parse_bytes("1.5 kB"), parse_bytes(100)
-    (134217728, 1500, 100)
-    """
-    if isinstance(text, (int, np.integer)):
-        return int(text)
-    match = re.fullmatch(r"\s*([0-9.eE+-]+)\s*([A-Za-z]*)\s*", str(text))
-    if not match or match.group(2).lower() not in _UNITS:
-        raise ValueError(
-            f"cannot read {text!r} as a size in bytes; write e.g. '64 MiB', '100 MB' or 1000000"
-        )
-    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
-
 
 def has_unknown(chunks: tuple) -> bool:
     """Whether any block length is unknown (``nan``)."""

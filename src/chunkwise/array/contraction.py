@@ -44,8 +44,9 @@ from chunkwise.array.expr import ArrayExpr
 from chunkwise.array.manipulation import atleast_1d, ravel
 from chunkwise.array.rechunk import Rechunk
 from chunkwise.array.reshaping import Transpose
-from chunkwise.array.utils import format_bytes, is_nan, nbytes
+from chunkwise.array.utils import is_nan, nbytes
 from chunkwise.core.graph import Ref, Task
+from chunkwise.sizes import format_bytes
 
 __all__ = ["dot", "inner", "matmul", "outer", "tensordot", "vdot", "vecdot"]
 

@@ -47,10 +47,11 @@ import numpy as np
 
 from chunkwise.array.chunks import chunk_boundaries, has_unknown, same_axis_chunks
 from chunkwise.array.masks import declared_masked
-from chunkwise.array.utils import format_bytes, is_nan
+from chunkwise.array.utils import is_nan
 from chunkwise.core.expr import Expr
 from chunkwise.core.graph import DataNode, Ref, Task
 from chunkwise.core.tokenize import tokenize
+from chunkwise.sizes import format_bytes
 
 __all__ = [
     "ArrayExpr",

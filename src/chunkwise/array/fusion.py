@@ -27,10 +27,10 @@ import numpy as np
 from toolz import groupby
 
 from chunkwise.array.expr import ArrayExpr, one_to_one_inputs
-from chunkwise.array.utils import format_bytes
 from chunkwise.core.fuse import Fused, fuse
 from chunkwise.core.graph import Ref, Task
 from chunkwise.scheduling import slab_scale
+from chunkwise.sizes import format_bytes
 
 __all__ = ["FusedBlockwise", "absorbable_constants", "fuse_blockwise", "fuse_group", "is_constant_source",
            "run_program"]

@@ -58,8 +58,9 @@ from chunkwise.array.expr import (
     concatenate_blocks,
     unknown_chunks_origin,
 )
-from chunkwise.array.utils import format_bytes, nbytes
+from chunkwise.array.utils import nbytes
 from chunkwise.core.graph import Ref, Task
+from chunkwise.sizes import format_bytes
 
 __all__ = ["Rechunk", "plan_rechunk", "rechunk", "rechunk_task_nbytes"]
 

@@ -26,8 +26,9 @@ from typing import Any
 
 from chunkwise.array.chunks import has_unknown
 from chunkwise.array.masks import is_masked
-from chunkwise.array.utils import format_bytes, is_nan
+from chunkwise.array.utils import is_nan
 from chunkwise.core.expr import walk
+from chunkwise.sizes import format_bytes
 
 __all__: list = []
 

@@ -1,10 +1,10 @@
-"""Small helpers shared by the array modules: ``identity``, ``nbytes``, ``format_bytes``, ``is_nan``.
+"""Small helpers shared by the array modules: ``identity``, ``nbytes``, ``is_nan``.
 
 Shared by the array modules (not part of the user-facing ``chunkwise.array``
 namespace, whose ``__all__`` leaves it out); users never need them.
 
->>> format_bytes(1536), format_bytes(1536, precision=1), format_bytes(float("nan"))
-('1.50 kiB', '1.5 kiB', '?')
+>>> is_nan(float("nan")), is_nan(3)
+(True, False)
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["format_bytes", "identity", "is_nan", "nbytes"]
+__all__ = ["identity", "is_nan", "nbytes"]
 
 
 def identity(x: Any) -> Any:
@@ -29,17 +29,3 @@ def nbytes(a: Any) -> float:
     """``a.nbytes``, counting an unknown (``nan``) size as 0, for ordering operands by size."""
     n = a.nbytes
     return 0 if is_nan(n) else n
-
-
-def format_bytes(n: float, precision: int = 2) -> str:
-    """Bytes in a human-readable binary unit (``?`` when unknown).
-
-    >>> format_bytes(0), format_bytes(1023), format_bytes(8 * 10**9)
-    ('0 B', '1023 B', '7.45 GiB')
-    """
-    if is_nan(n):
-        return "?"
-    for unit, scale in (("PiB", 2**50), ("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("kiB", 2**10)):
-        if n >= scale:
-            return f"{n / scale:.{precision}f} {unit}"
-    return f"{int(n)} B"

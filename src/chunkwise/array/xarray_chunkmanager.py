@@ -60,10 +60,11 @@ from xarray.namedarray.parallelcompat import ChunkManagerEntrypoint
 import chunkwise
 import chunkwise.array as ca
 from chunkwise import config
-from chunkwise.array.chunks import normalize_chunks, parse_bytes
+from chunkwise.array.chunks import normalize_chunks
 from chunkwise.array.core import Array, asarray
 from chunkwise.array.cumulative import Cumulative
 from chunkwise.array.treereduce import reduction as tree_reduction
+from chunkwise.sizes import parse_bytes
 
 __all__ = [
     "ChunkwiseManager",

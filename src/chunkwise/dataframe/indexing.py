@@ -61,6 +61,7 @@ from chunkwise.dataframe.expr import (
     meta_nonempty,
     named_error,
 )
+from chunkwise.sizes import parse_bytes
 
 __all__ = [
     "HeadTail",
@@ -604,7 +605,6 @@ def _split_up(frame: FrameBase, npartitions: int) -> Any:
 
 def _by_size(frame: FrameBase, partition_size: Any) -> Any:
     """Partitions of about ``partition_size`` bytes (measured: one pass over the data, as Dask)."""
-    from chunkwise.array.chunks import parse_bytes
 
     target = parse_bytes(partition_size)
     if target <= 0:

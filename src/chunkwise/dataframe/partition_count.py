@@ -53,6 +53,7 @@ import pandas as pd
 from chunkwise import config
 from chunkwise.dataframe.core import new_collection
 from chunkwise.dataframe.expr import FrameExpr, Partitions, Partitionwise, Projection
+from chunkwise.sizes import parse_bytes
 from chunkwise.system import cpu_count
 
 __all__ = [
@@ -105,7 +106,6 @@ def memory_limit() -> int | None:
     limit = config.get("dataframe.shuffle.memory_limit", None)
     if limit is None:
         return None
-    from chunkwise.array.chunks import parse_bytes
 
     value = parse_bytes(limit)
     if value <= 0:

@@ -81,6 +81,7 @@ from chunkwise.dataframe.order_kernels import range_ids as _ids_by_splitters
 from chunkwise.dataframe.order_kernels import sort_order, stable_order
 from chunkwise.dataframe.partition_count import choose_npartitions
 from chunkwise.scheduling.callbacks import Callback
+from chunkwise.sizes import parse_bytes
 
 __all__ = [
     "HashShuffle",
@@ -574,7 +575,6 @@ def _check_size(entries: list, j: int, limit: Any) -> None:
     """Refuse an output partition whose pieces on disk add up to more than ``limit`` bytes."""
     if limit is None:
         return
-    from chunkwise.array.chunks import parse_bytes
 
     total = sum(os.path.getsize(p) for p in entries if isinstance(p, str) and os.path.exists(p))
     if total > parse_bytes(limit):

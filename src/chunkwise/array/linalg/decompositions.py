@@ -52,8 +52,8 @@ from chunkwise.array.linalg.plan import (
     linalg_dtype,
     one_core_chunk,
 )
-from chunkwise.array.utils import format_bytes
 from chunkwise.base import compute as compute_all
+from chunkwise.sizes import format_bytes
 
 __all__ = [
     "QRResult",

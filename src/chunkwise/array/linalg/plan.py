@@ -58,13 +58,13 @@ import numpy as np
 
 from chunkwise import config
 from chunkwise.array.blas import one_blas_thread
-from chunkwise.array.chunks import check_known_chunks, parse_bytes
+from chunkwise.array.chunks import check_known_chunks
 from chunkwise.array.core import Array
 from chunkwise.array.expr import ArrayExpr, broadcast_shapes
 from chunkwise.array.linalg.kernels import block_qr, block_r, q_by_solve
-from chunkwise.array.utils import format_bytes
 from chunkwise.core.expr import key_name, walk
 from chunkwise.core.graph import Ref, Task
+from chunkwise.sizes import format_bytes, parse_bytes
 
 __all__ = [
     "DEFAULT_SPLIT_EVERY",

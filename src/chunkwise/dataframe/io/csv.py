@@ -19,7 +19,6 @@ from typing import Any
 
 import pandas as pd
 
-from chunkwise.dataframe.io.parquet_files import parse_bytes
 from chunkwise.dataframe.io.text_files import (
     SAMPLE_BYTES,
     ReadText,
@@ -29,6 +28,7 @@ from chunkwise.dataframe.io.text_files import (
     sample_meta,
     target_paths,
 )
+from chunkwise.sizes import parse_bytes
 
 __all__ = ["ReadCSV", "read_csv", "to_csv"]
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from chunkwise.dataframe.io.parquet_files import parse_bytes
 from chunkwise.dataframe.io.text_files import (
     SAMPLE_BYTES,
     ReadText,
@@ -25,6 +24,7 @@ from chunkwise.dataframe.io.text_files import (
     sample_meta,
     target_paths,
 )
+from chunkwise.sizes import parse_bytes
 
 __all__ = ["ReadJSON", "read_json", "to_json"]
 

@@ -67,6 +67,7 @@ import pyarrow.parquet as pq
 from chunkwise.dataframe.io.filesystems import FileSystem, natural_key, resolve
 from chunkwise.dataframe.io.footers import read_footers
 from chunkwise.dataframe.io.row_filters import all_match, bind_partition, filter_columns, may_match
+from chunkwise.sizes import parse_bytes
 
 __all__ = [
     "COMPLETE_MARKER",
@@ -76,7 +77,6 @@ __all__ = [
     "ReadRecord",
     "discover",
     "finish_dataset",
-    "parse_bytes",
     "piece_filter",
     "piece_counts",
     "plan_pieces",
@@ -243,18 +243,6 @@ class Piece:
         if not self.skipped or self.row_groups is None:
             return self.row_groups
         return tuple(g for g in self.row_groups if g not in self.skipped)
-
-
-def parse_bytes(size: int | str) -> int:
-    """``"64MiB"`` -> 67108864; ints pass through."""
-    if isinstance(size, int):
-        return size
-    text = size.strip().replace(" ", "")
-    units = {"kib": 2**10, "mib": 2**20, "gib": 2**30, "kb": 10**3, "mb": 10**6, "gb": 10**9, "b": 1}
-    for unit, factor in units.items():
-        if text.lower().endswith(unit):
-            return int(float(text[: -len(unit)]) * factor)
-    return int(text)
 
 
 def plan_pieces(
