@@ -29,8 +29,7 @@ def test_lstsq_matches_numpy(achunks, bshape, split_every):
     expected = np.linalg.lstsq(a, b)
     for got, exp in zip(result, expected):
         assert got.dtype == np.asarray(exp).dtype
-        assert got.shape == np.shape(exp) or got is result[1]  # residuals: (nan,), NumPy's shape depends on the rank
-    assert np.isnan(result[1].shape[0])
+        assert got.shape == np.shape(exp)  # residuals too: (K,), known before computing (a is tall)
     assert_eq(result[0], expected[0], rtol=1e-9)
     assert_eq(result[1], expected[1], rtol=1e-9)
     assert_eq(result[2], expected[2])
@@ -46,20 +45,24 @@ def test_lstsq_rank_deficient_gives_numpys_minimum_norm_solution():
     assert int(rank.compute()) == erank == 3
     np.testing.assert_allclose(x.compute(), ex, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(s.compute(), es, rtol=1e-8, atol=1e-10)
-    assert eres.shape == (0,)  # NumPy: empty for rank-deficient a
-    assert_eq(residuals, eres)
+    assert eres.shape == (0,)  # NumPy: empty for a rank-deficient a; chunkwise (as Dask) gives the sum
+    assert residuals.shape == (1,)
+    np.testing.assert_allclose(residuals.compute(), [((a @ ex - b) ** 2).sum()], rtol=1e-9)
 
 
 @pytest.mark.parametrize("bshape", [(200,), (200, 3)])
 @pytest.mark.parametrize("achunks", [(30, 4), ((1, 0, 99, 100), 4), (200, 4)])
-def test_lstsq_residuals_empty_like_numpys_when_rank_deficient(bshape, achunks):
+def test_lstsq_residuals_of_a_rank_deficient_matrix_are_the_sums_as_in_dask(bshape, achunks):
+    # NumPy gives [] then, which only computing could tell: the plan's shape is (K,), as Dask's
     a = rng.standard_normal((200, 4))
     a[:, 2] = 2 * a[:, 0]  # rank 3
     b = rng.standard_normal(bshape)
     result = da.linalg.lstsq(da.from_array(a, chunks=achunks), da.from_array(b, chunks=50))
     expected = np.linalg.lstsq(a, b)
     assert expected[1].shape == (0,) and int(expected[2]) == 3
-    assert_eq(result[1], expected[1])
+    sums = np.atleast_1d(((a @ expected[0] - b) ** 2).sum(axis=0))
+    assert result[1].shape == sums.shape
+    assert_eq(result[1], sums, rtol=1e-9)
     assert_eq(result[2], expected[2])
     full_rank = da.linalg.lstsq(da.from_array(a[:, [0, 1, 3]], chunks=(30, 3)), b)[1]  # the same, of full rank
     assert_eq(full_rank, np.linalg.lstsq(a[:, [0, 1, 3]], b)[1], rtol=1e-9)
@@ -86,8 +89,9 @@ def test_lstsq_of_unknown_row_chunks(chunks, bshape, rank_deficient):
     assert np.isnan(x.shape[0]) and np.isnan(y.shape[0])
     result = da.linalg.lstsq(x, y, split_every=2)
     expected = np.linalg.lstsq(ak, bk)
-    assert result[0].shape == expected[0].shape and np.isnan(result[1].shape[0]) and result[3].shape == (4,)
-    for got, exp in zip(result, expected):
+    sums = np.atleast_1d(((ak @ expected[0] - bk) ** 2).sum(axis=0))  # NumPy's [] when rank-deficient
+    assert result[0].shape == expected[0].shape and result[1].shape == sums.shape and result[3].shape == (4,)
+    for got, exp in zip(result, (expected[0], sums, *expected[2:])):
         assert_eq(got, exp, rtol=1e-9, atol=1e-12)
     assert_eq(da.linalg.lstsq(x, y, rcond=1e-3)[2], np.linalg.lstsq(ak, bk, rcond=1e-3)[2])
 

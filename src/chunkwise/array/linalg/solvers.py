@@ -21,11 +21,12 @@
 - ``pinv`` and ``matrix_rank``: per matrix too, and by TSQR for a chunked
   tall-and-skinny (or short-and-fat) 2-d matrix.
 
-``lstsq``'s ``residuals`` are NumPy's: the ``K`` residual sums (one for a
-1-d ``b``) when ``a`` is tall and of full rank, empty otherwise. Whether
-``a`` has full rank is known only when computed, so their length is unknown
-(``nan``) before computing, except when ``M <= N`` (``(0,)``). Dask's hold
-the sums even for a rank-deficient ``a``. ``a`` and ``b`` may have row
+``lstsq``'s ``residuals`` are the ``K`` residual sums of squares (one for a
+1-d ``b``) whenever ``a`` is tall (or its row count unknown), and empty
+(``(0,)``) when ``M <= N`` is known, so their shape is known when the plan is
+built (xarray's ``polyfit(full=True)`` needs it). NumPy also gives an empty
+array for a rank-deficient ``a``, which only computing could tell: like
+Dask's, chunkwise's hold the sums of squares of the minimum-norm solution then. ``a`` and ``b`` may have row
 chunks of unknown length (``a[keep]``, ``b[keep]``): TSQR needs no row count.
 
 >>> import numpy as np
@@ -39,7 +40,6 @@ chunks of unknown length (``a[keep]``, ``b[keep]``): TSQR needs no row count.
 
 from __future__ import annotations
 
-import math
 from collections import namedtuple
 from typing import Any
 
@@ -111,11 +111,13 @@ def _square(x: Array, opname: str) -> Array:
 # --- least squares ------------------------------------------------------------------------------------
 
 
-def _lstsq_finish(r_aug: np.ndarray, *rows_seen: Any, n: int, rows: int | None, vector: bool, rcond: Any) -> tuple:
+def _lstsq_finish(r_aug: np.ndarray, *rows_seen: Any, n: int, rows: int | None, vector: bool, rcond: Any,
+                  sums: bool) -> tuple:
     """``(x, residuals, rank, s)`` from the R factor of ``[a | b]``; see the module docstring.
 
     ``rows``: ``a``'s row count, or ``None`` when unknown before computing
-    (then counted by the tree: ``rows_seen``).
+    (then counted by the tree: ``rows_seen``). ``sums``: whether the plan
+    promised the residual sums (``a`` not known to be wide or square).
     """
     if rows is None:
         rows = int(rows_seen[0])
@@ -131,7 +133,7 @@ def _lstsq_finish(r_aug: np.ndarray, *rows_seen: Any, n: int, rows: int | None, 
     inverse = np.where(keep, 1 / np.where(keep, s, 1), 0).astype(s.dtype)
     x = vh.conj().T @ (inverse[:, None] * (u.conj().T @ qtb))
     rank = keep.sum()
-    if rows > n and rank == n:  # NumPy: empty when a is rank-deficient or not tall
+    if sums:  # even for a rank-deficient a, where NumPy gives none: the plan's shape is (K,)
         residuals = (np.abs(r @ x - qtb) ** 2).sum(axis=0) + (np.abs(r22) ** 2).sum(axis=0)
     else:
         residuals = np.empty(0, dtype=s.dtype)
@@ -207,10 +209,10 @@ def _lstsq_tree(a: Array, b: Array, rcond: Any, split_every: int | None, m: int 
     k = 1 if b.ndim == 1 else b.shape[1]
     tree = RTree(split_every or DEFAULT_SPLIT_EVERY, "lstsq", a.expr, b.expr)
     x_shape = (n,) if b.ndim == 1 else (n, k)
-    # residuals: NumPy's are empty unless a is tall and of full rank, which only computing tells
-    residuals = (0,) if m is not None and m <= n else (math.nan,)
+    sums = m is None or m > n  # the residual sums, unless a is known to be wide or square (as NumPy: none)
+    residuals = (k,) if sums else (0,)
     outputs = [(x_shape, dtype), (residuals, real), ((), np.int32), ((n if m is None else min(m, n),), real)]
-    kwargs = {"n": n, "rows": m, "vector": b.ndim == 1, "rcond": rcond}
+    kwargs = {"n": n, "rows": m, "vector": b.ndim == 1, "rcond": rcond, "sums": sums}
     inputs = [Array(tree)] if m is not None else [Array(tree), Array(RowsSeen(tree))]
     return core_call(_lstsq_finish, inputs, (2, 0)[:len(inputs)], outputs, "lstsq", kwargs)
 
