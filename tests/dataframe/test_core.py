@@ -275,6 +275,24 @@ def test_scalar_collection_broadcasts():
     assert (first + 1).compute() == 2.0
 
 
+@pytest.mark.parametrize("scheduler", ["sync", "threads"])
+def test_scalars_take_every_operator_frames_take(scheduler):
+    # one operator table for frames and scalars (ElementwiseOperators): &, |, ^, ~, abs, + were frame-only
+    pdf = pd.DataFrame({"x": [1.0, -2.0, 3.0, -4.0, 5.0], "k": [1, 2, 3, 4, 5]})
+    df = dd.from_pandas(pdf, npartitions=3)
+    total, top = df.x.sum(), df.k.max()
+    results = chunkwise.compute(
+        abs(-total), +total, -total, ~(top > 4), (total > 0) & (top < 9), (total > 9) | (top > 4),
+        (top > 4) ^ (total > 0), top & 6, 7 | top, 2 ** top, 10 % top, total // 2, 1 - total, total != 3,
+        scheduler=scheduler,
+    )
+    t, m = pdf.x.sum(), pdf.k.max()
+    assert list(results) == [abs(-t), +t, -t, ~(m > 4), (t > 0) & (m < 9), (t > 9) | (m > 4), (m > 4) ^ (t > 0),
+                             m & 6, 7 | m, 2 ** m, 10 % m, t // 2, 1 - t, t != 3]
+    assert_eq(df.x * total - top, pdf.x * t - m)
+    assert len({total, top, df, df.x}) == 4  # collections stay hashable
+
+
 def test_elementwise_chain_is_one_task_per_partition(pdf):
     df = dd.from_pandas(pdf, npartitions=4)
     out = ((df[["i", "f"]] + 1) * 2)[df.i > 0].assign(u=df.s.str.upper())

@@ -50,6 +50,7 @@ from chunkwise.dataframe.expr import (
 
 __all__ = [
     "DataFrame",
+    "ElementwiseOperators",
     "Reflected",
     "FrameBase",
     "NDFrame",
@@ -213,7 +214,59 @@ def _named_binary(name: str) -> Callable:
     return method
 
 
-class FrameBase(Collection):
+class ElementwiseOperators:
+    """Python's arithmetic, bitwise, comparison and unary operators, each an elementwise node.
+
+    Shared by frames, series and scalars (``s + 1``, ``df.x > total``,
+    ``-total``): ``elemwise`` aligns the operands and names the node. The
+    collections stay hashable (an ``__eq__`` alone would make them not).
+    """
+
+    __add__, __radd__ = _binary(operator.add, "add")
+    __sub__, __rsub__ = _binary(operator.sub, "sub")
+    __mul__, __rmul__ = _binary(operator.mul, "mul")
+    __truediv__, __rtruediv__ = _binary(operator.truediv, "truediv")
+    __floordiv__, __rfloordiv__ = _binary(operator.floordiv, "floordiv")
+    __mod__, __rmod__ = _binary(operator.mod, "mod")
+    __pow__, __rpow__ = _binary(operator.pow, "pow")
+    __and__, __rand__ = _binary(operator.and_, "and")
+    __or__, __ror__ = _binary(operator.or_, "or")
+    __xor__, __rxor__ = _binary(operator.xor, "xor")
+
+    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+        return elemwise(operator.eq, self, other, label="eq")
+
+    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+        return elemwise(operator.ne, self, other, label="ne")
+
+    def __lt__(self, other: Any) -> Any:
+        return elemwise(operator.lt, self, other, label="lt")
+
+    def __le__(self, other: Any) -> Any:
+        return elemwise(operator.le, self, other, label="le")
+
+    def __gt__(self, other: Any) -> Any:
+        return elemwise(operator.gt, self, other, label="gt")
+
+    def __ge__(self, other: Any) -> Any:
+        return elemwise(operator.ge, self, other, label="ge")
+
+    def __neg__(self) -> Any:
+        return elemwise(operator.neg, self, label="neg")
+
+    def __pos__(self) -> Any:
+        return elemwise(operator.pos, self, label="pos")
+
+    def __invert__(self) -> Any:
+        return elemwise(operator.invert, self, label="invert")
+
+    def __abs__(self) -> Any:
+        return elemwise(operator.abs, self, label="abs")
+
+    __hash__ = object.__hash__
+
+
+class FrameBase(ElementwiseOperators, Collection):
     """What DataFrame, Series and Index share: partitions, divisions, meta, operators."""
 
     __slots__ = ()
@@ -243,8 +296,6 @@ class FrameBase(Collection):
             f"chunkwise collections are immutable: cannot set {name!r} "
             "(use df.assign(...) or df[name] = ... for a column)"
         )
-
-    __hash__ = object.__hash__
 
     # --- metadata ---------------------------------------------------------------------
 
@@ -422,46 +473,6 @@ class FrameBase(Collection):
 
     # --- operators ------------------------------------------------------------------------
 
-    __add__, __radd__ = _binary(operator.add, "add")
-    __sub__, __rsub__ = _binary(operator.sub, "sub")
-    __mul__, __rmul__ = _binary(operator.mul, "mul")
-    __truediv__, __rtruediv__ = _binary(operator.truediv, "truediv")
-    __floordiv__, __rfloordiv__ = _binary(operator.floordiv, "floordiv")
-    __mod__, __rmod__ = _binary(operator.mod, "mod")
-    __pow__, __rpow__ = _binary(operator.pow, "pow")
-    __and__, __rand__ = _binary(operator.and_, "and")
-    __or__, __ror__ = _binary(operator.or_, "or")
-    __xor__, __rxor__ = _binary(operator.xor, "xor")
-
-    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
-        return elemwise(operator.eq, self, other, label="eq")
-
-    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
-        return elemwise(operator.ne, self, other, label="ne")
-
-    def __lt__(self, other: Any) -> Any:
-        return elemwise(operator.lt, self, other, label="lt")
-
-    def __le__(self, other: Any) -> Any:
-        return elemwise(operator.le, self, other, label="le")
-
-    def __gt__(self, other: Any) -> Any:
-        return elemwise(operator.gt, self, other, label="gt")
-
-    def __ge__(self, other: Any) -> Any:
-        return elemwise(operator.ge, self, other, label="ge")
-
-    def __neg__(self) -> Any:
-        return elemwise(operator.neg, self, label="neg")
-
-    def __pos__(self) -> Any:
-        return elemwise(operator.pos, self, label="pos")
-
-    def __invert__(self) -> Any:
-        return elemwise(operator.invert, self, label="invert")
-
-    def __abs__(self) -> Any:
-        return elemwise(operator.abs, self, label="abs")
 
     add = _named_binary("add")
     sub = _named_binary("sub")
@@ -977,7 +988,7 @@ class Index(FrameBase):
         return _module("reductions").max(self, None, skipna, False, split_every)
 
 
-class Scalar(Collection):
+class Scalar(ElementwiseOperators, Collection):
     """A lazy scalar (``df.x.sum()``): one partition whose meta is a NumPy or pandas scalar."""
 
     __slots__ = ()
@@ -1018,34 +1029,3 @@ class Scalar(Collection):
 
     def __float__(self) -> float:
         return float(self.compute())
-
-    __hash__ = object.__hash__
-
-    __add__, __radd__ = _binary(operator.add, "add")
-    __sub__, __rsub__ = _binary(operator.sub, "sub")
-    __mul__, __rmul__ = _binary(operator.mul, "mul")
-    __truediv__, __rtruediv__ = _binary(operator.truediv, "truediv")
-    __floordiv__, __rfloordiv__ = _binary(operator.floordiv, "floordiv")
-    __mod__, __rmod__ = _binary(operator.mod, "mod")
-    __pow__, __rpow__ = _binary(operator.pow, "pow")
-
-    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
-        return elemwise(operator.eq, self, other, label="eq")
-
-    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
-        return elemwise(operator.ne, self, other, label="ne")
-
-    def __lt__(self, other: Any) -> Any:
-        return elemwise(operator.lt, self, other, label="lt")
-
-    def __le__(self, other: Any) -> Any:
-        return elemwise(operator.le, self, other, label="le")
-
-    def __gt__(self, other: Any) -> Any:
-        return elemwise(operator.gt, self, other, label="gt")
-
-    def __ge__(self, other: Any) -> Any:
-        return elemwise(operator.ge, self, other, label="ge")
-
-    def __neg__(self) -> Any:
-        return elemwise(operator.neg, self, label="neg")
