@@ -321,7 +321,7 @@ def test_pinv_and_matrix_rank_of_unknown_chunks_errors():
     y = da.from_array(few, chunks=(4, 3))
     y = y[~da.isnan(y).any(axis=1)]
     for result in (da.linalg.pinv(y), da.linalg.matrix_rank(y), da.linalg.pinv(y.T)):
-        with pytest.raises(ValueError, match=r"2 rows, fewer than its 3 columns.*compute_chunk_sizes"):
+        with pytest.raises(ValueError, match=r"(pinv|matrix_rank): .*2 rows, fewer than its 3 columns.*compute_chunk_sizes"):
             result.compute()
     assert_eq(da.linalg.pinv(y.compute_chunk_sizes()), np.linalg.pinv(few[[1, 7]]), rtol=1e-10)  # the fix
 

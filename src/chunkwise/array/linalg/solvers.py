@@ -19,7 +19,9 @@
   (:mod:`chunkwise.array.linalg.blocked`). ``lu`` is per matrix only: a
   blocked LU would need pivoting across blocks.
 - ``pinv`` and ``matrix_rank``: per matrix too, and by TSQR for a chunked
-  tall-and-skinny (or short-and-fat) 2-d matrix.
+  tall-and-skinny (or short-and-fat) 2-d matrix, whose rows (or columns)
+  may have unknown lengths: the tolerances that need the row count read it
+  from the tree (:class:`~chunkwise.array.linalg.plan.RowsSeen`) when it runs.
 
 ``lstsq``'s ``residuals`` are the ``K`` residual sums of squares (one for a
 1-d ``b``) whenever ``a`` is tall (or its row count unknown), and empty
@@ -49,9 +51,10 @@ from chunkwise.array.chunks import check_known_chunks, has_unknown
 from chunkwise.array.core import Array, asarray
 from chunkwise.array.expr import ArrayExpr, unknown_chunks_origin
 from chunkwise.array.linalg.blocked import block_cholesky
-from chunkwise.array.linalg.decompositions import qr, svd, tall_skinny, unknown_rows
+from chunkwise.array.linalg.decompositions import svd, tall_skinny, unknown_rows
 from chunkwise.array.linalg.plan import (
     DEFAULT_SPLIT_EVERY,
+    TSQRQ,
     RowsSeen,
     RTree,
     chunk_limit,
@@ -446,16 +449,11 @@ def _shape_seen(shape: tuple, rows_seen: tuple) -> tuple:
     return shape if not rows_seen else (int(rows_seen[0]), *shape[1:])
 
 
-def _rows_seen(r: Array) -> list:
-    """``[RowsSeen]`` of the TSQR tree whose R is ``r``: the row count, known once computed."""
-    return [Array(RowsSeen(r.expr))]
-
-
-def _pinv_from_svd(u: np.ndarray, s: np.ndarray, vh: np.ndarray, *rows_seen: Any, rtol: Any,
-                   shape: tuple) -> np.ndarray:
+def _pinv_right(u: np.ndarray, s: np.ndarray, vh: np.ndarray, *rows_seen: Any, rtol: Any, shape: tuple) -> np.ndarray:
+    """``W = U_R S^+ Vh`` from the SVD of R (``rows_seen``: see :func:`_shape_seen`): ``pinv(a)^H = Q W``."""
     keep = s > _cutoff(s, rtol, _shape_seen(shape, rows_seen))
     inverse = np.where(keep, 1 / np.where(keep, s, 1), 0)
-    return np.swapaxes(vh, -1, -2).conj() @ (inverse[..., :, None] * np.swapaxes(u, -1, -2).conj())
+    return (u * inverse[..., None, :]) @ vh
 
 
 def _pinv(a: np.ndarray, rtol: Any, hermitian: bool) -> np.ndarray:
@@ -500,8 +498,9 @@ def pinv(a: Any, rtol: Any = NOT_GIVEN, hermitian: bool = False, *, rcond: Any =
     neither ``rtol`` nor ``rcond`` is given, ``eps * max(M, N)`` times it for
     ``rtol=None`` (the Array API's default). Stacks of one-chunk matrices are
     inverted one by one; a chunked tall-and-skinny matrix through TSQR
-    (``pinv(a) = V S^+ U_R^T Q^T``, chunked along its columns like ``a``'s
-    rows). Its rows may have unknown lengths (``X[keep]``): the result's
+    (``pinv(a) = V S^+ U_R^H Q^H``, the conjugate transpose of ``Q W`` with
+    ``W = U_R S^+ Vh``: one product per input block, which the Q pass
+    recomputes as ``qr``'s; chunked along its columns like ``a``'s rows). Its rows may have unknown lengths (``X[keep]``): the result's
     columns have them then, and ``rtol=None`` takes the row count TSQR counts
     when it runs; unknown columns (``X[keep].T``) go through the transpose.
 
@@ -523,14 +522,15 @@ def pinv(a: Any, rtol: Any = NOT_GIVEN, hermitian: bool = False, *, rcond: Any =
         return conj_transpose(pinv(conj_transpose(a), rtol))
     if not unknown_rows(a):
         check_known_chunks("pinv", a)
-    q, r = qr(tall_skinny(a, "pinv"))  # unknown rows: Q keeps them, R is n x n
-    u, s, vh = svd(r, full_matrices=False)
-    rows = _rows_seen(r) if unknown_rows(a) and rtol is None else []  # rtol=None needs the row count
-    small = core_call(
-        _pinv_from_svd, [u, s, vh, *rows], (2, 1, 2, 0)[:3 + len(rows)], [((n, n), dtype)], "pinv",
+    x = tall_skinny(a, "pinv")  # unknown rows: kept, R is n x n
+    tree = RTree(DEFAULT_SPLIT_EVERY, "pinv", x.expr)
+    u, s, vh = svd(Array(tree), full_matrices=False)
+    rows = [Array(RowsSeen(tree))] if unknown_rows(a) and rtol is None else []  # rtol=None needs the row count
+    w = core_call(
+        _pinv_right, [u, s, vh, *rows], (2, 1, 2, 0)[:3 + len(rows)], [((n, n), dtype)], "pinv",
         {"rtol": rtol, "shape": (m, n)},
     )[0]
-    return small @ conj_transpose(q)
+    return conj_transpose(Array(TSQRQ(tree, x.expr, w.expr)))  # Q W, one product per input block
 
 
 def _rank(s: np.ndarray, *rows_seen: Any, tol: Any, rtol: Any, shape: tuple) -> np.ndarray:
@@ -562,9 +562,9 @@ def matrix_rank(a: Any, tol: Any = None, hermitian: bool = False, *, rtol: Any =
         a = a.mT
     rows: list = []
     if unknown_rows(a):
-        r = qr(tall_skinny(a, "matrix_rank"), mode="r")
-        s = svd(r, compute_uv=False)
-        rows = _rows_seen(r) if tol is None and rtol is None else []  # the default rtol needs the row count
+        tree = RTree(DEFAULT_SPLIT_EVERY, "matrix_rank", tall_skinny(a, "matrix_rank").expr)
+        s = svd(Array(tree), compute_uv=False)
+        rows = [Array(RowsSeen(tree))] if tol is None and rtol is None else []  # the default rtol needs it
     else:
         s = svd(a, compute_uv=False)
     shape = a.shape
