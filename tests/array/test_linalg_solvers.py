@@ -298,6 +298,22 @@ def test_default_tolerances_take_the_row_count_seen(transpose, unknown, schedule
     assert np.linalg.norm(da.linalg.pinv(x).compute(scheduler=scheduler)) > 1e13
 
 
+@pytest.mark.parametrize("dtype, close", [("complex128", 1e-8), ("float32", 1e-3)])
+@pytest.mark.parametrize("unknown", [True, False])
+def test_pinv_by_tsqr_of_complex_and_float32(dtype, close, unknown, scheduler):
+    a = rng.standard_normal((50, 3)) + (1j * rng.standard_normal((50, 3)) if dtype == "complex128" else 0)
+    a = a.astype(dtype)
+    a[[4, 30]] = np.nan
+    x = da.from_array(a, chunks=((10, 0, 25, 15), 3))
+    kept = a[~np.isnan(a).any(axis=1)]
+    x = x[~da.isnan(x).any(axis=1)] if unknown else da.from_array(kept, chunks=(9, 3))
+    for y, k in ((x, kept), (x.T, kept.T), (x.mT.conj(), kept.conj().T)):
+        p = da.linalg.pinv(y)
+        assert p.dtype == np.linalg.pinv(k).dtype
+        assert_eq(p, np.linalg.pinv(k), rtol=close, atol=close, schedulers=(scheduler,))
+        assert_eq(da.linalg.matrix_rank(y), np.linalg.matrix_rank(k), schedulers=(scheduler,))
+
+
 def test_pinv_rtol_and_rcond():
     a = rng.standard_normal((30, 4))
     x = da.from_array(a, chunks=(7, 4))
