@@ -497,12 +497,14 @@ def pinv(a: Any, rtol: Any = NOT_GIVEN, hermitian: bool = False, *, rcond: Any =
     The cutoff is NumPy's: ``1e-15`` times the largest singular value when
     neither ``rtol`` nor ``rcond`` is given, ``eps * max(M, N)`` times it for
     ``rtol=None`` (the Array API's default). Stacks of one-chunk matrices are
-    inverted one by one; a chunked tall-and-skinny matrix through TSQR
-    (``pinv(a) = V S^+ U_R^H Q^H``, the conjugate transpose of ``Q W`` with
-    ``W = U_R S^+ Vh``: one product per input block, which the Q pass
-    recomputes as ``qr``'s; chunked along its columns like ``a``'s rows). Its rows may have unknown lengths (``X[keep]``): the result's
-    columns have them then, and ``rtol=None`` takes the row count TSQR counts
-    when it runs; unknown columns (``X[keep].T``) go through the transpose.
+    inverted one by one; a chunked tall-and-skinny matrix through TSQR:
+    ``pinv(a) = V S^+ U_R^H Q^H`` is the conjugate transpose of ``Q W`` with
+    ``W = U_R S^+ Vh``, one product per input block in the Q pass (which
+    recomputes cheap input blocks, as ``qr``'s), chunked along its columns
+    like ``a``'s rows. Those rows may have unknown lengths (``X[keep]``): the
+    result's columns have them then, and ``rtol=None`` takes the row count
+    TSQR counts when it runs. Unknown columns (``X[keep].T``) go through the
+    transpose.
 
     >>> import numpy as np
     >>> import chunkwise.array as da
