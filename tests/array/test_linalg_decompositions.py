@@ -1,7 +1,5 @@
 """Tests of ``chunkwise.array.linalg``'s QR and SVD (TSQR, randomized SVD, stacks) against NumPy."""
 
-import functools
-
 import numpy as np
 import pytest
 
@@ -212,6 +210,20 @@ def test_svd_of_unknown_row_chunks(chunks, scheduler):
     np.testing.assert_allclose(st.compute(scheduler=scheduler), es, rtol=1e-10)
 
 
+@pytest.mark.parametrize("chunks", UNKNOWN_CHUNKS)
+def test_svd_of_unknown_column_chunks(chunks, scheduler):
+    """``x[keep].T``: the reduced SVD of its transpose, transposed back (U, S, Vh of NumPy's, up to signs)."""
+    x, a = drop_nan_rows(nan_rows(), chunks)
+    u, s, vh = da.linalg.svd(x.T, full_matrices=False, split_every=2)
+    assert u.shape == (4, 4) and s.shape == (4,) and np.isnan(vh.shape[1]) and vh.chunks[1] == x.chunks[0]
+    uc, sc, vhc = chunkwise.compute(u, s, vh, scheduler=scheduler)
+    eu, es, evh = np.linalg.svd(a.T, full_matrices=False)
+    np.testing.assert_allclose(sc, es, rtol=1e-10)
+    np.testing.assert_allclose((uc * sc) @ vhc, a.T, atol=1e-12)
+    np.testing.assert_allclose(normalize_signs(uc, vhc)[1], normalize_signs(eu, evh)[1], atol=1e-10)
+    assert_eq(da.linalg.svdvals(x.T), es, rtol=1e-10, schedulers=(scheduler,))
+
+
 def test_tsqr_of_unknown_row_chunks():
     x, a = drop_nan_rows(nan_rows(), (6, 4))
     q, r = da.linalg.tsqr(x)
@@ -237,10 +249,14 @@ def test_unknown_row_chunks_refused_where_they_cannot_work():
     a = nan_rows()
     x = da.from_array(a.T, chunks=(4, 6))
     columns = x[:, ~da.isnan(x).any(axis=0)]  # unknown column chunks: the width of R is unknown
-    svd = functools.partial(da.linalg.svd, full_matrices=False)
-    for op in (da.linalg.qr, svd, da.linalg.tsqr, da.linalg.svdvals):
-        with pytest.raises(ValueError, match=r"(qr|svd|tsqr): .*unknown chunk sizes.*compute_chunk_sizes"):
+    for op in (da.linalg.qr, da.linalg.tsqr):
+        with pytest.raises(ValueError, match=r"(qr|tsqr): .*unknown chunk sizes.*compute_chunk_sizes"):
             op(columns)
+    with pytest.raises(ValueError, match=r"svd: full_matrices=True.*unknown column chunk sizes.*full_matrices=False"):
+        da.linalg.svd(columns)  # the reduced SVD goes through the transpose (test_svd_of_unknown_column_chunks)
+    both = drop_nan_rows(a, (6, 4))[0][:, da.from_array(np.array([True, False, True, True]), chunks=4)]
+    with pytest.raises(ValueError, match=r"svd: .*unknown chunk sizes.*compute_chunk_sizes"):
+        da.linalg.svd(both, full_matrices=False)
     with pytest.raises(ValueError, match=r"tsqr: .*must have one column chunk.*rechunk"):
         da.linalg.tsqr(drop_nan_rows(a, (6, 2))[0])  # Dask's tsqr: one column chunk (qr joins them)
     with chunkwise.config.set({"array.chunk_size": "100 B"}), pytest.raises(

@@ -235,6 +235,113 @@ def test_pinv_and_matrix_rank_by_tsqr(shape, chunks):
     assert_eq(da.linalg.matrix_rank(x, tol=1e-3), np.linalg.matrix_rank(a, tol=1e-3))
 
 
+def block_widths(x, axis):
+    """The computed lengths of ``x``'s blocks along ``axis`` (2-d ``x`` with unknown chunks there)."""
+    return [x.blocks[(i, 0) if axis == 0 else (0, i)].compute().shape[axis] for i in range(x.numblocks[axis])]
+
+
+@pytest.mark.parametrize("chunks", [(7, 4), ((1, 0, 30, 29), 4), ((6,) * 10, 4), (60, 4), (7, 3)])
+@pytest.mark.parametrize("rank_deficient", [False, True])
+def test_pinv_matrix_rank_and_norms_of_unknown_row_chunks(chunks, rank_deficient, scheduler):
+    a = rng.standard_normal((60, 4))
+    if rank_deficient:
+        a[:, 3] = a[:, 0] - a[:, 1]
+    a[[2, 3, 17, 40, 41, 59], [0, 1, 2, 3, 0, 1]] = np.nan
+    x, _, ak, _ = drop_nan_rows(a, np.ones(60), chunks)
+    assert np.isnan(x.shape[0])
+    p = da.linalg.pinv(x)
+    assert p.shape[0] == 4 and np.isnan(p.shape[1]) and p.chunks[1] == x.chunks[0]  # the transpose's rows
+    assert block_widths(p, 1) == block_widths(x, 0)
+    close = {"rtol": 1e-8, "atol": 1e-11, "schedulers": (scheduler,)}
+    assert_eq(p, np.linalg.pinv(ak), **close)
+    assert_eq(da.linalg.pinv(x, rtol=None), np.linalg.pinv(ak, rtol=None), **close)
+    assert_eq(da.linalg.pinv(x, rtol=0.3), np.linalg.pinv(ak, rtol=0.3), **close)
+    assert_eq(da.linalg.pinv(x, rcond=0.3), np.linalg.pinv(ak, rcond=0.3), **close)
+    for kwargs in ({}, {"rtol": 0.5}, {"tol": 1e-3}, {"tol": 10.0}):
+        assert_eq(da.linalg.matrix_rank(x, **kwargs), np.linalg.matrix_rank(ak, **kwargs), schedulers=(scheduler,))
+        assert_eq(da.linalg.matrix_rank(x.T, **kwargs), np.linalg.matrix_rank(ak.T, **kwargs), schedulers=(scheduler,))
+    assert int(da.linalg.matrix_rank(x).compute(scheduler=scheduler)) == (3 if rank_deficient else 4)
+    # short-and-fat with unknown column chunks: through the transpose
+    pt = da.linalg.pinv(x.T)
+    assert np.isnan(pt.shape[0]) and pt.chunks[0] == x.chunks[0] and pt.shape[1] == 4
+    assert_eq(pt, np.linalg.pinv(ak.T), **close)
+    assert_eq(da.linalg.pinv(x.T, rtol=None), np.linalg.pinv(ak.T, rtol=None), **close)
+    for ord in (2, -2, "nuc"):
+        assert_eq(da.linalg.norm(x, ord), np.linalg.norm(ak, ord), **close)
+        assert_eq(da.linalg.norm(x.T, ord), np.linalg.norm(ak.T, ord), **close)
+        assert_eq(da.linalg.matrix_norm(x.T, ord=ord), np.linalg.norm(ak.T, ord), **close)
+
+
+@pytest.mark.parametrize("transpose", [False, True])
+@pytest.mark.parametrize("unknown", [True, False])
+def test_default_tolerances_take_the_row_count_seen(transpose, unknown, scheduler):
+    """``eps * max(M, N)`` with the kept rows' ``M`` (200), not the columns (3): the smallest singular value is between.
+
+    ``matrix_rank``'s default and ``pinv(rtol=None)`` use it; ``pinv()`` with neither ``rtol`` nor ``rcond``
+    cuts at ``1e-15`` as NumPy's (the TSQR path cut at ``eps * max(M, N)`` before).
+    """
+    eps = np.finfo(np.float64).eps
+    u, _ = np.linalg.qr(rng.standard_normal((200, 3)))
+    v, _ = np.linalg.qr(rng.standard_normal((3, 3)))
+    kept = (u * [1.0, 0.5, 1e-14]) @ v.T  # cutoff 200 * eps ~ 4.4e-14 drops 1e-14; 3 * eps ~ 6.7e-16 would not
+    assert np.linalg.matrix_rank(kept) == 2 and np.linalg.matrix_rank(kept, rtol=3 * eps) == 3
+    a = np.full((260, 3), np.nan)
+    a[np.sort(rng.choice(260, 200, replace=False))] = kept
+    x = da.from_array(a, chunks=(40, 3))
+    x = x[~da.isnan(x).any(axis=1)] if unknown else da.from_array(kept, chunks=(40, 3))
+    assert np.isnan(x.shape[0]) == unknown
+    a, x = (kept.T, x.T) if transpose else (kept, x)
+    assert_eq(da.linalg.matrix_rank(x), 2, schedulers=(scheduler,))
+    assert_eq(da.linalg.matrix_rank(x, rtol=3 * eps), 3, schedulers=(scheduler,))
+    assert_eq(da.linalg.pinv(x, rtol=None), np.linalg.pinv(a, rtol=None), rtol=1e-7, atol=1e-10, schedulers=(scheduler,))
+    assert np.linalg.norm(np.linalg.pinv(a)) > 1e13  # NumPy's default keeps 1e-14: its inverse is huge
+    assert np.linalg.norm(da.linalg.pinv(x).compute(scheduler=scheduler)) > 1e13
+
+
+@pytest.mark.parametrize("dtype, close", [("complex128", 1e-8), ("float32", 1e-3)])
+@pytest.mark.parametrize("unknown", [True, False])
+def test_pinv_by_tsqr_of_complex_and_float32(dtype, close, unknown, scheduler):
+    a = rng.standard_normal((50, 3)) + (1j * rng.standard_normal((50, 3)) if dtype == "complex128" else 0)
+    a = a.astype(dtype)
+    a[[4, 30]] = np.nan
+    x = da.from_array(a, chunks=((10, 0, 25, 15), 3))
+    kept = a[~np.isnan(a).any(axis=1)]
+    x = x[~da.isnan(x).any(axis=1)] if unknown else da.from_array(kept, chunks=(9, 3))
+    for y, k in ((x, kept), (x.T, kept.T), (x.mT.conj(), kept.conj().T)):
+        p = da.linalg.pinv(y)
+        assert p.dtype == np.linalg.pinv(k).dtype
+        assert_eq(p, np.linalg.pinv(k), rtol=close, atol=close, schedulers=(scheduler,))
+        assert_eq(da.linalg.matrix_rank(y), np.linalg.matrix_rank(k), schedulers=(scheduler,))
+
+
+def test_pinv_rtol_and_rcond():
+    a = rng.standard_normal((30, 4))
+    x = da.from_array(a, chunks=(7, 4))
+    assert_eq(da.linalg.pinv(x, rcond=0.5), np.linalg.pinv(a, rcond=0.5), rtol=1e-8)
+    assert_eq(da.linalg.pinv(x[:4], rcond=0.5), np.linalg.pinv(a[:4], rcond=0.5), rtol=1e-8)  # per matrix
+    with pytest.raises(ValueError, match="pinv: rtol and rcond .* cannot both be given"):
+        da.linalg.pinv(x, rtol=0.1, rcond=0.1)
+
+
+def test_pinv_and_matrix_rank_of_unknown_chunks_errors():
+    a = rng.standard_normal((20, 3))
+    a[3, 0] = np.nan
+    x = da.from_array(a, chunks=(5, 3))
+    keep = ~da.isnan(x).any(axis=1)
+    both = x[keep][:, da.from_array(np.array([True, False, True]), chunks=3)]  # unknown rows and columns
+    for op in (da.linalg.pinv, da.linalg.matrix_rank):
+        with pytest.raises(ValueError, match=rf"{op.__name__}: .*unknown chunk sizes.*compute_chunk_sizes"):
+            op(both)
+    few = np.full((10, 3), np.nan)
+    few[[1, 7]] = 1.0 + np.arange(6.0).reshape(2, 3)
+    y = da.from_array(few, chunks=(4, 3))
+    y = y[~da.isnan(y).any(axis=1)]
+    for result in (da.linalg.pinv(y), da.linalg.matrix_rank(y), da.linalg.pinv(y.T)):
+        with pytest.raises(ValueError, match=r"(pinv|matrix_rank): .*2 rows, fewer than its 3 columns.*compute_chunk_sizes"):
+            result.compute()
+    assert_eq(da.linalg.pinv(y.compute_chunk_sizes()), np.linalg.pinv(few[[1, 7]]), rtol=1e-10)  # the fix
+
+
 def test_pinv_of_a_stack_whose_matrices_span_chunks(scheduler):
     """Found by the Array API harness: blocks of a matrix were inverted as if they were matrices."""
     a = rng.standard_normal((5, 3, 4))

@@ -17,7 +17,10 @@ Which algorithm runs depends on the chunks of the last two axes:
 - **row chunks of unknown length** (``x[mask]``): TSQR, which needs no row
   count (as Dask's), after joining column chunks (which Dask refuses): Q and
   U keep the unknown row chunks, R is ``N x N``, and computing fails with
-  the fix if the rows turn out fewer than the columns.
+  the fix if the rows turn out fewer than the columns. ``svd``
+  (``full_matrices=False``) of column chunks of unknown length
+  (``x[mask].T``) is the transpose's; ``qr`` refuses them (R would have an
+  unknown width).
 
 ``qr(mode="complete")`` and ``svd(full_matrices=True)`` of a chunked
 non-square matrix would need an ``M x M`` factor: refused with the fix
@@ -84,7 +87,7 @@ def _check_matrix(x: Array, opname: str) -> None:
 
 
 def _single_chunk_matrix(x: Array) -> bool:
-    return x.ndim > 2 or (x.numblocks[-1] == x.numblocks[-2] == 1 and not unknown_rows(x))
+    return x.ndim > 2 or (x.numblocks[-1] == x.numblocks[-2] == 1 and not has_unknown(x.chunks))
 
 
 def unknown_rows(x: Array) -> bool:
@@ -281,6 +284,17 @@ def svd(
         if not compute_uv:
             return svdvals(_tsqr(x, split_every, False, False, "svd"))
         return _tsqr(x, split_every, False, True, "svd")
+    if x.ndim == 2 and has_unknown(x.chunks[1:]) and not has_unknown(x.chunks[:1]):  # X[keep].T
+        if compute_uv and full_matrices:
+            raise ValueError(
+                f"svd: full_matrices=True of the {x.shape} matrix with unknown column chunk sizes would make an "
+                "N x N factor of unknown N; pass full_matrices=False (the reduced SVD by TSQR of the "
+                "transpose), or call x.compute_chunk_sizes() first"
+            )
+        result = svd(x.mT, full_matrices=False, compute_uv=compute_uv, split_every=split_every)
+        if not compute_uv:
+            return result
+        return SVDResult(conj_transpose(result.Vh), result.S, conj_transpose(result.U))
     check_known_chunks("svd", x)
     if compute_uv and full_matrices and m != n:
         full = max(m, n) ** 2 * dtype.itemsize

@@ -19,7 +19,9 @@
   (:mod:`chunkwise.array.linalg.blocked`). ``lu`` is per matrix only: a
   blocked LU would need pivoting across blocks.
 - ``pinv`` and ``matrix_rank``: per matrix too, and by TSQR for a chunked
-  tall-and-skinny (or short-and-fat) 2-d matrix.
+  tall-and-skinny (or short-and-fat) 2-d matrix, whose rows (or columns)
+  may have unknown lengths: the tolerances that need the row count read it
+  from the tree (:class:`~chunkwise.array.linalg.plan.RowsSeen`) when it runs.
 
 ``lstsq``'s ``residuals`` are the ``K`` residual sums of squares (one for a
 1-d ``b``) whenever ``a`` is tall (or its row count unknown), and empty
@@ -49,9 +51,10 @@ from chunkwise.array.chunks import check_known_chunks, has_unknown
 from chunkwise.array.core import Array, asarray
 from chunkwise.array.expr import ArrayExpr, unknown_chunks_origin
 from chunkwise.array.linalg.blocked import block_cholesky
-from chunkwise.array.linalg.decompositions import qr, svd, tall_skinny, unknown_rows
+from chunkwise.array.linalg.decompositions import svd, tall_skinny, unknown_rows
 from chunkwise.array.linalg.plan import (
     DEFAULT_SPLIT_EVERY,
+    TSQRQ,
     RowsSeen,
     RTree,
     chunk_limit,
@@ -441,28 +444,67 @@ def _cutoff(s: np.ndarray, rtol: Any, shape: tuple) -> np.ndarray:
     return np.asarray(rtol)[..., None] * smax
 
 
-def _pinv_from_svd(u: np.ndarray, s: np.ndarray, vh: np.ndarray, rtol: Any, shape: tuple) -> np.ndarray:
-    keep = s > _cutoff(s, rtol, shape)
+def _shape_seen(shape: tuple, rows_seen: tuple) -> tuple:
+    """``shape`` (of a 2-d matrix) with the row count the tree's ``RowsSeen`` gave, if any (unknown rows: ``nan``)."""
+    return shape if not rows_seen else (int(rows_seen[0]), *shape[1:])
+
+
+def _pinv_right(u: np.ndarray, s: np.ndarray, vh: np.ndarray, *rows_seen: Any, rtol: Any, shape: tuple) -> np.ndarray:
+    """``W = U_R S^+ Vh`` from the SVD of R (``rows_seen``: see :func:`_shape_seen`): ``pinv(a)^H = Q W``."""
+    keep = s > _cutoff(s, rtol, _shape_seen(shape, rows_seen))
     inverse = np.where(keep, 1 / np.where(keep, s, 1), 0)
-    return np.swapaxes(vh, -1, -2).conj() @ (inverse[..., :, None] * np.swapaxes(u, -1, -2).conj())
+    return (u * inverse[..., None, :]) @ vh
 
 
 def _pinv(a: np.ndarray, rtol: Any, hermitian: bool) -> np.ndarray:
-    if rtol is None:
-        return np.linalg.pinv(a, hermitian=hermitian)
     return np.linalg.pinv(a, rtol=rtol, hermitian=hermitian)
 
 
+class _NotGiven:
+    """The default of ``pinv``'s ``rtol``: NumPy tells "not given" (cutoff ``1e-15``) from ``None``."""
+
+    def __repr__(self) -> str:
+        return "<not given>"
+
+
+NOT_GIVEN = _NotGiven()
+
+#: ``numpy.linalg.pinv``'s cutoff when neither ``rtol`` nor ``rcond`` is given (``rtol=None``: ``eps * max(M, N)``).
+NUMPY_PINV_RCOND = 1e-15
+
+
+def pinv_rtol(rtol: Any, rcond: Any) -> Any:
+    """The relative cutoff NumPy's ``pinv`` uses for these arguments; ``None``: ``eps * max(M, N)``."""
+    if rcond is not None:
+        if rtol is not NOT_GIVEN:
+            raise ValueError("pinv: rtol and rcond (its older name) cannot both be given; pass rtol only")
+        return rcond
+    return NUMPY_PINV_RCOND if rtol is NOT_GIVEN else rtol
+
+
 def _chunked_matrix(x: Array) -> bool:
-    return x.ndim == 2 and (x.numblocks[0] > 1 or x.numblocks[1] > 1)
+    return x.ndim == 2 and (x.numblocks[0] > 1 or x.numblocks[1] > 1 or has_unknown(x.chunks))
 
 
-def pinv(a: Any, rtol: Any = None, hermitian: bool = False, *, rcond: Any = None) -> Array:
+def _unknown_columns_only(x: Array) -> bool:
+    """Whether ``x`` is a 2-d matrix whose column chunks (only) are unknown: the transpose of ``X[keep]``."""
+    return x.ndim == 2 and has_unknown(x.chunks[1:]) and not has_unknown(x.chunks[:1])
+
+
+def pinv(a: Any, rtol: Any = NOT_GIVEN, hermitian: bool = False, *, rcond: Any = None) -> Array:
     """The Moore-Penrose pseudo-inverse, as ``numpy.linalg.pinv`` (``rtol``; ``rcond`` its older name).
 
-    Stacks of one-chunk matrices are inverted one by one; a chunked
-    tall-and-skinny matrix through TSQR (``pinv(a) = V S^+ U_R^T Q^T``, chunked
-    along its columns like ``a``'s rows).
+    The cutoff is NumPy's: ``1e-15`` times the largest singular value when
+    neither ``rtol`` nor ``rcond`` is given, ``eps * max(M, N)`` times it for
+    ``rtol=None`` (the Array API's default). Stacks of one-chunk matrices are
+    inverted one by one; a chunked tall-and-skinny matrix through TSQR:
+    ``pinv(a) = V S^+ U_R^H Q^H`` is the conjugate transpose of ``Q W`` with
+    ``W = U_R S^+ Vh``, one product per input block in the Q pass (which
+    recomputes cheap input blocks, as ``qr``'s), chunked along its columns
+    like ``a``'s rows. Those rows may have unknown lengths (``X[keep]``): the
+    result's columns have them then, and ``rtol=None`` takes the row count
+    TSQR counts when it runs. Unknown columns (``X[keep].T``) go through the
+    transpose.
 
     >>> import numpy as np
     >>> import chunkwise.array as da
@@ -472,28 +514,32 @@ def pinv(a: Any, rtol: Any = None, hermitian: bool = False, *, rcond: Any = None
     a = _as_array(a)
     if a.ndim < 2:
         raise ValueError(f"pinv: the array must be at least 2-d, got shape {a.shape}")
-    rtol = rcond if rtol is None else rtol
+    rtol = pinv_rtol(rtol, rcond)
     dtype = linalg_dtype("pinv", a.dtype)
     m, n = a.shape[-2:]
     if not _chunked_matrix(a):  # each matrix of a stack in one chunk (blocks of a matrix are not matrices)
         a = one_core_chunk(a, 2, "pinv")
         return core_call(_pinv, [a], 2, [((n, m), dtype)], "pinv", {"rtol": rtol, "hermitian": hermitian})[0]
-    check_known_chunks("pinv", a)
-    if m < n:
+    if _unknown_columns_only(a) or (not unknown_rows(a) and m < n):
         return conj_transpose(pinv(conj_transpose(a), rtol))
-    q, r = qr(tall_skinny(a, "pinv"))
-    u, s, vh = svd(r, full_matrices=False)
-    small = core_call(
-        _pinv_from_svd, [u, s, vh], (2, 1, 2), [((n, n), dtype)], "pinv", {"rtol": rtol, "shape": (m, n)}
+    if not unknown_rows(a):
+        check_known_chunks("pinv", a)
+    x = tall_skinny(a, "pinv")  # unknown rows: kept, R is n x n
+    tree = RTree(DEFAULT_SPLIT_EVERY, "pinv", x.expr)
+    u, s, vh = svd(Array(tree), full_matrices=False)
+    rows = [Array(RowsSeen(tree))] if unknown_rows(a) and rtol is None else []  # rtol=None needs the row count
+    w = core_call(
+        _pinv_right, [u, s, vh, *rows], (2, 1, 2, 0)[:3 + len(rows)], [((n, n), dtype)], "pinv",
+        {"rtol": rtol, "shape": (m, n)},
     )[0]
-    return small @ conj_transpose(q)
+    return conj_transpose(Array(TSQRQ(tree, x.expr, w.expr)))  # Q W, one product per input block
 
 
-def _rank(s: np.ndarray, tol: Any, rtol: Any, shape: tuple) -> np.ndarray:
+def _rank(s: np.ndarray, *rows_seen: Any, tol: Any, rtol: Any, shape: tuple) -> np.ndarray:
     if tol is not None:
         cutoff = np.asarray(tol)[..., None]
     else:
-        cutoff = _cutoff(s, rtol, shape)
+        cutoff = _cutoff(s, rtol, _shape_seen(shape, rows_seen))
     return np.asarray((s > cutoff).sum(axis=-1))
 
 
@@ -501,7 +547,10 @@ def matrix_rank(a: Any, tol: Any = None, hermitian: bool = False, *, rtol: Any =
     """The rank of each matrix (singular values above the tolerance), as ``numpy.linalg.matrix_rank``.
 
     A chunked tall-and-skinny matrix's singular values come from TSQR.
-    ``tol`` is absolute, ``rtol`` relative to the largest singular value.
+    ``tol`` is absolute, ``rtol`` relative to the largest singular value
+    (default ``eps * max(M, N)``; for rows of unknown lengths, ``X[keep]``,
+    ``M`` is the row count TSQR counts when it runs). Unknown column lengths
+    (``X[keep].T``) go through the transpose: it has the same rank.
 
     >>> import numpy as np
     >>> import chunkwise.array as da
@@ -511,6 +560,15 @@ def matrix_rank(a: Any, tol: Any = None, hermitian: bool = False, *, rtol: Any =
     a = _as_array(a)
     if a.ndim < 2:
         return (abs(a) > 0).any().astype(np.int64)  # NumPy's rank of a vector: 1 unless all zero
-    s = svd(a, compute_uv=False)
+    if _unknown_columns_only(a):
+        a = a.mT
+    rows: list = []
+    if unknown_rows(a):
+        tree = RTree(DEFAULT_SPLIT_EVERY, "matrix_rank", tall_skinny(a, "matrix_rank").expr)
+        s = svd(Array(tree), compute_uv=False)
+        rows = [Array(RowsSeen(tree))] if tol is None and rtol is None else []  # the default rtol needs it
+    else:
+        s = svd(a, compute_uv=False)
     shape = a.shape
-    return core_call(_rank, [s], 1, [((), np.int64)], "matrix_rank", {"tol": tol, "rtol": rtol, "shape": shape})[0]
+    kwargs = {"tol": tol, "rtol": rtol, "shape": shape}
+    return core_call(_rank, [s, *rows], (1, 0)[:1 + len(rows)], [((), np.int64)], "matrix_rank", kwargs)[0]
