@@ -97,11 +97,24 @@ def test_3d(axis):
     check(da.ma.argsort(m, axis=axis), np.ma.argsort(e, axis=axis, kind="stable"))
 
 
-def test_one_block_axis_uses_kind_as_numpy_ma():
-    m, e = pair("int", chunks=((3, 0, 6), 8))
-    for kind in (None, "stable", "heapsort"):
-        check(da.sort(m, axis=1, kind=kind), np.ma.sort(e, axis=1, kind=kind))
-        check(da.ma.argsort(m, axis=1, kind=kind), np.ma.argsort(e, axis=1, kind=kind))
+@pytest.mark.parametrize("kind", ["float", "int", "bool"])
+def test_one_block_axis_sorts_stably_and_argsorts_with_kind(kind):
+    # a masked sort is always stable (its fast way needs no argsort); argsort uses NumPy's ``kind``
+    m, e = pair(kind, chunks=((3, 0, 6), 8))
+    for sort_kind in (None, "stable", "heapsort"):
+        check(da.sort(m, axis=1, kind=sort_kind), np.ma.sort(e, axis=1, kind="stable"))
+        check(da.ma.sort(m, axis=1, kind=sort_kind, endwith=False), np.ma.sort(e, axis=1, kind="stable", endwith=False))
+    check(da.ma.argsort(m, axis=1, kind="heapsort"), np.ma.argsort(e, axis=1, kind="heapsort"))
+
+
+def test_complex_takes_the_argsort_way():
+    data = np.array([1 + 2j, 3 - 1j, np.inf + np.inf * 1j, 0j, 2 + 0j, -1j, 5 + 5j])
+    mask = np.array([0, 1, 0, 0, 1, 0, 1], dtype=bool)
+    m = da.ma.masked_array(da.from_array(data, chunks=((3, 0, 4),)), mask=mask)
+    e = np.ma.masked_array(data, mask=mask)
+    for endwith in (True, False):
+        check(da.ma.sort(m, endwith=endwith), np.ma.sort(e, endwith=endwith, kind="stable"))
+        check(da.ma.sort(m.rechunk(7), endwith=endwith), np.ma.sort(e, endwith=endwith, kind="stable"))
 
 
 @pytest.mark.parametrize("mask", [True, False], ids=["all-masked", "nothing-masked"])

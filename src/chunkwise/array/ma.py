@@ -443,8 +443,8 @@ def sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, endwith: b
     overrides ``endwith``), else with NaN (floats) or the dtype's largest value
     for ``endwith``, the dtype's smallest (``-inf``) otherwise: a masked value
     ties with a real value equal to the fill and is ordered by position, as
-    NumPy's stable sort (a chunked axis always sorts stably; a one-block axis
-    uses ``kind``). The mask travels with the data.
+    NumPy's stable sort: a masked sort is always stable (``kind`` is accepted
+    and has no effect). The mask travels with the data.
 
     >>> import numpy as np
     >>> m = masked_greater(asarray(np.array([3, 9, 1, 7, 2])).rechunk(2), 5)
@@ -462,7 +462,8 @@ def argsort(a: Any, axis: Any = None, kind: Any = None, order: Any = None, endwi
             fill_value: Any = None, *, stable: Any = None) -> Array:
     """The indices that sort ``a`` with masked places last (``endwith=False``: first), as ``numpy.ma.argsort``.
 
-    The argsort of the data filled as :func:`sort` fills it. ``axis`` defaults
+    The argsort of the data filled as :func:`sort` fills it (stable on a
+    chunked axis, NumPy's ``kind`` on a one-block axis). ``axis`` defaults
     to ``None`` (flattened) as ``numpy.ma.argsort`` does for arrays of two or
     more dimensions (where NumPy warns that it will become ``-1``; pass it).
 
