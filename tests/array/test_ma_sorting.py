@@ -167,3 +167,13 @@ def test_masked_strings_need_a_fill_value_and_searchsorted_stays_refused():
                                                     fill_value="z", kind="stable"))
     with pytest.raises(TypeError, match="searchsorted: not supported on a masked array.*da.ma.filled"):
         da.searchsorted(da.ma.masked_less(da.arange(6, chunks=4), 2), np.array([3]))
+
+
+@pytest.mark.parametrize("chunks", [((3, 0, 2, 3, 1), 8), CHUNKS], ids=["one-block-axis", "chunked-axis"])
+def test_the_fill_value_is_kept(chunks):
+    m, e = pair("float", chunks=chunks)
+    da.ma.set_fill_value(m, -99.0)
+    np.ma.set_fill_value(e, -99.0)
+    for got in (da.sort(m, axis=1), da.partition(m, 2, axis=1)):
+        for scheduler in SCHEDULERS:
+            assert got.compute(scheduler=scheduler).fill_value == np.ma.sort(e, axis=1).fill_value == -99.0

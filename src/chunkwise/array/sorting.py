@@ -122,11 +122,13 @@ def sort_block(block: np.ndarray, axis: int, offset: int, want: str, fill: Any =
     and keeps every key distinct, as the splitting needs.
 
     A masked block (``fill`` given, values wanted) is sorted by its data filled
-    with ``fill``; its data and mask travel with the keys (the third item).
+    with ``fill``; its data and mask travel with the keys (the third item, with
+    the block's ``fill_value`` for the output blocks).
     """
     if fill is not None:
         keys, data, mask = (_lanes(part, axis) for part in _masked_parts(block, fill))
-        return masked_sort_lanes(keys, data, mask, fill)
+        sorted_keys, _, (data, mask) = masked_sort_lanes(keys, data, mask, fill)
+        return sorted_keys, None, (data, mask, _fill_value_of(block))
     lanes = _lanes(np.asarray(block), axis)
     if want == "values":
         return np.sort(lanes, axis=1), None, None
@@ -252,7 +254,14 @@ def _masked_output_block(window: tuple, starts: np.ndarray, sorted_blocks: list,
         _, _, (lane_data, lane_mask) = masked_sort_lanes(keys, lane_data, lane_mask, fill, runs=True)
         data[lane] = lane_data[0, low - base:high - base]
         mask[lane] = lane_mask[0, low - base:high - base]
-    return np.ma.masked_array(_unlanes(data, shape, axis), mask=_unlanes(mask, shape, axis))
+    fill_values = {b[2][2] for b in sorted_blocks}  # kept when the input blocks agree on one
+    return np.ma.masked_array(_unlanes(data, shape, axis), mask=_unlanes(mask, shape, axis),
+                              fill_value=fill_values.pop() if len(fill_values) == 1 else None)
+
+
+def _fill_value_of(block: Any) -> Any:
+    """The ``fill_value`` a masked block carries (``None`` for a plain one), as a Python scalar."""
+    return block.fill_value.item() if isinstance(block, np.ma.MaskedArray) else None
 
 
 def _masked_parts(block: Any, fill: Any) -> tuple:
@@ -295,7 +304,8 @@ def masked_sort_block(block: Any, axis: int, kind: Any, fill: Any) -> np.ma.Mask
     shape = np.shape(block)
     keys, data, mask = (_lanes(part, axis) for part in _masked_parts(block, fill))
     _, _, (data, mask) = masked_sort_lanes(keys, data, mask, fill)
-    return np.ma.masked_array(_unlanes(data, shape, axis), mask=_unlanes(mask, shape, axis))
+    return np.ma.masked_array(_unlanes(data, shape, axis), mask=_unlanes(mask, shape, axis),
+                              fill_value=_fill_value_of(block))
 
 
 def masked_partition_block(block: Any, kth: Any, axis: int, kind: Any, fill: Any) -> np.ma.MaskedArray:
@@ -306,7 +316,8 @@ def masked_partition_block(block: Any, kth: Any, axis: int, kind: Any, fill: Any
 
 def _gather_masked(block: Any, order: np.ndarray, axis: int) -> np.ma.MaskedArray:
     return np.ma.masked_array(np.take_along_axis(np.ma.getdata(block), order, axis=axis),
-                              mask=np.take_along_axis(np.ma.getmaskarray(block), order, axis=axis))
+                              mask=np.take_along_axis(np.ma.getmaskarray(block), order, axis=axis),
+                              fill_value=_fill_value_of(block))
 
 
 # --- the node --------------------------------------------------------------------------------
