@@ -420,7 +420,7 @@ def _filled(x: Array, fill: Any) -> Array:
 
 
 def sorted_along(a: Any, axis: Any, kind: Any, order: Any, want: str, opname: str, endwith: bool = True,
-            fill_value: Any = None) -> Array:
+                 fill_value: Any = None) -> Array:
     """Sort or argsort (``want``) along ``axis``; a masked array in ``numpy.ma``'s order.
 
     A masked array is ordered by its data filled with :func:`sort_fill_value`
