@@ -16,10 +16,13 @@ Reductions respect masks wherever they are called: ``x.sum()``,
 its unmasked values (the plan chose the mask-aware chunk functions when it
 was built), and a result with no unmasked value is masked, as in
 ``numpy.ma``. The functions of the same names here (``da.ma.sum``, ...) are
-those reductions. An operation that cannot respect a mask (``median``,
-``percentile``, ``topk``, ``histogram``, ``unique``, ``sort``, ``argsort``,
-``partition``, ``searchsorted``) refuses a masked array when it is built,
-naming ``filled``. Not yet mask-aware: the matrix products and ``linalg``
+those reductions. ``sort``/``argsort`` (and ``np.sort``, ``x.argsort()``,
+``partition``/``argpartition``) order a masked array as ``numpy.ma.sort``:
+by its data filled with an extreme value (masked values last; ``da.ma.sort``
+and ``da.ma.argsort`` take ``endwith=`` and ``fill_value=``), the mask
+travelling with the data. An operation that cannot respect a mask
+(``median``, ``percentile``, ``topk``, ``histogram``, ``unique``,
+``searchsorted``) refuses a masked array when it is built, naming ``filled``. Not yet mask-aware: the matrix products and ``linalg``
 (``numpy.ma`` has ``ma.dot`` only).
 
 Not lazy, so not here: ``is_masked`` (a bool that needs the data), and
@@ -56,12 +59,14 @@ from chunkwise.array.masks import (
     mask_block,
 )
 from chunkwise.array.reductions import argmax, argmin, average
+from chunkwise.array.sorting import sorted_along
 
 __all__ = [
     "all",
     "any",
     "argmax",
     "argmin",
+    "argsort",
     "average",
     "compressed",
     "count",
@@ -96,6 +101,7 @@ __all__ = [
     "prod",
     "ptp",
     "set_fill_value",
+    "sort",
     "std",
     "sum",
     "var",
@@ -424,6 +430,50 @@ def std(a: Any, axis: Any = None, dtype: Any = None, ddof: int = 0, keepdims: bo
         split_every: Any = None) -> Array:
     """The standard deviation of unmasked elements, as ``numpy.ma.std``."""
     return reductions.std(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims, split_every=split_every)
+
+
+# --- sorting (masked values last, as numpy.ma; the generic sort/argsort do the same) -----------
+
+
+def sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, endwith: bool = True,
+         fill_value: Any = None, *, stable: Any = None) -> Array:
+    """A sorted copy, masked values last (``endwith=False``: first), as ``numpy.ma.sort``.
+
+    The order is that of the data filled with ``fill_value`` (when given, it
+    overrides ``endwith``), else with NaN (floats) or the dtype's largest value
+    for ``endwith``, the dtype's smallest (``-inf``) otherwise: a masked value
+    ties with a real value equal to the fill and is ordered by position, as
+    NumPy's stable sort: a masked sort is always stable (``kind`` is accepted
+    and has no effect). The mask travels with the data.
+
+    >>> import numpy as np
+    >>> m = masked_greater(asarray(np.array([3, 9, 1, 7, 2])).rechunk(2), 5)
+    >>> sort(m).compute()
+    masked_array(data=[1, 2, 3, --, --],
+                 mask=[False, False, False,  True,  True],
+           fill_value=999999)
+    >>> sort(m, endwith=False).compute().tolist()
+    [None, None, 1, 2, 3]
+    """
+    return sorted_along(a, axis, "stable" if stable else kind, order, "values", "ma.sort", endwith, fill_value)
+
+
+def argsort(a: Any, axis: Any = None, kind: Any = None, order: Any = None, endwith: bool = True,
+            fill_value: Any = None, *, stable: Any = None) -> Array:
+    """The indices that sort ``a`` with masked places last (``endwith=False``: first), as ``numpy.ma.argsort``.
+
+    The argsort of the data filled as :func:`sort` fills it (stable on a
+    chunked axis, NumPy's ``kind`` on a one-block axis). ``axis`` defaults
+    to ``None`` (flattened) as ``numpy.ma.argsort`` does for arrays of two or
+    more dimensions (where NumPy warns that it will become ``-1``; pass it).
+
+    >>> import numpy as np
+    >>> m = masked_greater(asarray(np.array([3, 9, 1, 7, 2])).rechunk(2), 5)
+    >>> argsort(m).compute().tolist(), argsort(m, endwith=False).compute().tolist()
+    ([2, 4, 0, 1, 3], [1, 3, 2, 4, 0])
+    """
+    return sorted_along(a, axis, "stable" if stable else kind, order, "positions", "ma.argsort", endwith,
+                        fill_value)
 
 
 def __dir__() -> list:

@@ -57,6 +57,7 @@ __all__ = [
     "is_masked",
     "mask_block",
     "refuse_masked_input",
+    "sort_fill_value",
     "takes_masked",
     "with_mask_block",
 ]
@@ -112,6 +113,40 @@ def refuse_masked_input(x: Any, opname: str) -> None:
             "would read the masked values as data; fill them first (da.ma.filled(x, value)) or "
             "take the data under the mask (da.ma.getdata(x))"
         )
+
+
+def sort_fill_value(dtype: Any, endwith: bool = True, fill_value: Any = None, opname: str = "sort") -> Any:
+    """The value ``numpy.ma.argsort`` fills masked places with before sorting (decided at build time).
+
+    ``fill_value`` when given (it overrides ``endwith``); else, for masked
+    values last (``endwith=True``), NaN for floats (it sorts after ``inf``) and
+    the dtype's largest value for the rest (``numpy.ma.minimum_fill_value``);
+    for masked values first, the dtype's smallest (``-inf`` for floats,
+    ``numpy.ma.maximum_fill_value``). Ties between a masked place and an equal
+    real value are ordered by position, as a stable sort of the filled data.
+    Strings have no such value (``numpy.ma`` fills them with the array's own
+    ``fill_value``, known only when computed): refused unless ``fill_value`` is given.
+
+    >>> sort_fill_value(np.dtype("f8")), sort_fill_value(np.dtype("i1")), sort_fill_value(np.dtype("i1"), False)
+    (nan, 127, -128)
+    """
+    dtype = np.dtype(dtype)
+    if fill_value is not None:
+        return fill_value
+    try:
+        if endwith:
+            fill = np.nan if np.issubdtype(dtype, np.floating) else np.ma.minimum_fill_value(dtype)
+        else:
+            fill = np.ma.maximum_fill_value(dtype)
+    except TypeError:
+        fill = None
+    if fill is None:  # strings: numpy.ma fills with each array's own fill_value, not known when built
+        raise TypeError(
+            f"{opname}: cannot sort a masked array of dtype {dtype} (it has no extreme value to sort "
+            "the masked values last or first); pass fill_value=, or fill the array first "
+            "(da.ma.filled(x, value))"
+        )
+    return fill
 
 
 # --- block functions that make or drop masks --------------------------------------------------

@@ -35,6 +35,15 @@ whatever the data. The sorted blocks stay in memory until every output block
 is built (about twice the array), so sort arrays that fit in memory (or
 ``persist`` the result of one sort when several consumers need it).
 
+Masked arrays (``numpy.ma`` blocks, :mod:`chunkwise.array.masks`) are ordered
+as ``numpy.ma.sort``: by their data filled with an extreme value
+(:func:`~chunkwise.array.masks.sort_fill_value`: masked values last, or first).
+An argsort is the argsort of the filled array. A sort carries the data and
+the mask with the filled keys through the five steps (the third item of a
+sorted block); for bool, integer and float data it needs no argsort
+(:func:`masked_sort_lanes`), so it is always stable, and ``partition`` of a
+one-block axis partitions the filled keys and gathers data and mask.
+
 ``topk``/``argtopk`` are tree reductions (:class:`TopK`): each block keeps
 its ``|k|`` largest (or smallest) by ``numpy.partition``, groups of partials
 merge the same way, the root sorts. ``partition``/``argpartition`` are
@@ -65,9 +74,9 @@ import numpy as np
 from chunkwise.array.axes import normalize_axis
 from chunkwise.array.blockwise import map_blocks
 from chunkwise.array.chunks import check_known_chunks
-from chunkwise.array.core import Array, asarray, implements
+from chunkwise.array.core import Array, asarray, elemwise, implements
 from chunkwise.array.expr import ArrayExpr
-from chunkwise.array.masks import refuse_masked_input
+from chunkwise.array.masks import filled_block, is_masked, sort_fill_value
 from chunkwise.array.reshaping import ravel
 from chunkwise.array.treereduce import Reduction, normalize_split_every
 from chunkwise.core.graph import Ref, Task
@@ -105,18 +114,26 @@ def _unlanes(lanes: np.ndarray, shape: tuple, axis: int) -> np.ndarray:
 # --- the tasks -------------------------------------------------------------------------------
 
 
-def sort_block(block: np.ndarray, axis: int, offset: int, want: str) -> tuple:
+def sort_block(block: np.ndarray, axis: int, offset: int, want: str, fill: Any = None) -> tuple:
     """Step 1: the block's lanes sorted (with their global positions when ``want`` is them).
 
     Values alone need no positions: their keys use each element's rank in the
     sorted block instead (``offset + rank``), which orders equal values by block
     and keeps every key distinct, as the splitting needs.
+
+    A masked block (``fill`` given, values wanted) is sorted by its data filled
+    with ``fill``; its data and mask travel with the keys (the third item, with
+    the block's ``fill_value`` for the output blocks).
     """
+    if fill is not None:
+        keys, data, mask = (_lanes(part, axis) for part in _masked_parts(block, fill))
+        sorted_keys, _, (data, mask) = masked_sort_lanes(keys, data, mask, fill)
+        return sorted_keys, None, (data, mask, _fill_value_of(block))
     lanes = _lanes(np.asarray(block), axis)
     if want == "values":
-        return np.sort(lanes, axis=1), None
+        return np.sort(lanes, axis=1), None, None
     order = np.argsort(lanes, axis=1, kind="stable")
-    return np.take_along_axis(lanes, order, axis=1), order + offset
+    return np.take_along_axis(lanes, order, axis=1), order + offset, None
 
 
 def choose_splitters(sorted_blocks: list, offsets: tuple, targets: tuple, step: int) -> tuple:
@@ -177,7 +194,7 @@ def bucket_starts(cuts: list) -> np.ndarray:
 
 
 def output_block(k: int, window: tuple, starts: np.ndarray, sorted_blocks: list, cuts: list,
-                 shape: tuple, axis: int, want: str) -> np.ndarray:
+                 shape: tuple, axis: int, want: str, fill: Any = None) -> np.ndarray:
     """Step 5: ranks ``window`` of every lane, from the buckets that hold them.
 
     The buckets are found from their starts (by the splitters' rank bound they
@@ -186,6 +203,8 @@ def output_block(k: int, window: tuple, starts: np.ndarray, sorted_blocks: list,
     """
     low, high = window
     nlanes = starts.shape[0]
+    if sorted_blocks[0][2] is not None:
+        return _masked_output_block(window, starts, sorted_blocks, cuts, shape, axis, fill)
     dtype = sorted_blocks[0][0].dtype if want == "values" else np.intp
     out = np.empty((nlanes, high - low), dtype=dtype)
     if high == low:
@@ -206,6 +225,101 @@ def output_block(k: int, window: tuple, starts: np.ndarray, sorted_blocks: list,
     return _unlanes(out, shape, axis)
 
 
+def _lane_spans(lane: int, window: tuple, starts: np.ndarray, cuts: list) -> tuple:
+    """The first bucket of ``lane`` holding ranks ``window`` and each sorted block's piece of them."""
+    low, high = window
+    buckets = starts.shape[1] - 1
+    first = min(max(int(np.searchsorted(starts[lane], low, side="right")) - 1, 0), buckets - 1)
+    last = min(max(int(np.searchsorted(starts[lane], high, side="left")) - 1, first), buckets - 1)
+    return starts[lane, first], [(c[lane, first], c[lane, last + 1]) for c in cuts]
+
+
+def _masked_output_block(window: tuple, starts: np.ndarray, sorted_blocks: list, cuts: list,
+                         shape: tuple, axis: int, fill: Any) -> np.ma.MaskedArray:
+    """Step 5 of a masked sort: the filled keys order the window, the data and mask follow them.
+
+    The pieces are in block order, ties in position order within each: a
+    stable sort of their concatenation keeps it (:func:`masked_sort_lanes`).
+    """
+    low, high = window
+    nlanes = starts.shape[0]
+    data = np.empty((nlanes, high - low), dtype=sorted_blocks[0][2][0].dtype)
+    mask = np.empty((nlanes, high - low), dtype=bool)
+    for lane in range(nlanes if high > low else 0):
+        base, spans = _lane_spans(lane, window, starts, cuts)
+        keys, lane_data, lane_mask = (
+            np.concatenate([part(b)[lane, i:j] for b, (i, j) in zip(sorted_blocks, spans)])[None]
+            for part in (lambda b: b[0], lambda b: b[2][0], lambda b: b[2][1])
+        )
+        _, _, (lane_data, lane_mask) = masked_sort_lanes(keys, lane_data, lane_mask, fill, runs=True)
+        data[lane] = lane_data[0, low - base:high - base]
+        mask[lane] = lane_mask[0, low - base:high - base]
+    fill_values = {b[2][2] for b in sorted_blocks}  # kept when the input blocks agree on one
+    return np.ma.masked_array(_unlanes(data, shape, axis), mask=_unlanes(mask, shape, axis),
+                              fill_value=fill_values.pop() if len(fill_values) == 1 else None)
+
+
+def _fill_value_of(block: Any) -> Any:
+    """The ``fill_value`` a masked block carries (``None`` for a plain one), as a Python scalar."""
+    return block.fill_value.item() if isinstance(block, np.ma.MaskedArray) else None
+
+
+def _masked_parts(block: Any, fill: Any) -> tuple:
+    """The sort keys (the data filled with ``fill``), the data and the mask of a (masked) block."""
+    return np.ma.filled(block, fill), np.ma.getdata(block), np.ma.getmaskarray(block)
+
+
+def masked_sort_lanes(keys: np.ndarray, data: np.ndarray, mask: np.ndarray, fill: Any, runs: bool = False) -> tuple:
+    """``(sorted keys, None, (data, mask))``: lanes sorted stably by ``keys`` (the data filled with ``fill``).
+
+    Without an argsort where the dtype allows (bool, integers, floats): every
+    masked place has the key ``fill``, so the places whose key differs from it
+    are unmasked and their sorted keys are their sorted data; the places tied
+    with ``fill`` (masked, or real values equal to it) form one run of the
+    sorted keys, which holds their data and mask in position order (a stable
+    sort's order). A plain sort and a boolean selection: about 10x faster than
+    the argsort and three gathers of the general way (kept for other dtypes).
+    ``runs``: the lanes are sorted runs (step 5), which timsort merges fastest;
+    otherwise NumPy's quickest sort (equal keys are equal values).
+    """
+    if keys.dtype.kind not in "biuf":
+        order = np.argsort(keys, axis=1, kind="stable")
+        payload = tuple(np.take_along_axis(part, order, axis=1) for part in (data, mask))
+        return np.take_along_axis(keys, order, axis=1), None, payload
+    fill = np.ma.filled(np.ma.masked_all(1, keys.dtype), fill)[0]  # as np.ma.filled casts it
+    sorted_keys = np.sort(keys, axis=1, kind="stable" if runs else None)
+    tied = np.isnan(keys) if keys.dtype.kind == "f" and np.isnan(fill) else keys == fill
+    out_data, out_mask = sorted_keys.copy(), np.zeros(keys.shape, dtype=bool)
+    for lane in np.flatnonzero(tied.any(axis=1)).tolist():
+        where = tied[lane]
+        start = int(np.searchsorted(sorted_keys[lane], fill, side="left"))
+        count = int(np.count_nonzero(where))
+        out_data[lane, start:start + count] = data[lane][where]
+        out_mask[lane, start:start + count] = mask[lane][where]
+    return sorted_keys, None, (out_data, out_mask)
+
+
+def masked_sort_block(block: Any, axis: int, kind: Any, fill: Any) -> np.ma.MaskedArray:
+    """``numpy.ma.sort`` of one block along ``axis`` (stable: see :func:`masked_sort_lanes`)."""
+    shape = np.shape(block)
+    keys, data, mask = (_lanes(part, axis) for part in _masked_parts(block, fill))
+    _, _, (data, mask) = masked_sort_lanes(keys, data, mask, fill)
+    return np.ma.masked_array(_unlanes(data, shape, axis), mask=_unlanes(mask, shape, axis),
+                              fill_value=_fill_value_of(block))
+
+
+def masked_partition_block(block: Any, kth: Any, axis: int, kind: Any, fill: Any) -> np.ma.MaskedArray:
+    """A partition of one block in ``numpy.ma.sort``'s order (masked places as ``fill``)."""
+    order = np.argpartition(np.ma.filled(block, fill), kth, axis=axis, kind=kind)
+    return _gather_masked(block, order, axis)
+
+
+def _gather_masked(block: Any, order: np.ndarray, axis: int) -> np.ma.MaskedArray:
+    return np.ma.masked_array(np.take_along_axis(np.ma.getdata(block), order, axis=axis),
+                              mask=np.take_along_axis(np.ma.getmaskarray(block), order, axis=axis),
+                              fill_value=_fill_value_of(block))
+
+
 # --- the node --------------------------------------------------------------------------------
 
 
@@ -223,10 +337,13 @@ def balanced_chunks(length: int, parts: int) -> tuple:
 class SampleSort(ArrayExpr):
     """``array`` sorted (``want="values"``) or argsorted (``"positions"``) along ``axis``.
 
-    See the module docstring for the five steps and their keys.
+    See the module docstring for the five steps and their keys. ``fill``: the
+    array is masked, sorted by its data filled with ``fill`` (``want="values"``
+    only; a masked argsort is the argsort of the filled array).
     """
 
-    _parameters = ("array", "axis", "want")
+    _parameters = ("array", "axis", "want", "fill")
+    _defaults = {"fill": None}
 
     def _dtype(self) -> Any:
         return self.array.dtype if self.want == "values" else np.dtype(np.intp)
@@ -262,7 +379,7 @@ class SampleSort(ArrayExpr):
         axis, plan = self.axis, self._plan
         if name == f"{self.name}-sorted":
             return Task(key, sort_block, Ref((self.array.name, *index)), axis, plan["offsets"][index[axis]],
-                        self.want)
+                        self.want, self.fill)
         if name == f"{self.name}-splitters":
             return Task(key, choose_splitters, self._refs("sorted", index), tuple(plan["offsets"][:-1]),
                         tuple(plan["ranks"][1:-1]), plan["step"])
@@ -277,11 +394,12 @@ class SampleSort(ArrayExpr):
         window = (plan["ranks"][k], plan["ranks"][k + 1])
         return Task(key, output_block, k, window, Ref((f"{self.name}-starts", *lane_group)),
                     self._refs("sorted", lane_group), self._refs("cuts", lane_group),
-                    self.block_shape(index), axis, self.want)
+                    self.block_shape(index), axis, self.want, self.fill)
 
     def _explain_line(self) -> str:
         p = self._plan
-        return (f"SampleSort: axis={self.axis} {self.want} {p['p']} -> {p['P']} blocks, "
+        masked = "" if self.fill is None else f" masked (fill {self.fill!r})"
+        return (f"SampleSort: axis={self.axis} {self.want}{masked} {p['p']} -> {p['P']} blocks, "
                 f"sample every {p['step']}  [{self.dtype}]")
 
 
@@ -297,21 +415,38 @@ def _check_sort_args(opname: str, x: Array, kind: Any, order: Any) -> None:
         raise TypeError(f"{opname}: cannot sort an array of dtype {x.dtype} lazily; compute it first")
 
 
-def _sorted(a: Any, axis: Any, kind: Any, order: Any, want: str, opname: str) -> Array:
+def _filled(x: Array, fill: Any) -> Array:
+    return elemwise(filled_block, x, dtype=x.dtype, funcname="filled", kwargs={"fill_value": fill})
+
+
+def sorted_along(a: Any, axis: Any, kind: Any, order: Any, want: str, opname: str, endwith: bool = True,
+                 fill_value: Any = None) -> Array:
+    """Sort or argsort (``want``) along ``axis``; a masked array in ``numpy.ma``'s order.
+
+    A masked array is ordered by its data filled with :func:`sort_fill_value`
+    (masked values last for ``endwith``): its argsort is the argsort of the
+    filled array, its sort carries the data and the mask with the filled keys.
+    """
     x = asarray(a)
-    refuse_masked_input(x, opname)
     _check_sort_args(opname, x, kind, order)
     if axis is None or (x.ndim == 0 and want == "positions"):  # NumPy argsorts a 0-d array as 1-d
         x, axis = ravel(x), 0 if axis is None else axis
     if x.ndim == 0:
         raise np.exceptions.AxisError(f"{opname}: axis {axis} is out of bounds for array of dimension 0")
     axis = normalize_axis(axis, x.ndim, opname)
-    func = np.sort if want == "values" else np.argsort
+    fill = None
+    if is_masked(x):
+        fill = sort_fill_value(x.dtype, endwith, fill_value, opname)
+        if want == "positions":
+            x, fill = _filled(x, fill), None
     if x.numblocks[axis] == 1 or x.size == 0:
+        if fill is not None:
+            return map_blocks(masked_sort_block, x, axis=axis, kind=kind, fill=fill, dtype=x.dtype)
+        func = np.sort if want == "values" else np.argsort
         dtype = x.dtype if want == "values" else np.dtype(np.intp)
         return map_blocks(func, x, axis=axis, kind=kind, dtype=dtype)
     check_known_chunks(opname, x, axes=(axis,), what=f"the array (axis {axis})")
-    return Array(SampleSort(x.expr, axis, want))
+    return Array(SampleSort(x.expr, axis, want, fill))
 
 
 @implements(np.sort)
@@ -320,7 +455,9 @@ def sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, *, stable:
 
     On a one-block axis each block is sorted by NumPy (with ``kind``); on a
     chunked axis the sample sort of the module docstring runs, which is
-    always stable, and the result has balanced blocks on that axis.
+    always stable, and the result has balanced blocks on that axis. A masked
+    array is sorted, always stably, as ``numpy.ma.sort``: masked values last (see
+    :func:`chunkwise.array.ma.sort` for ``endwith``/``fill_value``).
 
     >>> import numpy as np
     >>> x = asarray(np.array([[3.0, np.nan, 1.0], [2.0, 0.0, 5.0]])).rechunk((1, 2))
@@ -329,7 +466,7 @@ def sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, *, stable:
     >>> sort(x, axis=None).chunks  # balanced blocks, as many as the input had
     ((2, 2, 1, 1),)
     """
-    return _sorted(a, axis, "stable" if stable else kind, order, "values", "sort")
+    return sorted_along(a, axis, "stable" if stable else kind, order, "values", "sort")
 
 
 @implements(np.argsort)
@@ -337,13 +474,14 @@ def argsort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, *, stab
     """The indices that sort ``a`` along ``axis``, as ``numpy.argsort`` (stable on a chunked axis).
 
     A 0-d array is sorted as a 1-d array of one element (``[0]``), as NumPy
-    does (while ``sort`` of a 0-d array needs ``axis=None``).
+    does (while ``sort`` of a 0-d array needs ``axis=None``). A masked array
+    is argsorted as ``numpy.ma.argsort`` with ``axis=-1``: masked places last.
 
     >>> import numpy as np
     >>> argsort(asarray(np.array([2, 0, 2, 1])).rechunk(2)).compute().tolist()
     [1, 3, 0, 2]
     """
-    return _sorted(a, axis, "stable" if stable else kind, order, "positions", "argsort")
+    return sorted_along(a, axis, "stable" if stable else kind, order, "positions", "argsort")
 
 
 def _check_kth(opname: str, kth: Any, length: int) -> tuple:
@@ -362,6 +500,9 @@ def partition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect", order
 
     On a one-block axis this is NumPy's partition of each block; on a chunked
     axis the fully sorted array is returned (a valid partition for every ``kth``).
+    A masked array is partitioned in ``numpy.ma.sort``'s order (masked values
+    last; the mask travels with the data), not as ``MaskedArray.partition``,
+    which warns and moves the data without its mask.
 
     >>> import numpy as np
     >>> x = asarray(np.array([7, 1, 5, 3, 9, 0])).rechunk(4)
@@ -369,7 +510,6 @@ def partition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect", order
     3
     """
     x = asarray(a)
-    refuse_masked_input(x, "partition")
     if axis is None:
         x, axis = ravel(x), 0
     axis = normalize_axis(axis, x.ndim, "partition")
@@ -377,6 +517,9 @@ def partition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect", order
     if order is not None:
         raise NotImplementedError("partition: order= (structured arrays) is not supported on chunkwise arrays")
     if x.numblocks[axis] == 1:
+        if is_masked(x):
+            return map_blocks(masked_partition_block, x, kth=kth, axis=axis, kind=kind,
+                              fill=sort_fill_value(x.dtype, opname="partition"), dtype=x.dtype)
         return map_blocks(np.partition, x, kth, axis=axis, kind=kind, dtype=x.dtype)
     return sort(x, axis=axis)
 
@@ -385,15 +528,19 @@ def partition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect", order
 def argpartition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect", order: Any = None) -> Array:
     """Indices that partition ``a`` around ``kth``, as ``numpy.argpartition`` (see :func:`partition`).
 
+    A masked array: those of its data filled as ``numpy.ma.argsort`` fills it
+    (masked places last).
+
     >>> import numpy as np
     >>> x = asarray(np.array([7, 1, 5, 3, 9, 0])).rechunk(4)
     >>> int(argpartition(x, 0)[0])
     5
     """
     x = asarray(a)
-    refuse_masked_input(x, "argpartition")
     if axis is None or x.ndim == 0:  # NumPy argpartitions a 0-d array as 1-d
         x, axis = ravel(x), 0 if axis is None else axis
+    if is_masked(x):
+        x = _filled(x, sort_fill_value(x.dtype, opname="argpartition"))
     axis = normalize_axis(axis, x.ndim, "argpartition")
     _check_kth("argpartition", kth, int(x.shape[axis]))
     if order is not None:
