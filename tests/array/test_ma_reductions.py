@@ -368,3 +368,18 @@ def test_searchsorted_of_a_masked_array_is_refused_at_build_time():
     # numpy.ma has no masked searchsorted (sort/argsort/partition are in test_ma_sorting.py)
     with pytest.raises(TypeError, match="masked array.*da.ma.filled"):
         da.searchsorted(da.ma.masked_less(da.arange(6, chunks=4), 2), np.array([3]))
+
+
+@pytest.mark.parametrize("dtype", ["i1", "u1", "i2", "u2", "f2", "bool"])
+@pytest.mark.parametrize("scheduler", ["sync", "threads"])
+def test_small_dtypes_with_numpys_default_fill_value_compute(dtype, scheduler):
+    # numpy's default fill value (999999 for ints) does not fit int8: assembling the blocks set it and failed
+    data = (np.arange(10) % 7).astype(dtype)
+    m = da.ma.masked_equal(da.from_array(data, chunks=((3, 0, 4, 3),)), data[1])
+    expected = np.ma.masked_equal(data, data[1])
+    got = m.compute(scheduler=scheduler)
+    np.testing.assert_array_equal(np.ma.getmaskarray(got), np.ma.getmaskarray(expected))
+    np.testing.assert_array_equal(got.filled(0), expected.filled(0))
+    assert got.dtype == expected.dtype
+    custom = da.ma.masked_array(da.from_array(data, chunks=4), mask=data == data[1], fill_value=data[2])
+    assert custom.compute(scheduler=scheduler).fill_value == data[2]

@@ -530,7 +530,10 @@ def _with_fill_value(out: np.ma.MaskedArray, blocks: Any, ndim: int) -> np.ma.Ma
         b.fill_value.item() for b in _flat_blocks(blocks, ndim) if isinstance(b, np.ma.MaskedArray)
     }
     if len(values) == 1:
-        out.fill_value = values.pop()
+        value = values.pop()
+        # numpy keeps its default (999999) unconverted for small ints, and refuses to set it
+        if value != out.fill_value.item():
+            out.fill_value = value
     return out
 
 
