@@ -4,8 +4,8 @@ Each rule is called from a node's own hook (``_simplify_down``, ``_simplify_up``
 ``_push_slice``) or, for sharing, from the ``share`` stage of array plans, and
 each shows in ``explain()`` of the optimized plan:
 
-1. **A rechunk no consumer can observe is dropped** (:func:`drop_rechunk`,
-   from ``Rechunk._simplify_up``). The *unobserved axes* of a node
+1. **A rechunk no consumer can observe is dropped** (:func:`drop_rechunk`, called
+   by ``Rechunk._simplify_up``). The *unobserved axes* of a node
    (:func:`unobserved_axes`) are those along which no consumer depends on its
    chunks:
 
@@ -62,8 +62,8 @@ each shows in ``explain()`` of the optimized plan:
    every value of ``x`` exactly (int32 to int64 or float64, float32 to
    float64; not int64 to float64, whose rounding a second cast could round
    again), and a cast back to ``x``'s own dtype is ``x``.
-6. **A sum of squares reads the unsquared array** (:func:`sum_of_squares`,
-   from ``Blockwise._simplify_up``): ``(x ** 2).sum(axis)``, ``(x * x).sum(axis)``
+6. **A sum of squares reads the unsquared array** (:func:`sum_of_squares`, called
+   by ``Blockwise._simplify_up``): ``(x ** 2).sum(axis)``, ``(x * x).sum(axis)``
    and, for real ``x``, ``(abs(x) ** 2).sum(axis)`` reduce ``x`` itself, each block
    by ``np.einsum("ij,ij->j", b, b)`` (:func:`sum_of_squares_chunk`): no squared
    block between the two steps (80 MB per 500,000 x 20 block of a TSQR's
