@@ -88,6 +88,23 @@ def _random(impl: str, shape, chunks, seed: int = 0):
     return _chunked(impl).random.default_rng(seed).random(shape, chunks=chunks)
 
 
+def _regression(impl: str, n: int, chunk: int):
+    """``(a, noise, b)`` of the lstsq workloads, lazily: ``b = a @ coef + 0.01 * (noise - 0.5)``."""
+    a = _random(impl, (n, COLUMNS), (chunk, COLUMNS))
+    noise = _random(impl, (n,), (chunk,), seed=1)
+    return a, noise, a @ _coefficients() + 0.01 * (noise - 0.5)
+
+
+def _regression_numpy(n: int):
+    """The same problem in memory (one generator: ``a``, then ``noise``)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    a = rng.random((n, COLUMNS))
+    noise = rng.random(n)
+    return a, noise, a @ _coefficients() + 0.01 * (noise - 0.5)
+
+
 # --- tsqr -----------------------------------------------------------------------------------
 
 
@@ -193,12 +210,9 @@ lstsq = workload(
 
 def _lstsq_chunked(impl: str, n: int, chunk: int) -> Prepared:
     da = _chunked(impl)
-    coef = _coefficients()
 
     def build(n, chunk):
-        a = _random(impl, (n, COLUMNS), (chunk, COLUMNS))
-        noise = _random(impl, (n,), (chunk,), seed=1)
-        b = a @ coef + 0.01 * (noise - 0.5)
+        a, _, b = _regression(impl, n, chunk)
         return da.linalg.lstsq(a, b)[0]
 
     return Prepared(
@@ -211,9 +225,7 @@ def _lstsq_chunked(impl: str, n: int, chunk: int) -> Prepared:
 def _lstsq_numpy(n: int, chunk: int) -> Prepared:
     import numpy as np
 
-    rng = np.random.default_rng(0)
-    a = rng.random((n, COLUMNS))
-    b = a @ _coefficients() + 0.01 * (rng.random(n) - 0.5)
+    a, _, b = _regression_numpy(n)
     return Prepared(run=lambda: np.linalg.lstsq(a, b)[0], digest=_x_digest)
 
 
@@ -269,12 +281,9 @@ lstsq_dropna = workload(
 
 def _lstsq_dropna_chunked(impl: str, n: int, chunk: int) -> Prepared:
     da = _chunked(impl)
-    coef = _coefficients()
 
     def build(n, chunk):
-        a = _random(impl, (n, COLUMNS), (chunk, COLUMNS))
-        noise = _random(impl, (n,), (chunk,), seed=1)
-        b = a @ coef + 0.01 * (noise - 0.5)
+        a, noise, b = _regression(impl, n, chunk)
         a = da.where((noise < 0.01)[:, None] & (a > 0.5), float("nan"), a)  # ~1% of rows hold a NaN
         keep = ~da.isnan(a).any(axis=1)
         return da.linalg.lstsq(a[keep], b[keep])[0]
@@ -289,10 +298,7 @@ def _lstsq_dropna_chunked(impl: str, n: int, chunk: int) -> Prepared:
 def _lstsq_dropna_numpy(n: int, chunk: int) -> Prepared:
     import numpy as np
 
-    rng = np.random.default_rng(0)
-    a = rng.random((n, COLUMNS))
-    noise = rng.random(n)
-    b = a @ _coefficients() + 0.01 * (noise - 0.5)
+    a, noise, b = _regression_numpy(n)
     a[(noise < 0.01)[:, None] & (a > 0.5)] = np.nan
 
     def run():
