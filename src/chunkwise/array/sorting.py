@@ -277,8 +277,8 @@ def masked_sort_lanes(keys: np.ndarray, data: np.ndarray, mask: np.ndarray, fill
     are unmasked and their sorted keys are their sorted data; the places tied
     with ``fill`` (masked, or real values equal to it) form one run of the
     sorted keys, which holds their data and mask in position order (a stable
-    sort's order). A plain sort and a boolean selection: about 10x faster than
-    the argsort and three gathers of the general way (kept for other dtypes).
+    sort's order): a plain sort and a boolean selection, where the general way
+    (kept for other dtypes) takes an argsort and three gathers.
     ``runs``: the lanes are sorted runs (step 5), which timsort merges fastest;
     otherwise NumPy's quickest sort (equal keys are equal values).
     """
