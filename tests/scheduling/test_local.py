@@ -221,8 +221,39 @@ def test_error_stops_the_rest_of_the_computation_promptly():
         get_threads(graph, "all", num_workers=2)
     count = len(ran)
     time.sleep(0.1)
-    assert len(ran) <= count + 2  # nothing keeps running in the background
+    assert len(ran) == count  # nothing keeps running in the background: running tasks finished first
     assert count < 200
+
+
+def test_a_task_error_is_raised_after_the_tasks_still_running_finish():
+    """Before, the error came back while another worker was still in a task (holding the BLAS
+    limit, writing a file): the compute had returned but its work had not stopped."""
+    slow_started, failed = threading.Event(), threading.Event()
+    returned = threading.Event()
+    finished_after_return = []
+
+    def slow(x):
+        slow_started.set()
+        failed.wait(30)
+        # still running when the other task has failed: the compute must not return before this ends
+        returned.wait(0.5)
+        finished_after_return.append(returned.is_set())
+        return x
+
+    def fail(x):
+        slow_started.wait(30)
+        failed.set()
+        raise ZeroDivisionError("boom")
+
+    graph = {
+        "a": DataNode("a", 1), "b": DataNode("b", 2),
+        "slow": Task("slow", slow, Ref("a")), "fail": Task("fail", fail, Ref("b")),
+        "both": Task("both", lambda *xs: xs, Ref("slow"), Ref("fail")),
+    }
+    with pytest.raises(ZeroDivisionError, match="boom"):
+        get_threads(graph, "both", num_workers=2)
+    returned.set()
+    assert finished_after_return == [False]
 
 
 def test_missing_dependency_and_cycle_are_clear_errors():

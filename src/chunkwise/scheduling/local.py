@@ -32,8 +32,10 @@ Policy
   has run, unless it was asked for.
 - **Errors stop everything.** The first exception stops all workers from
   taking new tasks and is re-raised in the caller with its original type, its
-  traceback starting at the user's function, and a note naming the task's key.
-  ``KeyboardInterrupt`` in the caller does the same.
+  traceback starting at the user's function, and a note naming the task's key,
+  once the tasks other workers are running have finished: nothing the compute
+  started still runs (writes a file, holds the BLAS limit) after it returns.
+  ``KeyboardInterrupt`` in the caller stops the workers too, without waiting.
 
 How work is executed is the only difference between the schedulers: ``sync``
 runs the loop in the caller alone; ``threads`` adds ``num_workers - 1`` pool
@@ -163,6 +165,7 @@ class State:
         "cond",
         "deps",
         "error",
+        "in_flight",
         "graph",
         "idle",
         "initial_sources",
@@ -295,6 +298,7 @@ class State:
         self.num_workers = num_workers
         self.stop = False
         self.error: tuple | None = None  # (exception, key)
+        self.in_flight = 0  # workers running a batch of tasks (outside the lock)
         self.cond = threading.Condition(threading.Lock())
 
     @property
@@ -606,6 +610,7 @@ def _worker_loop(
                 state._take_sources(batch)
             if state.idle and (state.ready_other or state.ready_sources or state.initial_sources):
                 cond.notify()
+            state.in_flight += 1
             cond.release()
             try:
                 for p in batch:
@@ -627,12 +632,16 @@ def _worker_loop(
                     result = None
             except BaseException as exc:
                 cond.acquire()
+                state.in_flight -= 1
                 if state.error is None:
                     state.error = (exc, key)
                 state.stop = True
                 cond.notify_all()
                 return
             cond.acquire()
+            state.in_flight -= 1
+            if state.stop and not state.in_flight:
+                cond.notify_all()  # the caller waits for the last running task before raising
 
 
 def _trim_traceback(tb: types.TracebackType | None) -> types.TracebackType | None:
@@ -755,6 +764,9 @@ def _run_workers(
         _worker_loop(state, 0, execute, cbs)
         with state.cond:
             while not state.stop and state.num_done < state.num_tasks:
+                state.cond.wait(0.1)
+            # stopped by a task's error: the tasks still running finish first (not after Ctrl-C)
+            while state.in_flight and not isinstance(state.error and state.error[0], KeyboardInterrupt):
                 state.cond.wait(0.1)
     except BaseException:  # KeyboardInterrupt (or similar) in the caller's thread
         with state.cond:
